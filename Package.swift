@@ -1,0 +1,46 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Core targets (CSwiftletSys … SwiftletApp) are embedded-clean: no Foundation, typed throws,
+// no existentials. `tools/embedded-check` compiles them with `-enable-experimental-feature Embedded`.
+// Host-only targets (SwiftletONNX, SwiftletCompiler, swiftlet) may use Foundation and packages.
+let core: [SwiftSetting] = [.treatWarning("EmbeddedRestrictions", as: .error)]
+
+let package = Package(
+    name: "Swiftlet",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "swiftlet", targets: ["swiftlet"]),
+        .library(name: "SwiftletRuntime", targets: ["SwiftletRuntime"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    ],
+    targets: [
+        .target(name: "CSwiftletSys", path: "Sources/CSwiftletSys",
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("pthread")]),
+        .target(name: "SwiftletCore", dependencies: ["CSwiftletSys"], swiftSettings: core),
+        .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
+        .target(name: "SwiftletKernels", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
+        .target(name: "SwiftletRuntime", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels"],
+                swiftSettings: core),
+        .target(name: "SwiftletVision", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
+        .target(name: "SwiftletApp", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision"],
+                swiftSettings: core),
+        .target(name: "SwiftletCompiler", dependencies: ["SwiftletCore", "SwiftletModel"]),
+        .target(name: "SwiftletONNX", dependencies: [
+            "SwiftletCore", "SwiftletCompiler",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        .executableTarget(name: "swiftlet", dependencies: [
+            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletApp",
+            "SwiftletCompiler", "SwiftletONNX",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "SwiftletTests", dependencies: [
+            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
+            "SwiftletApp", "SwiftletCompiler", "SwiftletONNX",
+        ]),
+    ]
+)

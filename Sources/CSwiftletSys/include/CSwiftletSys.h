@@ -1,0 +1,67 @@
+// The one C surface Swiftlet's core uses: libc file and memory calls, time, pthread, libjpeg.
+// Core Swift imports this module instead of Glibc or Foundation so it builds in Embedded Swift.
+#ifndef CSWIFTLETSYS_H
+#define CSWIFTLETSYS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/// errno of the calling thread (errno is a macro and does not import into Swift).
+static inline int swl_errno(void) { return errno; }
+
+/// MAP_FAILED as a plain pointer (the macro casts and does not import).
+static inline void *swl_map_failed(void) { return MAP_FAILED; }
+
+/// open(2) with an explicit mode (the libc declaration is variadic and does not import).
+static inline int swl_open(const char *path, int flags, unsigned mode) { return open(path, flags, (mode_t)mode); }
+
+/// Size of a regular file, or -1 with errno set; -2 if the path is not a regular file.
+static inline int64_t swl_file_size(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return -1;
+    if (!S_ISREG(st.st_mode)) return -2;
+    return (int64_t)st.st_size;
+}
+
+/// Monotonic clock in nanoseconds.
+static inline uint64_t swl_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/// Writes `len` bytes to stdout / stderr (Embedded Swift's print takes one String only).
+static inline void swl_write_stdout(const char *s, size_t len) { fwrite(s, 1, len, stdout); }
+static inline void swl_write_stderr(const char *s, size_t len) { fwrite(s, 1, len, stderr); fflush(stderr); }
+static inline void swl_flush_stdout(void) { fflush(stdout); }
+
+// ---- JPEG (libjpeg through a setjmp shim: libjpeg reports errors by longjmp, which Swift cannot catch) ----
+
+/// Result of a JPEG decode; `message` holds libjpeg's text when `ok` is 0.
+typedef struct {
+    int ok;
+    int width;
+    int height;
+    int components; // as stored in the file (1 = grey, 3 = colour)
+    char message[200];
+} swl_jpeg_info;
+
+/// Reads the header only: size and components.
+swl_jpeg_info swl_jpeg_read_header(const unsigned char *data, size_t size);
+
+/// Decodes to interleaved 8-bit RGB into `out` (width*height*3 bytes, from swl_jpeg_read_header).
+/// Grey images are expanded to RGB. Truncated data is an error, not a grey tail.
+swl_jpeg_info swl_jpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char *out, size_t out_size);
+
+#endif

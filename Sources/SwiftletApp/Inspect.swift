@@ -1,0 +1,171 @@
+import SwiftletCore
+import SwiftletModel
+
+/// What `swiftlet inspect` does.
+public struct InspectOptions {
+    /// The `.swl` model.
+    public var modelPath: String
+    /// One JSON object instead of text.
+    public var json: Bool
+
+    public init(modelPath: String, json: Bool = false) {
+        self.modelPath = modelPath
+        self.json = json
+    }
+}
+
+/// Parameters and multiply-accumulates of a model: totals and per node.
+///
+/// A node's parameters are the elements of its weight inputs; the total is `spec.parameterCount`
+/// (shared weights counted once). MACs: conv2d N·OH·OW·O·KH·KW·(C/groups); fully connected
+/// rows·K·units; every other op 0.
+public func modelStats(_ spec: ModelSpec) -> (params: Int, macs: Int, perNode: [(params: Int, macs: Int)]) {
+    var perNode: [(params: Int, macs: Int)] = []
+    var macs = 0
+    for node in spec.nodes {
+        var params = 0
+        for t in node.inputs where spec.tensors[t].storage == .weights { params += Shape.count(spec.tensors[t].shape) ?? 0 }
+        var m = 0
+        let x = spec.tensors[node.inputs[0]].shape
+        let y = spec.tensors[node.outputs[0]].shape
+        switch node.op {
+        case .conv2d(let c) where x.count == 4 && y.count == 4:
+            m = y[0] * y[1] * y[2] * y[3] * c.kernelH * c.kernelW * (x[3] / c.groups)
+        case .fullyConnected:
+            let depth = x.last ?? 0
+            let units = spec.tensors[node.inputs[1]].shape.first ?? 0
+            let rows = depth == 0 ? 0 : (Shape.count(x) ?? 0) / depth
+            m = rows * depth * units
+        default:
+            m = 0
+        }
+        macs += m
+        perNode.append((params, m))
+    }
+    return (spec.parameterCount, macs, perNode)
+}
+
+/// `swiftlet inspect`: the model's tensors, layers, parameter and MAC counts, and memory.
+public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
+    let model = try PackedModel(path: o.modelPath)
+    let spec = model.spec
+    let stats = modelStats(spec)
+    let lower = arenaLowerBound(spec)
+    if o.json {
+        sys_print(inspectJSON(model, stats, lower))
+        return
+    }
+    sys_print("model        \(spec.name.isEmpty ? "(unnamed)" : spec.name)  \(o.modelPath)")
+    for t in spec.inputs { sys_print("input        \(tensorText(spec.tensors[t]))") }
+    for t in spec.outputs { sys_print("output       \(tensorText(spec.tensors[t]))") }
+    sys_print("preprocess   \(preprocessText(spec.preprocess))")
+    sys_print("postprocess  \(postprocessText(spec))")
+    sys_print("")
+
+    // Layer table.
+    var rows: [[String]] = [["#", "op", "name", "output", "params", "MACs"]]
+    for (i, node) in spec.nodes.enumerated() {
+        rows.append([
+            "\(i)", opText(node.op), node.name, Shape.text(spec.tensors[node.outputs[0]].shape),
+            "\(stats.perNode[i].params)", stats.perNode[i].macs == 0 ? "-" : formatCount(stats.perNode[i].macs),
+        ])
+    }
+    var widths = [Int](repeating: 0, count: 6)
+    for r in rows { for c in 0..<6 { widths[c] = max(widths[c], min(r[c].count, 48)) } }
+    let rightAligned = [true, false, false, false, true, true]
+    for r in rows {
+        var line = ""
+        for c in 0..<6 {
+            if c > 0 { line += "  " }
+            line += rightAligned[c] ? padLeft(r[c], widths[c]) : (c == 5 ? r[c] : padRight(r[c], widths[c]))
+        }
+        sys_print(line)
+    }
+    sys_print("")
+    sys_print("layers       \(spec.nodes.count)")
+    sys_print("parameters   \(formatCount(stats.params)) (\(stats.params))")
+    sys_print("MACs         \(formatCount(stats.macs)) (\(stats.macs))")
+    let ratio = lower > 0 ? formatFixed(Double(spec.arenaBytes) / Double(lower) * 100, 1) + "% of it" : "n/a"
+    sys_print("arena        \(formatBytes(spec.arenaBytes)) (\(spec.arenaBytes) bytes); lower bound \(formatBytes(lower)) (\(lower) bytes), arena is \(ratio)")
+    sys_print("weights      \(formatBytes(model.weightsLength)) (\(model.weightsLength) bytes); file \(formatBytes(model.file.count))")
+}
+
+/// `'input' [1, 3, 224, 224] float32, NCHW stored as NHWC`.
+func tensorText(_ t: TensorInfo) -> String {
+    let layout = t.layout == .nhwc ? ", NCHW stored as NHWC" : ""
+    return "'\(t.name)' \(Shape.text(t.logicalShape)) \(t.dtype.name)\(layout)"
+}
+
+/// `Conv2D+relu6`, `Activation(sigmoid)`, `Add`.
+func opText(_ op: Op) -> String {
+    if case .activation(let a) = op { return "Activation(\(a.kind == .none ? "none" : a.text))" }
+    if let a = op.fusedActivation, a.kind != .none { return "\(op.kind.name)+\(a.text)" }
+    return op.kind.name
+}
+
+func floatsText(_ v: [Float]) -> String {
+    var s = ""
+    for (i, x) in v.enumerated() { s += i == 0 ? formatGeneral(x) : ", \(formatGeneral(x))" }
+    return s
+}
+
+func preprocessText(_ p: Preprocess?) -> String {
+    guard let p else { return "none (images need 'swiftlet import --mean … --std …'; --input x.npy works)" }
+    let resize = p.resizeMode == 1
+        ? "shorter side to \(p.resizeShorter == 0 ? "the input size" : "\(p.resizeShorter)"), centre crop"
+        : "stretch to the input size"
+    return "\(resize); \(p.bgr ? "BGR" : "RGB"); mean \(floatsText(p.mean)); std \(floatsText(p.std))"
+}
+
+func outputKindName(_ k: OutputKind) -> String {
+    switch k {
+    case .raw: return "raw"
+    case .classification: return "classification"
+    case .detection: return "detection"
+    }
+}
+
+func postprocessText(_ spec: ModelSpec) -> String {
+    var s = outputKindName(spec.postprocess.kind)
+    if spec.postprocess.kind == .classification {
+        s += spec.postprocess.outputsProbabilities ? " (outputs probabilities)" : " (logits; softmax for display)"
+    }
+    if spec.postprocess.kind == .detection { s += ", decoder \(spec.postprocess.decoder)" }
+    return s + ", \(spec.labels.count) labels"
+}
+
+func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode: [(params: Int, macs: Int)]), _ lower: Int) -> String {
+    let spec = model.spec
+    func tensors(_ list: [Int]) -> String {
+        var s = "["
+        for (i, t) in list.enumerated() {
+            let info = spec.tensors[t]
+            if i > 0 { s += ", " }
+            s += "{\"name\": \(jsonString(info.name)), \"shape\": \(jsonInts(info.logicalShape)), \"physical_shape\": \(jsonInts(info.shape)), \"layout\": \"\(info.layout == .nhwc ? "nhwc" : "plain")\", \"dtype\": \"\(info.dtype.name)\"}"
+        }
+        return s + "]"
+    }
+    func floats(_ v: [Float]) -> String {
+        var s = "["
+        for (i, x) in v.enumerated() { s += i == 0 ? jsonNumber(Double(x)) : ", \(jsonNumber(Double(x)))" }
+        return s + "]"
+    }
+    var s = "{\"name\": \(jsonString(spec.name)), \"parameters\": \(stats.params), \"macs\": \(stats.macs)"
+    s += ", \"arena_bytes\": \(spec.arenaBytes), \"lower_bound_bytes\": \(lower), \"weights_bytes\": \(model.weightsLength)"
+    s += ", \"file_bytes\": \(model.file.count), \"inputs\": \(tensors(spec.inputs)), \"outputs\": \(tensors(spec.outputs))"
+    if let p = spec.preprocess {
+        s += ", \"preprocess\": {\"resize\": \"\(p.resizeMode == 1 ? "crop" : "stretch")\", \"resize_shorter\": \(p.resizeShorter), \"bgr\": \(p.bgr ? "true" : "false"), \"mean\": \(floats(p.mean)), \"std\": \(floats(p.std))}"
+    } else {
+        s += ", \"preprocess\": null"
+    }
+    s += ", \"postprocess\": {\"kind\": \"\(outputKindName(spec.postprocess.kind))\", \"outputs_probabilities\": \(spec.postprocess.outputsProbabilities ? "true" : "false"), \"labels\": \(spec.labels.count)}"
+    s += ", \"layers\": ["
+    for (i, node) in spec.nodes.enumerated() {
+        if i > 0 { s += ", " }
+        var act = ""
+        if case .activation(let a) = node.op { act = a.text } else if let a = node.op.fusedActivation { act = a.text }
+        s += "{\"index\": \(i), \"op\": \"\(node.op.kind.name)\", \"name\": \(jsonString(node.name)), \"activation\": \(jsonString(act))"
+        s += ", \"output_shape\": \(jsonInts(spec.tensors[node.outputs[0]].shape)), \"params\": \(stats.perNode[i].params), \"macs\": \(stats.perNode[i].macs)}"
+    }
+    return s + "]}"
+}

@@ -1,0 +1,287 @@
+import SwiftletCore
+import SwiftletModel
+import SwiftletRuntime
+import SwiftletVision
+
+/// What `swiftlet run` does: the model, and either images or one input tensor.
+public struct RunOptions {
+    /// The `.swl` model.
+    public var modelPath: String
+    /// JPEG images to classify (or run, for raw models), one result each.
+    public var imagePaths: [String]
+    /// A float32 `.npy` in the model input's ONNX (logical) shape, instead of images.
+    public var inputNPY: String?
+    /// Where `--input`'s outputs go: this path for one output, `STEM-NAME.npy` for several.
+    public var outputNPY: String?
+    /// One JSON object per line instead of text.
+    public var json: Bool
+    /// Classes shown per image.
+    public var topK: Int
+    /// Timed runs per input (after one untimed warm-up when more than one).
+    public var runs: Int
+
+    public init(modelPath: String, imagePaths: [String] = [], inputNPY: String? = nil, outputNPY: String? = nil,
+                json: Bool = false, topK: Int = 5, runs: Int = 1) {
+        self.modelPath = modelPath
+        self.imagePaths = imagePaths
+        self.inputNPY = inputNPY
+        self.outputNPY = outputNPY
+        self.json = json
+        self.topK = topK
+        self.runs = runs
+    }
+
+    /// Checks the flags fit together, with messages that say what to pass.
+    public func validate() throws(SwiftletError) {
+        if topK < 1 { throw .usage(detail: "--top must be at least 1, got \(topK)") }
+        if runs < 1 { throw .usage(detail: "--runs must be at least 1, got \(runs)") }
+        if inputNPY == nil && imagePaths.isEmpty {
+            throw .usage(detail: "nothing to run: pass --image photo.jpg, or --input x.npy --output out.npy")
+        }
+        if inputNPY != nil && !imagePaths.isEmpty {
+            throw .usage(detail: "pass either --image or --input, not both")
+        }
+        if inputNPY != nil && outputNPY == nil {
+            throw .usage(detail: "--input needs --output out.npy to say where the outputs go")
+        }
+        if inputNPY == nil && outputNPY != nil {
+            throw .usage(detail: "--output is for --input x.npy; with --image the results are printed")
+        }
+    }
+}
+
+/// `swiftlet run`: loads the model, runs it on each image (or on `--input`), prints the results.
+public func runCommand(_ o: RunOptions) throws(SwiftletError) {
+    try o.validate()
+    let model = try PackedModel(path: o.modelPath)
+    let interpreter = try Interpreter(model: model)
+    if let input = o.inputNPY, let output = o.outputNPY {
+        try runTensor(interpreter, input: input, output: output, o)
+    } else {
+        try runImages(interpreter, o)
+    }
+}
+
+// MARK: - Timing
+
+/// Inference latency over `runs` timed invocations.
+struct Latency {
+    var meanMs: Double
+    var minMs: Double
+    var runs: Int
+
+    /// ` (12.3 ms)` or ` (12.3 ms mean, 11.9 ms min, 10 runs)`.
+    var text: String {
+        if runs == 1 { return "(\(ms(meanMs)) ms)" }
+        return "(\(ms(meanMs)) ms mean, \(ms(minMs)) ms min, \(runs) runs)"
+    }
+
+    /// `"latency_ms": 12.3` plus the min and run count when more than one run.
+    var json: String {
+        var s = "\"latency_ms\": \(formatFixed(meanMs, 3))"
+        if runs > 1 { s += ", \"latency_min_ms\": \(formatFixed(minMs, 3)), \"runs\": \(runs)" }
+        return s
+    }
+
+    private func ms(_ v: Double) -> String { formatFixed(v, v < 10 ? 2 : 1) }
+}
+
+/// Runs the model `runs` times (after one untimed warm-up when `runs > 1`), timing each invocation.
+func timedInvoke(_ interpreter: Interpreter, runs: Int) -> Latency {
+    if runs > 1 { interpreter.invoke() }
+    var total: UInt64 = 0
+    var best = UInt64.max
+    for _ in 0..<runs {
+        let t0 = sys_monotonicNanoseconds()
+        interpreter.invoke()
+        let dt = sys_monotonicNanoseconds() &- t0
+        total &+= dt
+        best = min(best, dt)
+    }
+    return Latency(meanMs: Double(total) / Double(runs) / 1e6, minMs: Double(best) / 1e6, runs: runs)
+}
+
+// MARK: - Tensor in, tensors out
+
+func runTensor(_ interpreter: Interpreter, input: String, output: String, _ o: RunOptions) throws(SwiftletError) {
+    let spec = interpreter.spec
+    if spec.inputs.count != 1 {
+        throw .usage(detail: "\(o.modelPath) has \(spec.inputs.count) inputs; --input feeds a model with one input")
+    }
+    let info = spec.tensors[spec.inputs[0]]
+    let array = try NPYArray(contentsOf: input)
+    if array.type != .float32 && array.type != .float64 {
+        throw .usage(detail: "\(input): dtype '\(array.type.descr)' is not floating point; the model takes float32 values already normalised, save them with arr.astype(np.float32)")
+    }
+    if array.shape != info.logicalShape {
+        throw .usage(detail: "\(input): shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape)); save an array of that shape (ONNX layout)")
+    }
+    interpreter.setInput(0, logical: try array.floats())
+    let latency = timedInvoke(interpreter, runs: o.runs)
+
+    var written: [(path: String, name: String, shape: [Int], values: [Float])] = []
+    let names = outputFileNames(spec)
+    for i in 0..<spec.outputs.count {
+        let t = spec.tensors[spec.outputs[i]]
+        let path = spec.outputs.count == 1 ? output : outputPath(output, names[i])
+        let values = interpreter.output(i)
+        try NPYArray(floats: values, shape: t.logicalShape).write(to: path)
+        written.append((path, t.name, t.logicalShape, values))
+    }
+    if o.json {
+        var s = "{\"input\": \(jsonString(input)), \(latency.json), \"outputs\": ["
+        for (i, w) in written.enumerated() {
+            if i > 0 { s += ", " }
+            let (lo, hi) = minMax(w.values)
+            s += "{\"name\": \(jsonString(w.name)), \"file\": \(jsonString(w.path)), \"shape\": \(jsonInts(w.shape)), \"min\": \(jsonNumber(Double(lo))), \"max\": \(jsonNumber(Double(hi)))}"
+        }
+        sys_print(s + "]}")
+    } else {
+        sys_print("\(input)  \(latency.text)")
+        for w in written {
+            let (lo, hi) = minMax(w.values)
+            sys_print("  wrote \(w.path)  '\(w.name)' \(Shape.text(w.shape))  min \(formatGeneral(lo, 4))  max \(formatGeneral(hi, 4))")
+        }
+    }
+}
+
+/// Output names made safe for file names (`[A-Za-z0-9._-]`, others `_`), unique.
+func outputFileNames(_ spec: ModelSpec) -> [String] {
+    var out: [String] = []
+    for (i, t) in spec.outputs.enumerated() {
+        var s = ""
+        for u in spec.tensors[t].name.unicodeScalars {
+            let v = u.value
+            let ok = (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || v == 0x2E || v == 0x5F || v == 0x2D
+            s.unicodeScalars.append(ok ? u : "_")
+        }
+        if s.isEmpty || s == "." || s == ".." { s = "output\(i)" }
+        if out.contains(s) { s += "-\(i)" }
+        out.append(s)
+    }
+    return out
+}
+
+/// `out.npy` + `logits` → `out-logits.npy`.
+func outputPath(_ base: String, _ name: String) -> String {
+    let stem = base.hasSuffix(".npy") ? String(base.dropLast(4)) : base
+    return "\(stem)-\(name).npy"
+}
+
+func minMax(_ v: [Float]) -> (Float, Float) {
+    guard var lo = v.first else { return (0, 0) }
+    var hi = lo
+    for x in v {
+        if x < lo || lo.isNaN { lo = x }
+        if x > hi || hi.isNaN { hi = x }
+    }
+    return (lo, hi)
+}
+
+// MARK: - Images
+
+func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError) {
+    let spec = interpreter.spec
+    guard let pre = spec.preprocess else {
+        throw .invalidModel(
+            detail: "\(o.modelPath) has no pre-processing metadata (mean, std, resize), so it cannot take an image",
+            hint: "re-import it with 'swiftlet import model.onnx -o model.swl --mean R,G,B --std R,G,B', or pass a tensor with --input x.npy --output out.npy")
+    }
+    let shape = spec.tensors[spec.inputs[0]].shape  // NHWC, checked by the reader
+    if spec.inputs.count != 1 || shape[0] != 1 {
+        throw .usage(detail: "\(o.modelPath) takes \(spec.inputs.count) inputs of batch \(shape[0]); --image feeds one image to a one-input model, use --input x.npy --output out.npy")
+    }
+    var failures = 0
+    for path in o.imagePaths {
+        do {
+            let image = try loadJPEG(path: path)
+            let fitted = fitImage(image, pre, width: shape[2], height: shape[1])
+            normalize(fitted, mean: pre.mean, std: pre.std, bgr: pre.bgr, into: interpreter.inputPointer(0))
+            let latency = timedInvoke(interpreter, runs: o.runs)
+            printResult(interpreter, image: path, latency: latency, o)
+        } catch {
+            if o.imagePaths.count == 1 { throw error }
+            sys_printError("error: \(error.message)\n")
+            failures += 1
+        }
+    }
+    if failures > 0 {
+        throw .usage(detail: "\(failures) of \(o.imagePaths.count) images failed (reported above); the others ran")
+    }
+}
+
+/// The image resized as the model's pre-processing says: stretched to `width`×`height`, or its shorter
+/// side resized to `resizeShorter` (the larger input side when 0) and the centre cropped.
+func fitImage(_ image: RGBImage, _ pre: Preprocess, width: Int, height: Int) -> RGBImage {
+    if pre.resizeMode == 1 {
+        let shorter = pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)
+        return resizeShorterSideAndCenterCrop(image, shorter: shorter, width: width, height: height)
+    }
+    if image.width == width && image.height == height { return image }
+    return resize(image, width: width, height: height)
+}
+
+/// The `k` highest scores' indices, highest first (ties: lower index first; NaN last).
+public func topIndices(_ scores: [Float], _ k: Int) -> [Int] {
+    var idx: [Int] = []
+    for i in 0..<scores.count { idx.append(i) }
+    idx.sort { a, b in
+        let sa = scores[a], sb = scores[b]
+        if sa.isNaN != sb.isNaN { return sb.isNaN }
+        if sa != sb && !sa.isNaN { return sa > sb }
+        return a < b
+    }
+    return Array(idx.prefix(max(0, k)))
+}
+
+func printResult(_ interpreter: Interpreter, image: String, latency: Latency, _ o: RunOptions) {
+    let spec = interpreter.spec
+    if spec.postprocess.kind == .classification {
+        let values = interpreter.output(0)
+        let scores = spec.postprocess.outputsProbabilities ? values : softmaxProbabilities(values)
+        let top = topIndices(scores, o.topK)
+        if o.json {
+            var s = "{\"image\": \(jsonString(image)), \(latency.json), \"top\": ["
+            for (n, i) in top.enumerated() {
+                if n > 0 { s += ", " }
+                let label = i < spec.labels.count ? spec.labels[i] : "\(i)"
+                s += "{\"index\": \(i), \"label\": \(jsonString(label)), \"score\": \(jsonNumber(Double(scores[i])))}"
+            }
+            sys_print(s + "]}")
+        } else {
+            sys_print("\(image)  \(latency.text)")
+            let width = "\(max(scores.count - 1, 0))".count
+            for i in top {
+                let label = i < spec.labels.count ? " \(spec.labels[i])" : ""
+                sys_print("  \(formatFixed(scores[i], 3))  \(padLeft("\(i)", width))\(label)")
+            }
+        }
+        return
+    }
+    // Raw (and, until a decoder runs here, detection) outputs: name, shape, range, first values.
+    let head = 6
+    if o.json {
+        var s = "{\"image\": \(jsonString(image)), \(latency.json), \"outputs\": ["
+        for i in 0..<spec.outputs.count {
+            let t = spec.tensors[spec.outputs[i]]
+            let v = interpreter.output(i)
+            let (lo, hi) = minMax(v)
+            if i > 0 { s += ", " }
+            s += "{\"name\": \(jsonString(t.name)), \"shape\": \(jsonInts(t.logicalShape)), \"min\": \(jsonNumber(Double(lo))), \"max\": \(jsonNumber(Double(hi))), \"values_head\": ["
+            for k in 0..<min(head, v.count) { s += k == 0 ? jsonNumber(Double(v[k])) : ", \(jsonNumber(Double(v[k])))" }
+            s += "]}"
+        }
+        sys_print(s + "]}")
+    } else {
+        sys_print("\(image)  \(latency.text)")
+        for i in 0..<spec.outputs.count {
+            let t = spec.tensors[spec.outputs[i]]
+            let v = interpreter.output(i)
+            let (lo, hi) = minMax(v)
+            var values = ""
+            for k in 0..<min(head, v.count) { values += k == 0 ? formatGeneral(v[k], 4) : ", \(formatGeneral(v[k], 4))" }
+            if v.count > head { values += ", …" }
+            sys_print("  \(t.name) \(Shape.text(t.logicalShape))  min \(formatGeneral(lo, 4))  max \(formatGeneral(hi, 4))  [\(values)]")
+        }
+    }
+}

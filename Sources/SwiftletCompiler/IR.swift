@@ -1,0 +1,138 @@
+import SwiftletCore
+import SwiftletModel
+
+/// Constant data of an IR value, in the logical (ONNX) row-major layout.
+public enum ConstData: Equatable {
+    case floats([Float])
+    case ints([Int64])
+
+    public var count: Int {
+        switch self {
+        case .floats(let f): return f.count
+        case .ints(let i): return i.count
+        }
+    }
+
+    public var asFloats: [Float] {
+        switch self {
+        case .floats(let f): return f
+        case .ints(let i): return i.map { Float($0) }
+        }
+    }
+
+    public var asInts: [Int64] {
+        switch self {
+        case .floats(let f): return f.map { Int64($0) }
+        case .ints(let i): return i
+        }
+    }
+}
+
+/// A tensor of the import graph, in ONNX's logical layout.
+public struct IRValue {
+    public var name: String
+    public var shape: [Int]
+    public var isInt: Bool
+    public var constant: ConstData?
+
+    public init(name: String, shape: [Int], isInt: Bool = false, constant: ConstData? = nil) {
+        self.name = name
+        self.shape = shape
+        self.isInt = isInt
+        self.constant = constant
+    }
+}
+
+/// Operators of the import graph, with logical (ONNX, NCHW) attributes.
+public enum IROp {
+    /// Inputs: x `[N,C,H,W]`, w `[O,C/g,KH,KW]`, optional b `[O]`.
+    case conv(Conv2D)
+    /// `alpha · A' · B' + beta · C` with B constant.
+    case gemm(transA: Bool, transB: Bool, alpha: Float, beta: Float)
+    /// A · B with B constant `[K, N]`.
+    case matmul
+    case binary(OpKind)
+    case activation(Activation)
+    case prelu
+    case pool(isMax: Bool, Pool2D)
+    case globalAveragePool
+    case reduceMean(axes: [Int], keepDims: Bool)
+    case concat(axis: Int)
+    case softmax(axis: Int, toEnd: Bool)
+    case resize(Resize)
+    case pad(Pad)
+    case slice(Slice)
+    case transpose(perm: [Int])
+    case reshape
+    /// Per-channel (axis 1) `x · scale + shift`, from BatchNormalization.
+    case batchNorm(scale: [Float], shift: [Float])
+
+    public var label: String {
+        switch self {
+        case .conv: return "Conv"
+        case .gemm: return "Gemm"
+        case .matmul: return "MatMul"
+        case .binary(let k): return k.name
+        case .activation: return "Activation"
+        case .prelu: return "PRelu"
+        case .pool(let m, _): return m ? "MaxPool" : "AveragePool"
+        case .globalAveragePool: return "GlobalAveragePool"
+        case .reduceMean: return "ReduceMean"
+        case .concat: return "Concat"
+        case .softmax: return "Softmax"
+        case .resize: return "Resize"
+        case .pad: return "Pad"
+        case .slice: return "Slice"
+        case .transpose: return "Transpose"
+        case .reshape: return "Reshape"
+        case .batchNorm: return "BatchNormalization"
+        }
+    }
+}
+
+/// One node of the import graph.
+public struct IRNode {
+    public var name: String
+    public var op: IROp
+    public var inputs: [Int]
+    public var output: Int
+    /// Activation fused into this node by `fuseActivations`.
+    public var activation = Activation.none
+
+    public init(name: String, op: IROp, inputs: [Int], output: Int) {
+        self.name = name
+        self.op = op
+        self.inputs = inputs
+        self.output = output
+    }
+}
+
+/// The graph an importer builds: values (constants included) and nodes in execution order.
+public final class IRGraph {
+    public var values: [IRValue] = []
+    public var nodes: [IRNode] = []
+    public var inputs: [Int] = []
+    public var outputs: [Int] = []
+
+    public init() {}
+
+    /// Adds a value and returns its id.
+    @discardableResult
+    public func add(_ v: IRValue) -> Int {
+        values.append(v)
+        return values.count - 1
+    }
+
+    /// Adds a float constant.
+    public func constant(_ name: String, _ shape: [Int], _ data: [Float]) -> Int {
+        add(IRValue(name: name, shape: shape, constant: .floats(data)))
+    }
+
+    /// How many nodes read each value (graph outputs count as a reader).
+    public func readers() -> [Int] {
+        var r = [Int](repeating: 0, count: values.count)
+        for n in nodes { for i in n.inputs where i >= 0 { r[i] += 1 } }
+        for o in outputs { r[o] += 1 }
+        return r
+    }
+}

@@ -1,0 +1,376 @@
+import SwiftletCore
+import SwiftletModel
+
+/// Lowers an import graph (logical NCHW, ONNX semantics) to a packed model's physical graph.
+///
+/// Layout: every rank-4 activation that feeds a spatial op (Conv, pooling, Resize) is stored NHWC
+/// (`Layout.nhwc`); other tensors stay in their logical order (`Layout.plain`). Ops with axes (Concat,
+/// Softmax, ReduceMean, Pad, Slice, Transpose) are rewritten for the NHWC order; ops whose meaning
+/// depends on the logical byte order (Reshape, Flatten, Gemm) read a plain copy, made by a Transpose
+/// only where the two orders differ. Constants are re-laid-out here, once, never at run time.
+public struct Lowering {
+    let g: IRGraph
+    var spec = ModelSpec()
+    var nhwcOf: [Int: Int] = [:]
+    var plainOf: [Int: Int] = [:]
+
+    /// Logical axis → physical position for NHWC storage.
+    static let l2p = [0, 3, 1, 2]
+    /// Physical position → logical axis for NHWC storage.
+    static let p2l = [0, 2, 3, 1]
+
+    public init(_ g: IRGraph) { self.g = g }
+
+    /// Builds the spec: tensors, nodes, weights and a memory plan.
+    public static func lower(_ g: IRGraph, name: String) throws(SwiftletError) -> ModelSpec {
+        var l = Lowering(g)
+        l.spec.name = name
+        for v in g.inputs {
+            let val = g.values[v]
+            if val.shape.count == 4 {
+                let t = l.arena(val.name, Shape.permute(val.shape, Shape.nchwToNHWC), .nhwc)
+                l.nhwcOf[v] = t
+                l.spec.inputs.append(t)
+            } else {
+                let t = l.arena(val.name, val.shape, .plain)
+                l.plainOf[v] = t
+                l.spec.inputs.append(t)
+            }
+        }
+        for n in g.nodes { try l.lowerNode(n) }
+        for o in g.outputs {
+            guard g.values[o].constant == nil, let t = l.plainOf[o] ?? l.nhwcOf[o] else {
+                throw .invalidModel(detail: "graph output '\(g.values[o].name)' is a constant or an input", hint: "remove it from the model's outputs")
+            }
+            if l.spec.inputs.contains(t) {
+                throw .invalidModel(detail: "graph output '\(g.values[o].name)' is the graph input itself", hint: "remove it from the model's outputs")
+            }
+            l.spec.tensors[t].name = g.values[o].name
+            l.spec.outputs.append(t)
+        }
+        _ = planArena(&l.spec)
+        return l.spec
+    }
+
+    // MARK: tensors
+
+    mutating func arena(_ name: String, _ shape: [Int], _ layout: Layout) -> Int {
+        spec.tensors.append(TensorInfo(name: name, dtype: .float32, shape: shape, layout: layout, storage: .arena))
+        return spec.tensors.count - 1
+    }
+
+    mutating func weights(_ name: String, _ shape: [Int], _ data: [Float], _ layout: Layout = .plain) -> Int {
+        while spec.weights.count % SWLFormat.alignment != 0 { spec.weights.append(0) }
+        let offset = spec.weights.count
+        spec.weights.reserveCapacity(spec.weights.count + data.count * 4)
+        for f in data {
+            let b = f.bitPattern
+            spec.weights.append(UInt8(b & 0xFF))
+            spec.weights.append(UInt8((b >> 8) & 0xFF))
+            spec.weights.append(UInt8((b >> 16) & 0xFF))
+            spec.weights.append(UInt8(b >> 24))
+        }
+        spec.tensors.append(TensorInfo(name: name, dtype: .float32, shape: shape, layout: layout, storage: .weights, offset: offset))
+        return spec.tensors.count - 1
+    }
+
+    /// Emits a node and its output tensor.
+    mutating func emit(_ op: Op, _ name: String, _ inputs: [Int], out outName: String, _ layout: Layout) throws(SwiftletError) -> Int {
+        var shapes: [[Int]] = []
+        for i in inputs { shapes.append(spec.tensors[i].shape) }
+        let shape = try op.outputShape(shapes, where: "node '\(name)'")
+        let t = arena(outName, shape, layout)
+        spec.nodes.append(NodeInfo(op: op, name: name, inputs: inputs, outputs: [t]))
+        return t
+    }
+
+    /// Row-major permutation of constant data: `out` has dims `Shape.permute(dims, perm)`.
+    public static func permuteData(_ data: [Float], _ dims: [Int], _ perm: [Int]) -> [Float] {
+        let outDims = Shape.permute(dims, perm)
+        let inStrides = Shape.strides(dims)
+        var out = [Float](repeating: 0, count: data.count)
+        var idx = [Int](repeating: 0, count: dims.count)
+        for o in 0..<data.count {
+            var src = 0
+            for a in 0..<perm.count { src += idx[a] * inStrides[perm[a]] }
+            out[o] = data[src]
+            var a = perm.count - 1
+            while a >= 0 {
+                idx[a] += 1
+                if idx[a] < outDims[a] { break }
+                idx[a] = 0
+                a -= 1
+            }
+        }
+        return out
+    }
+
+    func constData(_ v: Int) -> [Float]? { g.values[v].constant?.asFloats }
+
+    /// The value as an NHWC tensor (rank 4), transposing or re-laying-out a constant if needed.
+    mutating func asNHWC(_ v: Int) throws(SwiftletError) -> Int {
+        if let t = nhwcOf[v] { return t }
+        let val = g.values[v]
+        let shape = val.shape
+        if let c = constData(v) {
+            let t = weights(val.name, Shape.permute(shape, Shape.nchwToNHWC), Lowering.permuteData(c, shape, Shape.nchwToNHWC), .nhwc)
+            nhwcOf[v] = t
+            return t
+        }
+        guard let p = plainOf[v] else { throw .invalidModel(detail: "value '\(val.name)' is used before it is computed", hint: "") }
+        let same = shape[1] == 1 || shape[2] * shape[3] == 1
+        let op: Op = same ? .reshape(shape: Shape.permute(shape, Shape.nchwToNHWC)) : .transpose(perm: Shape.nchwToNHWC)
+        let t = try emit(op, val.name + ".to_nhwc", [p], out: val.name + ".nhwc", .nhwc)
+        nhwcOf[v] = t
+        return t
+    }
+
+    /// The value in its logical byte order.
+    mutating func asPlain(_ v: Int) throws(SwiftletError) -> Int {
+        if let t = plainOf[v] { return t }
+        let val = g.values[v]
+        if let c = constData(v) {
+            let t = weights(val.name, val.shape, c)
+            plainOf[v] = t
+            return t
+        }
+        guard let n = nhwcOf[v] else { throw .invalidModel(detail: "value '\(val.name)' is used before it is computed", hint: "") }
+        let shape = val.shape
+        let same = shape[1] == 1 || shape[2] * shape[3] == 1
+        let op: Op = same ? .reshape(shape: shape) : .transpose(perm: Shape.nhwcToNCHW)
+        let t = try emit(op, val.name + ".to_nchw", [n], out: val.name + ".nchw", .plain)
+        plainOf[v] = t
+        return t
+    }
+
+    func isNHWC(_ v: Int) -> Bool { nhwcOf[v] != nil && plainOf[v] == nil }
+
+    /// A constant of any rank ≤ 4 broadcast against a rank-4 NHWC tensor: pad to rank 4, permute.
+    mutating func broadcastConstantNHWC(_ v: Int) -> Int {
+        let val = g.values[v]
+        var dims = val.shape
+        while dims.count < 4 { dims.insert(1, at: 0) }
+        let data = constData(v) ?? []
+        return weights(val.name + ".nhwc", Shape.permute(dims, Shape.nchwToNHWC), Lowering.permuteData(data, dims, Shape.nchwToNHWC), .nhwc)
+    }
+
+    // MARK: nodes
+
+    mutating func lowerNode(_ n: IRNode) throws(SwiftletError) {
+        let outVal = g.values[n.output]
+        let outName = outVal.name
+        func setOut(_ t: Int, _ layout: Layout) {
+            if layout == .nhwc { nhwcOf[n.output] = t } else { plainOf[n.output] = t }
+        }
+        switch n.op {
+        case .conv(var c):
+            let x = try asNHWC(n.inputs[0])
+            guard let w = constData(n.inputs[1]) else {
+                throw .unsupported(detail: "node '\(n.name)': Conv weights must be constant (initializers); re-export with weights as initializers")
+            }
+            let ws = g.values[n.inputs[1]].shape
+            let wt = weights(g.values[n.inputs[1]].name, Shape.permute(ws, Shape.nchwToNHWC), Lowering.permuteData(w, ws, Shape.nchwToNHWC))
+            var bias = [Float](repeating: 0, count: ws[0])
+            if n.inputs.count > 2, n.inputs[2] >= 0 {
+                guard let b = constData(n.inputs[2]) else {
+                    throw .unsupported(detail: "node '\(n.name)': Conv bias must be constant")
+                }
+                bias = b
+            }
+            let bt = weights(n.inputs.count > 2 && n.inputs[2] >= 0 ? g.values[n.inputs[2]].name : n.name + ".bias", [ws[0]], bias)
+            c.activation = n.activation
+            setOut(try emit(.conv2d(c), n.name, [x, wt, bt], out: outName, .nhwc), .nhwc)
+
+        case .gemm(let transA, let transB, let alpha, let beta):
+            if transA { throw .unsupported(detail: "node '\(n.name)': Gemm with transA=1 is not supported; transpose the input in the model") }
+            let a = try asPlain(n.inputs[0])
+            guard let b = constData(n.inputs[1]) else {
+                throw .unsupported(detail: "node '\(n.name)': Gemm needs a constant B (weights); a product of two activations is not supported")
+            }
+            let bs = g.values[n.inputs[1]].shape
+            let (k, units) = transB ? (bs[1], bs[0]) : (bs[0], bs[1])
+            var w = transB ? b : Lowering.permuteData(b, bs, [1, 0])
+            if alpha != 1 { for i in 0..<w.count { w[i] *= alpha } }
+            var bias = [Float](repeating: 0, count: units)
+            if n.inputs.count > 2, n.inputs[2] >= 0 {
+                guard let c = constData(n.inputs[2]), c.count == units || c.count == 1 else {
+                    throw .unsupported(detail: "node '\(n.name)': Gemm C must be a constant of \(units) values (or one)")
+                }
+                for i in 0..<units { bias[i] = beta * (c.count == 1 ? c[0] : c[i]) }
+            }
+            let wt = weights(g.values[n.inputs[1]].name, [units, k], w)
+            let bt = weights(n.name + ".bias", [units], bias)
+            setOut(try emit(.fullyConnected(n.activation), n.name, [a, wt, bt], out: outName, .plain), .plain)
+
+        case .matmul:
+            let a = try asPlain(n.inputs[0])
+            guard let b = constData(n.inputs[1]), g.values[n.inputs[1]].shape.count == 2 else {
+                throw .unsupported(detail: "node '\(n.name)': MatMul needs a constant 2-D B (weights); a product of two activations is not supported")
+            }
+            let bs = g.values[n.inputs[1]].shape
+            let wt = weights(g.values[n.inputs[1]].name, [bs[1], bs[0]], Lowering.permuteData(b, bs, [1, 0]))
+            let bt = weights(n.name + ".bias", [bs[1]], [Float](repeating: 0, count: bs[1]))
+            setOut(try emit(.fullyConnected(n.activation), n.name, [a, wt, bt], out: outName, .plain), .plain)
+
+        case .binary(let kind):
+            try lowerBinary(.binary(kind, n.activation), n, n.inputs[0], n.inputs[1])
+
+        case .prelu:
+            try lowerBinary(.prelu, n, n.inputs[0], n.inputs[1])
+
+        case .batchNorm(let scale, let shift):
+            // y = x · scale + shift per channel (axis 1), as two broadcast ops.
+            let rank = g.values[n.inputs[0]].shape.count
+            var cshape = [scale.count]
+            for _ in 0..<max(0, rank - 2) { cshape.append(1) }
+            let s = g.constant(n.name + ".scale", cshape, scale)
+            let b = g.constant(n.name + ".shift", cshape, shift)
+            let mid = g.add(IRValue(name: n.name + ".scaled", shape: g.values[n.inputs[0]].shape))
+            var m = IRNode(name: n.name + ".mul", op: .binary(.mul), inputs: [n.inputs[0], s], output: mid)
+            try lowerBinary(.binary(.mul, .none), m, m.inputs[0], s)
+            m = IRNode(name: n.name, op: .binary(.add), inputs: [mid, b], output: n.output)
+            m.activation = n.activation
+            try lowerBinary(.binary(.add, n.activation), m, mid, b)
+
+        case .activation(let act):
+            let x = n.inputs[0]
+            if let t = nhwcOf[x] {
+                setOut(try emit(.activation(act), n.name, [t], out: outName, .nhwc), .nhwc)
+            } else {
+                setOut(try emit(.activation(act), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+            }
+
+        case .pool(let isMax, let p):
+            let x = try asNHWC(n.inputs[0])
+            setOut(try emit(isMax ? .maxPool(p) : .avgPool(p), n.name, [x], out: outName, .nhwc), .nhwc)
+
+        case .globalAveragePool:
+            let x = try asNHWC(n.inputs[0])
+            setOut(try emit(.mean(axes: [1, 2], keepDims: true), n.name, [x], out: outName, .nhwc), .nhwc)
+
+        case .reduceMean(let axes, let keep):
+            let x = n.inputs[0]
+            if g.values[x].shape.count == 4, let t = nhwcOf[x] {
+                let phys = axes.map { Lowering.l2p[$0] }.sorted()
+                if keep {
+                    setOut(try emit(.mean(axes: phys, keepDims: true), n.name, [t], out: outName, .nhwc), .nhwc)
+                    return
+                }
+                let remaining = (0..<4).filter { !phys.contains($0) }.map { Lowering.p2l[$0] }
+                if remaining == remaining.sorted() {
+                    setOut(try emit(.mean(axes: phys, keepDims: false), n.name, [t], out: outName, .plain), .plain)
+                    return
+                }
+            }
+            setOut(try emit(.mean(axes: axes.sorted(), keepDims: keep), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+
+        case .concat(let axis):
+            let rank = g.values[n.inputs[0]].shape.count
+            if rank == 4 && n.inputs.contains(where: { nhwcOf[$0] != nil && g.values[$0].constant == nil }) {
+                var ins: [Int] = []
+                for i in n.inputs { ins.append(try asNHWC(i)) }
+                setOut(try emit(.concat(axis: Lowering.l2p[axis]), n.name, ins, out: outName, .nhwc), .nhwc)
+            } else {
+                var ins: [Int] = []
+                for i in n.inputs { ins.append(try asPlain(i)) }
+                setOut(try emit(.concat(axis: axis), n.name, ins, out: outName, .plain), .plain)
+            }
+
+        case .softmax(let axis, let toEnd):
+            let x = n.inputs[0]
+            if g.values[x].shape.count == 4, !toEnd, let t = nhwcOf[x] {
+                setOut(try emit(.softmax(axis: Lowering.l2p[axis], toEnd: false), n.name, [t], out: outName, .nhwc), .nhwc)
+            } else {
+                setOut(try emit(.softmax(axis: axis, toEnd: toEnd), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+            }
+
+        case .resize(let r):
+            let x = try asNHWC(n.inputs[0])
+            setOut(try emit(.resize(r), n.name, [x], out: outName, .nhwc), .nhwc)
+
+        case .pad(var p):
+            let x = n.inputs[0]
+            if g.values[x].shape.count == 4, let t = nhwcOf[x] {
+                p.begins = Shape.permute(p.begins, Shape.nchwToNHWC)
+                p.ends = Shape.permute(p.ends, Shape.nchwToNHWC)
+                setOut(try emit(.pad(p), n.name, [t], out: outName, .nhwc), .nhwc)
+            } else {
+                setOut(try emit(.pad(p), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+            }
+
+        case .slice(var s):
+            let x = n.inputs[0]
+            if g.values[x].shape.count == 4, let t = nhwcOf[x] {
+                s.starts = Shape.permute(s.starts, Shape.nchwToNHWC)
+                s.steps = Shape.permute(s.steps, Shape.nchwToNHWC)
+                s.sizes = Shape.permute(s.sizes, Shape.nchwToNHWC)
+                setOut(try emit(.slice(s), n.name, [t], out: outName, .nhwc), .nhwc)
+            } else {
+                setOut(try emit(.slice(s), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+            }
+
+        case .transpose(let perm):
+            let x = n.inputs[0]
+            var input: Int
+            var phys: [Int]
+            if let p = plainOf[x] {
+                input = p
+                phys = perm
+            } else {
+                input = try asNHWC(x)
+                phys = perm.map { Lowering.l2p[$0] }
+            }
+            if phys == Array(0..<phys.count) {
+                setOut(try emit(.reshape(shape: outVal.shape), n.name, [input], out: outName, .plain), .plain)
+            } else {
+                setOut(try emit(.transpose(perm: phys), n.name, [input], out: outName, .plain), .plain)
+            }
+
+        case .reshape:
+            let x = n.inputs[0]
+            let xs = g.values[x].shape
+            var input: Int
+            if let p = plainOf[x] {
+                input = p
+            } else if let t = nhwcOf[x], xs.count == 4, xs[1] == 1 || xs[2] * xs[3] == 1 {
+                input = t  // NHWC and NCHW bytes agree when C == 1 or H·W == 1
+            } else {
+                input = try asPlain(x)
+            }
+            setOut(try emit(.reshape(shape: outVal.shape), n.name, [input], out: outName, .plain), .plain)
+        }
+    }
+
+    /// Element-wise ops with broadcasting: NHWC when a rank-4 activation input is NHWC, else plain.
+    mutating func lowerBinary(_ op: Op, _ n: IRNode, _ a: Int, _ b: Int) throws(SwiftletError) {
+        let outShape = g.values[n.output].shape
+        let name = g.values[n.output].name
+        var useNHWC = false
+        if outShape.count == 4 {
+            useNHWC = true
+            var anyNHWC = false
+            for v in [a, b] {
+                let val = g.values[v]
+                if val.constant != nil { continue }
+                if val.shape.count != 4 { useNHWC = false }
+                if nhwcOf[v] != nil { anyNHWC = true }
+            }
+            useNHWC = useNHWC && anyNHWC
+        }
+        var ins: [Int] = []
+        for v in [a, b] {
+            if useNHWC {
+                if g.values[v].constant != nil {
+                    ins.append(broadcastConstantNHWC(v))
+                } else {
+                    ins.append(try asNHWC(v))
+                }
+            } else {
+                ins.append(try asPlain(v))
+            }
+        }
+        let layout: Layout = useNHWC ? .nhwc : .plain
+        let t = try emit(op, n.name, ins, out: name, layout)
+        if useNHWC { nhwcOf[n.output] = t } else { plainOf[n.output] = t }
+    }
+}

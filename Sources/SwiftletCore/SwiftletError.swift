@@ -1,0 +1,109 @@
+/// Every error Swiftlet reports, with concrete payloads so it works in Embedded Swift.
+///
+/// `message` reads *what failed: why, with the values; what to do*, lowercase, one line.
+public enum SwiftletError: Error, Equatable {
+    /// A system call failed on a path (open, read, mmap, ioctl …).
+    case system(call: String, path: String, errno: Int32)
+    /// A file's bytes are not what its format requires.
+    case malformedFile(path: String, detail: String, hint: String)
+    /// A `.swl` was written by a different format version.
+    case versionMismatch(path: String, found: Int, supported: Int)
+    /// An ONNX node uses an operator (or a form of one) Swiftlet does not support.
+    case unsupportedOp(op: String, node: String, opset: Int, hint: String)
+    /// A model is well formed but not usable as asked (dynamic shape, bad attribute, shape mismatch).
+    case invalidModel(detail: String, hint: String)
+    /// An image could not be decoded.
+    case badImage(path: String, detail: String)
+    /// A command-line flag or argument is wrong.
+    case usage(detail: String)
+    /// A feature that exists in the format but not in this build.
+    case unsupported(detail: String)
+
+    /// A one-line, human-readable description with what to do next.
+    public var message: String {
+        switch self {
+        case .system(let call, let path, let errno):
+            let name = Errno.name(errno)
+            return "\(path): \(call) failed: \(Errno.describe(errno)) (\(name))\(Errno.hint(errno))"
+        case .malformedFile(let path, let detail, let hint):
+            return hint.isEmpty ? "\(path): \(detail)" : "\(path): \(detail); \(hint)"
+        case .versionMismatch(let path, let found, let supported):
+            if found > supported {
+                return "\(path): written by a newer Swiftlet (format version \(found), this build reads \(supported)); update swiftlet or re-run 'swiftlet import' with this version"
+            }
+            return "\(path): format version \(found) is older than this build's \(supported); re-run 'swiftlet import' to rebuild it"
+        case .unsupportedOp(let op, let node, let opset, let hint):
+            let base = "unsupported ONNX op '\(op)' (node '\(node)', opset \(opset))"
+            return hint.isEmpty ? "\(base); see docs/ops.md for supported ops" : "\(base): \(hint); see docs/ops.md for supported ops"
+        case .invalidModel(let detail, let hint):
+            return hint.isEmpty ? detail : "\(detail); \(hint)"
+        case .badImage(let path, let detail):
+            return "\(path): cannot decode image: \(detail); pass a baseline or progressive JPEG file"
+        case .usage(let detail):
+            return detail
+        case .unsupported(let detail):
+            return detail
+        }
+    }
+}
+
+/// Names and descriptions of the errno values Swiftlet reports.
+public enum Errno {
+    /// The C name of an errno value, e.g. `ENOENT`.
+    public static func name(_ e: Int32) -> String {
+        switch e {
+        case 1: return "EPERM"
+        case 2: return "ENOENT"
+        case 4: return "EINTR"
+        case 5: return "EIO"
+        case 9: return "EBADF"
+        case 12: return "ENOMEM"
+        case 13: return "EACCES"
+        case 16: return "EBUSY"
+        case 19: return "ENODEV"
+        case 20: return "ENOTDIR"
+        case 21: return "EISDIR"
+        case 22: return "EINVAL"
+        case 24: return "EMFILE"
+        case 27: return "EFBIG"
+        case 28: return "ENOSPC"
+        case 30: return "EROFS"
+        default: return "errno \(e)"
+        }
+    }
+
+    /// A short description of an errno value.
+    public static func describe(_ e: Int32) -> String {
+        switch e {
+        case 1: return "operation not permitted"
+        case 2: return "no such file or directory"
+        case 4: return "interrupted"
+        case 5: return "input/output error"
+        case 9: return "bad file descriptor"
+        case 12: return "out of memory"
+        case 13: return "permission denied"
+        case 16: return "device busy"
+        case 19: return "no such device"
+        case 20: return "a path component is not a directory"
+        case 21: return "is a directory"
+        case 22: return "invalid argument"
+        case 24: return "too many open files"
+        case 27: return "file too large"
+        case 28: return "no space left on device"
+        case 30: return "read-only file system"
+        default: return "system error"
+        }
+    }
+
+    /// What to do about an errno value, starting with "; ", or empty.
+    public static func hint(_ e: Int32) -> String {
+        switch e {
+        case 2: return "; check the path"
+        case 13: return "; check the file's permissions"
+        case 21: return "; pass a file, not a directory"
+        case 12: return "; free memory or raise the limit (ulimit -v)"
+        case 28: return "; free disk space"
+        default: return ""
+        }
+    }
+}

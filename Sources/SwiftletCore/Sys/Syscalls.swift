@@ -1,0 +1,126 @@
+import CSwiftletSys
+
+// Thin wrappers over the C calls the core makes; each retries EINTR and turns failures into
+// `SwiftletError.system` naming the call and the path.
+
+/// Reads a whole regular file. The corresponding C calls are `open`, `fstat`, `read`.
+public func sys_readFile(_ path: String) throws(SwiftletError) -> [UInt8] {
+    let fd = sys_open(path, O_RDONLY)
+    if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
+    defer { close(fd) }
+    let size = swl_file_size(fd)
+    if size == -2 { throw .system(call: "read", path: path, errno: EISDIR) }
+    if size < 0 { throw .system(call: "fstat", path: path, errno: swl_errno()) }
+    var bytes = [UInt8](repeating: 0, count: Int(size))
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { buf in
+            read(fd, buf.baseAddress! + done, buf.count - done)
+        }
+        if n < 0 {
+            if swl_errno() == EINTR { continue }
+            throw .system(call: "read", path: path, errno: swl_errno())
+        }
+        if n == 0 { break }
+        done += n
+    }
+    if done < bytes.count { bytes.removeLast(bytes.count - done) }
+    return bytes
+}
+
+/// Writes a whole file, replacing it. The corresponding C calls are `open`, `write`.
+public func sys_writeFile(_ path: String, _ bytes: [UInt8]) throws(SwiftletError) {
+    let fd = sys_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeBytes { buf in write(fd, buf.baseAddress! + done, buf.count - done) }
+        if n < 0 {
+            if swl_errno() == EINTR { continue }
+            let e = swl_errno()
+            close(fd)
+            throw .system(call: "write", path: path, errno: e)
+        }
+        done += n
+    }
+    if close(fd) != 0 { throw .system(call: "close", path: path, errno: swl_errno()) }
+}
+
+/// `open(2)` with EINTR retried.
+public func sys_open(_ path: String, _ flags: Int32, _ mode: UInt32 = 0) -> Int32 {
+    while true {
+        let fd = path.withCString { swl_open($0, flags, mode) }
+        if fd >= 0 || swl_errno() != EINTR { return fd }
+    }
+}
+
+/// A read-only memory mapping of a whole file; unmapped when released.
+/// The corresponding C calls are `open`, `fstat`, `mmap(PROT_READ, MAP_PRIVATE)`, `munmap`.
+public final class MappedFile {
+    /// The first byte of the file (64-byte aligned: mappings are page aligned).
+    public let base: UnsafeRawPointer
+    /// The file's size in bytes.
+    public let count: Int
+    private let mapped: Bool
+
+    /// Maps `path`; an empty file gets a zero-length buffer.
+    public init(path: String) throws(SwiftletError) {
+        let fd = sys_open(path, O_RDONLY)
+        if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
+        defer { close(fd) }
+        let size = swl_file_size(fd)
+        if size == -2 { throw .system(call: "mmap", path: path, errno: EISDIR) }
+        if size < 0 { throw .system(call: "fstat", path: path, errno: swl_errno()) }
+        if size == 0 {
+            base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64))
+            count = 0
+            mapped = false
+            return
+        }
+        guard let p = mmap(nil, Int(size), PROT_READ, MAP_PRIVATE, fd, 0), p != swl_map_failed() else {
+            throw .system(call: "mmap", path: path, errno: swl_errno())
+        }
+        base = UnsafeRawPointer(p)
+        count = Int(size)
+        mapped = true
+    }
+
+    /// Copies bytes into a 64-byte aligned heap buffer (used for in-memory models, e.g. in tests).
+    public init(bytes: [UInt8]) {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { src in
+            if let s = src.baseAddress { p.copyMemory(from: s, byteCount: bytes.count) }
+        }
+        base = UnsafeRawPointer(p)
+        count = bytes.count
+        mapped = false
+    }
+
+    deinit {
+        if mapped {
+            munmap(UnsafeMutableRawPointer(mutating: base), count)
+        } else {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        }
+    }
+
+    /// The bytes as a buffer.
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+}
+
+/// Writes a string to standard output (Embedded Swift's `print` takes one String).
+public func sys_print(_ s: String) {
+    var line = s
+    line.append("\n")
+    line.withUTF8 { buf in swl_write_stdout(UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self), buf.count) }
+}
+
+/// Writes a string to standard error, no newline added.
+public func sys_printError(_ s: String) {
+    if s.isEmpty { return }
+    var line = s
+    line.withUTF8 { buf in swl_write_stderr(UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self), buf.count) }
+}
+
+/// Nanoseconds from a monotonic clock. The corresponding C call is `clock_gettime(CLOCK_MONOTONIC)`.
+public func sys_monotonicNanoseconds() -> UInt64 { swl_monotonic_ns() }

@@ -1,0 +1,56 @@
+import SwiftletCore
+
+/// Float reference 2-D convolution, NHWC input `[N, H, W, C]`, OHWI weights `[O, KH, KW, C/groups]`,
+/// bias `[O]`, NHWC output `[N, OH, OW, O]`. Plain loops: the definition the fast kernels are held to.
+///
+/// `y[n,oy,ox,o] = act(b[o] + Σ_{ky,kx,c} x[n, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw, g·Cg + c] · w[o,ky,kx,c])`
+/// with g = o / (O / groups), Cg = C / groups, and out-of-range input positions contributing zero.
+public func conv2dF32_reference(
+    x: UnsafePointer<Float>, xShape: [Int], w: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>, yShape: [Int], params p: Conv2D
+) {
+    let (n, h, wd, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
+    let (oh, ow, oc) = (yShape[1], yShape[2], yShape[3])
+    let cg = c / p.groups
+    let ocg = oc / p.groups
+    let act = p.activation
+    for b0 in 0..<n {
+        for oy in 0..<oh {
+            for ox in 0..<ow {
+                let yBase = ((b0 * oh + oy) * ow + ox) * oc
+                for o in 0..<oc {
+                    let g = o / ocg
+                    var acc = b[o]
+                    for ky in 0..<p.kernelH {
+                        let iy = oy * p.strideH - p.padTop + ky * p.dilationH
+                        if iy < 0 || iy >= h { continue }
+                        for kx in 0..<p.kernelW {
+                            let ix = ox * p.strideW - p.padLeft + kx * p.dilationW
+                            if ix < 0 || ix >= wd { continue }
+                            let xp = x + ((b0 * h + iy) * wd + ix) * c + g * cg
+                            let wp = w + ((o * p.kernelH + ky) * p.kernelW + kx) * cg
+                            for ci in 0..<cg { acc += xp[ci] * wp[ci] }
+                        }
+                    }
+                    y[yBase + o] = act.apply(acc)
+                }
+            }
+        }
+    }
+}
+
+/// Float reference fully connected layer: `y[m, o] = act(b[o] + Σ_k x[m, k] · w[o, k])`.
+public func fullyConnectedF32_reference(
+    x: UnsafePointer<Float>, rows: Int, depth: Int, w: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>, units: Int, activation act: Activation
+) {
+    for m in 0..<rows {
+        let xp = x + m * depth
+        for o in 0..<units {
+            let wp = w + o * depth
+            var acc = b[o]
+            for k in 0..<depth { acc += xp[k] * wp[k] }
+            y[m * units + o] = act.apply(acc)
+        }
+    }
+}

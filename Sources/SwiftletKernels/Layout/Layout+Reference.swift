@@ -1,0 +1,120 @@
+import SwiftletCore
+
+/// Concatenation along an axis: `outer` = product of dims before it, `chunks[i]` = input i's
+/// axis size × the product of dims after it.
+public func concatF32_reference(inputs: [UnsafePointer<Float>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<Float>) {
+    var total = 0
+    for c in chunks { total += c }
+    for o in 0..<outer {
+        var off = o * total
+        for (i, p) in inputs.enumerated() {
+            let c = chunks[i]
+            (y + off).update(from: p + o * c, count: c)
+            off += c
+        }
+    }
+}
+
+/// Transpose: `out[i…] = x[perm⁻¹ …]`; `xs` are the input's strides permuted into output order.
+public func transposeF32_reference(x: UnsafePointer<Float>, xs: Dims6, y: UnsafeMutablePointer<Float>, out: Dims6) {
+    forEach6(out, xs, xs) { o, i, _ in y[o] = x[i] }
+}
+
+/// Strided slice: `start` is the input offset of the first element, `xs` the input strides × steps.
+public func sliceF32_reference(x: UnsafePointer<Float>, start: Int, xs: Dims6, y: UnsafeMutablePointer<Float>, out: Dims6) {
+    let base = x + start
+    forEach6(out, xs, xs) { o, i, _ in y[o] = base[i] }
+}
+
+/// Padding (constant, reflect or edge) of a rank-6 padded tensor.
+public func padF32_reference(
+    x: UnsafePointer<Float>, dims: Dims6, y: UnsafeMutablePointer<Float>, out: Dims6, begins: [Int], mode: Int, value: Float
+) {
+    let xs = dims.strides
+    var o = 0
+    var idx = [0, 0, 0, 0, 0, 0]
+    var total = 1
+    for i in 0..<6 { total *= out[i] }
+    while o < total {
+        var src = 0
+        var inside = true
+        for a in 0..<6 {
+            var i = idx[a] - begins[a]
+            let n = dims[a]
+            if i < 0 || i >= n {
+                switch mode {
+                case 1:  // reflect (no edge repeat)
+                    while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
+                case 2: i = i < 0 ? 0 : n - 1
+                default: inside = false
+                }
+            }
+            src += i * xs[a]
+        }
+        y[o] = inside ? x[src] : value
+        o += 1
+        var a = 5
+        while a >= 0 {
+            idx[a] += 1
+            if idx[a] < out[a] { break }
+            idx[a] = 0
+            a -= 1
+        }
+    }
+}
+
+/// Resize of NHWC `[N, H, W, C]` to `[N, OH, OW, C]`, nearest or bilinear, with ONNX coordinate modes.
+public func resizeF32_reference(x: UnsafePointer<Float>, xShape: [Int], y: UnsafeMutablePointer<Float>, params r: Resize) {
+    let (n, h, w, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
+    let (oh, ow) = (r.outH, r.outW)
+    func source(_ o: Int, _ inSize: Int, _ outSize: Int) -> Float {
+        let scale = Float(outSize) / Float(inSize)
+        switch r.coordinate {
+        case 1: return Float(o) / scale
+        case 2: return outSize == 1 ? 0 : Float(o) * Float(inSize - 1) / Float(outSize - 1)
+        case 3: return outSize == 1 ? 0 : (Float(o) + 0.5) / scale - 0.5
+        default: return (Float(o) + 0.5) / scale - 0.5
+        }
+    }
+    func nearest(_ s: Float, _ size: Int) -> Int {
+        var i: Int
+        switch r.nearest {
+        case 1: i = Int((s + 0.5).rounded(.down))  // round_prefer_ceil
+        case 2: i = Int(s.rounded(.down))
+        case 3: i = Int(s.rounded(.up))
+        default: i = Int((s - 0.5).rounded(.up))  // round_prefer_floor
+        }
+        return i < 0 ? 0 : (i >= size ? size - 1 : i)
+    }
+    for b in 0..<n {
+        for oy in 0..<oh {
+            let sy = source(oy, h, oh)
+            for ox in 0..<ow {
+                let sx = source(ox, w, ow)
+                let yp = y + ((b * oh + oy) * ow + ox) * c
+                if r.mode == 0 {
+                    let xp = x + ((b * h + nearest(sy, h)) * w + nearest(sx, w)) * c
+                    for ch in 0..<c { yp[ch] = xp[ch] }
+                } else {
+                    let fy = sy < 0 ? 0 : (sy > Float(h - 1) ? Float(h - 1) : sy)
+                    let fx = sx < 0 ? 0 : (sx > Float(w - 1) ? Float(w - 1) : sx)
+                    let y0 = Int(fy)
+                    let x0 = Int(fx)
+                    let y1 = min(y0 + 1, h - 1)
+                    let x1 = min(x0 + 1, w - 1)
+                    let dy = fy - Float(y0)
+                    let dx = fx - Float(x0)
+                    let p00 = x + ((b * h + y0) * w + x0) * c
+                    let p01 = x + ((b * h + y0) * w + x1) * c
+                    let p10 = x + ((b * h + y1) * w + x0) * c
+                    let p11 = x + ((b * h + y1) * w + x1) * c
+                    for ch in 0..<c {
+                        let top = p00[ch] + (p01[ch] - p00[ch]) * dx
+                        let bot = p10[ch] + (p11[ch] - p10[ch]) * dx
+                        yp[ch] = top + (bot - top) * dy
+                    }
+                }
+            }
+        }
+    }
+}

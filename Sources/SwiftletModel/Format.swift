@@ -1,0 +1,92 @@
+/// `.swl` layout constants; `docs/format.md` describes the file byte by byte.
+public enum SWLFormat {
+    public static let magic: [UInt8] = [0x53, 0x57, 0x4C, 0x54]  // "SWLT"
+    public static let versionMajor = 1
+    public static let versionMinor = 0
+    public static let headerSize = 64
+    public static let sectionEntrySize = 24
+    public static let alignment = 64
+
+    public static let tensorRecordSize = 64
+    public static let nodeRecordSize = 40
+    public static let graphRecordSize = 64
+    public static let preprocessRecordSize = 64
+    public static let postprocessRecordSize = 64
+    public static let labelRecordSize = 8
+
+    /// Section kinds. Raw values stored in the file: append only.
+    public enum Section: UInt32, CaseIterable, Sendable {
+        case strings = 1
+        case tensors = 2
+        case nodes = 3
+        case ints = 4
+        case graph = 5
+        case preprocess = 6
+        case labels = 7
+        case weights = 8
+        case postprocess = 9
+
+        public var name: String {
+            switch self {
+            case .strings: return "STRINGS"
+            case .tensors: return "TENSORS"
+            case .nodes: return "NODES"
+            case .ints: return "INTS"
+            case .graph: return "GRAPH"
+            case .preprocess: return "PREPROCESS"
+            case .labels: return "LABELS"
+            case .weights: return "WEIGHTS"
+            case .postprocess: return "POSTPROCESS"
+            }
+        }
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zlib's `crc32`.
+public struct CRC32 {
+    private static let table: [UInt32] = {
+        var t = [UInt32](repeating: 0, count: 256)
+        for i in 0..<256 {
+            var c = UInt32(i)
+            for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            t[i] = c
+        }
+        return t
+    }()
+
+    /// The CRC of `bytes`.
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        table.withUnsafeBufferPointer { t in
+            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        }
+        return c ^ 0xFFFF_FFFF
+    }
+}
+
+/// Little-endian byte appender used by the writer.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u16(_ v: UInt16) {
+        bytes.append(UInt8(v & 0xFF))
+        bytes.append(UInt8(v >> 8))
+    }
+    mutating func u32(_ v: UInt32) {
+        for i in 0..<4 { bytes.append(UInt8((v >> (8 * UInt32(i))) & 0xFF)) }
+    }
+    mutating func u64(_ v: UInt64) {
+        for i in 0..<8 { bytes.append(UInt8((v >> (8 * UInt64(i))) & 0xFF)) }
+    }
+    mutating func i32(_ v: Int32) { u32(UInt32(bitPattern: v)) }
+    mutating func f32(_ v: Float) { u32(v.bitPattern) }
+    mutating func zeros(_ n: Int) { for _ in 0..<n { bytes.append(0) } }
+    mutating func align(_ a: Int) { while bytes.count % a != 0 { bytes.append(0) } }
+    mutating func patch32(at: Int, _ v: UInt32) {
+        for i in 0..<4 { bytes[at + i] = UInt8((v >> (8 * UInt32(i))) & 0xFF) }
+    }
+    mutating func patch64(at: Int, _ v: UInt64) {
+        for i in 0..<8 { bytes[at + i] = UInt8((v >> (8 * UInt64(i))) & 0xFF) }
+    }
+}

@@ -1,0 +1,114 @@
+import SwiftletCore
+
+/// Where a tensor's bytes live. Raw value stored in `.swl`: append only.
+public enum Storage: UInt8, Sendable {
+    /// In the arena, at the plan's offset.
+    case arena = 0
+    /// In the file's weights section, used in place.
+    case weights = 1
+}
+
+/// One tensor of a packed model: physical shape, storage and place.
+public struct TensorInfo: Equatable, Sendable {
+    public var name: String
+    public var dtype: DType
+    /// Physical dims (NHWC for `layout == .nhwc`).
+    public var shape: [Int]
+    public var layout: Layout
+    public var storage: Storage
+    /// Arena offset, or offset in the weights section.
+    public var offset: Int
+    public var byteCount: Int
+
+    public init(name: String, dtype: DType, shape: [Int], layout: Layout = .plain, storage: Storage = .arena,
+                offset: Int = 0) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.layout = layout
+        self.storage = storage
+        self.offset = offset
+        self.byteCount = (Shape.count(shape) ?? 0) * dtype.size
+    }
+
+    /// The ONNX (logical) shape: NCHW for `.nhwc` tensors.
+    public var logicalShape: [Int] {
+        layout == .nhwc && shape.count == 4 ? Shape.permute(shape, Shape.nhwcToNCHW) : shape
+    }
+}
+
+/// One node: an op, its tensors (indices into the tensor list) and a name for messages.
+public struct NodeInfo: Equatable, Sendable {
+    public var op: Op
+    public var name: String
+    public var inputs: [Int]
+    public var outputs: [Int]
+
+    public init(op: Op, name: String, inputs: [Int], outputs: [Int]) {
+        self.op = op
+        self.name = name
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+}
+
+/// How an image becomes the model's input: resize, colour order, `(pixel − mean) / std`.
+public struct Preprocess: Equatable, Sendable {
+    /// 0: stretch to the input size; 1: resize the shorter side to `resizeShorter`, then centre-crop.
+    public var resizeMode: UInt8 = 0
+    public var resizeShorter = 0
+    /// Channel order the model expects.
+    public var bgr = false
+    /// In 0…255 pixel units, per channel of the model's order.
+    public var mean: [Float] = [0, 0, 0]
+    public var std: [Float] = [1, 1, 1]
+
+    public init() {}
+}
+
+/// What the outputs mean. Raw values stored in `.swl`: append only.
+public enum OutputKind: UInt32, Sendable {
+    case raw = 0
+    /// One output of class logits (or probabilities).
+    case classification = 1
+    /// Box regressors and scores, decoded by `decoder`.
+    case detection = 2
+}
+
+/// Output post-processing metadata.
+public struct Postprocess: Equatable, Sendable {
+    public var kind: OutputKind = .raw
+    /// Classification: the output already holds probabilities (no softmax for display).
+    public var outputsProbabilities = false
+    /// Detection decoder: 0 none, 1 SSD anchors (BlazeFace-style), 2 MTCNN cascade stage.
+    public var decoder: UInt32 = 0
+    /// Decoder parameters (anchor config …), up to 12.
+    public var params: [Float] = []
+
+    public init() {}
+}
+
+/// Everything a `.swl` file holds, in memory. The writer encodes it; the reader validates and decodes it.
+public struct ModelSpec: Sendable {
+    public var name = ""
+    public var tensors: [TensorInfo] = []
+    public var nodes: [NodeInfo] = []
+    public var inputs: [Int] = []
+    public var outputs: [Int] = []
+    public var arenaBytes = 0
+    public var preprocess: Preprocess? = nil
+    public var postprocess = Postprocess()
+    public var labels: [String] = []
+    /// The weights section (constant tensors at their `offset`, 64-byte aligned). Empty after reading:
+    /// the reader's `PackedModel` points into the mapped file instead.
+    public var weights: [UInt8] = []
+
+    public init() {}
+
+    /// Parameters: elements of constant tensors.
+    public var parameterCount: Int {
+        var n = 0
+        for t in tensors where t.storage == .weights { n += Shape.count(t.shape) ?? 0 }
+        return n
+    }
+}

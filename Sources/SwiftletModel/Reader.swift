@@ -1,0 +1,315 @@
+import SwiftletCore
+
+/// A validated `.swl` model: its spec, and its weights used in place from the mapped file.
+///
+/// Validation runs before anything else: magic, version, sizes, CRC, every section's offset and length,
+/// every tensor's shape, storage and bounds, every node's tensors, attributes and output shape, and the
+/// memory plan (no two live arena tensors overlap). A bad file is a `SwiftletError`, never a trap.
+public final class PackedModel {
+    public let path: String
+    public let file: MappedFile
+    public let spec: ModelSpec
+    /// Offset of the weights section in the file (64-byte aligned).
+    public let weightsOffset: Int
+    public let weightsLength: Int
+
+    /// Maps and validates `path`.
+    public convenience init(path: String) throws(SwiftletError) {
+        try self.init(file: try MappedFile(path: path), path: path)
+    }
+
+    /// Validates a model already in memory (`path` names it in messages).
+    public init(file: MappedFile, path: String, checkCRC: Bool = true) throws(SwiftletError) {
+        self.path = path
+        self.file = file
+        var r = SWLReader(bytes: file.bytes, path: path)
+        let (spec, wOff, wLen) = try r.read(checkCRC: checkCRC)
+        self.spec = spec
+        self.weightsOffset = wOff
+        self.weightsLength = wLen
+    }
+
+    /// Pointer to a weights tensor's first byte.
+    public func weights(_ tensor: Int) -> UnsafeRawPointer {
+        file.base + weightsOffset + spec.tensors[tensor].offset
+    }
+}
+
+/// Reads and validates the bytes of a `.swl` file.
+struct SWLReader {
+    let bytes: UnsafeRawBufferPointer
+    let path: String
+
+    func fail(_ detail: String, _ hint: String = "the file is damaged; re-run 'swiftlet import'") -> SwiftletError {
+        .malformedFile(path: path, detail: detail, hint: hint)
+    }
+
+    func u8(_ at: Int) -> UInt8 { bytes[at] }
+    func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
+    func u32(_ at: Int) -> Int {
+        Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24
+    }
+    func u64(_ at: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
+        return v
+    }
+    func f32(_ at: Int) -> Float { Float(bitPattern: UInt32(u32(at))) }
+
+    struct SectionRef {
+        var offset = 0
+        var length = 0
+        var count = 0
+        var present = false
+    }
+
+    /// Decodes and validates; returns the spec and the weights section's place.
+    mutating func read(checkCRC: Bool) throws(SwiftletError) -> (ModelSpec, Int, Int) {
+        let size = bytes.count
+        let notSWL = "it is not a Swiftlet model (.swl); create one with 'swiftlet import model.onnx -o model.swl'"
+        if size < SWLFormat.headerSize {
+            throw fail("file has \(size) bytes, a .swl header alone has \(SWLFormat.headerSize)", size == 0 ? notSWL : "it is truncated; re-run 'swiftlet import'")
+        }
+        for i in 0..<4 where bytes[i] != SWLFormat.magic[i] { throw fail("bad magic bytes", notSWL) }
+        let major = u16(4)
+        if major != SWLFormat.versionMajor {
+            throw .versionMismatch(path: path, found: major, supported: SWLFormat.versionMajor)
+        }
+        if u32(8) != SWLFormat.headerSize { throw fail("header size is \(u32(8)), expected \(SWLFormat.headerSize)") }
+        let declared = u64(16)
+        if declared != UInt64(size) {
+            throw fail("header says the file has \(declared) bytes, it has \(size)",
+                       declared > UInt64(size) ? "it is truncated; copy it again or re-run 'swiftlet import'" : "it has trailing bytes; copy it again or re-run 'swiftlet import'")
+        }
+        if checkCRC {
+            let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[SWLFormat.headerSize...]))
+            if crc != UInt32(u32(24)) {
+                throw fail("CRC mismatch (stored \(hex(UInt32(u32(24)))), computed \(hex(crc)))", "the file is corrupt; copy it again or re-run 'swiftlet import'")
+            }
+        }
+        let count = u32(12)
+        let tableOff = u64(32)
+        if count > 64 || tableOff != UInt64(SWLFormat.headerSize) {
+            throw fail("section table (\(count) sections at \(tableOff)) is invalid")
+        }
+        let tableEnd = SWLFormat.headerSize + count * SWLFormat.sectionEntrySize
+        if tableEnd > size { throw fail("section table ends at byte \(tableEnd), the file has \(size)") }
+        var sections: [SectionRef] = []
+        for _ in 0...SWLFormat.Section.allCases.count { sections.append(SectionRef()) }
+        for i in 0..<count {
+            let e = SWLFormat.headerSize + i * SWLFormat.sectionEntrySize
+            let kind = u32(e)
+            let off = u64(e + 8)
+            let len = u64(e + 16)
+            guard let k = SWLFormat.Section(rawValue: UInt32(kind)) else { continue }  // unknown: skipped (minor versions)
+            if sections[Int(k.rawValue) - 1].present { throw fail("section \(k.name) appears twice") }
+            if off < UInt64(tableEnd) || off > UInt64(size) || len > UInt64(size) - off {
+                throw fail("section \(k.name) spans bytes \(off)..<\(off &+ len), the file has \(size)")
+            }
+            if off % UInt64(SWLFormat.alignment) != 0 { throw fail("section \(k.name) at \(off) is not 64-byte aligned") }
+            sections[Int(k.rawValue) - 1] = SectionRef(offset: Int(off), length: Int(len), count: u32(e + 4), present: true)
+        }
+        func section(_ k: SWLFormat.Section, recordSize: Int) throws(SwiftletError) -> SectionRef {
+            let s = sections[Int(k.rawValue) - 1]
+            if !s.present { throw fail("section \(k.name) is missing") }
+            if recordSize > 0 && s.length != s.count * recordSize {
+                throw fail("section \(k.name) has \(s.length) bytes for \(s.count) records of \(recordSize)")
+            }
+            return s
+        }
+        let strings = try section(.strings, recordSize: 1)
+        let tensorsS = try section(.tensors, recordSize: SWLFormat.tensorRecordSize)
+        let nodesS = try section(.nodes, recordSize: SWLFormat.nodeRecordSize)
+        let intsS = try section(.ints, recordSize: 4)
+        let graphS = try section(.graph, recordSize: SWLFormat.graphRecordSize)
+        let preS = try section(.preprocess, recordSize: SWLFormat.preprocessRecordSize)
+        let postS = try section(.postprocess, recordSize: SWLFormat.postprocessRecordSize)
+        let labelsS = try section(.labels, recordSize: SWLFormat.labelRecordSize)
+        let weightsS = try section(.weights, recordSize: 1)
+        if graphS.count != 1 || preS.count != 1 || postS.count != 1 { throw fail("GRAPH, PREPROCESS and POSTPROCESS must hold one record each") }
+
+        func string(_ at: Int, _ what: String) throws(SwiftletError) -> String {
+            let o = u32(at)
+            let n = u32(at + 4)
+            if o > strings.length || n > strings.length - o || n > 4096 {
+                throw fail("\(what): name at \(o)+\(n) is outside the strings section (\(strings.length) bytes)")
+            }
+            let start = strings.offset + o
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + n)]), as: UTF8.self)
+        }
+        func intsAt(_ start: Int, _ n: Int, _ what: String) throws(SwiftletError) -> [Int32] {
+            if start > intsS.count || n > intsS.count - start || n > 4096 {
+                throw fail("\(what): \(n) values at \(start) are outside the INTS section (\(intsS.count) values)")
+            }
+            var out: [Int32] = []
+            out.reserveCapacity(n)
+            for i in 0..<n { out.append(Int32(truncatingIfNeeded: u32(intsS.offset + 4 * (start + i)))) }
+            return out
+        }
+
+        var spec = ModelSpec()
+        let g = graphS.offset
+        spec.name = try string(g, "model name")
+        let arena = u64(g + 8)
+        if arena > UInt64(1) << 40 { throw fail("arena of \(arena) bytes is implausible") }
+        spec.arenaBytes = Int(arena)
+
+        // Tensors.
+        if tensorsS.count > 1 << 20 { throw fail("\(tensorsS.count) tensors is implausible") }
+        for i in 0..<tensorsS.count {
+            let t = tensorsS.offset + i * SWLFormat.tensorRecordSize
+            let what = "tensor \(i)"
+            let name = try string(t, what)
+            guard let dtype = DType(rawValue: u8(t + 8)) else { throw fail("\(what) '\(name)': unknown dtype \(u8(t + 8))") }
+            let rank = Int(u8(t + 9))
+            if rank > maxRank { throw fail("\(what) '\(name)': rank \(rank) exceeds \(maxRank)") }
+            guard let storage = Storage(rawValue: u8(t + 10)) else { throw fail("\(what) '\(name)': unknown storage \(u8(t + 10))") }
+            guard let layout = Layout(rawValue: u8(t + 11)) else { throw fail("\(what) '\(name)': unknown layout \(u8(t + 11))") }
+            if layout == .nhwc && rank != 4 { throw fail("\(what) '\(name)': NHWC layout needs rank 4, has \(rank)") }
+            var dims: [Int] = []
+            for d in 0..<rank { dims.append(u32(t + 16 + 4 * d)) }
+            guard let n = Shape.count(dims) else { throw fail("\(what) '\(name)': shape \(Shape.text(dims)) is too large") }
+            let off = u64(t + 40)
+            let len = u64(t + 48)
+            if len != UInt64(n * dtype.size) {
+                throw fail("\(what) '\(name)': \(len) bytes stored for shape \(Shape.text(dims)) of \(dtype.name)")
+            }
+            let limit = storage == .arena ? UInt64(spec.arenaBytes) : UInt64(weightsS.length)
+            if off > limit || len > limit - off {
+                let place = storage == .arena ? "the arena (\(spec.arenaBytes) bytes)" : "the weights section (\(weightsS.length) bytes)"
+                throw fail("\(what) '\(name)' ends at byte \(off &+ len), beyond \(place)",
+                           "it is truncated or corrupt; re-run 'swiftlet import'")
+            }
+            if off % UInt64(SWLFormat.alignment) != 0 && storage == .weights {
+                throw fail("\(what) '\(name)': weights at \(off) are not 64-byte aligned")
+            }
+            var info = TensorInfo(name: name, dtype: dtype, shape: dims, layout: layout, storage: storage, offset: Int(off))
+            info.byteCount = Int(len)
+            spec.tensors.append(info)
+        }
+        let nt = spec.tensors.count
+        func tensorList(_ v: [Int32], _ what: String) throws(SwiftletError) -> [Int] {
+            var out: [Int] = []
+            for x in v {
+                if x < 0 || Int(x) >= nt { throw fail("\(what) refers to tensor \(x), the model has \(nt)") }
+                out.append(Int(x))
+            }
+            return out
+        }
+        spec.inputs = try tensorList(try intsAt(u32(g + 20), u32(g + 16), "graph inputs"), "graph input")
+        spec.outputs = try tensorList(try intsAt(u32(g + 28), u32(g + 24), "graph outputs"), "graph output")
+        if spec.inputs.isEmpty || spec.outputs.isEmpty { throw fail("the graph has no inputs or no outputs") }
+        for i in spec.inputs + spec.outputs where spec.tensors[i].storage != .arena {
+            throw fail("graph input/output '\(spec.tensors[i].name)' must live in the arena")
+        }
+
+        // Nodes: tensors exist, attributes decode, stored output shapes equal the computed ones.
+        if nodesS.count > 1 << 20 { throw fail("\(nodesS.count) nodes is implausible") }
+        var defined = [Bool](repeating: false, count: nt)
+        for t in 0..<nt where spec.tensors[t].storage == .weights { defined[t] = true }
+        for t in spec.inputs { defined[t] = true }
+        for i in 0..<nodesS.count {
+            let nd = nodesS.offset + i * SWLFormat.nodeRecordSize
+            let name = try string(nd + 4, "node \(i)")
+            let what = "node \(i) '\(name)'"
+            guard let kind = OpKind(rawValue: UInt16(u16(nd))) else {
+                throw fail("\(what): unknown op kind \(u16(nd))", "it was written by a newer swiftlet; update swiftlet")
+            }
+            let ins = try tensorList(try intsAt(u32(nd + 12), u32(nd + 16), what), what)
+            let outs = try tensorList(try intsAt(u32(nd + 20), u32(nd + 24), what), what)
+            let attrs = try intsAt(u32(nd + 28), u32(nd + 32), what)
+            let op = try Op.decode(kind: kind, attrs: attrs, where: "\(path): \(what)")
+            if outs.count != 1 { throw fail("\(what): has \(outs.count) outputs, \(kind.name) has 1") }
+            var shapes: [[Int]] = []
+            for t in ins {
+                if !defined[t] { throw fail("\(what): reads tensor \(t) '\(spec.tensors[t].name)' before it is computed") }
+                if spec.tensors[t].dtype != .float32 { throw fail("\(what): tensor '\(spec.tensors[t].name)' is \(spec.tensors[t].dtype.name), this build runs float32") }
+                shapes.append(spec.tensors[t].shape)
+            }
+            let out = outs[0]
+            if defined[out] { throw fail("\(what): writes tensor \(out) '\(spec.tensors[out].name)', already defined") }
+            if spec.tensors[out].storage != .arena || spec.tensors[out].dtype != .float32 {
+                throw fail("\(what): output '\(spec.tensors[out].name)' must be a float32 arena tensor")
+            }
+            let expect = try op.outputShape(shapes, where: "\(path): \(what)")
+            if expect != spec.tensors[out].shape {
+                throw fail("\(what): output '\(spec.tensors[out].name)' is stored as \(Shape.text(spec.tensors[out].shape)), the op gives \(Shape.text(expect))")
+            }
+            if case .softmax(let axis, _) = op, axis >= expect.count { throw fail("\(what): softmax axis out of range") }
+            defined[out] = true
+            spec.nodes.append(NodeInfo(op: op, name: name, inputs: ins, outputs: outs))
+        }
+        for o in spec.outputs where !defined[o] { throw fail("graph output '\(spec.tensors[o].name)' is never computed") }
+        try checkPlan(spec)
+
+        // Pre- and post-processing.
+        let p = preS.offset
+        if u32(p) == 1 {
+            var pre = Preprocess()
+            pre.resizeMode = u8(p + 4)
+            pre.bgr = u8(p + 5) == 1
+            pre.resizeShorter = u32(p + 8)
+            if pre.resizeMode > 1 || pre.resizeShorter > 1 << 15 { throw fail("pre-processing record is invalid") }
+            pre.mean = [f32(p + 16), f32(p + 20), f32(p + 24)]
+            pre.std = [f32(p + 28), f32(p + 32), f32(p + 36)]
+            for s in pre.std where !(s > 0 && s < 1e30) { throw fail("pre-processing std \(s) must be positive") }
+            for m in pre.mean where !(m > -1e30 && m < 1e30) { throw fail("pre-processing mean is not finite") }
+            let inShape = spec.tensors[spec.inputs[0]].shape
+            if inShape.count != 4 || inShape[3] != 3 { throw fail("pre-processing is set but the input is not an RGB image tensor") }
+            spec.preprocess = pre
+        } else if u32(p) != 0 {
+            throw fail("pre-processing flag is \(u32(p))")
+        }
+        let q = postS.offset
+        guard let okind = OutputKind(rawValue: UInt32(u32(q))) else { throw fail("unknown output kind \(u32(q))") }
+        spec.postprocess.kind = okind
+        spec.postprocess.outputsProbabilities = u32(q + 4) == 1
+        spec.postprocess.decoder = UInt32(u32(q + 8))
+        let np = u32(q + 12)
+        if np > 12 { throw fail("post-processing has \(np) parameters, at most 12") }
+        for i in 0..<np { spec.postprocess.params.append(f32(q + 16 + 4 * i)) }
+        if labelsS.count > 1 << 16 { throw fail("\(labelsS.count) labels is implausible") }
+        for i in 0..<labelsS.count { spec.labels.append(try string(labelsS.offset + 8 * i, "label \(i)")) }
+        if okind == .classification && !spec.labels.isEmpty {
+            let outShape = spec.tensors[spec.outputs[0]].shape
+            if (outShape.last ?? 0) != spec.labels.count {
+                throw fail("\(spec.labels.count) labels for an output of \(Shape.text(outShape))")
+            }
+        }
+        return (spec, weightsS.offset, weightsS.length)
+    }
+
+    /// No two arena tensors that are live at the same time overlap.
+    func checkPlan(_ spec: ModelSpec) throws(SwiftletError) {
+        let plan = Lifetimes(spec)
+        var live: [Int] = []
+        for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena && plan.first[t] <= plan.last[t] {
+            live.append(t)
+        }
+        // O(n²) over live arena tensors: a few hundred in the models we ship.
+        for i in 0..<live.count {
+            let a = live[i]
+            let ta = spec.tensors[a]
+            for j in (i + 1)..<live.count {
+                let b = live[j]
+                let tb = spec.tensors[b]
+                if plan.first[a] > plan.last[b] || plan.first[b] > plan.last[a] { continue }
+                if ta.byteCount == 0 || tb.byteCount == 0 { continue }
+                if ta.offset < tb.offset + tb.byteCount && tb.offset < ta.offset + ta.byteCount {
+                    throw fail("memory plan: tensors '\(ta.name)' and '\(tb.name)' overlap in the arena while both are live")
+                }
+            }
+        }
+    }
+}
+
+func hex(_ v: UInt32) -> String {
+    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+    var s = "0x"
+    var i = 28
+    while i >= 0 {
+        s.append(digits[Int((v >> UInt32(i)) & 0xF)])
+        i -= 4
+    }
+    return s
+}

@@ -1,0 +1,148 @@
+import SwiftletCore
+
+/// Encodes a `ModelSpec` as `.swl` bytes (layout in docs/format.md).
+///
+/// The output is a pure function of the spec: the same spec gives the same bytes.
+public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
+    var strings = ByteWriter()
+    func str(_ s: String) -> (UInt32, UInt32) {
+        let off = UInt32(strings.bytes.count)
+        var n: UInt32 = 0
+        for b in s.utf8 {
+            strings.u8(b)
+            n += 1
+        }
+        return (off, n)
+    }
+    var ints = ByteWriter()
+    var intCount: UInt32 = 0
+    func intList(_ v: [Int]) -> UInt32 {
+        let start = intCount
+        for x in v {
+            ints.i32(Int32(truncatingIfNeeded: x))
+            intCount += 1
+        }
+        return start
+    }
+    func int32List(_ v: [Int32]) -> UInt32 {
+        let start = intCount
+        for x in v {
+            ints.i32(x)
+            intCount += 1
+        }
+        return start
+    }
+
+    var tensors = ByteWriter()
+    for t in spec.tensors {
+        let (o, n) = str(t.name)
+        tensors.u32(o)
+        tensors.u32(n)
+        tensors.u8(t.dtype.rawValue)
+        tensors.u8(UInt8(t.shape.count))
+        tensors.u8(t.storage.rawValue)
+        tensors.u8(t.layout.rawValue)
+        tensors.u32(0)
+        for i in 0..<maxRank { tensors.u32(i < t.shape.count ? UInt32(t.shape[i]) : 0) }
+        tensors.u64(UInt64(t.offset))
+        tensors.u64(UInt64(t.byteCount))
+        tensors.u64(0)
+    }
+
+    var nodes = ByteWriter()
+    for nd in spec.nodes {
+        let (o, n) = str(nd.name)
+        nodes.u16(nd.op.kind.rawValue)
+        nodes.u16(0)
+        nodes.u32(o)
+        nodes.u32(n)
+        nodes.u32(intList(nd.inputs))
+        nodes.u32(UInt32(nd.inputs.count))
+        nodes.u32(intList(nd.outputs))
+        nodes.u32(UInt32(nd.outputs.count))
+        let attrs = nd.op.encode()
+        nodes.u32(int32List(attrs))
+        nodes.u32(UInt32(attrs.count))
+        nodes.u32(0)
+    }
+
+    var graph = ByteWriter()
+    let (gn, gl) = str(spec.name)
+    graph.u32(gn)
+    graph.u32(gl)
+    graph.u64(UInt64(spec.arenaBytes))
+    graph.u32(UInt32(spec.inputs.count))
+    graph.u32(intList(spec.inputs))
+    graph.u32(UInt32(spec.outputs.count))
+    graph.u32(intList(spec.outputs))
+    graph.zeros(SWLFormat.graphRecordSize - graph.bytes.count)
+
+    var pre = ByteWriter()
+    if let p = spec.preprocess {
+        pre.u32(1)
+        pre.u8(p.resizeMode)
+        pre.u8(p.bgr ? 1 : 0)
+        pre.u16(0)
+        pre.u32(UInt32(p.resizeShorter))
+        pre.u32(0)
+        for c in 0..<3 { pre.f32(c < p.mean.count ? p.mean[c] : 0) }
+        for c in 0..<3 { pre.f32(c < p.std.count ? p.std[c] : 1) }
+    }
+    pre.zeros(SWLFormat.preprocessRecordSize - pre.bytes.count)
+
+    var post = ByteWriter()
+    post.u32(spec.postprocess.kind.rawValue)
+    post.u32(spec.postprocess.outputsProbabilities ? 1 : 0)
+    post.u32(spec.postprocess.decoder)
+    post.u32(UInt32(min(spec.postprocess.params.count, 12)))
+    for i in 0..<12 { post.f32(i < spec.postprocess.params.count ? spec.postprocess.params[i] : 0) }
+
+    var labels = ByteWriter()
+    for l in spec.labels {
+        let (o, n) = str(l)
+        labels.u32(o)
+        labels.u32(n)
+    }
+
+    // Sections in file order; WEIGHTS last so the metadata sits together at the front.
+    let sections: [(SWLFormat.Section, UInt32, [UInt8])] = [
+        (.graph, 1, graph.bytes),
+        (.tensors, UInt32(spec.tensors.count), tensors.bytes),
+        (.nodes, UInt32(spec.nodes.count), nodes.bytes),
+        (.ints, intCount, ints.bytes),
+        (.strings, UInt32(strings.bytes.count), strings.bytes),
+        (.preprocess, 1, pre.bytes),
+        (.postprocess, 1, post.bytes),
+        (.labels, UInt32(spec.labels.count), labels.bytes),
+        (.weights, UInt32(spec.weights.count), spec.weights),
+    ]
+
+    var out = ByteWriter()
+    out.bytes.append(contentsOf: SWLFormat.magic)
+    out.u16(UInt16(SWLFormat.versionMajor))
+    out.u16(UInt16(SWLFormat.versionMinor))
+    out.u32(UInt32(SWLFormat.headerSize))
+    out.u32(UInt32(sections.count))
+    out.u64(0)  // file size, patched below
+    out.u32(0)  // CRC, patched below
+    out.u32(0)  // flags
+    out.u64(UInt64(SWLFormat.headerSize))
+    out.zeros(SWLFormat.headerSize - out.bytes.count)
+    let table = out.bytes.count
+    out.zeros(sections.count * SWLFormat.sectionEntrySize)
+    for (i, (kind, count, body)) in sections.enumerated() {
+        out.align(SWLFormat.alignment)
+        let e = table + i * SWLFormat.sectionEntrySize
+        out.patch32(at: e, kind.rawValue)
+        out.patch32(at: e + 4, count)
+        out.patch64(at: e + 8, UInt64(out.bytes.count))
+        out.patch64(at: e + 16, UInt64(body.count))
+        out.bytes.append(contentsOf: body)
+    }
+    out.patch64(at: 16, UInt64(out.bytes.count))
+    let crc = out.bytes.withUnsafeBytes { b in
+        CRC32.checksum(UnsafeRawBufferPointer(rebasing: b[SWLFormat.headerSize...]))
+    }
+    out.patch32(at: 24, crc)
+    return out.bytes
+}

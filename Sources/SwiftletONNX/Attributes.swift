@@ -1,0 +1,56 @@
+import SwiftletCore
+
+/// Typed access to an ONNX node's attributes; a missing required one is an error naming it.
+struct Attributes {
+    let byName: [String: Onnx_AttributeProto]
+    let where_: String
+
+    init(_ node: Onnx_NodeProto, where w: String) {
+        var m: [String: Onnx_AttributeProto] = [:]
+        for a in node.attribute { m[a.name] = a }
+        byName = m
+        where_ = w
+    }
+
+    func missing(_ name: String) -> SwiftletError {
+        .invalidModel(detail: "\(where_): required attribute '\(name)' is missing", hint: "the ONNX file is invalid; export it again")
+    }
+
+    func int(_ name: String, _ def: Int?) throws(SwiftletError) -> Int {
+        guard let a = byName[name] else {
+            if let d = def { return d }
+            throw missing(name)
+        }
+        return Int(a.i)
+    }
+
+    func float(_ name: String, _ def: Float?) throws(SwiftletError) -> Float {
+        guard let a = byName[name] else {
+            if let d = def { return d }
+            throw missing(name)
+        }
+        return a.f
+    }
+
+    func ints(_ name: String, _ def: [Int]?) throws(SwiftletError) -> [Int] {
+        guard let a = byName[name] else {
+            if let d = def { return d }
+            throw missing(name)
+        }
+        return a.ints.map { Int($0) }
+    }
+
+    func floats(_ name: String) -> [Float]? { byName[name].map { $0.floats } }
+
+    func string(_ name: String, _ def: String) throws(SwiftletError) -> String {
+        guard let a = byName[name] else { return def }
+        return String(decoding: a.s, as: UTF8.self)
+    }
+
+    func tensor(_ name: String) -> Onnx_TensorProto? {
+        guard let a = byName[name], a.hasT else { return nil }
+        return a.t
+    }
+
+    func has(_ name: String) -> Bool { byName[name] != nil }
+}

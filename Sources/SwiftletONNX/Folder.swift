@@ -1,0 +1,297 @@
+import Foundation
+import SwiftletCompiler
+import SwiftletCore
+
+/// Evaluates nodes whose inputs are all constant at import time (shape chains, weight reshapes),
+/// so the packed model holds only the computation that depends on the input.
+struct Folder {
+    let g: IRGraph
+    let attrs: Attributes
+    let opset: Int
+    let fail: (String, String) -> SwiftletError
+
+    static let foldable: Set<String> = [
+        "Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Cast", "ConstantOfShape", "Add", "Sub", "Mul",
+        "Div", "Reshape", "Transpose", "Flatten", "Range", "Floor", "Ceil", "Sqrt", "Neg", "Equal", "Where",
+        "Expand", "Min", "Max", "Abs", "Relu", "Identity", "Pow", "ReduceProd",
+    ]
+
+    struct Result {
+        var shape: [Int]
+        var data: ConstData
+    }
+
+    func value(_ i: Int) throws(SwiftletError) -> IRValue {
+        guard i >= 0 else { throw fail("a required input is missing", "") }
+        return g.values[i]
+    }
+
+    func fold(_ op: String, _ ins: [Int]) throws(SwiftletError) -> [Result] {
+        func c(_ k: Int) throws(SwiftletError) -> (shape: [Int], data: ConstData) {
+            guard k < ins.count else { throw fail("input \(k) is missing", "") }
+            let v = try value(ins[k])
+            guard let d = v.constant else { throw fail("input \(k) is not constant", "") }
+            return (v.shape, d)
+        }
+        switch op {
+        case "Constant":
+            if let t = attrs.tensor("value") {
+                let (s, d) = try decodeTensor(t, where: "constant")
+                return [Result(shape: s, data: d)]
+            }
+            if let f = attrs.floats("value_floats") { return [Result(shape: [f.count], data: .floats(f))] }
+            if attrs.has("value_float") { return [Result(shape: [], data: .floats([try attrs.float("value_float", 0)]))] }
+            if attrs.has("value_ints") { return [Result(shape: [try attrs.ints("value_ints", []).count], data: .ints(try attrs.ints("value_ints", []).map { Int64($0) }))] }
+            if attrs.has("value_int") { return [Result(shape: [], data: .ints([Int64(try attrs.int("value_int", 0))]))] }
+            throw fail("Constant has no supported value attribute (sparse or string constants are not supported)", "")
+        case "Shape":
+            let s = try value(ins[0]).shape
+            if s.contains(where: { $0 < 0 }) { throw fail("shape is dynamic", "pass --input-shape") }
+            var start = try attrs.int("start", 0)
+            var end = try attrs.int("end", s.count)
+            if start < 0 { start += s.count }
+            if end < 0 { end += s.count }
+            start = min(max(start, 0), s.count)
+            end = min(max(end, start), s.count)
+            return [Result(shape: [end - start], data: .ints(s[start..<end].map { Int64($0) }))]
+        case "Size":
+            let s = try value(ins[0]).shape
+            return [Result(shape: [], data: .ints([Int64(s.reduce(1, *))]))]
+        case "Identity":
+            let a = try c(0)
+            return [Result(shape: a.shape, data: a.data)]
+        case "Cast":
+            let a = try c(0)
+            let to = try attrs.int("to", nil)
+            if [1, 10, 11].contains(to) { return [Result(shape: a.shape, data: .floats(a.data.asFloats))] }
+            if to == 9 { return [Result(shape: a.shape, data: .ints(a.data.asFloats.map { $0 != 0 ? 1 : 0 }))] }
+            return [Result(shape: a.shape, data: .ints(a.data.asInts))]
+        case "ConstantOfShape":
+            let s = try c(0).data.asInts.map { Int($0) }
+            let n = s.reduce(1, *)
+            if let t = attrs.tensor("value") {
+                let (_, d) = try decodeTensor(t, where: "ConstantOfShape")
+                switch d {
+                case .floats(let f): return [Result(shape: s, data: .floats([Float](repeating: f.first ?? 0, count: n)))]
+                case .ints(let i): return [Result(shape: s, data: .ints([Int64](repeating: i.first ?? 0, count: n)))]
+                }
+            }
+            return [Result(shape: s, data: .floats([Float](repeating: 0, count: n)))]
+        case "Gather":
+            let d = try c(0)
+            let idx = try c(1)
+            let axis = try normAxis(try attrs.int("axis", 0), d.shape.count, fail)
+            let outer = d.shape[..<axis].reduce(1, *)
+            let inner = d.shape[(axis + 1)...].reduce(1, *)
+            let n = d.shape[axis]
+            var picks: [Int] = []
+            for i in idx.data.asInts {
+                let k = i < 0 ? Int(i) + n : Int(i)
+                if k < 0 || k >= n { throw fail("Gather index \(i) is out of range \(n)", "") }
+                picks.append(k)
+            }
+            let shape = Array(d.shape[..<axis]) + idx.shape + Array(d.shape[(axis + 1)...])
+            func gather<T>(_ src: [T]) -> [T] {
+                var out: [T] = []
+                for o in 0..<outer { for k in picks { for i in 0..<inner { out.append(src[(o * n + k) * inner + i]) } } }
+                return out
+            }
+            switch d.data {
+            case .floats(let f): return [Result(shape: shape, data: .floats(gather(f)))]
+            case .ints(let i): return [Result(shape: shape, data: .ints(gather(i)))]
+            }
+        case "Unsqueeze", "Squeeze":
+            let a = try c(0)
+            var axes: [Int] = []
+            if opset >= 13 { axes = ins.count > 1 ? try c(1).data.asInts.map { Int($0) } : [] } else { axes = try attrs.ints("axes", []) }
+            return [Result(shape: try squeezeShape(op == "Squeeze", a.shape, axes, fail), data: a.data)]
+        case "Reshape":
+            let a = try c(0)
+            let t = try c(1).data.asInts.map { Int($0) }
+            return [Result(shape: try reshapeTarget(a.shape, t, allowZero: try attrs.int("allowzero", 0) == 1, fail), data: a.data)]
+        case "Flatten":
+            let a = try c(0)
+            let axis = try normAxis(try attrs.int("axis", 1), a.shape.count + 1, fail)
+            return [Result(shape: [a.shape[..<axis].reduce(1, *), a.shape[axis...].reduce(1, *)], data: a.data)]
+        case "Concat":
+            var parts: [(shape: [Int], data: ConstData)] = []
+            for k in 0..<ins.count { parts.append(try c(k)) }
+            let rank = parts[0].shape.count
+            let axis = try normAxis(try attrs.int("axis", nil), max(rank, 1), fail)
+            var shape = parts[0].shape
+            if rank == 0 { shape = [0] }
+            shape[axis] = parts.reduce(0) { $0 + ($1.shape.count == 0 ? 1 : $1.shape[axis]) }
+            let outer = shape[..<axis].reduce(1, *)
+            let anyFloat = parts.contains { !isIntData($0.data) }
+            var fo: [Float] = []
+            var io: [Int64] = []
+            for o in 0..<outer {
+                for p in parts {
+                    let chunk = p.data.count / max(outer, 1)
+                    if anyFloat { fo += p.data.asFloats[(o * chunk)..<((o + 1) * chunk)] } else { io += p.data.asInts[(o * chunk)..<((o + 1) * chunk)] }
+                }
+            }
+            return [Result(shape: shape, data: anyFloat ? .floats(fo) : .ints(io))]
+        case "Slice":
+            let a = try c(0)
+            let starts = try c(1).data.asInts.map { Int(clamping: $0) }
+            let ends = try c(2).data.asInts.map { Int(clamping: $0) }
+            let axes = ins.count > 3 && ins[3] >= 0 ? try c(3).data.asInts.map { Int($0) } : Array(0..<starts.count)
+            let steps = ins.count > 4 && ins[4] >= 0 ? try c(4).data.asInts.map { Int($0) } : [Int](repeating: 1, count: starts.count)
+            let s = try sliceParams(a.shape, starts, ends, axes, steps, fail)
+            let strides = Shape.strides(a.shape)
+            let n = s.sizes.reduce(1, *)
+            var idx = [Int](repeating: 0, count: a.shape.count)
+            var picks: [Int] = []
+            for _ in 0..<n {
+                var src = 0
+                for d in 0..<idx.count { src += (s.starts[d] + idx[d] * s.steps[d]) * strides[d] }
+                picks.append(src)
+                var d = idx.count - 1
+                while d >= 0 {
+                    idx[d] += 1
+                    if idx[d] < s.sizes[d] { break }
+                    idx[d] = 0
+                    d -= 1
+                }
+            }
+            switch a.data {
+            case .floats(let f): return [Result(shape: s.sizes, data: .floats(picks.map { f[$0] }))]
+            case .ints(let i): return [Result(shape: s.sizes, data: .ints(picks.map { i[$0] }))]
+            }
+        case "Transpose":
+            let a = try c(0)
+            let perm = try attrs.ints("perm", Array((0..<a.shape.count).reversed()))
+            let f = Lowering.permuteData(a.data.asFloats, a.shape, perm)
+            let shape = Shape.permute(a.shape, perm)
+            return [Result(shape: shape, data: isIntData(a.data) ? .ints(f.map { Int64($0) }) : .floats(f))]
+        case "Range":
+            let s = try c(0).data, l = try c(1).data, d = try c(2).data
+            if isIntData(s) {
+                let (a, b, st) = (s.asInts[0], l.asInts[0], d.asInts[0])
+                if st == 0 { throw fail("Range delta is 0", "") }
+                var out: [Int64] = []
+                var v = a
+                while st > 0 ? v < b : v > b { out.append(v); v += st }
+                return [Result(shape: [out.count], data: .ints(out))]
+            }
+            let (a, b, st) = (s.asFloats[0], l.asFloats[0], d.asFloats[0])
+            if st == 0 { throw fail("Range delta is 0", "") }
+            let n = max(0, Int(((b - a) / st).rounded(.up)))
+            return [Result(shape: [n], data: .floats((0..<n).map { a + Float($0) * st }))]
+        case "Floor", "Ceil", "Sqrt", "Neg", "Abs", "Relu":
+            let a = try c(0)
+            if isIntData(a.data) {
+                let i = a.data.asInts
+                let r: [Int64] = op == "Neg" ? i.map { -$0 } : op == "Abs" ? i.map { abs($0) } : op == "Relu" ? i.map { max($0, 0) } : i
+                return [Result(shape: a.shape, data: .ints(r))]
+            }
+            let f = a.data.asFloats
+            let r: [Float]
+            switch op {
+            case "Floor": r = f.map { $0.rounded(.down) }
+            case "Ceil": r = f.map { $0.rounded(.up) }
+            case "Sqrt": r = f.map { $0.squareRoot() }
+            case "Neg": r = f.map { -$0 }
+            case "Abs": r = f.map { abs($0) }
+            default: r = f.map { max($0, 0) }
+            }
+            return [Result(shape: a.shape, data: .floats(r))]
+        case "Add", "Sub", "Mul", "Div", "Equal", "Min", "Max", "Pow":
+            let a = try c(0)
+            let b = try c(1)
+            guard let shape = Shape.broadcast(a.shape, b.shape) else { throw fail("shapes \(a.shape) and \(b.shape) do not broadcast", "") }
+            let ia = broadcastIndices(a.shape, shape), ib = broadcastIndices(b.shape, shape)
+            if isIntData(a.data) && isIntData(b.data) {
+                let x = a.data.asInts, y = b.data.asInts
+                var out: [Int64] = []
+                for k in 0..<ia.count {
+                    let (p, q) = (x[ia[k]], y[ib[k]])
+                    switch op {
+                    case "Add": out.append(p &+ q)
+                    case "Sub": out.append(p &- q)
+                    case "Mul": out.append(p &* q)
+                    case "Div":
+                        if q == 0 { throw fail("integer division by zero while folding", "") }
+                        out.append(p / q)
+                    case "Equal": out.append(p == q ? 1 : 0)
+                    case "Min": out.append(min(p, q))
+                    case "Max": out.append(max(p, q))
+                    default: out.append(Int64(pow(Double(p), Double(q))))
+                    }
+                }
+                return [Result(shape: shape, data: .ints(out))]
+            }
+            let x = a.data.asFloats, y = b.data.asFloats
+            var out: [Float] = []
+            for k in 0..<ia.count {
+                let (p, q) = (x[ia[k]], y[ib[k]])
+                switch op {
+                case "Add": out.append(p + q)
+                case "Sub": out.append(p - q)
+                case "Mul": out.append(p * q)
+                case "Div": out.append(p / q)
+                case "Equal": out.append(p == q ? 1 : 0)
+                case "Min": out.append(min(p, q))
+                case "Max": out.append(max(p, q))
+                default: out.append(Float(pow(Double(p), Double(q))))
+                }
+            }
+            return [Result(shape: shape, data: op == "Equal" ? .ints(out.map { Int64($0) }) : .floats(out))]
+        case "Where":
+            let cond = try c(0), a = try c(1), b = try c(2)
+            guard let s1 = Shape.broadcast(cond.shape, a.shape), let shape = Shape.broadcast(s1, b.shape) else {
+                throw fail("Where shapes do not broadcast", "")
+            }
+            let ic = broadcastIndices(cond.shape, shape), ia = broadcastIndices(a.shape, shape), ib = broadcastIndices(b.shape, shape)
+            let cv = cond.data.asInts
+            if isIntData(a.data) && isIntData(b.data) {
+                let x = a.data.asInts, y = b.data.asInts
+                return [Result(shape: shape, data: .ints((0..<ic.count).map { cv[ic[$0]] != 0 ? x[ia[$0]] : y[ib[$0]] }))]
+            }
+            let x = a.data.asFloats, y = b.data.asFloats
+            return [Result(shape: shape, data: .floats((0..<ic.count).map { cv[ic[$0]] != 0 ? x[ia[$0]] : y[ib[$0]] }))]
+        case "Expand":
+            let a = try c(0)
+            let target = try c(1).data.asInts.map { Int($0) }
+            guard let shape = Shape.broadcast(a.shape, target) else { throw fail("cannot expand \(a.shape) to \(target)", "") }
+            let ia = broadcastIndices(a.shape, shape)
+            switch a.data {
+            case .floats(let f): return [Result(shape: shape, data: .floats(ia.map { f[$0] }))]
+            case .ints(let i): return [Result(shape: shape, data: .ints(ia.map { i[$0] }))]
+            }
+        case "ReduceProd":
+            let a = try c(0)
+            if a.shape.count > 1 || attrs.has("axes") { throw fail("ReduceProd folding supports a 1-D input only", "") }
+            let keep = try attrs.int("keepdims", 1) == 1
+            return [Result(shape: keep ? [1] : [], data: .ints([a.data.asInts.reduce(1, *)]))]
+        default:
+            throw fail("cannot fold \(op)", "")
+        }
+    }
+}
+
+/// For each element of `out` (row-major), the index into a tensor of shape `s` broadcast to it.
+func broadcastIndices(_ s: [Int], _ out: [Int]) -> [Int] {
+    let r = out.count
+    var padded = [Int](repeating: 1, count: r - s.count) + s
+    let strides = Shape.strides(padded)
+    for i in 0..<r where padded[i] == 1 { padded[i] = 0 }
+    let n = out.reduce(1, *)
+    var idx = [Int](repeating: 0, count: r)
+    var res: [Int] = []
+    res.reserveCapacity(n)
+    for _ in 0..<n {
+        var k = 0
+        for d in 0..<r where padded[d] != 0 { k += idx[d] * strides[d] }
+        res.append(k)
+        var d = r - 1
+        while d >= 0 {
+            idx[d] += 1
+            if idx[d] < out[d] { break }
+            idx[d] = 0
+            d -= 1
+        }
+    }
+    return res
+}

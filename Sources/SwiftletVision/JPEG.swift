@@ -1,0 +1,133 @@
+import CSwiftletSys
+import SwiftletCore
+
+// JPEG decoding through libjpeg (the C shim in CSwiftletSys/jpeg.c): baseline and progressive,
+// grey or YCbCr, always returned as 8-bit RGB. Decoding uses libjpeg's defaults (accurate integer
+// IDCT, fancy upsampling), as Pillow does, so pixels match Pillow's decode of the same file.
+// Damaged data is an error, never a partly grey image: libjpeg's data-loss warnings (premature
+// end of file, corrupt entropy-coded data) are reported as `.badImage`.
+
+/// The largest accepted JPEG width or height; larger images are refused before allocating.
+public let maxJPEGSide = 16384
+
+/// Decodes JPEG bytes to RGB; `path` names the source in error messages.
+public func decodeJPEG(_ bytes: [UInt8], path: String) throws(SwiftletError) -> RGBImage {
+    var image = RGBImage(width: 0, height: 0)
+    try decodeJPEG(bytes, path: path, into: &image)
+    return image
+}
+
+/// Decodes JPEG bytes into `image`, reusing its pixel storage when the size is unchanged.
+public func decodeJPEG(_ bytes: [UInt8], path: String, into image: inout RGBImage) throws(SwiftletError) {
+    let failure: SwiftletError? = bytes.withUnsafeBytes { buf in decodeJPEG(buf, path: path, image: &image) }
+    if let failure { throw failure }
+}
+
+/// Decodes JPEG bytes held in memory (e.g. a mapped camera buffer) into `image`, reusing its storage.
+public func decodeJPEG(_ bytes: UnsafeRawBufferPointer, path: String, into image: inout RGBImage) throws(SwiftletError) {
+    if let failure = decodeJPEG(bytes, path: path, image: &image) { throw failure }
+}
+
+/// Reads and decodes a JPEG file.
+public func loadJPEG(path: String) throws(SwiftletError) -> RGBImage {
+    let bytes = try sys_readFile(path)
+    return try decodeJPEG(bytes, path: path)
+}
+
+/// The size and stored component count of a JPEG, from its header only.
+public func readJPEGHeader(_ bytes: [UInt8], path: String) throws(SwiftletError) -> (width: Int, height: Int, components: Int) {
+    var result: (width: Int, height: Int, components: Int) = (0, 0, 0)
+    let failure: SwiftletError? = bytes.withUnsafeBytes { buf in
+        if let problem = notJPEGDetail(buf) { return .badImage(path: path, detail: problem) }
+        let info = swl_jpeg_read_header(buf.baseAddress!.assumingMemoryBound(to: UInt8.self), buf.count)
+        if info.ok == 0 { return .badImage(path: path, detail: jpegMessage(info)) }
+        result = (Int(info.width), Int(info.height), Int(info.components))
+        return nil
+    }
+    if let failure { throw failure }
+    return result
+}
+
+/// The decoder proper; returns the error instead of throwing so it can run inside closures.
+private func decodeJPEG(_ buf: UnsafeRawBufferPointer, path: String, image: inout RGBImage) -> SwiftletError? {
+    if let problem = notJPEGDetail(buf) { return .badImage(path: path, detail: problem) }
+    let data = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    let header = swl_jpeg_read_header(data, buf.count)
+    if header.ok == 0 { return .badImage(path: path, detail: jpegMessage(header)) }
+    let width = Int(header.width)
+    let height = Int(header.height)
+    if header.components != 1 && header.components != 3 {
+        return .badImage(
+            path: path,
+            detail: "\(header.components)-component JPEG (CMYK or YCCK) is not supported; convert it to RGB")
+    }
+    if width <= 0 || height <= 0 || width > maxJPEGSide || height > maxJPEGSide {
+        return .badImage(
+            path: path,
+            detail: "image is \(width)x\(height), outside the 1x1 to \(maxJPEGSide)x\(maxJPEGSide) this decoder accepts; "
+                + "downscale it")
+    }
+    image.reshape(width: width, height: height)
+    let info = image.pixels.withUnsafeMutableBytes { out in
+        swl_jpeg_decode_rgb(data, buf.count, out.baseAddress!.assumingMemoryBound(to: UInt8.self), out.count)
+    }
+    if info.ok == 0 { return .badImage(path: path, detail: jpegMessage(info)) }
+    return nil
+}
+
+/// libjpeg's message from a failed call, as a Swift string.
+private func jpegMessage(_ info: swl_jpeg_info) -> String {
+    var message = info.message
+    let text = withUnsafeBytes(of: &message) { raw -> String in
+        var end = 0
+        while end < raw.count && raw[end] != 0 { end += 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<end]), as: UTF8.self)
+    }
+    return text.isEmpty ? "libjpeg failed without a message" : text
+}
+
+/// Why `bytes` cannot be a JPEG (empty, another image format, other bytes), or nil if it starts like one.
+func notJPEGDetail(_ b: UnsafeRawBufferPointer) -> String? {
+    if b.count == 0 { return "empty file (0 bytes), not a JPEG" }
+    if b.count >= 2 && b[0] == 0xFF && b[1] == 0xD8 { return nil }
+    func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
+        if b.count < offset + prefix.count { return false }
+        for i in 0..<prefix.count where b[offset + i] != prefix[i] { return false }
+        return true
+    }
+    var format = ""
+    if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+        format = "PNG"
+    } else if starts([0x47, 0x49, 0x46, 0x38]) {  // "GIF8"
+        format = "GIF"
+    } else if starts([0x42, 0x4D]) {  // "BM"
+        format = "BMP"
+    } else if starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], at: 8) {  // "RIFF" … "WEBP"
+        format = "WebP"
+    } else if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) {
+        format = "TIFF"
+    } else if starts([0x66, 0x74, 0x79, 0x70], at: 4) {  // "ftyp": HEIF / AVIF / MP4
+        format = "HEIF/AVIF (ISO media)"
+    } else if starts([0xFF, 0x0A]) || starts([0x00, 0x00, 0x00, 0x0C, 0x4A, 0x58, 0x4C, 0x20]) {
+        format = "JPEG XL"
+    } else if starts([0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]) || starts([0xFF, 0x4F, 0xFF, 0x51]) {
+        format = "JPEG 2000"
+    }
+    if !format.isEmpty { return "not a JPEG (starts with \(format) signature); convert it to JPEG" }
+    var hex = ""
+    let shown = b.count < 4 ? b.count : 4
+    for i in 0..<shown {
+        if i > 0 { hex.append(" ") }
+        hex.append(hexByte(b[i]))
+    }
+    let size = b.count == 1 ? "1 byte" : "\(b.count) bytes"
+    return "not a JPEG (\(size), starts with \(hex), a JPEG starts with ff d8); convert it to JPEG"
+}
+
+private func hexByte(_ v: UInt8) -> String {
+    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+    var s = ""
+    s.append(digits[Int(v >> 4)])
+    s.append(digits[Int(v & 15)])
+    return s
+}

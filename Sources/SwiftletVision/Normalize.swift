@@ -1,0 +1,56 @@
+// Conversion of an 8-bit RGB image into a model's float32 NHWC input.
+//
+// out[(y * W + x) * 3 + c] = (Float(p[c']) - mean[c]) / std[c], where c' = c for RGB models and
+// c' = 2 - c for BGR models (channels are swapped first, so mean and std are given in the model's
+// channel order). The subtraction and the division are each one correctly rounded float32
+// operation, never a multiply by a reciprocal, so the result is bit-identical to NumPy's
+// `(u8.astype(np.float32) - np.float32(mean)) / np.float32(std)`.
+
+// The array form is labelled `intoArray:` rather than `into:` because Swift resolves
+// `normalize(…, into: &array)` to the pointer overload (an implicit array-to-pointer conversion)
+// even when an `inout [Float]` overload exists, and the pointer form cannot check the length.
+
+/// Writes `image` as NHWC float32 `(pixel - mean[c]) / std[c]` to `out` (at least `width * height * 3` floats), RGB or BGR.
+public func normalize(_ image: RGBImage, mean: [Float], std: [Float], bgr: Bool, into out: UnsafeMutablePointer<Float>) {
+    precondition(mean.count == 3 && std.count == 3, "normalize(_:mean:std:bgr:into:): mean and std need 3 values each")
+    let m0 = mean[0], m1 = mean[1], m2 = mean[2]
+    let s0 = std[0], s1 = std[1], s2 = std[2]
+    let r0 = bgr ? 2 : 0, r2 = bgr ? 0 : 2
+    let n = image.width * image.height
+    image.pixels.withUnsafeBufferPointer { src in
+        precondition(src.count == n * 3, "normalize(_:mean:std:bgr:into:): pixels.count must be width * height * 3")
+        guard let p = src.baseAddress else { return }
+        for i in 0..<n {
+            let q = p + i * 3
+            let o = out + i * 3
+            o[0] = (Float(q[r0]) - m0) / s0
+            o[1] = (Float(q[1]) - m1) / s1
+            o[2] = (Float(q[r2]) - m2) / s2
+        }
+    }
+}
+
+/// Writes `image` as NHWC float32 `(pixel - mean[c]) / std[c]` into `out`, which must hold `width * height * 3` floats.
+public func normalize(_ image: RGBImage, mean: [Float], std: [Float], bgr: Bool, into out: UnsafeMutableBufferPointer<Float>) {
+    precondition(out.count >= image.width * image.height * 3,
+                 "normalize(_:mean:std:bgr:into:): the output buffer is smaller than width * height * 3")
+    guard let base = out.baseAddress else { return }
+    normalize(image, mean: mean, std: std, bgr: bgr, into: base)
+}
+
+/// Writes `image` as NHWC float32 `(pixel - mean[c]) / std[c]` into `out`, resizing it only if its count differs.
+public func normalize(_ image: RGBImage, mean: [Float], std: [Float], bgr: Bool, intoArray out: inout [Float]) {
+    let count = image.width * image.height * 3
+    if out.count > count {
+        out.removeLast(out.count - count)
+    } else if out.count < count {
+        if out.capacity >= count {
+            out.append(contentsOf: repeatElement(0, count: count - out.count))
+        } else {
+            out = [Float](repeating: 0, count: count)  // a new buffer either way
+        }
+    }
+    out.withUnsafeMutableBufferPointer { buf in
+        normalize(image, mean: mean, std: std, bgr: bgr, into: buf)
+    }
+}

@@ -1,0 +1,278 @@
+// Bilinear resizing with antialiasing, computed exactly as Pillow's `Image.resize(size, BILINEAR)`
+// (libImaging/Resample.c), which torchvision's `Resize` calls on PIL images.
+//
+// Algorithm: a separable triangle filter. For output index i along an axis of scale s = in / out,
+// the filter is centred at (i + 0.5) * s in input coordinates, with support 1 * max(s, 1) (so
+// downscaling averages over every input pixel it covers, the antialiasing), weights
+// tri((j + 0.5 - centre) / max(s, 1)) over input pixels j, normalised to sum 1 and converted to
+// fixed point with 22 fraction bits (rounded half away from zero). The horizontal pass runs first
+// and rounds to an 8-bit intermediate; the vertical pass reads that. Each output is
+// clamp((Σ w·p + 2^21) >> 22, 0, 255).
+//
+// Limits: the integer sums fit in Int32 because the weights are non-negative and sum to about
+// 2^22, so Σ w·p < 256 · 2^22 · (1 + small) < 2^31. Results equal Pillow's bit for bit (the weight
+// computation uses the same double arithmetic in the same order).
+
+/// Fixed-point filter taps for one axis (Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`).
+struct ResampleAxis {
+    /// Taps per output index (the row stride of `weights`).
+    var ksize: Int
+    /// For each output index, the first input index.
+    var first: [Int]
+    /// For each output index, how many input indices it reads.
+    var count: [Int]
+    /// `ksize` fixed-point weights per output index.
+    var weights: [Int32]
+
+    static let precisionBits: Int32 = 22
+
+    init(inSize: Int, outSize: Int) {
+        precondition(inSize > 0 && outSize > 0, "resize: sizes must be positive")
+        let scale = Double(inSize) / Double(outSize)
+        let filterScale = scale < 1.0 ? 1.0 : scale
+        let support = 1.0 * filterScale
+        let whole = Int(support)  // ceil without libm: support >= 1
+        let ksize = (Double(whole) < support ? whole + 1 : whole) * 2 + 1
+        self.ksize = ksize
+        first = [Int](repeating: 0, count: outSize)
+        count = [Int](repeating: 0, count: outSize)
+        weights = [Int32](repeating: 0, count: outSize * ksize)
+        var k = [Double](repeating: 0, count: ksize)
+        let ss = 1.0 / filterScale
+        let one = Double(Int32(1) << ResampleAxis.precisionBits)
+        for xx in 0..<outSize {
+            let center = (Double(xx) + 0.5) * scale
+            var xmin = Int(center - support + 0.5)  // truncation toward zero, as C's (int) cast
+            if xmin < 0 { xmin = 0 }
+            var xmax = Int(center + support + 0.5)
+            if xmax > inSize { xmax = inSize }
+            xmax -= xmin
+            var ww = 0.0
+            for x in 0..<xmax {
+                var d = (Double(x + xmin) - center + 0.5) * ss
+                if d < 0 { d = -d }
+                let w = d < 1.0 ? 1.0 - d : 0.0
+                k[x] = w
+                ww += w
+            }
+            for x in 0..<xmax {
+                let w = ww != 0.0 ? k[x] / ww : k[x]
+                weights[xx * ksize + x] = w < 0 ? Int32(-0.5 + w * one) : Int32(0.5 + w * one)
+            }
+            first[xx] = xmin
+            count[xx] = xmax
+        }
+    }
+}
+
+@inline(__always)
+private func clip8(_ v: Int32) -> UInt8 {
+    if v <= 0 { return 0 }
+    if v >= Int32(255) << ResampleAxis.precisionBits { return 255 }
+    return UInt8(truncatingIfNeeded: v >> ResampleAxis.precisionBits)
+}
+
+/// A Pillow-compatible bilinear resize between two fixed sizes; keeps its taps and scratch
+/// buffer, so resizing every camera frame allocates nothing after the first.
+public struct BilinearResizer {
+    /// Input width and height.
+    public let inWidth: Int, inHeight: Int
+    /// Output width and height.
+    public let outWidth: Int, outHeight: Int
+    private let horizontal: ResampleAxis
+    private let vertical: ResampleAxis
+    private let rowFirst: Int, rowEnd: Int
+    private var scratch: [UInt8]
+
+    /// Prepares a resize from `inWidth`×`inHeight` to `outWidth`×`outHeight` (all positive).
+    public init(inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int) {
+        precondition(inWidth > 0 && inHeight > 0 && outWidth > 0 && outHeight > 0,
+                     "BilinearResizer(inWidth:inHeight:outWidth:outHeight:): sizes must be positive")
+        self.inWidth = inWidth
+        self.inHeight = inHeight
+        self.outWidth = outWidth
+        self.outHeight = outHeight
+        horizontal = ResampleAxis(inSize: inWidth, outSize: outWidth)
+        vertical = ResampleAxis(inSize: inHeight, outSize: outHeight)
+        // Only the input rows the vertical pass reads go through the horizontal pass.
+        rowFirst = vertical.first[0]
+        rowEnd = vertical.first[outHeight - 1] + vertical.count[outHeight - 1]
+        scratch = []
+    }
+
+    /// Resizes `image` (which must be `inWidth`×`inHeight`) into `output`, reusing its storage.
+    public mutating func resize(_ image: RGBImage, into output: inout RGBImage) {
+        precondition(image.width == inWidth && image.height == inHeight,
+                     "BilinearResizer.resize(_:into:): the image size differs from the resizer's input size")
+        output.reshape(width: outWidth, height: outHeight)
+        let needH = outWidth != inWidth
+        let needV = outHeight != inHeight
+        if !needH && !needV {
+            output.pixels.withUnsafeMutableBufferPointer { dst in
+                image.pixels.withUnsafeBufferPointer { src in
+                    dst.baseAddress!.update(from: src.baseAddress!, count: src.count)
+                }
+            }
+            return
+        }
+        if needH && needV {
+            let rows = rowEnd - rowFirst
+            let count = rows * outWidth * 3
+            var tmpBuffer: [UInt8] = []
+            swap(&tmpBuffer, &scratch)  // borrow the scratch buffer without copying it
+            defer { swap(&tmpBuffer, &scratch) }
+            if tmpBuffer.count < count { tmpBuffer = [UInt8](repeating: 0, count: count) }
+            image.pixels.withUnsafeBufferPointer { src in
+                tmpBuffer.withUnsafeMutableBufferPointer { tmp in
+                    horizontalPass(src.baseAddress! + rowFirst * inWidth * 3, rows: rows, into: tmp.baseAddress!)
+                }
+            }
+            tmpBuffer.withUnsafeBufferPointer { tmp in
+                output.pixels.withUnsafeMutableBufferPointer { dst in
+                    verticalPass(tmp.baseAddress!, rowOffset: rowFirst, width: outWidth, into: dst.baseAddress!)
+                }
+            }
+        } else if needH {
+            image.pixels.withUnsafeBufferPointer { src in
+                output.pixels.withUnsafeMutableBufferPointer { dst in
+                    horizontalPass(src.baseAddress!, rows: inHeight, into: dst.baseAddress!)
+                }
+            }
+        } else {
+            image.pixels.withUnsafeBufferPointer { src in
+                output.pixels.withUnsafeMutableBufferPointer { dst in
+                    verticalPass(src.baseAddress!, rowOffset: 0, width: inWidth, into: dst.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// Resizes `rows` rows of `inWidth` pixels to `outWidth` pixels.
+    private func horizontalPass(_ src: UnsafePointer<UInt8>, rows: Int, into dst: UnsafeMutablePointer<UInt8>) {
+        let half = Int32(1) << (ResampleAxis.precisionBits - 1)
+        let ksize = horizontal.ksize
+        let inStride = inWidth * 3
+        let outStride = outWidth * 3
+        horizontal.weights.withUnsafeBufferPointer { kk in
+            horizontal.first.withUnsafeBufferPointer { first in
+                horizontal.count.withUnsafeBufferPointer { count in
+                    for y in 0..<rows {
+                        let row = src + y * inStride
+                        let out = dst + y * outStride
+                        for xx in 0..<outWidth {
+                            let k = kk.baseAddress! + xx * ksize
+                            var p = row + first[xx] * 3
+                            var s0 = half, s1 = half, s2 = half
+                            for x in 0..<count[xx] {
+                                let w = k[x]
+                                s0 &+= Int32(p[0]) &* w
+                                s1 &+= Int32(p[1]) &* w
+                                s2 &+= Int32(p[2]) &* w
+                                p += 3
+                            }
+                            out[xx * 3] = clip8(s0)
+                            out[xx * 3 + 1] = clip8(s1)
+                            out[xx * 3 + 2] = clip8(s2)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resizes columns of `width` pixels to `outHeight` rows; `src` row r holds input row r + rowOffset.
+    private func verticalPass(_ src: UnsafePointer<UInt8>, rowOffset: Int, width: Int, into dst: UnsafeMutablePointer<UInt8>) {
+        let half = Int32(1) << (ResampleAxis.precisionBits - 1)
+        let ksize = vertical.ksize
+        let stride = width * 3
+        vertical.weights.withUnsafeBufferPointer { kk in
+            vertical.first.withUnsafeBufferPointer { first in
+                vertical.count.withUnsafeBufferPointer { count in
+                    for yy in 0..<outHeight {
+                        let k = kk.baseAddress! + yy * ksize
+                        let top = src + (first[yy] - rowOffset) * stride
+                        let n = count[yy]
+                        let out = dst + yy * stride
+                        for i in 0..<stride {
+                            var s = half
+                            var p = top + i
+                            for y in 0..<n {
+                                s &+= Int32(p[0]) &* k[y]
+                                p += stride
+                            }
+                            out[i] = clip8(s)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Resizes with Pillow's antialiased bilinear filter (`Image.resize(size, Image.BILINEAR)`).
+public func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
+    precondition(width > 0 && height > 0, "resize(_:width:height:): the output size must be positive")
+    precondition(image.width > 0 && image.height > 0, "resize(_:width:height:): the image is empty")
+    var resizer = BilinearResizer(inWidth: image.width, inHeight: image.height, outWidth: width, outHeight: height)
+    var output = RGBImage(width: 0, height: 0)
+    resizer.resize(image, into: &output)
+    return output
+}
+
+/// The offset of a centred crop along one axis, as torchvision's `CenterCrop`: Python's
+/// `int(round((size - crop) / 2))`, rounding halves to even; negative (zero padding) when the crop is larger.
+public func centerCropOffset(size: Int, crop: Int) -> Int {
+    if crop > size { return -((crop - size) / 2) }
+    let diff = size - crop
+    let half = diff / 2
+    if diff % 2 == 0 { return half }
+    return half % 2 == 0 ? half : half + 1  // x.5 rounds to the even neighbour
+}
+
+/// Crops the centre `width`×`height` region as torchvision's `CenterCrop`; areas outside the image are zero.
+public func centerCrop(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
+    var output = RGBImage(width: 0, height: 0)
+    centerCrop(image, width: width, height: height, into: &output)
+    return output
+}
+
+/// Crops the centre `width`×`height` region into `output`, reusing its storage.
+public func centerCrop(_ image: RGBImage, width: Int, height: Int, into output: inout RGBImage) {
+    precondition(width > 0 && height > 0, "centerCrop(_:width:height:): the crop size must be positive")
+    output.reshape(width: width, height: height)
+    let left = centerCropOffset(size: image.width, crop: width)
+    let top = centerCropOffset(size: image.height, crop: height)
+    // Output columns [x0, x1) and rows [y0, y1) come from the image; the rest is zero.
+    let x0 = max(0, -left), x1 = min(width, image.width - left)
+    let y0 = max(0, -top), y1 = min(height, image.height - top)
+    image.pixels.withUnsafeBufferPointer { src in
+        output.pixels.withUnsafeMutableBufferPointer { dst in
+            if x0 > 0 || y0 > 0 || x1 < width || y1 < height {
+                dst.update(repeating: 0)
+            }
+            if x1 <= x0 || y1 <= y0 { return }
+            for y in y0..<y1 {
+                let from = src.baseAddress! + ((y + top) * image.width + x0 + left) * 3
+                let to = dst.baseAddress! + (y * width + x0) * 3
+                to.update(from: from, count: (x1 - x0) * 3)
+            }
+        }
+    }
+}
+
+/// The size torchvision's `Resize(shorter)` gives an image: the shorter side becomes `shorter`,
+/// the longer one `int(shorter * longer / shorter_side)`.
+public func shorterSideSize(width: Int, height: Int, shorter: Int) -> (width: Int, height: Int) {
+    precondition(width > 0 && height > 0 && shorter > 0, "shorterSideSize(width:height:shorter:): sizes must be positive")
+    if width <= height {
+        return (shorter, shorter * height / width)
+    }
+    return (shorter * width / height, shorter)
+}
+
+/// torchvision's `Resize(shorter)` then `CenterCrop((height, width))`, e.g. 256 then 224×224 for ImageNet models.
+public func resizeShorterSideAndCenterCrop(_ image: RGBImage, shorter: Int, width: Int, height: Int) -> RGBImage {
+    let size = shorterSideSize(width: image.width, height: image.height, shorter: shorter)
+    let resized = resize(image, width: size.width, height: size.height)
+    return centerCrop(resized, width: width, height: height)
+}

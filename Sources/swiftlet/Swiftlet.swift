@@ -1,0 +1,247 @@
+import ArgumentParser
+import Foundation
+import SwiftletApp
+import SwiftletCore
+import SwiftletModel
+import SwiftletONNX
+
+// The host CLI: argument-parser front ends over SwiftletApp's option structs (the board binary
+// hand-parses the same flags). Every SwiftletError ends as `error: <message>` on stderr and exit
+// code 1; flag mistakes are argument-parser usage errors (exit code 64).
+
+@main
+struct Swiftlet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swiftlet",
+        abstract: "Import, inspect and run edge-inference models.",
+        subcommands: [Import.self, Run.self, Inspect.self])
+}
+
+/// Runs `body`, turning a SwiftletError into `error: <message>` on stderr and exit code 1.
+func reportingErrors(_ body: () throws(SwiftletError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        sys_printError("error: \(error.message)\n")
+        throw ExitCode.failure
+    }
+}
+
+/// Prints a usage error for `command` as argument-parser does and exits with code 64 (EX_USAGE);
+/// for checks made in `run()`, where argument-parser would show the root command's usage instead.
+func usageFailure(_ message: String, for command: ParsableCommand.Type, name: String) -> Never {
+    sys_printError("Error: \(message)\nUsage: \(Swiftlet.usageString(for: command))\n  See 'swiftlet \(name) --help' for more information.\n")
+    Swiftlet.exit(withError: ExitCode.validationFailure)
+}
+
+/// `1,3,224,224` → [1, 3, 224, 224], or a ValidationError naming the flag.
+func parseList<T: LosslessStringConvertible>(_ text: String, flag: String, count: Int? = nil) throws -> [T] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespaces)
+    }
+    var out: [T] = []
+    for p in parts {
+        guard let v = T(p) else {
+            throw ValidationError("\(flag): '\(p)' in '\(text)' is not a number; pass comma-separated values such as \(flag == "--input-shape" ? "1,3,224,224" : "123.675,116.28,103.53")")
+        }
+        out.append(v)
+    }
+    if let count, out.count != count {
+        throw ValidationError("\(flag) needs \(count) comma-separated values (one per channel), got \(out.count) in '\(text)'")
+    }
+    return out
+}
+
+// MARK: - import
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert an ONNX model into a packed Swiftlet model (.swl).",
+        discussion: """
+            Pre-processing flags (--mean, --std, --bgr, --resize) are stored in the .swl so that \
+            'swiftlet run --image' can feed it photos; without them only 'run --input x.npy' works.
+            """)
+
+    enum ResizeMode: String, ExpressibleByArgument, CaseIterable {
+        case stretch, crop
+    }
+
+    enum TaskKind: String, ExpressibleByArgument, CaseIterable {
+        case classification, detection, raw
+    }
+
+    @Argument(help: "The ONNX model to import.")
+    var model: String
+
+    @Option(name: .shortAndLong, help: "Where to write the packed model (.swl).")
+    var output: String
+
+    @Option(name: .customLong("input-shape"), help: "The input's shape when the ONNX file leaves dimensions symbolic, e.g. 1,3,224,224 (ONNX layout).")
+    var inputShape: String?
+
+    @Option(help: "Per-channel mean subtracted from 0-255 pixels, in the model's channel order, e.g. 123.675,116.28,103.53.")
+    var mean: String?
+
+    @Option(help: "Per-channel divisor after the mean, in 0-255 units, e.g. 58.395,57.12,57.375.")
+    var std: String?
+
+    @Flag(help: "The model expects BGR channel order (mean and std are then given in BGR order).")
+    var bgr = false
+
+    @Option(help: "How images become the input size: stretch, or crop (resize the shorter side, then centre-crop).")
+    var resize: ResizeMode?
+
+    @Option(name: .customLong("resize-shorter"), help: "With --resize crop: the shorter side's size before cropping (default: 8/7 of the input size, 256 for 224).")
+    var resizeShorter: Int?
+
+    @Option(help: "A text file with one class name per line (in output order).")
+    var labels: String?
+
+    @Option(help: "What the outputs are: classification, detection or raw (default: classification with --labels, else raw).")
+    var task: TaskKind?
+
+    @Option(help: "The model's name (default: the ONNX graph name or the file name).")
+    var name: String?
+
+    func validate() throws {
+        if let inputShape {
+            let dims: [Int] = try parseList(inputShape, flag: "--input-shape")
+            if dims.isEmpty || dims.contains(where: { $0 <= 0 }) {
+                throw ValidationError("--input-shape dimensions must be positive, got '\(inputShape)'")
+            }
+        }
+        if let mean { let _: [Float] = try parseList(mean, flag: "--mean", count: 3) }
+        if let std {
+            let v: [Float] = try parseList(std, flag: "--std", count: 3)
+            if v.contains(where: { !($0 > 0) || !$0.isFinite }) {
+                throw ValidationError("--std values must be positive, got '\(std)'")
+            }
+        }
+        if let resizeShorter {
+            if resizeShorter < 1 { throw ValidationError("--resize-shorter must be at least 1, got \(resizeShorter)") }
+            if resize == .stretch { throw ValidationError("--resize-shorter goes with --resize crop, not stretch") }
+        }
+        if model == output { throw ValidationError("-o \(output) would overwrite the ONNX model; pass another path such as model.swl") }
+    }
+
+    func run() throws {
+        var options = ImportOptions()
+        if let inputShape { options.inputShape = try parseList(inputShape, flag: "--input-shape") }
+        if mean != nil || std != nil || bgr || resize != nil || resizeShorter != nil {
+            var p = Preprocess()
+            if let mean { p.mean = try parseList(mean, flag: "--mean", count: 3) }
+            if let std { p.std = try parseList(std, flag: "--std", count: 3) }
+            p.bgr = bgr
+            if resize == .crop || resizeShorter != nil {
+                p.resizeMode = 1
+                p.resizeShorter = resizeShorter ?? 0
+            }
+            options.preprocess = p
+        }
+        if let labels {
+            let text: String
+            do {
+                text = try String(contentsOfFile: labels, encoding: .utf8)
+            } catch {
+                sys_printError("error: \(labels): cannot read the labels file (\(error.localizedDescription)); pass a UTF-8 text file with one class name per line\n")
+                throw ExitCode.failure
+            }
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+                String($0.hasSuffix("\r") ? $0.dropLast() : $0)
+            }
+            while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeLast() }
+            if lines.isEmpty {
+                sys_printError("error: \(labels): the labels file is empty; put one class name per line\n")
+                throw ExitCode.failure
+            }
+            options.labels = lines
+        }
+        switch task {
+        case .classification: options.outputKind = .classification
+        case .detection: options.outputKind = .detection
+        case .raw: options.outputKind = .raw
+        case nil: options.outputKind = options.labels.isEmpty ? .raw : .classification
+        }
+        options.name = name
+        try reportingErrors { () throws(SwiftletError) in
+            var spec = try importONNX(path: model, options: options)
+            if var p = spec.preprocess, p.resizeMode == 1, p.resizeShorter == 0 {
+                let s = spec.tensors[spec.inputs[0]].shape  // NHWC: the importer checked it is an image input
+                p.resizeShorter = (max(s[1], s[2]) * 8 + 3) / 7
+                spec.preprocess = p
+            }
+            let bytes = encodeSWL(spec)
+            // Validate as the board will before writing: a file that does not load is never left behind.
+            _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)
+            try sys_writeFile(output, bytes)
+            let stats = modelStats(spec)
+            sys_print("wrote \(output): \(spec.nodes.count) layers, \(formatCount(stats.params)) parameters, \(formatCount(stats.macs)) MACs, arena \(formatBytes(spec.arenaBytes)), file \(formatBytes(bytes.count))")
+        }
+    }
+}
+
+// MARK: - run
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a packed model on JPEG images or on a .npy tensor.",
+        discussion: """
+            With --image, each photo is resized and normalised as the model's pre-processing says; \
+            classifiers print the top classes, other models their outputs. With --input, a float32 \
+            .npy in the ONNX input layout (e.g. NCHW) is run and every output written to --output \
+            (out.npy for one output, out-NAME.npy for several).
+            """)
+
+    @Argument(help: "The packed model (.swl).")
+    var model: String
+
+    @Option(name: .customLong("image"), parsing: .upToNextOption, help: "JPEG images to run, one result each.")
+    var images: [String] = []
+
+    @Option(help: "A float32 .npy input tensor in the model's ONNX layout (instead of --image).")
+    var input: String?
+
+    @Option(help: "Where --input's outputs go (.npy).")
+    var output: String?
+
+    @Flag(help: "Print one JSON object per line.")
+    var json = false
+
+    @Option(name: .customLong("top"), help: "Classes shown per image.")
+    var top = 5
+
+    @Option(help: "Timed runs per input (after one warm-up run when more than one); the latency is their mean.")
+    var runs = 1
+
+    var options: RunOptions {
+        RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top, runs: runs)
+    }
+
+    func run() throws {
+        // Checked here rather than in validate(), which argument-parser calls before it reports
+        // unknown flags: `run m.swl --imgae a.jpg` should name '--imgae', not say "nothing to run".
+        do {
+            try options.validate()
+        } catch {
+            usageFailure(error.message, for: Run.self, name: "run")
+        }
+        try reportingErrors { () throws(SwiftletError) in try runCommand(options) }
+    }
+}
+
+// MARK: - inspect
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a packed model's inputs, layers, parameters, MACs and memory plan.")
+
+    @Argument(help: "The packed model (.swl).")
+    var model: String
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(SwiftletError) in try inspectCommand(InspectOptions(modelPath: model, json: json)) }
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Swiftlet builds and tests with, if any is missing (idempotent).
+#   libjpeg-dev   JPEG decoding (libjpeg-turbo) for the runtime
+#   libv4l-dev    V4L2 camera capture (later issues)
+#   python3-venv  the venv that produces model fixtures (tools/models/)
+set -euo pipefail
+need=()
+for p in libjpeg-dev libv4l-dev python3-venv; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing ${need[*]}" >&2
+  as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "deps: swift is not on PATH; install Swift 6.2 or newer (swift.org)" >&2; exit 1; }
