@@ -43,17 +43,21 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
     foldBatchNorm(graph)
     fuseActivations(graph)
     removeDeadNodes(graph)
+    let meta = modelMetadata(model)
     var name = options.name ?? ""
+    if name.isEmpty, let n = meta.name { name = n }
     if name.isEmpty { name = model.graph.name.isEmpty ? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent : model.graph.name }
     var spec = try Lowering.lower(graph, name: name)
-    spec.preprocess = options.preprocess
+    spec.preprocess = options.preprocess ?? meta.preprocess
+    var kind = options.outputKind
+    if kind == .raw, let k = meta.kind { kind = k }
     if let p = spec.preprocess {
         let s = spec.tensors[spec.inputs[0]].shape
         guard spec.inputs.count == 1, s.count == 4, s[3] == 3, p.mean.count == 3, p.std.count == 3 else {
             throw .usage(detail: "--mean/--std describe an RGB image input, but the model's input is \(Shape.text(spec.tensors[spec.inputs[0]].logicalShape)); leave them out")
         }
     }
-    spec.postprocess.kind = options.outputKind
+    spec.postprocess.kind = kind
     spec.labels = options.labels
     if !options.labels.isEmpty {
         let last = spec.tensors[spec.outputs[0]].shape.last ?? 0
@@ -62,6 +66,30 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
         }
     }
     return spec
+}
+
+/// Defaults an exporter can leave in the ONNX file's `metadata_props` (tools/models/export.py does):
+/// `swiftlet.mean` and `swiftlet.std` (three numbers in 0–255 units, e.g. `[123.675, 116.28, 103.53]`),
+/// `swiftlet.colour` (`rgb` or `bgr`), `swiftlet.task` (`classification`, `detection`) and
+/// `swiftlet.name`. Command-line flags override them.
+func modelMetadata(_ model: Onnx_ModelProto) -> (preprocess: Preprocess?, kind: OutputKind?, name: String?) {
+    var props: [String: String] = [:]
+    for p in model.metadataProps { props[p.key] = p.value }
+    func numbers(_ key: String) -> [Float]? {
+        guard let v = props[key] else { return nil }
+        let parts = v.split(whereSeparator: { "[], ".contains($0) }).compactMap { Float(String($0)) }
+        return parts.count == 3 ? parts : nil
+    }
+    var pre: Preprocess? = nil
+    if let m = numbers("swiftlet.mean"), let s = numbers("swiftlet.std"), s.allSatisfy({ $0 > 0 }) {
+        var p = Preprocess()
+        p.mean = m
+        p.std = s
+        p.bgr = props["swiftlet.colour"] == "bgr"
+        pre = p
+    }
+    let kind: OutputKind? = ["classification": .classification, "detection": .detection][props["swiftlet.task"] ?? ""]
+    return (pre, kind, props["swiftlet.name"])
 }
 
 /// Walks ONNX nodes in order, folding what is constant and mapping the rest to the import graph.
