@@ -19,9 +19,11 @@ public struct RunOptions {
     public var topK: Int
     /// Timed runs per input (after one untimed warm-up when more than one).
     public var runs: Int
+    /// Also report each layer's mean time over the runs.
+    public var profile: Bool
 
     public init(modelPath: String, imagePaths: [String] = [], inputNPY: String? = nil, outputNPY: String? = nil,
-                json: Bool = false, topK: Int = 5, runs: Int = 1) {
+                json: Bool = false, topK: Int = 5, runs: Int = 1, profile: Bool = false) {
         self.modelPath = modelPath
         self.imagePaths = imagePaths
         self.inputNPY = inputNPY
@@ -29,6 +31,7 @@ public struct RunOptions {
         self.json = json
         self.topK = topK
         self.runs = runs
+        self.profile = profile
     }
 
     /// Checks the flags fit together, with messages that say what to pass.
@@ -69,8 +72,10 @@ struct Latency {
     var meanMs: Double
     var minMs: Double
     var runs: Int
+    /// Mean nanoseconds per node, when profiled (else empty).
+    var perNode: [UInt64] = []
 
-    /// ` (12.3 ms)` or ` (12.3 ms mean, 11.9 ms min, 10 runs)`.
+    /// `(12.3 ms)`, or `(12.3 ms mean, 11.9 ms min, 10 runs)`.
     var text: String {
         if runs == 1 { return "(\(ms(meanMs)) ms)" }
         return "(\(ms(meanMs)) ms mean, \(ms(minMs)) ms min, \(runs) runs)"
@@ -80,6 +85,11 @@ struct Latency {
     var json: String {
         var s = "\"latency_ms\": \(formatFixed(meanMs, 3))"
         if runs > 1 { s += ", \"latency_min_ms\": \(formatFixed(minMs, 3)), \"runs\": \(runs)" }
+        if !perNode.isEmpty {
+            s += ", \"profile_ms\": ["
+            for (i, ns) in perNode.enumerated() { s += i == 0 ? formatFixed(Double(ns) / 1e6, 4) : ", \(formatFixed(Double(ns) / 1e6, 4))" }
+            s += "]"
+        }
         return s
     }
 
@@ -87,18 +97,28 @@ struct Latency {
 }
 
 /// Runs the model `runs` times (after one untimed warm-up when `runs > 1`), timing each invocation.
-func timedInvoke(_ interpreter: Interpreter, runs: Int) -> Latency {
+/// Inputs survive a run (the plan keeps them live), so every run sees the same input.
+func timedInvoke(_ interpreter: Interpreter, runs: Int, profile: Bool = false) -> Latency {
+    let spec = interpreter.spec
     if runs > 1 { interpreter.invoke() }
     var total: UInt64 = 0
     var best = UInt64.max
+    var nodeTimes: [UInt64] = []
+    var nodeSums = [UInt64](repeating: 0, count: profile ? spec.nodes.count : 0)
     for _ in 0..<runs {
         let t0 = sys_monotonicNanoseconds()
-        interpreter.invoke()
+        if profile {
+            interpreter.invoke(profile: &nodeTimes)
+        } else {
+            interpreter.invoke()
+        }
         let dt = sys_monotonicNanoseconds() &- t0
+        for i in 0..<nodeSums.count { nodeSums[i] &+= nodeTimes[i] }
         total &+= dt
         best = min(best, dt)
     }
-    return Latency(meanMs: Double(total) / Double(runs) / 1e6, minMs: Double(best) / 1e6, runs: runs)
+    for i in 0..<nodeSums.count { nodeSums[i] /= UInt64(runs) }
+    return Latency(meanMs: Double(total) / Double(runs) / 1e6, minMs: Double(best) / 1e6, runs: runs, perNode: nodeSums)
 }
 
 // MARK: - Tensor in, tensors out
@@ -117,7 +137,7 @@ func runTensor(_ interpreter: Interpreter, input: String, output: String, _ o: R
         throw .usage(detail: "\(input): shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape)); save an array of that shape (ONNX layout)")
     }
     interpreter.setInput(0, logical: try array.floats())
-    let latency = timedInvoke(interpreter, runs: o.runs)
+    let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
 
     var written: [(path: String, name: String, shape: [Int], values: [Float])] = []
     let names = outputFileNames(spec)
@@ -142,6 +162,7 @@ func runTensor(_ interpreter: Interpreter, input: String, output: String, _ o: R
             let (lo, hi) = minMax(w.values)
             sys_print("  wrote \(w.path)  '\(w.name)' \(Shape.text(w.shape))  min \(formatGeneral(lo, 4))  max \(formatGeneral(hi, 4))")
         }
+        printProfile(latency, spec)
     }
 }
 
@@ -197,8 +218,9 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             let image = try loadJPEG(path: path)
             let fitted = fitImage(image, pre, width: shape[2], height: shape[1])
             normalize(fitted, mean: pre.mean, std: pre.std, bgr: pre.bgr, into: interpreter.inputPointer(0))
-            let latency = timedInvoke(interpreter, runs: o.runs)
+            let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
             printResult(interpreter, image: path, latency: latency, o)
+            if !o.json { printProfile(latency, spec) }
         } catch {
             if o.imagePaths.count == 1 { throw error }
             sys_printError("error: \(error.message)\n")
@@ -283,5 +305,22 @@ func printResult(_ interpreter: Interpreter, image: String, latency: Latency, _ 
             if v.count > head { values += ", …" }
             sys_print("  \(t.name) \(Shape.text(t.logicalShape))  min \(formatGeneral(lo, 4))  max \(formatGeneral(hi, 4))  [\(values)]")
         }
+    }
+}
+
+/// The per-layer profile as text: the slowest layers first, with their share of the total.
+func printProfile(_ latency: Latency, _ spec: ModelSpec, limit: Int = 10) {
+    if latency.perNode.isEmpty { return }
+    var total: UInt64 = 0
+    for t in latency.perNode { total &+= t }
+    var order: [Int] = []
+    for i in 0..<latency.perNode.count { order.append(i) }
+    order.sort { a, b in latency.perNode[a] != latency.perNode[b] ? latency.perNode[a] > latency.perNode[b] : a < b }
+    sys_print("  profile (mean per run, slowest \(min(limit, order.count)) of \(order.count) layers):")
+    for i in order.prefix(limit) {
+        let ns = latency.perNode[i]
+        let share = total == 0 ? 0 : Double(ns) / Double(total) * 100
+        let node = spec.nodes[i]
+        sys_print("    \(padLeft(formatFixed(Double(ns) / 1e6, 3), 9)) ms  \(padLeft(formatFixed(share, 1), 5))%  #\(i) \(opText(node.op)) \(node.name)")
     }
 }

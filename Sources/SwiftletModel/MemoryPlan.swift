@@ -2,7 +2,8 @@ import SwiftletCore
 
 /// Tensor lifetimes over the execution order: step `first[t]` defines t, step `last[t]` reads it last.
 ///
-/// Graph inputs are defined at step −1; graph outputs live to the end. Unused tensors get first > last.
+/// Graph inputs are defined at step −1 and, like graph outputs, live to the end: a caller may run the
+/// same input again (as TFLite's `preserve_inputs`). Unused tensors get first > last.
 public struct Lifetimes {
     public var first: [Int]
     public var last: [Int]
@@ -22,7 +23,7 @@ public struct Lifetimes {
             }
             for t in nd.inputs where first[t] != Int.max { last[t] = max(last[t], i) }
         }
-        for t in spec.outputs { last[t] = spec.nodes.count }
+        for t in spec.outputs + spec.inputs { last[t] = spec.nodes.count }
     }
 }
 

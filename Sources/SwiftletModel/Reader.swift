@@ -67,10 +67,10 @@ struct SWLReader {
     mutating func read(checkCRC: Bool) throws(SwiftletError) -> (ModelSpec, Int, Int) {
         let size = bytes.count
         let notSWL = "it is not a Swiftlet model (.swl); create one with 'swiftlet import model.onnx -o model.swl'"
+        for i in 0..<min(4, size) where bytes[i] != SWLFormat.magic[i] { throw fail("bad magic bytes", notSWL) }
         if size < SWLFormat.headerSize {
             throw fail("file has \(size) bytes, a .swl header alone has \(SWLFormat.headerSize)", size == 0 ? notSWL : "it is truncated; re-run 'swiftlet import'")
         }
-        for i in 0..<4 where bytes[i] != SWLFormat.magic[i] { throw fail("bad magic bytes", notSWL) }
         let major = u16(4)
         if major != SWLFormat.versionMajor {
             throw .versionMismatch(path: path, found: major, supported: SWLFormat.versionMajor)

@@ -534,8 +534,15 @@ struct ONNXImporter {
             if let s = outSize, s.count == 4, s[0] == x[0], s[1] == x[1] {
                 (r.outH, r.outW) = (s[2], s[3])
             } else if let s = scales, s.count == 4, s[0] == 1, s[1] == 1 {
-                r.outH = Int((Float(x[2]) * s[2]).rounded(.down))
-                r.outW = Int((Float(x[3]) * s[3]).rounded(.down))
+                let h = Float(x[2]) * s[2]
+                let w = Float(x[3]) * s[3]
+                // The kernels take the scale as out/in; ONNX uses the given scale in the coordinate
+                // formula, which differs when in × scale is not whole.
+                guard h == h.rounded(.down), w == w.rounded(.down), h >= 1, w >= 1 else {
+                    throw .unsupportedOp(op: op, node: name, opset: opset, hint: "scales \(s[2]), \(s[3]) do not give whole output sizes for \(x[2])x\(x[3]); export with explicit sizes")
+                }
+                r.outH = Int(h)
+                r.outW = Int(w)
             } else {
                 throw .unsupportedOp(op: op, node: name, opset: opset, hint: "scales or sizes must be constant and resize only H and W")
             }

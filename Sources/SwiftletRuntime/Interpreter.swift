@@ -1,4 +1,3 @@
-import CSwiftletSys
 import SwiftletCore
 import SwiftletKernels
 import SwiftletModel
@@ -10,7 +9,8 @@ import SwiftletModel
 /// shapes, broadcast strides, chunk lists and offsets computed into a `Step`. `invoke()` only walks
 /// the steps and calls the kernels; it allocates nothing itself (as TFLM's Prepare/Eval split).
 ///
-/// Limits: float32 only; one thread; no in-place execution (the planner never aliases tensors).
+/// Limits: float32 only; one thread; no in-place execution (the planner never aliases tensors);
+/// graph inputs are overwritten by later tensors during a run (see `invoke()`).
 public final class Interpreter {
     /// The model the interpreter runs (its mapped file holds the weights).
     public let model: PackedModel
@@ -27,14 +27,7 @@ public final class Interpreter {
         self.model = model
         let spec = model.spec
         let bytes = spec.arenaBytes > 0 ? spec.arenaBytes : 64
-        var raw: UnsafeMutableRawPointer? = nil
-        let rc = posix_memalign(&raw, 64, (bytes + 63) / 64 * 64)
-        guard rc == 0, let base = raw else {
-            throw .invalidModel(
-                detail: "\(model.path): cannot allocate the arena of \(bytes) bytes: \(Errno.describe(rc))",
-                hint: "free memory or run a smaller model")
-        }
-        memset(base, 0, bytes)
+        let base = try sys_alignedAllocate(bytes: bytes, alignment: 64, what: "\(model.path): the arena")
         arena = base
         var ptrs: [UnsafeMutablePointer<Float>] = []
         ptrs.reserveCapacity(spec.tensors.count)
@@ -51,9 +44,12 @@ public final class Interpreter {
         steps = prepared
     }
 
-    deinit { free(arena) }
+    deinit { sys_free(arena) }
 
     /// Runs every node in order.
+    ///
+    /// Set the inputs before every call: the memory plan reuses a graph input's space for later
+    /// tensors once the input has been read, so after `invoke()` the inputs hold other data.
     public func invoke() {
         for i in 0..<steps.count { steps[i].run() }
     }
@@ -109,7 +105,7 @@ public final class Interpreter {
         case .mean(let axes, _):
             var reduced = [Bool](repeating: false, count: 6)
             for a in axes { reduced[6 - xShape.count + a] = true }
-            return .mean(MeanStep(x: x, dims: Dims6(xShape), reduced: reduced, y: y))
+            return .mean(MeanStep(x: x, plan: MeanPlan(dims: Dims6(xShape), reduced: reduced), y: y))
         case .concat(let axis):
             var outer = 1
             for d in 0..<axis { outer *= yShape[d] }
@@ -134,7 +130,7 @@ public final class Interpreter {
         case .pad(let p):
             var begins = [Int](repeating: 0, count: 6)
             for i in 0..<p.begins.count { begins[6 - p.begins.count + i] = p.begins[i] }
-            return .pad(PadStep(x: x, dims: Dims6(xShape), y: y, out: Dims6(yShape), begins: begins, mode: p.mode, value: p.value))
+            return .pad(PadStep(x: x, dims: Dims6(xShape), y: y, out: Dims6(yShape), begins: Dims6(begins), mode: p.mode, value: p.value))
         case .slice(let s):
             let strides = Shape.strides(xShape)
             var start = 0

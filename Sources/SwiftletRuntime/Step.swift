@@ -38,7 +38,7 @@ enum Step {
         case .pool(let s):
             poolF32_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params)
         case .mean(let s):
-            meanF32_reference(x: s.x, dims: s.dims, reduced: s.reduced, y: s.y)
+            meanF32_reference(x: s.x, plan: s.plan, y: s.y)
         case .concat(let s):
             concatF32_reference(inputs: s.inputs, chunks: s.chunks, outer: s.outer, y: s.y)
         case .softmax(let s):
@@ -94,9 +94,9 @@ struct PoolStep {
     var params: Pool2D
 }
 
-/// `reduced` flags the rank-6 padded dims averaged over.
+/// The reduction plan is computed at prepare time.
 struct MeanStep {
-    var x: UnsafePointer<Float>, dims: Dims6, reduced: [Bool]
+    var x: UnsafePointer<Float>, plan: MeanPlan
     var y: UnsafeMutablePointer<Float>
 }
 
@@ -122,7 +122,7 @@ struct ResizeStep {
 struct PadStep {
     var x: UnsafePointer<Float>, dims: Dims6
     var y: UnsafeMutablePointer<Float>, out: Dims6
-    var begins: [Int], mode: Int, value: Float
+    var begins: Dims6, mode: Int, value: Float
 }
 
 /// `start` = Σ starts[i]·stride[i]; `xs` = strides × steps.

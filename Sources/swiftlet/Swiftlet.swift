@@ -213,8 +213,12 @@ struct Run: ParsableCommand {
     @Option(help: "Timed runs per input (after one warm-up run when more than one); the latency is their mean.")
     var runs = 1
 
+    @Flag(help: "Also time each layer and list the slowest (JSON: \"profile_ms\", one mean per layer).")
+    var profile = false
+
     var options: RunOptions {
-        RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top, runs: runs)
+        RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
+                   runs: runs, profile: profile)
     }
 
     func run() throws {

@@ -257,6 +257,18 @@ struct CLITests {
         let out = try NPYArray(contentsOf: dir + "/out.npy")
         #expect(out.shape == [1, 2])
         expectClose(try out.floats(), [1, -1], "logits")
+
+        // Repeated runs see the same input (the plan reuses the input's space for the logits).
+        let again = try swiftlet(["run", model, "--input", dir + "/x.npy", "--output", dir + "/out3.npy", "--runs", "3", "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        expectClose(try NPYArray(contentsOf: dir + "/out3.npy").floats(), [1, -1], "logits after 3 runs")
+        #expect(again.stdout.contains("\"runs\": 3"), "\(again.stdout)")
+
+        // --profile: one mean time per layer.
+        let profiled = try swiftlet(["run", model, "--input", dir + "/x.npy", "--output", dir + "/out.npy", "--profile", "--json"])
+        #expect(profiled.status == 0, "\(profiled.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(profiled.stdout.utf8)) as? [String: Any])
+        #expect((obj["profile_ms"] as? [NSNumber])?.count == 2)
     }
 
     @Test("inspect --json reports parameters, MACs and the memory plan")

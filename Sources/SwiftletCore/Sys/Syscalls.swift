@@ -124,3 +124,20 @@ public func sys_printError(_ s: String) {
 
 /// Nanoseconds from a monotonic clock. The corresponding C call is `clock_gettime(CLOCK_MONOTONIC)`.
 public func sys_monotonicNanoseconds() -> UInt64 { swl_monotonic_ns() }
+
+/// A zeroed, `alignment`-aligned heap block of `bytes` bytes (at least one).
+/// The corresponding C calls are `posix_memalign` and `memset`; release it with `sys_free`.
+public func sys_alignedAllocate(bytes: Int, alignment: Int, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
+    var raw: UnsafeMutableRawPointer? = nil
+    let size = max(bytes, 1)
+    let rc = posix_memalign(&raw, alignment, (size + alignment - 1) / alignment * alignment)
+    guard rc == 0, let p = raw else {
+        throw .invalidModel(detail: "\(what): cannot allocate \(bytes) bytes: \(Errno.describe(rc)) (\(Errno.name(rc)))",
+                            hint: "free memory or raise the limit (ulimit -v)")
+    }
+    memset(p, 0, size)
+    return p
+}
+
+/// Releases a block from `sys_alignedAllocate`. The corresponding C call is `free`.
+public func sys_free(_ p: UnsafeMutableRawPointer) { free(p) }

@@ -13,7 +13,8 @@ public func binaryF32_reference(
     case .sub: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i] - b[j]) }
     case .mul: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i] * b[j]) }
     case .div: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i] / b[j]) }
-    default: forEach6(out, sa, sb) { o, i, j in y[o] = a[i] < 0 ? b[j] * a[i] : a[i] }
+    case .prelu: forEach6(out, sa, sb) { o, i, j in y[o] = a[i] < 0 ? b[j] * a[i] : a[i] }
+    default: preconditionFailure("binaryF32_reference: \(kind.name) is not an element-wise binary op")
     }
 }
 

@@ -26,39 +26,48 @@ public func sliceF32_reference(x: UnsafePointer<Float>, start: Int, xs: Dims6, y
     forEach6(out, xs, xs) { o, i, _ in y[o] = base[i] }
 }
 
-/// Padding (constant, reflect or edge) of a rank-6 padded tensor.
+/// Padding (constant, reflect or edge) of a rank-6 padded tensor: output index `o` along a dim reads
+/// input index `o − begin`, mapped back inside by reflection (no edge repeat) or clamping, or is
+/// `value` (constant mode). `outputShape` guarantees reflect/edge dims are large enough.
 public func padF32_reference(
-    x: UnsafePointer<Float>, dims: Dims6, y: UnsafeMutablePointer<Float>, out: Dims6, begins: [Int], mode: Int, value: Float
+    x: UnsafePointer<Float>, dims: Dims6, y: UnsafeMutablePointer<Float>, out: Dims6, begins: Dims6, mode: Int, value: Float
 ) {
     let xs = dims.strides
+    @inline(__always) func source(_ o: Int, _ axis: Int) -> Int {
+        var i = o - begins[axis]
+        let n = dims[axis]
+        if i >= 0 && i < n { return i }
+        switch mode {
+        case 1:
+            while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
+            return i
+        case 2: return i < 0 ? 0 : n - 1
+        default: return -1
+        }
+    }
     var o = 0
-    var idx = [0, 0, 0, 0, 0, 0]
-    var total = 1
-    for i in 0..<6 { total *= out[i] }
-    while o < total {
-        var src = 0
-        var inside = true
-        for a in 0..<6 {
-            var i = idx[a] - begins[a]
-            let n = dims[a]
-            if i < 0 || i >= n {
-                switch mode {
-                case 1:  // reflect (no edge repeat)
-                    while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
-                case 2: i = i < 0 ? 0 : n - 1
-                default: inside = false
+    for a in 0..<out.d.0 {
+        let ia = source(a, 0)
+        for b in 0..<out.d.1 {
+            let ib = source(b, 1)
+            for c in 0..<out.d.2 {
+                let ic = source(c, 2)
+                for d in 0..<out.d.3 {
+                    let id = source(d, 3)
+                    for e in 0..<out.d.4 {
+                        let ie = source(e, 4)
+                        for f in 0..<out.d.5 {
+                            let iF = source(f, 5)
+                            if ia < 0 || ib < 0 || ic < 0 || id < 0 || ie < 0 || iF < 0 {
+                                y[o] = value
+                            } else {
+                                y[o] = x[ia * xs.d.0 + ib * xs.d.1 + ic * xs.d.2 + id * xs.d.3 + ie * xs.d.4 + iF * xs.d.5]
+                            }
+                            o += 1
+                        }
+                    }
                 }
             }
-            src += i * xs[a]
-        }
-        y[o] = inside ? x[src] : value
-        o += 1
-        var a = 5
-        while a >= 0 {
-            idx[a] += 1
-            if idx[a] < out[a] { break }
-            idx[a] = 0
-            a -= 1
         }
     }
 }

@@ -1,20 +1,34 @@
-/// Float reference mean over the axes where `reduced` is true (rank-6 padded dims), output with those
-/// axes of size 1 (the output's own shape may drop them: same bytes).
-public func meanF32_reference(x: UnsafePointer<Float>, dims: Dims6, reduced: [Bool], y: UnsafeMutablePointer<Float>) {
-    var outDims = [1, 1, 1, 1, 1, 1]
-    var count = 1
-    for i in 0..<6 {
-        if reduced[i] { count *= dims[i] } else { outDims[i] = dims[i] }
+/// What a mean reduction needs, computed once at prepare time (no allocation per call).
+public struct MeanPlan: Sendable {
+    /// Input dims, padded to rank 6.
+    public var dims: Dims6
+    /// Output strides per input dim, 0 along the reduced dims.
+    public var toOut: Dims6
+    /// Output elements, and input elements averaged into each.
+    public var outCount: Int
+    public var divisor: Int
+
+    /// `reduced[i]` marks dim i of the rank-6 padded input as averaged over.
+    public init(dims: Dims6, reduced: [Bool]) {
+        self.dims = dims
+        var outDims = [1, 1, 1, 1, 1, 1]
+        var count = 1
+        for i in 0..<6 {
+            if reduced[i] { count *= dims[i] } else { outDims[i] = dims[i] }
+        }
+        let os = Dims6(outDims).strides
+        var z = [0, 0, 0, 0, 0, 0]
+        for i in 0..<6 where !reduced[i] { z[i] = os[i] }
+        toOut = Dims6(z)
+        outCount = outDims.reduce(1, *)
+        divisor = count
     }
-    let out = Dims6(outDims)
-    let os = out.strides
-    var zero = [0, 0, 0, 0, 0, 0]
-    for i in 0..<6 where !reduced[i] { zero[i] = os[i] }
-    let toOut = Dims6(zero)
-    var total = 1
-    for i in 0..<6 { total *= outDims[i] }
-    for i in 0..<total { y[i] = 0 }
-    forEach6(dims, dims.strides, toOut) { _, i, o in y[o] += x[i] }
-    let inv = Float(count)
-    for i in 0..<total { y[i] /= inv }
+}
+
+/// Float reference mean: `y[o] = Σ x[i] / divisor` over the input elements `i` that map to output `o`.
+public func meanF32_reference(x: UnsafePointer<Float>, plan p: MeanPlan, y: UnsafeMutablePointer<Float>) {
+    for i in 0..<p.outCount { y[i] = 0 }
+    forEach6(p.dims, p.dims.strides, p.toOut) { _, i, o in y[o] += x[i] }
+    let d = Float(p.divisor)
+    for i in 0..<p.outCount { y[i] /= d }
 }
