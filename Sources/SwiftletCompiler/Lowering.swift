@@ -143,7 +143,6 @@ public struct Lowering {
         return t
     }
 
-    func isNHWC(_ v: Int) -> Bool { nhwcOf[v] != nil && plainOf[v] == nil }
 
     /// A constant of any rank ≤ 4 broadcast against a rank-4 NHWC tensor: pad to rank 4, permute.
     mutating func broadcastConstantNHWC(_ v: Int) -> Int {

@@ -25,11 +25,7 @@ let swiftletBinary: String? = {
 }()
 
 /// A real photo shipped in the repository (models/photos).
-private let cliPhoto: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.appendingPathComponent("models/photos/chelsea.jpg").path
-}()
+private let cliPhoto = repoFile("models/photos/chelsea.jpg")
 
 struct CLIResult {
     var status: Int32

@@ -5,23 +5,8 @@ import Testing
 // The .npy reader and writer against files written by NumPy (Tests/Fixtures/npy/, from
 // tools/goldens/make_npy_fixtures.py) and hand-made headers for each rejection.
 
-/// The repository root: the nearest ancestor of this file (symlinks resolved) holding Package.swift and Tests/Fixtures.
-private let npyRepoRoot: URL = {
-    var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-    let fm = FileManager.default
-    while dir.path != "/" {
-        if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path)
-            && fm.fileExists(atPath: dir.appendingPathComponent("Tests/Fixtures").path)
-        {
-            return dir
-        }
-        dir.deleteLastPathComponent()
-    }
-    fatalError("NPYTests: cannot find the repository root above \(#filePath)")
-}()
-
 private func fixturePath(_ name: String) -> String {
-    npyRepoRoot.appendingPathComponent("Tests/Fixtures/npy/\(name)").path
+    repoFile("Tests/Fixtures/npy/\(name)")
 }
 
 private func fixtureBytes(_ name: String) throws -> [UInt8] {

@@ -7,25 +7,8 @@ import Testing
 // Goldens: Tests/Goldens/images/<photo>.json from tools/goldens/make_image_goldens.py (never hand-edited).
 // Fixtures: Tests/Fixtures/images/ from tools/goldens/make_image_fixtures.py.
 
-/// The repository root: the nearest ancestor of this file (symlinks resolved) holding Package.swift and Tests/Goldens.
-private let visionRepoRoot: URL = {
-    var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-    let fm = FileManager.default
-    while dir.path != "/" {
-        if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path)
-            && fm.fileExists(atPath: dir.appendingPathComponent("Tests/Goldens").path)
-        {
-            return dir
-        }
-        dir.deleteLastPathComponent()
-    }
-    fatalError("VisionTests: cannot find the repository root above \(#filePath)")
-}()
-
-private func repoPath(_ relative: String) -> String { visionRepoRoot.appendingPathComponent(relative).path }
-
 private func readBytes(_ relative: String) throws -> [UInt8] {
-    [UInt8](try Data(contentsOf: URL(fileURLWithPath: repoPath(relative))))
+    [UInt8](try Data(contentsOf: URL(fileURLWithPath: repoFile(relative))))
 }
 
 /// FNV-1a 64, as in make_image_goldens.py.
@@ -58,7 +41,7 @@ private struct ImageGolden: Decodable {
 }
 
 private func loadGolden(_ name: String) throws -> ImageGolden {
-    let data = try Data(contentsOf: URL(fileURLWithPath: repoPath("Tests/Goldens/images/\(name).json")))
+    let data = try Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Goldens/images/\(name).json")))
     return try JSONDecoder().decode(ImageGolden.self, from: data)
 }
 
@@ -153,7 +136,7 @@ private func temporaryDirectory() throws -> URL {
 struct JPEGGoldenTests {
     @Test("every photo in models/photos has a golden")
     func everyPhotoHasAGolden() throws {
-        let photos = try FileManager.default.contentsOfDirectory(atPath: repoPath("models/photos"))
+        let photos = try FileManager.default.contentsOfDirectory(atPath: repoFile("models/photos"))
             .filter { $0.hasSuffix(".jpg") }.map { String($0.dropLast(4)) }
         #expect(!photos.isEmpty, "no photos in models/photos")
         for photo in photos {
@@ -171,7 +154,7 @@ struct JPEGGoldenTests {
         try #require(
             bytes.count == golden.photo_bytes && fnv1a64(bytes) == golden.photo_fnv1a64,
             "\(golden.photo) changed since its golden was made; re-run tools/goldens/make_image_goldens.py")
-        let image = try loadJPEG(path: repoPath(golden.photo))
+        let image = try loadJPEG(path: repoFile(golden.photo))
         #expect(image.width == expected.width && image.height == expected.height)
         #expect(image.pixels.count == image.width * image.height * 3)
         let diff = compare(image, golden.decode)
@@ -191,7 +174,7 @@ struct JPEGGoldenTests {
     @Test("decode is bit-exact with Pillow's libjpeg-turbo", arguments: goldenImages.map { $0.name })
     func decodeIsExact(name: String) throws {
         let golden = try loadGolden(name)
-        let image = try loadJPEG(path: repoPath(golden.photo))
+        let image = try loadJPEG(path: repoFile(golden.photo))
         let diff = compare(image, golden.decode)
         #expect(diff.exact, "\(name) decode: \(diff)")
     }
@@ -199,7 +182,7 @@ struct JPEGGoldenTests {
     @Test("resize to 224x224 matches Pillow BILINEAR", arguments: goldenImages.map { $0.name })
     func resizeMatchesPillow(name: String) throws {
         let golden = try loadGolden(name)
-        let image = try loadJPEG(path: repoPath(golden.photo))
+        let image = try loadJPEG(path: repoFile(golden.photo))
         let resized = resize(image, width: 224, height: 224)
         let diff = compare(resized, golden.resize224)
         #expect(diff.meanAbs <= 1 && diff.maxAbs <= 2, "\(name) resize: \(diff)")
@@ -209,7 +192,7 @@ struct JPEGGoldenTests {
     @Test("Resize(256) + CenterCrop(224) matches torchvision on Pillow", arguments: goldenImages.map { $0.name })
     func resizeCropMatchesTorchvision(name: String) throws {
         let golden = try loadGolden(name)
-        let image = try loadJPEG(path: repoPath(golden.photo))
+        let image = try loadJPEG(path: repoFile(golden.photo))
         let out = resizeShorterSideAndCenterCrop(image, shorter: 256, width: 224, height: 224)
         #expect(out.width == 224 && out.height == 224)
         let diff = compare(out, golden.resize256crop224)
@@ -248,7 +231,7 @@ struct JPEGErrorTests {
 
     @Test("a PNG is named as a PNG")
     func pngFile() throws {
-        let path = repoPath("Tests/Fixtures/images/tiny_8x8.png")
+        let path = repoFile("Tests/Fixtures/images/tiny_8x8.png")
         let error = thrownError { _ = try loadJPEG(path: path) }
         #expect(error == .badImage(path: path, detail: "not a JPEG (starts with PNG signature); convert it to JPEG"))
         #expect(error?.message.contains("not a JPEG (starts with PNG signature); convert it to JPEG") == true)
@@ -384,7 +367,7 @@ struct JPEGErrorTests {
 
     @Test("a CMYK JPEG is refused with what to do")
     func cmyk() {
-        let path = repoPath("Tests/Fixtures/images/cmyk_16x16.jpg")
+        let path = repoFile("Tests/Fixtures/images/cmyk_16x16.jpg")
         let error = thrownError { _ = try loadJPEG(path: path) }
         #expect(badImageDetail(error) == "4-component JPEG (CMYK or YCCK) is not supported; convert it to RGB")
     }
@@ -458,7 +441,7 @@ struct ResizeTests {
 
     @Test("a resizer reuses its buffers across frames")
     func resizerReuse() throws {
-        let image = try loadJPEG(path: repoPath("models/photos/chelsea.jpg"))
+        let image = try loadJPEG(path: repoFile("models/photos/chelsea.jpg"))
         var resizer = BilinearResizer(inWidth: 451, inHeight: 300, outWidth: 224, outHeight: 224)
         var out = RGBImage(width: 0, height: 0)
         resizer.resize(image, into: &out)
