@@ -208,7 +208,9 @@ public struct Lowering {
             }
             let bs = g.values[n.inputs[1]].shape
             let wt = weights(g.values[n.inputs[1]].name, [bs[1], bs[0]], Lowering.permuteData(b, bs, [1, 0]))
-            let bt = weights(n.name + ".bias", [bs[1]], [Float](repeating: 0, count: bs[1]))
+            var bias = [Float](repeating: 0, count: bs[1])
+            if n.inputs.count > 2, n.inputs[2] >= 0, let c = constData(n.inputs[2]), c.count == bs[1] { bias = c }
+            let bt = weights(n.name + ".bias", [bs[1]], bias)
             setOut(try emit(.fullyConnected(n.activation), n.name, [a, wt, bt], out: outName, .plain), .plain)
 
         case .binary(let kind):

@@ -1,9 +1,10 @@
 import SwiftletCore
 
-/// Folds each BatchNormalization whose input is a convolution read by nothing else into that
-/// convolution's weights and bias: `w' = w · scale[o]`, `b' = b · scale[o] + shift[o]`.
+/// Folds each BatchNormalization whose input is a Conv or a Gemm/MatMul (with constant weights)
+/// read by nothing else into that node's weights and bias, per output channel o:
+/// `w'[o, …] = w[o, …] · scale[o]`, `b'[o] = b[o] · scale[o] + shift[o]`.
 public func foldBatchNorm(_ g: IRGraph) {
-    var readers = g.readers()
+    let readers = g.readers()
     var producer = [Int](repeating: -1, count: g.values.count)
     for (i, n) in g.nodes.enumerated() { producer[n.output] = i }
     var removed = Set<Int>()
@@ -11,27 +12,53 @@ public func foldBatchNorm(_ g: IRGraph) {
         guard case .batchNorm(let scale, let shift) = bn.op else { continue }
         let x = bn.inputs[0]
         let pi = producer[x]
-        guard pi >= 0, readers[x] == 1, !g.outputs.contains(x), case .conv = g.nodes[pi].op,
-              g.nodes[pi].activation == .none
+        guard pi >= 0, readers[x] == 1, !g.outputs.contains(x), g.nodes[pi].activation == .none else { continue }
+        let node = g.nodes[pi]
+        guard node.inputs.count > 1, readers[node.inputs[1]] == 1,
+              case .floats(var w)? = g.values[node.inputs[1]].constant
         else { continue }
-        let conv = g.nodes[pi]
-        guard case .floats(var w)? = g.values[conv.inputs[1]].constant else { continue }
-        let oc = g.values[conv.inputs[1]].shape[0]
-        guard oc == scale.count, readers[conv.inputs[1]] == 1 else { continue }
-        let per = w.count / oc
-        for o in 0..<oc { for k in 0..<per { w[o * per + k] *= scale[o] } }
-        var b = [Float](repeating: 0, count: oc)
-        if conv.inputs.count > 2, conv.inputs[2] >= 0, case .floats(let b0)? = g.values[conv.inputs[2]].constant {
-            b = b0
+        let ws = g.values[node.inputs[1]].shape
+        let oc = scale.count
+        // Where output channel o sits in the weights: Conv [O, …]; Gemm B [K, N] or transposed [N, K].
+        var outerAxisIsOutput = true
+        var beta: Float = 1
+        switch node.op {
+        case .conv:
+            guard ws[0] == oc else { continue }
+        case .gemm(let transA, let transB, _, let b):
+            guard !transA, ws.count == 2 else { continue }
+            outerAxisIsOutput = transB
+            beta = b
+            guard (transB ? ws[0] : ws[1]) == oc else { continue }
+        case .matmul:
+            guard ws.count == 2, ws[1] == oc else { continue }
+            outerAxisIsOutput = false
+        default:
+            continue
         }
-        for o in 0..<oc { b[o] = b[o] * scale[o] + shift[o] }
-        g.values[conv.inputs[1]].constant = .floats(w)
-        let bid = g.constant(conv.name + ".bias_folded", [oc], b)
-        readers.append(1)
-        producer.append(-1)
-        g.nodes[pi].inputs = [conv.inputs[0], conv.inputs[1], bid]
-        // The conv now writes the BN's output.
+        if outerAxisIsOutput {
+            let per = w.count / oc
+            for o in 0..<oc { for k in 0..<per { w[o * per + k] *= scale[o] } }
+        } else {
+            let rows = w.count / oc
+            for r in 0..<rows { for o in 0..<oc { w[r * oc + o] *= scale[o] } }
+        }
+        // y = alpha·A·B' + beta·c' with c'[o] = (beta·c[o]·scale[o] + shift[o]) / beta.
+        var b = [Float](repeating: 0, count: oc)
+        if node.inputs.count > 2, node.inputs[2] >= 0 {
+            guard let c = g.values[node.inputs[2]].constant?.asFloats, c.count == oc || c.count == 1 else { continue }
+            for o in 0..<oc { b[o] = c.count == 1 ? c[0] : c[o] }
+        }
+        for o in 0..<oc { b[o] = (beta * b[o] * scale[o] + shift[o]) / (beta == 0 ? 1 : beta) }
+        if case .gemm(let ta, let tb, let a, let bt) = node.op, bt == 0 {
+            g.nodes[pi].op = .gemm(transA: ta, transB: tb, alpha: a, beta: 1)
+        }
+        g.values[node.inputs[1]].constant = .floats(w)
+        let bid = g.constant(node.name + ".bias_folded", [oc], b)
+        g.nodes[pi].inputs = [node.inputs[0], node.inputs[1], bid]
+        // The producer now writes the BatchNorm's output.
         g.nodes[pi].output = bn.output
+        producer.append(-1)
         producer[bn.output] = pi
         removed.insert(bi)
     }

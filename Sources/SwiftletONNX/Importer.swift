@@ -255,6 +255,9 @@ struct ONNXImporter {
                   let m = g.values[try input(3)].constant?.asFloats, let v = g.values[try input(4)].constant?.asFloats,
                   x.count >= 2, s.count == x[1], b.count == x[1], m.count == x[1], v.count == x[1]
             else { throw fail("scale, bias, mean and variance must be constants of \(x.count > 1 ? x[1] : 0) values") }
+            if try attrs.int("training_mode", 0) != 0 {
+                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "training_mode=1 is not supported; export the model in eval mode (model.eval())")
+            }
             let eps = try attrs.float("epsilon", 1e-5)
             var scale = [Float](repeating: 0, count: s.count)
             var shift = scale
@@ -515,6 +518,12 @@ struct ONNXImporter {
                 throw .unsupportedOp(op: op, node: name, opset: opset, hint: "mode '\(mode)' is not supported (nearest, linear are)")
             }
             r.mode = m
+            let antialias = try attrs.int("antialias", 0)
+            let excludeOutside = try attrs.int("exclude_outside", 0)
+            let policy = try attrs.string("keep_aspect_ratio_policy", "stretch")
+            if antialias != 0 || excludeOutside != 0 || attrs.has("axes") || policy != "stretch" {
+                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "antialias, exclude_outside, axes and keep_aspect_ratio_policy are not supported; export plain nearest or linear resizing with explicit sizes")
+            }
             var outSize: [Int]? = nil
             var scales: [Float]? = nil
             if op == "Upsample" {

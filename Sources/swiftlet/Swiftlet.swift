@@ -59,7 +59,8 @@ struct Import: ParsableCommand {
         abstract: "Convert an ONNX model into a packed Swiftlet model (.swl).",
         discussion: """
             Pre-processing flags (--mean, --std, --bgr, --resize) are stored in the .swl so that \
-            'swiftlet run --image' can feed it photos; without them only 'run --input x.npy' works.
+            'swiftlet run --image' can feed it photos. Without them, import uses the ONNX file's \
+            swiftlet.mean/std/colour metadata if present; otherwise only 'run --input x.npy' works.
             """)
 
     enum ResizeMode: String, ExpressibleByArgument, CaseIterable {
@@ -97,7 +98,7 @@ struct Import: ParsableCommand {
     @Option(help: "A text file with one class name per line (in output order).")
     var labels: String?
 
-    @Option(help: "What the outputs are: classification, detection or raw (default: classification with --labels, else raw).")
+    @Option(help: "What the outputs are: classification, detection or raw (default: classification with --labels, else the ONNX file's swiftlet.task metadata, else raw).")
     var task: TaskKind?
 
     @Option(help: "The model's name (default: the ONNX graph name or the file name).")

@@ -58,6 +58,18 @@ import Testing
         #expect(spec.tensors[spec.inputs[0]].shape == [1, 224, 224, 3])
     }
 
+    /// BatchNorm after Conv, Gemm and MatMul is folded into their weights, and LeakyRelu fused: no
+    /// Mul/Add pair is left (the op goldens check the numbers).
+    @Test func batchNormIsFolded() throws {
+        let conv = try importONNX(path: repoFile("Tests/Goldens/ops/conv_bn_leaky.onnx"), options: ImportOptions())
+        #expect(conv.nodes.map { $0.op.kind } == [.conv2d])
+        #expect(conv.nodes[0].op.fusedActivation == Activation(.leakyRelu, 0.1))
+        let fc = try importONNX(path: repoFile("Tests/Goldens/ops/gemm_bn.onnx"), options: ImportOptions())
+        #expect(fc.nodes.map { $0.op.kind } == [.transpose, .reshape, .fullyConnected, .fullyConnected])
+        let bn = try importONNX(path: repoFile("Tests/Goldens/ops/bn_standalone_sigmoid.onnx"), options: ImportOptions())
+        #expect(bn.nodes.map { $0.op.kind } == [.mul, .add, .activation], "a BatchNorm with no producer to fold into")
+    }
+
     @Test func notOnnx() {
         let m = importError("models/photos/chelsea.jpg")
         #expect(m.contains("chelsea.jpg: not a valid ONNX model"), "\(m)")

@@ -176,6 +176,15 @@ def op_cases():
         helper.make_node("HardSigmoid", ["c2"], ["h"], alpha=1 / 6, beta=0.5),
         helper.make_node("Mul", ["x", "h"], ["y"]),
     ], [1, 8, 5, 5], [1, 8, 5, 5], [t("w1", w(2, 8, 1, 1)), t("b1", w(2)), t("w2", w(8, 2, 1, 1)), t("b2", w(8))])
+    # Gemm (transB) + BatchNorm1d, and MatMul + BatchNorm1d: BN folded into the weights.
+    op_case("gemm_bn", [
+        helper.make_node("Flatten", ["x"], ["f"]),
+        helper.make_node("Gemm", ["f", "gw", "gb"], ["g"], transB=1, beta=0.5),
+        helper.make_node("BatchNormalization", ["g", "s", "bb", "m", "v"], ["n"]),
+        helper.make_node("MatMul", ["n", "mw"], ["mm"]),
+        helper.make_node("BatchNormalization", ["mm", "s2", "bb2", "m2", "v2"], ["y"]),
+    ], [1, 2, 2, 3], [1, 4], [t("gw", w(5, 12)), t("gb", w(5)), t("s", pos(5)), t("bb", w(5)), t("m", w(5)), t("v", pos(5)),
+                              t("mw", w(5, 4)), t("s2", pos(4)), t("bb2", w(4)), t("m2", w(4)), t("v2", pos(4))])
     print("wrote", len([f for f in os.listdir(OPS) if f.endswith(".onnx")]), "op cases to", os.path.normpath(OPS))
 
 
