@@ -12,7 +12,8 @@ public enum SwiftletError: Error, Equatable {
     case unsupportedOp(op: String, node: String, opset: Int, hint: String)
     /// A model is well formed but not usable as asked (dynamic shape, bad attribute, shape mismatch).
     case invalidModel(detail: String, hint: String)
-    /// An image could not be decoded.
+    /// An image could not be decoded. A `detail` that ends in its own "; what to do" keeps it;
+    /// otherwise the message adds a generic one.
     case badImage(path: String, detail: String)
     /// A command-line flag or argument is wrong.
     case usage(detail: String)
@@ -38,7 +39,8 @@ public enum SwiftletError: Error, Equatable {
         case .invalidModel(let detail, let hint):
             return hint.isEmpty ? detail : "\(detail); \(hint)"
         case .badImage(let path, let detail):
-            return "\(path): cannot decode image: \(detail); pass a baseline or progressive JPEG file"
+            if detail.contains("; ") { return "\(path): cannot decode image: \(detail)" }
+            return "\(path): cannot decode image: \(detail); check that the file is a complete JPEG image"
         case .usage(let detail):
             return detail
         case .unsupported(let detail):
