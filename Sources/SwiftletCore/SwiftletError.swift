@@ -39,7 +39,7 @@ public enum SwiftletError: Error, Equatable {
         case .invalidModel(let detail, let hint):
             return hint.isEmpty ? detail : "\(detail); \(hint)"
         case .badImage(let path, let detail):
-            if detail.contains("; ") { return "\(path): cannot decode image: \(detail)" }
+            if hasHint(detail) { return "\(path): cannot decode image: \(detail)" }
             return "\(path): cannot decode image: \(detail); check that the file is a complete JPEG image"
         case .usage(let detail):
             return detail
@@ -47,6 +47,16 @@ public enum SwiftletError: Error, Equatable {
             return detail
         }
     }
+}
+
+/// Whether a detail already carries its own "; what to do" part.
+func hasHint(_ detail: String) -> Bool {
+    var previous: UInt8 = 0
+    for b in detail.utf8 {
+        if previous == UInt8(ascii: ";") && b == UInt8(ascii: " ") { return true }
+        previous = b
+    }
+    return false
 }
 
 /// Names and descriptions of the errno values Swiftlet reports.
