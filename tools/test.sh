@@ -12,4 +12,14 @@ tools/deps.sh
 tools/models/prepare.sh
 tools/embedded-check --aarch64
 swift build -c release --build-tests
-swift test -c release --skip-build
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+swift test -c release --skip-build 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One plain closing line with the count, from Swift Testing's summary.
+if line=$(grep -E "Test run with [0-9]+ tests? in [0-9]+ suites? passed" "$log" | tail -1) && [ -n "$line" ]; then
+  echo "tests: $(echo "$line" | sed -E 's/.*with ([0-9]+) tests?.*/\1/') passed, 0 failed"
+fi
+exit "$status"
