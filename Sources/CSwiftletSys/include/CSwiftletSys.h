@@ -46,6 +46,38 @@ static inline void swl_write_stdout(const char *s, size_t len) { fwrite(s, 1, le
 static inline void swl_write_stderr(const char *s, size_t len) { fwrite(s, 1, len, stderr); fflush(stderr); }
 static inline void swl_flush_stdout(void) { fflush(stdout); }
 
+// ---- CPU features and system facts (for `swiftlet info` and the start-up feature check) ----
+
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+/// AT_HWCAP / AT_HWCAP2 of the running process (0 where unavailable).
+static inline unsigned long swl_hwcap(void) { return getauxval(AT_HWCAP); }
+static inline unsigned long swl_hwcap2(void) { return getauxval(AT_HWCAP2); }
+#else
+static inline unsigned long swl_hwcap(void) { return 0; }
+static inline unsigned long swl_hwcap2(void) { return 0; }
+#endif
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+/// CPUID leaf/subleaf registers; returns 0 when the leaf is not supported.
+static inline int swl_cpuid(unsigned leaf, unsigned sub, unsigned *a, unsigned *b, unsigned *c, unsigned *d) {
+    if (__get_cpuid_max(leaf & 0x80000000u, 0) < leaf) return 0;
+    __cpuid_count(leaf, sub, *a, *b, *c, *d);
+    return 1;
+}
+#else
+static inline int swl_cpuid(unsigned leaf, unsigned sub, unsigned *a, unsigned *b, unsigned *c, unsigned *d) {
+    (void)leaf; (void)sub; *a = *b = *c = *d = 0; return 0;
+}
+#endif
+
+/// Online CPU count and physical memory in bytes (sysconf).
+static inline long swl_cpu_count(void) { return sysconf(_SC_NPROCESSORS_ONLN); }
+static inline long long swl_physical_memory(void) {
+    return (long long)sysconf(_SC_PHYS_PAGES) * (long long)sysconf(_SC_PAGESIZE);
+}
+
 // ---- JPEG (libjpeg through a setjmp shim: libjpeg reports errors by longjmp, which Swift cannot catch) ----
 
 /// Result of a JPEG decode; `message` holds libjpeg's text when `ok` is 0.

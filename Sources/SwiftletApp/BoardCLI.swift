@@ -1,0 +1,219 @@
+import SwiftletCore
+
+/// What a binary was built for: written by `tools/build-board` into the board build.
+public struct BuildInfo: Sendable {
+    public var version: String
+    /// Board profile name (`boards/<name>.conf`), or `host`.
+    public var board: String
+    /// The `-mcpu`/`-march` the code was generated for.
+    public var cpu: String
+    /// CPU features the generated code may use; the running CPU must have them all.
+    public var requiredFeatures: [String]
+
+    public init(version: String, board: String, cpu: String, requiredFeatures: [String]) {
+        self.version = version
+        self.board = board
+        self.cpu = cpu
+        self.requiredFeatures = requiredFeatures
+    }
+}
+
+/// Swiftlet's version, shared by the host and board CLIs.
+public let swiftletVersion = "0.1.0"
+
+/// The board CLI: `run`, `inspect` and `info`, with the host CLI's flag names, parsed by hand
+/// (no argument-parser in Embedded Swift). Returns the process exit code: 0, 1 for an error, 64 for
+/// a usage error.
+public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
+    let usage = """
+        USAGE: swiftlet <subcommand>
+
+        SUBCOMMANDS:
+          run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile]
+          inspect <model.swl> [--json]
+          info [--json]
+        """
+    var rest = Array(args.dropFirst())
+    guard let sub = rest.first else {
+        sys_printError("error: missing subcommand\n\(usage)\n")
+        return 64
+    }
+    rest.removeFirst()
+    if sub == "--help" || sub == "-h" || sub == "help" {
+        sys_print("OVERVIEW: Swiftlet \(swiftletVersion) board runtime (\(build.board)): run packed models.\n\n\(usage)")
+        return 0
+    }
+    if sub == "--version" {
+        sys_print(swiftletVersion)
+        return 0
+    }
+    if sub != "info" {
+        let missing = build.requiredFeatures.filter { !CPUFeatures.current().has($0) }
+        if !missing.isEmpty {
+            sys_printError("error: this binary was built for \(build.board) (\(build.cpu)) and needs CPU features this CPU lacks: \(missing.joined(separator: ", ")); build for a board profile without them (e.g. 'tools/build-board rpi4'), see 'swiftlet info'\n")
+            return 1
+        }
+    }
+    do throws(SwiftletError) {
+        var p = FlagParser(rest, command: sub)
+        switch sub {
+        case "run":
+            var o = RunOptions(modelPath: try p.positional("<model.swl>"))
+            while let flag = try p.nextFlag() {
+                switch flag {
+                case "--image":
+                    o.imagePaths += try p.values(flag)
+                case "--input": o.inputNPY = try p.value(flag)
+                case "--output": o.outputNPY = try p.value(flag)
+                case "--json": o.json = true
+                case "--profile": o.profile = true
+                case "--top": o.topK = try p.int(flag)
+                case "--runs": o.runs = try p.int(flag)
+                case "--help", "-h":
+                    sys_print(usage)
+                    return 0
+                default: throw p.unknown(flag)
+                }
+            }
+            try runCommand(o)
+        case "inspect":
+            var o = InspectOptions(modelPath: try p.positional("<model.swl>"))
+            while let flag = try p.nextFlag() {
+                switch flag {
+                case "--json": o.json = true
+                default: throw p.unknown(flag)
+                }
+            }
+            try inspectCommand(o)
+        case "info":
+            var json = false
+            while let flag = try p.nextFlag() {
+                switch flag {
+                case "--json": json = true
+                default: throw p.unknown(flag)
+                }
+            }
+            infoCommand(build: build, json: json)
+        default:
+            throw SwiftletError.usage(detail: "unknown subcommand '\(sub)'\n\(usage)")
+        }
+        return 0
+    } catch {
+        if case .usage = error {
+            sys_printError("error: \(error.message)\n")
+            return 64
+        }
+        sys_printError("error: \(error.message)\n")
+        return 1
+    }
+}
+
+/// Hand-parsed flags: `--name value`, `--name=value`, repeated values until the next flag.
+struct FlagParser {
+    var args: [String]
+    let command: String
+    var index = 0
+
+    init(_ args: [String], command: String) {
+        self.args = args
+        self.command = command
+    }
+
+    func isFlag(_ s: String) -> Bool { s.hasPrefix("-") && s.count > 1 }
+
+    mutating func positional(_ what: String) throws(SwiftletError) -> String {
+        guard index < args.count, !isFlag(args[index]) else {
+            throw .usage(detail: "\(command): missing \(what); see 'swiftlet \(command) --help'")
+        }
+        index += 1
+        return args[index - 1]
+    }
+
+    mutating func nextFlag() throws(SwiftletError) -> String? {
+        guard index < args.count else { return nil }
+        let a = args[index]
+        guard isFlag(a) else { throw .usage(detail: "\(command): unexpected argument '\(a)'; see 'swiftlet \(command) --help'") }
+        index += 1
+        // --flag=value: split, leave the value next.
+        var name: [UInt8] = []
+        var value: [UInt8] = []
+        var seenEq = false
+        for b in a.utf8 {
+            if !seenEq && b == UInt8(ascii: "=") { seenEq = true; continue }
+            if seenEq { value.append(b) } else { name.append(b) }
+        }
+        if seenEq { args.insert(String(decoding: value, as: UTF8.self), at: index) }
+        return String(decoding: name, as: UTF8.self)
+    }
+
+    mutating func value(_ flag: String) throws(SwiftletError) -> String {
+        guard index < args.count, !isFlag(args[index]) else {
+            throw .usage(detail: "\(command): \(flag) needs a value; see 'swiftlet \(command) --help'")
+        }
+        index += 1
+        return args[index - 1]
+    }
+
+    mutating func values(_ flag: String) throws(SwiftletError) -> [String] {
+        var out = [try value(flag)]
+        while index < args.count, !isFlag(args[index]) {
+            out.append(args[index])
+            index += 1
+        }
+        return out
+    }
+
+    mutating func int(_ flag: String) throws(SwiftletError) -> Int {
+        let v = try value(flag)
+        guard let n = Int(v) else { throw .usage(detail: "\(command): \(flag) takes a whole number, got '\(v)'") }
+        return n
+    }
+
+    func unknown(_ flag: String) -> SwiftletError {
+        .usage(detail: "\(command): unknown option '\(flag)'; see 'swiftlet \(command) --help'")
+    }
+}
+
+/// `swiftlet info`: the build, the running CPU's features, cores, memory, governor and frequency;
+/// warns when the CPU lacks a feature the build needs.
+public func infoCommand(build: BuildInfo, json: Bool) {
+    let cpu = CPUFeatures.current()
+    let missing = build.requiredFeatures.filter { !cpu.has($0) }
+    let governor = sys_readFirstLine("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+    let khz = sys_readFirstLine("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq").flatMap { Int($0) }
+    #if arch(arm64)
+    let arch = "arm64"
+    #elseif arch(x86_64)
+    let arch = "x86_64"
+    #else
+    let arch = "other"
+    #endif
+    if json {
+        var s = "{\"version\": \(jsonString(swiftletVersion)), \"board\": \(jsonString(build.board)), \"cpu_target\": \(jsonString(build.cpu))"
+        s += ", \"arch\": \(jsonString(arch)), \"required_features\": \(jsonList(build.requiredFeatures))"
+        s += ", \"cpu_features\": \(jsonList(cpu.names)), \"missing_features\": \(jsonList(missing))"
+        s += ", \"cores\": \(sys_cpuCount()), \"memory_bytes\": \(sys_physicalMemory())"
+        s += ", \"governor\": \(governor.map { jsonString($0) } ?? "null"), \"frequency_khz\": \(khz.map { "\($0)" } ?? "null")}"
+        sys_print(s)
+        return
+    }
+    sys_print("swiftlet     \(swiftletVersion)")
+    sys_print("build        board \(build.board), \(arch), code for \(build.cpu), needs \(build.requiredFeatures.isEmpty ? "no optional features" : build.requiredFeatures.joined(separator: ", "))")
+    sys_print("cpu          \(cpu.names.isEmpty ? "(no optional features)" : cpu.names.joined(separator: " "))")
+    sys_print("cores        \(sys_cpuCount())")
+    sys_print("memory       \(formatBytes(sys_physicalMemory()))")
+    sys_print("governor     \(governor ?? "unknown (no cpufreq in sysfs)")")
+    sys_print("frequency    \(khz.map { "\(formatFixed(Double($0) / 1000, 0)) MHz" } ?? "unknown")")
+    if !missing.isEmpty {
+        sys_print("warning      this CPU lacks \(missing.joined(separator: ", ")), which this build needs: build for another board profile (tools/build-board rpi4 builds for CPUs without dotprod)")
+    }
+}
+
+func jsonList(_ v: [String]) -> String {
+    var s = "["
+    for (i, x) in v.enumerated() {
+        if i > 0 { s += ", " }
+        s += jsonString(x)
+    }
+    return s + "]"
+}

@@ -1,0 +1,113 @@
+import Foundation
+import SwiftletApp
+import SwiftletCore
+import SwiftletModel
+import SwiftletRuntime
+import Testing
+
+/// The Embedded Swift board binaries (`tools/build-board`, run by tools/test.sh before the tests)
+/// give the host build's outputs: aarch64 under qemu-aarch64 as a Cortex-A72 (rpi4: no dotprod) and
+/// as `-cpu max` (rpi5: dotprod), and x86-64 natively.
+@Suite("board binaries", .serialized) struct BoardTests {
+    static let qemu = "/usr/bin/qemu-aarch64-static"
+
+    /// (profile, qemu CPU or nil for a native run)
+    static let boards: [(String, String?)] = [("rpi4", "cortex-a72"), ("rpi5", "max"), ("x86-64", nil)]
+
+    func binary(_ board: String) throws -> String {
+        let path = repoFile("build/boards/\(board)/swiftlet")
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestFailure("\(path) is missing: run 'tools/build-board \(board)' (tools/test.sh does)")
+        }
+        return path
+    }
+
+    /// Runs a board binary, natively or under qemu-aarch64 with the given CPU.
+    func runBoard(_ board: String, cpu: String?, _ args: [String]) throws -> CLIResult {
+        let bin = try binary(board)
+        if let cpu {
+            guard FileManager.default.isExecutableFile(atPath: Self.qemu) else {
+                throw TestFailure("\(Self.qemu) is missing: install Debian's qemu-user-static")
+            }
+            return try runProcess(Self.qemu, ["-cpu", cpu, bin] + args)
+        }
+        return try runProcess(bin, args)
+    }
+
+    @Test("outputs equal the host build's", arguments: GoldenTests.models)
+    func sameOutputsAsHost(model: String) throws {
+        let meta = try GoldenMeta(model: model)
+        let (spec, interp) = try importAndLoad(meta.onnxPath)
+        let dir = try scratchDirectory()
+        try sys_writeFile(dir + "/m.swl", encodeSWL(spec))
+        let photo = meta.photos[0]
+        let shape = meta.inputShape
+        let u8 = try NPYArray(contentsOf: meta.dir + "/\(photo).u8.npy")
+        let x = normalizedNCHW(u8.data, h: shape[2], w: shape[3], mean: meta.mean, std: meta.std)
+        try NPYArray(floats: x, shape: shape).write(to: dir + "/x.npy")
+        interp.setInput(0, logical: x)
+        interp.invoke()
+        for (board, cpu) in Self.boards {
+            let r = try runBoard(board, cpu: cpu, ["run", dir + "/m.swl", "--input", dir + "/x.npy", "--output", dir + "/\(board).npy"])
+            #expect(r.status == 0, "\(board): \(r.stderr)")
+            for o in 0..<spec.outputs.count {
+                let base = dir + "/\(board).npy"
+                let file = spec.outputs.count == 1 ? base : outputPath(base, outputFileNames(spec)[o])
+                let got = try NPYArray(contentsOf: file).floats()
+                let want = interp.output(o)
+                // Same code, same IEEE operations: only libm's expf/tanhf may differ by an ulp between
+                // the two C libraries, so the bound is 1e-5 relative (docs/boards.md).
+                let err = relativeError(got, want)
+                #expect(err <= 1e-5, "\(model) on \(board): output \(o) max relative error \(err)")
+            }
+        }
+    }
+
+    @Test func infoReportsDotprod() throws {
+        let a72 = try runBoard("rpi4", cpu: "cortex-a72", ["info", "--json"])
+        #expect(a72.status == 0)
+        #expect(a72.stdout.contains("\"cpu_features\": [\"neon\"]"), "\(a72.stdout)")
+        let max = try runBoard("rpi5", cpu: "max", ["info"])
+        #expect(max.stdout.contains("dotprod"), "\(max.stdout)")
+        #expect(!max.stdout.contains("warning"))
+    }
+
+    /// An rpi5 build (dotprod) on a Cortex-A72 explains itself instead of dying on SIGILL.
+    @Test func missingFeatureIsExplained() throws {
+        let r = try runBoard("rpi5", cpu: "cortex-a72", ["run", "m.swl", "--input", "x.npy", "--output", "o.npy"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("needs CPU features this CPU lacks: dotprod"), "\(r.stderr)")
+        #expect(r.stderr.contains("tools/build-board rpi4"))
+        let info = try runBoard("rpi5", cpu: "cortex-a72", ["info"])
+        #expect(info.stdout.contains("warning      this CPU lacks dotprod"), "\(info.stdout)")
+    }
+
+    @Test func wrongFlagsPrintUsage() throws {
+        let r = try runBoard("rpi4", cpu: "cortex-a72", ["run", "m.swl", "--bogus"])
+        #expect(r.status == 64)
+        #expect(r.stderr == "error: run: unknown option '--bogus'; see 'swiftlet run --help'\n")
+        let none = try runBoard("x86-64", cpu: nil, [])
+        #expect(none.status == 64 && none.stderr.contains("USAGE: swiftlet <subcommand>"))
+    }
+}
+
+/// Runs an executable, capturing stdout and stderr through files.
+func runProcess(_ exe: String, _ args: [String]) throws -> CLIResult {
+    let dir = try scratchDirectory()
+    let outURL = URL(fileURLWithPath: dir + "/stdout"), errURL = URL(fileURLWithPath: dir + "/stderr")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    p.waitUntilExit()
+    try out.close()
+    try err.close()
+    return CLIResult(status: p.terminationStatus,
+                     stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                     stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+}
