@@ -30,6 +30,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
 
         SUBCOMMANDS:
           run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile]
+          bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json]
           inspect <model.swl> [--json]
           info [--json]
         """
@@ -76,6 +77,18 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 }
             }
             try runCommand(o)
+        case "bench":
+            var o = BenchOptions(modelPath: try p.positional("<model.swl>"))
+            while let flag = try p.nextFlag() {
+                switch flag {
+                case "--runs": o.runs = try p.int(flag)
+                case "--warmup": o.warmup = try p.int(flag)
+                case "--input": o.inputNPY = try p.value(flag)
+                case "--json": o.json = true
+                default: throw p.unknown(flag)
+                }
+            }
+            try benchCommand(o)
         case "inspect":
             var o = InspectOptions(modelPath: try p.positional("<model.swl>"))
             while let flag = try p.nextFlag() {

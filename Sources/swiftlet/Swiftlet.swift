@@ -14,7 +14,7 @@ struct Swiftlet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Import, inspect and run edge-inference models.",
-        subcommands: [Import.self, Run.self, Inspect.self])
+        subcommands: [Import.self, Run.self, Bench.self, Inspect.self])
 }
 
 /// Runs `body`, turning a SwiftletError into `error: <message>` on stderr and exit code 1.
@@ -248,5 +248,36 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try reportingErrors { () throws(SwiftletError) in try inspectCommand(InspectOptions(modelPath: model, json: json)) }
+    }
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time repeated inferences: latency min, median, p90, p99 and mean.")
+
+    @Argument(help: "The packed model (.swl).")
+    var model: String
+
+    @Option(help: "Timed runs.")
+    var runs = 50
+
+    @Option(help: "Untimed runs first.")
+    var warmup = 5
+
+    @Option(help: "A float32 .npy input in the ONNX layout (default: a fixed pattern).")
+    var input: String?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+    }
+
+    func run() throws {
+        try reportingErrors { () throws(SwiftletError) in
+            try benchCommand(BenchOptions(modelPath: model, runs: runs, warmup: warmup, inputNPY: input, json: json))
+        }
     }
 }

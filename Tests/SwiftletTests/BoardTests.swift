@@ -111,3 +111,27 @@ func runProcess(_ exe: String, _ args: [String]) throws -> CLIResult {
                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
 }
+
+/// `bench` on the host and on a board binary: percentiles in order, usage errors named.
+@Suite("bench") struct BenchTests {
+    @Test func benchReportsOrderedPercentiles() throws {
+        let dir = try scratchDirectory()
+        _ = try swiftlet(["import", repoFile("models/onnx/mtcnn_rnet.onnx"), "-o", dir + "/r.swl"])
+        for r in [try swiftlet(["bench", dir + "/r.swl", "--runs", "20", "--warmup", "2", "--json"]),
+                  try runProcess(repoFile("build/boards/x86-64/swiftlet"), ["bench", dir + "/r.swl", "--runs", "20", "--json"])] {
+            #expect(r.status == 0, "\(r.stderr)")
+            let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            let l = obj["latency_ms"] as! [String: Double]
+            #expect(l["min"]! <= l["p50"]! && l["p50"]! <= l["p90"]! && l["p90"]! <= l["p99"]!, "\(l)")
+            #expect(obj["runs"] as? Int == 20)
+        }
+        let bad = try swiftlet(["bench", dir + "/r.swl", "--runs", "0"])
+        #expect(bad.status == 64 && bad.stderr.contains("--runs must be at least 1, got 0"), "\(bad.stderr)")
+    }
+
+    @Test func percentileIsNearestRank() {
+        let s: [UInt64] = Array(1...100)
+        #expect(percentile(s, 50) == 50 && percentile(s, 90) == 90 && percentile(s, 99) == 99 && percentile(s, 100) == 100)
+        #expect(percentile([7], 99) == 7)
+    }
+}

@@ -1,0 +1,79 @@
+import SwiftletCore
+import SwiftletModel
+import SwiftletRuntime
+
+/// What `swiftlet bench` does: time repeated inferences of one model.
+public struct BenchOptions {
+    public var modelPath: String
+    /// Timed runs, after `warmup` untimed ones.
+    public var runs: Int
+    public var warmup: Int
+    /// A float32 `.npy` input in the ONNX layout; without it the input is a fixed pattern.
+    public var inputNPY: String?
+    public var json: Bool
+
+    public init(modelPath: String, runs: Int = 50, warmup: Int = 5, inputNPY: String? = nil, json: Bool = false) {
+        self.modelPath = modelPath
+        self.runs = runs
+        self.warmup = warmup
+        self.inputNPY = inputNPY
+        self.json = json
+    }
+}
+
+/// Latency percentiles over sorted samples (nearest rank).
+public func percentile(_ sorted: [UInt64], _ p: Double) -> UInt64 {
+    guard !sorted.isEmpty else { return 0 }
+    var rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
+    if rank < 0 { rank = 0 }
+    if rank >= sorted.count { rank = sorted.count - 1 }
+    return sorted[rank]
+}
+
+/// `swiftlet bench`: warm-up runs, then `runs` timed runs on a monotonic clock; prints min, median,
+/// p90, p99 and mean latency, and the arena size. Minimal for now: one thread, no energy yet.
+public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
+    if o.runs < 1 { throw .usage(detail: "--runs must be at least 1, got \(o.runs)") }
+    if o.warmup < 0 { throw .usage(detail: "--warmup must be 0 or more, got \(o.warmup)") }
+    let model = try PackedModel(path: o.modelPath)
+    let interpreter = try Interpreter(model: model)
+    let spec = interpreter.spec
+    if let path = o.inputNPY {
+        let info = spec.tensors[spec.inputs[0]]
+        let array = try NPYArray(contentsOf: path)
+        if array.shape != info.logicalShape {
+            throw .usage(detail: "\(path): shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape))")
+        }
+        interpreter.setInput(0, logical: try array.floats())
+    } else {
+        // A fixed, input-independent pattern in [-1, 1): the reference kernels' time does not depend on values.
+        for i in 0..<spec.inputs.count {
+            let n = Shape.count(spec.tensors[spec.inputs[i]].shape) ?? 0
+            let p = interpreter.inputPointer(i)
+            for k in 0..<n { p[k] = Float(k % 251) / 125.5 - 1 }
+        }
+    }
+    for _ in 0..<o.warmup { interpreter.invoke() }
+    var samples = [UInt64](repeating: 0, count: o.runs)
+    for r in 0..<o.runs {
+        let t0 = sys_monotonicNanoseconds()
+        interpreter.invoke()
+        samples[r] = sys_monotonicNanoseconds() &- t0
+    }
+    var total: UInt64 = 0
+    for s in samples { total &+= s }
+    samples.sort()
+    func ms(_ ns: UInt64) -> Double { Double(ns) / 1e6 }
+    let mean = Double(total) / Double(o.runs) / 1e6
+    let (mn, p50, p90, p99) = (ms(samples[0]), ms(percentile(samples, 50)), ms(percentile(samples, 90)), ms(percentile(samples, 99)))
+    if o.json {
+        sys_print("{\"model\": \(jsonString(o.modelPath)), \"runs\": \(o.runs), \"warmup\": \(o.warmup), \"threads\": 1, \"latency_ms\": {\"min\": \(jsonNumber(mn)), \"p50\": \(jsonNumber(p50)), \"p90\": \(jsonNumber(p90)), \"p99\": \(jsonNumber(p99)), \"mean\": \(jsonNumber(mean))}, \"arena_bytes\": \(spec.arenaBytes), \"energy\": null}")
+        return
+    }
+    func f(_ v: Double) -> String { formatFixed(v, v < 10 ? 3 : 2) }
+    sys_print("model        \(o.modelPath)")
+    sys_print("runs         \(o.runs) timed after \(o.warmup) warm-up, 1 thread")
+    sys_print("latency ms   min \(f(mn))  p50 \(f(p50))  p90 \(f(p90))  p99 \(f(p99))  mean \(f(mean))")
+    sys_print("arena        \(formatBytes(spec.arenaBytes))")
+    sys_print("energy       not measured yet (no sensor reading or power model in this build)")
+}
