@@ -94,20 +94,6 @@ private let goldenImages: [(name: String, width: Int, height: Int)] = [
     ("grey_progressive_61x37", 61, 37),
 ]
 
-/// A tiny deterministic generator (SplitMix64) for fuzz inputs.
-private struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 /// Runs `body` and returns the SwiftletError it throws, or nil.
 private func thrownError(_ body: () throws -> Void) -> SwiftletError? {
     do {
