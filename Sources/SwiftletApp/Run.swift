@@ -228,7 +228,7 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         }
     }
     if failures > 0 {
-        throw .usage(detail: "\(failures) of \(o.imagePaths.count) images failed (reported above); the others ran")
+        throw .partialFailure(detail: "\(failures) of \(o.imagePaths.count) images failed (reported above); the others ran")
     }
 }
 

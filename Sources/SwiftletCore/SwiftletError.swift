@@ -19,6 +19,8 @@ public enum SwiftletError: Error, Equatable {
     case usage(detail: String)
     /// A feature that exists in the format but not in this build.
     case unsupported(detail: String)
+    /// A batch of work in which some items failed (each reported as it happened).
+    case partialFailure(detail: String)
 
     /// A one-line, human-readable description with what to do next.
     public var message: String {
@@ -43,7 +45,7 @@ public enum SwiftletError: Error, Equatable {
             return "\(path): cannot decode image: \(detail); check that the file is a complete JPEG image"
         case .usage(let detail):
             return detail
-        case .unsupported(let detail):
+        case .unsupported(let detail), .partialFailure(let detail):
             return detail
         }
     }
