@@ -82,6 +82,24 @@ import Testing
         #expect(info.stdout.contains("warning      this CPU lacks dotprod"), "\(info.stdout)")
     }
 
+    @Test func unknownBoardListsTheKnownOnes() throws {
+        let r = try runProcess("/bin/bash", [repoFile("tools/build-board"), "pi9000"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("unknown board 'pi9000'; known boards: imx8mp jetson-orin-nano qemu-arm64 rk3588 rpi4 rpi5 x86-64"), "\(r.stderr)")
+    }
+
+    /// A model written by a newer format version is refused on the board with what to do.
+    @Test func newerModelIsExplained() throws {
+        let dir = try scratchDirectory()
+        _ = try swiftlet(["import", repoFile("models/onnx/mtcnn_pnet.onnx"), "-o", dir + "/p.swl"])
+        var bytes = try sys_readFile(dir + "/p.swl")
+        bytes[4] = 9  // format major version
+        try sys_writeFile(dir + "/p.swl", bytes)
+        let r = try runBoard("rpi4", cpu: "cortex-a72", ["inspect", dir + "/p.swl"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("written by a newer Swiftlet (format version 9, this build reads 1)"), "\(r.stderr)")
+    }
+
     @Test func wrongFlagsPrintUsage() throws {
         let r = try runBoard("rpi4", cpu: "cortex-a72", ["run", "m.swl", "--bogus"])
         #expect(r.status == 64)
