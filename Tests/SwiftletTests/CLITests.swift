@@ -38,23 +38,7 @@ func swiftlet(_ args: [String]) throws -> CLIResult {
     guard let binary = swiftletBinary else {
         throw TestFailure("the swiftlet executable is not next to the test bundle (\(CommandLine.arguments[0])); build it with 'swift build' before 'swift test'")
     }
-    let dir = try scratchDirectory()
-    let outURL = URL(fileURLWithPath: dir + "/stdout"), errURL = URL(fileURLWithPath: dir + "/stderr")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = args
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    p.waitUntilExit()
-    try out.close()
-    try err.close()
-    return CLIResult(status: p.terminationStatus,
-                     stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                     stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    return try runProcess(binary, args)
 }
 
 /// A fresh empty directory under the system temporary directory.

@@ -97,3 +97,24 @@ struct SplitMix64 {
     mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
+
+/// Runs an executable, capturing stdout and stderr through files.
+func runProcess(_ exe: String, _ args: [String]) throws -> CLIResult {
+    let dir = try scratchDirectory()
+    let outURL = URL(fileURLWithPath: dir + "/stdout"), errURL = URL(fileURLWithPath: dir + "/stderr")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    p.waitUntilExit()
+    try out.close()
+    try err.close()
+    return CLIResult(status: p.terminationStatus,
+                     stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                     stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+}
