@@ -49,7 +49,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         return 0
     }
     if sub != "info" {
-        let missing = build.requiredFeatures.filter { !CPUFeatures.current().has($0) }
+        let cpu = CPUFeatures.current()
+        let missing = build.requiredFeatures.filter { !cpu.has($0) }
         if !missing.isEmpty {
             sys_printError("error: this binary was built for \(build.board) (\(build.cpu)) and needs CPU features this CPU lacks: \(missing.joined(separator: ", ")); build for a board profile without them (e.g. 'tools/build-board rpi4'), see 'swiftlet info'\n")
             return 1
