@@ -3,7 +3,7 @@ import PackageDescription
 
 // Core targets (CSwiftletSys … SwiftletApp) are embedded-clean: no Foundation, typed throws,
 // no existentials. `tools/embedded-check` compiles them with `-enable-experimental-feature Embedded`.
-// Host-only targets (SwiftletONNX, SwiftletCompiler, swiftlet) may use Foundation and packages.
+// Host-only targets (SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, swiftlet) may use Foundation and packages.
 let core: [SwiftSetting] = [.treatWarning("EmbeddedRestrictions", as: .error)]
 
 let package = Package(
@@ -33,14 +33,17 @@ let package = Package(
             "SwiftletCore", "SwiftletCompiler",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
+        .target(name: "SwiftletQuantizer", dependencies: [
+            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletApp",
+        ]),
         .executableTarget(name: "swiftlet", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletApp",
-            "SwiftletCompiler", "SwiftletONNX",
+            "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SwiftletTests", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
-            "SwiftletApp", "SwiftletCompiler", "SwiftletONNX",
+            "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
         ]),
     ]
 )

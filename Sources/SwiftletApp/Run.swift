@@ -215,9 +215,7 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     var failures = 0
     for path in o.imagePaths {
         do {
-            let image = try loadJPEG(path: path)
-            let fitted = fitImage(image, pre, width: shape[2], height: shape[1])
-            normalize(fitted, mean: pre.mean, std: pre.std, bgr: pre.bgr, into: interpreter.inputPointer(0))
+            try loadImageInput(interpreter, path: path)
             let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
             printResult(interpreter, image: path, latency: latency, o)
             if !o.json { printProfile(latency, spec) }
@@ -229,6 +227,25 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     }
     if failures > 0 {
         throw .partialFailure(detail: "\(failures) of \(o.imagePaths.count) images failed (reported above); the others ran")
+    }
+}
+
+/// Decodes the JPEG at `path` and stores it as graph input 0, pre-processed as the model says (resize,
+/// colour order, luma for a one-channel input, `(pixel − mean) / std`). The caller has checked that the
+/// model has pre-processing metadata.
+public func loadImageInput(_ interpreter: Interpreter, path: String) throws(SwiftletError) {
+    let spec = interpreter.spec
+    guard let pre = spec.preprocess else {
+        throw .invalidModel(detail: "the model has no pre-processing metadata (mean, std, resize), so it cannot take an image",
+                            hint: "re-import it with --mean R,G,B --std R,G,B")
+    }
+    let shape = spec.tensors[spec.inputs[0]].shape
+    let image = try loadJPEG(path: path)
+    let fitted = fitImage(image, pre, width: shape[2], height: shape[1])
+    if shape[3] == 1 {
+        normalizeLuma(fitted, mean: pre.mean[0], std: pre.std[0], into: interpreter.inputPointer(0))
+    } else {
+        normalize(fitted, mean: pre.mean, std: pre.std, bgr: pre.bgr, into: interpreter.inputPointer(0))
     }
 }
 

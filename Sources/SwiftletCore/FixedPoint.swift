@@ -79,10 +79,20 @@ public struct QuantParams: Equatable, Sendable {
         self.zeroPoint = zeroPoint
     }
 
-    /// The int8 value nearest to `x` (ties away from zero), clamped to −128…127.
+    /// The int8 value nearest to `x` (ties away from zero), clamped to −128…127; NaN gives the zero point.
+    @inline(__always)
     public func quantize(_ x: Float) -> Int8 {
         let q = (x / scale).rounded(.toNearestOrAwayFromZero) + Float(zeroPoint)
-        return Int8(q < -128 ? -128 : (q > 127 ? 127 : q))
+        if !(q >= -128) { return q.isNaN ? Int8(truncatingIfNeeded: zeroPoint) : -128 }
+        return Int8(q > 127 ? 127 : q)
+    }
+
+    /// The integer range `[lo, hi]` (clamped to int8) that represents the real range `[lo, hi]`: the
+    /// clamp of a fused ReLU (`0…∞`) or ReLU6 (`0…6`).
+    public func clampRange(lo: Float, hi: Float) -> (Int32, Int32) {
+        let a = lo.isInfinite ? -128 : Int32(quantize(lo))
+        let b = hi.isInfinite ? 127 : Int32(quantize(hi))
+        return (a, b)
     }
 
     /// The real value of an int8.

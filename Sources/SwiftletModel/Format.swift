@@ -2,7 +2,7 @@
 public enum SWLFormat {
     public static let magic: [UInt8] = [0x53, 0x57, 0x4C, 0x54]  // "SWLT"
     public static let versionMajor = 1
-    public static let versionMinor = 0
+    public static let versionMinor = 1
     public static let headerSize = 64
     public static let sectionEntrySize = 24
     public static let alignment = 64
@@ -25,6 +25,8 @@ public enum SWLFormat {
         case labels = 7
         case weights = 8
         case postprocess = 9
+        /// float32 values (int8 tensors' scales); version 1.1, absent in float models.
+        case floats = 10
 
         public var name: String {
             switch self {
@@ -37,6 +39,7 @@ public enum SWLFormat {
             case .labels: return "LABELS"
             case .weights: return "WEIGHTS"
             case .postprocess: return "POSTPROCESS"
+            case .floats: return "FLOATS"
             }
         }
     }

@@ -8,6 +8,32 @@ public enum Storage: UInt8, Sendable {
     case weights = 1
 }
 
+/// How an int8 tensor's integers map to real values: `real = scale · (q − zeroPoint)`.
+///
+/// Activations have one scale and a zero point (`axis == nil`); weights one scale per slice along
+/// `axis` (the output channel) and zero point 0. Stored in the tensor record and the FLOATS section.
+public struct TensorQuant: Equatable, Sendable {
+    public var scales: [Float]
+    public var zeroPoint: Int32
+    /// The per-channel axis of the physical shape, or nil for one scale.
+    public var axis: Int?
+
+    public init(scale: Float, zeroPoint: Int32) {
+        scales = [scale]
+        self.zeroPoint = zeroPoint
+        axis = nil
+    }
+
+    public init(scales: [Float], axis: Int) {
+        self.scales = scales
+        zeroPoint = 0
+        self.axis = axis
+    }
+
+    /// The one scale and zero point (per-tensor parameters; the first channel's otherwise).
+    public var params: QuantParams { QuantParams(scale: scales[0], zeroPoint: zeroPoint) }
+}
+
 /// One tensor of a packed model: physical shape, storage and place.
 public struct TensorInfo: Equatable, Sendable {
     public var name: String
@@ -19,6 +45,8 @@ public struct TensorInfo: Equatable, Sendable {
     /// Arena offset, or offset in the weights section.
     public var offset: Int
     public var byteCount: Int
+    /// int8 tensors' scales and zero point (nil for float32 and int32 tensors).
+    public var quant: TensorQuant? = nil
 
     public init(name: String, dtype: DType, shape: [Int], layout: Layout = .plain, storage: Storage = .arena,
                 offset: Int = 0) {

@@ -126,6 +126,10 @@ struct SWLReader {
         let postS = try section(.postprocess, recordSize: SWLFormat.postprocessRecordSize)
         let labelsS = try section(.labels, recordSize: SWLFormat.labelRecordSize)
         let weightsS = try section(.weights, recordSize: 1)
+        let floatsS = sections[Int(SWLFormat.Section.floats.rawValue) - 1]
+        if floatsS.present && floatsS.length != floatsS.count * 4 {
+            throw fail("section FLOATS has \(floatsS.length) bytes for \(floatsS.count) values")
+        }
         if graphS.count != 1 || preS.count != 1 || postS.count != 1 { throw fail("GRAPH, PREPROCESS and POSTPROCESS must hold one record each") }
 
         func string(_ at: Int, _ what: String) throws(SwiftletError) -> String {
@@ -185,6 +189,7 @@ struct SWLReader {
             }
             var info = TensorInfo(name: name, dtype: dtype, shape: dims, layout: layout, storage: storage, offset: Int(off))
             info.byteCount = Int(len)
+            info.quant = try quantization(t, dtype: dtype, dims: dims, floats: floatsS, what: "\(what) '\(name)'")
             spec.tensors.append(info)
         }
         let nt = spec.tensors.count
@@ -199,8 +204,8 @@ struct SWLReader {
         spec.inputs = try tensorList(try intsAt(u32(g + 20), u32(g + 16), "graph inputs"), "graph input")
         spec.outputs = try tensorList(try intsAt(u32(g + 28), u32(g + 24), "graph outputs"), "graph output")
         if spec.inputs.isEmpty || spec.outputs.isEmpty { throw fail("the graph has no inputs or no outputs") }
-        for i in spec.inputs + spec.outputs where spec.tensors[i].storage != .arena {
-            throw fail("graph input/output '\(spec.tensors[i].name)' must live in the arena")
+        for i in spec.inputs + spec.outputs where spec.tensors[i].storage != .arena || spec.tensors[i].dtype != .float32 {
+            throw fail("graph input/output '\(spec.tensors[i].name)' must be a float32 tensor in the arena")
         }
 
         // Nodes: tensors exist, attributes decode, stored output shapes equal the computed ones.
@@ -223,13 +228,15 @@ struct SWLReader {
             var shapes: [[Int]] = []
             for t in ins {
                 if !defined[t] { throw fail("\(what): reads tensor \(t) '\(spec.tensors[t].name)' before it is computed") }
-                if spec.tensors[t].dtype != .float32 { throw fail("\(what): tensor '\(spec.tensors[t].name)' is \(spec.tensors[t].dtype.name), this build runs float32") }
                 shapes.append(spec.tensors[t].shape)
             }
             let out = outs[0]
             if defined[out] { throw fail("\(what): writes tensor \(out) '\(spec.tensors[out].name)', already defined") }
-            if spec.tensors[out].storage != .arena || spec.tensors[out].dtype != .float32 {
-                throw fail("\(what): output '\(spec.tensors[out].name)' must be a float32 arena tensor")
+            if spec.tensors[out].storage != .arena {
+                throw fail("\(what): output '\(spec.tensors[out].name)' must be an arena tensor")
+            }
+            if let problem = typeProblem(op, ins.map { spec.tensors[$0] }, spec.tensors[out]) {
+                throw fail("\(what): \(problem)")
             }
             let expect = try op.outputShape(shapes, where: "\(path): \(what)")
             if expect != spec.tensors[out].shape {
@@ -255,7 +262,9 @@ struct SWLReader {
             for s in pre.std where !(s > 0 && s < 1e30) { throw fail("pre-processing std \(s) must be positive") }
             for m in pre.mean where !(m > -1e30 && m < 1e30) { throw fail("pre-processing mean is not finite") }
             let inShape = spec.tensors[spec.inputs[0]].shape
-            if inShape.count != 4 || inShape[3] != 3 { throw fail("pre-processing is set but the input is not an RGB image tensor") }
+            if inShape.count != 4 || (inShape[3] != 3 && inShape[3] != 1) {
+                throw fail("pre-processing is set but the input is not an RGB or greyscale image tensor")
+            }
             spec.preprocess = pre
         } else if u32(p) != 0 {
             throw fail("pre-processing flag is \(u32(p))")
@@ -277,6 +286,34 @@ struct SWLReader {
             }
         }
         return (spec, weightsS.offset, weightsS.length)
+    }
+
+    /// A tensor record's quantization (bytes 12–13 and 56–63), checked: int8 only, positive finite
+    /// scales in the FLOATS section, one per slice of the axis, an int8 zero point (0 per axis).
+    func quantization(_ t: Int, dtype: DType, dims: [Int], floats: SectionRef, what: String) throws(SwiftletError) -> TensorQuant? {
+        let kind = u8(t + 12)
+        if kind == 0 { return nil }
+        if kind > 2 { throw fail("\(what): unknown quantization kind \(kind)") }
+        if dtype != .int8 { throw fail("\(what): \(dtype.name) tensors are not quantized, only int8") }
+        let axis = Int(u8(t + 13))
+        if kind == 2 && axis >= dims.count { throw fail("\(what): quantization axis \(axis) is outside rank \(dims.count)") }
+        let count = kind == 2 ? dims[axis] : 1
+        let zp = Int32(truncatingIfNeeded: u32(t + 56))
+        if zp < -128 || zp > 127 || (kind == 2 && zp != 0) {
+            throw fail("\(what): zero point \(zp) is invalid (−128…127, and 0 for per-channel scales)")
+        }
+        let start = u32(t + 60)
+        if !floats.present || start > floats.count || count > floats.count - start {
+            throw fail("\(what): \(count) scales at \(start) are outside the FLOATS section (\(floats.present ? floats.count : 0) values)")
+        }
+        var scales: [Float] = []
+        scales.reserveCapacity(count)
+        for i in 0..<count {
+            let v = f32(floats.offset + 4 * (start + i))
+            if !(v > 0 && v < 1e30) { throw fail("\(what): scale \(v) must be positive and finite") }
+            scales.append(v)
+        }
+        return kind == 2 ? TensorQuant(scales: scales, axis: axis) : TensorQuant(scale: scales[0], zeroPoint: zp)
     }
 
     /// No two arena tensors that are live at the same time overlap.

@@ -33,6 +33,8 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
         return start
     }
 
+    var floats = ByteWriter()
+    var floatCount: UInt32 = 0
     var tensors = ByteWriter()
     for t in spec.tensors {
         let (o, n) = str(t.name)
@@ -42,11 +44,23 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
         tensors.u8(UInt8(t.shape.count))
         tensors.u8(t.storage.rawValue)
         tensors.u8(t.layout.rawValue)
-        tensors.u32(0)
+        // Quantization: kind (0 none, 1 per tensor, 2 per axis), axis, two reserved bytes.
+        tensors.u8(t.quant == nil ? 0 : (t.quant?.axis == nil ? 1 : 2))
+        tensors.u8(UInt8(t.quant?.axis ?? 0))
+        tensors.u16(0)
         for i in 0..<maxRank { tensors.u32(i < t.shape.count ? UInt32(t.shape[i]) : 0) }
         tensors.u64(UInt64(t.offset))
         tensors.u64(UInt64(t.byteCount))
-        tensors.u64(0)
+        if let q = t.quant {
+            tensors.i32(q.zeroPoint)
+            tensors.u32(floatCount)
+            for v in q.scales {
+                floats.f32(v)
+                floatCount += 1
+            }
+        } else {
+            tensors.u64(0)
+        }
     }
 
     var nodes = ByteWriter()
@@ -104,8 +118,9 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
         labels.u32(n)
     }
 
-    // Sections in file order; WEIGHTS last so the metadata sits together at the front.
-    let sections: [(SWLFormat.Section, UInt32, [UInt8])] = [
+    // Sections in file order; WEIGHTS last so the metadata sits together at the front. FLOATS only
+    // when some tensor is quantized, so a float model's bytes are those of version 1.0 but the header.
+    var sections: [(SWLFormat.Section, UInt32, [UInt8])] = [
         (.graph, 1, graph.bytes),
         (.tensors, UInt32(spec.tensors.count), tensors.bytes),
         (.nodes, UInt32(spec.nodes.count), nodes.bytes),
@@ -114,8 +129,9 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
         (.preprocess, 1, pre.bytes),
         (.postprocess, 1, post.bytes),
         (.labels, UInt32(spec.labels.count), labels.bytes),
-        (.weights, UInt32(spec.weights.count), spec.weights),
     ]
+    if floatCount > 0 { sections.append((.floats, floatCount, floats.bytes)) }
+    sections.append((.weights, UInt32(spec.weights.count), spec.weights))
 
     var out = ByteWriter()
     out.bytes.append(contentsOf: SWLFormat.magic)

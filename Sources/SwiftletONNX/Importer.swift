@@ -53,8 +53,8 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
     if kind == .raw, let k = meta.kind { kind = k }
     if let p = spec.preprocess {
         let s = spec.tensors[spec.inputs[0]].shape
-        guard spec.inputs.count == 1, s.count == 4, s[3] == 3, p.mean.count == 3, p.std.count == 3 else {
-            throw .usage(detail: "--mean/--std describe an RGB image input, but the model's input is \(Shape.text(spec.tensors[spec.inputs[0]].logicalShape)); leave them out")
+        guard spec.inputs.count == 1, s.count == 4, s[3] == 3 || s[3] == 1, p.mean.count == 3, p.std.count == 3 else {
+            throw .usage(detail: "--mean/--std describe an image input (RGB, or greyscale with the first value used), but the model's input is \(Shape.text(spec.tensors[spec.inputs[0]].logicalShape)); leave them out")
         }
     }
     spec.postprocess.kind = kind

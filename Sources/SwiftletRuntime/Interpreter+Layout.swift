@@ -19,7 +19,7 @@ extension Interpreter {
                 // Logical [N, C, H, W] → physical [N, H, W, C].
                 let lshape = info.logicalShape
                 let xs = Dims6(Shape.permute(Shape.strides(lshape), Shape.nchwToNHWC))
-                transposeF32_reference(x: s, xs: xs, y: dst, out: Dims6(info.shape))
+                transpose_reference(x: s, xs: xs, y: dst, out: Dims6(info.shape))
             } else {
                 dst.update(from: s, count: n)
             }
@@ -46,7 +46,7 @@ extension Interpreter {
             if info.layout == .nhwc && info.shape.count == 4 {
                 // Physical [N, H, W, C] → logical [N, C, H, W].
                 let xs = Dims6(Shape.permute(Shape.strides(info.shape), Shape.nhwcToNCHW))
-                transposeF32_reference(x: p, xs: xs, y: d, out: Dims6(info.logicalShape))
+                transpose_reference(x: p, xs: xs, y: d, out: Dims6(info.logicalShape))
             } else {
                 d.update(from: p, count: n)
             }

@@ -9,7 +9,10 @@ import SwiftletModel
 /// shapes, broadcast strides, chunk lists and offsets computed into a `Step`. `invoke()` only walks
 /// the steps and calls the kernels; it allocates nothing itself (as TFLM's Prepare/Eval split).
 ///
-/// Limits: float32 only; one thread; no in-place execution (the planner never aliases tensors);
+/// Float32 nodes run the float reference kernels, int8 nodes (TensorFlow Lite's scheme) the int8
+/// ones; the reader has checked every node's types, so the dtype of a node's tensors picks its kernel.
+///
+/// Limits: one thread; no in-place execution (the planner never aliases tensors);
 /// graph inputs are overwritten by later tensors during a run (see `invoke()`).
 public final class Interpreter {
     /// The model the interpreter runs (its mapped file holds the weights).
@@ -18,8 +21,10 @@ public final class Interpreter {
     public var spec: ModelSpec { model.spec }
 
     private let arena: UnsafeMutableRawPointer
-    /// Per tensor: its first element (weights are never written through these).
-    private let pointers: [UnsafeMutablePointer<Float>]
+    /// int32 scratch for the int8 mean's sums (nil when no node needs it).
+    private let scratch: UnsafeMutablePointer<Int32>?
+    /// Per tensor: its first byte (weights are never written through these).
+    private let pointers: [UnsafeMutableRawPointer]
     private let steps: [Step]
 
     /// Allocates the arena and prepares every node of `model`.
@@ -29,22 +34,40 @@ public final class Interpreter {
         let bytes = spec.arenaBytes > 0 ? spec.arenaBytes : 64
         let base = try sys_alignedAllocate(bytes: bytes, alignment: 64, what: "\(model.path): the arena")
         arena = base
-        var ptrs: [UnsafeMutablePointer<Float>] = []
+        var ptrs: [UnsafeMutableRawPointer] = []
         ptrs.reserveCapacity(spec.tensors.count)
         for t in 0..<spec.tensors.count {
             let info = spec.tensors[t]
-            let p: UnsafeMutableRawPointer = info.storage == .weights
-                ? UnsafeMutableRawPointer(mutating: model.weights(t)) : base + info.offset
-            ptrs.append(p.assumingMemoryBound(to: Float.self))
+            ptrs.append(info.storage == .weights ? UnsafeMutableRawPointer(mutating: model.weights(t)) : base + info.offset)
         }
         pointers = ptrs
+        var scratchCount = 0
+        for node in spec.nodes {
+            if case .mean = node.op, spec.tensors[node.outputs[0]].dtype == .int8 {
+                scratchCount = max(scratchCount, elementCount(spec.tensors[node.outputs[0]].shape))
+            }
+        }
+        if scratchCount > 0 {
+            do {
+                scratch = try sys_alignedAllocate(bytes: scratchCount * 4, alignment: 64, what: "\(model.path): kernel scratch")
+                    .assumingMemoryBound(to: Int32.self)
+            } catch {
+                sys_free(base)
+                throw error
+            }
+        } else {
+            scratch = nil
+        }
         var prepared: [Step] = []
         prepared.reserveCapacity(spec.nodes.count)
-        for node in spec.nodes { prepared.append(Interpreter.prepare(node, spec.tensors, ptrs)) }
+        for node in spec.nodes { prepared.append(Interpreter.prepare(node, spec.tensors, ptrs, scratch)) }
         steps = prepared
     }
 
-    deinit { sys_free(arena) }
+    deinit {
+        sys_free(arena)
+        if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
+    }
 
     /// Runs every node in order.
     ///
@@ -65,72 +88,140 @@ public final class Interpreter {
         }
     }
 
-    /// The physical (stored) elements of graph input `i`.
-    public func inputPointer(_ i: Int) -> UnsafeMutablePointer<Float> {
-        pointers[spec.inputs[i]]
+    /// Runs every node in order, calling `observe(i)` after node i (calibration and the layer report
+    /// read node i's output then, with `tensorPointer`, before a later node reuses its memory).
+    public func invoke(observe: (Int) -> Void) {
+        for i in 0..<steps.count {
+            steps[i].run()
+            observe(i)
+        }
     }
 
-    /// The physical (stored) elements of graph output `i`.
+    /// The physical (stored) elements of graph input `i` (graph inputs are float32).
+    public func inputPointer(_ i: Int) -> UnsafeMutablePointer<Float> {
+        pointers[spec.inputs[i]].assumingMemoryBound(to: Float.self)
+    }
+
+    /// The physical (stored) elements of graph output `i` (graph outputs are float32).
     public func outputPointer(_ i: Int) -> UnsafePointer<Float> {
-        UnsafePointer(pointers[spec.outputs[i]])
+        UnsafePointer(pointers[spec.outputs[i]].assumingMemoryBound(to: Float.self))
+    }
+
+    /// The first byte of tensor `t`: valid after the node that writes it, until its memory is reused.
+    public func tensorPointer(_ t: Int) -> UnsafeRawPointer {
+        UnsafeRawPointer(pointers[t])
     }
 
     // MARK: - Prepare
 
-    private static func prepare(_ node: NodeInfo, _ tensors: [TensorInfo], _ ptrs: [UnsafeMutablePointer<Float>]) -> Step {
-        func input(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(ptrs[node.inputs[k]]) }
+    private static func prepare(
+        _ node: NodeInfo, _ tensors: [TensorInfo], _ raw: [UnsafeMutableRawPointer], _ scratch: UnsafeMutablePointer<Int32>?
+    ) -> Step {
+        func f32(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Float.self)) }
+        func i8(_ k: Int) -> UnsafePointer<Int8> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int8.self)) }
         func shape(_ k: Int) -> [Int] { tensors[node.inputs[k]].shape }
-        let y = ptrs[node.outputs[0]]
-        let yShape = tensors[node.outputs[0]].shape
-        let x = input(0)
-        let xShape = shape(0)
+        let out = tensors[node.outputs[0]]
+        let yRaw = raw[node.outputs[0]]
+        let y = yRaw.assumingMemoryBound(to: Float.self)
+        let y8 = yRaw.assumingMemoryBound(to: Int8.self)
+        let yShape = out.shape
+        let xInfo = tensors[node.inputs[0]]
+        let xRaw = UnsafeRawPointer(raw[node.inputs[0]])
+        let xShape = xInfo.shape
+        let wide = xInfo.dtype.size == 4
+        // The reader has checked the types (`typeProblem`): int8 here means the op's int8 form, with
+        // per-tensor quantization on every activation.
+        let quantized = out.dtype == .int8 && xInfo.dtype == .int8
+        let xq = xInfo.quant?.params ?? QuantParams(scale: 1, zeroPoint: 0)
+        let yq = out.quant?.params ?? QuantParams(scale: 1, zeroPoint: 0)
+        func clamp(_ a: Activation) -> (Int32, Int32) {
+            switch a.kind {
+            case .relu: return yq.clampRange(lo: 0, hi: .infinity)
+            case .clip: return yq.clampRange(lo: a.a, hi: a.b)
+            default: return (-128, 127)
+            }
+        }
         switch node.op {
+        case .conv2d(let c) where quantized:
+            let (lo, hi) = clamp(c.activation)
+            let requant = Requantization(inputScale: xq.scale, weightScales: channelScales(tensors[node.inputs[1]]), outputScale: yq.scale,
+                                         outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
+            return .conv2dQS8(ConvQS8Step(x: i8(0), xShape: xShape, inputZeroPoint: xq.zeroPoint, w: i8(1),
+                                          b: UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self)),
+                                          y: y8, yShape: yShape, params: c, requant: requant))
         case .conv2d(let c):
-            return .conv2d(ConvStep(x: x, xShape: xShape, w: input(1), b: input(2), y: y, yShape: yShape, params: c))
+            return .conv2d(ConvStep(x: f32(0), xShape: xShape, w: f32(1), b: f32(2), y: y, yShape: yShape, params: c))
         case .fullyConnected(let act):
             let depth = xShape.isEmpty ? 1 : xShape[xShape.count - 1]
             let units = shape(1)[0]
             let rows = depth == 0 ? 0 : elementCount(xShape) / depth
-            return .fullyConnected(FCStep(x: x, rows: rows, depth: depth, w: input(1), b: input(2), y: y, units: units, activation: act))
+            if quantized {
+                let (lo, hi) = clamp(act)
+                let requant = Requantization(inputScale: xq.scale, weightScales: channelScales(tensors[node.inputs[1]]), outputScale: yq.scale,
+                                             outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
+                return .fullyConnectedQS8(FCQS8Step(x: i8(0), rows: rows, depth: depth, inputZeroPoint: xq.zeroPoint, w: i8(1),
+                                                    b: UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self)),
+                                                    y: y8, units: units, requant: requant))
+            }
+            return .fullyConnected(FCStep(x: f32(0), rows: rows, depth: depth, w: f32(1), b: f32(2), y: y, units: units, activation: act))
+        case .binary(let kind, let act) where quantized:
+            let o6 = Dims6(yShape)
+            let step = BinaryQS8Step(a: i8(0), sa: Dims6(xShape).broadcastStrides(to: o6), b: i8(1),
+                                     sb: Dims6(shape(1)).broadcastStrides(to: o6), y: y8, out: o6)
+            let bq = tensors[node.inputs[1]].quant?.params ?? xq
+            let (lo, hi) = clamp(act)
+            if kind == .mul {
+                return .mulQS8(step, MulQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi))
+            }
+            return .addQS8(step, AddQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi))
         case .binary(let kind, let act):
-            return .binary(binaryStep(kind, act, x, xShape, input(1), shape(1), y, yShape))
+            return .binary(binaryStep(kind, act, f32(0), xShape, f32(1), shape(1), y, yShape))
         case .prelu:
-            return .binary(binaryStep(.prelu, .none, x, xShape, input(1), shape(1), y, yShape))
+            return .binary(binaryStep(.prelu, .none, f32(0), xShape, f32(1), shape(1), y, yShape))
         case .activation(let act):
-            return .activation(ActivationStep(x: x, y: y, count: elementCount(yShape), activation: act))
-        case .maxPool(let p):
-            return .pool(PoolStep(isMax: true, x: x, xShape: xShape, y: y, yShape: yShape, params: p))
-        case .avgPool(let p):
-            return .pool(PoolStep(isMax: false, x: x, xShape: xShape, y: y, yShape: yShape, params: p))
+            return .activation(ActivationStep(x: f32(0), y: y, count: elementCount(yShape), activation: act))
+        case .maxPool(let p), .avgPool(let p):
+            var isMax = false
+            if case .maxPool = node.op { isMax = true }
+            if quantized { return .poolQS8(PoolQS8Step(isMax: isMax, x: i8(0), xShape: xShape, y: y8, yShape: yShape, params: p)) }
+            return .pool(PoolStep(isMax: isMax, x: f32(0), xShape: xShape, y: y, yShape: yShape, params: p))
         case .mean(let axes, _):
             var reduced = [Bool](repeating: false, count: 6)
             for a in axes { reduced[6 - xShape.count + a] = true }
-            return .mean(MeanStep(x: x, plan: MeanPlan(dims: Dims6(xShape), reduced: reduced), y: y))
+            let plan = MeanPlan(dims: Dims6(xShape), reduced: reduced)
+            if quantized, let acc = scratch {
+                return .meanQS8(MeanQS8Step(x: i8(0), plan: plan, y: y8, acc: acc, params: MeanQS8Params(input: xq, output: yq, count: plan.divisor)))
+            }
+            return .mean(MeanStep(x: f32(0), plan: plan, y: y))
         case .concat(let axis):
             var outer = 1
             for d in 0..<axis { outer *= yShape[d] }
             var inner = 1
             for d in (axis + 1)..<max(axis + 1, yShape.count) { inner *= yShape[d] }
-            var inputs: [UnsafePointer<Float>] = []
+            var in32: [UnsafePointer<UInt32>] = []
+            var in8: [UnsafePointer<UInt8>] = []
             var chunks: [Int] = []
             for k in 0..<node.inputs.count {
-                inputs.append(input(k))
+                let p = UnsafeRawPointer(raw[node.inputs[k]])
+                if wide { in32.append(p.assumingMemoryBound(to: UInt32.self)) } else { in8.append(p.assumingMemoryBound(to: UInt8.self)) }
                 chunks.append(shape(k)[axis] * inner)
             }
-            return .concat(ConcatStep(inputs: inputs, chunks: chunks, outer: outer, y: y))
+            return .concat(ConcatStep(wide: wide, inputs32: in32, inputs8: in8, chunks: chunks, outer: outer, y: yRaw))
         case .softmax(let axis, let toEnd):
             var outer = 1
             for d in 0..<axis { outer *= xShape[d] }
             var inner = 1
             for d in (axis + 1)..<max(axis + 1, xShape.count) { inner *= xShape[d] }
             let size = toEnd ? xShape[axis] * inner : xShape[axis]
-            return .softmax(SoftmaxStep(x: x, y: y, outer: outer, axis: size, inner: toEnd ? 1 : inner))
+            return .softmax(SoftmaxStep(x: f32(0), y: y, outer: outer, axis: size, inner: toEnd ? 1 : inner))
         case .resize(let r):
-            return .resize(ResizeStep(x: x, xShape: xShape, y: y, params: r))
+            return .resize(ResizeStep(x: f32(0), xShape: xShape, y: y, params: r))
         case .pad(let p):
             var begins = [Int](repeating: 0, count: 6)
             for i in 0..<p.begins.count { begins[6 - p.begins.count + i] = p.begins[i] }
-            return .pad(PadStep(x: x, dims: Dims6(xShape), y: y, out: Dims6(yShape), begins: Dims6(begins), mode: p.mode, value: p.value))
+            let value = wide ? p.value.bitPattern : UInt32(UInt8(bitPattern: xq.quantize(p.value)))
+            return .pad(PadStep(wide: wide, x: xRaw, dims: Dims6(xShape), y: yRaw, out: Dims6(yShape), begins: Dims6(begins),
+                                mode: p.mode, value: value))
         case .slice(let s):
             let strides = Shape.strides(xShape)
             var start = 0
@@ -139,13 +230,26 @@ public final class Interpreter {
                 start += s.starts[i] * strides[i]
                 xs.append(strides[i] * s.steps[i])
             }
-            return .slice(SliceStep(x: x, start: start, xs: Dims6(xs), y: y, out: Dims6(yShape)))
+            return .slice(SliceStep(wide: wide, x: xRaw, start: start, xs: Dims6(xs), y: yRaw, out: Dims6(yShape)))
         case .transpose(let perm):
             let strides = Shape.strides(xShape)
-            return .transpose(TransposeStep(x: x, xs: Dims6(Shape.permute(strides, perm)), y: y, out: Dims6(yShape)))
+            return .transpose(TransposeStep(wide: wide, x: xRaw, xs: Dims6(Shape.permute(strides, perm)), y: yRaw, out: Dims6(yShape)))
         case .reshape:
-            return .copy(CopyStep(x: UnsafeRawPointer(x), y: UnsafeMutableRawPointer(y), bytes: elementCount(yShape) * 4))
+            return .copy(CopyStep(x: xRaw, y: yRaw, bytes: out.byteCount))
+        case .quantize:
+            return .quantize(QuantizeStep(x: f32(0), y: y8, count: elementCount(yShape), params: yq))
+        case .dequantize:
+            return .dequantize(DequantizeStep(x: i8(0), y: y, count: elementCount(yShape), params: xq))
+        case .lookup:
+            return .lookup(LookupStep(x: i8(0), table: i8(1), y: y8, count: elementCount(yShape)))
         }
+    }
+
+    /// A weights tensor's scale per output channel (the one scale repeated when per tensor).
+    private static func channelScales(_ w: TensorInfo) -> [Float] {
+        guard let q = w.quant else { return [Float](repeating: 1, count: w.shape[0]) }
+        if q.axis != nil { return q.scales }
+        return [Float](repeating: q.scales[0], count: w.shape[0])
     }
 
     private static func binaryStep(

@@ -21,6 +21,15 @@ enum Step {
     case transpose(TransposeStep)
     /// Reshape: the same bytes copied to the output tensor.
     case copy(CopyStep)
+    case quantize(QuantizeStep)
+    case dequantize(DequantizeStep)
+    case lookup(LookupStep)
+    case conv2dQS8(ConvQS8Step)
+    case fullyConnectedQS8(FCQS8Step)
+    case addQS8(BinaryQS8Step, AddQS8Params)
+    case mulQS8(BinaryQS8Step, MulQS8Params)
+    case poolQS8(PoolQS8Step)
+    case meanQS8(MeanQS8Step)
 
     /// Calls the node's kernel.
     @inline(__always)
@@ -40,19 +49,59 @@ enum Step {
         case .mean(let s):
             meanF32_reference(x: s.x, plan: s.plan, y: s.y)
         case .concat(let s):
-            concatF32_reference(inputs: s.inputs, chunks: s.chunks, outer: s.outer, y: s.y)
+            if s.wide {
+                concat_reference(inputs: s.inputs32, chunks: s.chunks, outer: s.outer, y: s.y.assumingMemoryBound(to: UInt32.self))
+            } else {
+                concat_reference(inputs: s.inputs8, chunks: s.chunks, outer: s.outer, y: s.y.assumingMemoryBound(to: UInt8.self))
+            }
         case .softmax(let s):
             softmaxF32_reference(x: s.x, y: s.y, outer: s.outer, axis: s.axis, inner: s.inner)
         case .resize(let s):
             resizeF32_reference(x: s.x, xShape: s.xShape, y: s.y, params: s.params)
         case .pad(let s):
-            padF32_reference(x: s.x, dims: s.dims, y: s.y, out: s.out, begins: s.begins, mode: s.mode, value: s.value)
+            if s.wide {
+                pad_reference(x: s.x.assumingMemoryBound(to: UInt32.self), dims: s.dims, y: s.y.assumingMemoryBound(to: UInt32.self),
+                              out: s.out, begins: s.begins, mode: s.mode, value: s.value)
+            } else {
+                pad_reference(x: s.x.assumingMemoryBound(to: UInt8.self), dims: s.dims, y: s.y.assumingMemoryBound(to: UInt8.self),
+                              out: s.out, begins: s.begins, mode: s.mode, value: UInt8(truncatingIfNeeded: s.value))
+            }
         case .slice(let s):
-            sliceF32_reference(x: s.x, start: s.start, xs: s.xs, y: s.y, out: s.out)
+            if s.wide {
+                slice_reference(x: s.x.assumingMemoryBound(to: UInt32.self), start: s.start, xs: s.xs,
+                                y: s.y.assumingMemoryBound(to: UInt32.self), out: s.out)
+            } else {
+                slice_reference(x: s.x.assumingMemoryBound(to: UInt8.self), start: s.start, xs: s.xs,
+                                y: s.y.assumingMemoryBound(to: UInt8.self), out: s.out)
+            }
         case .transpose(let s):
-            transposeF32_reference(x: s.x, xs: s.xs, y: s.y, out: s.out)
+            if s.wide {
+                transpose_reference(x: s.x.assumingMemoryBound(to: UInt32.self), xs: s.xs, y: s.y.assumingMemoryBound(to: UInt32.self), out: s.out)
+            } else {
+                transpose_reference(x: s.x.assumingMemoryBound(to: UInt8.self), xs: s.xs, y: s.y.assumingMemoryBound(to: UInt8.self), out: s.out)
+            }
         case .copy(let s):
             if s.x != UnsafeRawPointer(s.y) { s.y.copyMemory(from: s.x, byteCount: s.bytes) }
+        case .quantize(let s):
+            quantizeQS8_reference(x: s.x, y: s.y, count: s.count, params: s.params)
+        case .dequantize(let s):
+            dequantizeQS8_reference(x: s.x, y: s.y, count: s.count, params: s.params)
+        case .lookup(let s):
+            lookupQS8_reference(x: s.x, table: s.table, y: s.y, count: s.count)
+        case .conv2dQS8(let s):
+            conv2dQS8_reference(x: s.x, xShape: s.xShape, inputZeroPoint: s.inputZeroPoint, w: s.w, bias: s.b, y: s.y, yShape: s.yShape,
+                                params: s.params, requant: s.requant)
+        case .fullyConnectedQS8(let s):
+            fullyConnectedQS8_reference(x: s.x, rows: s.rows, depth: s.depth, inputZeroPoint: s.inputZeroPoint, w: s.w, bias: s.b, y: s.y,
+                                        units: s.units, requant: s.requant)
+        case .addQS8(let s, let p):
+            addQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
+        case .mulQS8(let s, let p):
+            mulQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
+        case .poolQS8(let s):
+            poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params)
+        case .meanQS8(let s):
+            meanQS8_reference(x: s.x, plan: s.plan, y: s.y, acc: s.acc, params: s.params)
         }
     }
 }
@@ -100,10 +149,14 @@ struct MeanStep {
     var y: UnsafeMutablePointer<Float>
 }
 
-/// `chunks[i]` = input i's axis size × the product of the dims after the axis.
+/// `chunks[i]` = input i's axis size × the product of the dims after the axis. `wide`: 4-byte
+/// elements (float32), else 1-byte (int8); the data-movement steps below do the same.
 struct ConcatStep {
-    var inputs: [UnsafePointer<Float>], chunks: [Int], outer: Int
-    var y: UnsafeMutablePointer<Float>
+    var wide: Bool
+    /// The inputs, typed (one list is empty), so a run converts nothing.
+    var inputs32: [UnsafePointer<UInt32>], inputs8: [UnsafePointer<UInt8>]
+    var chunks: [Int], outer: Int
+    var y: UnsafeMutableRawPointer
 }
 
 /// `[outer, axis, inner]` view of the physical shape (`inner` = 1 and `axis` = all dims from it on, for `toEnd`).
@@ -118,25 +171,79 @@ struct ResizeStep {
     var params: Resize
 }
 
-/// `begins` padded to rank 6 with leading zeros.
+/// `begins` padded to rank 6 with leading zeros; `value` the padding's bits (a float's, or the int8
+/// of the real value in the tensor's quantization).
 struct PadStep {
-    var x: UnsafePointer<Float>, dims: Dims6
-    var y: UnsafeMutablePointer<Float>, out: Dims6
-    var begins: Dims6, mode: Int, value: Float
+    var wide: Bool
+    var x: UnsafeRawPointer, dims: Dims6
+    var y: UnsafeMutableRawPointer, out: Dims6
+    var begins: Dims6, mode: Int, value: UInt32
 }
 
 /// `start` = Σ starts[i]·stride[i]; `xs` = strides × steps.
 struct SliceStep {
-    var x: UnsafePointer<Float>, start: Int, xs: Dims6
-    var y: UnsafeMutablePointer<Float>, out: Dims6
+    var wide: Bool
+    var x: UnsafeRawPointer, start: Int, xs: Dims6
+    var y: UnsafeMutableRawPointer, out: Dims6
 }
 
 /// `xs` = the input strides permuted into output order.
 struct TransposeStep {
-    var x: UnsafePointer<Float>, xs: Dims6
-    var y: UnsafeMutablePointer<Float>, out: Dims6
+    var wide: Bool
+    var x: UnsafeRawPointer, xs: Dims6
+    var y: UnsafeMutableRawPointer, out: Dims6
 }
 
 struct CopyStep {
     var x: UnsafeRawPointer, y: UnsafeMutableRawPointer, bytes: Int
+}
+
+struct QuantizeStep {
+    var x: UnsafePointer<Float>, y: UnsafeMutablePointer<Int8>, count: Int
+    var params: QuantParams
+}
+
+struct DequantizeStep {
+    var x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Float>, count: Int
+    var params: QuantParams
+}
+
+struct LookupStep {
+    var x: UnsafePointer<Int8>, table: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, count: Int
+}
+
+/// As `ConvStep`, with the input zero point and the per-channel requantization made at load.
+struct ConvQS8Step {
+    var x: UnsafePointer<Int8>, xShape: [Int], inputZeroPoint: Int32
+    var w: UnsafePointer<Int8>, b: UnsafePointer<Int32>
+    var y: UnsafeMutablePointer<Int8>, yShape: [Int]
+    var params: Conv2D
+    var requant: Requantization
+}
+
+struct FCQS8Step {
+    var x: UnsafePointer<Int8>, rows: Int, depth: Int, inputZeroPoint: Int32
+    var w: UnsafePointer<Int8>, b: UnsafePointer<Int32>
+    var y: UnsafeMutablePointer<Int8>, units: Int
+    var requant: Requantization
+}
+
+struct BinaryQS8Step {
+    var a: UnsafePointer<Int8>, sa: Dims6
+    var b: UnsafePointer<Int8>, sb: Dims6
+    var y: UnsafeMutablePointer<Int8>, out: Dims6
+}
+
+struct PoolQS8Step {
+    var isMax: Bool
+    var x: UnsafePointer<Int8>, xShape: [Int]
+    var y: UnsafeMutablePointer<Int8>, yShape: [Int]
+    var params: Pool2D
+}
+
+/// `acc`: the interpreter's scratch, at least `plan.outCount` int32s.
+struct MeanQS8Step {
+    var x: UnsafePointer<Int8>, plan: MeanPlan
+    var y: UnsafeMutablePointer<Int8>, acc: UnsafeMutablePointer<Int32>
+    var params: MeanQS8Params
 }

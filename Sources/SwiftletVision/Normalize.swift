@@ -54,3 +54,19 @@ public func normalize(_ image: RGBImage, mean: [Float], std: [Float], bgr: Bool,
         normalize(image, mean: mean, std: std, bgr: bgr, into: buf)
     }
 }
+
+/// Writes `image`'s luma as a one-channel float32 input `(L − mean) / std`, with Pillow's `convert("L")`:
+/// `L = (299·R + 587·G + 114·B) / 1000` in 16-bit fixed point, rounded (so a grey image gives its own
+/// values). `out` must hold `width * height` floats.
+public func normalizeLuma(_ image: RGBImage, mean: Float, std: Float, into out: UnsafeMutablePointer<Float>) {
+    let n = image.width * image.height
+    image.pixels.withUnsafeBufferPointer { src in
+        precondition(src.count == n * 3, "normalizeLuma(_:mean:std:into:): pixels.count must be width * height * 3")
+        guard let p = src.baseAddress else { return }
+        for i in 0..<n {
+            let q = p + i * 3
+            let l = (UInt32(q[0]) * 19595 + UInt32(q[1]) * 38470 + UInt32(q[2]) * 7471 + 0x8000) >> 16
+            out[i] = (Float(l) - mean) / std
+        }
+    }
+}

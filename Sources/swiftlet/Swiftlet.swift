@@ -4,6 +4,7 @@ import SwiftletApp
 import SwiftletCore
 import SwiftletModel
 import SwiftletONNX
+import SwiftletQuantizer
 
 // The host CLI: argument-parser front ends over SwiftletApp's option structs (the board binary
 // hand-parses the same flags). Every SwiftletError ends as `error: <message>` on stderr and exit
@@ -14,7 +15,7 @@ struct Swiftlet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Import, inspect and run edge-inference models.",
-        subcommands: [Import.self, Run.self, Bench.self, Inspect.self])
+        subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self])
 }
 
 /// Runs `body`, turning a SwiftletError into `error: <message>` on stderr and exit code 1.
@@ -280,4 +281,146 @@ struct Bench: ParsableCommand {
             try benchCommand(BenchOptions(modelPath: model, runs: runs, warmup: warmup, inputNPY: input, json: json))
         }
     }
+}
+
+// MARK: - quantize
+
+struct Quantize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Quantize a float model to int8 by calibrating it on real images.",
+        discussion: """
+            The model (.swl, or .onnx with swiftlet.mean/std metadata) is run in float32 on the \
+            calibration JPEGs, pre-processed as at run time; each tensor's range gives its int8 scale. \
+            Weights are per-channel symmetric int8, activations asymmetric int8 (TensorFlow Lite's \
+            scheme). The layer report (SQNR and cosine against float, per layer) goes to stdout and, \
+            with --report, to a JSON file. The same inputs always give the same bytes.
+            """)
+
+    enum Method: String, ExpressibleByArgument, CaseIterable {
+        case minmax, percentile, entropy
+    }
+
+    @Argument(help: "The float model (.swl, or .onnx).")
+    var model: String
+
+    @Option(help: "A folder of JPEG images (searched recursively) like those the model will see.")
+    var calibration: String
+
+    @Option(name: .shortAndLong, help: "Where to write the int8 model (.swl).")
+    var output: String
+
+    @Option(help: "How each tensor's range is chosen: minmax, percentile or entropy (KL divergence).")
+    var method: Method = .percentile
+
+    @Option(help: "With --method percentile: the share of values kept inside the range, in percent.")
+    var percentile: Double = 99.99
+
+    @Option(help: "Use at most this many calibration images (the first in path order).")
+    var images: Int?
+
+    @Option(name: .customLong("float-fallback"), help: "auto: also keep layers whose own SQNR is under --sqnr-threshold in float. unsupported (default): only ops without an int8 kernel stay float.")
+    var floatFallback: FloatFallback = .unsupported
+
+    @Flag(name: .customLong("no-float-fallback"), help: "Fail, naming the op, if any op has no int8 kernel.")
+    var noFloatFallback = false
+
+    @Option(name: .customLong("sqnr-threshold"), help: "With --float-fallback auto: the layer SQNR (dB) under which a layer stays float.")
+    var sqnrThreshold: Double = 25
+
+    @Option(help: "Also write the layer report as JSON to this file.")
+    var report: String?
+
+    @Flag(help: "No progress bar and no per-layer table (the summary lines remain).")
+    var quiet = false
+
+    func validate() throws {
+        if let images, images < 1 { throw ValidationError("--images must be at least 1, got \(images)") }
+        if !(percentile > 50 && percentile <= 100) { throw ValidationError("--percentile must be in (50, 100], got \(percentile)") }
+        if noFloatFallback && floatFallback == .auto { throw ValidationError("--no-float-fallback contradicts --float-fallback auto; pass one") }
+        if model == output { throw ValidationError("-o \(output) would overwrite the float model; pass another path") }
+    }
+
+    func run() throws {
+        try reportingErrors { () throws(SwiftletError) in
+            let packed: PackedModel
+            if model.lowercased().hasSuffix(".onnx") {
+                let spec = try importONNX(path: model, options: ImportOptions())
+                packed = try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: model)
+            } else {
+                packed = try PackedModel(path: model)
+            }
+            var o = QuantizeOptions(calibrationDir: calibration)
+            switch method {
+            case .minmax: o.method = .minMax
+            case .percentile: o.method = .percentile(percentile)
+            case .entropy: o.method = .entropy
+            }
+            o.maxImages = images
+            o.fallback = noFloatFallback ? .none : floatFallback
+            o.sqnrThreshold = sqnrThreshold
+            o.progress = !quiet
+            let result = try quantizeModel(packed, o)
+            let bytes = encodeSWL(result.spec)
+            _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)
+            try sys_writeFile(output, bytes)
+            let name = packed.spec.name.isEmpty ? model : packed.spec.name
+            var lines = result.text(modelName: name)
+            if quiet { lines = lines.filter { !$0.hasPrefix("  ") || $0.hasPrefix("  skipped") || $0.hasPrefix("  #") } }
+            for l in lines { sys_print(l) }
+            if let report { try sys_writeFile(report, Array(result.json(modelName: name, output: output).utf8)) }
+            sys_print("wrote \(output): \(formatBytes(bytes.count)) (float \(formatBytes(packed.file.count))), arena \(formatBytes(result.spec.arenaBytes))")
+        }
+    }
+}
+
+extension FloatFallback: ExpressibleByArgument {}
+
+// MARK: - eval
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Top-1 and top-5 accuracy of classifiers on a labelled image folder, side by side.",
+        discussion: """
+            --labels DIR holds one sub-folder per class, named by class index (0, 1, …) or by label. \
+            Give the float model first and its int8 form second: the agreement column is how often \
+            each model's top-1 equals the first model's.
+            """)
+
+    @Argument(help: "Packed classifiers (.swl) to compare, e.g. model.swl model-int8.swl.")
+    var models: [String]
+
+    @Option(help: "The labelled image folder (ImageFolder layout).")
+    var labels: String
+
+    @Option(help: "Use at most this many images (in path order).")
+    var images: Int?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(SwiftletError) in
+            let (scores, failed) = try evaluate(models: models, labelsDir: labels, limit: images)
+            for (p, why) in failed { sys_printError("error: \(p): \(why) (skipped)\n") }
+            func pct(_ a: Int, _ n: Int) -> String { String(format: "%.2f", n == 0 ? 0 : 100 * Double(a) / Double(n)) }
+            if json {
+                let rows = scores.map { s in
+                    "{\"model\": \"\(s.model)\", \"images\": \(s.count), \"top1\": \(pct(s.top1, s.count)), \"top5\": \(pct(s.top5, s.count)), \"agreement\": \(pct(s.agree, s.count))}"
+                }
+                sys_print("{\"labels\": \"\(labels)\", \"failed\": \(failed.count), \"models\": [\(rows.joined(separator: ", "))]}")
+            } else {
+                sys_print("\(labels): \(scores.first?.count ?? 0) images" + (failed.isEmpty ? "" : ", \(failed.count) unreadable (skipped)"))
+                let width = max(5, scores.map { $0.model.count }.max() ?? 0)
+                sys_print("  \("model".padding(toLength: width, withPad: " ", startingAt: 0))    top-1    top-5  agreement")
+                for s in scores {
+                    sys_print("  \(s.model.padding(toLength: width, withPad: " ", startingAt: 0))  \(pct(s.top1, s.count).leftPad(6))%  \(pct(s.top5, s.count).leftPad(6))%  \(pct(s.agree, s.count).leftPad(8))%")
+                }
+            }
+            if !failed.isEmpty { throw .partialFailure(detail: "\(failed.count) images could not be read (listed above); the others were scored") }
+        }
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
 }

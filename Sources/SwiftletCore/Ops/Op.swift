@@ -74,6 +74,12 @@ public enum Op: Equatable, Sendable {
     case transpose(perm: [Int])
     /// Same bytes, new shape.
     case reshape(shape: [Int])
+    /// float32 → int8 (the output tensor's quantization).
+    case quantize
+    /// int8 → float32 (the input tensor's quantization).
+    case dequantize
+    /// int8 → int8: `y = table[x + 128]`, the table an int8 `[256]` weights tensor (input 1).
+    case lookup
 
     /// The stored kind.
     public var kind: OpKind {
@@ -93,6 +99,9 @@ public enum Op: Equatable, Sendable {
         case .slice: return .slice
         case .transpose: return .transpose
         case .reshape: return .reshape
+        case .quantize: return .quantize
+        case .dequantize: return .dequantize
+        case .lookup: return .lookup
         }
     }
 
@@ -120,7 +129,7 @@ public enum Op: Equatable, Sendable {
             c.activation.encode(into: &a)
         case .fullyConnected(let act), .binary(_, let act), .activation(let act):
             act.encode(into: &a)
-        case .prelu:
+        case .prelu, .quantize, .dequantize, .lookup:
             break
         case .maxPool(let p), .avgPool(let p):
             for v in [p.kernelH, p.kernelW, p.strideH, p.strideW, p.padTop, p.padLeft, p.padBottom, p.padRight,
@@ -176,6 +185,9 @@ public enum Op: Equatable, Sendable {
         case .add, .sub, .mul, .div: op = .binary(kind, try Activation.decode(&r))
         case .activation: op = .activation(try Activation.decode(&r))
         case .prelu: op = .prelu
+        case .quantize: op = .quantize
+        case .dequantize: op = .dequantize
+        case .lookup: op = .lookup
         case .maxPool, .avgPool:
             var p = Pool2D()
             p.kernelH = try r.positive("kernel height", max: 1 << 12)
@@ -245,7 +257,7 @@ public enum Op: Equatable, Sendable {
     public var inputCount: ClosedRange<Int> {
         switch self {
         case .conv2d, .fullyConnected: return 3...3
-        case .binary, .prelu: return 2...2
+        case .binary, .prelu, .lookup: return 2...2
         case .concat: return 1...64
         default: return 1...1
         }
@@ -298,7 +310,10 @@ public enum Op: Equatable, Sendable {
             }
             if case .prelu = self, b != x { throw fail("slope \(Shape.text(inputs[1])) must broadcast to \(Shape.text(x))") }
             return b
-        case .activation:
+        case .activation, .quantize, .dequantize:
+            return x
+        case .lookup:
+            guard inputs[1] == [256] else { throw fail("table \(Shape.text(inputs[1])) must be [256]") }
             return x
         case .maxPool(let p), .avgPool(let p):
             guard x.count == 4 else { throw fail("input must be NHWC rank 4, got \(Shape.text(x))") }

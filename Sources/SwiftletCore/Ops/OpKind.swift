@@ -20,6 +20,12 @@ public enum OpKind: UInt16, Sendable {
     case slice = 16
     case transpose = 17
     case reshape = 18
+    /// float32 → int8 with the output tensor's scale and zero point.
+    case quantize = 19
+    /// int8 → float32 with the input tensor's scale and zero point.
+    case dequantize = 20
+    /// int8 → int8 through a 256-entry table (input 1): any pointwise function, tabulated at pack time.
+    case lookup = 21
 
     /// The name used in `inspect` and docs.
     public var name: String {
@@ -42,6 +48,9 @@ public enum OpKind: UInt16, Sendable {
         case .slice: return "Slice"
         case .transpose: return "Transpose"
         case .reshape: return "Reshape"
+        case .quantize: return "Quantize"
+        case .dequantize: return "Dequantize"
+        case .lookup: return "Lookup"
         }
     }
 }

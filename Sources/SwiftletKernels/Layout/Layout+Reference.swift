@@ -2,7 +2,8 @@ import SwiftletCore
 
 /// Concatenation along an axis: `outer` = product of dims before it, `chunks[i]` = input i's
 /// axis size × the product of dims after it.
-public func concatF32_reference(inputs: [UnsafePointer<Float>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<Float>) {
+/// Generic over the element type: float32 and int8 tensors move the same way.
+public func concat_reference<T>(inputs: [UnsafePointer<T>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<T>) {
     var total = 0
     for c in chunks { total += c }
     for o in 0..<outer {
@@ -16,12 +17,12 @@ public func concatF32_reference(inputs: [UnsafePointer<Float>], chunks: [Int], o
 }
 
 /// Transpose: `out[i…] = x[perm⁻¹ …]`; `xs` are the input's strides permuted into output order.
-public func transposeF32_reference(x: UnsafePointer<Float>, xs: Dims6, y: UnsafeMutablePointer<Float>, out: Dims6) {
+public func transpose_reference<T>(x: UnsafePointer<T>, xs: Dims6, y: UnsafeMutablePointer<T>, out: Dims6) {
     forEach6(out, xs, xs) { o, i, _ in y[o] = x[i] }
 }
 
 /// Strided slice: `start` is the input offset of the first element, `xs` the input strides × steps.
-public func sliceF32_reference(x: UnsafePointer<Float>, start: Int, xs: Dims6, y: UnsafeMutablePointer<Float>, out: Dims6) {
+public func slice_reference<T>(x: UnsafePointer<T>, start: Int, xs: Dims6, y: UnsafeMutablePointer<T>, out: Dims6) {
     let base = x + start
     forEach6(out, xs, xs) { o, i, _ in y[o] = base[i] }
 }
@@ -29,8 +30,8 @@ public func sliceF32_reference(x: UnsafePointer<Float>, start: Int, xs: Dims6, y
 /// Padding (constant, reflect or edge) of a rank-6 padded tensor: output index `o` along a dim reads
 /// input index `o − begin`, mapped back inside by reflection (no edge repeat) or clamping, or is
 /// `value` (constant mode). `outputShape` guarantees reflect/edge dims are large enough.
-public func padF32_reference(
-    x: UnsafePointer<Float>, dims: Dims6, y: UnsafeMutablePointer<Float>, out: Dims6, begins: Dims6, mode: Int, value: Float
+public func pad_reference<T>(
+    x: UnsafePointer<T>, dims: Dims6, y: UnsafeMutablePointer<T>, out: Dims6, begins: Dims6, mode: Int, value: T
 ) {
     let xs = dims.strides
     @inline(__always) func source(_ o: Int, _ axis: Int) -> Int {

@@ -1,0 +1,91 @@
+import SwiftletCore
+
+// int8 reference kernels for the element-wise ops, the reductions and the float boundaries.
+
+/// float32 → int8: `clamp(round(x / s) + z)`, ties away from zero (TFLite's `AffineQuantize`).
+public func quantizeQS8_reference(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Int8>, count: Int, params q: QuantParams) {
+    for i in 0..<count { y[i] = q.quantize(x[i]) }
+}
+
+/// int8 → float32: `s · (x − z)`.
+public func dequantizeQS8_reference(x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Float>, count: Int, params q: QuantParams) {
+    for i in 0..<count { y[i] = q.dequantize(x[i]) }
+}
+
+/// int8 → int8 through a table: `y = table[x + 128]`. The table holds any pointwise function of the
+/// input's real value, requantized to the output, computed once at pack time (so the result does not
+/// depend on the board's `expf`).
+public func lookupQS8_reference(x: UnsafePointer<Int8>, table: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, count: Int) {
+    for i in 0..<count { y[i] = table[Int(x[i]) + 128] }
+}
+
+/// Parameters of an int8 multiply, as TFLite's: `y = clamp(z_y + M · (a − z_a)(b − z_b))` with
+/// `M = s_a · s_b / s_y` in fixed point.
+public struct MulQS8Params: Sendable {
+    public var zeroPoint1: Int32, zeroPoint2: Int32, outputZeroPoint: Int32
+    public var multiplier: Int32, shift: Int
+    public var clampMin: Int32 = -128, clampMax: Int32 = 127
+
+    public init(input1: QuantParams, input2: QuantParams, output: QuantParams, clampMin: Int32 = -128, clampMax: Int32 = 127) {
+        (multiplier, shift) = FixedPoint.quantizeMultiplier(Double(input1.scale) * Double(input2.scale) / Double(output.scale))
+        zeroPoint1 = input1.zeroPoint
+        zeroPoint2 = input2.zeroPoint
+        outputZeroPoint = output.zeroPoint
+        self.clampMin = clampMin
+        self.clampMax = clampMax
+    }
+}
+
+/// int8 add with NumPy broadcasting: `sa`, `sb` are the inputs' strides broadcast to the rank-6
+/// output dims `out` (0 along broadcast dims). Arithmetic as `addQS8_reference`.
+public func addQS8_reference(a: UnsafePointer<Int8>, sa: Dims6, b: UnsafePointer<Int8>, sb: Dims6, y: UnsafeMutablePointer<Int8>,
+                             out: Dims6, params p: AddQS8Params) {
+    let left = Int32(AddQS8Params.leftShift)
+    forEach6(out, sa, sb) { o, i, j in
+        let xa = (Int32(a[i]) - p.zeroPoint1) << left
+        let xb = (Int32(b[j]) - p.zeroPoint2) << left
+        let sum = FixedPoint.multiply(xa, by: p.multiplier1, shift: p.shift1) &+ FixedPoint.multiply(xb, by: p.multiplier2, shift: p.shift2)
+        var v = FixedPoint.multiply(sum, by: p.outputMultiplier, shift: p.outputShift) &+ p.outputZeroPoint
+        if v < p.clampMin { v = p.clampMin }
+        if v > p.clampMax { v = p.clampMax }
+        y[o] = Int8(truncatingIfNeeded: v)
+    }
+}
+
+/// int8 multiply with NumPy broadcasting (strides as `addQS8_reference`). |(a − z_a)(b − z_b)| ≤ 65,025.
+public func mulQS8_reference(a: UnsafePointer<Int8>, sa: Dims6, b: UnsafePointer<Int8>, sb: Dims6, y: UnsafeMutablePointer<Int8>,
+                             out: Dims6, params p: MulQS8Params) {
+    forEach6(out, sa, sb) { o, i, j in
+        let prod = (Int32(a[i]) - p.zeroPoint1) * (Int32(b[j]) - p.zeroPoint2)
+        var v = FixedPoint.multiply(prod, by: p.multiplier, shift: p.shift) &+ p.outputZeroPoint
+        if v < p.clampMin { v = p.clampMin }
+        if v > p.clampMax { v = p.clampMax }
+        y[o] = Int8(truncatingIfNeeded: v)
+    }
+}
+
+/// Parameters of an int8 mean: `y = clamp(z_y + M · Σ (x − z_x))` with `M = s_x / (s_y · n)` over the
+/// `n` averaged elements. The sum is exact in int32 for `n` < 2^23.
+public struct MeanQS8Params: Sendable {
+    public var inputZeroPoint: Int32, outputZeroPoint: Int32
+    public var multiplier: Int32, shift: Int
+
+    public init(input: QuantParams, output: QuantParams, count: Int) {
+        (multiplier, shift) = FixedPoint.quantizeMultiplier(Double(input.scale) / (Double(output.scale) * Double(max(count, 1))))
+        inputZeroPoint = input.zeroPoint
+        outputZeroPoint = output.zeroPoint
+    }
+}
+
+/// int8 mean over the plan's reduced dims. `acc` is scratch of `plan.outCount` int32s.
+public func meanQS8_reference(x: UnsafePointer<Int8>, plan p: MeanPlan, y: UnsafeMutablePointer<Int8>, acc: UnsafeMutablePointer<Int32>,
+                              params q: MeanQS8Params) {
+    for i in 0..<p.outCount { acc[i] = 0 }
+    forEach6(p.dims, p.dims.strides, p.toOut) { _, i, o in acc[o] &+= Int32(x[i]) - q.inputZeroPoint }
+    for i in 0..<p.outCount {
+        var v = FixedPoint.multiply(acc[i], by: q.multiplier, shift: q.shift) &+ q.outputZeroPoint
+        if v < -128 { v = -128 }
+        if v > 127 { v = 127 }
+        y[i] = Int8(truncatingIfNeeded: v)
+    }
+}

@@ -1,0 +1,63 @@
+import SwiftletCore
+
+// Which element types each op runs on: every tensor float32, or the op's int8 form (TensorFlow
+// Lite's scheme, docs/quantization.md). The reader rejects anything else, so the runtime's dispatch
+// on the input's dtype never meets a combination without a kernel.
+
+/// What is wrong with these tensor types for `op`, or nil if a kernel runs them.
+public func typeProblem(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) -> String? {
+    func activationInt8(_ t: TensorInfo) -> Bool {
+        t.dtype == .int8 && t.quant != nil && t.quant?.axis == nil
+    }
+    func describe() -> String {
+        var s = ""
+        for (i, t) in inputs.enumerated() { s += (i == 0 ? "" : ", ") + t.dtype.name }
+        return "(\(s)) → \(output.dtype.name)"
+    }
+    let allFloat = output.dtype == .float32 && inputs.allSatisfy { $0.dtype == .float32 }
+    switch op {
+    case .quantize:
+        return inputs[0].dtype == .float32 && activationInt8(output) ? nil : "Quantize takes float32 to quantized int8, not \(describe())"
+    case .dequantize:
+        return activationInt8(inputs[0]) && output.dtype == .float32 ? nil : "Dequantize takes quantized int8 to float32, not \(describe())"
+    case .lookup:
+        let table = inputs[1]
+        return activationInt8(inputs[0]) && activationInt8(output) && table.dtype == .int8 && table.storage == .weights
+            ? nil : "Lookup takes quantized int8 and an int8 weights table to quantized int8, not \(describe())"
+    default:
+        break
+    }
+    if allFloat { return nil }
+    let name = op.kind.name
+    func clampable(_ a: Activation) -> Bool { a.kind == .none || a.kind == .relu || a.kind == .clip }
+    switch op {
+    case .conv2d, .fullyConnected:
+        let w = inputs[1], b = inputs[2]
+        guard activationInt8(inputs[0]), activationInt8(output) else { break }
+        guard w.dtype == .int8, w.storage == .weights, let wq = w.quant, wq.zeroPoint == 0,
+              wq.axis == nil || wq.axis == 0 else {
+            return "\(name) int8 needs symmetric int8 weights (per tensor or per output channel), '\(w.name)' is not"
+        }
+        guard b.dtype == .int32, b.quant == nil else { return "\(name) int8 needs an int32 bias, '\(b.name)' is \(b.dtype.name)" }
+        if let a = op.fusedActivation, !clampable(a) {
+            return "\(name) int8 can fuse only relu or clip, not \(a.text); the activation must be a separate Lookup"
+        }
+        return nil
+    case .binary(let kind, let a):
+        guard kind == .add || kind == .mul else { break }
+        guard inputs.allSatisfy(activationInt8), activationInt8(output) else { break }
+        return clampable(a) ? nil : "\(name) int8 can fuse only relu or clip, not \(a.text)"
+    case .mean:
+        if activationInt8(inputs[0]) && activationInt8(output) { return nil }
+    case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose, .concat:
+        // Data movement (and pooling, as TFLite): the output keeps the input's scale and zero point.
+        guard activationInt8(output), inputs.allSatisfy(activationInt8) else { break }
+        for t in inputs where t.quant != output.quant {
+            return "\(name) int8 needs '\(t.name)' to share the output's scale and zero point"
+        }
+        return nil
+    default:
+        break
+    }
+    return "\(name) has no kernel for \(describe()); int8 runs Conv2D, FullyConnected, Add, Mul, Mean, pooling, Concat, Pad, Slice, Transpose, Reshape and Lookup"
+}

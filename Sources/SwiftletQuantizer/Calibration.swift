@@ -1,0 +1,268 @@
+import Foundation
+import SwiftletApp
+import SwiftletCore
+import SwiftletModel
+import SwiftletRuntime
+
+// Calibration: run the float model over real images and record every float tensor's range.
+// Min-max needs one pass; percentile and entropy a second one that fills a 2048-bin histogram over
+// the first pass's range. Images are read in sorted path order and the sums are taken in that order,
+// so the same images always give the same ranges, bit for bit.
+
+/// How a tensor's int8 range is chosen from its calibration values.
+public enum CalibrationMethod: Equatable, Sendable {
+    /// The smallest and largest value seen.
+    case minMax
+    /// Both tails clipped so that `p` percent of the values fall inside (99.99 by default).
+    case percentile(Double)
+    /// TensorRT's entropy calibrator: the clipping threshold that minimises the KL divergence between
+    /// the value histogram and its 8-bit quantized version.
+    case entropy
+
+    public var text: String {
+        switch self {
+        case .minMax: return "min-max"
+        case .percentile(let p): return "percentile \(p)"
+        case .entropy: return "entropy (KL divergence)"
+        }
+    }
+}
+
+/// The JPEG files under `dir`, recursively, sorted by path.
+public func listImages(_ dir: String, flag: String = "--calibration") throws(SwiftletError) -> [String] {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+        throw .usage(detail: "\(flag) \(dir): no such folder; pass a folder of JPEG images (sub-folders are searched too)")
+    }
+    guard let walker = FileManager.default.enumerator(atPath: dir) else {
+        throw .usage(detail: "\(flag) \(dir): the folder cannot be read")
+    }
+    var out: [String] = []
+    while let rel = walker.nextObject() as? String {
+        let lower = rel.lowercased()
+        if lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") { out.append(dir.hasSuffix("/") ? dir + rel : dir + "/" + rel) }
+    }
+    out.sort()
+    if out.isEmpty {
+        throw .usage(detail: "\(flag) \(dir) holds no JPEG images (*.jpg, *.jpeg); calibration needs real images the model will see")
+    }
+    return out
+}
+
+/// A progress line on stderr, redrawn in place on a terminal: count, images/s and ETA.
+struct Progress {
+    let label: String
+    let total: Int
+    let enabled: Bool
+    let start = Date()
+    let tty = isatty(2) == 1
+
+    func update(_ done: Int) {
+        guard enabled, tty else { return }
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let width = 24
+        let filled = total > 0 ? done * width / total : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let line = "\(label) [\(bar)] \(done)/\(total) images  \(String(format: "%.1f", rate)) images/s  ETA \(Int(eta.rounded())) s"
+        FileHandle.standardError.write(("\r" + line + "\u{1B}[K").data(using: .utf8)!)
+    }
+
+    func finish() {
+        guard enabled, tty else { return }
+        FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!)
+    }
+}
+
+/// One tensor's calibration record.
+struct RangeStats {
+    var lo = Float.infinity
+    var hi = -Float.infinity
+    var count = 0
+    /// Pass two: counts per bin, over `[histLo, histLo + bins · width)` (`|x|` for entropy).
+    var hist: [Double] = []
+    var histLo: Float = 0
+    var width: Float = 0
+
+    static let bins = 2048
+
+    var seen: Bool { count > 0 }
+
+    mutating func addRange(_ p: UnsafePointer<Float>, _ n: Int) {
+        for i in 0..<n {
+            let v = p[i]
+            if v.isNaN { continue }
+            if v < lo { lo = v }
+            if v > hi { hi = v }
+        }
+        count += n
+    }
+
+    /// Sets up the histogram once the range is known: signed for percentile, `|x|` for entropy.
+    mutating func startHistogram(absolute: Bool) {
+        hist = [Double](repeating: 0, count: RangeStats.bins)
+        if absolute {
+            histLo = 0
+            width = max(abs(lo), abs(hi)) / Float(RangeStats.bins)
+        } else {
+            histLo = lo
+            width = (hi - lo) / Float(RangeStats.bins)
+        }
+    }
+
+    mutating func addHistogram(_ p: UnsafePointer<Float>, _ n: Int, absolute: Bool) {
+        let last = RangeStats.bins - 1
+        for i in 0..<n {
+            var v = p[i]
+            if v.isNaN { continue }
+            if absolute { v = abs(v) }
+            var b = width > 0 ? Int((v - histLo) / width) : 0
+            if b < 0 { b = 0 }
+            if b > last { b = last }
+            hist[b] += 1
+        }
+    }
+
+    /// The range the method keeps, always containing 0 (so that 0 is exact in int8).
+    func range(_ method: CalibrationMethod) -> (Float, Float) {
+        var a = lo, b = hi
+        switch method {
+        case .minMax:
+            break
+        case .percentile(let p):
+            if !hist.isEmpty && width > 0 {
+                let total = hist.reduce(0, +)
+                let tail = total * (100 - p) / 200
+                var cum = 0.0
+                var i = 0
+                while i < RangeStats.bins - 1 && cum + hist[i] <= tail {
+                    cum += hist[i]
+                    i += 1
+                }
+                a = histLo + Float(i) * width
+                cum = 0
+                var j = RangeStats.bins - 1
+                while j > 0 && cum + hist[j] <= tail {
+                    cum += hist[j]
+                    j -= 1
+                }
+                b = histLo + Float(j + 1) * width
+                if a < lo { a = lo }
+                if b > hi { b = hi }
+            }
+        case .entropy:
+            if !hist.isEmpty && width > 0 {
+                let t = entropyThreshold(hist, levels: lo >= 0 ? 256 : 128) * width
+                a = max(lo, -t)
+                b = min(hi, t)
+            }
+        }
+        return (min(a, 0), max(b, 0))
+    }
+}
+
+/// TensorRT's entropy calibration over a histogram of |x|: for each candidate cut `i` (in bins), the
+/// reference distribution is the first `i` bins with everything beyond added to the last, the
+/// candidate is those `i` bins merged into `levels` groups and spread back evenly over each group's
+/// non-empty bins; the cut with the least KL divergence wins. Returns the threshold in bins.
+func entropyThreshold(_ hist: [Double], levels: Int) -> Float {
+    let n = hist.count
+    if n <= levels { return Float(n) }
+    var best = n
+    var bestKL = Double.infinity
+    var suffix = [Double](repeating: 0, count: n + 1)
+    for i in stride(from: n - 1, through: 0, by: -1) { suffix[i] = suffix[i + 1] + hist[i] }
+    var p = [Double](repeating: 0, count: n)
+    var q = [Double](repeating: 0, count: n)
+    for i in levels...n {
+        for k in 0..<i { p[k] = hist[k] }
+        p[i - 1] += suffix[i]
+        // Merge hist[0..<i] into `levels` groups, then expand.
+        for g in 0..<levels {
+            let start = g * i / levels
+            let end = (g + 1) * i / levels
+            var sum = 0.0
+            var nonZero = 0
+            for k in start..<end where hist[k] > 0 {
+                sum += hist[k]
+                nonZero += 1
+            }
+            for k in start..<end { q[k] = hist[k] > 0 && nonZero > 0 ? sum / Double(nonZero) : 0 }
+        }
+        var ps = 0.0, qs = 0.0
+        for k in 0..<i {
+            ps += p[k]
+            qs += q[k]
+        }
+        if ps == 0 || qs == 0 { continue }
+        var kl = 0.0
+        for k in 0..<i where p[k] > 0 {
+            let pk = p[k] / ps
+            let qk = q[k] / qs
+            // A reference bin the candidate leaves empty (the outliers folded into the last bin):
+            // TensorRT smooths it; a small floor does the same.
+            kl += pk * log(pk / max(qk, 1e-12))
+        }
+        if kl < bestKL {
+            bestKL = kl
+            best = i
+        }
+    }
+    return Float(best) + 0.5
+}
+
+/// The result of running the float model over the calibration images.
+struct Calibration {
+    var stats: [RangeStats]
+    /// Images used, and those that failed with their error.
+    var used: [String] = []
+    var failed: [(String, String)] = []
+}
+
+/// Runs `interpreter` (the float model) over `images`: one pass for the ranges, a second for the
+/// histograms when the method needs them.
+func calibrate(_ interpreter: Interpreter, images: [String], method: CalibrationMethod, progress: Bool) throws(SwiftletError) -> Calibration {
+    let spec = interpreter.spec
+    var cal = Calibration(stats: [RangeStats](repeating: RangeStats(), count: spec.tensors.count))
+    func floats(_ t: Int) -> (UnsafePointer<Float>, Int)? {
+        let info = spec.tensors[t]
+        guard info.dtype == .float32, info.storage == .arena else { return nil }
+        return (interpreter.tensorPointer(t).assumingMemoryBound(to: Float.self), Shape.count(info.shape) ?? 0)
+    }
+    let bar1 = Progress(label: "calibrating", total: images.count, enabled: progress)
+    for (k, path) in images.enumerated() {
+        do {
+            try loadImageInput(interpreter, path: path)
+        } catch {
+            cal.failed.append((path, error.message))
+            continue
+        }
+        cal.used.append(path)
+        for t in spec.inputs { if let (p, n) = floats(t) { cal.stats[t].addRange(p, n) } }
+        interpreter.invoke { i in
+            let t = spec.nodes[i].outputs[0]
+            if let (p, n) = floats(t) { cal.stats[t].addRange(p, n) }
+        }
+        bar1.update(k + 1)
+    }
+    bar1.finish()
+    if cal.used.isEmpty {
+        throw .usage(detail: "none of the \(images.count) calibration images could be read (first: \(cal.failed.first?.0 ?? "?"): \(cal.failed.first?.1 ?? "")); pass a folder of valid JPEGs")
+    }
+    if method == .minMax { return cal }
+    let absolute = method == .entropy
+    for t in 0..<cal.stats.count where cal.stats[t].seen { cal.stats[t].startHistogram(absolute: absolute) }
+    let bar2 = Progress(label: "histograms ", total: cal.used.count, enabled: progress)
+    for (k, path) in cal.used.enumerated() {
+        try loadImageInput(interpreter, path: path)
+        for t in spec.inputs { if let (p, n) = floats(t) { cal.stats[t].addHistogram(p, n, absolute: absolute) } }
+        interpreter.invoke { i in
+            let t = spec.nodes[i].outputs[0]
+            if let (p, n) = floats(t), cal.stats[t].seen { cal.stats[t].addHistogram(p, n, absolute: absolute) }
+        }
+        bar2.update(k + 1)
+    }
+    bar2.finish()
+    return cal
+}

@@ -1,0 +1,270 @@
+import Foundation
+import SwiftletApp
+import SwiftletCore
+import SwiftletModel
+import SwiftletRuntime
+
+/// Which layers may stay float32.
+public enum FloatFallback: String, Sendable, CaseIterable {
+    /// Ops without an int8 kernel stay float (the default), and so do layers whose own SQNR is under the threshold.
+    case auto
+    /// Only ops without an int8 kernel stay float.
+    case unsupported
+    /// Every op must be int8; an op without an int8 kernel is an error naming it.
+    case none
+}
+
+/// What `swiftlet quantize` does.
+public struct QuantizeOptions: Sendable {
+    /// A folder of JPEGs (searched recursively) that the model will see at run time.
+    public var calibrationDir: String
+    public var method: CalibrationMethod = .percentile(99.99)
+    /// Use at most this many images (the first in path order).
+    public var maxImages: Int? = nil
+    public var fallback: FloatFallback = .unsupported
+    /// `--float-fallback auto`: layers whose own SQNR is below this many dB stay float.
+    public var sqnrThreshold: Double = 25
+    /// Draw a progress bar on stderr (only on a terminal).
+    public var progress = true
+
+    public init(calibrationDir: String) { self.calibrationDir = calibrationDir }
+}
+
+/// One layer's line in the report.
+public struct LayerReport: Sendable {
+    public var index: Int
+    public var name: String
+    public var op: String
+    public var int8: Bool
+    /// Why the layer is float (no int8 kernel, or kept by the SQNR threshold).
+    public var floatReason: String?
+    public var outputScale: Float?
+    public var outputZeroPoint: Int32?
+    public var weightScaleMin: Float?
+    public var weightScaleMax: Float?
+    /// SQNR of the weights against their int8 form (conv and fully connected).
+    public var weightSQNR: Double?
+    /// SQNR of the output's own int8 rounding and clipping on the calibration set (float output vs its
+    /// quantize–dequantize): what this layer adds, whatever came before it.
+    public var outputSQNR: Double?
+    /// This layer's error budget: weight and output noise together.
+    public var layerSQNR: Double?
+    /// The int8 model's output here against the float model's (errors accumulated from the input).
+    public var modelSQNR: Double?
+    public var cosine: Double?
+    public var macs: Int
+}
+
+/// The quantized model and everything the report shows.
+public struct QuantizeResult {
+    public var spec: ModelSpec
+    public var layers: [LayerReport]
+    /// Per graph output: name, SQNR and cosine of the int8 model against the float model.
+    public var outputs: [(name: String, sqnr: Double, cosine: Double)]
+    public var method: CalibrationMethod
+    public var imagesUsed: [String]
+    public var imagesFailed: [(String, String)]
+    /// Tensors whose calibration range was all zeros.
+    public var degenerate: [String]
+    public var notes: [String]
+    /// Layers kept float by `--float-fallback auto`, and what that costs against an all-int8 model.
+    public var keptByThreshold: [String]
+    public var fallbackExtraBytes: Int
+    public var fallbackFloatMACs: Int
+}
+
+/// A model's spec with its weights bytes copied out of the mapped file (the reader leaves them there).
+public func specWithWeights(_ model: PackedModel) -> ModelSpec {
+    var spec = model.spec
+    spec.weights = Array(UnsafeRawBufferPointer(start: model.file.base + model.weightsOffset, count: model.weightsLength))
+    return spec
+}
+
+func loadSpec(_ spec: ModelSpec, name: String) throws(SwiftletError) -> Interpreter {
+    let bytes = encodeSWL(spec)
+    return try Interpreter(model: try PackedModel(file: MappedFile(bytes: bytes), path: name))
+}
+
+/// Calibrates `model` (float32) on the images and returns its int8 form with the layer report.
+public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(SwiftletError) -> QuantizeResult {
+    if case .percentile(let p) = o.method, !(p > 50 && p <= 100) {
+        throw .usage(detail: "--percentile must be in (50, 100], got \(p); 99.99 keeps all but the outer 0.01 %")
+    }
+    if let n = o.maxImages, n < 1 { throw .usage(detail: "--images must be at least 1, got \(n)") }
+    let original = specWithWeights(model)
+    for t in original.tensors where t.dtype != .float32 && t.storage == .arena {
+        throw .usage(detail: "\(model.path) is already quantized (tensor '\(t.name)' is \(t.dtype.name)); quantize the float model")
+    }
+    guard original.preprocess != nil else {
+        throw .invalidModel(detail: "\(model.path) has no pre-processing metadata, and calibration feeds it images",
+                            hint: "import it with 'swiftlet import model.onnx -o model.swl --mean R,G,B --std R,G,B' (and --bgr or --resize crop if the model needs them), then quantize model.swl")
+    }
+    let src = unfuseForInt8(original)
+    if o.fallback == .none {
+        for node in src.nodes {
+            if let why = int8Problem(node, src) {
+                throw .unsupported(detail: "node '\(node.name)' (\(node.op.kind.name)) cannot run int8: \(why); drop --no-float-fallback to keep it float")
+            }
+        }
+    }
+    let floatRun = try loadSpec(src, name: model.path + " (float)")
+    var images = try listImages(o.calibrationDir)
+    if let n = o.maxImages, images.count > n { images = Array(images.prefix(n)) }
+    let cal = try calibrate(floatRun, images: images, method: o.method, progress: o.progress)
+    var ranges: [(Float, Float)?] = []
+    for s in cal.stats { ranges.append(s.seen ? s.range(o.method) : nil) }
+
+    var keepFloat = [Bool](repeating: false, count: src.nodes.count)
+    var attempt = try buildAndMeasure(src, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path)
+    var kept: [String] = []
+    var extraBytes = 0
+    var floatMACs = 0
+    if o.fallback == .auto {
+        for l in attempt.layers where l.int8 {
+            if let s = l.layerSQNR, s < o.sqnrThreshold, case let i = l.index, i < keepFloat.count {
+                keepFloat[i] = true
+                kept.append(l.name)
+                floatMACs += l.macs
+            }
+        }
+        if !kept.isEmpty {
+            let before = encodeSWL(attempt.spec).count
+            attempt = try buildAndMeasure(src, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path)
+            extraBytes = encodeSWL(attempt.spec).count - before
+            for i in 0..<attempt.layers.count where keepFloat[attempt.layers[i].index] {
+                attempt.layers[i].floatReason = "kept float: layer SQNR under \(o.sqnrThreshold) dB"
+            }
+        }
+    }
+    return QuantizeResult(
+        spec: attempt.spec, layers: attempt.layers, outputs: attempt.outputs, method: o.method, imagesUsed: cal.used,
+        imagesFailed: cal.failed, degenerate: attempt.degenerate, notes: attempt.notes, keptByThreshold: kept,
+        fallbackExtraBytes: extraBytes, fallbackFloatMACs: floatMACs)
+}
+
+struct Attempt {
+    var spec: ModelSpec
+    var layers: [LayerReport]
+    var outputs: [(name: String, sqnr: Double, cosine: Double)]
+    var degenerate: [String]
+    var notes: [String]
+}
+
+/// Noise power over signal power, accumulated in f64 in image order.
+struct ErrorSums {
+    var signal = 0.0, noise = 0.0, dot = 0.0, other = 0.0
+
+    mutating func add(_ x: Float, _ y: Float) {
+        let a = Double(x), b = Double(y)
+        signal += a * a
+        noise += (a - b) * (a - b)
+        dot += a * b
+        other += b * b
+    }
+
+    var sqnr: Double { noise == 0 ? (signal == 0 ? 0 : 200) : min(200, 10 * log10(signal / noise)) }
+    var cosine: Double { signal == 0 || other == 0 ? (signal == other ? 1 : 0) : dot / (signal * other).squareRoot() }
+}
+
+func combineSQNR(_ a: Double?, _ b: Double?) -> Double? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return -10 * log10(pow(10, -a / 10) + pow(10, -b / 10))
+}
+
+func buildAndMeasure(_ src: ModelSpec, _ floatRun: Interpreter, ranges: [(Float, Float)?], keepFloat: [Bool], images: [String],
+                     progress: Bool, path: String) throws(SwiftletError) -> Attempt {
+    let int8Nodes = chooseInt8Nodes(src, keepFloat: keepFloat)
+    let (params, degenerate) = assignParams(src, int8Nodes: int8Nodes, ranges: ranges)
+    var b = Int8Builder(src: src, params: params, int8Nodes: int8Nodes)
+    b.build()
+    let q = b.out
+    let qRun = try loadSpec(q, name: path + " (int8)")
+    let stats = modelStats(src)
+
+    // Per source tensor written by an int8 node: the float values of the current image.
+    var buffers = [[Float]](repeating: [], count: src.tensors.count)
+    var outSums = [ErrorSums](repeating: ErrorSums(), count: src.tensors.count)
+    var modelSums = [ErrorSums](repeating: ErrorSums(), count: src.tensors.count)
+    for (i, node) in src.nodes.enumerated() where int8Nodes[i] {
+        buffers[node.outputs[0]] = [Float](repeating: 0, count: Shape.count(src.tensors[node.outputs[0]].shape) ?? 0)
+    }
+    var finalSums = [ErrorSums](repeating: ErrorSums(), count: src.outputs.count)
+    let bar = Progress(label: "measuring  ", total: images.count, enabled: progress)
+    let inCount = Shape.count(src.tensors[src.inputs[0]].shape) ?? 0
+    for (k, image) in images.enumerated() {
+        try loadImageInput(floatRun, path: image)
+        qRun.inputPointer(0).update(from: floatRun.inputPointer(0), count: inCount)
+        floatRun.invoke { i in
+            let t = src.nodes[i].outputs[0]
+            guard int8Nodes[i], let p = params[t] else { return }
+            let x = floatRun.tensorPointer(t).assumingMemoryBound(to: Float.self)
+            let n = buffers[t].count
+            buffers[t].withUnsafeMutableBufferPointer { dst in
+                for j in 0..<n {
+                    dst[j] = x[j]
+                    outSums[t].add(x[j], p.dequantize(p.quantize(x[j])))
+                }
+            }
+        }
+        qRun.invoke { j in
+            let origin = b.origin[j]
+            guard origin >= 0, int8Nodes[origin] else { return }
+            let t = src.nodes[origin].outputs[0]
+            let yq = q.tensors[q.nodes[j].outputs[0]]
+            guard let p = yq.quant?.params else { return }
+            let y = qRun.tensorPointer(q.nodes[j].outputs[0]).assumingMemoryBound(to: Int8.self)
+            buffers[t].withUnsafeBufferPointer { ref in
+                for e in 0..<ref.count { modelSums[t].add(ref[e], p.dequantize(y[e])) }
+            }
+        }
+        for o in 0..<src.outputs.count {
+            let n = Shape.count(src.tensors[src.outputs[o]].shape) ?? 0
+            let a = floatRun.outputPointer(o), c = qRun.outputPointer(o)
+            for e in 0..<n { finalSums[o].add(a[e], c[e]) }
+        }
+        bar.update(k + 1)
+    }
+    bar.finish()
+
+    var layers: [LayerReport] = []
+    for (i, node) in src.nodes.enumerated() {
+        let t = node.outputs[0]
+        var l = LayerReport(index: i, name: node.name, op: node.op.kind.name + (node.op.fusedActivation.map { $0.kind == .none ? "" : "+" + $0.text } ?? ""),
+                            int8: int8Nodes[i], macs: stats.perNode[i].macs)
+        if case .activation(let a) = node.op { l.op = "Activation(\(a.text))" }
+        if !int8Nodes[i] {
+            l.floatReason = keepFloat[i] ? "kept float" : (int8Problem(node, src) ?? "its input is float")
+            layers.append(l)
+            continue
+        }
+        if let p = params[t] {
+            l.outputScale = p.scale
+            l.outputZeroPoint = p.zeroPoint
+        }
+        switch node.op {
+        case .conv2d, .fullyConnected:
+            let w = b.floats(node.inputs[1])
+            let scales = b.weightScales[i] ?? []
+            let wq = w.enumerated().map { e, v in
+                Int8(max(-127, min(127, (v / scales[e / max(1, w.count / max(scales.count, 1))]).rounded(.toNearestOrAwayFromZero))))
+            }
+            let per = scales.isEmpty ? 0 : w.count / scales.count
+            var s = ErrorSums()
+            for e in 0..<w.count { s.add(w[e], Float(wq[e]) * scales[e / max(per, 1)]) }
+            l.weightSQNR = s.sqnr
+            l.weightScaleMin = scales.min()
+            l.weightScaleMax = scales.max()
+        default:
+            break
+        }
+        l.outputSQNR = outSums[t].sqnr
+        l.layerSQNR = combineSQNR(l.weightSQNR, l.outputSQNR)
+        l.modelSQNR = modelSums[t].sqnr
+        l.cosine = modelSums[t].cosine
+        layers.append(l)
+    }
+    var outputs: [(name: String, sqnr: Double, cosine: Double)] = []
+    for o in 0..<src.outputs.count { outputs.append((src.tensors[src.outputs[o]].name, finalSums[o].sqnr, finalSums[o].cosine)) }
+    return Attempt(spec: q, layers: layers, outputs: outputs, degenerate: degenerate.map { src.tensors[$0].name }, notes: b.notes)
+}

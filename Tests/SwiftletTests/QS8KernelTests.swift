@@ -1,0 +1,130 @@
+import SwiftletCore
+import SwiftletKernels
+import SwiftletModel
+import SwiftletRuntime
+import Testing
+
+// The int8 element-wise kernels on hand-computed cases, and a hand-built int8 graph through the
+// format and the interpreter.
+
+@Suite struct QS8KernelTests {
+    @Test func quantizeRoundsHalfAwayFromZeroAndSaturates() {
+        let q = QuantParams(scale: 0.5, zeroPoint: -3)
+        let x: [Float] = [1.25, -1.25, 0, 1000, -1000, .nan, 0.2499]
+        var y = [Int8](repeating: 0, count: x.count)
+        quantizeQS8_reference(x: x, y: &y, count: x.count, params: q)
+        // 1.25 / 0.5 = 2.5 → 3, −2.5 → −3; then the zero point −3.
+        #expect(y == [0, -6, -3, 127, -128, -3, -3])
+        var back = [Float](repeating: 0, count: 3)
+        dequantizeQS8_reference(x: [0, -6, 127], y: &back, count: 3, params: q)
+        #expect(back == [1.5, -1.5, 65])
+    }
+
+    @Test func lookupIndexesFromMinus128() {
+        var table = [Int8](repeating: 0, count: 256)
+        for i in 0..<256 { table[i] = Int8(truncatingIfNeeded: 127 - i) }  // q → −1 − q
+        var y = [Int8](repeating: 0, count: 3)
+        lookupQS8_reference(x: [-128, 0, 127], table: table, y: &y, count: 3)
+        #expect(y == [127, -1, -128])
+    }
+
+    @Test func mulMatchesHandComputation() {
+        // a: 10 at (0.5, 0) = 5; b: −4 at (0.25, 2) = −1.5; y = −7.5 at (0.125, 1) → −60 + 1 = −59.
+        let p = MulQS8Params(input1: QuantParams(scale: 0.5, zeroPoint: 0), input2: QuantParams(scale: 0.25, zeroPoint: 2),
+                             output: QuantParams(scale: 0.125, zeroPoint: 1))
+        var y: [Int8] = [0]
+        let one = Dims6([1])
+        mulQS8_reference(a: [10], sa: one.broadcastStrides(to: one), b: [-4], sb: one.broadcastStrides(to: one), y: &y, out: one, params: p)
+        #expect(y == [-59])
+        // Saturation: 127 · 127 at unit scales.
+        let unit = QuantParams(scale: 1, zeroPoint: 0)
+        mulQS8_reference(a: [127], sa: one, b: [127], sb: one, y: &y, out: one, params: MulQS8Params(input1: unit, input2: unit, output: unit))
+        #expect(y == [127])
+    }
+
+    @Test func addBroadcastsAScalar() {
+        let unit = QuantParams(scale: 1, zeroPoint: 0)
+        let out = Dims6([1, 2, 2, 1])
+        var y = [Int8](repeating: 0, count: 4)
+        addQS8_reference(a: [1, 2, 3, 4], sa: out.broadcastStrides(to: out), b: [10], sb: Dims6([1]).broadcastStrides(to: out),
+                         y: &y, out: out, params: AddQS8Params(input1: unit, input2: unit, output: unit))
+        #expect(y == [11, 12, 13, 14])
+    }
+
+    @Test func meanRoundsTiesAwayFromZero() {
+        let unit = QuantParams(scale: 1, zeroPoint: 0)
+        let plan = MeanPlan(dims: Dims6([1, 2, 2, 1]), reduced: [false, false, false, true, true, false])
+        var acc = [Int32](repeating: 0, count: 1)
+        var y: [Int8] = [0]
+        // 2.5 → 3 and −2.5 → −3 (the power-of-two division breaks ties away from zero).
+        meanQS8_reference(x: [1, 2, 3, 4], plan: plan, y: &y, acc: &acc, params: MeanQS8Params(input: unit, output: unit, count: 4))
+        #expect(y == [3])
+        meanQS8_reference(x: [-1, -2, -3, -4], plan: plan, y: &y, acc: &acc, params: MeanQS8Params(input: unit, output: unit, count: 4))
+        #expect(y == [-3])
+        // Zero points: inputs at (0.5, 10) hold 0.5·(x − 10); the mean of [12, 14, 16, 18] is 0.5·5 = 2.5,
+        // at output (0.25, −5): 10 − 5 = 5.
+        meanQS8_reference(x: [12, 14, 16, 18], plan: plan, y: &y, acc: &acc,
+                          params: MeanQS8Params(input: QuantParams(scale: 0.5, zeroPoint: 10), output: QuantParams(scale: 0.25, zeroPoint: -5), count: 4))
+        #expect(y == [5])
+    }
+
+    /// float input → Quantize → Add (int8, broadcast constant) + ReLU → Dequantize, through the file format.
+    func int8Graph(zeroPoint: Int32 = 0) -> ModelSpec {
+        var m = HandModel(name: "int8")
+        let x = m.tensor("x", [1, 4])
+        var xq = TensorInfo(name: "x/int8", dtype: .int8, shape: [1, 4])
+        xq.quant = TensorQuant(scale: 0.5, zeroPoint: zeroPoint)
+        m.spec.tensors.append(xq)
+        let xqi = m.spec.tensors.count - 1
+        m.node(.quantize, [x], xqi)
+        while m.spec.weights.count % 64 != 0 { m.spec.weights.append(0) }
+        var c = TensorInfo(name: "c", dtype: .int8, shape: [1], storage: .weights, offset: m.spec.weights.count)
+        c.quant = TensorQuant(scale: 0.25, zeroPoint: 0)
+        m.spec.weights.append(UInt8(bitPattern: -4))  // −1.0
+        m.spec.tensors.append(c)
+        let ci = m.spec.tensors.count - 1
+        var sq = TensorInfo(name: "sum", dtype: .int8, shape: [1, 4])
+        sq.quant = TensorQuant(scale: 0.5, zeroPoint: -128)
+        m.spec.tensors.append(sq)
+        let si = m.spec.tensors.count - 1
+        m.node(.binary(.add, Activation(.relu)), [xqi, ci], si)
+        let y = m.tensor("y", [1, 4])
+        m.node(.dequantize, [si], y)
+        m.spec.inputs = [x]
+        m.spec.outputs = [y]
+        _ = planArena(&m.spec)
+        return m.spec
+    }
+
+    @Test func int8GraphRunsThroughTheFormat() throws {
+        let spec = int8Graph()
+        let bytes = encodeSWL(spec)
+        let model = try PackedModel(file: MappedFile(bytes: bytes), path: "int8.swl")
+        #expect(model.spec.tensors[1].quant == TensorQuant(scale: 0.5, zeroPoint: 0))
+        #expect(model.spec.tensors[3].quant == TensorQuant(scale: 0.5, zeroPoint: -128))
+        let run = try Interpreter(model: model)
+        run.setInput(0, logical: [3, 0.5, -2, 70])
+        run.invoke()
+        // x − 1, ReLU; x quantized at scale 0.5 saturates 70 to 63.5, so 62.5 after the add.
+        #expect(run.output(0) == [2, 0, 0, 62.5])
+    }
+
+    @Test func readerRejectsBadQuantization() throws {
+        var spec = int8Graph()
+        spec.tensors[3].quant = TensorQuant(scales: [0.5], axis: 0)  // per-channel activation: Add has no such form
+        #expect(throws: SwiftletError.self) { try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: "bad.swl") }
+        do {
+            _ = try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: "bad.swl")
+        } catch {
+            #expect(error.message.contains("Add"), "\(error.message)")
+        }
+        spec = int8Graph()
+        spec.tensors[1].quant = TensorQuant(scale: -1, zeroPoint: 0)
+        do {
+            _ = try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: "bad.swl")
+            Issue.record("a negative scale was accepted")
+        } catch {
+            #expect(error.message.contains("scale"), "\(error.message)")
+        }
+    }
+}
