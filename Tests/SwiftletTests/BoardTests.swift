@@ -63,6 +63,28 @@ import Testing
         }
     }
 
+    /// int8 models (quantized on the host) give the host's outputs bit for bit on every board: the
+    /// integer kernels and the pack-time tables leave nothing to the board's floating point but the
+    /// final dequantization.
+    @Test("int8 outputs equal the host build's bit for bit", arguments: ["digits_lenet", "mobilenet_v2"])
+    func sameInt8OutputsAsHost(model: String) throws {
+        let dir = try scratchDirectory()
+        let imagenet = model == "mobilenet_v2"
+        let swl = try importToFile("models/onnx/\(model).onnx", labels: imagenet, dir: dir)
+        let (int8, _) = try quantizeToFile(swl, calibration: imagenet ? "models/calibration/imagenet" : "models/digits/calibration",
+                                           images: imagenet ? 3 : nil)
+        let photo = repoFile(imagenet ? "models/photos/chelsea.jpg" : "models/digits/test/7/0081.jpg")
+        let host = try swiftlet(["run", int8, "--image", photo, "--json", "--top", "10"])
+        #expect(host.status == 0, "\(host.stderr)")
+        for (board, cpu) in Self.boards {
+            let r = try runBoard(board, cpu: cpu, ["run", int8, "--image", photo, "--json", "--top", "10"])
+            #expect(r.status == 0, "\(board): \(r.stderr)")
+            // Same scores, same order (the latency field differs).
+            func scores(_ s: String) -> String { String(s[s.range(of: "\"top\"")!.lowerBound...]) }
+            #expect(scores(r.stdout) == scores(host.stdout), "\(model) int8 on \(board): \(r.stdout) vs host \(host.stdout)")
+        }
+    }
+
     @Test func infoReportsDotprod() throws {
         let a72 = try runBoard("rpi4", cpu: "cortex-a72", ["info", "--json"])
         #expect(a72.status == 0)

@@ -1,0 +1,197 @@
+import Foundation
+import SwiftletApp
+import SwiftletCore
+import SwiftletModel
+import SwiftletONNX
+import SwiftletQuantizer
+import SwiftletRuntime
+import Testing
+
+// Post-training int8 quantization on real data: the digits classifier's held-out accuracy, real
+// ImageNet models on real photos, determinism, and bad input. Calibration and evaluation images are
+// always different images (models/digits/calibration vs test; models/calibration/imagenet vs the photos).
+
+/// Imports an ONNX model into a temporary .swl and returns its path.
+func importToFile(_ onnx: String, labels: Bool = false, dir: String) throws -> String {
+    var o = ImportOptions()
+    if labels {
+        o.labels = try String(contentsOfFile: repoFile("models/labels/imagenet.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        o.outputKind = .classification
+    }
+    let spec = try importONNX(path: repoFile(onnx), options: o)
+    let path = dir + "/" + URL(fileURLWithPath: onnx).deletingPathExtension().lastPathComponent + ".swl"
+    try Data(encodeSWL(spec)).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
+/// Quantizes `swl` and writes the int8 model beside it.
+func quantizeToFile(_ swl: String, calibration: String, images: Int? = nil, fallback: FloatFallback = .unsupported,
+                    method: CalibrationMethod = .percentile(99.99)) throws -> (String, QuantizeResult) {
+    var o = QuantizeOptions(calibrationDir: repoFile(calibration))
+    o.maxImages = images
+    o.fallback = fallback
+    o.method = method
+    o.progress = false
+    let result = try quantizeModel(try PackedModel(path: swl), o)
+    let out = swl.replacingOccurrences(of: ".swl", with: "-int8-\(fallback.rawValue).swl")
+    try Data(encodeSWL(result.spec)).write(to: URL(fileURLWithPath: out))
+    return (out, result)
+}
+
+@Suite(.serialized) struct QuantizeTests {
+    @Test(arguments: [FloatFallback.unsupported, .auto])
+    func digitsInt8AccuracyIsWithinHalfAPointOfFloat(fallback: FloatFallback) throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/digits_lenet.onnx", dir: dir)
+        let (int8, result) = try quantizeToFile(swl, calibration: "models/digits/calibration", fallback: fallback)
+        #expect(result.imagesUsed.count == 200)
+        #expect(result.layers.allSatisfy { $0.int8 }, "digits has an int8 kernel for every layer")
+        let (scores, failed) = try evaluate(models: [swl, int8], labelsDir: repoFile("models/digits/test"))
+        #expect(failed.isEmpty)
+        let (f, q) = (scores[0], scores[1])
+        #expect(f.count == 540 && q.count == 540)
+        let floatAcc = Double(f.top1) / Double(f.count) * 100
+        let int8Acc = Double(q.top1) / Double(q.count) * 100
+        // The float model is the committed export: ONNX Runtime gives 525 / 540 (models/digits/README.md).
+        #expect(f.top1 == 525, "float top-1 \(f.top1)/540, ONNX Runtime gives 525")
+        #expect(abs(floatAcc - int8Acc) <= 0.5, "float \(floatAcc) % vs int8 \(int8Acc) %")
+        #expect(q.agree >= 535, "int8 agrees with float on \(q.agree) of 540")
+    }
+
+    @Test func quantizingTwiceGivesTheSameBytes() throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/digits_lenet.onnx", dir: dir)
+        for method in [CalibrationMethod.minMax, .percentile(99.99), .entropy] {
+            let (a, _) = try quantizeToFile(swl, calibration: "models/digits/calibration", method: method)
+            let first = try Data(contentsOf: URL(fileURLWithPath: a))
+            let (b, _) = try quantizeToFile(swl, calibration: "models/digits/calibration", method: method)
+            #expect(first == (try Data(contentsOf: URL(fileURLWithPath: b))), "\(method.text): two runs differ")
+        }
+        // And through the CLI, in another process.
+        let o1 = dir + "/cli1.swl", o2 = dir + "/cli2.swl"
+        for o in [o1, o2] {
+            let r = try swiftlet(["quantize", swl, "--calibration", repoFile("models/digits/calibration"), "-o", o, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: o1)) == Data(contentsOf: URL(fileURLWithPath: o2)))
+    }
+
+    /// The true class stays in the int8 top-5 on every high-margin photo.
+    @Test(arguments: ["mobilenet_v2", "efficientnet_lite0"])
+    func realImageNetModelsKeepTheTrueClassInTop5(model: String) throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/\(model).onnx", labels: true, dir: dir)
+        let (int8, result) = try quantizeToFile(swl, calibration: "models/calibration/imagenet")
+        #expect(result.imagesUsed.count >= 12)
+        // Every layer runs int8, but data movement straight off the float input (EfficientNet's stem Pad).
+        for l in result.layers where !l.int8 {
+            #expect(l.floatReason == "its input is float" && l.macs == 0, "\(model): \(l.name) (\(l.op)) is float: \(l.floatReason ?? "")")
+        }
+        #expect(result.outputs[0].cosine > 0.98, "logits cosine \(result.outputs[0].cosine)")
+        let truth: [String: Set<Int>] = [
+            "chelsea": [281, 282, 285], "coffee": [967], "camera": [872], "motorcycle": [665, 670],
+            "china": [698, 663], "eagle": [22, 21],
+        ]
+        let run = try Interpreter(model: try PackedModel(path: int8))
+        for (photo, classes) in truth.sorted(by: { $0.key < $1.key }) {
+            try loadImageInput(run, path: repoFile("models/photos/\(photo).jpg"))
+            run.invoke()
+            let top5 = Set(topIndices(run.output(0), 5))
+            #expect(!top5.isDisjoint(with: classes), "\(model) int8 on \(photo): top-5 \(top5.sorted()) misses \(classes.sorted())")
+        }
+    }
+
+    /// The other shipped classifiers (random weights) quantize fully and run from the host CLI.
+    @Test(arguments: ["mobilenet_v3_small", "squeezenet1_1"])
+    func otherClassifiersRunInt8FromTheCLI(model: String) throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/\(model).onnx", labels: true, dir: dir)
+        let out = dir + "/\(model)-int8.swl"
+        let q = try swiftlet(["quantize", swl, "--calibration", repoFile("models/calibration/imagenet"), "--images", "4", "-o", out,
+                              "--report", dir + "/report.json"])
+        #expect(q.status == 0, "\(q.stderr)")
+        #expect(q.stdout.contains("layers int8"), "\(q.stdout)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/report.json"))) as! [String: Any]
+        let layers = report["layers"] as! [[String: Any]]
+        #expect(!layers.isEmpty && layers.allSatisfy { $0["int8"] as? Bool == true })
+        #expect(((report["outputs"] as! [[String: Any]])[0]["cosine"] as! Double) > 0.99)
+        let r = try swiftlet(["run", out, "--image", repoFile("models/photos/chelsea.jpg"), "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"top\""), "\(r.stdout)")
+    }
+
+    @Test func badCalibrationInputIsExplained() throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/digits_lenet.onnx", dir: dir)
+        // An empty folder.
+        let empty = dir + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        var r = try swiftlet(["quantize", swl, "--calibration", empty, "-o", dir + "/q.swl"])
+        #expect(r.status == 1 && r.stderr.contains("no JPEG images"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/q.swl"))
+        // A folder with a corrupt image among real ones: named, skipped, counted.
+        let mixed = dir + "/mixed"
+        try FileManager.default.createDirectory(atPath: mixed, withIntermediateDirectories: true)
+        for f in try FileManager.default.contentsOfDirectory(atPath: repoFile("models/digits/calibration/3")).sorted().prefix(5) {
+            try FileManager.default.copyItem(atPath: repoFile("models/digits/calibration/3/\(f)"), toPath: mixed + "/" + f)
+        }
+        try Data("not a jpeg".utf8).write(to: URL(fileURLWithPath: mixed + "/broken.jpg"))
+        r = try swiftlet(["quantize", swl, "--calibration", mixed, "-o", dir + "/q.swl", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("on 5 images (1 unreadable, skipped)") && r.stdout.contains("broken.jpg"), "\(r.stdout)")
+        // Only unreadable images.
+        let bad = dir + "/bad"
+        try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
+        try Data("nope".utf8).write(to: URL(fileURLWithPath: bad + "/a.jpg"))
+        r = try swiftlet(["quantize", swl, "--calibration", bad, "-o", dir + "/q2.swl"])
+        #expect(r.status == 1 && r.stderr.contains("none of the 1 calibration images could be read"), "\(r.stderr)")
+        // A missing folder, and a bad percentile.
+        r = try swiftlet(["quantize", swl, "--calibration", dir + "/nowhere", "-o", dir + "/q3.swl"])
+        #expect(r.status == 1 && r.stderr.contains("no such folder"), "\(r.stderr)")
+        r = try swiftlet(["quantize", swl, "--calibration", mixed, "-o", dir + "/q3.swl", "--percentile", "20"])
+        #expect(r.status == 64 && r.stderr.contains("--percentile"), "\(r.stderr)")
+    }
+
+    @Test func modelWithoutPreprocessingNamesTheFlags() throws {
+        let dir = try scratchDirectory()
+        var m = tinyClassifier(preprocess: false)
+        let path = dir + "/tiny.swl"
+        try Data(m.encoded()).write(to: URL(fileURLWithPath: path))
+        let r = try swiftlet(["quantize", path, "--calibration", repoFile("models/digits/calibration"), "-o", dir + "/q.swl"])
+        #expect(r.status == 1 && r.stderr.contains("--mean") && r.stderr.contains("--std"), "\(r.stderr)")
+    }
+
+    /// An op without an int8 kernel stays float and is named in the report; --no-float-fallback
+    /// refuses it instead, naming the op and the node.
+    @Test func opWithoutInt8KernelStaysFloatOrFails() throws {
+        let dir = try scratchDirectory()
+        var m = tinyClassifier()
+        let logits = m.spec.outputs[0]
+        let probs = m.tensor("probs", [1, 2])
+        m.node(.softmax(axis: 1, toEnd: false), [logits], probs)
+        m.spec.outputs = [probs]
+        let path = dir + "/tiny.swl"
+        try Data(m.encoded()).write(to: URL(fileURLWithPath: path))
+        var r = try swiftlet(["quantize", path, "--calibration", repoFile("models/photos"), "-o", dir + "/q.swl"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Softmax has no int8 kernel"), "\(r.stdout)")
+        let q = try PackedModel(path: dir + "/q.swl")
+        #expect(q.spec.nodes.contains { $0.op == .dequantize } && q.spec.nodes.contains { $0.op.kind == .softmax })
+        r = try swiftlet(["quantize", path, "--calibration", repoFile("models/photos"), "-o", dir + "/q2.swl", "--no-float-fallback"])
+        #expect(r.status == 1 && r.stderr.contains("Softmax") && r.stderr.contains("'n2'"), "\(r.stderr)")
+    }
+
+    @Test func evalNamesBadLabelFolders() throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/digits_lenet.onnx", dir: dir)
+        let labels = dir + "/labels"
+        try FileManager.default.createDirectory(atPath: labels + "/zebra", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: repoFile("models/digits/calibration/3/0003.jpg"), toPath: labels + "/zebra/a.jpg")
+        var r = try swiftlet(["eval", swl, "--labels", labels])
+        #expect(r.status == 1 && r.stderr.contains("'zebra'"), "\(r.stderr)")
+        try FileManager.default.moveItem(atPath: labels + "/zebra", toPath: labels + "/12")
+        r = try swiftlet(["eval", swl, "--labels", labels])
+        #expect(r.status == 1 && r.stderr.contains("10 classes"), "\(r.stderr)")
+    }
+}
