@@ -113,6 +113,9 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     let cal = try calibrate(floatRun, images: images, method: o.method, progress: o.progress)
     var ranges: [(Float, Float)?] = []
     for s in cal.stats { ranges.append(s.seen ? s.range(o.method) : nil) }
+    // The model's outputs (logits, box offsets) keep their whole range: clipping them changes the
+    // answer directly, and a few large logits are exactly what percentile and entropy would cut.
+    for t in src.outputs where cal.stats[t].seen { ranges[t] = cal.stats[t].range(.minMax) }
 
     var keepFloat = [Bool](repeating: false, count: src.nodes.count)
     var attempt = try buildAndMeasure(src, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path)
