@@ -216,11 +216,14 @@ struct Int8Builder {
     var notes: [String] = []
     /// Per source conv / fully connected node: its weights' int8 scales (for the report).
     var weightScales: [Int: [Float]] = [:]
+    /// Per source tensor: its channel means on the calibration images (bias correction), or empty.
+    let channelMeans: [[Double]]
 
-    init(src: ModelSpec, params: [QuantParams?], int8Nodes: [Bool]) {
+    init(src: ModelSpec, params: [QuantParams?], int8Nodes: [Bool], channelMeans: [[Double]] = []) {
         self.src = src
         self.params = params
         self.int8Nodes = int8Nodes
+        self.channelMeans = channelMeans
         floatOf = [Int](repeating: -1, count: src.tensors.count)
         int8Of = [Int](repeating: -1, count: src.tensors.count)
         out.name = src.name
@@ -341,12 +344,17 @@ struct Int8Builder {
                 let x = int8Tensor(node.inputs[0])
                 let xp = out.tensors[x].quant!.params
                 let ws = src.tensors[node.inputs[1]]
-                let bf = floats(node.inputs[2])
+                var bf = floats(node.inputs[2])
+                let wf = floats(node.inputs[1])
+                let means = node.inputs[0] < channelMeans.count ? channelMeans[node.inputs[0]] : []
                 // The bias is stored as int32 in units of s_x · s_w[o]; keep it within ±2^30 (the
                 // accumulator's headroom) by raising s_w[o] where the weights are nearly all zero.
                 let minScales = bf.map { abs($0) / (xp.scale * Float(1 << 29)) }
-                let (wq, scales) = quantizeWeights(floats(node.inputs[1]), channels: ws.shape[0], minScales: minScales)
+                let (wq, scales) = quantizeWeights(wf, channels: ws.shape[0], minScales: minScales)
                 weightScales[i] = scales
+                if !means.isEmpty {
+                    bf = correctedBias(bf, w: wf, wq: wq, scales: scales, shape: ws.shape, op: node.op, inputMeans: means)
+                }
                 let w = addWeights(ws.name, .int8, ws.shape, wq.map { UInt8(bitPattern: $0) }, layout: ws.layout,
                                    quant: TensorQuant(scales: scales, axis: 0))
                 var bytes: [UInt8] = []
@@ -402,4 +410,34 @@ func lookupTable(input: QuantParams, output: QuantParams, _ act: Activation) -> 
         t.append(output.quantize(act.apply(x)))
     }
     return t
+}
+
+/// Bias correction (Nagel et al. 2019, "Data-Free Quantization", with the input statistics measured on
+/// the calibration images): rounding the weights shifts each output channel's mean by
+/// `Σ (ŵ − w) · E[x]` over its taps; subtracting that from the bias removes the shift. `E[x]` is the
+/// input channel's mean over all positions (the few taps that fall on padding see 0 instead; the
+/// correction ignores that border effect).
+func correctedBias(_ b: [Float], w: [Float], wq: [Int8], scales: [Float], shape: [Int], op: Op, inputMeans: [Double]) -> [Float] {
+    let outC = shape[0]
+    let per = outC > 0 ? w.count / outC : 0
+    var groups = 1
+    var cg = per  // input channels per tap (FC: the whole depth)
+    if case .conv2d(let c) = op {
+        groups = c.groups
+        cg = shape[3]
+    }
+    let ocg = max(1, outC / groups)
+    var out = b
+    for o in 0..<outC {
+        let g = o / ocg
+        var shift = 0.0
+        for k in 0..<per {
+            let ci = g * cg + k % cg
+            if ci >= inputMeans.count { continue }
+            let dw = Double(Float(wq[o * per + k]) * scales[o]) - Double(w[o * per + k])
+            shift += dw * inputMeans[ci]
+        }
+        out[o] = Float(Double(b[o]) - shift)
+    }
+    return out
 }

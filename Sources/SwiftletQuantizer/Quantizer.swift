@@ -26,6 +26,8 @@ public struct QuantizeOptions: Sendable {
     public var sqnrThreshold: Double = 25
     /// Draw a progress bar on stderr (only on a terminal).
     public var progress = true
+    /// Correct each conv / fully connected bias for the mean shift its weights' rounding causes.
+    public var biasCorrection = true
 
     public init(calibrationDir: String) { self.calibrationDir = calibrationDir }
 }
@@ -110,7 +112,16 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     let floatRun = try loadSpec(src, name: model.path + " (float)")
     var images = try listImages(o.calibrationDir)
     if let n = o.maxImages, images.count > n { images = Array(images.prefix(n)) }
-    let cal = try calibrate(floatRun, images: images, method: o.method, progress: o.progress)
+    var wanted = [Bool](repeating: false, count: src.tensors.count)
+    if o.biasCorrection {
+        for n in src.nodes {
+            switch n.op {
+            case .conv2d, .fullyConnected: wanted[n.inputs[0]] = true
+            default: break
+            }
+        }
+    }
+    let cal = try calibrate(floatRun, images: images, method: o.method, progress: o.progress, channelMeansOf: wanted)
     var ranges: [(Float, Float)?] = []
     for s in cal.stats { ranges.append(s.seen ? s.range(o.method) : nil) }
     // The model's outputs (logits, box offsets) keep their whole range: clipping them changes the
@@ -118,7 +129,8 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     for t in src.outputs where cal.stats[t].seen { ranges[t] = cal.stats[t].range(.minMax) }
 
     var keepFloat = [Bool](repeating: false, count: src.nodes.count)
-    var attempt = try buildAndMeasure(src, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path)
+    var attempt = try buildAndMeasure(src, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
+                                  channelMeans: cal.channelMeans)
     var kept: [String] = []
     var extraBytes = 0
     var floatMACs = 0
@@ -132,7 +144,8 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         }
         if !kept.isEmpty {
             let before = encodeSWL(attempt.spec).count
-            attempt = try buildAndMeasure(src, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path)
+            attempt = try buildAndMeasure(src, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
+                                  channelMeans: cal.channelMeans)
             extraBytes = encodeSWL(attempt.spec).count - before
             for i in 0..<attempt.layers.count where keepFloat[attempt.layers[i].index] {
                 attempt.layers[i].floatReason = "kept float: layer SQNR under \(o.sqnrThreshold) dB"
@@ -176,10 +189,10 @@ func combineSQNR(_ a: Double?, _ b: Double?) -> Double? {
 }
 
 func buildAndMeasure(_ src: ModelSpec, _ floatRun: Interpreter, ranges: [(Float, Float)?], keepFloat: [Bool], images: [String],
-                     progress: Bool, path: String) throws(SwiftletError) -> Attempt {
+                     progress: Bool, path: String, channelMeans: [[Double]]) throws(SwiftletError) -> Attempt {
     let int8Nodes = chooseInt8Nodes(src, keepFloat: keepFloat)
     let (params, degenerate) = assignParams(src, int8Nodes: int8Nodes, ranges: ranges)
-    var b = Int8Builder(src: src, params: params, int8Nodes: int8Nodes)
+    var b = Int8Builder(src: src, params: params, int8Nodes: int8Nodes, channelMeans: channelMeans)
     b.build()
     let q = b.out
     let qRun = try loadSpec(q, name: path + " (int8)")

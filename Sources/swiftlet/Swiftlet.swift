@@ -327,6 +327,9 @@ struct Quantize: ParsableCommand {
     @Option(name: .customLong("sqnr-threshold"), help: "With --float-fallback auto: the layer SQNR (dB) under which a layer stays float.")
     var sqnrThreshold: Double = 25
 
+    @Flag(name: .customLong("no-bias-correction"), help: "Do not correct biases for the mean shift weight rounding causes (on by default).")
+    var noBiasCorrection = false
+
     @Option(help: "Also write the layer report as JSON to this file.")
     var report: String?
 
@@ -359,6 +362,7 @@ struct Quantize: ParsableCommand {
             o.fallback = noFloatFallback ? .none : floatFallback
             o.sqnrThreshold = sqnrThreshold
             o.progress = !quiet
+            o.biasCorrection = !noBiasCorrection
             let result = try quantizeModel(packed, o)
             let bytes = encodeSWL(result.spec)
             _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)
