@@ -28,6 +28,8 @@ public struct QuantizeOptions: Sendable {
     public var progress = true
     /// Correct each conv / fully connected bias for the mean shift its weights' rounding causes.
     public var biasCorrection = true
+    /// Cross-layer equalization of conv → conv pairs before calibration (ReLU6 between them becomes ReLU).
+    public var equalize = false
 
     public init(calibrationDir: String) { self.calibrationDir = calibrationDir }
 }
@@ -73,6 +75,8 @@ public struct QuantizeResult {
     public var keptByThreshold: [String]
     public var fallbackExtraBytes: Int
     public var fallbackFloatMACs: Int
+    /// With `equalize`: the pairs equalized and the ReLU6 replaced.
+    public var equalization: EqualizationSummary?
 }
 
 /// A model's spec with its weights bytes copied out of the mapped file (the reader leaves them there).
@@ -109,7 +113,18 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
             }
         }
     }
+    // The reference for every figure is the model as given; with equalization the int8 model is built
+    // (and calibrated) from the equalized one, whose tensors are the same but for their values.
     let floatRun = try loadSpec(src, name: model.path + " (float)")
+    var built = src
+    var equalization: EqualizationSummary? = nil
+    var calRun = floatRun
+    if o.equalize {
+        let (eq, summary) = equalize(src)
+        built = eq
+        equalization = summary
+        calRun = try loadSpec(eq, name: model.path + " (equalized)")
+    }
     var images = try listImages(o.calibrationDir)
     if let n = o.maxImages, images.count > n { images = Array(images.prefix(n)) }
     var wanted = [Bool](repeating: false, count: src.tensors.count)
@@ -121,7 +136,23 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
             }
         }
     }
-    let cal = try calibrate(floatRun, images: images, method: o.method, progress: o.progress, channelMeansOf: wanted)
+    let cal = try calibrate(calRun, images: images, method: o.method, progress: o.progress, channelMeansOf: wanted)
+    if equalization != nil {
+        var sums = ErrorSums()
+        let inCount = Shape.count(src.tensors[src.inputs[0]].shape) ?? 0
+        for image in cal.used {
+            try loadImageInput(floatRun, path: image)
+            calRun.inputPointer(0).update(from: floatRun.inputPointer(0), count: inCount)
+            floatRun.invoke()
+            calRun.invoke()
+            for k in 0..<src.outputs.count {
+                let n = Shape.count(src.tensors[src.outputs[k]].shape) ?? 0
+                let a = floatRun.outputPointer(k), b = calRun.outputPointer(k)
+                for e in 0..<n { sums.add(a[e], b[e]) }
+            }
+        }
+        equalization?.floatSQNR = sums.sqnr
+    }
     var ranges: [(Float, Float)?] = []
     for s in cal.stats { ranges.append(s.seen ? s.range(o.method) : nil) }
     // The model's outputs (logits, box offsets) keep their whole range: clipping them changes the
@@ -129,7 +160,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     for t in src.outputs where cal.stats[t].seen { ranges[t] = cal.stats[t].range(.minMax) }
 
     var keepFloat = [Bool](repeating: false, count: src.nodes.count)
-    var attempt = try buildAndMeasure(src, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
+    var attempt = try buildAndMeasure(built, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
                                   channelMeans: cal.channelMeans)
     var kept: [String] = []
     var extraBytes = 0
@@ -144,7 +175,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         }
         if !kept.isEmpty {
             let before = encodeSWL(attempt.spec).count
-            attempt = try buildAndMeasure(src, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
+            attempt = try buildAndMeasure(built, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
                                   channelMeans: cal.channelMeans)
             extraBytes = encodeSWL(attempt.spec).count - before
             for i in 0..<attempt.layers.count where keepFloat[attempt.layers[i].index] {
@@ -155,7 +186,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     return QuantizeResult(
         spec: attempt.spec, layers: attempt.layers, outputs: attempt.outputs, method: o.method, imagesUsed: cal.used,
         imagesFailed: cal.failed, degenerate: attempt.degenerate, notes: attempt.notes, keptByThreshold: kept,
-        fallbackExtraBytes: extraBytes, fallbackFloatMACs: floatMACs)
+        fallbackExtraBytes: extraBytes, fallbackFloatMACs: floatMACs, equalization: equalization)
 }
 
 struct Attempt {

@@ -79,6 +79,9 @@ extension QuantizeResult {
         if !keptByThreshold.isEmpty {
             lines.append("kept float by --float-fallback auto: \(keptByThreshold.joined(separator: ", ")); cost \(fallbackExtraBytes) bytes of file, \(formatCount(fallbackFloatMACs)) MACs in float")
         }
+        if let e = equalization {
+            lines.append("cross-layer equalization: \(e.pairs) conv pairs, \(e.relu6Replaced) ReLU6 between them replaced by ReLU; the equalized float model alone is \(fmt(e.floatSQNR)) dB from the original (all figures are against the original)")
+        }
         for d in degenerate { lines.append("note: '\(d)' was all zeros on the calibration images; it got a safe scale (1/128)") }
         for n in notes { lines.append("note: \(n)") }
         for o in outputs {
@@ -107,6 +110,7 @@ extension QuantizeResult {
         s += worstLayers.prefix(5).map { jsonText($0.name) }.joined(separator: ", ") + "], "
         s += "\"kept_float\": [" + keptByThreshold.map { jsonText($0) }.joined(separator: ", ") + "], "
         s += "\"fallback_extra_bytes\": \(fallbackExtraBytes), \"fallback_float_macs\": \(fallbackFloatMACs), "
+        if let e = equalization { s += "\"equalized_pairs\": \(e.pairs), \"relu6_replaced\": \(e.relu6Replaced), \"equalized_float_sqnr_db\": \(jsonValue(e.floatSQNR)), " }
         s += "\"degenerate\": [" + degenerate.map { jsonText($0) }.joined(separator: ", ") + "], "
         s += "\"outputs\": [" + outputs.map { "{\"name\": \(jsonText($0.name)), \"sqnr_db\": \(jsonValue($0.sqnr)), \"cosine\": \(jsonValue($0.cosine))}" }.joined(separator: ", ")
         return s + "]}\n"

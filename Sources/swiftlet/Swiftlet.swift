@@ -327,6 +327,9 @@ struct Quantize: ParsableCommand {
     @Option(name: .customLong("sqnr-threshold"), help: "With --float-fallback auto: the layer SQNR (dB) under which a layer stays float.")
     var sqnrThreshold: Double = 25
 
+    @Flag(help: "Cross-layer equalization of conv → conv pairs first (MobileNet-style stacks); ReLU6 between them becomes ReLU.")
+    var equalize = false
+
     @Flag(name: .customLong("no-bias-correction"), help: "Do not correct biases for the mean shift weight rounding causes (on by default).")
     var noBiasCorrection = false
 
@@ -363,6 +366,7 @@ struct Quantize: ParsableCommand {
             o.sqnrThreshold = sqnrThreshold
             o.progress = !quiet
             o.biasCorrection = !noBiasCorrection
+            o.equalize = equalize
             let result = try quantizeModel(packed, o)
             let bytes = encodeSWL(result.spec)
             _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)

@@ -195,3 +195,55 @@ func quantizeToFile(_ swl: String, calibration: String, images: Int? = nil, fall
         #expect(r.status == 1 && r.stderr.contains("10 classes"), "\(r.stderr)")
     }
 }
+
+@Suite struct EqualizationTests {
+    /// Equalizing conv(ReLU) → conv leaves the float model's output unchanged (ReLU commutes with the
+    /// positive per-channel scales) and gives each channel the same weight range on both sides.
+    @Test func equalizationKeepsTheFloatModel() throws {
+        var m = HandModel(name: "pair")
+        var rng = SplitMix64(state: 7)
+        func values(_ n: Int, _ scale: (Int) -> Float) -> [Float] {
+            (0..<n).map { i in (Float(rng.below(2001)) / 1000 - 1) * scale(i) }
+        }
+        let x = m.tensor("x", [1, 5, 5, 3], layout: .nhwc)
+        // A: 3 → 4 channels, channel ranges 100× apart; B: depthwise 3×3 on the 4 channels.
+        let wa = m.weights("a.w", [4, 1, 1, 3], values(12) { i in [0.01, 1, 0.1, 3][i / 3] })
+        let ba = m.weights("a.b", [4], values(4) { _ in 0.5 })
+        let h = m.tensor("h", [1, 5, 5, 4], layout: .nhwc)
+        var ca = Conv2D()
+        ca.activation = Activation(.relu)
+        m.node(.conv2d(ca), [x, wa, ba], h)
+        let wb = m.weights("b.w", [4, 3, 3, 1], values(36) { i in [5, 0.02, 1, 0.3][i / 9] })
+        let bb = m.weights("b.b", [4], values(4) { _ in 1 })
+        let y = m.tensor("y", [1, 3, 3, 4], layout: .nhwc)
+        var cb = Conv2D()
+        (cb.kernelH, cb.kernelW, cb.groups) = (3, 3, 4)
+        m.node(.conv2d(cb), [h, wb, bb], y)
+        m.spec.inputs = [x]
+        m.spec.outputs = [y]
+        let input = values(75) { _ in 2 }
+        let original = try m.load()
+        original.setInput(0, logical: input)
+        original.invoke()
+        let (eq, summary) = equalize(m.spec)
+        #expect(summary.pairs == 1 && summary.relu6Replaced == 0)
+        var e = HandModel(name: "eq")
+        e.spec = eq
+        let equalized = try e.load()
+        equalized.setInput(0, logical: input)
+        equalized.invoke()
+        expectClose(equalized.output(0), original.output(0), tol: 1e-5, "equalized vs original")
+        // Ranges now match per channel: max|A[i]| = max|B[i]|.
+        func floats(_ spec: ModelSpec, _ t: Int) -> [Float] {
+            let info = spec.tensors[t]
+            return spec.weights.withUnsafeBytes { b in
+                (0..<(Shape.count(info.shape) ?? 0)).map { b.loadUnaligned(fromByteOffset: info.offset + 4 * $0, as: Float.self) }
+            }
+        }
+        let a = floats(eq, wa), b = floats(eq, wb)
+        for i in 0..<4 {
+            let r1 = a[(i * 3)..<(i * 3 + 3)].map(abs).max()!, r2 = b[(i * 9)..<(i * 9 + 9)].map(abs).max()!
+            #expect(abs(r1 - r2) <= 1e-5 * max(r1, r2), "channel \(i): \(r1) vs \(r2)")
+        }
+    }
+}
