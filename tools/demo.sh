@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job on shipped data: import MobileNetV2 (real ImageNet weights) and classify the shipped
-# photos, printing the top-5 classes and the latency of each inference.
+# The main job on shipped data: import MobileNetV2 (real ImageNet weights), quantize it to int8 by
+# calibrating on the shipped calibration photos (models/calibration/imagenet), and classify the
+# shipped test photos (different photos) with the float and the int8 model, printing the top-5
+# classes and the latency of each inference.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,6 +14,11 @@ mkdir -p build
 "$bin" import models/onnx/mobilenet_v2.onnx -o build/mobilenet_v2.swl \
   --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 \
   --labels models/labels/imagenet.txt --task classification
-"$bin" run build/mobilenet_v2.swl --runs 5 \
-  --image models/photos/chelsea.jpg models/photos/coffee.jpg models/photos/camera.jpg \
-          models/photos/eagle.jpg models/photos/china.jpg models/photos/motorcycle.jpg
+"$bin" quantize build/mobilenet_v2.swl --calibration models/calibration/imagenet \
+  -o build/mobilenet_v2-int8.swl --quiet
+photos=(models/photos/chelsea.jpg models/photos/coffee.jpg models/photos/camera.jpg
+        models/photos/eagle.jpg models/photos/china.jpg models/photos/motorcycle.jpg)
+echo "== float32"
+"$bin" run build/mobilenet_v2.swl --runs 5 --image "${photos[@]}"
+echo "== int8"
+"$bin" run build/mobilenet_v2-int8.swl --runs 5 --image "${photos[@]}"

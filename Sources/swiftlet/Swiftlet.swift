@@ -373,7 +373,10 @@ struct Quantize: ParsableCommand {
             try sys_writeFile(output, bytes)
             let name = packed.spec.name.isEmpty ? model : packed.spec.name
             var lines = result.text(modelName: name)
-            if quiet { lines = lines.filter { !$0.hasPrefix("  ") || $0.hasPrefix("  skipped") || $0.hasPrefix("  #") } }
+            if quiet {
+                // Keep the summary, the skipped images and the worst layers; drop the table.
+                lines = lines.filter { !$0.hasPrefix("  ") || $0.hasPrefix("  skipped") || ($0.hasPrefix("  #") && $0.dropFirst(3).first?.isNumber == true) }
+            }
             for l in lines { sys_print(l) }
             if let report { try sys_writeFile(report, Array(result.json(modelName: name, output: output).utf8)) }
             sys_print("wrote \(output): \(formatBytes(bytes.count)) (float \(formatBytes(packed.file.count))), arena \(formatBytes(result.spec.arenaBytes))")

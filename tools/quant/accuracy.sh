@@ -6,7 +6,8 @@
 #
 #   tools/quant/accuracy.sh            # prints the tables
 #
-# The ImageNet models' int8-vs-float SQNR, side by side with ONNX Runtime's, is tools/quant/compare-ort.
+# The ImageNet models: per method, with and without bias correction and equalization, on the
+# calibration photos (below); side by side with ONNX Runtime on the evaluation photos: tools/quant/compare-ort.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -30,4 +31,16 @@ for model in digits_lenet:digits lfw_face:lfw; do
   done
   "$bin" eval "${models[@]}" --labels "$data/test" | sed "s|$out/||"
   echo
+done
+
+# The real ImageNet models: int8-vs-float logits SQNR on the 12 calibration photos for each method,
+# and the effect of bias correction and cross-layer equalization (the report's last line).
+for name in mobilenet_v2 efficientnet_lite0; do
+  "$bin" import "models/onnx/$name.onnx" -o "$out/$name.swl" --labels models/labels/imagenet.txt >/dev/null
+  for flags in "--method minmax" "--method percentile" "--method entropy" \
+               "--method percentile --no-bias-correction" "--method percentile --equalize"; do
+    # shellcheck disable=SC2086
+    "$bin" quantize "$out/$name.swl" --calibration models/calibration/imagenet $flags -o "$out/q.swl" --quiet \
+      | grep -E "^output|^cross-layer" | sed "s|^|  $name [$flags] |"
+  done
 done
