@@ -15,6 +15,13 @@ public func typeProblem(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) 
         return "(\(s)) → \(output.dtype.name)"
     }
     let allFloat = output.dtype == .float32 && inputs.allSatisfy { $0.dtype == .float32 }
+    if case .softmax = op {
+        if inputs.count == 1 { return allFloat ? nil : "Softmax on \(describe()) needs its int8 exponential table; float Softmax takes float32" }
+        let t = inputs[1]
+        let fixed = output.quant == TensorQuant(scale: 1.0 / 256, zeroPoint: -128)
+        return activationInt8(inputs[0]) && activationInt8(output) && fixed && t.dtype == .int32 && t.storage == .weights
+            ? nil : "Softmax int8 takes quantized int8 and an int32 weights table to int8 at scale 1/256, zero point −128, not \(describe())"
+    }
     switch op {
     case .quantize:
         return inputs[0].dtype == .float32 && activationInt8(output) ? nil : "Quantize takes float32 to quantized int8, not \(describe())"
@@ -49,6 +56,8 @@ public func typeProblem(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) 
         return clampable(a) ? nil : "\(name) int8 can fuse only relu or clip, not \(a.text)"
     case .mean:
         if activationInt8(inputs[0]) && activationInt8(output) { return nil }
+    case .prelu:
+        if inputs.allSatisfy(activationInt8) && activationInt8(output) { return nil }
     case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose, .concat:
         // Data movement (and pooling, as TFLite): the output keeps the input's scale and zero point.
         guard activationInt8(output), inputs.allSatisfy(activationInt8) else { break }
@@ -59,5 +68,5 @@ public func typeProblem(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) 
     default:
         break
     }
-    return "\(name) has no kernel for \(describe()); int8 runs Conv2D, FullyConnected, Add, Mul, Mean, pooling, Concat, Pad, Slice, Transpose, Reshape and Lookup"
+    return "\(name) has no kernel for \(describe()); int8 runs Conv2D, FullyConnected, Add, Mul, PRelu, Mean, Softmax, pooling, Concat, Pad, Slice, Transpose, Reshape and Lookup"
 }

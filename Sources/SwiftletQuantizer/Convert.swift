@@ -1,3 +1,4 @@
+import Foundation
 import SwiftletCore
 import SwiftletModel
 
@@ -62,8 +63,10 @@ func int8Problem(_ node: NodeInfo, _ spec: ModelSpec) -> String? {
         if !clampable(a) { return "fused \(a.text)" }
         if isConst(0) && isConst(1) { return "both inputs are constants" }
         return nil
-    case .activation, .maxPool, .avgPool, .mean, .concat, .reshape, .pad, .slice, .transpose:
+    case .activation, .maxPool, .avgPool, .mean, .concat, .reshape, .pad, .slice, .transpose, .softmax:
         return nil
+    case .prelu:
+        return isConst(1) ? nil : "its slope is computed at run time"
     default:
         return "\(node.op.kind.name) has no int8 kernel"
     }
@@ -144,6 +147,7 @@ func assignParams(_ spec: ModelSpec, int8Nodes: [Bool], ranges: [(Float, Float)?
         }
         let y = node.outputs[0]
         if case .activation(let a) = node.op, let p = fixedParams(a) { params[y] = p }
+        if case .softmax = node.op { params[y] = QuantParams(scale: 1.0 / 256, zeroPoint: -128) }
         if let a = node.op.fusedActivation, a.kind == .clip, let (lo, hi) = ranges[y] {
             // A clamp bounds the range; within the bound, the calibrated range is finer (as TFLite).
             params[y] = activationParams(lo: max(lo, a.a), hi: min(hi, a.b)).0
@@ -378,6 +382,15 @@ struct Int8Builder {
                 let tab = addWeights(node.name + "/table", .int8, [256], table.map { UInt8(bitPattern: $0) })
                 ins = [x, tab]
                 op = .lookup
+            case .softmax:
+                let x = int8Tensor(node.inputs[0])
+                let sx = Double(out.tensors[x].quant!.params.scale)
+                var bytes: [UInt8] = []
+                for d in 0..<256 {
+                    let e = UInt32((65536 * exp(-sx * Double(d))).rounded(.toNearestOrAwayFromZero))
+                    for k in 0..<4 { bytes.append(UInt8((e >> (8 * UInt32(k))) & 0xFF)) }
+                }
+                ins = [x, addWeights(node.name + "/exp_table", .int32, [256], bytes)]
             case .concat:
                 for t in node.inputs { ins.append(int8Tensor(t, in: p)) }
             case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose:

@@ -176,6 +176,12 @@ public final class Interpreter {
             return .addQS8(step, AddQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi))
         case .binary(let kind, let act):
             return .binary(binaryStep(kind, act, f32(0), xShape, f32(1), shape(1), y, yShape))
+        case .prelu where quantized:
+            let o6 = Dims6(yShape)
+            let step = BinaryQS8Step(a: i8(0), sa: Dims6(xShape).broadcastStrides(to: o6), b: i8(1),
+                                     sb: Dims6(shape(1)).broadcastStrides(to: o6), y: y8, out: o6)
+            let aq = tensors[node.inputs[1]].quant?.params ?? xq
+            return .preluQS8(step, PReluQS8Params(input: xq, alpha: aq, output: yq))
         case .prelu:
             return .binary(binaryStep(.prelu, .none, f32(0), xShape, f32(1), shape(1), y, yShape))
         case .activation(let act):
@@ -213,6 +219,10 @@ public final class Interpreter {
             var inner = 1
             for d in (axis + 1)..<max(axis + 1, xShape.count) { inner *= xShape[d] }
             let size = toEnd ? xShape[axis] * inner : xShape[axis]
+            if quantized {
+                return .softmaxQS8(SoftmaxQS8Step(x: i8(0), y: y8, outer: outer, axis: size, inner: toEnd ? 1 : inner,
+                                                  table: UnsafePointer(raw[node.inputs[1]].assumingMemoryBound(to: Int32.self))))
+            }
             return .softmax(SoftmaxStep(x: f32(0), y: y, outer: outer, axis: size, inner: toEnd ? 1 : inner))
         case .resize(let r):
             return .resize(ResizeStep(x: f32(0), xShape: xShape, y: y, params: r))

@@ -30,6 +30,8 @@ enum Step {
     case mulQS8(BinaryQS8Step, MulQS8Params)
     case poolQS8(PoolQS8Step)
     case meanQS8(MeanQS8Step)
+    case preluQS8(BinaryQS8Step, PReluQS8Params)
+    case softmaxQS8(SoftmaxQS8Step)
 
     /// Calls the node's kernel.
     @inline(__always)
@@ -102,6 +104,10 @@ enum Step {
             poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params)
         case .meanQS8(let s):
             meanQS8_reference(x: s.x, plan: s.plan, y: s.y, acc: s.acc, params: s.params)
+        case .preluQS8(let s, let p):
+            preluQS8_reference(x: s.a, sx: s.sa, alpha: s.b, sa: s.sb, y: s.y, out: s.out, params: p)
+        case .softmaxQS8(let s):
+            softmaxQS8_reference(x: s.x, y: s.y, outer: s.outer, axis: s.axis, inner: s.inner, table: s.table)
         }
     }
 }
@@ -246,4 +252,10 @@ struct MeanQS8Step {
     var x: UnsafePointer<Int8>, plan: MeanPlan
     var y: UnsafeMutablePointer<Int8>, acc: UnsafeMutablePointer<Int32>
     var params: MeanQS8Params
+}
+
+struct SoftmaxQS8Step {
+    var x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>
+    var outer: Int, axis: Int, inner: Int
+    var table: UnsafePointer<Int32>
 }

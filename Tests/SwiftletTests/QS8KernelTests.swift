@@ -1,3 +1,4 @@
+import Foundation
 import SwiftletCore
 import SwiftletKernels
 import SwiftletModel
@@ -66,6 +67,39 @@ import Testing
         meanQS8_reference(x: [12, 14, 16, 18], plan: plan, y: &y, acc: &acc,
                           params: MeanQS8Params(input: QuantParams(scale: 0.5, zeroPoint: 10), output: QuantParams(scale: 0.25, zeroPoint: -5), count: 4))
         #expect(y == [5])
+    }
+
+    @Test func preluUsesTheSlopeBelowZeroOnly() {
+        // x at (0.5, 0): 4 → 2.0 stays 2.0 → 4; −8 → −4.0 times slope 0.25 (q 1 at 0.25) → −1.0 → −2.
+        let p = PReluQS8Params(input: QuantParams(scale: 0.5, zeroPoint: 0), alpha: QuantParams(scale: 0.25, zeroPoint: 0),
+                               output: QuantParams(scale: 0.5, zeroPoint: 0))
+        let out = Dims6([1, 2])
+        var y: [Int8] = [0, 0]
+        preluQS8_reference(x: [4, -8], sx: out.broadcastStrides(to: out), alpha: [1], sa: Dims6([1]).broadcastStrides(to: out),
+                           y: &y, out: out, params: p)
+        #expect(y == [4, -2])
+    }
+
+    @Test func softmaxIsIntegerAndSumsToOne() {
+        // exp table for s_x = 0.1: table[d] = round(65536 · e^(−0.1 d)).
+        var table = [Int32](repeating: 0, count: 256)
+        for d in 0..<256 { table[d] = Int32((65536 * expf(-0.1 * Float(d))).rounded()) }
+        var y = [Int8](repeating: 0, count: 4)
+        // Two equal values: 0.5 each → 128 − 128 = 0; a single value: 1.0 saturates at 127 (255/256).
+        softmaxQS8_reference(x: [7, 7], y: &y, outer: 1, axis: 2, inner: 1, table: table)
+        #expect(y[0] == 0 && y[1] == 0)
+        softmaxQS8_reference(x: [-3], y: &y, outer: 1, axis: 1, inner: 1, table: table)
+        #expect(y[0] == 127)
+        // Against the float softmax of the real values, within one output step.
+        let x: [Int8] = [10, 0, -20, 5]
+        softmaxQS8_reference(x: x, y: &y, outer: 1, axis: 4, inner: 1, table: table)
+        let e = x.map { expf(0.1 * Float($0)) }
+        let sum = e.reduce(0, +)
+        for k in 0..<4 {
+            let want = e[k] / sum
+            let got = Float(Int32(y[k]) + 128) / 256
+            #expect(abs(got - want) <= 1.0 / 256, "element \(k): \(got) vs \(want)")
+        }
     }
 
     /// float input → Quantize → Add (int8, broadcast constant) + ReLU → Dequantize, through the file format.

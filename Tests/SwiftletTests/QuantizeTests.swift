@@ -121,6 +121,16 @@ func quantizeToFile(_ swl: String, calibration: String, images: Int? = nil, fall
         #expect(r.stdout.contains("\"top\""), "\(r.stdout)")
     }
 
+    /// MTCNN's PRelu and Softmax have int8 forms too: every layer of the three nets quantizes.
+    @Test(arguments: ["mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet"])
+    func mtcnnQuantizesFully(model: String) throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/\(model).onnx", dir: dir)
+        let (_, result) = try quantizeToFile(swl, calibration: "models/calibration/imagenet", images: 3)
+        #expect(result.layers.allSatisfy { $0.int8 }, "\(result.layers.filter { !$0.int8 }.map { $0.name })")
+        for o in result.outputs { #expect(o.cosine > 0.99, "\(model) \(o.name): cosine \(o.cosine)") }
+    }
+
     @Test func badCalibrationInputIsExplained() throws {
         let dir = try scratchDirectory()
         let swl = try importToFile("models/onnx/digits_lenet.onnx", dir: dir)
@@ -168,18 +178,19 @@ func quantizeToFile(_ swl: String, calibration: String, images: Int? = nil, fall
         let dir = try scratchDirectory()
         var m = tinyClassifier()
         let logits = m.spec.outputs[0]
-        let probs = m.tensor("probs", [1, 2])
-        m.node(.softmax(axis: 1, toEnd: false), [logits], probs)
-        m.spec.outputs = [probs]
+        let temperature = m.weights("temperature", [1], [2])
+        let scaled = m.tensor("scaled", [1, 2])
+        m.node(.binary(.div, .none), [logits, temperature], scaled)
+        m.spec.outputs = [scaled]
         let path = dir + "/tiny.swl"
         try Data(m.encoded()).write(to: URL(fileURLWithPath: path))
         var r = try swiftlet(["quantize", path, "--calibration", repoFile("models/photos"), "-o", dir + "/q.swl"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("Softmax has no int8 kernel"), "\(r.stdout)")
+        #expect(r.stdout.contains("Div has no int8 kernel"), "\(r.stdout)")
         let q = try PackedModel(path: dir + "/q.swl")
-        #expect(q.spec.nodes.contains { $0.op == .dequantize } && q.spec.nodes.contains { $0.op.kind == .softmax })
+        #expect(q.spec.nodes.contains { $0.op == .dequantize } && q.spec.nodes.contains { $0.op.kind == .div })
         r = try swiftlet(["quantize", path, "--calibration", repoFile("models/photos"), "-o", dir + "/q2.swl", "--no-float-fallback"])
-        #expect(r.status == 1 && r.stderr.contains("Softmax") && r.stderr.contains("'n2'"), "\(r.stderr)")
+        #expect(r.status == 1 && r.stderr.contains("Div") && r.stderr.contains("'n2'"), "\(r.stderr)")
     }
 
     @Test func evalNamesBadLabelFolders() throws {

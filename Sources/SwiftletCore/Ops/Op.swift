@@ -259,6 +259,8 @@ public enum Op: Equatable, Sendable {
         case .conv2d, .fullyConnected: return 3...3
         case .binary, .prelu, .lookup: return 2...2
         case .concat: return 1...64
+        // int8 softmax takes its exponential table as a second input.
+        case .softmax: return 1...2
         default: return 1...1
         }
     }
@@ -348,6 +350,7 @@ public enum Op: Equatable, Sendable {
             return out
         case .softmax(let axis, _):
             guard axis < x.count else { throw fail("axis \(axis) is out of range for \(Shape.text(x))") }
+            if inputs.count == 2 && inputs[1] != [256] { throw fail("softmax table \(Shape.text(inputs[1])) must be [256]") }
             return x
         case .resize(let r):
             guard x.count == 4 else { throw fail("input must be NHWC rank 4, got \(Shape.text(x))") }

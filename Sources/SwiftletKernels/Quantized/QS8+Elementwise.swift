@@ -89,3 +89,58 @@ public func meanQS8_reference(x: UnsafePointer<Int8>, plan p: MeanPlan, y: Unsaf
         y[i] = Int8(truncatingIfNeeded: v)
     }
 }
+
+/// Parameters of an int8 PRelu, as TFLite's: `x ≥ z_x` gives `z_y + M1 · (x − z_x)` with
+/// `M1 = s_x / s_y`, else `z_y + M2 · (x − z_x)(a − z_a)` with `M2 = s_x s_a / s_y`.
+public struct PReluQS8Params: Sendable {
+    public var inputZeroPoint: Int32, alphaZeroPoint: Int32, outputZeroPoint: Int32
+    public var multiplier1: Int32, shift1: Int
+    public var multiplier2: Int32, shift2: Int
+
+    public init(input: QuantParams, alpha: QuantParams, output: QuantParams) {
+        (multiplier1, shift1) = FixedPoint.quantizeMultiplier(Double(input.scale) / Double(output.scale))
+        (multiplier2, shift2) = FixedPoint.quantizeMultiplier(Double(input.scale) * Double(alpha.scale) / Double(output.scale))
+        inputZeroPoint = input.zeroPoint
+        alphaZeroPoint = alpha.zeroPoint
+        outputZeroPoint = output.zeroPoint
+    }
+}
+
+/// int8 PRelu, the slope broadcast to the input (strides as `addQS8_reference`).
+public func preluQS8_reference(x: UnsafePointer<Int8>, sx: Dims6, alpha: UnsafePointer<Int8>, sa: Dims6, y: UnsafeMutablePointer<Int8>,
+                               out: Dims6, params p: PReluQS8Params) {
+    forEach6(out, sx, sa) { o, i, j in
+        let v = Int32(x[i]) - p.inputZeroPoint
+        var r: Int32
+        if v >= 0 {
+            r = FixedPoint.multiply(v, by: p.multiplier1, shift: p.shift1)
+        } else {
+            r = FixedPoint.multiply(v * (Int32(alpha[j]) - p.alphaZeroPoint), by: p.multiplier2, shift: p.shift2)
+        }
+        r = r &+ p.outputZeroPoint
+        y[o] = Int8(truncatingIfNeeded: r < -128 ? -128 : (r > 127 ? 127 : r))
+    }
+}
+
+/// int8 softmax along the middle of an `[outer, axis, inner]` view, output at scale 1/256 and zero
+/// point −128 (TFLite's). `table[d]` = round(2^16 · exp(−s_x · d)) for the distance d = max − x in
+/// input steps (0…255), computed at pack time, so the result is integer arithmetic only:
+/// `y = round(256 · e / Σ e) − 128`, clamped (ties away from zero).
+public func softmaxQS8_reference(x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, outer: Int, axis: Int, inner: Int,
+                                 table: UnsafePointer<Int32>) {
+    for o in 0..<outer {
+        for i in 0..<inner {
+            let base = o * axis * inner + i
+            var m: Int32 = -128
+            for k in 0..<axis { m = max(m, Int32(x[base + k * inner])) }
+            var sum: Int64 = 0
+            for k in 0..<axis { sum += Int64(table[Int(m - Int32(x[base + k * inner]))]) }
+            for k in 0..<axis {
+                let e = Int64(table[Int(m - Int32(x[base + k * inner]))])
+                // round(256 e / sum) with ties away from zero (all terms are non-negative).
+                let q = (512 * e + sum) / (2 * sum) - 128
+                y[base + k * inner] = Int8(q > 127 ? 127 : q)
+            }
+        }
+    }
+}
