@@ -163,6 +163,68 @@ func quantizeToFile(_ swl: String, calibration: String, images: Int? = nil, fall
         #expect(r.status == 64 && r.stderr.contains("--percentile"), "\(r.stderr)")
     }
 
+    /// `--float-fallback auto` keeps exactly the layers whose own SQNR is under the threshold, and
+    /// says what that costs.
+    @Test func autoFallbackKeepsOnlyTheLayersUnderTheThreshold() throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/digits_lenet.onnx", dir: dir)
+        let cal = repoFile("models/digits/calibration")
+        var r = try swiftlet(["quantize", swl, "--calibration", cal, "-o", dir + "/all.swl", "--quiet", "--report", dir + "/all.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        func report(_ p: String) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: p))) as! [String: Any]
+        }
+        let layers = try report(dir + "/all.json")["layers"] as! [[String: Any]]
+        let sqnrs = layers.compactMap { $0["layer_sqnr_db"] as? Double }.sorted()
+        #expect(sqnrs.count == layers.count)
+        // A threshold between the second and third worst layers: exactly two stay float.
+        let threshold = (sqnrs[1] + sqnrs[2]) / 2
+        let expected = Set(layers.filter { ($0["layer_sqnr_db"] as! Double) < threshold }.map { $0["name"] as! String })
+        #expect(expected.count == 2)
+        r = try swiftlet(["quantize", swl, "--calibration", cal, "-o", dir + "/auto.swl", "--quiet", "--float-fallback", "auto",
+                          "--sqnr-threshold", "\(threshold)", "--report", dir + "/auto.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let auto = try report(dir + "/auto.json")
+        #expect(Set(auto["kept_float"] as! [String]) == expected)
+        #expect((auto["fallback_float_macs"] as! Int) > 0 && (auto["fallback_extra_bytes"] as! Int) > 0)
+        #expect(r.stdout.contains("kept float by --float-fallback auto"), "\(r.stdout)")
+        // Float now: the kept layers, plus data movement that follows its float input (no arithmetic).
+        for l in (auto["layers"] as! [[String: Any]]) where l["int8"] as? Bool == false {
+            let name = l["name"] as! String
+            #expect(expected.contains(name) || (l["float_reason"] as? String == "its input is float" && l["macs"] as? Int == 0),
+                    "\(name) is float: \(l["float_reason"] ?? "")")
+        }
+        // The mixed model still classifies like the float one.
+        let (scores, _) = try evaluate(models: [swl, dir + "/auto.swl"], labelsDir: repoFile("models/digits/test"))
+        #expect(scores[1].agree >= 535)
+    }
+
+    /// A tensor that is zero on every calibration image is reported and gets a safe scale.
+    @Test func degenerateRangeIsReported() throws {
+        let dir = try scratchDirectory()
+        var m = HandModel(name: "zeros")
+        let x = m.tensor("image", [1, 4, 4, 3], layout: .nhwc)
+        let pooled = m.tensor("pooled", [1, 3])
+        m.node(.mean(axes: [1, 2], keepDims: false), [x], pooled)
+        let w = m.weights("fc.w", [2, 3], [0, 0, 0, 0, 0, 0])
+        let b = m.weights("fc.b", [2], [0, 0])
+        let y = m.tensor("logits", [1, 2])
+        m.node(.fullyConnected(.none), [pooled, w, b], y)
+        m.spec.inputs = [x]
+        m.spec.outputs = [y]
+        var p = Preprocess()
+        p.std = [255, 255, 255]
+        m.spec.preprocess = p
+        let path = dir + "/zeros.swl"
+        try Data(m.encoded()).write(to: URL(fileURLWithPath: path))
+        let r = try swiftlet(["quantize", path, "--calibration", repoFile("models/photos"), "-o", dir + "/q.swl", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("'logits' was all zeros"), "\(r.stdout)")
+        // The int8 model still gives exact zeros.
+        let run = try swiftlet(["run", dir + "/q.swl", "--image", repoFile("models/photos/chelsea.jpg"), "--json"])
+        #expect(run.status == 0 && run.stdout.contains("\"min\": 0, \"max\": 0"), "\(run.stdout) \(run.stderr)")
+    }
+
     @Test func modelWithoutPreprocessingNamesTheFlags() throws {
         let dir = try scratchDirectory()
         var m = tinyClassifier(preprocess: false)
