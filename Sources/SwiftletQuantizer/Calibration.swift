@@ -69,9 +69,16 @@ struct Progress {
         FileHandle.standardError.write(("\r" + line + "\u{1B}[K").data(using: .utf8)!)
     }
 
+    /// Clears the bar on a terminal; elsewhere (a log) prints one summary line instead.
     func finish() {
-        guard enabled, tty else { return }
-        FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!)
+        guard enabled else { return }
+        if tty {
+            FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!)
+            return
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(total) / elapsed : 0
+        FileHandle.standardError.write("\(label.trimmingCharacters(in: .whitespaces)): \(total) images in \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", rate)) images/s)\n".data(using: .utf8)!)
     }
 }
 

@@ -44,3 +44,11 @@ for name in mobilenet_v2 efficientnet_lite0; do
       | grep -E "^output|^cross-layer" | sed "s|^|  $name [$flags] |"
   done
 done
+
+# The other shipped models (random-weight classifiers, and the face detectors, which have no
+# face-specific calibration set yet): default settings, logits / outputs SQNR on the calibration photos.
+for name in mobilenet_v3_small squeezenet1_1 mobilenet_v1 mtcnn_pnet mtcnn_rnet mtcnn_onet blazeface; do
+  "$bin" import "models/onnx/$name.onnx" -o "$out/$name.swl" >/dev/null
+  "$bin" quantize "$out/$name.swl" --calibration models/calibration/imagenet -o "$out/q.swl" --quiet \
+    | grep -E "layers int8|^output" | sed "s|^$name: ||; s|^|  $name: |"
+done
