@@ -13,6 +13,17 @@ import SwiftletModel
 //    activations as 256-entry tables), the others stay float, with Quantize / Dequantize nodes where
 //    the two meet. Graph inputs and outputs stay float32, so callers feed and read floats as before.
 
+/// The values of float32 weights tensor `t` (from `spec.weights`).
+func weightFloats(_ spec: ModelSpec, _ t: Int) -> [Float] {
+    let info = spec.tensors[t]
+    let n = Shape.count(info.shape) ?? 0
+    var v = [Float](repeating: 0, count: n)
+    spec.weights.withUnsafeBytes { b in
+        for i in 0..<n { v[i] = b.loadUnaligned(fromByteOffset: info.offset + 4 * i, as: Float.self) }
+    }
+    return v
+}
+
 /// A fused activation the int8 conv/FC/add/mul can apply as a clamp.
 func clampable(_ a: Activation) -> Bool { a.kind == .none || a.kind == .relu || a.kind == .clip }
 
@@ -236,15 +247,7 @@ struct Int8Builder {
         out.labels = src.labels
     }
 
-    func floats(_ t: Int) -> [Float] {
-        let info = src.tensors[t]
-        let n = Shape.count(info.shape) ?? 0
-        var v = [Float](repeating: 0, count: n)
-        src.weights.withUnsafeBytes { b in
-            for i in 0..<n { v[i] = b.loadUnaligned(fromByteOffset: info.offset + 4 * i, as: Float.self) }
-        }
-        return v
-    }
+    func floats(_ t: Int) -> [Float] { weightFloats(src, t) }
 
     mutating func addWeights(_ name: String, _ dtype: DType, _ shape: [Int], _ bytes: [UInt8], layout: Layout = .plain,
                              quant: TensorQuant? = nil) -> Int {

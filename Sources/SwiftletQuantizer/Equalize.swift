@@ -55,15 +55,7 @@ public func equalize(_ spec: ModelSpec, rounds: Int = 4) -> (ModelSpec, Equaliza
     var summary = EqualizationSummary()
     let pairs = equalizablePairs(spec)
     summary.pairs = pairs.count
-    func read(_ t: Int) -> [Float] {
-        let info = out.tensors[t]
-        let n = Shape.count(info.shape) ?? 0
-        var v = [Float](repeating: 0, count: n)
-        out.weights.withUnsafeBytes { b in
-            for i in 0..<n { v[i] = b.loadUnaligned(fromByteOffset: info.offset + 4 * i, as: Float.self) }
-        }
-        return v
-    }
+    func read(_ t: Int) -> [Float] { weightFloats(out, t) }
     func write(_ t: Int, _ v: [Float]) {
         let off = out.tensors[t].offset
         for (i, x) in v.enumerated() {

@@ -20,20 +20,6 @@ func jsonValue(_ v: Double?) -> String {
     return String(format: "%.6g", v)
 }
 
-func jsonText(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}
-
 extension QuantizeResult {
     /// Layers sorted by their own SQNR, worst first (int8 layers only).
     public var worstLayers: [LayerReport] {
@@ -92,14 +78,14 @@ extension QuantizeResult {
 
     /// The report as one JSON object.
     public func json(modelName: String, output: String) -> String {
-        var s = "{\"model\": \(jsonText(modelName)), \"output\": \(jsonText(output)), \"method\": \(jsonText(method.text)), "
+        var s = "{\"model\": \(jsonString(modelName)), \"output\": \(jsonString(output)), \"method\": \(jsonString(method.text)), "
         s += "\"images_used\": \(imagesUsed.count), \"images_failed\": ["
-        s += imagesFailed.map { "{\"path\": \(jsonText($0.0)), \"error\": \(jsonText($0.1))}" }.joined(separator: ", ") + "], "
+        s += imagesFailed.map { "{\"path\": \(jsonString($0.0)), \"error\": \(jsonString($0.1))}" }.joined(separator: ", ") + "], "
         s += "\"layers\": [\n"
         var rows: [String] = []
         for l in layers {
-            var r = "  {\"index\": \(l.index), \"name\": \(jsonText(l.name)), \"op\": \(jsonText(l.op)), \"int8\": \(l.int8)"
-            if let why = l.floatReason { r += ", \"float_reason\": \(jsonText(why))" }
+            var r = "  {\"index\": \(l.index), \"name\": \(jsonString(l.name)), \"op\": \(jsonString(l.op)), \"int8\": \(l.int8)"
+            if let why = l.floatReason { r += ", \"float_reason\": \(jsonString(why))" }
             if let sc = l.outputScale { r += ", \"output_scale\": \(jsonValue(Double(sc))), \"output_zero_point\": \(l.outputZeroPoint ?? 0)" }
             if let a = l.weightScaleMin, let b = l.weightScaleMax { r += ", \"weight_scale_min\": \(jsonValue(Double(a))), \"weight_scale_max\": \(jsonValue(Double(b)))" }
             r += ", \"weight_sqnr_db\": \(jsonValue(l.weightSQNR)), \"output_sqnr_db\": \(jsonValue(l.outputSQNR))"
@@ -107,12 +93,12 @@ extension QuantizeResult {
             rows.append(r)
         }
         s += rows.joined(separator: ",\n") + "\n], \"worst_layers\": ["
-        s += worstLayers.prefix(5).map { jsonText($0.name) }.joined(separator: ", ") + "], "
-        s += "\"kept_float\": [" + keptByThreshold.map { jsonText($0) }.joined(separator: ", ") + "], "
+        s += worstLayers.prefix(5).map { jsonString($0.name) }.joined(separator: ", ") + "], "
+        s += "\"kept_float\": [" + keptByThreshold.map { jsonString($0) }.joined(separator: ", ") + "], "
         s += "\"fallback_extra_bytes\": \(fallbackExtraBytes), \"fallback_float_macs\": \(fallbackFloatMACs), "
         if let e = equalization { s += "\"equalized_pairs\": \(e.pairs), \"relu6_replaced\": \(e.relu6Replaced), \"equalized_float_sqnr_db\": \(jsonValue(e.floatSQNR)), " }
-        s += "\"degenerate\": [" + degenerate.map { jsonText($0) }.joined(separator: ", ") + "], "
-        s += "\"outputs\": [" + outputs.map { "{\"name\": \(jsonText($0.name)), \"sqnr_db\": \(jsonValue($0.sqnr)), \"cosine\": \(jsonValue($0.cosine))}" }.joined(separator: ", ")
+        s += "\"degenerate\": [" + degenerate.map { jsonString($0) }.joined(separator: ", ") + "], "
+        s += "\"outputs\": [" + outputs.map { "{\"name\": \(jsonString($0.name)), \"sqnr_db\": \(jsonValue($0.sqnr)), \"cosine\": \(jsonValue($0.cosine))}" }.joined(separator: ", ")
         return s + "]}\n"
     }
 }

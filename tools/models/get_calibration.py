@@ -33,7 +33,6 @@ import glob
 import hashlib
 import io
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -62,35 +61,13 @@ DARKNET_PHOTOS = {n: f"usr/share/darknet/data/{n}.jpg"
                   for n in ["dog", "giraffe", "horses", "kite", "person", "scream"]}
 
 
-def darknet_files(tmp: str) -> dict[str, bytes]:
-    """As get_photos.darknet_files (pinned version first, then the archive's current one), for our list."""
-    def download(spec: str) -> bool:
-        return subprocess.run(["apt-get", "download", spec], cwd=tmp,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
-
-    spec = f"darknet={get_photos.DARKNET_VERSION}"
-    ok = download(spec)
-    if not ok:
-        subprocess.run(["apt-get", "update", "-qq"], check=False)
-        ok = download(spec)
-    if not ok:
-        print(f"warning: {spec} is not available; trying the archive's current darknet", file=sys.stderr)
-        ok = download("darknet")
-    if not ok:
-        raise RuntimeError("apt-get download darknet failed (is Debian's archive reachable?)")
-    deb = glob.glob(os.path.join(tmp, "darknet_*.deb"))[0]
-    root = os.path.join(tmp, "root")
-    subprocess.run(["dpkg", "-x", deb, root], check=True)
-    return {name: open(os.path.join(root, rel), "rb").read() for name, rel in DARKNET_PHOTOS.items()}
-
-
 def all_photos() -> dict[str, bytes]:
     out = {}
     for name, (pkg, rel, how) in PACKAGE_PHOTOS.items():
         src = get_photos.package_file(pkg, rel)
         out[name] = get_photos.png_to_jpeg(src) if how == "convert" else open(src, "rb").read()
     with tempfile.TemporaryDirectory() as tmp:
-        out.update(darknet_files(tmp))
+        out.update(get_photos.darknet_files(tmp, DARKNET_PHOTOS))
     return out
 
 
@@ -108,25 +85,13 @@ def check_disjoint(photos: dict[str, bytes]) -> None:
         raise RuntimeError(f"calibration photos overlap the evaluation photos: {clash}")
 
 
-def read_sums() -> dict[str, str]:
-    p = os.path.join(OUT, "SHA256SUMS")
-    if not os.path.exists(p):
-        return {}
-    sums = {}
-    for ln in open(p):
-        if ln.strip():
-            h, fn = ln.split()
-            sums[fn] = h
-    return sums
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="compare only, write nothing; exit 1 on a difference")
     args = ap.parse_args()
     photos = all_photos()
     check_disjoint(photos)
-    sums = read_sums()
+    sums = get_photos.read_sums(OUT)
     differ = 0
     if not args.check:
         os.makedirs(OUT, exist_ok=True)

@@ -68,7 +68,11 @@ def png_to_jpeg(src: str) -> bytes:
     return buf.getvalue()
 
 
-def darknet_files(tmp: str) -> dict[str, bytes]:
+def darknet_files(tmp: str, wanted: dict[str, str] | None = None) -> dict[str, bytes]:
+    """The darknet photos `wanted` (name -> path in the package; default this folder's), from the
+    pinned Debian package version first, then the archive's current one."""
+    wanted = DARKNET_PHOTOS if wanted is None else wanted
+
     def download(spec: str) -> bool:
         return subprocess.run(["apt-get", "download", spec], cwd=tmp,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
@@ -87,7 +91,7 @@ def darknet_files(tmp: str) -> dict[str, bytes]:
     deb = glob.glob(os.path.join(tmp, "darknet_*.deb"))[0]
     root = os.path.join(tmp, "root")
     subprocess.run(["dpkg", "-x", deb, root], check=True)
-    return {name: open(os.path.join(root, rel), "rb").read() for name, rel in DARKNET_PHOTOS.items()}
+    return {name: open(os.path.join(root, rel), "rb").read() for name, rel in wanted.items()}
 
 
 def all_photos() -> dict[str, bytes]:
@@ -100,8 +104,8 @@ def all_photos() -> dict[str, bytes]:
     return out
 
 
-def read_sums() -> dict[str, str]:
-    p = os.path.join(OUT, "SHA256SUMS")
+def read_sums(folder: str = OUT) -> dict[str, str]:
+    p = os.path.join(folder, "SHA256SUMS")
     if not os.path.exists(p):
         return {}
     sums = {}
