@@ -16,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Test tooling only: counts heap allocations per inference (swiftlet-alloc-check).
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         .target(name: "CSwiftletSys", path: "Sources/CSwiftletSys",
@@ -40,6 +42,10 @@ let package = Package(
             "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletApp",
             "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "swiftlet-alloc-check", dependencies: [
+            "SwiftletCore", "SwiftletModel", "SwiftletRuntime",
+            .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ]),
         .testTarget(name: "SwiftletTests", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",

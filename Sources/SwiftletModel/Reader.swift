@@ -235,10 +235,11 @@ struct SWLReader {
             if spec.tensors[out].storage != .arena {
                 throw fail("\(what): output '\(spec.tensors[out].name)' must be an arena tensor")
             }
+            // The shape check comes first: it also checks the input count that the type check relies on.
+            let expect = try op.outputShape(shapes, where: "\(path): \(what)")
             if let problem = typeProblem(op, ins.map { spec.tensors[$0] }, spec.tensors[out]) {
                 throw fail("\(what): \(problem)")
             }
-            let expect = try op.outputShape(shapes, where: "\(path): \(what)")
             if expect != spec.tensors[out].shape {
                 throw fail("\(what): output '\(spec.tensors[out].name)' is stored as \(Shape.text(spec.tensors[out].shape)), the op gives \(Shape.text(expect))")
             }

@@ -4,8 +4,10 @@ import SwiftletCore
 // Lite's scheme, docs/quantization.md). The reader rejects anything else, so the runtime's dispatch
 // on the input's dtype never meets a combination without a kernel.
 
-/// What is wrong with these tensor types for `op`, or nil if a kernel runs them.
+/// What is wrong with these tensor types for `op`, or nil if a kernel runs them. `inputs.count` must be
+/// within `op.inputCount` (`Op.outputShape` checks it; the reader calls that first).
 public func typeProblem(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) -> String? {
+    if !op.inputCount.contains(inputs.count) { return "\(op.kind.name) takes \(op.inputCount.lowerBound)...\(op.inputCount.upperBound) inputs, got \(inputs.count)" }
     func activationInt8(_ t: TensorInfo) -> Bool {
         t.dtype == .int8 && t.quant != nil && t.quant?.axis == nil
     }

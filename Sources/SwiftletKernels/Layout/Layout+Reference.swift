@@ -2,8 +2,8 @@ import SwiftletCore
 
 /// Concatenation along an axis: `outer` = product of dims before it, `chunks[i]` = input i's
 /// axis size × the product of dims after it.
-/// Generic over the element type: float32 and int8 tensors move the same way.
-public func concat_reference<T>(inputs: [UnsafePointer<T>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<T>) {
+@inline(__always)
+func concatElements<T>(inputs: [UnsafePointer<T>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<T>) {
     var total = 0
     for c in chunks { total += c }
     for o in 0..<outer {
@@ -17,12 +17,14 @@ public func concat_reference<T>(inputs: [UnsafePointer<T>], chunks: [Int], outer
 }
 
 /// Transpose: `out[i…] = x[perm⁻¹ …]`; `xs` are the input's strides permuted into output order.
-public func transpose_reference<T>(x: UnsafePointer<T>, xs: Dims6, y: UnsafeMutablePointer<T>, out: Dims6) {
+@inline(__always)
+func transposeElements<T>(x: UnsafePointer<T>, xs: Dims6, y: UnsafeMutablePointer<T>, out: Dims6) {
     forEach6(out, xs, xs) { o, i, _ in y[o] = x[i] }
 }
 
 /// Strided slice: `start` is the input offset of the first element, `xs` the input strides × steps.
-public func slice_reference<T>(x: UnsafePointer<T>, start: Int, xs: Dims6, y: UnsafeMutablePointer<T>, out: Dims6) {
+@inline(__always)
+func sliceElements<T>(x: UnsafePointer<T>, start: Int, xs: Dims6, y: UnsafeMutablePointer<T>, out: Dims6) {
     let base = x + start
     forEach6(out, xs, xs) { o, i, _ in y[o] = base[i] }
 }
@@ -30,7 +32,8 @@ public func slice_reference<T>(x: UnsafePointer<T>, start: Int, xs: Dims6, y: Un
 /// Padding (constant, reflect or edge) of a rank-6 padded tensor: output index `o` along a dim reads
 /// input index `o − begin`, mapped back inside by reflection (no edge repeat) or clamping, or is
 /// `value` (constant mode). `outputShape` guarantees reflect/edge dims are large enough.
-public func pad_reference<T>(
+@inline(__always)
+func padElements<T>(
     x: UnsafePointer<T>, dims: Dims6, y: UnsafeMutablePointer<T>, out: Dims6, begins: Dims6, mode: Int, value: T
 ) {
     let xs = dims.strides
@@ -127,4 +130,50 @@ public func resizeF32_reference(x: UnsafePointer<Float>, xShape: [Int], y: Unsaf
             }
         }
     }
+}
+
+// The public entry points are concrete: one per element width (int8 tensors move as UInt8, float32
+// ones as UInt32 or Float). A generic public function called from another module runs unspecialized,
+// and there it allocated twice per concatenated row (AllocationTests caught 16,368 allocations per
+// SqueezeNet frame); these wrappers specialize the shared body in this module.
+
+/// Concatenation along an axis: `outer` = product of dims before it, `chunks[i]` = input i's
+/// axis size × the product of dims after it.
+public func concat_reference(inputs: [UnsafePointer<UInt8>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<UInt8>) {
+    concatElements(inputs: inputs, chunks: chunks, outer: outer, y: y)
+}
+
+public func concat_reference(inputs: [UnsafePointer<UInt32>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<UInt32>) {
+    concatElements(inputs: inputs, chunks: chunks, outer: outer, y: y)
+}
+
+/// Transpose: `xs` are the input's strides permuted into output order.
+public func transpose_reference(x: UnsafePointer<UInt8>, xs: Dims6, y: UnsafeMutablePointer<UInt8>, out: Dims6) {
+    transposeElements(x: x, xs: xs, y: y, out: out)
+}
+
+public func transpose_reference(x: UnsafePointer<UInt32>, xs: Dims6, y: UnsafeMutablePointer<UInt32>, out: Dims6) {
+    transposeElements(x: x, xs: xs, y: y, out: out)
+}
+
+public func transpose_reference(x: UnsafePointer<Float>, xs: Dims6, y: UnsafeMutablePointer<Float>, out: Dims6) {
+    transposeElements(x: x, xs: xs, y: y, out: out)
+}
+
+/// Strided slice: `start` is the input offset of the first element, `xs` the input strides × steps.
+public func slice_reference(x: UnsafePointer<UInt8>, start: Int, xs: Dims6, y: UnsafeMutablePointer<UInt8>, out: Dims6) {
+    sliceElements(x: x, start: start, xs: xs, y: y, out: out)
+}
+
+public func slice_reference(x: UnsafePointer<UInt32>, start: Int, xs: Dims6, y: UnsafeMutablePointer<UInt32>, out: Dims6) {
+    sliceElements(x: x, start: start, xs: xs, y: y, out: out)
+}
+
+/// Padding (constant, reflect or edge) of a rank-6 padded tensor (see `padElements`).
+public func pad_reference(x: UnsafePointer<UInt8>, dims: Dims6, y: UnsafeMutablePointer<UInt8>, out: Dims6, begins: Dims6, mode: Int, value: UInt8) {
+    padElements(x: x, dims: dims, y: y, out: out, begins: begins, mode: mode, value: value)
+}
+
+public func pad_reference(x: UnsafePointer<UInt32>, dims: Dims6, y: UnsafeMutablePointer<UInt32>, out: Dims6, begins: Dims6, mode: Int, value: UInt32) {
+    padElements(x: x, dims: dims, y: y, out: out, begins: begins, mode: mode, value: value)
 }

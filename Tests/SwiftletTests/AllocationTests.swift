@@ -1,0 +1,47 @@
+import Foundation
+import SwiftletModel
+import Testing
+
+// No heap allocation per frame: after load, 100 inferences of every shipped model, float32 and int8,
+// make no malloc/calloc/realloc/posix_memalign call. Counted by ordo-one/malloc-interposer, preloaded
+// into `swiftlet-alloc-check` (built beside the swiftlet binary).
+
+@Suite struct AllocationTests {
+    /// `swiftlet-alloc-check` and the interposer library, next to the swiftlet binary.
+    func tools() throws -> (String, String) {
+        guard let swiftlet = swiftletBinary else { throw TestFailure("the swiftlet binary is missing; build with 'swift build -c release'") }
+        let dir = URL(fileURLWithPath: swiftlet).deletingLastPathComponent().path
+        let check = dir + "/swiftlet-alloc-check", lib = dir + "/libMallocInterposerSwift.so"
+        for p in [check, lib] where !FileManager.default.fileExists(atPath: p) {
+            throw TestFailure("\(p) is missing; 'swift build -c release' builds it")
+        }
+        return (check, lib)
+    }
+
+    /// Runs the check with the interposer preloaded; returns (load allocations, per-run allocations).
+    func count(_ model: String) throws -> (Int, Int) {
+        let (check, lib) = try tools()
+        let r = try runProcess("/usr/bin/env", ["LD_PRELOAD=\(lib)", check, model, "100"])
+        #expect(r.status == 0, "\(model): \(r.stderr)")
+        let words = r.stdout.split(separator: " ").map(String.init)
+        guard let li = words.firstIndex(of: "load_allocations"), let ai = words.firstIndex(of: "allocations"),
+              let load = Int(words[li + 1]), let runs = Int(words[ai + 1]) else {
+            throw TestFailure("unexpected output from swiftlet-alloc-check: \(r.stdout)")
+        }
+        return (load, runs)
+    }
+
+    @Test("no allocation across 100 inferences", arguments: GoldenTests.models)
+    func noAllocationPerFrame(model: String) throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/\(model).onnx", dir: dir)
+        // int8: calibrated on two photos (the ranges do not matter here, the kernels do).
+        let (int8, _) = try quantizeToFile(swl, calibration: "models/calibration/imagenet", images: 2)
+        for path in [swl, int8] {
+            let (load, perRun) = try count(path)
+            // Loading allocates (the spec, the arena): proof that the interposer is counting.
+            #expect(load > 0, "\(path): the interposer counted nothing while loading; is it preloaded?")
+            #expect(perRun == 0, "\(path): \(perRun) heap allocations across 100 inferences")
+        }
+    }
+}
