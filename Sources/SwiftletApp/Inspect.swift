@@ -7,10 +7,13 @@ public struct InspectOptions {
     public var modelPath: String
     /// One JSON object instead of text.
     public var json: Bool
+    /// Also draw the memory plan to this SVG file.
+    public var planSVG: String?
 
-    public init(modelPath: String, json: Bool = false) {
+    public init(modelPath: String, json: Bool = false, planSVG: String? = nil) {
         self.modelPath = modelPath
         self.json = json
+        self.planSVG = planSVG
     }
 }
 
@@ -51,6 +54,8 @@ public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
     let spec = model.spec
     let stats = modelStats(spec)
     let lower = arenaLowerBound(spec)
+    let live = liveBytesPerStep(spec)
+    if let svg = o.planSVG { try sys_writeFile(svg, Array(planSVG(spec).utf8)) }
     if o.json {
         sys_print(inspectJSON(model, stats, lower))
         return
@@ -63,21 +68,24 @@ public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
     sys_print("")
 
     // Layer table.
-    var rows: [[String]] = [["#", "op", "name", "output", "params", "MACs"]]
+    // Layer table; "live" is the memory timeline: arena bytes live while the layer runs.
+    var rows: [[String]] = [["#", "op", "name", "output", "params", "MACs", "live"]]
     for (i, node) in spec.nodes.enumerated() {
         rows.append([
             "\(i)", opText(node.op), node.name, Shape.text(spec.tensors[node.outputs[0]].shape),
             "\(stats.perNode[i].params)", stats.perNode[i].macs == 0 ? "-" : formatCount(stats.perNode[i].macs),
+            formatBytes(live[i]),
         ])
     }
-    var widths = [Int](repeating: 0, count: 6)
-    for r in rows { for c in 0..<6 { widths[c] = max(widths[c], min(r[c].count, 48)) } }
-    let rightAligned = [true, false, false, false, true, true]
+    let columns = rows[0].count
+    var widths = [Int](repeating: 0, count: columns)
+    for r in rows { for c in 0..<columns { widths[c] = max(widths[c], min(r[c].count, 48)) } }
+    let rightAligned = [true, false, false, false, true, true, true]
     for r in rows {
         var line = ""
-        for c in 0..<6 {
+        for c in 0..<columns {
             if c > 0 { line += "  " }
-            line += rightAligned[c] ? padLeft(r[c], widths[c]) : (c == 5 ? r[c] : padRight(r[c], widths[c]))
+            line += rightAligned[c] ? padLeft(r[c], widths[c]) : padRight(r[c], widths[c])
         }
         sys_print(line)
     }
@@ -136,6 +144,7 @@ func postprocessText(_ spec: ModelSpec) -> String {
 
 func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode: [(params: Int, macs: Int)]), _ lower: Int) -> String {
     let spec = model.spec
+    let live = liveBytesPerStep(spec)
     func tensors(_ list: [Int]) -> String {
         var s = "["
         for (i, t) in list.enumerated() {
@@ -165,7 +174,8 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
         var act = ""
         if case .activation(let a) = node.op { act = a.text } else if let a = node.op.fusedActivation { act = a.text }
         s += "{\"index\": \(i), \"op\": \"\(node.op.kind.name)\", \"name\": \(jsonString(node.name)), \"activation\": \(jsonString(act))"
-        s += ", \"output_shape\": \(jsonInts(spec.tensors[node.outputs[0]].shape)), \"params\": \(stats.perNode[i].params), \"macs\": \(stats.perNode[i].macs)}"
+        s += ", \"output_shape\": \(jsonInts(spec.tensors[node.outputs[0]].shape)), \"params\": \(stats.perNode[i].params), \"macs\": \(stats.perNode[i].macs)"
+        s += ", \"live_bytes\": \(live[i])}"
     }
     return s + "]}"
 }

@@ -27,58 +27,134 @@ public struct Lifetimes {
     }
 }
 
-/// Assigns arena offsets to every arena tensor: greedy by size, first fit (as TFLite Micro's
-/// `GreedyMemoryPlanner`): tensors in decreasing size each take the lowest 64-byte aligned offset that
-/// does not overlap a tensor already placed whose lifetime intersects. Returns the arena size.
+/// The orders and placement rules `planArena` tries. Raw values name them in docs; the first listed
+/// wins ties, so the result is deterministic.
+public enum PlanStrategy: Int, CaseIterable, Sendable {
+    /// Largest tensor first, lowest offset that fits (TFLite Micro's `GreedyMemoryPlanner`).
+    case sizeFirstFit = 0
+    /// Largest tensor first, the smallest gap that fits (less fragmentation between long-lived tensors).
+    case sizeBestFit = 1
+    /// Longest lifetime first, then size, lowest offset that fits: long-lived tensors settle at the
+    /// bottom and short ones reuse the space above them.
+    case lifetimeFirstFit = 2
+    /// Execution order (the order tensors are written), lowest offset that fits, like a stack.
+    case orderFirstFit = 3
+    /// Largest size × lifetime first (the rectangles of the plan picture), lowest offset that fits.
+    case areaFirstFit = 4
+    /// As `areaFirstFit`, smallest gap that fits.
+    case areaBestFit = 5
+
+    public var name: String {
+        switch self {
+        case .sizeFirstFit: return "greedy by size, first fit"
+        case .sizeBestFit: return "greedy by size, best fit"
+        case .lifetimeFirstFit: return "greedy by lifetime, first fit"
+        case .orderFirstFit: return "execution order, first fit"
+        case .areaFirstFit: return "greedy by size × lifetime, first fit"
+        case .areaBestFit: return "greedy by size × lifetime, best fit"
+        }
+    }
+}
+
+/// Assigns arena offsets (64-byte aligned) to every arena tensor so that no two tensors live at the
+/// same step overlap: each strategy of `PlanStrategy` is tried and the smallest arena kept. Returns
+/// the arena size and sets `spec.arenaBytes`.
 ///
-/// Limits: O(n²) in the number of arena tensors; no in-place reuse (a later issue adds it).
+/// Limits: O(n²) per strategy in the number of arena tensors; no in-place reuse or aliasing yet.
+@discardableResult
 public func planArena(_ spec: inout ModelSpec) -> Int {
-    let life = Lifetimes(spec)
-    let align = SWLFormat.alignment
-    var order: [Int] = []
-    for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena { order.append(t) }
-    order.sort { a, b in
-        let sa = spec.tensors[a].byteCount
-        let sb = spec.tensors[b].byteCount
-        return sa != sb ? sa > sb : a < b
+    var best: (Int, [Int])? = nil
+    for strategy in PlanStrategy.allCases {
+        let (size, offsets) = placeTensors(spec, strategy)
+        if best == nil || size < best!.0 { best = (size, offsets) }
     }
-    var placed: [Int] = []
-    var arena = 0
-    for t in order {
-        let size = (spec.tensors[t].byteCount + align - 1) / align * align
-        if life.first[t] > life.last[t] || size == 0 {
-            spec.tensors[t].offset = 0
-            continue
-        }
-        // Candidate intervals taken by overlapping-lifetime tensors, sorted by offset.
-        var busy: [(Int, Int)] = []
-        for p in placed where !(life.first[p] > life.last[t] || life.first[t] > life.last[p]) {
-            busy.append((spec.tensors[p].offset, spec.tensors[p].offset + spec.tensors[p].byteCount))
-        }
-        busy.sort { $0.0 < $1.0 }
-        var offset = 0
-        for (s, e) in busy {
-            if offset + size <= s { break }
-            if e > offset { offset = (e + align - 1) / align * align }
-        }
-        spec.tensors[t].offset = offset
-        arena = max(arena, offset + size)
-        placed.append(t)
-    }
+    let (arena, offsets) = best!
+    for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena { spec.tensors[t].offset = offsets[t] }
     spec.arenaBytes = arena
     return arena
 }
 
+/// One strategy's placement: the arena size and an offset per tensor (0 for weights and dead tensors).
+public func placeTensors(_ spec: ModelSpec, _ strategy: PlanStrategy) -> (Int, [Int]) {
+    let life = Lifetimes(spec)
+    let align = SWLFormat.alignment
+    var order: [Int] = []
+    for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena { order.append(t) }
+    func size(_ t: Int) -> Int { spec.tensors[t].byteCount }
+    func span(_ t: Int) -> Int { life.last[t] - life.first[t] }
+    order.sort { a, b in
+        switch strategy {
+        case .sizeFirstFit, .sizeBestFit:
+            return size(a) != size(b) ? size(a) > size(b) : a < b
+        case .lifetimeFirstFit:
+            if span(a) != span(b) { return span(a) > span(b) }
+            return size(a) != size(b) ? size(a) > size(b) : a < b
+        case .orderFirstFit:
+            return life.first[a] != life.first[b] ? life.first[a] < life.first[b] : a < b
+        case .areaFirstFit, .areaBestFit:
+            let ra = size(a) * (span(a) + 1), rb = size(b) * (span(b) + 1)
+            return ra != rb ? ra > rb : a < b
+        }
+    }
+    var offsets = [Int](repeating: 0, count: spec.tensors.count)
+    var placed: [Int] = []
+    var arena = 0
+    for t in order {
+        let bytes = (size(t) + align - 1) / align * align
+        if life.first[t] > life.last[t] || bytes == 0 { continue }
+        // Intervals taken by placed tensors whose lifetimes intersect, sorted by offset.
+        var busy: [(Int, Int)] = []
+        for p in placed where !(life.first[p] > life.last[t] || life.first[t] > life.last[p]) {
+            busy.append((offsets[p], offsets[p] + size(p)))
+        }
+        busy.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        // Free gaps between them (the last one unbounded), in offset order.
+        var gaps: [(Int, Int)] = []
+        var cursor = 0
+        for (s, e) in busy {
+            if s > cursor { gaps.append((cursor, s)) }
+            cursor = max(cursor, (e + align - 1) / align * align)
+        }
+        gaps.append((cursor, Int.max))
+        var chosen = gaps[gaps.count - 1].0
+        if strategy == .sizeBestFit || strategy == .areaBestFit {
+            var bestGap = Int.max
+            for (s, e) in gaps where e - s >= bytes && e - s < bestGap {
+                bestGap = e - s
+                chosen = s
+            }
+        } else {
+            for (s, e) in gaps where e - s >= bytes {
+                chosen = s
+                break
+            }
+        }
+        offsets[t] = chosen
+        arena = max(arena, chosen + bytes)
+        placed.append(t)
+    }
+    return (arena, offsets)
+}
+
 /// The largest sum of simultaneously live arena tensor sizes over the execution order.
 public func arenaLowerBound(_ spec: ModelSpec) -> Int {
-    let life = Lifetimes(spec)
     var best = 0
-    for step in -1...spec.nodes.count {
+    for live in liveBytesPerStep(spec) { best = max(best, live) }
+    return best
+}
+
+/// The memory timeline: for each step i (node i running), the bytes of arena tensors live then —
+/// its inputs, its output and everything computed earlier that a later step still reads.
+public func liveBytesPerStep(_ spec: ModelSpec) -> [Int] {
+    let life = Lifetimes(spec)
+    var out: [Int] = []
+    out.reserveCapacity(spec.nodes.count)
+    for step in 0..<max(spec.nodes.count, 1) {
         var sum = 0
         for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena && life.first[t] <= step && step <= life.last[t] {
             sum += spec.tensors[t].byteCount
         }
-        best = max(best, sum)
+        out.append(sum)
     }
-    return best
+    return out
 }

@@ -247,8 +247,11 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Option(name: .customLong("plan-svg"), help: "Also draw the memory plan (time across, arena offset down, one rectangle per tensor) to this SVG file.")
+    var planSVG: String?
+
     func run() throws {
-        try reportingErrors { () throws(SwiftletError) in try inspectCommand(InspectOptions(modelPath: model, json: json)) }
+        try reportingErrors { () throws(SwiftletError) in try inspectCommand(InspectOptions(modelPath: model, json: json, planSVG: planSVG)) }
     }
 }
 

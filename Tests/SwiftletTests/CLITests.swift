@@ -264,12 +264,19 @@ struct CLITests {
         #expect((obj["arena_bytes"] as? NSNumber)?.intValue ?? 0 >= (obj["lower_bound_bytes"] as? NSNumber)?.intValue ?? 1)
         let layers = try #require(obj["layers"] as? [[String: Any]])
         #expect(layers.map { $0["op"] as? String } == ["Mean", "FullyConnected"])
+        // The timeline: the image (192 bytes, live throughout) and the pooled vector (12) while the
+        // mean runs; then the logits (8) too. The lower bound is the larger step.
+        #expect(layers.map { ($0["live_bytes"] as? NSNumber)?.intValue } == [204, 212])
+        #expect((obj["lower_bound_bytes"] as? NSNumber)?.intValue == 212)
         let inputs = try #require(obj["inputs"] as? [[String: Any]])
         #expect((inputs.first?["shape"] as? [NSNumber])?.map { $0.intValue } == [1, 3, 4, 4])
 
-        let text = try swiftlet(["inspect", model])
+        let text = try swiftlet(["inspect", model, "--plan-svg", dir + "/plan.svg"])
         #expect(text.status == 0)
         #expect(text.stdout.contains("FullyConnected") && text.stdout.contains("lower bound"), "\(text.stdout)")
+        // One rectangle per arena tensor, named in its tooltip.
+        let svg = try String(contentsOfFile: dir + "/plan.svg", encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("<title>image ") && svg.contains("<title>pooled ") && svg.contains("<title>logits "))
     }
 }
 

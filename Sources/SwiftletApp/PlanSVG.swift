@@ -1,0 +1,57 @@
+import SwiftletCore
+import SwiftletModel
+
+// `swiftlet inspect --plan-svg plan.svg`: the memory plan as a picture. Time (the execution step)
+// runs left to right, the arena offset top to bottom; each arena tensor is a rectangle from the step
+// that writes it to the last step that reads it, at its offset and as tall as its bytes. Graph inputs
+// start at the left edge (they are written before step 0) and inputs and outputs last to the right edge.
+// A dashed line marks the lower bound; hovering a rectangle shows the tensor (an SVG <title>).
+
+/// The plan of `spec` as a standalone SVG document.
+public func planSVG(_ spec: ModelSpec) -> String {
+    let life = Lifetimes(spec)
+    let steps = max(spec.nodes.count, 1)
+    let arena = max(spec.arenaBytes, 1)
+    let width = 960.0, height = 540.0, left = 70.0, top = 40.0, bottom = 40.0, right = 20.0
+    let plotW = width - left - right, plotH = height - top - bottom
+    func x(_ step: Int) -> Double { left + plotW * Double(step + 1) / Double(steps + 1) }
+    func y(_ offset: Int) -> Double { top + plotH * Double(offset) / Double(arena) }
+    func num(_ v: Double) -> String { formatFixed(v, 1) }
+    func escape(_ s: String) -> String {
+        var o = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "<": o += "&lt;"
+            case ">": o += "&gt;"
+            case "&": o += "&amp;"
+            case "\"": o += "&quot;"
+            default: o.unicodeScalars.append(u)
+            }
+        }
+        return o
+    }
+    let lower = arenaLowerBound(spec)
+    var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    s += "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>\n"
+    s += "<text x=\"\(Int(left))\" y=\"20\">\(escape(spec.name)): arena \(formatBytes(spec.arenaBytes)), lower bound \(formatBytes(lower)); time →, arena offset ↓</text>\n"
+    s += "<rect x=\"\(num(left))\" y=\"\(num(top))\" width=\"\(num(plotW))\" height=\"\(num(plotH))\" fill=\"none\" stroke=\"#888\"/>\n"
+    // A few fixed hues by dtype, alternating lightness by index so neighbours differ.
+    for t in 0..<spec.tensors.count {
+        let info = spec.tensors[t]
+        if info.storage != .arena || life.first[t] > life.last[t] || info.byteCount == 0 { continue }
+        let x0 = x(life.first[t]), x1 = x(min(life.last[t], steps - 1)) + plotW / Double(steps + 1)
+        let y0 = y(info.offset), h = max(y(info.offset + info.byteCount) - y0, 0.5)
+        let hue = info.dtype == .int8 ? 30 : 210
+        let light = 55 + (t % 3) * 10
+        s += "<rect x=\"\(num(x0))\" y=\"\(num(y0))\" width=\"\(num(max(x1 - x0, 1)))\" height=\"\(num(h))\" fill=\"hsl(\(hue),60%,\(light)%)\" stroke=\"#333\" stroke-width=\"0.3\">"
+        s += "<title>\(escape(info.name)) \(Shape.text(info.shape)) \(info.dtype.name), \(info.byteCount) bytes at \(info.offset), steps \(life.first[t])…\(life.last[t])</title></rect>\n"
+    }
+    let yl = y(min(lower, arena))
+    s += "<line x1=\"\(num(left))\" y1=\"\(num(yl))\" x2=\"\(num(left + plotW))\" y2=\"\(num(yl))\" stroke=\"#c00\" stroke-dasharray=\"6 4\"/>\n"
+    s += "<text x=\"\(num(left + plotW - 80))\" y=\"\(num(yl - 4))\" fill=\"#c00\">lower bound</text>\n"
+    s += "<text x=\"4\" y=\"\(num(top + plotH + 4))\">\(formatBytes(spec.arenaBytes))</text>\n"
+    s += "<text x=\"4\" y=\"\(num(top + 4))\">0</text>\n"
+    s += "<text x=\"\(num(left))\" y=\"\(num(height - 12))\">step 0</text>\n"
+    s += "<text x=\"\(num(left + plotW - 60))\" y=\"\(num(height - 12))\">step \(steps - 1)</text>\n"
+    return s + "</svg>\n"
+}
