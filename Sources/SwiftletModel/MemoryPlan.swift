@@ -27,6 +27,64 @@ public struct Lifetimes {
     }
 }
 
+/// Which arena tensors may share their bytes (docs/memory.md, "Aliasing"): `group[t]` is the smallest
+/// tensor index of t's alias group. Two rules, applied in execution order:
+///
+/// - **View:** a Reshape's output is its input's bytes (the copy step sees equal pointers and skips).
+/// - **In place:** an element-wise node (Activation, Add/Sub/Mul/Div, PRelu, Lookup) writes over an
+///   input of the output's shape and dtype when that input's whole group is read for the last time
+///   by this node and holds no graph input (inputs are kept for a repeated run).
+///
+/// A pure function of the graph: the planner, the lower bound and the reader's plan check agree.
+public func aliasGroups(_ spec: ModelSpec) -> [Int] {
+    let n = spec.tensors.count
+    let life = Lifetimes(spec)
+    var parent = Array(0..<n)
+    func find(_ t: Int) -> Int {
+        var r = t
+        while parent[r] != r { r = parent[r] }
+        return r
+    }
+    var groupLast = life.last
+    var holdsInput = [Bool](repeating: false, count: n)
+    for t in spec.inputs { holdsInput[t] = true }
+    func join(_ y: Int, into x: Int) {
+        let rx = find(x), ry = find(y)
+        if rx == ry { return }
+        let (root, other) = rx < ry ? (rx, ry) : (ry, rx)
+        parent[other] = root
+        groupLast[root] = max(groupLast[rx], groupLast[ry])
+        holdsInput[root] = holdsInput[rx] || holdsInput[ry]
+    }
+    for (i, node) in spec.nodes.enumerated() {
+        let y = node.outputs[0]
+        let yt = spec.tensors[y]
+        guard yt.storage == .arena, life.first[y] <= life.last[y] else { continue }
+        switch node.op {
+        case .reshape:
+            let x = node.inputs[0]
+            if spec.tensors[x].storage == .arena && spec.tensors[x].byteCount == yt.byteCount { join(y, into: x) }
+        case .activation, .binary, .prelu, .lookup:
+            let candidates = node.op.kind == .lookup || node.op.kind == .prelu ? [node.inputs[0]] : node.inputs
+            for x in candidates {
+                let xt = spec.tensors[x]
+                guard xt.storage == .arena, xt.shape == yt.shape, xt.dtype == yt.dtype else { continue }
+                let r = find(x)
+                // Every member of x's group dies here, and none is a graph input.
+                if holdsInput[r] || groupLast[r] > i { continue }
+                // x must not also be another input of this node at another position (it is read as
+                // it is overwritten only at the same index).
+                if node.inputs.filter({ $0 == x }).count > 1 { continue }
+                join(y, into: x)
+                break
+            }
+        default:
+            break
+        }
+    }
+    return (0..<n).map(find)
+}
+
 /// The orders and placement rules `planArena` tries. Raw values name them in docs; the first listed
 /// wins ties, so the result is deterministic.
 public enum PlanStrategy: Int, CaseIterable, Sendable {
@@ -60,7 +118,9 @@ public enum PlanStrategy: Int, CaseIterable, Sendable {
 /// same step overlap: each strategy of `PlanStrategy` is tried and the smallest arena kept. Returns
 /// the arena size and sets `spec.arenaBytes`.
 ///
-/// Limits: O(n²) per strategy in the number of arena tensors; no in-place reuse or aliasing yet.
+/// Alias groups (`aliasGroups`: views and in-place element-wise ops) are placed as one block.
+///
+/// Limits: O(n²) per strategy in the number of arena tensors.
 @discardableResult
 public func planArena(_ spec: inout ModelSpec) -> Int {
     var best: (Int, [Int])? = nil
@@ -77,11 +137,24 @@ public func planArena(_ spec: inout ModelSpec) -> Int {
 /// One strategy's placement: the arena size and an offset per tensor (0 for weights and dead tensors).
 public func placeTensors(_ spec: ModelSpec, _ strategy: PlanStrategy) -> (Int, [Int]) {
     let life = Lifetimes(spec)
+    let group = aliasGroups(spec)
     let align = SWLFormat.alignment
+    // One item per alias group: its bytes (the largest member) and the union of its lifetimes.
+    let n = spec.tensors.count
+    var bytesOf = [Int](repeating: 0, count: n)
+    var firstOf = [Int](repeating: Int.max, count: n)
+    var lastOf = [Int](repeating: Int.min, count: n)
     var order: [Int] = []
-    for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena { order.append(t) }
-    func size(_ t: Int) -> Int { spec.tensors[t].byteCount }
-    func span(_ t: Int) -> Int { life.last[t] - life.first[t] }
+    for t in 0..<n where spec.tensors[t].storage == .arena && life.first[t] <= life.last[t] {
+        let r = group[t]
+        if r == t { order.append(t) }
+        bytesOf[r] = max(bytesOf[r], spec.tensors[t].byteCount)
+        firstOf[r] = min(firstOf[r], life.first[t])
+        lastOf[r] = max(lastOf[r], life.last[t])
+    }
+    order = order.filter { firstOf[$0] <= lastOf[$0] }
+    func size(_ t: Int) -> Int { bytesOf[t] }
+    func span(_ t: Int) -> Int { lastOf[t] - firstOf[t] }
     order.sort { a, b in
         switch strategy {
         case .sizeFirstFit, .sizeBestFit:
@@ -90,21 +163,21 @@ public func placeTensors(_ spec: ModelSpec, _ strategy: PlanStrategy) -> (Int, [
             if span(a) != span(b) { return span(a) > span(b) }
             return size(a) != size(b) ? size(a) > size(b) : a < b
         case .orderFirstFit:
-            return life.first[a] != life.first[b] ? life.first[a] < life.first[b] : a < b
+            return firstOf[a] != firstOf[b] ? firstOf[a] < firstOf[b] : a < b
         case .areaFirstFit, .areaBestFit:
             let ra = size(a) * (span(a) + 1), rb = size(b) * (span(b) + 1)
             return ra != rb ? ra > rb : a < b
         }
     }
-    var offsets = [Int](repeating: 0, count: spec.tensors.count)
+    var offsets = [Int](repeating: 0, count: n)
     var placed: [Int] = []
     var arena = 0
     for t in order {
         let bytes = (size(t) + align - 1) / align * align
-        if life.first[t] > life.last[t] || bytes == 0 { continue }
-        // Intervals taken by placed tensors whose lifetimes intersect, sorted by offset.
+        if bytes == 0 { continue }
+        // Intervals taken by placed groups whose lifetimes intersect, sorted by offset.
         var busy: [(Int, Int)] = []
-        for p in placed where !(life.first[p] > life.last[t] || life.first[t] > life.last[p]) {
+        for p in placed where !(firstOf[p] > lastOf[t] || firstOf[t] > lastOf[p]) {
             busy.append((offsets[p], offsets[p] + size(p)))
         }
         busy.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
@@ -133,6 +206,7 @@ public func placeTensors(_ spec: ModelSpec, _ strategy: PlanStrategy) -> (Int, [
         arena = max(arena, chosen + bytes)
         placed.append(t)
     }
+    for t in 0..<n where spec.tensors[t].storage == .arena { offsets[t] = offsets[group[t]] }
     return (arena, offsets)
 }
 
@@ -147,12 +221,20 @@ public func arenaLowerBound(_ spec: ModelSpec) -> Int {
 /// its inputs, its output and everything computed earlier that a later step still reads.
 public func liveBytesPerStep(_ spec: ModelSpec) -> [Int] {
     let life = Lifetimes(spec)
+    let group = aliasGroups(spec)
     var out: [Int] = []
     out.reserveCapacity(spec.nodes.count)
+    var counted = [Int](repeating: -1, count: spec.tensors.count)
     for step in 0..<max(spec.nodes.count, 1) {
         var sum = 0
         for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena && life.first[t] <= step && step <= life.last[t] {
-            sum += spec.tensors[t].byteCount
+            // An alias group's bytes count once (its members are the same bytes).
+            let r = group[t]
+            if counted[r] == step { continue }
+            counted[r] = step
+            var bytes = 0
+            for m in 0..<spec.tensors.count where group[m] == r { bytes = max(bytes, spec.tensors[m].byteCount) }
+            sum += bytes
         }
         out.append(sum)
     }

@@ -317,9 +317,11 @@ struct SWLReader {
         return kind == 2 ? TensorQuant(scales: scales, axis: axis) : TensorQuant(scale: scales[0], zeroPoint: zp)
     }
 
-    /// No two arena tensors that are live at the same time overlap.
+    /// No two arena tensors that are live at the same time overlap, unless the alias rules
+    /// (`aliasGroups`: views, in-place element-wise ops) let them share the very same bytes.
     func checkPlan(_ spec: ModelSpec) throws(SwiftletError) {
         let plan = Lifetimes(spec)
+        let group = aliasGroups(spec)
         var live: [Int] = []
         for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena && plan.first[t] <= plan.last[t] {
             live.append(t)
@@ -333,6 +335,7 @@ struct SWLReader {
                 let tb = spec.tensors[b]
                 if plan.first[a] > plan.last[b] || plan.first[b] > plan.last[a] { continue }
                 if ta.byteCount == 0 || tb.byteCount == 0 { continue }
+                if group[a] == group[b] && ta.offset == tb.offset { continue }
                 if ta.offset < tb.offset + tb.byteCount && tb.offset < ta.offset + ta.byteCount {
                     throw fail("memory plan: tensors '\(ta.name)' and '\(tb.name)' overlap in the arena while both are live")
                 }

@@ -12,8 +12,8 @@ import SwiftletModel
 /// Float32 nodes run the float reference kernels, int8 nodes (TensorFlow Lite's scheme) the int8
 /// ones; the reader has checked every node's types, so the dtype of a node's tensors picks its kernel.
 ///
-/// Limits: one thread; no in-place execution (the planner never aliases tensors);
-/// graph inputs are overwritten by later tensors during a run (see `invoke()`).
+/// Limits: one thread. Views and in-place element-wise nodes share bytes (`aliasGroups`); the kernels
+/// they use read each element before writing it.
 public final class Interpreter {
     /// The model the interpreter runs (its mapped file holds the weights).
     public let model: PackedModel
