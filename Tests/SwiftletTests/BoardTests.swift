@@ -85,6 +85,22 @@ import Testing
         }
     }
 
+    /// An arena the process may not have (ulimit -v) is a clear error with the size needed, not a crash.
+    @Test func arenaBeyondTheMemoryLimitIsExplained() throws {
+        let dir = try scratchDirectory()
+        var m = tinyClassifier()
+        _ = planArena(&m.spec)
+        m.spec.arenaBytes = 512 << 20  // a plan that asks for 512 MiB
+        try sys_writeFile(dir + "/big.swl", encodeSWL(m.spec))
+        try NPYArray(floats: [Float](repeating: 0.5, count: 48), shape: [1, 3, 4, 4]).write(to: dir + "/x.npy")
+        // The static x86-64 board binary needs a few MiB; 200 MiB of address space leaves no room for the arena.
+        let bin = try binary("x86-64")
+        let r = try runProcess("/bin/bash", ["-c", "ulimit -v 204800; exec \"$0\" run \"$1\" --input \"$2\" --output \"$3\"",
+                                             bin, dir + "/big.swl", dir + "/x.npy", dir + "/o.npy"])
+        #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
+        #expect(r.stderr.contains("the arena: cannot allocate 536870912 bytes") && r.stderr.contains("ulimit"), "\(r.stderr)")
+    }
+
     @Test func infoReportsDotprod() throws {
         let a72 = try runBoard("rpi4", cpu: "cortex-a72", ["info", "--json"])
         #expect(a72.status == 0)
