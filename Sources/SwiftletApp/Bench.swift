@@ -35,6 +35,10 @@ public func percentile(_ sorted: [UInt64], _ p: Double) -> UInt64 {
 public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     if o.runs < 1 { throw .usage(detail: "--runs must be at least 1, got \(o.runs)") }
     if o.warmup < 0 { throw .usage(detail: "--warmup must be 0 or more, got \(o.warmup)") }
+    // Peak-memory growth from here on: the model's mapped weights that are touched, the arena, the
+    // prepared steps (as the peer benchmark measures ONNX Runtime and LiteRT).
+    let memoryReset = sys_resetPeakMemory()
+    let before = sys_residentMemory()
     let model = try PackedModel(path: o.modelPath)
     let interpreter = try Interpreter(model: model)
     let spec = interpreter.spec
@@ -60,6 +64,9 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         interpreter.invoke()
         samples[r] = sys_monotonicNanoseconds() &- t0
     }
+    let after = sys_residentMemory()
+    var growth: Int? = nil
+    if memoryReset, let b = before, let a = after { growth = max(0, a.peak - b.rss) }
     var total: UInt64 = 0
     for s in samples { total &+= s }
     samples.sort()
@@ -67,7 +74,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     let mean = Double(total) / Double(o.runs) / 1e6
     let (mn, p50, p90, p99) = (ms(samples[0]), ms(percentile(samples, 50)), ms(percentile(samples, 90)), ms(percentile(samples, 99)))
     if o.json {
-        sys_print("{\"model\": \(jsonString(o.modelPath)), \"runs\": \(o.runs), \"warmup\": \(o.warmup), \"threads\": 1, \"latency_ms\": {\"min\": \(jsonNumber(mn)), \"p50\": \(jsonNumber(p50)), \"p90\": \(jsonNumber(p90)), \"p99\": \(jsonNumber(p99)), \"mean\": \(jsonNumber(mean))}, \"arena_bytes\": \(spec.arenaBytes), \"energy\": null}")
+        sys_print("{\"model\": \(jsonString(o.modelPath)), \"runs\": \(o.runs), \"warmup\": \(o.warmup), \"threads\": 1, \"latency_ms\": {\"min\": \(jsonNumber(mn)), \"p50\": \(jsonNumber(p50)), \"p90\": \(jsonNumber(p90)), \"p99\": \(jsonNumber(p99)), \"mean\": \(jsonNumber(mean))}, \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), \"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"energy\": null}")
         return
     }
     func f(_ v: Double) -> String { formatFixed(v, v < 10 ? 3 : 2) }
@@ -75,5 +82,9 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     sys_print("runs         \(o.runs) timed after \(o.warmup) warm-up, 1 thread")
     sys_print("latency ms   min \(f(mn))  p50 \(f(p50))  p90 \(f(p90))  p99 \(f(p99))  mean \(f(mean))")
     sys_print("arena        \(formatBytes(spec.arenaBytes))")
+    if let a = after {
+        let g = growth.map { "; \(formatBytes($0)) of it from loading and running the model (weights \(formatBytes(model.weightsLength)) mapped, arena \(formatBytes(spec.arenaBytes)))" } ?? ""
+        sys_print("peak RSS     \(formatBytes(a.peak))\(g)")
+    }
     sys_print("energy       not measured yet (no sensor reading or power model in this build)")
 }
