@@ -224,17 +224,17 @@ public func liveBytesPerStep(_ spec: ModelSpec) -> [Int] {
     let group = aliasGroups(spec)
     var out: [Int] = []
     out.reserveCapacity(spec.nodes.count)
+    // An alias group's bytes (its largest member) count once: its members are the same bytes.
+    var groupBytes = [Int](repeating: 0, count: spec.tensors.count)
+    for t in 0..<spec.tensors.count { groupBytes[group[t]] = max(groupBytes[group[t]], spec.tensors[t].byteCount) }
     var counted = [Int](repeating: -1, count: spec.tensors.count)
     for step in 0..<max(spec.nodes.count, 1) {
         var sum = 0
         for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena && life.first[t] <= step && step <= life.last[t] {
-            // An alias group's bytes count once (its members are the same bytes).
             let r = group[t]
             if counted[r] == step { continue }
             counted[r] = step
-            var bytes = 0
-            for m in 0..<spec.tensors.count where group[m] == r { bytes = max(bytes, spec.tensors[m].byteCount) }
-            sum += bytes
+            sum += groupBytes[r]
         }
         out.append(sum)
     }

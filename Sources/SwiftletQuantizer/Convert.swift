@@ -229,8 +229,8 @@ struct Int8Builder {
     var origin: [Int] = []
     /// Notes for the report: requantizations inserted, biases clamped.
     var notes: [String] = []
-    /// Per source conv / fully connected node: its weights' int8 scales (for the report).
-    var weightScales: [Int: [Float]] = [:]
+    /// Per source conv / fully connected node: its int8 weights and their scales (for the report).
+    var weightQuant: [Int: (q: [Int8], scales: [Float])] = [:]
     /// Per source tensor: its channel means on the calibration images (bias correction), or empty.
     let channelMeans: [[Double]]
 
@@ -358,7 +358,7 @@ struct Int8Builder {
                 // accumulator's headroom) by raising s_w[o] where the weights are nearly all zero.
                 let minScales = bf.map { abs($0) / (xp.scale * Float(1 << 29)) }
                 let (wq, scales) = quantizeWeights(wf, channels: ws.shape[0], minScales: minScales)
-                weightScales[i] = scales
+                weightQuant[i] = (wq, scales)
                 if !means.isEmpty {
                     bf = correctedBias(bf, w: wf, wq: wq, scales: scales, shape: ws.shape, op: node.op, inputMeans: means)
                 }

@@ -83,13 +83,12 @@ public func evaluate(models: [String], labelsDir: String, limit: Int? = nil) thr
     var failed: [(String, String)] = []
     for img in images {
         var firstTop = -1
-        var ok = true
         for (m, r) in runs.enumerated() {
             do {
                 try loadImageInput(r, path: img.path)
             } catch {
+                // The same file for every model: it fails for the first, before anything is counted.
                 failed.append((img.path, error.message))
-                ok = false
                 break
             }
             r.invoke()
@@ -100,7 +99,6 @@ public func evaluate(models: [String], labelsDir: String, limit: Int? = nil) thr
             if top.contains(img.label) { scores[m].top5 += 1 }
             if top.first == firstTop { scores[m].agree += 1 }
         }
-        if !ok { continue }
     }
     return (scores, failed)
 }

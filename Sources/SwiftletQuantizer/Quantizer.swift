@@ -167,8 +167,8 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     var floatMACs = 0
     if o.fallback == .auto {
         for l in attempt.layers where l.int8 {
-            if let s = l.layerSQNR, s < o.sqnrThreshold, case let i = l.index, i < keepFloat.count {
-                keepFloat[i] = true
+            if let s = l.layerSQNR, s < o.sqnrThreshold {
+                keepFloat[l.index] = true
                 kept.append(l.name)
                 floatMACs += l.macs
             }
@@ -292,10 +292,7 @@ func buildAndMeasure(_ src: ModelSpec, _ floatRun: Interpreter, ranges: [(Float,
         switch node.op {
         case .conv2d, .fullyConnected:
             let w = b.floats(node.inputs[1])
-            let scales = b.weightScales[i] ?? []
-            let wq = w.enumerated().map { e, v in
-                Int8(max(-127, min(127, (v / scales[e / max(1, w.count / max(scales.count, 1))]).rounded(.toNearestOrAwayFromZero))))
-            }
+            guard let (wq, scales) = b.weightQuant[i] else { break }
             let per = scales.isEmpty ? 0 : w.count / scales.count
             var s = ErrorSums()
             for e in 0..<w.count { s.add(w[e], Float(wq[e]) * scales[e / max(per, 1)]) }
