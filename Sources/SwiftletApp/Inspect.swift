@@ -95,6 +95,12 @@ public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
     sys_print("MACs         \(formatCount(stats.macs)) (\(stats.macs))")
     let ratio = lower > 0 ? formatFixed(Double(spec.arenaBytes) / Double(lower) * 100, 1) + "% of it" : "n/a"
     sys_print("arena        \(formatBytes(spec.arenaBytes)) (\(spec.arenaBytes) bytes); lower bound \(formatBytes(lower)) (\(lower) bytes), arena is \(ratio)")
+    let shared = SharingSummary(spec)
+    var sharing = "\(shared.views) views, \(shared.inPlace) in-place element-wise"
+    if shared.concatInputs > 0 {
+        sharing += "; Concat: \(shared.concatInputsInPlace) of \(shared.concatInputs) inputs written in place, \(formatBytes(shared.concatBytesCopied)) copied per run"
+    }
+    sys_print("sharing      \(sharing)")
     sys_print("weights      \(formatBytes(model.weightsLength)) (\(model.weightsLength) bytes); file \(formatBytes(model.file.count))")
 }
 
@@ -161,6 +167,9 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     }
     var s = "{\"name\": \(jsonString(spec.name)), \"parameters\": \(stats.params), \"macs\": \(stats.macs)"
     s += ", \"arena_bytes\": \(spec.arenaBytes), \"lower_bound_bytes\": \(lower), \"weights_bytes\": \(model.weightsLength)"
+    let shared = SharingSummary(spec)
+    s += ", \"views\": \(shared.views), \"in_place\": \(shared.inPlace), \"concat_inputs\": \(shared.concatInputs)"
+    s += ", \"concat_inputs_in_place\": \(shared.concatInputsInPlace), \"concat_bytes_copied\": \(shared.concatBytesCopied)"
     s += ", \"file_bytes\": \(model.file.count), \"inputs\": \(tensors(spec.inputs)), \"outputs\": \(tensors(spec.outputs))"
     if let p = spec.preprocess {
         s += ", \"preprocess\": {\"resize\": \"\(p.resizeMode == 1 ? "crop" : "stretch")\", \"resize_shorter\": \(p.resizeShorter), \"bgr\": \(p.bgr ? "true" : "false"), \"mean\": \(floats(p.mean)), \"std\": \(floats(p.std))}"

@@ -27,63 +27,169 @@ public struct Lifetimes {
     }
 }
 
-/// Which arena tensors may share their bytes (docs/memory.md, "Aliasing"): `group[t]` is the smallest
-/// tensor index of t's alias group. Two rules, applied in execution order:
+/// Which arena tensors may share their bytes, and where (docs/memory.md, "Aliasing"). A pure function
+/// of the graph (`Aliasing(spec)`), so the planner, the lower bound, the reader's plan check and the
+/// runtime agree. Three rules, applied in execution order:
 ///
 /// - **View:** a Reshape's output is its input's bytes (the copy step sees equal pointers and skips).
 /// - **In place:** an element-wise node (Activation, Add/Sub/Mul/Div, PRelu, Lookup) writes over an
 ///   input of the output's shape and dtype when that input's whole group is read for the last time
 ///   by this node and holds no graph input (inputs are kept for a repeated run).
+/// - **Concat slices:** a Concat input is written by its producer straight into its slice of the
+///   output. When the slice is contiguous (every dim before the axis is 1) any producer may; when it
+///   is not (channels of an NHWC tensor), the input must be a Conv's output read by nothing but the
+///   Concat, and the Conv writes its pixels `rowStride` elements apart. The input's group must hold
+///   no graph input or output and take part in no other Concat; int8 inputs need the output's
+///   quantization (the Concat then moves bytes unchanged).
 ///
-/// A pure function of the graph: the planner, the lower bound and the reader's plan check agree.
-public func aliasGroups(_ spec: ModelSpec) -> [Int] {
-    let n = spec.tensors.count
-    let life = Lifetimes(spec)
-    var parent = Array(0..<n)
-    func find(_ t: Int) -> Int {
-        var r = t
-        while parent[r] != r { r = parent[r] }
-        return r
-    }
-    var groupLast = life.last
-    var holdsInput = [Bool](repeating: false, count: n)
-    for t in spec.inputs { holdsInput[t] = true }
-    func join(_ y: Int, into x: Int) {
-        let rx = find(x), ry = find(y)
-        if rx == ry { return }
-        let (root, other) = rx < ry ? (rx, ry) : (ry, rx)
-        parent[other] = root
-        groupLast[root] = max(groupLast[rx], groupLast[ry])
-        holdsInput[root] = holdsInput[rx] || holdsInput[ry]
-    }
-    for (i, node) in spec.nodes.enumerated() {
-        let y = node.outputs[0]
-        let yt = spec.tensors[y]
-        guard yt.storage == .arena, life.first[y] <= life.last[y] else { continue }
-        switch node.op {
-        case .reshape:
-            let x = node.inputs[0]
-            if spec.tensors[x].storage == .arena && spec.tensors[x].byteCount == yt.byteCount { join(y, into: x) }
-        case .activation, .binary, .prelu, .lookup:
-            let candidates = node.op.kind == .lookup || node.op.kind == .prelu ? [node.inputs[0]] : node.inputs
-            for x in candidates {
-                let xt = spec.tensors[x]
-                guard xt.storage == .arena, xt.shape == yt.shape, xt.dtype == yt.dtype else { continue }
-                let r = find(x)
-                // Every member of x's group dies here, and none is a graph input.
-                if holdsInput[r] || groupLast[r] > i { continue }
-                // x must not also be another input of this node at another position (it is read as
-                // it is overwritten only at the same index).
-                if node.inputs.filter({ $0 == x }).count > 1 { continue }
-                join(y, into: x)
+/// A group is planned as one block of `groupBytes[group[t]]` bytes; member t starts `offset[t]` bytes
+/// into it.
+public struct Aliasing {
+    /// `group[t]`: the smallest tensor index of t's alias group.
+    public var group: [Int]
+    /// `offset[t]`: t's first byte, from its group's first byte (0 but for Concat slices).
+    public var offset: [Int]
+    /// `rowStride[t]`: for a strided Concat slice, the elements between the starts of t's rows of
+    /// `shape.last` elements (the Concat output's last dim); 0 when t is contiguous.
+    public var rowStride: [Int]
+    /// For a Concat slice, the Concat output; −1 otherwise.
+    public var sliceOf: [Int]
+    /// Per group (index `group[t]`): the bytes its members span.
+    public var groupBytes: [Int]
+
+    public init(_ spec: ModelSpec) {
+        let n = spec.tensors.count
+        let life = Lifetimes(spec)
+        var parent = Array(0..<n)
+        // Offset of t from parent[t], in bytes (may be negative until the end).
+        var rel = [Int](repeating: 0, count: n)
+        func find(_ t: Int) -> (Int, Int) {
+            var r = t, off = 0
+            while parent[r] != r {
+                off += rel[r]
+                r = parent[r]
+            }
+            return (r, off)
+        }
+        var groupLast = life.last
+        var holdsInput = [Bool](repeating: false, count: n)
+        var holdsOutput = [Bool](repeating: false, count: n)
+        var sliced = [Bool](repeating: false, count: n)
+        for t in spec.inputs { holdsInput[t] = true }
+        for t in spec.outputs { holdsOutput[t] = true }
+        var stride = [Int](repeating: 0, count: n)
+        var sliceOf = [Int](repeating: -1, count: n)
+        // Places b's group so that b starts `delta` bytes after a.
+        func join(_ b: Int, at delta: Int, from a: Int) {
+            let (ra, oa) = find(a), (rb, ob) = find(b)
+            if ra == rb { return }
+            let d = oa + delta - ob   // rb's offset from ra
+            let (root, other, o) = ra < rb ? (ra, rb, d) : (rb, ra, -d)
+            parent[other] = root
+            rel[other] = o
+            groupLast[root] = max(groupLast[ra], groupLast[rb])
+            holdsInput[root] = holdsInput[ra] || holdsInput[rb]
+            holdsOutput[root] = holdsOutput[ra] || holdsOutput[rb]
+            sliced[root] = sliced[ra] || sliced[rb]
+        }
+        var producer = [Int](repeating: -1, count: n)
+        var readers = [Int](repeating: 0, count: n)
+        for (i, node) in spec.nodes.enumerated() {
+            for t in node.outputs { producer[t] = i }
+            for t in node.inputs { readers[t] += 1 }
+        }
+        for (i, node) in spec.nodes.enumerated() {
+            let y = node.outputs[0]
+            let yt = spec.tensors[y]
+            guard yt.storage == .arena, life.first[y] <= life.last[y] else { continue }
+            switch node.op {
+            case .reshape:
+                let x = node.inputs[0]
+                if spec.tensors[x].storage == .arena && spec.tensors[x].byteCount == yt.byteCount { join(y, at: 0, from: x) }
+            case .activation, .binary, .prelu, .lookup:
+                let candidates = node.op.kind == .lookup || node.op.kind == .prelu ? [node.inputs[0]] : node.inputs
+                for x in candidates {
+                    let xt = spec.tensors[x]
+                    guard xt.storage == .arena, xt.shape == yt.shape, xt.dtype == yt.dtype else { continue }
+                    let (r, _) = find(x)
+                    // Every member of x's group dies here, and none is a graph input.
+                    if holdsInput[r] || groupLast[r] > i { continue }
+                    // x must not also be another input of this node at another position (it is read
+                    // as it is overwritten only at the same index).
+                    if node.inputs.filter({ $0 == x }).count > 1 { continue }
+                    join(y, at: 0, from: x)
+                    break
+                }
+            case .concat(let axis):
+                var outer = 1
+                for d in 0..<axis { outer *= yt.shape[d] }
+                var inner = 1
+                for d in (axis + 1)..<max(axis + 1, yt.shape.count) { inner *= yt.shape[d] }
+                let rowLength = yt.shape.last ?? 1
+                var at = 0   // elements into an output row
+                for x in node.inputs {
+                    let xt = spec.tensors[x]
+                    let chunk = (xt.shape.count > axis ? xt.shape[axis] : 1) * inner
+                    defer { at += chunk }
+                    guard xt.storage == .arena, xt.dtype == yt.dtype, life.first[x] <= life.last[x], xt.byteCount > 0 else { continue }
+                    if xt.dtype == .int8 && xt.quant != yt.quant { continue }
+                    if node.inputs.filter({ $0 == x }).count > 1 { continue }
+                    let (r, _) = find(x)
+                    if holdsInput[r] || holdsOutput[r] || sliced[r] || r == find(y).0 { continue }
+                    if outer > 1 {
+                        // Strided: x alone in its group, a Conv's NHWC output read only here, the
+                        // Concat along its channels.
+                        guard axis == yt.shape.count - 1, xt.layout == .nhwc, readers[x] == 1, producer[x] >= 0,
+                              case .conv2d = spec.nodes[producer[x]].op else { continue }
+                        var alone = true
+                        for t in 0..<n where t != x && find(t).0 == r { alone = false; break }
+                        if !alone { continue }
+                        stride[x] = rowLength
+                    }
+                    join(x, at: at * yt.dtype.size, from: y)
+                    sliceOf[x] = y
+                    sliced[find(y).0] = true
+                }
+            default:
                 break
             }
-        default:
-            break
+        }
+        group = [Int](repeating: 0, count: n)
+        offset = [Int](repeating: 0, count: n)
+        var low = [Int](repeating: 0, count: n)
+        for t in 0..<n {
+            let (r, o) = find(t)
+            group[t] = r
+            offset[t] = o
+            low[r] = min(low[r], o)
+        }
+        groupBytes = [Int](repeating: 0, count: n)
+        rowStride = stride
+        self.sliceOf = sliceOf
+        for t in 0..<n {
+            offset[t] -= low[group[t]]
+            groupBytes[group[t]] = max(groupBytes[group[t]], offset[t] + extent(t, spec.tensors[t]))
         }
     }
-    return (0..<n).map(find)
+
+    /// The bytes from t's first byte to its last: its byte count, or for a strided slice
+    /// `((rows − 1) · rowStride + rowLength)` elements.
+    public func extent(_ t: Int, _ info: TensorInfo) -> Int {
+        let s = rowStride[t]
+        guard s > 0, let last = info.shape.last, last > 0 else { return info.byteCount }
+        let rows = info.byteCount / info.dtype.size / last
+        return ((rows - 1) * s + last) * info.dtype.size
+    }
+
+    /// Whether tensor t sits in the arena where its alias group puts it relative to `other`
+    /// (the plan may place members apart; then the runtime copies between them).
+    public func placedTogether(_ t: Int, _ other: Int, _ tensors: [TensorInfo]) -> Bool {
+        group[t] == group[other] && tensors[t].offset - tensors[other].offset == offset[t] - offset[other]
+    }
 }
+
+/// The alias group of every tensor (`Aliasing.group`).
+public func aliasGroups(_ spec: ModelSpec) -> [Int] { Aliasing(spec).group }
 
 /// The orders and placement rules `planArena` tries. Raw values name them in docs; the first listed
 /// wins ties, so the result is deterministic.
@@ -137,20 +243,31 @@ public func planArena(_ spec: inout ModelSpec) -> Int {
 /// One strategy's placement: the arena size and an offset per tensor (0 for weights and dead tensors).
 public func placeTensors(_ spec: ModelSpec, _ strategy: PlanStrategy) -> (Int, [Int]) {
     let life = Lifetimes(spec)
-    let group = aliasGroups(spec)
+    let alias = Aliasing(spec)
+    let group = alias.group
     let align = SWLFormat.alignment
-    // One item per alias group: its bytes (the largest member) and the union of its lifetimes.
+    // One item per alias group: its bytes and the union of its members' lifetimes; item n + i is
+    // node i's kernel scratch, live at step i only.
     let n = spec.tensors.count
-    var bytesOf = [Int](repeating: 0, count: n)
-    var firstOf = [Int](repeating: Int.max, count: n)
-    var lastOf = [Int](repeating: Int.min, count: n)
+    let items = n + spec.nodes.count
+    var bytesOf = [Int](repeating: 0, count: items)
+    var firstOf = [Int](repeating: Int.max, count: items)
+    var lastOf = [Int](repeating: Int.min, count: items)
     var order: [Int] = []
     for t in 0..<n where spec.tensors[t].storage == .arena && life.first[t] <= life.last[t] {
         let r = group[t]
         if r == t { order.append(t) }
-        bytesOf[r] = max(bytesOf[r], spec.tensors[t].byteCount)
+        bytesOf[r] = alias.groupBytes[r]
         firstOf[r] = min(firstOf[r], life.first[t])
         lastOf[r] = max(lastOf[r], life.last[t])
+    }
+    for (i, node) in spec.nodes.enumerated() {
+        let bytes = scratchBytes(node, spec.tensors)
+        if bytes == 0 { continue }
+        bytesOf[n + i] = bytes
+        firstOf[n + i] = i
+        lastOf[n + i] = i
+        order.append(n + i)
     }
     order = order.filter { firstOf[$0] <= lastOf[$0] }
     func size(_ t: Int) -> Int { bytesOf[t] }
@@ -169,7 +286,7 @@ public func placeTensors(_ spec: ModelSpec, _ strategy: PlanStrategy) -> (Int, [
             return ra != rb ? ra > rb : a < b
         }
     }
-    var offsets = [Int](repeating: 0, count: n)
+    var offsets = [Int](repeating: 0, count: items)
     var placed: [Int] = []
     var arena = 0
     for t in order {
@@ -206,7 +323,10 @@ public func placeTensors(_ spec: ModelSpec, _ strategy: PlanStrategy) -> (Int, [
         arena = max(arena, chosen + bytes)
         placed.append(t)
     }
-    for t in 0..<n where spec.tensors[t].storage == .arena { offsets[t] = offsets[group[t]] }
+    // offsets[r] so far is group r's block start; members start alias.offset bytes into it.
+    let blockStart = offsets
+    offsets.removeLast(spec.nodes.count)
+    for t in 0..<n where spec.tensors[t].storage == .arena { offsets[t] = blockStart[group[t]] + alias.offset[t] }
     return (arena, offsets)
 }
 
@@ -218,15 +338,16 @@ public func arenaLowerBound(_ spec: ModelSpec) -> Int {
 }
 
 /// The memory timeline: for each step i (node i running), the bytes of arena tensors live then —
-/// its inputs, its output and everything computed earlier that a later step still reads.
+/// its inputs, its output, its kernel scratch and everything computed earlier that a later step
+/// still reads.
 public func liveBytesPerStep(_ spec: ModelSpec) -> [Int] {
     let life = Lifetimes(spec)
-    let group = aliasGroups(spec)
+    let alias = Aliasing(spec)
+    let group = alias.group
     var out: [Int] = []
     out.reserveCapacity(spec.nodes.count)
-    // An alias group's bytes (its largest member) count once: its members are the same bytes.
-    var groupBytes = [Int](repeating: 0, count: spec.tensors.count)
-    for t in 0..<spec.tensors.count { groupBytes[group[t]] = max(groupBytes[group[t]], spec.tensors[t].byteCount) }
+    // An alias group's bytes count once: its members are the same bytes.
+    let groupBytes = alias.groupBytes
     var counted = [Int](repeating: -1, count: spec.tensors.count)
     for step in 0..<max(spec.nodes.count, 1) {
         var sum = 0
@@ -236,7 +357,84 @@ public func liveBytesPerStep(_ spec: ModelSpec) -> [Int] {
             counted[r] = step
             sum += groupBytes[r]
         }
+        if step < spec.nodes.count { sum += scratchBytes(spec.nodes[step], spec.tensors) }
         out.append(sum)
     }
     return out
+}
+
+/// What the plan of `spec` shares (as placed: a member the plan put apart is copied instead).
+public struct SharingSummary: Equatable, Sendable {
+    /// Reshape outputs that are their input's bytes.
+    public var views = 0
+    /// Element-wise outputs written over their input.
+    public var inPlace = 0
+    /// Concat inputs, and those written by their producer straight into the output.
+    public var concatInputs = 0, concatInputsInPlace = 0
+    /// Bytes the Concats still copy per run.
+    public var concatBytesCopied = 0
+
+    public init(_ spec: ModelSpec) {
+        let alias = Aliasing(spec)
+        for node in spec.nodes {
+            let y = node.outputs[0]
+            switch node.op {
+            case .concat:
+                for x in node.inputs {
+                    concatInputs += 1
+                    if alias.sliceOf[x] == y && alias.placedTogether(x, y, spec.tensors) {
+                        concatInputsInPlace += 1
+                    } else {
+                        concatBytesCopied += spec.tensors[x].byteCount
+                    }
+                }
+            case .reshape:
+                if alias.placedTogether(node.inputs[0], y, spec.tensors) && spec.tensors[y].storage == .arena { views += 1 }
+            case .activation, .binary, .prelu, .lookup:
+                for x in node.inputs where spec.tensors[x].storage == .arena && alias.placedTogether(x, y, spec.tensors) {
+                    inPlace += 1
+                    break
+                }
+            default:
+                break
+            }
+        }
+    }
+}
+
+/// Bytes of kernel scratch node `node` needs while it runs (0: none): the int8 Mean's int32 sums
+/// (one per output element). Scratch is planned in the arena like a tensor that lives for its node's
+/// step only; `scratchOffset` finds it again at load.
+public func scratchBytes(_ node: NodeInfo, _ tensors: [TensorInfo]) -> Int {
+    switch node.op {
+    case .mean:
+        let y = tensors[node.outputs[0]]
+        return y.dtype == .int8 ? (Shape.count(y.shape) ?? 0) * 4 : 0
+    default:
+        return 0
+    }
+}
+
+/// Where node `step`'s scratch (`scratchBytes`) sits: the lowest 64-byte aligned offset at which that
+/// many bytes are free of every arena tensor live at that step (a strided Concat slice counting its
+/// whole span), or nil when the arena has no such gap (a plan made before scratch was planned).
+/// The planner reserves room for it, so for plans it made the gap exists.
+public func scratchOffset(_ spec: ModelSpec, step: Int, life: Lifetimes, alias: Aliasing) -> Int? {
+    let bytes = scratchBytes(spec.nodes[step], spec.tensors)
+    if bytes == 0 { return nil }
+    let align = SWLFormat.alignment
+    var busy: [(Int, Int)] = []
+    for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena && life.first[t] <= step && step <= life.last[t] {
+        let info = spec.tensors[t]
+        let c = alias.sliceOf[t]
+        let span = c >= 0 && alias.placedTogether(t, c, spec.tensors) ? alias.extent(t, info) : info.byteCount
+        if span > 0 { busy.append((info.offset, info.offset + span)) }
+    }
+    busy.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+    var cursor = 0
+    for (s, e) in busy {
+        if s >= cursor + bytes { break }
+        cursor = max(cursor, (e + align - 1) / align * align)
+    }
+    return cursor + bytes <= spec.arenaBytes ? cursor : nil
 }

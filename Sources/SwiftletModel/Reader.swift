@@ -318,13 +318,21 @@ struct SWLReader {
     }
 
     /// No two arena tensors that are live at the same time overlap, unless the alias rules
-    /// (`aliasGroups`: views, in-place element-wise ops) let them share the very same bytes.
+    /// (`Aliasing`: views, in-place element-wise ops, Concat slices) let them share bytes, each where its
+    /// group puts it.
     func checkPlan(_ spec: ModelSpec) throws(SwiftletError) {
         let plan = Lifetimes(spec)
-        let group = aliasGroups(spec)
+        let alias = Aliasing(spec)
         var live: [Int] = []
         for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena && plan.first[t] <= plan.last[t] {
             live.append(t)
+        }
+        // A strided Concat slice spans more bytes than it holds, when it sits in its slice (the
+        // runtime only writes it strided then).
+        var extent = [Int](repeating: 0, count: spec.tensors.count)
+        for t in live {
+            let y = alias.sliceOf[t]
+            extent[t] = y >= 0 && alias.placedTogether(t, y, spec.tensors) ? alias.extent(t, spec.tensors[t]) : spec.tensors[t].byteCount
         }
         // O(n²) over live arena tensors: a few hundred in the models we ship.
         for i in 0..<live.count {
@@ -335,8 +343,8 @@ struct SWLReader {
                 let tb = spec.tensors[b]
                 if plan.first[a] > plan.last[b] || plan.first[b] > plan.last[a] { continue }
                 if ta.byteCount == 0 || tb.byteCount == 0 { continue }
-                if group[a] == group[b] && ta.offset == tb.offset { continue }
-                if ta.offset < tb.offset + tb.byteCount && tb.offset < ta.offset + ta.byteCount {
+                if alias.placedTogether(a, b, spec.tensors) { continue }
+                if ta.offset < tb.offset + extent[b] && tb.offset < ta.offset + extent[a] {
                     throw fail("memory plan: tensors '\(ta.name)' and '\(tb.name)' overlap in the arena while both are live")
                 }
             }

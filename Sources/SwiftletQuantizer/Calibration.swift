@@ -255,10 +255,18 @@ func calibrate(_ interpreter: Interpreter, images: [String], method: Calibration
         }
         channelCounts[t] += n / c
     }
-    func floats(_ t: Int) -> (UnsafePointer<Float>, Int)? {
+    /// Calls `body` with float arena tensor t's values, packed (a Concat slice's are gathered).
+    func withFloats(_ t: Int, _ body: (UnsafePointer<Float>, Int) -> Void) {
         let info = spec.tensors[t]
-        guard info.dtype == .float32, info.storage == .arena else { return nil }
-        return (interpreter.tensorPointer(t).assumingMemoryBound(to: Float.self), Shape.count(info.shape) ?? 0)
+        guard info.dtype == .float32, info.storage == .arena else { return }
+        let n = Shape.count(info.shape) ?? 0
+        if interpreter.tensorRowStride(t) == max(info.shape.last ?? 1, 1) {
+            body(interpreter.tensorPointer(t).assumingMemoryBound(to: Float.self), n)
+            return
+        }
+        interpreter.tensorBytes(t).withUnsafeBytes { b in
+            if let base = b.baseAddress { body(base.assumingMemoryBound(to: Float.self), n) }
+        }
     }
     let bar1 = Progress(label: "calibrating", total: images.count, enabled: progress)
     for (k, path) in images.enumerated() {
@@ -270,14 +278,14 @@ func calibrate(_ interpreter: Interpreter, images: [String], method: Calibration
         }
         cal.used.append(path)
         for t in spec.inputs {
-            if let (p, n) = floats(t) {
+            withFloats(t) { p, n in
                 cal.stats[t].addRange(p, n)
                 addChannels(t, p, n)
             }
         }
         interpreter.invoke { i in
             let t = spec.nodes[i].outputs[0]
-            if let (p, n) = floats(t) {
+            withFloats(t) { p, n in
                 cal.stats[t].addRange(p, n)
                 addChannels(t, p, n)
             }
@@ -297,10 +305,10 @@ func calibrate(_ interpreter: Interpreter, images: [String], method: Calibration
     let bar2 = Progress(label: "histograms ", total: cal.used.count, enabled: progress)
     for (k, path) in cal.used.enumerated() {
         try loadImageInput(interpreter, path: path)
-        for t in spec.inputs { if let (p, n) = floats(t) { cal.stats[t].addHistogram(p, n, absolute: absolute) } }
+        for t in spec.inputs { withFloats(t) { p, n in cal.stats[t].addHistogram(p, n, absolute: absolute) } }
         interpreter.invoke { i in
             let t = spec.nodes[i].outputs[0]
-            if let (p, n) = floats(t), cal.stats[t].seen { cal.stats[t].addHistogram(p, n, absolute: absolute) }
+            if cal.stats[t].seen { withFloats(t) { p, n in cal.stats[t].addHistogram(p, n, absolute: absolute) } }
         }
         bar2.update(k + 1)
     }

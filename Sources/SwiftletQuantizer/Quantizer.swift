@@ -245,12 +245,16 @@ func buildAndMeasure(_ src: ModelSpec, _ floatRun: Interpreter, ranges: [(Float,
         floatRun.invoke { i in
             let t = src.nodes[i].outputs[0]
             guard int8Nodes[i], let p = params[t] else { return }
-            let x = floatRun.tensorPointer(t).assumingMemoryBound(to: Float.self)
             let n = buffers[t].count
-            buffers[t].withUnsafeMutableBufferPointer { dst in
-                for j in 0..<n {
-                    dst[j] = x[j]
-                    outSums[t].add(x[j], p.dequantize(p.quantize(x[j])))
+            let gathered = floatRun.tensorBytes(t)
+            gathered.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
+                let x = base.assumingMemoryBound(to: Float.self)
+                buffers[t].withUnsafeMutableBufferPointer { dst in
+                    for j in 0..<n {
+                        dst[j] = x[j]
+                        outSums[t].add(x[j], p.dequantize(p.quantize(x[j])))
+                    }
                 }
             }
         }
@@ -260,9 +264,9 @@ func buildAndMeasure(_ src: ModelSpec, _ floatRun: Interpreter, ranges: [(Float,
             let t = src.nodes[origin].outputs[0]
             let yq = q.tensors[q.nodes[j].outputs[0]]
             guard let p = yq.quant?.params else { return }
-            let y = qRun.tensorPointer(q.nodes[j].outputs[0]).assumingMemoryBound(to: Int8.self)
+            let y = qRun.tensorBytes(q.nodes[j].outputs[0])
             buffers[t].withUnsafeBufferPointer { ref in
-                for e in 0..<ref.count { modelSums[t].add(ref[e], p.dequantize(y[e])) }
+                for e in 0..<ref.count { modelSums[t].add(ref[e], p.dequantize(Int8(bitPattern: y[e]))) }
             }
         }
         for o in 0..<src.outputs.count {

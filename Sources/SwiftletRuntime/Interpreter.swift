@@ -12,8 +12,9 @@ import SwiftletModel
 /// Float32 nodes run the float reference kernels, int8 nodes (TensorFlow Lite's scheme) the int8
 /// ones; the reader has checked every node's types, so the dtype of a node's tensors picks its kernel.
 ///
-/// Limits: one thread. Views and in-place element-wise nodes share bytes (`aliasGroups`); the kernels
-/// they use read each element before writing it.
+/// Limits: one thread. Views, in-place element-wise nodes and Concat slices share bytes (`Aliasing`):
+/// element-wise kernels read each element before writing it; a Conv writing a Concat slice gets the
+/// Concat's row as its pixel stride, and the Concat copies only the inputs not already in place.
 public final class Interpreter {
     /// The model the interpreter runs (its mapped file holds the weights).
     public let model: PackedModel
@@ -21,11 +22,13 @@ public final class Interpreter {
     public var spec: ModelSpec { model.spec }
 
     private let arena: UnsafeMutableRawPointer
-    /// int32 scratch for the int8 mean's sums (nil when no node needs it).
+    /// Kernel scratch outside the arena, for plans that did not reserve it (nil for current plans).
     private let scratch: UnsafeMutablePointer<Int32>?
     /// Per tensor: its first byte (weights are never written through these).
     private let pointers: [UnsafeMutableRawPointer]
     private let steps: [Step]
+    /// Per tensor: the row stride a Conv writes it with (0: packed).
+    private let rowStrides: [Int]
 
     /// Allocates the arena and prepares every node of `model`.
     public init(model: PackedModel) throws(SwiftletError) {
@@ -41,16 +44,27 @@ public final class Interpreter {
             ptrs.append(info.storage == .weights ? UnsafeMutableRawPointer(mutating: model.weights(t)) : base + info.offset)
         }
         pointers = ptrs
-        var scratchCount = 0
-        for node in spec.nodes {
-            if case .mean = node.op, spec.tensors[node.outputs[0]].dtype == .int8 {
-                scratchCount = max(scratchCount, elementCount(spec.tensors[node.outputs[0]].shape))
+        // Kernel scratch lives in the arena where the plan left room for it (`scratchOffset`). A plan
+        // made before scratch was planned gets one separate block, allocated here, at load.
+        let life = Lifetimes(spec)
+        let alias = Aliasing(spec)
+        var scratchOf = [UnsafeMutablePointer<Int32>?](repeating: nil, count: spec.nodes.count)
+        var unplanned = 0
+        for i in 0..<spec.nodes.count {
+            let bytes = scratchBytes(spec.nodes[i], spec.tensors)
+            if bytes == 0 { continue }
+            if let off = scratchOffset(spec, step: i, life: life, alias: alias) {
+                scratchOf[i] = (base + off).assumingMemoryBound(to: Int32.self)
+            } else {
+                unplanned = max(unplanned, bytes)
             }
         }
-        if scratchCount > 0 {
+        if unplanned > 0 {
             do {
-                scratch = try sys_alignedAllocate(bytes: scratchCount * 4, alignment: 64, what: "\(model.path): kernel scratch")
+                let extra = try sys_alignedAllocate(bytes: unplanned, alignment: 64, what: "\(model.path): kernel scratch")
                     .assumingMemoryBound(to: Int32.self)
+                scratch = extra
+                for i in 0..<spec.nodes.count where scratchOf[i] == nil && scratchBytes(spec.nodes[i], spec.tensors) > 0 { scratchOf[i] = extra }
             } catch {
                 sys_free(base)
                 throw error
@@ -60,7 +74,12 @@ public final class Interpreter {
         }
         var prepared: [Step] = []
         prepared.reserveCapacity(spec.nodes.count)
-        for node in spec.nodes { prepared.append(Interpreter.prepare(node, spec.tensors, ptrs, scratch)) }
+        var strides = [Int](repeating: 0, count: spec.tensors.count)
+        for t in 0..<spec.tensors.count where alias.sliceOf[t] >= 0 && alias.placedTogether(t, alias.sliceOf[t], spec.tensors) {
+            strides[t] = alias.rowStride[t]
+        }
+        rowStrides = strides
+        for (i, node) in spec.nodes.enumerated() { prepared.append(Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias)) }
         steps = prepared
     }
 
@@ -71,8 +90,8 @@ public final class Interpreter {
 
     /// Runs every node in order.
     ///
-    /// Set the inputs before every call: the memory plan reuses a graph input's space for later
-    /// tensors once the input has been read, so after `invoke()` the inputs hold other data.
+    /// The plan keeps the graph inputs for the whole run (nothing is written over them), so the same
+    /// input can be run again; the outputs are valid until the next call.
     public func invoke() {
         for i in 0..<steps.count { steps[i].run() }
     }
@@ -108,14 +127,38 @@ public final class Interpreter {
     }
 
     /// The first byte of tensor `t`: valid after the node that writes it, until its memory is reused.
+    /// Its rows of `shape.last` elements start `tensorRowStride(t)` elements apart.
     public func tensorPointer(_ t: Int) -> UnsafeRawPointer {
         UnsafeRawPointer(pointers[t])
+    }
+
+    /// The elements between the starts of tensor t's rows of `shape.last` elements: `shape.last` but
+    /// for a Conv output written straight into its Concat slice (`Aliasing`), where it is the
+    /// Concat's row.
+    public func tensorRowStride(_ t: Int) -> Int {
+        rowStrides[t] > 0 ? rowStrides[t] : max(spec.tensors[t].shape.last ?? 1, 1)
+    }
+
+    /// Tensor t's bytes, gathered into a new array when its rows are apart (`tensorRowStride`).
+    /// Host-side reading (calibration, reports); it allocates.
+    public func tensorBytes(_ t: Int) -> [UInt8] {
+        let info = spec.tensors[t]
+        let p = UnsafeRawPointer(pointers[t]).assumingMemoryBound(to: UInt8.self)
+        let row = max(info.shape.last ?? 1, 1) * info.dtype.size
+        let stride = tensorRowStride(t) * info.dtype.size
+        var out = [UInt8](repeating: 0, count: info.byteCount)
+        if row == 0 { return out }
+        for r in 0..<(info.byteCount / row) {
+            for b in 0..<row { out[r * row + b] = p[r * stride + b] }
+        }
+        return out
     }
 
     // MARK: - Prepare
 
     private static func prepare(
-        _ node: NodeInfo, _ tensors: [TensorInfo], _ raw: [UnsafeMutableRawPointer], _ scratch: UnsafeMutablePointer<Int32>?
+        _ node: NodeInfo, _ tensors: [TensorInfo], _ raw: [UnsafeMutableRawPointer], _ scratch: UnsafeMutablePointer<Int32>?,
+        _ alias: Aliasing
     ) -> Step {
         func f32(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Float.self)) }
         func i8(_ k: Int) -> UnsafePointer<Int8> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int8.self)) }
@@ -125,6 +168,9 @@ public final class Interpreter {
         let y = yRaw.assumingMemoryBound(to: Float.self)
         let y8 = yRaw.assumingMemoryBound(to: Int8.self)
         let yShape = out.shape
+        // A Conv whose output sits in its Concat slice writes its pixels a Concat row apart.
+        let slice = alias.sliceOf[node.outputs[0]]
+        let yPixelStride = slice >= 0 && alias.placedTogether(node.outputs[0], slice, tensors) ? alias.rowStride[node.outputs[0]] : 0
         let xInfo = tensors[node.inputs[0]]
         let xRaw = UnsafeRawPointer(raw[node.inputs[0]])
         let xShape = xInfo.shape
@@ -148,9 +194,10 @@ public final class Interpreter {
                                          outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
             return .conv2dQS8(ConvQS8Step(x: i8(0), xShape: xShape, inputZeroPoint: xq.zeroPoint, w: i8(1),
                                           b: UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self)),
-                                          y: y8, yShape: yShape, params: c, requant: requant))
+                                          y: y8, yShape: yShape, yPixelStride: yPixelStride, params: c, requant: requant))
         case .conv2d(let c):
-            return .conv2d(ConvStep(x: f32(0), xShape: xShape, w: f32(1), b: f32(2), y: y, yShape: yShape, params: c))
+            return .conv2d(ConvStep(x: f32(0), xShape: xShape, w: f32(1), b: f32(2), y: y, yShape: yShape, yPixelStride: yPixelStride,
+                                    params: c))
         case .fullyConnected(let act):
             let depth = xShape.isEmpty ? 1 : xShape[xShape.count - 1]
             let units = shape(1)[0]
@@ -207,12 +254,21 @@ public final class Interpreter {
             var in32: [UnsafePointer<UInt32>] = []
             var in8: [UnsafePointer<UInt8>] = []
             var chunks: [Int] = []
+            var offsets: [Int] = []
+            var at = 0
             for k in 0..<node.inputs.count {
-                let p = UnsafeRawPointer(raw[node.inputs[k]])
+                let x = node.inputs[k]
+                let chunk = shape(k)[axis] * inner
+                defer { at += chunk }
+                // An input written in its slice already (a Concat slice the plan placed there).
+                if alias.sliceOf[x] == node.outputs[0] && alias.placedTogether(x, node.outputs[0], tensors) { continue }
+                let p = UnsafeRawPointer(raw[x])
                 if wide { in32.append(p.assumingMemoryBound(to: UInt32.self)) } else { in8.append(p.assumingMemoryBound(to: UInt8.self)) }
-                chunks.append(shape(k)[axis] * inner)
+                chunks.append(chunk)
+                offsets.append(at)
             }
-            return .concat(ConcatStep(wide: wide, inputs32: in32, inputs8: in8, chunks: chunks, outer: outer, y: yRaw))
+            return .concat(ConcatStep(wide: wide, inputs32: in32, inputs8: in8, chunks: chunks, offsets: offsets, rowLength: at,
+                                      outer: outer, y: yRaw))
         case .softmax(let axis, let toEnd):
             var outer = 1
             for d in 0..<axis { outer *= xShape[d] }

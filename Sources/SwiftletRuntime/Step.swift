@@ -38,7 +38,8 @@ enum Step {
     func run() {
         switch self {
         case .conv2d(let s):
-            conv2dF32_reference(x: s.x, xShape: s.xShape, w: s.w, b: s.b, y: s.y, yShape: s.yShape, params: s.params)
+            conv2dF32_reference(x: s.x, xShape: s.xShape, w: s.w, b: s.b, y: s.y, yShape: s.yShape, yPixelStride: s.yPixelStride,
+                                params: s.params)
         case .fullyConnected(let s):
             fullyConnectedF32_reference(x: s.x, rows: s.rows, depth: s.depth, w: s.w, b: s.b, y: s.y, units: s.units,
                                         activation: s.activation)
@@ -52,9 +53,11 @@ enum Step {
             meanF32_reference(x: s.x, plan: s.plan, y: s.y)
         case .concat(let s):
             if s.wide {
-                concat_reference(inputs: s.inputs32, chunks: s.chunks, outer: s.outer, y: s.y.assumingMemoryBound(to: UInt32.self))
+                concat_reference(inputs: s.inputs32, chunks: s.chunks, offsets: s.offsets, rowLength: s.rowLength, outer: s.outer,
+                                 y: s.y.assumingMemoryBound(to: UInt32.self))
             } else {
-                concat_reference(inputs: s.inputs8, chunks: s.chunks, outer: s.outer, y: s.y.assumingMemoryBound(to: UInt8.self))
+                concat_reference(inputs: s.inputs8, chunks: s.chunks, offsets: s.offsets, rowLength: s.rowLength, outer: s.outer,
+                                 y: s.y.assumingMemoryBound(to: UInt8.self))
             }
         case .softmax(let s):
             softmaxF32_reference(x: s.x, y: s.y, outer: s.outer, axis: s.axis, inner: s.inner)
@@ -92,7 +95,7 @@ enum Step {
             lookupQS8_reference(x: s.x, table: s.table, y: s.y, count: s.count)
         case .conv2dQS8(let s):
             conv2dQS8_reference(x: s.x, xShape: s.xShape, inputZeroPoint: s.inputZeroPoint, w: s.w, bias: s.b, y: s.y, yShape: s.yShape,
-                                params: s.params, requant: s.requant)
+                                yPixelStride: s.yPixelStride, params: s.params, requant: s.requant)
         case .fullyConnectedQS8(let s):
             fullyConnectedQS8_reference(x: s.x, rows: s.rows, depth: s.depth, inputZeroPoint: s.inputZeroPoint, w: s.w, bias: s.b, y: s.y,
                                         units: s.units, requant: s.requant)
@@ -112,11 +115,12 @@ enum Step {
     }
 }
 
-/// NHWC input `[N, H, W, C]`, OHWI weights, bias `[O]`, output `[N, OH, OW, O]`.
+/// NHWC input `[N, H, W, C]`, OHWI weights, bias `[O]`, output `[N, OH, OW, O]` with pixels
+/// `yPixelStride` elements apart (0: O; more for a Concat slice).
 struct ConvStep {
     var x: UnsafePointer<Float>, xShape: [Int]
     var w: UnsafePointer<Float>, b: UnsafePointer<Float>
-    var y: UnsafeMutablePointer<Float>, yShape: [Int]
+    var y: UnsafeMutablePointer<Float>, yShape: [Int], yPixelStride: Int
     var params: Conv2D
 }
 
@@ -155,13 +159,14 @@ struct MeanStep {
     var y: UnsafeMutablePointer<Float>
 }
 
-/// `chunks[i]` = input i's axis size × the product of the dims after the axis. `wide`: 4-byte
-/// elements (float32), else 1-byte (int8); the data-movement steps below do the same.
+/// The inputs to copy (those not written in their slice already): `chunks[i]` = input i's axis size ×
+/// the product of the dims after the axis, placed at `offsets[i]` of each output row of `rowLength`.
+/// `wide`: 4-byte elements (float32), else 1-byte (int8); the data-movement steps below do the same.
 struct ConcatStep {
     var wide: Bool
     /// The inputs, typed (one list is empty), so a run converts nothing.
     var inputs32: [UnsafePointer<UInt32>], inputs8: [UnsafePointer<UInt8>]
-    var chunks: [Int], outer: Int
+    var chunks: [Int], offsets: [Int], rowLength: Int, outer: Int
     var y: UnsafeMutableRawPointer
 }
 
@@ -222,7 +227,7 @@ struct LookupStep {
 struct ConvQS8Step {
     var x: UnsafePointer<Int8>, xShape: [Int], inputZeroPoint: Int32
     var w: UnsafePointer<Int8>, b: UnsafePointer<Int32>
-    var y: UnsafeMutablePointer<Int8>, yShape: [Int]
+    var y: UnsafeMutablePointer<Int8>, yShape: [Int], yPixelStride: Int
     var params: Conv2D
     var requant: Requantization
 }

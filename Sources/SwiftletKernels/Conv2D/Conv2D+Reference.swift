@@ -5,19 +5,22 @@ import SwiftletCore
 ///
 /// `y[n,oy,ox,o] = act(b[o] + Σ_{ky,kx,c} x[n, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw, g·Cg + c] · w[o,ky,kx,c])`
 /// with g = o / (O / groups), Cg = C / groups, and out-of-range input positions contributing zero.
+/// Output pixels start `yPixelStride` elements apart (0: O, packed); a larger stride writes the
+/// channels of a Concat slice in place.
 public func conv2dF32_reference(
     x: UnsafePointer<Float>, xShape: [Int], w: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    y: UnsafeMutablePointer<Float>, yShape: [Int], params p: Conv2D
+    y: UnsafeMutablePointer<Float>, yShape: [Int], yPixelStride: Int = 0, params p: Conv2D
 ) {
     let (n, h, wd, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
     let (oh, ow, oc) = (yShape[1], yShape[2], yShape[3])
     let cg = c / p.groups
     let ocg = oc / p.groups
     let act = p.activation
+    let ys = yPixelStride > 0 ? yPixelStride : oc
     for b0 in 0..<n {
         for oy in 0..<oh {
             for ox in 0..<ow {
-                let yBase = ((b0 * oh + oy) * ow + ox) * oc
+                let yBase = ((b0 * oh + oy) * ow + ox) * ys
                 for o in 0..<oc {
                     let g = o / ocg
                     var acc = b[o]

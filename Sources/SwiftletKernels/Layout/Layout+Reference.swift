@@ -1,17 +1,16 @@
 import SwiftletCore
 
-/// Concatenation along an axis: `outer` = product of dims before it, `chunks[i]` = input i's
-/// axis size × the product of dims after it.
+/// Concatenation along an axis: `outer` = product of dims before it; input i fills `chunks[i]`
+/// elements (its axis size × the product of dims after it) at `offsets[i]` of each output row of
+/// `rowLength` elements. Inputs already written in place (Concat slices) are simply not listed.
 @inline(__always)
-func concatElements<T>(inputs: [UnsafePointer<T>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<T>) {
-    var total = 0
-    for c in chunks { total += c }
+func concatElements<T>(inputs: [UnsafePointer<T>], chunks: [Int], offsets: [Int], rowLength: Int, outer: Int,
+                       y: UnsafeMutablePointer<T>) {
     for o in 0..<outer {
-        var off = o * total
-        for (i, p) in inputs.enumerated() {
+        let row = y + o * rowLength
+        for i in 0..<inputs.count {
             let c = chunks[i]
-            (y + off).update(from: p + o * c, count: c)
-            off += c
+            (row + offsets[i]).update(from: inputs[i] + o * c, count: c)
         }
     }
 }
@@ -137,14 +136,16 @@ public func resizeF32_reference(x: UnsafePointer<Float>, xShape: [Int], y: Unsaf
 // and there it allocated twice per concatenated row (AllocationTests caught 16,368 allocations per
 // SqueezeNet frame); these wrappers specialize the shared body in this module.
 
-/// Concatenation along an axis: `outer` = product of dims before it, `chunks[i]` = input i's
-/// axis size × the product of dims after it.
-public func concat_reference(inputs: [UnsafePointer<UInt8>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<UInt8>) {
-    concatElements(inputs: inputs, chunks: chunks, outer: outer, y: y)
+/// Concatenation along an axis (see `concatElements`): input i fills `chunks[i]` elements at
+/// `offsets[i]` of each of the `outer` output rows of `rowLength` elements.
+public func concat_reference(inputs: [UnsafePointer<UInt8>], chunks: [Int], offsets: [Int], rowLength: Int, outer: Int,
+                             y: UnsafeMutablePointer<UInt8>) {
+    concatElements(inputs: inputs, chunks: chunks, offsets: offsets, rowLength: rowLength, outer: outer, y: y)
 }
 
-public func concat_reference(inputs: [UnsafePointer<UInt32>], chunks: [Int], outer: Int, y: UnsafeMutablePointer<UInt32>) {
-    concatElements(inputs: inputs, chunks: chunks, outer: outer, y: y)
+public func concat_reference(inputs: [UnsafePointer<UInt32>], chunks: [Int], offsets: [Int], rowLength: Int, outer: Int,
+                             y: UnsafeMutablePointer<UInt32>) {
+    concatElements(inputs: inputs, chunks: chunks, offsets: offsets, rowLength: rowLength, outer: outer, y: y)
 }
 
 /// Transpose: `xs` are the input's strides permuted into output order.

@@ -51,19 +51,21 @@ public struct Requantization: Sendable {
 /// `acc[o] = bias[o] + Σ (x − inputZeroPoint) · w[o, ky, kx, c]` over in-image taps (padding is the
 /// real value 0, i.e. contributes nothing). Bound: |x − zp| ≤ 255 and |w| ≤ 127 (the scheme keeps
 /// weights in −127…127), so each product is at most 32,385 and the sum of KH·KW·C/groups ≤ 65,535 taps
-/// stays below 2^31 together with any bias |b| < 2^30. The output is `requant.apply(acc, o)`.
+/// stays below 2^31 together with any bias |b| < 2^30. The output is `requant.apply(acc, o)`; output
+/// pixels start `yPixelStride` elements apart (0: O), as in the float kernel.
 public func conv2dQS8_reference(
     x: UnsafePointer<Int8>, xShape: [Int], inputZeroPoint: Int32, w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>,
-    y: UnsafeMutablePointer<Int8>, yShape: [Int], params p: Conv2D, requant: Requantization
+    y: UnsafeMutablePointer<Int8>, yShape: [Int], yPixelStride: Int = 0, params p: Conv2D, requant: Requantization
 ) {
     let (n, h, wd, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
     let (oh, ow, oc) = (yShape[1], yShape[2], yShape[3])
     let cg = c / p.groups
     let ocg = oc / p.groups
+    let ys = yPixelStride > 0 ? yPixelStride : oc
     for b0 in 0..<n {
         for oy in 0..<oh {
             for ox in 0..<ow {
-                let yBase = ((b0 * oh + oy) * ow + ox) * oc
+                let yBase = ((b0 * oh + oy) * ow + ox) * ys
                 for o in 0..<oc {
                     let g = o / ocg
                     var acc = bias[o]
