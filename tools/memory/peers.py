@@ -1,22 +1,29 @@
 #!/usr/bin/env python3
-"""Peak-memory growth of Swiftlet next to ONNX Runtime's, for the same models in the same run.
+"""Peak-memory growth of Swiftlet next to ONNX Runtime's and LiteRT's (TFLite), for the same models in
+the same run, with the ratios Swiftlet / ORT, Swiftlet / LiteRT and Swiftlet / best peer.
 
-    tools/memory/peers                 # the wrapper: venv, ONNX files, swiftlet build
-    python tools/memory/peers.py [--models mobilenet_v2 squeezenet1_1] [--runs 5]
+    tools/memory/peers                 # the wrapper: venvs, ONNX files, .tflite files, swiftlet build
+    python tools/memory/peers.py [--models mobilenet_v2 squeezenet1_1] [--runs 5] [--tf-python PY]
 
 What is measured: each configuration runs in a fresh process, which resets its peak resident set
-(writing 5 to /proc/self/clear_refs), reads VmRSS, loads the model, runs it `--runs` times and reads
-VmHWM; the growth VmHWM − VmRSS(before) is what loading and running the model cost, without the
-process's own baseline (the Python interpreter, or the swiftlet binary). Swiftlet reports the same
-figure in `swiftlet bench --json` ("peak_rss_growth_bytes").
+(writing 5 to /proc/self/clear_refs), reads VmRSS, loads the model, runs it `--runs` + 1 times and
+reads VmHWM; the growth VmHWM − VmRSS(before) is what loading and running the model cost, without
+the process's own baseline (the Python interpreter and the runtime's library, or the swiftlet
+binary). Swiftlet reports the same figure in `swiftlet bench --json` ("peak_rss_growth_bytes").
+The Python peers make their float32 input before the reset (Swiftlet writes its input straight into
+its arena), so a harness copy of the input is not counted against them; LiteRT int8 quantizes it in
+place after loading (only the int8 copy, 147 KiB, is new).
 
   Swiftlet:     swiftlet import (float32) and swiftlet quantize (int8, 2 calibration photos), then
-                swiftlet bench.
+                swiftlet bench (1 warm-up run).
   ONNX Runtime: the same ONNX file (float32), and quantize_static QDQ per-channel int8 of it (2
                 seeded random calibration inputs: memory does not depend on the ranges); CPU execution
                 provider, 1 intra-op thread, default graph optimisation.
-  LiteRT:       not measured here: no .tflite of these models is obtainable offline (converting needs
-                onnx2tf and TensorFlow, which the venv does not carry).
+  LiteRT:       the same ONNX file converted by onnx2tf (tools/memory/tflite.py, run with the
+                conversion venv's python, --tf-python; cached by the ONNX file's sha256): float32, and
+                full-integer int8 per-channel (int8 input and output) calibrated on the shipped
+                ImageNet photos. ai_edge_litert.interpreter.Interpreter from the fixture venv,
+                num_threads=1, default delegate (XNNPACK), allocate_tensors, invoke.
 """
 from __future__ import annotations
 
@@ -40,23 +47,80 @@ def status():
             d[k] = int(v.split()[0]) * 1024
     return d
 import onnxruntime as ort
-path, runs = sys.argv[1], int(sys.argv[2])
+path, runs, shape = sys.argv[1], int(sys.argv[2]), [int(d) for d in sys.argv[3].split(",")]
+x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
 open("/proc/self/clear_refs", "w").write("5")
 before = status()["VmRSS"]
 so = ort.SessionOptions()
 so.intra_op_num_threads = 1
 sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-inp = sess.get_inputs()[0]
-x = np.random.default_rng(0).standard_normal([d if isinstance(d, int) else 1 for d in inp.shape]).astype(np.float32)
+name = sess.get_inputs()[0].name
 for _ in range(runs + 1):
-    sess.run(None, {inp.name: x})
+    sess.run(None, {name: x})
 print(status()["VmHWM"] - before)
 '''
 
 
-def ort_growth(path: str, runs: int) -> int:
-    out = subprocess.run([sys.executable, "-c", ORT_CHILD, path, str(runs)], check=True, capture_output=True, text=True)
+LITERT_CHILD = r'''
+import os, sys, numpy as np
+def status():
+    d = {}
+    for line in open("/proc/self/status"):
+        k, _, v = line.partition(":")
+        if k in ("VmRSS", "VmHWM"):
+            d[k] = int(v.split()[0]) * 1024
+    return d
+from ai_edge_litert.interpreter import Interpreter
+path, runs, shape = sys.argv[1], int(sys.argv[2]), [int(d) for d in sys.argv[3].split(",")]
+x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+open("/proc/self/clear_refs", "w").write("5")
+before = status()["VmRSS"]
+it = Interpreter(model_path=path, num_threads=1)
+it.allocate_tensors()
+inp = it.get_input_details()[0]
+if inp["dtype"] != np.float32:  # quantized in place: only the int8 copy is new
+    scale, zero = inp["quantization"]
+    info = np.iinfo(inp["dtype"])
+    np.divide(x, scale, out=x); np.add(x, zero, out=x); np.round(x, out=x)
+    np.clip(x, info.min, info.max, out=x)
+    x = x.astype(inp["dtype"])
+it.set_tensor(inp["index"], x)
+outs = [o["index"] for o in it.get_output_details()]
+for _ in range(runs + 1):
+    it.invoke()
+    [it.get_tensor(i) for i in outs]
+print(status()["VmHWM"] - before)
+'''
+
+
+def child_growth(what: str, code: str, path: str, runs: int, shape: list[int]) -> int:
+    out = subprocess.run([sys.executable, "-c", code, path, str(runs), ",".join(map(str, shape))],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"peers: error: {what} on {path} failed (exit {out.returncode}):\n{out.stderr.strip()}")
     return int(out.stdout.strip().splitlines()[-1])
+
+
+def tflite_files(tf_python: str, onnx_path: str) -> tuple[str, str]:
+    """(float32, full-int8) .tflite of onnx_path, converted (or found in the cache) by tflite.py."""
+    if not os.access(tf_python, os.X_OK):
+        raise SystemExit(f"peers: error: {tf_python}: no conversion venv (tools/memory/setup_tf_venv.sh makes it)")
+    out = subprocess.run([tf_python, os.path.join(HERE, "tflite.py"), onnx_path],
+                         stdout=subprocess.PIPE, stderr=None, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"peers: error: no .tflite of {onnx_path} (tools/memory/tflite.py failed; its message is above)")
+    f32, i8 = out.stdout.strip().splitlines()[-2:]
+    return f32, i8
+
+
+def input_shape(onnx_path: str) -> list[int]:
+    """The ONNX file's first input shape (NCHW), symbolic dimensions as 1."""
+    import onnx
+
+    m = onnx.load(onnx_path, load_external_data=False)
+    init = {t.name for t in m.graph.initializer}
+    inp = next(i for i in m.graph.input if i.name not in init)
+    return [d.dim_value or 1 for d in inp.type.tensor_type.shape.dim]
 
 
 def ort_int8(onnx_path: str, work: str) -> str:
@@ -81,36 +145,68 @@ def ort_int8(onnx_path: str, work: str) -> str:
     return out
 
 
+def run(what: str, cmd: list[str]) -> str:
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"peers: error: {what} failed (exit {out.returncode}): {' '.join(cmd)}\n"
+                         f"{(out.stderr or out.stdout).strip()}")
+    return out.stdout
+
+
 def swiftlet_growth(binary: str, swl: str, runs: int) -> int:
-    out = subprocess.run([binary, "bench", swl, "--runs", str(runs), "--warmup", "1", "--json"],
-                         check=True, capture_output=True, text=True)
-    return int(json.loads(out.stdout)["peak_rss_growth_bytes"])
+    out = run("swiftlet bench", [binary, "bench", swl, "--runs", str(runs), "--warmup", "1", "--json"])
+    growth = json.loads(out)["peak_rss_growth_bytes"]
+    if growth is None:
+        raise SystemExit("peers: error: swiftlet bench could not reset or read the peak resident set "
+                         "(/proc/self/clear_refs and /proc/self/status are needed: Linux 4.0 or later)")
+    return int(growth)
 
 
 def main() -> int:
+    import importlib.metadata as md
+
+    cache = os.environ.get("SWIFTLET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "swiftlet")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["mobilenet_v2", "squeezenet1_1"])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--swiftlet", default=os.path.join(REPO, ".build", "release", "swiftlet"))
+    ap.add_argument("--tf-python", default=os.path.join(cache, "venv-tf", "bin", "python"),
+                    help="the conversion venv's python (onnx2tf), for the .tflite files")
     args = ap.parse_args()
     mib = 1024 * 1024
-    print("peak RSS growth from loading and running the model (MiB); lower is better")
-    print(f"{'model':<16}{'dtype':<9}{'swiftlet':>10}{'onnxruntime':>13}{'swiftlet / ort':>16}")
+    for name in args.models:
+        if not os.path.isfile(os.path.join(REPO, "models", "onnx", f"{name}.onnx")):
+            raise SystemExit(f"peers: error: models/onnx/{name}.onnx missing (tools/models/prepare.sh makes it)")
+    tflite = {name: tflite_files(args.tf_python, os.path.join(REPO, "models", "onnx", f"{name}.onnx"))
+              for name in args.models}
+
+    print(f"peak RSS growth from loading and running the model, MiB (lower is better); "
+          f"onnxruntime {md.version('onnxruntime')}, ai-edge-litert {md.version('ai-edge-litert')}")
+    cols = ("model", "dtype", "swiftlet", "ort", "litert", "s/ort", "s/litert", "s/best")
+    widths = (15, 8, 9, 7, 7, 7, 9, 7)
+    print("".join(f"{c:<{w}}" if i < 2 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cols, widths))))
     with tempfile.TemporaryDirectory() as work:
         for name in args.models:
             onnx_path = os.path.join(REPO, "models", "onnx", f"{name}.onnx")
             swl = os.path.join(work, f"{name}.swl")
             q = os.path.join(work, f"{name}-int8.swl")
-            subprocess.run([args.swiftlet, "import", onnx_path, "-o", swl], check=True, capture_output=True)
-            subprocess.run([args.swiftlet, "quantize", swl, "--calibration",
-                            os.path.join(REPO, "models", "calibration", "imagenet"), "--images", "2", "-o", q, "--quiet"],
-                           check=True, capture_output=True)
+            run("swiftlet import", [args.swiftlet, "import", onnx_path, "-o", swl])
+            run("swiftlet quantize", [args.swiftlet, "quantize", swl, "--calibration",
+                                      os.path.join(REPO, "models", "calibration", "imagenet"), "--images", "2",
+                                      "-o", q, "--quiet"])
             ort_q = ort_int8(onnx_path, work)
-            for dtype, s_path, o_path in (("float32", swl, onnx_path), ("int8", q, ort_q)):
+            nchw = input_shape(onnx_path)
+            nhwc = [nchw[0], *nchw[2:], nchw[1]]
+            lite_f32, lite_i8 = tflite[name]
+            for dtype, s_path, o_path, l_path in (("float32", swl, onnx_path, lite_f32),
+                                                  ("int8", q, ort_q, lite_i8)):
                 s = swiftlet_growth(args.swiftlet, s_path, args.runs)
-                o = ort_growth(o_path, args.runs)
-                print(f"{name:<16}{dtype:<9}{s / mib:>10.1f}{o / mib:>13.1f}{s / o:>16.2f}")
-    print("LiteRT: not measured (no .tflite of these models offline; see the docstring)")
+                o = child_growth("ONNX Runtime", ORT_CHILD, o_path, args.runs, nchw)
+                lt = child_growth("LiteRT", LITERT_CHILD, l_path, args.runs, nhwc)
+                vals = (name, dtype, f"{s / mib:.1f}", f"{o / mib:.1f}", f"{lt / mib:.1f}",
+                        f"{s / o:.2f}", f"{s / lt:.2f}", f"{s / min(o, lt):.2f}")
+                print("".join(f"{v:<{w}}" if i < 2 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(vals, widths))),
+                      flush=True)
     return 0
 
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Create or update the Python venv that converts ONNX models to .tflite (onnx2tf + TensorFlow), for
+# the LiteRT column of tools/memory/peers. Conversion only: LiteRT itself is measured from the
+# fixture venv (tools/models/setup_venv.sh, ai-edge-litert). Swiftlet never needs it.
+#
+#   tools/memory/setup_tf_venv.sh     -> prints the venv path on stdout (logs go to stderr)
+#
+# Location: ${SWIFTLET_CACHE:-$HOME/.cache/swiftlet}/venv-tf. Idempotent: a stamp file in the venv
+# records the requirement set; when it matches, nothing is done. PyPI only (about 2.6 GB installed: simple-onnx-processing-tools pulls the full tensorflow wheel too).
+#
+# onnx2tf 1.29.24 pins exact versions of its dependencies (tensorflow 2.19.0, onnx 1.19.1, ...);
+# these are those pins, with tensorflow-cpu instead of the full tensorflow wheel. tf-keras and
+# onnx2tf are installed without their dependencies, else pip pulls the full tensorflow as well.
+set -euo pipefail
+
+CACHE="${SWIFTLET_CACHE:-$HOME/.cache/swiftlet}"
+VENV="$CACHE/venv-tf"
+STAMP="$VENV/.swiftlet-requirements"
+LOG="$CACHE/venv-tf-pip.log"
+
+REQS=(
+  "tensorflow-cpu==2.19.0"
+  "numpy==1.26.4"
+  "onnx==1.19.1"
+  "onnxruntime==1.23.0"
+  "onnxsim==0.4.36"
+  "onnx-graphsurgeon==0.5.8"
+  "simple-onnx-processing-tools==1.1.32"
+  "psutil==5.9.5"
+  "protobuf==4.25.5"
+  "h5py==3.11.0"
+  "ml-dtypes==0.5.1"
+  "flatbuffers==25.12.19"
+  "ai-edge-litert==2.1.0"
+  "sng4onnx==2.0.1"
+  "requests==2.32.5"
+  "pillow==13.0.0"
+)
+NODEPS=(
+  "tf-keras==2.19.0"
+  "onnx2tf==1.29.24"
+)
+WANT="$(printf '%s\n' "${REQS[@]}" -- "${NODEPS[@]}")"
+
+log() { echo "setup_tf_venv: $*" >&2; }
+
+if [ -x "$VENV/bin/onnx2tf" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+  echo "$VENV"
+  exit 0
+fi
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  log "apt-get install $*"
+  as_root apt-get update -qq >&2 || true
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >&2
+}
+
+PY="${SWIFTLET_PYTHON:-python3}"
+command -v "$PY" >/dev/null 2>&1 || { apt_install python3; PY=python3; }
+# tensorflow-cpu 2.19 has wheels for CPython 3.9-3.12 only.
+if ! "$PY" -c 'import sys; sys.exit(not ((3, 9) <= sys.version_info[:2] <= (3, 12)))'; then
+  log "error: tensorflow-cpu 2.19.0 needs Python 3.9-3.12; $("$PY" --version 2>&1) found (set SWIFTLET_PYTHON)"
+  exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  # Debian's python3 needs python3-venv (ensurepip) to create a venv.
+  "$PY" -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  mkdir -p "$CACHE"
+  log "creating $VENV with $("$PY" --version 2>&1)"
+  "$PY" -m venv "$VENV" >&2
+fi
+
+pip_install() {
+  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" >>"$LOG" 2>&1; then
+    log "error: pip install $* failed; the log is $LOG"
+    tail -n 20 "$LOG" >&2
+    exit 1
+  fi
+}
+mkdir -p "$CACHE"
+: > "$LOG"
+log "installing (a few minutes the first time; log: $LOG): ${REQS[*]}"
+pip_install "${REQS[@]}"
+log "installing without dependencies: ${NODEPS[*]}"
+pip_install --no-deps "${NODEPS[@]}"
+"$VENV/bin/python" -c 'import tensorflow, onnx2tf' 2>>"$LOG" || {
+  log "error: the venv's tensorflow or onnx2tf does not import; the log is $LOG"; tail -n 20 "$LOG" >&2; exit 1; }
+printf '%s\n' "$WANT" > "$STAMP"
+echo "$VENV"
