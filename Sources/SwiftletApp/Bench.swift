@@ -65,6 +65,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         samples[r] = sys_monotonicNanoseconds() &- t0
     }
     let after = sys_residentMemory()
+    let parts = sys_residentParts(mappedFile: o.modelPath)
     var growth: Int? = nil
     if memoryReset, let b = before, let a = after { growth = max(0, a.peak - b.rss) }
     var total: UInt64 = 0
@@ -73,8 +74,18 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     func ms(_ ns: UInt64) -> Double { Double(ns) / 1e6 }
     let mean = Double(total) / Double(o.runs) / 1e6
     let (mn, p50, p90, p99) = (ms(samples[0]), ms(percentile(samples, 50)), ms(percentile(samples, 90)), ms(percentile(samples, 99)))
+    // The peak's parts (read after the runs, when the resident set is at its peak again): the model
+    // file's resident pages (weights touched, mapped not copied), the arena (all of it is written), the
+    // resident code, camera buffers (none: bench feeds a tensor), and the rest (heap, stacks, libc).
+    var partsJSON = "null"
+    var partsText: String? = nil
+    if let a = after, let p = parts {
+        let other = max(0, a.peak - p.file - spec.arenaBytes - p.code)
+        partsJSON = "{\"weights_file_resident_bytes\": \(p.file), \"arena_bytes\": \(spec.arenaBytes), \"code_resident_bytes\": \(p.code), \"camera_buffers_bytes\": 0, \"other_bytes\": \(other)}"
+        partsText = "model file \(formatBytes(p.file)) resident (mapped, not copied), arena \(formatBytes(spec.arenaBytes)), code \(formatBytes(p.code)) resident (binary and libraries), camera buffers 0 (no camera in bench), other \(formatBytes(other))"
+    }
     if o.json {
-        sys_print("{\"model\": \(jsonString(o.modelPath)), \"runs\": \(o.runs), \"warmup\": \(o.warmup), \"threads\": 1, \"latency_ms\": {\"min\": \(jsonNumber(mn)), \"p50\": \(jsonNumber(p50)), \"p90\": \(jsonNumber(p90)), \"p99\": \(jsonNumber(p99)), \"mean\": \(jsonNumber(mean))}, \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), \"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"energy\": null}")
+        sys_print("{\"model\": \(jsonString(o.modelPath)), \"runs\": \(o.runs), \"warmup\": \(o.warmup), \"threads\": 1, \"latency_ms\": {\"min\": \(jsonNumber(mn)), \"p50\": \(jsonNumber(p50)), \"p90\": \(jsonNumber(p90)), \"p99\": \(jsonNumber(p99)), \"mean\": \(jsonNumber(mean))}, \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), \"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"memory_parts\": \(partsJSON), \"energy\": null}")
         return
     }
     func f(_ v: Double) -> String { formatFixed(v, v < 10 ? 3 : 2) }
@@ -86,5 +97,6 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         let g = growth.map { "; \(formatBytes($0)) of it from loading and running the model (weights \(formatBytes(model.weightsLength)) mapped, arena \(formatBytes(spec.arenaBytes)))" } ?? ""
         sys_print("peak RSS     \(formatBytes(a.peak))\(g)")
     }
+    if let t = partsText { sys_print("its parts    \(t)") }
     sys_print("energy       not measured yet (no sensor reading or power model in this build)")
 }

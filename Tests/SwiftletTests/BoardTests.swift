@@ -159,6 +159,15 @@ import Testing
             let l = obj["latency_ms"] as! [String: Double]
             #expect(l["min"]! <= l["p50"]! && l["p50"]! <= l["p90"]! && l["p90"]! <= l["p99"]!, "\(l)")
             #expect(obj["runs"] as? Int == 20)
+            // The peak's parts: the weights mapped from the file (all touched, none copied), the
+            // arena, code, no camera, and they do not exceed the peak.
+            let parts = try #require(obj["memory_parts"] as? [String: Int], "no memory_parts: \(r.stdout)")
+            let weights = obj["weights_bytes"] as! Int, peak = obj["peak_rss_bytes"] as! Int
+            let file = parts["weights_file_resident_bytes"]!
+            #expect(file >= weights && file <= weights + 256 * 1024, "file resident \(file) for \(weights) bytes of weights")
+            #expect(parts["arena_bytes"] == obj["arena_bytes"] as? Int)
+            #expect(parts["code_resident_bytes"]! > 0 && parts["camera_buffers_bytes"] == 0)
+            #expect(file + parts["arena_bytes"]! + parts["code_resident_bytes"]! + parts["other_bytes"]! <= peak + 4096)
         }
         let bad = try swiftlet(["bench", dir + "/r.swl", "--runs", "0"])
         #expect(bad.status == 64 && bad.stderr.contains("--runs must be at least 1, got 0"), "\(bad.stderr)")

@@ -169,7 +169,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["mobilenet_v2", "squeezenet1_1"])
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--swiftlet", default=os.path.join(REPO, ".build", "release", "swiftlet"))
+    ap.add_argument("--swiftlet", default=os.path.join(REPO, ".build", "release", "swiftlet"),
+                    help="the host CLI (it imports and quantizes, and is measured)")
+    ap.add_argument("--board-swiftlet", default=os.path.join(REPO, "build", "boards", "x86-64", "swiftlet"),
+                    help="the static board binary for this machine (tools/build-board x86-64), measured too; "
+                         "'' to skip")
     ap.add_argument("--tf-python", default=os.path.join(cache, "venv-tf", "bin", "python"),
                     help="the conversion venv's python (onnx2tf), for the .tflite files")
     args = ap.parse_args()
@@ -182,8 +186,14 @@ def main() -> int:
 
     print(f"peak RSS growth from loading and running the model, MiB (lower is better); "
           f"onnxruntime {md.version('onnxruntime')}, ai-edge-litert {md.version('ai-edge-litert')}")
-    cols = ("model", "dtype", "swiftlet", "ort", "litert", "s/ort", "s/litert", "s/best")
-    widths = (15, 8, 9, 7, 7, 7, 9, 7)
+    board = args.board_swiftlet if args.board_swiftlet and os.path.isfile(args.board_swiftlet) else None
+    if args.board_swiftlet and not board:
+        print(f"peers: note: no board binary at {args.board_swiftlet} (tools/build-board x86-64); its columns are left out",
+              file=sys.stderr)
+    cols = ("model", "dtype", "swiftlet", "ort", "litert", "s/ort", "s/litert", "s/best") + (("board", "b/best") if board else ())
+    widths = (15, 8, 9, 7, 7, 7, 9, 7) + ((7, 7) if board else ())
+    print("swiftlet: the host CLI; board: the static board binary for this machine (Embedded Swift, musl or "
+          "glibc as built), the same model file" if board else "swiftlet: the host CLI")
     print("".join(f"{c:<{w}}" if i < 2 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cols, widths))))
     with tempfile.TemporaryDirectory() as work:
         for name in args.models:
@@ -205,6 +215,9 @@ def main() -> int:
                 lt = child_growth("LiteRT", LITERT_CHILD, l_path, args.runs, nhwc)
                 vals = (name, dtype, f"{s / mib:.1f}", f"{o / mib:.1f}", f"{lt / mib:.1f}",
                         f"{s / o:.2f}", f"{s / lt:.2f}", f"{s / min(o, lt):.2f}")
+                if board:
+                    b = swiftlet_growth(board, s_path, args.runs)
+                    vals += (f"{b / mib:.1f}", f"{b / min(o, lt):.2f}")
                 print("".join(f"{v:<{w}}" if i < 2 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(vals, widths))),
                       flush=True)
     return 0

@@ -52,3 +52,64 @@ public func sys_resetPeakMemory() -> Bool {
     var five: UInt8 = 0x35
     return write(fd, &five, 1) == 1
 }
+
+/// Parts of the resident set, from /proc/self/smaps: `file` = resident pages mapped from the file at
+/// `path` (a model's weights that were touched), `code` = resident pages of executable file mappings
+/// (the binary and its shared libraries). Nil where smaps cannot be read.
+public func sys_residentParts(mappedFile path: String) -> (file: Int, code: Int)? {
+    var canonical: [UInt8] = []
+    if let p = realpath(path, nil) {
+        var q = p
+        while q.pointee != 0 {
+            canonical.append(UInt8(bitPattern: q.pointee))
+            q += 1
+        }
+        free(p)
+    }
+    let fd = sys_open("/proc/self/smaps", O_RDONLY)
+    if fd < 0 { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n <= 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    func isHex(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }
+    var file = 0, code = 0
+    var inFile = false, inCode = false
+    var i = 0
+    while i < bytes.count {
+        var end = i
+        while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+        let line = bytes[i..<end]
+        i = end + 1
+        guard let first = line.first else { continue }
+        if isHex(first), let dash = line.firstIndex(of: 0x2D), let space = line.firstIndex(of: 0x20), dash < space {
+            // "start-end perms offset dev inode   pathname"
+            var fields: [ArraySlice<UInt8>] = []
+            var j = line.startIndex
+            while j < line.endIndex && fields.count < 5 {
+                while j < line.endIndex && line[j] == 0x20 { j += 1 }
+                let s = j
+                while j < line.endIndex && line[j] != 0x20 { j += 1 }
+                fields.append(line[s..<j])
+            }
+            while j < line.endIndex && line[j] == 0x20 { j += 1 }
+            let name = line[j..<line.endIndex]
+            let perms = fields.count > 1 ? Array(fields[1]) : []
+            inFile = !canonical.isEmpty && Array(name) == canonical
+            inCode = perms.count > 2 && perms[2] == 0x78 && name.first == 0x2F  // 'x', a path
+            continue
+        }
+        // "Rss:   123 kB"
+        if line.count > 4 && line[line.startIndex] == 0x52 && Array(line.prefix(4)) == Array("Rss:".utf8) {
+            var v = 0
+            for c in line where c >= 0x30 && c <= 0x39 { v = v * 10 + Int(c - 0x30) }
+            if inFile { file += v * 1024 }
+            if inCode { code += v * 1024 }
+        }
+    }
+    return (file, code)
+}
