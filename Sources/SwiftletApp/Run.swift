@@ -97,10 +97,15 @@ struct Latency {
 }
 
 /// Runs the model `runs` times (after one untimed warm-up when `runs > 1`), timing each invocation.
-/// Inputs survive a run (the plan keeps them live), so every run sees the same input.
+/// Every run sees the same input: the plan keeps inputs live, or (a model packed with `--reuse-input`)
+/// they are written back before each run, untimed.
 func timedInvoke(_ interpreter: Interpreter, runs: Int, profile: Bool = false) -> Latency {
     let spec = interpreter.spec
-    if runs > 1 { interpreter.invoke() }
+    let input = InputSnapshot(interpreter)
+    if runs > 1 {
+        interpreter.invoke()
+        input.restore()
+    }
     var total: UInt64 = 0
     var best = UInt64.max
     var nodeTimes: [UInt64] = []
@@ -113,6 +118,7 @@ func timedInvoke(_ interpreter: Interpreter, runs: Int, profile: Bool = false) -
             interpreter.invoke()
         }
         let dt = sys_monotonicNanoseconds() &- t0
+        if runs > 1 { input.restore() }
         for i in 0..<nodeSums.count { nodeSums[i] &+= nodeTimes[i] }
         total &+= dt
         best = min(best, dt)

@@ -2,7 +2,7 @@
 public enum SWLFormat {
     public static let magic: [UInt8] = [0x53, 0x57, 0x4C, 0x54]  // "SWLT"
     public static let versionMajor = 1
-    public static let versionMinor = 1
+    public static let versionMinor = 2
     public static let headerSize = 64
     public static let sectionEntrySize = 24
     public static let alignment = 64

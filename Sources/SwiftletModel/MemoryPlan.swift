@@ -2,8 +2,9 @@ import SwiftletCore
 
 /// Tensor lifetimes over the execution order: step `first[t]` defines t, step `last[t]` reads it last.
 ///
-/// Graph inputs are defined at step −1 and, like graph outputs, live to the end: a caller may run the
-/// same input again (as TFLite's `preserve_inputs`). Unused tensors get first > last.
+/// Graph inputs are defined at step −1. Graph outputs live to the end, and so do the inputs unless
+/// `spec.reuseInputs`: a caller may run the same input again (as TFLite's `preserve_inputs`).
+/// Unused tensors get first > last.
 public struct Lifetimes {
     public var first: [Int]
     public var last: [Int]
@@ -23,7 +24,8 @@ public struct Lifetimes {
             }
             for t in nd.inputs where first[t] != Int.max { last[t] = max(last[t], i) }
         }
-        for t in spec.outputs + spec.inputs { last[t] = spec.nodes.count }
+        for t in spec.outputs { last[t] = spec.nodes.count }
+        if !spec.reuseInputs { for t in spec.inputs { last[t] = spec.nodes.count } }
     }
 }
 
@@ -112,8 +114,8 @@ public struct Aliasing {
                     let xt = spec.tensors[x]
                     guard xt.storage == .arena, xt.shape == yt.shape, xt.dtype == yt.dtype else { continue }
                     let (r, _) = find(x)
-                    // Every member of x's group dies here, and none is a graph input.
-                    if holdsInput[r] || groupLast[r] > i { continue }
+                    // Every member of x's group dies here, and none is a kept graph input.
+                    if (holdsInput[r] && !spec.reuseInputs) || groupLast[r] > i { continue }
                     // x must not also be another input of this node at another position (it is read
                     // as it is overwritten only at the same index).
                     if node.inputs.filter({ $0 == x }).count > 1 { continue }

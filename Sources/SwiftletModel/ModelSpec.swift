@@ -124,6 +124,11 @@ public struct ModelSpec: Sendable {
     public var inputs: [Int] = []
     public var outputs: [Int] = []
     public var arenaBytes = 0
+    /// Whether the plan may reuse the graph inputs' bytes once they are read (GRAPH flag bit 0).
+    /// Off: the inputs are kept for the whole run, so the same input can run again (as TFLite's
+    /// `preserve_inputs`). On: every run needs its input set first (a camera stream does anyway),
+    /// and the arena loses the input's size beside the peak.
+    public var reuseInputs = false
     public var preprocess: Preprocess? = nil
     public var postprocess = Postprocess()
     public var labels: [String] = []

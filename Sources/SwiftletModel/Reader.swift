@@ -157,6 +157,11 @@ struct SWLReader {
         let arena = u64(g + 8)
         if arena > UInt64(1) << 40 { throw fail("arena of \(arena) bytes is implausible") }
         spec.arenaBytes = Int(arena)
+        let graphFlags = u32(g + 32)
+        if graphFlags & ~1 != 0 {
+            throw fail("unknown graph flags \(hex(UInt32(graphFlags)))", "it was written by a newer Swiftlet; update this one")
+        }
+        spec.reuseInputs = graphFlags & 1 != 0
 
         // Tensors.
         if tensorsS.count > 1 << 20 { throw fail("\(tensorsS.count) tensors is implausible") }

@@ -12,6 +12,8 @@ public struct ImportOptions {
     public var labels: [String] = []
     public var outputKind: OutputKind = .raw
     public var name: String?
+    /// Let the plan reuse the graph input's memory once it is read (`ModelSpec.reuseInputs`).
+    public var reuseInputs = false
     public init() {}
 }
 
@@ -48,6 +50,10 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
     if name.isEmpty, let n = meta.name { name = n }
     if name.isEmpty { name = model.graph.name.isEmpty ? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent : model.graph.name }
     var spec = try Lowering.lower(graph, name: name)
+    if options.reuseInputs {
+        spec.reuseInputs = true
+        _ = planArena(&spec)
+    }
     spec.preprocess = options.preprocess ?? meta.preprocess
     var kind = options.outputKind
     if kind == .raw, let k = meta.kind { kind = k }

@@ -245,6 +245,7 @@ struct Int8Builder {
         out.preprocess = src.preprocess
         out.postprocess = src.postprocess
         out.labels = src.labels
+        out.reuseInputs = src.reuseInputs
     }
 
     func floats(_ t: Int) -> [Float] { weightFloats(src, t) }

@@ -30,6 +30,9 @@ public struct QuantizeOptions: Sendable {
     public var biasCorrection = true
     /// Cross-layer equalization of conv → conv pairs before calibration (ReLU6 between them becomes ReLU).
     public var equalize = false
+    /// Let the int8 model's plan reuse the graph input's memory once it is read; nil keeps the float
+    /// model's choice (`ModelSpec.reuseInputs`).
+    public var reuseInputs: Bool? = nil
 
     public init(calibrationDir: String) { self.calibrationDir = calibrationDir }
 }
@@ -97,7 +100,8 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         throw .usage(detail: "--percentile must be in (50, 100], got \(p); 99.99 keeps all but the outer 0.01 %")
     }
     if let n = o.maxImages, n < 1 { throw .usage(detail: "--images must be at least 1, got \(n)") }
-    let original = specWithWeights(model)
+    var original = specWithWeights(model)
+    if let r = o.reuseInputs { original.reuseInputs = r }
     for t in original.tensors where t.dtype != .float32 && t.storage == .arena {
         throw .usage(detail: "\(model.path) is already quantized (tensor '\(t.name)' is \(t.dtype.name)); quantize the float model")
     }

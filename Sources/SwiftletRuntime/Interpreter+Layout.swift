@@ -55,6 +55,38 @@ extension Interpreter {
     }
 }
 
+/// The graph inputs' bytes, kept aside so that the same input can be run again on a model whose
+/// plan reuses its inputs' memory (`ModelSpec.reuseInputs`): `restore()` writes them back. Allocates
+/// once, in `init`; `restore()` only copies.
+public final class InputSnapshot {
+    private let interpreter: Interpreter
+    private let saved: [UnsafeMutableRawPointer]
+
+    /// Copies every graph input as it is now.
+    public init(_ interpreter: Interpreter) {
+        self.interpreter = interpreter
+        var s: [UnsafeMutableRawPointer] = []
+        for i in 0..<interpreter.spec.inputs.count {
+            let bytes = max(interpreter.spec.tensors[interpreter.spec.inputs[i]].byteCount, 1)
+            let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            p.copyMemory(from: UnsafeRawPointer(interpreter.inputPointer(i)), byteCount: bytes)
+            s.append(p)
+        }
+        saved = s
+    }
+
+    deinit { for p in saved { p.deallocate() } }
+
+    /// Writes the saved inputs back (needed before each run only when the plan reuses inputs).
+    public func restore() {
+        if !interpreter.spec.reuseInputs { return }
+        for i in 0..<saved.count {
+            let bytes = interpreter.spec.tensors[interpreter.spec.inputs[i]].byteCount
+            UnsafeMutableRawPointer(interpreter.inputPointer(i)).copyMemory(from: UnsafeRawPointer(saved[i]), byteCount: bytes)
+        }
+    }
+}
+
 /// Softmax of `logits` (max subtracted first), e.g. to show a classifier's scores as probabilities.
 public func softmaxProbabilities(_ logits: [Float]) -> [Float] {
     var out = logits

@@ -91,7 +91,9 @@ public final class Interpreter {
     /// Runs every node in order.
     ///
     /// The plan keeps the graph inputs for the whole run (nothing is written over them), so the same
-    /// input can be run again; the outputs are valid until the next call.
+    /// input can be run again — unless the model was packed with `reuseInputs` (`--reuse-input`):
+    /// then the inputs hold other data afterwards, and each run needs its input set first
+    /// (`InputSnapshot` restores one). The outputs are valid until the next call.
     public func invoke() {
         for i in 0..<steps.count { steps[i].run() }
     }

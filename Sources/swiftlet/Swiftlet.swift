@@ -105,6 +105,9 @@ struct Import: ParsableCommand {
     @Option(help: "The model's name (default: the ONNX graph name or the file name).")
     var name: String?
 
+    @Flag(name: .customLong("reuse-input"), help: "Let the memory plan reuse the input's memory once the model has read it (a smaller arena; every run must set its input first, as a camera stream does).")
+    var reuseInput = false
+
     func validate() throws {
         if let inputShape {
             let dims: [Int] = try parseList(inputShape, flag: "--input-shape")
@@ -165,6 +168,7 @@ struct Import: ParsableCommand {
         case nil: options.outputKind = options.labels.isEmpty ? .raw : .classification
         }
         options.name = name
+        options.reuseInputs = reuseInput
         try reportingErrors { () throws(SwiftletError) in
             var spec = try importONNX(path: model, options: options)
             if var p = spec.preprocess, p.resizeMode == 1, p.resizeShorter == 0 {
@@ -342,6 +346,9 @@ struct Quantize: ParsableCommand {
     @Flag(help: "No progress bar and no per-layer table (the summary lines remain).")
     var quiet = false
 
+    @Flag(name: .customLong("reuse-input"), help: "Let the int8 model's memory plan reuse the input's memory once it is read (default: as the float model was imported).")
+    var reuseInput = false
+
     func validate() throws {
         if let images, images < 1 { throw ValidationError("--images must be at least 1, got \(images)") }
         if !(percentile > 50 && percentile <= 100) { throw ValidationError("--percentile must be in (50, 100], got \(percentile)") }
@@ -370,6 +377,7 @@ struct Quantize: ParsableCommand {
             o.progress = !quiet
             o.biasCorrection = !noBiasCorrection
             o.equalize = equalize
+            if reuseInput { o.reuseInputs = true }
             let result = try quantizeModel(packed, o)
             let bytes = encodeSWL(result.spec)
             _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)

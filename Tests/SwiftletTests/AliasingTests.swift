@@ -1,6 +1,7 @@
 import Foundation
 import SwiftletCore
 import SwiftletModel
+import SwiftletONNX
 import SwiftletRuntime
 import Testing
 
@@ -282,5 +283,71 @@ import Testing
             for v in input[(c * 36)..<(c * 36 + 36)] { sum += (Float(Int((v / 0.1).rounded()) + 2) - 2) * 0.1 }
             #expect(abs(run.output(0)[c] - sum / 36) <= 0.05 + 1e-6, "channel \(c)")
         }
+    }
+
+    // MARK: Reused inputs
+
+    /// With `reuseInputs`, x's memory is free once read: ReLU writes over it, the arena halves, and a
+    /// run after setting the input again gives the same answer.
+    @Test func reusedInputIsWrittenOver() throws {
+        func chain(reuse: Bool) -> HandModel {
+            var m = HandModel(name: "reuse")
+            let x = m.tensor("x", [1, 64])
+            let a = m.tensor("a", [1, 64]), b = m.tensor("b", [1, 64])
+            m.node(.activation(Activation(.relu)), [x], a)
+            m.node(.activation(Activation(.sigmoid)), [a], b)
+            m.spec.inputs = [x]
+            m.spec.outputs = [b]
+            m.spec.reuseInputs = reuse
+            return m
+        }
+        var kept = chain(reuse: false), reused = chain(reuse: true)
+        let k = try kept.load(), r = try reused.load()
+        #expect(k.spec.arenaBytes == 512 && r.spec.arenaBytes == 256, "\(k.spec.arenaBytes), \(r.spec.arenaBytes)")
+        #expect(r.spec.reuseInputs, "the flag survives the file")
+        let input = (0..<64).map { Float($0 - 32) / 8 }
+        for run in [k, r] {
+            run.setInput(0, logical: input)
+            let snapshot = InputSnapshot(run)
+            run.invoke()
+            let first = run.output(0)
+            snapshot.restore()
+            run.invoke()
+            #expect(run.output(0) == first && first == input.map { 1 / (1 + expf(-max($0, 0))) })
+        }
+        #expect(k.input(0) == input, "a kept input survives the run")
+        #expect(r.input(0) != input, "the reused input was written over")
+
+        // The same plan in a file that says the input is kept is rejected, naming x.
+        var bad = reused.spec
+        bad.reuseInputs = false
+        do {
+            _ = try PackedModel(file: MappedFile(bytes: encodeSWL(bad)), path: "bad.swl")
+            Issue.record("a plan over a kept input was accepted")
+        } catch {
+            #expect(error.message.contains("'x'") && error.message.contains("overlap"), "\(error.message)")
+        }
+    }
+
+    /// Real models give the same output bits whether their plan keeps or reuses the input.
+    @Test(arguments: ["mtcnn_rnet", "squeezenet1_1"]) func reusedInputSameOutputs(model: String) throws {
+        var outs: [[UInt8]] = []
+        var arenas: [Int] = []
+        for reuse in [false, true] {
+            var options = ImportOptions()
+            options.reuseInputs = reuse
+            let spec = try importONNX(path: repoFile("models/onnx/\(model).onnx"), options: options)
+            let run = try Interpreter(model: PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: model))
+            let n = spec.tensors[spec.inputs[0]].byteCount / 4
+            run.setInput(0, logical: (0..<n).map { Float($0 % 97) / 48 - 1 })
+            let snapshot = InputSnapshot(run)
+            run.invoke()
+            snapshot.restore()
+            run.invoke()
+            outs.append(run.tensorBytes(spec.outputs[0]))
+            arenas.append(spec.arenaBytes)
+        }
+        #expect(outs[0] == outs[1], "\(model): reusing the input changes the output")
+        #expect(arenas[1] < arenas[0], "\(model): arena \(arenas[1]) with the input reused, \(arenas[0]) kept")
     }
 }
