@@ -12,6 +12,8 @@ public struct ImportOptions {
     public var labels: [String] = []
     public var outputKind: OutputKind = .raw
     public var name: String?
+    /// Keep the ONNX graph's node order (by default the nodes run in the order of least peak memory).
+    public var keepOrder = false
     public init() {}
 }
 
@@ -47,7 +49,7 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
     var name = options.name ?? ""
     if name.isEmpty, let n = meta.name { name = n }
     if name.isEmpty { name = model.graph.name.isEmpty ? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent : model.graph.name }
-    var spec = try Lowering.lower(graph, name: name)
+    var spec = try Lowering.lower(graph, name: name, keepOrder: options.keepOrder)
     spec.preprocess = options.preprocess ?? meta.preprocess
     var kind = options.outputKind
     if kind == .raw, let k = meta.kind { kind = k }

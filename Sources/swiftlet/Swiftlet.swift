@@ -105,6 +105,9 @@ struct Import: ParsableCommand {
     @Option(help: "The model's name (default: the ONNX graph name or the file name).")
     var name: String?
 
+    @Flag(name: .customLong("keep-order"), help: "Run the nodes in the ONNX graph's order, not in the order of least peak memory (to compare the two).")
+    var keepOrder = false
+
     func validate() throws {
         if let inputShape {
             let dims: [Int] = try parseList(inputShape, flag: "--input-shape")
@@ -165,6 +168,7 @@ struct Import: ParsableCommand {
         case nil: options.outputKind = options.labels.isEmpty ? .raw : .classification
         }
         options.name = name
+        options.keepOrder = keepOrder
         try reportingErrors { () throws(SwiftletError) in
             var spec = try importONNX(path: model, options: options)
             if var p = spec.preprocess, p.resizeMode == 1, p.resizeShorter == 0 {
@@ -339,6 +343,9 @@ struct Quantize: ParsableCommand {
     @Option(help: "Also write the layer report as JSON to this file.")
     var report: String?
 
+    @Flag(name: .customLong("keep-order"), help: "Keep the float model's node order, not the order of least peak memory (to compare the two).")
+    var keepOrder = false
+
     @Flag(help: "No progress bar and no per-layer table (the summary lines remain).")
     var quiet = false
 
@@ -353,7 +360,9 @@ struct Quantize: ParsableCommand {
         try reportingErrors { () throws(SwiftletError) in
             let packed: PackedModel
             if model.lowercased().hasSuffix(".onnx") {
-                let spec = try importONNX(path: model, options: ImportOptions())
+                var importOptions = ImportOptions()
+                importOptions.keepOrder = keepOrder
+                let spec = try importONNX(path: model, options: importOptions)
                 packed = try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: model)
             } else {
                 packed = try PackedModel(path: model)
@@ -370,6 +379,7 @@ struct Quantize: ParsableCommand {
             o.progress = !quiet
             o.biasCorrection = !noBiasCorrection
             o.equalize = equalize
+            o.keepOrder = keepOrder
             let result = try quantizeModel(packed, o)
             let bytes = encodeSWL(result.spec)
             _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)
