@@ -21,8 +21,9 @@ public struct Lowering {
 
     public init(_ g: IRGraph) { self.g = g }
 
-    /// Builds the spec: tensors, nodes, weights and a memory plan.
-    public static func lower(_ g: IRGraph, name: String) throws(SwiftletError) -> ModelSpec {
+    /// Builds the spec: tensors, nodes, weights and a memory plan. The nodes run in the order of least
+    /// peak memory (`reorderForMemory`) unless `keepOrder`, which keeps the graph's own order.
+    public static func lower(_ g: IRGraph, name: String, keepOrder: Bool = false) throws(SwiftletError) -> ModelSpec {
         var l = Lowering(g)
         l.spec.name = name
         for v in g.inputs {
@@ -48,7 +49,7 @@ public struct Lowering {
             l.spec.tensors[t].name = g.values[o].name
             l.spec.outputs.append(t)
         }
-        _ = planArena(&l.spec)
+        _ = planArena(&l.spec, reorder: !keepOrder)
         return l.spec
     }
 

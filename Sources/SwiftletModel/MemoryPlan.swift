@@ -228,9 +228,13 @@ public enum PlanStrategy: Int, CaseIterable, Sendable {
 ///
 /// Alias groups (`aliasGroups`: views and in-place element-wise ops) are placed as one block.
 ///
+/// With `reorder` (the default) the nodes first run in the order of least peak memory
+/// (`reorderForMemory`); callers that index nodes across this call use that function's returned order.
+///
 /// Limits: O(n²) per strategy in the number of arena tensors.
 @discardableResult
-public func planArena(_ spec: inout ModelSpec) -> Int {
+public func planArena(_ spec: inout ModelSpec, reorder: Bool = true) -> Int {
+    if reorder { reorderForMemory(&spec) }
     var best: (Int, [Int])? = nil
     for strategy in PlanStrategy.allCases {
         let (size, offsets) = placeTensors(spec, strategy)

@@ -14,6 +14,8 @@ public struct ImportOptions {
     public var name: String?
     /// Let the plan reuse the graph input's memory once it is read (`ModelSpec.reuseInputs`).
     public var reuseInputs = false
+    /// Keep the ONNX graph's node order (by default the nodes run in the order of least peak memory).
+    public var keepOrder = false
     public init() {}
 }
 
@@ -49,10 +51,10 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
     var name = options.name ?? ""
     if name.isEmpty, let n = meta.name { name = n }
     if name.isEmpty { name = model.graph.name.isEmpty ? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent : model.graph.name }
-    var spec = try Lowering.lower(graph, name: name)
+    var spec = try Lowering.lower(graph, name: name, keepOrder: options.keepOrder)
     if options.reuseInputs {
         spec.reuseInputs = true
-        _ = planArena(&spec)
+        _ = planArena(&spec, reorder: !options.keepOrder)
     }
     spec.preprocess = options.preprocess ?? meta.preprocess
     var kind = options.outputKind

@@ -28,8 +28,9 @@ func weightFloats(_ spec: ModelSpec, _ t: Int) -> [Float] {
 func clampable(_ a: Activation) -> Bool { a.kind == .none || a.kind == .relu || a.kind == .clip }
 
 /// The float spec with non-clampable fused activations split into their own Activation node, and the
-/// arena re-planned. `spec.weights` must hold the weights bytes.
-func unfuseForInt8(_ spec: ModelSpec) -> ModelSpec {
+/// arena re-planned (the nodes reordered for memory unless `keepOrder`). `spec.weights` must hold the
+/// weights bytes.
+func unfuseForInt8(_ spec: ModelSpec, keepOrder: Bool = false) -> ModelSpec {
     var out = spec
     out.nodes = []
     for var node in spec.nodes {
@@ -57,7 +58,7 @@ func unfuseForInt8(_ spec: ModelSpec) -> ModelSpec {
         out.nodes.append(node)
         out.nodes.append(NodeInfo(op: .activation(act), name: node.name + "/act", inputs: [t], outputs: [y]))
     }
-    _ = planArena(&out)
+    _ = planArena(&out, reorder: !keepOrder)
     return out
 }
 
@@ -225,8 +226,11 @@ struct Int8Builder {
     /// Per source tensor: its float32 and int8 versions in `out` (−1 until made).
     var floatOf: [Int]
     var int8Of: [Int]
-    /// Per `out` node: the source node it comes from (−1 for inserted conversions).
+    /// Per `out` node: the source node it comes from (−1 for inserted conversions). `build` keeps it
+    /// in step with the memory order it applies.
     var origin: [Int] = []
+    /// Keep the nodes in the order they are emitted (source order) instead of the order of least memory.
+    var keepOrder = false
     /// Notes for the report: requantizations inserted, biases clamped.
     var notes: [String] = []
     /// Per source conv / fully connected node: its int8 weights and their scales (for the report).
@@ -414,7 +418,11 @@ struct Int8Builder {
             }
             out.outputs.append(f)
         }
-        _ = planArena(&out)
+        if !keepOrder {
+            let order = reorderForMemory(&out)
+            origin = order.map { origin[$0] }
+        }
+        _ = planArena(&out, reorder: false)
     }
 }
 

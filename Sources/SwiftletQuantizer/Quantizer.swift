@@ -33,6 +33,8 @@ public struct QuantizeOptions: Sendable {
     /// Let the int8 model's plan reuse the graph input's memory once it is read; nil keeps the float
     /// model's choice (`ModelSpec.reuseInputs`).
     public var reuseInputs: Bool? = nil
+    /// Keep the float model's node order (and emit int8 nodes in it) instead of reordering for memory.
+    public var keepOrder = false
 
     public init(calibrationDir: String) { self.calibrationDir = calibrationDir }
 }
@@ -109,7 +111,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         throw .invalidModel(detail: "\(model.path) has no pre-processing metadata, and calibration feeds it images",
                             hint: "import it with 'swiftlet import model.onnx -o model.swl --mean R,G,B --std R,G,B' (and --bgr or --resize crop if the model needs them), then quantize model.swl")
     }
-    let src = unfuseForInt8(original)
+    let src = unfuseForInt8(original, keepOrder: o.keepOrder)
     if o.fallback == .none {
         for node in src.nodes {
             if let why = int8Problem(node, src) {
@@ -165,7 +167,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
 
     var keepFloat = [Bool](repeating: false, count: src.nodes.count)
     var attempt = try buildAndMeasure(built, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
-                                  channelMeans: cal.channelMeans)
+                                  channelMeans: cal.channelMeans, keepOrder: o.keepOrder)
     var kept: [String] = []
     var extraBytes = 0
     var floatMACs = 0
@@ -180,7 +182,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         if !kept.isEmpty {
             let before = encodeSWL(attempt.spec).count
             attempt = try buildAndMeasure(built, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
-                                  channelMeans: cal.channelMeans)
+                                  channelMeans: cal.channelMeans, keepOrder: o.keepOrder)
             extraBytes = encodeSWL(attempt.spec).count - before
             for i in 0..<attempt.layers.count where keepFloat[attempt.layers[i].index] {
                 attempt.layers[i].floatReason = "kept float: layer SQNR under \(o.sqnrThreshold) dB"
@@ -224,10 +226,11 @@ func combineSQNR(_ a: Double?, _ b: Double?) -> Double? {
 }
 
 func buildAndMeasure(_ src: ModelSpec, _ floatRun: Interpreter, ranges: [(Float, Float)?], keepFloat: [Bool], images: [String],
-                     progress: Bool, path: String, channelMeans: [[Double]]) throws(SwiftletError) -> Attempt {
+                     progress: Bool, path: String, channelMeans: [[Double]], keepOrder: Bool = false) throws(SwiftletError) -> Attempt {
     let int8Nodes = chooseInt8Nodes(src, keepFloat: keepFloat)
     let (params, degenerate) = assignParams(src, int8Nodes: int8Nodes, ranges: ranges)
     var b = Int8Builder(src: src, params: params, int8Nodes: int8Nodes, channelMeans: channelMeans)
+    b.keepOrder = keepOrder
     b.build()
     let q = b.out
     let qRun = try loadSpec(q, name: path + " (int8)")

@@ -108,6 +108,9 @@ struct Import: ParsableCommand {
     @Flag(name: .customLong("reuse-input"), help: "Let the memory plan reuse the input's memory once the model has read it (a smaller arena; every run must set its input first, as a camera stream does).")
     var reuseInput = false
 
+    @Flag(name: .customLong("keep-order"), help: "Run the nodes in the ONNX graph's order, not in the order of least peak memory (to compare the two).")
+    var keepOrder = false
+
     func validate() throws {
         if let inputShape {
             let dims: [Int] = try parseList(inputShape, flag: "--input-shape")
@@ -169,6 +172,7 @@ struct Import: ParsableCommand {
         }
         options.name = name
         options.reuseInputs = reuseInput
+        options.keepOrder = keepOrder
         try reportingErrors { () throws(SwiftletError) in
             var spec = try importONNX(path: model, options: options)
             if var p = spec.preprocess, p.resizeMode == 1, p.resizeShorter == 0 {
@@ -343,6 +347,9 @@ struct Quantize: ParsableCommand {
     @Option(help: "Also write the layer report as JSON to this file.")
     var report: String?
 
+    @Flag(name: .customLong("keep-order"), help: "Keep the float model's node order, not the order of least peak memory (to compare the two).")
+    var keepOrder = false
+
     @Flag(help: "No progress bar and no per-layer table (the summary lines remain).")
     var quiet = false
 
@@ -360,7 +367,9 @@ struct Quantize: ParsableCommand {
         try reportingErrors { () throws(SwiftletError) in
             let packed: PackedModel
             if model.lowercased().hasSuffix(".onnx") {
-                let spec = try importONNX(path: model, options: ImportOptions())
+                var importOptions = ImportOptions()
+                importOptions.keepOrder = keepOrder
+                let spec = try importONNX(path: model, options: importOptions)
                 packed = try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: model)
             } else {
                 packed = try PackedModel(path: model)
@@ -378,6 +387,7 @@ struct Quantize: ParsableCommand {
             o.biasCorrection = !noBiasCorrection
             o.equalize = equalize
             if reuseInput { o.reuseInputs = true }
+            o.keepOrder = keepOrder
             let result = try quantizeModel(packed, o)
             let bytes = encodeSWL(result.spec)
             _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)
