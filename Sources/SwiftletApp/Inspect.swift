@@ -100,6 +100,9 @@ public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
     if shared.concatInputs > 0 {
         sharing += "; Concat: \(shared.concatInputsInPlace) of \(shared.concatInputs) inputs written in place, \(formatBytes(shared.concatBytesCopied)) copied per run"
     }
+    if shared.streamedPairs > 0 {
+        sharing += "; \(shared.streamedPairs) Conv → Conv pairs run row by row (rings hold \(formatBytes(shared.streamedBytesSaved)) less than whole tensors)"
+    }
     sys_print("sharing      \(sharing)")
     sys_print("inputs       \(spec.reuseInputs ? "their memory is reused once read: set them before every run (--reuse-input)" : "kept for the whole run (the same input can run again)")")
     sys_print("weights      \(formatBytes(model.weightsLength)) (\(model.weightsLength) bytes); file \(formatBytes(model.file.count))")
@@ -169,7 +172,8 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     var s = "{\"name\": \(jsonString(spec.name)), \"parameters\": \(stats.params), \"macs\": \(stats.macs)"
     s += ", \"arena_bytes\": \(spec.arenaBytes), \"lower_bound_bytes\": \(lower), \"weights_bytes\": \(model.weightsLength)"
     let shared = SharingSummary(spec)
-    s += ", \"reuse_inputs\": \(spec.reuseInputs ? "true" : "false"), \"views\": \(shared.views), \"in_place\": \(shared.inPlace), \"concat_inputs\": \(shared.concatInputs)"
+    s += ", \"reuse_inputs\": \(spec.reuseInputs ? "true" : "false"), \"streamed_pairs\": \(shared.streamedPairs)"
+    s += ", \"streamed_bytes_saved\": \(shared.streamedBytesSaved), \"views\": \(shared.views), \"in_place\": \(shared.inPlace), \"concat_inputs\": \(shared.concatInputs)"
     s += ", \"concat_inputs_in_place\": \(shared.concatInputsInPlace), \"concat_bytes_copied\": \(shared.concatBytesCopied)"
     s += ", \"file_bytes\": \(model.file.count), \"inputs\": \(tensors(spec.inputs)), \"outputs\": \(tensors(spec.outputs))"
     if let p = spec.preprocess {

@@ -44,10 +44,14 @@ public func planSVG(_ spec: ModelSpec) -> String {
         let info = spec.tensors[t]
         if info.storage != .arena || life.first[t] > life.last[t] || info.byteCount == 0 { continue }
         let x0 = x(life.first[t]), x1 = x(min(life.last[t], steps - 1)) + plotW / Double(steps + 1)
-        var y0 = y(info.offset), h = max(y(info.offset + info.byteCount) - y0, 0.5)
+        var y0 = y(info.offset), h = max(y(info.offset + alias.span(t, spec.tensors)) - y0, 0.5)
         var hue = info.dtype == .int8 ? 30 : 210
         var note = ""
         let c = alias.sliceOf[t]
+        if alias.ringRows[t] > 0 {
+            hue = 280
+            note = ", streamed: a ring of \(alias.ringRows[t]) of its \(info.shape[1]) rows (\(alias.span(t, spec.tensors)) bytes)"
+        }
         if c >= 0 && alias.placedTogether(t, c, spec.tensors) {
             hue = 130
             let yc = spec.tensors[c]
@@ -90,6 +94,6 @@ public func planSVG(_ spec: ModelSpec) -> String {
     s += "<text x=\"4\" y=\"\(num(top + 4))\">0</text>\n"
     s += "<text x=\"\(num(left))\" y=\"\(num(height - 12))\">step 0</text>\n"
     s += "<text x=\"\(num(left + plotW - 60))\" y=\"\(num(height - 12))\">step \(steps - 1)</text>\n"
-    s += "<text x=\"\(num(left + 90))\" y=\"\(num(height - 12))\"><tspan fill=\"hsl(210,60%,45%)\">■ float32</tspan>  <tspan fill=\"hsl(30,60%,45%)\">■ int8</tspan>  <tspan fill=\"hsl(130,60%,40%)\">■ Concat input written in place (zero-copy) inside its Concat's block</tspan></text>\n"
+    s += "<text x=\"\(num(left + 90))\" y=\"\(num(height - 12))\"><tspan fill=\"hsl(210,60%,45%)\">■ float32</tspan>  <tspan fill=\"hsl(30,60%,45%)\">■ int8</tspan>  <tspan fill=\"hsl(130,60%,40%)\">■ Concat input written in place (zero-copy) inside its Concat's block</tspan>  <tspan fill=\"hsl(280,60%,45%)\">■ ring of rows</tspan></text>\n"
     return s + "</svg>\n"
 }

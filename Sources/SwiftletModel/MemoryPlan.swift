@@ -26,7 +26,54 @@ public struct Lifetimes {
         }
         for t in spec.outputs { last[t] = spec.nodes.count }
         if !spec.reuseInputs { for t in spec.inputs { last[t] = spec.nodes.count } }
+        // A streamed pair runs its producer's rows during the consumer's step: the producer's
+        // inputs are read then too.
+        let ring = streamedRows(spec)
+        for (i, node) in spec.nodes.enumerated() where ring[node.outputs[0]] > 0 {
+            for x in node.inputs where first[x] != Int.max { last[x] = max(last[x], i + 1) }
+        }
     }
+}
+
+/// Conv → Conv pairs that run row by row (`spec.streamRows`): for tensor t, the rows of the ring
+/// that holds it instead of the whole tensor (0: t is a whole tensor).
+///
+/// t qualifies when a Conv (node e) writes it, the next node (e + 1) is a Conv that is its only
+/// reader, t is an NHWC tensor of batch 1 that is no graph input or output, and the consumer's
+/// kernel needs fewer rows at once than t has: `(kernelH − 1) · dilationH + 1`. The runtime then
+/// computes t's rows as the consumer reaches them, into `ring` rows used round-robin, and the plan
+/// reserves only those. Pairs do not chain (a streamed tensor's producer does not read one, its
+/// consumer does not write one); among candidates that would, the larger saving wins.
+public func streamedRows(_ spec: ModelSpec) -> [Int] {
+    let n = spec.tensors.count
+    var rows = [Int](repeating: 0, count: n)
+    if !spec.streamRows { return rows }
+    var readers = [Int](repeating: 0, count: n)
+    for node in spec.nodes { for t in node.inputs { readers[t] += 1 } }
+    var io = [Bool](repeating: false, count: n)
+    for t in spec.inputs + spec.outputs { io[t] = true }
+    // Candidates: (saving in bytes, tensor, producer node, ring rows).
+    var candidates: [(Int, Int, Int, Int)] = []
+    for e in 0..<max(spec.nodes.count - 1, 0) {
+        let t = spec.nodes[e].outputs[0]
+        let d = spec.nodes[e + 1]
+        let info = spec.tensors[t]
+        guard case .conv2d = spec.nodes[e].op, case .conv2d(let c) = d.op, d.inputs[0] == t, readers[t] == 1, !io[t],
+              info.storage == .arena, info.layout == .nhwc, info.shape.count == 4, info.shape[0] == 1,
+              spec.tensors[spec.nodes[e].inputs[0]].shape.first == 1 else { continue }
+        let ring = (c.kernelH - 1) * c.dilationH + 1
+        if ring >= info.shape[1] { continue }
+        let rowBytes = info.shape[2] * info.shape[3] * info.dtype.size
+        candidates.append(((info.shape[1] - ring) * rowBytes, t, e, ring))
+    }
+    candidates.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
+    for (_, t, e, ring) in candidates {
+        let input = spec.nodes[e].inputs[0]
+        let next = spec.nodes[e + 1].outputs[0]
+        if rows[input] > 0 || rows[next] > 0 { continue }
+        rows[t] = ring
+    }
+    return rows
 }
 
 /// Which arena tensors may share their bytes, and where (docs/memory.md, "Aliasing"). A pure function
@@ -58,6 +105,8 @@ public struct Aliasing {
     public var sliceOf: [Int]
     /// Per group (index `group[t]`): the bytes its members span.
     public var groupBytes: [Int]
+    /// `streamedRows(spec)`: the ring rows of a streamed tensor, 0 for the others.
+    public var ringRows: [Int]
 
     public init(_ spec: ModelSpec) {
         let n = spec.tensors.count
@@ -166,6 +215,7 @@ public struct Aliasing {
             low[r] = min(low[r], o)
         }
         groupBytes = [Int](repeating: 0, count: n)
+        ringRows = streamedRows(spec)
         rowStride = stride
         self.sliceOf = sliceOf
         for t in 0..<n {
@@ -174,13 +224,22 @@ public struct Aliasing {
         }
     }
 
-    /// The bytes from t's first byte to its last: its byte count, or for a strided slice
-    /// `((rows − 1) · rowStride + rowLength)` elements.
+    /// The bytes from t's first byte to its last: its byte count, for a strided slice
+    /// `((rows − 1) · rowStride + rowLength)` elements, for a streamed tensor its ring's rows.
     public func extent(_ t: Int, _ info: TensorInfo) -> Int {
+        if ringRows[t] > 0 { return ringRows[t] * info.shape[2] * info.shape[3] * info.dtype.size }
         let s = rowStride[t]
         guard s > 0, let last = info.shape.last, last > 0 else { return info.byteCount }
         let rows = info.byteCount / info.dtype.size / last
         return ((rows - 1) * s + last) * info.dtype.size
+    }
+
+    /// The bytes tensor t occupies in the arena as placed: its ring for a streamed tensor, its whole
+    /// stride for a strided Concat slice in its slice, else its byte count.
+    public func span(_ t: Int, _ tensors: [TensorInfo]) -> Int {
+        if ringRows[t] > 0 { return extent(t, tensors[t]) }
+        let c = sliceOf[t]
+        return c >= 0 && placedTogether(t, c, tensors) ? extent(t, tensors[t]) : tensors[t].byteCount
     }
 
     /// Whether tensor t sits in the arena where its alias group puts it relative to `other`
@@ -379,9 +438,15 @@ public struct SharingSummary: Equatable, Sendable {
     public var concatInputs = 0, concatInputsInPlace = 0
     /// Bytes the Concats still copy per run.
     public var concatBytesCopied = 0
+    /// Conv → Conv pairs run row by row (`streamedRows`), and the bytes their rings leave out.
+    public var streamedPairs = 0, streamedBytesSaved = 0
 
     public init(_ spec: ModelSpec) {
         let alias = Aliasing(spec)
+        for t in 0..<spec.tensors.count where alias.ringRows[t] > 0 {
+            streamedPairs += 1
+            streamedBytesSaved += spec.tensors[t].byteCount - alias.extent(t, spec.tensors[t])
+        }
         for node in spec.nodes {
             let y = node.outputs[0]
             switch node.op {
@@ -431,10 +496,8 @@ public func scratchOffset(_ spec: ModelSpec, step: Int, life: Lifetimes, alias: 
     let align = SWLFormat.alignment
     var busy: [(Int, Int)] = []
     for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena && life.first[t] <= step && step <= life.last[t] {
-        let info = spec.tensors[t]
-        let c = alias.sliceOf[t]
-        let span = c >= 0 && alias.placedTogether(t, c, spec.tensors) ? alias.extent(t, info) : info.byteCount
-        if span > 0 { busy.append((info.offset, info.offset + span)) }
+        let span = alias.span(t, spec.tensors)
+        if span > 0 { busy.append((spec.tensors[t].offset, spec.tensors[t].offset + span)) }
     }
     busy.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
     var cursor = 0

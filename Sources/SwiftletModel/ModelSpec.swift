@@ -129,6 +129,10 @@ public struct ModelSpec: Sendable {
     /// `preserve_inputs`). On: every run needs its input set first (a camera stream does anyway),
     /// and the arena loses the input's size beside the peak.
     public var reuseInputs = false
+    /// Whether Conv → Conv pairs may run row by row through a ring of rows instead of the whole
+    /// tensor between them (`streamedRows`; GRAPH flag bit 1). `swiftlet import` sets it; the
+    /// quantizer's own measuring models clear it, since they read every tensor.
+    public var streamRows = false
     public var preprocess: Preprocess? = nil
     public var postprocess = Postprocess()
     public var labels: [String] = []

@@ -158,10 +158,11 @@ struct SWLReader {
         if arena > UInt64(1) << 40 { throw fail("arena of \(arena) bytes is implausible") }
         spec.arenaBytes = Int(arena)
         let graphFlags = u32(g + 32)
-        if graphFlags & ~1 != 0 {
+        if graphFlags & ~3 != 0 {
             throw fail("unknown graph flags \(hex(UInt32(graphFlags)))", "it was written by a newer Swiftlet; update this one")
         }
         spec.reuseInputs = graphFlags & 1 != 0
+        spec.streamRows = graphFlags & 2 != 0
 
         // Tensors.
         if tensorsS.count > 1 << 20 { throw fail("\(tensorsS.count) tensors is implausible") }
@@ -183,7 +184,9 @@ struct SWLReader {
             if len != UInt64(n * dtype.size) {
                 throw fail("\(what) '\(name)': \(len) bytes stored for shape \(Shape.text(dims)) of \(dtype.name)")
             }
-            let limit = storage == .arena ? UInt64(spec.arenaBytes) : UInt64(weightsS.length)
+            // Arena tensors are checked against the arena with the plan (`checkPlan`): a streamed
+            // tensor holds fewer bytes than its shape.
+            let limit = storage == .arena ? UInt64(1) << 40 : UInt64(weightsS.length)
             if off > limit || len > limit - off {
                 let place = storage == .arena ? "the arena (\(spec.arenaBytes) bytes)" : "the weights section (\(weightsS.length) bytes)"
                 throw fail("\(what) '\(name)' ends at byte \(off &+ len), beyond \(place)",
@@ -334,10 +337,15 @@ struct SWLReader {
         }
         // A strided Concat slice spans more bytes than it holds, when it sits in its slice (the
         // runtime only writes it strided then).
+        // A streamed tensor holds only its ring of rows.
         var extent = [Int](repeating: 0, count: spec.tensors.count)
-        for t in live {
-            let y = alias.sliceOf[t]
-            extent[t] = y >= 0 && alias.placedTogether(t, y, spec.tensors) ? alias.extent(t, spec.tensors[t]) : spec.tensors[t].byteCount
+        for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena {
+            extent[t] = alias.span(t, spec.tensors)
+            let info = spec.tensors[t]
+            if info.offset > spec.arenaBytes || extent[t] > spec.arenaBytes - info.offset {
+                throw fail("tensor '\(info.name)' ends at byte \(info.offset + extent[t]), beyond the arena (\(spec.arenaBytes) bytes)",
+                           "it is truncated or corrupt; re-run 'swiftlet import'")
+            }
         }
         // O(n²) over live arena tensors: a few hundred in the models we ship.
         for i in 0..<live.count {

@@ -14,6 +14,8 @@ public struct ImportOptions {
     public var name: String?
     /// Let the plan reuse the graph input's memory once it is read (`ModelSpec.reuseInputs`).
     public var reuseInputs = false
+    /// Let Conv → Conv pairs run row by row through a ring of rows (`ModelSpec.streamRows`).
+    public var streamRows = true
     /// Keep the ONNX graph's node order (by default the nodes run in the order of least peak memory).
     public var keepOrder = false
     public init() {}
@@ -52,8 +54,9 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
     if name.isEmpty, let n = meta.name { name = n }
     if name.isEmpty { name = model.graph.name.isEmpty ? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent : model.graph.name }
     var spec = try Lowering.lower(graph, name: name, keepOrder: options.keepOrder)
-    if options.reuseInputs {
-        spec.reuseInputs = true
+    if options.reuseInputs || options.streamRows {
+        spec.reuseInputs = options.reuseInputs
+        spec.streamRows = options.streamRows
         _ = planArena(&spec, reorder: !options.keepOrder)
     }
     spec.preprocess = options.preprocess ?? meta.preprocess

@@ -32,6 +32,8 @@ func clampable(_ a: Activation) -> Bool { a.kind == .none || a.kind == .relu || 
 /// weights bytes.
 func unfuseForInt8(_ spec: ModelSpec, keepOrder: Bool = false) -> ModelSpec {
     var out = spec
+    // Calibration reads every tensor whole: no row streaming in the models the quantizer runs.
+    out.streamRows = false
     out.nodes = []
     for var node in spec.nodes {
         guard let act = node.op.fusedActivation, !clampable(act) else {

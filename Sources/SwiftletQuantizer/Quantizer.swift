@@ -189,8 +189,14 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
             }
         }
     }
+    // The int8 model streams rows as its float model did (the measuring runs above read every tensor).
+    var final = attempt.spec
+    if original.streamRows {
+        final.streamRows = true
+        _ = planArena(&final, reorder: false)
+    }
     return QuantizeResult(
-        spec: attempt.spec, layers: attempt.layers, outputs: attempt.outputs, method: o.method, imagesUsed: cal.used,
+        spec: final, layers: attempt.layers, outputs: attempt.outputs, method: o.method, imagesUsed: cal.used,
         imagesFailed: cal.failed, degenerate: attempt.degenerate, notes: attempt.notes, keptByThreshold: kept,
         fallbackExtraBytes: extraBytes, fallbackFloatMACs: floatMACs, equalization: equalization)
 }

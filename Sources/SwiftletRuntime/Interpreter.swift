@@ -80,6 +80,25 @@ public final class Interpreter {
         }
         rowStrides = strides
         for (i, node) in spec.nodes.enumerated() { prepared.append(Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias)) }
+        // Streamed Conv → Conv pairs (`streamedRows`): the consumer's step runs both, row by row.
+        for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 {
+            guard case .conv2d(let c) = spec.nodes[e + 1].op else { continue }
+            var s = StreamConvStep(ring: alias.ringRows[spec.nodes[e].outputs[0]], sourceRows: spec.tensors[spec.nodes[e].outputs[0]].shape[1],
+                                   outRows: spec.tensors[spec.nodes[e + 1].outputs[0]].shape[1], strideH: c.strideH, padTop: c.padTop,
+                                   kernelH: c.kernelH, dilationH: c.dilationH)
+            switch prepared[e] {
+            case .conv2d(let p): s.producerF32 = p
+            case .conv2dQS8(let p): s.producerQS8 = p
+            default: continue
+            }
+            switch prepared[e + 1] {
+            case .conv2d(let p): s.consumerF32 = p
+            case .conv2dQS8(let p): s.consumerQS8 = p
+            default: continue
+            }
+            prepared[e] = .skip
+            prepared[e + 1] = .streamConv(s)
+        }
         steps = prepared
     }
 
@@ -142,7 +161,8 @@ public final class Interpreter {
     }
 
     /// Tensor t's bytes, gathered into a new array when its rows are apart (`tensorRowStride`).
-    /// Host-side reading (calibration, reports); it allocates.
+    /// Host-side reading (calibration, reports); it allocates. A streamed tensor (`streamedRows`) never
+    /// exists whole: its bytes are its ring's last rows.
     public func tensorBytes(_ t: Int) -> [UInt8] {
         let info = spec.tensors[t]
         let p = UnsafeRawPointer(pointers[t]).assumingMemoryBound(to: UInt8.self)

@@ -32,6 +32,10 @@ enum Step {
     case meanQS8(MeanQS8Step)
     case preluQS8(BinaryQS8Step, PReluQS8Params)
     case softmaxQS8(SoftmaxQS8Step)
+    /// The producer of a streamed pair: its rows run inside the consumer's step.
+    case skip
+    /// A Conv → Conv pair run row by row through a ring of rows (`streamedRows`).
+    case streamConv(StreamConvStep)
 
     /// Calls the node's kernel.
     @inline(__always)
@@ -111,6 +115,10 @@ enum Step {
             preluQS8_reference(x: s.a, sx: s.sa, alpha: s.b, sa: s.sb, y: s.y, out: s.out, params: p)
         case .softmaxQS8(let s):
             softmaxQS8_reference(x: s.x, y: s.y, outer: s.outer, axis: s.axis, inner: s.inner, table: s.table)
+        case .skip:
+            break
+        case .streamConv(let s):
+            s.run()
         }
     }
 }
@@ -263,4 +271,52 @@ struct SoftmaxQS8Step {
     var x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>
     var outer: Int, axis: Int, inner: Int
     var table: UnsafePointer<Int32>
+}
+
+/// A streamed Conv → Conv pair: the producer's output rows go round-robin into a ring of `ring` rows
+/// (the producer's output tensor, planned at that size), each computed when the consumer first needs
+/// it; the consumer reads its input rows from the ring. Each pair is float32 or int8 throughout
+/// (one of the two optionals is set per side).
+struct StreamConvStep {
+    var producerF32: ConvStep?, producerQS8: ConvQS8Step?
+    var consumerF32: ConvStep?, consumerQS8: ConvQS8Step?
+    var ring: Int
+    /// The producer's output rows; the consumer's output rows, stride, top padding, kernel and dilation.
+    var sourceRows: Int, outRows: Int, strideH: Int, padTop: Int, kernelH: Int, dilationH: Int
+
+    func run() {
+        var next = 0
+        for oy in 0..<outRows {
+            let lo = oy * strideH - padTop
+            let hi = min(sourceRows - 1, lo + (kernelH - 1) * dilationH)
+            next = max(next, lo)   // rows below lo are never read again (a stride above the kernel)
+            while next <= hi {
+                producerRow(next)
+                next += 1
+            }
+            consumerRow(oy)
+        }
+    }
+
+    @inline(__always)
+    private func producerRow(_ r: Int) {
+        if let p = producerF32 {
+            conv2dF32_reference(x: p.x, xShape: p.xShape, w: p.w, b: p.b, y: p.y, yShape: p.yShape, params: p.params,
+                                rows: r..<(r + 1), yRing: ring)
+        } else if let p = producerQS8 {
+            conv2dQS8_reference(x: p.x, xShape: p.xShape, inputZeroPoint: p.inputZeroPoint, w: p.w, bias: p.b, y: p.y, yShape: p.yShape,
+                                params: p.params, requant: p.requant, rows: r..<(r + 1), yRing: ring)
+        }
+    }
+
+    @inline(__always)
+    private func consumerRow(_ oy: Int) {
+        if let c = consumerF32 {
+            conv2dF32_reference(x: c.x, xShape: c.xShape, w: c.w, b: c.b, y: c.y, yShape: c.yShape, yPixelStride: c.yPixelStride,
+                                params: c.params, rows: oy..<(oy + 1), xRing: ring)
+        } else if let c = consumerQS8 {
+            conv2dQS8_reference(x: c.x, xShape: c.xShape, inputZeroPoint: c.inputZeroPoint, w: c.w, bias: c.b, y: c.y, yShape: c.yShape,
+                                yPixelStride: c.yPixelStride, params: c.params, requant: c.requant, rows: oy..<(oy + 1), xRing: ring)
+        }
+    }
 }

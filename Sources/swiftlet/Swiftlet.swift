@@ -111,6 +111,9 @@ struct Import: ParsableCommand {
     @Flag(name: .customLong("keep-order"), help: "Run the nodes in the ONNX graph's order, not in the order of least peak memory (to compare the two).")
     var keepOrder = false
 
+    @Flag(name: .customLong("no-row-streaming"), help: "Keep every tensor whole: no Conv → Conv pair runs row by row through a ring of rows (to compare the two).")
+    var noRowStreaming = false
+
     func validate() throws {
         if let inputShape {
             let dims: [Int] = try parseList(inputShape, flag: "--input-shape")
@@ -173,6 +176,7 @@ struct Import: ParsableCommand {
         options.name = name
         options.reuseInputs = reuseInput
         options.keepOrder = keepOrder
+        options.streamRows = !noRowStreaming
         try reportingErrors { () throws(SwiftletError) in
             var spec = try importONNX(path: model, options: options)
             if var p = spec.preprocess, p.resizeMode == 1, p.resizeShorter == 0 {

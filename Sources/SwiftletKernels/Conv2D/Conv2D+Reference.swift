@@ -7,9 +7,15 @@ import SwiftletCore
 /// with g = o / (O / groups), Cg = C / groups, and out-of-range input positions contributing zero.
 /// Output pixels start `yPixelStride` elements apart (0: O, packed); a larger stride writes the
 /// channels of a Concat slice in place.
+///
+/// Row streaming (batch 1): `rows` limits the output rows computed (nil: all); with `xRing` > 0,
+/// input row iy is read from row `iy % xRing` of `x`, and with `yRing` > 0, output row oy is written
+/// to row `oy % yRing` of `y` — a ring of rows instead of the whole tensor. The values are those of
+/// the whole-tensor computation.
 public func conv2dF32_reference(
     x: UnsafePointer<Float>, xShape: [Int], w: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    y: UnsafeMutablePointer<Float>, yShape: [Int], yPixelStride: Int = 0, params p: Conv2D
+    y: UnsafeMutablePointer<Float>, yShape: [Int], yPixelStride: Int = 0, params p: Conv2D,
+    rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0
 ) {
     let (n, h, wd, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
     let (oh, ow, oc) = (yShape[1], yShape[2], yShape[3])
@@ -18,9 +24,10 @@ public func conv2dF32_reference(
     let act = p.activation
     let ys = yPixelStride > 0 ? yPixelStride : oc
     for b0 in 0..<n {
-        for oy in 0..<oh {
+        for oy in rows ?? 0..<oh {
+            let yRow = yRing > 0 ? oy % yRing : b0 * oh + oy
             for ox in 0..<ow {
-                let yBase = ((b0 * oh + oy) * ow + ox) * ys
+                let yBase = (yRow * ow + ox) * ys
                 for o in 0..<oc {
                     let g = o / ocg
                     var acc = b[o]
@@ -30,7 +37,8 @@ public func conv2dF32_reference(
                         for kx in 0..<p.kernelW {
                             let ix = ox * p.strideW - p.padLeft + kx * p.dilationW
                             if ix < 0 || ix >= wd { continue }
-                            let xp = x + ((b0 * h + iy) * wd + ix) * c + g * cg
+                            let xRow = xRing > 0 ? iy % xRing : b0 * h + iy
+                            let xp = x + (xRow * wd + ix) * c + g * cg
                             let wp = w + ((o * p.kernelH + ky) * p.kernelW + kx) * cg
                             for ci in 0..<cg { acc += xp[ci] * wp[ci] }
                         }

@@ -52,10 +52,12 @@ public struct Requantization: Sendable {
 /// real value 0, i.e. contributes nothing). Bound: |x − zp| ≤ 255 and |w| ≤ 127 (the scheme keeps
 /// weights in −127…127), so each product is at most 32,385 and the sum of KH·KW·C/groups ≤ 65,535 taps
 /// stays below 2^31 together with any bias |b| < 2^30. The output is `requant.apply(acc, o)`; output
-/// pixels start `yPixelStride` elements apart (0: O), as in the float kernel.
+/// pixels start `yPixelStride` elements apart (0: O), and `rows`, `xRing`, `yRing` stream rows, as in
+/// the float kernel.
 public func conv2dQS8_reference(
     x: UnsafePointer<Int8>, xShape: [Int], inputZeroPoint: Int32, w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>,
-    y: UnsafeMutablePointer<Int8>, yShape: [Int], yPixelStride: Int = 0, params p: Conv2D, requant: Requantization
+    y: UnsafeMutablePointer<Int8>, yShape: [Int], yPixelStride: Int = 0, params p: Conv2D, requant: Requantization,
+    rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0
 ) {
     let (n, h, wd, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
     let (oh, ow, oc) = (yShape[1], yShape[2], yShape[3])
@@ -63,9 +65,10 @@ public func conv2dQS8_reference(
     let ocg = oc / p.groups
     let ys = yPixelStride > 0 ? yPixelStride : oc
     for b0 in 0..<n {
-        for oy in 0..<oh {
+        for oy in rows ?? 0..<oh {
+            let yRow = yRing > 0 ? oy % yRing : b0 * oh + oy
             for ox in 0..<ow {
-                let yBase = ((b0 * oh + oy) * ow + ox) * ys
+                let yBase = (yRow * ow + ox) * ys
                 for o in 0..<oc {
                     let g = o / ocg
                     var acc = bias[o]
@@ -75,7 +78,8 @@ public func conv2dQS8_reference(
                         for kx in 0..<p.kernelW {
                             let ix = ox * p.strideW - p.padLeft + kx * p.dilationW
                             if ix < 0 || ix >= wd { continue }
-                            let xp = x + ((b0 * h + iy) * wd + ix) * c + g * cg
+                            let xRow = xRing > 0 ? iy % xRing : b0 * h + iy
+                            let xp = x + (xRow * wd + ix) * c + g * cg
                             let wp = w + ((o * p.kernelH + ky) * p.kernelW + kx) * cg
                             for ci in 0..<cg { acc &+= (Int32(xp[ci]) - inputZeroPoint) * Int32(wp[ci]) }
                         }
