@@ -101,3 +101,33 @@ public func removeDeadNodes(_ g: IRGraph) {
     }
     g.nodes = keep.reversed()
 }
+
+/// Folds a zero Pad of the spatial dims into the convolution that alone reads it (TensorFlow's "same"
+/// padding exported as Pad → Conv, as in EfficientNet-Lite and BlazeFace): the Conv pads itself, and a
+/// tensor the size of the padded input disappears. Padding with 0 and a Conv that skips out-of-image
+/// taps give the same sums; in int8 the Pad's value is the zero point, which the Conv's taps skip too.
+public func foldPads(_ g: IRGraph) {
+    let readers = g.readers()
+    var producer = [Int](repeating: -1, count: g.values.count)
+    for (i, n) in g.nodes.enumerated() { producer[n.output] = i }
+    var removed = Set<Int>()
+    for (ci, cn) in g.nodes.enumerated() {
+        guard case .conv(var c) = cn.op else { continue }
+        let x = cn.inputs[0]
+        let pi = producer[x]
+        guard pi >= 0, readers[x] == 1, !g.outputs.contains(x), case .pad(let p) = g.nodes[pi].op,
+              p.mode == 0, p.value == 0, p.begins.count == 4, p.ends.count == 4,
+              p.begins[0] == 0, p.begins[1] == 0, p.ends[0] == 0, p.ends[1] == 0,
+              !p.begins.contains(where: { $0 < 0 }), !p.ends.contains(where: { $0 < 0 }),
+              g.nodes[pi].inputs.count >= 1, g.nodes[pi].inputs[0] >= 0
+        else { continue }
+        c.padTop += p.begins[2]
+        c.padLeft += p.begins[3]
+        c.padBottom += p.ends[2]
+        c.padRight += p.ends[3]
+        g.nodes[ci].op = .conv(c)
+        g.nodes[ci].inputs[0] = g.nodes[pi].inputs[0]
+        removed.insert(pi)
+    }
+    g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map { $0.element }
+}

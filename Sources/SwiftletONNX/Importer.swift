@@ -48,6 +48,7 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
     let graph = try imp.build(model.graph, inputShape: options.inputShape)
     foldBatchNorm(graph)
     fuseActivations(graph)
+    foldPads(graph)
     removeDeadNodes(graph)
     let meta = modelMetadata(model)
     var name = options.name ?? ""

@@ -57,7 +57,8 @@ extension Interpreter {
 
 /// The graph inputs' bytes, kept aside so that the same input can be run again on a model whose
 /// plan reuses its inputs' memory (`ModelSpec.reuseInputs`): `restore()` writes them back. Allocates
-/// once, in `init`; `restore()` only copies.
+/// once, in `init`, and only for such a model (the others keep their inputs: nothing to do);
+/// `restore()` only copies.
 public final class InputSnapshot {
     private let interpreter: Interpreter
     private let saved: [UnsafeMutableRawPointer]
@@ -66,7 +67,7 @@ public final class InputSnapshot {
     public init(_ interpreter: Interpreter) {
         self.interpreter = interpreter
         var s: [UnsafeMutableRawPointer] = []
-        for i in 0..<interpreter.spec.inputs.count {
+        for i in 0..<(interpreter.spec.reuseInputs ? interpreter.spec.inputs.count : 0) {
             let bytes = max(interpreter.spec.tensors[interpreter.spec.inputs[i]].byteCount, 1)
             let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             p.copyMemory(from: UnsafeRawPointer(interpreter.inputPointer(i)), byteCount: bytes)

@@ -58,6 +58,23 @@ import Testing
         #expect(spec.tensors[spec.inputs[0]].shape == [1, 224, 224, 3])
     }
 
+    /// EfficientNet-Lite0's TensorFlow-style Pad → Conv pairs become padded convolutions: no Pad is
+    /// left, some convolution pads asymmetrically, and (the golden test checks the numbers) the
+    /// expansions then stream into the depthwise convolutions.
+    @Test func zeroPadsFoldIntoConvolutions() throws {
+        var o = ImportOptions()
+        o.streamRows = false
+        let spec = try importONNX(path: repoFile("models/onnx/efficientnet_lite0.onnx"), options: o)
+        #expect(!spec.nodes.contains { $0.op.kind.name == "Pad" }, "a Pad is left")
+        let asymmetric = spec.nodes.contains {
+            if case .conv2d(let c) = $0.op { return c.padTop != c.padBottom || c.padLeft != c.padRight }
+            return false
+        }
+        #expect(asymmetric, "no convolution took over a one-sided pad")
+        let streamed = try importONNX(path: repoFile("models/onnx/efficientnet_lite0.onnx"), options: ImportOptions())
+        #expect(streamed.arenaBytes * 2 < spec.arenaBytes, "arena \(streamed.arenaBytes) streamed, \(spec.arenaBytes) whole")
+    }
+
     /// BatchNorm after Conv, Gemm and MatMul is folded into their weights, and LeakyRelu fused: no
     /// Mul/Add pair is left (the op goldens check the numbers).
     @Test func batchNormIsFolded() throws {
