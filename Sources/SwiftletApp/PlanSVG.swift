@@ -39,7 +39,7 @@ public func planSVG(_ spec: ModelSpec) -> String {
     s += "<text x=\"\(Int(left))\" y=\"20\">\(escape(spec.name)): arena \(formatBytes(spec.arenaBytes)), lower bound \(formatBytes(lower)); time →, arena offset ↓</text>\n"
     s += "<rect x=\"\(num(left))\" y=\"\(num(top))\" width=\"\(num(plotW))\" height=\"\(num(plotH))\" fill=\"none\" stroke=\"#888\"/>\n"
     // A few fixed hues by dtype, alternating lightness by index so neighbours differ.
-    let alias = Aliasing(spec)
+    let alias = Aliasing(spec, life: life)
     for t in 0..<spec.tensors.count {
         let info = spec.tensors[t]
         if info.storage != .arena || life.first[t] > life.last[t] || info.byteCount == 0 { continue }
@@ -52,7 +52,7 @@ public func planSVG(_ spec: ModelSpec) -> String {
             hue = 280
             note = ", streamed: a ring of \(alias.ringRows[t]) of its \(info.shape[1]) rows (\(alias.span(t, spec.tensors)) bytes)"
         }
-        if c >= 0 && alias.placedTogether(t, c, spec.tensors) {
+        if alias.inSlice(t, spec.tensors) {
             hue = 130
             let yc = spec.tensors[c]
             note = ", written in place into '\(yc.name)'"
@@ -80,7 +80,7 @@ public func planSVG(_ spec: ModelSpec) -> String {
     for (i, node) in spec.nodes.enumerated() {
         guard case .concat = node.op else { continue }
         let c = node.outputs[0]
-        guard node.inputs.contains(where: { alias.sliceOf[$0] == c && alias.placedTogether($0, c, spec.tensors) }) else { continue }
+        guard node.inputs.contains(where: { alias.sliceOf[$0] == c && alias.inSlice($0, spec.tensors) }) else { continue }
         let yc = spec.tensors[c]
         let firstWrite = node.inputs.map { life.first[$0] }.min() ?? i
         s += "<text x=\"\(num(x(firstWrite)))\" y=\"\(num(y(yc.offset + yc.byteCount) + 14))\" fill=\"hsl(130,60%,28%)\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">↑ zero-copy Concat '\(escape(node.name))': "

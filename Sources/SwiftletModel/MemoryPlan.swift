@@ -8,6 +8,8 @@ import SwiftletCore
 public struct Lifetimes {
     public var first: [Int]
     public var last: [Int]
+    /// `streamedRows(spec)`, which the lifetimes depend on (kept for `Aliasing`).
+    public var ringRows: [Int]
 
     public init(_ spec: ModelSpec) {
         let n = spec.tensors.count
@@ -28,8 +30,8 @@ public struct Lifetimes {
         if !spec.reuseInputs { for t in spec.inputs { last[t] = spec.nodes.count } }
         // A streamed pair runs its producer's rows during the consumer's step: the producer's
         // inputs are read then too.
-        let ring = streamedRows(spec)
-        for (i, node) in spec.nodes.enumerated() where ring[node.outputs[0]] > 0 {
+        ringRows = streamedRows(spec)
+        for (i, node) in spec.nodes.enumerated() where ringRows[node.outputs[0]] > 0 {
             for x in node.inputs where first[x] != Int.max { last[x] = max(last[x], i + 1) }
         }
     }
@@ -108,9 +110,11 @@ public struct Aliasing {
     /// `streamedRows(spec)`: the ring rows of a streamed tensor, 0 for the others.
     public var ringRows: [Int]
 
-    public init(_ spec: ModelSpec) {
+    public init(_ spec: ModelSpec) { self.init(spec, life: Lifetimes(spec)) }
+
+    /// With the graph's lifetimes already computed.
+    public init(_ spec: ModelSpec, life: Lifetimes) {
         let n = spec.tensors.count
-        let life = Lifetimes(spec)
         var parent = Array(0..<n)
         // Offset of t from parent[t], in bytes (may be negative until the end).
         var rel = [Int](repeating: 0, count: n)
@@ -215,7 +219,7 @@ public struct Aliasing {
             low[r] = min(low[r], o)
         }
         groupBytes = [Int](repeating: 0, count: n)
-        ringRows = streamedRows(spec)
+        ringRows = life.ringRows
         rowStride = stride
         self.sliceOf = sliceOf
         for t in 0..<n {
@@ -237,9 +241,13 @@ public struct Aliasing {
     /// The bytes tensor t occupies in the arena as placed: its ring for a streamed tensor, its whole
     /// stride for a strided Concat slice in its slice, else its byte count.
     public func span(_ t: Int, _ tensors: [TensorInfo]) -> Int {
-        if ringRows[t] > 0 { return extent(t, tensors[t]) }
-        let c = sliceOf[t]
-        return c >= 0 && placedTogether(t, c, tensors) ? extent(t, tensors[t]) : tensors[t].byteCount
+        ringRows[t] > 0 || inSlice(t, tensors) ? extent(t, tensors[t]) : tensors[t].byteCount
+    }
+
+    /// Whether t is a Concat slice that the plan placed in its slice (its producer then writes the
+    /// Concat's output, strided when `rowStride[t]` > 0, and the Concat copies nothing for it).
+    public func inSlice(_ t: Int, _ tensors: [TensorInfo]) -> Bool {
+        sliceOf[t] >= 0 && placedTogether(t, sliceOf[t], tensors)
     }
 
     /// Whether tensor t sits in the arena where its alias group puts it relative to `other`
@@ -294,9 +302,11 @@ public enum PlanStrategy: Int, CaseIterable, Sendable {
 @discardableResult
 public func planArena(_ spec: inout ModelSpec, reorder: Bool = true) -> Int {
     if reorder { reorderForMemory(&spec) }
+    let life = Lifetimes(spec)
+    let alias = Aliasing(spec, life: life)
     var best: (Int, [Int])? = nil
     for strategy in PlanStrategy.allCases {
-        let (size, offsets) = placeTensors(spec, strategy)
+        let (size, offsets) = placeTensors(spec, strategy, life, alias)
         if best == nil || size < best!.0 { best = (size, offsets) }
     }
     let (arena, offsets) = best!
@@ -308,7 +318,11 @@ public func planArena(_ spec: inout ModelSpec, reorder: Bool = true) -> Int {
 /// One strategy's placement: the arena size and an offset per tensor (0 for weights and dead tensors).
 public func placeTensors(_ spec: ModelSpec, _ strategy: PlanStrategy) -> (Int, [Int]) {
     let life = Lifetimes(spec)
-    let alias = Aliasing(spec)
+    return placeTensors(spec, strategy, life, Aliasing(spec, life: life))
+}
+
+/// `placeTensors` with the graph's lifetimes and aliasing computed once by the caller.
+func placeTensors(_ spec: ModelSpec, _ strategy: PlanStrategy, _ life: Lifetimes, _ alias: Aliasing) -> (Int, [Int]) {
     let group = alias.group
     let align = SWLFormat.alignment
     // One item per alias group: its bytes and the union of its members' lifetimes; item n + i is
@@ -407,7 +421,7 @@ public func arenaLowerBound(_ spec: ModelSpec) -> Int {
 /// still reads.
 public func liveBytesPerStep(_ spec: ModelSpec) -> [Int] {
     let life = Lifetimes(spec)
-    let alias = Aliasing(spec)
+    let alias = Aliasing(spec, life: life)
     let group = alias.group
     var out: [Int] = []
     out.reserveCapacity(spec.nodes.count)
@@ -453,7 +467,7 @@ public struct SharingSummary: Equatable, Sendable {
             case .concat:
                 for x in node.inputs {
                     concatInputs += 1
-                    if alias.sliceOf[x] == y && alias.placedTogether(x, y, spec.tensors) {
+                    if alias.sliceOf[x] == y && alias.inSlice(x, spec.tensors) {
                         concatInputsInPlace += 1
                     } else {
                         concatBytesCopied += spec.tensors[x].byteCount

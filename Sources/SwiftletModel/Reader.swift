@@ -330,7 +330,7 @@ struct SWLReader {
     /// group puts it.
     func checkPlan(_ spec: ModelSpec) throws(SwiftletError) {
         let plan = Lifetimes(spec)
-        let alias = Aliasing(spec)
+        let alias = Aliasing(spec, life: plan)
         var live: [Int] = []
         for t in 0..<spec.tensors.count where spec.tensors[t].storage == .arena && plan.first[t] <= plan.last[t] {
             live.append(t)

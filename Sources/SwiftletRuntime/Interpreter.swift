@@ -47,7 +47,7 @@ public final class Interpreter {
         // Kernel scratch lives in the arena where the plan left room for it (`scratchOffset`). A plan
         // made before scratch was planned gets one separate block, allocated here, at load.
         let life = Lifetimes(spec)
-        let alias = Aliasing(spec)
+        let alias = Aliasing(spec, life: life)
         var scratchOf = [UnsafeMutablePointer<Int32>?](repeating: nil, count: spec.nodes.count)
         var unplanned = 0
         for i in 0..<spec.nodes.count {
@@ -75,11 +75,11 @@ public final class Interpreter {
         var prepared: [Step] = []
         prepared.reserveCapacity(spec.nodes.count)
         var strides = [Int](repeating: 0, count: spec.tensors.count)
-        for t in 0..<spec.tensors.count where alias.sliceOf[t] >= 0 && alias.placedTogether(t, alias.sliceOf[t], spec.tensors) {
-            strides[t] = alias.rowStride[t]
-        }
+        for t in 0..<spec.tensors.count where alias.inSlice(t, spec.tensors) { strides[t] = alias.rowStride[t] }
         rowStrides = strides
-        for (i, node) in spec.nodes.enumerated() { prepared.append(Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias)) }
+        for (i, node) in spec.nodes.enumerated() {
+            prepared.append(Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias, strides))
+        }
         // Streamed Conv → Conv pairs (`streamedRows`): the consumer's step runs both, row by row.
         for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 {
             guard case .conv2d(let c) = spec.nodes[e + 1].op else { continue }
@@ -180,7 +180,7 @@ public final class Interpreter {
 
     private static func prepare(
         _ node: NodeInfo, _ tensors: [TensorInfo], _ raw: [UnsafeMutableRawPointer], _ scratch: UnsafeMutablePointer<Int32>?,
-        _ alias: Aliasing
+        _ alias: Aliasing, _ rowStrides: [Int]
     ) -> Step {
         func f32(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Float.self)) }
         func i8(_ k: Int) -> UnsafePointer<Int8> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int8.self)) }
@@ -191,8 +191,7 @@ public final class Interpreter {
         let y8 = yRaw.assumingMemoryBound(to: Int8.self)
         let yShape = out.shape
         // A Conv whose output sits in its Concat slice writes its pixels a Concat row apart.
-        let slice = alias.sliceOf[node.outputs[0]]
-        let yPixelStride = slice >= 0 && alias.placedTogether(node.outputs[0], slice, tensors) ? alias.rowStride[node.outputs[0]] : 0
+        let yPixelStride = rowStrides[node.outputs[0]]
         let xInfo = tensors[node.inputs[0]]
         let xRaw = UnsafeRawPointer(raw[node.inputs[0]])
         let xShape = xInfo.shape
@@ -283,7 +282,7 @@ public final class Interpreter {
                 let chunk = shape(k)[axis] * inner
                 defer { at += chunk }
                 // An input written in its slice already (a Concat slice the plan placed there).
-                if alias.sliceOf[x] == node.outputs[0] && alias.placedTogether(x, node.outputs[0], tensors) { continue }
+                if alias.sliceOf[x] == node.outputs[0] && alias.inSlice(x, tensors) { continue }
                 let p = UnsafeRawPointer(raw[x])
                 if wide { in32.append(p.assumingMemoryBound(to: UInt32.self)) } else { in8.append(p.assumingMemoryBound(to: UInt8.self)) }
                 chunks.append(chunk)

@@ -71,30 +71,14 @@ import Testing
         (c3.kernelH, c3.kernelW, c3.padTop, c3.padLeft, c3.padBottom, c3.padRight) = (3, 3, 1, 1, 1, 1)
         func values(_ n: Int, _ seed: Int) -> [Float] { (0..<n).map { Float(($0 * 7 + seed) % 11 - 5) / 8 } }
         func activation(_ name: String, _ shape: [Int], _ q: TensorQuant) -> Int {
-            if !int8 { return m.tensor(name, shape, layout: .nhwc) }
-            var t = TensorInfo(name: name, dtype: .int8, shape: shape, layout: .nhwc)
-            t.quant = q
-            m.spec.tensors.append(t)
-            return m.spec.tensors.count - 1
-        }
-        func rawWeights(_ name: String, _ dtype: DType, _ shape: [Int], _ bytes: [UInt8], _ q: TensorQuant?) -> Int {
-            while m.spec.weights.count % SWLFormat.alignment != 0 { m.spec.weights.append(0) }
-            var t = TensorInfo(name: name, dtype: dtype, shape: shape, storage: .weights, offset: m.spec.weights.count)
-            t.quant = q
-            m.spec.weights += bytes
-            m.spec.tensors.append(t)
-            return m.spec.tensors.count - 1
+            m.activation(name, shape, layout: .nhwc, quant: int8 ? q : nil)
         }
         func convWeights(_ name: String, _ o: Int, _ k: Int, _ seed: Int) -> (Int, Int) {
             let n = o * k * k * 2
             if !int8 { return (m.weights(name + "/w", [o, k, k, 2], values(n, seed)), m.weights(name + "/b", [o], values(o, seed + 3))) }
-            let w = (0..<n).map { UInt8(bitPattern: Int8(($0 * 37 + seed) % 255 - 127)) }
-            let b = (0..<o).flatMap { i -> [UInt8] in
-                let v = UInt32(bitPattern: Int32(i * 301 - 500))
-                return (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) }
-            }
-            return (rawWeights(name + "/w", .int8, [o, k, k, 2], w, TensorQuant(scales: (0..<o).map { 0.01 + Float($0) / 400 }, axis: 0)),
-                    rawWeights(name + "/b", .int32, [o], b, nil))
+            return (m.int8Weights(name + "/w", [o, k, k, 2], (0..<n).map { Int8(($0 * 37 + seed) % 255 - 127) },
+                                  scales: (0..<o).map { 0.01 + Float($0) / 400 }),
+                    m.int32Weights(name + "/b", (0..<o).map { Int32($0 * 301 - 500) }))
         }
         let q = TensorQuant(scale: 0.05, zeroPoint: -3)
         var input = x
@@ -244,16 +228,12 @@ import Testing
     func meanModel() -> HandModel {
         var m = HandModel(name: "mean-int8")
         let x = m.tensor("x", [1, 6, 6, 4], layout: .nhwc)
-        var xq = TensorInfo(name: "x/int8", dtype: .int8, shape: [1, 6, 6, 4], layout: .nhwc)
-        xq.quant = TensorQuant(scale: 0.1, zeroPoint: 2)
-        m.spec.tensors.append(xq)
-        m.node(.quantize, [x], 1)
-        var yq = TensorInfo(name: "y/int8", dtype: .int8, shape: [1, 1, 1, 4], layout: .nhwc)
-        yq.quant = TensorQuant(scale: 0.05, zeroPoint: -1)
-        m.spec.tensors.append(yq)
-        m.node(.mean(axes: [1, 2], keepDims: true), [1], 2)
+        let xq = m.activation("x/int8", [1, 6, 6, 4], layout: .nhwc, quant: TensorQuant(scale: 0.1, zeroPoint: 2))
+        m.node(.quantize, [x], xq)
+        let yq = m.activation("y/int8", [1, 1, 1, 4], layout: .nhwc, quant: TensorQuant(scale: 0.05, zeroPoint: -1))
+        m.node(.mean(axes: [1, 2], keepDims: true), [xq], yq)
         let y = m.tensor("y", [1, 1, 1, 4], layout: .nhwc)
-        m.node(.dequantize, [2], y)
+        m.node(.dequantize, [yq], y)
         m.spec.inputs = [x]
         m.spec.outputs = [y]
         return m

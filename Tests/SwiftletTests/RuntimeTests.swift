@@ -33,6 +33,37 @@ struct HandModel {
         return spec.tensors.count - 1
     }
 
+    /// An arena tensor: float32 when `quant` is nil, else int8 with that quantization.
+    mutating func activation(_ name: String, _ shape: [Int], layout: Layout = .plain, quant: TensorQuant?) -> Int {
+        guard let quant else { return tensor(name, shape, layout: layout) }
+        var t = TensorInfo(name: name, dtype: .int8, shape: shape, layout: layout)
+        t.quant = quant
+        spec.tensors.append(t)
+        return spec.tensors.count - 1
+    }
+
+    /// A weights tensor holding `bytes` as they are (int8 or int32 values, little-endian).
+    mutating func rawWeights(_ name: String, _ dtype: DType, _ shape: [Int], _ bytes: [UInt8], quant: TensorQuant? = nil) -> Int {
+        while spec.weights.count % SWLFormat.alignment != 0 { spec.weights.append(0) }
+        var t = TensorInfo(name: name, dtype: dtype, shape: shape, storage: .weights, offset: spec.weights.count)
+        t.quant = quant
+        spec.weights += bytes
+        spec.tensors.append(t)
+        return spec.tensors.count - 1
+    }
+
+    /// int8 weights with per-output-channel scales (axis 0).
+    mutating func int8Weights(_ name: String, _ shape: [Int], _ values: [Int8], scales: [Float]) -> Int {
+        rawWeights(name, .int8, shape, values.map { UInt8(bitPattern: $0) }, quant: TensorQuant(scales: scales, axis: 0))
+    }
+
+    /// An int32 bias.
+    mutating func int32Weights(_ name: String, _ values: [Int32]) -> Int {
+        rawWeights(name, .int32, [values.count], values.flatMap { v -> [UInt8] in
+            (0..<4).map { UInt8(truncatingIfNeeded: UInt32(bitPattern: v) >> (8 * UInt32($0))) }
+        })
+    }
+
     mutating func node(_ op: Op, _ inputs: [Int], _ output: Int) {
         spec.nodes.append(NodeInfo(op: op, name: "n\(spec.nodes.count)", inputs: inputs, outputs: [output]))
     }

@@ -17,11 +17,7 @@ import Testing
         let x = m.tensor("x", [1, 9, 7, 3], layout: .nhwc)
         m.spec.inputs = [x]
         func activation(_ name: String, _ shape: [Int], _ q: TensorQuant) -> Int {
-            if !int8 { return m.tensor(name, shape, layout: .nhwc) }
-            var t = TensorInfo(name: name, dtype: .int8, shape: shape, layout: .nhwc)
-            t.quant = q
-            m.spec.tensors.append(t)
-            return m.spec.tensors.count - 1
+            m.activation(name, shape, layout: .nhwc, quant: int8 ? q : nil)
         }
         func convWeights(_ name: String, _ o: Int, _ k: Int, _ cin: Int, _ seed: Int) -> (Int, Int) {
             let n = o * k * k * cin
@@ -29,19 +25,9 @@ import Testing
                 return (m.weights(name + "/w", [o, k, k, cin], (0..<n).map { Float(($0 * 7 + seed) % 11 - 5) / 8 }),
                         m.weights(name + "/b", [o], (0..<o).map { Float($0 % 3) / 4 - 0.25 }))
             }
-            while m.spec.weights.count % SWLFormat.alignment != 0 { m.spec.weights.append(0) }
-            var w = TensorInfo(name: name + "/w", dtype: .int8, shape: [o, k, k, cin], storage: .weights, offset: m.spec.weights.count)
-            w.quant = TensorQuant(scales: (0..<o).map { 0.01 + Float($0) / 300 }, axis: 0)
-            m.spec.weights += (0..<n).map { UInt8(bitPattern: Int8(($0 * 37 + seed) % 255 - 127)) }
-            m.spec.tensors.append(w)
-            while m.spec.weights.count % SWLFormat.alignment != 0 { m.spec.weights.append(0) }
-            let b = TensorInfo(name: name + "/b", dtype: .int32, shape: [o], storage: .weights, offset: m.spec.weights.count)
-            for i in 0..<o {
-                let v = UInt32(bitPattern: Int32(i * 211 - 400))
-                for k in 0..<4 { m.spec.weights.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(k)))) }
-            }
-            m.spec.tensors.append(b)
-            return (m.spec.tensors.count - 2, m.spec.tensors.count - 1)
+            return (m.int8Weights(name + "/w", [o, k, k, cin], (0..<n).map { Int8(($0 * 37 + seed) % 255 - 127) },
+                                  scales: (0..<o).map { 0.01 + Float($0) / 300 }),
+                    m.int32Weights(name + "/b", (0..<o).map { Int32($0 * 211 - 400) }))
         }
         var input = x
         if int8 {

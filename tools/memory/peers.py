@@ -37,7 +37,11 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
-ORT_CHILD = r'''
+# Both peers' child processes start alike: the runtime's library is imported and the input made
+# first, then the peak is reset and the resident set read; `body` loads and runs the model and prints
+# the peak's growth.
+def child(imports: str, body: str) -> str:
+    return r'''
 import os, sys, numpy as np
 def status():
     d = {}
@@ -46,35 +50,25 @@ def status():
         if k in ("VmRSS", "VmHWM"):
             d[k] = int(v.split()[0]) * 1024
     return d
-import onnxruntime as ort
+''' + imports + r'''
 path, runs, shape = sys.argv[1], int(sys.argv[2]), [int(d) for d in sys.argv[3].split(",")]
 x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
 open("/proc/self/clear_refs", "w").write("5")
 before = status()["VmRSS"]
+''' + body + "\nprint(status()[\"VmHWM\"] - before)\n"
+
+
+ORT_CHILD = child("import onnxruntime as ort", r'''
 so = ort.SessionOptions()
 so.intra_op_num_threads = 1
 sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 name = sess.get_inputs()[0].name
 for _ in range(runs + 1):
     sess.run(None, {name: x})
-print(status()["VmHWM"] - before)
-'''
+''')
 
 
-LITERT_CHILD = r'''
-import os, sys, numpy as np
-def status():
-    d = {}
-    for line in open("/proc/self/status"):
-        k, _, v = line.partition(":")
-        if k in ("VmRSS", "VmHWM"):
-            d[k] = int(v.split()[0]) * 1024
-    return d
-from ai_edge_litert.interpreter import Interpreter
-path, runs, shape = sys.argv[1], int(sys.argv[2]), [int(d) for d in sys.argv[3].split(",")]
-x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
-open("/proc/self/clear_refs", "w").write("5")
-before = status()["VmRSS"]
+LITERT_CHILD = child("from ai_edge_litert.interpreter import Interpreter", r'''
 it = Interpreter(model_path=path, num_threads=1)
 it.allocate_tensors()
 inp = it.get_input_details()[0]
@@ -89,8 +83,7 @@ outs = [o["index"] for o in it.get_output_details()]
 for _ in range(runs + 1):
     it.invoke()
     [it.get_tensor(i) for i in outs]
-print(status()["VmHWM"] - before)
-'''
+''')
 
 
 def child_growth(what: str, code: str, path: str, runs: int, shape: list[int]) -> int:

@@ -49,27 +49,14 @@ if [ -x "$VENV/bin/onnx2tf" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT
   exit 0
 fi
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-apt_install() {
-  log "apt-get install $*"
-  as_root apt-get update -qq >&2 || true
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >&2
-}
-
-PY="${SWIFTLET_PYTHON:-python3}"
-command -v "$PY" >/dev/null 2>&1 || { apt_install python3; PY=python3; }
+. "$(dirname "$0")/../models/venv-lib.sh"
+find_python
 # tensorflow-cpu 2.19 has wheels for CPython 3.9-3.12 only.
 if ! "$PY" -c 'import sys; sys.exit(not ((3, 9) <= sys.version_info[:2] <= (3, 12)))'; then
   log "error: tensorflow-cpu 2.19.0 needs Python 3.9-3.12; $("$PY" --version 2>&1) found (set SWIFTLET_PYTHON)"
   exit 1
 fi
-if [ ! -x "$VENV/bin/python" ]; then
-  # Debian's python3 needs python3-venv (ensurepip) to create a venv.
-  "$PY" -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
-  mkdir -p "$CACHE"
-  log "creating $VENV with $("$PY" --version 2>&1)"
-  "$PY" -m venv "$VENV" >&2
-fi
+create_venv "$VENV"
 
 pip_install() {
   if ! "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" >>"$LOG" 2>&1; then

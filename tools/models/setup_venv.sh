@@ -34,22 +34,9 @@ if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT"
   exit 0
 fi
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-apt_install() {
-  log "apt-get install $*"
-  as_root apt-get update -qq >&2 || true
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >&2
-}
-
-PY="${SWIFTLET_PYTHON:-python3}"
-command -v "$PY" >/dev/null 2>&1 || { apt_install python3; PY=python3; }
-if [ ! -x "$VENV/bin/python" ]; then
-  # Debian's python3 needs python3-venv (ensurepip) to create a venv.
-  "$PY" -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
-  mkdir -p "$CACHE"
-  log "creating $VENV with $("$PY" --version 2>&1)"
-  "$PY" -m venv "$VENV" >&2
-fi
+. "$(dirname "$0")/venv-lib.sh"
+find_python
+create_venv "$VENV"
 
 log "installing: ${REQS[*]}"
 if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${REQS[@]}" >&2; then
