@@ -22,13 +22,16 @@ let package = Package(
     targets: [
         .target(name: "CSwiftletSys", path: "Sources/CSwiftletSys",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("pthread")]),
+        // The SIMD micro-kernels (C with intrinsics; per-function target attributes, no global -march).
+        .target(name: "CSwiftletKernels", path: "Sources/CSwiftletKernels"),
         .target(name: "SwiftletCore", dependencies: ["CSwiftletSys"], swiftSettings: core),
         .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
-        .target(name: "SwiftletKernels", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
-        .target(name: "SwiftletRuntime", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels"],
+        .target(name: "SwiftletKernels", dependencies: ["SwiftletCore", "CSwiftletSys", "CSwiftletKernels"], swiftSettings: core),
+        .target(name: "SwiftletRuntime", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "CSwiftletKernels"],
                 swiftSettings: core),
         .target(name: "SwiftletVision", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
-        .target(name: "SwiftletApp", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision"],
+        .target(name: "SwiftletApp", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
+                                                 "CSwiftletKernels"],
                 swiftSettings: core),
         .target(name: "SwiftletCompiler", dependencies: ["SwiftletCore", "SwiftletModel"]),
         .target(name: "SwiftletONNX", dependencies: [
@@ -39,7 +42,7 @@ let package = Package(
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletApp",
         ]),
         .executableTarget(name: "swiftlet", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletApp",
+            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision", "SwiftletApp",
             "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -48,7 +51,7 @@ let package = Package(
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ]),
         .testTarget(name: "SwiftletTests", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
+            "CSwiftletKernels", "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
             "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
         ]),
     ]

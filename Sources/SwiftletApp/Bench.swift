@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletKernels
 import SwiftletModel
 import SwiftletRuntime
 
@@ -11,6 +12,8 @@ public struct BenchOptions {
     /// A float32 `.npy` input in the ONNX layout; without it the input is a fixed pattern.
     public var inputNPY: String?
     public var json: Bool
+    /// The fastest kernel variants this CPU allows, or the scalar references (`--kernels reference`).
+    public var kernels: KernelChoice = .auto
 
     public init(modelPath: String, runs: Int = 50, warmup: Int = 5, inputNPY: String? = nil, json: Bool = false) {
         self.modelPath = modelPath
@@ -40,7 +43,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     let memoryReset = sys_resetPeakMemory()
     let before = sys_residentMemory()
     let model = try PackedModel(path: o.modelPath)
-    let interpreter = try Interpreter(model: model)
+    let interpreter = try Interpreter(model: model, kernels: o.kernels)
     let spec = interpreter.spec
     if let path = o.inputNPY {
         let info = spec.tensors[spec.inputs[0]]

@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletKernels
 
 /// What a binary was built for: written by `tools/build-board` into the board build.
 public struct BuildInfo: Sendable {
@@ -29,10 +30,11 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         USAGE: swiftlet <subcommand>
 
         SUBCOMMANDS:
-          run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile]
-          bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json]
+          run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference]
+          bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference]
           inspect <model.swl> [--json]
           info [--json]
+          selftest [--seed <n>] [--cases <n>]
         """
     var rest = Array(args.dropFirst())
     guard let sub = rest.first else {
@@ -71,6 +73,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--profile": o.profile = true
                 case "--top": o.topK = try p.int(flag)
                 case "--runs": o.runs = try p.int(flag)
+                case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
                 case "--help", "-h":
                     sys_print(usage)
                     return 0
@@ -86,6 +89,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--warmup": o.warmup = try p.int(flag)
                 case "--input": o.inputNPY = try p.value(flag)
                 case "--json": o.json = true
+                case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
                 default: throw p.unknown(flag)
                 }
             }
@@ -99,6 +103,17 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 }
             }
             try inspectCommand(o)
+        case "selftest":
+            var seed = 1
+            var cases = 40
+            while let flag = try p.nextFlag() {
+                switch flag {
+                case "--seed": seed = try p.int(flag)
+                case "--cases": cases = try p.int(flag)
+                default: throw p.unknown(flag)
+                }
+            }
+            return selfTestCommand(seed: seed, cases: cases)
         case "info":
             var json = false
             while let flag = try p.nextFlag() {
@@ -120,6 +135,16 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         sys_printError("error: \(error.message)\n")
         return 1
     }
+}
+
+/// `swiftlet selftest`: every SIMD kernel variant this CPU runs against the scalar reference
+/// (`kernelSelfTest`); prints the variants, the case count and each failure; exit 1 on a failure.
+public func selfTestCommand(seed: Int, cases: Int) -> Int32 {
+    let r = kernelSelfTest(seed: UInt64(truncatingIfNeeded: seed), randomCases: max(cases, 0))
+    sys_print("variants  \(r.variants.isEmpty ? "(none on this CPU)" : r.variants.joined(separator: " "))")
+    for f in r.failures { sys_print("FAIL      \(f)") }
+    sys_print("selftest: \(r.cases - r.failures.count) passed, \(r.failures.count) failed")
+    return r.failures.isEmpty ? 0 : 1
 }
 
 /// Hand-parsed flags: `--name value`, `--name=value`, repeated values until the next flag.

@@ -1,5 +1,6 @@
 import SwiftletCore
 import SwiftletModel
+import SwiftletRuntime
 
 /// What `swiftlet inspect` does.
 public struct InspectOptions {
@@ -69,24 +70,27 @@ public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
 
     // Layer table.
     // Layer table; "live" is the memory timeline: arena bytes live while the layer runs.
-    var rows: [[String]] = [["#", "op", "name", "output", "params", "MACs", "live"]]
+    // "kernel": the variant that runs the layer on this CPU (`--kernels auto`).
+    let kernels = Interpreter.plannedKernels(spec)
+    var rows: [[String]] = [["#", "op", "name", "output", "params", "MACs", "live", "kernel"]]
     for (i, node) in spec.nodes.enumerated() {
         rows.append([
             "\(i)", opText(node.op), node.name, Shape.text(spec.tensors[node.outputs[0]].shape),
             "\(stats.perNode[i].params)", stats.perNode[i].macs == 0 ? "-" : formatCount(stats.perNode[i].macs),
-            formatBytes(live[i]),
+            formatBytes(live[i]), kernels[i],
         ])
     }
     let columns = rows[0].count
     var widths = [Int](repeating: 0, count: columns)
     for r in rows { for c in 0..<columns { widths[c] = max(widths[c], min(r[c].count, 48)) } }
-    let rightAligned = [true, false, false, false, true, true, true]
+    let rightAligned = [true, false, false, false, true, true, true, false]
     for r in rows {
         var line = ""
         for c in 0..<columns {
             if c > 0 { line += "  " }
             line += rightAligned[c] ? padLeft(r[c], widths[c]) : padRight(r[c], widths[c])
         }
+        while line.hasSuffix(" ") { line.removeLast() }
         sys_print(line)
     }
     sys_print("")
@@ -183,13 +187,14 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     }
     s += ", \"postprocess\": {\"kind\": \"\(outputKindName(spec.postprocess.kind))\", \"outputs_probabilities\": \(spec.postprocess.outputsProbabilities ? "true" : "false"), \"labels\": \(spec.labels.count)}"
     s += ", \"layers\": ["
+    let kernels = Interpreter.plannedKernels(spec)
     for (i, node) in spec.nodes.enumerated() {
         if i > 0 { s += ", " }
         var act = ""
         if case .activation(let a) = node.op { act = a.text } else if let a = node.op.fusedActivation { act = a.text }
         s += "{\"index\": \(i), \"op\": \"\(node.op.kind.name)\", \"name\": \(jsonString(node.name)), \"activation\": \(jsonString(act))"
         s += ", \"output_shape\": \(jsonInts(spec.tensors[node.outputs[0]].shape)), \"params\": \(stats.perNode[i].params), \"macs\": \(stats.perNode[i].macs)"
-        s += ", \"live_bytes\": \(live[i])}"
+        s += ", \"live_bytes\": \(live[i]), \"kernel\": \(jsonString(kernels[i]))}"
     }
     return s + "]}"
 }

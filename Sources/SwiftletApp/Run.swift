@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletKernels
 import SwiftletModel
 import SwiftletRuntime
 import SwiftletVision
@@ -21,6 +22,8 @@ public struct RunOptions {
     public var runs: Int
     /// Also report each layer's mean time over the runs.
     public var profile: Bool
+    /// The fastest kernel variants this CPU allows, or the scalar references (`--kernels reference`).
+    public var kernels: KernelChoice = .auto
 
     public init(modelPath: String, imagePaths: [String] = [], inputNPY: String? = nil, outputNPY: String? = nil,
                 json: Bool = false, topK: Int = 5, runs: Int = 1, profile: Bool = false) {
@@ -57,7 +60,7 @@ public struct RunOptions {
 public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     try o.validate()
     let model = try PackedModel(path: o.modelPath)
-    let interpreter = try Interpreter(model: model)
+    let interpreter = try Interpreter(model: model, kernels: o.kernels)
     if let input = o.inputNPY, let output = o.outputNPY {
         try runTensor(interpreter, input: input, output: output, o)
     } else {
@@ -74,6 +77,8 @@ struct Latency {
     var runs: Int
     /// Mean nanoseconds per node, when profiled (else empty).
     var perNode: [UInt64] = []
+    /// The kernel variant of each node, when profiled (else empty).
+    var kernels: [String] = []
 
     /// `(12.3 ms)`, or `(12.3 ms mean, 11.9 ms min, 10 runs)`.
     var text: String {
@@ -88,7 +93,7 @@ struct Latency {
         if !perNode.isEmpty {
             s += ", \"profile_ms\": ["
             for (i, ns) in perNode.enumerated() { s += i == 0 ? formatFixed(Double(ns) / 1e6, 4) : ", \(formatFixed(Double(ns) / 1e6, 4))" }
-            s += "]"
+            s += "], \"kernels\": \(jsonList(kernels))"
         }
         return s
     }
@@ -124,7 +129,8 @@ func timedInvoke(_ interpreter: Interpreter, runs: Int, profile: Bool = false) -
         best = min(best, dt)
     }
     for i in 0..<nodeSums.count { nodeSums[i] /= UInt64(runs) }
-    return Latency(meanMs: Double(total) / Double(runs) / 1e6, minMs: Double(best) / 1e6, runs: runs, perNode: nodeSums)
+    return Latency(meanMs: Double(total) / Double(runs) / 1e6, minMs: Double(best) / 1e6, runs: runs, perNode: nodeSums,
+                   kernels: profile ? interpreter.kernelNames : [])
 }
 
 // MARK: - Tensor in, tensors out
@@ -168,7 +174,7 @@ func runTensor(_ interpreter: Interpreter, input: String, output: String, _ o: R
             let (lo, hi) = minMax(w.values)
             sys_print("  wrote \(w.path)  '\(w.name)' \(Shape.text(w.shape))  min \(formatGeneral(lo, 4))  max \(formatGeneral(hi, 4))")
         }
-        printProfile(latency, spec)
+        printProfile(latency, spec, kernels: latency.kernels)
     }
 }
 
@@ -224,7 +230,7 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             try loadImageInput(interpreter, path: path)
             let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
             printResult(interpreter, image: path, latency: latency, o)
-            if !o.json { printProfile(latency, spec) }
+            if !o.json { printProfile(latency, spec, kernels: latency.kernels) }
         } catch {
             if o.imagePaths.count == 1 { throw error }
             sys_printError("error: \(error.message)\n")
@@ -332,7 +338,7 @@ func printResult(_ interpreter: Interpreter, image: String, latency: Latency, _ 
 }
 
 /// The per-layer profile as text: the slowest layers first, with their share of the total.
-func printProfile(_ latency: Latency, _ spec: ModelSpec, limit: Int = 10) {
+func printProfile(_ latency: Latency, _ spec: ModelSpec, kernels: [String], limit: Int = 10) {
     if latency.perNode.isEmpty { return }
     var total: UInt64 = 0
     for t in latency.perNode { total &+= t }
@@ -344,6 +350,7 @@ func printProfile(_ latency: Latency, _ spec: ModelSpec, limit: Int = 10) {
         let ns = latency.perNode[i]
         let share = total == 0 ? 0 : Double(ns) / Double(total) * 100
         let node = spec.nodes[i]
-        sys_print("    \(padLeft(formatFixed(Double(ns) / 1e6, 3), 9)) ms  \(padLeft(formatFixed(share, 1), 5))%  #\(i) \(opText(node.op)) \(node.name)")
+        let kernel = i < kernels.count ? "  [\(kernels[i])]" : ""
+        sys_print("    \(padLeft(formatFixed(Double(ns) / 1e6, 3), 9)) ms  \(padLeft(formatFixed(share, 1), 5))%  #\(i) \(opText(node.op)) \(node.name)\(kernel)")
     }
 }

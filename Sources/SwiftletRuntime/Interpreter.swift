@@ -29,10 +29,18 @@ public final class Interpreter {
     private let steps: [Step]
     /// Per tensor: the row stride a Conv writes it with (0: packed).
     private let rowStrides: [Int]
+    /// Weights packed at load for the SIMD variants, and their shared scratch (freed with the interpreter).
+    private let owned: [UnsafeMutableRawPointer]
+    /// Per node: the kernel variant that runs it (`conv2dQS8_gemm4x8c4_avx2`, `conv2dF32_reference`, …).
+    public let kernelNames: [String]
+    /// Whether every node runs its reference kernel (`--kernels reference`).
+    public let kernels: KernelChoice
 
-    /// Allocates the arena and prepares every node of `model`.
-    public init(model: PackedModel) throws(SwiftletError) {
+    /// Allocates the arena and prepares every node of `model`, choosing each convolution's and fully
+    /// connected layer's kernel variant for this CPU (`kernels: .reference` forces the references).
+    public init(model: PackedModel, kernels: KernelChoice = .auto) throws(SwiftletError) {
         self.model = model
+        self.kernels = kernels
         let spec = model.spec
         let bytes = spec.arenaBytes > 0 ? spec.arenaBytes : 64
         let base = try sys_alignedAllocate(bytes: bytes, alignment: 64, what: "\(model.path): the arena")
@@ -77,9 +85,35 @@ public final class Interpreter {
         var strides = [Int](repeating: 0, count: spec.tensors.count)
         for t in 0..<spec.tensors.count where alias.inSlice(t, spec.tensors) { strides[t] = alias.rowStride[t] }
         rowStrides = strides
-        for (i, node) in spec.nodes.enumerated() {
-            prepared.append(Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias, strides))
+        // Kernel variants, chosen once for this CPU; the SIMD ones get their weights packed here and
+        // share one scratch block (steps run one at a time).
+        let features = CPUFeatures.current()
+        var variants: [KernelVariant?] = []
+        var fastScratch = 0
+        for node in spec.nodes {
+            let v = Interpreter.kernelVariant(node, spec.tensors, features: features, choice: kernels)
+            variants.append(v?.0)
+            if let (variant, g, int8) = v { fastScratch = max(fastScratch, convScratchBytes(variant, g, int8: int8)) }
         }
+        var buffers: [UnsafeMutableRawPointer] = []
+        var names: [String] = []
+        do {
+            let shared: UnsafeMutableRawPointer? = fastScratch > 0
+                ? try sys_alignedAllocate(bytes: fastScratch, alignment: 64, what: "\(model.path): kernel scratch") : nil
+            if let p = shared { buffers.append(p) }
+            for (i, node) in spec.nodes.enumerated() {
+                prepared.append(try Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias, strides, variant: variants[i],
+                                                        fastScratch: shared, owned: &buffers, path: model.path))
+                names.append(variants[i]?.name ?? "reference")
+            }
+        } catch {
+            for p in buffers { sys_free(p) }
+            sys_free(base)
+            if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
+            throw error
+        }
+        owned = buffers
+        kernelNames = names
         // Streamed Conv → Conv pairs (`streamedRows`): the consumer's step runs both, row by row.
         for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 {
             guard case .conv2d(let c) = spec.nodes[e + 1].op else { continue }
@@ -105,6 +139,7 @@ public final class Interpreter {
     deinit {
         sys_free(arena)
         if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
+        for p in owned { sys_free(p) }
     }
 
     /// Runs every node in order.
@@ -178,10 +213,49 @@ public final class Interpreter {
 
     // MARK: - Prepare
 
+    /// Per node, the kernel variant an interpreter for `spec` would run on this CPU (what `inspect` shows):
+    /// a variant name for convolutions and fully connected layers, `reference` for the other ops.
+    public static func plannedKernels(_ spec: ModelSpec, kernels: KernelChoice = .auto) -> [String] {
+        let features = CPUFeatures.current()
+        return spec.nodes.map { kernelVariant($0, spec.tensors, features: features, choice: kernels)?.0.name ?? "reference" }
+    }
+
+    /// The kernel variant for a convolution or fully connected node (nil for other ops), with the
+    /// geometry it was chosen for and whether the node is int8.
+    private static func kernelVariant(_ node: NodeInfo, _ tensors: [TensorInfo], features: CPUFeatures, choice: KernelChoice)
+        -> (KernelVariant, ConvGeometry, Bool)?
+    {
+        let x = tensors[node.inputs[0]]
+        let int8 = tensors[node.outputs[0]].dtype == .int8 && x.dtype == .int8
+        switch node.op {
+        case .conv2d(let c):
+            let g = ConvGeometry(xShape: x.shape, yShape: tensors[node.outputs[0]].shape, params: c)
+            return (KernelTables.select(int8 ? KernelTables.convQS8 : KernelTables.convF32, g, features: features, choice: choice), g, int8)
+        case .fullyConnected:
+            let depth = x.shape.isEmpty ? 1 : x.shape[x.shape.count - 1]
+            let rows = depth == 0 ? 0 : elementCount(x.shape) / depth
+            let g = ConvGeometry(rows: rows, depth: depth, units: tensors[node.inputs[1]].shape[0])
+            let table = int8 ? KernelTables.fullyConnectedQS8 : KernelTables.fullyConnectedF32
+            return (KernelTables.select(table, g, features: features, choice: choice), g, int8)
+        case .binary(.add, _) where int8 && x.shape == tensors[node.outputs[0]].shape && tensors[node.inputs[1]].shape == x.shape:
+            return (KernelTables.select(KernelTables.addQS8, ConvGeometry(rows: 1, depth: 1, units: 1), features: features, choice: choice),
+                    ConvGeometry(rows: 1, depth: 1, units: 1), true)
+        case .quantize:
+            return (KernelTables.select(KernelTables.quantizeQS8, ConvGeometry(rows: 1, depth: 1, units: 1), features: features, choice: choice),
+                    ConvGeometry(rows: 1, depth: 1, units: 1), true)
+        case .dequantize:
+            let g = ConvGeometry(rows: 1, depth: 1, units: 1)
+            return (KernelTables.select(KernelTables.dequantizeQS8, g, features: features, choice: choice), g, true)
+        default:
+            return nil
+        }
+    }
+
     private static func prepare(
         _ node: NodeInfo, _ tensors: [TensorInfo], _ raw: [UnsafeMutableRawPointer], _ scratch: UnsafeMutablePointer<Int32>?,
-        _ alias: Aliasing, _ rowStrides: [Int]
-    ) -> Step {
+        _ alias: Aliasing, _ rowStrides: [Int], variant: KernelVariant?, fastScratch: UnsafeMutableRawPointer?,
+        owned: inout [UnsafeMutableRawPointer], path: String
+    ) throws(SwiftletError) -> Step {
         func f32(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Float.self)) }
         func i8(_ k: Int) -> UnsafePointer<Int8> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int8.self)) }
         func shape(_ k: Int) -> [Int] { tensors[node.inputs[k]].shape }
@@ -213,12 +287,30 @@ public final class Interpreter {
             let (lo, hi) = clamp(c.activation)
             let requant = Requantization(inputScale: xq.scale, weightScales: channelScales(tensors[node.inputs[1]]), outputScale: yq.scale,
                                          outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
-            return .conv2dQS8(ConvQS8Step(x: i8(0), xShape: xShape, inputZeroPoint: xq.zeroPoint, w: i8(1),
-                                          b: UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self)),
-                                          y: y8, yShape: yShape, yPixelStride: yPixelStride, params: c, requant: requant))
+            let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
+            let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
+            let v = variant ?? KernelTables.convQS8[0]
+            var packed: UnsafeRawPointer? = nil
+            if v.algorithm != .reference {
+                let pc = try packConvQS8(v, g, w: i8(1), bias: bias, inputZeroPoint: xq.zeroPoint, requant: requant,
+                                         what: "\(path): packed weights of node '\(node.name)'")
+                owned.append(pc.weights)
+                packed = UnsafeRawPointer(pc.weights)
+            }
+            return .conv2dQS8(ConvQS8Step(x: i8(0), xShape: xShape, inputZeroPoint: xq.zeroPoint, w: i8(1), b: bias,
+                                          y: y8, yShape: yShape, yPixelStride: yPixelStride, params: c, requant: requant,
+                                          kernel: v, geometry: g, packed: packed, scratch: fastScratch))
         case .conv2d(let c):
+            let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
+            let v = variant ?? KernelTables.convF32[0]
+            var packed: UnsafeRawPointer? = nil
+            if v.algorithm != .reference {
+                let pc = try packConvF32(v, g, w: f32(1), b: f32(2), what: "\(path): packed weights of node '\(node.name)'")
+                owned.append(pc.weights)
+                packed = UnsafeRawPointer(pc.weights)
+            }
             return .conv2d(ConvStep(x: f32(0), xShape: xShape, w: f32(1), b: f32(2), y: y, yShape: yShape, yPixelStride: yPixelStride,
-                                    params: c))
+                                    params: c, kernel: v, geometry: g, packed: packed, scratch: fastScratch))
         case .fullyConnected(let act):
             let depth = xShape.isEmpty ? 1 : xShape[xShape.count - 1]
             let units = shape(1)[0]
@@ -227,11 +319,27 @@ public final class Interpreter {
                 let (lo, hi) = clamp(act)
                 let requant = Requantization(inputScale: xq.scale, weightScales: channelScales(tensors[node.inputs[1]]), outputScale: yq.scale,
                                              outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
-                return .fullyConnectedQS8(FCQS8Step(x: i8(0), rows: rows, depth: depth, inputZeroPoint: xq.zeroPoint, w: i8(1),
-                                                    b: UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self)),
-                                                    y: y8, units: units, requant: requant))
+                let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
+                let v = variant ?? KernelTables.fullyConnectedQS8[0]
+                var packed: UnsafeRawPointer? = nil
+                if v.algorithm != .reference {
+                    let p = try packGemmQS8(w: i8(1), bias: bias, n: units, k: depth, inputZeroPoint: xq.zeroPoint, requant: requant,
+                                            what: "\(path): packed weights of node '\(node.name)'")
+                    owned.append(p)
+                    packed = UnsafeRawPointer(p)
+                }
+                return .fullyConnectedQS8(FCQS8Step(x: i8(0), rows: rows, depth: depth, inputZeroPoint: xq.zeroPoint, w: i8(1), b: bias,
+                                                    y: y8, units: units, requant: requant, kernel: v, packed: packed, scratch: fastScratch))
             }
-            return .fullyConnected(FCStep(x: f32(0), rows: rows, depth: depth, w: f32(1), b: f32(2), y: y, units: units, activation: act))
+            let v = variant ?? KernelTables.fullyConnectedF32[0]
+            var packed: UnsafeRawPointer? = nil
+            if v.algorithm != .reference {
+                let p = try packGemmF32(w: f32(1), b: f32(2), n: units, k: depth, what: "\(path): packed weights of node '\(node.name)'")
+                owned.append(p)
+                packed = UnsafeRawPointer(p)
+            }
+            return .fullyConnected(FCStep(x: f32(0), rows: rows, depth: depth, w: f32(1), b: f32(2), y: y, units: units, activation: act,
+                                          kernel: v, packed: packed))
         case .binary(let kind, let act) where quantized:
             let o6 = Dims6(yShape)
             let step = BinaryQS8Step(a: i8(0), sa: Dims6(xShape).broadcastStrides(to: o6), b: i8(1),
@@ -241,7 +349,12 @@ public final class Interpreter {
             if kind == .mul {
                 return .mulQS8(step, MulQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi))
             }
-            return .addQS8(step, AddQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi))
+            var add = step
+            if let v = variant, v.algorithm == .elementwise {
+                add.simd = v
+                add.count = elementCount(yShape)
+            }
+            return .addQS8(add, AddQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi))
         case .binary(let kind, let act):
             return .binary(binaryStep(kind, act, f32(0), xShape, f32(1), shape(1), y, yShape))
         case .prelu where quantized:
@@ -324,9 +437,11 @@ public final class Interpreter {
         case .reshape:
             return .copy(CopyStep(x: xRaw, y: yRaw, bytes: out.byteCount))
         case .quantize:
-            return .quantize(QuantizeStep(x: f32(0), y: y8, count: elementCount(yShape), params: yq))
+            let simd = variant?.algorithm == .elementwise ? variant : nil
+            return .quantize(QuantizeStep(x: f32(0), y: y8, count: elementCount(yShape), params: yq, simd: simd))
         case .dequantize:
-            return .dequantize(DequantizeStep(x: i8(0), y: y, count: elementCount(yShape), params: xq))
+            let simd = variant?.algorithm == .elementwise ? variant : nil
+            return .dequantize(DequantizeStep(x: i8(0), y: y, count: elementCount(yShape), params: xq, simd: simd))
         case .lookup:
             return .lookup(LookupStep(x: i8(0), table: i8(1), y: y8, count: elementCount(yShape)))
         }

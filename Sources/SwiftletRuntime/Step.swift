@@ -1,3 +1,4 @@
+import CSwiftletKernels
 import SwiftletCore
 import SwiftletKernels
 
@@ -42,11 +43,9 @@ enum Step {
     func run() {
         switch self {
         case .conv2d(let s):
-            conv2dF32_reference(x: s.x, xShape: s.xShape, w: s.w, b: s.b, y: s.y, yShape: s.yShape, yPixelStride: s.yPixelStride,
-                                params: s.params)
+            s.run()
         case .fullyConnected(let s):
-            fullyConnectedF32_reference(x: s.x, rows: s.rows, depth: s.depth, w: s.w, b: s.b, y: s.y, units: s.units,
-                                        activation: s.activation)
+            s.run()
         case .binary(let s):
             binaryF32_reference(kind: s.kind, a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, activation: s.activation)
         case .activation(let s):
@@ -92,19 +91,29 @@ enum Step {
         case .copy(let s):
             if s.x != UnsafeRawPointer(s.y) { s.y.copyMemory(from: s.x, byteCount: s.bytes) }
         case .quantize(let s):
-            quantizeQS8_reference(x: s.x, y: s.y, count: s.count, params: s.params)
+            if let v = s.simd {
+                quantizeQS8_fast(v, x: s.x, y: s.y, count: s.count, params: s.params)
+            } else {
+                quantizeQS8_reference(x: s.x, y: s.y, count: s.count, params: s.params)
+            }
         case .dequantize(let s):
-            dequantizeQS8_reference(x: s.x, y: s.y, count: s.count, params: s.params)
+            if let v = s.simd {
+                dequantizeQS8_fast(v, x: s.x, y: s.y, count: s.count, params: s.params)
+            } else {
+                dequantizeQS8_reference(x: s.x, y: s.y, count: s.count, params: s.params)
+            }
         case .lookup(let s):
             lookupQS8_reference(x: s.x, table: s.table, y: s.y, count: s.count)
         case .conv2dQS8(let s):
-            conv2dQS8_reference(x: s.x, xShape: s.xShape, inputZeroPoint: s.inputZeroPoint, w: s.w, bias: s.b, y: s.y, yShape: s.yShape,
-                                yPixelStride: s.yPixelStride, params: s.params, requant: s.requant)
+            s.run()
         case .fullyConnectedQS8(let s):
-            fullyConnectedQS8_reference(x: s.x, rows: s.rows, depth: s.depth, inputZeroPoint: s.inputZeroPoint, w: s.w, bias: s.b, y: s.y,
-                                        units: s.units, requant: s.requant)
+            s.run()
         case .addQS8(let s, let p):
-            addQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
+            if let v = s.simd {
+                addQS8_fast(v, a: s.a, b: s.b, y: s.y, count: s.count, params: p)
+            } else {
+                addQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
+            }
         case .mulQS8(let s, let p):
             mulQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
         case .poolQS8(let s):
@@ -125,11 +134,28 @@ enum Step {
 
 /// NHWC input `[N, H, W, C]`, OHWI weights, bias `[O]`, output `[N, OH, OW, O]` with pixels
 /// `yPixelStride` elements apart (0: O; more for a Concat slice).
+/// `kernel` is the variant chosen at load; a SIMD variant reads `packed` (its weights packed at load)
+/// and uses `scratch` (shared by the steps, which run one at a time).
 struct ConvStep {
     var x: UnsafePointer<Float>, xShape: [Int]
     var w: UnsafePointer<Float>, b: UnsafePointer<Float>
     var y: UnsafeMutablePointer<Float>, yShape: [Int], yPixelStride: Int
     var params: Conv2D
+    var kernel: KernelVariant, geometry: ConvGeometry
+    var packed: UnsafeRawPointer?, scratch: UnsafeMutableRawPointer?
+
+    /// Output rows `rows` (nil: all), reading input rows from a ring of `xRing` rows and writing
+    /// output rows to a ring of `yRing` rows when those are above 0.
+    @inline(__always)
+    func run(rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0) {
+        if let pw = packed {
+            conv2dF32_fast(kernel, geometry, x: x, packed: pw, scratch: scratch, y: y, yPixelStride: yPixelStride,
+                           activation: params.activation, rows: rows, xRing: xRing, yRing: yRing)
+        } else {
+            conv2dF32_reference(x: x, xShape: xShape, w: w, b: b, y: y, yShape: yShape, yPixelStride: yPixelStride, params: params,
+                                rows: rows, xRing: xRing, yRing: yRing)
+        }
+    }
 }
 
 /// `rows` = product of all input dims but the last, `depth` = the last, `units` = weight rows.
@@ -138,6 +164,16 @@ struct FCStep {
     var w: UnsafePointer<Float>, b: UnsafePointer<Float>
     var y: UnsafeMutablePointer<Float>, units: Int
     var activation: Activation
+    var kernel: KernelVariant, packed: UnsafeRawPointer?
+
+    @inline(__always)
+    func run() {
+        if let pw = packed {
+            fullyConnectedF32_fast(kernel, x: x, rows: rows, depth: depth, packed: pw, y: y, units: units, activation: activation)
+        } else {
+            fullyConnectedF32_reference(x: x, rows: rows, depth: depth, w: w, b: b, y: y, units: units, activation: activation)
+        }
+    }
 }
 
 /// Inputs' strides broadcast to the rank-6 padded output dims.
@@ -217,14 +253,17 @@ struct CopyStep {
     var x: UnsafeRawPointer, y: UnsafeMutableRawPointer, bytes: Int
 }
 
+/// `simd`: the SIMD variant chosen at load (nil: the reference).
 struct QuantizeStep {
     var x: UnsafePointer<Float>, y: UnsafeMutablePointer<Int8>, count: Int
     var params: QuantParams
+    var simd: KernelVariant? = nil
 }
 
 struct DequantizeStep {
     var x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Float>, count: Int
     var params: QuantParams
+    var simd: KernelVariant? = nil
 }
 
 struct LookupStep {
@@ -238,6 +277,19 @@ struct ConvQS8Step {
     var y: UnsafeMutablePointer<Int8>, yShape: [Int], yPixelStride: Int
     var params: Conv2D
     var requant: Requantization
+    var kernel: KernelVariant, geometry: ConvGeometry
+    var packed: UnsafeRawPointer?, scratch: UnsafeMutableRawPointer?
+
+    @inline(__always)
+    func run(rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0) {
+        if let pw = packed {
+            conv2dQS8_fast(kernel, geometry, x: x, packed: pw, scratch: scratch, y: y, yPixelStride: yPixelStride,
+                           out: qs8Output(requant, inputZeroPoint: inputZeroPoint), rows: rows, xRing: xRing, yRing: yRing)
+        } else {
+            conv2dQS8_reference(x: x, xShape: xShape, inputZeroPoint: inputZeroPoint, w: w, bias: b, y: y, yShape: yShape,
+                                yPixelStride: yPixelStride, params: params, requant: requant, rows: rows, xRing: xRing, yRing: yRing)
+        }
+    }
 }
 
 struct FCQS8Step {
@@ -245,12 +297,26 @@ struct FCQS8Step {
     var w: UnsafePointer<Int8>, b: UnsafePointer<Int32>
     var y: UnsafeMutablePointer<Int8>, units: Int
     var requant: Requantization
+    var kernel: KernelVariant, packed: UnsafeRawPointer?, scratch: UnsafeMutableRawPointer?
+
+    @inline(__always)
+    func run() {
+        if let pw = packed {
+            fullyConnectedQS8_fast(kernel, x: x, rows: rows, depth: depth, packed: pw, scratch: scratch, y: y, units: units,
+                                   out: qs8Output(requant, inputZeroPoint: inputZeroPoint))
+        } else {
+            fullyConnectedQS8_reference(x: x, rows: rows, depth: depth, inputZeroPoint: inputZeroPoint, w: w, bias: b, y: y,
+                                        units: units, requant: requant)
+        }
+    }
 }
 
+/// `simd`: a SIMD variant over `count` contiguous elements, chosen at load when neither input broadcasts.
 struct BinaryQS8Step {
     var a: UnsafePointer<Int8>, sa: Dims6
     var b: UnsafePointer<Int8>, sb: Dims6
     var y: UnsafeMutablePointer<Int8>, out: Dims6
+    var simd: KernelVariant? = nil, count = 0
 }
 
 struct PoolQS8Step {
@@ -301,22 +367,18 @@ struct StreamConvStep {
     @inline(__always)
     private func producerRow(_ r: Int) {
         if let p = producerF32 {
-            conv2dF32_reference(x: p.x, xShape: p.xShape, w: p.w, b: p.b, y: p.y, yShape: p.yShape, params: p.params,
-                                rows: r..<(r + 1), yRing: ring)
+            p.run(rows: r..<(r + 1), yRing: ring)
         } else if let p = producerQS8 {
-            conv2dQS8_reference(x: p.x, xShape: p.xShape, inputZeroPoint: p.inputZeroPoint, w: p.w, bias: p.b, y: p.y, yShape: p.yShape,
-                                params: p.params, requant: p.requant, rows: r..<(r + 1), yRing: ring)
+            p.run(rows: r..<(r + 1), yRing: ring)
         }
     }
 
     @inline(__always)
     private func consumerRow(_ oy: Int) {
         if let c = consumerF32 {
-            conv2dF32_reference(x: c.x, xShape: c.xShape, w: c.w, b: c.b, y: c.y, yShape: c.yShape, yPixelStride: c.yPixelStride,
-                                params: c.params, rows: oy..<(oy + 1), xRing: ring)
+            c.run(rows: oy..<(oy + 1), xRing: ring)
         } else if let c = consumerQS8 {
-            conv2dQS8_reference(x: c.x, xShape: c.xShape, inputZeroPoint: c.inputZeroPoint, w: c.w, bias: c.b, y: c.y, yShape: c.yShape,
-                                yPixelStride: c.yPixelStride, params: c.params, requant: c.requant, rows: oy..<(oy + 1), xRing: ring)
+            c.run(rows: oy..<(oy + 1), xRing: ring)
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftletApp
 import SwiftletCore
+import SwiftletKernels
 import SwiftletModel
 import SwiftletONNX
 import SwiftletQuantizer
@@ -15,7 +16,7 @@ struct Swiftlet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Import, inspect and run edge-inference models.",
-        subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self])
+        subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self, SelfTest.self])
 }
 
 /// Runs `body`, turning a SwiftletError into `error: <message>` on stderr and exit code 1.
@@ -196,6 +197,31 @@ struct Import: ParsableCommand {
 
 // MARK: - run
 
+struct SelfTest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "selftest",
+        abstract: "Check every SIMD kernel variant this CPU runs against the scalar reference kernels.",
+        discussion: "int8 variants must match bit for bit, float32 ones within 1e-5 of each output's magnitude; seeded random shapes.")
+
+    @Option(help: "The seed of the random cases.")
+    var seed = 1
+
+    @Option(help: "Random cases on top of the fixed edge cases.")
+    var cases = 40
+
+    func run() throws {
+        let code = selfTestCommand(seed: seed, cases: cases)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// `--kernels auto|reference`.
+enum KernelsFlag: String, ExpressibleByArgument, CaseIterable {
+    case auto, reference
+
+    var choice: KernelChoice { self == .auto ? .auto : .reference }
+}
+
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a packed model on JPEG images or on a .npy tensor.",
@@ -227,12 +253,17 @@ struct Run: ParsableCommand {
     @Option(help: "Timed runs per input (after one warm-up run when more than one); the latency is their mean.")
     var runs = 1
 
-    @Flag(help: "Also time each layer and list the slowest (JSON: \"profile_ms\", one mean per layer).")
+    @Flag(help: "Also time each layer and list the slowest, with the kernel variant that ran (JSON: \"profile_ms\", one mean per layer, and \"kernels\").")
     var profile = false
 
+    @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")
+    var kernels: KernelsFlag = .auto
+
     var options: RunOptions {
-        RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
-                   runs: runs, profile: profile)
+        var o = RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
+                           runs: runs, profile: profile)
+        o.kernels = kernels.choice
+        return o
     }
 
     func run() throws {
@@ -286,6 +317,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")
+    var kernels: KernelsFlag = .auto
+
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
@@ -293,7 +327,9 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try reportingErrors { () throws(SwiftletError) in
-            try benchCommand(BenchOptions(modelPath: model, runs: runs, warmup: warmup, inputNPY: input, json: json))
+            var o = BenchOptions(modelPath: model, runs: runs, warmup: warmup, inputNPY: input, json: json)
+            o.kernels = kernels.choice
+            try benchCommand(o)
         }
     }
 }

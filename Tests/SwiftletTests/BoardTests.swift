@@ -34,32 +34,59 @@ import Testing
         return try runProcess(bin, args)
     }
 
-    @Test("outputs equal the host build's bit for bit", arguments: GoldenTests.models)
+    @Test("outputs equal the host build's: bit for bit with the reference kernels, within 1e-5 with the SIMD ones",
+          arguments: GoldenTests.models)
     func sameOutputsAsHost(model: String) throws {
         let meta = try GoldenMeta(model: model)
         let (spec, interp) = try importAndLoad(meta.onnxPath)
         let dir = try scratchDirectory()
         try sys_writeFile(dir + "/m.swl", encodeSWL(spec))
+        let reference = try Interpreter(model: PackedModel(path: dir + "/m.swl"), kernels: .reference)
         let photo = meta.photos[0]
         let shape = meta.inputShape
         let u8 = try NPYArray(contentsOf: meta.dir + "/\(photo).u8.npy")
         let x = normalizedNCHW(u8.data, h: shape[2], w: shape[3], mean: meta.mean, std: meta.std)
         try NPYArray(floats: x, shape: shape).write(to: dir + "/x.npy")
-        interp.setInput(0, logical: x)
-        interp.invoke()
+        for run in [interp, reference] {
+            run.setInput(0, logical: x)
+            run.invoke()
+        }
         for (board, cpu) in Self.boards {
-            let r = try runBoard(board, cpu: cpu, ["run", dir + "/m.swl", "--input", dir + "/x.npy", "--output", dir + "/\(board).npy"])
-            #expect(r.status == 0, "\(board): \(r.stderr)")
-            for o in 0..<spec.outputs.count {
-                let base = dir + "/\(board).npy"
-                let file = spec.outputs.count == 1 ? base : outputPath(base, outputFileNames(spec)[o])
-                let got = try NPYArray(contentsOf: file).floats()
-                let want = interp.output(o)
-                // The same reference kernels, the same IEEE operations in the same order, no FMA
-                // contraction: the board gives the host's bits (docs/boards.md).
-                #expect(got.map { $0.bitPattern } == want.map { $0.bitPattern },
-                        "\(model) on \(board): output \(o) differs from the host build (max relative error \(relativeError(got, want)))")
+            for kernels in ["reference", "auto"] {
+                let out = dir + "/\(board)-\(kernels).npy"
+                let r = try runBoard(board, cpu: cpu, ["run", dir + "/m.swl", "--input", dir + "/x.npy", "--output", out, "--kernels", kernels])
+                #expect(r.status == 0, "\(board): \(r.stderr)")
+                for o in 0..<spec.outputs.count {
+                    let file = spec.outputs.count == 1 ? out : outputPath(out, outputFileNames(spec)[o])
+                    let got = try NPYArray(contentsOf: file).floats()
+                    if kernels == "reference" {
+                        // The same reference kernels, the same IEEE operations in the same order, no FMA
+                        // contraction: the board gives the host's bits (docs/boards.md).
+                        let want = reference.output(o)
+                        #expect(got.map { $0.bitPattern } == want.map { $0.bitPattern },
+                                "\(model) on \(board): output \(o) differs from the host build (max relative error \(relativeError(got, want)))")
+                    } else {
+                        // SIMD variants: another ISA may round differently (docs/kernels.md).
+                        let e = relativeError(got, interp.output(o))
+                        #expect(e < 1e-5, "\(model) on \(board) (--kernels auto): output \(o) relative error \(e) against the host's")
+                    }
+                }
             }
+        }
+    }
+
+    /// Every SIMD kernel variant of the board's architecture against the reference, on the board
+    /// binary: NEON alone as a Cortex-A72, NEON and the dot product as `-cpu max`, AVX2 natively.
+    @Test("the kernel self-test passes on every board", arguments: ["rpi4", "rpi5", "x86-64"])
+    func kernelSelfTestOnBoards(board: String) throws {
+        let (_, cpu) = Self.boards.first { $0.0 == board }!
+        let r = try runBoard(board, cpu: cpu, ["selftest", "--cases", "60"])
+        #expect(r.status == 0, "\(board): \(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains(" 0 failed"), "\(r.stdout)")
+        if board == "rpi4" {
+            #expect(r.stdout.contains("conv2dQS8_gemm4x8c4_neon ") && !r.stdout.contains("neonDot"), "\(r.stdout)")
+        } else if board == "rpi5" {
+            #expect(r.stdout.contains("conv2dQS8_gemm4x8c4_neonDot"), "\(r.stdout)")
         }
     }
 

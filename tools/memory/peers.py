@@ -116,7 +116,8 @@ def input_shape(onnx_path: str) -> list[int]:
     return [d.dim_value or 1 for d in inp.type.tensor_type.shape.dim]
 
 
-def ort_int8(onnx_path: str, work: str) -> str:
+def ort_int8(onnx_path: str, work: str, activations: str = "int8") -> str:
+    """quantize_static QDQ per-channel int8 weights, with int8 (S8S8) or uint8 (U8S8) activations."""
     import numpy as np
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
@@ -132,9 +133,11 @@ def ort_int8(onnx_path: str, work: str) -> str:
         def get_next(self):
             return next(self.items, None)
 
-    out = os.path.join(work, os.path.basename(onnx_path).replace(".onnx", ".int8.onnx"))
+    suffix = ".int8.onnx" if activations == "int8" else f".{activations}-int8.onnx"
+    out = os.path.join(work, os.path.basename(onnx_path).replace(".onnx", suffix))
     quantize_static(onnx_path, out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+                    activation_type=QuantType.QInt8 if activations == "int8" else QuantType.QUInt8,
+                    weight_type=QuantType.QInt8)
     return out
 
 

@@ -1,0 +1,382 @@
+// ARM64 micro-kernels: NEON (every ARMv8-A core) and the ARMv8.2 dot product (`sdot`), the latter
+// under its own target attribute so the unit builds for the ARMv8.0 baseline and Swift calls it only
+// where HWCAP reports asimddp.
+#if defined(__aarch64__)
+#include "CSwiftletKernels.h"
+
+#include <arm_neon.h>
+#include <string.h>
+
+#if defined(__clang__)
+#define SWK_DOTPROD __attribute__((target("dotprod")))
+#define SWK_UNROLL _Pragma("unroll")
+#else
+#define SWK_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#define SWK_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+// ---- float32 ----
+
+#define F32_MR 4
+
+void swk_gemm_f32_neon(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
+                       float *c, size_t c_stride, float lo, float hi) {
+    const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+    const size_t block = SWK_F32_NR * (k + 1);
+    for (size_t m0 = 0; m0 < m; m0 += F32_MR) {
+        const size_t mr = m - m0 < F32_MR ? m - m0 : F32_MR;
+        const float *ap[F32_MR];
+        float *cp[F32_MR];
+        SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
+            size_t rr = r < mr ? r : mr - 1;
+            ap[r] = a + (m0 + rr) * a_stride;
+            cp[r] = c + (m0 + rr) * c_stride;
+        }
+        const float *wb = w;
+        for (size_t n0 = 0; n0 < n; n0 += SWK_F32_NR, wb += block) {
+            float32x4_t acc[F32_MR][4];
+            SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
+                SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[r][j] = vld1q_f32(wb + 4 * j);
+            }
+            const float *wp = wb + SWK_F32_NR;
+            for (size_t kk = 0; kk < k; kk++, wp += SWK_F32_NR) {
+                const float32x4_t w0 = vld1q_f32(wp), w1 = vld1q_f32(wp + 4), w2 = vld1q_f32(wp + 8), w3 = vld1q_f32(wp + 12);
+                SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
+                    const float32x4_t av = vld1q_dup_f32(ap[r] + kk);
+                    acc[r][0] = vfmaq_f32(acc[r][0], av, w0);
+                    acc[r][1] = vfmaq_f32(acc[r][1], av, w1);
+                    acc[r][2] = vfmaq_f32(acc[r][2], av, w2);
+                    acc[r][3] = vfmaq_f32(acc[r][3], av, w3);
+                }
+            }
+            const size_t nr = n - n0 < SWK_F32_NR ? n - n0 : SWK_F32_NR;
+            for (size_t r = 0; r < mr; r++) {
+                float tmp[SWK_F32_NR];
+                float *out = nr == SWK_F32_NR ? cp[r] + n0 : tmp;
+                SWK_UNROLL for (size_t j = 0; j < 4; j++) vst1q_f32(out + 4 * j, vminq_f32(vmaxq_f32(acc[r][j], vlo), vhi));
+                if (nr != SWK_F32_NR) memcpy(cp[r] + n0, tmp, nr * sizeof(float));
+            }
+        }
+    }
+}
+
+/// The input rows a depthwise kernel's rows read (NULL outside the image).
+static inline void swk_dw_rows(const swk_dw_geometry *g, const void *x, size_t elem, const void **rows) {
+    const size_t rowBytes = g->in_w * g->channels * elem;
+    for (size_t ky = 0; ky < g->kh; ky++) {
+        ptrdiff_t iy = g->iy0 + (ptrdiff_t)(ky * g->dh);
+        if (iy < 0 || iy >= (ptrdiff_t)g->in_h) {
+            rows[ky] = NULL;
+        } else {
+            size_t r = g->ring ? (size_t)iy % g->ring : (size_t)iy;
+            rows[ky] = (const char *)x + r * rowBytes;
+        }
+    }
+}
+
+void swk_dwconv_f32_neon(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi) {
+    const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+    const size_t C = g->channels, taps = g->kh * g->kw;
+    const size_t block = SWK_DW_CB * (taps + 1);
+    const void *rows[16];
+    swk_dw_rows(g, x, sizeof(float), rows);
+    for (size_t ox = 0; ox < g->out_w; ox++) {
+        const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+        float *yp = y + ox * g->y_stride;
+        const float *wb = w;
+        for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
+            const size_t cr = C - c0 < SWK_DW_CB ? C - c0 : SWK_DW_CB;
+            float32x4_t acc[4];
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[j] = vld1q_f32(wb + 4 * j);
+            const float *wp = wb + SWK_DW_CB;
+            for (size_t ky = 0; ky < g->kh; ky++) {
+                const float *row = (const float *)rows[ky];
+                if (!row) {
+                    wp += g->kw * SWK_DW_CB;
+                    continue;
+                }
+                for (size_t kx = 0; kx < g->kw; kx++, wp += SWK_DW_CB) {
+                    ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->dw);
+                    if (ix < 0 || ix >= (ptrdiff_t)g->in_w) continue;
+                    const float *xp = row + (size_t)ix * C + c0;
+                    float tmp[SWK_DW_CB];
+                    if (cr != SWK_DW_CB) {
+                        memset(tmp, 0, sizeof tmp);
+                        memcpy(tmp, xp, cr * sizeof(float));
+                        xp = tmp;
+                    }
+                    SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[j] = vfmaq_f32(acc[j], vld1q_f32(xp + 4 * j), vld1q_f32(wp + 4 * j));
+                }
+            }
+            float tmp[SWK_DW_CB];
+            float *out = cr == SWK_DW_CB ? yp + c0 : tmp;
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) vst1q_f32(out + 4 * j, vminq_f32(vmaxq_f32(acc[j], vlo), vhi));
+            if (cr != SWK_DW_CB) memcpy(yp + c0, tmp, cr * sizeof(float));
+        }
+    }
+}
+
+// ---- int8 ----
+
+/// FixedPoint.multiply of 4 lanes: x · 2^max(shift,0), then `sqrdmulh` — gemmlowp's
+/// SaturatingRoundingDoublingHighMul exactly (both round half toward +∞ in the doubled product) —
+/// then RoundingDivideByPOT by max(−shift,0) with FixedPoint's formula.
+static inline int32x4_t swk_mulfp4(int32x4_t acc, int32x4_t mult, int32x4_t shift) {
+    const int32x4_t zero = vdupq_n_s32(0), one = vdupq_n_s32(1);
+    const int32x4_t left = vmaxq_s32(shift, zero);
+    const int32x4_t right = vmaxq_s32(vnegq_s32(shift), zero);
+    int32x4_t r = vqrdmulhq_s32(vshlq_s32(acc, left), mult);
+    const int32x4_t mask = vsubq_s32(vshlq_s32(one, right), one);
+    const int32x4_t rem = vandq_s32(r, mask);
+    const int32x4_t threshold = vsubq_s32(vshrq_n_s32(mask, 1), vreinterpretq_s32_u32(vcltq_s32(r, zero)));
+    return vsubq_s32(vshlq_s32(r, vnegq_s32(right)), vreinterpretq_s32_u32(vcgtq_s32(rem, threshold)));
+}
+
+/// `swk_mulfp4`, then + zero point and the clamp.
+static inline int32x4_t swk_requant4(int32x4_t acc, int32x4_t mult, int32x4_t shift, int32x4_t zp, int32x4_t lo, int32x4_t hi) {
+    const int32x4_t r = vaddq_s32(swk_mulfp4(acc, mult, shift), zp);
+    return vminq_s32(vmaxq_s32(r, lo), hi);
+}
+
+static inline void swk_store_bytes8(int8_t *dst, int8x8_t v, size_t count) {
+    if (count >= 8) {
+        vst1_s8(dst, v);
+    } else {
+        int8_t tmp[8];
+        vst1_s8(tmp, v);
+        memcpy(dst, tmp, count);
+    }
+}
+
+void swk_requant_neon(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,
+                      const swk_qs8_output *out) {
+    const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
+    for (size_t i = 0; i < count; i += 8) {
+        size_t r = count - i < 8 ? count - i : 8;
+        int32_t a[8] = {0}, m[8] = {0}, s[8] = {0};
+        memcpy(a, acc + i, r * 4);
+        memcpy(m, multiplier + i, r * 4);
+        memcpy(s, shift + i, r * 4);
+        int32x4_t v0 = swk_requant4(vld1q_s32(a), vld1q_s32(m), vld1q_s32(s), zp, lo, hi);
+        int32x4_t v1 = swk_requant4(vld1q_s32(a + 4), vld1q_s32(m + 4), vld1q_s32(s + 4), zp, lo, hi);
+        swk_store_bytes8(y + i, vqmovn_s16(vcombine_s16(vqmovn_s32(v0), vqmovn_s32(v1))), r);
+    }
+}
+
+/// Four bytes of a row of A at `p` (fewer at the end of the row: zero-filled), replicated to 16.
+static inline int8x16_t swk_quad(const int8_t *p, size_t avail) {
+    int32_t v = 0;
+    memcpy(&v, p, avail < 4 ? avail : 4);
+    return vreinterpretq_s8_s32(vdupq_n_s32(v));
+}
+
+#define QS8_STORE(r, s0, s1)                                                                                         \
+    do {                                                                                                             \
+        int32x4_t q0 = swk_requant4(vaddq_s32(s0, b0), m0v, s0v, zp, lo, hi);                                        \
+        int32x4_t q1 = swk_requant4(vaddq_s32(s1, b1), m1v, s1v, zp, lo, hi);                                        \
+        swk_store_bytes8(c + (m0 + (r)) * c_stride + n0, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))), nr); \
+    } while (0)
+
+#define QS8_BLOCK_PARAMS                                                                                   \
+    const int32_t *bp = (const int32_t *)wb;                                                               \
+    const int32x4_t b0 = vld1q_s32(bp), b1 = vld1q_s32(bp + 4);                                            \
+    const int32x4_t m0v = vld1q_s32(bp + 8), m1v = vld1q_s32(bp + 12);                                     \
+    const int32x4_t s0v = vld1q_s32(bp + 16), s1v = vld1q_s32(bp + 20);                                    \
+    const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR
+
+void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                       int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
+    (void)scratch;
+    const size_t kq = (k + 3) / 4;
+    const size_t block = 96 + 32 * kq;
+    const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
+    for (size_t m0 = 0; m0 < m; m0 += SWK_QS8_MR) {
+        const size_t mr = m - m0 < SWK_QS8_MR ? m - m0 : SWK_QS8_MR;
+        const int8_t *ap[SWK_QS8_MR];
+        SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
+        const uint8_t *wb = (const uint8_t *)w;
+        for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
+            int32x4_t acc[SWK_QS8_MR][4];
+            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+                SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[r][j] = vdupq_n_s32(0);
+            }
+            const int8_t *wp = (const int8_t *)(wb + 96);
+            for (size_t q = 0; q < kq; q++, wp += 32) {
+                const int8x16_t w0 = vld1q_s8(wp), w1 = vld1q_s8(wp + 16);
+                SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+                    // |x| ≤ 128, |w| ≤ 127: products fit int16; sadalp adds pairs into int32.
+                    const int8x16_t xv = swk_quad(ap[r] + 4 * q, k - 4 * q);
+                    acc[r][0] = vpadalq_s16(acc[r][0], vmull_s8(vget_low_s8(w0), vget_low_s8(xv)));
+                    acc[r][1] = vpadalq_s16(acc[r][1], vmull_high_s8(w0, xv));
+                    acc[r][2] = vpadalq_s16(acc[r][2], vmull_s8(vget_low_s8(w1), vget_low_s8(xv)));
+                    acc[r][3] = vpadalq_s16(acc[r][3], vmull_high_s8(w1, xv));
+                }
+            }
+            QS8_BLOCK_PARAMS;
+            for (size_t r = 0; r < mr; r++) {
+                QS8_STORE(r, vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
+            }
+        }
+    }
+}
+
+SWK_DOTPROD void swk_gemm_qs8_neondot(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                                      int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
+    (void)scratch;
+    const size_t kq = (k + 3) / 4;
+    const size_t block = 96 + 32 * kq;
+    const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
+    for (size_t m0 = 0; m0 < m; m0 += SWK_QS8_MR) {
+        const size_t mr = m - m0 < SWK_QS8_MR ? m - m0 : SWK_QS8_MR;
+        const int8_t *ap[SWK_QS8_MR];
+        SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
+        const uint8_t *wb = (const uint8_t *)w;
+        for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
+            int32x4_t acc[SWK_QS8_MR][2];
+            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+                acc[r][0] = vdupq_n_s32(0);
+                acc[r][1] = vdupq_n_s32(0);
+            }
+            const int8_t *wp = (const int8_t *)(wb + 96);
+            for (size_t q = 0; q < kq; q++, wp += 32) {
+                const int8x16_t w0 = vld1q_s8(wp), w1 = vld1q_s8(wp + 16);
+                SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+                    const int8x16_t xv = swk_quad(ap[r] + 4 * q, k - 4 * q);
+                    acc[r][0] = vdotq_s32(acc[r][0], w0, xv);
+                    acc[r][1] = vdotq_s32(acc[r][1], w1, xv);
+                }
+            }
+            QS8_BLOCK_PARAMS;
+            for (size_t r = 0; r < mr; r++) QS8_STORE(r, acc[r][0], acc[r][1]);
+        }
+    }
+}
+
+void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
+    const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
+    const int16x8_t xzp = vdupq_n_s16((int16_t)out->input_zero_point);
+    const size_t C = g->channels, taps = g->kh * g->kw;
+    const size_t block = 192 + 32 * taps;
+    const void *rows[16];
+    swk_dw_rows(g, x, 1, rows);
+    for (size_t ox = 0; ox < g->out_w; ox++) {
+        const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+        int8_t *yp = y + ox * g->y_stride;
+        const uint8_t *wb = (const uint8_t *)w;
+        for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
+            const size_t cr = C - c0 < SWK_DW_CB ? C - c0 : SWK_DW_CB;
+            const int32_t *bp = (const int32_t *)wb;
+            int32x4_t acc[4];
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[j] = vld1q_s32(bp + 4 * j);
+            const int16_t *wp = (const int16_t *)(wb + 192);
+            for (size_t ky = 0; ky < g->kh; ky++) {
+                const int8_t *row = (const int8_t *)rows[ky];
+                if (!row) {
+                    wp += g->kw * SWK_DW_CB;
+                    continue;
+                }
+                for (size_t kx = 0; kx < g->kw; kx++, wp += SWK_DW_CB) {
+                    ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->dw);
+                    if (ix < 0 || ix >= (ptrdiff_t)g->in_w) continue;
+                    const int8_t *xp = row + (size_t)ix * C + c0;
+                    int8x16_t x8;
+                    if (cr == SWK_DW_CB) {
+                        x8 = vld1q_s8(xp);
+                    } else {
+                        int8_t tmp[16] = {0};
+                        memcpy(tmp, xp, cr);
+                        x8 = vld1q_s8(tmp);
+                    }
+                    const int16x8_t xl = vsubq_s16(vmovl_s8(vget_low_s8(x8)), xzp);
+                    const int16x8_t xh = vsubq_s16(vmovl_high_s8(x8), xzp);
+                    const int16x8_t wl = vld1q_s16(wp), wh = vld1q_s16(wp + 8);
+                    acc[0] = vmlal_s16(acc[0], vget_low_s16(xl), vget_low_s16(wl));
+                    acc[1] = vmlal_high_s16(acc[1], xl, wl);
+                    acc[2] = vmlal_s16(acc[2], vget_low_s16(xh), vget_low_s16(wh));
+                    acc[3] = vmlal_high_s16(acc[3], xh, wh);
+                }
+            }
+            int16x4_t h[4];
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+                h[j] = vqmovn_s32(swk_requant4(acc[j], vld1q_s32(bp + 16 + 4 * j), vld1q_s32(bp + 32 + 4 * j), zp, lo, hi));
+            }
+            const int8x16_t b16 = vcombine_s8(vqmovn_s16(vcombine_s16(h[0], h[1])), vqmovn_s16(vcombine_s16(h[2], h[3])));
+            if (cr == SWK_DW_CB) {
+                vst1q_s8(yp + c0, b16);
+            } else {
+                int8_t tmp[16];
+                vst1q_s8(tmp, b16);
+                memcpy(yp + c0, tmp, cr);
+            }
+        }
+    }
+}
+
+// ---- element-wise int8 and conversions ----
+
+void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p) {
+    const int32x4_t zp1 = vdupq_n_s32(p->zero_point1), zp2 = vdupq_n_s32(p->zero_point2);
+    const int32x4_t m1 = vdupq_n_s32(p->multiplier1), s1 = vdupq_n_s32(p->shift1);
+    const int32x4_t m2 = vdupq_n_s32(p->multiplier2), s2 = vdupq_n_s32(p->shift2);
+    const int32x4_t mo = vdupq_n_s32(p->output_multiplier), so = vdupq_n_s32(p->output_shift);
+    const int32x4_t zpo = vdupq_n_s32(p->output_zero_point), lo = vdupq_n_s32(p->lo), hi = vdupq_n_s32(p->hi);
+    for (size_t i = 0; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        int8_t at[8] = {0}, bt[8] = {0};
+        memcpy(at, a + i, r);
+        memcpy(bt, b + i, r);
+        const int16x8_t a16 = vmovl_s8(vld1_s8(at)), b16 = vmovl_s8(vld1_s8(bt));
+        int16x4_t h[2];
+        for (int half = 0; half < 2; half++) {
+            int32x4_t xa = vmovl_s16(half ? vget_high_s16(a16) : vget_low_s16(a16));
+            int32x4_t xb = vmovl_s16(half ? vget_high_s16(b16) : vget_low_s16(b16));
+            xa = vshlq_n_s32(vsubq_s32(xa, zp1), SWK_ADD_LEFT_SHIFT);
+            xb = vshlq_n_s32(vsubq_s32(xb, zp2), SWK_ADD_LEFT_SHIFT);
+            int32x4_t sum = vaddq_s32(swk_mulfp4(xa, m1, s1), swk_mulfp4(xb, m2, s2));
+            int32x4_t v = vaddq_s32(swk_mulfp4(sum, mo, so), zpo);
+            h[half] = vqmovn_s32(vminq_s32(vmaxq_s32(v, lo), hi));
+        }
+        swk_store_bytes8(y + i, vqmovn_s16(vcombine_s16(h[0], h[1])), r);
+    }
+}
+
+void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point) {
+    const float32x4_t vs = vdupq_n_f32(scale), zp = vdupq_n_f32((float)zero_point);
+    const float32x4_t half = vdupq_n_f32(0.5f), one = vdupq_n_f32(1.0f);
+    const float32x4_t qlo = vdupq_n_f32(-128.0f), qhi = vdupq_n_f32(127.0f);
+    for (size_t i = 0; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        float xt[8] = {0};
+        memcpy(xt, x + i, r * sizeof(float));
+        int16x4_t h[2];
+        for (int k = 0; k < 2; k++) {
+            float32x4_t v = vdivq_f32(vld1q_f32(xt + 4 * k), vs);
+            // Round half away from zero: truncate, then step away where |fraction| ≥ 0.5.
+            const float32x4_t t = vrndq_f32(v);
+            const uint32x4_t away = vcgeq_f32(vabsq_f32(vsubq_f32(v, t)), half);
+            const float32x4_t step = vbslq_f32(vdupq_n_u32(0x80000000u), v, one);  // ±1 with v's sign
+            float32x4_t q = vaddq_f32(vbslq_f32(away, vaddq_f32(t, step), t), zp);
+            const uint32x4_t ok = vceqq_f32(q, q);  // false for NaN
+            q = vminq_f32(vmaxq_f32(q, qlo), qhi);
+            q = vbslq_f32(ok, q, zp);
+            h[k] = vqmovn_s32(vcvtq_s32_f32(q));
+        }
+        swk_store_bytes8(y + i, vqmovn_s16(vcombine_s16(h[0], h[1])), r);
+    }
+}
+
+void swk_dequantize_s8_neon(size_t count, const int8_t *x, float *y, float scale, int32_t zero_point) {
+    const float32x4_t vs = vdupq_n_f32(scale);
+    const int32x4_t zp = vdupq_n_s32(zero_point);
+    for (size_t i = 0; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        int8_t xt[8] = {0};
+        memcpy(xt, x + i, r);
+        const int16x8_t x16 = vmovl_s8(vld1_s8(xt));
+        float out[8];
+        vst1q_f32(out, vmulq_f32(vs, vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_low_s16(x16)), zp))));
+        vst1q_f32(out + 4, vmulq_f32(vs, vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_high_s16(x16)), zp))));
+        memcpy(y + i, out, r * sizeof(float));
+    }
+}
+#endif

@@ -1,0 +1,106 @@
+// Swiftlet's SIMD micro-kernels: the innermost loops only, in C with intrinsics, because Swift
+// cannot emit these instructions per function (no per-function target attribute). Packing, tiling,
+// variant choice and threading are Swift (SwiftletKernels). Every function here carries its own
+// `target` attribute, so the unit builds at the baseline of its architecture and one binary holds
+// every path; Swift calls a function only after checking the CPU has its features.
+//
+// Packed weight layouts (written by SwiftletKernels' packers, read here):
+//
+//   f32 GEMM, blocks of SWK_F32_NR = 16 outputs: [16 × bias][K × 16 weights]; a partial last block
+//     is zero-padded. Block stride: 16 · (K + 1) floats.
+//   qs8 GEMM, blocks of SWK_QS8_NR = 8 outputs, 4-deep: [8 × int32 bias][8 × int32 multiplier]
+//     [8 × int32 shift][ceil(K/4) × 8 outputs × 4 int8 weights] (k = 4q … 4q+3 of output o at
+//     byte 96 + 32q + 4o); the bias has the input zero point folded in (bias − zp · Σk w), so the
+//     kernel multiplies raw int8 inputs. Block stride: 96 + 32 · ceil(K/4) bytes.
+//   f32 depthwise, blocks of SWK_DW_CB = 16 channels: [16 × bias][taps × 16 weights], taps in
+//     (ky, kx) order. Block stride: 16 · (taps + 1) floats.
+//   qs8 depthwise, blocks of 16 channels: [16 × int32 bias][16 × int32 multiplier][16 × int32 shift]
+//     [taps × 16 int16 weights]. Block stride: 192 + 32 · taps bytes. Inputs are taken minus the
+//     zero point, so padding contributes nothing.
+//
+// Requantization is TensorFlow Lite's (SwiftletCore's FixedPoint.multiply): x · 2^max(shift,0),
+// SaturatingRoundingDoublingHighMul by the multiplier, RoundingDivideByPOT by max(−shift,0), then
+// + output zero point and the clamp. The kernels reproduce it bit for bit (tests hold them to the
+// scalar reference).
+#ifndef CSWIFTLETKERNELS_H
+#define CSWIFTLETKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SWK_F32_NR 16
+#define SWK_QS8_NR 8
+#define SWK_DW_CB 16
+/// Rows of A a qs8 GEMM call converts at once; its scratch is SWK_QS8_MR · round_up(K, 4) int16.
+#define SWK_QS8_MR 4
+
+/// The geometry of one output row of a depthwise convolution (NHWC, channel multiplier 1).
+/// Input row iy (for iy = iy0 + ky · dh in 0..<in_h) is read at row `ring ? iy % ring : iy` of `x`,
+/// rows `in_w · channels` elements apart; pixel ox reads columns ox · sw − pad_left + kx · dw.
+typedef struct {
+    size_t channels, out_w, in_h, in_w, ring;
+    ptrdiff_t iy0, pad_left;
+    size_t kh, kw, sw, dh, dw;
+    /// Output pixels `y_stride` elements apart.
+    size_t y_stride;
+} swk_dw_geometry;
+
+/// The left shift both inputs of an int8 add get before rescaling (TFLite's 20 bits of headroom).
+#define SWK_ADD_LEFT_SHIFT 20
+
+/// An int8 add (SwiftletKernels' AddQS8Params): inputs rescaled to a common scale, added, rescaled.
+typedef struct {
+    int32_t zero_point1, zero_point2, output_zero_point;
+    int32_t multiplier1, shift1, multiplier2, shift2, output_multiplier, output_shift;
+    int32_t lo, hi;
+} swk_add_qs8_params;
+
+/// The int8 output stage: zero point and the fused activation's clamp.
+typedef struct {
+    int32_t zero_point, lo, hi, input_zero_point;
+} swk_qs8_output;
+
+#if defined(__x86_64__)
+/// C[m][n] = clamp(bias[n] + Σk A[m][k] · W[n][k]), m < M, n < N; rows of A `a_stride` and of C
+/// `c_stride` elements apart. AVX2 + FMA, 6 × 16 register tile.
+void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
+                          float *c, size_t c_stride, float lo, float hi);
+/// One output row of a float depthwise convolution. AVX2 + FMA, 16 channels at a time.
+void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi);
+/// int8 GEMM with requantization (the qs8 GEMM layout), 4 × 8 tile of 16-bit multiply-adds.
+/// `scratch`: SWK_QS8_MR · round_up(k, 4) int16, 32-byte aligned.
+void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                       int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);
+/// One output row of an int8 depthwise convolution. AVX2, 16 channels at a time.
+void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out);
+/// Requantizes `count` int32 accumulators of one channel block layout (testing aid for the vector
+/// requantization): y[i] = requant(acc[i]) with multiplier[i], shift[i].
+void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,
+                      const swk_qs8_output *out);
+/// int8 add of two same-shape tensors (y may alias a or b). AVX2.
+void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p);
+/// float32 → int8: round(x / scale) half away from zero + zero point, clamped; NaN gives the zero point. AVX2.
+void swk_quantize_f32_avx2(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point);
+/// int8 → float32: scale · (x − zero point). AVX2.
+void swk_dequantize_s8_avx2(size_t count, const int8_t *x, float *y, float scale, int32_t zero_point);
+#endif
+
+#if defined(__aarch64__)
+void swk_gemm_f32_neon(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
+                       float *c, size_t c_stride, float lo, float hi);
+void swk_dwconv_f32_neon(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi);
+/// int8 GEMM without dot-product instructions (smull / sadalp), for Cortex-A53 and A72.
+void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                       int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);
+/// int8 GEMM with `sdot` (ARMv8.2 dot product: Cortex-A55, A76, A78).
+void swk_gemm_qs8_neondot(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                          int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);
+void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out);
+void swk_requant_neon(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,
+                      const swk_qs8_output *out);
+void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p);
+void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point);
+void swk_dequantize_s8_neon(size_t count, const int8_t *x, float *y, float scale, int32_t zero_point);
+#endif
+
+#endif

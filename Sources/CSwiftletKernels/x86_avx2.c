@@ -1,0 +1,431 @@
+// x86-64 micro-kernels: AVX2 + FMA. Each function has its own target attribute; the unit builds at
+// the x86-64 baseline and Swift calls these only on CPUs that report avx2 and fma.
+#if defined(__x86_64__)
+#include "CSwiftletKernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define SWK_AVX2 __attribute__((target("avx2,fma")))
+#if defined(__clang__)
+#define SWK_UNROLL _Pragma("unroll")
+#else
+#define SWK_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+// ---- float32 ----
+
+/// Lane mask for the first `r` of 8 lanes (r in 0...8).
+SWK_AVX2 static inline __m256i swk_mask8(size_t r) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), idx);
+}
+
+#define F32_MR 6
+
+SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
+                                   float *c, size_t c_stride, float lo, float hi) {
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const size_t block = SWK_F32_NR * (k + 1);
+    for (size_t m0 = 0; m0 < m; m0 += F32_MR) {
+        const size_t mr = m - m0 < F32_MR ? m - m0 : F32_MR;
+        const float *ap[F32_MR];
+        float *cp[F32_MR];
+        SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
+            // Rows past the end repeat the last one; their results are not stored.
+            size_t rr = r < mr ? r : mr - 1;
+            ap[r] = a + (m0 + rr) * a_stride;
+            cp[r] = c + (m0 + rr) * c_stride;
+        }
+        const float *wb = w;
+        for (size_t n0 = 0; n0 < n; n0 += SWK_F32_NR, wb += block) {
+            __m256 acc[F32_MR][2];
+            const __m256 b0 = _mm256_load_ps(wb), b1 = _mm256_load_ps(wb + 8);
+            SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
+                acc[r][0] = b0;
+                acc[r][1] = b1;
+            }
+            const float *wp = wb + SWK_F32_NR;
+            for (size_t kk = 0; kk < k; kk++, wp += SWK_F32_NR) {
+                const __m256 w0 = _mm256_load_ps(wp), w1 = _mm256_load_ps(wp + 8);
+                SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
+                    const __m256 av = _mm256_broadcast_ss(ap[r] + kk);
+                    acc[r][0] = _mm256_fmadd_ps(av, w0, acc[r][0]);
+                    acc[r][1] = _mm256_fmadd_ps(av, w1, acc[r][1]);
+                }
+            }
+            const size_t nr = n - n0 < SWK_F32_NR ? n - n0 : SWK_F32_NR;
+            for (size_t r = 0; r < mr; r++) {
+                __m256 v0 = _mm256_min_ps(_mm256_max_ps(acc[r][0], vlo), vhi);
+                __m256 v1 = _mm256_min_ps(_mm256_max_ps(acc[r][1], vlo), vhi);
+                float *out = cp[r] + n0;
+                if (nr == SWK_F32_NR) {
+                    _mm256_storeu_ps(out, v0);
+                    _mm256_storeu_ps(out + 8, v1);
+                } else if (nr > 8) {
+                    _mm256_storeu_ps(out, v0);
+                    _mm256_maskstore_ps(out + 8, swk_mask8(nr - 8), v1);
+                } else {
+                    _mm256_maskstore_ps(out, swk_mask8(nr), v0);
+                }
+            }
+        }
+    }
+}
+
+SWK_AVX2 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi) {
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const size_t C = g->channels, taps = g->kh * g->kw;
+    const size_t rowElems = g->in_w * C;
+    const size_t block = SWK_DW_CB * (taps + 1);
+    // The input rows the kernel rows read (NULL outside the image).
+    const float *rows[16];
+    const size_t kh = g->kh, kw = g->kw;
+    for (size_t ky = 0; ky < kh; ky++) {
+        ptrdiff_t iy = g->iy0 + (ptrdiff_t)(ky * g->dh);
+        if (iy < 0 || iy >= (ptrdiff_t)g->in_h) {
+            rows[ky] = NULL;
+        } else {
+            size_t r = g->ring ? (size_t)iy % g->ring : (size_t)iy;
+            rows[ky] = x + r * rowElems;
+        }
+    }
+    // Output pixels whose every column tap is inside the image: [oxLo, oxHi).
+    const ptrdiff_t pl = g->pad_left, sw = (ptrdiff_t)g->sw, span = (ptrdiff_t)((kw - 1) * g->dw);
+    ptrdiff_t oxLo = (pl + sw - 1) / sw;
+    ptrdiff_t oxHi = (ptrdiff_t)g->in_w - span + pl <= 0 ? 0 : ((ptrdiff_t)g->in_w - 1 - span + pl) / sw + 1;
+    if (oxHi > (ptrdiff_t)g->out_w) oxHi = (ptrdiff_t)g->out_w;
+    if (oxLo > oxHi) oxLo = oxHi;
+    const float *wb = w;
+    for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
+        const size_t cr = C - c0 < SWK_DW_CB ? C - c0 : SWK_DW_CB;
+        const __m256i m0 = swk_mask8(cr < 8 ? cr : 8), m1 = swk_mask8(cr > 8 ? cr - 8 : 0);
+        const __m256 b0 = _mm256_load_ps(wb), b1 = _mm256_load_ps(wb + 8);
+        size_t ox = 0;
+        while (ox < g->out_w) {
+            const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - pl;
+            if (cr == SWK_DW_CB && (ptrdiff_t)ox >= oxLo && (ptrdiff_t)ox + 4 <= oxHi) {
+                // Four interior pixels: every weight load serves four FMAs, no bounds checks.
+                __m256 a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+                const float *wp = wb + SWK_DW_CB;
+                const size_t ps = g->sw * C;
+                for (size_t ky = 0; ky < kh; ky++) {
+                    const float *row = rows[ky];
+                    if (!row) {
+                        wp += kw * SWK_DW_CB;
+                        continue;
+                    }
+                    const float *xp = row + (size_t)ix0 * C + c0;
+                    for (size_t kx = 0; kx < kw; kx++, wp += SWK_DW_CB, xp += g->dw * C) {
+                        const __m256 w0 = _mm256_load_ps(wp), w1 = _mm256_load_ps(wp + 8);
+                        a00 = _mm256_fmadd_ps(_mm256_loadu_ps(xp), w0, a00);
+                        a01 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8), w1, a01);
+                        a10 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + ps), w0, a10);
+                        a11 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + ps + 8), w1, a11);
+                        a20 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 2 * ps), w0, a20);
+                        a21 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 2 * ps + 8), w1, a21);
+                        a30 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 3 * ps), w0, a30);
+                        a31 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 3 * ps + 8), w1, a31);
+                    }
+                }
+                float *yp = y + ox * g->y_stride + c0;
+                _mm256_storeu_ps(yp, _mm256_min_ps(_mm256_max_ps(a00, vlo), vhi));
+                _mm256_storeu_ps(yp + 8, _mm256_min_ps(_mm256_max_ps(a01, vlo), vhi));
+                yp += g->y_stride;
+                _mm256_storeu_ps(yp, _mm256_min_ps(_mm256_max_ps(a10, vlo), vhi));
+                _mm256_storeu_ps(yp + 8, _mm256_min_ps(_mm256_max_ps(a11, vlo), vhi));
+                yp += g->y_stride;
+                _mm256_storeu_ps(yp, _mm256_min_ps(_mm256_max_ps(a20, vlo), vhi));
+                _mm256_storeu_ps(yp + 8, _mm256_min_ps(_mm256_max_ps(a21, vlo), vhi));
+                yp += g->y_stride;
+                _mm256_storeu_ps(yp, _mm256_min_ps(_mm256_max_ps(a30, vlo), vhi));
+                _mm256_storeu_ps(yp + 8, _mm256_min_ps(_mm256_max_ps(a31, vlo), vhi));
+                ox += 4;
+                continue;
+            }
+            __m256 acc0 = b0, acc1 = b1;
+            const float *wp = wb + SWK_DW_CB;
+            for (size_t ky = 0; ky < kh; ky++) {
+                const float *row = rows[ky];
+                if (!row) {
+                    wp += kw * SWK_DW_CB;
+                    continue;
+                }
+                for (size_t kx = 0; kx < kw; kx++, wp += SWK_DW_CB) {
+                    ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->dw);
+                    if (ix < 0 || ix >= (ptrdiff_t)g->in_w) continue;
+                    const float *xp = row + (size_t)ix * C + c0;
+                    if (cr == SWK_DW_CB) {
+                        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(xp), _mm256_load_ps(wp), acc0);
+                        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8), _mm256_load_ps(wp + 8), acc1);
+                    } else {
+                        acc0 = _mm256_fmadd_ps(_mm256_maskload_ps(xp, m0), _mm256_load_ps(wp), acc0);
+                        acc1 = _mm256_fmadd_ps(_mm256_maskload_ps(xp + 8, m1), _mm256_load_ps(wp + 8), acc1);
+                    }
+                }
+            }
+            acc0 = _mm256_min_ps(_mm256_max_ps(acc0, vlo), vhi);
+            acc1 = _mm256_min_ps(_mm256_max_ps(acc1, vlo), vhi);
+            float *yp = y + ox * g->y_stride + c0;
+            if (cr == SWK_DW_CB) {
+                _mm256_storeu_ps(yp, acc0);
+                _mm256_storeu_ps(yp + 8, acc1);
+            } else {
+                _mm256_maskstore_ps(yp, m0, acc0);
+                _mm256_maskstore_ps(yp + 8, m1, acc1);
+            }
+            ox++;
+        }
+    }
+}
+
+// ---- int8 ----
+
+/// FixedPoint.multiply of 8 int32 lanes, each with its own multiplier (in [0, 2^31)) and shift.
+/// SaturatingRoundingDoublingHighMul is computed on |x| with
+/// unsigned 32 × 32 → 64-bit products: for x ≥ 0 it is (|x|·m + 2^30) >> 31, for x < 0 the negation
+/// of (|x|·m + 2^30 − 1) >> 31 (gemmlowp's nudge with C's truncating division); the saturating case
+/// needs m = −2^31, which a multiplier never is. RoundingDivideByPOT follows FixedPoint's formula.
+SWK_AVX2 static inline __m256i swk_mulfp8(__m256i acc, __m256i mult, __m256i shift) {
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+    const __m256i left = _mm256_max_epi32(shift, zero);
+    const __m256i right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+    const __m256i x = _mm256_sllv_epi32(acc, left);
+    const __m256i neg = _mm256_cmpgt_epi32(zero, x);  // −1 where x < 0
+    const __m256i ax = _mm256_abs_epi32(x);          // INT32_MIN stays 0x80000000 = 2^31 unsigned
+    const __m256i lowMask = _mm256_set1_epi64x(0xffffffff);
+    const __m256i nudge = _mm256_set1_epi64x(1 << 30);
+    const __m256i negOne = _mm256_and_si256(neg, one);  // 1 where x < 0
+    __m256i pe = _mm256_mul_epu32(ax, mult);
+    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(ax, 32), _mm256_srli_epi64(mult, 32));
+    pe = _mm256_sub_epi64(_mm256_add_epi64(pe, nudge), _mm256_and_si256(negOne, lowMask));
+    po = _mm256_sub_epi64(_mm256_add_epi64(po, nudge), _mm256_srli_epi64(negOne, 32));
+    pe = _mm256_srli_epi64(pe, 31);
+    po = _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32);
+    __m256i r = _mm256_blend_epi32(pe, po, 0xAA);
+    r = _mm256_sign_epi32(r, x);  // negate where x < 0 (x == 0 gives r == 0 either way)
+    // RoundingDivideByPOT(r, right): (r >> e) + (remainder > (mask >> 1) + (r < 0)).
+    const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+    const __m256i rem = _mm256_and_si256(r, mask);
+    const __m256i threshold = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_cmpgt_epi32(zero, r));
+    return _mm256_sub_epi32(_mm256_srav_epi32(r, right), _mm256_cmpgt_epi32(rem, threshold));
+}
+
+/// `swk_mulfp8`, then + zero point and the clamp.
+SWK_AVX2 static inline __m256i swk_requant8(__m256i acc, __m256i mult, __m256i shift, __m256i zp, __m256i lo, __m256i hi) {
+    const __m256i r = _mm256_add_epi32(swk_mulfp8(acc, mult, shift), zp);
+    return _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
+}
+
+/// The low byte of each of 8 int32 lanes (already clamped to int8) as 8 bytes.
+SWK_AVX2 static inline __m128i swk_narrow8(__m256i v) {
+    __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return _mm_packs_epi16(p16, p16);
+}
+
+SWK_AVX2 static inline void swk_store_bytes(int8_t *dst, __m128i v, size_t count) {
+    if (count >= 8) {
+        _mm_storel_epi64((__m128i *)dst, v);
+    } else {
+        int8_t tmp[16];
+        _mm_storeu_si128((__m128i *)tmp, v);
+        memcpy(dst, tmp, count);
+    }
+}
+
+SWK_AVX2 void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,
+                               const swk_qs8_output *out) {
+    const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
+    for (size_t i = 0; i < count; i += 8) {
+        size_t r = count - i < 8 ? count - i : 8;
+        int32_t a[8] = {0}, m[8] = {0}, s[8] = {0};
+        memcpy(a, acc + i, r * 4);
+        memcpy(m, multiplier + i, r * 4);
+        memcpy(s, shift + i, r * 4);
+        __m256i v = swk_requant8(_mm256_loadu_si256((const __m256i *)a), _mm256_loadu_si256((const __m256i *)m),
+                                 _mm256_loadu_si256((const __m256i *)s), zp, lo, hi);
+        swk_store_bytes(y + i, swk_narrow8(v), r);
+    }
+}
+
+SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                                int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
+    const size_t kq = (k + 3) / 4, kp = kq * 4;
+    const size_t block = 96 + 32 * kq;
+    const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
+    for (size_t m0 = 0; m0 < m; m0 += SWK_QS8_MR) {
+        const size_t mr = m - m0 < SWK_QS8_MR ? m - m0 : SWK_QS8_MR;
+        // The tile's rows of A as int16, zero-padded to a multiple of 4 (rows past the end repeat the last).
+        SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+            const int8_t *src = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
+            int16_t *dst = scratch + r * kp;
+            size_t kk = 0;
+            for (; kk + 16 <= k; kk += 16) {
+                _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(src + kk))));
+            }
+            for (; kk < k; kk++) dst[kk] = src[kk];
+            for (; kk < kp; kk++) dst[kk] = 0;
+        }
+        const uint8_t *wb = (const uint8_t *)w;
+        for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
+            __m256i accL[SWK_QS8_MR], accH[SWK_QS8_MR];
+            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+                accL[r] = _mm256_setzero_si256();
+                accH[r] = _mm256_setzero_si256();
+            }
+            const uint8_t *wp = wb + 96;
+            const int16_t *xp = scratch;
+            for (size_t q = 0; q < kq; q++, wp += 32, xp += 4) {
+                const __m256i w8 = _mm256_loadu_si256((const __m256i *)wp);
+                const __m256i wl = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w8));
+                const __m256i wh = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w8, 1));
+                SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+                    int64_t four;
+                    memcpy(&four, xp + r * kp, 8);
+                    const __m256i xv = _mm256_set1_epi64x(four);
+                    accL[r] = _mm256_add_epi32(accL[r], _mm256_madd_epi16(wl, xv));
+                    accH[r] = _mm256_add_epi32(accH[r], _mm256_madd_epi16(wh, xv));
+                }
+            }
+            const __m256i bias = _mm256_load_si256((const __m256i *)wb);
+            const __m256i mult = _mm256_load_si256((const __m256i *)(wb + 32));
+            const __m256i shift = _mm256_load_si256((const __m256i *)(wb + 64));
+            const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR;
+            for (size_t r = 0; r < mr; r++) {
+                // [c0 c1 c4 c5 | c2 c3 c6 c7] → [c0 … c7]
+                __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(accL[r], accH[r]), 0xD8);
+                s = _mm256_add_epi32(s, bias);
+                swk_store_bytes(c + (m0 + r) * c_stride + n0, swk_narrow8(swk_requant8(s, mult, shift, zp, lo, hi)), nr);
+            }
+        }
+    }
+}
+
+SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
+    const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
+    const __m256i xzp = _mm256_set1_epi16((int16_t)out->input_zero_point);
+    const size_t C = g->channels, taps = g->kh * g->kw;
+    const size_t rowElems = g->in_w * C;
+    const size_t block = 192 + 32 * taps;
+    const int8_t *rows[16];
+    const size_t kh = g->kh;
+    for (size_t ky = 0; ky < kh; ky++) {
+        ptrdiff_t iy = g->iy0 + (ptrdiff_t)(ky * g->dh);
+        if (iy < 0 || iy >= (ptrdiff_t)g->in_h) {
+            rows[ky] = NULL;
+        } else {
+            size_t r = g->ring ? (size_t)iy % g->ring : (size_t)iy;
+            rows[ky] = x + r * rowElems;
+        }
+    }
+    for (size_t ox = 0; ox < g->out_w; ox++) {
+        const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+        int8_t *yp = y + ox * g->y_stride;
+        const uint8_t *wb = (const uint8_t *)w;
+        for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
+            const size_t cr = C - c0 < SWK_DW_CB ? C - c0 : SWK_DW_CB;
+            __m256i acc0 = _mm256_load_si256((const __m256i *)wb), acc1 = _mm256_load_si256((const __m256i *)(wb + 32));
+            const int16_t *wp = (const int16_t *)(wb + 192);
+            for (size_t ky = 0; ky < kh; ky++) {
+                const int8_t *row = rows[ky];
+                if (!row) {
+                    wp += g->kw * SWK_DW_CB;
+                    continue;
+                }
+                for (size_t kx = 0; kx < g->kw; kx++, wp += SWK_DW_CB) {
+                    ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->dw);
+                    if (ix < 0 || ix >= (ptrdiff_t)g->in_w) continue;
+                    const int8_t *xp = row + (size_t)ix * C + c0;
+                    __m128i x8;
+                    if (cr == SWK_DW_CB) {
+                        x8 = _mm_loadu_si128((const __m128i *)xp);
+                    } else {
+                        int8_t tmp[16] = {0};
+                        memcpy(tmp, xp, cr);
+                        x8 = _mm_loadu_si128((const __m128i *)tmp);
+                    }
+                    // |x − zp| ≤ 255 and |w| ≤ 127: each product fits int16 (≤ 32,385).
+                    const __m256i xv = _mm256_sub_epi16(_mm256_cvtepi8_epi16(x8), xzp);
+                    const __m256i p = _mm256_mullo_epi16(xv, _mm256_load_si256((const __m256i *)wp));
+                    acc0 = _mm256_add_epi32(acc0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
+                    acc1 = _mm256_add_epi32(acc1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1)));
+                }
+            }
+            const __m256i r0 = swk_requant8(acc0, _mm256_load_si256((const __m256i *)(wb + 64)),
+                                            _mm256_load_si256((const __m256i *)(wb + 128)), zp, lo, hi);
+            const __m256i r1 = swk_requant8(acc1, _mm256_load_si256((const __m256i *)(wb + 96)),
+                                            _mm256_load_si256((const __m256i *)(wb + 160)), zp, lo, hi);
+            __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(r0), _mm256_extracti128_si256(r0, 1));
+            __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(r1), _mm256_extracti128_si256(r1, 1));
+            __m128i b16 = _mm_packs_epi16(p16, q16);
+            if (cr == SWK_DW_CB) {
+                _mm_storeu_si128((__m128i *)(yp + c0), b16);
+            } else {
+                int8_t tmp[16];
+                _mm_storeu_si128((__m128i *)tmp, b16);
+                memcpy(yp + c0, tmp, cr);
+            }
+        }
+    }
+}
+
+// ---- element-wise int8 and conversions ----
+
+SWK_AVX2 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p) {
+    const __m256i zp1 = _mm256_set1_epi32(p->zero_point1), zp2 = _mm256_set1_epi32(p->zero_point2);
+    const __m256i m1 = _mm256_set1_epi32(p->multiplier1), s1 = _mm256_set1_epi32(p->shift1);
+    const __m256i m2 = _mm256_set1_epi32(p->multiplier2), s2 = _mm256_set1_epi32(p->shift2);
+    const __m256i mo = _mm256_set1_epi32(p->output_multiplier), so = _mm256_set1_epi32(p->output_shift);
+    const __m256i zpo = _mm256_set1_epi32(p->output_zero_point), lo = _mm256_set1_epi32(p->lo), hi = _mm256_set1_epi32(p->hi);
+    for (size_t i = 0; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        int64_t av = 0, bv = 0;
+        memcpy(&av, a + i, r);
+        memcpy(&bv, b + i, r);
+        __m256i xa = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(av)), zp1), SWK_ADD_LEFT_SHIFT);
+        __m256i xb = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bv)), zp2), SWK_ADD_LEFT_SHIFT);
+        __m256i sum = _mm256_add_epi32(swk_mulfp8(xa, m1, s1), swk_mulfp8(xb, m2, s2));
+        __m256i v = _mm256_add_epi32(swk_mulfp8(sum, mo, so), zpo);
+        v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+        swk_store_bytes(y + i, swk_narrow8(v), r);
+    }
+}
+
+SWK_AVX2 void swk_quantize_f32_avx2(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point) {
+    const __m256 vs = _mm256_set1_ps(scale), zp = _mm256_set1_ps((float)zero_point);
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 qlo = _mm256_set1_ps(-128.0f), qhi = _mm256_set1_ps(127.0f);
+    for (size_t i = 0; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        __m256 v = r == 8 ? _mm256_loadu_ps(x + i) : _mm256_maskload_ps(x + i, swk_mask8(r));
+        v = _mm256_div_ps(v, vs);
+        // Round half away from zero: truncate, then step away from zero where |fraction| ≥ 0.5
+        // (v − trunc(v) is exact).
+        const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t));
+        const __m256 step = _mm256_or_ps(_mm256_and_ps(v, sign), one);  // ±1 with v's sign
+        __m256 q = _mm256_add_ps(_mm256_blendv_ps(t, _mm256_add_ps(t, step), _mm256_cmp_ps(frac, half, _CMP_GE_OQ)), zp);
+        const __m256 nan = _mm256_cmp_ps(q, q, _CMP_UNORD_Q);
+        q = _mm256_min_ps(_mm256_max_ps(q, qlo), qhi);
+        q = _mm256_blendv_ps(q, zp, nan);  // NaN gives the zero point
+        swk_store_bytes(y + i, swk_narrow8(_mm256_cvttps_epi32(q)), r);
+    }
+}
+
+SWK_AVX2 void swk_dequantize_s8_avx2(size_t count, const int8_t *x, float *y, float scale, int32_t zero_point) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    const __m256i zp = _mm256_set1_epi32(zero_point);
+    for (size_t i = 0; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        int64_t xv = 0;
+        memcpy(&xv, x + i, r);
+        __m256 v = _mm256_mul_ps(vs, _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(xv)), zp)));
+        if (r == 8) {
+            _mm256_storeu_ps(y + i, v);
+        } else {
+            _mm256_maskstore_ps(y + i, swk_mask8(r), v);
+        }
+    }
+}
+#endif

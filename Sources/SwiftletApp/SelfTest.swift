@@ -1,0 +1,471 @@
+import CSwiftletKernels
+import SwiftletCore
+import SwiftletKernels
+
+// The kernel self-test: every SIMD variant of the kernel tables that this CPU runs, against the
+// scalar reference, on seeded random geometries chosen to hit every edge (channel counts around the
+// tile widths, depth not a multiple of four, 1×1 and small images, strides, asymmetric padding,
+// dilation, batch 2, Concat-slice pixel strides, row streaming through rings). int8 variants must
+// match bit for bit; float32 variants within 1e-5 of the magnitude Σ|x·w| + |b| of each output.
+// It is core code, so the board binary runs it too (`swiftlet selftest`, under qemu-aarch64 in the
+// tests) and the same tables are checked on both architectures.
+
+/// What the self-test found.
+public struct SelfTestReport: Sendable {
+    /// Geometry × variant cases compared.
+    public var cases = 0
+    /// Variants exercised (those this CPU runs).
+    public var variants: [String] = []
+    /// One line per failing case: variant, geometry, first mismatch.
+    public var failures: [String] = []
+}
+
+/// A small, seeded PRNG (xorshift64*), the same on every platform.
+struct SelfTestRandom {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
+
+    mutating func next() -> UInt64 {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 0x2545_F491_4F6C_DD1D
+    }
+
+    /// Uniform in `range`.
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
+    }
+
+    /// Uniform in [-1, 1).
+    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+
+    mutating func pick(_ values: [Int]) -> Int { values[int(0...(values.count - 1))] }
+}
+
+/// One convolution case: geometry and the options a layer can carry.
+struct SelfTestCase {
+    var g: ConvGeometry
+    /// Output pixels this many elements apart (0: packed), as when writing a Concat slice.
+    var yPixelStride = 0
+    var activation = Activation.none
+
+    var text: String {
+        let p = g.params
+        var s = "x [\(g.n),\(g.h),\(g.w),\(g.c)] → [\(g.n),\(g.oh),\(g.ow),\(g.oc)] k\(p.kernelH)x\(p.kernelW) s\(p.strideH)x\(p.strideW)"
+        s += " pad \(p.padTop),\(p.padLeft),\(p.padBottom),\(p.padRight) dil \(p.dilationH)x\(p.dilationW) groups \(p.groups)"
+        if yPixelStride > 0 { s += " yPixelStride \(yPixelStride)" }
+        if activation.kind != .none { s += " act \(activation.text)" }
+        return s
+    }
+}
+
+/// Output size of one spatial dimension (nil when the kernel does not fit).
+func selfTestOut(_ n: Int, k: Int, s: Int, d: Int, p0: Int, p1: Int) -> Int? {
+    let span = (k - 1) * d + 1
+    let v = n + p0 + p1 - span
+    return v < 0 ? nil : v / s + 1
+}
+
+/// The cases: fixed edges first, then seeded random ones.
+func selfTestCases(seed: UInt64, random: Int) -> [SelfTestCase] {
+    var out: [SelfTestCase] = []
+    var rng = SelfTestRandom(seed: seed)
+    func add(n: Int = 1, h: Int, w: Int, c: Int, oc: Int, k: (Int, Int), s: (Int, Int) = (1, 1), d: (Int, Int) = (1, 1),
+             pad: (Int, Int, Int, Int) = (0, 0, 0, 0), groups: Int = 1, act: Activation = .none, ys: Int = 0) {
+        var p = Conv2D()
+        (p.kernelH, p.kernelW, p.strideH, p.strideW, p.dilationH, p.dilationW) = (k.0, k.1, s.0, s.1, d.0, d.1)
+        (p.padTop, p.padLeft, p.padBottom, p.padRight) = pad
+        p.groups = groups
+        p.activation = act
+        guard let oh = selfTestOut(h, k: k.0, s: s.0, d: d.0, p0: pad.0, p1: pad.2),
+              let ow = selfTestOut(w, k: k.1, s: s.1, d: d.1, p0: pad.1, p1: pad.3) else { return }
+        let g = ConvGeometry(xShape: [n, h, w, c], yShape: [n, oh, ow, oc], params: p)
+        out.append(SelfTestCase(g: g, yPixelStride: ys, activation: act))
+    }
+    let relu6 = Activation(.clip, 0, 6)
+    // Pointwise: channel counts around the tiles (GEMM 16 / 8 wide, depth in 4s), strides, batch 2.
+    for c in [1, 3, 4, 5, 16, 17, 33] {
+        for oc in [1, 7, 8, 9, 16, 17, 35] { add(h: 3, w: 5, c: c, oc: oc, k: (1, 1)) }
+    }
+    add(h: 7, w: 9, c: 24, oc: 144, k: (1, 1), act: relu6)
+    add(n: 2, h: 4, w: 4, c: 12, oc: 20, k: (1, 1), s: (2, 2), act: .init(.relu))
+    add(h: 5, w: 6, c: 10, oc: 13, k: (1, 1), ys: 21)
+    add(h: 4, w: 4, c: 9, oc: 11, k: (1, 1), act: .init(.hardSwish))
+    // Depthwise: kernels, strides, asymmetric pads, dilation, channel tails.
+    for c in [2, 3, 8, 15, 16, 17, 33, 40] {
+        add(h: 6, w: 7, c: c, oc: c, k: (3, 3), pad: (1, 1, 1, 1), groups: c, act: relu6)
+        add(h: 7, w: 6, c: c, oc: c, k: (3, 3), s: (2, 2), pad: (0, 0, 1, 1), groups: c)
+    }
+    add(h: 9, w: 9, c: 24, oc: 24, k: (5, 5), s: (2, 2), pad: (2, 2, 2, 2), groups: 24)
+    add(h: 8, w: 8, c: 18, oc: 18, k: (3, 3), d: (2, 2), pad: (2, 2, 2, 2), groups: 18)
+    add(n: 2, h: 5, w: 4, c: 20, oc: 20, k: (3, 2), s: (1, 2), pad: (1, 0, 2, 1), groups: 20, ys: 27)
+    add(h: 3, w: 3, c: 16, oc: 16, k: (5, 5), pad: (2, 2, 2, 2), groups: 16)
+    // im2col: the first layer of a CNN, odd depths, big kernels, padding, dilation.
+    add(h: 12, w: 12, c: 3, oc: 32, k: (3, 3), s: (2, 2), pad: (0, 0, 1, 1), act: relu6)
+    add(h: 7, w: 8, c: 5, oc: 17, k: (3, 3), pad: (1, 1, 1, 1))
+    add(h: 9, w: 7, c: 2, oc: 9, k: (5, 3), s: (2, 1), d: (1, 2), pad: (2, 1, 0, 3))
+    add(n: 2, h: 6, w: 6, c: 8, oc: 8, k: (2, 2), act: .init(.relu), ys: 11)
+    add(h: 5, w: 5, c: 1, oc: 3, k: (7, 7), pad: (3, 3, 3, 3))
+    // Random cases of each form.
+    for _ in 0..<random {
+        let form = rng.int(0...2)
+        let h = rng.int(1...9), w = rng.int(1...9)
+        let k = form == 0 ? (1, 1) : (rng.int(1...5), rng.int(1...5))
+        let s = (rng.int(1...3), rng.int(1...3))
+        let d = form == 0 ? (1, 1) : (rng.int(1...2), rng.int(1...2))
+        let pad = form == 0 ? (0, 0, 0, 0) : (rng.int(0...2), rng.int(0...2), rng.int(0...2), rng.int(0...2))
+        let c = rng.int(1...40)
+        let acts = [Activation.none, .init(.relu), relu6, .init(.clip, -0.5, 0.25)]
+        let act = acts[rng.int(0...3)]
+        let n = rng.int(1...4) == 4 ? 2 : 1
+        if form == 1 {
+            if c < 2 { continue }
+            add(n: n, h: h, w: w, c: c, oc: c, k: k, s: s, d: d, pad: pad, groups: c, act: act)
+        } else {
+            let oc = rng.int(1...40)
+            add(n: n, h: h, w: w, c: c, oc: oc, k: k, s: s, d: d, pad: pad, act: act, ys: rng.int(1...4) == 4 ? oc + rng.int(1...5) : 0)
+        }
+    }
+    return out
+}
+
+/// Runs the kernel self-test over every variant this CPU (`features`) runs.
+public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1, randomCases: Int = 40) -> SelfTestReport {
+    var report = SelfTestReport()
+    let cases = selfTestCases(seed: seed, random: randomCases)
+    var rng = SelfTestRandom(seed: seed &+ 77)
+    for v in KernelTables.convF32 where v.algorithm != .reference && v.runs(on: features) {
+        report.variants.append(v.name)
+        for t in cases where v.accepts(t.g) {
+            report.cases += 1
+            if let f = checkConvF32(v, t, &rng) { report.failures.append("\(v.name) \(t.text): \(f)") }
+        }
+    }
+    for v in KernelTables.convQS8 where v.algorithm != .reference && v.runs(on: features) {
+        report.variants.append(v.name)
+        for t in cases where v.accepts(t.g) {
+            report.cases += 1
+            if let f = checkConvQS8(v, t, &rng) { report.failures.append("\(v.name) \(t.text): \(f)") }
+        }
+    }
+    let fcShapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1280, 1000), (3, 17, 9), (5, 64, 16), (2, 3, 33), (7, 100, 10)]
+    for v in KernelTables.fullyConnectedF32 where v.algorithm != .reference && v.runs(on: features) {
+        report.variants.append(v.name)
+        for (rows, depth, units) in fcShapes {
+            report.cases += 1
+            if let f = checkFCF32(v, rows: rows, depth: depth, units: units, &rng) {
+                report.failures.append("\(v.name) rows \(rows) depth \(depth) units \(units): \(f)")
+            }
+        }
+    }
+    for v in KernelTables.fullyConnectedQS8 where v.algorithm != .reference && v.runs(on: features) {
+        report.variants.append(v.name)
+        for (rows, depth, units) in fcShapes {
+            report.cases += 1
+            if let f = checkFCQS8(v, rows: rows, depth: depth, units: units, &rng) {
+                report.failures.append("\(v.name) rows \(rows) depth \(depth) units \(units): \(f)")
+            }
+        }
+    }
+    for table in [KernelTables.addQS8, KernelTables.quantizeQS8, KernelTables.dequantizeQS8] {
+        for v in table where v.algorithm != .reference && v.runs(on: features) {
+            report.variants.append(v.name)
+            report.cases += 9
+            report.failures += checkElementwise(v, &rng)
+        }
+    }
+    return report
+}
+
+// MARK: - Float
+
+/// The first float mismatch beyond `1e-5 · magnitude` (nil: none), with its coordinates.
+func firstFloatMismatch(_ got: [Float], _ want: [Float], _ mag: [Float], oc: Int, what: String) -> String? {
+    for i in 0..<want.count {
+        let tol = 1e-5 * mag[i] + 1e-6
+        let d = got[i] - want[i]
+        if !(d.magnitude <= tol) {
+            return "\(what): element \(i) (pixel \(i / max(oc, 1)), channel \(i % max(oc, 1))): got \(got[i]), want \(want[i]) (tolerance \(tol))"
+        }
+    }
+    return nil
+}
+
+func checkConvF32(_ v: KernelVariant, _ t: SelfTestCase, _ rng: inout SelfTestRandom) -> String? {
+    let g = t.g
+    let p = g.params
+    let cg = g.c / p.groups
+    var x = [Float](repeating: 0, count: g.n * g.h * g.w * g.c)
+    for i in 0..<x.count { x[i] = rng.float() }
+    var w = [Float](repeating: 0, count: g.oc * p.kernelH * p.kernelW * cg)
+    for i in 0..<w.count { w[i] = rng.float() }
+    var b = [Float](repeating: 0, count: g.oc)
+    for i in 0..<b.count { b[i] = rng.float() }
+    let ys = t.yPixelStride > 0 ? t.yPixelStride : g.oc
+    let yCount = g.n * g.oh * g.ow * ys
+    var want = [Float](repeating: -7, count: yCount)
+    var got = [Float](repeating: -7, count: yCount)
+    var mag = [Float](repeating: 0, count: yCount)
+    let xShape = [g.n, g.h, g.w, g.c], yShape = [g.n, g.oh, g.ow, g.oc]
+    var pm = p
+    pm.activation = .none
+    x.withUnsafeBufferPointer { xp in
+        w.withUnsafeBufferPointer { wp in
+            b.withUnsafeBufferPointer { bp in
+                want.withUnsafeMutableBufferPointer { yp in
+                    conv2dF32_reference(x: xp.baseAddress!, xShape: xShape, w: wp.baseAddress!, b: bp.baseAddress!, y: yp.baseAddress!,
+                                        yShape: yShape, yPixelStride: t.yPixelStride, params: p)
+                }
+            }
+        }
+    }
+    let ax = x.map { $0.magnitude }, aw = w.map { $0.magnitude }, ab = b.map { $0.magnitude }
+    ax.withUnsafeBufferPointer { xp in
+        aw.withUnsafeBufferPointer { wp in
+            ab.withUnsafeBufferPointer { bp in
+                mag.withUnsafeMutableBufferPointer { yp in
+                    conv2dF32_reference(x: xp.baseAddress!, xShape: xShape, w: wp.baseAddress!, b: bp.baseAddress!, y: yp.baseAddress!,
+                                        yShape: yShape, yPixelStride: t.yPixelStride, params: pm)
+                }
+            }
+        }
+    }
+    guard let packed = try? packConvF32(v, g, w: w, b: b, what: "selftest") else { return "packing failed" }
+    defer { sys_free(packed.weights) }
+    let scratch = packed.scratchBytes > 0 ? try? sys_alignedAllocate(bytes: packed.scratchBytes, alignment: 64, what: "selftest") : nil
+    defer { if let s = scratch { sys_free(s) } }
+    // Whole tensor.
+    x.withUnsafeBufferPointer { xp in
+        got.withUnsafeMutableBufferPointer { yp in
+            conv2dF32_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!,
+                           yPixelStride: t.yPixelStride, activation: p.activation)
+        }
+    }
+    if let f = firstFloatMismatch(got, want, mag, oc: ys, what: "whole tensor") { return f }
+    if g.n != 1 || t.yPixelStride != 0 { return nil }
+    // Row streaming, batch 1: output rows one at a time into a ring of 2 rows (a producer), and
+    // input rows read from a ring holding only the rows the output row needs (a consumer).
+    let rowLen = g.ow * g.oc
+    var ring = [Float](repeating: -7, count: 2 * rowLen)
+    let xRing = (p.kernelH - 1) * p.dilationH + 1
+    var xr = [Float](repeating: 0, count: xRing * g.w * g.c)
+    var row = [Float](repeating: -7, count: rowLen)
+    for oy in 0..<g.oh {
+        x.withUnsafeBufferPointer { xp in
+            ring.withUnsafeMutableBufferPointer { yp in
+                conv2dF32_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!,
+                               activation: p.activation, rows: oy..<(oy + 1), yRing: 2)
+            }
+        }
+        let ringRow = Array(ring[(oy % 2) * rowLen..<((oy % 2) + 1) * rowLen])
+        let wantRow = Array(want[oy * rowLen..<(oy + 1) * rowLen])
+        let magRow = Array(mag[oy * rowLen..<(oy + 1) * rowLen])
+        if let f = firstFloatMismatch(ringRow, wantRow, magRow, oc: g.oc, what: "output row \(oy) into a ring of 2") { return f }
+        for ky in 0..<p.kernelH {
+            let iy = oy * p.strideH - p.padTop + ky * p.dilationH
+            if iy < 0 || iy >= g.h { continue }
+            for i in 0..<(g.w * g.c) { xr[(iy % xRing) * g.w * g.c + i] = x[iy * g.w * g.c + i] }
+        }
+        xr.withUnsafeBufferPointer { xp in
+            row.withUnsafeMutableBufferPointer { yp in
+                // Output row oy written at row 0 of `row` (a ring of one row).
+                conv2dF32_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!,
+                               activation: p.activation, rows: oy..<(oy + 1), xRing: xRing, yRing: 1)
+            }
+        }
+        if let f = firstFloatMismatch(row, wantRow, magRow, oc: g.oc, what: "output row \(oy) from a ring of \(xRing) input rows") { return f }
+    }
+    return nil
+}
+
+func checkFCF32(_ v: KernelVariant, rows: Int, depth: Int, units: Int, _ rng: inout SelfTestRandom) -> String? {
+    var x = [Float](repeating: 0, count: rows * depth)
+    for i in 0..<x.count { x[i] = rng.float() }
+    var w = [Float](repeating: 0, count: units * depth)
+    for i in 0..<w.count { w[i] = rng.float() }
+    var b = [Float](repeating: 0, count: units)
+    for i in 0..<b.count { b[i] = rng.float() }
+    var want = [Float](repeating: 0, count: rows * units)
+    var got = want
+    var mag = want
+    let act = Activation(.clip, -0.5, 2)
+    fullyConnectedF32_reference(x: x, rows: rows, depth: depth, w: w, b: b, y: &want, units: units, activation: act)
+    fullyConnectedF32_reference(x: x.map { $0.magnitude }, rows: rows, depth: depth, w: w.map { $0.magnitude }, b: b.map { $0.magnitude },
+                                y: &mag, units: units, activation: .none)
+    guard let packed = try? packGemmF32(w: w, b: b, n: units, k: depth, what: "selftest") else { return "packing failed" }
+    defer { sys_free(packed) }
+    fullyConnectedF32_fast(v, x: x, rows: rows, depth: depth, packed: packed, y: &got, units: units, activation: act)
+    return firstFloatMismatch(got, want, mag, oc: units, what: "output")
+}
+
+// MARK: - int8
+
+/// Random int8 quantization of a layer: zero points, per-channel requantization (multipliers below
+/// and above one), and a clamp.
+func randomRequant(_ rng: inout SelfTestRandom, channels: Int) -> (Int32, Requantization) {
+    let inputZeroPoint = Int32(rng.int(-128...127))
+    var scales: [Float] = []
+    for _ in 0..<channels {
+        let e = rng.int(-16...1)
+        scales.append((0.5 + 0.5 * (rng.float() + 1) / 2) * Float(1 << 20) / Float(1 << (20 - e)))
+    }
+    let lo = Int32(rng.pick([-128, -128, -100, 0]))
+    let hi = Int32(rng.pick([127, 127, 90, 30]))
+    let r = Requantization(inputScale: 1, weightScales: scales, outputScale: Float(rng.pick([1, 4, 64, 1024])),
+                           outputZeroPoint: Int32(rng.int(-128...127)), clampMin: lo, clampMax: max(lo, hi))
+    return (inputZeroPoint, r)
+}
+
+/// The first byte that differs (nil: none), with its coordinates.
+func firstByteMismatch(_ got: [Int8], _ want: [Int8], oc: Int, what: String) -> String? {
+    for i in 0..<want.count where got[i] != want[i] {
+        return "\(what): element \(i) (pixel \(i / max(oc, 1)), channel \(i % max(oc, 1))): got \(got[i]), want \(want[i])"
+    }
+    return nil
+}
+
+func checkConvQS8(_ v: KernelVariant, _ t: SelfTestCase, _ rng: inout SelfTestRandom) -> String? {
+    let g = t.g
+    let p = g.params
+    let cg = g.c / p.groups
+    var x = [Int8](repeating: 0, count: g.n * g.h * g.w * g.c)
+    for i in 0..<x.count { x[i] = Int8(rng.int(-128...127)) }
+    var w = [Int8](repeating: 0, count: g.oc * p.kernelH * p.kernelW * cg)
+    for i in 0..<w.count { w[i] = Int8(rng.int(-127...127)) }
+    // Extremes too: the weights' and inputs' end values stress every intermediate width.
+    if w.count > 2 { w[0] = -127; w[1] = 127 }
+    if x.count > 2 { x[0] = -128; x[1] = 127 }
+    var bias = [Int32](repeating: 0, count: g.oc)
+    for i in 0..<bias.count { bias[i] = Int32(rng.int(-(1 << 16)...(1 << 16))) }
+    let (zp, requant) = randomRequant(&rng, channels: g.oc)
+    let ys = t.yPixelStride > 0 ? t.yPixelStride : g.oc
+    let yCount = g.n * g.oh * g.ow * ys
+    var want = [Int8](repeating: 99, count: yCount)
+    var got = [Int8](repeating: 99, count: yCount)
+    let xShape = [g.n, g.h, g.w, g.c], yShape = [g.n, g.oh, g.ow, g.oc]
+    conv2dQS8_reference(x: x, xShape: xShape, inputZeroPoint: zp, w: w, bias: bias, y: &want, yShape: yShape,
+                        yPixelStride: t.yPixelStride, params: p, requant: requant)
+    guard let packed = try? packConvQS8(v, g, w: w, bias: bias, inputZeroPoint: zp, requant: requant, what: "selftest") else {
+        return "packing failed"
+    }
+    defer { sys_free(packed.weights) }
+    let scratch = packed.scratchBytes > 0 ? try? sys_alignedAllocate(bytes: packed.scratchBytes, alignment: 64, what: "selftest") : nil
+    defer { if let s = scratch { sys_free(s) } }
+    let out = qs8Output(requant, inputZeroPoint: zp)
+    x.withUnsafeBufferPointer { xp in
+        got.withUnsafeMutableBufferPointer { yp in
+            conv2dQS8_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!,
+                           yPixelStride: t.yPixelStride, out: out)
+        }
+    }
+    if let f = firstByteMismatch(got, want, oc: ys, what: "whole tensor (input zero point \(zp))") { return f }
+    if g.n != 1 || t.yPixelStride != 0 { return nil }
+    let rowLen = g.ow * g.oc
+    var ring = [Int8](repeating: 99, count: 2 * rowLen)
+    let xRing = (p.kernelH - 1) * p.dilationH + 1
+    var xr = [Int8](repeating: 0, count: xRing * g.w * g.c)
+    var row = [Int8](repeating: 99, count: rowLen)
+    for oy in 0..<g.oh {
+        x.withUnsafeBufferPointer { xp in
+            ring.withUnsafeMutableBufferPointer { yp in
+                conv2dQS8_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!, out: out,
+                               rows: oy..<(oy + 1), yRing: 2)
+            }
+        }
+        let wantRow = Array(want[oy * rowLen..<(oy + 1) * rowLen])
+        let ringRow = Array(ring[(oy % 2) * rowLen..<((oy % 2) + 1) * rowLen])
+        if let f = firstByteMismatch(ringRow, wantRow, oc: g.oc, what: "output row \(oy) into a ring of 2") { return f }
+        for ky in 0..<p.kernelH {
+            let iy = oy * p.strideH - p.padTop + ky * p.dilationH
+            if iy < 0 || iy >= g.h { continue }
+            for i in 0..<(g.w * g.c) { xr[(iy % xRing) * g.w * g.c + i] = x[iy * g.w * g.c + i] }
+        }
+        xr.withUnsafeBufferPointer { xp in
+            row.withUnsafeMutableBufferPointer { yp in
+                conv2dQS8_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!, out: out,
+                               rows: oy..<(oy + 1), xRing: xRing, yRing: 1)
+            }
+        }
+        if let f = firstByteMismatch(row, wantRow, oc: g.oc, what: "output row \(oy) from a ring of \(xRing) input rows") { return f }
+    }
+    return nil
+}
+
+func checkFCQS8(_ v: KernelVariant, rows: Int, depth: Int, units: Int, _ rng: inout SelfTestRandom) -> String? {
+    var x = [Int8](repeating: 0, count: rows * depth)
+    for i in 0..<x.count { x[i] = Int8(rng.int(-128...127)) }
+    var w = [Int8](repeating: 0, count: units * depth)
+    for i in 0..<w.count { w[i] = Int8(rng.int(-127...127)) }
+    var bias = [Int32](repeating: 0, count: units)
+    for i in 0..<bias.count { bias[i] = Int32(rng.int(-(1 << 20)...(1 << 20))) }
+    let (zp, requant) = randomRequant(&rng, channels: units)
+    var want = [Int8](repeating: 0, count: rows * units)
+    var got = [Int8](repeating: 99, count: rows * units)
+    fullyConnectedQS8_reference(x: x, rows: rows, depth: depth, inputZeroPoint: zp, w: w, bias: bias, y: &want, units: units,
+                                requant: requant)
+    guard let packed = try? packGemmQS8(w: w, bias: bias, n: units, k: depth, inputZeroPoint: zp, requant: requant, what: "selftest") else {
+        return "packing failed"
+    }
+    defer { sys_free(packed) }
+    let bytes = convScratchBytes(v, ConvGeometry(rows: rows, depth: depth, units: units), int8: true)
+    let scratch = bytes > 0 ? try? sys_alignedAllocate(bytes: bytes, alignment: 64, what: "selftest") : nil
+    defer { if let s = scratch { sys_free(s) } }
+    fullyConnectedQS8_fast(v, x: x, rows: rows, depth: depth, packed: packed, scratch: scratch, y: &got, units: units,
+                           out: qs8Output(requant, inputZeroPoint: zp))
+    return firstByteMismatch(got, want, oc: units, what: "output")
+}
+
+// MARK: - Element-wise
+
+/// int8 add, float → int8 and int8 → float variants against their references, bit for bit, over
+/// tails (counts around 8), random scales, and the float values where rounding and clamping bite.
+func checkElementwise(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> [String] {
+    var failures: [String] = []
+    for count in [1, 5, 7, 8, 9, 16, 31, 100, 257] {
+        let q1 = QuantParams(scale: 0.001 + Float(rng.int(1...1000)) / 500, zeroPoint: Int32(rng.int(-128...127)))
+        let q2 = QuantParams(scale: 0.001 + Float(rng.int(1...1000)) / 500, zeroPoint: Int32(rng.int(-128...127)))
+        let qo = QuantParams(scale: 0.001 + Float(rng.int(1...1000)) / 300, zeroPoint: Int32(rng.int(-128...127)))
+        var a = [Int8](repeating: 0, count: count), b = a
+        for i in 0..<count {
+            a[i] = Int8(rng.int(-128...127))
+            b[i] = Int8(rng.int(-128...127))
+        }
+        var want = [Int8](repeating: 0, count: count), got = [Int8](repeating: 99, count: count)
+        switch v.name.prefix(while: { $0 != "_" }) {
+        case "addQS8":
+            let lo = Int32(rng.pick([-128, -128, -20])), hi = Int32(rng.pick([127, 127, 60]))
+            let p = AddQS8Params(input1: q1, input2: q2, output: qo, clampMin: lo, clampMax: hi)
+            let d = Dims6([count])
+            addQS8_reference(a: a, sa: d.broadcastStrides(to: d), b: b, sb: d.broadcastStrides(to: d), y: &want, out: d, params: p)
+            addQS8_fast(v, a: a, b: b, y: &got, count: count, params: p)
+            if let f = firstByteMismatch(got, want, oc: count, what: "count \(count)") { failures.append("\(v.name) \(f)") }
+        case "quantizeQS8":
+            var x = [Float](repeating: 0, count: count)
+            let specials: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 1e30, -1e30, 0.5, -0.5, 1.5, -2.5, 127.5, -128.5, 0.49999997]
+            for i in 0..<count {
+                // Exact halves of the scale (ties), specials, and random values.
+                switch rng.int(0...2) {
+                case 0: x[i] = (Float(rng.int(-300...300)) + 0.5) * q1.scale
+                case 1: x[i] = specials[rng.int(0...(specials.count - 1))] * (rng.int(0...1) == 0 ? 1 : q1.scale)
+                default: x[i] = rng.float() * 200 * q1.scale
+                }
+            }
+            quantizeQS8_reference(x: x, y: &want, count: count, params: q1)
+            quantizeQS8_fast(v, x: x, y: &got, count: count, params: q1)
+            if let f = firstByteMismatch(got, want, oc: count, what: "count \(count), scale \(q1.scale), zero point \(q1.zeroPoint)") {
+                failures.append("\(v.name) \(f)")
+            }
+        default:
+            var wantF = [Float](repeating: 0, count: count), gotF = [Float](repeating: 7, count: count)
+            dequantizeQS8_reference(x: a, y: &wantF, count: count, params: q1)
+            dequantizeQS8_fast(v, x: a, y: &gotF, count: count, params: q1)
+            for i in 0..<count where gotF[i].bitPattern != wantF[i].bitPattern {
+                failures.append("\(v.name) count \(count): element \(i): got \(gotF[i]), want \(wantF[i])")
+                break
+            }
+        }
+    }
+    return failures
+}

@@ -1,0 +1,380 @@
+import CSwiftletKernels
+import SwiftletCore
+
+// The SIMD convolution and fully connected variants: weight packing (once, at load), the tiling of
+// output rows into micro-kernel calls, and the im2col gather. The micro-kernels themselves are C
+// (CSwiftletKernels); their packed layouts are documented in its header.
+
+/// Packed weights and the scratch a variant needs, made once at load.
+public struct PackedConv {
+    /// The packed weights (64-byte aligned; free with `sys_free`).
+    public var weights: UnsafeMutableRawPointer
+    /// Scratch bytes one call of `run` needs (im2col rows, int16 GEMM tiles).
+    public var scratchBytes: Int
+}
+
+/// The float clamp a micro-kernel applies, and whether the activation needs a pass after it.
+@inline(__always)
+func floatClamp(_ act: Activation) -> (lo: Float, hi: Float, post: Bool) {
+    switch act.kind {
+    case .none: return (-.infinity, .infinity, false)
+    case .relu: return (0, .infinity, false)
+    case .clip: return (act.a, act.b, false)
+    default: return (-.infinity, .infinity, true)
+    }
+}
+
+@inline(__always)
+func roundUp(_ x: Int, _ m: Int) -> Int { (x + m - 1) / m * m }
+
+// MARK: - Packing
+
+/// Packs float weights `[N][K]` (OHWI flattened) and bias `[N]` for the f32 GEMM: blocks of 16 outputs,
+/// `[16 bias][K × 16]`, zero-padded.
+public func packGemmF32(w: UnsafePointer<Float>, b: UnsafePointer<Float>, n: Int, k: Int, what: String) throws(SwiftletError)
+    -> UnsafeMutableRawPointer
+{
+    let nr = Int(SWK_F32_NR)
+    let blocks = (n + nr - 1) / nr
+    let raw = try sys_alignedAllocate(bytes: blocks * nr * (k + 1) * 4, alignment: 64, what: what)
+    let p = raw.assumingMemoryBound(to: Float.self)
+    p.initialize(repeating: 0, count: blocks * nr * (k + 1))
+    for blk in 0..<blocks {
+        let base = p + blk * nr * (k + 1)
+        for j in 0..<nr where blk * nr + j < n {
+            let o = blk * nr + j
+            base[j] = b[o]
+            for kk in 0..<k { base[nr + kk * nr + j] = w[o * k + kk] }
+        }
+    }
+    return raw
+}
+
+/// Packs int8 weights `[N][K]` for the qs8 GEMM: blocks of 8 outputs, `[8 bias][8 multiplier][8 shift]`
+/// then K in groups of 4 (`[q][8][4]`), the input zero point folded into the bias:
+/// bias − zp · Σk w (wrapping, as the reference's int32 sums are taken modulo 2^32 too).
+public func packGemmQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, n: Int, k: Int, inputZeroPoint: Int32,
+                        requant: Requantization, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
+    let nr = Int(SWK_QS8_NR)
+    let kq = (k + 3) / 4
+    let blockBytes = 96 + 32 * kq
+    let blocks = (n + nr - 1) / nr
+    let raw = try sys_alignedAllocate(bytes: blocks * blockBytes, alignment: 64, what: what)
+    raw.initializeMemory(as: UInt8.self, repeating: 0, count: blocks * blockBytes)
+    for blk in 0..<blocks {
+        let base = raw + blk * blockBytes
+        let ints = base.assumingMemoryBound(to: Int32.self)
+        let ws = (base + 96).assumingMemoryBound(to: Int8.self)
+        for j in 0..<nr where blk * nr + j < n {
+            let o = blk * nr + j
+            var sum: Int32 = 0
+            for kk in 0..<k {
+                let v = w[o * k + kk]
+                sum &+= Int32(v)
+                ws[(kk / 4) * 32 + j * 4 + kk % 4] = v
+            }
+            ints[j] = bias[o] &- inputZeroPoint &* sum
+            ints[8 + j] = requant.multipliers[o]
+            ints[16 + j] = Int32(requant.shifts[o])
+        }
+    }
+    return raw
+}
+
+/// Packs depthwise float weights (OHWI `[C][KH][KW][1]`) and bias: blocks of 16 channels,
+/// `[16 bias][taps × 16]`.
+public func packDepthwiseF32(w: UnsafePointer<Float>, b: UnsafePointer<Float>, channels: Int, taps: Int, what: String)
+    throws(SwiftletError) -> UnsafeMutableRawPointer
+{
+    let cb = Int(SWK_DW_CB)
+    let blocks = (channels + cb - 1) / cb
+    let raw = try sys_alignedAllocate(bytes: blocks * cb * (taps + 1) * 4, alignment: 64, what: what)
+    let p = raw.assumingMemoryBound(to: Float.self)
+    p.initialize(repeating: 0, count: blocks * cb * (taps + 1))
+    for blk in 0..<blocks {
+        let base = p + blk * cb * (taps + 1)
+        for j in 0..<cb where blk * cb + j < channels {
+            let ch = blk * cb + j
+            base[j] = b[ch]
+            for t in 0..<taps { base[cb + t * cb + j] = w[ch * taps + t] }
+        }
+    }
+    return raw
+}
+
+/// Packs depthwise int8 weights: blocks of 16 channels, `[16 bias][16 multiplier][16 shift][taps × 16 int16]`.
+public func packDepthwiseQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, channels: Int, taps: Int,
+                             requant: Requantization, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
+    let cb = Int(SWK_DW_CB)
+    let blockBytes = 192 + 32 * taps
+    let blocks = (channels + cb - 1) / cb
+    let raw = try sys_alignedAllocate(bytes: blocks * blockBytes, alignment: 64, what: what)
+    raw.initializeMemory(as: UInt8.self, repeating: 0, count: blocks * blockBytes)
+    for blk in 0..<blocks {
+        let base = raw + blk * blockBytes
+        let ints = base.assumingMemoryBound(to: Int32.self)
+        let ws = (base + 192).assumingMemoryBound(to: Int16.self)
+        for j in 0..<cb where blk * cb + j < channels {
+            let ch = blk * cb + j
+            ints[j] = bias[ch]
+            ints[16 + j] = requant.multipliers[ch]
+            ints[32 + j] = Int32(requant.shifts[ch])
+            for t in 0..<taps { ws[t * cb + j] = Int16(w[ch * taps + t]) }
+        }
+    }
+    return raw
+}
+
+/// Scratch bytes a variant needs per call for geometry `g` (0 for the reference and depthwise forms).
+public func convScratchBytes(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool) -> Int {
+    let gemmTile = int8 ? Int(SWK_QS8_MR) * roundUp(g.depth, 4) * 2 : 0
+    switch v.algorithm {
+    case .reference, .depthwise, .elementwise: return 0
+    case .pointwise, .gemm: return roundUp(gemmTile, 64)
+    case .im2col: return roundUp(g.ow * g.depth * (int8 ? 1 : 4), 64) + roundUp(gemmTile, 64)
+    }
+}
+
+/// Packs a convolution's weights for variant `v` (not the reference).
+public func packConvF32(_ v: KernelVariant, _ g: ConvGeometry, w: UnsafePointer<Float>, b: UnsafePointer<Float>, what: String)
+    throws(SwiftletError) -> PackedConv
+{
+    let p = v.algorithm == .depthwise
+        ? try packDepthwiseF32(w: w, b: b, channels: g.c, taps: g.params.kernelH * g.params.kernelW, what: what)
+        : try packGemmF32(w: w, b: b, n: g.oc, k: g.depth, what: what)
+    return PackedConv(weights: p, scratchBytes: convScratchBytes(v, g, int8: false))
+}
+
+/// Packs an int8 convolution's weights for variant `v` (not the reference).
+public func packConvQS8(_ v: KernelVariant, _ g: ConvGeometry, w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, inputZeroPoint: Int32,
+                        requant: Requantization, what: String) throws(SwiftletError) -> PackedConv {
+    let p = v.algorithm == .depthwise
+        ? try packDepthwiseQS8(w: w, bias: bias, channels: g.c, taps: g.params.kernelH * g.params.kernelW, requant: requant, what: what)
+        : try packGemmQS8(w: w, bias: bias, n: g.oc, k: g.depth, inputZeroPoint: inputZeroPoint, requant: requant, what: what)
+    return PackedConv(weights: p, scratchBytes: convScratchBytes(v, g, int8: true))
+}
+
+// MARK: - Micro-kernel calls by ISA
+
+@inline(__always)
+func gemmF32(_ isa: KernelISA, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aStride: Int, w: UnsafeRawPointer,
+             c: UnsafeMutablePointer<Float>, cStride: Int, lo: Float, hi: Float) {
+    let wp = w.assumingMemoryBound(to: Float.self)
+    #if arch(x86_64)
+    swk_gemm_f32_avx2fma(m, n, k, a, aStride, wp, c, cStride, lo, hi)
+    #elseif arch(arm64)
+    swk_gemm_f32_neon(m, n, k, a, aStride, wp, c, cStride, lo, hi)
+    #else
+    fatalError("gemmF32: no SIMD kernel on this architecture")
+    #endif
+}
+
+@inline(__always)
+func gemmQS8(_ isa: KernelISA, m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, aStride: Int, w: UnsafeRawPointer,
+             c: UnsafeMutablePointer<Int8>, cStride: Int, out: UnsafePointer<swk_qs8_output>, scratch: UnsafeMutablePointer<Int16>) {
+    #if arch(x86_64)
+    swk_gemm_qs8_avx2(m, n, k, a, aStride, w, c, cStride, out, scratch)
+    #elseif arch(arm64)
+    if isa == .neonDot {
+        swk_gemm_qs8_neondot(m, n, k, a, aStride, w, c, cStride, out, scratch)
+    } else {
+        swk_gemm_qs8_neon(m, n, k, a, aStride, w, c, cStride, out, scratch)
+    }
+    #else
+    fatalError("gemmQS8: no SIMD kernel on this architecture")
+    #endif
+}
+
+// MARK: - Running
+
+/// The depthwise micro-kernel's geometry for output row `oy`.
+@inline(__always)
+func dwGeometry(_ g: ConvGeometry, oy: Int, xRing: Int, ys: Int) -> swk_dw_geometry {
+    let p = g.params
+    return swk_dw_geometry(channels: g.c, out_w: g.ow, in_h: g.h, in_w: g.w, ring: xRing, iy0: oy * p.strideH - p.padTop,
+                           pad_left: p.padLeft, kh: p.kernelH, kw: p.kernelW, sw: p.strideW, dh: p.dilationH, dw: p.dilationW,
+                           y_stride: ys)
+}
+
+/// Gathers output row `oy`'s patches (`ow` rows of `depth` = KH·KW·C values, in OHWI order) into
+/// `dst`; taps outside the image get `pad` (0, or the input zero point for int8).
+@inline(__always)
+func im2colRow<T>(_ g: ConvGeometry, x: UnsafePointer<T>, xRowBase: Int, oy: Int, xRing: Int, pad: T, dst: UnsafeMutablePointer<T>) {
+    let p = g.params
+    let c = g.c
+    var d = dst
+    for ox in 0..<g.ow {
+        for ky in 0..<p.kernelH {
+            let iy = oy * p.strideH - p.padTop + ky * p.dilationH
+            let rowOK = iy >= 0 && iy < g.h
+            let xRow = xRing > 0 ? (rowOK ? iy % xRing : 0) : xRowBase + iy
+            for kx in 0..<p.kernelW {
+                let ix = ox * p.strideW - p.padLeft + kx * p.dilationW
+                if rowOK && ix >= 0 && ix < g.w {
+                    d.update(from: x + (xRow * g.w + ix) * c, count: c)
+                } else {
+                    d.update(repeating: pad, count: c)
+                }
+                d += c
+            }
+        }
+    }
+}
+
+/// Float convolution by a SIMD variant: output rows `rows` of every batch item, with the row
+/// streaming and Concat-slice conventions of `conv2dF32_reference`. `scratch` holds at least
+/// `packed.scratchBytes`.
+public func conv2dF32_fast(
+    _ v: KernelVariant, _ g: ConvGeometry, x: UnsafePointer<Float>, packed: UnsafeRawPointer, scratch: UnsafeMutableRawPointer?,
+    y: UnsafeMutablePointer<Float>, yPixelStride: Int = 0, activation act: Activation,
+    rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0
+) {
+    let p = g.params
+    let ys = yPixelStride > 0 ? yPixelStride : g.oc
+    let (lo, hi, post) = floatClamp(act)
+    let range = rows ?? 0..<g.oh
+    for b0 in 0..<g.n {
+        switch v.algorithm {
+        case .pointwise, .gemm:
+            if p.strideH == 1 && p.strideW == 1 && xRing == 0 && yRing == 0 {
+                // Input pixel m is output pixel m: one GEMM over the rows' pixels.
+                let m = range.count * g.ow
+                gemmF32(v.isa, m: m, n: g.oc, k: g.c, a: x + ((b0 * g.h + range.lowerBound) * g.w) * g.c, aStride: g.c, w: packed,
+                        c: y + ((b0 * g.oh + range.lowerBound) * g.ow) * ys, cStride: ys, lo: lo, hi: hi)
+            } else {
+                for oy in range {
+                    let iy = oy * p.strideH
+                    let xRow = xRing > 0 ? iy % xRing : b0 * g.h + iy
+                    let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+                    gemmF32(v.isa, m: g.ow, n: g.oc, k: g.c, a: x + xRow * g.w * g.c, aStride: p.strideW * g.c, w: packed,
+                            c: y + yRow * g.ow * ys, cStride: ys, lo: lo, hi: hi)
+                }
+            }
+        case .depthwise:
+            let xb = xRing > 0 ? x : x + b0 * g.h * g.w * g.c
+            for oy in range {
+                let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+                var geo = dwGeometry(g, oy: oy, xRing: xRing, ys: ys)
+                let wp = packed.assumingMemoryBound(to: Float.self)
+                #if arch(x86_64)
+                swk_dwconv_f32_avx2fma(&geo, xb, wp, y + yRow * g.ow * ys, lo, hi)
+                #elseif arch(arm64)
+                swk_dwconv_f32_neon(&geo, xb, wp, y + yRow * g.ow * ys, lo, hi)
+                #endif
+            }
+        case .im2col:
+            guard let s = scratch else { preconditionFailure("conv2dF32_fast: im2col needs scratch") }
+            let cols = s.assumingMemoryBound(to: Float.self)
+            for oy in range {
+                let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+                im2colRow(g, x: x, xRowBase: b0 * g.h, oy: oy, xRing: xRing, pad: 0, dst: cols)
+                gemmF32(v.isa, m: g.ow, n: g.oc, k: g.depth, a: cols, aStride: g.depth, w: packed, c: y + yRow * g.ow * ys,
+                        cStride: ys, lo: lo, hi: hi)
+            }
+        case .reference, .elementwise:
+            preconditionFailure("conv2dF32_fast: \(v.name) is not a convolution variant")
+        }
+        if post {
+            for oy in range {
+                let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+                for ox in 0..<g.ow {
+                    let yp = y + (yRow * g.ow + ox) * ys
+                    for o in 0..<g.oc { yp[o] = act.apply(yp[o]) }
+                }
+            }
+        }
+    }
+}
+
+/// int8 convolution by a SIMD variant: as `conv2dF32_fast`, bit for bit `conv2dQS8_reference`.
+/// `out` carries the output zero point and clamp and the input zero point.
+public func conv2dQS8_fast(
+    _ v: KernelVariant, _ g: ConvGeometry, x: UnsafePointer<Int8>, packed: UnsafeRawPointer, scratch: UnsafeMutableRawPointer?,
+    y: UnsafeMutablePointer<Int8>, yPixelStride: Int = 0, out: swk_qs8_output,
+    rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0
+) {
+    let p = g.params
+    let ys = yPixelStride > 0 ? yPixelStride : g.oc
+    let range = rows ?? 0..<g.oh
+    var o = out
+    // The GEMM's int16 tile lives after the im2col rows.
+    let colBytes = v.algorithm == .im2col ? roundUp(g.ow * g.depth, 64) : 0
+    let tile = gemmTile(scratch, offset: colBytes, v)
+    withUnsafePointer(to: &o) { op in
+        for b0 in 0..<g.n {
+            switch v.algorithm {
+            case .pointwise, .gemm:
+                if p.strideH == 1 && p.strideW == 1 && xRing == 0 && yRing == 0 {
+                    let m = range.count * g.ow
+                    gemmQS8(v.isa, m: m, n: g.oc, k: g.c, a: x + ((b0 * g.h + range.lowerBound) * g.w) * g.c, aStride: g.c, w: packed,
+                            c: y + ((b0 * g.oh + range.lowerBound) * g.ow) * ys, cStride: ys, out: op, scratch: tile)
+                } else {
+                    for oy in range {
+                        let iy = oy * p.strideH
+                        let xRow = xRing > 0 ? iy % xRing : b0 * g.h + iy
+                        let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+                        gemmQS8(v.isa, m: g.ow, n: g.oc, k: g.c, a: x + xRow * g.w * g.c, aStride: p.strideW * g.c, w: packed,
+                                c: y + yRow * g.ow * ys, cStride: ys, out: op, scratch: tile)
+                    }
+                }
+            case .depthwise:
+                let xb = xRing > 0 ? x : x + b0 * g.h * g.w * g.c
+                for oy in range {
+                    let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+                    var geo = dwGeometry(g, oy: oy, xRing: xRing, ys: ys)
+                    #if arch(x86_64)
+                    swk_dwconv_qs8_avx2(&geo, xb, packed, y + yRow * g.ow * ys, op)
+                    #elseif arch(arm64)
+                    swk_dwconv_qs8_neon(&geo, xb, packed, y + yRow * g.ow * ys, op)
+                    #endif
+                }
+            case .im2col:
+                guard let s = scratch else { preconditionFailure("conv2dQS8_fast: im2col needs scratch") }
+                let cols = s.assumingMemoryBound(to: Int8.self)
+                // Padding holds the input zero point: (zp − zp) · w contributes nothing, as in the reference.
+                let pad = Int8(truncatingIfNeeded: out.input_zero_point)
+                for oy in range {
+                    let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+                    im2colRow(g, x: x, xRowBase: b0 * g.h, oy: oy, xRing: xRing, pad: pad, dst: cols)
+                    gemmQS8(v.isa, m: g.ow, n: g.oc, k: g.depth, a: cols, aStride: g.depth, w: packed, c: y + yRow * g.ow * ys,
+                            cStride: ys, out: op, scratch: tile)
+                }
+            case .reference, .elementwise:
+                preconditionFailure("conv2dQS8_fast: \(v.name) is not a convolution variant")
+            }
+        }
+    }
+}
+
+/// Float fully connected layer by a SIMD variant (packed as a GEMM of `units` × `depth`).
+public func fullyConnectedF32_fast(_ v: KernelVariant, x: UnsafePointer<Float>, rows: Int, depth: Int, packed: UnsafeRawPointer,
+                                   y: UnsafeMutablePointer<Float>, units: Int, activation act: Activation) {
+    let (lo, hi, post) = floatClamp(act)
+    gemmF32(v.isa, m: rows, n: units, k: depth, a: x, aStride: depth, w: packed, c: y, cStride: units, lo: lo, hi: hi)
+    if post {
+        for i in 0..<(rows * units) { y[i] = act.apply(y[i]) }
+    }
+}
+
+/// int8 fully connected layer by a SIMD variant, bit for bit `fullyConnectedQS8_reference`.
+public func fullyConnectedQS8_fast(_ v: KernelVariant, x: UnsafePointer<Int8>, rows: Int, depth: Int, packed: UnsafeRawPointer,
+                                   scratch: UnsafeMutableRawPointer?, y: UnsafeMutablePointer<Int8>, units: Int, out: swk_qs8_output) {
+    var o = out
+    let tile = gemmTile(scratch, offset: 0, v)
+    withUnsafePointer(to: &o) { op in
+        gemmQS8(v.isa, m: rows, n: units, k: depth, a: x, aStride: depth, w: packed, c: y, cStride: units, out: op, scratch: tile)
+    }
+}
+
+/// The int16 tile of the qs8 GEMM in `scratch` (the depthwise form needs none).
+@inline(__always)
+func gemmTile(_ scratch: UnsafeMutableRawPointer?, offset: Int, _ v: KernelVariant) -> UnsafeMutablePointer<Int16> {
+    if let s = scratch { return (s + offset).assumingMemoryBound(to: Int16.self) }
+    precondition(v.algorithm == .depthwise, "conv2dQS8_fast: \(v.name) needs scratch (convScratchBytes)")
+    return UnsafeMutablePointer<Int16>(bitPattern: 64)!  // never dereferenced
+}
+
+/// The int8 output stage of a requantization: output zero point, clamp, and the input zero point.
+public func qs8Output(_ r: Requantization, inputZeroPoint: Int32) -> swk_qs8_output {
+    swk_qs8_output(zero_point: r.outputZeroPoint, lo: r.clampMin, hi: r.clampMax, input_zero_point: inputZeroPoint)
+}

@@ -1,0 +1,189 @@
+import SwiftletCore
+
+/// Which kernels a model runs: the fastest variant the CPU and each layer allow, or the scalar
+/// reference everywhere (`--kernels reference`), the definition the others are held to.
+public enum KernelChoice: Sendable, Equatable {
+    case auto, reference
+
+    /// From a `--kernels` value: `auto` or `reference`.
+    public init(parsing s: String) throws(SwiftletError) {
+        switch s {
+        case "auto": self = .auto
+        case "reference": self = .reference
+        default: throw .usage(detail: "--kernels takes 'auto' or 'reference', got '\(s)'")
+        }
+    }
+}
+
+/// How a variant computes.
+public enum KernelAlgorithm: Sendable, Equatable {
+    /// The scalar definition (`conv2dF32_reference`, `conv2dQS8_reference`).
+    case reference
+    /// 1×1, one group, no padding (any stride): a GEMM over the output pixels.
+    case pointwise
+    /// One group per channel, channel multiplier 1, kernel height ≤ 16.
+    case depthwise
+    /// One group, any kernel: each output row's patches gathered into scratch, then the GEMM.
+    case im2col
+    /// A fully connected layer: the GEMM over its rows.
+    case gemm
+    /// An element-wise op over contiguous, same-shape tensors (no broadcasting: that stays with the reference).
+    case elementwise
+}
+
+/// The instruction set a variant's micro-kernel uses.
+public enum KernelISA: Sendable, Equatable {
+    case scalar, avx2, neon, neonDot
+}
+
+/// The shape of a convolution as a variant sees it (NHWC input and output, `Conv2D` parameters).
+public struct ConvGeometry: Sendable, Equatable {
+    public var n: Int, h: Int, w: Int, c: Int
+    public var oh: Int, ow: Int, oc: Int
+    public var params: Conv2D
+
+    public init(xShape: [Int], yShape: [Int], params: Conv2D) {
+        (n, h, w, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
+        (oh, ow, oc) = (yShape[1], yShape[2], yShape[3])
+        self.params = params
+    }
+
+    /// A fully connected layer of `rows` × `depth` inputs and `units` outputs, as a 1×1 convolution.
+    public init(rows: Int, depth: Int, units: Int) {
+        (n, h, w, c) = (1, 1, rows, depth)
+        (oh, ow, oc) = (1, rows, units)
+        params = Conv2D()
+    }
+
+    /// Taps per output: KH · KW · C / groups (the GEMM depth of the im2col and pointwise forms).
+    public var depth: Int { params.kernelH * params.kernelW * (c / max(params.groups, 1)) }
+}
+
+/// One row of a kernel table: a name (what before the first `_`, how after), the algorithm and ISA,
+/// the CPU features it needs, and which geometries it takes (`accepts`); a variant that declines a
+/// layer leaves it to the next row down the preference order, and the reference takes every layer.
+public struct KernelVariant: Sendable, Equatable {
+    public let name: String
+    public let algorithm: KernelAlgorithm
+    public let isa: KernelISA
+    public let requires: CPUFeatures
+
+    public init(_ name: String, _ algorithm: KernelAlgorithm, _ isa: KernelISA, requires: CPUFeatures) {
+        self.name = name
+        self.algorithm = algorithm
+        self.isa = isa
+        self.requires = requires
+    }
+
+    /// The largest GEMM depth the packed kernels take (bounds their scratch); deeper layers run the reference.
+    public static let maxDepth = 1 << 16
+
+    /// Whether this variant computes `g` (the CPU is checked separately).
+    public func accepts(_ g: ConvGeometry) -> Bool {
+        let p = g.params
+        switch algorithm {
+        case .reference:
+            return true
+        case .pointwise:
+            return p.kernelH == 1 && p.kernelW == 1 && p.groups == 1 && p.padTop == 0 && p.padLeft == 0
+                && p.padBottom == 0 && p.padRight == 0 && g.c <= KernelVariant.maxDepth
+        case .depthwise:
+            return p.groups > 1 && p.groups == g.c && g.oc == g.c && p.kernelH <= 16
+        case .im2col:
+            return p.groups == 1 && g.depth <= KernelVariant.maxDepth && !(p.kernelH == 1 && p.kernelW == 1)
+        case .gemm:
+            return g.c <= KernelVariant.maxDepth
+        case .elementwise:
+            return true
+        }
+    }
+
+    /// Whether the variant runs on a CPU with `features`.
+    public func runs(on features: CPUFeatures) -> Bool { features.isSuperset(of: requires) }
+}
+
+/// The kernel tables: per op and dtype, the reference first, then the SIMD variants of this
+/// architecture. Selection (`select`) walks a table from the end, so later rows are preferred;
+/// the tests iterate the same tables, so a variant cannot exist untested.
+public enum KernelTables {
+    public static let convF32: [KernelVariant] = {
+        var t = [KernelVariant("conv2dF32_reference", .reference, .scalar, requires: [])]
+        #if arch(x86_64)
+        t.append(KernelVariant("conv2dF32_im2colGemm6x16_avx2fma", .im2col, .avx2, requires: [.avx2, .fma]))
+        t.append(KernelVariant("conv2dF32_dw16c_avx2fma", .depthwise, .avx2, requires: [.avx2, .fma]))
+        t.append(KernelVariant("conv2dF32_gemm6x16_avx2fma", .pointwise, .avx2, requires: [.avx2, .fma]))
+        #elseif arch(arm64)
+        t.append(KernelVariant("conv2dF32_im2colGemm4x16_neon", .im2col, .neon, requires: [.neon]))
+        t.append(KernelVariant("conv2dF32_dw16c_neon", .depthwise, .neon, requires: [.neon]))
+        t.append(KernelVariant("conv2dF32_gemm4x16_neon", .pointwise, .neon, requires: [.neon]))
+        #endif
+        return t
+    }()
+
+    public static let convQS8: [KernelVariant] = {
+        var t = [KernelVariant("conv2dQS8_reference", .reference, .scalar, requires: [])]
+        #if arch(x86_64)
+        t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_avx2", .im2col, .avx2, requires: [.avx2]))
+        t.append(KernelVariant("conv2dQS8_dw16c_avx2", .depthwise, .avx2, requires: [.avx2]))
+        t.append(KernelVariant("conv2dQS8_gemm4x8c4_avx2", .pointwise, .avx2, requires: [.avx2]))
+        #elseif arch(arm64)
+        t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_neon", .im2col, .neon, requires: [.neon]))
+        t.append(KernelVariant("conv2dQS8_dw16c_neon", .depthwise, .neon, requires: [.neon]))
+        t.append(KernelVariant("conv2dQS8_gemm4x8c4_neon", .pointwise, .neon, requires: [.neon]))
+        t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_neonDot", .im2col, .neonDot, requires: [.neon, .dotprod]))
+        t.append(KernelVariant("conv2dQS8_gemm4x8c4_neonDot", .pointwise, .neonDot, requires: [.neon, .dotprod]))
+        #endif
+        return t
+    }()
+
+    public static let fullyConnectedF32: [KernelVariant] = {
+        var t = [KernelVariant("fullyConnectedF32_reference", .reference, .scalar, requires: [])]
+        #if arch(x86_64)
+        t.append(KernelVariant("fullyConnectedF32_gemm6x16_avx2fma", .gemm, .avx2, requires: [.avx2, .fma]))
+        #elseif arch(arm64)
+        t.append(KernelVariant("fullyConnectedF32_gemm4x16_neon", .gemm, .neon, requires: [.neon]))
+        #endif
+        return t
+    }()
+
+    public static let fullyConnectedQS8: [KernelVariant] = {
+        var t = [KernelVariant("fullyConnectedQS8_reference", .reference, .scalar, requires: [])]
+        #if arch(x86_64)
+        t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_avx2", .gemm, .avx2, requires: [.avx2]))
+        #elseif arch(arm64)
+        t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_neon", .gemm, .neon, requires: [.neon]))
+        t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_neonDot", .gemm, .neonDot, requires: [.neon, .dotprod]))
+        #endif
+        return t
+    }()
+
+    public static let addQS8: [KernelVariant] = elementwise("addQS8")
+    public static let quantizeQS8: [KernelVariant] = elementwise("quantizeQS8")
+    public static let dequantizeQS8: [KernelVariant] = elementwise("dequantizeQS8")
+
+    /// An element-wise table: the reference, then 8 lanes of AVX2 or NEON.
+    static func elementwise(_ what: String) -> [KernelVariant] {
+        var t = [KernelVariant("\(what)_reference", .reference, .scalar, requires: [])]
+        #if arch(x86_64)
+        t.append(KernelVariant("\(what)_8x_avx2", .elementwise, .avx2, requires: [.avx2]))
+        #elseif arch(arm64)
+        t.append(KernelVariant("\(what)_8x_neon", .elementwise, .neon, requires: [.neon]))
+        #endif
+        return t
+    }
+
+    /// Every table, for the tests and the self-test.
+    public static var all: [[KernelVariant]] {
+        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, addQS8, quantizeQS8, dequantizeQS8]
+    }
+
+    /// The preferred variant of `table` for `g`: the last row that runs on `features` and accepts
+    /// `g`, or the reference (always row 0) when `choice` is `.reference`.
+    public static func select(_ table: [KernelVariant], _ g: ConvGeometry, features: CPUFeatures,
+                              choice: KernelChoice) -> KernelVariant {
+        if choice == .auto {
+            for v in table.reversed() where v.runs(on: features) && v.accepts(g) { return v }
+        }
+        return table[0]
+    }
+}

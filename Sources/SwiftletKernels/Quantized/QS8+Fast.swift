@@ -1,0 +1,50 @@
+import CSwiftletKernels
+import SwiftletCore
+
+// SIMD variants of the int8 element-wise kernels and the float ↔ int8 conversions, bit for bit
+// their references (`addQS8_reference` without broadcasting, `quantizeQS8_reference`,
+// `dequantizeQS8_reference`). Micro-kernels in CSwiftletKernels; 8 elements at a time, tails by mask.
+
+/// The C form of `AddQS8Params`.
+@inline(__always)
+func addParams(_ p: AddQS8Params) -> swk_add_qs8_params {
+    swk_add_qs8_params(zero_point1: p.zeroPoint1, zero_point2: p.zeroPoint2, output_zero_point: p.outputZeroPoint,
+                       multiplier1: p.multiplier1, shift1: Int32(p.shift1), multiplier2: p.multiplier2, shift2: Int32(p.shift2),
+                       output_multiplier: p.outputMultiplier, output_shift: Int32(p.outputShift), lo: p.clampMin, hi: p.clampMax)
+}
+
+/// int8 add of two same-shape tensors of `count` elements (`y` may be `a` or `b`: each element is
+/// read before it is written).
+public func addQS8_fast(_ v: KernelVariant, a: UnsafePointer<Int8>, b: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, count: Int,
+                        params: AddQS8Params) {
+    var p = addParams(params)
+    #if arch(x86_64)
+    swk_add_qs8_avx2(count, a, b, y, &p)
+    #elseif arch(arm64)
+    swk_add_qs8_neon(count, a, b, y, &p)
+    #else
+    preconditionFailure("addQS8_fast: \(v.name) has no kernel on this architecture")
+    #endif
+}
+
+/// float32 → int8, `quantizeQS8_reference`'s rounding (half away from zero), clamp and NaN rule.
+public func quantizeQS8_fast(_ v: KernelVariant, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Int8>, count: Int, params q: QuantParams) {
+    #if arch(x86_64)
+    swk_quantize_f32_avx2(count, x, y, q.scale, q.zeroPoint)
+    #elseif arch(arm64)
+    swk_quantize_f32_neon(count, x, y, q.scale, q.zeroPoint)
+    #else
+    preconditionFailure("quantizeQS8_fast: \(v.name) has no kernel on this architecture")
+    #endif
+}
+
+/// int8 → float32: `s · (x − z)`, as `dequantizeQS8_reference`.
+public func dequantizeQS8_fast(_ v: KernelVariant, x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Float>, count: Int, params q: QuantParams) {
+    #if arch(x86_64)
+    swk_dequantize_s8_avx2(count, x, y, q.scale, q.zeroPoint)
+    #elseif arch(arm64)
+    swk_dequantize_s8_neon(count, x, y, q.scale, q.zeroPoint)
+    #else
+    preconditionFailure("dequantizeQS8_fast: \(v.name) has no kernel on this architecture")
+    #endif
+}

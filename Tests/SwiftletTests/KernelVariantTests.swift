@@ -1,0 +1,143 @@
+import CSwiftletKernels
+import Foundation
+import SwiftletApp
+import SwiftletCore
+import SwiftletKernels
+import SwiftletModel
+import SwiftletRuntime
+import Testing
+
+/// The kernel-variant seam: every SIMD variant of the tables against the scalar reference (the same
+/// self-test the board binaries run under qemu, `BoardTests`), the vector requantization against
+/// `FixedPoint`, selection, and whole models with `auto` against `reference`.
+@Suite("kernel variants") struct KernelVariantTests {
+    /// x86-64 variants need AVX2 (+FMA); on a CPU without them the self-test has nothing to check,
+    /// which must be said rather than passed silently.
+    static var simdVariants: [KernelVariant] {
+        (KernelTables.convF32 + KernelTables.convQS8 + KernelTables.fullyConnectedF32 + KernelTables.fullyConnectedQS8)
+            .filter { $0.algorithm != .reference }
+    }
+
+    @Test("every SIMD variant this CPU runs matches the reference", arguments: [1, 2, 3] as [UInt64])
+    func selfTest(seed: UInt64) throws {
+        let features = CPUFeatures.current()
+        let runnable = Self.simdVariants.filter { $0.runs(on: features) }
+        try #require(!runnable.isEmpty, "this CPU (\(features.names)) runs none of the SIMD variants: \(Self.simdVariants.map(\.name))")
+        let r = kernelSelfTest(features: features, seed: seed, randomCases: 150)
+        #expect(r.failures.isEmpty, "\(r.failures.count) of \(r.cases) cases failed:\n\(r.failures.prefix(10).joined(separator: "\n"))")
+        #expect(Set(r.variants) == Set(runnable.map(\.name)))
+        #expect(r.cases > 350)
+    }
+
+    #if arch(x86_64)
+    /// The AVX2 requantization against `FixedPoint.multiply` on the values where rounding and
+    /// overflow bite: ±2^31 ends, ties, every shift from −31 to 2, multipliers 0, 2^30 and 2^31 − 1.
+    @Test func avx2RequantizationIsBitExact() throws {
+        try #require(CPUFeatures.current().contains(.avx2), "needs AVX2")
+        var acc: [Int32] = [0, 1, -1, 2, -2, 3, -3, Int32.max, Int32.min, Int32.min + 1, 1 << 30, -(1 << 30), 12345, -12345, 65535, -65536]
+        var rng = SplitMix64(state: 5)
+        for _ in 0..<2000 { acc.append(Int32(truncatingIfNeeded: rng.next())) }
+        for _ in 0..<2000 { acc.append(Int32(truncatingIfNeeded: rng.next()) >> Int32(rng.next() % 31)) }
+        let multipliers: [Int32] = [0, 1 << 30, Int32.max, 1_518_500_250, 1_073_741_825, 2_000_000_001]
+        for m in multipliers {
+            for shift in -31...2 {
+                for (zp, lo, hi) in [(Int32(0), Int32(-128), Int32(127)), (-5, -128, 127), (17, 0, 90)] {
+                    let n = acc.count
+                    let mult = [Int32](repeating: m, count: n)
+                    let sh = [Int32](repeating: Int32(shift), count: n)
+                    var got = [Int8](repeating: 0, count: n)
+                    var out = swk_qs8_output(zero_point: zp, lo: lo, hi: hi, input_zero_point: 0)
+                    swk_requant_avx2(n, acc, mult, sh, &got, &out)
+                    let r = Requantization(multipliers: mult, shifts: sh.map { Int($0) }, outputZeroPoint: zp, clampMin: lo, clampMax: hi)
+                    for i in 0..<n where got[i] != r.apply(acc[i], channel: i) {
+                        Issue.record("acc \(acc[i]) × \(m) shift \(shift) zp \(zp): got \(got[i]), want \(r.apply(acc[i], channel: i))")
+                        return
+                    }
+                }
+            }
+        }
+    }
+    #endif
+
+    @Test func selectionFollowsTheTableAndTheChoice() throws {
+        var p = Conv2D()
+        p.kernelH = 3
+        p.kernelW = 3
+        p.groups = 32
+        let dw = ConvGeometry(xShape: [1, 8, 8, 32], yShape: [1, 6, 6, 32], params: p)
+        let all = CPUFeatures(rawValue: UInt32.max)
+        #expect(KernelTables.select(KernelTables.convF32, dw, features: all, choice: .reference).name == "conv2dF32_reference")
+        #expect(KernelTables.select(KernelTables.convF32, dw, features: [], choice: .auto).name == "conv2dF32_reference")
+        #if arch(x86_64) || arch(arm64)
+        #expect(KernelTables.select(KernelTables.convF32, dw, features: all, choice: .auto).algorithm == .depthwise)
+        #expect(KernelTables.select(KernelTables.convQS8, dw, features: all, choice: .auto).algorithm == .depthwise)
+        p.groups = 1
+        let general = ConvGeometry(xShape: [1, 8, 8, 3], yShape: [1, 6, 6, 16], params: p)
+        #expect(KernelTables.select(KernelTables.convQS8, general, features: all, choice: .auto).algorithm == .im2col)
+        p.kernelH = 1
+        p.kernelW = 1
+        let pointwise = ConvGeometry(xShape: [1, 8, 8, 3], yShape: [1, 8, 8, 16], params: p)
+        #expect(KernelTables.select(KernelTables.convF32, pointwise, features: all, choice: .auto).algorithm == .pointwise)
+        // Grouped (not depthwise) convolutions have no SIMD variant yet: the reference takes them.
+        p.groups = 2
+        let grouped = ConvGeometry(xShape: [1, 8, 8, 4], yShape: [1, 8, 8, 4], params: p)
+        #expect(KernelTables.select(KernelTables.convF32, grouped, features: all, choice: .auto).algorithm == .reference)
+        #endif
+        #if arch(arm64)
+        // The dot-product GEMM only where the CPU has it.
+        #expect(KernelTables.select(KernelTables.convQS8, pointwise, features: [.neon], choice: .auto).isa == .neon)
+        #expect(KernelTables.select(KernelTables.convQS8, pointwise, features: [.neon, .dotprod], choice: .auto).isa == .neonDot)
+        #endif
+    }
+
+    /// MobileNetV2 int8 gives the same bytes with the SIMD variants as with the references, and its
+    /// float32 outputs stay within 1e-4 relative; `--kernels reference` runs only references.
+    @Test func mobileNetV2AutoMatchesReference() throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/mobilenet_v2.onnx", labels: true, dir: dir)
+        let (int8, _) = try quantizeToFile(swl, calibration: "models/calibration/imagenet", images: 2)
+        var x = [Float](repeating: 0, count: 3 * 224 * 224)
+        for i in 0..<x.count {
+            let v: Int = (i * 7919) % 255
+            x[i] = Float(v) / 64 - 2
+        }
+        for path in [swl, int8] {
+            let fast = try Interpreter(model: PackedModel(path: path))
+            let ref = try Interpreter(model: PackedModel(path: path), kernels: .reference)
+            let refSIMD = ref.kernelNames.filter { !$0.hasSuffix("reference") }
+            #expect(refSIMD.isEmpty, "--kernels reference ran \(refSIMD)")
+            let runnable = Self.simdVariants.filter { $0.runs(on: .current()) }
+            let fastSIMD = fast.kernelNames.filter { !$0.hasSuffix("reference") }
+            if !runnable.isEmpty { #expect(!fastSIMD.isEmpty, "auto ran no SIMD variant: \(fast.kernelNames)") }
+            for run in [fast, ref] {
+                run.setInput(0, logical: x)
+                run.invoke()
+            }
+            if path == int8 {
+                // The dequantized outputs of identical int8 bytes are identical floats.
+                #expect(fast.output(0).map(\.bitPattern) == ref.output(0).map(\.bitPattern), "int8 MobileNetV2: auto differs from reference")
+            } else {
+                let e = relativeError(fast.output(0), ref.output(0))
+                #expect(e < 1e-4, "float MobileNetV2: auto vs reference relative error \(e)")
+            }
+        }
+    }
+
+    @Test func kernelsFlagIsCheckedAndShown() throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/mtcnn_pnet.onnx", dir: dir)
+        let bad = try swiftlet(["bench", swl, "--kernels", "fastest"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("auto") && bad.stderr.contains("reference"), "\(bad.stderr)")
+        let inspect = try swiftlet(["inspect", swl, "--json"])
+        #expect(inspect.status == 0)
+        #expect(inspect.stdout.contains("\"kernel\": \"conv2dF32_"), "\(inspect.stdout.prefix(400))")
+        try NPYArray(floats: [Float](repeating: 0.25, count: 3 * 120 * 160), shape: [1, 3, 120, 160]).write(to: dir + "/x.npy")
+        for choice in ["auto", "reference"] {
+            let r = try swiftlet(["run", swl, "--input", dir + "/x.npy", "--output", dir + "/o.npy", "--profile", "--kernels", choice])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("[conv2dF32_"), "\(r.stdout)")
+            if choice == "reference" { #expect(!r.stdout.contains("avx2") && !r.stdout.contains("neon"), "\(r.stdout)") }
+        }
+    }
+}
