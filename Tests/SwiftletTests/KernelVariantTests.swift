@@ -14,8 +14,7 @@ import Testing
     /// x86-64 variants need AVX2 (+FMA); on a CPU without them the self-test has nothing to check,
     /// which must be said rather than passed silently.
     static var simdVariants: [KernelVariant] {
-        (KernelTables.convF32 + KernelTables.convQS8 + KernelTables.fullyConnectedF32 + KernelTables.fullyConnectedQS8)
-            .filter { $0.algorithm != .reference }
+        KernelTables.all.flatMap { $0 }.filter { $0.algorithm != .reference }
     }
 
     @Test("every SIMD variant this CPU runs matches the reference", arguments: [1, 2, 3] as [UInt64])

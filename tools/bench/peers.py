@@ -111,6 +111,9 @@ def swiftlet(binary: str, swl: str, seconds: float, threads: int) -> dict:
 
 def main() -> int:
     import importlib.metadata as md
+    import logging
+
+    logging.getLogger().setLevel(logging.ERROR)  # quantize_static's advice on pre-processing
 
     from peers import input_shape, ort_int8, run, tflite_files  # tools/memory/peers.py
 
