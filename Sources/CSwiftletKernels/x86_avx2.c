@@ -23,6 +23,20 @@ SWK_AVX2 static inline __m256i swk_mask8(size_t r) {
 
 #define F32_MR 6
 
+/// The input rows a depthwise kernel's rows read (NULL outside the image), for elements of `elem` bytes.
+static inline void swk_dw_rows(const swk_dw_geometry *g, const void *x, size_t elem, const void **rows) {
+    const size_t rowBytes = g->in_w * g->channels * elem;
+    for (size_t ky = 0; ky < g->kh; ky++) {
+        ptrdiff_t iy = g->iy0 + (ptrdiff_t)(ky * g->dh);
+        if (iy < 0 || iy >= (ptrdiff_t)g->in_h) {
+            rows[ky] = NULL;
+        } else {
+            size_t r = g->ring ? (size_t)iy % g->ring : (size_t)iy;
+            rows[ky] = (const char *)x + r * rowBytes;
+        }
+    }
+}
+
 SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
                                    float *c, size_t c_stride, float lo, float hi) {
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
@@ -76,20 +90,10 @@ SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a,
 SWK_AVX2 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi) {
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
     const size_t C = g->channels, taps = g->kh * g->kw;
-    const size_t rowElems = g->in_w * C;
     const size_t block = SWK_DW_CB * (taps + 1);
-    // The input rows the kernel rows read (NULL outside the image).
     const float *rows[16];
+    swk_dw_rows(g, x, sizeof(float), (const void **)rows);
     const size_t kh = g->kh, kw = g->kw;
-    for (size_t ky = 0; ky < kh; ky++) {
-        ptrdiff_t iy = g->iy0 + (ptrdiff_t)(ky * g->dh);
-        if (iy < 0 || iy >= (ptrdiff_t)g->in_h) {
-            rows[ky] = NULL;
-        } else {
-            size_t r = g->ring ? (size_t)iy % g->ring : (size_t)iy;
-            rows[ky] = x + r * rowElems;
-        }
-    }
     // Output pixels whose every column tap is inside the image: [oxLo, oxHi).
     const ptrdiff_t pl = g->pad_left, sw = (ptrdiff_t)g->sw, span = (ptrdiff_t)((kw - 1) * g->dw);
     ptrdiff_t oxLo = (pl + sw - 1) / sw;
@@ -305,19 +309,10 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
     const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
     const __m256i xzp = _mm256_set1_epi16((int16_t)out->input_zero_point);
     const size_t C = g->channels, taps = g->kh * g->kw;
-    const size_t rowElems = g->in_w * C;
     const size_t block = 192 + 32 * taps;
     const int8_t *rows[16];
+    swk_dw_rows(g, x, 1, (const void **)rows);
     const size_t kh = g->kh;
-    for (size_t ky = 0; ky < kh; ky++) {
-        ptrdiff_t iy = g->iy0 + (ptrdiff_t)(ky * g->dh);
-        if (iy < 0 || iy >= (ptrdiff_t)g->in_h) {
-            rows[ky] = NULL;
-        } else {
-            size_t r = g->ring ? (size_t)iy % g->ring : (size_t)iy;
-            rows[ky] = x + r * rowElems;
-        }
-    }
     for (size_t ox = 0; ox < g->out_w; ox++) {
         const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
         int8_t *yp = y + ox * g->y_stride;

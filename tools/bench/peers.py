@@ -115,7 +115,7 @@ def main() -> int:
 
     logging.getLogger().setLevel(logging.ERROR)  # quantize_static's advice on pre-processing
 
-    from peers import input_shape, ort_int8, run, tflite_files  # tools/memory/peers.py
+    from peers import input_shape, ort_int8, swiftlet_models, tflite_files  # tools/memory/peers.py
 
     cache = os.environ.get("SWIFTLET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "swiftlet")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -134,19 +134,12 @@ def main() -> int:
     print(f"latency, ms (median of per-run times; lowest median of {args.rounds} interleaved rounds; lower is better)")
     print(f"machine: {cpu}, {os.cpu_count()} cores; onnxruntime {md.version('onnxruntime')}"
           + (f", ai-edge-litert {md.version('ai-edge-litert')}" if args.litert else "; LiteRT not run (--litert)"))
-    peers = ["ort-u8s8", "ort-s8s8"] + (["litert"] if args.litert else [])
     header = f"{'model':<20}{'dtype':<9}{'thr':>4}{'swiftlet':>10}" + "".join(f"{p:>11}" for p in ["ort"] + (["litert"] if args.litert else [])) \
         + f"{'best peer':>11}{'s/best':>8}   (p90: swiftlet / best peer)"
     print(header)
     with tempfile.TemporaryDirectory() as work:
         for name in args.models:
-            onnx_path = os.path.join(REPO, "models", "onnx", f"{name}.onnx")
-            swl = os.path.join(work, f"{name}.swl")
-            q = os.path.join(work, f"{name}-int8.swl")
-            run("swiftlet import", [args.swiftlet, "import", onnx_path, "-o", swl])
-            run("swiftlet quantize", [args.swiftlet, "quantize", swl, "--calibration",
-                                      os.path.join(REPO, "models", "calibration", "imagenet"), "--images", "4",
-                                      "-o", q, "--quiet"])
+            onnx_path, swl, q = swiftlet_models(args.swiftlet, name, work, images=4)
             shape = input_shape(onnx_path)
             nhwc = [shape[0], *shape[2:], shape[1]]
             ort_u8 = ort_int8(onnx_path, work, activations="uint8")

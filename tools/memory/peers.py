@@ -149,6 +149,18 @@ def run(what: str, cmd: list[str]) -> str:
     return out.stdout
 
 
+def swiftlet_models(binary: str, name: str, work: str, images: int) -> tuple[str, str, str]:
+    """(ONNX path, float .swl, int8 .swl) of a shipped model: swiftlet import, then swiftlet quantize on
+    the first `images` shipped ImageNet calibration photos."""
+    onnx_path = os.path.join(REPO, "models", "onnx", f"{name}.onnx")
+    swl = os.path.join(work, f"{name}.swl")
+    q = os.path.join(work, f"{name}-int8.swl")
+    run("swiftlet import", [binary, "import", onnx_path, "-o", swl])
+    run("swiftlet quantize", [binary, "quantize", swl, "--calibration", os.path.join(REPO, "models", "calibration", "imagenet"),
+                              "--images", str(images), "-o", q, "--quiet"])
+    return onnx_path, swl, q
+
+
 def swiftlet_growth(binary: str, swl: str, runs: int) -> int:
     out = run("swiftlet bench", [binary, "bench", swl, "--runs", str(runs), "--warmup", "1", "--json"])
     growth = json.loads(out)["peak_rss_growth_bytes"]
@@ -193,13 +205,7 @@ def main() -> int:
     print("".join(f"{c:<{w}}" if i < 2 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cols, widths))))
     with tempfile.TemporaryDirectory() as work:
         for name in args.models:
-            onnx_path = os.path.join(REPO, "models", "onnx", f"{name}.onnx")
-            swl = os.path.join(work, f"{name}.swl")
-            q = os.path.join(work, f"{name}-int8.swl")
-            run("swiftlet import", [args.swiftlet, "import", onnx_path, "-o", swl])
-            run("swiftlet quantize", [args.swiftlet, "quantize", swl, "--calibration",
-                                      os.path.join(REPO, "models", "calibration", "imagenet"), "--images", "2",
-                                      "-o", q, "--quiet"])
+            onnx_path, swl, q = swiftlet_models(args.swiftlet, name, work, images=2)
             ort_q = ort_int8(onnx_path, work)
             nchw = input_shape(onnx_path)
             nhwc = [nchw[0], *nchw[2:], nchw[1]]
