@@ -50,7 +50,7 @@ void swk_gemm_f32_neon(size_t m, size_t n, size_t k, const float *a, size_t a_st
                 }
             }
             const size_t nr = n - n0 < SWK_F32_NR ? n - n0 : SWK_F32_NR;
-            for (size_t r = 0; r < mr; r++) {
+            SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) if (r < mr) {
                 float tmp[SWK_F32_NR];
                 float *out = nr == SWK_F32_NR ? cp[r] + n0 : tmp;
                 SWK_UNROLL for (size_t j = 0; j < 4; j++) vst1q_f32(out + 4 * j, vminq_f32(vmaxq_f32(acc[r][j], vlo), vhi));
@@ -213,7 +213,7 @@ void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_s
                 }
             }
             QS8_BLOCK_PARAMS;
-            for (size_t r = 0; r < mr; r++) {
+            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) if (r < mr) {
                 QS8_STORE(r, vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
             }
         }
@@ -247,7 +247,7 @@ SWK_DOTPROD void swk_gemm_qs8_neondot(size_t m, size_t n, size_t k, const int8_t
                 }
             }
             QS8_BLOCK_PARAMS;
-            for (size_t r = 0; r < mr; r++) QS8_STORE(r, acc[r][0], acc[r][1]);
+            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) if (r < mr) QS8_STORE(r, acc[r][0], acc[r][1]);
         }
     }
 }

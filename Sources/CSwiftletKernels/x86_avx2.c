@@ -69,7 +69,7 @@ SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a,
                 }
             }
             const size_t nr = n - n0 < SWK_F32_NR ? n - n0 : SWK_F32_NR;
-            for (size_t r = 0; r < mr; r++) {
+            SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) if (r < mr) {
                 __m256 v0 = _mm256_min_ps(_mm256_max_ps(acc[r][0], vlo), vhi);
                 __m256 v1 = _mm256_min_ps(_mm256_max_ps(acc[r][1], vlo), vhi);
                 float *out = cp[r] + n0;
@@ -186,28 +186,22 @@ SWK_AVX2 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, c
 // ---- int8 ----
 
 /// FixedPoint.multiply of 8 int32 lanes, each with its own multiplier (in [0, 2^31)) and shift.
-/// SaturatingRoundingDoublingHighMul is computed on |x| with
-/// unsigned 32 × 32 → 64-bit products: for x ≥ 0 it is (|x|·m + 2^30) >> 31, for x < 0 the negation
-/// of (|x|·m + 2^30 − 1) >> 31 (gemmlowp's nudge with C's truncating division); the saturating case
-/// needs m = −2^31, which a multiplier never is. RoundingDivideByPOT follows FixedPoint's formula.
+/// SaturatingRoundingDoublingHighMul(x, m) is gemmlowp's (x·m + nudge) / 2^31 with C's truncating
+/// division, nudge = 2^30 for x·m ≥ 0 and 1 − 2^30 below; for x·m < 0 that truncation equals the floor
+/// of (x·m + 2^30) / 2^31 (−⌊(−p − 1 + 2^30) / 2^31⌋ = ⌊(p + 2^30) / 2^31⌋), so both signs are
+/// (x·m + 2^30) >> 31: signed 32 × 32 → 64-bit products, one add, one shift. Its bits 31–62 are the
+/// result (|x·m| < 2^62), so a logical 64-bit shift serves. The saturating case needs m = −2^31,
+/// which a multiplier never is. RoundingDivideByPOT follows FixedPoint's formula.
 SWK_AVX2 static inline __m256i swk_mulfp8(__m256i acc, __m256i mult, __m256i shift) {
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
     const __m256i left = _mm256_max_epi32(shift, zero);
     const __m256i right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
     const __m256i x = _mm256_sllv_epi32(acc, left);
-    const __m256i neg = _mm256_cmpgt_epi32(zero, x);  // −1 where x < 0
-    const __m256i ax = _mm256_abs_epi32(x);          // INT32_MIN stays 0x80000000 = 2^31 unsigned
-    const __m256i lowMask = _mm256_set1_epi64x(0xffffffff);
-    const __m256i nudge = _mm256_set1_epi64x(1 << 30);
-    const __m256i negOne = _mm256_and_si256(neg, one);  // 1 where x < 0
-    __m256i pe = _mm256_mul_epu32(ax, mult);
-    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(ax, 32), _mm256_srli_epi64(mult, 32));
-    pe = _mm256_sub_epi64(_mm256_add_epi64(pe, nudge), _mm256_and_si256(negOne, lowMask));
-    po = _mm256_sub_epi64(_mm256_add_epi64(po, nudge), _mm256_srli_epi64(negOne, 32));
-    pe = _mm256_srli_epi64(pe, 31);
-    po = _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32);
-    __m256i r = _mm256_blend_epi32(pe, po, 0xAA);
-    r = _mm256_sign_epi32(r, x);  // negate where x < 0 (x == 0 gives r == 0 either way)
+    const __m256i nudge = _mm256_set1_epi64x(1LL << 30);
+    const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, mult), nudge);
+    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)), nudge);
+    // Even lanes: bits 31–62 shifted down; odd lanes: shifted up into the high half.
+    const __m256i r = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(po, 1), 0xAA);
     // RoundingDivideByPOT(r, right): (r >> e) + (remainder > (mask >> 1) + (r < 0)).
     const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
     const __m256i rem = _mm256_and_si256(r, mask);
@@ -295,7 +289,7 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
             const __m256i mult = _mm256_load_si256((const __m256i *)(wb + 32));
             const __m256i shift = _mm256_load_si256((const __m256i *)(wb + 64));
             const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR;
-            for (size_t r = 0; r < mr; r++) {
+            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) if (r < mr) {
                 // [c0 c1 c4 c5 | c2 c3 c6 c7] → [c0 … c7]
                 __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(accL[r], accH[r]), 0xD8);
                 s = _mm256_add_epi32(s, bias);

@@ -14,6 +14,9 @@ public struct BenchOptions {
     public var json: Bool
     /// The fastest kernel variants this CPU allows, or the scalar references (`--kernels reference`).
     public var kernels: KernelChoice = .auto
+    /// Threads per inference (`--threads`), pinned to `affinity` when it is not empty.
+    public var threads = 1
+    public var affinity: [Int] = []
 
     public init(modelPath: String, runs: Int = 50, warmup: Int = 5, inputNPY: String? = nil, json: Bool = false) {
         self.modelPath = modelPath
@@ -38,12 +41,13 @@ public func percentile(_ sorted: [UInt64], _ p: Double) -> UInt64 {
 public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     if o.runs < 1 { throw .usage(detail: "--runs must be at least 1, got \(o.runs)") }
     if o.warmup < 0 { throw .usage(detail: "--warmup must be 0 or more, got \(o.warmup)") }
+    if o.threads < 1 || o.threads > 64 { throw .usage(detail: "--threads must be between 1 and 64, got \(o.threads)") }
     // Peak-memory growth from here on: the model's mapped weights that are touched, the arena, the
     // prepared steps (as the peer benchmark measures ONNX Runtime and LiteRT).
     let memoryReset = sys_resetPeakMemory()
     let before = sys_residentMemory()
     let model = try PackedModel(path: o.modelPath)
-    let interpreter = try Interpreter(model: model, kernels: o.kernels)
+    let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
     let spec = interpreter.spec
     if let path = o.inputNPY {
         let info = spec.tensors[spec.inputs[0]]
@@ -94,12 +98,12 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         partsText = "model file \(formatBytes(p.file)) resident (mapped, not copied), arena \(formatBytes(spec.arenaBytes)), code \(formatBytes(p.code)) resident (binary and libraries), camera buffers 0 (no camera in bench), other \(formatBytes(other))"
     }
     if o.json {
-        sys_print("{\"model\": \(jsonString(o.modelPath)), \"runs\": \(o.runs), \"warmup\": \(o.warmup), \"threads\": 1, \"latency_ms\": {\"min\": \(jsonNumber(mn)), \"p50\": \(jsonNumber(p50)), \"p90\": \(jsonNumber(p90)), \"p99\": \(jsonNumber(p99)), \"mean\": \(jsonNumber(mean))}, \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), \"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"memory_parts\": \(partsJSON), \"energy\": null}")
+        sys_print("{\"model\": \(jsonString(o.modelPath)), \"runs\": \(o.runs), \"warmup\": \(o.warmup), \"threads\": \(o.threads), \"latency_ms\": {\"min\": \(jsonNumber(mn)), \"p50\": \(jsonNumber(p50)), \"p90\": \(jsonNumber(p90)), \"p99\": \(jsonNumber(p99)), \"mean\": \(jsonNumber(mean))}, \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), \"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"memory_parts\": \(partsJSON), \"energy\": null}")
         return
     }
     func f(_ v: Double) -> String { formatFixed(v, v < 10 ? 3 : 2) }
     sys_print("model        \(o.modelPath)")
-    sys_print("runs         \(o.runs) timed after \(o.warmup) warm-up, 1 thread")
+    sys_print("runs         \(o.runs) timed after \(o.warmup) warm-up, \(o.threads) thread\(o.threads == 1 ? "" : "s")")
     sys_print("latency ms   min \(f(mn))  p50 \(f(p50))  p90 \(f(p90))  p99 \(f(p99))  mean \(f(mean))")
     sys_print("arena        \(formatBytes(spec.arenaBytes))")
     if let a = after {

@@ -10,13 +10,21 @@ public struct BuildInfo: Sendable {
     public var cpu: String
     /// CPU features the generated code may use; the running CPU must have them all.
     public var requiredFeatures: [String]
+    /// The board profile's default thread count and CPUs to pin them to (empty: no pinning).
+    public var threads: Int
+    public var affinity: [Int]
 
-    public init(version: String, board: String, cpu: String, requiredFeatures: [String]) {
+    public init(version: String, board: String, cpu: String, requiredFeatures: [String], threads: Int = 1, affinity: [Int] = []) {
         self.version = version
         self.board = board
         self.cpu = cpu
         self.requiredFeatures = requiredFeatures
+        self.threads = threads
+        self.affinity = affinity
     }
+
+    /// Threads when `--threads` is not given: the profile's, at most this machine's online CPUs.
+    public var defaultThreads: Int { max(1, min(threads, sys_cpuCount())) }
 }
 
 /// Swiftlet's version, shared by the host and board CLIs.
@@ -30,8 +38,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         USAGE: swiftlet <subcommand>
 
         SUBCOMMANDS:
-          run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference]
-          bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference]
+          run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference] [--threads <n>]
+          bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>]
           inspect <model.swl> [--json]
           info [--json]
           selftest [--seed <n>] [--cases <n>]
@@ -63,6 +71,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         switch sub {
         case "run":
             var o = RunOptions(modelPath: try p.positional("<model.swl>"))
+            o.threads = build.defaultThreads
+            o.affinity = build.affinity
             while let flag = try p.nextFlag() {
                 switch flag {
                 case "--image":
@@ -74,6 +84,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--top": o.topK = try p.int(flag)
                 case "--runs": o.runs = try p.int(flag)
                 case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
+                case "--threads": o.threads = try p.int(flag)
                 case "--help", "-h":
                     sys_print(usage)
                     return 0
@@ -83,6 +94,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
             try runCommand(o)
         case "bench":
             var o = BenchOptions(modelPath: try p.positional("<model.swl>"))
+            o.threads = build.defaultThreads
+            o.affinity = build.affinity
             while let flag = try p.nextFlag() {
                 switch flag {
                 case "--runs": o.runs = try p.int(flag)
@@ -90,6 +103,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--input": o.inputNPY = try p.value(flag)
                 case "--json": o.json = true
                 case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
+                case "--threads": o.threads = try p.int(flag)
                 default: throw p.unknown(flag)
                 }
             }

@@ -24,6 +24,9 @@ public struct RunOptions {
     public var profile: Bool
     /// The fastest kernel variants this CPU allows, or the scalar references (`--kernels reference`).
     public var kernels: KernelChoice = .auto
+    /// Threads per inference (`--threads`), pinned to `affinity` when it is not empty.
+    public var threads = 1
+    public var affinity: [Int] = []
 
     public init(modelPath: String, imagePaths: [String] = [], inputNPY: String? = nil, outputNPY: String? = nil,
                 json: Bool = false, topK: Int = 5, runs: Int = 1, profile: Bool = false) {
@@ -41,6 +44,7 @@ public struct RunOptions {
     public func validate() throws(SwiftletError) {
         if topK < 1 { throw .usage(detail: "--top must be at least 1, got \(topK)") }
         if runs < 1 { throw .usage(detail: "--runs must be at least 1, got \(runs)") }
+        if threads < 1 || threads > 64 { throw .usage(detail: "--threads must be between 1 and 64, got \(threads)") }
         if inputNPY == nil && imagePaths.isEmpty {
             throw .usage(detail: "nothing to run: pass --image photo.jpg, or --input x.npy --output out.npy")
         }
@@ -60,7 +64,7 @@ public struct RunOptions {
 public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     try o.validate()
     let model = try PackedModel(path: o.modelPath)
-    let interpreter = try Interpreter(model: model, kernels: o.kernels)
+    let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
     if let input = o.inputNPY, let output = o.outputNPY {
         try runTensor(interpreter, input: input, output: output, o)
     } else {

@@ -12,7 +12,11 @@ import SwiftletModel
 /// Float32 nodes run the float reference kernels, int8 nodes (TensorFlow Lite's scheme) the int8
 /// ones; the reader has checked every node's types, so the dtype of a node's tensors picks its kernel.
 ///
-/// Limits: one thread. Views, in-place element-wise nodes and Concat slices share bytes (`Aliasing`):
+/// Threads (`threads` > 1): convolutions, streamed Conv → Conv pairs and the element-wise SIMD
+/// steps are split into fixed bands of output rows or elements on a `ThreadPool` (`Step.run(part:of:)`);
+/// each output is computed by the same code at every thread count, so results are bit-identical.
+/// Each thread has its own kernel scratch and, for a streamed pair, its own ring of rows (allocated
+/// at load beside the packed weights). Views, in-place element-wise nodes and Concat slices share bytes (`Aliasing`):
 /// element-wise kernels read each element before writing it; a Conv writing a Concat slice gets the
 /// Concat's row as its pixel stride, and the Concat copies only the inputs not already in place.
 public final class Interpreter {
@@ -26,7 +30,11 @@ public final class Interpreter {
     private let scratch: UnsafeMutablePointer<Int32>?
     /// Per tensor: its first byte (weights are never written through these).
     private let pointers: [UnsafeMutableRawPointer]
-    private let steps: [Step]
+    /// The prepared steps, in a buffer of their own so a thread pool's task can point at one.
+    private let steps: UnsafeMutableBufferPointer<Step>
+    /// Threads of `pool` (1: no pool).
+    public let threads: Int
+    private let pool: ThreadPool?
     /// Per tensor: the row stride a Conv writes it with (0: packed).
     private let rowStrides: [Int]
     /// Weights packed at load for the SIMD variants, and their shared scratch (freed with the interpreter).
@@ -38,9 +46,16 @@ public final class Interpreter {
 
     /// Allocates the arena and prepares every node of `model`, choosing each convolution's and fully
     /// connected layer's kernel variant for this CPU (`kernels: .reference` forces the references).
-    public init(model: PackedModel, kernels: KernelChoice = .auto) throws(SwiftletError) {
+    /// `threads` ≥ 1 runs the divisible steps on that many threads (the caller's among them), pinned
+    /// to the CPUs in `affinity` when it is not empty.
+    public init(model: PackedModel, kernels: KernelChoice = .auto, threads: Int = 1, affinity: [Int] = []) throws(SwiftletError) {
+        guard threads >= 1 && threads <= 64 else {
+            throw .usage(detail: "--threads must be between 1 and 64 (got \(threads))")
+        }
         self.model = model
         self.kernels = kernels
+        self.threads = threads
+        pool = threads > 1 ? try ThreadPool(threads: threads, affinity: affinity) : nil
         let spec = model.spec
         let bytes = spec.arenaBytes > 0 ? spec.arenaBytes : 64
         let base = try sys_alignedAllocate(bytes: bytes, alignment: 64, what: "\(model.path): the arena")
@@ -95,16 +110,27 @@ public final class Interpreter {
             variants.append(v?.0)
             if let (variant, g, int8) = v { fastScratch = max(fastScratch, convScratchBytes(variant, g, int8: int8)) }
         }
+        // One scratch block per thread, 64-byte aligned.
+        let scratchStride = (fastScratch + 63) / 64 * 64
         var buffers: [UnsafeMutableRawPointer] = []
         var names: [String] = []
         do {
             let shared: UnsafeMutableRawPointer? = fastScratch > 0
-                ? try sys_alignedAllocate(bytes: fastScratch, alignment: 64, what: "\(model.path): kernel scratch") : nil
+                ? try sys_alignedAllocate(bytes: scratchStride * threads, alignment: 64, what: "\(model.path): kernel scratch") : nil
             if let p = shared { buffers.append(p) }
             for (i, node) in spec.nodes.enumerated() {
                 prepared.append(try Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias, strides, variant: variants[i],
                                                         fastScratch: shared, owned: &buffers, path: model.path))
                 names.append(variants[i]?.name ?? "reference")
+                switch prepared[i] {
+                case .conv2d(var c):
+                    c.scratchStride = scratchStride
+                    prepared[i] = .conv2d(c)
+                case .conv2dQS8(var c):
+                    c.scratchStride = scratchStride
+                    prepared[i] = .conv2dQS8(c)
+                default: break
+                }
             }
         } catch {
             for p in buffers { sys_free(p) }
@@ -112,11 +138,11 @@ public final class Interpreter {
             if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
             throw error
         }
-        owned = buffers
         kernelNames = names
         // Streamed Conv → Conv pairs (`streamedRows`): the consumer's step runs both, row by row.
         for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 {
             guard case .conv2d(let c) = spec.nodes[e + 1].op else { continue }
+            let ringTensor = spec.tensors[spec.nodes[e].outputs[0]]
             var s = StreamConvStep(ring: alias.ringRows[spec.nodes[e].outputs[0]], sourceRows: spec.tensors[spec.nodes[e].outputs[0]].shape[1],
                                    outRows: spec.tensors[spec.nodes[e + 1].outputs[0]].shape[1], strideH: c.strideH, padTop: c.padTop,
                                    kernelH: c.kernelH, dilationH: c.dilationH)
@@ -130,13 +156,34 @@ public final class Interpreter {
             case .conv2dQS8(let p): s.consumerQS8 = p
             default: continue
             }
+            if threads > 1 {
+                // Each further thread streams its band of rows through a ring of its own.
+                let shape = ringTensor.shape
+                s.ringBytes = (s.ring * shape[2] * shape[3] * ringTensor.dtype.size + 63) / 64 * 64
+                do {
+                    let extra = try sys_alignedAllocate(bytes: s.ringBytes * (threads - 1), alignment: 64,
+                                                        what: "\(model.path): rows of node '\(spec.nodes[e].name)' for \(threads) threads")
+                    buffers.append(extra)
+                    s.extraRings = extra
+                } catch {
+                    for p in buffers { sys_free(p) }
+                    sys_free(base)
+                    if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
+                    throw error
+                }
+            }
             prepared[e] = .skip
             prepared[e + 1] = .streamConv(s)
         }
-        steps = prepared
+        owned = buffers
+        let buffer = UnsafeMutableBufferPointer<Step>.allocate(capacity: prepared.count)
+        _ = buffer.initialize(from: prepared)
+        steps = buffer
     }
 
     deinit {
+        steps.deinitialize()
+        steps.deallocate()
         sys_free(arena)
         if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
         for p in owned { sys_free(p) }
@@ -149,7 +196,21 @@ public final class Interpreter {
     /// then the inputs hold other data afterwards, and each run needs its input set first
     /// (`InputSnapshot` restores one). The outputs are valid until the next call.
     public func invoke() {
-        for i in 0..<steps.count { steps[i].run() }
+        for i in 0..<steps.count { run(i) }
+    }
+
+    /// Step `i`, divided among the pool's threads when it divides. Not inlined: the three `invoke`s
+    /// share one copy of the step switch (about 10 KB of code each on the board binary).
+    @inline(never)
+    private func run(_ i: Int) {
+        let step = steps.baseAddress! + i
+        if let pool, step.pointee.divides {
+            pool.run({ context, part, parts in
+                context!.assumingMemoryBound(to: Step.self).pointee.run(part: part, of: parts)
+            }, context: UnsafeMutableRawPointer(step))
+        } else {
+            step.pointee.run()
+        }
     }
 
     /// Runs every node in order, setting `profile[i]` to node i's nanoseconds (monotonic clock).
@@ -158,7 +219,7 @@ public final class Interpreter {
         if profile.count != steps.count { profile = [UInt64](repeating: 0, count: steps.count) }
         for i in 0..<steps.count {
             let t0 = sys_monotonicNanoseconds()
-            steps[i].run()
+            run(i)
             profile[i] = sys_monotonicNanoseconds() &- t0
         }
     }
@@ -167,7 +228,7 @@ public final class Interpreter {
     /// read node i's output then, with `tensorPointer`, before a later node reuses its memory).
     public func invoke(observe: (Int) -> Void) {
         for i in 0..<steps.count {
-            steps[i].run()
+            run(i)
             observe(i)
         }
     }

@@ -132,6 +132,71 @@ enum Step {
     }
 }
 
+// MARK: - Threads
+
+extension Step {
+    /// Whether `run(part:of:)` divides the step among threads; the others run whole on one thread.
+    var divides: Bool {
+        switch self {
+        case .conv2d, .conv2dQS8, .streamConv, .quantize, .dequantize: true
+        case .addQS8(let s, _): s.simd != nil
+        default: false
+        }
+    }
+
+    /// Part `part` of `parts` of the step (`divides`): fixed bands of output rows, or of elements in
+    /// chunks of 64, so each output is computed by the same code at every thread count.
+    @inline(__always)
+    func run(part: Int, of parts: Int) {
+        switch self {
+        case .conv2d(let s):
+            let rows = band(s.yShape[1], part: part, of: parts)
+            if !rows.isEmpty { s.run(rows: rows, part: part) }
+        case .conv2dQS8(let s):
+            let rows = band(s.yShape[1], part: part, of: parts)
+            if !rows.isEmpty { s.run(rows: rows, part: part) }
+        case .streamConv(let s):
+            s.run(part: part, of: parts)
+        case .quantize(let s):
+            let r = elements(s.count, part: part, of: parts)
+            if r.isEmpty { return }
+            if let v = s.simd {
+                quantizeQS8_fast(v, x: s.x + r.lowerBound, y: s.y + r.lowerBound, count: r.count, params: s.params)
+            } else {
+                quantizeQS8_reference(x: s.x + r.lowerBound, y: s.y + r.lowerBound, count: r.count, params: s.params)
+            }
+        case .dequantize(let s):
+            let r = elements(s.count, part: part, of: parts)
+            if r.isEmpty { return }
+            if let v = s.simd {
+                dequantizeQS8_fast(v, x: s.x + r.lowerBound, y: s.y + r.lowerBound, count: r.count, params: s.params)
+            } else {
+                dequantizeQS8_reference(x: s.x + r.lowerBound, y: s.y + r.lowerBound, count: r.count, params: s.params)
+            }
+        case .addQS8(let s, let p):
+            // `divides` only with the SIMD variant (no broadcast: `count` contiguous elements).
+            let r = elements(s.count, part: part, of: parts)
+            if r.isEmpty { return }
+            if let v = s.simd {
+                addQS8_fast(v, a: s.a + r.lowerBound, b: s.b + r.lowerBound, y: s.y + r.lowerBound, count: r.count, params: p)
+            }
+        default:
+            if part == 0 { runWhole() }
+        }
+    }
+
+    /// `run()`, called rather than inlined once more.
+    @inline(never)
+    func runWhole() { run() }
+}
+
+/// Part `part` of `parts` bands of `0..<count` in whole chunks of 64 elements.
+@inline(__always)
+private func elements(_ count: Int, part: Int, of parts: Int) -> Range<Int> {
+    let chunks = band((count + 63) / 64, part: part, of: parts)
+    return min(count, chunks.lowerBound * 64)..<min(count, chunks.upperBound * 64)
+}
+
 /// NHWC input `[N, H, W, C]`, OHWI weights, bias `[O]`, output `[N, OH, OW, O]` with pixels
 /// `yPixelStride` elements apart (0: O; more for a Concat slice).
 /// `kernel` is the variant chosen at load; a SIMD variant reads `packed` (its weights packed at load)
@@ -143,13 +208,15 @@ struct ConvStep {
     var params: Conv2D
     var kernel: KernelVariant, geometry: ConvGeometry
     var packed: UnsafeRawPointer?, scratch: UnsafeMutableRawPointer?
+    /// Bytes between the scratch blocks of consecutive threads (thread `part` uses `scratch + part · scratchStride`).
+    var scratchStride = 0
 
     /// Output rows `rows` (nil: all), reading input rows from a ring of `xRing` rows and writing
-    /// output rows to a ring of `yRing` rows when those are above 0.
+    /// output rows to a ring of `yRing` rows when those are above 0, with thread `part`'s scratch.
     @inline(__always)
-    func run(rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0) {
+    func run(rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0, part: Int = 0) {
         if let pw = packed {
-            conv2dF32_fast(kernel, geometry, x: x, packed: pw, scratch: scratch, y: y, yPixelStride: yPixelStride,
+            conv2dF32_fast(kernel, geometry, x: x, packed: pw, scratch: scratch.map { $0 + part * scratchStride }, y: y, yPixelStride: yPixelStride,
                            activation: params.activation, rows: rows, xRing: xRing, yRing: yRing)
         } else {
             conv2dF32_reference(x: x, xShape: xShape, w: w, b: b, y: y, yShape: yShape, yPixelStride: yPixelStride, params: params,
@@ -279,11 +346,12 @@ struct ConvQS8Step {
     var requant: Requantization
     var kernel: KernelVariant, geometry: ConvGeometry
     var packed: UnsafeRawPointer?, scratch: UnsafeMutableRawPointer?
+    var scratchStride = 0
 
     @inline(__always)
-    func run(rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0) {
+    func run(rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0, part: Int = 0) {
         if let pw = packed {
-            conv2dQS8_fast(kernel, geometry, x: x, packed: pw, scratch: scratch, y: y, yPixelStride: yPixelStride,
+            conv2dQS8_fast(kernel, geometry, x: x, packed: pw, scratch: scratch.map { $0 + part * scratchStride }, y: y, yPixelStride: yPixelStride,
                            out: qs8Output(requant, inputZeroPoint: inputZeroPoint), rows: rows, xRing: xRing, yRing: yRing)
         } else {
             conv2dQS8_reference(x: x, xShape: xShape, inputZeroPoint: inputZeroPoint, w: w, bias: b, y: y, yShape: yShape,
@@ -349,36 +417,57 @@ struct StreamConvStep {
     var ring: Int
     /// The producer's output rows; the consumer's output rows, stride, top padding, kernel and dilation.
     var sourceRows: Int, outRows: Int, strideH: Int, padTop: Int, kernelH: Int, dilationH: Int
+    /// With threads: a private ring of `ringBytes` for each thread after the first (thread 0 uses the
+    /// planned one), so each thread streams its own band of output rows; the few producer rows two
+    /// bands share are computed by both, with the same code, so results do not depend on the count.
+    var extraRings: UnsafeMutableRawPointer? = nil, ringBytes = 0
 
-    func run() {
+    func run() { run(rows: 0..<outRows) }
+
+    /// Output rows `band` of `parts`, streamed through thread `part`'s ring.
+    func run(part: Int, of parts: Int) {
+        let rows = band(outRows, part: part, of: parts)
+        if rows.isEmpty { return }
+        if part == 0 { return run(rows: rows) }
+        guard let extra = extraRings else { preconditionFailure("StreamConvStep: no rings for \(parts) threads") }
+        var s = self
+        let r = extra + (part - 1) * ringBytes
+        if var p = s.producerF32 { p.y = r.assumingMemoryBound(to: Float.self); s.producerF32 = p }
+        if var p = s.producerQS8 { p.y = r.assumingMemoryBound(to: Int8.self); s.producerQS8 = p }
+        if var c = s.consumerF32 { c.x = UnsafePointer(r.assumingMemoryBound(to: Float.self)); s.consumerF32 = c }
+        if var c = s.consumerQS8 { c.x = UnsafePointer(r.assumingMemoryBound(to: Int8.self)); s.consumerQS8 = c }
+        s.run(rows: rows, part: part)
+    }
+
+    private func run(rows: Range<Int>, part: Int = 0) {
         var next = 0
-        for oy in 0..<outRows {
+        for oy in rows {
             let lo = oy * strideH - padTop
             let hi = min(sourceRows - 1, lo + (kernelH - 1) * dilationH)
             next = max(next, lo)   // rows below lo are never read again (a stride above the kernel)
             while next <= hi {
-                producerRow(next)
+                producerRow(next, part: part)
                 next += 1
             }
-            consumerRow(oy)
+            consumerRow(oy, part: part)
         }
     }
 
     @inline(__always)
-    private func producerRow(_ r: Int) {
+    private func producerRow(_ r: Int, part: Int) {
         if let p = producerF32 {
-            p.run(rows: r..<(r + 1), yRing: ring)
+            p.run(rows: r..<(r + 1), yRing: ring, part: part)
         } else if let p = producerQS8 {
-            p.run(rows: r..<(r + 1), yRing: ring)
+            p.run(rows: r..<(r + 1), yRing: ring, part: part)
         }
     }
 
     @inline(__always)
-    private func consumerRow(_ oy: Int) {
+    private func consumerRow(_ oy: Int, part: Int) {
         if let c = consumerF32 {
-            c.run(rows: oy..<(oy + 1), xRing: ring)
+            c.run(rows: oy..<(oy + 1), xRing: ring, part: part)
         } else if let c = consumerQS8 {
-            c.run(rows: oy..<(oy + 1), xRing: ring)
+            c.run(rows: oy..<(oy + 1), xRing: ring, part: part)
         }
     }
 }

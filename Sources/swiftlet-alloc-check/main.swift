@@ -4,10 +4,11 @@ import SwiftletCore
 import SwiftletModel
 import SwiftletRuntime
 
-// swiftlet-alloc-check MODEL.swl [RUNS]
+// swiftlet-alloc-check MODEL.swl [RUNS [THREADS]]
 //
 // Counts the heap allocations of running a packed model: load, prepare, one warm-up run, then
-// malloc/calloc/realloc/posix_memalign calls across RUNS inferences (default 100). Run it with the
+// malloc/calloc/realloc/posix_memalign calls across RUNS inferences (default 100) on THREADS threads
+// (default 1; the pool's workers are counted too: the interposer's counters are process-wide). Run it with the
 // interposer preloaded, or the count is 0 because nothing is counted:
 //
 //   LD_PRELOAD=.build/release/libMallocInterposerSwift.so .build/release/swiftlet-alloc-check m.swl
@@ -16,15 +17,16 @@ import SwiftletRuntime
 // allocations made while loading, printed as `load_allocations`.
 
 let args = CommandLine.arguments
-guard args.count >= 2, args.count <= 3, let runs = args.count == 3 ? Int(args[2]) : 100, runs > 0 else {
-    sys_printError("usage: swiftlet-alloc-check MODEL.swl [RUNS]\n")
+guard args.count >= 2, args.count <= 4, let runs = args.count >= 3 ? Int(args[2]) : 100, runs > 0,
+      let threads = args.count == 4 ? Int(args[3]) : 1, threads > 0 else {
+    sys_printError("usage: swiftlet-alloc-check MODEL.swl [RUNS [THREADS]]\n")
     exit(64)
 }
 MallocInterposerSwift.initialize()
 do {
     MallocInterposerSwift.hook()
     let model = try PackedModel(path: args[1])
-    let interpreter = try Interpreter(model: model)
+    let interpreter = try Interpreter(model: model, threads: threads)
     MallocInterposerSwift.unhook()
     let load = MallocInterposerSwift.getStatistics()
     // A fixed input pattern in [−1, 1): the values do not matter, the work does.
@@ -46,7 +48,7 @@ do {
     let s = MallocInterposerSwift.getStatistics()
     let allocations = s.mallocCount - load.mallocCount
     let bytes = s.mallocBytesCount - load.mallocBytesCount
-    print("load_allocations \(load.mallocCount) allocations \(allocations) bytes \(bytes) runs \(runs)")
+    print("load_allocations \(load.mallocCount) allocations \(allocations) bytes \(bytes) runs \(runs) threads \(threads)")
 } catch {
     sys_printError("error: \(error.message)\n")
     exit(1)

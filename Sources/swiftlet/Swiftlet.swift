@@ -259,10 +259,14 @@ struct Run: ParsableCommand {
     @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")
     var kernels: KernelsFlag = .auto
 
+    @Option(help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
+    var threads = 1
+
     var options: RunOptions {
         var o = RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
                            runs: runs, profile: profile)
         o.kernels = kernels.choice
+        o.threads = threads
         return o
     }
 
@@ -320,8 +324,12 @@ struct Bench: ParsableCommand {
     @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")
     var kernels: KernelsFlag = .auto
 
+    @Option(help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
+    var threads = 1
+
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        if threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64, got \(threads)") }
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
     }
 
@@ -329,6 +337,7 @@ struct Bench: ParsableCommand {
         try reportingErrors { () throws(SwiftletError) in
             var o = BenchOptions(modelPath: model, runs: runs, warmup: warmup, inputNPY: input, json: json)
             o.kernels = kernels.choice
+            o.threads = threads
             try benchCommand(o)
         }
     }

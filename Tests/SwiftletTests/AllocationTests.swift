@@ -3,7 +3,8 @@ import SwiftletModel
 import Testing
 
 // No heap allocation per frame: after load, 100 inferences of every shipped model, float32 and int8,
-// make no malloc/calloc/realloc/posix_memalign call. Counted by ordo-one/malloc-interposer, preloaded
+// make no malloc/calloc/realloc/posix_memalign call, on one thread and on two (the pool's worker
+// counted too). Counted by ordo-one/malloc-interposer, preloaded
 // into `swiftlet-alloc-check` (built beside the swiftlet binary).
 
 @Suite struct AllocationTests {
@@ -19,9 +20,9 @@ import Testing
     }
 
     /// Runs the check with the interposer preloaded; returns (load allocations, per-run allocations).
-    func count(_ model: String) throws -> (Int, Int) {
+    func count(_ model: String, threads: Int) throws -> (Int, Int) {
         let (check, lib) = try tools()
-        let r = try runProcess("/usr/bin/env", ["LD_PRELOAD=\(lib)", check, model, "100"])
+        let r = try runProcess("/usr/bin/env", ["LD_PRELOAD=\(lib)", check, model, "100", "\(threads)"])
         #expect(r.status == 0, "\(model): \(r.stderr)")
         let words = r.stdout.split(separator: " ").map(String.init)
         guard let li = words.firstIndex(of: "load_allocations"), let ai = words.firstIndex(of: "allocations"),
@@ -38,10 +39,12 @@ import Testing
         // int8: calibrated on two photos (the ranges do not matter here, the kernels do).
         let (int8, _) = try quantizeToFile(swl, calibration: "models/calibration/imagenet", images: 2)
         for path in [swl, int8] {
-            let (load, perRun) = try count(path)
-            // Loading allocates (the spec, the arena): proof that the interposer is counting.
-            #expect(load > 0, "\(path): the interposer counted nothing while loading; is it preloaded?")
-            #expect(perRun == 0, "\(path): \(perRun) heap allocations across 100 inferences")
+            for threads in [1, 2] {
+                let (load, perRun) = try count(path, threads: threads)
+                // Loading allocates (the spec, the arena): proof that the interposer is counting.
+                #expect(load > 0, "\(path): the interposer counted nothing while loading; is it preloaded?")
+                #expect(perRun == 0, "\(path): \(perRun) heap allocations across 100 inferences on \(threads) threads")
+            }
         }
     }
 }

@@ -90,9 +90,9 @@ import Testing
         }
     }
 
-    /// int8 models (quantized on the host) give the host's outputs bit for bit on every board: the
-    /// integer kernels and the pack-time tables leave nothing to the board's floating point but the
-    /// final dequantization.
+    /// int8 models (quantized on the host) give the host's outputs bit for bit on every board, at any
+    /// thread count: the integer kernels and the pack-time tables leave nothing to the board's
+    /// floating point but the final dequantization.
     @Test("int8 outputs equal the host build's bit for bit", arguments: ["digits_lenet", "mobilenet_v2"])
     func sameInt8OutputsAsHost(model: String) throws {
         let dir = try scratchDirectory()
@@ -103,12 +103,15 @@ import Testing
         let photo = repoFile(imagenet ? "models/photos/chelsea.jpg" : "models/digits/test/7/0081.jpg")
         let host = try swiftlet(["run", int8, "--image", photo, "--json", "--top", "10"])
         #expect(host.status == 0, "\(host.stderr)")
+        // The board profile's thread count (here at most the machine's CPUs), one thread, and three.
         for (board, cpu) in Self.boards {
-            let r = try runBoard(board, cpu: cpu, ["run", int8, "--image", photo, "--json", "--top", "10"])
-            #expect(r.status == 0, "\(board): \(r.stderr)")
-            // Same scores, same order (the latency field differs).
-            func scores(_ s: String) -> String { String(s[s.range(of: "\"top\"")!.lowerBound...]) }
-            #expect(scores(r.stdout) == scores(host.stdout), "\(model) int8 on \(board): \(r.stdout) vs host \(host.stdout)")
+            for threads in [[], ["--threads", "1"], ["--threads", "3"]] {
+                let r = try runBoard(board, cpu: cpu, ["run", int8, "--image", photo, "--json", "--top", "10"] + threads)
+                #expect(r.status == 0, "\(board): \(r.stderr)")
+                // Same scores, same order (the latency field differs).
+                func scores(_ s: String) -> String { String(s[s.range(of: "\"top\"")!.lowerBound...]) }
+                #expect(scores(r.stdout) == scores(host.stdout), "\(model) int8 on \(board) \(threads): \(r.stdout) vs host \(host.stdout)")
+            }
         }
     }
 

@@ -13,8 +13,7 @@ inference call alone). The configurations of a model are interleaved, and the wh
 shared machine noise only ever adds time.
 
   Swiftlet:     swiftlet import (float32) and swiftlet quantize (int8: the shipped ImageNet calibration
-                photos, 4 of them), then `swiftlet bench --json` (kernels: auto). One thread: Swiftlet has
-                no thread pool yet, so its 2-thread rows repeat the 1-thread figure, marked "1t".
+                photos, 4 of them), then `swiftlet bench --json --threads N` (kernels: auto), N as the row says.
   ONNX Runtime: the same ONNX file (float32), and quantize_static QDQ per-channel int8 of it, both with
                 uint8 activations (U8S8: ORT's fast x86 path) and int8 activations (S8S8); CPU execution
                 provider, intra-op threads as the row says, default graph optimisation.
@@ -98,7 +97,8 @@ def child(what: str, code: str, path: str, seconds: float, threads: int, shape: 
 def swiftlet(binary: str, swl: str, seconds: float, threads: int) -> dict:
     # A short first call sizes the timed run to about `seconds`.
     def bench(runs: int) -> dict:
-        cmd = ["taskset", "-c", cores(threads), binary, "bench", swl, "--runs", str(runs), "--warmup", "3", "--json"]
+        cmd = ["taskset", "-c", cores(threads), binary, "bench", swl, "--runs", str(runs), "--warmup", "3", "--json",
+               "--threads", str(threads)]
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             raise SystemExit(f"peers: error: swiftlet bench {swl} failed (exit {out.returncode}):\n{out.stderr.strip()}")
@@ -147,8 +147,8 @@ def main() -> int:
             lite = tflite_files(args.tf_python, onnx_path) if args.litert else None
             for threads in args.threads:
                 configs = {
-                    ("float32", "swiftlet"): lambda: swiftlet(args.swiftlet, swl, args.seconds, 1),
-                    ("int8", "swiftlet"): lambda: swiftlet(args.swiftlet, q, args.seconds, 1),
+                    ("float32", "swiftlet"): lambda: swiftlet(args.swiftlet, swl, args.seconds, threads),
+                    ("int8", "swiftlet"): lambda: swiftlet(args.swiftlet, q, args.seconds, threads),
                     ("float32", "ort"): lambda: child("ONNX Runtime", ORT_CHILD, onnx_path, args.seconds, threads, shape),
                     ("int8", "ort-u8s8"): lambda: child("ONNX Runtime", ORT_CHILD, ort_u8, args.seconds, threads, shape),
                     ("int8", "ort-s8s8"): lambda: child("ONNX Runtime", ORT_CHILD, ort_s8, args.seconds, threads, shape),
@@ -169,12 +169,11 @@ def main() -> int:
                     if lite:
                         peers_here["litert"] = best[(dtype, "litert")]
                     top = min(peers_here.values(), key=lambda r: r["p50"])
-                    mark = "" if threads == 1 else " 1t"
-                    line = f"{name:<20}{dtype:<9}{threads:>4}{s['p50']:>8.2f}{mark:<3}" if mark else f"{name:<20}{dtype:<9}{threads:>4}{s['p50']:>10.2f}"
+                    line = f"{name:<20}{dtype:<9}{threads:>4}{s['p50']:>10.2f}"
                     line += "".join(f"{peers_here[p]['p50']:>11.2f}" for p in peers_here)
                     line += f"{top['p50']:>11.2f}{s['p50'] / top['p50']:>8.2f}   ({s['p90']:.2f} / {top['p90']:.2f})"
                     print(line, flush=True)
-    print("ort: the faster of ORT's U8S8 and S8S8 QDQ models for int8; 1t: Swiftlet ran on one thread (no thread pool yet)")
+    print("ort: the faster of ORT's U8S8 and S8S8 QDQ models for int8")
     return 0
 
 

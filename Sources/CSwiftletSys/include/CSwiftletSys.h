@@ -78,6 +78,72 @@ static inline long long swl_physical_memory(void) {
     return (long long)sysconf(_SC_PHYS_PAGES) * (long long)sysconf(_SC_PAGESIZE);
 }
 
+// ---- Threads: the few atomics, futex calls and affinity the core's ThreadPool needs ----
+
+#include <sched.h>
+#include <sys/syscall.h>
+// futex(2) operations (linux/futex.h's values; that header is not in every libc's include path).
+#define SWL_FUTEX_WAIT_PRIVATE 128
+#define SWL_FUTEX_WAKE_PRIVATE 129
+
+/// A parallel task: called once per part, `part` in 0..<parts, each on its own thread.
+typedef void (*swl_task_fn)(void *context, size_t part, size_t parts);
+
+/// The state a ThreadPool's threads share. The words the workers wait on sit on their own cache lines.
+typedef struct {
+    uint32_t generation;     // bumped (release) by the caller to start a task
+    uint32_t sleepers;       // workers inside futex_wait on `generation`
+    uint32_t stop;           // 1: workers return
+    uint32_t spin;           // relax loops a worker spins before it sleeps
+    char pad0[48];
+    uint32_t pending;        // workers that have not finished the current task
+    char pad1[60];
+    swl_task_fn task;
+    void *context;
+    size_t parts;
+} swl_pool_state;
+
+static inline uint32_t swl_atomic_load(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void swl_atomic_store(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/// Sequentially consistent add (the wake-up handshake needs the total order); returns the new value.
+static inline uint32_t swl_atomic_add(uint32_t *p, uint32_t v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
+static inline uint32_t swl_atomic_sub(uint32_t *p, uint32_t v) { return __atomic_sub_fetch(p, v, __ATOMIC_SEQ_CST); }
+static inline uint32_t swl_atomic_load_seq(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+
+/// Sleeps while *p == expected (returns at once when it differs, or on a spurious wake-up).
+static inline void swl_futex_wait(uint32_t *p, uint32_t expected) {
+    syscall(SYS_futex, p, SWL_FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+static inline void swl_futex_wake_all(uint32_t *p) { syscall(SYS_futex, p, SWL_FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0); }
+
+/// One spin-loop pause.
+static inline void swl_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+static inline void swl_yield(void) { sched_yield(); }
+
+typedef void *(*swl_thread_fn)(void *);
+/// A thread handle (pthread_t is an integer in glibc and a pointer in musl; Swift sees this struct).
+typedef struct { pthread_t thread; } swl_thread;
+/// Starts a thread; 0 on success, else the error number.
+static inline int swl_thread_start(swl_thread *t, swl_thread_fn fn, void *arg) { return pthread_create(&t->thread, NULL, fn, arg); }
+static inline int swl_thread_join(swl_thread t) { return pthread_join(t.thread, NULL); }
+/// Pins the calling thread to one CPU (below 1024) if that CPU is in the thread's current mask (so a
+/// `taskset` the user chose is kept); 0 on success, else the error number (EINVAL: not in the mask).
+static inline int swl_pin_self(int cpu) {
+    enum { words = 1024 / (8 * sizeof(unsigned long)), bits = 8 * sizeof(unsigned long) };
+    unsigned long mask[words] = {0}, allowed[words] = {0};
+    if (cpu < 0 || cpu >= 1024) return EINVAL;
+    if (syscall(SYS_sched_getaffinity, 0, sizeof(allowed), allowed) < 0) return errno;
+    if (!(allowed[cpu / bits] & (1UL << (cpu % bits)))) return EINVAL;
+    mask[cpu / bits] |= 1UL << (cpu % bits);
+    return syscall(SYS_sched_setaffinity, 0, sizeof(mask), mask) == 0 ? 0 : errno;
+}
+
 // ---- JPEG (libjpeg through a setjmp shim: libjpeg reports errors by longjmp, which Swift cannot catch) ----
 
 /// Result of a JPEG decode; `message` holds libjpeg's text when `ok` is 0.

@@ -1,0 +1,129 @@
+import CSwiftletSys
+
+/// A small fork-join pool: `threads − 1` persistent workers beside the calling thread, as
+/// pthreadpool does for XNNPACK. `run` hands one task to every thread at once, the caller taking
+/// part 0, and returns when all parts are done. Workers spin briefly between tasks (a network's
+/// steps come microseconds apart) and then sleep on a futex (frames come milliseconds apart), so an
+/// idle pool costs nothing. Nothing is allocated after `init`; tasks are C function pointers with a
+/// context pointer, so a run passes no closure.
+///
+/// Which part does which work is the task's business: Swiftlet's steps split their output rows (or
+/// channel blocks, or elements) into `parts` fixed bands, so every output is computed by the same
+/// code whatever the thread count, and results are bit-identical at every count.
+public final class ThreadPool {
+    /// Threads taking part in a run, the caller included (1: no workers, `run` calls the task inline).
+    public let threads: Int
+    private let state: UnsafeMutablePointer<swl_pool_state>
+    private var workers: [swl_thread] = []
+    private let slots: UnsafeMutablePointer<WorkerSlot>
+
+    struct WorkerSlot {
+        var state: UnsafeMutablePointer<swl_pool_state>
+        var index: Int
+        var cpu: Int32
+    }
+
+    /// `threads` ≥ 1. `affinity`: CPUs to pin to, thread i to `affinity[i % count]` (the caller too);
+    /// empty: no pinning. A CPU outside the process's current mask (a `taskset` the user chose, a
+    /// board with fewer cores) is skipped, and pinning the system refuses is ignored.
+    /// `spin`: pause loops a worker spins before sleeping.
+    public init(threads: Int, affinity: [Int] = [], spin: Int = 20_000) throws(SwiftletError) {
+        precondition(threads >= 1, "ThreadPool: threads must be at least 1")
+        self.threads = threads
+        state = UnsafeMutablePointer<swl_pool_state>.allocate(capacity: 1)
+        state.initialize(to: swl_pool_state())
+        state.pointee.spin = UInt32(clamping: spin)
+        slots = UnsafeMutablePointer<WorkerSlot>.allocate(capacity: max(threads, 1))
+        for i in 1..<max(threads, 1) {
+            let cpu = affinity.isEmpty ? -1 : Int32(truncatingIfNeeded: affinity[i % affinity.count])
+            (slots + i).initialize(to: WorkerSlot(state: state, index: i, cpu: cpu))
+            var t = swl_thread()
+            let err = swl_thread_start(&t, { arg in
+                ThreadPool.work(arg!.assumingMemoryBound(to: WorkerSlot.self))
+                return nil
+            }, UnsafeMutableRawPointer(slots + i))
+            if err != 0 {
+                stopWorkers()
+                state.deallocate()
+                slots.deallocate()
+                throw .system(call: "pthread_create", path: "thread \(i) of \(threads)", errno: err)
+            }
+            workers.append(t)
+        }
+        // The caller last: workers inherit the mask of the thread that creates them.
+        if !affinity.isEmpty { _ = swl_pin_self(Int32(truncatingIfNeeded: affinity[0])) }
+    }
+
+    deinit {
+        stopWorkers()
+        state.deallocate()
+        slots.deallocate()
+    }
+
+    private func stopWorkers() {
+        swl_atomic_store(&state.pointee.stop, 1)
+        _ = swl_atomic_add(&state.pointee.generation, 1)
+        swl_futex_wake_all(&state.pointee.generation)
+        for t in workers { _ = swl_thread_join(t) }
+        workers.removeAll()
+    }
+
+    /// Calls `task(context, part, threads)` once for each part in 0..<threads, part 0 on the calling
+    /// thread, and returns when every part has returned. Not reentrant: one run at a time.
+    @inline(__always)
+    public func run(_ task: swl_task_fn, context: UnsafeMutableRawPointer) {
+        if threads == 1 {
+            task(context, 0, 1)
+            return
+        }
+        let s = state
+        s.pointee.task = task
+        s.pointee.context = context
+        s.pointee.parts = threads
+        swl_atomic_store(&s.pointee.pending, UInt32(threads - 1))
+        _ = swl_atomic_add(&s.pointee.generation, 1)
+        if swl_atomic_load_seq(&s.pointee.sleepers) > 0 { swl_futex_wake_all(&s.pointee.generation) }
+        task(context, 0, threads)
+        var spins = 0
+        while swl_atomic_load(&s.pointee.pending) != 0 {
+            spins += 1
+            if spins < 4096 { swl_cpu_relax() } else { swl_yield() }
+        }
+    }
+
+    /// A worker's loop: wait for a new generation (spin, then sleep), run its part, report.
+    private static func work(_ slot: UnsafeMutablePointer<WorkerSlot>) {
+        let s = slot.pointee.state
+        let index = slot.pointee.index
+        if slot.pointee.cpu >= 0 { _ = swl_pin_self(slot.pointee.cpu) }
+        let spinLimit = Int(s.pointee.spin)
+        var seen: UInt32 = 0  // the generation at init, before any worker started
+        while true {
+            var g = swl_atomic_load(&s.pointee.generation)
+            var spins = 0
+            while g == seen {
+                if spins < spinLimit {
+                    swl_cpu_relax()
+                    spins += 1
+                } else {
+                    _ = swl_atomic_add(&s.pointee.sleepers, 1)
+                    swl_futex_wait(&s.pointee.generation, seen)
+                    _ = swl_atomic_sub(&s.pointee.sleepers, 1)
+                }
+                g = swl_atomic_load(&s.pointee.generation)
+            }
+            seen = g
+            if swl_atomic_load(&s.pointee.stop) != 0 { return }
+            if let task = s.pointee.task { task(s.pointee.context, index, s.pointee.parts) }
+            _ = swl_atomic_sub(&s.pointee.pending, 1)
+        }
+    }
+}
+
+/// Part `part` of `parts` near-equal contiguous bands of `0..<count` (earlier bands one longer).
+@inline(__always)
+public func band(_ count: Int, part: Int, of parts: Int) -> Range<Int> {
+    let q = count / parts, r = count % parts
+    let lo = part * q + min(part, r)
+    return lo..<(lo + q + (part < r ? 1 : 0))
+}

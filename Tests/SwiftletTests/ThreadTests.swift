@@ -1,0 +1,99 @@
+import CSwiftletSys
+import Foundation
+import SwiftletCore
+import SwiftletKernels
+import SwiftletModel
+import SwiftletRuntime
+import Testing
+
+// Threads: the pool runs every part exactly once per run, and a model gives the same bytes at
+// every thread count (1 to 4), with the SIMD variants and with the references, float32 and int8.
+
+/// Per-part counters a pool task increments (the context of `countParts`).
+private struct PartCounts {
+    var hits: [Int32] = Array(repeating: 0, count: 8)
+    var parts: [Int] = Array(repeating: -1, count: 8)
+}
+
+@Suite struct ThreadTests {
+    @Test func everyPartRunsOncePerRun() throws {
+        for threads in [1, 2, 3, 4] {
+            let pool = try ThreadPool(threads: threads, spin: 200)
+            var counts = PartCounts()
+            let rounds = 2_000
+            try withUnsafeMutablePointer(to: &counts) { ctx in
+                for round in 0..<rounds {
+                    pool.run({ context, part, parts in
+                        let c = context!.assumingMemoryBound(to: PartCounts.self)
+                        c.pointee.hits[part] += 1
+                        c.pointee.parts[part] = parts
+                    }, context: UnsafeMutableRawPointer(ctx))
+                    // Every part has finished when run returns: its count is already this round's.
+                    for p in 0..<threads where ctx.pointee.hits[p] != Int32(round + 1) {
+                        throw TestFailure("\(threads) threads, round \(round): part \(p) ran \(ctx.pointee.hits[p]) times")
+                    }
+                    // Let the workers fall asleep now and then, so waking them is tested too.
+                    if round % 500 == 499 { usleep(2_000) }
+                }
+            }
+            #expect(Array(counts.hits[0..<threads]) == Array(repeating: Int32(rounds), count: threads))
+            #expect(Array(counts.parts[0..<threads]) == Array(repeating: threads, count: threads))
+            #expect(counts.hits[threads...].allSatisfy { $0 == 0 }, "a part beyond \(threads) ran")
+        }
+    }
+
+    @Test func bandsCoverEveryIndexOnce() {
+        for count in [0, 1, 2, 3, 7, 56, 112] {
+            for parts in 1...5 {
+                let bands = (0..<parts).map { band(count, part: $0, of: parts) }
+                #expect(bands.map(\.count).reduce(0, +) == count)
+                #expect(bands.first?.lowerBound == 0 && bands.last?.upperBound == count)
+                for i in 1..<parts { #expect(bands[i].lowerBound == bands[i - 1].upperBound) }
+                #expect((bands.map(\.count).max() ?? 0) - (bands.map(\.count).min() ?? 0) <= 1)
+            }
+        }
+    }
+
+    /// Streamed Conv pairs, depthwise, im2col, element-wise int8 and Concat slices at 1–4 threads:
+    /// byte-identical outputs, and identical to the references for int8.
+    @Test("same bytes at 1 to 4 threads", arguments: ["mobilenet_v2", "squeezenet1_1", "blazeface"])
+    func bitIdenticalAcrossThreadCounts(model: String) throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/\(model).onnx", dir: dir)
+        let (int8, _) = try quantizeToFile(swl, calibration: "models/calibration/imagenet", images: 2)
+        for path in [swl, int8] {
+            for kernels in [KernelChoice.auto, .reference] {
+                var first: [[UInt32]] = []
+                for threads in 1...4 {
+                    let run = try Interpreter(model: PackedModel(path: path), kernels: kernels, threads: threads)
+                    #expect(run.threads == threads)
+                    let n: Int = Shape.count(run.spec.tensors[run.spec.inputs[0]].logicalShape) ?? 0
+                    var x = [Float](repeating: 0, count: n)
+                    for i in 0..<n { x[i] = Float((i * 7919) % 255) / 64 - 2 }
+                    run.setInput(0, logical: x)
+                    run.invoke()
+                    run.invoke()  // twice: a second run on the same pool gives the same bytes
+                    var outs: [[UInt32]] = []
+                    for o in 0..<run.spec.outputs.count { outs.append(run.output(o).map { (v: Float) in v.bitPattern }) }
+                    if threads == 1 {
+                        first = outs
+                    } else {
+                        #expect(outs == first, "\(path) --kernels \(kernels) on \(threads) threads differs from 1 thread")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func threadsFlagIsChecked() throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/mtcnn_pnet.onnx", dir: dir)
+        for bad in ["0", "65", "-2"] {
+            let r = try swiftlet(["bench", swl, "--threads", bad, "--runs", "1"])
+            #expect(r.status != 0 && r.stderr.contains("--threads"), "\(bad): \(r.stderr)")
+        }
+        let ok = try swiftlet(["bench", swl, "--threads", "2", "--runs", "2", "--json"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("\"threads\": 2"), "\(ok.stdout)")
+    }
+}
