@@ -28,6 +28,11 @@ public let supportedOpsets = 11...21
 /// NHWC and plans memory. Errors name the file, the node and the op.
 public func importONNX(path: String, options: ImportOptions) throws(SwiftletError) -> ModelSpec {
     let bytes: [UInt8] = try sys_readFile(path)
+    return try importONNX(bytes: bytes, path: path, options: options)
+}
+
+/// Imports an ONNX model held in memory; `path` names it in messages (and gives the default name).
+public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) throws(SwiftletError) -> ModelSpec {
     let model: Onnx_ModelProto
     do {
         model = try Onnx_ModelProto(serializedBytes: bytes)
