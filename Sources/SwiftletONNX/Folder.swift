@@ -9,9 +9,9 @@ import SwiftletCore
 /// Gather) may create at most `foldElementCap`, integer arithmetic that overflows Int64 is refused,
 /// and a float cast to an integer must fit. Each refusal names the node (through `fail`) and the value.
 struct Folder {
-    /// The most elements one folded result may have beyond its inputs' own (2²⁶: 256 MB of float32,
-    /// 512 MB of int64). Shape chains need a handful; a malformed model must not allocate until the
-    /// process dies.
+    /// The most elements a folded result may have, unless an input of the node is larger (2²⁶:
+    /// 256 MB of float32, 512 MB of int64). Shape chains need a handful; a malformed model must not
+    /// allocate until the process dies.
     static let foldElementCap = 1 << 26
 
     let g: IRGraph
@@ -30,14 +30,14 @@ struct Folder {
         var data: ConstData
     }
 
-    /// The element count of `shape`, refused above `foldElementCap` (or on overflow or a negative dim).
-    func foldCount(_ shape: [Int]) throws(SwiftletError) -> Int {
+    /// The element count of `shape`, refused above `allowed` (or on overflow or a negative dim).
+    func foldCount(_ shape: [Int], allowed: Int) throws(SwiftletError) -> Int {
         for d in shape where d < 0 { throw fail("folding gives shape \(Shape.text(shape)), which has a negative dimension", "") }
         guard let n = checkedProduct(shape) else {
             throw fail("folding gives shape \(Shape.text(shape)), whose element count overflows", "")
         }
-        if n > Folder.foldElementCap {
-            throw fail("folding gives \(n) elements (shape \(Shape.text(shape))), more than the \(Folder.foldElementCap) constant folding allows", "a shape chain never needs so many; the model is malformed")
+        if n > allowed {
+            throw fail("folding gives \(n) elements (shape \(Shape.text(shape))), more than the \(allowed) constant folding allows", "a shape chain never needs so many; the model is malformed")
         }
         return n
     }
@@ -68,6 +68,10 @@ struct Folder {
             guard let d = v.constant else { throw fail("input \(k) is not constant", "") }
             return (v.shape, d)
         }
+        // A result may be as large as the largest input (Mul of a big weight by a scalar) or the cap.
+        var allowed = Folder.foldElementCap
+        for i in ins where i >= 0 { allowed = max(allowed, g.values[i].constant?.count ?? 0) }
+        func count(_ shape: [Int]) throws(SwiftletError) -> Int { try foldCount(shape, allowed: allowed) }
         switch op {
         case "Constant":
             if let t = attrs.tensor("value") {
@@ -104,7 +108,7 @@ struct Folder {
             return [Result(shape: a.shape, data: .ints(try exactInts(a.data, "Cast's input (to type \(to))")))]
         case "ConstantOfShape":
             let s = try exactInts(try c(0).data, "the shape").map { Int($0) }
-            let n = try foldCount(s)
+            let n = try count(s)
             if let t = attrs.tensor("value") {
                 let (_, d) = try decodeTensor(t, where: "ConstantOfShape")
                 switch d {
@@ -120,7 +124,7 @@ struct Folder {
             let outer = checkedProduct(d.shape[..<axis]) ?? 0
             let inner = checkedProduct(d.shape[(axis + 1)...]) ?? 0
             let n = d.shape[axis]
-            _ = try foldCount(Array(d.shape[..<axis]) + idx.shape + Array(d.shape[(axis + 1)...]))
+            _ = try count(Array(d.shape[..<axis]) + idx.shape + Array(d.shape[(axis + 1)...]))
             var picks: [Int] = []
             for i in try exactInts(idx.data, "the indices") {
                 let k = i < 0 ? Int(i) &+ n : Int(i)
@@ -233,7 +237,7 @@ struct Folder {
                 var n = span / st
                 if span % st != 0 && (span < 0) == (st < 0) { n += 1 }
                 n = max(0, n)
-                _ = try foldCount([Int(n)])
+                _ = try count([Int(n)])
                 var out: [Int64] = []
                 out.reserveCapacity(Int(n))
                 for i in 0..<n { out.append(a &+ i &* st) }  // within [start, limit): no overflow
@@ -279,7 +283,7 @@ struct Folder {
             let a = try c(0)
             let b = try c(1)
             guard let shape = Shape.broadcast(a.shape, b.shape) else { throw fail("shapes \(a.shape) and \(b.shape) do not broadcast", "") }
-            _ = try foldCount(shape)
+            _ = try count(shape)
             let ia = broadcastIndices(a.shape, shape), ib = broadcastIndices(b.shape, shape)
             if isIntData(a.data) && isIntData(b.data) {
                 let x = a.data.asInts, y = b.data.asInts
@@ -326,7 +330,7 @@ struct Folder {
             guard let s1 = Shape.broadcast(cond.shape, a.shape), let shape = Shape.broadcast(s1, b.shape) else {
                 throw fail("Where shapes do not broadcast", "")
             }
-            _ = try foldCount(shape)
+            _ = try count(shape)
             let ic = broadcastIndices(cond.shape, shape), ia = broadcastIndices(a.shape, shape), ib = broadcastIndices(b.shape, shape)
             let cv = cond.data.asInts
             if isIntData(a.data) && isIntData(b.data) {
@@ -340,7 +344,7 @@ struct Folder {
             let target = try exactInts(try c(1).data, "the target shape").map { Int($0) }
             for t in target where t < 0 { throw fail("cannot expand \(Shape.text(a.shape)) to \(Shape.text(target)): negative dimension \(t)", "") }
             guard let shape = Shape.broadcast(a.shape, target) else { throw fail("cannot expand \(a.shape) to \(target)", "") }
-            _ = try foldCount(shape)
+            _ = try count(shape)
             let ia = broadcastIndices(a.shape, shape)
             switch a.data {
             case .floats(let f): return [Result(shape: shape, data: .floats(ia.map { f[$0] }))]

@@ -172,11 +172,15 @@ struct ONNXImporter {
             if let problem = shapeProblem(shape) {
                 throw .invalidModel(detail: "\(path): input '\(vi.name)' of shape \(Shape.text(shape)) \(problem)", hint: "pass a smaller --input-shape")
             }
+            if shape.contains(0) {
+                throw .usage(detail: "\(path): input '\(vi.name)' of shape \(Shape.text(shape)) has no elements; pass --input-shape with positive dimensions")
+            }
             let v = g.add(IRValue(name: vi.name, shape: shape))
             ids[vi.name] = v
             g.inputs.append(v)
         }
         if g.inputs.isEmpty { throw .invalidModel(detail: "\(path): the model has no non-constant input", hint: "") }
+        if graph.output.isEmpty { throw .invalidModel(detail: "\(path): the ONNX graph declares no outputs", hint: "export it again with its outputs") }
         for (i, node) in graph.node.enumerated() {
             let name = node.name.isEmpty ? "\(node.opType)_\(i)" : node.name
             try importNode(node, name: name)
@@ -230,6 +234,8 @@ struct ONNXImporter {
         func produce(_ irop: IROp, _ outShape: [Int], inputs: [Int]) throws(SwiftletError) {
             guard let outName = node.output.first, !outName.isEmpty else { throw fail("has no output") }
             if let problem = shapeProblem(outShape) { throw fail("computed output shape \(Shape.text(outShape)) \(problem)") }
+            // An empty tensor computed at run time is never meant (and kernels divide by its sizes).
+            if outShape.contains(0) { throw fail("computed output shape \(Shape.text(outShape)) has no elements") }
             let v = g.add(IRValue(name: outName, shape: outShape))
             g.nodes.append(IRNode(name: name, op: irop, inputs: inputs, output: v))
             ids[outName] = v
