@@ -234,7 +234,8 @@ struct Folder {
                 if st == 0 { throw fail("Range delta is 0", "") }
                 // n = max(0, ⌈(limit − start) / delta⌉), every step checked.
                 let span = try checked(b.subtractingReportingOverflow(a), b, "-", a)
-                var n = span / st
+                // Int64.min / -1 is the one quotient that overflows: far beyond the cap anyway.
+                var n = try checked(span.dividedReportingOverflow(by: st), span, "/", st)
                 if span % st != 0 && (span < 0) == (st < 0) { n += 1 }
                 n = max(0, n)
                 _ = try count([Int(n)])
@@ -249,7 +250,7 @@ struct Folder {
             guard count.isFinite, count <= Float(Folder.foldElementCap) else {
                 throw fail("Range from \(a) to \(b) by \(st) gives \(count) elements, more than the \(Folder.foldElementCap) constant folding allows", "")
             }
-            let n = max(0, Int(count))
+            let n = count > 0 ? Int(count) : 0
             return [Result(shape: [n], data: .floats((0..<n).map { a + Float($0) * st }))]
         case "Floor", "Ceil", "Sqrt", "Neg", "Abs", "Relu":
             let a = try c(0)

@@ -493,6 +493,7 @@ struct ONNXImporter {
             guard sizes.count == node.output.count, total == x[axis] else {
                 throw fail("split sizes \(sizes) do not add up to \(x[axis]) for \(node.output.count) outputs")
             }
+            if sizes.contains(0) { throw fail("split sizes \(sizes) leave an output empty") }
             var start = 0
             for (k, o) in node.output.enumerated() {
                 var s = Slice()

@@ -241,6 +241,21 @@ import Testing
         }
         #expect(refusal(range(Int64.max - 1, Int64.max, 5)) == "accepted")
         expectRefused(range(Int64.min, Int64.max, Int64.max), naming: ["'fold1'", "overflow", "\(Int64.min)"])
+        expectRefused(range(0, Int64.min, -1), naming: ["'fold1'", "overflow", "\(Int64.min)"])
+    }
+
+    /// A float Range's element count was converted with Int(_:), which traps beyond ±2⁶³.
+    @Test func foldedFloatRangeOfHugeCount() {
+        func range(_ limit: Float) -> ONNXModelBuilder {
+            live { b in
+                b.initializer("start", dims: [], floats: [0])
+                b.initializer("limit", dims: [], floats: [limit])
+                b.initializer("delta", dims: [], floats: [1])
+                b.node("Range", ["start", "limit", "delta"], ["r"], name: "fold1")
+            }
+        }
+        expectRefused(range(1e30), naming: ["'fold1'", "1e+30"])
+        #expect(refusal(range(-1e30)) == "accepted", "an empty range")
     }
 
     @Test(arguments: [Float.nan, .infinity, -.infinity, 1e30])
