@@ -84,7 +84,7 @@ struct Folder {
             if attrs.has("value_int") { return [Result(shape: [], data: .ints([Int64(try attrs.int("value_int", 0))]))] }
             throw fail("Constant has no supported value attribute (sparse or string constants are not supported)", "")
         case "Shape":
-            let s = try value(ins[0]).shape
+            let s = try value(ins.first ?? -1).shape
             if s.contains(where: { $0 < 0 }) { throw fail("shape is dynamic", "pass --input-shape") }
             var start = try attrs.int("start", 0)
             var end = try attrs.int("end", s.count)
@@ -94,7 +94,7 @@ struct Folder {
             end = min(max(end, start), s.count)
             return [Result(shape: [end - start], data: .ints(s[start..<end].map { Int64($0) }))]
         case "Size":
-            let s = try value(ins[0]).shape
+            let s = try value(ins.first ?? -1).shape
             guard let n = checkedProduct(s) else { throw fail("the size of \(Shape.text(s)) overflows", "") }
             return [Result(shape: [], data: .ints([Int64(n)]))]
         case "Identity":

@@ -321,6 +321,13 @@ import Testing
         expectRefused(b, naming: ["'cat1'", "no inputs"])
     }
 
+    /// Shape and Size fold whatever their input; with none they indexed an empty input list.
+    @Test(arguments: ["Shape", "Size"])
+    func shapeWithNoInput(_ op: String) {
+        let b = live { b in b.node(op, [], ["r"], name: "shape1") }
+        expectRefused(b, naming: ["'shape1'", "missing"])
+    }
+
     @Test func constantTransposePermDoesNotMatchRank() {
         for perm: [Int64] in [[0], [0, 1, 2], [0, 0], [1, 5]] {
             let b = live { b in
