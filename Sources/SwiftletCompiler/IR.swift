@@ -20,12 +20,34 @@ public enum ConstData: Equatable {
         }
     }
 
+    /// The values as integers, floats truncated toward zero; a float no Int64 holds (NaN, ±infinity,
+    /// beyond ±2⁶³) becomes 0 here, never a trap: code that must refuse such values reads `exactInts`.
     public var asInts: [Int64] {
         switch self {
-        case .floats(let f): return f.map { Int64($0) }
+        case .floats(let f): return f.map { Int64(exactly: $0.rounded(.towardZero)) ?? 0 }
         case .ints(let i): return i
         }
     }
+
+    /// The values as integers (floats truncated toward zero), or the first float no Int64 holds.
+    public var exactInts: Result<[Int64], FloatNotInteger> {
+        switch self {
+        case .ints(let i): return .success(i)
+        case .floats(let f):
+            var out: [Int64] = []
+            out.reserveCapacity(f.count)
+            for v in f {
+                guard let i = Int64(exactly: v.rounded(.towardZero)) else { return .failure(FloatNotInteger(value: v)) }
+                out.append(i)
+            }
+            return .success(out)
+        }
+    }
+}
+
+/// A float that no Int64 holds (NaN, ±infinity, beyond ±2⁶³).
+public struct FloatNotInteger: Error, Equatable {
+    public var value: Float
 }
 
 /// A tensor of the import graph, in ONNX's logical layout.

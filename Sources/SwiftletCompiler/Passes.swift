@@ -19,6 +19,7 @@ public func foldBatchNorm(_ g: IRGraph) {
         else { continue }
         let ws = g.values[node.inputs[1]].shape
         let oc = scale.count
+        if oc == 0 { continue }  // an empty channel axis: nothing to fold (and no division by zero)
         // Where output channel o sits in the weights: Conv [O, …]; Gemm B [K, N] or transposed [N, K].
         var outerAxisIsOutput = true
         var beta: Float = 1

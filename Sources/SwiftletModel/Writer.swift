@@ -1,8 +1,62 @@
 import SwiftletCore
 
+/// The longest string (model, tensor, node or label name) and attribute list a `.swl` stores; the
+/// reader refuses longer ones.
+public let swlMaxStringBytes = 4096
+
+/// Checks that `encodeSWL` can represent `spec`: each tensor's rank, dimensions (u32 in the tensor
+/// record) and element count, each string's length, and each node's attributes, which must decode as
+/// the reader decodes them (`Op.decode`). Throws naming the tensor, node or string, with the value.
+public func checkWritable(_ spec: ModelSpec) throws(SwiftletError) {
+    func fail(_ detail: String, _ hint: String) -> SwiftletError { .invalidModel(detail: detail, hint: hint) }
+    func checkString(_ s: String, _ what: String, _ hint: String) throws(SwiftletError) {
+        let n = s.utf8.count
+        if n > swlMaxStringBytes { throw fail("\(what) is \(n) bytes long, a .swl stores up to \(swlMaxStringBytes)", hint) }
+    }
+    try checkString(spec.name, "the model name", "pass a shorter --name")
+    for l in spec.labels { try checkString(l, "a label", "shorten the labels") }
+    for t in spec.tensors {
+        try checkString(t.name, "a tensor name", "rename the tensor in the model")
+        if t.shape.count > maxRank {
+            throw fail("tensor '\(t.name)' has rank \(t.shape.count), a .swl stores up to \(maxRank)", "reshape it to fewer dimensions in the model")
+        }
+        for d in t.shape where d < 0 || d > Int(UInt32.max) {
+            throw fail("tensor '\(t.name)' has dimension \(d) in \(Shape.text(t.shape)), a .swl stores 0...\(UInt32.max)", "use a smaller input shape")
+        }
+        if Shape.count(t.shape) == nil {
+            throw fail("tensor '\(t.name)' of shape \(Shape.text(t.shape)) has too many elements for a .swl", "use a smaller input shape")
+        }
+        if t.offset < 0 || t.byteCount < 0 { throw fail("tensor '\(t.name)' has a negative offset or size", "") }
+    }
+    if spec.weights.count > Int(UInt32.max) {
+        throw fail("the weights take \(spec.weights.count) bytes, a .swl stores up to \(UInt32.max)", "use a smaller model")
+    }
+    for nd in spec.nodes {
+        try checkString(nd.name, "a node name", "rename the node in the model")
+        let attrs = nd.op.encode()
+        let what = "node '\(nd.name)' (\(nd.op.kind.name))"
+        if attrs.count > swlMaxStringBytes || nd.inputs.count > swlMaxStringBytes {
+            throw fail("\(what) has \(attrs.count) attribute values, a .swl stores up to \(swlMaxStringBytes)", "")
+        }
+        let back: Op
+        do {
+            back = try Op.decode(kind: nd.op.kind, attrs: attrs, where: what)
+        } catch {
+            var detail = error.message
+            if case .invalidModel(let d, _) = error { detail = d }
+            throw fail(detail, "a .swl cannot store this value; check the ONNX model's attributes")
+        }
+        if back != nd.op {
+            throw fail("\(what): its attributes do not survive encoding (a value is out of range or not a number)", "check the ONNX model's attributes")
+        }
+    }
+}
+
 /// Encodes a `ModelSpec` as `.swl` bytes (layout in docs/format.md).
 ///
-/// The output is a pure function of the spec: the same spec gives the same bytes.
+/// The output is a pure function of the spec: the same spec gives the same bytes. Values the format
+/// cannot hold are clamped, never trapped on, so the reader refuses the result; call `checkWritable`
+/// first to refuse such a spec with the tensor or node named.
 public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
     var strings = ByteWriter()
     func str(_ s: String) -> (UInt32, UInt32) {
@@ -41,16 +95,16 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
         tensors.u32(o)
         tensors.u32(n)
         tensors.u8(t.dtype.rawValue)
-        tensors.u8(UInt8(t.shape.count))
+        tensors.u8(UInt8(clamping: t.shape.count))
         tensors.u8(t.storage.rawValue)
         tensors.u8(t.layout.rawValue)
         // Quantization: kind (0 none, 1 per tensor, 2 per axis), axis, two reserved bytes.
         tensors.u8(t.quant == nil ? 0 : (t.quant?.axis == nil ? 1 : 2))
-        tensors.u8(UInt8(t.quant?.axis ?? 0))
+        tensors.u8(UInt8(clamping: t.quant?.axis ?? 0))
         tensors.u16(0)
-        for i in 0..<maxRank { tensors.u32(i < t.shape.count ? UInt32(t.shape[i]) : 0) }
-        tensors.u64(UInt64(t.offset))
-        tensors.u64(UInt64(t.byteCount))
+        for i in 0..<maxRank { tensors.u32(i < t.shape.count ? UInt32(clamping: t.shape[i]) : 0) }
+        tensors.u64(UInt64(clamping: t.offset))
+        tensors.u64(UInt64(clamping: t.byteCount))
         if let q = t.quant {
             tensors.i32(q.zeroPoint)
             tensors.u32(floatCount)
@@ -84,7 +138,7 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
     let (gn, gl) = str(spec.name)
     graph.u32(gn)
     graph.u32(gl)
-    graph.u64(UInt64(spec.arenaBytes))
+    graph.u64(UInt64(clamping: spec.arenaBytes))
     graph.u32(UInt32(spec.inputs.count))
     graph.u32(intList(spec.inputs))
     graph.u32(UInt32(spec.outputs.count))
@@ -98,7 +152,7 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
         pre.u8(p.resizeMode)
         pre.u8(p.bgr ? 1 : 0)
         pre.u16(0)
-        pre.u32(UInt32(p.resizeShorter))
+        pre.u32(UInt32(clamping: p.resizeShorter))
         pre.u32(0)
         for c in 0..<3 { pre.f32(c < p.mean.count ? p.mean[c] : 0) }
         for c in 0..<3 { pre.f32(c < p.std.count ? p.std[c] : 1) }
@@ -132,7 +186,7 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
         (.labels, UInt32(spec.labels.count), labels.bytes),
     ]
     if floatCount > 0 { sections.append((.floats, floatCount, floats.bytes)) }
-    sections.append((.weights, UInt32(spec.weights.count), spec.weights))
+    sections.append((.weights, UInt32(clamping: spec.weights.count), spec.weights))
 
     var out = ByteWriter()
     out.bytes.append(contentsOf: SWLFormat.magic)

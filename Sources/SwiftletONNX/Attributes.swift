@@ -40,6 +40,30 @@ struct Attributes {
         return a.ints.map { Int($0) }
     }
 
+    /// A failure naming the node and the attribute with its value.
+    func bad(_ name: String, _ detail: String) -> SwiftletError {
+        .invalidModel(detail: "\(where_): attribute '\(name)' \(detail)", hint: "the ONNX model is malformed or outside what Swiftlet supports; export it again")
+    }
+
+    /// An integer attribute within `range`.
+    func int(_ name: String, _ def: Int?, in range: ClosedRange<Int>) throws(SwiftletError) -> Int {
+        let v = try int(name, def)
+        if !range.contains(v) { throw bad(name, "is \(v), expected \(range.lowerBound)...\(range.upperBound)") }
+        return v
+    }
+
+    /// A list attribute of exactly `count` values, each within `range` (strides, dilations, pads …).
+    func ints(_ name: String, _ def: [Int]?, count: Int, in range: ClosedRange<Int>) throws(SwiftletError) -> [Int] {
+        let v = try ints(name, def)
+        if v.count != count {
+            throw bad(name, "has \(v.count) value\(v.count == 1 ? "" : "s") \(Shape.text(v)), expected \(count) values")
+        }
+        for x in v where !range.contains(x) {
+            throw bad(name, "is \(Shape.text(v)): \(x) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
     func floats(_ name: String) -> [Float]? { byName[name].map { $0.floats } }
 
     func string(_ name: String, _ def: String) throws(SwiftletError) -> String {

@@ -4,7 +4,16 @@ import SwiftletCore
 
 /// Evaluates nodes whose inputs are all constant at import time (shape chains, weight reshapes),
 /// so the packed model holds only the computation that depends on the input.
+///
+/// Bounded and checked: an op that creates elements (ConstantOfShape, Expand, Range, broadcasting,
+/// Gather) may create at most `foldElementCap`, integer arithmetic that overflows Int64 is refused,
+/// and a float cast to an integer must fit. Each refusal names the node (through `fail`) and the value.
 struct Folder {
+    /// The most elements a folded result may have, unless an input of the node is larger (2²⁶:
+    /// 256 MB of float32, 512 MB of int64). Shape chains need a handful; a malformed model must not
+    /// allocate until the process dies.
+    static let foldElementCap = 1 << 26
+
     let g: IRGraph
     let attrs: Attributes
     let opset: Int
@@ -21,6 +30,32 @@ struct Folder {
         var data: ConstData
     }
 
+    /// The element count of `shape`, refused above `allowed` (or on overflow or a negative dim).
+    func foldCount(_ shape: [Int], allowed: Int) throws(SwiftletError) -> Int {
+        for d in shape where d < 0 { throw fail("folding gives shape \(Shape.text(shape)), which has a negative dimension", "") }
+        guard let n = checkedProduct(shape) else {
+            throw fail("folding gives shape \(Shape.text(shape)), whose element count overflows", "")
+        }
+        if n > allowed {
+            throw fail("folding gives \(n) elements (shape \(Shape.text(shape))), more than the \(allowed) constant folding allows", "a shape chain never needs so many; the model is malformed")
+        }
+        return n
+    }
+
+    /// `a op b` on Int64, refused on overflow with both values.
+    func checked(_ r: (partialValue: Int64, overflow: Bool), _ a: Int64, _ sym: String, _ b: Int64) throws(SwiftletError) -> Int64 {
+        if r.overflow { throw fail("integer overflow folding \(a) \(sym) \(b)", "") }
+        return r.partialValue
+    }
+
+    /// Integer values of a constant; a float no Int64 holds is refused naming it.
+    func exactInts(_ d: ConstData, _ what: String) throws(SwiftletError) -> [Int64] {
+        switch d.exactInts {
+        case .success(let v): return v
+        case .failure(let e): throw fail("\(what) holds \(e.value), which no integer type holds", "")
+        }
+    }
+
     func value(_ i: Int) throws(SwiftletError) -> IRValue {
         guard i >= 0 else { throw fail("a required input is missing", "") }
         return g.values[i]
@@ -33,6 +68,10 @@ struct Folder {
             guard let d = v.constant else { throw fail("input \(k) is not constant", "") }
             return (v.shape, d)
         }
+        // A result may be as large as the largest input (Mul of a big weight by a scalar) or the cap.
+        var allowed = Folder.foldElementCap
+        for i in ins where i >= 0 { allowed = max(allowed, g.values[i].constant?.count ?? 0) }
+        func count(_ shape: [Int]) throws(SwiftletError) -> Int { try foldCount(shape, allowed: allowed) }
         switch op {
         case "Constant":
             if let t = attrs.tensor("value") {
@@ -45,7 +84,7 @@ struct Folder {
             if attrs.has("value_int") { return [Result(shape: [], data: .ints([Int64(try attrs.int("value_int", 0))]))] }
             throw fail("Constant has no supported value attribute (sparse or string constants are not supported)", "")
         case "Shape":
-            let s = try value(ins[0]).shape
+            let s = try value(ins.first ?? -1).shape
             if s.contains(where: { $0 < 0 }) { throw fail("shape is dynamic", "pass --input-shape") }
             var start = try attrs.int("start", 0)
             var end = try attrs.int("end", s.count)
@@ -55,8 +94,9 @@ struct Folder {
             end = min(max(end, start), s.count)
             return [Result(shape: [end - start], data: .ints(s[start..<end].map { Int64($0) }))]
         case "Size":
-            let s = try value(ins[0]).shape
-            return [Result(shape: [], data: .ints([Int64(s.reduce(1, *))]))]
+            let s = try value(ins.first ?? -1).shape
+            guard let n = checkedProduct(s) else { throw fail("the size of \(Shape.text(s)) overflows", "") }
+            return [Result(shape: [], data: .ints([Int64(n)]))]
         case "Identity":
             let a = try c(0)
             return [Result(shape: a.shape, data: a.data)]
@@ -65,10 +105,10 @@ struct Folder {
             let to = try attrs.int("to", nil)
             if [1, 10, 11].contains(to) { return [Result(shape: a.shape, data: .floats(a.data.asFloats))] }
             if to == 9 { return [Result(shape: a.shape, data: .ints(a.data.asFloats.map { $0 != 0 ? 1 : 0 }))] }
-            return [Result(shape: a.shape, data: .ints(a.data.asInts))]
+            return [Result(shape: a.shape, data: .ints(try exactInts(a.data, "Cast's input (to type \(to))")))]
         case "ConstantOfShape":
-            let s = try c(0).data.asInts.map { Int($0) }
-            let n = s.reduce(1, *)
+            let s = try exactInts(try c(0).data, "the shape").map { Int($0) }
+            let n = try count(s)
             if let t = attrs.tensor("value") {
                 let (_, d) = try decodeTensor(t, where: "ConstantOfShape")
                 switch d {
@@ -81,12 +121,13 @@ struct Folder {
             let d = try c(0)
             let idx = try c(1)
             let axis = try normAxis(try attrs.int("axis", 0), d.shape.count, fail)
-            let outer = d.shape[..<axis].reduce(1, *)
-            let inner = d.shape[(axis + 1)...].reduce(1, *)
+            let outer = checkedProduct(d.shape[..<axis]) ?? 0
+            let inner = checkedProduct(d.shape[(axis + 1)...]) ?? 0
             let n = d.shape[axis]
+            _ = try count(Array(d.shape[..<axis]) + idx.shape + Array(d.shape[(axis + 1)...]))
             var picks: [Int] = []
-            for i in idx.data.asInts {
-                let k = i < 0 ? Int(i) + n : Int(i)
+            for i in try exactInts(idx.data, "the indices") {
+                let k = i < 0 ? Int(i) &+ n : Int(i)
                 if k < 0 || k >= n { throw fail("Gather index \(i) is out of range \(n)", "") }
                 picks.append(k)
             }
@@ -103,24 +144,36 @@ struct Folder {
         case "Unsqueeze", "Squeeze":
             let a = try c(0)
             var axes: [Int] = []
-            if opset >= 13 { axes = ins.count > 1 ? try c(1).data.asInts.map { Int($0) } : [] } else { axes = try attrs.ints("axes", []) }
+            if opset >= 13 { axes = ins.count > 1 ? try exactInts(try c(1).data, "axes").map { Int($0) } : [] } else { axes = try attrs.ints("axes", []) }
             return [Result(shape: try squeezeShape(op == "Squeeze", a.shape, axes, fail), data: a.data)]
         case "Reshape":
             let a = try c(0)
-            let t = try c(1).data.asInts.map { Int($0) }
+            let t = try exactInts(try c(1).data, "the target shape").map { Int($0) }
             return [Result(shape: try reshapeTarget(a.shape, t, allowZero: try attrs.int("allowzero", 0) == 1, fail), data: a.data)]
         case "Flatten":
             let a = try c(0)
             let axis = try normAxis(try attrs.int("axis", 1), a.shape.count + 1, fail)
-            return [Result(shape: [a.shape[..<axis].reduce(1, *), a.shape[axis...].reduce(1, *)], data: a.data)]
+            return [Result(shape: try flattenShape(a.shape, axis, fail), data: a.data)]
         case "Concat":
             var parts: [(shape: [Int], data: ConstData)] = []
-            for k in 0..<ins.count { parts.append(try c(k)) }
+            for k in 0..<ins.count {
+                var p = try c(k)
+                if p.shape.isEmpty { p.shape = [1] }  // a scalar joins a 1-D concat as one value
+                parts.append(p)
+            }
+            if parts.isEmpty { throw fail("has no inputs", "Concat needs at least one input") }
             let rank = parts[0].shape.count
-            let axis = try normAxis(try attrs.int("axis", nil), max(rank, 1), fail)
+            let axis = try normAxis(try attrs.int("axis", nil), rank, fail)
             var shape = parts[0].shape
-            if rank == 0 { shape = [0] }
-            shape[axis] = parts.reduce(0) { $0 + ($1.shape.count == 0 ? 1 : $1.shape[axis]) }
+            var total = 0
+            for p in parts {
+                guard p.shape.count == rank else { throw fail("inputs \(Shape.text(parts[0].shape)) and \(Shape.text(p.shape)) have different ranks", "") }
+                for d in 0..<rank where d != axis && p.shape[d] != shape[d] {
+                    throw fail("input \(Shape.text(p.shape)) does not match \(Shape.text(parts[0].shape)) off axis \(axis)", "")
+                }
+                total = try checkedSum(total, p.shape[axis], "concatenated axis \(axis)", fail)
+            }
+            shape[axis] = total
             let outer = shape[..<axis].reduce(1, *)
             let anyFloat = parts.contains { !isIntData($0.data) }
             var fo: [Float] = []
@@ -136,8 +189,8 @@ struct Folder {
             let a = try c(0)
             let starts = try c(1).data.asInts.map { Int(clamping: $0) }
             let ends = try c(2).data.asInts.map { Int(clamping: $0) }
-            let axes = ins.count > 3 && ins[3] >= 0 ? try c(3).data.asInts.map { Int($0) } : Array(0..<starts.count)
-            let steps = ins.count > 4 && ins[4] >= 0 ? try c(4).data.asInts.map { Int($0) } : [Int](repeating: 1, count: starts.count)
+            let axes = ins.count > 3 && ins[3] >= 0 ? try exactInts(try c(3).data, "axes").map { Int($0) } : Array(0..<starts.count)
+            let steps = ins.count > 4 && ins[4] >= 0 ? try exactInts(try c(4).data, "steps").map { Int($0) } : [Int](repeating: 1, count: starts.count)
             let s = try sliceParams(a.shape, starts, ends, axes, steps, fail)
             let strides = Shape.strides(a.shape)
             let n = s.sizes.reduce(1, *)
@@ -162,28 +215,58 @@ struct Folder {
         case "Transpose":
             let a = try c(0)
             let perm = try attrs.ints("perm", Array((0..<a.shape.count).reversed()))
-            let f = Lowering.permuteData(a.data.asFloats, a.shape, perm)
+            guard perm.sorted() == Array(0..<a.shape.count) else {
+                throw fail("perm \(Shape.text(perm)) is not a permutation of the input's rank \(a.shape.count) (shape \(Shape.text(a.shape)))", "")
+            }
             let shape = Shape.permute(a.shape, perm)
-            return [Result(shape: shape, data: isIntData(a.data) ? .ints(f.map { Int64($0) }) : .floats(f))]
+            // Integers are permuted as integers: through Float they would lose digits above 2^24.
+            switch a.data {
+            case .floats(let f): return [Result(shape: shape, data: .floats(permuted(f, a.shape, perm)))]
+            case .ints(let i): return [Result(shape: shape, data: .ints(permuted(i, a.shape, perm)))]
+            }
         case "Range":
             let s = try c(0).data, l = try c(1).data, d = try c(2).data
+            guard s.count == 1, l.count == 1, d.count == 1 else {
+                throw fail("start, limit and delta must be scalars, they have \(s.count), \(l.count) and \(d.count) values", "")
+            }
             if isIntData(s) {
                 let (a, b, st) = (s.asInts[0], l.asInts[0], d.asInts[0])
                 if st == 0 { throw fail("Range delta is 0", "") }
+                // n = max(0, ⌈(limit − start) / delta⌉), every step checked.
+                let span = try checked(b.subtractingReportingOverflow(a), b, "-", a)
+                // Int64.min / -1 is the one quotient that overflows: far beyond the cap anyway.
+                var n = try checked(span.dividedReportingOverflow(by: st), span, "/", st)
+                if span % st != 0 && (span < 0) == (st < 0) { n += 1 }
+                n = max(0, n)
+                _ = try count([Int(n)])
                 var out: [Int64] = []
-                var v = a
-                while st > 0 ? v < b : v > b { out.append(v); v += st }
+                out.reserveCapacity(Int(n))
+                for i in 0..<n { out.append(a &+ i &* st) }  // within [start, limit): no overflow
                 return [Result(shape: [out.count], data: .ints(out))]
             }
             let (a, b, st) = (s.asFloats[0], l.asFloats[0], d.asFloats[0])
-            if st == 0 { throw fail("Range delta is 0", "") }
-            let n = max(0, Int(((b - a) / st).rounded(.up)))
+            if st == 0 || !st.isFinite { throw fail("Range delta is \(st)", "") }
+            let count = ((b - a) / st).rounded(.up)
+            guard count.isFinite, count <= Float(Folder.foldElementCap) else {
+                throw fail("Range from \(a) to \(b) by \(st) gives \(count) elements, more than the \(Folder.foldElementCap) constant folding allows", "")
+            }
+            let n = count > 0 ? Int(count) : 0
             return [Result(shape: [n], data: .floats((0..<n).map { a + Float($0) * st }))]
         case "Floor", "Ceil", "Sqrt", "Neg", "Abs", "Relu":
             let a = try c(0)
             if isIntData(a.data) {
                 let i = a.data.asInts
-                let r: [Int64] = op == "Neg" ? i.map { -$0 } : op == "Abs" ? i.map { abs($0) } : op == "Relu" ? i.map { max($0, 0) } : i
+                var r: [Int64] = []
+                r.reserveCapacity(i.count)
+                for v in i {
+                    switch op {
+                    case "Neg", "Abs":
+                        if v == Int64.min { throw fail("integer overflow folding \(op) of \(v): its negation does not fit in int64", "") }
+                        r.append(op == "Neg" || v < 0 ? -v : v)
+                    case "Relu": r.append(max(v, 0))
+                    default: r.append(v)
+                    }
+                }
                 return [Result(shape: a.shape, data: .ints(r))]
             }
             let f = a.data.asFloats
@@ -201,6 +284,7 @@ struct Folder {
             let a = try c(0)
             let b = try c(1)
             guard let shape = Shape.broadcast(a.shape, b.shape) else { throw fail("shapes \(a.shape) and \(b.shape) do not broadcast", "") }
+            _ = try count(shape)
             let ia = broadcastIndices(a.shape, shape), ib = broadcastIndices(b.shape, shape)
             if isIntData(a.data) && isIntData(b.data) {
                 let x = a.data.asInts, y = b.data.asInts
@@ -208,16 +292,20 @@ struct Folder {
                 for k in 0..<ia.count {
                     let (p, q) = (x[ia[k]], y[ib[k]])
                     switch op {
-                    case "Add": out.append(p &+ q)
-                    case "Sub": out.append(p &- q)
-                    case "Mul": out.append(p &* q)
+                    case "Add": out.append(try checked(p.addingReportingOverflow(q), p, "+", q))
+                    case "Sub": out.append(try checked(p.subtractingReportingOverflow(q), p, "-", q))
+                    case "Mul": out.append(try checked(p.multipliedReportingOverflow(by: q), p, "*", q))
                     case "Div":
-                        if q == 0 { throw fail("integer division by zero while folding", "") }
-                        out.append(p / q)
+                        if q == 0 { throw fail("integer division by zero while folding \(p) / 0", "") }
+                        out.append(try checked(p.dividedReportingOverflow(by: q), p, "/", q))
                     case "Equal": out.append(p == q ? 1 : 0)
                     case "Min": out.append(min(p, q))
                     case "Max": out.append(max(p, q))
-                    default: out.append(Int64(pow(Double(p), Double(q))))
+                    default:
+                        guard let r = Int64(exactly: pow(Double(p), Double(q)).rounded(.towardZero)) else {
+                            throw fail("integer overflow folding \(p) ^ \(q)", "")
+                        }
+                        out.append(r)
                     }
                 }
                 return [Result(shape: shape, data: .ints(out))]
@@ -243,6 +331,7 @@ struct Folder {
             guard let s1 = Shape.broadcast(cond.shape, a.shape), let shape = Shape.broadcast(s1, b.shape) else {
                 throw fail("Where shapes do not broadcast", "")
             }
+            _ = try count(shape)
             let ic = broadcastIndices(cond.shape, shape), ia = broadcastIndices(a.shape, shape), ib = broadcastIndices(b.shape, shape)
             let cv = cond.data.asInts
             if isIntData(a.data) && isIntData(b.data) {
@@ -253,8 +342,10 @@ struct Folder {
             return [Result(shape: shape, data: .floats((0..<ic.count).map { cv[ic[$0]] != 0 ? x[ia[$0]] : y[ib[$0]] }))]
         case "Expand":
             let a = try c(0)
-            let target = try c(1).data.asInts.map { Int($0) }
+            let target = try exactInts(try c(1).data, "the target shape").map { Int($0) }
+            for t in target where t < 0 { throw fail("cannot expand \(Shape.text(a.shape)) to \(Shape.text(target)): negative dimension \(t)", "") }
             guard let shape = Shape.broadcast(a.shape, target) else { throw fail("cannot expand \(a.shape) to \(target)", "") }
+            _ = try count(shape)
             let ia = broadcastIndices(a.shape, shape)
             switch a.data {
             case .floats(let f): return [Result(shape: shape, data: .floats(ia.map { f[$0] }))]
@@ -264,7 +355,11 @@ struct Folder {
             let a = try c(0)
             if a.shape.count > 1 || attrs.has("axes") { throw fail("ReduceProd folding supports a 1-D input only", "") }
             let keep = try attrs.int("keepdims", 1) == 1
-            return [Result(shape: keep ? [1] : [], data: .ints([a.data.asInts.reduce(1, *)]))]
+            var prod: Int64 = 1
+            for v in try exactInts(a.data, "the input") {
+                prod = try checked(prod.multipliedReportingOverflow(by: v), prod, "*", v)
+            }
+            return [Result(shape: keep ? [1] : [], data: .ints([prod]))]
         default:
             throw fail("cannot fold \(op)", "")
         }
@@ -294,4 +389,27 @@ func broadcastIndices(_ s: [Int], _ out: [Int]) -> [Int] {
         }
     }
     return res
+}
+
+/// Row-major permutation of constant data of any element type: the result has dims
+/// `Shape.permute(dims, perm)`; `perm` must be a permutation of `dims.count`.
+func permuted<T>(_ data: [T], _ dims: [Int], _ perm: [Int]) -> [T] {
+    let outDims = Shape.permute(dims, perm)
+    let inStrides = Shape.strides(dims)
+    var out: [T] = []
+    out.reserveCapacity(data.count)
+    var idx = [Int](repeating: 0, count: dims.count)
+    for _ in 0..<data.count {
+        var src = 0
+        for a in 0..<perm.count { src += idx[a] * inStrides[perm[a]] }
+        out.append(data[src])
+        var a = perm.count - 1
+        while a >= 0 {
+            idx[a] += 1
+            if idx[a] < outDims[a] { break }
+            idx[a] = 0
+            a -= 1
+        }
+    }
+    return out
 }

@@ -28,6 +28,11 @@ public let supportedOpsets = 11...21
 /// NHWC and plans memory. Errors name the file, the node and the op.
 public func importONNX(path: String, options: ImportOptions) throws(SwiftletError) -> ModelSpec {
     let bytes: [UInt8] = try sys_readFile(path)
+    return try importONNX(bytes: bytes, path: path, options: options)
+}
+
+/// Imports an ONNX model held in memory; `path` names it in messages (and gives the default name).
+public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) throws(SwiftletError) -> ModelSpec {
     let model: Onnx_ModelProto
     do {
         model = try Onnx_ModelProto(serializedBytes: bytes)
@@ -61,6 +66,18 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
         _ = planArena(&spec, reorder: !options.keepOrder)
     }
     spec.preprocess = options.preprocess ?? meta.preprocess
+    if let p = spec.preprocess {
+        let fromFlags = options.preprocess != nil
+        for (flag, key, values, positive) in [("--mean", "swiftlet.mean", p.mean, false), ("--std", "swiftlet.std", p.std, true)] {
+            let list = values.map { "\($0)" }.joined(separator: ",")
+            for v in values where !v.isFinite || (positive && !(v > 0)) {
+                let what = positive ? "a positive number" : "a finite number"
+                let example = positive ? "58.395,57.12,57.375" : "123.675,116.28,103.53"
+                if fromFlags { throw .usage(detail: "\(flag) \(list): \(v) is not \(what); pass three numbers in 0-255 pixel units, e.g. \(flag) \(example)") }
+                throw .invalidModel(detail: "\(path): metadata '\(key)' is \(list): \(v) is not \(what)", hint: "pass \(flag) to override it, or fix the exporter's metadata")
+            }
+        }
+    }
     var kind = options.outputKind
     if kind == .raw, let k = meta.kind { kind = k }
     if let p = spec.preprocess {
@@ -77,6 +94,8 @@ public func importONNX(path: String, options: ImportOptions) throws(SwiftletErro
             throw .usage(detail: "--labels has \(options.labels.count) names, the model's first output has \(last) classes; pass the matching labels file")
         }
     }
+    // Refuse here, naming the tensor or node, what the writer cannot store or the reader would refuse.
+    try checkWritable(spec)
     return spec
 }
 
@@ -150,11 +169,18 @@ struct ONNXImporter {
             if realInputs > 1 && inputShape != nil {
                 throw .usage(detail: "\(path): --input-shape applies to a single-input model; this one has several inputs")
             }
+            if let problem = shapeProblem(shape) {
+                throw .invalidModel(detail: "\(path): input '\(vi.name)' of shape \(Shape.text(shape)) \(problem)", hint: "pass a smaller --input-shape")
+            }
+            if shape.contains(0) {
+                throw .usage(detail: "\(path): input '\(vi.name)' of shape \(Shape.text(shape)) has no elements; pass --input-shape with positive dimensions")
+            }
             let v = g.add(IRValue(name: vi.name, shape: shape))
             ids[vi.name] = v
             g.inputs.append(v)
         }
         if g.inputs.isEmpty { throw .invalidModel(detail: "\(path): the model has no non-constant input", hint: "") }
+        if graph.output.isEmpty { throw .invalidModel(detail: "\(path): the ONNX graph declares no outputs", hint: "export it again with its outputs") }
         for (i, node) in graph.node.enumerated() {
             let name = node.name.isEmpty ? "\(node.opType)_\(i)" : node.name
             try importNode(node, name: name)
@@ -198,13 +224,18 @@ struct ONNXImporter {
             return ins[k]
         }
         func shape(_ k: Int) throws(SwiftletError) -> [Int] { g.values[try input(k)].shape }
-        func constInts(_ k: Int) -> [Int]? {
+        func constInts(_ k: Int) throws(SwiftletError) -> [Int]? {
             guard k < ins.count, ins[k] >= 0, let c = g.values[ins[k]].constant else { return nil }
-            return c.asInts.map { Int($0) }
+            switch c.exactInts {
+            case .success(let v): return v.map { Int($0) }
+            case .failure(let e): throw fail("input \(k) ('\(g.values[ins[k]].name)') holds \(e.value), which is not an integer")
+            }
         }
         func produce(_ irop: IROp, _ outShape: [Int], inputs: [Int]) throws(SwiftletError) {
             guard let outName = node.output.first, !outName.isEmpty else { throw fail("has no output") }
-            for d in outShape where d < 0 { throw fail("computed output shape \(outShape) is invalid") }
+            if let problem = shapeProblem(outShape) { throw fail("computed output shape \(Shape.text(outShape)) \(problem)") }
+            // An empty tensor computed at run time is never meant (and kernels divide by its sizes).
+            if outShape.contains(0) { throw fail("computed output shape \(Shape.text(outShape)) has no elements") }
             let v = g.add(IRValue(name: outName, shape: outShape))
             g.nodes.append(IRNode(name: name, op: irop, inputs: inputs, output: v))
             ids[outName] = v
@@ -225,6 +256,10 @@ struct ONNXImporter {
             let folder = Folder(g: g, attrs: attrs, opset: opset, fail: fail)
             let results = try folder.fold(op, ins)
             for (k, r) in results.enumerated() where k < node.output.count {
+                if let problem = shapeProblem(r.shape) { throw fail("folded output shape \(Shape.text(r.shape)) \(problem)") }
+                guard Shape.count(r.shape) == r.data.count else {
+                    throw fail("folded output has \(r.data.count) values for shape \(Shape.text(r.shape))")
+                }
                 ids[node.output[k]] = g.add(IRValue(name: node.output[k], shape: r.shape, isInt: isIntData(r.data), constant: r.data))
             }
             return
@@ -245,20 +280,27 @@ struct ONNXImporter {
             c.kernelW = w[3]
             let ks = try attrs.ints("kernel_shape", [w[2], w[3]])
             if ks != [w[2], w[3]] { throw fail("kernel_shape \(ks) disagrees with weights \(w)") }
-            let strides = try attrs.ints("strides", [1, 1])
-            let dil = try attrs.ints("dilations", [1, 1])
+            let strides = try attrs.ints("strides", [1, 1], count: 2, in: 1...OpLimits.window)
+            let dil = try attrs.ints("dilations", [1, 1], count: 2, in: 1...OpLimits.window)
             c.strideH = strides[0]; c.strideW = strides[1]
             c.dilationH = dil[0]; c.dilationW = dil[1]
-            c.groups = try attrs.int("group", 1)
+            c.groups = try attrs.int("group", 1, in: 1...max(x[1], 1))
             let pads = try spatialPads(attrs, inSize: [x[2], x[3]], kernel: [w[2], w[3]], strides: strides, dilations: dil, fail: fail)
             (c.padTop, c.padLeft, c.padBottom, c.padRight) = (pads[0], pads[1], pads[2], pads[3])
-            guard c.groups >= 1, x[1] % c.groups == 0, w[1] * c.groups == x[1], w[0] % c.groups == 0 else {
+            guard x[1] % c.groups == 0, x[1] / c.groups == w[1], w[0] % c.groups == 0 else {
                 throw fail("weights \(w) do not fit input \(x) with group \(c.groups)")
             }
-            let oh = (x[2] + c.padTop + c.padBottom - (c.kernelH - 1) * c.dilationH - 1) / c.strideH + 1
-            let ow = (x[3] + c.padLeft + c.padRight - (c.kernelW - 1) * c.dilationW - 1) / c.strideW + 1
+            let oh = try windowOutput(x[2], w[2], strides[0], dil[0], pads[0], pads[2], axis: "height", fail)
+            let ow = try windowOutput(x[3], w[3], strides[1], dil[1], pads[1], pads[3], axis: "width", fail)
             var inputs = [try input(0), try input(1)]
-            if ins.count > 2 && ins[2] >= 0 { inputs.append(ins[2]) }
+            if ins.count > 2 && ins[2] >= 0 {
+                let b = g.values[ins[2]]
+                let n = b.constant?.count ?? Shape.count(b.shape) ?? -1
+                guard b.shape.count == 1, n == w[0] else {
+                    throw fail("bias '\(b.name)' of shape \(Shape.text(b.shape)) has \(n) values for \(w[0]) output channels", "it must have one value per output channel")
+                }
+                inputs.append(ins[2])
+            }
             try produce(.conv(c), [x[0], w[0], oh, ow], inputs: inputs)
 
         case "BatchNormalization":
@@ -326,9 +368,8 @@ struct ONNXImporter {
             if op == "MaxPool" && node.output.count > 1 && !node.output[1].isEmpty {
                 throw .unsupportedOp(op: op, node: name, opset: opset, hint: "the Indices output is not supported")
             }
-            let k = try attrs.ints("kernel_shape", nil)
-            guard k.count == 2 else { throw fail("kernel_shape must have 2 values") }
-            let strides = try attrs.ints("strides", [1, 1])
+            let k = try attrs.ints("kernel_shape", nil, count: 2, in: 1...OpLimits.window)
+            let strides = try attrs.ints("strides", [1, 1], count: 2, in: 1...OpLimits.window)
             let dil = try attrs.ints("dilations", [1, 1])
             if dil != [1, 1] { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "dilated pooling is not supported") }
             var p = Pool2D()
@@ -349,7 +390,7 @@ struct ONNXImporter {
             let x = try shape(0)
             var axes: [Int]
             if opset >= 18, ins.count > 1, ins[1] >= 0 {
-                guard let a = constInts(1) else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "axes must be constant") }
+                guard let a = try constInts(1) else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "axes must be constant") }
                 axes = a
             } else {
                 axes = try attrs.ints("axes", Array(0..<x.count))
@@ -390,13 +431,11 @@ struct ONNXImporter {
         case "Flatten":
             let x = try shape(0)
             let axis = try normAxis(try attrs.int("axis", 1), x.count + 1, fail)
-            let outer = x[..<axis].reduce(1, *)
-            let inner = x[axis...].reduce(1, *)
-            try produce(.reshape, [outer, inner], inputs: [try input(0)])
+            try produce(.reshape, try flattenShape(x, axis, fail), inputs: [try input(0)])
 
         case "Reshape":
             let x = try shape(0)
-            guard let target = constInts(1) else {
+            guard let target = try constInts(1) else {
                 throw .unsupportedOp(op: op, node: name, opset: opset, hint: "the target shape must be constant (fix the input shape with --input-shape)")
             }
             try produce(.reshape, try reshapeTarget(x, target, allowZero: try attrs.int("allowzero", 0) == 1, fail), inputs: [try input(0)])
@@ -404,7 +443,7 @@ struct ONNXImporter {
         case "Squeeze", "Unsqueeze":
             let x = try shape(0)
             let axes: [Int]
-            if opset >= 13 { axes = constInts(1) ?? [] } else { axes = try attrs.ints("axes", []) }
+            if opset >= 13 { axes = try constInts(1) ?? [] } else { axes = try attrs.ints("axes", []) }
             try produce(.reshape, try squeezeShape(op == "Squeeze", x, axes, fail), inputs: [try input(0)])
 
         case "Transpose":
@@ -414,6 +453,7 @@ struct ONNXImporter {
             try produce(.transpose(perm: perm), Shape.permute(x, perm), inputs: [try input(0)])
 
         case "Concat":
+            if ins.isEmpty { throw fail("has no inputs", "Concat needs at least one input") }
             var shapes: [[Int]] = []
             for k in 0..<ins.count { shapes.append(try shape(k)) }
             let axis = try normAxis(try attrs.int("axis", nil), shapes[0].count, fail)
@@ -421,7 +461,7 @@ struct ONNXImporter {
             for s in shapes.dropFirst() {
                 guard s.count == out.count else { throw fail("inputs have different ranks") }
                 for d in 0..<s.count where d != axis && s[d] != out[d] { throw fail("input \(s) does not match \(shapes[0]) off axis \(axis)") }
-                out[axis] += s[axis]
+                out[axis] = try checkedSum(out[axis], s[axis], "concatenated axis \(axis)", fail)
             }
             try produce(.concat(axis: axis), out, inputs: ins)
 
@@ -432,10 +472,11 @@ struct ONNXImporter {
 
         case "Split":
             let x = try shape(0)
+            if node.output.isEmpty { throw fail("has no outputs") }
             let axis = try normAxis(try attrs.int("axis", 0), x.count, fail)
             var sizes: [Int]
             if opset >= 13, ins.count > 1, ins[1] >= 0 {
-                guard let s = constInts(1) else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "split sizes must be constant") }
+                guard let s = try constInts(1) else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "split sizes must be constant") }
                 sizes = s
             } else if let s = try? attrs.ints("split", nil) {
                 sizes = s
@@ -444,9 +485,15 @@ struct ONNXImporter {
                 let each = (x[axis] + n - 1) / n
                 sizes = (0..<n).map { min(each, x[axis] - $0 * each) }
             }
-            guard sizes.count == node.output.count, sizes.reduce(0, +) == x[axis] else {
+            var total = 0
+            for z in sizes {
+                if z < 0 { throw fail("split sizes \(sizes) include a negative size") }
+                total = try checkedSum(total, z, "split sizes \(sizes)", fail)
+            }
+            guard sizes.count == node.output.count, total == x[axis] else {
                 throw fail("split sizes \(sizes) do not add up to \(x[axis]) for \(node.output.count) outputs")
             }
+            if sizes.contains(0) { throw fail("split sizes \(sizes) leave an output empty") }
             var start = 0
             for (k, o) in node.output.enumerated() {
                 var s = Slice()
@@ -465,13 +512,13 @@ struct ONNXImporter {
             let x = try shape(0)
             var starts: [Int], ends: [Int], axes: [Int], steps: [Int]
             if opset >= 10 {
-                guard let s = constInts(1), let e = constInts(2) else {
+                guard let s = try constInts(1), let e = try constInts(2) else {
                     throw .unsupportedOp(op: op, node: name, opset: opset, hint: "starts and ends must be constant")
                 }
                 starts = s
                 ends = e
-                axes = constInts(3) ?? Array(0..<s.count)
-                steps = constInts(4) ?? [Int](repeating: 1, count: s.count)
+                axes = try constInts(3) ?? Array(0..<s.count)
+                steps = try constInts(4) ?? [Int](repeating: 1, count: s.count)
             } else {
                 starts = try attrs.ints("starts", nil)
                 ends = try attrs.ints("ends", nil)
@@ -491,14 +538,15 @@ struct ONNXImporter {
             p.mode = m
             var pads: [Int]
             if opset >= 11 {
-                guard let pp = constInts(1) else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "pads must be constant") }
+                guard let pp = try constInts(1) else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "pads must be constant") }
                 pads = pp
                 if ins.count > 2, ins[2] >= 0 {
                     guard let v = g.values[ins[2]].constant?.asFloats, v.count <= 1 else { throw fail("constant_value must be a constant scalar") }
                     p.value = v.first ?? 0
                 }
                 if ins.count > 3, ins[3] >= 0 {
-                    guard let ax = constInts(3) else { throw fail("axes must be constant") }
+                    guard let ax = try constInts(3) else { throw fail("axes must be constant") }
+                    guard pads.count == 2 * ax.count else { throw fail("pads has \(pads.count) values for \(ax.count) axes \(ax)") }
                     var full = [Int](repeating: 0, count: 2 * x.count)
                     for (i, a0) in ax.enumerated() {
                         let a = try normAxis(a0, x.count, fail)
@@ -515,6 +563,7 @@ struct ONNXImporter {
             if pads.contains(where: { $0 < 0 }) {
                 throw .unsupportedOp(op: op, node: name, opset: opset, hint: "negative pads (cropping) are not supported; use Slice")
             }
+            for v in pads where v > OpLimits.pad { throw fail("pads \(Shape.text(pads)) include \(v), more than the \(OpLimits.pad) a .swl stores") }
             p.begins = Array(pads[0..<x.count])
             p.ends = Array(pads[x.count...])
             var out = x
@@ -541,7 +590,7 @@ struct ONNXImporter {
             if op == "Upsample" {
                 scales = g.values[try input(1)].constant?.asFloats
             } else {
-                if ins.count > 3, ins[3] >= 0, let s = constInts(3), !s.isEmpty { outSize = s }
+                if ins.count > 3, ins[3] >= 0, let s = try constInts(3), !s.isEmpty { outSize = s }
                 if outSize == nil, ins.count > 2, ins[2] >= 0, let s = g.values[ins[2]].constant?.asFloats, !s.isEmpty { scales = s }
                 let ct = try attrs.string("coordinate_transformation_mode", "half_pixel")
                 guard let c = ["half_pixel": 0, "asymmetric": 1, "align_corners": 2, "pytorch_half_pixel": 3][ct] else {
@@ -553,12 +602,18 @@ struct ONNXImporter {
             }
             if op == "Upsample" { r.coordinate = 1; r.nearest = 2 }
             if let s = outSize, s.count == 4, s[0] == x[0], s[1] == x[1] {
+                guard (1...OpLimits.resize).contains(s[2]), (1...OpLimits.resize).contains(s[3]) else {
+                    throw fail("sizes \(Shape.text(s)) must give an output height and width in 1...\(OpLimits.resize)")
+                }
                 (r.outH, r.outW) = (s[2], s[3])
             } else if let s = scales, s.count == 4, s[0] == 1, s[1] == 1 {
                 let h = Float(x[2]) * s[2]
                 let w = Float(x[3]) * s[3]
                 // The kernels take the scale as out/in; ONNX uses the given scale in the coordinate
                 // formula, which differs when in × scale is not whole.
+                guard h.isFinite, w.isFinite, h <= Float(OpLimits.resize), w <= Float(OpLimits.resize) else {
+                    throw fail("scales \(s) give an output of \(h) x \(w), outside 1...\(OpLimits.resize)")
+                }
                 guard h == h.rounded(.down), w == w.rounded(.down), h >= 1, w >= 1 else {
                     throw .unsupportedOp(op: op, node: name, opset: opset, hint: "scales \(s[2]), \(s[3]) do not give whole output sizes for \(x[2])x\(x[3]); export with explicit sizes")
                 }
@@ -602,8 +657,7 @@ func spatialPads(_ attrs: Attributes, inSize: [Int], kernel: [Int], strides: [In
     let auto = try attrs.string("auto_pad", "NOTSET")
     switch auto {
     case "NOTSET":
-        let p = try attrs.ints("pads", [0, 0, 0, 0])
-        guard p.count == 4, p.allSatisfy({ $0 >= 0 }) else { throw fail("pads \(p) must be 4 non-negative values", "") }
+        let p = try attrs.ints("pads", [0, 0, 0, 0], count: 4, in: 0...OpLimits.window)
         return [p[0], p[1], p[2], p[3]]
     case "VALID":
         return [0, 0, 0, 0]
@@ -622,10 +676,11 @@ func spatialPads(_ attrs: Attributes, inSize: [Int], kernel: [Int], strides: [In
 }
 
 func reshapeTarget(_ x: [Int], _ target: [Int], allowZero: Bool, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> [Int] {
-    let total = x.reduce(1, *)
+    guard let total = checkedProduct(x) else { throw fail("input shape \(Shape.text(x)) has too many elements", "") }
     var out: [Int] = []
     var infer = -1
     for (i, t) in target.enumerated() {
+        if t < -1 { throw fail("reshape target \(Shape.text(target)) has a negative dimension \(t)", "") }
         if t == 0 && !allowZero {
             guard i < x.count else { throw fail("reshape target \(target) copies axis \(i) that \(x) lacks", "") }
             out.append(x[i])
@@ -637,12 +692,14 @@ func reshapeTarget(_ x: [Int], _ target: [Int], allowZero: Bool, _ fail: (String
             out.append(t)
         }
     }
-    let known = out.reduce(1, *)
+    guard let known = checkedProduct(out) else {
+        throw fail("reshape target \(Shape.text(target)) overflows: its dimensions multiply past 2^63", "")
+    }
     if infer >= 0 {
         guard known > 0, total % known == 0 else { throw fail("cannot reshape \(x) to \(target)", "") }
         out[infer] = total / known
     }
-    guard out.reduce(1, *) == total else { throw fail("cannot reshape \(x) (\(total) elements) to \(target)", "") }
+    guard checkedProduct(out) == total else { throw fail("cannot reshape \(x) (\(total) elements) to \(target)", "") }
     return out
 }
 
@@ -660,6 +717,7 @@ func squeezeShape(_ squeeze: Bool, _ x: [Int], _ axes: [Int], _ fail: (String, S
     }
     let rank = x.count + axes.count
     let ax = try axes.map { a throws(SwiftletError) -> Int in try normAxis(a, rank, fail) }
+    if Set(ax).count != ax.count { throw fail("unsqueeze axes \(Shape.text(axes)) name an axis twice", "") }
     var out: [Int] = []
     var k = 0
     for i in 0..<rank {
@@ -685,7 +743,9 @@ func sliceParams(_ x: [Int], _ starts: [Int], _ ends: [Int], _ axes0: [Int], _ s
         let a = try normAxis(a0, x.count, fail)
         let d = x[a]
         let step = steps[k]
-        if step == 0 { throw fail("slice step 0", "") }
+        if step == 0 || step < -OpLimits.sliceStep || step > OpLimits.sliceStep {
+            throw fail("slice step \(step) is outside -\(OpLimits.sliceStep)...\(OpLimits.sliceStep) (and not 0)", "")
+        }
         var st = starts[k] < 0 ? starts[k] + d : starts[k]
         var en = ends[k] < 0 ? ends[k] + d : ends[k]
         if step > 0 {
@@ -701,4 +761,63 @@ func sliceParams(_ x: [Int], _ starts: [Int], _ ends: [Int], _ axes0: [Int], _ s
         s.steps[a] = step
     }
     return s
+}
+
+/// Every element count above this is refused: `Shape.count`'s limit, 2³⁵ − 16 elements.
+let maxElements = Int(Int32.max) * 16
+
+/// What is wrong with a shape of the import graph, or nil: a negative dimension, one above the
+/// u32 a `.swl` stores, or more than `maxElements` even with empty axes counted as 1 — so every
+/// product of its dimensions (Flatten, Reshape, strides, folding) can be computed without overflow.
+func shapeProblem(_ dims: [Int]) -> String? {
+    var n = 1
+    for d in dims {
+        if d < 0 { return "has a negative dimension \(d)" }
+        if d > Int(UInt32.max) { return "has dimension \(d), more than the \(UInt32.max) a .swl stores" }
+        let (p, o) = n.multipliedReportingOverflow(by: max(d, 1))
+        if o || p > maxElements { return "has too many elements (more than \(maxElements))" }
+        n = p
+    }
+    return nil
+}
+
+/// The product of `dims`, or nil if it overflows.
+func checkedProduct<C: Collection>(_ dims: C) -> Int? where C.Element == Int {
+    var n = 1
+    for d in dims {
+        let (p, o) = n.multipliedReportingOverflow(by: d)
+        if o { return nil }
+        n = p
+    }
+    return n
+}
+
+func checkedSum(_ a: Int, _ b: Int, _ what: String, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> Int {
+    let (s, o) = a.addingReportingOverflow(b)
+    if o { throw fail("\(what) overflow: \(a) + \(b)", "") }
+    return s
+}
+
+/// Flatten's `[outer, inner]` with checked products.
+func flattenShape(_ x: [Int], _ axis: Int, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> [Int] {
+    guard let outer = checkedProduct(x[..<axis]), let inner = checkedProduct(x[axis...]) else {
+        throw fail("flattening \(Shape.text(x)) at axis \(axis) overflows", "")
+    }
+    return [outer, inner]
+}
+
+/// One spatial output size of a window op, ⌊(in + p0 + p1 − ((k − 1)·d + 1)) / s⌋ + 1, in checked
+/// arithmetic (the attributes are range-checked before; this is the second line).
+func windowOutput(_ size: Int, _ k: Int, _ s: Int, _ d: Int, _ p0: Int, _ p1: Int, axis: String,
+                  _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> Int {
+    guard s >= 1, d >= 1, k >= 1 else { throw fail("kernel \(k), stride \(s) and dilation \(d) must be at least 1 (\(axis))", "") }
+    let (k1, o1) = (k - 1).multipliedReportingOverflow(by: d)
+    let (a, o2) = size.addingReportingOverflow(p0)
+    let (padded, o3) = a.addingReportingOverflow(p1)
+    if o1 || o2 || o3 || k1 == Int.max {
+        throw fail("kernel \(k) with dilation \(d) and pads \(p0), \(p1) overflow the output \(axis)", "")
+    }
+    let span = padded - (k1 + 1)
+    if span < 0 { throw fail("kernel \(k) with dilation \(d) spans \(k1 + 1), more than the padded input \(axis) \(padded)", "") }
+    return span / s + 1
 }

@@ -5,6 +5,9 @@ import SwiftletCore
 /// Decodes an ONNX TensorProto into constant data (float or integer), logical layout.
 func decodeTensor(_ t: Onnx_TensorProto, where w: String) throws(SwiftletError) -> (shape: [Int], data: ConstData) {
     let shape = t.dims.map { Int($0) }
+    if let problem = shapeProblem(shape) {
+        throw .invalidModel(detail: "\(w): tensor '\(t.name)' of shape \(Shape.text(shape)) \(problem)", hint: "the ONNX file is corrupt; export it again")
+    }
     guard let n = Shape.count(shape) else {
         throw .invalidModel(detail: "\(w): tensor '\(t.name)' has an invalid shape \(shape)", hint: "")
     }

@@ -51,6 +51,21 @@ public struct Slice: Equatable, Sendable {
     public init() {}
 }
 
+/// The largest attribute values a `.swl` stores (`Op.decode` refuses more); the importer refuses
+/// them too, naming the node, so a model that imports also loads.
+public enum OpLimits {
+    /// Kernel size, stride, dilation and padding of Conv2D and pooling.
+    public static let window = 1 << 12
+    /// Pad's padding per side.
+    public static let pad = 1 << 16
+    /// Resize's output height and width.
+    public static let resize = 1 << 24
+    /// Slice's step, either sign.
+    public static let sliceStep = 1 << 20
+    /// Slice's start and size, Reshape's dimensions.
+    public static let dimension = 1 << 30
+}
+
 /// One operator of a packed model, with its attributes.
 public enum Op: Equatable, Sendable {
     case conv2d(Conv2D)
@@ -168,16 +183,16 @@ public enum Op: Equatable, Sendable {
         switch kind {
         case .conv2d:
             var c = Conv2D()
-            c.kernelH = try r.positive("kernel height", max: 1 << 12)
-            c.kernelW = try r.positive("kernel width", max: 1 << 12)
-            c.strideH = try r.positive("stride", max: 1 << 12)
-            c.strideW = try r.positive("stride", max: 1 << 12)
-            c.dilationH = try r.positive("dilation", max: 1 << 12)
-            c.dilationW = try r.positive("dilation", max: 1 << 12)
-            c.padTop = try r.nonNegative("padding", max: 1 << 12)
-            c.padLeft = try r.nonNegative("padding", max: 1 << 12)
-            c.padBottom = try r.nonNegative("padding", max: 1 << 12)
-            c.padRight = try r.nonNegative("padding", max: 1 << 12)
+            c.kernelH = try r.positive("kernel height", max: OpLimits.window)
+            c.kernelW = try r.positive("kernel width", max: OpLimits.window)
+            c.strideH = try r.positive("stride", max: OpLimits.window)
+            c.strideW = try r.positive("stride", max: OpLimits.window)
+            c.dilationH = try r.positive("dilation", max: OpLimits.window)
+            c.dilationW = try r.positive("dilation", max: OpLimits.window)
+            c.padTop = try r.nonNegative("padding", max: OpLimits.window)
+            c.padLeft = try r.nonNegative("padding", max: OpLimits.window)
+            c.padBottom = try r.nonNegative("padding", max: OpLimits.window)
+            c.padRight = try r.nonNegative("padding", max: OpLimits.window)
             c.groups = try r.positive("groups")
             c.activation = try Activation.decode(&r)
             op = .conv2d(c)
@@ -190,14 +205,14 @@ public enum Op: Equatable, Sendable {
         case .lookup: op = .lookup
         case .maxPool, .avgPool:
             var p = Pool2D()
-            p.kernelH = try r.positive("kernel height", max: 1 << 12)
-            p.kernelW = try r.positive("kernel width", max: 1 << 12)
-            p.strideH = try r.positive("stride", max: 1 << 12)
-            p.strideW = try r.positive("stride", max: 1 << 12)
-            p.padTop = try r.nonNegative("padding", max: 1 << 12)
-            p.padLeft = try r.nonNegative("padding", max: 1 << 12)
-            p.padBottom = try r.nonNegative("padding", max: 1 << 12)
-            p.padRight = try r.nonNegative("padding", max: 1 << 12)
+            p.kernelH = try r.positive("kernel height", max: OpLimits.window)
+            p.kernelW = try r.positive("kernel width", max: OpLimits.window)
+            p.strideH = try r.positive("stride", max: OpLimits.window)
+            p.strideW = try r.positive("stride", max: OpLimits.window)
+            p.padTop = try r.nonNegative("padding", max: OpLimits.window)
+            p.padLeft = try r.nonNegative("padding", max: OpLimits.window)
+            p.padBottom = try r.nonNegative("padding", max: OpLimits.window)
+            p.padRight = try r.nonNegative("padding", max: OpLimits.window)
             p.ceilMode = try r.nonNegative("ceil mode", max: 1) == 1
             p.countIncludePad = try r.nonNegative("count_include_pad", max: 1) == 1
             op = kind == .maxPool ? .maxPool(p) : .avgPool(p)
@@ -216,27 +231,27 @@ public enum Op: Equatable, Sendable {
             z.mode = try r.nonNegative("mode", max: 1)
             z.coordinate = try r.nonNegative("coordinate mode", max: 3)
             z.nearest = try r.nonNegative("nearest mode", max: 3)
-            z.outH = try r.positive("output height")
-            z.outW = try r.positive("output width")
+            z.outH = try r.positive("output height", max: OpLimits.resize)
+            z.outW = try r.positive("output width", max: OpLimits.resize)
             op = .resize(z)
         case .pad:
             var p = Pad()
             p.mode = try r.nonNegative("mode", max: 2)
             p.value = try r.float()
             let n = try r.nonNegative("rank", max: maxRank)
-            for _ in 0..<n { p.begins.append(try r.nonNegative("padding", max: 1 << 16)) }
-            for _ in 0..<n { p.ends.append(try r.nonNegative("padding", max: 1 << 16)) }
+            for _ in 0..<n { p.begins.append(try r.nonNegative("padding", max: OpLimits.pad)) }
+            for _ in 0..<n { p.ends.append(try r.nonNegative("padding", max: OpLimits.pad)) }
             op = .pad(p)
         case .slice:
             var s = Slice()
             let n = try r.nonNegative("rank", max: maxRank)
-            for _ in 0..<n { s.starts.append(try r.nonNegative("start", max: 1 << 30)) }
+            for _ in 0..<n { s.starts.append(try r.nonNegative("start", max: OpLimits.dimension)) }
             for _ in 0..<n {
                 let st = try r.int()
-                if st == 0 || st < -(1 << 20) || st > (1 << 20) { throw r.fail("slice step \(st) out of range") }
+                if st == 0 || st < -OpLimits.sliceStep || st > OpLimits.sliceStep { throw r.fail("slice step \(st) out of range") }
                 s.steps.append(st)
             }
-            for _ in 0..<n { s.sizes.append(try r.nonNegative("size", max: 1 << 30)) }
+            for _ in 0..<n { s.sizes.append(try r.nonNegative("size", max: OpLimits.dimension)) }
             op = .slice(s)
         case .transpose:
             let n = try r.nonNegative("rank", max: maxRank)
@@ -246,7 +261,7 @@ public enum Op: Equatable, Sendable {
         case .reshape:
             let n = try r.nonNegative("rank", max: maxRank)
             var dims: [Int] = []
-            for _ in 0..<n { dims.append(try r.nonNegative("dimension", max: 1 << 30)) }
+            for _ in 0..<n { dims.append(try r.nonNegative("dimension", max: OpLimits.dimension)) }
             op = .reshape(shape: dims)
         }
         try r.finish()
@@ -274,10 +289,20 @@ public enum Op: Equatable, Sendable {
             throw fail("\(kind.name) takes \(inputCount.lowerBound)...\(inputCount.upperBound) inputs, got \(inputs.count)")
         }
         let x = inputs[0]
+        // Checked arithmetic: the importer calls this with values straight from an ONNX file.
         func spatial(_ size: Int, _ k: Int, _ s: Int, _ d: Int, _ p0: Int, _ p1: Int, ceil: Bool) throws(SwiftletError) -> Int {
-            let eff = (k - 1) * d + 1
-            let span = size + p0 + p1 - eff
-            if span < 0 { throw fail("kernel \(k) (dilation \(d)) is larger than the padded input \(size + p0 + p1)") }
+            if k < 1 || s < 1 || d < 1 || p0 < 0 || p1 < 0 || size < 0 {
+                throw fail("kernel \(k), stride \(s), dilation \(d) must be at least 1 and padding \(p0), \(p1) at least 0")
+            }
+            let (k1, o1) = (k - 1).multipliedReportingOverflow(by: d)
+            let (padded, o2) = size.addingReportingOverflow(p0)
+            let (padded2, o3) = padded.addingReportingOverflow(p1)
+            if o1 || o2 || o3 || k1 > Int.max / 4 || padded2 > Int.max / 4 {
+                throw fail("kernel \(k) with dilation \(d) and padding \(p0), \(p1) overflows the output size")
+            }
+            let eff = k1 + 1
+            let span = padded2 - eff
+            if span < 0 { throw fail("kernel \(k) (dilation \(d)) is larger than the padded input \(padded2)") }
             var o = span / s + 1
             if ceil && span % s != 0 {
                 o += 1
@@ -290,8 +315,8 @@ public enum Op: Equatable, Sendable {
         case .conv2d(let c):
             guard x.count == 4 else { throw fail("input must be NHWC rank 4, got \(Shape.text(x))") }
             let wt = inputs[1]
-            guard wt.count == 4, wt[1] == c.kernelH, wt[2] == c.kernelW, x[3] % c.groups == 0,
-                  wt[3] * c.groups == x[3], wt[0] % c.groups == 0
+            guard wt.count == 4, wt[1] == c.kernelH, wt[2] == c.kernelW, c.groups >= 1, x[3] % c.groups == 0,
+                  x[3] / c.groups == wt[3], wt[0] % c.groups == 0
             else { throw fail("weights \(Shape.text(wt)) do not fit input \(Shape.text(x)) with groups \(c.groups)") }
             guard inputs[2] == [wt[0]] else { throw fail("bias \(Shape.text(inputs[2])) must be [\(wt[0])]") }
             let oh = try spatial(x[1], c.kernelH, c.strideH, c.dilationH, c.padTop, c.padBottom, ceil: false)
@@ -345,7 +370,9 @@ public enum Op: Equatable, Sendable {
                 for d in 0..<x.count where d != axis && s[d] != x[d] {
                     throw fail("input \(i) \(Shape.text(s)) does not match \(Shape.text(x)) off the axis \(axis)")
                 }
-                out[axis] += s[axis]
+                let (sum, o) = out[axis].addingReportingOverflow(s[axis])
+                if o { throw fail("concatenated axis \(axis) overflows") }
+                out[axis] = sum
             }
             return out
         case .softmax(let axis, _):
@@ -361,6 +388,9 @@ public enum Op: Equatable, Sendable {
             }
             var out = x
             for i in 0..<x.count {
+                if p.begins[i] < 0 || p.ends[i] < 0 || p.begins[i] > OpLimits.pad || p.ends[i] > OpLimits.pad {
+                    throw fail("padding \(p.begins[i]),\(p.ends[i]) of axis \(i) is outside 0...\(OpLimits.pad)")
+                }
                 out[i] = x[i] + p.begins[i] + p.ends[i]
                 if p.mode != 0 && (p.begins[i] >= max(x[i], 1) || p.ends[i] >= max(x[i], 1)) && (p.begins[i] > 0 || p.ends[i] > 0) {
                     throw fail("reflect/edge padding \(p.begins[i]),\(p.ends[i]) needs a larger input than \(x[i])")
@@ -372,8 +402,9 @@ public enum Op: Equatable, Sendable {
                 throw fail("slice has rank \(s.starts.count), input \(Shape.text(x))")
             }
             for i in 0..<x.count where s.sizes[i] > 0 {
-                let last = s.starts[i] + (s.sizes[i] - 1) * s.steps[i]
-                if s.starts[i] >= x[i] || last < 0 || last >= x[i] {
+                let (span, o1) = (s.sizes[i] - 1).multipliedReportingOverflow(by: s.steps[i])
+                let (last, o2) = s.starts[i].addingReportingOverflow(span)
+                if o1 || o2 || s.starts[i] < 0 || s.starts[i] >= x[i] || last < 0 || last >= x[i] {
                     throw fail("slice of axis \(i) reads outside \(Shape.text(x))")
                 }
             }
@@ -382,12 +413,13 @@ public enum Op: Equatable, Sendable {
             guard perm.count == x.count else { throw fail("perm has rank \(perm.count), input \(Shape.text(x))") }
             var seen = [Bool](repeating: false, count: perm.count)
             for p in perm {
+                if p < 0 || p >= perm.count { throw fail("perm names axis \(p), outside rank \(perm.count)") }
                 if seen[p] { throw fail("perm repeats axis \(p)") }
                 seen[p] = true
             }
             return Shape.permute(x, perm)
         case .reshape(let shape):
-            guard Shape.count(shape) == Shape.count(x) else {
+            guard let n = Shape.count(shape), Shape.count(x) == n else {
                 throw fail("cannot reshape \(Shape.text(x)) to \(Shape.text(shape))")
             }
             return shape

@@ -1,0 +1,119 @@
+import Foundation
+import SwiftProtobuf
+
+/// An ONNX attribute for `ONNXModelBuilder.node`.
+public enum ONNXAttribute {
+    case int(String, Int64)
+    case ints(String, [Int64])
+    case float(String, Float)
+    case floats(String, [Float])
+    case string(String, String)
+    /// A float32 tensor attribute (e.g. Constant's or ConstantOfShape's `value`).
+    case floatTensor(String, dims: [Int64], values: [Float])
+    /// An int64 tensor attribute.
+    case intTensor(String, dims: [Int64], values: [Int64])
+}
+
+/// Builds an ONNX model in memory from the generated protobuf types (`Onnx_ModelProto` …) and
+/// serializes it: hand-made and deliberately malformed models for tests and fuzz seeds, without Python.
+/// The generated types stay internal to this module; this is their public face.
+public struct ONNXModelBuilder {
+    var model = Onnx_ModelProto()
+
+    /// An empty model of the default ONNX domain at `opset`.
+    public init(opset: Int = 13) {
+        model.irVersion = 8
+        var o = Onnx_OperatorSetIdProto()
+        o.domain = ""
+        o.version = Int64(opset)
+        model.opsetImport = [o]
+        model.graph.name = "hostile"
+    }
+
+    /// A float32 graph input; a dimension ≤ 0 is left symbolic (`N`).
+    public mutating func input(_ name: String, _ dims: [Int64]) {
+        var vi = Onnx_ValueInfoProto()
+        vi.name = name
+        var tt = Onnx_TypeProto.Tensor()
+        tt.elemType = 1
+        for d in dims {
+            var dim = Onnx_TensorShapeProto.Dimension()
+            if d > 0 { dim.dimValue = d } else { dim.dimParam = "N" }
+            tt.shape.dim.append(dim)
+        }
+        vi.type.tensorType = tt
+        model.graph.input.append(vi)
+    }
+
+    /// A graph output, by the name of the value that becomes it.
+    public mutating func output(_ name: String) {
+        var vi = Onnx_ValueInfoProto()
+        vi.name = name
+        model.graph.output.append(vi)
+    }
+
+    /// A float32 initializer.
+    public mutating func initializer(_ name: String, dims: [Int64], floats: [Float]) {
+        model.graph.initializer.append(Self.tensor(name, dims: dims, floats: floats))
+    }
+
+    /// An int64 initializer.
+    public mutating func initializer(_ name: String, dims: [Int64], ints: [Int64]) {
+        model.graph.initializer.append(Self.tensor(name, dims: dims, ints: ints))
+    }
+
+    /// A node of the default domain; attributes in the order given.
+    public mutating func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String = "",
+                              _ attributes: [ONNXAttribute] = []) {
+        var n = Onnx_NodeProto()
+        n.opType = op
+        n.name = name
+        n.input = inputs
+        n.output = outputs
+        for a in attributes {
+            var p = Onnx_AttributeProto()
+            switch a {
+            case .int(let k, let v): p.name = k; p.type = .int; p.i = v
+            case .ints(let k, let v): p.name = k; p.type = .ints; p.ints = v
+            case .float(let k, let v): p.name = k; p.type = .float; p.f = v
+            case .floats(let k, let v): p.name = k; p.type = .floats; p.floats = v
+            case .string(let k, let v): p.name = k; p.type = .string; p.s = Data(v.utf8)
+            case .floatTensor(let k, let dims, let v): p.name = k; p.type = .tensor; p.t = Self.tensor("", dims: dims, floats: v)
+            case .intTensor(let k, let dims, let v): p.name = k; p.type = .tensor; p.t = Self.tensor("", dims: dims, ints: v)
+            }
+            n.attribute.append(p)
+        }
+        model.graph.node.append(n)
+    }
+
+    /// A `metadata_props` entry (`swiftlet.mean` …).
+    public mutating func metadata(_ key: String, _ value: String) {
+        var e = Onnx_StringStringEntryProto()
+        e.key = key
+        e.value = value
+        model.metadataProps.append(e)
+    }
+
+    /// The model's protobuf bytes (empty if serialization fails, which a built model never does).
+    public func serialized() -> [UInt8] {
+        (try? model.serializedBytes()) ?? []
+    }
+
+    static func tensor(_ name: String, dims: [Int64], floats: [Float]) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        t.name = name
+        t.dims = dims
+        t.dataType = 1
+        t.floatData = floats
+        return t
+    }
+
+    static func tensor(_ name: String, dims: [Int64], ints: [Int64]) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        t.name = name
+        t.dims = dims
+        t.dataType = 7
+        t.int64Data = ints
+        return t
+    }
+}
