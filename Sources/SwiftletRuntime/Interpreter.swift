@@ -209,7 +209,7 @@ public final class Interpreter {
                 context!.assumingMemoryBound(to: Step.self).pointee.run(part: part, of: parts)
             }, context: UnsafeMutableRawPointer(step))
         } else {
-            step.pointee.run()
+            step.pointee.runWhole()
         }
     }
 

@@ -185,7 +185,7 @@ extension Step {
         }
     }
 
-    /// `run()`, called rather than inlined once more.
+    /// `run()`, called rather than inlined: the one copy of the step switch in the binary.
     @inline(never)
     func runWhole() { run() }
 }
