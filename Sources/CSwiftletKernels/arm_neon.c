@@ -340,6 +340,53 @@ void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y,
     }
 }
 
+/// HardSwish or HardSigmoid of 4 lanes (vmaxq/vminq propagate NaN, as the reference's comparisons do).
+static inline float32x4_t swk_act4(float32x4_t x, int kind, float32x4_t a, float32x4_t b) {
+    const float32x4_t zero = vdupq_n_f32(0.0f);
+    if (kind == SWK_ACT_HARDSWISH) {
+        const float32x4_t c = vminq_f32(vdupq_n_f32(6.0f), vmaxq_f32(zero, vaddq_f32(x, vdupq_n_f32(3.0f))));
+        return vdivq_f32(vmulq_f32(x, c), vdupq_n_f32(6.0f));
+    }
+    return vminq_f32(vdupq_n_f32(1.0f), vmaxq_f32(zero, vaddq_f32(vmulq_f32(a, x), b)));
+}
+
+void swk_activation_f32_neon(size_t pixels, size_t channels, size_t stride, float *y, int kind, float a, float b) {
+    const float32x4_t va = vdupq_n_f32(a), vb = vdupq_n_f32(b);
+    for (size_t p = 0; p < pixels; p++) {
+        float *row = y + p * stride;
+        size_t c = 0;
+        for (; c + 4 <= channels; c += 4) vst1q_f32(row + c, swk_act4(vld1q_f32(row + c), kind, va, vb));
+        if (c < channels) {
+            float t[4] = {0};
+            memcpy(t, row + c, (channels - c) * sizeof(float));
+            vst1q_f32(t, swk_act4(vld1q_f32(t), kind, va, vb));
+            memcpy(row + c, t, (channels - c) * sizeof(float));
+        }
+    }
+}
+
+void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
+                      const swk_mul_qs8_params *p) {
+    const int16x8_t zp1 = vdupq_n_s16((int16_t)p->zero_point1), zp2 = vdupq_n_s16((int16_t)p->zero_point2);
+    const int32x4_t m = vdupq_n_s32(p->multiplier), s = vdupq_n_s32(p->shift);
+    const int32x4_t zpo = vdupq_n_s32(p->output_zero_point), lo = vdupq_n_s32(p->lo), hi = vdupq_n_s32(p->hi);
+    for (size_t row = 0; row < rows; row++) {
+        const int8_t *ar = a + row * cols, *br = b + row * b_stride;
+        int8_t *yr = y + row * cols;
+        for (size_t i = 0; i < cols; i += 8) {
+            const size_t r = cols - i < 8 ? cols - i : 8;
+            int8_t at[8] = {0}, bt[8] = {0};
+            memcpy(at, ar + i, r);
+            memcpy(bt, br + i, r);
+            // |a − zp| and |b − zp| ≤ 255 fit int16; their product int32.
+            const int16x8_t xa = vsubq_s16(vmovl_s8(vld1_s8(at)), zp1), xb = vsubq_s16(vmovl_s8(vld1_s8(bt)), zp2);
+            const int32x4_t p0 = vmull_s16(vget_low_s16(xa), vget_low_s16(xb)), p1 = vmull_s16(vget_high_s16(xa), vget_high_s16(xb));
+            const int16x4_t h0 = vqmovn_s32(swk_requant4(p0, m, s, zpo, lo, hi)), h1 = vqmovn_s32(swk_requant4(p1, m, s, zpo, lo, hi));
+            swk_store_bytes8(yr + i, vqmovn_s16(vcombine_s16(h0, h1)), r);
+        }
+    }
+}
+
 void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point) {
     const float32x4_t vs = vdupq_n_f32(scale), zp = vdupq_n_f32((float)zero_point);
     const float32x4_t half = vdupq_n_f32(0.5f), one = vdupq_n_f32(1.0f);

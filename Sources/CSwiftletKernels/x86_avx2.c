@@ -380,6 +380,51 @@ SWK_AVX2 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, i
     }
 }
 
+/// HardSwish or HardSigmoid of 8 lanes; max(0, v) and min(k, v) return v when it is NaN, as the
+/// reference's comparisons do.
+SWK_AVX2 static inline __m256 swk_act8(__m256 x, int kind, __m256 a, __m256 b) {
+    const __m256 zero = _mm256_setzero_ps();
+    if (kind == SWK_ACT_HARDSWISH) {
+        const __m256 c = _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(zero, _mm256_add_ps(x, _mm256_set1_ps(3.0f))));
+        return _mm256_div_ps(_mm256_mul_ps(x, c), _mm256_set1_ps(6.0f));
+    }
+    return _mm256_min_ps(_mm256_set1_ps(1.0f), _mm256_max_ps(zero, _mm256_add_ps(_mm256_mul_ps(a, x), b)));
+}
+
+SWK_AVX2 void swk_activation_f32_avx2(size_t pixels, size_t channels, size_t stride, float *y, int kind, float a, float b) {
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    for (size_t p = 0; p < pixels; p++) {
+        float *row = y + p * stride;
+        size_t c = 0;
+        for (; c + 8 <= channels; c += 8) _mm256_storeu_ps(row + c, swk_act8(_mm256_loadu_ps(row + c), kind, va, vb));
+        if (c < channels) {
+            const __m256i m = swk_mask8(channels - c);
+            _mm256_maskstore_ps(row + c, m, swk_act8(_mm256_maskload_ps(row + c, m), kind, va, vb));
+        }
+    }
+}
+
+SWK_AVX2 void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
+                               const swk_mul_qs8_params *p) {
+    const __m256i zp1 = _mm256_set1_epi32(p->zero_point1), zp2 = _mm256_set1_epi32(p->zero_point2);
+    const __m256i m = _mm256_set1_epi32(p->multiplier), s = _mm256_set1_epi32(p->shift);
+    const __m256i zpo = _mm256_set1_epi32(p->output_zero_point), lo = _mm256_set1_epi32(p->lo), hi = _mm256_set1_epi32(p->hi);
+    for (size_t row = 0; row < rows; row++) {
+        const int8_t *ar = a + row * cols, *br = b + row * b_stride;
+        int8_t *yr = y + row * cols;
+        for (size_t i = 0; i < cols; i += 8) {
+            const size_t r = cols - i < 8 ? cols - i : 8;
+            int64_t av = 0, bv = 0;
+            memcpy(&av, ar + i, r);
+            memcpy(&bv, br + i, r);
+            // |a − zp| and |b − zp| ≤ 255: the product fits int32 exactly.
+            const __m256i xa = _mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(av)), zp1);
+            const __m256i xb = _mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bv)), zp2);
+            swk_store_bytes(yr + i, swk_narrow8(swk_requant8(_mm256_mullo_epi32(xa, xb), m, s, zpo, lo, hi)), r);
+        }
+    }
+}
+
 SWK_AVX2 void swk_quantize_f32_avx2(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point) {
     const __m256 vs = _mm256_set1_ps(scale), zp = _mm256_set1_ps((float)zero_point);
     const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);

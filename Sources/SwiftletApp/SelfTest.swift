@@ -102,6 +102,9 @@ func selfTestCases(seed: UInt64, random: Int) -> [SelfTestCase] {
     add(h: 8, w: 8, c: 18, oc: 18, k: (3, 3), d: (2, 2), pad: (2, 2, 2, 2), groups: 18)
     add(n: 2, h: 5, w: 4, c: 20, oc: 20, k: (3, 2), s: (1, 2), pad: (1, 0, 2, 1), groups: 20, ys: 27)
     add(h: 3, w: 3, c: 16, oc: 16, k: (5, 5), pad: (2, 2, 2, 2), groups: 16)
+    // HardSwish and HardSigmoid after the kernel (SIMD, channel tails, a Concat row stride).
+    add(h: 5, w: 6, c: 21, oc: 21, k: (3, 3), pad: (1, 1, 1, 1), groups: 21, act: .init(.hardSwish), ys: 30)
+    add(h: 4, w: 3, c: 13, oc: 13, k: (3, 3), pad: (1, 1, 1, 1), groups: 13, act: .init(.hardSigmoid, 1.0 / 6, 0.5))
     // im2col: the first layer of a CNN, odd depths, big kernels, padding, dilation.
     add(h: 12, w: 12, c: 3, oc: 32, k: (3, 3), s: (2, 2), pad: (0, 0, 1, 1), act: relu6)
     add(h: 7, w: 8, c: 5, oc: 17, k: (3, 3), pad: (1, 1, 1, 1))
@@ -169,7 +172,7 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
             }
         }
     }
-    for table in [KernelTables.addQS8, KernelTables.quantizeQS8, KernelTables.dequantizeQS8] {
+    for table in [KernelTables.addQS8, KernelTables.mulQS8, KernelTables.quantizeQS8, KernelTables.dequantizeQS8] {
         for v in table where v.algorithm != .reference && v.runs(on: features) {
             report.variants.append(v.name)
             report.cases += 9
@@ -441,6 +444,23 @@ func checkElementwise(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> [Strin
             addQS8_reference(a: a, sa: d.broadcastStrides(to: d), b: b, sb: d.broadcastStrides(to: d), y: &want, out: d, params: p)
             addQS8_fast(v, a: a, b: b, y: &got, count: count, params: p)
             if let f = firstByteMismatch(got, want, oc: count, what: "count \(count)") { failures.append("\(v.name) \(f)") }
+        case "mulQS8":
+            let lo = Int32(rng.pick([-128, -128, -20])), hi = Int32(rng.pick([127, 127, 60]))
+            // Scales whose product over the output's is above and below 1 (left and right shifts).
+            let p = MulQS8Params(input1: q1, input2: q2, output: qo, clampMin: lo, clampMax: hi)
+            let d = Dims6([count])
+            mulQS8_reference(a: a, sa: d.broadcastStrides(to: d), b: b, sb: d.broadcastStrides(to: d), y: &want, out: d, params: p)
+            mulQS8_fast(v, a: a, b: b, bStride: count, y: &got, rows: 1, cols: count, params: p)
+            if let f = firstByteMismatch(got, want, oc: count, what: "count \(count)") { failures.append("\(v.name) \(f)") }
+            // b one row of `cols` for each of `rows` rows (a per-channel factor).
+            let rows = rng.int(1...5), cols = count
+            var x = [Int8](repeating: 0, count: rows * cols)
+            for i in 0..<x.count { x[i] = Int8(rng.int(-128...127)) }
+            let o2 = Dims6([rows, cols]), bs = Dims6([1, cols]).broadcastStrides(to: o2)
+            var want2 = [Int8](repeating: 0, count: rows * cols), got2 = [Int8](repeating: 99, count: rows * cols)
+            mulQS8_reference(a: x, sa: o2.broadcastStrides(to: o2), b: b, sb: bs, y: &want2, out: o2, params: p)
+            mulQS8_fast(v, a: x, b: b, bStride: 0, y: &got2, rows: rows, cols: cols, params: p)
+            if let f = firstByteMismatch(got2, want2, oc: cols, what: "\(rows) rows of \(cols), broadcast") { failures.append("\(v.name) \(f)") }
         case "quantizeQS8":
             var x = [Float](repeating: 0, count: count)
             let specials: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 1e30, -1e30, 0.5, -0.5, 1.5, -2.5, 127.5, -128.5, 0.49999997]

@@ -301,6 +301,10 @@ public final class Interpreter {
         case .binary(.add, _) where int8 && x.shape == tensors[node.outputs[0]].shape && tensors[node.inputs[1]].shape == x.shape:
             return (KernelTables.select(KernelTables.addQS8, ConvGeometry(rows: 1, depth: 1, units: 1), features: features, choice: choice),
                     ConvGeometry(rows: 1, depth: 1, units: 1), true)
+        case .binary(.mul, _) where int8 && (mulLayout(x.shape, tensors[node.inputs[1]].shape, tensors[node.outputs[0]].shape) != nil
+                                             || mulLayout(tensors[node.inputs[1]].shape, x.shape, tensors[node.outputs[0]].shape) != nil):
+            let g = ConvGeometry(rows: 1, depth: 1, units: 1)
+            return (KernelTables.select(KernelTables.mulQS8, g, features: features, choice: choice), g, true)
         case .quantize:
             return (KernelTables.select(KernelTables.quantizeQS8, ConvGeometry(rows: 1, depth: 1, units: 1), features: features, choice: choice),
                     ConvGeometry(rows: 1, depth: 1, units: 1), true)
@@ -408,7 +412,21 @@ public final class Interpreter {
             let bq = tensors[node.inputs[1]].quant?.params ?? xq
             let (lo, hi) = clamp(act)
             if kind == .mul {
-                return .mulQS8(step, MulQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi))
+                var mul = step
+                var params = MulQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi)
+                if let v = variant, v.algorithm == .elementwise {
+                    if let (rows, cols, bStride) = mulLayout(xShape, shape(1), yShape) {
+                        mul.simd = v
+                        (mul.rows, mul.cols, mul.bStride) = (rows, cols, bStride)
+                    } else if let (rows, cols, bStride) = mulLayout(shape(1), xShape, yShape) {
+                        // The factor first (`scale · x`): the same products with the operands swapped.
+                        mul.simd = v
+                        (mul.rows, mul.cols, mul.bStride) = (rows, cols, bStride)
+                        (mul.a, mul.b) = (mul.b, mul.a)
+                        params = MulQS8Params(input1: bq, input2: xq, output: yq, clampMin: lo, clampMax: hi)
+                    }
+                }
+                return .mulQS8(mul, params)
             }
             var add = step
             if let v = variant, v.algorithm == .elementwise {
@@ -530,4 +548,15 @@ func elementCount(_ dims: [Int]) -> Int {
     var n = 1
     for d in dims { n *= d }
     return n
+}
+
+/// The layout of an int8 Mul the SIMD kernel takes, as (rows, cols, b's row stride): `a` the output's
+/// shape and `b` the same shape (one row of every element) or a per-channel factor, one value per
+/// element of the last dim broadcast over the rest (squeeze-excite); nil for any other broadcast.
+func mulLayout(_ a: [Int], _ b: [Int], _ y: [Int]) -> (Int, Int, Int)? {
+    guard a == y, let c = y.last, c > 0 else { return nil }
+    let count = elementCount(y)
+    if b == y { return (1, count, count) }
+    if b.last == c && elementCount(b) == c { return (count / c, c, 0) }
+    return nil
 }

@@ -115,7 +115,11 @@ enum Step {
                 addQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
             }
         case .mulQS8(let s, let p):
-            mulQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
+            if let v = s.simd {
+                mulQS8_fast(v, a: s.a, b: s.b, bStride: s.bStride, y: s.y, rows: s.rows, cols: s.cols, params: p)
+            } else {
+                mulQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
+            }
         case .poolQS8(let s):
             poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params)
         case .meanQS8(let s):
@@ -139,7 +143,7 @@ extension Step {
     var divides: Bool {
         switch self {
         case .conv2d, .conv2dQS8, .streamConv, .quantize, .dequantize: true
-        case .addQS8(let s, _): s.simd != nil
+        case .addQS8(let s, _), .mulQS8(let s, _): s.simd != nil
         default: false
         }
     }
@@ -179,6 +183,21 @@ extension Step {
             if r.isEmpty { return }
             if let v = s.simd {
                 addQS8_fast(v, a: s.a + r.lowerBound, b: s.b + r.lowerBound, y: s.y + r.lowerBound, count: r.count, params: p)
+            }
+        case .mulQS8(let s, let p):
+            guard let v = s.simd else { return }
+            if s.rows == 1 {
+                // Same shape: a band of elements.
+                let r = elements(s.cols, part: part, of: parts)
+                if r.isEmpty { return }
+                mulQS8_fast(v, a: s.a + r.lowerBound, b: s.b + r.lowerBound, bStride: r.count, y: s.y + r.lowerBound, rows: 1,
+                            cols: r.count, params: p)
+            } else {
+                // A per-channel factor: a band of rows.
+                let r = band(s.rows, part: part, of: parts)
+                if r.isEmpty { return }
+                mulQS8_fast(v, a: s.a + r.lowerBound * s.cols, b: s.b, bStride: 0, y: s.y + r.lowerBound * s.cols, rows: r.count,
+                            cols: s.cols, params: p)
             }
         default:
             if part == 0 { runWhole() }
@@ -379,12 +398,15 @@ struct FCQS8Step {
     }
 }
 
-/// `simd`: a SIMD variant over `count` contiguous elements, chosen at load when neither input broadcasts.
+/// `simd`: a SIMD variant, chosen at load when neither input broadcasts (Add: `count` contiguous
+/// elements), or for Mul also when `b` is one row of `cols` for each of the `rows` rows (`bStride` 0;
+/// same shape: one row of `count`, `bStride` = `cols`).
 struct BinaryQS8Step {
     var a: UnsafePointer<Int8>, sa: Dims6
     var b: UnsafePointer<Int8>, sb: Dims6
     var y: UnsafeMutablePointer<Int8>, out: Dims6
     var simd: KernelVariant? = nil, count = 0
+    var rows = 0, cols = 0, bStride = 0
 }
 
 struct PoolQS8Step {

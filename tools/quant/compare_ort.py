@@ -69,6 +69,8 @@ sys.path.insert(0, os.path.join(REPO, "tools", "goldens"))
 import make_goldens  # noqa: E402  (tools/goldens/make_goldens.py: the Pillow-exact preprocessing)
 
 MODELS = ["mobilenet_v2", "efficientnet_lite0"]
+# Also accepted (ImageNet-shaped; MobileNetV1, MobileNetV3-Small and SqueezeNet carry seeded random weights).
+OTHER_MODELS = ["mobilenet_v3_small", "mobilenet_v1", "squeezenet1_1"]
 EVAL_PHOTOS = ["chelsea", "coffee", "camera", "motorcycle", "china", "eagle"]
 CALIBRATION = os.path.join(REPO, "models", "calibration", "imagenet")
 LABELS = os.path.join(REPO, "models", "labels", "imagenet.txt")
@@ -481,7 +483,7 @@ def jsonable(o):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
+    ap.add_argument("--models", nargs="+", default=MODELS, choices=MODELS + OTHER_MODELS)
     ap.add_argument("--method", default="percentile", choices=["minmax", "percentile", "entropy"],
                     help="swiftlet quantize --method (default: percentile, its own default)")
     ap.add_argument("--percentile", type=float, default=99.99,

@@ -55,6 +55,14 @@ typedef struct {
     int32_t lo, hi;
 } swk_add_qs8_params;
 
+/// An int8 multiply (SwiftletKernels' MulQS8Params): y = clamp(zp_y + M · (a − zp_a)(b − zp_b)).
+typedef struct {
+    int32_t zero_point1, zero_point2, output_zero_point, multiplier, shift, lo, hi;
+} swk_mul_qs8_params;
+
+/// Float activations the GEMM and depthwise kernels cannot fold into their clamp, applied in place.
+enum { SWK_ACT_HARDSWISH = 1, SWK_ACT_HARDSIGMOID = 2 };
+
 /// The int8 output stage: zero point and the fused activation's clamp.
 typedef struct {
     int32_t zero_point, lo, hi, input_zero_point;
@@ -79,6 +87,14 @@ void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *multiplie
                       const swk_qs8_output *out);
 /// int8 add of two same-shape tensors (y may alias a or b). AVX2.
 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p);
+/// In place, `pixels` runs of `channels` floats `stride` apart: HardSwish x·min(max(x + 3, 0), 6)/6, or
+/// HardSigmoid min(max(a·x + b, 0), 1), with Activation.apply's operations in its order. AVX2.
+void swk_activation_f32_avx2(size_t pixels, size_t channels, size_t stride, float *y, int kind, float a, float b);
+/// int8 multiply of `rows` rows of `cols` elements: y[r][c] = a[r][c] · b[r · b_stride + c] (b_stride
+/// `cols`: same shape; 0: one row of b for every row, a per-channel factor as in squeeze-excite).
+/// y may alias a. AVX2.
+void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
+                      const swk_mul_qs8_params *p);
 /// float32 → int8: round(x / scale) half away from zero + zero point, clamped; NaN gives the zero point. AVX2.
 void swk_quantize_f32_avx2(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point);
 /// int8 → float32: scale · (x − zero point). AVX2.
@@ -99,6 +115,9 @@ void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *
 void swk_requant_neon(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,
                       const swk_qs8_output *out);
 void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p);
+void swk_activation_f32_neon(size_t pixels, size_t channels, size_t stride, float *y, int kind, float a, float b);
+void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
+                      const swk_mul_qs8_params *p);
 void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point);
 void swk_dequantize_s8_neon(size_t count, const int8_t *x, float *y, float scale, int32_t zero_point);
 #endif

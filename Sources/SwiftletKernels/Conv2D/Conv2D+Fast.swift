@@ -24,6 +24,24 @@ func floatClamp(_ act: Activation) -> (lo: Float, hi: Float, post: Bool) {
     }
 }
 
+/// A fused activation the kernels' clamp cannot apply (`floatClamp`'s `post`), in place on `pixels`
+/// runs of `channels` floats `stride` apart: HardSwish and HardSigmoid in SIMD on the variant's ISA
+/// (the reference's operations in its order), the others by `Activation.apply`.
+func applyActivation(_ act: Activation, _ isa: KernelISA, y: UnsafeMutablePointer<Float>, pixels: Int, channels: Int, stride: Int) {
+    let kind: Int32 = act.kind == .hardSwish ? Int32(SWK_ACT_HARDSWISH) : act.kind == .hardSigmoid ? Int32(SWK_ACT_HARDSIGMOID) : 0
+    if kind != 0 {
+        #if arch(x86_64)
+        if isa == .avx2 { return swk_activation_f32_avx2(pixels, channels, stride, y, kind, act.a, act.b) }
+        #elseif arch(arm64)
+        if isa == .neon || isa == .neonDot { return swk_activation_f32_neon(pixels, channels, stride, y, kind, act.a, act.b) }
+        #endif
+    }
+    for p in 0..<pixels {
+        let yp = y + p * stride
+        for o in 0..<channels { yp[o] = act.apply(yp[o]) }
+    }
+}
+
 @inline(__always)
 func roundUp(_ x: Int, _ m: Int) -> Int { (x + m - 1) / m * m }
 
@@ -277,10 +295,7 @@ public func conv2dF32_fast(
         if post {
             for oy in range {
                 let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
-                for ox in 0..<g.ow {
-                    let yp = y + (yRow * g.ow + ox) * ys
-                    for o in 0..<g.oc { yp[o] = act.apply(yp[o]) }
-                }
+                applyActivation(act, v.isa, y: y + yRow * g.ow * ys, pixels: g.ow, channels: g.oc, stride: ys)
             }
         }
     }
@@ -351,9 +366,7 @@ public func fullyConnectedF32_fast(_ v: KernelVariant, x: UnsafePointer<Float>, 
                                    y: UnsafeMutablePointer<Float>, units: Int, activation act: Activation) {
     let (lo, hi, post) = floatClamp(act)
     gemmF32(v.isa, m: rows, n: units, k: depth, a: x, aStride: depth, w: packed, c: y, cStride: units, lo: lo, hi: hi)
-    if post {
-        for i in 0..<(rows * units) { y[i] = act.apply(y[i]) }
-    }
+    if post { applyActivation(act, v.isa, y: y, pixels: rows, channels: units, stride: units) }
 }
 
 /// int8 fully connected layer by a SIMD variant, bit for bit `fullyConnectedQS8_reference`.

@@ -158,6 +158,8 @@ public enum KernelTables {
     }()
 
     public static let addQS8: [KernelVariant] = elementwise("addQS8")
+    /// int8 Mul of same-shape inputs, or with the second a per-channel factor (squeeze-excite).
+    public static let mulQS8: [KernelVariant] = elementwise("mulQS8")
     public static let quantizeQS8: [KernelVariant] = elementwise("quantizeQS8")
     public static let dequantizeQS8: [KernelVariant] = elementwise("dequantizeQS8")
 
@@ -174,7 +176,7 @@ public enum KernelTables {
 
     /// Every table, for the tests and the self-test.
     public static var all: [[KernelVariant]] {
-        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, addQS8, quantizeQS8, dequantizeQS8]
+        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, addQS8, mulQS8, quantizeQS8, dequantizeQS8]
     }
 
     /// The preferred variant of `table` for `g`: the last row that runs on `features` and accepts

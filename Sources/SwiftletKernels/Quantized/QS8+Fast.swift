@@ -27,6 +27,22 @@ public func addQS8_fast(_ v: KernelVariant, a: UnsafePointer<Int8>, b: UnsafePoi
     #endif
 }
 
+/// int8 multiply, bit for bit `mulQS8_reference`: `rows` rows of `cols` elements of `a` (and `y`, which
+/// may be `a`) times the same-shape `b` (`bStride` = `cols`) or one row of `b` for every row
+/// (`bStride` = 0: a per-channel factor, as squeeze-excite blocks multiply).
+public func mulQS8_fast(_ v: KernelVariant, a: UnsafePointer<Int8>, b: UnsafePointer<Int8>, bStride: Int, y: UnsafeMutablePointer<Int8>,
+                        rows: Int, cols: Int, params q: MulQS8Params) {
+    var p = swk_mul_qs8_params(zero_point1: q.zeroPoint1, zero_point2: q.zeroPoint2, output_zero_point: q.outputZeroPoint,
+                               multiplier: q.multiplier, shift: Int32(q.shift), lo: q.clampMin, hi: q.clampMax)
+    #if arch(x86_64)
+    swk_mul_qs8_avx2(rows, cols, a, b, bStride, y, &p)
+    #elseif arch(arm64)
+    swk_mul_qs8_neon(rows, cols, a, b, bStride, y, &p)
+    #else
+    preconditionFailure("mulQS8_fast: \(v.name) has no kernel on this architecture")
+    #endif
+}
+
 /// float32 → int8, `quantizeQS8_reference`'s rounding (half away from zero), clamp and NaN rule.
 public func quantizeQS8_fast(_ v: KernelVariant, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Int8>, count: Int, params q: QuantParams) {
     #if arch(x86_64)
