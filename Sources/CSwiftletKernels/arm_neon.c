@@ -5,6 +5,7 @@
 #include "CSwiftletKernels.h"
 
 #include <arm_neon.h>
+#include <math.h>
 #include <string.h>
 
 #if defined(__clang__)
@@ -337,6 +338,90 @@ void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y,
             h[half] = vqmovn_s32(vminq_s32(vmaxq_s32(v, lo), hi));
         }
         swk_store_bytes8(y + i, vqmovn_s16(vcombine_s16(h[0], h[1])), r);
+    }
+}
+
+// ---- max pooling ----
+
+/// The reference's `v > acc ? v : acc` (vmaxq_f32 would let a NaN through).
+static inline float32x4_t swk_max_ref(float32x4_t v, float32x4_t acc) { return vbslq_f32(vcgtq_f32(v, acc), v, acc); }
+
+void swk_maxpool_f32_neon(const swk_pool_geometry *g, const float *x, float *y) {
+    const size_t C = g->channels;
+    const ptrdiff_t h = (ptrdiff_t)g->in_h, w = (ptrdiff_t)g->in_w;
+    const ptrdiff_t y0 = g->iy0 < 0 ? 0 : g->iy0;
+    const ptrdiff_t y1 = g->iy0 + (ptrdiff_t)g->kh > h ? h : g->iy0 + (ptrdiff_t)g->kh;
+    for (size_t ox = 0; ox < g->out_w; ox++) {
+        const ptrdiff_t xs = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+        const ptrdiff_t x0 = xs < 0 ? 0 : xs, x1 = xs + (ptrdiff_t)g->kw > w ? w : xs + (ptrdiff_t)g->kw;
+        float *yp = y + ox * C;
+        size_t c = 0;
+        for (; c + 16 <= C; c += 16) {
+            float32x4_t a0 = vdupq_n_f32(-INFINITY), a1 = a0, a2 = a0, a3 = a0;
+            for (ptrdiff_t iy = y0; iy < y1; iy++) {
+                for (ptrdiff_t ix = x0; ix < x1; ix++) {
+                    const float *p = x + ((size_t)iy * g->in_w + (size_t)ix) * C + c;
+                    a0 = swk_max_ref(vld1q_f32(p), a0);
+                    a1 = swk_max_ref(vld1q_f32(p + 4), a1);
+                    a2 = swk_max_ref(vld1q_f32(p + 8), a2);
+                    a3 = swk_max_ref(vld1q_f32(p + 12), a3);
+                }
+            }
+            vst1q_f32(yp + c, a0);
+            vst1q_f32(yp + c + 4, a1);
+            vst1q_f32(yp + c + 8, a2);
+            vst1q_f32(yp + c + 12, a3);
+        }
+        for (; c < C; c += 4) {
+            const size_t r = C - c < 4 ? C - c : 4;
+            float32x4_t a = vdupq_n_f32(-INFINITY);
+            for (ptrdiff_t iy = y0; iy < y1; iy++) {
+                for (ptrdiff_t ix = x0; ix < x1; ix++) {
+                    float t[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+                    memcpy(t, x + ((size_t)iy * g->in_w + (size_t)ix) * C + c, r * sizeof(float));
+                    a = swk_max_ref(vld1q_f32(t), a);
+                }
+            }
+            float t[4];
+            vst1q_f32(t, a);
+            memcpy(yp + c, t, r * sizeof(float));
+        }
+    }
+}
+
+void swk_maxpool_s8_neon(const swk_pool_geometry *g, const int8_t *x, int8_t *y) {
+    const size_t C = g->channels;
+    const ptrdiff_t h = (ptrdiff_t)g->in_h, w = (ptrdiff_t)g->in_w;
+    const ptrdiff_t y0 = g->iy0 < 0 ? 0 : g->iy0;
+    const ptrdiff_t y1 = g->iy0 + (ptrdiff_t)g->kh > h ? h : g->iy0 + (ptrdiff_t)g->kh;
+    for (size_t ox = 0; ox < g->out_w; ox++) {
+        const ptrdiff_t xs = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+        const ptrdiff_t x0 = xs < 0 ? 0 : xs, x1 = xs + (ptrdiff_t)g->kw > w ? w : xs + (ptrdiff_t)g->kw;
+        int8_t *yp = y + ox * C;
+        for (size_t c = 0; c < C; c += 16) {
+            const size_t r = C - c < 16 ? C - c : 16;
+            int8x16_t a = vdupq_n_s8(-128);
+            for (ptrdiff_t iy = y0; iy < y1; iy++) {
+                for (ptrdiff_t ix = x0; ix < x1; ix++) {
+                    const int8_t *p = x + ((size_t)iy * g->in_w + (size_t)ix) * C + c;
+                    if (r == 16) {
+                        a = vmaxq_s8(vld1q_s8(p), a);
+                    } else {
+                        int8_t t[16];
+                        memset(t, -128, sizeof t);
+                        memcpy(t, p, r);
+                        a = vmaxq_s8(vld1q_s8(t), a);
+                    }
+                }
+            }
+            if (r == 16) {
+                vst1q_s8(yp + c, a);
+            } else {
+                int8_t t[16];
+                vst1q_s8(t, a);
+                memcpy(yp + c, t, r);
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 #include "CSwiftletKernels.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #define SWK_AVX2 __attribute__((target("avx2,fma")))
@@ -377,6 +378,87 @@ SWK_AVX2 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, i
         __m256i v = _mm256_add_epi32(swk_mulfp8(sum, mo, so), zpo);
         v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
         swk_store_bytes(y + i, swk_narrow8(v), r);
+    }
+}
+
+// ---- max pooling ----
+
+/// `_mm256_max_ps(v, acc)` returns `acc` when either is NaN or both are equal: the reference's
+/// `v > acc ? v : acc`, acc never being NaN.
+SWK_AVX2 void swk_maxpool_f32_avx2(const swk_pool_geometry *g, const float *x, float *y) {
+    const size_t C = g->channels;
+    const ptrdiff_t h = (ptrdiff_t)g->in_h, w = (ptrdiff_t)g->in_w;
+    const ptrdiff_t y0 = g->iy0 < 0 ? 0 : g->iy0;
+    const ptrdiff_t y1 = g->iy0 + (ptrdiff_t)g->kh > h ? h : g->iy0 + (ptrdiff_t)g->kh;
+    for (size_t ox = 0; ox < g->out_w; ox++) {
+        const ptrdiff_t xs = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+        const ptrdiff_t x0 = xs < 0 ? 0 : xs, x1 = xs + (ptrdiff_t)g->kw > w ? w : xs + (ptrdiff_t)g->kw;
+        float *yp = y + ox * C;
+        size_t c = 0;
+        for (; c + 32 <= C; c += 32) {
+            __m256 a0 = _mm256_set1_ps(-INFINITY), a1 = a0, a2 = a0, a3 = a0;
+            for (ptrdiff_t iy = y0; iy < y1; iy++) {
+                for (ptrdiff_t ix = x0; ix < x1; ix++) {
+                    const float *p = x + ((size_t)iy * g->in_w + (size_t)ix) * C + c;
+                    a0 = _mm256_max_ps(_mm256_loadu_ps(p), a0);
+                    a1 = _mm256_max_ps(_mm256_loadu_ps(p + 8), a1);
+                    a2 = _mm256_max_ps(_mm256_loadu_ps(p + 16), a2);
+                    a3 = _mm256_max_ps(_mm256_loadu_ps(p + 24), a3);
+                }
+            }
+            _mm256_storeu_ps(yp + c, a0);
+            _mm256_storeu_ps(yp + c + 8, a1);
+            _mm256_storeu_ps(yp + c + 16, a2);
+            _mm256_storeu_ps(yp + c + 24, a3);
+        }
+        for (; c < C; c += 8) {
+            const __m256i m = swk_mask8(C - c < 8 ? C - c : 8);
+            __m256 a = _mm256_set1_ps(-INFINITY);
+            for (ptrdiff_t iy = y0; iy < y1; iy++) {
+                for (ptrdiff_t ix = x0; ix < x1; ix++) {
+                    a = _mm256_max_ps(_mm256_maskload_ps(x + ((size_t)iy * g->in_w + (size_t)ix) * C + c, m), a);
+                }
+            }
+            _mm256_maskstore_ps(yp + c, m, a);
+        }
+    }
+}
+
+SWK_AVX2 void swk_maxpool_s8_avx2(const swk_pool_geometry *g, const int8_t *x, int8_t *y) {
+    const size_t C = g->channels;
+    const ptrdiff_t h = (ptrdiff_t)g->in_h, w = (ptrdiff_t)g->in_w;
+    const ptrdiff_t y0 = g->iy0 < 0 ? 0 : g->iy0;
+    const ptrdiff_t y1 = g->iy0 + (ptrdiff_t)g->kh > h ? h : g->iy0 + (ptrdiff_t)g->kh;
+    for (size_t ox = 0; ox < g->out_w; ox++) {
+        const ptrdiff_t xs = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+        const ptrdiff_t x0 = xs < 0 ? 0 : xs, x1 = xs + (ptrdiff_t)g->kw > w ? w : xs + (ptrdiff_t)g->kw;
+        int8_t *yp = y + ox * C;
+        for (size_t c = 0; c < C; c += 32) {
+            const size_t r = C - c < 32 ? C - c : 32;
+            __m256i a = _mm256_set1_epi8(-128);
+            for (ptrdiff_t iy = y0; iy < y1; iy++) {
+                for (ptrdiff_t ix = x0; ix < x1; ix++) {
+                    const int8_t *p = x + ((size_t)iy * g->in_w + (size_t)ix) * C + c;
+                    __m256i v;
+                    if (r == 32) {
+                        v = _mm256_loadu_si256((const __m256i *)p);
+                    } else {
+                        int8_t t[32];
+                        memset(t, -128, sizeof t);
+                        memcpy(t, p, r);
+                        v = _mm256_loadu_si256((const __m256i *)t);
+                    }
+                    a = _mm256_max_epi8(v, a);
+                }
+            }
+            if (r == 32) {
+                _mm256_storeu_si256((__m256i *)(yp + c), a);
+            } else {
+                int8_t t[32];
+                _mm256_storeu_si256((__m256i *)t, a);
+                memcpy(yp + c, t, r);
+            }
+        }
     }
 }
 

@@ -172,6 +172,14 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
             }
         }
     }
+    for table in [KernelTables.maxPoolF32, KernelTables.maxPoolQS8] {
+        for v in table where v.algorithm != .reference && v.runs(on: features) {
+            report.variants.append(v.name)
+            let f = checkMaxPool(v, random: randomCases, &rng)
+            report.cases += f.cases
+            report.failures += f.failures
+        }
+    }
     for table in [KernelTables.addQS8, KernelTables.mulQS8, KernelTables.quantizeQS8, KernelTables.dequantizeQS8] {
         for v in table where v.algorithm != .reference && v.runs(on: features) {
             report.variants.append(v.name)
@@ -488,4 +496,60 @@ func checkElementwise(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> [Strin
         }
     }
     return failures
+}
+
+// MARK: - Pooling
+
+/// Max pooling against the reference, bit for bit: SqueezeNet's 3×3 stride 2 in ceil mode, padding,
+/// windows larger than the input, channel tails around the vector widths, batch 2, and (float) NaN,
+/// ±0 and ±infinity among the values; then `random` random shapes.
+func checkMaxPool(_ v: KernelVariant, random: Int, _ rng: inout SelfTestRandom) -> (cases: Int, failures: [String]) {
+    // (n, h, w, c, kh, kw, sh, sw, pt, pl, pb, pr, ceil)
+    var shapes: [(Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Bool)] = [
+        (1, 13, 13, 64, 3, 3, 2, 2, 0, 0, 0, 0, true), (1, 8, 8, 3, 2, 2, 2, 2, 0, 0, 0, 0, false),
+        (2, 7, 9, 33, 3, 3, 1, 1, 1, 1, 1, 1, false), (1, 5, 6, 17, 3, 2, 2, 1, 0, 1, 1, 0, true),
+        (1, 3, 3, 40, 5, 5, 1, 1, 2, 2, 2, 2, false), (1, 1, 1, 7, 1, 1, 1, 1, 0, 0, 0, 0, false),
+        (1, 6, 5, 8, 2, 3, 3, 2, 1, 0, 0, 2, true),
+    ]
+    for _ in 0..<random {
+        let kh = rng.int(1...4), kw = rng.int(1...4)
+        shapes.append((rng.int(1...2), rng.int(1...9), rng.int(1...9), rng.int(1...70), kh, kw, rng.int(1...3), rng.int(1...3),
+                       rng.int(0...(kh - 1)), rng.int(0...(kw - 1)), rng.int(0...(kh - 1)), rng.int(0...(kw - 1)), rng.int(0...1) == 1))
+    }
+    var failures: [String] = []
+    for (n, h, w, c, kh, kw, sh, sw, pt, pl, pb, pr, ceil) in shapes {
+        var p = Pool2D()
+        (p.kernelH, p.kernelW, p.strideH, p.strideW) = (kh, kw, sh, sw)
+        (p.padTop, p.padLeft, p.padBottom, p.padRight, p.ceilMode) = (pt, pl, pb, pr, ceil)
+        func out(_ size: Int, _ k: Int, _ s: Int, _ a: Int, _ b: Int) -> Int {
+            let span = size + a + b - k
+            if span < 0 { return 1 }
+            var o = (ceil ? (span + s - 1) / s : span / s) + 1
+            if ceil && (o - 1) * s >= size + a { o -= 1 }  // the last window starts inside (ONNX)
+            return o
+        }
+        let xShape = [n, h, w, c], yShape = [n, out(h, kh, sh, pt, pb), out(w, kw, sw, pl, pr), c]
+        let what = "\(v.name) x \(xShape) window \(kh)×\(kw) stride \(sh)×\(sw) pads \(pt),\(pl),\(pb),\(pr)\(ceil ? " ceil" : "")"
+        let count = yShape.reduce(1, *)
+        if v.name.hasPrefix("maxPoolF32") {
+            let specials: [Float] = [.nan, 0, -0.0, .infinity, -.infinity]
+            var x = [Float](repeating: 0, count: n * h * w * c)
+            for i in 0..<x.count { x[i] = rng.int(0...9) == 0 ? specials[rng.int(0...4)] : rng.float() * 8 }
+            var want = [Float](repeating: 0, count: count), got = [Float](repeating: 7, count: count)
+            poolF32_reference(max: true, x: x, xShape: xShape, y: &want, yShape: yShape, params: p)
+            maxPoolF32_fast(v, x: x, xShape: xShape, y: &got, yShape: yShape, params: p, rows: 0..<yShape[1])
+            for i in 0..<count where got[i].bitPattern != want[i].bitPattern {
+                failures.append("\(what): element \(i): got \(got[i]), want \(want[i])")
+                break
+            }
+        } else {
+            var x = [Int8](repeating: 0, count: n * h * w * c)
+            for i in 0..<x.count { x[i] = Int8(rng.int(-128...127)) }
+            var want = [Int8](repeating: 0, count: count), got = [Int8](repeating: 99, count: count)
+            poolQS8_reference(max: true, x: x, xShape: xShape, y: &want, yShape: yShape, params: p)
+            maxPoolQS8_fast(v, x: x, xShape: xShape, y: &got, yShape: yShape, params: p, rows: 0..<yShape[1])
+            if let f = firstByteMismatch(got, want, oc: c, what: what) { failures.append(f) }
+        }
+    }
+    return (shapes.count, failures)
 }

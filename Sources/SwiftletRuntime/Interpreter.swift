@@ -305,6 +305,9 @@ public final class Interpreter {
                                              || mulLayout(tensors[node.inputs[1]].shape, x.shape, tensors[node.outputs[0]].shape) != nil):
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
             return (KernelTables.select(KernelTables.mulQS8, g, features: features, choice: choice), g, true)
+        case .maxPool where x.shape.count == 4:
+            let g = ConvGeometry(rows: 1, depth: 1, units: 1)
+            return (KernelTables.select(int8 ? KernelTables.maxPoolQS8 : KernelTables.maxPoolF32, g, features: features, choice: choice), g, int8)
         case .quantize:
             return (KernelTables.select(KernelTables.quantizeQS8, ConvGeometry(rows: 1, depth: 1, units: 1), features: features, choice: choice),
                     ConvGeometry(rows: 1, depth: 1, units: 1), true)
@@ -449,8 +452,11 @@ public final class Interpreter {
         case .maxPool(let p), .avgPool(let p):
             var isMax = false
             if case .maxPool = node.op { isMax = true }
-            if quantized { return .poolQS8(PoolQS8Step(isMax: isMax, x: i8(0), xShape: xShape, y: y8, yShape: yShape, params: p)) }
-            return .pool(PoolStep(isMax: isMax, x: f32(0), xShape: xShape, y: y, yShape: yShape, params: p))
+            let simd = isMax && variant?.algorithm == .pool ? variant : nil
+            if quantized {
+                return .poolQS8(PoolQS8Step(isMax: isMax, x: i8(0), xShape: xShape, y: y8, yShape: yShape, params: p, simd: simd))
+            }
+            return .pool(PoolStep(isMax: isMax, x: f32(0), xShape: xShape, y: y, yShape: yShape, params: p, simd: simd))
         case .mean(let axes, _):
             var reduced = [Bool](repeating: false, count: 6)
             for a in axes { reduced[6 - xShape.count + a] = true }

@@ -51,7 +51,11 @@ enum Step {
         case .activation(let s):
             activationF32_reference(x: s.x, y: s.y, count: s.count, activation: s.activation)
         case .pool(let s):
-            poolF32_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params)
+            if let v = s.simd {
+                maxPoolF32_fast(v, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, rows: 0..<s.yShape[1])
+            } else {
+                poolF32_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params)
+            }
         case .mean(let s):
             meanF32_reference(x: s.x, plan: s.plan, y: s.y)
         case .concat(let s):
@@ -121,7 +125,11 @@ enum Step {
                 mulQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
             }
         case .poolQS8(let s):
-            poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params)
+            if let v = s.simd {
+                maxPoolQS8_fast(v, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, rows: 0..<s.yShape[1])
+            } else {
+                poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params)
+            }
         case .meanQS8(let s):
             meanQS8_reference(x: s.x, plan: s.plan, y: s.y, acc: s.acc, params: s.params)
         case .preluQS8(let s, let p):
@@ -144,6 +152,8 @@ extension Step {
         switch self {
         case .conv2d, .conv2dQS8, .streamConv, .quantize, .dequantize: true
         case .addQS8(let s, _), .mulQS8(let s, _): s.simd != nil
+        case .pool(let s): s.simd != nil
+        case .poolQS8(let s): s.simd != nil
         default: false
         }
     }
@@ -184,6 +194,14 @@ extension Step {
             if let v = s.simd {
                 addQS8_fast(v, a: s.a + r.lowerBound, b: s.b + r.lowerBound, y: s.y + r.lowerBound, count: r.count, params: p)
             }
+        case .pool(let s):
+            guard let v = s.simd else { return }
+            let rows = band(s.yShape[1], part: part, of: parts)
+            if !rows.isEmpty { maxPoolF32_fast(v, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, rows: rows) }
+        case .poolQS8(let s):
+            guard let v = s.simd else { return }
+            let rows = band(s.yShape[1], part: part, of: parts)
+            if !rows.isEmpty { maxPoolQS8_fast(v, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, rows: rows) }
         case .mulQS8(let s, let p):
             guard let v = s.simd else { return }
             if s.rows == 1 {
@@ -276,11 +294,13 @@ struct ActivationStep {
     var activation: Activation
 }
 
+/// `simd`: the SIMD max-pooling variant chosen at load (nil: the reference).
 struct PoolStep {
     var isMax: Bool
     var x: UnsafePointer<Float>, xShape: [Int]
     var y: UnsafeMutablePointer<Float>, yShape: [Int]
     var params: Pool2D
+    var simd: KernelVariant? = nil
 }
 
 /// The reduction plan is computed at prepare time.
@@ -414,6 +434,7 @@ struct PoolQS8Step {
     var x: UnsafePointer<Int8>, xShape: [Int]
     var y: UnsafeMutablePointer<Int8>, yShape: [Int]
     var params: Pool2D
+    var simd: KernelVariant? = nil
 }
 
 /// `acc`: the interpreter's scratch, at least `plan.outCount` int32s.

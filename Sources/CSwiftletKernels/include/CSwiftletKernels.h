@@ -45,6 +45,14 @@ typedef struct {
     size_t y_stride;
 } swk_dw_geometry;
 
+/// One output row of a max pooling (NHWC): output pixel ox takes the window rows iy0 … iy0 + kh − 1 and
+/// columns ox · sw − pad_left … + kw − 1, clipped to the input (`x` is the batch item's first pixel).
+typedef struct {
+    size_t channels, in_h, in_w, out_w;
+    ptrdiff_t iy0, pad_left;
+    size_t kh, kw, sw;
+} swk_pool_geometry;
+
 /// The left shift both inputs of an int8 add get before rescaling (TFLite's 20 bits of headroom).
 #define SWK_ADD_LEFT_SHIFT 20
 
@@ -87,6 +95,11 @@ void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *multiplie
                       const swk_qs8_output *out);
 /// int8 add of two same-shape tensors (y may alias a or b). AVX2.
 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p);
+/// One output row of float max pooling: the reference's `v > acc ? v : acc` from −infinity (a NaN
+/// input never wins; an empty window gives −infinity). AVX2.
+void swk_maxpool_f32_avx2(const swk_pool_geometry *g, const float *x, float *y);
+/// One output row of int8 max pooling (from −128). AVX2.
+void swk_maxpool_s8_avx2(const swk_pool_geometry *g, const int8_t *x, int8_t *y);
 /// In place, `pixels` runs of `channels` floats `stride` apart: HardSwish x·min(max(x + 3, 0), 6)/6, or
 /// HardSigmoid min(max(a·x + b, 0), 1), with Activation.apply's operations in its order. AVX2.
 void swk_activation_f32_avx2(size_t pixels, size_t channels, size_t stride, float *y, int kind, float a, float b);
@@ -115,6 +128,8 @@ void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *
 void swk_requant_neon(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,
                       const swk_qs8_output *out);
 void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p);
+void swk_maxpool_f32_neon(const swk_pool_geometry *g, const float *x, float *y);
+void swk_maxpool_s8_neon(const swk_pool_geometry *g, const int8_t *x, int8_t *y);
 void swk_activation_f32_neon(size_t pixels, size_t channels, size_t stride, float *y, int kind, float a, float b);
 void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
                       const swk_mul_qs8_params *p);

@@ -147,7 +147,7 @@ public func packDepthwiseQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>,
 public func convScratchBytes(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool) -> Int {
     let gemmTile = int8 ? Int(SWK_QS8_MR) * roundUp(g.depth, 4) * 2 : 0
     switch v.algorithm {
-    case .reference, .depthwise, .elementwise: return 0
+    case .reference, .depthwise, .elementwise, .pool: return 0
     case .pointwise, .gemm: return roundUp(gemmTile, 64)
     case .im2col: return roundUp(g.ow * g.depth * (int8 ? 1 : 4), 64) + roundUp(gemmTile, 64)
     }
@@ -289,7 +289,7 @@ public func conv2dF32_fast(
                 gemmF32(v.isa, m: g.ow, n: g.oc, k: g.depth, a: cols, aStride: g.depth, w: packed, c: y + yRow * g.ow * ys,
                         cStride: ys, lo: lo, hi: hi)
             }
-        case .reference, .elementwise:
+        case .reference, .elementwise, .pool:
             preconditionFailure("conv2dF32_fast: \(v.name) is not a convolution variant")
         }
         if post {
@@ -354,7 +354,7 @@ public func conv2dQS8_fast(
                     gemmQS8(v.isa, m: g.ow, n: g.oc, k: g.depth, a: cols, aStride: g.depth, w: packed, c: y + yRow * g.ow * ys,
                             cStride: ys, out: op, scratch: tile)
                 }
-            case .reference, .elementwise:
+            case .reference, .elementwise, .pool:
                 preconditionFailure("conv2dQS8_fast: \(v.name) is not a convolution variant")
             }
         }

@@ -29,6 +29,8 @@ public enum KernelAlgorithm: Sendable, Equatable {
     case gemm
     /// An element-wise op over contiguous, same-shape tensors (no broadcasting: that stays with the reference).
     case elementwise
+    /// Max pooling, one output row at a time, channels in vector lanes.
+    case pool
 }
 
 /// The instruction set a variant's micro-kernel uses.
@@ -93,7 +95,7 @@ public struct KernelVariant: Sendable, Equatable {
             return p.groups == 1 && g.depth <= KernelVariant.maxDepth && !(p.kernelH == 1 && p.kernelW == 1)
         case .gemm:
             return g.c <= KernelVariant.maxDepth
-        case .elementwise:
+        case .elementwise, .pool:
             return true
         }
     }
@@ -163,6 +165,20 @@ public enum KernelTables {
     public static let quantizeQS8: [KernelVariant] = elementwise("quantizeQS8")
     public static let dequantizeQS8: [KernelVariant] = elementwise("dequantizeQS8")
 
+    /// Max pooling (NHWC, any window, stride and padding).
+    public static let maxPoolF32: [KernelVariant] = pooling("maxPoolF32")
+    public static let maxPoolQS8: [KernelVariant] = pooling("maxPoolQS8")
+
+    static func pooling(_ what: String) -> [KernelVariant] {
+        var t = [KernelVariant("\(what)_reference", .reference, .scalar, requires: [])]
+        #if arch(x86_64)
+        t.append(KernelVariant("\(what)_avx2", .pool, .avx2, requires: [.avx2]))
+        #elseif arch(arm64)
+        t.append(KernelVariant("\(what)_neon", .pool, .neon, requires: [.neon]))
+        #endif
+        return t
+    }
+
     /// An element-wise table: the reference, then 8 lanes of AVX2 or NEON.
     static func elementwise(_ what: String) -> [KernelVariant] {
         var t = [KernelVariant("\(what)_reference", .reference, .scalar, requires: [])]
@@ -176,7 +192,7 @@ public enum KernelTables {
 
     /// Every table, for the tests and the self-test.
     public static var all: [[KernelVariant]] {
-        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, addQS8, mulQS8, quantizeQS8, dequantizeQS8]
+        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, addQS8, mulQS8, quantizeQS8, dequantizeQS8, maxPoolF32, maxPoolQS8]
     }
 
     /// The preferred variant of `table` for `g`: the last row that runs on `features` and accepts
