@@ -222,10 +222,25 @@ func im2colRow<T>(_ g: ConvGeometry, x: UnsafePointer<T>, xRowBase: Int, oy: Int
     let c = g.c
     var d = dst
     for ox in 0..<g.ow {
+        let ix0 = ox * p.strideW - p.padLeft
+        // A window row inside the image (dilation 1) is `kernelW · c` contiguous values of NHWC.
+        let spanInside = p.dilationW == 1 && ix0 >= 0 && ix0 + p.kernelW <= g.w
         for ky in 0..<p.kernelH {
             let iy = oy * p.strideH - p.padTop + ky * p.dilationH
             let rowOK = iy >= 0 && iy < g.h
             let xRow = xRing > 0 ? (rowOK ? iy % xRing : 0) : xRowBase + iy
+            if rowOK && spanInside {
+                let n = p.kernelW * c
+                let src = x + (xRow * g.w + ix0) * c
+                // Short spans (a first layer's 3 × 3 channels) by a loop rather than a memcpy call.
+                if n <= 32 {
+                    for i in 0..<n { d[i] = src[i] }
+                } else {
+                    d.update(from: src, count: n)
+                }
+                d += n
+                continue
+            }
             for kx in 0..<p.kernelW {
                 let ix = ox * p.strideW - p.padLeft + kx * p.dilationW
                 if rowOK && ix >= 0 && ix < g.w {
