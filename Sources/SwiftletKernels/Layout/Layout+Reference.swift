@@ -59,6 +59,22 @@ func padElements<T>(
                     let id = source(d, 3)
                     for e in 0..<out.d.4 {
                         let ie = source(e, 4)
+                        if mode == 0 {
+                            // Constant padding: the innermost dim is value, a contiguous run of x, value.
+                            let n5 = out.d.5
+                            if ia < 0 || ib < 0 || ic < 0 || id < 0 || ie < 0 {
+                                (y + o).update(repeating: value, count: n5)
+                            } else {
+                                let start = begins.d.5
+                                let f0 = Swift.min(n5, Swift.max(0, start)), f1 = Swift.max(f0, Swift.min(n5, start + dims.d.5))
+                                let base = ia * xs.d.0 + ib * xs.d.1 + ic * xs.d.2 + id * xs.d.3 + ie * xs.d.4
+                                (y + o).update(repeating: value, count: f0)
+                                if f1 > f0 { (y + o + f0).update(from: x + base + (f0 - start), count: f1 - f0) }
+                                (y + o + f1).update(repeating: value, count: n5 - f1)
+                            }
+                            o += n5
+                            continue
+                        }
                         for f in 0..<out.d.5 {
                             let iF = source(f, 5)
                             if ia < 0 || ib < 0 || ic < 0 || id < 0 || ie < 0 || iF < 0 {
