@@ -425,6 +425,28 @@ void swk_maxpool_s8_neon(const swk_pool_geometry *g, const int8_t *x, int8_t *y)
     }
 }
 
+static inline float32x4_t swk_binop4(float32x4_t a, float32x4_t b, int op, float32x4_t lo, float32x4_t hi) {
+    const float32x4_t v = op == 0 ? vaddq_f32(a, b) : op == 1 ? vsubq_f32(a, b) : vmulq_f32(a, b);
+    return vminq_f32(hi, vmaxq_f32(lo, v));
+}
+
+void swk_binary_f32_neon(size_t rows, size_t cols, const float *a, const float *b, size_t b_stride, float *y, int op, float lo, float hi) {
+    const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+    for (size_t r = 0; r < rows; r++) {
+        const float *ar = a + r * cols, *br = b + r * b_stride;
+        float *yr = y + r * cols;
+        size_t c = 0;
+        for (; c + 4 <= cols; c += 4) vst1q_f32(yr + c, swk_binop4(vld1q_f32(ar + c), vld1q_f32(br + c), op, vlo, vhi));
+        if (c < cols) {
+            float ta[4] = {0}, tb[4] = {0}, ty[4];
+            memcpy(ta, ar + c, (cols - c) * sizeof(float));
+            memcpy(tb, br + c, (cols - c) * sizeof(float));
+            vst1q_f32(ty, swk_binop4(vld1q_f32(ta), vld1q_f32(tb), op, vlo, vhi));
+            memcpy(yr + c, ty, (cols - c) * sizeof(float));
+        }
+    }
+}
+
 /// HardSwish or HardSigmoid of 4 lanes (vmaxq/vminq propagate NaN, as the reference's comparisons do).
 static inline float32x4_t swk_act4(float32x4_t x, int kind, float32x4_t a, float32x4_t b) {
     const float32x4_t zero = vdupq_n_f32(0.0f);

@@ -462,6 +462,26 @@ SWK_AVX2 void swk_maxpool_s8_avx2(const swk_pool_geometry *g, const int8_t *x, i
     }
 }
 
+SWK_AVX2 static inline __m256 swk_binop8(__m256 a, __m256 b, int op, __m256 lo, __m256 hi) {
+    const __m256 v = op == 0 ? _mm256_add_ps(a, b) : op == 1 ? _mm256_sub_ps(a, b) : _mm256_mul_ps(a, b);
+    return _mm256_min_ps(hi, _mm256_max_ps(lo, v));  // NaN and ties keep v, as the reference's comparisons
+}
+
+SWK_AVX2 void swk_binary_f32_avx2(size_t rows, size_t cols, const float *a, const float *b, size_t b_stride, float *y, int op, float lo,
+                                  float hi) {
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    for (size_t r = 0; r < rows; r++) {
+        const float *ar = a + r * cols, *br = b + r * b_stride;
+        float *yr = y + r * cols;
+        size_t c = 0;
+        for (; c + 8 <= cols; c += 8) _mm256_storeu_ps(yr + c, swk_binop8(_mm256_loadu_ps(ar + c), _mm256_loadu_ps(br + c), op, vlo, vhi));
+        if (c < cols) {
+            const __m256i m = swk_mask8(cols - c);
+            _mm256_maskstore_ps(yr + c, m, swk_binop8(_mm256_maskload_ps(ar + c, m), _mm256_maskload_ps(br + c, m), op, vlo, vhi));
+        }
+    }
+}
+
 /// HardSwish or HardSigmoid of 8 lanes; max(0, v) and min(k, v) return v when it is NaN, as the
 /// reference's comparisons do.
 SWK_AVX2 static inline __m256 swk_act8(__m256 x, int kind, __m256 a, __m256 b) {

@@ -180,6 +180,12 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
             report.failures += f.failures
         }
     }
+    for v in KernelTables.binaryF32 where v.algorithm != .reference && v.runs(on: features) {
+        report.variants.append(v.name)
+        let f = checkBinaryF32(v, &rng)
+        report.cases += f.cases
+        report.failures += f.failures
+    }
     for table in [KernelTables.addQS8, KernelTables.mulQS8, KernelTables.quantizeQS8, KernelTables.dequantizeQS8] {
         for v in table where v.algorithm != .reference && v.runs(on: features) {
             report.variants.append(v.name)
@@ -552,4 +558,40 @@ func checkMaxPool(_ v: KernelVariant, random: Int, _ rng: inout SelfTestRandom) 
         }
     }
     return (shapes.count, failures)
+}
+
+/// Float Add, Sub, Mul with no activation, ReLU and a clip, same shape and a per-channel second input,
+/// against `binaryF32_reference` (within 1e-5 relative, as every float variant; −0 and +0 count as equal).
+func checkBinaryF32(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> (cases: Int, failures: [String]) {
+    var failures: [String] = []
+    var cases = 0
+    for kind in [OpKind.add, .sub, .mul] {
+        for act in [Activation.none, Activation(.relu), Activation(.clip, -0.5, 2)] {
+            for (rows, cols) in [(1, 1), (1, 7), (1, 37), (3, 8), (4, 17), (2, 70)] {
+                cases += 1
+                var a = [Float](repeating: 0, count: rows * cols), b = [Float](repeating: 0, count: cols * (rows == 1 ? 1 : rows))
+                for i in 0..<a.count { a[i] = rng.float() * 4 }
+                for i in 0..<b.count { b[i] = rng.float() * 4 }
+                // Same shape (b has rows · cols values) and, with several rows, b one row for all.
+                for broadcast in rows == 1 ? [false] : [false, true] {
+                    let bShape = broadcast ? [1, cols] : [rows, cols]
+                    let bv = broadcast ? Array(b[0..<cols]) : (0..<(rows * cols)).map { b[$0 % b.count] }
+                    let o = Dims6([rows, cols])
+                    var want = [Float](repeating: 0, count: rows * cols), got = [Float](repeating: 7, count: rows * cols)
+                    binaryF32_reference(kind: kind, a: a, sa: o.broadcastStrides(to: o), b: bv, sb: Dims6(bShape).broadcastStrides(to: o), y: &want,
+                                        out: o, activation: act)
+                    if broadcast {
+                        binaryF32_fast(v, kind: kind, a: a, b: bv, bStride: 0, y: &got, rows: rows, cols: cols, activation: act)
+                    } else {
+                        binaryF32_fast(v, kind: kind, a: a, b: bv, bStride: rows * cols, y: &got, rows: 1, cols: rows * cols, activation: act)
+                    }
+                    let mag = (0..<want.count).map { Swift.max(abs(want[$0]), 1) }
+                    if let f = firstFloatMismatch(got, want, mag, oc: cols, what: "\(v.name) \(kind.name) \(act.text) \(rows)×\(cols)\(broadcast ? " per-channel" : "")") {
+                        failures.append(f)
+                    }
+                }
+            }
+        }
+    }
+    return (cases, failures)
 }

@@ -305,6 +305,11 @@ public final class Interpreter {
                                              || mulLayout(tensors[node.inputs[1]].shape, x.shape, tensors[node.outputs[0]].shape) != nil):
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
             return (KernelTables.select(KernelTables.mulQS8, g, features: features, choice: choice), g, true)
+        case .binary(let kind, let act) where !int8 && floatBinaryTakes(kind, act)
+            && (mulLayout(x.shape, tensors[node.inputs[1]].shape, tensors[node.outputs[0]].shape) != nil
+                || (kind != .sub && mulLayout(tensors[node.inputs[1]].shape, x.shape, tensors[node.outputs[0]].shape) != nil)):
+            let g = ConvGeometry(rows: 1, depth: 1, units: 1)
+            return (KernelTables.select(KernelTables.binaryF32, g, features: features, choice: choice), g, false)
         case .maxPool where x.shape.count == 4:
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
             return (KernelTables.select(int8 ? KernelTables.maxPoolQS8 : KernelTables.maxPoolF32, g, features: features, choice: choice), g, int8)
@@ -438,7 +443,17 @@ public final class Interpreter {
             }
             return .addQS8(add, AddQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi))
         case .binary(let kind, let act):
-            return .binary(binaryStep(kind, act, f32(0), xShape, f32(1), shape(1), y, yShape))
+            var step = binaryStep(kind, act, f32(0), xShape, f32(1), shape(1), y, yShape)
+            if let v = variant, v.algorithm == .elementwise, floatBinaryTakes(kind, act) {
+                if let (rows, cols, bStride) = mulLayout(xShape, shape(1), yShape) {
+                    (step.simd, step.rows, step.cols, step.bStride) = (v, rows, cols, bStride)
+                } else if kind != .sub, let (rows, cols, bStride) = mulLayout(shape(1), xShape, yShape) {
+                    // The per-channel operand first: add and mul commute.
+                    (step.simd, step.rows, step.cols, step.bStride) = (v, rows, cols, bStride)
+                    (step.a, step.b) = (step.b, step.a)
+                }
+            }
+            return .binary(step)
         case .prelu where quantized:
             let o6 = Dims6(yShape)
             let step = BinaryQS8Step(a: i8(0), sa: Dims6(xShape).broadcastStrides(to: o6), b: i8(1),

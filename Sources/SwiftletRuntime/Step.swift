@@ -47,7 +47,11 @@ enum Step {
         case .fullyConnected(let s):
             s.run()
         case .binary(let s):
-            binaryF32_reference(kind: s.kind, a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, activation: s.activation)
+            if let v = s.simd {
+                binaryF32_fast(v, kind: s.kind, a: s.a, b: s.b, bStride: s.bStride, y: s.y, rows: s.rows, cols: s.cols, activation: s.activation)
+            } else {
+                binaryF32_reference(kind: s.kind, a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, activation: s.activation)
+            }
         case .activation(let s):
             activationF32_reference(x: s.x, y: s.y, count: s.count, activation: s.activation)
         case .pool(let s):
@@ -153,6 +157,7 @@ extension Step {
         case .conv2d, .conv2dQS8, .streamConv, .quantize, .dequantize: true
         case .addQS8(let s, _), .mulQS8(let s, _): s.simd != nil
         case .pool(let s): s.simd != nil
+        case .binary(let s): s.simd != nil
         case .poolQS8(let s): s.simd != nil
         default: false
         }
@@ -202,6 +207,19 @@ extension Step {
             guard let v = s.simd else { return }
             let rows = band(s.yShape[1], part: part, of: parts)
             if !rows.isEmpty { maxPoolQS8_fast(v, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, rows: rows) }
+        case .binary(let s):
+            guard let v = s.simd else { return }
+            if s.rows == 1 {
+                let r = elements(s.cols, part: part, of: parts)
+                if r.isEmpty { return }
+                binaryF32_fast(v, kind: s.kind, a: s.a + r.lowerBound, b: s.b + r.lowerBound, bStride: r.count, y: s.y + r.lowerBound,
+                               rows: 1, cols: r.count, activation: s.activation)
+            } else {
+                let r = band(s.rows, part: part, of: parts)
+                if r.isEmpty { return }
+                binaryF32_fast(v, kind: s.kind, a: s.a + r.lowerBound * s.cols, b: s.b, bStride: 0, y: s.y + r.lowerBound * s.cols,
+                               rows: r.count, cols: s.cols, activation: s.activation)
+            }
         case .mulQS8(let s, let p):
             guard let v = s.simd else { return }
             if s.rows == 1 {
@@ -281,12 +299,15 @@ struct FCStep {
 }
 
 /// Inputs' strides broadcast to the rank-6 padded output dims.
+/// `simd`: the SIMD variant for add, sub and mul of same-shape inputs or a per-channel `b`
+/// (`rows`, `cols`, `bStride` as in `BinaryQS8Step`).
 struct BinaryStep {
     var kind: OpKind
     var a: UnsafePointer<Float>, sa: Dims6
     var b: UnsafePointer<Float>, sb: Dims6
     var y: UnsafeMutablePointer<Float>, out: Dims6
     var activation: Activation
+    var simd: KernelVariant? = nil, rows = 0, cols = 0, bStride = 0
 }
 
 struct ActivationStep {

@@ -100,6 +100,9 @@ void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y,
 void swk_maxpool_f32_avx2(const swk_pool_geometry *g, const float *x, float *y);
 /// One output row of int8 max pooling (from −128). AVX2.
 void swk_maxpool_s8_avx2(const swk_pool_geometry *g, const int8_t *x, int8_t *y);
+/// Float add (op 0), sub (1) or mul (2) of `rows` rows of `cols` (b as in swk_mul_qs8_avx2: b_stride
+/// `cols` same shape, 0 one row for all), then min(max(v, lo), hi) (±infinity: no clamp). AVX2.
+void swk_binary_f32_avx2(size_t rows, size_t cols, const float *a, const float *b, size_t b_stride, float *y, int op, float lo, float hi);
 /// In place, `pixels` runs of `channels` floats `stride` apart: HardSwish x·min(max(x + 3, 0), 6)/6, or
 /// HardSigmoid min(max(a·x + b, 0), 1), with Activation.apply's operations in its order. AVX2.
 void swk_activation_f32_avx2(size_t pixels, size_t channels, size_t stride, float *y, int kind, float a, float b);
@@ -130,6 +133,7 @@ void swk_requant_neon(size_t count, const int32_t *acc, const int32_t *multiplie
 void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p);
 void swk_maxpool_f32_neon(const swk_pool_geometry *g, const float *x, float *y);
 void swk_maxpool_s8_neon(const swk_pool_geometry *g, const int8_t *x, int8_t *y);
+void swk_binary_f32_neon(size_t rows, size_t cols, const float *a, const float *b, size_t b_stride, float *y, int op, float lo, float hi);
 void swk_activation_f32_neon(size_t pixels, size_t channels, size_t stride, float *y, int kind, float a, float b);
 void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
                       const swk_mul_qs8_params *p);

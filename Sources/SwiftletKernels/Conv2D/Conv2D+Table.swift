@@ -160,6 +160,8 @@ public enum KernelTables {
     }()
 
     public static let addQS8: [KernelVariant] = elementwise("addQS8")
+    /// Float Add, Sub and Mul (then none, ReLU or a clip) of same-shape inputs or a per-channel second input.
+    public static let binaryF32: [KernelVariant] = elementwise("binaryF32")
     /// int8 Mul of same-shape inputs, or with the second a per-channel factor (squeeze-excite).
     public static let mulQS8: [KernelVariant] = elementwise("mulQS8")
     public static let quantizeQS8: [KernelVariant] = elementwise("quantizeQS8")
@@ -192,7 +194,7 @@ public enum KernelTables {
 
     /// Every table, for the tests and the self-test.
     public static var all: [[KernelVariant]] {
-        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, addQS8, mulQS8, quantizeQS8, dequantizeQS8, maxPoolF32, maxPoolQS8]
+        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, binaryF32, addQS8, mulQS8, quantizeQS8, dequantizeQS8, maxPoolF32, maxPoolQS8]
     }
 
     /// The preferred variant of `table` for `g`: the last row that runs on `features` and accepts

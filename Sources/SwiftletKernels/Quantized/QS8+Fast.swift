@@ -27,6 +27,26 @@ public func addQS8_fast(_ v: KernelVariant, a: UnsafePointer<Int8>, b: UnsafePoi
     #endif
 }
 
+/// Float add, sub or mul (`kind`) then `act` (none, ReLU or a clip: `floatBinaryTakes`), bit for bit
+/// `binaryF32_reference` on x86-64 (ARM's vmax makes −0 of a ReLU'd −0 a +0); the layout as `mulQS8_fast`.
+public func binaryF32_fast(_ v: KernelVariant, kind: OpKind, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                           y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, activation act: Activation) {
+    let op: Int32 = kind == .add ? 0 : kind == .sub ? 1 : 2
+    let (lo, hi, _) = floatClamp(act)
+    #if arch(x86_64)
+    swk_binary_f32_avx2(rows, cols, a, b, bStride, y, op, lo, hi)
+    #elseif arch(arm64)
+    swk_binary_f32_neon(rows, cols, a, b, bStride, y, op, lo, hi)
+    #else
+    preconditionFailure("binaryF32_fast: \(v.name) has no kernel on this architecture")
+    #endif
+}
+
+/// Whether `binaryF32_fast` computes `kind` with `act`.
+public func floatBinaryTakes(_ kind: OpKind, _ act: Activation) -> Bool {
+    (kind == .add || kind == .sub || kind == .mul) && (act.kind == .none || act.kind == .relu || act.kind == .clip)
+}
+
 /// int8 multiply, bit for bit `mulQS8_reference`: `rows` rows of `cols` elements of `a` (and `y`, which
 /// may be `a`) times the same-shape `b` (`bStride` = `cols`) or one row of `b` for every row
 /// (`bStride` = 0: a per-channel factor, as squeeze-excite blocks multiply).
