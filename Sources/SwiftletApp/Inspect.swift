@@ -49,14 +49,21 @@ public func modelStats(_ spec: ModelSpec) -> (params: Int, macs: Int, perNode: [
     return (spec.parameterCount, macs, perNode)
 }
 
-/// `swiftlet inspect`: the model's tensors, layers, parameter and MAC counts, and memory.
+/// `swiftlet inspect --plan-svg`: draws the model's memory plan to `path`. Apart from `inspectCommand`
+/// so the board binary, whose `inspect` has no `--plan-svg`, does not carry the drawing code (12 KB).
+public func writePlanSVG(modelPath: String, to path: String) throws(SwiftletError) {
+    let model = try PackedModel(path: modelPath)
+    try sys_writeFile(path, Array(planSVG(model.spec).utf8))
+}
+
+/// `swiftlet inspect`: the model's tensors, layers, parameter and MAC counts, and memory
+/// (`planSVG` is drawn by `writePlanSVG`, which the host CLI calls first).
 public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
     let model = try PackedModel(path: o.modelPath)
     let spec = model.spec
     let stats = modelStats(spec)
     let lower = arenaLowerBound(spec)
     let live = liveBytesPerStep(spec)
-    if let svg = o.planSVG { try sys_writeFile(svg, Array(planSVG(spec).utf8)) }
     if o.json {
         sys_print(inspectJSON(model, stats, lower))
         return

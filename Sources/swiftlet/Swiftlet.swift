@@ -298,7 +298,10 @@ struct Inspect: ParsableCommand {
     var planSVG: String?
 
     func run() throws {
-        try reportingErrors { () throws(SwiftletError) in try inspectCommand(InspectOptions(modelPath: model, json: json, planSVG: planSVG)) }
+        try reportingErrors { () throws(SwiftletError) in
+            if let svg = planSVG { try writePlanSVG(modelPath: model, to: svg) }
+            try inspectCommand(InspectOptions(modelPath: model, json: json, planSVG: planSVG))
+        }
     }
 }
 
