@@ -348,12 +348,10 @@ static inline float32x4_t swk_max_ref(float32x4_t v, float32x4_t acc) { return v
 
 void swk_maxpool_f32_neon(const swk_pool_geometry *g, const float *x, float *y) {
     const size_t C = g->channels;
-    const ptrdiff_t h = (ptrdiff_t)g->in_h, w = (ptrdiff_t)g->in_w;
-    const ptrdiff_t y0 = g->iy0 < 0 ? 0 : g->iy0;
-    const ptrdiff_t y1 = g->iy0 + (ptrdiff_t)g->kh > h ? h : g->iy0 + (ptrdiff_t)g->kh;
+    ptrdiff_t y0, y1, x0, x1;
+    swk_pool_rows(g, &y0, &y1);
     for (size_t ox = 0; ox < g->out_w; ox++) {
-        const ptrdiff_t xs = (ptrdiff_t)(ox * g->sw) - g->pad_left;
-        const ptrdiff_t x0 = xs < 0 ? 0 : xs, x1 = xs + (ptrdiff_t)g->kw > w ? w : xs + (ptrdiff_t)g->kw;
+        swk_pool_cols(g, ox, &x0, &x1);
         float *yp = y + ox * C;
         size_t c = 0;
         for (; c + 16 <= C; c += 16) {
@@ -391,12 +389,10 @@ void swk_maxpool_f32_neon(const swk_pool_geometry *g, const float *x, float *y) 
 
 void swk_maxpool_s8_neon(const swk_pool_geometry *g, const int8_t *x, int8_t *y) {
     const size_t C = g->channels;
-    const ptrdiff_t h = (ptrdiff_t)g->in_h, w = (ptrdiff_t)g->in_w;
-    const ptrdiff_t y0 = g->iy0 < 0 ? 0 : g->iy0;
-    const ptrdiff_t y1 = g->iy0 + (ptrdiff_t)g->kh > h ? h : g->iy0 + (ptrdiff_t)g->kh;
+    ptrdiff_t y0, y1, x0, x1;
+    swk_pool_rows(g, &y0, &y1);
     for (size_t ox = 0; ox < g->out_w; ox++) {
-        const ptrdiff_t xs = (ptrdiff_t)(ox * g->sw) - g->pad_left;
-        const ptrdiff_t x0 = xs < 0 ? 0 : xs, x1 = xs + (ptrdiff_t)g->kw > w ? w : xs + (ptrdiff_t)g->kw;
+        swk_pool_cols(g, ox, &x0, &x1);
         int8_t *yp = y + ox * C;
         for (size_t c = 0; c < C; c += 16) {
             const size_t r = C - c < 16 ? C - c : 16;

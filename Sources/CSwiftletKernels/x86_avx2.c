@@ -387,12 +387,10 @@ SWK_AVX2 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, i
 /// `v > acc ? v : acc`, acc never being NaN.
 SWK_AVX2 void swk_maxpool_f32_avx2(const swk_pool_geometry *g, const float *x, float *y) {
     const size_t C = g->channels;
-    const ptrdiff_t h = (ptrdiff_t)g->in_h, w = (ptrdiff_t)g->in_w;
-    const ptrdiff_t y0 = g->iy0 < 0 ? 0 : g->iy0;
-    const ptrdiff_t y1 = g->iy0 + (ptrdiff_t)g->kh > h ? h : g->iy0 + (ptrdiff_t)g->kh;
+    ptrdiff_t y0, y1, x0, x1;
+    swk_pool_rows(g, &y0, &y1);
     for (size_t ox = 0; ox < g->out_w; ox++) {
-        const ptrdiff_t xs = (ptrdiff_t)(ox * g->sw) - g->pad_left;
-        const ptrdiff_t x0 = xs < 0 ? 0 : xs, x1 = xs + (ptrdiff_t)g->kw > w ? w : xs + (ptrdiff_t)g->kw;
+        swk_pool_cols(g, ox, &x0, &x1);
         float *yp = y + ox * C;
         size_t c = 0;
         for (; c + 32 <= C; c += 32) {
@@ -426,12 +424,10 @@ SWK_AVX2 void swk_maxpool_f32_avx2(const swk_pool_geometry *g, const float *x, f
 
 SWK_AVX2 void swk_maxpool_s8_avx2(const swk_pool_geometry *g, const int8_t *x, int8_t *y) {
     const size_t C = g->channels;
-    const ptrdiff_t h = (ptrdiff_t)g->in_h, w = (ptrdiff_t)g->in_w;
-    const ptrdiff_t y0 = g->iy0 < 0 ? 0 : g->iy0;
-    const ptrdiff_t y1 = g->iy0 + (ptrdiff_t)g->kh > h ? h : g->iy0 + (ptrdiff_t)g->kh;
+    ptrdiff_t y0, y1, x0, x1;
+    swk_pool_rows(g, &y0, &y1);
     for (size_t ox = 0; ox < g->out_w; ox++) {
-        const ptrdiff_t xs = (ptrdiff_t)(ox * g->sw) - g->pad_left;
-        const ptrdiff_t x0 = xs < 0 ? 0 : xs, x1 = xs + (ptrdiff_t)g->kw > w ? w : xs + (ptrdiff_t)g->kw;
+        swk_pool_cols(g, ox, &x0, &x1);
         int8_t *yp = y + ox * C;
         for (size_t c = 0; c < C; c += 32) {
             const size_t r = C - c < 32 ? C - c : 32;

@@ -53,6 +53,20 @@ typedef struct {
     size_t kh, kw, sw;
 } swk_pool_geometry;
 
+/// The input rows [*y0, *y1) of a pooling row's windows, clipped to the input.
+static inline void swk_pool_rows(const swk_pool_geometry *g, ptrdiff_t *y0, ptrdiff_t *y1) {
+    const ptrdiff_t h = (ptrdiff_t)g->in_h, top = g->iy0 + (ptrdiff_t)g->kh;
+    *y0 = g->iy0 < 0 ? 0 : g->iy0;
+    *y1 = top > h ? h : top;
+}
+
+/// The input columns [*x0, *x1) of output pixel `ox`'s window, clipped to the input.
+static inline void swk_pool_cols(const swk_pool_geometry *g, size_t ox, ptrdiff_t *x0, ptrdiff_t *x1) {
+    const ptrdiff_t w = (ptrdiff_t)g->in_w, xs = (ptrdiff_t)(ox * g->sw) - g->pad_left, end = xs + (ptrdiff_t)g->kw;
+    *x0 = xs < 0 ? 0 : xs;
+    *x1 = end > w ? w : end;
+}
+
 /// The left shift both inputs of an int8 add get before rescaling (TFLite's 20 bits of headroom).
 #define SWK_ADD_LEFT_SHIFT 20
 
