@@ -185,6 +185,7 @@ struct Import: ParsableCommand {
                 p.resizeShorter = (max(s[1], s[2]) * 8 + 3) / 7
                 spec.preprocess = p
             }
+            try checkWritable(spec)  // names what a .swl cannot hold, before encodeSWL would clamp it
             let bytes = encodeSWL(spec)
             // Validate as the board will before writing: a file that does not load is never left behind.
             _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)
@@ -441,6 +442,7 @@ struct Quantize: ParsableCommand {
             if reuseInput { o.reuseInputs = true }
             o.keepOrder = keepOrder
             let result = try quantizeModel(packed, o)
+            try checkWritable(result.spec)
             let bytes = encodeSWL(result.spec)
             _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)
             try sys_writeFile(output, bytes)
