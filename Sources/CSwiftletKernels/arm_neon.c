@@ -61,20 +61,6 @@ void swk_gemm_f32_neon(size_t m, size_t n, size_t k, const float *a, size_t a_st
     }
 }
 
-/// The input rows a depthwise kernel's rows read (NULL outside the image).
-static inline void swk_dw_rows(const swk_dw_geometry *g, const void *x, size_t elem, const void **rows) {
-    const size_t rowBytes = g->in_w * g->channels * elem;
-    for (size_t ky = 0; ky < g->kh; ky++) {
-        ptrdiff_t iy = g->iy0 + (ptrdiff_t)(ky * g->dh);
-        if (iy < 0 || iy >= (ptrdiff_t)g->in_h) {
-            rows[ky] = NULL;
-        } else {
-            size_t r = g->ring ? (size_t)iy % g->ring : (size_t)iy;
-            rows[ky] = (const char *)x + r * rowBytes;
-        }
-    }
-}
-
 void swk_dwconv_f32_neon(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi) {
     const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
     const size_t C = g->channels, taps = g->kh * g->kw;

@@ -24,20 +24,6 @@ SWK_AVX2 static inline __m256i swk_mask8(size_t r) {
 
 #define F32_MR 6
 
-/// The input rows a depthwise kernel's rows read (NULL outside the image), for elements of `elem` bytes.
-static inline void swk_dw_rows(const swk_dw_geometry *g, const void *x, size_t elem, const void **rows) {
-    const size_t rowBytes = g->in_w * g->channels * elem;
-    for (size_t ky = 0; ky < g->kh; ky++) {
-        ptrdiff_t iy = g->iy0 + (ptrdiff_t)(ky * g->dh);
-        if (iy < 0 || iy >= (ptrdiff_t)g->in_h) {
-            rows[ky] = NULL;
-        } else {
-            size_t r = g->ring ? (size_t)iy % g->ring : (size_t)iy;
-            rows[ky] = (const char *)x + r * rowBytes;
-        }
-    }
-}
-
 SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
                                    float *c, size_t c_stride, float lo, float hi) {
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);

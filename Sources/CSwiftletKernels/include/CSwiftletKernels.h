@@ -45,6 +45,20 @@ typedef struct {
     size_t y_stride;
 } swk_dw_geometry;
 
+/// The input rows a depthwise kernel's rows read (NULL outside the image), for elements of `elem` bytes.
+static inline void swk_dw_rows(const swk_dw_geometry *g, const void *x, size_t elem, const void **rows) {
+    const size_t rowBytes = g->in_w * g->channels * elem;
+    for (size_t ky = 0; ky < g->kh; ky++) {
+        ptrdiff_t iy = g->iy0 + (ptrdiff_t)(ky * g->dh);
+        if (iy < 0 || iy >= (ptrdiff_t)g->in_h) {
+            rows[ky] = NULL;
+        } else {
+            size_t r = g->ring ? (size_t)iy % g->ring : (size_t)iy;
+            rows[ky] = (const char *)x + r * rowBytes;
+        }
+    }
+}
+
 /// One output row of a max pooling (NHWC): output pixel ox takes the window rows iy0 … iy0 + kh − 1 and
 /// columns ox · sw − pad_left … + kw − 1, clipped to the input (`x` is the batch item's first pixel).
 typedef struct {
