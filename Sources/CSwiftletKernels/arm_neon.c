@@ -241,59 +241,62 @@ SWK_DOTPROD void swk_gemm_qs8_neondot(size_t m, size_t n, size_t k, const int8_t
 
 void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
     const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
-    const int16x8_t xzp = vdupq_n_s16((int16_t)out->input_zero_point);
-    const size_t C = g->channels, taps = g->kh * g->kw;
-    const size_t block = 192 + 32 * taps;
-    const void *rows[16];
-    swk_dw_rows(g, x, 1, rows);
-    for (size_t ox = 0; ox < g->out_w; ox++) {
-        const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
-        int8_t *yp = y + ox * g->y_stride;
-        const uint8_t *wb = (const uint8_t *)w;
-        for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
-            const size_t cr = C - c0 < SWK_DW_CB ? C - c0 : SWK_DW_CB;
-            const int32_t *bp = (const int32_t *)wb;
+    const size_t C = g->channels, taps = g->kh * g->kw, pairs = (taps + 1) / 2;
+    const size_t block = 192 + 32 * pairs;
+    const int8_t *rows[16], *base[SWK_DW_MAX_TAPS + 1], *border[SWK_DW_MAX_TAPS + 1];
+    int8_t pad[16];
+    const int rowsInside = swk_dw_setup(g, x, (int8_t)out->input_zero_point, rows, base, pad);
+    int8_t tail[SWK_DW_MAX_TAPS + 1][16];
+    const uint8_t *wb = (const uint8_t *)w;
+    for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
+        const size_t cb = C - c0 >= SWK_DW_CB ? c0 : (C > SWK_DW_CB ? C - SWK_DW_CB : 0);
+        const int narrow = C < SWK_DW_CB;
+        const int32_t *bp = (const int32_t *)wb;
+        const int8_t *wq = (const int8_t *)(wb + 192);
+        for (size_t ox = 0; ox < g->out_w; ox++) {
+            const int8_t *const *tp;
+            ptrdiff_t d;
+            const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+            if (rowsInside && !narrow && ix0 >= 0 && ix0 + (ptrdiff_t)((g->kw - 1) * g->dw) < (ptrdiff_t)g->in_w) {
+                tp = base;
+                d = ix0 * (ptrdiff_t)C + (ptrdiff_t)cb;
+            } else {
+                swk_dw_taps(g, rows, ox, cb, pad, border);
+                if (narrow) {
+                    for (size_t t = 0; t <= taps; t++) {
+                        memset(tail[t], 0, 16);
+                        memcpy(tail[t], border[t], C);
+                        border[t] = tail[t];
+                    }
+                }
+                tp = border;
+                d = 0;
+            }
             int32x4_t acc[4];
             SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[j] = vld1q_s32(bp + 4 * j);
-            const int16_t *wp = (const int16_t *)(wb + 192);
-            for (size_t ky = 0; ky < g->kh; ky++) {
-                const int8_t *row = (const int8_t *)rows[ky];
-                if (!row) {
-                    wp += g->kw * SWK_DW_CB;
-                    continue;
-                }
-                for (size_t kx = 0; kx < g->kw; kx++, wp += SWK_DW_CB) {
-                    ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->dw);
-                    if (ix < 0 || ix >= (ptrdiff_t)g->in_w) continue;
-                    const int8_t *xp = row + (size_t)ix * C + c0;
-                    int8x16_t x8;
-                    if (cr == SWK_DW_CB) {
-                        x8 = vld1q_s8(xp);
-                    } else {
-                        int8_t tmp[16] = {0};
-                        memcpy(tmp, xp, cr);
-                        x8 = vld1q_s8(tmp);
-                    }
-                    const int16x8_t xl = vsubq_s16(vmovl_s8(vget_low_s8(x8)), xzp);
-                    const int16x8_t xh = vsubq_s16(vmovl_high_s8(x8), xzp);
-                    const int16x8_t wl = vld1q_s16(wp), wh = vld1q_s16(wp + 8);
-                    acc[0] = vmlal_s16(acc[0], vget_low_s16(xl), vget_low_s16(wl));
-                    acc[1] = vmlal_high_s16(acc[1], xl, wl);
-                    acc[2] = vmlal_s16(acc[2], vget_low_s16(xh), vget_low_s16(wh));
-                    acc[3] = vmlal_high_s16(acc[3], xh, wh);
-                }
+            // The two taps' bytes interleaved like the weight pairs; smull gives int16 products
+            // (|x · w| ≤ 2^14) and sadalp adds each channel's pair into its int32 lane.
+            for (size_t q = 0; q < pairs; q++) {
+                const int8x16_t xa = vld1q_s8(tp[2 * q] + d), xb = vld1q_s8(tp[2 * q + 1] + d);
+                const int8x16_t x0 = vzip1q_s8(xa, xb), x1 = vzip2q_s8(xa, xb);
+                const int8x16_t w0 = vld1q_s8(wq + 32 * q), w1 = vld1q_s8(wq + 32 * q + 16);
+                acc[0] = vpadalq_s16(acc[0], vmull_s8(vget_low_s8(x0), vget_low_s8(w0)));
+                acc[1] = vpadalq_s16(acc[1], vmull_high_s8(x0, w0));
+                acc[2] = vpadalq_s16(acc[2], vmull_s8(vget_low_s8(x1), vget_low_s8(w1)));
+                acc[3] = vpadalq_s16(acc[3], vmull_high_s8(x1, w1));
             }
             int16x4_t h[4];
             SWK_UNROLL for (size_t j = 0; j < 4; j++) {
                 h[j] = vqmovn_s32(swk_requant4(acc[j], vld1q_s32(bp + 16 + 4 * j), vld1q_s32(bp + 32 + 4 * j), zp, lo, hi));
             }
             const int8x16_t b16 = vcombine_s8(vqmovn_s16(vcombine_s16(h[0], h[1])), vqmovn_s16(vcombine_s16(h[2], h[3])));
-            if (cr == SWK_DW_CB) {
-                vst1q_s8(yp + c0, b16);
+            int8_t *yp = y + ox * g->y_stride + cb;
+            if (!narrow) {
+                vst1q_s8(yp, b16);
             } else {
                 int8_t tmp[16];
                 vst1q_s8(tmp, b16);
-                memcpy(yp + c0, tmp, cr);
+                memcpy(yp, tmp, C);
             }
         }
     }

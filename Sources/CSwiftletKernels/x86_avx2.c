@@ -172,6 +172,25 @@ SWK_AVX2 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, c
 
 // ---- int8 ----
 
+/// The per-lane constants of `swk_mulfp8`, derived from a multiplier and a shift vector once per
+/// channel block: the odd lanes' multipliers moved to the even positions `_mm256_mul_epi32` reads,
+/// the left and right shifts, and RoundingDivideByPOT's mask and half mask.
+typedef struct {
+    __m256i m, m_odd, left, right, mask, half;
+} swk_rq8;
+
+SWK_AVX2 static inline swk_rq8 swk_rq8_make(__m256i mult, __m256i shift) {
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+    swk_rq8 q;
+    q.m = mult;
+    q.m_odd = _mm256_srli_epi64(mult, 32);
+    q.left = _mm256_max_epi32(shift, zero);
+    q.right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+    q.mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, q.right), one);
+    q.half = _mm256_srli_epi32(q.mask, 1);
+    return q;
+}
+
 /// FixedPoint.multiply of 8 int32 lanes, each with its own multiplier (in [0, 2^31)) and shift.
 /// SaturatingRoundingDoublingHighMul(x, m) is gemmlowp's (x·m + nudge) / 2^31 with C's truncating
 /// division, nudge = 2^30 for x·m ≥ 0 and 1 − 2^30 below; for x·m < 0 that truncation equals the floor
@@ -179,21 +198,30 @@ SWK_AVX2 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, c
 /// (x·m + 2^30) >> 31: signed 32 × 32 → 64-bit products, one add, one shift. Its bits 31–62 are the
 /// result (|x·m| < 2^62), so a logical 64-bit shift serves. The saturating case needs m = −2^31,
 /// which a multiplier never is. RoundingDivideByPOT follows FixedPoint's formula.
-SWK_AVX2 static inline __m256i swk_mulfp8(__m256i acc, __m256i mult, __m256i shift) {
-    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
-    const __m256i left = _mm256_max_epi32(shift, zero);
-    const __m256i right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
-    const __m256i x = _mm256_sllv_epi32(acc, left);
+SWK_AVX2 static inline __m256i swk_mulfp8q(__m256i acc, const swk_rq8 *q) {
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i x = _mm256_sllv_epi32(acc, q->left);
     const __m256i nudge = _mm256_set1_epi64x(1LL << 30);
-    const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, mult), nudge);
-    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)), nudge);
+    const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, q->m), nudge);
+    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), q->m_odd), nudge);
     // Even lanes: bits 31–62 shifted down; odd lanes: shifted up into the high half.
     const __m256i r = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(po, 1), 0xAA);
     // RoundingDivideByPOT(r, right): (r >> e) + (remainder > (mask >> 1) + (r < 0)).
-    const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
-    const __m256i rem = _mm256_and_si256(r, mask);
-    const __m256i threshold = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_cmpgt_epi32(zero, r));
-    return _mm256_sub_epi32(_mm256_srav_epi32(r, right), _mm256_cmpgt_epi32(rem, threshold));
+    const __m256i rem = _mm256_and_si256(r, q->mask);
+    const __m256i threshold = _mm256_sub_epi32(q->half, _mm256_cmpgt_epi32(zero, r));
+    return _mm256_sub_epi32(_mm256_srav_epi32(r, q->right), _mm256_cmpgt_epi32(rem, threshold));
+}
+
+/// `swk_mulfp8q` with the constants derived in place.
+SWK_AVX2 static inline __m256i swk_mulfp8(__m256i acc, __m256i mult, __m256i shift) {
+    const swk_rq8 q = swk_rq8_make(mult, shift);
+    return swk_mulfp8q(acc, &q);
+}
+
+/// `swk_mulfp8q`, then + zero point and the clamp.
+SWK_AVX2 static inline __m256i swk_requant8q(__m256i acc, const swk_rq8 *q, __m256i zp, __m256i lo, __m256i hi) {
+    const __m256i r = _mm256_add_epi32(swk_mulfp8q(acc, q), zp);
+    return _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
 }
 
 /// `swk_mulfp8`, then + zero point and the clamp.
@@ -288,58 +316,66 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
 
 SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
     const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
-    const __m256i xzp = _mm256_set1_epi16((int16_t)out->input_zero_point);
-    const size_t C = g->channels, taps = g->kh * g->kw;
-    const size_t block = 192 + 32 * taps;
-    const int8_t *rows[16];
-    swk_dw_rows(g, x, 1, (const void **)rows);
-    const size_t kh = g->kh;
-    for (size_t ox = 0; ox < g->out_w; ox++) {
-        const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
-        int8_t *yp = y + ox * g->y_stride;
-        const uint8_t *wb = (const uint8_t *)w;
-        for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
-            const size_t cr = C - c0 < SWK_DW_CB ? C - c0 : SWK_DW_CB;
-            __m256i acc0 = _mm256_load_si256((const __m256i *)wb), acc1 = _mm256_load_si256((const __m256i *)(wb + 32));
-            const int16_t *wp = (const int16_t *)(wb + 192);
-            for (size_t ky = 0; ky < kh; ky++) {
-                const int8_t *row = rows[ky];
-                if (!row) {
-                    wp += g->kw * SWK_DW_CB;
-                    continue;
-                }
-                for (size_t kx = 0; kx < g->kw; kx++, wp += SWK_DW_CB) {
-                    ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->dw);
-                    if (ix < 0 || ix >= (ptrdiff_t)g->in_w) continue;
-                    const int8_t *xp = row + (size_t)ix * C + c0;
-                    __m128i x8;
-                    if (cr == SWK_DW_CB) {
-                        x8 = _mm_loadu_si128((const __m128i *)xp);
-                    } else {
-                        int8_t tmp[16] = {0};
-                        memcpy(tmp, xp, cr);
-                        x8 = _mm_loadu_si128((const __m128i *)tmp);
+    const size_t C = g->channels, taps = g->kh * g->kw, pairs = (taps + 1) / 2;
+    const size_t block = 192 + 32 * pairs;
+    const int8_t *rows[16], *base[SWK_DW_MAX_TAPS + 1], *border[SWK_DW_MAX_TAPS + 1];
+    int8_t pad[16];
+    const int rowsInside = swk_dw_setup(g, x, (int8_t)out->input_zero_point, rows, base, pad);
+    // Channels past the last full block: the last block holds channels C − 16 … C − 1 (C ≥ 16), or
+    // channels 0 … C − 1 zero-padded (C < 16), whose taps are read through `tail`.
+    int8_t tail[SWK_DW_MAX_TAPS + 1][16];
+    __m256i wv[SWK_DW_MAX_TAPS + 1];
+    const uint8_t *wb = (const uint8_t *)w;
+    for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
+        const size_t cb = C - c0 >= SWK_DW_CB ? c0 : (C > SWK_DW_CB ? C - SWK_DW_CB : 0);
+        const int narrow = C < SWK_DW_CB;
+        // This block's weights as int16 tap pairs, channels 0–7 then 8–15, once for the whole row.
+        for (size_t q = 0; q < pairs; q++) {
+            const __m256i w8 = _mm256_loadu_si256((const __m256i *)(wb + 192 + 32 * q));
+            wv[2 * q] = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w8));
+            wv[2 * q + 1] = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w8, 1));
+        }
+        const __m256i bias0 = _mm256_load_si256((const __m256i *)wb), bias1 = _mm256_load_si256((const __m256i *)(wb + 32));
+        const swk_rq8 q0 = swk_rq8_make(_mm256_load_si256((const __m256i *)(wb + 64)), _mm256_load_si256((const __m256i *)(wb + 128)));
+        const swk_rq8 q1 = swk_rq8_make(_mm256_load_si256((const __m256i *)(wb + 96)), _mm256_load_si256((const __m256i *)(wb + 160)));
+        for (size_t ox = 0; ox < g->out_w; ox++) {
+            const int8_t *const *tp;
+            ptrdiff_t d;
+            const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+            if (rowsInside && !narrow && ix0 >= 0 && ix0 + (ptrdiff_t)((g->kw - 1) * g->dw) < (ptrdiff_t)g->in_w) {
+                tp = base;
+                d = ix0 * (ptrdiff_t)C + (ptrdiff_t)cb;
+            } else {
+                swk_dw_taps(g, rows, ox, cb, pad, border);
+                if (narrow) {
+                    for (size_t t = 0; t <= taps; t++) {
+                        memset(tail[t], 0, 16);
+                        memcpy(tail[t], border[t], C);
+                        border[t] = tail[t];
                     }
-                    // |x − zp| ≤ 255 and |w| ≤ 127: each product fits int16 (≤ 32,385).
-                    const __m256i xv = _mm256_sub_epi16(_mm256_cvtepi8_epi16(x8), xzp);
-                    const __m256i p = _mm256_mullo_epi16(xv, _mm256_load_si256((const __m256i *)wp));
-                    acc0 = _mm256_add_epi32(acc0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
-                    acc1 = _mm256_add_epi32(acc1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1)));
                 }
+                tp = border;
+                d = 0;
             }
-            const __m256i r0 = swk_requant8(acc0, _mm256_load_si256((const __m256i *)(wb + 64)),
-                                            _mm256_load_si256((const __m256i *)(wb + 128)), zp, lo, hi);
-            const __m256i r1 = swk_requant8(acc1, _mm256_load_si256((const __m256i *)(wb + 96)),
-                                            _mm256_load_si256((const __m256i *)(wb + 160)), zp, lo, hi);
-            __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(r0), _mm256_extracti128_si256(r0, 1));
-            __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(r1), _mm256_extracti128_si256(r1, 1));
-            __m128i b16 = _mm_packs_epi16(p16, q16);
-            if (cr == SWK_DW_CB) {
-                _mm_storeu_si128((__m128i *)(yp + c0), b16);
+            // Σ (x_a · w_a + x_b · w_b) per channel: the two taps' bytes interleaved, widened, and
+            // multiplied against the weight pairs by vpmaddwd (no int16 saturation: |x · w| ≤ 2^14).
+            __m256i acc0 = bias0, acc1 = bias1;
+            for (size_t q = 0; q < pairs; q++) {
+                const __m128i xa = _mm_loadu_si128((const __m128i *)(tp[2 * q] + d));
+                const __m128i xb = _mm_loadu_si128((const __m128i *)(tp[2 * q + 1] + d));
+                acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(xa, xb)), wv[2 * q]));
+                acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpackhi_epi8(xa, xb)), wv[2 * q + 1]));
+            }
+            const __m256i r0 = swk_requant8q(acc0, &q0, zp, lo, hi), r1 = swk_requant8q(acc1, &q1, zp, lo, hi);
+            const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(r0, r1), 0xD8);
+            const __m128i b16 = _mm_packs_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1));
+            int8_t *yp = y + ox * g->y_stride + cb;
+            if (!narrow) {
+                _mm_storeu_si128((__m128i *)yp, b16);
             } else {
                 int8_t tmp[16];
                 _mm_storeu_si128((__m128i *)tmp, b16);
-                memcpy(yp + c0, tmp, cr);
+                memcpy(yp, tmp, C);
             }
         }
     }

@@ -15,8 +15,13 @@
 //   f32 depthwise, blocks of SWK_DW_CB = 16 channels: [16 × bias][taps × 16 weights], taps in
 //     (ky, kx) order. Block stride: 16 · (taps + 1) floats.
 //   qs8 depthwise, blocks of 16 channels: [16 × int32 bias][16 × int32 multiplier][16 × int32 shift]
-//     [taps × 16 int16 weights]. Block stride: 192 + 32 · taps bytes. Inputs are taken minus the
-//     zero point, so padding contributes nothing.
+//     then the taps (ky, kx order) in pairs, ceil(taps/2) × [16 channels × 2 int8 weights]: pair q
+//     holds channel c's weights of taps 2q and 2q + 1 at bytes 192 + 32q + 2c and + 1 (an odd tap
+//     count's last pair has weight 0 second). Block stride: 192 + 32 · ceil(taps/2) bytes. The bias
+//     has the input zero point folded in (bias − zp · Σ taps w) and taps outside the image read the
+//     zero point, so the kernels multiply raw int8 inputs. When C is not a multiple of 16, the last
+//     block holds channels C − 16 … C − 1 (C > 16: it overlaps the block before, whose channels are
+//     computed twice, identically) or channels 0 … C − 1 zero-padded (C < 16).
 //
 // Requantization is TensorFlow Lite's (SwiftletCore's FixedPoint.multiply): x · 2^max(shift,0),
 // SaturatingRoundingDoublingHighMul by the multiplier, RoundingDivideByPOT by max(−shift,0), then
@@ -57,6 +62,41 @@ static inline void swk_dw_rows(const swk_dw_geometry *g, const void *x, size_t e
             rows[ky] = (const char *)x + r * rowBytes;
         }
     }
+}
+
+/// Most taps (KH · KW) the int8 depthwise kernels take; larger windows run the reference.
+#define SWK_DW_MAX_TAPS 64
+
+/// Tap t = ky · kw + kx of output pixel `ox` in int8 channel block `cb`: the input bytes at column
+/// ox · sw − pad_left + kx · dw of rows[ky], or `pad` (16 bytes of the input zero point) outside the
+/// image. taps[kh · kw] repeats taps[0] (the zero-weight partner of an odd tap count).
+static inline void swk_dw_taps(const swk_dw_geometry *g, const int8_t *const *rows, size_t ox, size_t cb,
+                               const int8_t *pad, const int8_t **taps) {
+    const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+    size_t t = 0;
+    for (size_t ky = 0; ky < g->kh; ky++) {
+        for (size_t kx = 0; kx < g->kw; kx++, t++) {
+            const ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->dw);
+            taps[t] = rows[ky] && ix >= 0 && ix < (ptrdiff_t)g->in_w ? rows[ky] + (size_t)ix * g->channels + cb : pad;
+        }
+    }
+    taps[t] = taps[0];
+}
+
+/// The per-row set-up of an int8 depthwise kernel: the input rows, `pad` filled with the input zero
+/// point and, when every row is inside the image (the return value), `base`: tap t of a pixel whose
+/// window starts at column ix0 is base[t] + ix0 · C + cb (base[kh · kw] repeats base[0]).
+static inline int swk_dw_setup(const swk_dw_geometry *g, const int8_t *x, int8_t zero_point, const int8_t **rows,
+                               const int8_t **base, int8_t *pad) {
+    swk_dw_rows(g, x, 1, (const void **)rows);
+    for (size_t i = 0; i < 16; i++) pad[i] = zero_point;
+    size_t t = 0;
+    for (size_t ky = 0; ky < g->kh; ky++) {
+        if (!rows[ky]) return 0;
+        for (size_t kx = 0; kx < g->kw; kx++, t++) base[t] = rows[ky] + kx * g->dw * g->channels;
+    }
+    base[t] = base[0];
+    return 1;
 }
 
 /// One output row of a max pooling (NHWC): output pixel ox takes the window rows iy0 … iy0 + kh − 1 and
@@ -115,7 +155,8 @@ void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, const floa
 /// `scratch`: SWK_QS8_MR · round_up(k, 4) int16, 32-byte aligned.
 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                        int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);
-/// One output row of an int8 depthwise convolution. AVX2, 16 channels at a time.
+/// One output row of an int8 depthwise convolution (the qs8 depthwise layout, at most SWK_DW_MAX_TAPS
+/// taps). AVX2, 16 channels at a time, two taps per vpmaddwd.
 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out);
 /// Requantizes `count` int32 accumulators of one channel block layout (testing aid for the vector
 /// requantization): y[i] = requant(acc[i]) with multiplier[i], shift[i].

@@ -120,24 +120,35 @@ public func packDepthwiseF32(w: UnsafePointer<Float>, b: UnsafePointer<Float>, c
     return raw
 }
 
-/// Packs depthwise int8 weights: blocks of 16 channels, `[16 bias][16 multiplier][16 shift][taps × 16 int16]`.
-public func packDepthwiseQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, channels: Int, taps: Int,
+/// Packs depthwise int8 weights (the qs8 depthwise layout of CSwiftletKernels.h): blocks of 16
+/// channels, `[16 bias][16 multiplier][16 shift]`, then the taps in pairs, `[16 channels × 2 taps]`
+/// int8; the input zero point folded into the bias (bias − zp · Σ taps w, wrapping as the reference's
+/// int32 sums do); a last partial block holds the last 16 channels (C > 16) or is zero-padded.
+public func packDepthwiseQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, channels: Int, taps: Int, inputZeroPoint: Int32,
                              requant: Requantization, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
     let cb = Int(SWK_DW_CB)
-    let blockBytes = 192 + 32 * taps
+    let pairs = (taps + 1) / 2
+    let blockBytes = 192 + 32 * pairs
     let blocks = (channels + cb - 1) / cb
     let raw = try sys_alignedAllocate(bytes: blocks * blockBytes, alignment: 64, what: what)
     raw.initializeMemory(as: UInt8.self, repeating: 0, count: blocks * blockBytes)
     for blk in 0..<blocks {
         let base = raw + blk * blockBytes
         let ints = base.assumingMemoryBound(to: Int32.self)
-        let ws = (base + 192).assumingMemoryBound(to: Int16.self)
-        for j in 0..<cb where blk * cb + j < channels {
-            let ch = blk * cb + j
-            ints[j] = bias[ch]
+        let ws = (base + 192).assumingMemoryBound(to: Int8.self)
+        // The block's first channel: the last block of a channel count that is not a multiple of 16 ends at C.
+        let first = channels - blk * cb >= cb ? blk * cb : max(channels - cb, 0)
+        for j in 0..<min(cb, channels - first) {
+            let ch = first + j
+            var sum: Int32 = 0
+            for t in 0..<taps {
+                let v = w[ch * taps + t]
+                sum &+= Int32(v)
+                ws[(t / 2) * 32 + j * 2 + t % 2] = v
+            }
+            ints[j] = bias[ch] &- inputZeroPoint &* sum
             ints[16 + j] = requant.multipliers[ch]
             ints[32 + j] = Int32(requant.shifts[ch])
-            for t in 0..<taps { ws[t * cb + j] = Int16(w[ch * taps + t]) }
         }
     }
     return raw
@@ -167,7 +178,8 @@ public func packConvF32(_ v: KernelVariant, _ g: ConvGeometry, w: UnsafePointer<
 public func packConvQS8(_ v: KernelVariant, _ g: ConvGeometry, w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, inputZeroPoint: Int32,
                         requant: Requantization, what: String) throws(SwiftletError) -> PackedConv {
     let p = v.algorithm == .depthwise
-        ? try packDepthwiseQS8(w: w, bias: bias, channels: g.c, taps: g.params.kernelH * g.params.kernelW, requant: requant, what: what)
+        ? try packDepthwiseQS8(w: w, bias: bias, channels: g.c, taps: g.params.kernelH * g.params.kernelW,
+                               inputZeroPoint: inputZeroPoint, requant: requant, what: what)
         : try packGemmQS8(w: w, bias: bias, n: g.oc, k: g.depth, inputZeroPoint: inputZeroPoint, requant: requant, what: what)
     return PackedConv(weights: p, scratchBytes: convScratchBytes(v, g, int8: true))
 }

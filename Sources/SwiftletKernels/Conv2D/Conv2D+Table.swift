@@ -1,3 +1,4 @@
+import CSwiftletKernels
 import SwiftletCore
 
 /// Which kernels a model runs: the fastest variant the CPU and each layer allow, or the scalar
@@ -91,6 +92,7 @@ public struct KernelVariant: Sendable, Equatable {
                 && p.padBottom == 0 && p.padRight == 0 && g.c <= KernelVariant.maxDepth
         case .depthwise:
             return p.groups > 1 && p.groups == g.c && g.oc == g.c && p.kernelH <= 16
+                && p.kernelH * p.kernelW <= Int(SWK_DW_MAX_TAPS)
         case .im2col:
             return p.groups == 1 && g.depth <= KernelVariant.maxDepth && !(p.kernelH == 1 && p.kernelW == 1)
         case .gemm:
