@@ -183,7 +183,7 @@ SWK_AVX2 static inline swk_rq8 swk_rq8_make(__m256i mult, __m256i shift) {
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
     swk_rq8 q;
     q.m = mult;
-    q.m_odd = _mm256_srli_epi64(mult, 32);
+    q.m_odd = _mm256_shuffle_epi32(mult, 0xF5);
     q.left = _mm256_max_epi32(shift, zero);
     q.right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
     q.mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, q.right), one);
@@ -203,7 +203,9 @@ SWK_AVX2 static inline __m256i swk_mulfp8q(__m256i acc, const swk_rq8 *q) {
     const __m256i x = _mm256_sllv_epi32(acc, q->left);
     const __m256i nudge = _mm256_set1_epi64x(1LL << 30);
     const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, q->m), nudge);
-    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), q->m_odd), nudge);
+    // The odd lanes copied down by a shuffle, not a 64-bit shift: after a shift the compiler knows
+    // the high halves are zero and rewrites the signed multiply as vpmuludq plus a sign fix-up.
+    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_shuffle_epi32(x, 0xF5), q->m_odd), nudge);
     // Even lanes: bits 31–62 shifted down; odd lanes: shifted up into the high half.
     const __m256i r = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(po, 1), 0xAA);
     // RoundingDivideByPOT(r, right): (r >> e) + (remainder > (mask >> 1) + (r < 0)).
@@ -300,18 +302,53 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
                     accH[r] = _mm256_add_epi32(accH[r], _mm256_madd_epi16(wh, xv));
                 }
             }
-            const __m256i bias = _mm256_load_si256((const __m256i *)wb);
-            const __m256i mult = _mm256_load_si256((const __m256i *)(wb + 32));
-            const __m256i shift = _mm256_load_si256((const __m256i *)(wb + 64));
+            // Summing each accumulator pair leaves a row's outputs in the order [0 1 4 5 | 2 3 6 7]
+            // (vphaddd); the bias and requantization constants are put in that order once per block
+            // (vpermq 0xD8 swaps the middle quadwords, and is its own inverse) and the bytes put back
+            // in order at the end.
+            const __m256i bias = _mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)wb), 0xD8);
+            const swk_rq8 rq = swk_rq8_make(_mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 32)), 0xD8),
+                                            _mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 64)), 0xD8));
             const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR;
-            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) if (r < mr) {
-                // [c0 c1 c4 c5 | c2 c3 c6 c7] → [c0 … c7]
-                __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(accL[r], accH[r]), 0xD8);
-                s = _mm256_add_epi32(s, bias);
-                swk_store_bytes(c + (m0 + r) * c_stride + n0, swk_narrow8(swk_requant8(s, mult, shift, zp, lo, hi)), nr);
+            __m256i rv[SWK_QS8_MR];
+            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+                rv[r] = swk_requant8q(_mm256_add_epi32(_mm256_hadd_epi32(accL[r], accH[r]), bias), &rq, zp, lo, hi);
+            }
+            int8_t *cp = c + m0 * c_stride + n0;
+            if (mr == SWK_QS8_MR && nr == SWK_QS8_NR) {
+                // Four rows at once: bytes [row r outputs 0 1 4 5] in dword r of the low lane and
+                // [2 3 6 7] in dword r of the high lane; gather each row's two dwords, then its bytes.
+                const __m256i b8 = _mm256_packs_epi16(_mm256_packs_epi32(rv[0], rv[1]), _mm256_packs_epi32(rv[2], rv[3]));
+                const __m256i rowsq = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(b8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)),
+                                                          _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15,
+                                                                           0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15));
+                const __m128i r01 = _mm256_castsi256_si128(rowsq), r23 = _mm256_extracti128_si256(rowsq, 1);
+                _mm_storel_epi64((__m128i *)cp, r01);
+                _mm_storeh_pd((double *)(cp + c_stride), _mm_castsi128_pd(r01));
+                _mm_storel_epi64((__m128i *)(cp + 2 * c_stride), r23);
+                _mm_storeh_pd((double *)(cp + 3 * c_stride), _mm_castsi128_pd(r23));
+            } else {
+                for (size_t r = 0; r < mr; r++) {
+                    swk_store_bytes(cp + r * c_stride, swk_narrow8(_mm256_permute4x64_epi64(rv[r], 0xD8)), nr);
+                }
             }
         }
     }
+}
+
+/// Σ (x_a · w_a + x_b · w_b) per channel over `pairs` tap pairs: the two taps widened, interleaved,
+/// and multiplied against the weight pairs by vpmaddwd (no int16 saturation: |x · w| ≤ 2^14).
+SWK_AVX2 static inline __attribute__((always_inline)) void swk_dw_pairs_avx2(size_t pairs, const int8_t *const *tp, ptrdiff_t d,
+                                                                            const __m256i *wv, __m256i *acc0, __m256i *acc1) {
+    __m256i a0 = *acc0, a1 = *acc1;
+    SWK_UNROLL for (size_t q = 0; q < pairs; q++) {
+        const __m256i xa = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tp[2 * q] + d)));
+        const __m256i xb = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tp[2 * q + 1] + d)));
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), wv[2 * q]));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), wv[2 * q + 1]));
+    }
+    *acc0 = a0;
+    *acc1 = a1;
 }
 
 SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
@@ -329,15 +366,23 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
     for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
         const size_t cb = C - c0 >= SWK_DW_CB ? c0 : (C > SWK_DW_CB ? C - SWK_DW_CB : 0);
         const int narrow = C < SWK_DW_CB;
-        // This block's weights as int16 tap pairs, channels 0–7 then 8–15, once for the whole row.
+        // The kernel works in the lane order vpunpck{l,h}wd leaves: accumulator 0 holds channels 0–3
+        // and 8–11, accumulator 1 channels 4–7 and 12–15. This block's weights as int16 tap pairs in
+        // that order, and its bias and requantization constants likewise, once for the whole row.
         for (size_t q = 0; q < pairs; q++) {
-            const __m256i w8 = _mm256_loadu_si256((const __m256i *)(wb + 192 + 32 * q));
-            wv[2 * q] = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w8));
-            wv[2 * q + 1] = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w8, 1));
+            const __m128i w0 = _mm_loadu_si128((const __m128i *)(wb + 192 + 32 * q));
+            const __m128i w1 = _mm_loadu_si128((const __m128i *)(wb + 208 + 32 * q));
+            wv[2 * q] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi64(w0, w1));
+            wv[2 * q + 1] = _mm256_cvtepi8_epi16(_mm_unpackhi_epi64(w0, w1));
         }
-        const __m256i bias0 = _mm256_load_si256((const __m256i *)wb), bias1 = _mm256_load_si256((const __m256i *)(wb + 32));
-        const swk_rq8 q0 = swk_rq8_make(_mm256_load_si256((const __m256i *)(wb + 64)), _mm256_load_si256((const __m256i *)(wb + 128)));
-        const swk_rq8 q1 = swk_rq8_make(_mm256_load_si256((const __m256i *)(wb + 96)), _mm256_load_si256((const __m256i *)(wb + 160)));
+        __m256i lanes[6];
+        for (size_t i = 0; i < 3; i++) {
+            const __m256i a = _mm256_load_si256((const __m256i *)(wb + 64 * i)), b = _mm256_load_si256((const __m256i *)(wb + 64 * i + 32));
+            lanes[2 * i] = _mm256_permute2x128_si256(a, b, 0x20);
+            lanes[2 * i + 1] = _mm256_permute2x128_si256(a, b, 0x31);
+        }
+        const __m256i bias0 = lanes[0], bias1 = lanes[1];
+        const swk_rq8 q0 = swk_rq8_make(lanes[2], lanes[4]), q1 = swk_rq8_make(lanes[3], lanes[5]);
         for (size_t ox = 0; ox < g->out_w; ox++) {
             const int8_t *const *tp;
             ptrdiff_t d;
@@ -357,17 +402,14 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
                 tp = border;
                 d = 0;
             }
-            // Σ (x_a · w_a + x_b · w_b) per channel: the two taps' bytes interleaved, widened, and
-            // multiplied against the weight pairs by vpmaddwd (no int16 saturation: |x · w| ≤ 2^14).
             __m256i acc0 = bias0, acc1 = bias1;
-            for (size_t q = 0; q < pairs; q++) {
-                const __m128i xa = _mm_loadu_si128((const __m128i *)(tp[2 * q] + d));
-                const __m128i xb = _mm_loadu_si128((const __m128i *)(tp[2 * q + 1] + d));
-                acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(xa, xb)), wv[2 * q]));
-                acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpackhi_epi8(xa, xb)), wv[2 * q + 1]));
+            if (pairs == 5) {
+                swk_dw_pairs_avx2(5, tp, d, wv, &acc0, &acc1);  // 3 × 3, unrolled
+            } else {
+                swk_dw_pairs_avx2(pairs, tp, d, wv, &acc0, &acc1);
             }
-            const __m256i r0 = swk_requant8q(acc0, &q0, zp, lo, hi), r1 = swk_requant8q(acc1, &q1, zp, lo, hi);
-            const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(r0, r1), 0xD8);
+            // Packing the two accumulators lane by lane puts the channels back in order.
+            const __m256i p16 = _mm256_packs_epi32(swk_requant8q(acc0, &q0, zp, lo, hi), swk_requant8q(acc1, &q1, zp, lo, hi));
             const __m128i b16 = _mm_packs_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1));
             int8_t *yp = y + ox * g->y_stride + cb;
             if (!narrow) {
