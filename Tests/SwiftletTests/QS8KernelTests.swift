@@ -69,6 +69,44 @@ import Testing
         #expect(y == [5])
     }
 
+    /// The row-at-a-time sums (Σ x − count · zp) against the element-wise definition Σ (x − zp), over
+    /// every set of reduced axes of a rank-4 tensor, with zero points far from 0 so the sums wrap
+    /// nowhere but differ from Σ x.
+    @Test func meanMatchesTheElementwiseDefinitionOnEveryAxisSet() {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int8 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int8(truncatingIfNeeded: seed >> 56)
+        }
+        let dims = [2, 3, 5, 7]
+        let x = (0..<210).map { _ in next() }
+        let input = QuantParams(scale: 0.05, zeroPoint: -100), output = QuantParams(scale: 0.02, zeroPoint: 7)
+        for mask in 1..<16 {
+            let reduced = [false, false] + (0..<4).map { mask & (1 << $0) != 0 }
+            let plan = MeanPlan(dims: Dims6(dims), reduced: reduced)
+            let params = MeanQS8Params(input: input, output: output, count: plan.divisor)
+            var acc = [Int32](repeating: 0, count: plan.outCount)
+            var y = [Int8](repeating: 0, count: plan.outCount)
+            meanQS8_reference(x: x, plan: plan, y: &y, acc: &acc, params: params)
+            // The definition: each output's Σ (x − zp) by walking every input index.
+            var sums = [Int32](repeating: 0, count: plan.outCount)
+            for i in 0..<x.count {
+                var rest = i, o = 0
+                for axis in (0..<4).reversed() {
+                    let coord = rest % dims[axis]
+                    rest /= dims[axis]
+                    o += coord * plan.toOut[2 + axis]
+                }
+                sums[o] += Int32(x[i]) - input.zeroPoint
+            }
+            let want = sums.map { s -> Int8 in
+                let v = FixedPoint.multiply(s, by: params.multiplier, shift: params.shift) + output.zeroPoint
+                return Int8(max(-128, min(127, v)))
+            }
+            #expect(y == want, "reduced axes \(reduced.suffix(4))")
+        }
+    }
+
     @Test func preluUsesTheSlopeBelowZeroOnly() {
         // x at (0.5, 0): 4 → 2.0 stays 2.0 → 4; −8 → −4.0 times slope 0.25 (q 1 at 0.25) → −1.0 → −2.
         let p = PReluQS8Params(input: QuantParams(scale: 0.5, zeroPoint: 0), alpha: QuantParams(scale: 0.25, zeroPoint: 0),

@@ -60,3 +60,22 @@ func forEach6(_ out: Dims6, _ sa: Dims6, _ sb: Dims6, _ body: (Int, Int, Int) ->
         }
     }
 }
+
+/// Calls `body(aIndex, bIndex)` at the start of every innermost row of `out` (`out.d.5` elements,
+/// `sa.d.5` and `sb.d.5` apart in a and b), in row-major order: `forEach6` with the last loop left
+/// to the caller, so it can be a vectorizable loop.
+@inline(__always)
+func forEachRow6(_ out: Dims6, _ sa: Dims6, _ sb: Dims6, _ body: (Int, Int) -> Void) {
+    for i0 in 0..<out.d.0 {
+        for i1 in 0..<out.d.1 {
+            for i2 in 0..<out.d.2 {
+                for i3 in 0..<out.d.3 {
+                    for i4 in 0..<out.d.4 {
+                        body(i0 * sa.d.0 + i1 * sa.d.1 + i2 * sa.d.2 + i3 * sa.d.3 + i4 * sa.d.4,
+                             i0 * sb.d.0 + i1 * sb.d.1 + i2 * sb.d.2 + i3 * sb.d.3 + i4 * sb.d.4)
+                    }
+                }
+            }
+        }
+    }
+}

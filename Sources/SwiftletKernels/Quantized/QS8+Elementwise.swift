@@ -81,9 +81,25 @@ public struct MeanQS8Params: Sendable {
 public func meanQS8_reference(x: UnsafePointer<Int8>, plan p: MeanPlan, y: UnsafeMutablePointer<Int8>, acc: UnsafeMutablePointer<Int32>,
                               params q: MeanQS8Params) {
     for i in 0..<p.outCount { acc[i] = 0 }
-    forEach6(p.dims, p.dims.strides, p.toOut) { _, i, o in acc[o] &+= Int32(x[i]) - q.inputZeroPoint }
+    // Σ (x − zp) as Σ x − count · zp (int32 sums wrap, so the order does not matter), a row at a time:
+    // the last dim is either kept (a row of sums, as in a global average pool over NHWC) or reduced.
+    let n = p.dims.d.5
+    if p.toOut.d.5 == 0 {
+        forEachRow6(p.dims, p.dims.strides, p.toOut) { i, o in
+            let xr = x + i
+            var s: Int32 = 0
+            for k in 0..<n { s &+= Int32(xr[k]) }
+            acc[o] &+= s
+        }
+    } else {
+        forEachRow6(p.dims, p.dims.strides, p.toOut) { i, o in
+            let xr = x + i, ar = acc + o
+            for k in 0..<n { ar[k] &+= Int32(xr[k]) }
+        }
+    }
+    let zeroSum = Int32(truncatingIfNeeded: p.divisor) &* q.inputZeroPoint
     for i in 0..<p.outCount {
-        var v = FixedPoint.multiply(acc[i], by: q.multiplier, shift: q.shift) &+ q.outputZeroPoint
+        var v = FixedPoint.multiply(acc[i] &- zeroSum, by: q.multiplier, shift: q.shift) &+ q.outputZeroPoint
         if v < -128 { v = -128 }
         if v > 127 { v = 127 }
         y[i] = Int8(truncatingIfNeeded: v)
