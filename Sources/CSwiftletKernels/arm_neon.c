@@ -246,6 +246,12 @@ void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *
     const int8_t *rows[16], *base[SWK_DW_MAX_TAPS + 1], *border[SWK_DW_MAX_TAPS + 1];
     int8_t pad[16];
     const int rowsInside = swk_dw_setup(g, x, (int8_t)out->input_zero_point, rows, base, pad);
+    // Locals, not g's fields: int8 stores may alias anything, so the compiler would reload those.
+    const size_t out_w = g->out_w, y_stride = g->y_stride, sw = g->sw;
+    const ptrdiff_t pad_left = g->pad_left;
+    size_t inner_lo, inner_hi;
+    swk_dw_interior(g, &inner_lo, &inner_hi);
+    if (!rowsInside || C < SWK_DW_CB) inner_lo = inner_hi = 0;
     int8_t tail[SWK_DW_MAX_TAPS + 1][16];
     const uint8_t *wb = (const uint8_t *)w;
     for (size_t c0 = 0; c0 < C; c0 += SWK_DW_CB, wb += block) {
@@ -253,13 +259,12 @@ void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *
         const int narrow = C < SWK_DW_CB;
         const int32_t *bp = (const int32_t *)wb;
         const int8_t *wq = (const int8_t *)(wb + 192);
-        for (size_t ox = 0; ox < g->out_w; ox++) {
+        for (size_t ox = 0; ox < out_w; ox++) {
             const int8_t *const *tp;
             ptrdiff_t d;
-            const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
-            if (rowsInside && !narrow && ix0 >= 0 && ix0 + (ptrdiff_t)((g->kw - 1) * g->dw) < (ptrdiff_t)g->in_w) {
+            if (ox >= inner_lo && ox < inner_hi) {
                 tp = base;
-                d = ix0 * (ptrdiff_t)C + (ptrdiff_t)cb;
+                d = ((ptrdiff_t)(ox * sw) - pad_left) * (ptrdiff_t)C + (ptrdiff_t)cb;
             } else {
                 swk_dw_taps(g, rows, ox, cb, pad, border);
                 if (narrow) {
@@ -290,7 +295,7 @@ void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *
                 h[j] = vqmovn_s32(swk_requant4(acc[j], vld1q_s32(bp + 16 + 4 * j), vld1q_s32(bp + 32 + 4 * j), zp, lo, hi));
             }
             const int8x16_t b16 = vcombine_s8(vqmovn_s16(vcombine_s16(h[0], h[1])), vqmovn_s16(vcombine_s16(h[2], h[3])));
-            int8_t *yp = y + ox * g->y_stride + cb;
+            int8_t *yp = y + ox * y_stride + cb;
             if (!narrow) {
                 vst1q_s8(yp, b16);
             } else {

@@ -358,6 +358,12 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
     const int8_t *rows[16], *base[SWK_DW_MAX_TAPS + 1], *border[SWK_DW_MAX_TAPS + 1];
     int8_t pad[16];
     const int rowsInside = swk_dw_setup(g, x, (int8_t)out->input_zero_point, rows, base, pad);
+    // Locals, not g's fields: int8 stores may alias anything, so the compiler would reload those.
+    const size_t out_w = g->out_w, y_stride = g->y_stride, sw = g->sw;
+    const ptrdiff_t pad_left = g->pad_left;
+    size_t inner_lo, inner_hi;
+    swk_dw_interior(g, &inner_lo, &inner_hi);
+    if (!rowsInside || C < SWK_DW_CB) inner_lo = inner_hi = 0;
     // Channels past the last full block: the last block holds channels C − 16 … C − 1 (C ≥ 16), or
     // channels 0 … C − 1 zero-padded (C < 16), whose taps are read through `tail`.
     int8_t tail[SWK_DW_MAX_TAPS + 1][16];
@@ -383,13 +389,12 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
         }
         const __m256i bias0 = lanes[0], bias1 = lanes[1];
         const swk_rq8 q0 = swk_rq8_make(lanes[2], lanes[4]), q1 = swk_rq8_make(lanes[3], lanes[5]);
-        for (size_t ox = 0; ox < g->out_w; ox++) {
+        for (size_t ox = 0; ox < out_w; ox++) {
             const int8_t *const *tp;
             ptrdiff_t d;
-            const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
-            if (rowsInside && !narrow && ix0 >= 0 && ix0 + (ptrdiff_t)((g->kw - 1) * g->dw) < (ptrdiff_t)g->in_w) {
+            if (ox >= inner_lo && ox < inner_hi) {
                 tp = base;
-                d = ix0 * (ptrdiff_t)C + (ptrdiff_t)cb;
+                d = ((ptrdiff_t)(ox * sw) - pad_left) * (ptrdiff_t)C + (ptrdiff_t)cb;
             } else {
                 swk_dw_taps(g, rows, ox, cb, pad, border);
                 if (narrow) {
@@ -411,7 +416,7 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
             // Packing the two accumulators lane by lane puts the channels back in order.
             const __m256i p16 = _mm256_packs_epi32(swk_requant8q(acc0, &q0, zp, lo, hi), swk_requant8q(acc1, &q1, zp, lo, hi));
             const __m128i b16 = _mm_packs_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1));
-            int8_t *yp = y + ox * g->y_stride + cb;
+            int8_t *yp = y + ox * y_stride + cb;
             if (!narrow) {
                 _mm_storeu_si128((__m128i *)yp, b16);
             } else {

@@ -99,6 +99,16 @@ static inline int swk_dw_setup(const swk_dw_geometry *g, const int8_t *x, int8_t
     return 1;
 }
 
+/// The output pixels [*lo, *hi) of a row whose windows lie inside the image's columns.
+static inline void swk_dw_interior(const swk_dw_geometry *g, size_t *lo, size_t *hi) {
+    const ptrdiff_t sw = (ptrdiff_t)g->sw, end = (ptrdiff_t)g->in_w - (ptrdiff_t)((g->kw - 1) * g->dw) + g->pad_left;
+    ptrdiff_t a = (g->pad_left + sw - 1) / sw, b = end > 0 ? (end + sw - 1) / sw : 0;
+    if (b > (ptrdiff_t)g->out_w) b = (ptrdiff_t)g->out_w;
+    if (a > b) a = b;
+    *lo = (size_t)a;
+    *hi = (size_t)b;
+}
+
 /// One output row of a max pooling (NHWC): output pixel ox takes the window rows iy0 … iy0 + kh − 1 and
 /// columns ox · sw − pad_left … + kw − 1, clipped to the input (`x` is the batch item's first pixel).
 typedef struct {
