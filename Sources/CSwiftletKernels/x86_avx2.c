@@ -263,6 +263,13 @@ SWK_AVX2 void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *
     }
 }
 
+/// vpshufb controls: 16 bytes from offset 16 − r move bytes 16 − r … 15 of a vector to 0 … r − 1 and
+/// zero the rest (0x80 selects zero).
+static const int8_t swk_tail_shuffle[32] = {
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128,
+};
+
 SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                                 int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
     const size_t kq = (k + 3) / 4, kp = kq * 4;
@@ -277,6 +284,15 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
             size_t kk = 0;
             for (; kk + 16 <= k; kk += 16) {
                 _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(src + kk))));
+            }
+            if (kk < k && k >= 16) {
+                // The tail: the row's last 16 bytes, shifted down to the tail's start with zeros above
+                // it, as one vector (its 16 int16 may run past kp: the scratch has room, and the rows
+                // after this one are written later).
+                const __m128i v = _mm_loadu_si128((const __m128i *)(src + k - 16));
+                const __m128i shuffle = _mm_loadu_si128((const __m128i *)(swk_tail_shuffle + 16 - (k - kk)));
+                _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_cvtepi8_epi16(_mm_shuffle_epi8(v, shuffle)));
+                kk = kp;
             }
             for (; kk < k; kk++) dst[kk] = src[kk];
             for (; kk < kp; kk++) dst[kk] = 0;
@@ -341,7 +357,7 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
 SWK_AVX2 static inline __attribute__((always_inline)) void swk_dw_pairs_avx2(size_t pairs, const int8_t *const *tp, ptrdiff_t d,
                                                                             const __m256i *wv, __m256i *acc0, __m256i *acc1) {
     __m256i a0 = *acc0, a1 = *acc1;
-    SWK_UNROLL for (size_t q = 0; q < pairs; q++) {
+    for (size_t q = 0; q < pairs; q++) {  // unrolled where `pairs` is a constant
         const __m256i xa = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tp[2 * q] + d)));
         const __m256i xb = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tp[2 * q + 1] + d)));
         a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), wv[2 * q]));

@@ -36,8 +36,10 @@
 #define SWK_F32_NR 16
 #define SWK_QS8_NR 8
 #define SWK_DW_CB 16
-/// Rows of A a qs8 GEMM call converts at once; its scratch is SWK_QS8_MR · round_up(K, 4) int16.
+/// Rows of A a qs8 GEMM call converts at once; its scratch is SWK_QS8_MR · round_up(K, 4) int16 and
+/// SWK_QS8_SLACK bytes more (a row's tail is converted as a whole vector).
 #define SWK_QS8_MR 4
+#define SWK_QS8_SLACK 32
 
 /// The geometry of one output row of a depthwise convolution (NHWC, channel multiplier 1).
 /// Input row iy (for iy = iy0 + ky · dh in 0..<in_h) is read at row `ring ? iy % ring : iy` of `x`,
@@ -162,7 +164,7 @@ void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a, size_t a
 /// One output row of a float depthwise convolution. AVX2 + FMA, 16 channels at a time.
 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi);
 /// int8 GEMM with requantization (the qs8 GEMM layout), 4 × 8 tile of 16-bit multiply-adds.
-/// `scratch`: SWK_QS8_MR · round_up(k, 4) int16, 32-byte aligned.
+/// `scratch`: SWK_QS8_MR · round_up(k, 4) int16 + SWK_QS8_SLACK bytes, 32-byte aligned.
 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                        int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);
 /// One output row of an int8 depthwise convolution (the qs8 depthwise layout, at most SWK_DW_MAX_TAPS

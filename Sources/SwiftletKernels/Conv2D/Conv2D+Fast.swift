@@ -156,7 +156,7 @@ public func packDepthwiseQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>,
 
 /// Scratch bytes a variant needs per call for geometry `g` (0 for the reference and depthwise forms).
 public func convScratchBytes(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool) -> Int {
-    let gemmTile = int8 ? Int(SWK_QS8_MR) * roundUp(g.depth, 4) * 2 : 0
+    let gemmTile = int8 ? Int(SWK_QS8_MR) * roundUp(g.depth, 4) * 2 + Int(SWK_QS8_SLACK) : 0
     switch v.algorithm {
     case .reference, .depthwise, .elementwise, .pool: return 0
     case .pointwise, .gemm: return roundUp(gemmTile, 64)
@@ -226,6 +226,27 @@ func dwGeometry(_ g: ConvGeometry, oy: Int, xRing: Int, ys: Int) -> swk_dw_geome
                            y_stride: ys)
 }
 
+/// Copies `count` elements; short spans (a first layer's 3 × 3 channels: 9 bytes) as two overlapping
+/// 8- or 16-byte moves rather than a memcpy call or a loop.
+@inline(__always)
+func copySpan<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>, count: Int) {
+    let bytes = count * MemoryLayout<T>.stride
+    let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+    if bytes >= 8 && bytes <= 16 {
+        let a = s.loadUnaligned(as: UInt64.self), b = s.loadUnaligned(fromByteOffset: bytes - 8, as: UInt64.self)
+        d.storeBytes(of: a, as: UInt64.self)
+        d.storeBytes(of: b, toByteOffset: bytes - 8, as: UInt64.self)
+    } else if bytes > 16 && bytes <= 32 {
+        let a = s.loadUnaligned(as: SIMD16<UInt8>.self), b = s.loadUnaligned(fromByteOffset: bytes - 16, as: SIMD16<UInt8>.self)
+        d.storeBytes(of: a, as: SIMD16<UInt8>.self)
+        d.storeBytes(of: b, toByteOffset: bytes - 16, as: SIMD16<UInt8>.self)
+    } else if bytes < 8 {
+        for i in 0..<count { dst[i] = src[i] }
+    } else {
+        dst.update(from: src, count: count)
+    }
+}
+
 /// Gathers output row `oy`'s patches (`ow` rows of `depth` = KH·KW·C values, in OHWI order) into
 /// `dst`; taps outside the image get `pad` (0, or the input zero point for int8).
 @inline(__always)
@@ -244,12 +265,7 @@ func im2colRow<T>(_ g: ConvGeometry, x: UnsafePointer<T>, xRowBase: Int, oy: Int
             if rowOK && spanInside {
                 let n = p.kernelW * c
                 let src = x + (xRow * g.w + ix0) * c
-                // Short spans (a first layer's 3 × 3 channels) by a loop rather than a memcpy call.
-                if n <= 32 {
-                    for i in 0..<n { d[i] = src[i] }
-                } else {
-                    d.update(from: src, count: n)
-                }
+                copySpan(from: src, to: d, count: n)
                 d += n
                 continue
             }
