@@ -248,6 +248,15 @@ SWK_AVX2 static inline void swk_store_bytes(int8_t *dst, __m128i v, size_t count
     }
 }
 
+/// `count` (≤ 8) bytes into the low 8 bytes of a vector, zeros above: one 8-byte load when all 8 are
+/// there (the usual case: no copy through the stack), else a copy of the tail.
+SWK_AVX2 static inline __m128i swk_load_bytes(const int8_t *src, size_t count) {
+    if (count >= 8) return _mm_loadl_epi64((const __m128i *)src);
+    int64_t v = 0;
+    memcpy(&v, src, count);
+    return _mm_cvtsi64_si128(v);
+}
+
 SWK_AVX2 void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,
                                const swk_qs8_output *out) {
     const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
@@ -454,11 +463,8 @@ SWK_AVX2 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, i
     const __m256i zpo = _mm256_set1_epi32(p->output_zero_point), lo = _mm256_set1_epi32(p->lo), hi = _mm256_set1_epi32(p->hi);
     for (size_t i = 0; i < count; i += 8) {
         const size_t r = count - i < 8 ? count - i : 8;
-        int64_t av = 0, bv = 0;
-        memcpy(&av, a + i, r);
-        memcpy(&bv, b + i, r);
-        __m256i xa = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(av)), zp1), SWK_ADD_LEFT_SHIFT);
-        __m256i xb = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bv)), zp2), SWK_ADD_LEFT_SHIFT);
+        __m256i xa = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(a + i, r)), zp1), SWK_ADD_LEFT_SHIFT);
+        __m256i xb = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(b + i, r)), zp2), SWK_ADD_LEFT_SHIFT);
         __m256i sum = _mm256_add_epi32(swk_mulfp8(xa, m1, s1), swk_mulfp8(xb, m2, s2));
         __m256i v = _mm256_add_epi32(swk_mulfp8(sum, mo, so), zpo);
         v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
@@ -597,12 +603,9 @@ SWK_AVX2 void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const 
         int8_t *yr = y + row * cols;
         for (size_t i = 0; i < cols; i += 8) {
             const size_t r = cols - i < 8 ? cols - i : 8;
-            int64_t av = 0, bv = 0;
-            memcpy(&av, ar + i, r);
-            memcpy(&bv, br + i, r);
             // |a − zp| and |b − zp| ≤ 255: the product fits int32 exactly.
-            const __m256i xa = _mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(av)), zp1);
-            const __m256i xb = _mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bv)), zp2);
+            const __m256i xa = _mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(ar + i, r)), zp1);
+            const __m256i xb = _mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(br + i, r)), zp2);
             swk_store_bytes(yr + i, swk_narrow8(swk_requant8(_mm256_mullo_epi32(xa, xb), m, s, zpo, lo, hi)), r);
         }
     }
