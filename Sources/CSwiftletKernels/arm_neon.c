@@ -171,26 +171,29 @@ static inline int8x16_t swk_quad(const int8_t *p, size_t avail) {
     const int32x4_t s0v = vld1q_s32(bp + 16), s1v = vld1q_s32(bp + 20);                                    \
     const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR
 
+/// Rows of A the NEON int8 GEMMs take at once.
+#define NEON_QS8_MR 4
+
 void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                        int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
     (void)scratch;
     const size_t kq = (k + 3) / 4;
     const size_t block = 96 + 32 * kq;
     const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
-    for (size_t m0 = 0; m0 < m; m0 += SWK_QS8_MR) {
-        const size_t mr = m - m0 < SWK_QS8_MR ? m - m0 : SWK_QS8_MR;
-        const int8_t *ap[SWK_QS8_MR];
-        SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
+    for (size_t m0 = 0; m0 < m; m0 += NEON_QS8_MR) {
+        const size_t mr = m - m0 < NEON_QS8_MR ? m - m0 : NEON_QS8_MR;
+        const int8_t *ap[NEON_QS8_MR];
+        SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
         const uint8_t *wb = (const uint8_t *)w;
         for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
-            int32x4_t acc[SWK_QS8_MR][4];
-            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+            int32x4_t acc[NEON_QS8_MR][4];
+            SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) {
                 SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[r][j] = vdupq_n_s32(0);
             }
             const int8_t *wp = (const int8_t *)(wb + 96);
             for (size_t q = 0; q < kq; q++, wp += 32) {
                 const int8x16_t w0 = vld1q_s8(wp), w1 = vld1q_s8(wp + 16);
-                SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+                SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) {
                     // |x| ≤ 128, |w| ≤ 127: products fit int16; sadalp adds pairs into int32.
                     const int8x16_t xv = swk_quad(ap[r] + 4 * q, k - 4 * q);
                     acc[r][0] = vpadalq_s16(acc[r][0], vmull_s8(vget_low_s8(w0), vget_low_s8(xv)));
@@ -200,7 +203,7 @@ void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_s
                 }
             }
             QS8_BLOCK_PARAMS;
-            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) if (r < mr) {
+            SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) if (r < mr) {
                 QS8_STORE(r, vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
             }
         }
@@ -213,28 +216,28 @@ SWK_DOTPROD void swk_gemm_qs8_neondot(size_t m, size_t n, size_t k, const int8_t
     const size_t kq = (k + 3) / 4;
     const size_t block = 96 + 32 * kq;
     const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
-    for (size_t m0 = 0; m0 < m; m0 += SWK_QS8_MR) {
-        const size_t mr = m - m0 < SWK_QS8_MR ? m - m0 : SWK_QS8_MR;
-        const int8_t *ap[SWK_QS8_MR];
-        SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
+    for (size_t m0 = 0; m0 < m; m0 += NEON_QS8_MR) {
+        const size_t mr = m - m0 < NEON_QS8_MR ? m - m0 : NEON_QS8_MR;
+        const int8_t *ap[NEON_QS8_MR];
+        SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
         const uint8_t *wb = (const uint8_t *)w;
         for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
-            int32x4_t acc[SWK_QS8_MR][2];
-            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+            int32x4_t acc[NEON_QS8_MR][2];
+            SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) {
                 acc[r][0] = vdupq_n_s32(0);
                 acc[r][1] = vdupq_n_s32(0);
             }
             const int8_t *wp = (const int8_t *)(wb + 96);
             for (size_t q = 0; q < kq; q++, wp += 32) {
                 const int8x16_t w0 = vld1q_s8(wp), w1 = vld1q_s8(wp + 16);
-                SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) {
+                SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) {
                     const int8x16_t xv = swk_quad(ap[r] + 4 * q, k - 4 * q);
                     acc[r][0] = vdotq_s32(acc[r][0], w0, xv);
                     acc[r][1] = vdotq_s32(acc[r][1], w1, xv);
                 }
             }
             QS8_BLOCK_PARAMS;
-            SWK_UNROLL for (size_t r = 0; r < SWK_QS8_MR; r++) if (r < mr) QS8_STORE(r, acc[r][0], acc[r][1]);
+            SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) if (r < mr) QS8_STORE(r, acc[r][0], acc[r][1]);
         }
     }
 }

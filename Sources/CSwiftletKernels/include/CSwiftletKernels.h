@@ -36,8 +36,9 @@
 #define SWK_F32_NR 16
 #define SWK_QS8_NR 8
 #define SWK_DW_CB 16
-/// Rows of A a qs8 GEMM call converts at once; its scratch is SWK_QS8_MR · round_up(K, 4) int16 and
-/// SWK_QS8_SLACK bytes more (a row's tail is converted as a whole vector).
+/// The most rows of A a qs8 GEMM converts at once (AVX2: 4; NEON reads A in place); its scratch is
+/// SWK_QS8_MR · round_up(K, 4) int16 and SWK_QS8_SLACK bytes more (a row's tail is converted as a
+/// whole vector).
 #define SWK_QS8_MR 4
 #define SWK_QS8_SLACK 32
 
