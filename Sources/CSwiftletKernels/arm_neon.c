@@ -487,6 +487,36 @@ void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b
     }
 }
 
+/// y[i] = table[x[i] + 128], 16 bytes at a time: tbl over the first 64 entries, then tbx over each
+/// next 64 (an index past a table's end leaves the byte as it was).
+void swk_lookup_s8_neon(size_t count, const int8_t *x, const int8_t *table, int8_t *y) {
+    const int8x16x4_t t0 = vld1q_s8_x4(table), t1 = vld1q_s8_x4(table + 64), t2 = vld1q_s8_x4(table + 128), t3 = vld1q_s8_x4(table + 192);
+    const uint8x16_t flip = vdupq_n_u8(0x80), step = vdupq_n_u8(64);
+    for (size_t i = 0; i < count; i += 16) {
+        const size_t r = count - i < 16 ? count - i : 16;
+        int8_t tmp[16] = {0};
+        const int8_t *src = x + i;
+        if (r < 16) {
+            memcpy(tmp, src, r);
+            src = tmp;
+        }
+        uint8x16_t idx = veorq_u8(vreinterpretq_u8_s8(vld1q_s8(src)), flip);
+        int8x16_t out = vqtbl4q_s8(t0, idx);
+        idx = vsubq_u8(idx, step);
+        out = vqtbx4q_s8(out, t1, idx);
+        idx = vsubq_u8(idx, step);
+        out = vqtbx4q_s8(out, t2, idx);
+        idx = vsubq_u8(idx, step);
+        out = vqtbx4q_s8(out, t3, idx);
+        if (r == 16) {
+            vst1q_s8(y + i, out);
+        } else {
+            vst1q_s8(tmp, out);
+            memcpy(y + i, tmp, r);
+        }
+    }
+}
+
 void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point) {
     const float32x4_t vs = vdupq_n_f32(scale), zp = vdupq_n_f32((float)zero_point);
     const float32x4_t half = vdupq_n_f32(0.5f), one = vdupq_n_f32(1.0f);

@@ -628,6 +628,43 @@ SWK_AVX2 void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const 
     }
 }
 
+/// y[i] = table[x[i] + 128], 32 bytes at a time: vpshufb looks up the low nibble in each of the 16
+/// rows of 16 entries, and four rounds of vpblendvb on the high nibble's bits (each moved to a byte's
+/// sign bit) keep the right row.
+SWK_AVX2 void swk_lookup_s8_avx2(size_t count, const int8_t *x, const int8_t *table, int8_t *y) {
+    __m256i t[16];
+    for (size_t h = 0; h < 16; h++) t[h] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(table + 16 * h)));
+    const __m256i flip = _mm256_set1_epi8(-128), nibble = _mm256_set1_epi8(0x0F);
+    for (size_t i = 0; i < count; i += 32) {
+        const size_t r = count - i < 32 ? count - i : 32;
+        __m256i v;
+        int8_t tmp[32];
+        if (r == 32) {
+            v = _mm256_loadu_si256((const __m256i *)(x + i));
+        } else {
+            memset(tmp, 0, sizeof tmp);
+            memcpy(tmp, x + i, r);
+            v = _mm256_loadu_si256((const __m256i *)tmp);
+        }
+        const __m256i idx = _mm256_xor_si256(v, flip), lo = _mm256_and_si256(idx, nibble);
+        // Bits 4, 5, 6 and 7 of each byte in its sign bit (16-bit shifts: a byte's bit 7 comes from its own bits).
+        const __m256i b4 = _mm256_slli_epi16(idx, 3), b5 = _mm256_slli_epi16(idx, 2), b6 = _mm256_slli_epi16(idx, 1);
+        __m256i l1[8], l2[4];
+        SWK_UNROLL for (size_t j = 0; j < 8; j++) {
+            l1[j] = _mm256_blendv_epi8(_mm256_shuffle_epi8(t[2 * j], lo), _mm256_shuffle_epi8(t[2 * j + 1], lo), b4);
+        }
+        SWK_UNROLL for (size_t j = 0; j < 4; j++) l2[j] = _mm256_blendv_epi8(l1[2 * j], l1[2 * j + 1], b5);
+        const __m256i l3a = _mm256_blendv_epi8(l2[0], l2[1], b6), l3b = _mm256_blendv_epi8(l2[2], l2[3], b6);
+        const __m256i out = _mm256_blendv_epi8(l3a, l3b, idx);
+        if (r == 32) {
+            _mm256_storeu_si256((__m256i *)(y + i), out);
+        } else {
+            _mm256_storeu_si256((__m256i *)tmp, out);
+            memcpy(y + i, tmp, r);
+        }
+    }
+}
+
 SWK_AVX2 void swk_quantize_f32_avx2(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point) {
     const __m256 vs = _mm256_set1_ps(scale), zp = _mm256_set1_ps((float)zero_point);
     const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);

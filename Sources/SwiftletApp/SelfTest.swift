@@ -186,7 +186,7 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
         report.cases += f.cases
         report.failures += f.failures
     }
-    for table in [KernelTables.addQS8, KernelTables.mulQS8, KernelTables.quantizeQS8, KernelTables.dequantizeQS8] {
+    for table in [KernelTables.addQS8, KernelTables.mulQS8, KernelTables.quantizeQS8, KernelTables.dequantizeQS8, KernelTables.lookupQS8] {
         for v in table where v.algorithm != .reference && v.runs(on: features) {
             report.variants.append(v.name)
             report.cases += 9
@@ -475,6 +475,15 @@ func checkElementwise(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> [Strin
             mulQS8_reference(a: x, sa: o2.broadcastStrides(to: o2), b: b, sb: bs, y: &want2, out: o2, params: p)
             mulQS8_fast(v, a: x, b: b, bStride: 0, y: &got2, rows: rows, cols: cols, params: p)
             if let f = firstByteMismatch(got2, want2, oc: cols, what: "\(rows) rows of \(cols), broadcast") { failures.append("\(v.name) \(f)") }
+        case "lookupQS8":
+            // A random table, and every index at least once when the count allows.
+            var table = [Int8](repeating: 0, count: 256)
+            for i in 0..<256 { table[i] = Int8(rng.int(-128...127)) }
+            var x = a
+            for i in 0..<min(count, 256) { x[i] = Int8(truncatingIfNeeded: i - 128) }
+            lookupQS8_reference(x: x, table: table, y: &want, count: count)
+            lookupQS8_fast(v, x: x, table: table, y: &got, count: count)
+            if let f = firstByteMismatch(got, want, oc: count, what: "count \(count)") { failures.append("\(v.name) \(f)") }
         case "quantizeQS8":
             var x = [Float](repeating: 0, count: count)
             let specials: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 1e30, -1e30, 0.5, -0.5, 1.5, -2.5, 127.5, -128.5, 0.49999997]

@@ -319,6 +319,9 @@ public final class Interpreter {
         case .dequantize:
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
             return (KernelTables.select(KernelTables.dequantizeQS8, g, features: features, choice: choice), g, true)
+        case .lookup where int8:
+            let g = ConvGeometry(rows: 1, depth: 1, units: 1)
+            return (KernelTables.select(KernelTables.lookupQS8, g, features: features, choice: choice), g, true)
         default:
             return nil
         }
@@ -543,7 +546,8 @@ public final class Interpreter {
             let simd = variant?.algorithm == .elementwise ? variant : nil
             return .dequantize(DequantizeStep(x: i8(0), y: y, count: elementCount(yShape), params: xq, simd: simd))
         case .lookup:
-            return .lookup(LookupStep(x: i8(0), table: i8(1), y: y8, count: elementCount(yShape)))
+            let simd = variant?.algorithm == .elementwise ? variant : nil
+            return .lookup(LookupStep(x: i8(0), table: i8(1), y: y8, count: elementCount(yShape), simd: simd))
         }
     }
 

@@ -111,7 +111,11 @@ enum Step {
                 dequantizeQS8_reference(x: s.x, y: s.y, count: s.count, params: s.params)
             }
         case .lookup(let s):
-            lookupQS8_reference(x: s.x, table: s.table, y: s.y, count: s.count)
+            if let v = s.simd {
+                lookupQS8_fast(v, x: s.x, table: s.table, y: s.y, count: s.count)
+            } else {
+                lookupQS8_reference(x: s.x, table: s.table, y: s.y, count: s.count)
+            }
         case .conv2dQS8(let s):
             s.run()
         case .fullyConnectedQS8(let s):
@@ -154,7 +158,7 @@ extension Step {
     /// Whether `run(part:of:)` divides the step among threads; the others run whole on one thread.
     var divides: Bool {
         switch self {
-        case .conv2d, .conv2dQS8, .streamConv, .quantize, .dequantize: true
+        case .conv2d, .conv2dQS8, .streamConv, .quantize, .dequantize, .lookup: true
         case .addQS8(let s, _), .mulQS8(let s, _): s.simd != nil
         case .pool(let s): s.simd != nil
         case .binary(let s): s.simd != nil
@@ -183,6 +187,14 @@ extension Step {
                 quantizeQS8_fast(v, x: s.x + r.lowerBound, y: s.y + r.lowerBound, count: r.count, params: s.params)
             } else {
                 quantizeQS8_reference(x: s.x + r.lowerBound, y: s.y + r.lowerBound, count: r.count, params: s.params)
+            }
+        case .lookup(let s):
+            let r = elements(s.count, part: part, of: parts)
+            if r.isEmpty { return }
+            if let v = s.simd {
+                lookupQS8_fast(v, x: s.x + r.lowerBound, table: s.table, y: s.y + r.lowerBound, count: r.count)
+            } else {
+                lookupQS8_reference(x: s.x + r.lowerBound, table: s.table, y: s.y + r.lowerBound, count: r.count)
             }
         case .dequantize(let s):
             let r = elements(s.count, part: part, of: parts)
@@ -395,6 +407,7 @@ struct DequantizeStep {
 
 struct LookupStep {
     var x: UnsafePointer<Int8>, table: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, count: Int
+    var simd: KernelVariant? = nil
 }
 
 /// As `ConvStep`, with the input zero point and the per-channel requantization made at load.

@@ -193,6 +193,8 @@ void swk_activation_f32_avx2(size_t pixels, size_t channels, size_t stride, floa
 /// y may alias a. AVX2.
 void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
                       const swk_mul_qs8_params *p);
+/// y[i] = table[x[i] + 128] (an int8 activation's 256-entry table; y may alias x). AVX2.
+void swk_lookup_s8_avx2(size_t count, const int8_t *x, const int8_t *table, int8_t *y);
 /// float32 → int8: round(x / scale) half away from zero + zero point, clamped; NaN gives the zero point. AVX2.
 void swk_quantize_f32_avx2(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point);
 /// int8 → float32: scale · (x − zero point). AVX2.
@@ -219,6 +221,7 @@ void swk_binary_f32_neon(size_t rows, size_t cols, const float *a, const float *
 void swk_activation_f32_neon(size_t pixels, size_t channels, size_t stride, float *y, int kind, float a, float b);
 void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
                       const swk_mul_qs8_params *p);
+void swk_lookup_s8_neon(size_t count, const int8_t *x, const int8_t *table, int8_t *y);
 void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point);
 void swk_dequantize_s8_neon(size_t count, const int8_t *x, float *y, float scale, int32_t zero_point);
 #endif

@@ -168,6 +168,8 @@ public enum KernelTables {
     public static let mulQS8: [KernelVariant] = elementwise("mulQS8")
     public static let quantizeQS8: [KernelVariant] = elementwise("quantizeQS8")
     public static let dequantizeQS8: [KernelVariant] = elementwise("dequantizeQS8")
+    /// An int8 activation by its 256-entry table (HardSwish, Sigmoid, … after quantization).
+    public static let lookupQS8: [KernelVariant] = elementwise("lookupQS8", x86Lanes: 32, armLanes: 16)
 
     /// Max pooling (NHWC, any window, stride and padding).
     public static let maxPoolF32: [KernelVariant] = pooling("maxPoolF32")
@@ -183,20 +185,20 @@ public enum KernelTables {
         return t
     }
 
-    /// An element-wise table: the reference, then 8 lanes of AVX2 or NEON.
-    static func elementwise(_ what: String) -> [KernelVariant] {
+    /// An element-wise table: the reference, then AVX2 or NEON, named by the elements a step takes.
+    static func elementwise(_ what: String, x86Lanes: Int = 8, armLanes: Int = 8) -> [KernelVariant] {
         var t = [KernelVariant("\(what)_reference", .reference, .scalar, requires: [])]
         #if arch(x86_64)
-        t.append(KernelVariant("\(what)_8x_avx2", .elementwise, .avx2, requires: [.avx2]))
+        t.append(KernelVariant("\(what)_\(x86Lanes)x_avx2", .elementwise, .avx2, requires: [.avx2]))
         #elseif arch(arm64)
-        t.append(KernelVariant("\(what)_8x_neon", .elementwise, .neon, requires: [.neon]))
+        t.append(KernelVariant("\(what)_\(armLanes)x_neon", .elementwise, .neon, requires: [.neon]))
         #endif
         return t
     }
 
     /// Every table, for the tests and the self-test.
     public static var all: [[KernelVariant]] {
-        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, binaryF32, addQS8, mulQS8, quantizeQS8, dequantizeQS8, maxPoolF32, maxPoolQS8]
+        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, binaryF32, addQS8, mulQS8, quantizeQS8, dequantizeQS8, lookupQS8, maxPoolF32, maxPoolQS8]
     }
 
     /// The preferred variant of `table` for `g`: the last row that runs on `features` and accepts

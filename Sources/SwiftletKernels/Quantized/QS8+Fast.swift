@@ -63,6 +63,17 @@ public func mulQS8_fast(_ v: KernelVariant, a: UnsafePointer<Int8>, b: UnsafePoi
     #endif
 }
 
+/// y[i] = table[x[i] + 128], as `lookupQS8_reference`.
+public func lookupQS8_fast(_ v: KernelVariant, x: UnsafePointer<Int8>, table: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, count: Int) {
+    #if arch(x86_64)
+    swk_lookup_s8_avx2(count, x, table, y)
+    #elseif arch(arm64)
+    swk_lookup_s8_neon(count, x, table, y)
+    #else
+    preconditionFailure("lookupQS8_fast: \(v.name) has no kernel on this architecture")
+    #endif
+}
+
 /// float32 → int8, `quantizeQS8_reference`'s rounding (half away from zero), clamp and NaN rule.
 public func quantizeQS8_fast(_ v: KernelVariant, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Int8>, count: Int, params q: QuantParams) {
     #if arch(x86_64)
