@@ -68,9 +68,10 @@ func padElements<T>(
                                 let start = begins.d.5
                                 let f0 = Swift.min(n5, Swift.max(0, start)), f1 = Swift.max(f0, Swift.min(n5, start + dims.d.5))
                                 let base = ia * xs.d.0 + ib * xs.d.1 + ic * xs.d.2 + id * xs.d.3 + ie * xs.d.4
-                                (y + o).update(repeating: value, count: f0)
-                                if f1 > f0 { (y + o + f0).update(from: x + base + (f0 - start), count: f1 - f0) }
-                                (y + o + f1).update(repeating: value, count: n5 - f1)
+                                // Per pixel of a channel pad these are a few bytes: no library calls.
+                                for i in 0..<f0 { y[o + i] = value }
+                                if f1 > f0 { copySpan(from: x + base + (f0 - start), to: y + o + f0, count: f1 - f0) }
+                                for i in f1..<n5 { y[o + i] = value }
                             }
                             o += n5
                             continue
