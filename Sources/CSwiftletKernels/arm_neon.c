@@ -129,9 +129,7 @@ static inline void swk_store_bytes8(int8_t *dst, int8x8_t v, size_t count) {
     if (count >= 8) {
         vst1_s8(dst, v);
     } else {
-        int8_t tmp[8];
-        vst1_s8(tmp, v);
-        memcpy(dst, tmp, count);
+        swk_store_partial8(dst, vget_lane_u64(vreinterpret_u64_s8(v), 0), count);
     }
 }
 

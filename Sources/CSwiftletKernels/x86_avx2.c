@@ -242,19 +242,15 @@ SWK_AVX2 static inline void swk_store_bytes(int8_t *dst, __m128i v, size_t count
     if (count >= 8) {
         _mm_storel_epi64((__m128i *)dst, v);
     } else {
-        int8_t tmp[16];
-        _mm_storeu_si128((__m128i *)tmp, v);
-        memcpy(dst, tmp, count);
+        swk_store_partial8(dst, (uint64_t)_mm_cvtsi128_si64(v), count);
     }
 }
 
 /// `count` (≤ 8) bytes into the low 8 bytes of a vector, zeros above: one 8-byte load when all 8 are
-/// there (the usual case: no copy through the stack), else a copy of the tail.
+/// there (the usual case), else the tail's bytes in 4-, 2- and 1-byte loads.
 SWK_AVX2 static inline __m128i swk_load_bytes(const int8_t *src, size_t count) {
     if (count >= 8) return _mm_loadl_epi64((const __m128i *)src);
-    int64_t v = 0;
-    memcpy(&v, src, count);
-    return _mm_cvtsi64_si128(v);
+    return _mm_cvtsi64_si128((int64_t)swk_load_partial8(src, count));
 }
 
 SWK_AVX2 void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,

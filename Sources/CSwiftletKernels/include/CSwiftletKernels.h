@@ -32,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SWK_F32_NR 16
 #define SWK_QS8_NR 8
@@ -52,6 +53,46 @@ typedef struct {
     /// Output pixels `y_stride` elements apart.
     size_t y_stride;
 } swk_dw_geometry;
+
+/// Stores the low `count` (< 8) bytes of `v` with 4-, 2- and 1-byte moves (a memcpy of a variable
+/// size would be a library call per tile edge).
+static inline void swk_store_partial8(int8_t *dst, uint64_t v, size_t count) {
+    if (count & 4) {
+        const uint32_t w = (uint32_t)v;
+        memcpy(dst, &w, 4);
+        dst += 4;
+        v >>= 32;
+    }
+    if (count & 2) {
+        const uint16_t h = (uint16_t)v;
+        memcpy(dst, &h, 2);
+        dst += 2;
+        v >>= 16;
+    }
+    if (count & 1) *dst = (int8_t)v;
+}
+
+/// Loads `count` (< 8) bytes into the low bytes of the result, zeros above, likewise.
+static inline uint64_t swk_load_partial8(const int8_t *src, size_t count) {
+    uint64_t v = 0;
+    unsigned shift = 0;
+    if (count & 4) {
+        uint32_t w;
+        memcpy(&w, src, 4);
+        v = w;
+        src += 4;
+        shift = 32;
+    }
+    if (count & 2) {
+        uint16_t h;
+        memcpy(&h, src, 2);
+        v |= (uint64_t)h << shift;
+        src += 2;
+        shift += 16;
+    }
+    if (count & 1) v |= (uint64_t)(uint8_t)*src << shift;
+    return v;
+}
 
 /// The input rows a depthwise kernel's rows read (NULL outside the image), for elements of `elem` bytes.
 static inline void swk_dw_rows(const swk_dw_geometry *g, const void *x, size_t elem, const void **rows) {
