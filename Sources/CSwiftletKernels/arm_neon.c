@@ -150,9 +150,18 @@ void swk_requant_neon(size_t count, const int32_t *acc, const int32_t *multiplie
 
 /// Four bytes of a row of A at `p` (fewer at the end of the row: zero-filled), replicated to 16.
 static inline int8x16_t swk_quad(const int8_t *p, size_t avail) {
-    int32_t v = 0;
-    memcpy(&v, p, avail < 4 ? avail : 4);
+    int32_t v;
+    if (avail >= 4) {
+        memcpy(&v, p, 4);
+    } else {
+        v = (int32_t)swk_load_partial8(p, avail);
+    }
     return vreinterpretq_s8_s32(vdupq_n_s32(v));
+}
+
+/// `count` (≤ 8) bytes, zeros above: one 8-byte load when all 8 are there, else the tail's bytes.
+static inline int8x8_t swk_load_bytes8(const int8_t *src, size_t count) {
+    return count >= 8 ? vld1_s8(src) : vreinterpret_s8_u64(vcreate_u64(swk_load_partial8(src, count)));
 }
 
 #define QS8_STORE(r, s0, s1)                                                                                         \
@@ -318,10 +327,7 @@ void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y,
     const int32x4_t zpo = vdupq_n_s32(p->output_zero_point), lo = vdupq_n_s32(p->lo), hi = vdupq_n_s32(p->hi);
     for (size_t i = 0; i < count; i += 8) {
         const size_t r = count - i < 8 ? count - i : 8;
-        int8_t at[8] = {0}, bt[8] = {0};
-        memcpy(at, a + i, r);
-        memcpy(bt, b + i, r);
-        const int16x8_t a16 = vmovl_s8(vld1_s8(at)), b16 = vmovl_s8(vld1_s8(bt));
+        const int16x8_t a16 = vmovl_s8(swk_load_bytes8(a + i, r)), b16 = vmovl_s8(swk_load_bytes8(b + i, r));
         int16x4_t h[2];
         for (int half = 0; half < 2; half++) {
             int32x4_t xa = vmovl_s16(half ? vget_high_s16(a16) : vget_low_s16(a16));
@@ -473,11 +479,9 @@ void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b
         int8_t *yr = y + row * cols;
         for (size_t i = 0; i < cols; i += 8) {
             const size_t r = cols - i < 8 ? cols - i : 8;
-            int8_t at[8] = {0}, bt[8] = {0};
-            memcpy(at, ar + i, r);
-            memcpy(bt, br + i, r);
             // |a − zp| and |b − zp| ≤ 255 fit int16; their product int32.
-            const int16x8_t xa = vsubq_s16(vmovl_s8(vld1_s8(at)), zp1), xb = vsubq_s16(vmovl_s8(vld1_s8(bt)), zp2);
+            const int16x8_t xa = vsubq_s16(vmovl_s8(swk_load_bytes8(ar + i, r)), zp1);
+            const int16x8_t xb = vsubq_s16(vmovl_s8(swk_load_bytes8(br + i, r)), zp2);
             const int32x4_t p0 = vmull_s16(vget_low_s16(xa), vget_low_s16(xb)), p1 = vmull_s16(vget_high_s16(xa), vget_high_s16(xb));
             const int16x4_t h0 = vqmovn_s32(swk_requant4(p0, m, s, zpo, lo, hi)), h1 = vqmovn_s32(swk_requant4(p1, m, s, zpo, lo, hi));
             swk_store_bytes8(yr + i, vqmovn_s16(vcombine_s16(h0, h1)), r);
@@ -522,10 +526,14 @@ void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale,
     for (size_t i = 0; i < count; i += 8) {
         const size_t r = count - i < 8 ? count - i : 8;
         float xt[8] = {0};
-        memcpy(xt, x + i, r * sizeof(float));
+        const float *src = x + i;
+        if (r < 8) {
+            memcpy(xt, src, r * sizeof(float));
+            src = xt;
+        }
         int16x4_t h[2];
         for (int k = 0; k < 2; k++) {
-            float32x4_t v = vdivq_f32(vld1q_f32(xt + 4 * k), vs);
+            float32x4_t v = vdivq_f32(vld1q_f32(src + 4 * k), vs);
             // Round half away from zero: truncate, then step away where |fraction| ≥ 0.5.
             const float32x4_t t = vrndq_f32(v);
             const uint32x4_t away = vcgeq_f32(vabsq_f32(vsubq_f32(v, t)), half);
