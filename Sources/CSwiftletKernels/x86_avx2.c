@@ -24,12 +24,66 @@ SWK_AVX2 static inline __m256i swk_mask8(size_t r) {
 
 #define F32_MR 6
 
+/// Stores 16 clamped outputs, the first `nr` of them.
+SWK_AVX2 static inline void swk_store16_f32(float *out, __m256 v0, __m256 v1, size_t nr, __m256 vlo, __m256 vhi) {
+    v0 = _mm256_min_ps(_mm256_max_ps(v0, vlo), vhi);
+    v1 = _mm256_min_ps(_mm256_max_ps(v1, vlo), vhi);
+    if (nr >= SWK_F32_NR) {
+        _mm256_storeu_ps(out, v0);
+        _mm256_storeu_ps(out + 8, v1);
+    } else if (nr > 8) {
+        _mm256_storeu_ps(out, v0);
+        _mm256_maskstore_ps(out + 8, swk_mask8(nr - 8), v1);
+    } else {
+        _mm256_maskstore_ps(out, swk_mask8(nr), v0);
+    }
+}
+
+/// One row of A (a fully connected layer at batch 1): four blocks of 16 outputs at once, so eight
+/// independent sums hide the FMA latency where one block's two could not; each output is still
+/// bias, then k in order, as in the tiled path.
+SWK_AVX2 static void swk_gemv_f32_avx2fma(size_t n, size_t k, const float *a, const float *w, float *c, __m256 vlo, __m256 vhi) {
+    const size_t block = SWK_F32_NR * (k + 1);
+    size_t n0 = 0;
+    for (; n0 + 4 * SWK_F32_NR <= n; n0 += 4 * SWK_F32_NR) {
+        const float *wb = w + (n0 / SWK_F32_NR) * block;
+        __m256 acc[4][2];
+        SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+            acc[j][0] = _mm256_load_ps(wb + j * block);
+            acc[j][1] = _mm256_load_ps(wb + j * block + 8);
+        }
+        for (size_t kk = 0; kk < k; kk++) {
+            const __m256 av = _mm256_broadcast_ss(a + kk);
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+                const float *wp = wb + j * block + SWK_F32_NR * (kk + 1);
+                acc[j][0] = _mm256_fmadd_ps(av, _mm256_load_ps(wp), acc[j][0]);
+                acc[j][1] = _mm256_fmadd_ps(av, _mm256_load_ps(wp + 8), acc[j][1]);
+            }
+        }
+        SWK_UNROLL for (size_t j = 0; j < 4; j++) swk_store16_f32(c + n0 + j * SWK_F32_NR, acc[j][0], acc[j][1], SWK_F32_NR, vlo, vhi);
+    }
+    for (; n0 < n; n0 += SWK_F32_NR) {
+        const float *wb = w + (n0 / SWK_F32_NR) * block;
+        __m256 acc0 = _mm256_load_ps(wb), acc1 = _mm256_load_ps(wb + 8);
+        for (size_t kk = 0; kk < k; kk++) {
+            const __m256 av = _mm256_broadcast_ss(a + kk);
+            acc0 = _mm256_fmadd_ps(av, _mm256_load_ps(wb + SWK_F32_NR * (kk + 1)), acc0);
+            acc1 = _mm256_fmadd_ps(av, _mm256_load_ps(wb + SWK_F32_NR * (kk + 1) + 8), acc1);
+        }
+        swk_store16_f32(c + n0, acc0, acc1, n - n0, vlo, vhi);
+    }
+}
+
 SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
                                    float *c, size_t c_stride, float lo, float hi) {
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
     const size_t block = SWK_F32_NR * (k + 1);
     for (size_t m0 = 0; m0 < m; m0 += F32_MR) {
         const size_t mr = m - m0 < F32_MR ? m - m0 : F32_MR;
+        if (mr == 1) {
+            swk_gemv_f32_avx2fma(n, k, a + m0 * a_stride, w, c + m0 * c_stride, vlo, vhi);
+            continue;
+        }
         const float *ap[F32_MR];
         float *cp[F32_MR];
         SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
@@ -56,20 +110,7 @@ SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a,
                 }
             }
             const size_t nr = n - n0 < SWK_F32_NR ? n - n0 : SWK_F32_NR;
-            SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) if (r < mr) {
-                __m256 v0 = _mm256_min_ps(_mm256_max_ps(acc[r][0], vlo), vhi);
-                __m256 v1 = _mm256_min_ps(_mm256_max_ps(acc[r][1], vlo), vhi);
-                float *out = cp[r] + n0;
-                if (nr == SWK_F32_NR) {
-                    _mm256_storeu_ps(out, v0);
-                    _mm256_storeu_ps(out + 8, v1);
-                } else if (nr > 8) {
-                    _mm256_storeu_ps(out, v0);
-                    _mm256_maskstore_ps(out + 8, swk_mask8(nr - 8), v1);
-                } else {
-                    _mm256_maskstore_ps(out, swk_mask8(nr), v0);
-                }
-            }
+            SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) if (r < mr) swk_store16_f32(cp[r] + n0, acc[r][0], acc[r][1], nr, vlo, vhi);
         }
     }
 }

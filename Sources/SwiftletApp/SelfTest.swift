@@ -153,7 +153,7 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
             if let f = checkConvQS8(v, t, &rng) { report.failures.append("\(v.name) \(t.text): \(f)") }
         }
     }
-    let fcShapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1280, 1000), (3, 17, 9), (5, 64, 16), (2, 3, 33), (7, 100, 10)]
+    let fcShapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1280, 1000), (3, 17, 9), (5, 64, 16), (2, 3, 33), (7, 100, 10), (1, 37, 77), (13, 5, 70)]
     for v in KernelTables.fullyConnectedF32 where v.algorithm != .reference && v.runs(on: features) {
         report.variants.append(v.name)
         for (rows, depth, units) in fcShapes {
