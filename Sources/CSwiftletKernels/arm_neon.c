@@ -20,12 +20,43 @@
 
 #define F32_MR 4
 
+/// One row of A (a fully connected layer at batch 1): two blocks of 16 outputs at once, eight
+/// independent sums; each output is still bias, then k in order.
+static void swk_gemv_f32_neon(size_t n, size_t k, const float *a, const float *w, float *c, float32x4_t vlo, float32x4_t vhi) {
+    const size_t block = SWK_F32_NR * (k + 1);
+    for (size_t n0 = 0; n0 < n; n0 += 2 * SWK_F32_NR) {
+        const size_t blocks = n - n0 > SWK_F32_NR ? 2 : 1;
+        const float *wb0 = w + (n0 / SWK_F32_NR) * block, *wb1 = blocks == 2 ? wb0 + block : wb0;
+        float32x4_t acc[8];
+        SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+            acc[j] = vld1q_f32(wb0 + 4 * j);
+            acc[4 + j] = vld1q_f32(wb1 + 4 * j);
+        }
+        for (size_t kk = 0; kk < k; kk++) {
+            const float32x4_t av = vld1q_dup_f32(a + kk);
+            const float *p0 = wb0 + SWK_F32_NR * (kk + 1), *p1 = wb1 + SWK_F32_NR * (kk + 1);
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+                acc[j] = vfmaq_f32(acc[j], av, vld1q_f32(p0 + 4 * j));
+                acc[4 + j] = vfmaq_f32(acc[4 + j], av, vld1q_f32(p1 + 4 * j));
+            }
+        }
+        float tmp[2 * SWK_F32_NR];
+        SWK_UNROLL for (size_t j = 0; j < 8; j++) vst1q_f32(tmp + 4 * j, vminq_f32(vmaxq_f32(acc[j], vlo), vhi));
+        const size_t nr = n - n0 < 2 * SWK_F32_NR ? n - n0 : 2 * SWK_F32_NR;
+        memcpy(c + n0, tmp, nr * sizeof(float));
+    }
+}
+
 void swk_gemm_f32_neon(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
                        float *c, size_t c_stride, float lo, float hi) {
     const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
     const size_t block = SWK_F32_NR * (k + 1);
     for (size_t m0 = 0; m0 < m; m0 += F32_MR) {
         const size_t mr = m - m0 < F32_MR ? m - m0 : F32_MR;
+        if (mr == 1) {
+            swk_gemv_f32_neon(n, k, a + m0 * a_stride, w, c + m0 * c_stride, vlo, vhi);
+            continue;
+        }
         const float *ap[F32_MR];
         float *cp[F32_MR];
         SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {

@@ -25,10 +25,26 @@ public struct MeanPlan: Sendable {
     }
 }
 
-/// Float reference mean: `y[o] = Σ x[i] / divisor` over the input elements `i` that map to output `o`.
+/// Float reference mean: `y[o] = Σ x[i] / divisor` over the input elements `i` that map to output `o`,
+/// each sum taken in input order. A row at a time: when the last dim is kept (a global average pool
+/// over NHWC) a row of inputs adds into a row of sums, element by element, which vectorizes and keeps
+/// every sum's order.
 public func meanF32_reference(x: UnsafePointer<Float>, plan p: MeanPlan, y: UnsafeMutablePointer<Float>) {
     for i in 0..<p.outCount { y[i] = 0 }
-    forEach6(p.dims, p.dims.strides, p.toOut) { _, i, o in y[o] += x[i] }
+    let n = p.dims.d.5
+    if p.toOut.d.5 == 0 {
+        forEachRow6(p.dims, p.dims.strides, p.toOut) { i, o in
+            let xr = x + i
+            var s = y[o]
+            for k in 0..<n { s += xr[k] }
+            y[o] = s
+        }
+    } else {
+        forEachRow6(p.dims, p.dims.strides, p.toOut) { i, o in
+            let xr = x + i, yr = y + o
+            for k in 0..<n { yr[k] += xr[k] }
+        }
+    }
     let d = Float(p.divisor)
     for i in 0..<p.outCount { y[i] /= d }
 }
