@@ -226,8 +226,9 @@ func dwGeometry(_ g: ConvGeometry, oy: Int, xRing: Int, ys: Int) -> swk_dw_geome
                            y_stride: ys)
 }
 
-/// Copies `count` elements; short spans (a first layer's 3 × 3 channels: 9 bytes) as two overlapping
-/// 8- or 16-byte moves rather than a memcpy call or a loop.
+/// Copies `count` elements; short spans (a first layer's 3 × 3 channels: 9 bytes; 5 × 3 floats: 60)
+/// as 8- or 16-byte moves, the last one overlapping, rather than a memcpy call or a loop. Source and
+/// destination must not overlap.
 @inline(__always)
 func copySpan<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>, count: Int) {
     let bytes = count * MemoryLayout<T>.stride
@@ -236,10 +237,13 @@ func copySpan<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>, co
         let a = s.loadUnaligned(as: UInt64.self), b = s.loadUnaligned(fromByteOffset: bytes - 8, as: UInt64.self)
         d.storeBytes(of: a, as: UInt64.self)
         d.storeBytes(of: b, toByteOffset: bytes - 8, as: UInt64.self)
-    } else if bytes > 16 && bytes <= 32 {
-        let a = s.loadUnaligned(as: SIMD16<UInt8>.self), b = s.loadUnaligned(fromByteOffset: bytes - 16, as: SIMD16<UInt8>.self)
-        d.storeBytes(of: a, as: SIMD16<UInt8>.self)
-        d.storeBytes(of: b, toByteOffset: bytes - 16, as: SIMD16<UInt8>.self)
+    } else if bytes > 16 && bytes <= 128 {
+        var i = 0
+        while i + 16 < bytes {
+            d.storeBytes(of: s.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self), toByteOffset: i, as: SIMD16<UInt8>.self)
+            i += 16
+        }
+        d.storeBytes(of: s.loadUnaligned(fromByteOffset: bytes - 16, as: SIMD16<UInt8>.self), toByteOffset: bytes - 16, as: SIMD16<UInt8>.self)
     } else if bytes < 8 {
         for i in 0..<count { dst[i] = src[i] }
     } else {
