@@ -337,6 +337,70 @@ SWK_AVX2 static inline void swk_store_rows4(const __m256i *rv, size_t count, int
     if (count > 3) _mm_storeh_pd((double *)(cp + 3 * c_stride), _mm_castsi128_pd(r23));
 }
 
+/// A row of `k` int8 as int16 at `dst`, zero-padded to `kp` (a multiple of 4). The tail is the row's
+/// last 16 bytes shifted down to the tail's start with zeros above it, as one vector: its 16 int16 may
+/// run past kp (the scratch has SWK_QS8_SLACK bytes of room, and a tile's later rows are written after).
+SWK_AVX2 static inline void swk_widen_row(const int8_t *src, size_t k, size_t kp, int16_t *dst) {
+    size_t kk = 0;
+    for (; kk + 16 <= k; kk += 16) {
+        _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(src + kk))));
+    }
+    if (kk < k && k >= 16) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(src + k - 16));
+        const __m128i shuffle = _mm_loadu_si128((const __m128i *)(swk_tail_shuffle + 16 - (k - kk)));
+        _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_cvtepi8_epi16(_mm_shuffle_epi8(v, shuffle)));
+        kk = kp;
+    }
+    for (; kk < k; kk++) dst[kk] = src[kk];
+    for (; kk < kp; kk++) dst[kk] = 0;
+}
+
+/// One requantized row of 8 outputs from a block's two accumulators (the tiled path's epilogue for one row).
+SWK_AVX2 static inline void swk_gemv_qs8_store(const uint8_t *wb, __m256i accL, __m256i accH, int8_t *cp, size_t nr,
+                                               __m256i zp, __m256i lo, __m256i hi) {
+    const __m256i bias = _mm256_load_si256((const __m256i *)wb);
+    const swk_rq8 rq = swk_rq8_make(_mm256_load_si256((const __m256i *)(wb + 32)), _mm256_load_si256((const __m256i *)(wb + 64)));
+    const __m256i s = _mm256_add_epi32(_mm256_permute4x64_epi64(_mm256_hadd_epi32(accL, accH), 0xD8), bias);
+    swk_store_bytes(cp, swk_narrow8(swk_requant8q(s, &rq, zp, lo, hi)), nr);
+}
+
+/// One row of A (a fully connected layer at batch 1), already int16 in `x`: four blocks of 8 outputs
+/// at once, eight independent sums (the tiled path would compute four rows for one).
+SWK_AVX2 static void swk_gemv_qs8_avx2(size_t n, size_t kq, const int16_t *x, const void *w, int8_t *c,
+                                       __m256i zp, __m256i lo, __m256i hi) {
+    const size_t block = 96 + 32 * kq;
+    size_t n0 = 0;
+    for (; n0 + 4 * SWK_QS8_NR <= n; n0 += 4 * SWK_QS8_NR) {
+        const uint8_t *wb = (const uint8_t *)w + (n0 / SWK_QS8_NR) * block;
+        __m256i accL[4], accH[4];
+        SWK_UNROLL for (size_t j = 0; j < 4; j++) accL[j] = accH[j] = _mm256_setzero_si256();
+        for (size_t q = 0; q < kq; q++) {
+            int64_t four;
+            memcpy(&four, x + 4 * q, 8);
+            const __m256i xv = _mm256_set1_epi64x(four);
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+                const uint8_t *wp = wb + j * block + 96 + 32 * q;
+                accL[j] = _mm256_add_epi32(accL[j], _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wp)), xv));
+                accH[j] = _mm256_add_epi32(accH[j], _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wp + 16))), xv));
+            }
+        }
+        SWK_UNROLL for (size_t j = 0; j < 4; j++) swk_gemv_qs8_store(wb + j * block, accL[j], accH[j], c + n0 + j * SWK_QS8_NR, SWK_QS8_NR, zp, lo, hi);
+    }
+    for (; n0 < n; n0 += SWK_QS8_NR) {
+        const uint8_t *wb = (const uint8_t *)w + (n0 / SWK_QS8_NR) * block;
+        __m256i accL = _mm256_setzero_si256(), accH = _mm256_setzero_si256();
+        for (size_t q = 0; q < kq; q++) {
+            int64_t four;
+            memcpy(&four, x + 4 * q, 8);
+            const __m256i xv = _mm256_set1_epi64x(four);
+            const uint8_t *wp = wb + 96 + 32 * q;
+            accL = _mm256_add_epi32(accL, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wp)), xv));
+            accH = _mm256_add_epi32(accH, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wp + 16))), xv));
+        }
+        swk_gemv_qs8_store(wb, accL, accH, c + n0, n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR, zp, lo, hi);
+    }
+}
+
 SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                                 int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
     const size_t kq = (k + 3) / 4, kp = kq * 4;
@@ -344,26 +408,13 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
     const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
     for (size_t m0 = 0; m0 < m; m0 += X86_QS8_MR) {
         const size_t mr = m - m0 < X86_QS8_MR ? m - m0 : X86_QS8_MR;
-        // The tile's rows of A as int16, zero-padded to a multiple of 4 (rows past the end repeat the last).
-        SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) {
-            const int8_t *src = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
-            int16_t *dst = scratch + r * kp;
-            size_t kk = 0;
-            for (; kk + 16 <= k; kk += 16) {
-                _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(src + kk))));
-            }
-            if (kk < k && k >= 16) {
-                // The tail: the row's last 16 bytes, shifted down to the tail's start with zeros above
-                // it, as one vector (its 16 int16 may run past kp: the scratch has room, and the rows
-                // after this one are written later).
-                const __m128i v = _mm_loadu_si128((const __m128i *)(src + k - 16));
-                const __m128i shuffle = _mm_loadu_si128((const __m128i *)(swk_tail_shuffle + 16 - (k - kk)));
-                _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_cvtepi8_epi16(_mm_shuffle_epi8(v, shuffle)));
-                kk = kp;
-            }
-            for (; kk < k; kk++) dst[kk] = src[kk];
-            for (; kk < kp; kk++) dst[kk] = 0;
+        if (mr == 1) {
+            swk_widen_row(a + m0 * a_stride, k, kp, scratch);
+            swk_gemv_qs8_avx2(n, kq, scratch, w, c + m0 * c_stride, zp, lo, hi);
+            continue;
         }
+        // The tile's rows of A as int16, zero-padded to a multiple of 4 (rows past the end repeat the last).
+        SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) swk_widen_row(a + (m0 + (r < mr ? r : mr - 1)) * a_stride, k, kp, scratch + r * kp);
         const uint8_t *wb = (const uint8_t *)w;
         for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
             __m256i accL[X86_QS8_MR], accH[X86_QS8_MR];
