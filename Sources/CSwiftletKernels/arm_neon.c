@@ -212,6 +212,35 @@ static inline int8x8_t swk_load_bytes8(const int8_t *src, size_t count) {
 /// Rows of A the NEON int8 GEMMs take at once.
 #define NEON_QS8_MR 4
 
+/// `swk_gemm_qs8_neon` for one tile of R rows of A (R a constant where inlined: {1, 4}; one row, a fully
+/// connected layer at batch 1, would otherwise be computed four times).
+static inline __attribute__((always_inline)) void swk_qs8_tile_neon(size_t R, const int8_t *const *ap, size_t mr, size_t m0, size_t n,
+        size_t k, size_t kq, size_t block, const void *w, int8_t *c, size_t c_stride, int32x4_t zp, int32x4_t lo, int32x4_t hi) {
+    const uint8_t *wb = (const uint8_t *)w;
+    for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
+        int32x4_t acc[NEON_QS8_MR][4];
+        SWK_UNROLL for (size_t r = 0; r < R; r++) {
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[r][j] = vdupq_n_s32(0);
+        }
+        const int8_t *wp = (const int8_t *)(wb + 96);
+        for (size_t q = 0; q < kq; q++, wp += 32) {
+            const int8x16_t w0 = vld1q_s8(wp), w1 = vld1q_s8(wp + 16);
+            SWK_UNROLL for (size_t r = 0; r < R; r++) {
+                // |x| ≤ 128, |w| ≤ 127: products fit int16; sadalp adds pairs into int32.
+                const int8x16_t xv = swk_quad(ap[r] + 4 * q, k - 4 * q);
+                acc[r][0] = vpadalq_s16(acc[r][0], vmull_s8(vget_low_s8(w0), vget_low_s8(xv)));
+                acc[r][1] = vpadalq_s16(acc[r][1], vmull_high_s8(w0, xv));
+                acc[r][2] = vpadalq_s16(acc[r][2], vmull_s8(vget_low_s8(w1), vget_low_s8(xv)));
+                acc[r][3] = vpadalq_s16(acc[r][3], vmull_high_s8(w1, xv));
+            }
+        }
+        QS8_BLOCK_PARAMS;
+        SWK_UNROLL for (size_t r = 0; r < R; r++) if (r < mr) {
+            QS8_STORE(r, vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
+        }
+    }
+}
+
 void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                        int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
     (void)scratch;
@@ -222,29 +251,36 @@ void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_s
         const size_t mr = m - m0 < NEON_QS8_MR ? m - m0 : NEON_QS8_MR;
         const int8_t *ap[NEON_QS8_MR];
         SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
-        const uint8_t *wb = (const uint8_t *)w;
-        for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
-            int32x4_t acc[NEON_QS8_MR][4];
-            SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) {
-                SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[r][j] = vdupq_n_s32(0);
-            }
-            const int8_t *wp = (const int8_t *)(wb + 96);
-            for (size_t q = 0; q < kq; q++, wp += 32) {
-                const int8x16_t w0 = vld1q_s8(wp), w1 = vld1q_s8(wp + 16);
-                SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) {
-                    // |x| ≤ 128, |w| ≤ 127: products fit int16; sadalp adds pairs into int32.
-                    const int8x16_t xv = swk_quad(ap[r] + 4 * q, k - 4 * q);
-                    acc[r][0] = vpadalq_s16(acc[r][0], vmull_s8(vget_low_s8(w0), vget_low_s8(xv)));
-                    acc[r][1] = vpadalq_s16(acc[r][1], vmull_high_s8(w0, xv));
-                    acc[r][2] = vpadalq_s16(acc[r][2], vmull_s8(vget_low_s8(w1), vget_low_s8(xv)));
-                    acc[r][3] = vpadalq_s16(acc[r][3], vmull_high_s8(w1, xv));
-                }
-            }
-            QS8_BLOCK_PARAMS;
-            SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) if (r < mr) {
-                QS8_STORE(r, vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
+        if (mr == 1) {
+            swk_qs8_tile_neon(1, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi);
+        } else {
+            swk_qs8_tile_neon(NEON_QS8_MR, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi);
+        }
+    }
+}
+
+/// `swk_gemm_qs8_neondot` for one tile of R rows of A (R a constant where inlined: {1, 4}; one row, a fully
+/// connected layer at batch 1, would otherwise be computed four times).
+SWK_DOTPROD static inline __attribute__((always_inline)) void swk_qs8_tile_neondot(size_t R, const int8_t *const *ap, size_t mr, size_t m0, size_t n,
+        size_t k, size_t kq, size_t block, const void *w, int8_t *c, size_t c_stride, int32x4_t zp, int32x4_t lo, int32x4_t hi) {
+    const uint8_t *wb = (const uint8_t *)w;
+    for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
+        int32x4_t acc[NEON_QS8_MR][2];
+        SWK_UNROLL for (size_t r = 0; r < R; r++) {
+            acc[r][0] = vdupq_n_s32(0);
+            acc[r][1] = vdupq_n_s32(0);
+        }
+        const int8_t *wp = (const int8_t *)(wb + 96);
+        for (size_t q = 0; q < kq; q++, wp += 32) {
+            const int8x16_t w0 = vld1q_s8(wp), w1 = vld1q_s8(wp + 16);
+            SWK_UNROLL for (size_t r = 0; r < R; r++) {
+                const int8x16_t xv = swk_quad(ap[r] + 4 * q, k - 4 * q);
+                acc[r][0] = vdotq_s32(acc[r][0], w0, xv);
+                acc[r][1] = vdotq_s32(acc[r][1], w1, xv);
             }
         }
+        QS8_BLOCK_PARAMS;
+        SWK_UNROLL for (size_t r = 0; r < R; r++) if (r < mr) QS8_STORE(r, acc[r][0], acc[r][1]);
     }
 }
 
@@ -258,24 +294,10 @@ SWK_DOTPROD void swk_gemm_qs8_neondot(size_t m, size_t n, size_t k, const int8_t
         const size_t mr = m - m0 < NEON_QS8_MR ? m - m0 : NEON_QS8_MR;
         const int8_t *ap[NEON_QS8_MR];
         SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
-        const uint8_t *wb = (const uint8_t *)w;
-        for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
-            int32x4_t acc[NEON_QS8_MR][2];
-            SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) {
-                acc[r][0] = vdupq_n_s32(0);
-                acc[r][1] = vdupq_n_s32(0);
-            }
-            const int8_t *wp = (const int8_t *)(wb + 96);
-            for (size_t q = 0; q < kq; q++, wp += 32) {
-                const int8x16_t w0 = vld1q_s8(wp), w1 = vld1q_s8(wp + 16);
-                SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) {
-                    const int8x16_t xv = swk_quad(ap[r] + 4 * q, k - 4 * q);
-                    acc[r][0] = vdotq_s32(acc[r][0], w0, xv);
-                    acc[r][1] = vdotq_s32(acc[r][1], w1, xv);
-                }
-            }
-            QS8_BLOCK_PARAMS;
-            SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) if (r < mr) QS8_STORE(r, acc[r][0], acc[r][1]);
+        if (mr == 1) {
+            swk_qs8_tile_neondot(1, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi);
+        } else {
+            swk_qs8_tile_neondot(NEON_QS8_MR, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi);
         }
     }
 }
