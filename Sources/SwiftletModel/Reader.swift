@@ -24,6 +24,9 @@ public final class PackedModel {
         self.file = file
         var r = SWLReader(bytes: file.bytes, path: path)
         let (spec, wOff, wLen) = try r.read(checkCRC: checkCRC)
+        // The checksum read every page; the interpreter touches the weights it uses again, so they
+        // need not all stay resident meanwhile (kernels that pack weights never read these again).
+        if checkCRC { file.releasePages(file.base, count: file.count) }
         self.spec = spec
         self.weightsOffset = wOff
         self.weightsLength = wLen

@@ -122,6 +122,13 @@ public final class Interpreter {
                 prepared.append(try Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias, strides, variant: variants[i],
                                                         fastScratch: shared, owned: &buffers, path: model.path))
                 names.append(variants[i]?.name ?? "reference")
+                // A convolution or fully connected layer with packed weights never reads the mapped
+                // originals again: out of the resident set they go (they stay in the file and the page cache).
+                if let v = variants[i], v.algorithm != .reference, v.algorithm != .elementwise, v.algorithm != .pool {
+                    for t in node.inputs.dropFirst() where spec.tensors[t].storage == .weights {
+                        model.file.releasePages(model.weights(t), count: spec.tensors[t].byteCount)
+                    }
+                }
                 switch prepared[i] {
                 case .conv2d(var c):
                     c.scratchStride = scratchStride

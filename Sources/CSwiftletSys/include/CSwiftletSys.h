@@ -23,6 +23,15 @@ static inline int swl_errno(void) { return errno; }
 /// MAP_FAILED as a plain pointer (the macro casts and does not import).
 static inline void *swl_map_failed(void) { return MAP_FAILED; }
 
+/// Drops this process's resident pages wholly inside [p, p + n) of a read-only file mapping
+/// (madvise MADV_DONTNEED): the bytes stay readable and fault back in from the file if read again.
+/// Never on anonymous memory, which it would zero.
+static inline void swl_release_file_pages(const void *p, size_t n) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), b = ((uintptr_t)p + n) & ~(page - 1);
+    if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 /// open(2) with an explicit mode (the libc declaration is variadic and does not import).
 static inline int swl_open(const char *path, int flags, unsigned mode) { return open(path, flags, (mode_t)mode); }
 

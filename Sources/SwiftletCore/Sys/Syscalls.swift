@@ -106,6 +106,14 @@ public final class MappedFile {
 
     /// The bytes as a buffer.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Takes the pages wholly inside `count` bytes at `start` out of the resident set (bytes read
+    /// once and not needed again soon: a checksum, weights packed into another layout). They stay
+    /// readable, and a later read faults them back in from the file. No effect on an in-memory copy.
+    public func releasePages(_ start: UnsafeRawPointer, count n: Int) {
+        guard mapped, n > 0, start >= base, start - base <= count - n else { return }
+        swl_release_file_pages(start, n)
+    }
 }
 
 /// Writes a string to standard output (Embedded Swift's `print` takes one String).
