@@ -46,6 +46,8 @@ let package = Package(
             "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Benchmark tooling only: the int8 multiply-add peak of this core (tools/bench/pointwise).
+        .executableTarget(name: "swiftlet-peak", dependencies: ["CSwiftletKernels", "CSwiftletSys", "SwiftletCore"]),
         .executableTarget(name: "swiftlet-alloc-check", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletRuntime",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),

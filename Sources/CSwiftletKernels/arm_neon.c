@@ -542,6 +542,30 @@ void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b
     }
 }
 
+int32_t swk_peak_smull_neon(size_t iterations) {
+    int32x4_t acc[12];
+    const int8x8_t b = vdup_n_s8(3);
+    SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = vdupq_n_s32(j);
+    for (size_t i = 0; i < iterations; i++) {
+        SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = vpadalq_s16(acc[j], vmull_s8(vreinterpret_s8_s32(vget_low_s32(acc[j])), b));
+    }
+    int32x4_t s = acc[0];
+    SWK_UNROLL for (int j = 1; j < 12; j++) s = veorq_s32(s, acc[j]);
+    return vgetq_lane_s32(s, 0) ^ vgetq_lane_s32(s, 3);
+}
+
+SWK_DOTPROD int32_t swk_peak_sdot_neon(size_t iterations) {
+    int32x4_t acc[12];
+    const int8x16_t b = vdupq_n_s8(3);
+    SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = vdupq_n_s32(j);
+    for (size_t i = 0; i < iterations; i++) {
+        SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = vdotq_s32(acc[j], vreinterpretq_s8_s32(acc[j]), b);
+    }
+    int32x4_t s = acc[0];
+    SWK_UNROLL for (int j = 1; j < 12; j++) s = veorq_s32(s, acc[j]);
+    return vgetq_lane_s32(s, 0) ^ vgetq_lane_s32(s, 3);
+}
+
 /// y[i] = table[x[i] + 128], 16 bytes at a time: tbl over the first 64 entries, then tbx over each
 /// next 64 (an index past a table's end leaves the byte as it was).
 void swk_lookup_s8_neon(size_t count, const int8_t *x, const int8_t *table, int8_t *y) {

@@ -716,6 +716,19 @@ SWK_AVX2 void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const 
     }
 }
 
+SWK_AVX2 int32_t swk_peak_madd_avx2(size_t iterations) {
+    __m256i acc[12];
+    const __m256i b = _mm256_set1_epi16(3);
+    SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = _mm256_set1_epi32(j);
+    for (size_t i = 0; i < iterations; i++) {
+        // Each sum feeds its next multiply: nothing to hoist, and twelve chains cover the latency.
+        SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(acc[j], b));
+    }
+    __m256i s = acc[0];
+    SWK_UNROLL for (int j = 1; j < 12; j++) s = _mm256_xor_si256(s, acc[j]);
+    return _mm256_extract_epi32(s, 0) ^ _mm256_extract_epi32(s, 7);
+}
+
 /// y[i] = table[x[i] + 128], 32 bytes at a time: vpshufb looks up the low nibble in each of the 16
 /// rows of 16 entries, and four rounds of vpblendvb on the high nibble's bits (each moved to a byte's
 /// sign bit) keep the right row.

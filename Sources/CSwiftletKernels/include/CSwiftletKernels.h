@@ -234,6 +234,9 @@ void swk_activation_f32_avx2(size_t pixels, size_t channels, size_t stride, floa
 /// y may alias a. AVX2.
 void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
                       const swk_mul_qs8_params *p);
+/// Peak probe (benchmarks only): `iterations` × 12 independent vpmaddwd + vpaddd pairs, the int8
+/// GEMM's instructions (16 multiply-adds each); the result depends on every one of them.
+int32_t swk_peak_madd_avx2(size_t iterations);
 /// y[i] = table[x[i] + 128] (an int8 activation's 256-entry table; y may alias x). AVX2.
 void swk_lookup_s8_avx2(size_t count, const int8_t *x, const int8_t *table, int8_t *y);
 /// float32 → int8: round(x / scale) half away from zero + zero point, clamped; NaN gives the zero point. AVX2.
@@ -263,6 +266,10 @@ void swk_activation_f32_neon(size_t pixels, size_t channels, size_t stride, floa
 void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b, size_t b_stride, int8_t *y,
                       const swk_mul_qs8_params *p);
 void swk_lookup_s8_neon(size_t count, const int8_t *x, const int8_t *table, int8_t *y);
+/// Peak probes (benchmarks only): `iterations` × 12 independent smull + sadalp pairs (8 multiply-adds
+/// each), or sdot (16 each), the int8 GEMMs' instructions.
+int32_t swk_peak_smull_neon(size_t iterations);
+int32_t swk_peak_sdot_neon(size_t iterations);
 void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point);
 void swk_dequantize_s8_neon(size_t count, const int8_t *x, float *y, float scale, int32_t zero_point);
 #endif
