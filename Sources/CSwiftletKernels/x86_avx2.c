@@ -322,11 +322,17 @@ static const int8_t swk_tail_shuffle[32] = {
 #define X86_QS8_MR 4
 _Static_assert(X86_QS8_MR <= SWK_QS8_MR, "the scratch is sized by SWK_QS8_MR");
 
-/// Stores the first `count` (1–4) of four requantized rows of 8 outputs each, in the GEMM's
-/// [0 1 4 5 | 2 3 6 7] order: bytes [row r outputs 0 1 4 5] land in dword r of the low lane and
-/// [2 3 6 7] in dword r of the high lane; each row's two dwords are gathered, then its bytes.
-SWK_AVX2 static inline void swk_store_rows4(const __m256i *rv, size_t count, int8_t *cp, size_t c_stride) {
-    const __m256i b8 = _mm256_packs_epi16(_mm256_packs_epi32(rv[0], rv[1]), _mm256_packs_epi32(rv[2], rv[3]));
+/// Stores the first `count` (1–4) of four rows of 8 outputs each, `swk_mulfp8q` results in the GEMM's
+/// [0 1 4 5 | 2 3 6 7] order, adding the zero point and clamping on the way: packed to int16 with
+/// saturation, + zero point with saturation, packed to int8 with saturation, clamped to [lo, hi] ⊆
+/// int8 — the same bytes as clamping r + zp in int32, since every saturation lands beyond [lo, hi] on
+/// the side r + zp is. Bytes [row r outputs 0 1 4 5] land in dword r of the low lane and [2 3 6 7] in
+/// dword r of the high lane; each row's two dwords are gathered, then its bytes.
+SWK_AVX2 static inline void swk_store_rows4(const __m256i *rv, size_t count, int8_t *cp, size_t c_stride,
+                                            __m256i zp16, __m256i lo8, __m256i hi8) {
+    const __m256i a16 = _mm256_adds_epi16(_mm256_packs_epi32(rv[0], rv[1]), zp16);
+    const __m256i b16 = _mm256_adds_epi16(_mm256_packs_epi32(rv[2], rv[3]), zp16);
+    const __m256i b8 = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(a16, b16), lo8), hi8);
     const __m256i rowsq = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(b8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)),
                                               _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15,
                                                                0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15));
@@ -406,6 +412,8 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
     const size_t kq = (k + 3) / 4, kp = kq * 4;
     const size_t block = 96 + 32 * kq;
     const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
+    const __m256i zp16 = _mm256_set1_epi16((int16_t)out->zero_point);
+    const __m256i lo8 = _mm256_set1_epi8((int8_t)out->lo), hi8 = _mm256_set1_epi8((int8_t)out->hi);
     for (size_t m0 = 0; m0 < m; m0 += X86_QS8_MR) {
         const size_t mr = m - m0 < X86_QS8_MR ? m - m0 : X86_QS8_MR;
         if (mr == 1) {
@@ -417,10 +425,14 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
         SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) swk_widen_row(a + (m0 + (r < mr ? r : mr - 1)) * a_stride, k, kp, scratch + r * kp);
         const uint8_t *wb = (const uint8_t *)w;
         for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
+            // The bias starts the sums: output o's in the first of its two lanes of accL (o < 4) or
+            // accH, zero in the second, so the pairwise sums below add it once.
+            const __m256i biasL = _mm256_cvtepu32_epi64(_mm_load_si128((const __m128i *)wb));
+            const __m256i biasH = _mm256_cvtepu32_epi64(_mm_load_si128((const __m128i *)(wb + 16)));
             __m256i accL[X86_QS8_MR], accH[X86_QS8_MR];
             SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) {
-                accL[r] = _mm256_setzero_si256();
-                accH[r] = _mm256_setzero_si256();
+                accL[r] = biasL;
+                accH[r] = biasH;
             }
             const uint8_t *wp = wb + 96;
             const int16_t *xp = scratch;
@@ -437,29 +449,27 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
                 }
             }
             // Summing each accumulator pair leaves a row's outputs in the order [0 1 4 5 | 2 3 6 7]
-            // (vphaddd); the bias and requantization constants are put in that order once per block
-            // (vpermq 0xD8 swaps the middle quadwords, and is its own inverse) and the bytes put back
-            // in order at the end.
-            const __m256i bias = _mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)wb), 0xD8);
+            // (vphaddd); the requantization constants are put in that order once per block (vpermq
+            // 0xD8 swaps the middle quadwords, and is its own inverse) and the bytes put back in order
+            // at the end.
             const swk_rq8 rq = swk_rq8_make(_mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 32)), 0xD8),
                                             _mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 64)), 0xD8));
             const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR;
             __m256i rv[X86_QS8_MR];
-            SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) {
-                rv[r] = swk_requant8q(_mm256_add_epi32(_mm256_hadd_epi32(accL[r], accH[r]), bias), &rq, zp, lo, hi);
-            }
+            SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) rv[r] = swk_mulfp8q(_mm256_hadd_epi32(accL[r], accH[r]), &rq);
             int8_t *cp = c + m0 * c_stride + n0;
             if (nr == SWK_QS8_NR) {
                 size_t r = 0;
-                for (; r + 4 <= mr; r += 4) swk_store_rows4(rv + r, 4, cp + r * c_stride, c_stride);
+                for (; r + 4 <= mr; r += 4) swk_store_rows4(rv + r, 4, cp + r * c_stride, c_stride, zp16, lo8, hi8);
                 if (r < mr) {
                     const __m256i last = rv[mr - 1];
                     const __m256i four[4] = {rv[r], r + 1 < mr ? rv[r + 1] : last, r + 2 < mr ? rv[r + 2] : last, last};
-                    swk_store_rows4(four, mr - r, cp + r * c_stride, c_stride);
+                    swk_store_rows4(four, mr - r, cp + r * c_stride, c_stride, zp16, lo8, hi8);
                 }
             } else {
                 for (size_t r = 0; r < mr; r++) {
-                    swk_store_bytes(cp + r * c_stride, swk_narrow8(_mm256_permute4x64_epi64(rv[r], 0xD8)), nr);
+                    const __m256i v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rv[r], zp), lo), hi);
+                    swk_store_bytes(cp + r * c_stride, swk_narrow8(_mm256_permute4x64_epi64(v, 0xD8)), nr);
                 }
             }
         }
@@ -482,7 +492,8 @@ SWK_AVX2 static inline __attribute__((always_inline)) void swk_dw_pairs_avx2(siz
 }
 
 SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
-    const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
+    const __m256i zp16 = _mm256_set1_epi16((int16_t)out->zero_point);
+    const __m128i lo8 = _mm_set1_epi8((int8_t)out->lo), hi8 = _mm_set1_epi8((int8_t)out->hi);
     const size_t C = g->channels, taps = g->kh * g->kw, pairs = (taps + 1) / 2;
     const size_t block = 192 + 32 * pairs;
     const int8_t *rows[16], *base[SWK_DW_MAX_TAPS + 1], *border[SWK_DW_MAX_TAPS + 1];
@@ -543,9 +554,10 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
             } else {
                 swk_dw_pairs_avx2(pairs, tp, d, wv, &acc0, &acc1);
             }
-            // Packing the two accumulators lane by lane puts the channels back in order.
-            const __m256i p16 = _mm256_packs_epi32(swk_requant8q(acc0, &q0, zp, lo, hi), swk_requant8q(acc1, &q1, zp, lo, hi));
-            const __m128i b16 = _mm_packs_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1));
+            // Packing the two accumulators lane by lane puts the channels back in order; the zero
+            // point and the clamp as in swk_store_rows4 (saturating int16 add, int8 clamp).
+            const __m256i p16 = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q(acc0, &q0), swk_mulfp8q(acc1, &q1)), zp16);
+            const __m128i b16 = _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1)), lo8), hi8);
             int8_t *yp = y + ox * y_stride + cb;
             if (!narrow) {
                 _mm_storeu_si128((__m128i *)yp, b16);
