@@ -94,6 +94,19 @@ SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a,
         }
         const float *wb = w;
         for (size_t n0 = 0; n0 < n; n0 += SWK_F32_NR, wb += block) {
+            if (n - n0 <= 8) {
+                // A last block of at most 8 outputs: half the tile (the packed block's upper half is zeros).
+                __m256 acc8[F32_MR];
+                const __m256 b0 = _mm256_load_ps(wb);
+                SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) acc8[r] = b0;
+                const float *wp = wb + SWK_F32_NR;
+                for (size_t kk = 0; kk < k; kk++, wp += SWK_F32_NR) {
+                    const __m256 w0 = _mm256_load_ps(wp);
+                    SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) acc8[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ap[r] + kk), w0, acc8[r]);
+                }
+                SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) if (r < mr) swk_store16_f32(cp[r] + n0, acc8[r], acc8[r], n - n0, vlo, vhi);
+                continue;
+            }
             __m256 acc[F32_MR][2];
             const __m256 b0 = _mm256_load_ps(wb), b1 = _mm256_load_ps(wb + 8);
             SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
