@@ -420,6 +420,66 @@ SWK_AVX2 static void swk_gemv_qs8_avx2(size_t n, size_t kq, const int16_t *x, co
     }
 }
 
+/// One tile of `R` rows of A (R a constant where inlined: 2 or 4; rows past the end repeat the last)
+/// against every block of 8 outputs.
+SWK_AVX2 static inline __attribute__((always_inline)) void swk_qs8_tile_avx2(
+    size_t R, const int8_t *a, size_t a_stride, size_t m0, size_t mr, size_t n, size_t k, size_t kq, size_t kp, size_t block,
+    const void *w, int8_t *c, size_t c_stride, int16_t *scratch, __m256i zp, __m256i lo, __m256i hi, __m256i zp16,
+    __m256i lo8, __m256i hi8) {
+    // The tile's rows of A as int16, zero-padded to a multiple of 4 (rows past the end repeat the last).
+    SWK_UNROLL for (size_t r = 0; r < R; r++) swk_widen_row(a + (m0 + (r < mr ? r : mr - 1)) * a_stride, k, kp, scratch + r * kp);
+    const uint8_t *wb = (const uint8_t *)w;
+    for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
+        // The bias starts the sums: output o's in the first of its two lanes of accL (o < 4) or
+        // accH, zero in the second, so the pairwise sums below add it once.
+        const __m256i biasL = _mm256_cvtepu32_epi64(_mm_load_si128((const __m128i *)wb));
+        const __m256i biasH = _mm256_cvtepu32_epi64(_mm_load_si128((const __m128i *)(wb + 16)));
+        __m256i accL[X86_QS8_MR], accH[X86_QS8_MR];
+        SWK_UNROLL for (size_t r = 0; r < R; r++) {
+            accL[r] = biasL;
+            accH[r] = biasH;
+        }
+        const uint8_t *wp = wb + 96;
+        const int16_t *xp = scratch;
+        for (size_t q = 0; q < kq; q++, wp += 32, xp += 4) {
+            const __m256i w8 = _mm256_loadu_si256((const __m256i *)wp);
+            const __m256i wl = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w8));
+            const __m256i wh = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w8, 1));
+            SWK_UNROLL for (size_t r = 0; r < R; r++) {
+                int64_t four;
+                memcpy(&four, xp + r * kp, 8);
+                const __m256i xv = _mm256_set1_epi64x(four);
+                accL[r] = _mm256_add_epi32(accL[r], _mm256_madd_epi16(wl, xv));
+                accH[r] = _mm256_add_epi32(accH[r], _mm256_madd_epi16(wh, xv));
+            }
+        }
+        // Summing each accumulator pair leaves a row's outputs in the order [0 1 4 5 | 2 3 6 7]
+        // (vphaddd); the requantization constants are put in that order once per block (vpermq
+        // 0xD8 swaps the middle quadwords, and is its own inverse) and the bytes put back in order
+        // at the end.
+        const swk_rq8 rq = swk_rq8_make(_mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 32)), 0xD8),
+                                        _mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 64)), 0xD8));
+        const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR;
+        __m256i rv[X86_QS8_MR];
+        SWK_UNROLL for (size_t r = 0; r < R; r++) rv[r] = swk_mulfp8q(_mm256_hadd_epi32(accL[r], accH[r]), &rq);
+        int8_t *cp = c + m0 * c_stride + n0;
+        if (nr == SWK_QS8_NR) {
+            size_t r = 0;
+            for (; r + 4 <= mr; r += 4) swk_store_rows4(rv + r, 4, cp + r * c_stride, c_stride, zp16, lo8, hi8);
+            if (r < mr) {
+                const __m256i last = rv[mr - 1];
+                const __m256i four[4] = {rv[r], r + 1 < mr ? rv[r + 1] : last, r + 2 < mr ? rv[r + 2] : last, last};
+                swk_store_rows4(four, mr - r, cp + r * c_stride, c_stride, zp16, lo8, hi8);
+            }
+        } else {
+            for (size_t r = 0; r < mr; r++) {
+                const __m256i v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rv[r], zp), lo), hi);
+                swk_store_bytes(cp + r * c_stride, swk_narrow8(_mm256_permute4x64_epi64(v, 0xD8)), nr);
+            }
+        }
+    }
+}
+
 SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                                 int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
     const size_t kq = (k + 3) / 4, kp = kq * 4;
@@ -434,57 +494,12 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
             swk_gemv_qs8_avx2(n, kq, scratch, w, c + m0 * c_stride, zp, lo, hi);
             continue;
         }
-        // The tile's rows of A as int16, zero-padded to a multiple of 4 (rows past the end repeat the last).
-        SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) swk_widen_row(a + (m0 + (r < mr ? r : mr - 1)) * a_stride, k, kp, scratch + r * kp);
-        const uint8_t *wb = (const uint8_t *)w;
-        for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
-            // The bias starts the sums: output o's in the first of its two lanes of accL (o < 4) or
-            // accH, zero in the second, so the pairwise sums below add it once.
-            const __m256i biasL = _mm256_cvtepu32_epi64(_mm_load_si128((const __m128i *)wb));
-            const __m256i biasH = _mm256_cvtepu32_epi64(_mm_load_si128((const __m128i *)(wb + 16)));
-            __m256i accL[X86_QS8_MR], accH[X86_QS8_MR];
-            SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) {
-                accL[r] = biasL;
-                accH[r] = biasH;
-            }
-            const uint8_t *wp = wb + 96;
-            const int16_t *xp = scratch;
-            for (size_t q = 0; q < kq; q++, wp += 32, xp += 4) {
-                const __m256i w8 = _mm256_loadu_si256((const __m256i *)wp);
-                const __m256i wl = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w8));
-                const __m256i wh = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w8, 1));
-                SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) {
-                    int64_t four;
-                    memcpy(&four, xp + r * kp, 8);
-                    const __m256i xv = _mm256_set1_epi64x(four);
-                    accL[r] = _mm256_add_epi32(accL[r], _mm256_madd_epi16(wl, xv));
-                    accH[r] = _mm256_add_epi32(accH[r], _mm256_madd_epi16(wh, xv));
-                }
-            }
-            // Summing each accumulator pair leaves a row's outputs in the order [0 1 4 5 | 2 3 6 7]
-            // (vphaddd); the requantization constants are put in that order once per block (vpermq
-            // 0xD8 swaps the middle quadwords, and is its own inverse) and the bytes put back in order
-            // at the end.
-            const swk_rq8 rq = swk_rq8_make(_mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 32)), 0xD8),
-                                            _mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 64)), 0xD8));
-            const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR;
-            __m256i rv[X86_QS8_MR];
-            SWK_UNROLL for (size_t r = 0; r < X86_QS8_MR; r++) rv[r] = swk_mulfp8q(_mm256_hadd_epi32(accL[r], accH[r]), &rq);
-            int8_t *cp = c + m0 * c_stride + n0;
-            if (nr == SWK_QS8_NR) {
-                size_t r = 0;
-                for (; r + 4 <= mr; r += 4) swk_store_rows4(rv + r, 4, cp + r * c_stride, c_stride, zp16, lo8, hi8);
-                if (r < mr) {
-                    const __m256i last = rv[mr - 1];
-                    const __m256i four[4] = {rv[r], r + 1 < mr ? rv[r + 1] : last, r + 2 < mr ? rv[r + 2] : last, last};
-                    swk_store_rows4(four, mr - r, cp + r * c_stride, c_stride, zp16, lo8, hi8);
-                }
-            } else {
-                for (size_t r = 0; r < mr; r++) {
-                    const __m256i v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rv[r], zp), lo), hi);
-                    swk_store_bytes(cp + r * c_stride, swk_narrow8(_mm256_permute4x64_epi64(v, 0xD8)), nr);
-                }
-            }
+        // Two rows where two are left (a row of 14 or 7 pixels ends in one): a four-row tile would
+        // compute them twice.
+        if (mr == 2) {
+            swk_qs8_tile_avx2(2, a, a_stride, m0, mr, n, k, kq, kp, block, w, c, c_stride, scratch, zp, lo, hi, zp16, lo8, hi8);
+        } else {
+            swk_qs8_tile_avx2(X86_QS8_MR, a, a_stride, m0, mr, n, k, kq, kp, block, w, c, c_stride, scratch, zp, lo, hi, zp16, lo8, hi8);
         }
     }
 }
