@@ -13,7 +13,7 @@ import SwiftletModel
 /// ones; the reader has checked every node's types, so the dtype of a node's tensors picks its kernel.
 ///
 /// Threads (`threads` > 1): convolutions, streamed Conv → Conv pairs and the element-wise SIMD
-/// steps are split into fixed bands of output rows or elements on a `ThreadPool` (`Step.run(part:of:)`);
+/// steps are split into fixed bands of output rows or elements on a `ThreadPool` (`Step.run(part:of:thread:)`);
 /// each output is computed by the same code at every thread count, so results are bit-identical.
 /// Each thread has its own kernel scratch and, for a streamed pair, its own ring of rows (allocated
 /// at load beside the packed weights). Views, in-place element-wise nodes and Concat slices share bytes (`Aliasing`):
@@ -212,9 +212,9 @@ public final class Interpreter {
     private func run(_ i: Int) {
         let step = steps.baseAddress! + i
         if let pool, step.pointee.divides {
-            pool.run({ context, part, parts in
-                context!.assumingMemoryBound(to: Step.self).pointee.run(part: part, of: parts)
-            }, context: UnsafeMutableRawPointer(step))
+            pool.run({ context, part, parts, thread in
+                context!.assumingMemoryBound(to: Step.self).pointee.run(part: part, of: parts, thread: thread)
+            }, context: UnsafeMutableRawPointer(step), parts: step.pointee.parts(threads: pool.threads))
         } else {
             step.pointee.runWhole()
         }

@@ -167,19 +167,28 @@ extension Step {
         }
     }
 
-    /// Part `part` of `parts` of the step (`divides`): fixed bands of output rows, or of elements in
-    /// chunks of 64, so each output is computed by the same code at every thread count.
+    /// The parts `run(part:of:thread:)` splits the step into on `threads` threads: a few per thread,
+    /// so threads that finish early take the parts of one the system is not running; two per thread
+    /// for a streamed pair, where each part computes the producer rows it shares with its neighbour.
+    func parts(threads: Int) -> Int {
+        if case .streamConv = self { return 2 * threads }
+        return 4 * threads
+    }
+
+    /// Part `part` of `parts` of the step (`divides`), on thread `thread` (whose scratch and ring it
+    /// uses): fixed bands of output rows, or of elements in chunks of 64, so each output is computed
+    /// by the same code whatever the thread count and whichever thread takes the part.
     @inline(__always)
-    func run(part: Int, of parts: Int) {
+    func run(part: Int, of parts: Int, thread: Int) {
         switch self {
         case .conv2d(let s):
             let rows = band(s.yShape[1], part: part, of: parts)
-            if !rows.isEmpty { s.run(rows: rows, part: part) }
+            if !rows.isEmpty { s.run(rows: rows, part: thread) }
         case .conv2dQS8(let s):
             let rows = band(s.yShape[1], part: part, of: parts)
-            if !rows.isEmpty { s.run(rows: rows, part: part) }
+            if !rows.isEmpty { s.run(rows: rows, part: thread) }
         case .streamConv(let s):
-            s.run(part: part, of: parts)
+            s.run(part: part, of: parts, thread: thread)
         case .quantize(let s):
             let r = elements(s.count, part: part, of: parts)
             if r.isEmpty { return }
@@ -501,19 +510,19 @@ struct StreamConvStep {
 
     func run() { run(rows: 0..<outRows) }
 
-    /// Output rows `band` of `parts`, streamed through thread `part`'s ring.
-    func run(part: Int, of parts: Int) {
+    /// Output rows `band(part, of: parts)`, streamed through thread `thread`'s ring.
+    func run(part: Int, of parts: Int, thread: Int) {
         let rows = band(outRows, part: part, of: parts)
         if rows.isEmpty { return }
-        if part == 0 { return run(rows: rows) }
-        guard let extra = extraRings else { preconditionFailure("StreamConvStep: no rings for \(parts) threads") }
+        if thread == 0 { return run(rows: rows) }
+        guard let extra = extraRings else { preconditionFailure("StreamConvStep: no ring for thread \(thread)") }
         var s = self
-        let r = extra + (part - 1) * ringBytes
+        let r = extra + (thread - 1) * ringBytes
         if var p = s.producerF32 { p.y = r.assumingMemoryBound(to: Float.self); s.producerF32 = p }
         if var p = s.producerQS8 { p.y = r.assumingMemoryBound(to: Int8.self); s.producerQS8 = p }
         if var c = s.consumerF32 { c.x = UnsafePointer(r.assumingMemoryBound(to: Float.self)); s.consumerF32 = c }
         if var c = s.consumerQS8 { c.x = UnsafePointer(r.assumingMemoryBound(to: Int8.self)); s.consumerQS8 = c }
-        s.run(rows: rows, part: part)
+        s.run(rows: rows, part: thread)
     }
 
     private func run(rows: Range<Int>, part: Int = 0) {

@@ -9,36 +9,45 @@ import Testing
 // Threads: the pool runs every part exactly once per run, and a model gives the same bytes at
 // every thread count (1 to 4), with the SIMD variants and with the references, float32 and int8.
 
-/// Per-part counters a pool task increments (the context of `countParts`).
+/// Per-part counters a pool task increments (the context of `countParts`), and the thread each part
+/// last ran on.
 private struct PartCounts {
-    var hits: [Int32] = Array(repeating: 0, count: 8)
-    var parts: [Int] = Array(repeating: -1, count: 8)
+    var hits: [Int32] = Array(repeating: 0, count: 32)
+    var parts: [Int] = Array(repeating: -1, count: 32)
+    var thread: [Int] = Array(repeating: -1, count: 32)
 }
 
 @Suite struct ThreadTests {
+    /// Parts are claimed one at a time by whichever thread is free, so any part count works: fewer
+    /// parts than threads, as many, and several per thread, as the steps use.
     @Test func everyPartRunsOncePerRun() throws {
         for threads in [1, 2, 3, 4] {
-            let pool = try ThreadPool(threads: threads, spin: 200)
-            var counts = PartCounts()
-            let rounds = 2_000
-            try withUnsafeMutablePointer(to: &counts) { ctx in
-                for round in 0..<rounds {
-                    pool.run({ context, part, parts in
-                        let c = context!.assumingMemoryBound(to: PartCounts.self)
-                        c.pointee.hits[part] += 1
-                        c.pointee.parts[part] = parts
-                    }, context: UnsafeMutableRawPointer(ctx))
-                    // Every part has finished when run returns: its count is already this round's.
-                    for p in 0..<threads where ctx.pointee.hits[p] != Int32(round + 1) {
-                        throw TestFailure("\(threads) threads, round \(round): part \(p) ran \(ctx.pointee.hits[p]) times")
+            for parts in [1, threads, 4 * threads, 7] {
+                let pool = try ThreadPool(threads: threads, spin: 200)
+                var counts = PartCounts()
+                let rounds = 1_000
+                try withUnsafeMutablePointer(to: &counts) { ctx in
+                    for round in 0..<rounds {
+                        pool.run({ context, part, parts, thread in
+                            let c = context!.assumingMemoryBound(to: PartCounts.self)
+                            // Each part is claimed once, so no two threads touch the same counter.
+                            c.pointee.hits[part] += 1
+                            c.pointee.parts[part] = parts
+                            c.pointee.thread[part] = thread
+                        }, context: UnsafeMutableRawPointer(ctx), parts: parts)
+                        // Every part has finished when run returns: its count is already this round's.
+                        for p in 0..<parts where ctx.pointee.hits[p] != Int32(round + 1) {
+                            throw TestFailure("\(threads) threads, \(parts) parts, round \(round): part \(p) ran \(ctx.pointee.hits[p]) times")
+                        }
+                        // Let the workers fall asleep now and then, so waking them is tested too.
+                        if round % 250 == 249 { usleep(2_000) }
                     }
-                    // Let the workers fall asleep now and then, so waking them is tested too.
-                    if round % 500 == 499 { usleep(2_000) }
                 }
+                #expect(Array(counts.hits[0..<parts]) == Array(repeating: Int32(rounds), count: parts))
+                #expect(Array(counts.parts[0..<parts]) == Array(repeating: parts, count: parts))
+                #expect(counts.hits[parts...].allSatisfy { $0 == 0 }, "a part beyond \(parts) ran")
+                #expect(counts.thread[0..<parts].allSatisfy { $0 >= 0 && $0 < threads }, "a thread index beyond \(threads)")
             }
-            #expect(Array(counts.hits[0..<threads]) == Array(repeating: Int32(rounds), count: threads))
-            #expect(Array(counts.parts[0..<threads]) == Array(repeating: threads, count: threads))
-            #expect(counts.hits[threads...].allSatisfy { $0 == 0 }, "a part beyond \(threads) ran")
         }
     }
 

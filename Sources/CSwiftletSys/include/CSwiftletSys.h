@@ -95,8 +95,9 @@ static inline long long swl_physical_memory(void) {
 #define SWL_FUTEX_WAIT_PRIVATE 128
 #define SWL_FUTEX_WAKE_PRIVATE 129
 
-/// A parallel task: called once per part, `part` in 0..<parts, each on its own thread.
-typedef void (*swl_task_fn)(void *context, size_t part, size_t parts);
+/// A parallel task: called once per part, `part` in 0..<parts, by whichever thread claims it;
+/// `thread` (0: the caller) says whose scratch to use.
+typedef void (*swl_task_fn)(void *context, size_t part, size_t parts, size_t thread);
 
 /// The state a ThreadPool's threads share. The words the workers wait on sit on their own cache lines.
 typedef struct {
@@ -105,12 +106,34 @@ typedef struct {
     uint32_t stop;           // 1: workers return
     uint32_t spin;           // relax loops a worker spins before it sleeps
     char pad0[48];
-    uint32_t pending;        // workers that have not finished the current task
-    char pad1[60];
+    uint64_t next;           // the run's generation (bits 32–63), its part count (16–31), the next unclaimed part (0–15)
+    char pad1[56];
+    uint32_t done;           // parts of the current run finished
+    char pad2[60];
     swl_task_fn task;
     void *context;
-    size_t parts;
 } swl_pool_state;
+
+/// Claims the next part of run `generation`: returns 1 with *part and *parts set, or 0 when that run
+/// has no unclaimed part left or is over. The run's generation and part count travel in the same
+/// word as the counter, so a thread that woke for an earlier run can never take a part of a later one.
+static inline int swl_pool_claim(swl_pool_state *s, uint32_t generation, size_t *part, size_t *parts) {
+    uint64_t v = __atomic_load_n(&s->next, __ATOMIC_ACQUIRE);
+    for (;;) {
+        const uint64_t index = v & 0xffffu, count = (v >> 16) & 0xffffu;
+        if ((uint32_t)(v >> 32) != generation || index >= count) return 0;
+        if (__atomic_compare_exchange_n(&s->next, &v, v + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            *part = (size_t)index;
+            *parts = (size_t)count;
+            return 1;
+        }
+    }
+}
+
+static inline void swl_pool_open(swl_pool_state *s, uint32_t generation, size_t parts) {
+    __atomic_store_n(&s->done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->next, ((uint64_t)generation << 32) | ((uint64_t)parts << 16), __ATOMIC_RELEASE);
+}
 
 static inline uint32_t swl_atomic_load(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void swl_atomic_store(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }

@@ -1,15 +1,17 @@
 import CSwiftletSys
 
 /// A small fork-join pool: `threads − 1` persistent workers beside the calling thread, as
-/// pthreadpool does for XNNPACK. `run` hands one task to every thread at once, the caller taking
-/// part 0, and returns when all parts are done. Workers spin briefly between tasks (a network's
-/// steps come microseconds apart) and then sleep on a futex (frames come milliseconds apart), so an
-/// idle pool costs nothing. Nothing is allocated after `init`; tasks are C function pointers with a
-/// context pointer, so a run passes no closure.
+/// pthreadpool does for XNNPACK. `run` splits a task into parts that the threads claim one at a time
+/// (the caller too) and returns when all parts are done, so a thread the system is not running (a
+/// busy core) holds up at most the part it has claimed, not a fixed share. Workers spin briefly
+/// between tasks (a network's steps come microseconds apart) and then sleep on a futex (frames come
+/// milliseconds apart), so an idle pool costs nothing. Nothing is allocated after `init`; tasks are C
+/// function pointers with a context pointer, so a run passes no closure.
 ///
 /// Which part does which work is the task's business: Swiftlet's steps split their output rows (or
 /// channel blocks, or elements) into `parts` fixed bands, so every output is computed by the same
-/// code whatever the thread count, and results are bit-identical at every count.
+/// code whatever the thread count or whichever thread claims it, and results are bit-identical at
+/// every count.
 public final class ThreadPool {
     /// Threads taking part in a run, the caller included (1: no workers, `run` calls the task inline).
     public let threads: Int
@@ -68,24 +70,31 @@ public final class ThreadPool {
         workers.removeAll()
     }
 
-    /// Calls `task(context, part, threads)` once for each part in 0..<threads, part 0 on the calling
-    /// thread, and returns when every part has returned. Not reentrant: one run at a time.
+    /// Calls `task(context, part, parts, thread)` once for each part in 0..<parts (1…65,535), on the
+    /// calling thread (thread 0) and the workers as each claims the next part, and returns when every
+    /// part has returned. Not reentrant: one run at a time.
     @inline(__always)
-    public func run(_ task: swl_task_fn, context: UnsafeMutableRawPointer) {
+    public func run(_ task: swl_task_fn, context: UnsafeMutableRawPointer, parts: Int) {
         if threads == 1 {
-            task(context, 0, 1)
+            for p in 0..<parts { task(context, p, parts, 0) }
             return
         }
         let s = state
         s.pointee.task = task
         s.pointee.context = context
-        s.pointee.parts = threads
-        swl_atomic_store(&s.pointee.pending, UInt32(threads - 1))
+        let g = swl_atomic_load(&s.pointee.generation) &+ 1
+        let n = min(max(parts, 1), 0xffff)
+        swl_pool_open(s, g, n)
         _ = swl_atomic_add(&s.pointee.generation, 1)
         if swl_atomic_load_seq(&s.pointee.sleepers) > 0 { swl_futex_wake_all(&s.pointee.generation) }
-        task(context, 0, threads)
+        var part = 0, count = 0
+        while swl_pool_claim(s, g, &part, &count) != 0 {
+            task(context, part, count, 0)
+            _ = swl_atomic_add(&s.pointee.done, 1)
+        }
+        // Parts the workers claimed may still be running.
         var spins = 0
-        while swl_atomic_load(&s.pointee.pending) != 0 {
+        while Int(swl_atomic_load(&s.pointee.done)) < n {
             spins += 1
             if spins < 4096 { swl_cpu_relax() } else { swl_yield() }
         }
@@ -114,8 +123,13 @@ public final class ThreadPool {
             }
             seen = g
             if swl_atomic_load(&s.pointee.stop) != 0 { return }
-            if let task = s.pointee.task { task(s.pointee.context, index, s.pointee.parts) }
-            _ = swl_atomic_sub(&s.pointee.pending, 1)
+            // Parts of run g while there are any; the task and context are read after each claim,
+            // which orders them after the caller's writes for that run.
+            var part = 0, parts = 0
+            while swl_pool_claim(s, g, &part, &parts) != 0 {
+                if let task = s.pointee.task { task(s.pointee.context, part, parts, index) }
+                _ = swl_atomic_add(&s.pointee.done, 1)
+            }
         }
     }
 }
