@@ -142,12 +142,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         }
         return 0
     } catch {
-        if case .usage = error {
-            sys_printError("error: \(error.message)\n")
-            return 64
-        }
         sys_printError("error: \(error.message)\n")
-        return 1
+        return error.exitCode
     }
 }
 

@@ -57,6 +57,15 @@ public struct RunOptions {
         if inputNPY == nil && outputNPY != nil {
             throw .usage(detail: "--output is for --input x.npy; with --image the results are printed")
         }
+        if let outputNPY { try checkOutputPath(outputNPY, flag: "--output", inputs: inputFiles) }
+    }
+
+    /// Every file the command reads, with its role for messages.
+    public var inputFiles: [(role: String, path: String)] {
+        var files: [(role: String, path: String)] = [("the model", modelPath)]
+        if let inputNPY { files.append(("the input tensor", inputNPY)) }
+        for p in imagePaths { files.append(("the image", p)) }
+        return files
     }
 }
 
@@ -152,14 +161,23 @@ func runTensor(_ interpreter: Interpreter, input: String, output: String, _ o: R
     if array.shape != info.logicalShape {
         throw .usage(detail: "\(input): shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape)); save an array of that shape (ONNX layout)")
     }
+    // Several outputs go to STEM-NAME.npy: each is checked against the inputs before any is written.
+    let names = outputFileNames(spec)
+    var paths: [String] = []
+    for i in 0..<spec.outputs.count {
+        let path = spec.outputs.count == 1 ? output : outputPath(output, names[i])
+        if spec.outputs.count > 1 {
+            try checkOutputPath(path, flag: "--output \(output) (output '\(spec.tensors[spec.outputs[i]].name)')", inputs: o.inputFiles)
+        }
+        paths.append(path)
+    }
     interpreter.setInput(0, logical: try array.floats())
     let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
 
     var written: [(path: String, name: String, shape: [Int], values: [Float])] = []
-    let names = outputFileNames(spec)
     for i in 0..<spec.outputs.count {
         let t = spec.tensors[spec.outputs[i]]
-        let path = spec.outputs.count == 1 ? output : outputPath(output, names[i])
+        let path = paths[i]
         let values = interpreter.output(i)
         try NPYArray(floats: values, shape: t.logicalShape).write(to: path)
         written.append((path, t.name, t.logicalShape, values))

@@ -19,12 +19,14 @@ struct Swiftlet: ParsableCommand {
         subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self, SelfTest.self])
 }
 
-/// Runs `body`, turning a SwiftletError into `error: <message>` on stderr and exit code 1.
+/// Runs `body`, turning a SwiftletError into `error: <message>` on stderr and exit code 1 (64 for an
+/// output that would replace an input).
 func reportingErrors(_ body: () throws(SwiftletError) -> Void) throws {
     do {
         try body()
     } catch {
         sys_printError("error: \(error.message)\n")
+        if case .outputIsInput = error { throw ExitCode(64) }
         throw ExitCode.failure
     }
 }
@@ -133,10 +135,15 @@ struct Import: ParsableCommand {
             if resizeShorter < 1 { throw ValidationError("--resize-shorter must be at least 1, got \(resizeShorter)") }
             if resize == .stretch { throw ValidationError("--resize-shorter goes with --resize crop, not stretch") }
         }
-        if model == output { throw ValidationError("-o \(output) would overwrite the ONNX model; pass another path such as model.swl") }
     }
 
     func run() throws {
+        // Nothing is read or written before the output is known not to replace an input.
+        try reportingErrors { () throws(SwiftletError) in
+            var inputs: [(role: String, path: String)] = [("the ONNX model", model)]
+            if let labels { inputs.append(("the labels file", labels)) }
+            try checkOutputPath(output, flag: "-o", inputs: inputs)
+        }
         var options = ImportOptions()
         if let inputShape { options.inputShape = try parseList(inputShape, flag: "--input-shape") }
         if mean != nil || std != nil || bgr || resize != nil || resizeShorter != nil {
@@ -277,7 +284,8 @@ struct Run: ParsableCommand {
         do {
             try options.validate()
         } catch {
-            usageFailure(error.message, for: Run.self, name: "run")
+            if error.exitCode == 64 { usageFailure(error.message, for: Run.self, name: "run") }
+            try reportingErrors { () throws(SwiftletError) in throw error }
         }
         try reportingErrors { () throws(SwiftletError) in try runCommand(options) }
     }
@@ -413,11 +421,18 @@ struct Quantize: ParsableCommand {
         if let images, images < 1 { throw ValidationError("--images must be at least 1, got \(images)") }
         if !(percentile > 50 && percentile <= 100) { throw ValidationError("--percentile must be in (50, 100], got \(percentile)") }
         if noFloatFallback && floatFallback == .auto { throw ValidationError("--no-float-fallback contradicts --float-fallback auto; pass one") }
-        if model == output { throw ValidationError("-o \(output) would overwrite the float model; pass another path") }
     }
 
     func run() throws {
         try reportingErrors { () throws(SwiftletError) in
+            // Neither output may replace an input (the model or a calibration image) or the other output.
+            var inputs: [(role: String, path: String)] = [("the float model", model)]
+            for image in try listImages(calibration) { inputs.append(("the calibration image", image)) }
+            try checkOutputPath(output, flag: "-o", inputs: inputs)
+            if let report {
+                try checkOutputPath(report, flag: "--report", inputs: inputs)
+                try checkDistinctOutputs([("-o", output), ("--report", report)])
+            }
             let packed: PackedModel
             if model.lowercased().hasSuffix(".onnx") {
                 var importOptions = ImportOptions()

@@ -28,22 +28,11 @@ public func sys_readFile(_ path: String) throws(SwiftletError) -> [UInt8] {
     return bytes
 }
 
-/// Writes a whole file, replacing it. The corresponding C calls are `open`, `write`.
+/// Writes a whole file, replacing it atomically: the bytes go to a temporary file in the same
+/// folder, which is then renamed over `path` (see `writeFileAtomically`). Callers check first that
+/// `path` is none of the command's inputs (`checkOutputPath`).
 public func sys_writeFile(_ path: String, _ bytes: [UInt8]) throws(SwiftletError) {
-    let fd = sys_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeBytes { buf in write(fd, buf.baseAddress! + done, buf.count - done) }
-        if n < 0 {
-            if swl_errno() == EINTR { continue }
-            let e = swl_errno()
-            close(fd)
-            throw .system(call: "write", path: path, errno: e)
-        }
-        done += n
-    }
-    if close(fd) != 0 { throw .system(call: "close", path: path, errno: swl_errno()) }
+    try writeFileAtomically(path, bytes)
 }
 
 /// `open(2)` with EINTR retried.
