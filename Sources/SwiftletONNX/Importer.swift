@@ -27,7 +27,7 @@ public let supportedOpsets = 11...21
 /// Reads an ONNX model, folds constants, maps every node, folds BatchNorm and activations, lowers to
 /// NHWC and plans memory. Errors name the file, the node and the op.
 public func importONNX(path: String, options: ImportOptions) throws(SwiftletError) -> ModelSpec {
-    let bytes: [UInt8] = try sys_readFile(path)
+    let bytes: [UInt8] = try sys_readFile(path, what: "an ONNX model")
     return try importONNX(bytes: bytes, path: path, options: options)
 }
 

@@ -30,7 +30,7 @@ public func decodeJPEG(_ bytes: UnsafeRawBufferPointer, path: String, into image
 
 /// Reads and decodes a JPEG file.
 public func loadJPEG(path: String) throws(SwiftletError) -> RGBImage {
-    let bytes = try sys_readFile(path)
+    let bytes = try sys_readFile(path, what: "a JPEG image")
     return try decodeJPEG(bytes, path: path)
 }
 

@@ -158,12 +158,14 @@ struct Import: ParsableCommand {
             options.preprocess = p
         }
         if let labels {
-            let text: String
-            do {
-                text = try String(contentsOfFile: labels, encoding: .utf8)
-            } catch {
-                sys_printError("error: \(labels): cannot read the labels file (\(error.localizedDescription)); pass a UTF-8 text file with one class name per line\n")
-                throw ExitCode.failure
+            var text = ""
+            try reportingErrors { () throws(SwiftletError) in
+                let bytes = try sys_readFile(labels, what: "a labels file")
+                guard let decoded = String(validating: bytes, as: UTF8.self) else {
+                    throw .malformedFile(path: labels, detail: "the labels file is not UTF-8 text",
+                                         hint: "pass a UTF-8 text file with one class name per line")
+                }
+                text = decoded
             }
             var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
                 String($0.hasSuffix("\r") ? $0.dropLast() : $0)

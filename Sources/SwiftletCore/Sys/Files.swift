@@ -2,6 +2,10 @@ import CSwiftletSys
 
 // Which files a command may read and write (issue #12).
 //
+// Reading: only regular files are read as models, tensors, images and labels. `sys_openRegular`
+// stats the path first (a FIFO would block `open` for ever; a device may act on `open`), then opens
+// it with O_NONBLOCK and checks the descriptor again (the path may have changed in between).
+//
 // Writing: an output never replaces an input. `checkOutputPath` compares the output's device and
 // inode with every input's (stat follows symlinks, so hard links, symlinks and `./` spellings are all
 // the same file); an output that does not exist yet cannot be an input. `sys_writeFile` writes to a
@@ -67,6 +71,30 @@ public func sys_stat(_ path: String) throws(SwiftletError) -> FileStatus? {
     let e = swl_errno()
     if e == ENOENT { return nil }
     throw .system(call: "stat", path: path, errno: e)
+}
+
+/// Opens `path` for reading if it is a regular file; anything else is refused naming its kind and
+/// `what` the command wanted ("a model file"). Never blocks on a FIFO. Close the result with `close`.
+/// The corresponding C calls are `stat`, `open(O_RDONLY | O_NONBLOCK | O_CLOEXEC)`, `fstat`.
+public func sys_openRegular(_ path: String, what: String) throws(SwiftletError) -> Int32 {
+    // Stat first: open(2) of a FIFO without a writer blocks, and opening a device can act on it.
+    if let s = try sys_stat(path), s.kind != .regular {
+        throw .notRegularFile(path: path, kind: s.kind.text, what: what)
+    }
+    let fd = sys_open(path, O_RDONLY | swl_o_nonblock | swl_o_cloexec)
+    if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
+    var s = swl_file_status()
+    if swl_fstat_fd(fd, &s) != 0 {
+        let e = swl_errno()
+        close(fd)
+        throw .system(call: "fstat", path: path, errno: e)
+    }
+    let kind = FileKind(s.kind)
+    if kind != .regular {  // replaced between stat and open
+        close(fd)
+        throw .notRegularFile(path: path, kind: kind.text, what: what)
+    }
+    return fd
 }
 
 /// Refuses to write `output` (given by `flag`, e.g. `--output`) when it is the same file as one of

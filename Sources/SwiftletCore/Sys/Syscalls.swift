@@ -3,13 +3,13 @@ import CSwiftletSys
 // Thin wrappers over the C calls the core makes; each retries EINTR and turns failures into
 // `SwiftletError.system` naming the call and the path.
 
-/// Reads a whole regular file. The corresponding C calls are `open`, `fstat`, `read`.
-public func sys_readFile(_ path: String) throws(SwiftletError) -> [UInt8] {
-    let fd = sys_open(path, O_RDONLY)
-    if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
+/// Reads a whole regular file; anything else (a directory, a device, a FIFO) is refused naming its
+/// kind and `what` the caller wanted, e.g. "a model file". The corresponding C calls are `stat`,
+/// `open`, `fstat`, `read`.
+public func sys_readFile(_ path: String, what: String = "a file to read") throws(SwiftletError) -> [UInt8] {
+    let fd = try sys_openRegular(path, what: what)
     defer { close(fd) }
     let size = swl_file_size(fd)
-    if size == -2 { throw .system(call: "read", path: path, errno: EISDIR) }
     if size < 0 { throw .system(call: "fstat", path: path, errno: swl_errno()) }
     var bytes = [UInt8](repeating: 0, count: Int(size))
     var done = 0
@@ -53,12 +53,11 @@ public final class MappedFile {
     private let mapped: Bool
 
     /// Maps `path`; an empty file gets a zero-length buffer.
-    public init(path: String) throws(SwiftletError) {
-        let fd = sys_open(path, O_RDONLY)
-        if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
+    /// Anything but a regular file is refused naming its kind and `what` was wanted ("a model file").
+    public init(path: String, what: String = "a model file") throws(SwiftletError) {
+        let fd = try sys_openRegular(path, what: what)
         defer { close(fd) }
         let size = swl_file_size(fd)
-        if size == -2 { throw .system(call: "mmap", path: path, errno: EISDIR) }
         if size < 0 { throw .system(call: "fstat", path: path, errno: swl_errno()) }
         if size == 0 {
             base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64))
