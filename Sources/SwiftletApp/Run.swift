@@ -151,15 +151,17 @@ func timedInvoke(_ interpreter: Interpreter, runs: Int, profile: Bool = false) -
 func runTensor(_ interpreter: Interpreter, input: String, output: String, _ o: RunOptions) throws(SwiftletError) {
     let spec = interpreter.spec
     if spec.inputs.count != 1 {
-        throw .usage(detail: "\(o.modelPath) has \(spec.inputs.count) inputs; --input feeds a model with one input")
+        throw .invalidModel(detail: "\(o.modelPath) has \(spec.inputs.count) inputs; --input feeds a model with one input", hint: "")
     }
     let info = spec.tensors[spec.inputs[0]]
     let array = try NPYArray(contentsOf: input)
     if array.type != .float32 && array.type != .float64 {
-        throw .usage(detail: "\(input): dtype '\(array.type.descr)' is not floating point; the model takes float32 values already normalised, save them with arr.astype(np.float32)")
+        throw .invalidInput(path: input, detail: "dtype '\(array.type.descr)' is not floating point",
+                            hint: "the model takes float32 values already normalised, save them with arr.astype(np.float32)")
     }
     if array.shape != info.logicalShape {
-        throw .usage(detail: "\(input): shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape)); save an array of that shape (ONNX layout)")
+        throw .invalidInput(path: input, detail: "shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape))",
+                            hint: "save an array of that shape (ONNX layout)")
     }
     // Several outputs go to STEM-NAME.npy: each is checked against the inputs before any is written.
     let names = outputFileNames(spec)
@@ -244,7 +246,8 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     }
     let shape = spec.tensors[spec.inputs[0]].shape  // NHWC, checked by the reader
     if spec.inputs.count != 1 || shape[0] != 1 {
-        throw .usage(detail: "\(o.modelPath) takes \(spec.inputs.count) inputs of batch \(shape[0]); --image feeds one image to a one-input model, use --input x.npy --output out.npy")
+        throw .invalidModel(detail: "\(o.modelPath) takes \(spec.inputs.count) inputs of batch \(shape[0])",
+                            hint: "--image feeds one image to a one-input model, use --input x.npy --output out.npy")
     }
     var failures = 0
     for path in o.imagePaths {
@@ -255,7 +258,7 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             if !o.json { printProfile(latency, spec, kernels: latency.kernels) }
         } catch {
             if o.imagePaths.count == 1 { throw error }
-            sys_printError("error: \(error.message)\n")
+            reportError(error, json: o.json)
             failures += 1
         }
     }

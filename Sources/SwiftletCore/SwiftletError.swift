@@ -15,7 +15,8 @@ public enum SwiftletError: Error, Equatable {
     /// An image could not be decoded. A `detail` that ends in its own "; what to do" keeps it;
     /// otherwise the message adds a generic one.
     case badImage(path: String, detail: String)
-    /// A command-line flag or argument is wrong.
+    /// A command-line flag or argument is wrong on its face (found without reading any file):
+    /// exit code 64. What a file shows to be wrong is another case (exit code 1).
     case usage(detail: String)
     /// A feature that exists in the format but not in this build.
     case unsupported(detail: String)
@@ -25,6 +26,8 @@ public enum SwiftletError: Error, Equatable {
     case notRegularFile(path: String, kind: String, what: String)
     /// An output path (given by `flag`) is the same file as an input: writing would replace it.
     case outputIsInput(flag: String, output: String, role: String, input: String)
+    /// An input file is well formed but does not fit the model or the command (shape, dtype, layout).
+    case invalidInput(path: String, detail: String, hint: String)
 
     /// The process exit code for this error, the same on the host and the board (docs/cli.md): 64
     /// (EX_USAGE) when the command line itself is wrong, 1 for everything found while working.
@@ -66,6 +69,8 @@ public enum SwiftletError: Error, Equatable {
         case .outputIsInput(let flag, let output, let role, let input):
             let how = output == input ? "" : " (the same device and inode)"
             return "\(flag) \(output) is the same file as \(role) \(input)\(how); writing it would replace that input, pass another path"
+        case .invalidInput(let path, let detail, let hint):
+            return hint.isEmpty ? "\(path): \(detail)" : "\(path): \(detail); \(hint)"
         }
     }
 }
