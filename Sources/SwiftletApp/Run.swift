@@ -277,7 +277,9 @@ public func loadImageInput(_ interpreter: Interpreter, path: String) throws(Swif
                             hint: "re-import it with --mean R,G,B --std R,G,B")
     }
     let shape = spec.tensors[spec.inputs[0]].shape
-    let image = try loadJPEG(path: path)
+    // A large photo may be decoded at a reduced DCT scale, never below what the resize needs.
+    let need = pre.resizeMode == 1 ? max(pre.resizeShorter, shape[1], shape[2]) : 0
+    let image = try loadJPEG(path: path, atLeast: pre.resizeMode == 1 ? (need, need) : (shape[2], shape[1]))
     let fitted = fitImage(image, pre, width: shape[2], height: shape[1])
     if shape[3] == 1 {
         normalizeLuma(fitted, mean: pre.mean[0], std: pre.std[0], into: interpreter.inputPointer(0))

@@ -126,6 +126,14 @@ static inline int swl_cpuid(unsigned leaf, unsigned sub, unsigned *a, unsigned *
 }
 #endif
 
+#include <sys/resource.h>
+/// The soft RLIMIT_AS (address-space limit, `ulimit -v`) in bytes, or -1 when unlimited or unknown.
+static inline long long swl_address_space_limit(void) {
+    struct rlimit r;
+    if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return -1;
+    return (long long)r.rlim_cur;
+}
+
 /// Online CPU count and physical memory in bytes (sysconf).
 static inline long swl_cpu_count(void) { return sysconf(_SC_NPROCESSORS_ONLN); }
 static inline long long swl_physical_memory(void) {
@@ -215,5 +223,14 @@ swl_jpeg_info swl_jpeg_read_header(const unsigned char *data, size_t size);
 /// Decodes to interleaved 8-bit RGB into `out` (width*height*3 bytes, from swl_jpeg_read_header).
 /// Grey images are expanded to RGB. Truncated data is an error, not a grey tail.
 swl_jpeg_info swl_jpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char *out, size_t out_size);
+
+/// Decodes at 1/`denom` scale (2, 4 or 8; libjpeg's DCT scaling, far less work and memory for large
+/// images); `width`/`height` of the result are the scaled size, ceil(side / denom).
+swl_jpeg_info swl_jpeg_decode_rgb_scaled(const unsigned char *data, size_t size, int denom, unsigned char *out,
+                                         size_t out_size);
+
+/// Encodes interleaved RGB as a baseline JPEG (libjpeg defaults, `quality` 1-100); returns a malloc'd
+/// buffer of `*size` bytes (release with `free`), or NULL. For tests that need real JPEGs of any size.
+unsigned char *swl_jpeg_encode_rgb(const unsigned char *rgb, int width, int height, int quality, size_t *size);
 
 #endif

@@ -115,7 +115,13 @@ public func sys_monotonicNanoseconds() -> UInt64 { swl_monotonic_ns() }
 
 /// A zeroed, `alignment`-aligned heap block of `bytes` bytes (at least one).
 /// The corresponding C calls are `posix_memalign` and `memset`; release it with `sys_free`.
+/// Blocks of 64 MiB or more are first compared with `sys_memoryLimit()`: more than the process can
+/// have is refused with both figures, before any of it is allocated or zeroed.
 public func sys_alignedAllocate(bytes: Int, alignment: Int, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
+    if bytes >= 64 << 20, let limit = sys_memoryLimit(), bytes > limit.bytes {
+        throw .invalidModel(detail: "\(what): cannot allocate \(bytes) bytes: \(limit.why)",
+                            hint: "free memory or raise the limit (ulimit -v); if the model should not need this much, its file may be damaged, re-run 'swiftlet import'")
+    }
     var raw: UnsafeMutableRawPointer? = nil
     let size = max(bytes, 1)
     let rc = posix_memalign(&raw, alignment, (size + alignment - 1) / alignment * alignment)
