@@ -107,7 +107,7 @@ static void swl_info_init(swl_jpeg_info *info) {
 /// it); otherwise `info` holds the outcome. All state lives in the caller's frame and is reached
 /// through pointers, so nothing this function changes after setjmp is read after a longjmp.
 static int swl_guarded(struct jpeg_decompress_struct *cinfo, swl_jpeg_error *err, swl_jpeg_info *info,
-                       const unsigned char *data, size_t size, int header_only, unsigned char *out, size_t out_size) {
+                       const unsigned char *data, size_t size, int header_only, int denom, unsigned char *out, size_t out_size) {
     if (setjmp(err->jump)) return 0;
     jpeg_create_decompress(cinfo);
     cinfo->mem->max_memory_to_use = SWL_JPEG_MAX_MEMORY;
@@ -126,26 +126,28 @@ static int swl_guarded(struct jpeg_decompress_struct *cinfo, swl_jpeg_error *err
                  (unsigned)cinfo->image_width, (unsigned)cinfo->image_height, SWL_JPEG_MAX_SIDE, SWL_JPEG_MAX_SIDE);
         return 1;
     }
-    size_t need = (size_t)cinfo->image_width * (size_t)cinfo->image_height * 3u;
-    if (out == NULL || out_size < need) {
-        snprintf(info->message, sizeof(info->message),
-                 "output buffer has %zu bytes, the %ux%u RGB image needs %zu",
-                 out == NULL ? (size_t)0 : out_size, (unsigned)cinfo->image_width, (unsigned)cinfo->image_height,
-                 need);
-        return 1;
-    }
     cinfo->out_color_space = JCS_RGB;
     cinfo->dct_method = JDCT_ISLOW;
     cinfo->do_fancy_upsampling = TRUE;
     cinfo->scale_num = 1;
-    cinfo->scale_denom = 1;
+    cinfo->scale_denom = (unsigned)(denom == 2 || denom == 4 || denom == 8 ? denom : 1);
+    jpeg_calc_output_dimensions(cinfo);
+    unsigned want_w = cinfo->output_width, want_h = cinfo->output_height;
+    info->width = (int)want_w;
+    info->height = (int)want_h;
+    size_t need = (size_t)want_w * (size_t)want_h * 3u;
+    if (out == NULL || out_size < need) {
+        snprintf(info->message, sizeof(info->message),
+                 "output buffer has %zu bytes, the %ux%u RGB image needs %zu",
+                 out == NULL ? (size_t)0 : out_size, want_w, want_h, need);
+        return 1;
+    }
     jpeg_start_decompress(cinfo);
-    if (cinfo->output_components != 3 || cinfo->output_width != cinfo->image_width ||
-        cinfo->output_height != cinfo->image_height) {
+    if (cinfo->output_components != 3 || cinfo->output_width != want_w || cinfo->output_height != want_h) {
         snprintf(info->message, sizeof(info->message),
                  "libjpeg produced %ux%u with %d components, expected %ux%u RGB",
                  (unsigned)cinfo->output_width, (unsigned)cinfo->output_height, cinfo->output_components,
-                 (unsigned)cinfo->image_width, (unsigned)cinfo->image_height);
+                 want_w, want_h);
         return 1;
     }
     size_t stride = (size_t)cinfo->output_width * 3u;
@@ -163,7 +165,7 @@ static int swl_guarded(struct jpeg_decompress_struct *cinfo, swl_jpeg_error *err
     return 1;
 }
 
-static swl_jpeg_info swl_run(const unsigned char *data, size_t size, int header_only, unsigned char *out,
+static swl_jpeg_info swl_run(const unsigned char *data, size_t size, int header_only, int denom, unsigned char *out,
                              size_t out_size) {
     swl_jpeg_info info;
     swl_info_init(&info);
@@ -175,15 +177,72 @@ static swl_jpeg_info swl_run(const unsigned char *data, size_t size, int header_
     swl_jpeg_error err;
     memset(&cinfo, 0, sizeof(cinfo));
     swl_init_error(&cinfo, &err);
-    if (!swl_guarded(&cinfo, &err, &info, data, size, header_only, out, out_size)) swl_fail(&info, &err, 1);
+    if (!swl_guarded(&cinfo, &err, &info, data, size, header_only, denom, out, out_size)) swl_fail(&info, &err, 1);
     jpeg_destroy_decompress(&cinfo); // safe on a partly created or zeroed object
     return info;
 }
 
 swl_jpeg_info swl_jpeg_read_header(const unsigned char *data, size_t size) {
-    return swl_run(data, size, 1, NULL, 0);
+    return swl_run(data, size, 1, 1, NULL, 0);
 }
 
 swl_jpeg_info swl_jpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char *out, size_t out_size) {
-    return swl_run(data, size, 0, out, out_size);
+    return swl_run(data, size, 0, 1, out, out_size);
+}
+
+swl_jpeg_info swl_jpeg_decode_rgb_scaled(const unsigned char *data, size_t size, int denom, unsigned char *out,
+                                         size_t out_size) {
+    return swl_run(data, size, 0, denom, out, out_size);
+}
+
+// ---- Encoding (used by tests to make real JPEGs of any size, e.g. 1x16384) ----
+
+typedef struct {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+} swl_jpeg_encode_error;
+
+static void swl_encode_error_exit(j_common_ptr cinfo) {
+    longjmp(((swl_jpeg_encode_error *)cinfo->err)->jump, 1);
+}
+
+static int swl_encode_guarded(struct jpeg_compress_struct *cinfo, swl_jpeg_encode_error *err, const unsigned char *rgb,
+                              int width, int height, int quality, unsigned char **out, unsigned long *out_size) {
+    if (setjmp(err->jump)) return 0;
+    jpeg_create_compress(cinfo);
+    jpeg_mem_dest(cinfo, out, out_size);
+    cinfo->image_width = (JDIMENSION)width;
+    cinfo->image_height = (JDIMENSION)height;
+    cinfo->input_components = 3;
+    cinfo->in_color_space = JCS_RGB;
+    jpeg_set_defaults(cinfo);
+    jpeg_set_quality(cinfo, quality, TRUE);
+    jpeg_start_compress(cinfo, TRUE);
+    while (cinfo->next_scanline < cinfo->image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + (size_t)cinfo->next_scanline * (size_t)width * 3u);
+        (void)jpeg_write_scanlines(cinfo, &row, 1);
+    }
+    jpeg_finish_compress(cinfo);
+    return 1;
+}
+
+unsigned char *swl_jpeg_encode_rgb(const unsigned char *rgb, int width, int height, int quality, size_t *size) {
+    struct jpeg_compress_struct cinfo;
+    swl_jpeg_encode_error err;
+    unsigned char *out = NULL;
+    unsigned long out_size = 0;
+    memset(&cinfo, 0, sizeof(cinfo));
+    memset(&err, 0, sizeof(err));
+    cinfo.err = jpeg_std_error(&err.pub);
+    err.pub.error_exit = swl_encode_error_exit;
+    err.pub.output_message = swl_output_message;
+    int ok = swl_encode_guarded(&cinfo, &err, rgb, width, height, quality, &out, &out_size);
+    jpeg_destroy_compress(&cinfo);
+    if (!ok) {
+        free(out);
+        *size = 0;
+        return NULL;
+    }
+    *size = (size_t)out_size;
+    return out;
 }

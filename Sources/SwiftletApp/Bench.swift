@@ -53,7 +53,8 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         let info = spec.tensors[spec.inputs[0]]
         let array = try NPYArray(contentsOf: path)
         if array.shape != info.logicalShape {
-            throw .usage(detail: "\(path): shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape))")
+            throw .invalidInput(path: path, detail: "shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape))",
+                                hint: "save an array of that shape (ONNX layout)")
         }
         interpreter.setInput(0, logical: try array.floats())
     } else {

@@ -45,6 +45,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
           selftest [--seed <n>] [--cases <n>]
         """
     var rest = Array(args.dropFirst())
+    let json = wantsJSON(rest)
     guard let sub = rest.first else {
         sys_printError("error: missing subcommand\n\(usage)\n")
         return 64
@@ -62,8 +63,9 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         let cpu = CPUFeatures.current()
         let missing = build.requiredFeatures.filter { !cpu.has($0) }
         if !missing.isEmpty {
-            sys_printError("error: this binary was built for \(build.board) (\(build.cpu)) and needs CPU features this CPU lacks: \(missing.joined(separator: ", ")); build for a board profile without them (e.g. 'tools/build-board rpi4'), see 'swiftlet info'\n")
-            return 1
+            let e: SwiftletError = .unsupported(detail: "this binary was built for \(build.board) (\(build.cpu)) and needs CPU features this CPU lacks: \(missing.joined(separator: ", ")); build for a board profile without them (e.g. 'tools/build-board rpi4'), see 'swiftlet info'")
+            reportError(e, json: json)
+            return e.exitCode
         }
     }
     do throws(SwiftletError) {
@@ -142,12 +144,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         }
         return 0
     } catch {
-        if case .usage = error {
-            sys_printError("error: \(error.message)\n")
-            return 64
-        }
-        sys_printError("error: \(error.message)\n")
-        return 1
+        reportError(error, json: json)
+        return error.exitCode
     }
 }
 
@@ -172,7 +170,12 @@ struct FlagParser {
         self.command = command
     }
 
-    func isFlag(_ s: String) -> Bool { s.hasPrefix("-") && s.count > 1 }
+    /// `-x`, `--name`; not a negative number (`-1`, `-.5`, `-1,1,1`), which is a value to check.
+    func isFlag(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard b.count > 1, b[0] == UInt8(ascii: "-") else { return false }
+        return !((b[1] >= UInt8(ascii: "0") && b[1] <= UInt8(ascii: "9")) || b[1] == UInt8(ascii: "."))
+    }
 
     mutating func positional(_ what: String) throws(SwiftletError) -> String {
         guard index < args.count, !isFlag(args[index]) else {

@@ -52,6 +52,7 @@ public func modelStats(_ spec: ModelSpec) -> (params: Int, macs: Int, perNode: [
 /// `swiftlet inspect --plan-svg`: draws the model's memory plan to `path`. Apart from `inspectCommand`
 /// so the board binary, whose `inspect` has no `--plan-svg`, does not carry the drawing code (12 KB).
 public func writePlanSVG(modelPath: String, to path: String) throws(SwiftletError) {
+    try checkOutputPath(path, flag: "--plan-svg", inputs: [("the model", modelPath)])
     let model = try PackedModel(path: modelPath)
     try sys_writeFile(path, Array(planSVG(model.spec).utf8))
 }

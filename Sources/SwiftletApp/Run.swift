@@ -57,6 +57,15 @@ public struct RunOptions {
         if inputNPY == nil && outputNPY != nil {
             throw .usage(detail: "--output is for --input x.npy; with --image the results are printed")
         }
+        if let outputNPY { try checkOutputPath(outputNPY, flag: "--output", inputs: inputFiles) }
+    }
+
+    /// Every file the command reads, with its role for messages.
+    public var inputFiles: [(role: String, path: String)] {
+        var files: [(role: String, path: String)] = [("the model", modelPath)]
+        if let inputNPY { files.append(("the input tensor", inputNPY)) }
+        for p in imagePaths { files.append(("the image", p)) }
+        return files
     }
 }
 
@@ -142,24 +151,35 @@ func timedInvoke(_ interpreter: Interpreter, runs: Int, profile: Bool = false) -
 func runTensor(_ interpreter: Interpreter, input: String, output: String, _ o: RunOptions) throws(SwiftletError) {
     let spec = interpreter.spec
     if spec.inputs.count != 1 {
-        throw .usage(detail: "\(o.modelPath) has \(spec.inputs.count) inputs; --input feeds a model with one input")
+        throw .invalidModel(detail: "\(o.modelPath) has \(spec.inputs.count) inputs; --input feeds a model with one input", hint: "")
     }
     let info = spec.tensors[spec.inputs[0]]
     let array = try NPYArray(contentsOf: input)
     if array.type != .float32 && array.type != .float64 {
-        throw .usage(detail: "\(input): dtype '\(array.type.descr)' is not floating point; the model takes float32 values already normalised, save them with arr.astype(np.float32)")
+        throw .invalidInput(path: input, detail: "dtype '\(array.type.descr)' is not floating point",
+                            hint: "the model takes float32 values already normalised, save them with arr.astype(np.float32)")
     }
     if array.shape != info.logicalShape {
-        throw .usage(detail: "\(input): shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape)); save an array of that shape (ONNX layout)")
+        throw .invalidInput(path: input, detail: "shape \(Shape.text(array.shape)) does not match the model input '\(info.name)' \(Shape.text(info.logicalShape))",
+                            hint: "save an array of that shape (ONNX layout)")
+    }
+    // Several outputs go to STEM-NAME.npy: each is checked against the inputs before any is written.
+    let names = outputFileNames(spec)
+    var paths: [String] = []
+    for i in 0..<spec.outputs.count {
+        let path = spec.outputs.count == 1 ? output : outputPath(output, names[i])
+        if spec.outputs.count > 1 {
+            try checkOutputPath(path, flag: "--output \(output) (output '\(spec.tensors[spec.outputs[i]].name)')", inputs: o.inputFiles)
+        }
+        paths.append(path)
     }
     interpreter.setInput(0, logical: try array.floats())
     let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
 
     var written: [(path: String, name: String, shape: [Int], values: [Float])] = []
-    let names = outputFileNames(spec)
     for i in 0..<spec.outputs.count {
         let t = spec.tensors[spec.outputs[i]]
-        let path = spec.outputs.count == 1 ? output : outputPath(output, names[i])
+        let path = paths[i]
         let values = interpreter.output(i)
         try NPYArray(floats: values, shape: t.logicalShape).write(to: path)
         written.append((path, t.name, t.logicalShape, values))
@@ -226,7 +246,8 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     }
     let shape = spec.tensors[spec.inputs[0]].shape  // NHWC, checked by the reader
     if spec.inputs.count != 1 || shape[0] != 1 {
-        throw .usage(detail: "\(o.modelPath) takes \(spec.inputs.count) inputs of batch \(shape[0]); --image feeds one image to a one-input model, use --input x.npy --output out.npy")
+        throw .invalidModel(detail: "\(o.modelPath) takes \(spec.inputs.count) inputs of batch \(shape[0])",
+                            hint: "--image feeds one image to a one-input model, use --input x.npy --output out.npy")
     }
     var failures = 0
     for path in o.imagePaths {
@@ -237,7 +258,7 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             if !o.json { printProfile(latency, spec, kernels: latency.kernels) }
         } catch {
             if o.imagePaths.count == 1 { throw error }
-            sys_printError("error: \(error.message)\n")
+            reportError(error, json: o.json)
             failures += 1
         }
     }
@@ -256,7 +277,9 @@ public func loadImageInput(_ interpreter: Interpreter, path: String) throws(Swif
                             hint: "re-import it with --mean R,G,B --std R,G,B")
     }
     let shape = spec.tensors[spec.inputs[0]].shape
-    let image = try loadJPEG(path: path)
+    // A large photo may be decoded at a reduced DCT scale, never below what the resize needs.
+    let need = pre.resizeMode == 1 ? max(pre.resizeShorter, shape[1], shape[2]) : 0
+    let image = try loadJPEG(path: path, atLeast: pre.resizeMode == 1 ? (need, need) : (shape[2], shape[1]))
     let fitted = fitImage(image, pre, width: shape[2], height: shape[1])
     if shape[3] == 1 {
         normalizeLuma(fitted, mean: pre.mean[0], std: pre.std[0], into: interpreter.inputPointer(0))

@@ -15,12 +15,28 @@ public enum SwiftletError: Error, Equatable {
     /// An image could not be decoded. A `detail` that ends in its own "; what to do" keeps it;
     /// otherwise the message adds a generic one.
     case badImage(path: String, detail: String)
-    /// A command-line flag or argument is wrong.
+    /// A command-line flag or argument is wrong on its face (found without reading any file):
+    /// exit code 64. What a file shows to be wrong is another case (exit code 1).
     case usage(detail: String)
     /// A feature that exists in the format but not in this build.
     case unsupported(detail: String)
     /// A batch of work in which some items failed (each reported as it happened).
     case partialFailure(detail: String)
+    /// A path that must be a regular file is something else (`kind`: "a directory", "a FIFO …").
+    case notRegularFile(path: String, kind: String, what: String)
+    /// An output path (given by `flag`) is the same file as an input: writing would replace it.
+    case outputIsInput(flag: String, output: String, role: String, input: String)
+    /// An input file is well formed but does not fit the model or the command (shape, dtype, layout).
+    case invalidInput(path: String, detail: String, hint: String)
+
+    /// The process exit code for this error, the same on the host and the board (docs/cli.md): 64
+    /// (EX_USAGE) when the command line itself is wrong, 1 for everything found while working.
+    public var exitCode: Int32 {
+        switch self {
+        case .usage, .outputIsInput: return 64
+        default: return 1
+        }
+    }
 
     /// A one-line, human-readable description with what to do next.
     public var message: String {
@@ -47,6 +63,14 @@ public enum SwiftletError: Error, Equatable {
             return detail
         case .unsupported(let detail), .partialFailure(let detail):
             return detail
+        case .notRegularFile(let path, let kind, let what):
+            let hint = kind == "a directory" ? "pass the path of a file, not a directory" : "pass the path of a regular file (devices, FIFOs and sockets are not read or replaced)"
+            return "\(path) is \(kind), not \(what); \(hint)"
+        case .outputIsInput(let flag, let output, let role, let input):
+            let how = output == input ? "" : " (the same device and inode)"
+            return "\(flag) \(output) is the same file as \(role) \(input)\(how); writing it would replace that input, pass another path"
+        case .invalidInput(let path, let detail, let hint):
+            return hint.isEmpty ? "\(path): \(detail)" : "\(path): \(detail); \(hint)"
         }
     }
 }
@@ -74,6 +98,8 @@ public enum Errno {
         case 12: return "ENOMEM"
         case 13: return "EACCES"
         case 16: return "EBUSY"
+        case 17: return "EEXIST"
+        case 18: return "EXDEV"
         case 19: return "ENODEV"
         case 20: return "ENOTDIR"
         case 21: return "EISDIR"
@@ -97,6 +123,8 @@ public enum Errno {
         case 12: return "out of memory"
         case 13: return "permission denied"
         case 16: return "device busy"
+        case 17: return "file exists"
+        case 18: return "cross-device link"
         case 19: return "no such device"
         case 20: return "a path component is not a directory"
         case 21: return "is a directory"

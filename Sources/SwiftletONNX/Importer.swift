@@ -27,7 +27,7 @@ public let supportedOpsets = 11...21
 /// Reads an ONNX model, folds constants, maps every node, folds BatchNorm and activations, lowers to
 /// NHWC and plans memory. Errors name the file, the node and the op.
 public func importONNX(path: String, options: ImportOptions) throws(SwiftletError) -> ModelSpec {
-    let bytes: [UInt8] = try sys_readFile(path)
+    let bytes: [UInt8] = try sys_readFile(path, what: "an ONNX model")
     return try importONNX(bytes: bytes, path: path, options: options)
 }
 
@@ -84,7 +84,7 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
     if let p = spec.preprocess {
         let s = spec.tensors[spec.inputs[0]].shape
         guard spec.inputs.count == 1, s.count == 4, s[3] == 3 || s[3] == 1, p.mean.count == 3, p.std.count == 3 else {
-            throw .usage(detail: "--mean/--std describe an image input (RGB, or greyscale with the first value used), but the model's input is \(Shape.text(spec.tensors[spec.inputs[0]].logicalShape)); leave them out")
+            throw .invalidModel(detail: "--mean/--std describe an image input (RGB, or greyscale with the first value used), but the model's input is \(Shape.text(spec.tensors[spec.inputs[0]].logicalShape)); leave them out", hint: "")
         }
     }
     spec.postprocess.kind = kind
@@ -92,7 +92,7 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
     if !options.labels.isEmpty {
         let last = spec.tensors[spec.outputs[0]].shape.last ?? 0
         if last != options.labels.count {
-            throw .usage(detail: "--labels has \(options.labels.count) names, the model's first output has \(last) classes; pass the matching labels file")
+            throw .invalidModel(detail: "--labels has \(options.labels.count) names, the model's first output has \(last) classes; pass the matching labels file", hint: "")
         }
     }
     // Refuse here, naming the tensor or node, what the writer cannot store or the reader would refuse.
@@ -158,23 +158,23 @@ struct ONNXImporter {
             }
             if let s = inputShape {
                 if s.count != shape.count {
-                    throw .usage(detail: "--input-shape \(Shape.text(s)) has rank \(s.count), input '\(vi.name)' has rank \(shape.count) (\(dimsText(tt)))")
+                    throw .invalidModel(detail: "--input-shape \(Shape.text(s)) has rank \(s.count), input '\(vi.name)' has rank \(shape.count) (\(dimsText(tt)))", hint: "")
                 }
                 for (i, d) in shape.enumerated() where d > 0 && d != s[i] {
-                    throw .usage(detail: "--input-shape \(Shape.text(s)) disagrees with input '\(vi.name)' \(dimsText(tt)) at axis \(i)")
+                    throw .invalidModel(detail: "--input-shape \(Shape.text(s)) disagrees with input '\(vi.name)' \(dimsText(tt)) at axis \(i)", hint: "")
                 }
                 shape = s
             } else if dynamic {
-                throw .usage(detail: "\(path): input '\(vi.name)' has a dynamic shape \(dimsText(tt)); pass --input-shape with every dimension, e.g. --input-shape 1,3,224,224")
+                throw .invalidModel(detail: "\(path): input '\(vi.name)' has a dynamic shape \(dimsText(tt)); pass --input-shape with every dimension, e.g. --input-shape 1,3,224,224", hint: "")
             }
             if realInputs > 1 && inputShape != nil {
-                throw .usage(detail: "\(path): --input-shape applies to a single-input model; this one has several inputs")
+                throw .invalidModel(detail: "\(path): --input-shape applies to a single-input model; this one has several inputs", hint: "")
             }
             if let problem = shapeProblem(shape) {
                 throw .invalidModel(detail: "\(path): input '\(vi.name)' of shape \(Shape.text(shape)) \(problem)", hint: "pass a smaller --input-shape")
             }
             if shape.contains(0) {
-                throw .usage(detail: "\(path): input '\(vi.name)' of shape \(Shape.text(shape)) has no elements; pass --input-shape with positive dimensions")
+                throw .invalidModel(detail: "\(path): input '\(vi.name)' of shape \(Shape.text(shape)) has no elements; pass --input-shape with positive dimensions", hint: "")
             }
             let v = g.add(IRValue(name: vi.name, shape: shape))
             ids[vi.name] = v

@@ -32,10 +32,10 @@ public enum CalibrationMethod: Equatable, Sendable {
 public func listImages(_ dir: String, flag: String = "--calibration") throws(SwiftletError) -> [String] {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-        throw .usage(detail: "\(flag) \(dir): no such folder; pass a folder of JPEG images (sub-folders are searched too)")
+        throw .invalidInput(path: dir, detail: "no such folder (\(flag))", hint: "pass a folder of JPEG images (sub-folders are searched too)")
     }
     guard let walker = FileManager.default.enumerator(atPath: dir) else {
-        throw .usage(detail: "\(flag) \(dir): the folder cannot be read")
+        throw .invalidInput(path: dir, detail: "the \(flag) folder cannot be read", hint: "check its permissions")
     }
     var out: [String] = []
     while let rel = walker.nextObject() as? String {
@@ -44,7 +44,7 @@ public func listImages(_ dir: String, flag: String = "--calibration") throws(Swi
     }
     out.sort()
     if out.isEmpty {
-        throw .usage(detail: "\(flag) \(dir) holds no JPEG images (*.jpg, *.jpeg); calibration needs real images the model will see")
+        throw .invalidInput(path: dir, detail: "the \(flag) folder holds no JPEG images (*.jpg, *.jpeg)", hint: "\(flag == "--calibration" ? "calibration needs" : "pass a folder of") real images the model will see")
     }
     return out
 }
@@ -297,7 +297,7 @@ func calibrate(_ interpreter: Interpreter, images: [String], method: Calibration
         for c in 0..<cal.channelMeans[t].count { cal.channelMeans[t][c] /= Double(channelCounts[t]) }
     }
     if cal.used.isEmpty {
-        throw .usage(detail: "none of the \(images.count) calibration images could be read (first: \(cal.failed.first?.0 ?? "?"): \(cal.failed.first?.1 ?? "")); pass a folder of valid JPEGs")
+        throw .invalidModel(detail: "none of the \(images.count) calibration images could be read (first: \(cal.failed.first?.0 ?? "?"): \(cal.failed.first?.1 ?? "")); pass a folder of valid JPEGs", hint: "")
     }
     if method == .minMax { return cal }
     let absolute = method == .entropy

@@ -19,13 +19,13 @@ public struct LabelledImage: Sendable {
 public func labelledImages(_ dir: String, labels: [String], classes: Int) throws(SwiftletError) -> [LabelledImage] {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-        throw .usage(detail: "--labels \(dir): no such folder; pass a folder with one sub-folder per class (named by class index or label)")
+        throw .invalidInput(path: dir, detail: "no such folder (--labels)", hint: "pass a folder with one sub-folder per class (named by class index or label)")
     }
     let subdirs: [String]
     do {
         subdirs = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
     } catch {
-        throw .usage(detail: "--labels \(dir): the folder cannot be read")
+        throw .invalidInput(path: dir, detail: "the --labels folder cannot be read", hint: "check its permissions")
     }
     var out: [LabelledImage] = []
     for sub in subdirs {
@@ -37,14 +37,14 @@ public func labelledImages(_ dir: String, labels: [String], classes: Int) throws
         } else if let i = labels.firstIndex(of: sub) ?? labels.firstIndex(where: { $0.lowercased() == sub.lowercased() }) {
             cls = i
         } else {
-            throw .usage(detail: "--labels \(dir): sub-folder '\(sub)' is neither a class index nor one of the model's labels; name class folders 0…\(classes - 1) or by label")
+            throw .invalidInput(path: dir, detail: "sub-folder '\(sub)' is neither a class index nor one of the model's labels", hint: "name class folders 0…\(classes - 1) or by label")
         }
         if cls < 0 || cls >= classes {
-            throw .usage(detail: "--labels \(dir): sub-folder '\(sub)' is class \(cls), but the model has \(classes) classes (0…\(classes - 1))")
+            throw .invalidInput(path: dir, detail: "sub-folder '\(sub)' is class \(cls), but the model has \(classes) classes (0…\(classes - 1))", hint: "")
         }
         for f in try listImages(path, flag: "--labels") { out.append(LabelledImage(path: f, label: cls)) }
     }
-    if out.isEmpty { throw .usage(detail: "--labels \(dir) has no class sub-folders with JPEG images") }
+    if out.isEmpty { throw .invalidInput(path: dir, detail: "the --labels folder has no class sub-folders with JPEG images", hint: "") }
     return out
 }
 
@@ -65,7 +65,7 @@ public func evaluate(models: [String], labelsDir: String, limit: Int? = nil) thr
     for m in models {
         let r = try Interpreter(model: try PackedModel(path: m))
         if r.spec.postprocess.kind != .classification && r.spec.outputs.count != 1 {
-            throw .usage(detail: "\(m) is not a classifier (one output of class scores); eval measures classification accuracy")
+            throw .invalidModel(detail: "\(m) is not a classifier (one output of class scores)", hint: "eval measures classification accuracy")
         }
         if r.spec.preprocess == nil {
             throw .invalidModel(detail: "\(m) has no pre-processing metadata, so it cannot take images",
@@ -75,7 +75,7 @@ public func evaluate(models: [String], labelsDir: String, limit: Int? = nil) thr
     }
     let classes = runs[0].spec.tensors[runs[0].spec.outputs[0]].shape.last ?? 0
     for (i, r) in runs.enumerated() where (r.spec.tensors[r.spec.outputs[0]].shape.last ?? 0) != classes {
-        throw .usage(detail: "\(models[i]) has \(r.spec.tensors[r.spec.outputs[0]].shape.last ?? 0) classes, \(models[0]) has \(classes); compare models of the same classifier")
+        throw .invalidModel(detail: "\(models[i]) has \(r.spec.tensors[r.spec.outputs[0]].shape.last ?? 0) classes, \(models[0]) has \(classes); compare models of the same classifier", hint: "")
     }
     var images = try labelledImages(labelsDir, labels: runs[0].spec.labels, classes: classes)
     if let limit, images.count > limit { images = Array(images.prefix(limit)) }

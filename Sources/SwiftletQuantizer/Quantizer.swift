@@ -105,7 +105,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     var original = specWithWeights(model)
     if let r = o.reuseInputs { original.reuseInputs = r }
     for t in original.tensors where t.dtype != .float32 && t.storage == .arena {
-        throw .usage(detail: "\(model.path) is already quantized (tensor '\(t.name)' is \(t.dtype.name)); quantize the float model")
+        throw .invalidModel(detail: "\(model.path) is already quantized (tensor '\(t.name)' is \(t.dtype.name))", hint: "quantize the float model")
     }
     guard original.preprocess != nil else {
         throw .invalidModel(detail: "\(model.path) has no pre-processing metadata, and calibration feeds it images",

@@ -10,6 +10,13 @@ import SwiftletCore
 /// The largest accepted JPEG width or height; larger images are refused before allocating.
 public let maxJPEGSide = 16384
 
+/// The most pixels decoded at full scale (16.8 megapixels, 50 MB of RGB). A larger image is decoded
+/// at a reduced DCT scale (1/2, 1/4 or 1/8, as Pillow's `draft`) that keeps it at least as large as
+/// the caller needs (`atLeast`) and within this budget; if no scale does, it is refused before any
+/// pixel memory is allocated. Images within the budget are always decoded at full scale, so their
+/// pixels are Pillow's.
+public let maxJPEGDecodedPixels = 4096 * 4096
+
 /// Decodes JPEG bytes to RGB; `path` names the source in error messages.
 public func decodeJPEG(_ bytes: [UInt8], path: String) throws(SwiftletError) -> RGBImage {
     var image = RGBImage(width: 0, height: 0)
@@ -17,21 +24,37 @@ public func decodeJPEG(_ bytes: [UInt8], path: String) throws(SwiftletError) -> 
     return image
 }
 
-/// Decodes JPEG bytes into `image`, reusing its pixel storage when the size is unchanged.
-public func decodeJPEG(_ bytes: [UInt8], path: String, into image: inout RGBImage) throws(SwiftletError) {
-    let failure: SwiftletError? = bytes.withUnsafeBytes { buf in decodeJPEG(buf, path: path, image: &image) }
+/// Decodes JPEG bytes into `image`, reusing its pixel storage when the size is unchanged; an image
+/// above `maxJPEGDecodedPixels` is decoded at the smallest DCT scale still `atLeast` that size.
+public func decodeJPEG(_ bytes: [UInt8], path: String, atLeast: (width: Int, height: Int)? = nil,
+                       into image: inout RGBImage) throws(SwiftletError) {
+    let failure: SwiftletError? = bytes.withUnsafeBytes { buf in decodeJPEG(buf, path: path, atLeast: atLeast, image: &image) }
     if let failure { throw failure }
 }
 
 /// Decodes JPEG bytes held in memory (e.g. a mapped camera buffer) into `image`, reusing its storage.
 public func decodeJPEG(_ bytes: UnsafeRawBufferPointer, path: String, into image: inout RGBImage) throws(SwiftletError) {
-    if let failure = decodeJPEG(bytes, path: path, image: &image) { throw failure }
+    if let failure = decodeJPEG(bytes, path: path, atLeast: nil, image: &image) { throw failure }
 }
 
-/// Reads and decodes a JPEG file.
-public func loadJPEG(path: String) throws(SwiftletError) -> RGBImage {
-    let bytes = try sys_readFile(path)
-    return try decodeJPEG(bytes, path: path)
+/// Reads and decodes a JPEG file; a large one at a reduced scale still `atLeast` the given size.
+public func loadJPEG(path: String, atLeast: (width: Int, height: Int)? = nil) throws(SwiftletError) -> RGBImage {
+    let bytes = try sys_readFile(path, what: "a JPEG image")
+    var image = RGBImage(width: 0, height: 0)
+    try decodeJPEG(bytes, path: path, atLeast: atLeast, into: &image)
+    return image
+}
+
+/// The DCT scale denominator (1, 2, 4 or 8) for a `width`×`height` image: 1 within the pixel budget,
+/// else the largest reduction that keeps both sides at least `atLeast` and fits the budget; nil if none does.
+public func jpegScaleDenominator(width: Int, height: Int, atLeast: (width: Int, height: Int)?) -> Int? {
+    if width * height <= maxJPEGDecodedPixels { return 1 }
+    guard let need = atLeast else { return nil }
+    for d in [8, 4, 2] {
+        let w = (width + d - 1) / d, h = (height + d - 1) / d
+        if w >= need.width && h >= need.height && w * h <= maxJPEGDecodedPixels { return d }
+    }
+    return nil
 }
 
 /// The size and stored component count of a JPEG, from its header only.
@@ -49,7 +72,8 @@ public func readJPEGHeader(_ bytes: [UInt8], path: String) throws(SwiftletError)
 }
 
 /// The decoder proper; returns the error instead of throwing so it can run inside closures.
-private func decodeJPEG(_ buf: UnsafeRawBufferPointer, path: String, image: inout RGBImage) -> SwiftletError? {
+private func decodeJPEG(_ buf: UnsafeRawBufferPointer, path: String, atLeast: (width: Int, height: Int)?,
+                        image: inout RGBImage) -> SwiftletError? {
     if let problem = notJPEGDetail(buf) { return .badImage(path: path, detail: problem) }
     let data = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
     let header = swl_jpeg_read_header(data, buf.count)
@@ -67,12 +91,27 @@ private func decodeJPEG(_ buf: UnsafeRawBufferPointer, path: String, image: inou
             detail: "image is \(width)x\(height), outside the 1x1 to \(maxJPEGSide)x\(maxJPEGSide) this decoder accepts; "
                 + "downscale it")
     }
-    image.reshape(width: width, height: height)
+    // The declared size is checked against the budget before any pixel memory is allocated.
+    guard let denom = jpegScaleDenominator(width: width, height: height, atLeast: atLeast) else {
+        let mp = formatMegapixels(width * height)
+        let need = atLeast.map { ", and even at 1/8 scale it is not both at least \($0.width)x\($0.height) and within the budget" } ?? ""
+        return .badImage(
+            path: path,
+            detail: "image is \(width)x\(height) (\(mp) megapixels), more than the \(formatMegapixels(maxJPEGDecodedPixels)) megapixels "
+                + "decoded at full size\(need); downscale it")
+    }
+    image.reshape(width: (width + denom - 1) / denom, height: (height + denom - 1) / denom)
     let info = image.pixels.withUnsafeMutableBytes { out in
-        swl_jpeg_decode_rgb(data, buf.count, out.baseAddress!.assumingMemoryBound(to: UInt8.self), out.count)
+        swl_jpeg_decode_rgb_scaled(data, buf.count, Int32(denom), out.baseAddress!.assumingMemoryBound(to: UInt8.self), out.count)
     }
     if info.ok == 0 { return .badImage(path: path, detail: jpegMessage(info)) }
     return nil
+}
+
+/// `268435456` → "268.4".
+private func formatMegapixels(_ pixels: Int) -> String {
+    let tenths = (pixels + 50_000) / 100_000
+    return "\(tenths / 10).\(tenths % 10)"
 }
 
 /// libjpeg's message from a failed call, as a Swift string.

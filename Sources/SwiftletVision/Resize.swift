@@ -9,6 +9,10 @@
 // and rounds to an 8-bit intermediate; the vertical pass reads that. Each output is
 // clamp((Σ w·p + 2^21) >> 22, 0, 255).
 //
+// A window of the output (`BilinearResizer(…, window:)`) computes only those output indices, with
+// the same taps, so a centre crop of a huge resize (a 1×16384 image whose shorter side becomes 256
+// is 256×4194304, 3.2 GB) costs only the crop and the input rows it reads.
+//
 // Limits: the integer sums fit in Int32 because the weights are non-negative and sum to about
 // 2^22, so Σ w·p < 256 · 2^22 · (1 + small) < 2^31. Results equal Pillow's bit for bit (the weight
 // computation uses the same double arithmetic in the same order).
@@ -26,22 +30,26 @@ struct ResampleAxis {
 
     static let precisionBits: Int32 = 22
 
-    init(inSize: Int, outSize: Int) {
+    /// Taps for output indices `window` (default: all of `0..<outSize`) of a resize from `inSize` to `outSize`.
+    init(inSize: Int, outSize: Int, window: Range<Int>? = nil) {
         precondition(inSize > 0 && outSize > 0, "resize: sizes must be positive")
+        let window = window ?? 0..<outSize
+        precondition(window.lowerBound >= 0 && window.upperBound <= outSize && !window.isEmpty, "resize: the window must be inside the output")
         let scale = Double(inSize) / Double(outSize)
         let filterScale = scale < 1.0 ? 1.0 : scale
         let support = 1.0 * filterScale
         let whole = Int(support)  // ceil without libm: support >= 1
         let ksize = (Double(whole) < support ? whole + 1 : whole) * 2 + 1
         self.ksize = ksize
-        first = [Int](repeating: 0, count: outSize)
-        count = [Int](repeating: 0, count: outSize)
-        weights = [Int32](repeating: 0, count: outSize * ksize)
+        first = [Int](repeating: 0, count: window.count)
+        count = [Int](repeating: 0, count: window.count)
+        weights = [Int32](repeating: 0, count: window.count * ksize)
         var k = [Double](repeating: 0, count: ksize)
         let ss = 1.0 / filterScale
         let one = Double(Int32(1) << ResampleAxis.precisionBits)
-        for xx in 0..<outSize {
+        for xx in window {
             let center = (Double(xx) + 0.5) * scale
+            let o = xx - window.lowerBound
             var xmin = Int(center - support + 0.5)  // truncation toward zero, as C's (int) cast
             if xmin < 0 { xmin = 0 }
             var xmax = Int(center + support + 0.5)
@@ -57,10 +65,10 @@ struct ResampleAxis {
             }
             for x in 0..<xmax {
                 let w = ww != 0.0 ? k[x] / ww : k[x]
-                weights[xx * ksize + x] = w < 0 ? Int32(-0.5 + w * one) : Int32(0.5 + w * one)
+                weights[o * ksize + x] = w < 0 ? Int32(-0.5 + w * one) : Int32(0.5 + w * one)
             }
-            first[xx] = xmin
-            count[xx] = xmax
+            first[o] = xmin
+            count[o] = xmax
         }
     }
 }
@@ -77,26 +85,33 @@ private func clip8(_ v: Int32) -> UInt8 {
 public struct BilinearResizer {
     /// Input width and height.
     public let inWidth: Int, inHeight: Int
-    /// Output width and height.
+    /// Output width and height (of the window, when there is one).
     public let outWidth: Int, outHeight: Int
+    /// Whether the output is the whole resized image at scale 1 on an axis (a plain copy).
+    private let identityX: Bool, identityY: Bool
     private let horizontal: ResampleAxis
     private let vertical: ResampleAxis
     private let rowFirst: Int, rowEnd: Int
     private var scratch: [UInt8]
 
-    /// Prepares a resize from `inWidth`×`inHeight` to `outWidth`×`outHeight` (all positive).
-    public init(inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int) {
+    /// Prepares a resize from `inWidth`×`inHeight` to `outWidth`×`outHeight` (all positive), or only
+    /// the output columns `x` and rows `y` of it: the result is then `x.count`×`y.count` pixels, equal
+    /// to that region of the whole resize, and nothing outside it is computed or stored.
+    public init(inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int, x: Range<Int>? = nil, y: Range<Int>? = nil) {
         precondition(inWidth > 0 && inHeight > 0 && outWidth > 0 && outHeight > 0,
                      "BilinearResizer(inWidth:inHeight:outWidth:outHeight:): sizes must be positive")
+        let x = x ?? 0..<outWidth, y = y ?? 0..<outHeight
         self.inWidth = inWidth
         self.inHeight = inHeight
-        self.outWidth = outWidth
-        self.outHeight = outHeight
-        horizontal = ResampleAxis(inSize: inWidth, outSize: outWidth)
-        vertical = ResampleAxis(inSize: inHeight, outSize: outHeight)
+        self.outWidth = x.count
+        self.outHeight = y.count
+        identityX = outWidth == inWidth && x == 0..<outWidth
+        identityY = outHeight == inHeight && y == 0..<outHeight
+        horizontal = ResampleAxis(inSize: inWidth, outSize: outWidth, window: x)
+        vertical = ResampleAxis(inSize: inHeight, outSize: outHeight, window: y)
         // Only the input rows the vertical pass reads go through the horizontal pass.
         rowFirst = vertical.first[0]
-        rowEnd = vertical.first[outHeight - 1] + vertical.count[outHeight - 1]
+        rowEnd = vertical.first[self.outHeight - 1] + vertical.count[self.outHeight - 1]
         scratch = []
     }
 
@@ -105,8 +120,8 @@ public struct BilinearResizer {
         precondition(image.width == inWidth && image.height == inHeight,
                      "BilinearResizer.resize(_:into:): the image size differs from the resizer's input size")
         output.reshape(width: outWidth, height: outHeight)
-        let needH = outWidth != inWidth
-        let needV = outHeight != inHeight
+        let needH = !identityX
+        let needV = !identityY
         if !needH && !needV {
             output.pixels.withUnsafeMutableBufferPointer { dst in
                 image.pixels.withUnsafeBufferPointer { src in
@@ -271,8 +286,30 @@ public func shorterSideSize(width: Int, height: Int, shorter: Int) -> (width: In
 }
 
 /// torchvision's `Resize(shorter)` then `CenterCrop((height, width))`, e.g. 256 then 224×224 for ImageNet models.
+/// Only the cropped region of the resize is computed (`BilinearResizer` with a window), so memory is
+/// bounded by the crop and the input whatever the aspect ratio; the pixels equal resize-then-crop.
 public func resizeShorterSideAndCenterCrop(_ image: RGBImage, shorter: Int, width: Int, height: Int) -> RGBImage {
+    precondition(width > 0 && height > 0, "resizeShorterSideAndCenterCrop: the crop size must be positive")
     let size = shorterSideSize(width: image.width, height: image.height, shorter: shorter)
-    let resized = resize(image, width: size.width, height: size.height)
-    return centerCrop(resized, width: width, height: height)
+    let left = centerCropOffset(size: size.width, crop: width)
+    let top = centerCropOffset(size: size.height, crop: height)
+    // The crop's columns [x0, x1) and rows [y0, y1) inside the resized image; the rest is zero.
+    let x0 = max(0, left), x1 = min(size.width, left + width)
+    let y0 = max(0, top), y1 = min(size.height, top + height)
+    var output = RGBImage(width: width, height: height)
+    if x1 <= x0 || y1 <= y0 { return output }
+    var resizer = BilinearResizer(inWidth: image.width, inHeight: image.height, outWidth: size.width, outHeight: size.height,
+                                  x: x0..<x1, y: y0..<y1)
+    var part = RGBImage(width: 0, height: 0)
+    resizer.resize(image, into: &part)
+    if part.width == width && part.height == height { return part }
+    part.pixels.withUnsafeBufferPointer { src in
+        output.pixels.withUnsafeMutableBufferPointer { dst in
+            for y in 0..<part.height {
+                let to = dst.baseAddress! + ((y + y0 - top) * width + (x0 - left)) * 3
+                to.update(from: src.baseAddress! + y * part.width * 3, count: part.width * 3)
+            }
+        }
+    }
+    return output
 }

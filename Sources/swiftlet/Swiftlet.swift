@@ -8,8 +8,13 @@ import SwiftletONNX
 import SwiftletQuantizer
 
 // The host CLI: argument-parser front ends over SwiftletApp's option structs (the board binary
-// hand-parses the same flags). Every SwiftletError ends as `error: <message>` on stderr and exit
-// code 1; flag mistakes are argument-parser usage errors (exit code 64).
+// hand-parses the same flags). Every SwiftletError ends as `error: <message>` on stderr, or with
+// --json as one JSON object (`reportError`, SwiftletApp/ErrorReport.swift), and its exit code:
+// 64 for a wrong command line (argument-parser's usage errors too), 1 for everything else; the
+// board binary gives the same codes (docs/cli.md).
+
+/// `--json` on the command line: errors are printed as JSON objects too.
+let jsonErrors = wantsJSON(Array(CommandLine.arguments.dropFirst()))
 
 @main
 struct Swiftlet: ParsableCommand {
@@ -17,22 +22,45 @@ struct Swiftlet: ParsableCommand {
         commandName: "swiftlet",
         abstract: "Import, inspect and run edge-inference models.",
         subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self, SelfTest.self])
+
+    /// argument-parser's `main`, except that with --json its usage errors are JSON objects too.
+    static func main() {
+        do {
+            var command = try parseAsRoot(Array(CommandLine.arguments.dropFirst()))
+            try command.run()
+        } catch {
+            // Usage errors (unknown flags, bad values, validate()) are exit code 64, as SwiftletError.usage.
+            if jsonErrors, exitCode(for: error) == .validationFailure, !(error is ExitCode) {
+                let text = message(for: error).split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "usage error"
+                let names = configuration.subcommands.map { $0._commandName }
+                let sub = CommandLine.arguments.dropFirst().first.flatMap { names.contains($0) ? "\($0) " : nil } ?? ""
+                reportError(.usage(detail: "\(text); see 'swiftlet \(sub)--help'"), json: true)
+                exit(withError: ExitCode.validationFailure)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
-/// Runs `body`, turning a SwiftletError into `error: <message>` on stderr and exit code 1.
+/// Runs `body`, turning a SwiftletError into `error: <message>` (or its JSON object with --json) on
+/// stderr and its exit code (`SwiftletError.exitCode`: 64 for a wrong command line, else 1).
 func reportingErrors(_ body: () throws(SwiftletError) -> Void) throws {
     do {
         try body()
     } catch {
-        sys_printError("error: \(error.message)\n")
-        throw ExitCode.failure
+        reportError(error, json: jsonErrors)
+        throw ExitCode(error.exitCode)
     }
 }
 
 /// Prints a usage error for `command` as argument-parser does and exits with code 64 (EX_USAGE);
 /// for checks made in `run()`, where argument-parser would show the root command's usage instead.
 func usageFailure(_ message: String, for command: ParsableCommand.Type, name: String) -> Never {
-    sys_printError("Error: \(message)\nUsage: \(Swiftlet.usageString(for: command))\n  See 'swiftlet \(name) --help' for more information.\n")
+    if jsonErrors {
+        reportError(.usage(detail: "\(message); see 'swiftlet \(name) --help'"), json: true)
+    } else {
+        sys_printError("Error: \(message)\nUsage: \(Swiftlet.usageString(for: command))\n  See 'swiftlet \(name) --help' for more information.\n")
+    }
     Swiftlet.exit(withError: ExitCode.validationFailure)
 }
 
@@ -79,13 +107,13 @@ struct Import: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the packed model (.swl).")
     var output: String
 
-    @Option(name: .customLong("input-shape"), help: "The input's shape when the ONNX file leaves dimensions symbolic, e.g. 1,3,224,224 (ONNX layout).")
+    @Option(name: .customLong("input-shape"), parsing: .unconditional, help: "The input's shape when the ONNX file leaves dimensions symbolic, e.g. 1,3,224,224 (ONNX layout).")
     var inputShape: String?
 
-    @Option(help: "Per-channel mean subtracted from 0-255 pixels, in the model's channel order, e.g. 123.675,116.28,103.53.")
+    @Option(parsing: .unconditional, help: "Per-channel mean subtracted from 0-255 pixels, in the model's channel order, e.g. 123.675,116.28,103.53.")
     var mean: String?
 
-    @Option(help: "Per-channel divisor after the mean, in 0-255 units, e.g. 58.395,57.12,57.375.")
+    @Option(parsing: .unconditional, help: "Per-channel divisor after the mean, in 0-255 units, e.g. 58.395,57.12,57.375.")
     var std: String?
 
     @Flag(help: "The model expects BGR channel order (mean and std are then given in BGR order).")
@@ -94,7 +122,7 @@ struct Import: ParsableCommand {
     @Option(help: "How images become the input size: stretch, or crop (resize the shorter side, then centre-crop).")
     var resize: ResizeMode?
 
-    @Option(name: .customLong("resize-shorter"), help: "With --resize crop: the shorter side's size before cropping (default: 8/7 of the input size, 256 for 224).")
+    @Option(name: .customLong("resize-shorter"), parsing: .unconditional, help: "With --resize crop: the shorter side's size before cropping (default: 8/7 of the input size, 256 for 224).")
     var resizeShorter: Int?
 
     @Option(help: "A text file with one class name per line (in output order).")
@@ -122,21 +150,34 @@ struct Import: ParsableCommand {
                 throw ValidationError("--input-shape dimensions must be positive, got '\(inputShape)'")
             }
         }
-        if let mean { let _: [Float] = try parseList(mean, flag: "--mean", count: 3) }
+        if let mean {
+            let v: [Float] = try parseList(mean, flag: "--mean", count: 3)
+            if let bad = v.first(where: { !$0.isFinite }) {
+                throw ValidationError("--mean \(mean): \(bad) is not a finite number; pass three numbers in 0-255 pixel units, e.g. --mean 123.675,116.28,103.53")
+            }
+        }
         if let std {
             let v: [Float] = try parseList(std, flag: "--std", count: 3)
-            if v.contains(where: { !($0 > 0) || !$0.isFinite }) {
-                throw ValidationError("--std values must be positive, got '\(std)'")
+            if let bad = v.first(where: { !($0 > 0) || !$0.isFinite }) {
+                throw ValidationError("--std \(std): \(bad) is not a positive number (the pixels are divided by it); pass three numbers in 0-255 pixel units, e.g. --std 58.395,57.12,57.375")
             }
+        }
+        if let name, name.utf8.count > 4096 {
+            throw ValidationError("--name is \(name.utf8.count) bytes long, a .swl stores up to 4096; pass a shorter name")
         }
         if let resizeShorter {
             if resizeShorter < 1 { throw ValidationError("--resize-shorter must be at least 1, got \(resizeShorter)") }
             if resize == .stretch { throw ValidationError("--resize-shorter goes with --resize crop, not stretch") }
         }
-        if model == output { throw ValidationError("-o \(output) would overwrite the ONNX model; pass another path such as model.swl") }
     }
 
     func run() throws {
+        // Nothing is read or written before the output is known not to replace an input.
+        try reportingErrors { () throws(SwiftletError) in
+            var inputs: [(role: String, path: String)] = [("the ONNX model", model)]
+            if let labels { inputs.append(("the labels file", labels)) }
+            try checkOutputPath(output, flag: "-o", inputs: inputs)
+        }
         var options = ImportOptions()
         if let inputShape { options.inputShape = try parseList(inputShape, flag: "--input-shape") }
         if mean != nil || std != nil || bgr || resize != nil || resizeShorter != nil {
@@ -151,12 +192,14 @@ struct Import: ParsableCommand {
             options.preprocess = p
         }
         if let labels {
-            let text: String
-            do {
-                text = try String(contentsOfFile: labels, encoding: .utf8)
-            } catch {
-                sys_printError("error: \(labels): cannot read the labels file (\(error.localizedDescription)); pass a UTF-8 text file with one class name per line\n")
-                throw ExitCode.failure
+            var text = ""
+            try reportingErrors { () throws(SwiftletError) in
+                let bytes = try sys_readFile(labels, what: "a labels file")
+                guard let decoded = String(validating: bytes, as: UTF8.self) else {
+                    throw .malformedFile(path: labels, detail: "the labels file is not UTF-8 text",
+                                         hint: "pass a UTF-8 text file with one class name per line")
+                }
+                text = decoded
             }
             var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
                 String($0.hasSuffix("\r") ? $0.dropLast() : $0)
@@ -204,10 +247,10 @@ struct SelfTest: ParsableCommand {
         abstract: "Check every SIMD kernel variant this CPU runs against the scalar reference kernels.",
         discussion: "int8 variants must match bit for bit, float32 ones within 1e-5 of each output's magnitude; seeded random shapes.")
 
-    @Option(help: "The seed of the random cases.")
+    @Option(parsing: .unconditional, help: "The seed of the random cases.")
     var seed = 1
 
-    @Option(help: "Random cases on top of the fixed edge cases.")
+    @Option(parsing: .unconditional, help: "Random cases on top of the fixed edge cases.")
     var cases = 40
 
     func run() throws {
@@ -248,10 +291,10 @@ struct Run: ParsableCommand {
     @Flag(help: "Print one JSON object per line.")
     var json = false
 
-    @Option(name: .customLong("top"), help: "Classes shown per image.")
+    @Option(name: .customLong("top"), parsing: .unconditional, help: "Classes shown per image.")
     var top = 5
 
-    @Option(help: "Timed runs per input (after one warm-up run when more than one); the latency is their mean.")
+    @Option(parsing: .unconditional, help: "Timed runs per input (after one warm-up run when more than one); the latency is their mean.")
     var runs = 1
 
     @Flag(help: "Also time each layer and list the slowest, with the kernel variant that ran (JSON: \"profile_ms\", one mean per layer, and \"kernels\").")
@@ -260,7 +303,7 @@ struct Run: ParsableCommand {
     @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")
     var kernels: KernelsFlag = .auto
 
-    @Option(help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
+    @Option(parsing: .unconditional, help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
     var threads = 1
 
     var options: RunOptions {
@@ -277,7 +320,8 @@ struct Run: ParsableCommand {
         do {
             try options.validate()
         } catch {
-            usageFailure(error.message, for: Run.self, name: "run")
+            if error.exitCode == 64 { usageFailure(error.message, for: Run.self, name: "run") }
+            try reportingErrors { () throws(SwiftletError) in throw error }
         }
         try reportingErrors { () throws(SwiftletError) in try runCommand(options) }
     }
@@ -313,10 +357,10 @@ struct Bench: ParsableCommand {
     @Argument(help: "The packed model (.swl).")
     var model: String
 
-    @Option(help: "Timed runs.")
+    @Option(parsing: .unconditional, help: "Timed runs.")
     var runs = 50
 
-    @Option(help: "Untimed runs first.")
+    @Option(parsing: .unconditional, help: "Untimed runs first.")
     var warmup = 5
 
     @Option(help: "A float32 .npy input in the ONNX layout (default: a fixed pattern).")
@@ -328,7 +372,7 @@ struct Bench: ParsableCommand {
     @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")
     var kernels: KernelsFlag = .auto
 
-    @Option(help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
+    @Option(parsing: .unconditional, help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
     var threads = 1
 
     func validate() throws {
@@ -376,10 +420,10 @@ struct Quantize: ParsableCommand {
     @Option(help: "How each tensor's range is chosen: minmax, percentile or entropy (KL divergence).")
     var method: Method = .percentile
 
-    @Option(help: "With --method percentile: the share of values kept inside the range, in percent.")
+    @Option(parsing: .unconditional, help: "With --method percentile: the share of values kept inside the range, in percent.")
     var percentile: Double = 99.99
 
-    @Option(help: "Use at most this many calibration images (the first in path order).")
+    @Option(parsing: .unconditional, help: "Use at most this many calibration images (the first in path order).")
     var images: Int?
 
     @Option(name: .customLong("float-fallback"), help: "auto: also keep layers whose own SQNR is under --sqnr-threshold in float. unsupported (default): only ops without an int8 kernel stay float.")
@@ -388,7 +432,7 @@ struct Quantize: ParsableCommand {
     @Flag(name: .customLong("no-float-fallback"), help: "Fail, naming the op, if any op has no int8 kernel.")
     var noFloatFallback = false
 
-    @Option(name: .customLong("sqnr-threshold"), help: "With --float-fallback auto: the layer SQNR (dB) under which a layer stays float.")
+    @Option(name: .customLong("sqnr-threshold"), parsing: .unconditional, help: "With --float-fallback auto: the layer SQNR (dB) under which a layer stays float.")
     var sqnrThreshold: Double = 25
 
     @Flag(help: "Cross-layer equalization of conv → conv pairs first (MobileNet-style stacks); ReLU6 between them becomes ReLU.")
@@ -413,11 +457,18 @@ struct Quantize: ParsableCommand {
         if let images, images < 1 { throw ValidationError("--images must be at least 1, got \(images)") }
         if !(percentile > 50 && percentile <= 100) { throw ValidationError("--percentile must be in (50, 100], got \(percentile)") }
         if noFloatFallback && floatFallback == .auto { throw ValidationError("--no-float-fallback contradicts --float-fallback auto; pass one") }
-        if model == output { throw ValidationError("-o \(output) would overwrite the float model; pass another path") }
     }
 
     func run() throws {
         try reportingErrors { () throws(SwiftletError) in
+            // Neither output may replace an input (the model or a calibration image) or the other output.
+            var inputs: [(role: String, path: String)] = [("the float model", model)]
+            for image in try listImages(calibration) { inputs.append(("the calibration image", image)) }
+            try checkOutputPath(output, flag: "-o", inputs: inputs)
+            if let report {
+                try checkOutputPath(report, flag: "--report", inputs: inputs)
+                try checkDistinctOutputs([("-o", output), ("--report", report)])
+            }
             let packed: PackedModel
             if model.lowercased().hasSuffix(".onnx") {
                 var importOptions = ImportOptions()
@@ -478,7 +529,7 @@ struct Eval: ParsableCommand {
     @Option(help: "The labelled image folder (ImageFolder layout).")
     var labels: String
 
-    @Option(help: "Use at most this many images (in path order).")
+    @Option(parsing: .unconditional, help: "Use at most this many images (in path order).")
     var images: Int?
 
     @Flag(help: "Print one JSON object.")

@@ -363,8 +363,8 @@ struct JPEGErrorTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let error = thrownError { _ = try loadJPEG(path: dir.path) }
-        #expect(error == .system(call: "read", path: dir.path, errno: EISDIR))
-        #expect(error?.message == "\(dir.path): read failed: is a directory (EISDIR); pass a file, not a directory")
+        #expect(error == .notRegularFile(path: dir.path, kind: "a directory", what: "a JPEG image"))
+        #expect(error?.message == "\(dir.path) is a directory, not a JPEG image; pass the path of a file, not a directory")
     }
 
     @Test("a missing file is reported as missing")

@@ -43,6 +43,60 @@ static inline int64_t swl_file_size(int fd) {
     return (int64_t)st.st_size;
 }
 
+// File kinds reported by swl_stat_path / swl_fstat_fd.
+#define SWL_KIND_REGULAR 1
+#define SWL_KIND_DIRECTORY 2
+#define SWL_KIND_CHAR_DEVICE 3
+#define SWL_KIND_BLOCK_DEVICE 4
+#define SWL_KIND_FIFO 5
+#define SWL_KIND_SOCKET 6
+#define SWL_KIND_OTHER 7
+
+/// What stat(2) says about a file, in fixed-width fields (struct stat's layout differs by libc and arch).
+typedef struct {
+    int kind;          // SWL_KIND_*
+    unsigned mode;     // permission bits (st_mode & 07777)
+    uint64_t device;   // st_dev
+    uint64_t inode;    // st_ino
+    int64_t size;      // st_size
+} swl_file_status;
+
+static inline void swl_fill_status(const struct stat *st, swl_file_status *out) {
+    int k = SWL_KIND_OTHER;
+    if (S_ISREG(st->st_mode)) k = SWL_KIND_REGULAR;
+    else if (S_ISDIR(st->st_mode)) k = SWL_KIND_DIRECTORY;
+    else if (S_ISCHR(st->st_mode)) k = SWL_KIND_CHAR_DEVICE;
+    else if (S_ISBLK(st->st_mode)) k = SWL_KIND_BLOCK_DEVICE;
+    else if (S_ISFIFO(st->st_mode)) k = SWL_KIND_FIFO;
+    else if (S_ISSOCK(st->st_mode)) k = SWL_KIND_SOCKET;
+    out->kind = k;
+    out->mode = (unsigned)(st->st_mode & 07777);
+    out->device = (uint64_t)st->st_dev;
+    out->inode = (uint64_t)st->st_ino;
+    out->size = (int64_t)st->st_size;
+}
+
+/// stat(2), following symlinks: 0, or -1 with errno set.
+static inline int swl_stat_path(const char *path, swl_file_status *out) {
+    struct stat st;
+    if (stat(path, &st) != 0) return -1;
+    swl_fill_status(&st, out);
+    return 0;
+}
+
+/// fstat(2): 0, or -1 with errno set.
+static inline int swl_fstat_fd(int fd, swl_file_status *out) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return -1;
+    swl_fill_status(&st, out);
+    return 0;
+}
+
+/// open(2) flags Swift cannot always see through the libc headers' macro chains.
+static const int swl_o_nonblock = O_NONBLOCK;
+static const int swl_o_cloexec = O_CLOEXEC;
+static const int swl_o_excl = O_EXCL;
+
 /// Monotonic clock in nanoseconds.
 static inline uint64_t swl_monotonic_ns(void) {
     struct timespec ts;
@@ -80,6 +134,14 @@ static inline int swl_cpuid(unsigned leaf, unsigned sub, unsigned *a, unsigned *
     (void)leaf; (void)sub; *a = *b = *c = *d = 0; return 0;
 }
 #endif
+
+#include <sys/resource.h>
+/// The soft RLIMIT_AS (address-space limit, `ulimit -v`) in bytes, or -1 when unlimited or unknown.
+static inline long long swl_address_space_limit(void) {
+    struct rlimit r;
+    if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return -1;
+    return (long long)r.rlim_cur;
+}
 
 /// Online CPU count and physical memory in bytes (sysconf).
 static inline long swl_cpu_count(void) { return sysconf(_SC_NPROCESSORS_ONLN); }
@@ -193,5 +255,14 @@ swl_jpeg_info swl_jpeg_read_header(const unsigned char *data, size_t size);
 /// Decodes to interleaved 8-bit RGB into `out` (width*height*3 bytes, from swl_jpeg_read_header).
 /// Grey images are expanded to RGB. Truncated data is an error, not a grey tail.
 swl_jpeg_info swl_jpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char *out, size_t out_size);
+
+/// Decodes at 1/`denom` scale (2, 4 or 8; libjpeg's DCT scaling, far less work and memory for large
+/// images); `width`/`height` of the result are the scaled size, ceil(side / denom).
+swl_jpeg_info swl_jpeg_decode_rgb_scaled(const unsigned char *data, size_t size, int denom, unsigned char *out,
+                                         size_t out_size);
+
+/// Encodes interleaved RGB as a baseline JPEG (libjpeg defaults, `quality` 1-100); returns a malloc'd
+/// buffer of `*size` bytes (release with `free`), or NULL. For tests that need real JPEGs of any size.
+unsigned char *swl_jpeg_encode_rgb(const unsigned char *rgb, int width, int height, int quality, size_t *size);
 
 #endif

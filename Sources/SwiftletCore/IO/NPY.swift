@@ -83,7 +83,7 @@ public struct NPYArray: Equatable {
 
     /// Reads and parses a `.npy` file.
     public init(contentsOf path: String) throws(SwiftletError) {
-        let bytes = try sys_readFile(path)
+        let bytes = try sys_readFile(path, what: "a .npy file")
         try self.init(parsing: bytes, path: path)
     }
 

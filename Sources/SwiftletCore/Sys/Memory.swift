@@ -113,3 +113,54 @@ public func sys_residentParts(mappedFile path: String) -> (file: Int, code: Int)
     }
     return (file, code)
 }
+
+/// A `NAME:   123 kB` field of a procfs file, in bytes; nil where the file or the field is missing.
+func procKilobytes(_ path: String, _ name: String) -> Int? {
+    let fd = sys_open(path, O_RDONLY)
+    if fd < 0 { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n <= 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    let key = Array(name.utf8)
+    var i = 0
+    while i + key.count < bytes.count {
+        if (i == 0 || bytes[i - 1] == 0x0A) && Array(bytes[i..<(i + key.count)]) == key {
+            var v = 0
+            var seen = false
+            var j = i + key.count
+            while j < bytes.count && bytes[j] != 0x0A {
+                if bytes[j] >= 0x30 && bytes[j] <= 0x39 {
+                    v = v * 10 + Int(bytes[j] - 0x30)
+                    seen = true
+                }
+                j += 1
+            }
+            return seen ? v * 1024 : nil
+        }
+        i += 1
+    }
+    return nil
+}
+
+/// How many more bytes this process can expect to allocate, and what sets that: the address space
+/// left under `ulimit -v` (RLIMIT_AS minus VmSize), or the machine's MemAvailable, whichever is
+/// smaller; nil when neither is known. Checked before large allocations (the arena), so a model that
+/// asks for more is refused with the figures instead of being half-allocated or killed.
+public func sys_memoryLimit() -> (bytes: Int, why: String)? {
+    var best: (bytes: Int, why: String)? = nil
+    let rlimit = swl_address_space_limit()
+    if rlimit >= 0 {
+        let used = procKilobytes("/proc/self/status", "VmSize:") ?? 0
+        let left = max(0, Int(rlimit) - used)
+        best = (left, "the address-space limit (ulimit -v \(Int(rlimit) / 1024)) leaves \(left) bytes")
+    }
+    if let available = procKilobytes("/proc/meminfo", "MemAvailable:"), best == nil || available < best!.bytes {
+        best = (available, "the machine has \(available) bytes available (MemAvailable)")
+    }
+    return best
+}

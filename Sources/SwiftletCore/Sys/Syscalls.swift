@@ -3,13 +3,13 @@ import CSwiftletSys
 // Thin wrappers over the C calls the core makes; each retries EINTR and turns failures into
 // `SwiftletError.system` naming the call and the path.
 
-/// Reads a whole regular file. The corresponding C calls are `open`, `fstat`, `read`.
-public func sys_readFile(_ path: String) throws(SwiftletError) -> [UInt8] {
-    let fd = sys_open(path, O_RDONLY)
-    if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
+/// Reads a whole regular file; anything else (a directory, a device, a FIFO) is refused naming its
+/// kind and `what` the caller wanted, e.g. "a model file". The corresponding C calls are `stat`,
+/// `open`, `fstat`, `read`.
+public func sys_readFile(_ path: String, what: String = "a file to read") throws(SwiftletError) -> [UInt8] {
+    let fd = try sys_openRegular(path, what: what)
     defer { close(fd) }
     let size = swl_file_size(fd)
-    if size == -2 { throw .system(call: "read", path: path, errno: EISDIR) }
     if size < 0 { throw .system(call: "fstat", path: path, errno: swl_errno()) }
     var bytes = [UInt8](repeating: 0, count: Int(size))
     var done = 0
@@ -28,22 +28,11 @@ public func sys_readFile(_ path: String) throws(SwiftletError) -> [UInt8] {
     return bytes
 }
 
-/// Writes a whole file, replacing it. The corresponding C calls are `open`, `write`.
+/// Writes a whole file, replacing it atomically: the bytes go to a temporary file in the same
+/// folder, which is then renamed over `path` (see `writeFileAtomically`). Callers check first that
+/// `path` is none of the command's inputs (`checkOutputPath`).
 public func sys_writeFile(_ path: String, _ bytes: [UInt8]) throws(SwiftletError) {
-    let fd = sys_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeBytes { buf in write(fd, buf.baseAddress! + done, buf.count - done) }
-        if n < 0 {
-            if swl_errno() == EINTR { continue }
-            let e = swl_errno()
-            close(fd)
-            throw .system(call: "write", path: path, errno: e)
-        }
-        done += n
-    }
-    if close(fd) != 0 { throw .system(call: "close", path: path, errno: swl_errno()) }
+    try writeFileAtomically(path, bytes)
 }
 
 /// `open(2)` with EINTR retried.
@@ -64,12 +53,11 @@ public final class MappedFile {
     private let mapped: Bool
 
     /// Maps `path`; an empty file gets a zero-length buffer.
-    public init(path: String) throws(SwiftletError) {
-        let fd = sys_open(path, O_RDONLY)
-        if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
+    /// Anything but a regular file is refused naming its kind and `what` was wanted ("a model file").
+    public init(path: String, what: String = "a model file") throws(SwiftletError) {
+        let fd = try sys_openRegular(path, what: what)
         defer { close(fd) }
         let size = swl_file_size(fd)
-        if size == -2 { throw .system(call: "mmap", path: path, errno: EISDIR) }
         if size < 0 { throw .system(call: "fstat", path: path, errno: swl_errno()) }
         if size == 0 {
             base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64))
@@ -135,7 +123,13 @@ public func sys_monotonicNanoseconds() -> UInt64 { swl_monotonic_ns() }
 
 /// A zeroed, `alignment`-aligned heap block of `bytes` bytes (at least one).
 /// The corresponding C calls are `posix_memalign` and `memset`; release it with `sys_free`.
+/// Blocks of 64 MiB or more are first compared with `sys_memoryLimit()`: more than the process can
+/// have is refused with both figures, before any of it is allocated or zeroed.
 public func sys_alignedAllocate(bytes: Int, alignment: Int, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
+    if bytes >= 64 << 20, let limit = sys_memoryLimit(), bytes > limit.bytes {
+        throw .invalidModel(detail: "\(what): cannot allocate \(bytes) bytes: \(limit.why)",
+                            hint: "free memory or raise the limit (ulimit -v); if the model should not need this much, its file may be damaged, re-run 'swiftlet import'")
+    }
     var raw: UnsafeMutableRawPointer? = nil
     let size = max(bytes, 1)
     let rc = posix_memalign(&raw, alignment, (size + alignment - 1) / alignment * alignment)
