@@ -334,8 +334,7 @@ void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *
     int8_t pad[16];
     const int rowsInside = swk_dw_setup(g, x, (int8_t)out->input_zero_point, rows, base, pad);
     // Locals, not g's fields: int8 stores may alias anything, so the compiler would reload those.
-    const size_t out_w = g->out_w, y_stride = g->y_stride, sw = g->sw;
-    const ptrdiff_t pad_left = g->pad_left;
+    const size_t out_w = g->out_w, y_stride = g->y_stride;
     size_t inner_lo, inner_hi;
     swk_dw_interior(g, &inner_lo, &inner_hi);
     if (!rowsInside || C < SWK_DW_CB) inner_lo = inner_hi = 0;
@@ -347,23 +346,8 @@ void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *
         const int32_t *bp = (const int32_t *)wb;
         const int8_t *wq = (const int8_t *)(wb + 192);
         for (size_t ox = 0; ox < out_w; ox++) {
-            const int8_t *const *tp;
             ptrdiff_t d;
-            if (ox >= inner_lo && ox < inner_hi) {
-                tp = base;
-                d = ((ptrdiff_t)(ox * sw) - pad_left) * (ptrdiff_t)C + (ptrdiff_t)cb;
-            } else {
-                swk_dw_taps(g, rows, ox, cb, pad, border);
-                if (narrow) {
-                    for (size_t t = 0; t <= taps; t++) {
-                        memset(tail[t], 0, 16);
-                        memcpy(tail[t], border[t], C);
-                        border[t] = tail[t];
-                    }
-                }
-                tp = border;
-                d = 0;
-            }
+            const int8_t *const *tp = swk_dw_pixel(g, rows, base, border, tail, pad, ox, cb, inner_lo, inner_hi, &d);
             int32x4_t acc[4];
             SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[j] = vld1q_s32(bp + 4 * j);
             // The two taps' bytes interleaved like the weight pairs; smull gives int16 products

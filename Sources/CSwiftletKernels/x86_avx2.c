@@ -528,8 +528,7 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
     int8_t pad[16];
     const int rowsInside = swk_dw_setup(g, x, (int8_t)out->input_zero_point, rows, base, pad);
     // Locals, not g's fields: int8 stores may alias anything, so the compiler would reload those.
-    const size_t out_w = g->out_w, y_stride = g->y_stride, sw = g->sw;
-    const ptrdiff_t pad_left = g->pad_left;
+    const size_t out_w = g->out_w, y_stride = g->y_stride;
     size_t inner_lo, inner_hi;
     swk_dw_interior(g, &inner_lo, &inner_hi);
     if (!rowsInside || C < SWK_DW_CB) inner_lo = inner_hi = 0;
@@ -559,23 +558,8 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
         const __m256i bias0 = lanes[0], bias1 = lanes[1];
         const swk_rq8 q0 = swk_rq8_make(lanes[2], lanes[4]), q1 = swk_rq8_make(lanes[3], lanes[5]);
         for (size_t ox = 0; ox < out_w; ox++) {
-            const int8_t *const *tp;
             ptrdiff_t d;
-            if (ox >= inner_lo && ox < inner_hi) {
-                tp = base;
-                d = ((ptrdiff_t)(ox * sw) - pad_left) * (ptrdiff_t)C + (ptrdiff_t)cb;
-            } else {
-                swk_dw_taps(g, rows, ox, cb, pad, border);
-                if (narrow) {
-                    for (size_t t = 0; t <= taps; t++) {
-                        memset(tail[t], 0, 16);
-                        memcpy(tail[t], border[t], C);
-                        border[t] = tail[t];
-                    }
-                }
-                tp = border;
-                d = 0;
-            }
+            const int8_t *const *tp = swk_dw_pixel(g, rows, base, border, tail, pad, ox, cb, inner_lo, inner_hi, &d);
             __m256i acc0 = bias0, acc1 = bias1;
             if (pairs == 5) {
                 swk_dw_pairs_avx2(5, tp, d, wv, &acc0, &acc1);  // 3 × 3, unrolled

@@ -127,6 +127,30 @@ static inline void swk_dw_taps(const swk_dw_geometry *g, const int8_t *const *ro
     taps[t] = taps[0];
 }
 
+/// Output pixel `ox`'s taps for channel block `cb` of an int8 depthwise row: inside the image
+/// (`inner_lo` ≤ ox < `inner_hi`, every row present) `base` with the offset *d; else each tap's own
+/// pointer in `border` (the zero point's `pad` outside the image), *d = 0, and with fewer than 16
+/// channels each tap copied into `tail`, zero-padded, so 16-byte loads stay inside the tensor.
+static inline const int8_t *const *swk_dw_pixel(const swk_dw_geometry *g, const int8_t *const *rows, const int8_t *const *base,
+                                                 const int8_t **border, int8_t (*tail)[16], const int8_t *pad, size_t ox,
+                                                 size_t cb, size_t inner_lo, size_t inner_hi, ptrdiff_t *d) {
+    const size_t C = g->channels;
+    if (ox >= inner_lo && ox < inner_hi) {
+        *d = ((ptrdiff_t)(ox * g->sw) - g->pad_left) * (ptrdiff_t)C + (ptrdiff_t)cb;
+        return base;
+    }
+    swk_dw_taps(g, rows, ox, cb, pad, border);
+    if (C < 16) {
+        for (size_t t = 0; t <= g->kh * g->kw; t++) {
+            memset(tail[t], 0, 16);
+            memcpy(tail[t], border[t], C);
+            border[t] = tail[t];
+        }
+    }
+    *d = 0;
+    return border;
+}
+
 /// The per-row set-up of an int8 depthwise kernel: the input rows, `pad` filled with the input zero
 /// point and, when every row is inside the image (the return value), `base`: tap t of a pixel whose
 /// window starts at column ix0 is base[t] + ix0 · C + cb (base[kh · kw] repeats base[0]).
