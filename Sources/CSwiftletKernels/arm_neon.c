@@ -66,30 +66,6 @@ void swk_gemm_f32_neon(size_t m, size_t n, size_t k, const float *a, size_t a_st
         }
         const float *wb = w;
         for (size_t n0 = 0; n0 < n; n0 += SWK_F32_NR, wb += block) {
-            if (n - n0 <= 8) {
-                // A last block of at most 8 outputs: half the tile (the packed block's upper half is zeros).
-                float32x4_t acc8[F32_MR][2];
-                SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
-                    acc8[r][0] = vld1q_f32(wb);
-                    acc8[r][1] = vld1q_f32(wb + 4);
-                }
-                const float *wp = wb + SWK_F32_NR;
-                for (size_t kk = 0; kk < k; kk++, wp += SWK_F32_NR) {
-                    const float32x4_t w0 = vld1q_f32(wp), w1 = vld1q_f32(wp + 4);
-                    SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
-                        const float32x4_t av = vld1q_dup_f32(ap[r] + kk);
-                        acc8[r][0] = vfmaq_f32(acc8[r][0], av, w0);
-                        acc8[r][1] = vfmaq_f32(acc8[r][1], av, w1);
-                    }
-                }
-                SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) if (r < mr) {
-                    float tmp[8];
-                    vst1q_f32(tmp, vminq_f32(vmaxq_f32(acc8[r][0], vlo), vhi));
-                    vst1q_f32(tmp + 4, vminq_f32(vmaxq_f32(acc8[r][1], vlo), vhi));
-                    memcpy(cp[r] + n0, tmp, (n - n0) * sizeof(float));
-                }
-                continue;
-            }
             float32x4_t acc[F32_MR][4];
             SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
                 SWK_UNROLL for (size_t j = 0; j < 4; j++) acc[r][j] = vld1q_f32(wb + 4 * j);

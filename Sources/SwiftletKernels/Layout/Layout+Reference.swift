@@ -68,10 +68,11 @@ func padElements<T>(
                                 let start = begins.d.5
                                 let f0 = Swift.min(n5, Swift.max(0, start)), f1 = Swift.max(f0, Swift.min(n5, start + dims.d.5))
                                 let base = ia * xs.d.0 + ib * xs.d.1 + ic * xs.d.2 + id * xs.d.3 + ie * xs.d.4
-                                // Per pixel of a channel pad these are a few bytes: no library calls.
-                                for i in 0..<f0 { y[o + i] = value }
+                                // Per pixel of a channel pad these are a few bytes: the copy without a
+                                // library call, the fills only where there is something to fill.
+                                if f0 > 0 { (y + o).update(repeating: value, count: f0) }
                                 if f1 > f0 { copySpan(from: x + base + (f0 - start), to: y + o + f0, count: f1 - f0) }
-                                for i in f1..<n5 { y[o + i] = value }
+                                if n5 > f1 { (y + o + f1).update(repeating: value, count: n5 - f1) }
                             }
                             o += n5
                             continue

@@ -81,16 +81,12 @@ public struct MeanQS8Params: Sendable {
 public func meanQS8_reference(x: UnsafePointer<Int8>, plan p: MeanPlan, y: UnsafeMutablePointer<Int8>, acc: UnsafeMutablePointer<Int32>,
                               params q: MeanQS8Params) {
     for i in 0..<p.outCount { acc[i] = 0 }
-    // Σ (x − zp) as Σ x − count · zp (int32 sums wrap, so the order does not matter), a row at a time:
-    // the last dim is either kept (a row of sums, as in a global average pool over NHWC) or reduced.
+    // Σ (x − zp) as Σ x − count · zp (int32 sums wrap, so the order does not matter). When the last
+    // dim is kept (a global average pool over NHWC), a row at a time: a row of inputs into a row of
+    // sums, which vectorizes; otherwise element by element.
     let n = p.dims.d.5
     if p.toOut.d.5 == 0 {
-        forEachRow6(p.dims, p.dims.strides, p.toOut) { i, o in
-            let xr = x + i
-            var s: Int32 = 0
-            for k in 0..<n { s &+= Int32(xr[k]) }
-            acc[o] &+= s
-        }
+        forEach6(p.dims, p.dims.strides, p.toOut) { _, i, o in acc[o] &+= Int32(x[i]) }
     } else {
         forEachRow6(p.dims, p.dims.strides, p.toOut) { i, o in
             let xr = x + i, ar = acc + o

@@ -33,12 +33,7 @@ public func meanF32_reference(x: UnsafePointer<Float>, plan p: MeanPlan, y: Unsa
     for i in 0..<p.outCount { y[i] = 0 }
     let n = p.dims.d.5
     if p.toOut.d.5 == 0 {
-        forEachRow6(p.dims, p.dims.strides, p.toOut) { i, o in
-            let xr = x + i
-            var s = y[o]
-            for k in 0..<n { s += xr[k] }
-            y[o] = s
-        }
+        forEach6(p.dims, p.dims.strides, p.toOut) { _, i, o in y[o] += x[i] }
     } else {
         forEachRow6(p.dims, p.dims.strides, p.toOut) { i, o in
             let xr = x + i, yr = y + o
