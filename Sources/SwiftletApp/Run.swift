@@ -239,7 +239,7 @@ func minMax(_ v: [Float]) -> (Float, Float) {
 
 func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError) {
     let spec = interpreter.spec
-    guard let pre = spec.preprocess else {
+    guard spec.preprocess != nil else {
         throw .invalidModel(
             detail: "\(o.modelPath) has no pre-processing metadata (mean, std, resize), so it cannot take an image",
             hint: "re-import it with 'swiftlet import model.onnx -o model.swl --mean R,G,B --std R,G,B', or pass a tensor with --input x.npy --output out.npy")

@@ -22,16 +22,50 @@ import Testing
         return path
     }
 
-    /// Runs a board binary, natively or under qemu-aarch64 with the given CPU.
-    func runBoard(_ board: String, cpu: String?, _ args: [String]) throws -> CLIResult {
+    /// Runs a board binary, natively or under qemu-aarch64 with the given CPU; in `directory` when given.
+    func runBoard(_ board: String, cpu: String?, _ args: [String], in directory: String? = nil) throws -> CLIResult {
         let bin = try binary(board)
         if let cpu {
             guard FileManager.default.isExecutableFile(atPath: Self.qemu) else {
                 throw TestFailure("\(Self.qemu) is missing: install Debian's qemu-user-static")
             }
-            return try runProcess(Self.qemu, ["-cpu", cpu, bin] + args)
+            return try runProcess(Self.qemu, ["-cpu", cpu, bin] + args, in: directory)
         }
-        return try runProcess(bin, args)
+        return try runProcess(bin, args, in: directory)
+    }
+
+    /// Short relative paths are small strings, stored inline in the String value rather than in a
+    /// heap buffer. The Embedded runtime of Swift 6.3 mangled them when retained
+    /// (`tools/board/bridge-retain-fix.c`): a board binary with the CLI built -Osize passed a garbage
+    /// path to stat(2) and crashed on `run m.swl --input x.npy --output o.npy`. Paths of under 16
+    /// bytes on every board: a one-output model (the output path is the flag's own string) and
+    /// R-Net's two outputs (o-bbox_reg.npy and o-prob.npy, built from it).
+    @Test("short (inline) paths reach the system calls intact", arguments: ["rpi4", "rpi5", "x86-64"])
+    func shortPathsSurvive(board: String) throws {
+        let (_, cpu) = Self.boards.first { $0.0 == board }!
+        let dir = try scratchDirectory()
+        for (model, shape) in [("digits_lenet", [1, 1, 8, 8]), ("mtcnn_rnet", [1, 3, 24, 24])] {
+            _ = try swiftlet(["import", repoFile("models/onnx/\(model).onnx"), "-o", dir + "/m.swl"])
+            let count = shape.reduce(1, *)
+            try NPYArray(floats: (0..<count).map { Float($0 % 17) / 17 }, shape: shape).write(to: dir + "/x.npy")
+            let host = try swiftlet(["run", dir + "/m.swl", "--input", dir + "/x.npy", "--output", dir + "/host.npy"])
+            #expect(host.status == 0, "\(host.stderr)")
+            let r = try runBoard(board, cpu: cpu, ["run", "m.swl", "--input", "x.npy", "--output", "o.npy"], in: dir)
+            #expect(r.status == 0, "\(board) \(model): \(r.stdout) \(r.stderr)")
+            var compared = 0
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir) where name.hasPrefix("host") {
+                let got = try NPYArray(contentsOf: dir + "/o" + name.dropFirst(4)).floats()
+                let want = try NPYArray(contentsOf: dir + "/" + name).floats()
+                #expect(relativeError(got, want) < 1e-5, "\(board) \(model): \(name)")
+                compared += 1
+                try FileManager.default.removeItem(atPath: dir + "/" + name)
+            }
+            #expect(compared == (model == "mtcnn_rnet" ? 2 : 1), "\(board) \(model)")
+        }
+        let i = try runBoard(board, cpu: cpu, ["inspect", "m.swl"], in: dir)
+        #expect(i.status == 0 && i.stdout.contains("m.swl"), "\(board): \(i.stdout) \(i.stderr)")
+        let missing = try runBoard(board, cpu: cpu, ["run", "none.swl", "--input", "x.npy", "--output", "o.npy"], in: dir)
+        #expect(missing.status == 1 && missing.stderr.contains("none.swl: open failed"), "\(board): \(missing.stderr)")
     }
 
     @Test("outputs equal the host build's: bit for bit with the reference kernels, within 1e-5 with the SIMD ones",

@@ -98,8 +98,8 @@ struct SplitMix64 {
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 
-/// Runs an executable, capturing stdout and stderr through files.
-func runProcess(_ exe: String, _ args: [String]) throws -> CLIResult {
+/// Runs an executable, capturing stdout and stderr through files; in `directory` when given.
+func runProcess(_ exe: String, _ args: [String], in directory: String? = nil) throws -> CLIResult {
     let dir = try scratchDirectory()
     let outURL = URL(fileURLWithPath: dir + "/stdout"), errURL = URL(fileURLWithPath: dir + "/stderr")
     _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
@@ -108,6 +108,7 @@ func runProcess(_ exe: String, _ args: [String]) throws -> CLIResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = args
+    if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
     p.standardOutput = out
     p.standardError = err
     try p.run()
