@@ -10,11 +10,23 @@ import Testing
 // every thread count (1 to 4), with the SIMD variants and with the references, float32 and int8.
 
 /// Per-part counters a pool task increments (the context of `countParts`), and the thread each part
-/// last ran on.
+/// last ran on. Plain memory, not arrays: a task writes only its part's elements, whereas assigning
+/// through an Array's subscript is a modifying access of the whole array, which from several threads
+/// at once is a data race (ThreadSanitizer reported it, `tools/sanitize thread`).
 private struct PartCounts {
-    var hits: [Int32] = Array(repeating: 0, count: 32)
-    var parts: [Int] = Array(repeating: -1, count: 32)
-    var thread: [Int] = Array(repeating: -1, count: 32)
+    let hits = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 32)
+    let parts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 32)
+    let thread = UnsafeMutableBufferPointer<Int>.allocate(capacity: 32)
+    init() {
+        hits.initialize(repeating: 0)
+        parts.initialize(repeating: -1)
+        thread.initialize(repeating: -1)
+    }
+    func deallocate() {
+        hits.deallocate()
+        parts.deallocate()
+        thread.deallocate()
+    }
 }
 
 @Suite struct ThreadTests {
@@ -25,6 +37,7 @@ private struct PartCounts {
             for parts in [1, threads, 4 * threads, 7] {
                 let pool = try ThreadPool(threads: threads, spin: 200)
                 var counts = PartCounts()
+                defer { counts.deallocate() }
                 let rounds = 1_000
                 try withUnsafeMutablePointer(to: &counts) { ctx in
                     for round in 0..<rounds {
