@@ -9,7 +9,7 @@ import Testing
 // Threads: the pool runs every part exactly once per run, and a model gives the same bytes at
 // every thread count (1 to 4), with the SIMD variants and with the references, float32 and int8.
 
-/// Per-part counters a pool task increments (the context of `countParts`), and the thread each part
+/// Per-part counters the pool task of `everyPartRunsOncePerRun` increments, and the thread each part
 /// last ran on. Plain memory, not arrays: a task writes only its part's elements, whereas assigning
 /// through an Array's subscript is a modifying access of the whole array, which from several threads
 /// at once is a data race (ThreadSanitizer reported it, `tools/sanitize thread`).
