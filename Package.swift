@@ -25,8 +25,9 @@ let package = Package(
         // The SIMD micro-kernels (C with intrinsics; per-function target attributes, no global -march).
         .target(name: "CSwiftletKernels", path: "Sources/CSwiftletKernels"),
         .target(name: "SwiftletCore", dependencies: ["CSwiftletSys"], swiftSettings: core),
-        .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
         .target(name: "SwiftletKernels", dependencies: ["SwiftletCore", "CSwiftletSys", "CSwiftletKernels"], swiftSettings: core),
+        // The model format stores weights in the kernels' packed layouts (SwiftletKernels' Conv2D+Packed).
+        .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "SwiftletKernels", "CSwiftletSys"], swiftSettings: core),
         .target(name: "SwiftletRuntime", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "CSwiftletKernels"],
                 swiftSettings: core),
         .target(name: "SwiftletVision", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),

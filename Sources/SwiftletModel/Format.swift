@@ -1,8 +1,14 @@
 /// `.swl` layout constants; `docs/format.md` describes the file byte by byte.
 public enum SWLFormat {
     public static let magic: [UInt8] = [0x53, 0x57, 0x4C, 0x54]  // "SWLT"
-    public static let versionMajor = 1
-    public static let versionMinor = 2
+    /// 2.0: convolution and fully connected weights stored in the kernels' packed layouts (storage 2).
+    public static let versionMajor = 2
+    public static let versionMinor = 0
+    /// The oldest major version the reader loads (1.x: plain weights, packed at load).
+    public static let oldestMajor = 1
+    /// The tensor record's storage byte of packed weights (2.0): the weights section holds them in the
+    /// `PackedForm` the node that reads them needs; the reader presents them as `Storage.weights`.
+    public static let storagePacked: UInt8 = 2
     public static let headerSize = 64
     public static let sectionEntrySize = 24
     public static let alignment = 64

@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletKernels
 
 /// A validated `.swl` model: its spec, and its weights used in place from the mapped file.
 ///
@@ -8,10 +9,18 @@ import SwiftletCore
 public final class PackedModel {
     public let path: String
     public let file: MappedFile
+    /// The model, its weights tensors all plain (`Storage.weights`, their shapes' bytes), whether the
+    /// file stores them packed or not.
     public let spec: ModelSpec
     /// Offset of the weights section in the file (64-byte aligned).
     public let weightsOffset: Int
     public let weightsLength: Int
+    /// The file's major format version (1: plain weights only; 2: packed weights too).
+    public let formatMajor: Int
+    /// Per tensor: the packed layout the file stores it in (format 2), or nil (plain weights, or not weights).
+    public let packedShapes: [PackedShape?]
+    /// Plain copies of packed tensors, made when something asks for them (`plainWeights`); freed with the model.
+    private var unpacked: [UnsafeMutableRawPointer?]
 
     /// Maps and validates `path`.
     public convenience init(path: String) throws(SwiftletError) {
@@ -25,16 +34,61 @@ public final class PackedModel {
         var r = SWLReader(bytes: file.bytes, path: path)
         let (spec, wOff, wLen) = try r.read(checkCRC: checkCRC)
         // The checksum read every page; the interpreter touches the weights it uses again, so they
-        // need not all stay resident meanwhile (kernels that pack weights never read these again).
+        // need not all stay resident meanwhile.
         if checkCRC { file.releasePages(file.base, count: file.count) }
         self.spec = spec
         self.weightsOffset = wOff
         self.weightsLength = wLen
+        formatMajor = r.major
+        packedShapes = r.packed
+        unpacked = [UnsafeMutableRawPointer?](repeating: nil, count: spec.tensors.count)
     }
 
-    /// Pointer to a weights tensor's first byte.
+    deinit {
+        for p in unpacked { if let p { sys_free(p) } }
+    }
+
+    /// Pointer to a weights tensor's first byte in the file: its packed bytes when the file stores it
+    /// packed (`packedShapes`), its plain bytes otherwise.
     public func weights(_ tensor: Int) -> UnsafeRawPointer {
         file.base + weightsOffset + spec.tensors[tensor].offset
+    }
+
+    /// A tensor's packed bytes in the file and their layout, when the file stores it packed.
+    public func packedWeights(_ tensor: Int) -> (shape: PackedShape, bytes: UnsafeRawPointer)? {
+        guard let shape = packedShapes[tensor] else { return nil }
+        return (shape, weights(tensor))
+    }
+
+    /// Pointer to a weights tensor's plain bytes (`spec.tensors[tensor].byteCount` of them): in the file,
+    /// or, for a packed tensor, a copy unpacked on first use (what the reference kernels and the
+    /// quantizer read). Not for concurrent first calls.
+    public func plainWeights(_ tensor: Int) throws(SwiftletError) -> UnsafeRawPointer {
+        guard let shape = packedShapes[tensor] else { return weights(tensor) }
+        if let p = unpacked[tensor] { return UnsafeRawPointer(p) }
+        let p = try sys_alignedAllocate(bytes: max(spec.tensors[tensor].byteCount, 64), alignment: 64,
+                                        what: "\(path): plain weights of '\(spec.tensors[tensor].name)'")
+        unpackWeights(shape, weights(tensor), into: p)
+        unpacked[tensor] = p
+        // Nothing reads the packed bytes of a tensor that runs from its plain copy: out of the
+        // resident set they go (they stay in the file and fault back in if read).
+        file.releasePages(weights(tensor), count: shape.byteCount)
+        return UnsafeRawPointer(p)
+    }
+
+    /// The spec with its weights section filled with every weights tensor's plain bytes (the tensors'
+    /// offsets laid out anew), as the quantizer and `encodeSWL` take it.
+    public func specWithPlainWeights() throws(SwiftletError) -> ModelSpec {
+        var out = spec
+        var bytes: [UInt8] = []
+        for t in 0..<out.tensors.count where out.tensors[t].storage == .weights {
+            while bytes.count % SWLFormat.alignment != 0 { bytes.append(0) }
+            out.tensors[t].offset = bytes.count
+            let p = try plainWeights(t)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(start: p, count: out.tensors[t].byteCount))
+        }
+        out.weights = bytes
+        return out
     }
 }
 
@@ -42,6 +96,10 @@ public final class PackedModel {
 struct SWLReader {
     let bytes: UnsafeRawBufferPointer
     let path: String
+    /// The file's major version, once read.
+    var major = 0
+    /// Per tensor: its packed layout (format 2), once read.
+    var packed: [PackedShape?] = []
 
     func fail(_ detail: String, _ hint: String = "the file is damaged; re-run 'swiftlet import'") -> SwiftletError {
         .malformedFile(path: path, detail: detail, hint: hint)
@@ -74,8 +132,8 @@ struct SWLReader {
         if size < SWLFormat.headerSize {
             throw fail("file has \(size) bytes, a .swl header alone has \(SWLFormat.headerSize)", size == 0 ? notSWL : "it is truncated; re-run 'swiftlet import'")
         }
-        let major = u16(4)
-        if major != SWLFormat.versionMajor {
+        major = u16(4)
+        if major < SWLFormat.oldestMajor || major > SWLFormat.versionMajor {
             throw .versionMismatch(path: path, found: major, supported: SWLFormat.versionMajor)
         }
         if u32(8) != SWLFormat.headerSize { throw fail("header size is \(u32(8)), expected \(SWLFormat.headerSize)") }
@@ -169,6 +227,8 @@ struct SWLReader {
 
         // Tensors.
         if tensorsS.count > 1 << 20 { throw fail("\(tensorsS.count) tensors is implausible") }
+        // Packed weights (format 2): their stored size is checked against their node's layout below.
+        var storedPacked: [(tensor: Int, bytes: UInt64)] = []
         for i in 0..<tensorsS.count {
             let t = tensorsS.offset + i * SWLFormat.tensorRecordSize
             let what = "tensor \(i)"
@@ -176,7 +236,10 @@ struct SWLReader {
             guard let dtype = DType(rawValue: u8(t + 8)) else { throw fail("\(what) '\(name)': unknown dtype \(u8(t + 8))") }
             let rank = Int(u8(t + 9))
             if rank > maxRank { throw fail("\(what) '\(name)': rank \(rank) exceeds \(maxRank)") }
-            guard let storage = Storage(rawValue: u8(t + 10)) else { throw fail("\(what) '\(name)': unknown storage \(u8(t + 10))") }
+            let isPacked = major >= 2 && u8(t + 10) == SWLFormat.storagePacked
+            guard let storage = isPacked ? .weights : Storage(rawValue: u8(t + 10)) else {
+                throw fail("\(what) '\(name)': unknown storage \(u8(t + 10))")
+            }
             guard let layout = Layout(rawValue: u8(t + 11)) else { throw fail("\(what) '\(name)': unknown layout \(u8(t + 11))") }
             if layout == .nhwc && rank != 4 { throw fail("\(what) '\(name)': NHWC layout needs rank 4, has \(rank)") }
             var dims: [Int] = []
@@ -184,7 +247,7 @@ struct SWLReader {
             guard let n = Shape.count(dims) else { throw fail("\(what) '\(name)': shape \(Shape.text(dims)) is too large") }
             let off = u64(t + 40)
             let len = u64(t + 48)
-            if len != UInt64(n * dtype.size) {
+            if !isPacked && len != UInt64(n * dtype.size) {
                 throw fail("\(what) '\(name)': \(len) bytes stored for shape \(Shape.text(dims)) of \(dtype.name)")
             }
             // Arena tensors are checked against the arena with the plan (`checkPlan`): a streamed
@@ -199,7 +262,8 @@ struct SWLReader {
                 throw fail("\(what) '\(name)': weights at \(off) are not 64-byte aligned")
             }
             var info = TensorInfo(name: name, dtype: dtype, shape: dims, layout: layout, storage: storage, offset: Int(off))
-            info.byteCount = Int(len)
+            if !isPacked { info.byteCount = Int(len) }
+            if isPacked { storedPacked.append((i, len)) }
             info.quant = try quantization(t, dtype: dtype, dims: dims, floats: floatsS, what: "\(what) '\(name)'")
             spec.tensors.append(info)
         }
@@ -260,6 +324,7 @@ struct SWLReader {
         }
         for o in spec.outputs where !defined[o] { throw fail("graph output '\(spec.tensors[o].name)' is never computed") }
         try checkPlan(spec)
+        try checkPacked(spec, storedPacked, weightsS)
 
         // Pre- and post-processing.
         let p = preS.offset
@@ -298,6 +363,30 @@ struct SWLReader {
             }
         }
         return (spec, weightsS.offset, weightsS.length)
+    }
+
+    /// Packed weights (format 2) are what the writer makes: each is the weights of exactly one node,
+    /// in the layout `packedWeightsPlan` gives that node, of that layout's size, and every bias,
+    /// requantization and padding slot in it agrees with the tensors (`packedWeightsProblem`), so the
+    /// reference kernels (which unpack them) and the SIMD ones (which read them in place) agree.
+    mutating func checkPacked(_ spec: ModelSpec, _ stored: [(tensor: Int, bytes: UInt64)], _ weightsS: SectionRef) throws(SwiftletError) {
+        packed = [PackedShape?](repeating: nil, count: spec.tensors.count)
+        if stored.isEmpty { return }
+        let plans = packedWeightsPlans(spec)
+        for (t, rec) in stored {
+            let info = spec.tensors[t]
+            guard let plan = plans[t] else {
+                throw fail("tensor '\(info.name)' is stored packed, but it is not the weights of one convolution or fully connected layer that reads packed weights")
+            }
+            if rec != UInt64(plan.shape.byteCount) {
+                throw fail("tensor '\(info.name)': \(rec) packed bytes stored, its layout has \(plan.shape.byteCount)")
+            }
+            let base = bytes.baseAddress! + weightsS.offset
+            if let problem = packedWeightsProblem(plan.shape, base + info.offset, bias: base + spec.tensors[plan.bias].offset, q: plan.q) {
+                throw fail("packed weights '\(info.name)', output \(problem.output): \(problem.problem)")
+            }
+            packed[t] = plan.shape
+        }
     }
 
     /// A tensor record's quantization (bytes 12–13 and 56–63), checked: int8 only, positive finite

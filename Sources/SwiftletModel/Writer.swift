@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletKernels
 
 /// The longest string (model, tensor, node or label name) and attribute list a `.swl` stores; the
 /// reader refuses longer ones.
@@ -56,8 +57,42 @@ public func checkWritable(_ spec: ModelSpec) throws(SwiftletError) {
 ///
 /// The output is a pure function of the spec: the same spec gives the same bytes. Values the format
 /// cannot hold are clamped, never trapped on, so the reader refuses the result; call `checkWritable`
-/// first to refuse such a spec with the tensor or node named.
-public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
+/// first to refuse such a spec with the tensor or node named. With `packWeights` (the default), each
+/// convolution's and fully connected layer's weights that a SIMD kernel reads packed are stored in its
+/// layout (`packedWeightsPlan`), so the runtime uses them in place from the mapped file.
+public func encodeSWL(_ spec: ModelSpec, packWeights pack: Bool = true) -> [UInt8] {
+    let plans = pack ? packedWeightsPlans(spec) : []
+    var weights = spec.weights
+    var place: [(offset: Int, count: Int, packed: Bool)] = spec.tensors.map { ($0.offset, $0.byteCount, false) }
+    if plans.contains(where: { $0 != nil }) {
+        // The weights section laid out anew, tensor by tensor: packed tensors in their layout, the
+        // others as they are.
+        var out: [UInt8] = []
+        out.reserveCapacity(spec.weights.count + spec.weights.count / 16)
+        spec.weights.withUnsafeBytes { src in
+            func bytes(_ t: Int) -> UnsafeRawBufferPointer? {
+                let info = spec.tensors[t]
+                guard info.offset >= 0, info.byteCount >= 0, info.offset <= src.count, info.byteCount <= src.count - info.offset else { return nil }
+                return UnsafeRawBufferPointer(rebasing: src[info.offset..<(info.offset + info.byteCount)])
+            }
+            for t in 0..<spec.tensors.count where spec.tensors[t].storage == .weights {
+                while out.count % SWLFormat.alignment != 0 { out.append(0) }
+                let at = out.count
+                if let plan = plans[t], let w = bytes(t), let b = bytes(plan.bias), let wb = w.baseAddress, let bb = b.baseAddress {
+                    let n = plan.shape.byteCount
+                    out.append(contentsOf: repeatElement(0, count: n))
+                    out.withUnsafeMutableBytes { o in SwiftletKernels.packWeights(plan.shape, w: wb, bias: bb, q: plan.q, into: o.baseAddress! + at) }
+                    place[t] = (at, n, true)
+                } else if let w = bytes(t) {
+                    out.append(contentsOf: w)
+                    place[t] = (at, w.count, false)
+                } else {
+                    place[t] = (spec.tensors[t].offset, spec.tensors[t].byteCount, false)  // out of range: the reader refuses it
+                }
+            }
+        }
+        weights = out
+    }
     var strings = ByteWriter()
     func str(_ s: String) -> (UInt32, UInt32) {
         let off = UInt32(strings.bytes.count)
@@ -90,21 +125,21 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
     var floats = ByteWriter()
     var floatCount: UInt32 = 0
     var tensors = ByteWriter()
-    for t in spec.tensors {
+    for (i, t) in spec.tensors.enumerated() {
         let (o, n) = str(t.name)
         tensors.u32(o)
         tensors.u32(n)
         tensors.u8(t.dtype.rawValue)
         tensors.u8(UInt8(clamping: t.shape.count))
-        tensors.u8(t.storage.rawValue)
+        tensors.u8(place[i].packed ? SWLFormat.storagePacked : t.storage.rawValue)
         tensors.u8(t.layout.rawValue)
         // Quantization: kind (0 none, 1 per tensor, 2 per axis), axis, two reserved bytes.
         tensors.u8(t.quant == nil ? 0 : (t.quant?.axis == nil ? 1 : 2))
         tensors.u8(UInt8(clamping: t.quant?.axis ?? 0))
         tensors.u16(0)
         for i in 0..<maxRank { tensors.u32(i < t.shape.count ? UInt32(clamping: t.shape[i]) : 0) }
-        tensors.u64(UInt64(clamping: t.offset))
-        tensors.u64(UInt64(clamping: t.byteCount))
+        tensors.u64(UInt64(clamping: place[i].offset))
+        tensors.u64(UInt64(clamping: place[i].count))
         if let q = t.quant {
             tensors.i32(q.zeroPoint)
             tensors.u32(floatCount)
@@ -186,7 +221,7 @@ public func encodeSWL(_ spec: ModelSpec) -> [UInt8] {
         (.labels, UInt32(spec.labels.count), labels.bytes),
     ]
     if floatCount > 0 { sections.append((.floats, floatCount, floats.bytes)) }
-    sections.append((.weights, UInt32(clamping: spec.weights.count), spec.weights))
+    sections.append((.weights, UInt32(clamping: weights.count), weights))
 
     var out = ByteWriter()
     out.bytes.append(contentsOf: SWLFormat.magic)

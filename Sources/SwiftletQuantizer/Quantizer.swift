@@ -84,11 +84,10 @@ public struct QuantizeResult {
     public var equalization: EqualizationSummary?
 }
 
-/// A model's spec with its weights bytes copied out of the mapped file (the reader leaves them there).
-public func specWithWeights(_ model: PackedModel) -> ModelSpec {
-    var spec = model.spec
-    spec.weights = Array(UnsafeRawBufferPointer(start: model.file.base + model.weightsOffset, count: model.weightsLength))
-    return spec
+/// A model's spec with its plain weights bytes copied out of the mapped file (the reader leaves them
+/// there; packed ones are unpacked).
+public func specWithWeights(_ model: PackedModel) throws(SwiftletError) -> ModelSpec {
+    try model.specWithPlainWeights()
 }
 
 func loadSpec(_ spec: ModelSpec, name: String) throws(SwiftletError) -> Interpreter {
@@ -102,7 +101,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         throw .usage(detail: "--percentile must be in (50, 100], got \(p); 99.99 keeps all but the outer 0.01 %")
     }
     if let n = o.maxImages, n < 1 { throw .usage(detail: "--images must be at least 1, got \(n)") }
-    var original = specWithWeights(model)
+    var original = try specWithWeights(model)
     if let r = o.reuseInputs { original.reuseInputs = r }
     for t in original.tensors where t.dtype != .float32 && t.storage == .arena {
         throw .invalidModel(detail: "\(model.path) is already quantized (tensor '\(t.name)' is \(t.dtype.name))", hint: "quantize the float model")

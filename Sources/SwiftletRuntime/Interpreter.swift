@@ -43,6 +43,9 @@ public final class Interpreter {
     public let kernelNames: [String]
     /// Whether every node runs its reference kernel (`--kernels reference`).
     public let kernels: KernelChoice
+    /// Layers whose weights were packed at load (0 when the file stores them in the chosen variants'
+    /// layouts, as format-2 files do on every CPU with SIMD kernels).
+    public let layersPackedAtLoad: Int
 
     /// Allocates the arena and prepares every node of `model`, choosing each convolution's and fully
     /// connected layer's kernel variant for this CPU (`kernels: .reference` forces the references).
@@ -114,18 +117,21 @@ public final class Interpreter {
         let scratchStride = (fastScratch + 63) / 64 * 64
         var buffers: [UnsafeMutableRawPointer] = []
         var names: [String] = []
+        var packedAtLoad = 0
         do {
             let shared: UnsafeMutableRawPointer? = fastScratch > 0
                 ? try sys_alignedAllocate(bytes: scratchStride * threads, alignment: 64, what: "\(model.path): kernel scratch") : nil
             if let p = shared { buffers.append(p) }
             for (i, node) in spec.nodes.enumerated() {
+                var packedHere = false
                 prepared.append(try Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias, strides, variant: variants[i],
-                                                        fastScratch: shared, owned: &buffers, path: model.path))
+                                                        fastScratch: shared, owned: &buffers, model: model, packedHere: &packedHere))
                 names.append(variants[i]?.name ?? "reference")
-                // A convolution or fully connected layer with packed weights never reads the mapped
+                // A layer whose weights were packed here (a format-1 file) never reads the mapped
                 // originals again: out of the resident set they go (they stay in the file and the page cache).
-                if let v = variants[i], v.algorithm != .reference, v.algorithm != .elementwise, v.algorithm != .pool {
-                    for t in node.inputs.dropFirst() where spec.tensors[t].storage == .weights {
+                if packedHere {
+                    packedAtLoad += 1
+                    for t in node.inputs.dropFirst() where spec.tensors[t].storage == .weights && model.packedShapes[t] == nil {
                         model.file.releasePages(model.weights(t), count: spec.tensors[t].byteCount)
                     }
                 }
@@ -146,6 +152,7 @@ public final class Interpreter {
             throw error
         }
         kernelNames = names
+        layersPackedAtLoad = packedAtLoad
         // Streamed Conv → Conv pairs (`streamedRows`): the consumer's step runs both, row by row.
         for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 {
             guard case .conv2d(let c) = spec.nodes[e + 1].op else { continue }
@@ -337,8 +344,25 @@ public final class Interpreter {
     private static func prepare(
         _ node: NodeInfo, _ tensors: [TensorInfo], _ raw: [UnsafeMutableRawPointer], _ scratch: UnsafeMutablePointer<Int32>?,
         _ alias: Aliasing, _ rowStrides: [Int], variant: KernelVariant?, fastScratch: UnsafeMutableRawPointer?,
-        owned: inout [UnsafeMutableRawPointer], path: String
+        owned: inout [UnsafeMutableRawPointer], model: PackedModel, packedHere: inout Bool
     ) throws(SwiftletError) -> Step {
+        let path = model.path
+        /// The plain weights (input 1) the reference reads, and the packed ones variant `v` reads: in
+        /// place from the file when it stores them in `v`'s layout, else packed here, at load.
+        func weights(_ v: KernelVariant, int8: Bool,
+                     pack: (UnsafeRawPointer) throws(SwiftletError) -> UnsafeMutableRawPointer) throws(SwiftletError)
+            -> (plain: UnsafeRawPointer, packed: UnsafeRawPointer?)
+        {
+            let t = node.inputs[1]
+            let form = PackedForm.of(v.algorithm, int8: int8)
+            if let form, let inFile = model.packedWeights(t), inFile.shape.form == form { return (inFile.bytes, inFile.bytes) }
+            let plain = try model.plainWeights(t)
+            guard form != nil else { return (plain, nil) }
+            let p = try pack(plain)
+            owned.append(p)
+            packedHere = true
+            return (plain, UnsafeRawPointer(p))
+        }
         func f32(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Float.self)) }
         func i8(_ k: Int) -> UnsafePointer<Int8> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int8.self)) }
         func shape(_ k: Int) -> [Int] { tensors[node.inputs[k]].shape }
@@ -373,26 +397,20 @@ public final class Interpreter {
             let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
             let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
             let v = variant ?? KernelTables.convQS8[0]
-            var packed: UnsafeRawPointer? = nil
-            if v.algorithm != .reference {
-                let pc = try packConvQS8(v, g, w: i8(1), bias: bias, inputZeroPoint: xq.zeroPoint, requant: requant,
-                                         what: "\(path): packed weights of node '\(node.name)'")
-                owned.append(pc.weights)
-                packed = UnsafeRawPointer(pc.weights)
+            let (w, packed) = try weights(v, int8: true) { (plain) throws(SwiftletError) in
+                try packConvQS8(v, g, w: plain.assumingMemoryBound(to: Int8.self), bias: bias, inputZeroPoint: xq.zeroPoint, requant: requant,
+                                what: "\(path): packed weights of node '\(node.name)'").weights
             }
-            return .conv2dQS8(ConvQS8Step(x: i8(0), xShape: xShape, inputZeroPoint: xq.zeroPoint, w: i8(1), b: bias,
+            return .conv2dQS8(ConvQS8Step(x: i8(0), xShape: xShape, inputZeroPoint: xq.zeroPoint, w: w.assumingMemoryBound(to: Int8.self), b: bias,
                                           y: y8, yShape: yShape, yPixelStride: yPixelStride, params: c, requant: requant,
                                           kernel: v, geometry: g, packed: packed, scratch: fastScratch))
         case .conv2d(let c):
             let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
             let v = variant ?? KernelTables.convF32[0]
-            var packed: UnsafeRawPointer? = nil
-            if v.algorithm != .reference {
-                let pc = try packConvF32(v, g, w: f32(1), b: f32(2), what: "\(path): packed weights of node '\(node.name)'")
-                owned.append(pc.weights)
-                packed = UnsafeRawPointer(pc.weights)
+            let (w, packed) = try weights(v, int8: false) { (plain) throws(SwiftletError) in
+                try packConvF32(v, g, w: plain.assumingMemoryBound(to: Float.self), b: f32(2), what: "\(path): packed weights of node '\(node.name)'").weights
             }
-            return .conv2d(ConvStep(x: f32(0), xShape: xShape, w: f32(1), b: f32(2), y: y, yShape: yShape, yPixelStride: yPixelStride,
+            return .conv2d(ConvStep(x: f32(0), xShape: xShape, w: w.assumingMemoryBound(to: Float.self), b: f32(2), y: y, yShape: yShape, yPixelStride: yPixelStride,
                                     params: c, kernel: v, geometry: g, packed: packed, scratch: fastScratch))
         case .fullyConnected(let act):
             let depth = xShape.isEmpty ? 1 : xShape[xShape.count - 1]
@@ -404,24 +422,20 @@ public final class Interpreter {
                                              outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
                 let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
                 let v = variant ?? KernelTables.fullyConnectedQS8[0]
-                var packed: UnsafeRawPointer? = nil
-                if v.algorithm != .reference {
-                    let p = try packGemmQS8(w: i8(1), bias: bias, n: units, k: depth, inputZeroPoint: xq.zeroPoint, requant: requant,
-                                            what: "\(path): packed weights of node '\(node.name)'")
-                    owned.append(p)
-                    packed = UnsafeRawPointer(p)
+                let (w, packed) = try weights(v, int8: true) { (plain) throws(SwiftletError) in
+                    try packGemmQS8(w: plain.assumingMemoryBound(to: Int8.self), bias: bias, n: units, k: depth, inputZeroPoint: xq.zeroPoint,
+                                    requant: requant, what: "\(path): packed weights of node '\(node.name)'")
                 }
-                return .fullyConnectedQS8(FCQS8Step(x: i8(0), rows: rows, depth: depth, inputZeroPoint: xq.zeroPoint, w: i8(1), b: bias,
+                return .fullyConnectedQS8(FCQS8Step(x: i8(0), rows: rows, depth: depth, inputZeroPoint: xq.zeroPoint,
+                                                    w: w.assumingMemoryBound(to: Int8.self), b: bias,
                                                     y: y8, units: units, requant: requant, kernel: v, packed: packed, scratch: fastScratch))
             }
             let v = variant ?? KernelTables.fullyConnectedF32[0]
-            var packed: UnsafeRawPointer? = nil
-            if v.algorithm != .reference {
-                let p = try packGemmF32(w: f32(1), b: f32(2), n: units, k: depth, what: "\(path): packed weights of node '\(node.name)'")
-                owned.append(p)
-                packed = UnsafeRawPointer(p)
+            let (w, packed) = try weights(v, int8: false) { (plain) throws(SwiftletError) in
+                try packGemmF32(w: plain.assumingMemoryBound(to: Float.self), b: f32(2), n: units, k: depth,
+                                what: "\(path): packed weights of node '\(node.name)'")
             }
-            return .fullyConnected(FCStep(x: f32(0), rows: rows, depth: depth, w: f32(1), b: f32(2), y: y, units: units, activation: act,
+            return .fullyConnected(FCStep(x: f32(0), rows: rows, depth: depth, w: w.assumingMemoryBound(to: Float.self), b: f32(2), y: y, units: units, activation: act,
                                           kernel: v, packed: packed))
         case .binary(let kind, let act) where quantized:
             let o6 = Dims6(yShape)

@@ -45,113 +45,42 @@ func applyActivation(_ act: Activation, _ isa: KernelISA, y: UnsafeMutablePointe
 @inline(__always)
 func roundUp(_ x: Int, _ m: Int) -> Int { (x + m - 1) / m * m }
 
-// MARK: - Packing
+// MARK: - Packing at load (files without packed weights; layouts in Conv2D+Packed.swift)
 
-/// Packs float weights `[N][K]` (OHWI flattened) and bias `[N]` for the f32 GEMM: blocks of 16 outputs,
-/// `[16 bias][K × 16]`, zero-padded.
+/// `shape`'s packed weights in a new 64-byte aligned block (free with `sys_free`).
+public func allocatePacked(_ shape: PackedShape, w: UnsafeRawPointer, bias: UnsafeRawPointer, q: PackedQS8Parameters?,
+                           what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
+    let raw = try sys_alignedAllocate(bytes: max(shape.byteCount, 64), alignment: 64, what: what)
+    packWeights(shape, w: w, bias: bias, q: q, into: raw)
+    return raw
+}
+
+/// Packs float weights `[N][K]` (OHWI flattened) and bias `[N]` for the f32 GEMM (`PackedForm.gemmF32`).
 public func packGemmF32(w: UnsafePointer<Float>, b: UnsafePointer<Float>, n: Int, k: Int, what: String) throws(SwiftletError)
     -> UnsafeMutableRawPointer
 {
-    let nr = Int(SWK_F32_NR)
-    let blocks = (n + nr - 1) / nr
-    let raw = try sys_alignedAllocate(bytes: blocks * nr * (k + 1) * 4, alignment: 64, what: what)
-    let p = raw.assumingMemoryBound(to: Float.self)
-    p.initialize(repeating: 0, count: blocks * nr * (k + 1))
-    for blk in 0..<blocks {
-        let base = p + blk * nr * (k + 1)
-        for j in 0..<nr where blk * nr + j < n {
-            let o = blk * nr + j
-            base[j] = b[o]
-            for kk in 0..<k { base[nr + kk * nr + j] = w[o * k + kk] }
-        }
-    }
-    return raw
+    try allocatePacked(PackedShape(form: .gemmF32, n: n, k: k), w: w, bias: b, q: nil, what: what)
 }
 
-/// Packs int8 weights `[N][K]` for the qs8 GEMM: blocks of 8 outputs, `[8 bias][8 multiplier][8 shift]`
-/// then K in groups of 4 (`[q][8][4]`), the input zero point folded into the bias:
-/// bias − zp · Σk w (wrapping, as the reference's int32 sums are taken modulo 2^32 too).
+/// Packs int8 weights `[N][K]` for the qs8 GEMM (`PackedForm.gemmQS8`), the input zero point folded into the bias.
 public func packGemmQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, n: Int, k: Int, inputZeroPoint: Int32,
                         requant: Requantization, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
-    let nr = Int(SWK_QS8_NR)
-    let kq = (k + 3) / 4
-    let blockBytes = 96 + 32 * kq
-    let blocks = (n + nr - 1) / nr
-    let raw = try sys_alignedAllocate(bytes: blocks * blockBytes, alignment: 64, what: what)
-    raw.initializeMemory(as: UInt8.self, repeating: 0, count: blocks * blockBytes)
-    for blk in 0..<blocks {
-        let base = raw + blk * blockBytes
-        let ints = base.assumingMemoryBound(to: Int32.self)
-        let ws = (base + 96).assumingMemoryBound(to: Int8.self)
-        for j in 0..<nr where blk * nr + j < n {
-            let o = blk * nr + j
-            var sum: Int32 = 0
-            for kk in 0..<k {
-                let v = w[o * k + kk]
-                sum &+= Int32(v)
-                ws[(kk / 4) * 32 + j * 4 + kk % 4] = v
-            }
-            ints[j] = bias[o] &- inputZeroPoint &* sum
-            ints[8 + j] = requant.multipliers[o]
-            ints[16 + j] = Int32(requant.shifts[o])
-        }
-    }
-    return raw
+    try allocatePacked(PackedShape(form: .gemmQS8, n: n, k: k), w: w, bias: bias,
+                       q: PackedQS8Parameters(inputZeroPoint: inputZeroPoint, requant: requant), what: what)
 }
 
-/// Packs depthwise float weights (OHWI `[C][KH][KW][1]`) and bias: blocks of 16 channels,
-/// `[16 bias][taps × 16]`.
+/// Packs depthwise float weights (OHWI `[C][KH][KW][1]`) and bias (`PackedForm.depthwiseF32`).
 public func packDepthwiseF32(w: UnsafePointer<Float>, b: UnsafePointer<Float>, channels: Int, taps: Int, what: String)
     throws(SwiftletError) -> UnsafeMutableRawPointer
 {
-    let cb = Int(SWK_DW_CB)
-    let blocks = (channels + cb - 1) / cb
-    let raw = try sys_alignedAllocate(bytes: blocks * cb * (taps + 1) * 4, alignment: 64, what: what)
-    let p = raw.assumingMemoryBound(to: Float.self)
-    p.initialize(repeating: 0, count: blocks * cb * (taps + 1))
-    for blk in 0..<blocks {
-        let base = p + blk * cb * (taps + 1)
-        for j in 0..<cb where blk * cb + j < channels {
-            let ch = blk * cb + j
-            base[j] = b[ch]
-            for t in 0..<taps { base[cb + t * cb + j] = w[ch * taps + t] }
-        }
-    }
-    return raw
+    try allocatePacked(PackedShape(form: .depthwiseF32, n: channels, k: taps), w: w, bias: b, q: nil, what: what)
 }
 
-/// Packs depthwise int8 weights (the qs8 depthwise layout of CSwiftletKernels.h): blocks of 16
-/// channels, `[16 bias][16 multiplier][16 shift]`, then the taps in pairs, `[16 channels × 2 taps]`
-/// int8; the input zero point folded into the bias (bias − zp · Σ taps w, wrapping as the reference's
-/// int32 sums do); a last partial block holds the last 16 channels (C > 16) or is zero-padded.
+/// Packs depthwise int8 weights (`PackedForm.depthwiseQS8`), the input zero point folded into the bias.
 public func packDepthwiseQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, channels: Int, taps: Int, inputZeroPoint: Int32,
                              requant: Requantization, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
-    let cb = Int(SWK_DW_CB)
-    let pairs = (taps + 1) / 2
-    let blockBytes = 192 + 32 * pairs
-    let blocks = (channels + cb - 1) / cb
-    let raw = try sys_alignedAllocate(bytes: blocks * blockBytes, alignment: 64, what: what)
-    raw.initializeMemory(as: UInt8.self, repeating: 0, count: blocks * blockBytes)
-    for blk in 0..<blocks {
-        let base = raw + blk * blockBytes
-        let ints = base.assumingMemoryBound(to: Int32.self)
-        let ws = (base + 192).assumingMemoryBound(to: Int8.self)
-        // The block's first channel: the last block of a channel count that is not a multiple of 16 ends at C.
-        let first = channels - blk * cb >= cb ? blk * cb : max(channels - cb, 0)
-        for j in 0..<min(cb, channels - first) {
-            let ch = first + j
-            var sum: Int32 = 0
-            for t in 0..<taps {
-                let v = w[ch * taps + t]
-                sum &+= Int32(v)
-                ws[(t / 2) * 32 + j * 2 + t % 2] = v
-            }
-            ints[j] = bias[ch] &- inputZeroPoint &* sum
-            ints[16 + j] = requant.multipliers[ch]
-            ints[32 + j] = Int32(requant.shifts[ch])
-        }
-    }
-    return raw
+    try allocatePacked(PackedShape(form: .depthwiseQS8, n: channels, k: taps), w: w, bias: bias,
+                       q: PackedQS8Parameters(inputZeroPoint: inputZeroPoint, requant: requant), what: what)
 }
 
 /// Scratch bytes a variant needs per call for geometry `g` (0 for the reference and depthwise forms).
