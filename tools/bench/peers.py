@@ -32,6 +32,10 @@ median (and that round's p90), since on a shared machine noise only ever adds ti
                 extracted. float32 only: the pip wheels ship no int8 tools (ncnn2table, ncnn2int8).
                 --no-ncnn leaves it out.
 
+Run it on a quiet machine. ncnn's two threads are libgomp's, which spin while they wait: with other
+work on the cores, its two-thread medians were seen 20 to 60 times its quiet ones (over a second for
+SqueezeNet 1.1, where one thread took 20 ms), far more than the other runtimes lose.
+
 A peer that cannot convert or run a model gets an n/a cell with the reason on its row; nothing else is
 skipped. Ratios below 1 mean Swiftlet is faster. Benchmarks are not tests: nothing here asserts.
 """
