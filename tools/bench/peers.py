@@ -33,8 +33,9 @@ median (and that round's p90), since on a shared machine noise only ever adds ti
                 --no-ncnn leaves it out.
 
 Run it on a quiet machine. ncnn's two threads are libgomp's, which spin while they wait: with other
-work on the cores, its two-thread medians were seen 20 to 60 times its quiet ones (over a second for
-SqueezeNet 1.1, where one thread took 20 ms), far more than the other runtimes lose.
+work on the cores (load 4 to 10), SqueezeNet 1.1 at two threads took 0.1 to 1.2 s per run in ncnn's
+default setup, against about 20 ms at one thread or at two with OMP_WAIT_POLICY=passive (not set
+here: peers run with their defaults), far more than the other runtimes lost.
 
 A peer that cannot convert or run a model gets an n/a cell with the reason on its row; nothing else is
 skipped. Ratios below 1 mean Swiftlet is faster. Benchmarks are not tests: nothing here asserts.
