@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create or update the Python venv that converts ONNX models to .tflite (onnx2tf + TensorFlow), for
-# the LiteRT column of tools/memory/peers. Conversion only: LiteRT itself is measured from the
-# fixture venv (tools/models/setup_venv.sh, ai-edge-litert). Swiftlet never needs it.
+# the LiteRT columns of tools/memory/peers and tools/bench/peers. Conversion only: LiteRT itself is
+# measured from the fixture venv (tools/models/setup_venv.sh, ai-edge-litert). Swiftlet never needs it.
 #
 #   tools/memory/setup_tf_venv.sh     -> prints the venv path on stdout (logs go to stderr)
 #
