@@ -17,6 +17,8 @@ public struct BenchOptions {
     /// Threads per inference (`--threads`), pinned to `affinity` when it is not empty.
     public var threads = 1
     public var affinity: [Int] = []
+    /// `--memory-limit` as given (`512M`), or nil.
+    public var memoryLimit: String? = nil
 
     public init(modelPath: String, runs: Int = 50, warmup: Int = 5, inputNPY: String? = nil, json: Bool = false) {
         self.modelPath = modelPath
@@ -42,6 +44,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     if o.runs < 1 { throw .usage(detail: "--runs must be at least 1, got \(o.runs)") }
     if o.warmup < 0 { throw .usage(detail: "--warmup must be 0 or more, got \(o.warmup)") }
     if o.threads < 1 || o.threads > 64 { throw .usage(detail: "--threads must be between 1 and 64, got \(o.threads)") }
+    sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
     // Peak-memory growth from here on: the model's mapped weights that are touched, the arena, the
     // prepared steps (as the peer benchmark measures ONNX Runtime and LiteRT).
     let memoryReset = sys_resetPeakMemory()

@@ -38,8 +38,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         USAGE: swiftlet <subcommand>
 
         SUBCOMMANDS:
-          run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference] [--threads <n>]
-          bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>]
+          run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
+          bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
           inspect <model.swl> [--json]
           info [--json]
           selftest [--seed <n>] [--cases <n>]
@@ -87,6 +87,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--runs": o.runs = try p.int(flag)
                 case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
                 case "--threads": o.threads = try p.int(flag)
+                case "--memory-limit": o.memoryLimit = try p.value(flag)
                 case "--help", "-h":
                     sys_print(usage)
                     return 0
@@ -106,6 +107,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--json": o.json = true
                 case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
                 case "--threads": o.threads = try p.int(flag)
+                case "--memory-limit": o.memoryLimit = try p.value(flag)
                 default: throw p.unknown(flag)
                 }
             }

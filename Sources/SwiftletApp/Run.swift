@@ -27,6 +27,8 @@ public struct RunOptions {
     /// Threads per inference (`--threads`), pinned to `affinity` when it is not empty.
     public var threads = 1
     public var affinity: [Int] = []
+    /// `--memory-limit` as given (`512M`), or nil: the budget the model's memory must fit in.
+    public var memoryLimit: String? = nil
 
     public init(modelPath: String, imagePaths: [String] = [], inputNPY: String? = nil, outputNPY: String? = nil,
                 json: Bool = false, topK: Int = 5, runs: Int = 1, profile: Bool = false) {
@@ -72,6 +74,7 @@ public struct RunOptions {
 /// `swiftlet run`: loads the model, runs it on each image (or on `--input`), prints the results.
 public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     try o.validate()
+    sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
     let model = try PackedModel(path: o.modelPath)
     let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
     if let input = o.inputNPY, let output = o.outputNPY {

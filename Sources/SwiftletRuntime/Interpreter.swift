@@ -46,6 +46,8 @@ public final class Interpreter {
     /// Layers whose weights were packed at load (0 when the file stores them in the chosen variants'
     /// layouts, as format-2 files do on every CPU with SIMD kernels).
     public let layersPackedAtLoad: Int
+    /// The model file's bytes counted against `--memory-limit` (0 without one).
+    private let countedFile: Int
 
     /// Allocates the arena and prepares every node of `model`, choosing each convolution's and fully
     /// connected layer's kernel variant for this CPU (`kernels: .reference` forces the references).
@@ -60,6 +62,17 @@ public final class Interpreter {
         self.threads = threads
         pool = threads > 1 ? try ThreadPool(threads: threads, affinity: affinity) : nil
         let spec = model.spec
+        // Under --memory-limit, what the model needs is compared with it before anything is allocated.
+        if let (limit, used) = sys_memoryBudget() {
+            if spec.arenaBytes + model.file.count > limit - used {
+                throw .invalidModel(detail: "\(model.path): needs \(spec.arenaBytes + model.file.count) bytes to run (arena \(spec.arenaBytes), model file \(model.file.count), mapped), --memory-limit \(limit) leaves \(max(0, limit - used))",
+                                    hint: "raise --memory-limit, or use a smaller model or input")
+            }
+            sys_countAllocation(model.file.count)  // the mapped file's pages count while the model runs
+            countedFile = model.file.count
+        } else {
+            countedFile = 0
+        }
         let bytes = spec.arenaBytes > 0 ? spec.arenaBytes : 64
         let base = try sys_alignedAllocate(bytes: bytes, alignment: 64, what: "\(model.path): the arena")
         arena = base
@@ -196,6 +209,7 @@ public final class Interpreter {
     }
 
     deinit {
+        sys_countAllocation(-countedFile)
         steps.deinitialize()
         steps.deallocate()
         sys_free(arena)

@@ -306,11 +306,15 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
     var threads = 1
 
+    @Option(help: "Fail with the figures, before allocating, if the model's memory (arena, model file, kernel scratch, weights packed at load) would exceed this size: 512M, 2G, 1048576 (bytes).")
+    var memoryLimit: String?
+
     var options: RunOptions {
         var o = RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
                            runs: runs, profile: profile)
         o.kernels = kernels.choice
         o.threads = threads
+        o.memoryLimit = memoryLimit
         return o
     }
 
@@ -375,6 +379,9 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
     var threads = 1
 
+    @Option(help: "Fail with the figures, before allocating, if the model's memory (arena, model file, kernel scratch, weights packed at load) would exceed this size: 512M, 2G, 1048576 (bytes).")
+    var memoryLimit: String?
+
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64, got \(threads)") }
@@ -386,6 +393,7 @@ struct Bench: ParsableCommand {
             var o = BenchOptions(modelPath: model, runs: runs, warmup: warmup, inputNPY: input, json: json)
             o.kernels = kernels.choice
             o.threads = threads
+            o.memoryLimit = memoryLimit
             try benchCommand(o)
         }
     }
@@ -474,6 +482,7 @@ struct Quantize: ParsableCommand {
                 var importOptions = ImportOptions()
                 importOptions.keepOrder = keepOrder
                 let spec = try importONNX(path: model, options: importOptions)
+                try checkWritable(spec)  // what a .swl cannot hold is named, not reported as a damaged file
                 packed = try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: model)
             } else {
                 packed = try PackedModel(path: model)

@@ -147,4 +147,39 @@ struct MemoryBoundTests {
             #expect(r.stderr.contains("bytes available (MemAvailable); free memory or raise the limit (ulimit -v); if the model should not need this much, its file may be damaged, re-run 'swiftlet import'"), "\(r.stderr)")
         }
     }
+
+    /// `--memory-limit` on run and bench, host and board: a budget below what the model needs is
+    /// refused with the figures before anything is allocated; one above it runs; a bad size is a usage error.
+    @Test("--memory-limit refuses a model that does not fit, with the figures, on the host and the board")
+    func memoryLimitFlag() throws {
+        let files = try OutputSafetyFiles()
+        let model = try PackedModel(path: files.model)
+        let need = model.spec.arenaBytes + model.file.count
+        let board = repoFile("build/boards/x86-64/swiftlet")
+        for (cli, isBoard) in [(nil as String?, false), (board, true)] {
+            func go(_ args: [String]) throws -> CLIResult { isBoard ? try runProcess(cli!, args) : try swiftlet(args) }
+            for cmd in [["run", files.model, "--input", files.tensor, "--output", files.dir + "/out.npy"], ["bench", files.model, "--runs", "2"]] {
+                let tight = try go(cmd + ["--memory-limit", "\(need - 1)"])
+                #expect(tight.status == 1, "\(isBoard) \(cmd[0]): \(tight.stderr)")
+                #expect(tight.stderr.contains("needs \(need) bytes to run (arena \(model.spec.arenaBytes), model file \(model.file.count), mapped), --memory-limit \(need - 1) leaves \(need - 1); raise --memory-limit"),
+                        "\(isBoard) \(cmd[0]): \(tight.stderr)")
+                let roomy = try go(cmd + ["--memory-limit", "64M"])
+                #expect(roomy.status == 0, "\(isBoard) \(cmd[0]): \(roomy.stderr)")
+                let bad = try go(cmd + ["--memory-limit", "12x"])
+                #expect(bad.status == 64 && bad.stderr.contains("--memory-limit takes a size such as 512M, 2G or 1048576 (bytes), got '12x'"),
+                        "\(isBoard) \(cmd[0]): \(bad.stderr)")
+            }
+            // Every block after the arena counts too: here the plain weights the reference kernels unpack.
+            let after = try go(["run", files.model, "--input", files.tensor, "--output", files.dir + "/out.npy", "--kernels", "reference",
+                                "--memory-limit", "\(need + 64)"])
+            #expect(after.status == 1 && after.stderr.contains("plain weights of") && after.stderr.contains("already allocated); raise --memory-limit"),
+                    "\(isBoard): \(after.stderr)")
+        }
+        #expect(try parseByteSize("1.5k", flag: "--memory-limit") == 1536)
+        #expect(try parseByteSize("2G", flag: "--memory-limit") == 2 << 30)
+        #expect(try parseByteSize("64MiB", flag: "--memory-limit") == 64 << 20)
+        for bad in ["", "M", "-5M", "1.2.3", "0", "9999999999999999G", "5 M"] {
+            #expect(throws: SwiftletError.self, "\(bad)") { try parseByteSize(bad, flag: "--memory-limit") }
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -136,6 +137,10 @@ static inline int swl_cpuid(unsigned leaf, unsigned sub, unsigned *a, unsigned *
 #endif
 
 #include <sys/resource.h>
+/// Bytes the allocator gave block `p` (at least what was asked for). The corresponding C call is
+/// `malloc_usable_size`.
+static inline size_t swl_usable_size(void *p) { return malloc_usable_size(p); }
+
 /// The soft RLIMIT_AS (address-space limit, `ulimit -v`) in bytes, or -1 when unlimited or unknown.
 static inline long long swl_address_space_limit(void) {
     struct rlimit r;

@@ -116,17 +116,88 @@ func procKilobytes(_ path: String, _ name: String) -> Int? {
     return nil
 }
 
+/// `--memory-limit`, in bytes, once a command sets it (`sys_setMemoryLimit`).
+nonisolated(unsafe) private var memoryLimitFlag: Int? = nil
+/// Bytes of the blocks `sys_alignedAllocate` has handed out and `sys_free` not yet taken back, counted
+/// while `--memory-limit` is set.
+nonisolated(unsafe) private var allocatedBytes = 0
+
+/// Sets (or clears) the `--memory-limit` budget: from then on every block `sys_alignedAllocate` hands
+/// out (the arena, kernel scratch, weights packed or unpacked at load, rows for threads) counts against
+/// it, and `Interpreter` compares a model's needs with it before allocating anything.
+public func sys_setMemoryLimit(_ bytes: Int?) {
+    memoryLimitFlag = bytes
+    allocatedBytes = 0
+}
+
+/// Counts `delta` bytes allocated (negative: freed) against the `--memory-limit` budget, when one is
+/// set: `sys_alignedAllocate` and `sys_free` count their blocks, the interpreter its mapped model file.
+public func sys_countAllocation(_ delta: Int) {
+    if memoryLimitFlag != nil { allocatedBytes = max(0, allocatedBytes + delta) }
+}
+
+/// The `--memory-limit` budget, if set: its bytes and those already allocated against it.
+public func sys_memoryBudget() -> (limit: Int, used: Int)? {
+    guard let l = memoryLimitFlag else { return nil }
+    return (l, allocatedBytes)
+}
+
+/// Parses a `--memory-limit` size: bytes, or a number with K, M or G (powers of 1024; `KiB`, `MB`,
+/// `m` … are taken alike): `512M`, `1.5G`, `65536`.
+public func parseByteSize(_ text: String, flag: String) throws(SwiftletError) -> Int {
+    let bad: SwiftletError = .usage(detail: "\(flag) takes a size such as 512M, 2G or 1048576 (bytes), got '\(text)'")
+    var whole = 0, fraction = 0, fractionScale = 1, inFraction = false, digits = 0
+    var scale = 1
+    var unitBytes = 0  // of the unit: 0, or K/M/G then up to "iB"/"B"
+    for b in text.utf8 {
+        let lower = b | 0x20  // ASCII lower case
+        if unitBytes == 0 && b >= 0x30 && b <= 0x39 {
+            digits += 1
+            if digits > 15 { throw bad }
+            if inFraction {
+                if fractionScale >= 1_000_000 { continue }  // finer than a millionth: ignored
+                fraction = fraction * 10 + Int(b - 0x30)
+                fractionScale *= 10
+            } else {
+                whole = whole * 10 + Int(b - 0x30)
+            }
+        } else if unitBytes == 0 && b == 0x2E && !inFraction {
+            inFraction = true
+        } else if unitBytes == 0 && (lower == 0x6B || lower == 0x6D || lower == 0x67) {  // k m g
+            scale = lower == 0x6B ? 1 << 10 : lower == 0x6D ? 1 << 20 : 1 << 30
+            unitBytes = 1
+        } else if lower == 0x62 && (unitBytes == 0 || unitBytes == 1 || unitBytes == 2) {  // b: "B", "KB", "KiB"
+            unitBytes = 9
+        } else if lower == 0x69 && unitBytes == 1 {  // i of "KiB"
+            unitBytes = 2
+        } else {
+            throw bad
+        }
+    }
+    if unitBytes == 2 { throw bad }  // "Ki" without its B
+    if digits == 0 || whole > (1 << 50) / scale { throw bad }
+    let bytes = whole * scale + fraction * scale / fractionScale
+    if bytes < 1 { throw bad }
+    return bytes
+}
+
 /// How many more bytes this process can expect to allocate, and what sets that: the address space
-/// left under `ulimit -v` (RLIMIT_AS minus VmSize), or the machine's MemAvailable, whichever is
-/// smaller; nil when neither is known. Checked before large allocations (the arena), so a model that
-/// asks for more is refused with the figures instead of being half-allocated or killed.
+/// left under `ulimit -v` (RLIMIT_AS minus VmSize), the machine's MemAvailable, or what
+/// `--memory-limit` leaves, whichever is smallest; nil when none is known. Checked before large
+/// allocations (the arena; every allocation under `--memory-limit`), so a model that asks for more is
+/// refused with the figures instead of being half-allocated or killed.
 public func sys_memoryLimit() -> (bytes: Int, why: String)? {
     var best: (bytes: Int, why: String)? = nil
+    if let (limit, used) = sys_memoryBudget() {
+        best = (max(0, limit - used), "--memory-limit \(limit) leaves \(max(0, limit - used)) bytes (\(used) already allocated)")
+    }
     let rlimit = swl_address_space_limit()
     if rlimit >= 0 {
         let used = procKilobytes("/proc/self/status", "VmSize:") ?? 0
         let left = max(0, Int(rlimit) - used)
-        best = (left, "the address-space limit (ulimit -v \(Int(rlimit) / 1024)) leaves \(left) bytes")
+        if best == nil || left < best!.bytes {
+            best = (left, "the address-space limit (ulimit -v \(Int(rlimit) / 1024)) leaves \(left) bytes")
+        }
     }
     if let available = procKilobytes("/proc/meminfo", "MemAvailable:"), best == nil || available < best!.bytes {
         best = (available, "the machine has \(available) bytes available (MemAvailable)")

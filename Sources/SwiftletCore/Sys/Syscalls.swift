@@ -126,9 +126,11 @@ public func sys_monotonicNanoseconds() -> UInt64 { swl_monotonic_ns() }
 /// Blocks of 64 MiB or more are first compared with `sys_memoryLimit()`: more than the process can
 /// have is refused with both figures, before any of it is allocated or zeroed.
 public func sys_alignedAllocate(bytes: Int, alignment: Int, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
-    if bytes >= 64 << 20, let limit = sys_memoryLimit(), bytes > limit.bytes {
+    let budget = sys_memoryBudget() != nil
+    if bytes >= 64 << 20 || budget, let limit = sys_memoryLimit(), bytes > limit.bytes {
         throw .invalidModel(detail: "\(what): cannot allocate \(bytes) bytes: \(limit.why)",
-                            hint: "free memory or raise the limit (ulimit -v); if the model should not need this much, its file may be damaged, re-run 'swiftlet import'")
+                            hint: budget ? "raise --memory-limit, or use a smaller model or input"
+                                : "free memory or raise the limit (ulimit -v); if the model should not need this much, its file may be damaged, re-run 'swiftlet import'")
     }
     var raw: UnsafeMutableRawPointer? = nil
     let size = max(bytes, 1)
@@ -138,8 +140,12 @@ public func sys_alignedAllocate(bytes: Int, alignment: Int, what: String) throws
                             hint: "free memory or raise the limit (ulimit -v)")
     }
     memset(p, 0, size)
+    if budget { sys_countAllocation(Int(swl_usable_size(p))) }
     return p
 }
 
 /// Releases a block from `sys_alignedAllocate`. The corresponding C call is `free`.
-public func sys_free(_ p: UnsafeMutableRawPointer) { free(p) }
+public func sys_free(_ p: UnsafeMutableRawPointer) {
+    if sys_memoryBudget() != nil { sys_countAllocation(-Int(swl_usable_size(p))) }
+    free(p)
+}
