@@ -44,7 +44,7 @@ extension FieldRandom {
         case 0: return interestingInts[below(interestingInts.count)]
         case 1: return v &+ Int64(below(5)) &- 2
         case 2: return v &* 2
-        default: return -v
+        default: return 0 &- v  // wrapping: -Int64.min traps
         }
     }
     mutating func float(near v: Float) -> Float {
