@@ -3,7 +3,7 @@ import PackageDescription
 
 // Core targets (CSwiftletSys … SwiftletApp) are embedded-clean: no Foundation, typed throws,
 // no existentials. `tools/embedded-check` compiles them with `-enable-experimental-feature Embedded`.
-// Host-only targets (SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, swiftlet) may use Foundation and packages.
+// Host-only targets (SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletFuzz, swiftlet, swiftlet-fuzz) may use Foundation and packages.
 let core: [SwiftSetting] = [.treatWarning("EmbeddedRestrictions", as: .error)]
 
 let package = Package(
@@ -53,9 +53,15 @@ let package = Package(
             "SwiftletCore", "SwiftletModel", "SwiftletRuntime",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ]),
+        // Fuzzing (host only): the fuzz targets as plain functions, replayed by FuzzCorpusTests, and
+        // their driver, which tools/fuzz builds with -sanitize=fuzzer,address (libFuzzer).
+        .target(name: "SwiftletFuzz", dependencies: [
+            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletApp", "SwiftletONNX",
+        ]),
+        .executableTarget(name: "swiftlet-fuzz", dependencies: ["SwiftletCore", "SwiftletFuzz"]),
         .testTarget(name: "SwiftletTests", dependencies: [
             "CSwiftletKernels", "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
-            "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
+            "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletFuzz",
         ]),
     ]
 )

@@ -113,6 +113,12 @@ public struct Lowering {
         if let t = nhwcOf[v] { return t }
         let val = g.values[v]
         let shape = val.shape
+        // Only a rank-4 (NCHW) value has an NHWC form. An op that checked its input's rank never gets
+        // here with another; one that did not (a Transpose of an unfolded constant) is refused here.
+        guard shape.count == 4 else {
+            throw .invalidModel(detail: "value '\(val.name)' has shape \(Shape.text(shape)), rank \(shape.count); it is used where a rank-4 (NCHW) tensor is needed",
+                                hint: "check the inputs of the node that reads it")
+        }
         if let c = constData(v) {
             let t = weights(val.name, Shape.permute(shape, Shape.nchwToNHWC), Lowering.permuteData(c, shape, Shape.nchwToNHWC), .nhwc)
             nhwcOf[v] = t

@@ -339,6 +339,17 @@ import Testing
     }
 
     /// With --labels, a graph without outputs used to index its first output.
+    /// Found by `tools/fuzz onnx` (Tests/Fuzz/onnx/regressions): a Transpose of a rank-1 constant with
+    /// extra inputs is not folded, and lowering laid the constant out as NHWC (index out of range).
+    @Test func transposeOfUnfoldedRank1Constant() {
+        var b = ONNXModelBuilder()
+        b.input("x", [1, 2, 3])
+        b.initializer("sz", dims: [4], ints: [1, 2, 3, 4])
+        b.node("Transpose", ["sz", "", "", "x"], ["y"], name: "t")
+        b.output("y")
+        expectRefused(b, naming: ["'sz'", "[4]", "rank-4"])
+    }
+
     @Test func graphWithNoOutputs() {
         var b = ONNXModelBuilder()
         b.input("x", [1, 4])
