@@ -125,9 +125,7 @@ public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
 /// `2.0; 52 weight tensors stored packed (used in place)`.
 func formatText(_ model: PackedModel) -> String {
     if model.formatMajor < 2 { return "1.x; weights stored plain, packed at load (re-run 'swiftlet import' or 'quantize' to store them packed)" }
-    var packed = 0
-    for s in model.packedShapes where s != nil { packed += 1 }
-    return "2.0; \(packed) weight tensors stored packed for the SIMD kernels (used in place)"
+    return "2.0; \(model.packedTensorCount) weight tensors stored packed for the SIMD kernels (used in place)"
 }
 
 /// `'input' [1, 3, 224, 224] float32, NCHW stored as NHWC`.
@@ -197,7 +195,7 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     s += ", \"reuse_inputs\": \(spec.reuseInputs ? "true" : "false"), \"streamed_pairs\": \(shared.streamedPairs)"
     s += ", \"streamed_bytes_saved\": \(shared.streamedBytesSaved), \"views\": \(shared.views), \"in_place\": \(shared.inPlace), \"concat_inputs\": \(shared.concatInputs)"
     s += ", \"concat_inputs_in_place\": \(shared.concatInputsInPlace), \"concat_bytes_copied\": \(shared.concatBytesCopied)"
-    s += ", \"file_bytes\": \(model.file.count), \"format_major\": \(model.formatMajor), \"packed_weight_tensors\": \(model.packedShapes.reduce(0) { $0 + ($1 == nil ? 0 : 1) }), \"inputs\": \(tensors(spec.inputs)), \"outputs\": \(tensors(spec.outputs))"
+    s += ", \"file_bytes\": \(model.file.count), \"format_major\": \(model.formatMajor), \"packed_weight_tensors\": \(model.packedTensorCount), \"inputs\": \(tensors(spec.inputs)), \"outputs\": \(tensors(spec.outputs))"
     if let p = spec.preprocess {
         s += ", \"preprocess\": {\"resize\": \"\(p.resizeMode == 1 ? "crop" : "stretch")\", \"resize_shorter\": \(p.resizeShorter), \"bgr\": \(p.bgr ? "true" : "false"), \"mean\": \(floats(p.mean)), \"std\": \(floats(p.std))}"
     } else {

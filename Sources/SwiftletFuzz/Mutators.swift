@@ -6,21 +6,6 @@ import SwiftletONNX
 /// and returns the result (`LLVMFuzzerMutate`; in tests, any byte change).
 public typealias ByteMutator = (_ bytes: [UInt8], _ maxSize: Int) -> [UInt8]
 
-/// SplitMix64, seeded by libFuzzer's per-mutation seed.
-struct FuzzRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    mutating func chance(_ oneIn: Int) -> Bool { below(oneIn) == 0 }
-}
-
 /// The `.swl` custom mutator: a byte mutation (libFuzzer's) or a field mutation (a header field, a
 /// section table entry's kind, count, offset or length, a u32 inside a section, a truncation or a
 /// copied block), then — for 15 of 16 mutants — the header's file size and CRC-32 are set to match
@@ -28,7 +13,7 @@ struct FuzzRandom {
 /// reaches the checks behind the CRC. The remaining sixteenth keeps whatever the mutation left, so
 /// the size and CRC checks themselves are exercised too.
 public func mutateSWL(_ input: [UInt8], maxSize: Int, seed: UInt32, bytes mutate: ByteMutator) -> [UInt8] {
-    var rng = FuzzRandom(seed: UInt64(seed) &* 0x2545_F491_4F6C_DD1D &+ 1)
+    var rng = SplitMix64(state: UInt64(seed) &* 0x2545_F491_4F6C_DD1D &+ 1)  // seeded by libFuzzer's per-mutation seed
     var b = input
     if b.count < SWLFormat.headerSize || rng.chance(3) {
         b = mutate(b, maxSize)
@@ -61,7 +46,7 @@ func put64(_ b: inout [UInt8], _ at: Int, _ v: UInt64) {
 let swlInterestingValues: [UInt64] = [0, 1, 2, 3, 4, 7, 8, 63, 64, 65, 128, 4095, 4096, 4097, 65535, 65536,
                                       0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0x1_0000_0000, 1 << 40, UInt64.max]
 
-func mutateSWLField(_ b: inout [UInt8], _ rng: inout FuzzRandom) {
+func mutateSWLField(_ b: inout [UInt8], _ rng: inout SplitMix64) {
     let sections = min(Int(get32(b, 12)), 64)
     let tableEnd = 64 + 24 * sections
     func value(near v: UInt64) -> UInt64 {

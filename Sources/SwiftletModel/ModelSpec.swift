@@ -59,6 +59,14 @@ public struct TensorInfo: Equatable, Sendable {
         self.byteCount = (Shape.count(shape) ?? 0) * dtype.size
     }
 
+    /// A weight tensor's scale per output channel (`shape[0]` of them): its per-channel scales, its
+    /// one scale repeated, or 1 where it is not quantized.
+    public var channelScales: [Float] {
+        guard let q = quant else { return [Float](repeating: 1, count: shape.first ?? 0) }
+        if q.axis != nil { return q.scales }
+        return [Float](repeating: q.scales[0], count: shape.first ?? 0)
+    }
+
     /// The ONNX (logical) shape: NCHW for `.nhwc` tensors.
     public var logicalShape: [Int] {
         layout == .nhwc && shape.count == 4 ? Shape.permute(shape, Shape.nhwcToNCHW) : shape

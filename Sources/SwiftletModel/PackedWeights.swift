@@ -40,8 +40,8 @@ public func packedWeightsPlan(_ node: NodeInfo, _ tensors: [TensorInfo]) -> Pack
     }
     guard let shape, shape.n * shape.k == Shape.count(w.shape), Shape.count(b.shape) == shape.n else { return nil }
     var q: PackedQS8Parameters? = nil
-    if int8, let xq = x.quant, let yq = y.quant, let wq = w.quant {
-        let scales = wq.axis != nil ? wq.scales : [Float](repeating: wq.scales[0], count: shape.n)
+    if int8, let xq = x.quant, let yq = y.quant {
+        let scales = w.channelScales
         guard scales.count == shape.n else { return nil }
         let requant = Requantization(inputScale: xq.params.scale, weightScales: scales, outputScale: yq.params.scale,
                                      outputZeroPoint: yq.zeroPoint)

@@ -19,6 +19,12 @@ public final class PackedModel {
     public let formatMajor: Int
     /// Per tensor: the packed layout the file stores it in (format 2), or nil (plain weights, or not weights).
     public let packedShapes: [PackedShape?]
+    /// How many weight tensors the file stores packed.
+    public var packedTensorCount: Int {
+        var n = 0
+        for s in packedShapes where s != nil { n += 1 }
+        return n
+    }
     /// Plain copies of packed tensors, made when something asks for them (`plainWeights`); freed with the model.
     private var unpacked: [UnsafeMutableRawPointer?]
 

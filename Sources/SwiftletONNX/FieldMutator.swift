@@ -1,5 +1,6 @@
 import Foundation
 import SwiftProtobuf
+import SwiftletCore
 
 /// Structure-aware mutation of an ONNX model for the fuzzer (`tools/fuzz onnx`): parses `bytes`,
 /// changes one field of the parsed model — an attribute's value or arity, a graph input's
@@ -9,26 +10,10 @@ import SwiftProtobuf
 /// (the caller then mutates bytes). Deterministic for a given `seed`.
 public func mutateONNXFields(_ bytes: [UInt8], seed: UInt64) -> [UInt8]? {
     guard var model = try? Onnx_ModelProto(serializedBytes: bytes) else { return nil }
-    var rng = FieldRandom(seed: seed)
+    var rng = SplitMix64(state: seed)
     let rounds = 1 + rng.below(3)
     for _ in 0..<rounds { mutateOnce(&model, &rng) }
     return try? model.serializedBytes()
-}
-
-/// SplitMix64: small, seedable, good enough to pick fields.
-struct FieldRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A value in 0..<n (0 when n ≤ 0).
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    mutating func chance(_ oneIn: Int) -> Bool { below(oneIn) == 0 }
 }
 
 /// Integers that sit on the edges of the importer's rules: zero, signs, the attribute limits
@@ -38,7 +23,8 @@ let interestingInts: [Int64] = [0, 1, -1, 2, 3, -2, 4096, 4097, 1 << 24, (1 << 3
 let interestingFloats: [Float] = [0, -0.0, 1, -1, 0.5, 1e30, -1e30, .nan, .infinity, -.infinity,
                                   .leastNonzeroMagnitude, .greatestFiniteMagnitude, 255, 1e-8]
 
-extension FieldRandom {
+/// Field values near the importer's edges, for the mutator.
+extension SplitMix64 {
     mutating func int(near v: Int64) -> Int64 {
         switch below(4) {
         case 0: return interestingInts[below(interestingInts.count)]
@@ -64,7 +50,7 @@ extension FieldRandom {
     }
 }
 
-func mutateOnce(_ model: inout Onnx_ModelProto, _ rng: inout FieldRandom) {
+func mutateOnce(_ model: inout Onnx_ModelProto, _ rng: inout SplitMix64) {
     var g = model.graph
     switch rng.below(10) {
     case 0, 1, 2:  // an attribute's value or arity
@@ -131,7 +117,7 @@ func mutateOnce(_ model: inout Onnx_ModelProto, _ rng: inout FieldRandom) {
     model.graph = g
 }
 
-func mutateTensor(_ t: inout Onnx_TensorProto, _ rng: inout FieldRandom) {
+func mutateTensor(_ t: inout Onnx_TensorProto, _ rng: inout SplitMix64) {
     switch rng.below(6) {
     case 0: t.dims = rng.ints(t.dims)
     case 1: t.dataType = [1, 2, 3, 6, 7, 9, 10, 11, 0, 99][rng.below(10)]

@@ -406,7 +406,7 @@ public final class Interpreter {
         switch node.op {
         case .conv2d(let c) where quantized:
             let (lo, hi) = clamp(c.activation)
-            let requant = Requantization(inputScale: xq.scale, weightScales: channelScales(tensors[node.inputs[1]]), outputScale: yq.scale,
+            let requant = Requantization(inputScale: xq.scale, weightScales: tensors[node.inputs[1]].channelScales, outputScale: yq.scale,
                                          outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
             let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
             let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
@@ -432,7 +432,7 @@ public final class Interpreter {
             let rows = depth == 0 ? 0 : elementCount(xShape) / depth
             if quantized {
                 let (lo, hi) = clamp(act)
-                let requant = Requantization(inputScale: xq.scale, weightScales: channelScales(tensors[node.inputs[1]]), outputScale: yq.scale,
+                let requant = Requantization(inputScale: xq.scale, weightScales: tensors[node.inputs[1]].channelScales, outputScale: yq.scale,
                                              outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
                 let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
                 let v = variant ?? KernelTables.fullyConnectedQS8[0]
@@ -584,13 +584,6 @@ public final class Interpreter {
             let simd = variant?.algorithm == .elementwise ? variant : nil
             return .lookup(LookupStep(x: i8(0), table: i8(1), y: y8, count: elementCount(yShape), simd: simd))
         }
-    }
-
-    /// A weights tensor's scale per output channel (the one scale repeated when per tensor).
-    private static func channelScales(_ w: TensorInfo) -> [Float] {
-        guard let q = w.quant else { return [Float](repeating: 1, count: w.shape[0]) }
-        if q.axis != nil { return q.scales }
-        return [Float](repeating: q.scales[0], count: w.shape[0])
     }
 
     private static func binaryStep(

@@ -84,20 +84,6 @@ func topK(_ v: [Float], _ k: Int) -> [Int] {
     Array(v.indices.sorted { v[$0] > v[$1] }.prefix(k))
 }
 
-/// A tiny deterministic generator (SplitMix64) for seeded sweeps and fuzz inputs.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 /// Runs an executable, capturing stdout and stderr through files; in `directory` when given.
 func runProcess(_ exe: String, _ args: [String], in directory: String? = nil) throws -> CLIResult {
     let dir = try scratchDirectory()

@@ -40,13 +40,6 @@ fi
 find_python
 create_venv "$VENV"
 
-pip_install() {
-  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" >>"$LOG" 2>&1; then
-    log "error: pip install $* failed; the log is $LOG"
-    tail -n 20 "$LOG" >&2
-    exit 1
-  fi
-}
 mkdir -p "$CACHE"
 : > "$LOG"
 log "installing (log: $LOG): ${REQS[*]}"

@@ -58,13 +58,6 @@ if ! "$PY" -c 'import sys; sys.exit(not ((3, 9) <= sys.version_info[:2] <= (3, 1
 fi
 create_venv "$VENV"
 
-pip_install() {
-  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" >>"$LOG" 2>&1; then
-    log "error: pip install $* failed; the log is $LOG"
-    tail -n 20 "$LOG" >&2
-    exit 1
-  fi
-}
 mkdir -p "$CACHE"
 : > "$LOG"
 log "installing (a few minutes the first time; log: $LOG): ${REQS[*]}"

@@ -1,5 +1,6 @@
-# Shared by the venv set-up scripts (tools/models/setup_venv.sh, tools/memory/setup_tf_venv.sh):
-# source it after defining `log`. Debian's python3 and python3-venv are installed when missing.
+# Shared by the venv set-up scripts (tools/models/setup_venv.sh, tools/memory/setup_tf_venv.sh,
+# tools/bench/setup_ncnn_venv.sh): source it after defining `log`. Debian's python3 and python3-venv
+# are installed when missing.
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -23,5 +24,14 @@ create_venv() {
     mkdir -p "$(dirname "$1")"
     log "creating $1 with $("$PY" --version 2>&1)"
     "$PY" -m venv "$1" >&2
+  fi
+}
+
+# pip install "$@" into $VENV, appending to $LOG; on failure the log's tail and exit 1.
+pip_install() {
+  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" >>"$LOG" 2>&1; then
+    log "error: pip install $* failed; the log is $LOG"
+    tail -n 20 "$LOG" >&2
+    exit 1
   fi
 }
