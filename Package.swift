@@ -48,7 +48,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmark tooling only: the int8 multiply-add peak of this core (tools/bench/pointwise).
-        .executableTarget(name: "swiftlet-peak", dependencies: ["CSwiftletKernels", "CSwiftletSys", "SwiftletCore"]),
+        .executableTarget(name: "swiftlet-peak", dependencies: ["CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletKernels"]),
         .executableTarget(name: "swiftlet-alloc-check", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletRuntime",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),

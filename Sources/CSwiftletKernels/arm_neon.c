@@ -134,6 +134,122 @@ void swk_dwconv_f32_neon(const swk_dw_geometry *g, const float *x, const float *
     }
 }
 
+// Winograd F(2×2, 3×3): the input and output transforms (the header gives the layouts).
+
+/// The 4 × 4 window of tile columns x0 … x0 + 3, channels c0 … c0 + cr − 1 (cr ≤ 4), zeros outside
+/// the image and past cr, into `win` (16 groups of 4): the edge tiles' path, out of line.
+static __attribute__((noinline)) void swk_wino_gather(const float *const *rows, ptrdiff_t x0, size_t in_w, size_t channels,
+                                                      size_t c0, size_t cr, float *win) {
+    memset(win, 0, 64 * sizeof(float));
+    for (size_t r = 0; r < 4; r++) {
+        if (rows[r] == NULL) continue;
+        for (size_t j = 0; j < 4; j++) {
+            const ptrdiff_t ix = x0 + (ptrdiff_t)j;
+            if (ix < 0 || ix >= (ptrdiff_t)in_w) continue;
+            const float *p = rows[r] + (size_t)ix * channels + c0;
+            for (size_t i = 0; i < cr; i++) win[(4 * r + j) * 4 + i] = p[i];
+        }
+    }
+}
+
+void swk_wino23_input_f32_neon(const float *const *rows, size_t in_w, size_t channels, ptrdiff_t ix0, size_t tiles,
+                               float *v, size_t v_stride, size_t cs) {
+    const int allRows = rows[0] && rows[1] && rows[2] && rows[3];
+    for (size_t t = 0; t < tiles; t++) {
+        const ptrdiff_t x0 = ix0 + 2 * (ptrdiff_t)t;
+        const int inside = allRows && x0 >= 0 && x0 + 4 <= (ptrdiff_t)in_w;
+        float *o = v + t * cs;
+        for (size_t c0 = 0; c0 < cs; c0 += 4) {
+            float *oc = o + c0;
+            if (c0 >= channels) {
+                // The zero lanes up to cs (a multiple of 8).
+                SWK_UNROLL for (size_t x = 0; x < 16; x++) vst1q_f32(oc + x * v_stride, vdupq_n_f32(0));
+                continue;
+            }
+            const size_t cr = channels - c0 < 4 ? channels - c0 : 4;
+            float32x4_t d[4][4];
+            float win[64];
+            const float *base[4];
+            size_t step;
+            if (inside && cr == 4) {
+                for (size_t r = 0; r < 4; r++) base[r] = rows[r] + (size_t)x0 * channels + c0;
+                step = channels;
+            } else {
+                swk_wino_gather(rows, x0, in_w, channels, c0, cr, win);
+                for (size_t r = 0; r < 4; r++) base[r] = win + 16 * r;
+                step = 4;
+            }
+            SWK_UNROLL for (size_t r = 0; r < 4; r++) {
+                SWK_UNROLL for (size_t j = 0; j < 4; j++) d[r][j] = vld1q_f32(base[r] + j * step);
+            }
+            float32x4_t s[4][4];
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+                s[0][j] = vsubq_f32(d[0][j], d[2][j]);
+                s[1][j] = vaddq_f32(d[1][j], d[2][j]);
+                s[2][j] = vsubq_f32(d[2][j], d[1][j]);
+                s[3][j] = vsubq_f32(d[1][j], d[3][j]);
+            }
+            SWK_UNROLL for (size_t i = 0; i < 4; i++) {
+                vst1q_f32(oc + (4 * i + 0) * v_stride, vsubq_f32(s[i][0], s[i][2]));
+                vst1q_f32(oc + (4 * i + 1) * v_stride, vaddq_f32(s[i][1], s[i][2]));
+                vst1q_f32(oc + (4 * i + 2) * v_stride, vsubq_f32(s[i][2], s[i][1]));
+                vst1q_f32(oc + (4 * i + 3) * v_stride, vsubq_f32(s[i][1], s[i][3]));
+            }
+        }
+    }
+}
+
+/// Stores 4 outputs, the first `nr` of them.
+static inline void swk_store4_f32(float *p, float32x4_t v, size_t nr) {
+    if (nr >= 4) {
+        vst1q_f32(p, v);
+        return;
+    }
+    float tmp[4];
+    vst1q_f32(tmp, v);
+    for (size_t i = 0; i < nr; i++) p[i] = tmp[i];
+}
+
+void swk_wino23_output_f32_neon(const float *m, size_t m_stride, size_t m_row, size_t tiles, size_t n, const float *bias,
+                                float *y0, float *y1, size_t cols, size_t y_stride, float lo, float hi) {
+    const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+    for (size_t o0 = 0; o0 < n; o0 += 4) {
+        const size_t nr = n - o0 < 4 ? n - o0 : 4;
+        float bt[4] = {0, 0, 0, 0};
+        for (size_t i = 0; i < nr; i++) bt[i] = bias[o0 + i];
+        const float32x4_t b = vld1q_f32(bt);
+        for (size_t t = 0; t < tiles; t++) {
+            const float *mt = m + t * m_row + o0;
+            float32x4_t a[16];
+            SWK_UNROLL for (size_t x = 0; x < 16; x++) a[x] = vld1q_f32(mt + x * m_stride);
+            float32x4_t s0[4], s1[4];
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+                s0[j] = vaddq_f32(vaddq_f32(a[j], a[4 + j]), a[8 + j]);
+                s1[j] = vsubq_f32(vsubq_f32(a[4 + j], a[8 + j]), a[12 + j]);
+            }
+            float32x4_t r00 = vaddq_f32(vaddq_f32(vaddq_f32(s0[0], s0[1]), s0[2]), b);
+            float32x4_t r01 = vaddq_f32(vsubq_f32(vsubq_f32(s0[1], s0[2]), s0[3]), b);
+            float32x4_t r10 = vaddq_f32(vaddq_f32(vaddq_f32(s1[0], s1[1]), s1[2]), b);
+            float32x4_t r11 = vaddq_f32(vsubq_f32(vsubq_f32(s1[1], s1[2]), s1[3]), b);
+            // max then min, as the AVX2 kernel and the GEMMs' clamp.
+            r00 = vminq_f32(vmaxq_f32(r00, vlo), vhi);
+            r01 = vminq_f32(vmaxq_f32(r01, vlo), vhi);
+            r10 = vminq_f32(vmaxq_f32(r10, vlo), vhi);
+            r11 = vminq_f32(vmaxq_f32(r11, vlo), vhi);
+            const size_t c = 2 * t;
+            const int second = c + 1 < cols;
+            if (y0) {
+                swk_store4_f32(y0 + c * y_stride + o0, r00, nr);
+                if (second) swk_store4_f32(y0 + (c + 1) * y_stride + o0, r01, nr);
+            }
+            if (y1) {
+                swk_store4_f32(y1 + c * y_stride + o0, r10, nr);
+                if (second) swk_store4_f32(y1 + (c + 1) * y_stride + o0, r11, nr);
+            }
+        }
+    }
+}
+
 // ---- int8 ----
 
 /// FixedPoint.multiply of 4 lanes: x · 2^max(shift,0), then `sqrdmulh` — gemmlowp's

@@ -224,6 +224,113 @@ SWK_AVX2 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, c
     }
 }
 
+// Winograd F(2×2, 3×3): the input and output transforms (the header gives the layouts).
+
+/// The 4 × 4 window of tile columns x0 … x0 + 3, channels c0 … c0 + cr − 1 (cr ≤ 8), zeros outside
+/// the image and past cr, into `win` (16 groups of 8): the edge tiles' path, out of line.
+static __attribute__((noinline)) void swk_wino_gather(const float *const *rows, ptrdiff_t x0, size_t in_w, size_t channels,
+                                                      size_t c0, size_t cr, float *win) {
+    memset(win, 0, 128 * sizeof(float));
+    for (size_t r = 0; r < 4; r++) {
+        if (rows[r] == NULL) continue;
+        for (size_t j = 0; j < 4; j++) {
+            const ptrdiff_t ix = x0 + (ptrdiff_t)j;
+            if (ix < 0 || ix >= (ptrdiff_t)in_w) continue;
+            const float *p = rows[r] + (size_t)ix * channels + c0;
+            for (size_t i = 0; i < cr; i++) win[(4 * r + j) * 8 + i] = p[i];
+        }
+    }
+}
+
+SWK_AVX2 void swk_wino23_input_f32_avx2(const float *const *rows, size_t in_w, size_t channels, ptrdiff_t ix0, size_t tiles,
+                                        float *v, size_t v_stride, size_t cs) {
+    const int allRows = rows[0] && rows[1] && rows[2] && rows[3];
+    for (size_t t = 0; t < tiles; t++) {
+        const ptrdiff_t x0 = ix0 + 2 * (ptrdiff_t)t;
+        const int inside = allRows && x0 >= 0 && x0 + 4 <= (ptrdiff_t)in_w;
+        float *o = v + t * cs;
+        for (size_t c0 = 0; c0 < channels; c0 += 8) {
+            const size_t cr = channels - c0 < 8 ? channels - c0 : 8;
+            __m256 d[4][4];
+            float win[128];
+            const float *base[4];
+            size_t step;
+            if (inside && cr == 8) {
+                for (size_t r = 0; r < 4; r++) base[r] = rows[r] + (size_t)x0 * channels + c0;
+                step = channels;
+            } else {
+                swk_wino_gather(rows, x0, in_w, channels, c0, cr, win);
+                for (size_t r = 0; r < 4; r++) base[r] = win + 32 * r;
+                step = 8;
+            }
+            SWK_UNROLL for (size_t r = 0; r < 4; r++) {
+                SWK_UNROLL for (size_t j = 0; j < 4; j++) d[r][j] = _mm256_loadu_ps(base[r] + j * step);
+            }
+            // Bᵀ d, then (Bᵀ d) B.
+            __m256 s[4][4];
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+                s[0][j] = _mm256_sub_ps(d[0][j], d[2][j]);
+                s[1][j] = _mm256_add_ps(d[1][j], d[2][j]);
+                s[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
+                s[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
+            }
+            float *oc = o + c0;
+            SWK_UNROLL for (size_t i = 0; i < 4; i++) {
+                _mm256_storeu_ps(oc + (4 * i + 0) * v_stride, _mm256_sub_ps(s[i][0], s[i][2]));
+                _mm256_storeu_ps(oc + (4 * i + 1) * v_stride, _mm256_add_ps(s[i][1], s[i][2]));
+                _mm256_storeu_ps(oc + (4 * i + 2) * v_stride, _mm256_sub_ps(s[i][2], s[i][1]));
+                _mm256_storeu_ps(oc + (4 * i + 3) * v_stride, _mm256_sub_ps(s[i][1], s[i][3]));
+            }
+        }
+    }
+}
+
+/// Stores 8 outputs, the first `nr` of them.
+SWK_AVX2 static inline void swk_store8_f32(float *p, __m256 v, size_t nr, __m256i m) {
+    if (nr >= 8) _mm256_storeu_ps(p, v);
+    else _mm256_maskstore_ps(p, m, v);
+}
+
+SWK_AVX2 void swk_wino23_output_f32_avx2(const float *m, size_t m_stride, size_t m_row, size_t tiles, size_t n, const float *bias,
+                                         float *y0, float *y1, size_t cols, size_t y_stride, float lo, float hi) {
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    for (size_t o0 = 0; o0 < n; o0 += 8) {
+        const size_t nr = n - o0 < 8 ? n - o0 : 8;
+        const __m256i mask = swk_mask8(nr);
+        const __m256 b = nr == 8 ? _mm256_loadu_ps(bias + o0) : _mm256_maskload_ps(bias + o0, mask);
+        for (size_t t = 0; t < tiles; t++) {
+            const float *mt = m + t * m_row + o0;
+            __m256 a[16];
+            SWK_UNROLL for (size_t x = 0; x < 16; x++) a[x] = _mm256_loadu_ps(mt + x * m_stride);
+            // Aᵀ M: two rows of four.
+            __m256 s0[4], s1[4];
+            SWK_UNROLL for (size_t j = 0; j < 4; j++) {
+                s0[j] = _mm256_add_ps(_mm256_add_ps(a[j], a[4 + j]), a[8 + j]);
+                s1[j] = _mm256_sub_ps(_mm256_sub_ps(a[4 + j], a[8 + j]), a[12 + j]);
+            }
+            // (Aᵀ M) A, + bias, clamped.
+            __m256 r00 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]), b);
+            __m256 r01 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]), b);
+            __m256 r10 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]), b);
+            __m256 r11 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]), b);
+            r00 = _mm256_min_ps(_mm256_max_ps(r00, vlo), vhi);
+            r01 = _mm256_min_ps(_mm256_max_ps(r01, vlo), vhi);
+            r10 = _mm256_min_ps(_mm256_max_ps(r10, vlo), vhi);
+            r11 = _mm256_min_ps(_mm256_max_ps(r11, vlo), vhi);
+            const size_t c = 2 * t;
+            const int second = c + 1 < cols;
+            if (y0) {
+                swk_store8_f32(y0 + c * y_stride + o0, r00, nr, mask);
+                if (second) swk_store8_f32(y0 + (c + 1) * y_stride + o0, r01, nr, mask);
+            }
+            if (y1) {
+                swk_store8_f32(y1 + c * y_stride + o0, r10, nr, mask);
+                if (second) swk_store8_f32(y1 + (c + 1) * y_stride + o0, r11, nr, mask);
+            }
+        }
+    }
+}
+
 // ---- int8 ----
 
 /// The per-lane constants of `swk_mulfp8`, derived from a multiplier and a shift vector once per

@@ -15,7 +15,15 @@ public struct SelfTestReport: Sendable {
     /// Geometry × variant cases compared.
     public var cases = 0
     /// Variants exercised (those this CPU runs).
-    public var variants: [String] = []
+    public var variants: [String] = [] {
+        didSet { firstCase += Array(repeating: cases, count: max(0, variants.count - firstCase.count)) }
+    }
+    /// `cases` when each of `variants` began (its cases are counted one after another).
+    var firstCase: [Int] = []
+    /// Cases each of `variants` was compared on, in the same order: a variant with none is untested.
+    public var casesPerVariant: [Int] {
+        variants.indices.map { i in (i + 1 < firstCase.count ? firstCase[i + 1] : cases) - firstCase[i] }
+    }
     /// One line per failing case: variant, geometry, first mismatch.
     public var failures: [String] = []
 }
@@ -111,7 +119,25 @@ func selfTestCases(seed: UInt64, random: Int) -> [SelfTestCase] {
     add(h: 9, w: 7, c: 2, oc: 9, k: (5, 3), s: (2, 1), d: (1, 2), pad: (2, 1, 0, 3))
     add(n: 2, h: 6, w: 6, c: 8, oc: 8, k: (2, 2), act: .init(.relu), ys: 11)
     add(h: 5, w: 5, c: 1, oc: 3, k: (7, 7), pad: (3, 3, 3, 3))
+    // Winograd F(2×2, 3×3): channels around its 8-lane transforms, the GEMM's 16 and its 64-output
+    // passes, odd and tiny images (edge tiles), every padding, several chunks of tiles, a Concat
+    // row stride, batch 2, and an activation after the kernel.
+    for (c, oc) in [(8, 8), (9, 17), (15, 64), (16, 65), (24, 80), (33, 3)] {
+        add(h: 7, w: 6, c: c, oc: oc, k: (3, 3), pad: (1, 1, 1, 1), act: relu6)
+    }
+    add(h: 3, w: 3, c: 8, oc: 9, k: (3, 3))
+    add(h: 1, w: 2, c: 10, oc: 12, k: (3, 3), pad: (1, 1, 1, 1))
+    add(h: 5, w: 9, c: 11, oc: 13, k: (3, 3), pad: (0, 2, 1, 0), act: .init(.relu))
+    add(h: 21, w: 19, c: 40, oc: 70, k: (3, 3), pad: (1, 1, 1, 1))
+    add(n: 2, h: 6, w: 5, c: 12, oc: 16, k: (3, 3), pad: (1, 1, 1, 1), ys: 23)
+    add(h: 6, w: 6, c: 8, oc: 11, k: (3, 3), pad: (1, 1, 1, 1), act: .init(.hardSwish))
     // Random cases of each form.
+    for _ in 0..<random / 4 {
+        let pad = (rng.int(0...2), rng.int(0...2), rng.int(0...2), rng.int(0...2))
+        let oc = rng.int(1...40)
+        add(n: rng.int(1...4) == 4 ? 2 : 1, h: rng.int(1...12), w: rng.int(1...12), c: rng.int(8...40), oc: oc, k: (3, 3), pad: pad,
+            act: [Activation.none, .init(.relu), relu6][rng.int(0...2)], ys: rng.int(1...4) == 4 ? oc + rng.int(1...5) : 0)
+    }
     for _ in 0..<random {
         let form = rng.int(0...2)
         let h = rng.int(1...9), w = rng.int(1...9)
@@ -193,6 +219,10 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
             report.failures += checkElementwise(v, &rng)
         }
     }
+    // A variant the CPU runs that no case reached would pass untested: that is a failure.
+    for (name, n) in zip(report.variants, report.casesPerVariant) where n == 0 {
+        report.failures.append("\(name): no case of the self-test reached it")
+    }
     return report
 }
 
@@ -261,6 +291,32 @@ func checkConvF32(_ v: KernelVariant, _ t: SelfTestCase, _ rng: inout SelfTestRa
         }
     }
     if let f = firstFloatMismatch(got, want, mag, oc: ys, what: "whole tensor") { return f }
+    if v.algorithm == .winograd {
+        // Bands of rows as the threads take them (whole tile rows) and bands that start or end on an
+        // odd row: each band writes exactly its rows (a neighbour's are another thread's), with the
+        // whole tensor's bits.
+        let pixelsPerRow = g.ow * ys
+        var bands: [Range<Int>] = [0..<g.oh]
+        for cut in [1, 2, 3] where cut < g.oh { bands += [0..<cut, cut..<g.oh] }
+        if g.oh > 3 { bands.append(1..<(g.oh - 1)) }
+        for rows in bands {
+            var part = [Float](repeating: -7, count: yCount)
+            x.withUnsafeBufferPointer { xp in
+                part.withUnsafeMutableBufferPointer { yp in
+                    conv2dF32_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!,
+                                   yPixelStride: t.yPixelStride, activation: p.activation, rows: rows)
+                }
+            }
+            for i in 0..<yCount {
+                let row = (i / pixelsPerRow) % g.oh
+                let want: Float = rows.contains(row) ? got[i] : -7
+                if part[i].bitPattern != want.bitPattern {
+                    return "rows \(rows.lowerBound)..<\(rows.upperBound): element \(i) (row \(row)) is \(part[i]), want \(want)"
+                }
+            }
+        }
+        return nil  // it does not stream rows (ConvGeometry.streamed)
+    }
     if g.n != 1 || t.yPixelStride != 0 { return nil }
     // Row streaming, batch 1: output rows one at a time into a ring of 2 rows (a producer), and
     // input rows read from a ring holding only the rows the output row needs (a consumer).

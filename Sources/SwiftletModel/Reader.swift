@@ -82,6 +82,25 @@ public final class PackedModel {
         return UnsafeRawPointer(p)
     }
 
+    /// Calls `body` with a weights tensor's plain bytes: in place when the file stores them plain, else
+    /// unpacked into a block freed when `body` returns (for weights a variant transforms once, at load:
+    /// Winograd's, which then reads neither form). Keeps no copy, unlike `plainWeights`.
+    public func withPlainWeights<R>(_ tensor: Int, _ body: (UnsafeRawPointer) throws(SwiftletError) -> R) throws(SwiftletError) -> R {
+        guard let shape = packedShapes[tensor] else { return try body(weights(tensor)) }
+        if let p = unpacked[tensor] { return try body(UnsafeRawPointer(p)) }
+        let p = try sys_alignedAllocate(bytes: max(spec.tensors[tensor].byteCount, 64), alignment: 64,
+                                        what: "\(path): plain weights of '\(spec.tensors[tensor].name)'")
+        defer { sys_free(p) }
+        unpackWeights(shape, weights(tensor), into: p)
+        return try body(UnsafeRawPointer(p))
+    }
+
+    /// Gives a weights tensor's pages in the mapped file back (packed or plain, whichever the file
+    /// holds): for a tensor nothing reads any more. They stay in the file and fault back in if read.
+    public func releaseWeights(_ tensor: Int) {
+        file.releasePages(weights(tensor), count: packedShapes[tensor]?.byteCount ?? spec.tensors[tensor].byteCount)
+    }
+
     /// The spec with its weights section filled with every weights tensor's plain bytes (the tensors'
     /// offsets laid out anew), as the quantizer and `encodeSWL` take it.
     public func specWithPlainWeights() throws(SwiftletError) -> ModelSpec {

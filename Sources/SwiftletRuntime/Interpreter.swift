@@ -46,6 +46,9 @@ public final class Interpreter {
     /// Layers whose weights were packed at load (0 when the file stores them in the chosen variants'
     /// layouts, as format-2 files do on every CPU with SIMD kernels).
     public let layersPackedAtLoad: Int
+    /// Layers whose weights were transformed at load for a variant no file stores (Winograd), in
+    /// buffers the interpreter owns; the file's bytes of those tensors are given back.
+    public let layersTransformedAtLoad: Int
     /// The model file's bytes counted against `--memory-limit` (0 without one).
     private let countedFile: Int
 
@@ -121,8 +124,9 @@ public final class Interpreter {
         let features = CPUFeatures.current()
         var variants: [KernelVariant?] = []
         var fastScratch = 0
-        for node in spec.nodes {
-            let v = Interpreter.kernelVariant(node, spec.tensors, features: features, choice: kernels)
+        let streamed = Interpreter.streamedNodes(spec, alias)
+        for (i, node) in spec.nodes.enumerated() {
+            let v = Interpreter.kernelVariant(node, spec.tensors, features: features, choice: kernels, streamed: streamed[i])
             variants.append(v?.0)
             if let (variant, g, int8) = v { fastScratch = max(fastScratch, convScratchBytes(variant, g, int8: int8)) }
         }
@@ -130,15 +134,17 @@ public final class Interpreter {
         let scratchStride = (fastScratch + 63) / 64 * 64
         var buffers: [UnsafeMutableRawPointer] = []
         var names: [String] = []
-        var packedAtLoad = 0
+        var packedAtLoad = 0, transformedAtLoad = 0
         do {
             let shared: UnsafeMutableRawPointer? = fastScratch > 0
                 ? try sys_alignedAllocate(bytes: scratchStride * threads, alignment: 64, what: "\(model.path): kernel scratch") : nil
             if let p = shared { buffers.append(p) }
             for (i, node) in spec.nodes.enumerated() {
-                var packedHere = false
+                var packedHere = false, transformedHere = false
                 prepared.append(try Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias, strides, variant: variants[i],
-                                                        fastScratch: shared, owned: &buffers, model: model, packedHere: &packedHere))
+                                                        fastScratch: shared, owned: &buffers, model: model, packedHere: &packedHere,
+                                                        transformedHere: &transformedHere))
+                if transformedHere { transformedAtLoad += 1 }
                 names.append(variants[i]?.name ?? "reference")
                 // A layer whose weights were packed here (a format-1 file) never reads the mapped
                 // originals again: out of the resident set they go (they stay in the file and the page cache).
@@ -166,6 +172,7 @@ public final class Interpreter {
         }
         kernelNames = names
         layersPackedAtLoad = packedAtLoad
+        layersTransformedAtLoad = transformedAtLoad
         // Streamed Conv → Conv pairs (`streamedRows`): the consumer's step runs both, row by row.
         for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 {
             guard case .conv2d(let c) = spec.nodes[e + 1].op else { continue }
@@ -306,19 +313,35 @@ public final class Interpreter {
     /// a variant name for convolutions and fully connected layers, `reference` for the other ops.
     public static func plannedKernels(_ spec: ModelSpec, kernels: KernelChoice = .auto) -> [String] {
         let features = CPUFeatures.current()
-        return spec.nodes.map { kernelVariant($0, spec.tensors, features: features, choice: kernels)?.0.name ?? "reference" }
+        let streamed = streamedNodes(spec, Aliasing(spec, life: Lifetimes(spec)))
+        return spec.nodes.indices.map {
+            kernelVariant(spec.nodes[$0], spec.tensors, features: features, choice: kernels, streamed: streamed[$0])?.0.name ?? "reference"
+        }
+    }
+
+    /// Per node, whether it is one of a streamed Conv → Conv pair (the plan gave the producer's output
+    /// a ring of rows, `Aliasing.ringRows`): those run one output row at a time.
+    static func streamedNodes(_ spec: ModelSpec, _ alias: Aliasing) -> [Bool] {
+        var out = [Bool](repeating: false, count: spec.nodes.count)
+        for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 {
+            guard case .conv2d = spec.nodes[e].op, case .conv2d = spec.nodes[e + 1].op else { continue }
+            out[e] = true
+            out[e + 1] = true
+        }
+        return out
     }
 
     /// The kernel variant for a convolution or fully connected node (nil for other ops), with the
     /// geometry it was chosen for and whether the node is int8.
-    private static func kernelVariant(_ node: NodeInfo, _ tensors: [TensorInfo], features: CPUFeatures, choice: KernelChoice)
-        -> (KernelVariant, ConvGeometry, Bool)?
+    private static func kernelVariant(_ node: NodeInfo, _ tensors: [TensorInfo], features: CPUFeatures, choice: KernelChoice,
+                                      streamed: Bool) -> (KernelVariant, ConvGeometry, Bool)?
     {
         let x = tensors[node.inputs[0]]
         let int8 = tensors[node.outputs[0]].dtype == .int8 && x.dtype == .int8
         switch node.op {
         case .conv2d(let c):
-            let g = ConvGeometry(xShape: x.shape, yShape: tensors[node.outputs[0]].shape, params: c)
+            var g = ConvGeometry(xShape: x.shape, yShape: tensors[node.outputs[0]].shape, params: c)
+            g.streamed = streamed
             return (KernelTables.select(int8 ? KernelTables.convQS8 : KernelTables.convF32, g, features: features, choice: choice), g, int8)
         case .fullyConnected:
             let depth = x.shape.isEmpty ? 1 : x.shape[x.shape.count - 1]
@@ -358,7 +381,7 @@ public final class Interpreter {
     private static func prepare(
         _ node: NodeInfo, _ tensors: [TensorInfo], _ raw: [UnsafeMutableRawPointer], _ scratch: UnsafeMutablePointer<Int32>?,
         _ alias: Aliasing, _ rowStrides: [Int], variant: KernelVariant?, fastScratch: UnsafeMutableRawPointer?,
-        owned: inout [UnsafeMutableRawPointer], model: PackedModel, packedHere: inout Bool
+        owned: inout [UnsafeMutableRawPointer], model: PackedModel, packedHere: inout Bool, transformedHere: inout Bool
     ) throws(SwiftletError) -> Step {
         let path = model.path
         /// The plain weights (input 1) the reference reads, and the packed ones variant `v` reads: in
@@ -421,6 +444,21 @@ public final class Interpreter {
         case .conv2d(let c):
             let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
             let v = variant ?? KernelTables.convF32[0]
+            if v.algorithm == .winograd {
+                // Transformed weights, made here from the plain ones (files never store them); the
+                // file's bytes of the tensor are not read again, so out of the resident set they go.
+                let t = node.inputs[1]
+                let packed = try model.withPlainWeights(t) { (plain) throws(SwiftletError) in
+                    try packWinogradF32(g, w: plain.assumingMemoryBound(to: Float.self), b: f32(2),
+                                        what: "\(path): Winograd weights of node '\(node.name)'")
+                }
+                owned.append(packed)
+                model.releaseWeights(t)
+                transformedHere = true
+                // `w` is never read when `packed` is set (the file's bytes stand in, whatever their form).
+                return .conv2d(ConvStep(x: f32(0), xShape: xShape, w: f32(1), b: f32(2), y: y, yShape: yShape, yPixelStride: yPixelStride,
+                                        params: c, kernel: v, geometry: g, packed: UnsafeRawPointer(packed), scratch: fastScratch))
+            }
             let (w, packed) = try weights(v, int8: false) { (plain) throws(SwiftletError) in
                 try packConvF32(v, g, w: plain.assumingMemoryBound(to: Float.self), b: f32(2), what: "\(path): packed weights of node '\(node.name)'").weights
             }

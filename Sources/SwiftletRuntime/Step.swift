@@ -182,7 +182,8 @@ extension Step {
     func run(part: Int, of parts: Int, thread: Int) {
         switch self {
         case .conv2d(let s):
-            let rows = band(s.yShape[1], part: part, of: parts)
+            // Winograd computes pairs of rows: its bands are whole pairs.
+            let rows = s.kernel.algorithm == .winograd ? winogradBand(s.yShape[1], part: part, of: parts) : band(s.yShape[1], part: part, of: parts)
             if !rows.isEmpty { s.run(rows: rows, part: thread) }
         case .conv2dQS8(let s):
             let rows = band(s.yShape[1], part: part, of: parts)

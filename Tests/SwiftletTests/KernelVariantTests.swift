@@ -25,6 +25,7 @@ import Testing
         let r = kernelSelfTest(features: features, seed: seed, randomCases: 150)
         #expect(r.failures.isEmpty, "\(r.failures.count) of \(r.cases) cases failed:\n\(r.failures.prefix(10).joined(separator: "\n"))")
         #expect(Set(r.variants) == Set(runnable.map(\.name)))
+        for (name, n) in zip(r.variants, r.casesPerVariant) { #expect(n >= 8, "\(name) was compared on \(n) cases") }
         #expect(r.cases > 350)
     }
 
@@ -73,6 +74,18 @@ import Testing
         p.groups = 1
         let general = ConvGeometry(xShape: [1, 8, 8, 3], yShape: [1, 6, 6, 16], params: p)
         #expect(KernelTables.select(KernelTables.convQS8, general, features: all, choice: .auto).algorithm == .im2col)
+        // Float 3×3 stride 1 with enough channels: Winograd, unless the layer streams its rows or is
+        // too narrow (im2col); int8 has no Winograd (it would not be bit-exact).
+        #expect(KernelTables.select(KernelTables.convF32, general, features: all, choice: .auto).algorithm == .im2col)
+        var wide = ConvGeometry(xShape: [1, 8, 8, 16], yShape: [1, 6, 6, 32], params: p)
+        #expect(KernelTables.select(KernelTables.convF32, wide, features: all, choice: .auto).algorithm == .winograd)
+        #expect(KernelTables.select(KernelTables.convQS8, wide, features: all, choice: .auto).algorithm == .im2col)
+        wide.streamed = true
+        #expect(KernelTables.select(KernelTables.convF32, wide, features: all, choice: .auto).algorithm == .im2col)
+        var strided = p
+        strided.strideH = 2
+        let s2 = ConvGeometry(xShape: [1, 8, 8, 16], yShape: [1, 3, 6, 32], params: strided)
+        #expect(KernelTables.select(KernelTables.convF32, s2, features: all, choice: .auto).algorithm == .im2col)
         p.kernelH = 1
         p.kernelW = 1
         let pointwise = ConvGeometry(xShape: [1, 8, 8, 3], yShape: [1, 8, 8, 16], params: p)

@@ -222,6 +222,20 @@ typedef struct {
     int32_t zero_point, lo, hi, input_zero_point;
 } swk_qs8_output;
 
+/// Winograd F(2×2, 3×3) for float 3×3 convolutions of stride 1 (SwiftletKernels' Conv2D+Winograd.swift
+/// tiles, packs and runs the GEMMs; these are its two transforms).
+///
+/// Input transform: for `tiles` tiles whose 4 × 4 input windows start at column `ix0` + 2t of the four
+/// input rows `rows` (NULL: a row outside the image; columns outside 0 ..< in_w read as zeros too),
+/// V = Bᵀ d B per channel, B = [[1,0,0,0],[0,1,−1,1],[−1,1,1,0],[0,0,0,−1]]: element ξ = 4i + j of
+/// tile t goes to row t of matrix ξ, at `v + ξ · v_stride + t · cs`; rows are `cs` floats apart
+/// (`channels` rounded up to 8), the lanes past `channels` get zeros.
+///
+/// Output transform: Y = Aᵀ M A + bias, Aᵀ = [[1,1,1,0],[0,1,−1,−1]], clamped to [lo, hi], for
+/// `tiles` tiles of `n` outputs: element ξ of tile t's output o at `m[ξ · m_stride + t · m_row + o]`
+/// (m_row ≥ n, a multiple of 8: whole vectors are read). The tile's two output rows go to `y0` and
+/// `y1` (NULL: not stored), tile t's columns 2t and 2t + 1 at pixels `y_stride` floats apart, a
+/// column only when it is below `cols`.
 #if defined(__x86_64__)
 /// C[m][n] = clamp(bias[n] + Σk A[m][k] · W[n][k]), m < M, n < N; rows of A `a_stride` and of C
 /// `c_stride` elements apart. AVX2 + FMA, 6 × 16 register tile.
@@ -229,6 +243,10 @@ void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a, size_t a
                           float *c, size_t c_stride, float lo, float hi);
 /// One output row of a float depthwise convolution. AVX2 + FMA, 16 channels at a time.
 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi);
+void swk_wino23_input_f32_avx2(const float *const *rows, size_t in_w, size_t channels, ptrdiff_t ix0, size_t tiles,
+                               float *v, size_t v_stride, size_t cs);
+void swk_wino23_output_f32_avx2(const float *m, size_t m_stride, size_t m_row, size_t tiles, size_t n, const float *bias,
+                                float *y0, float *y1, size_t cols, size_t y_stride, float lo, float hi);
 /// int8 GEMM with requantization (the qs8 GEMM layout), 4 × 8 tile of 16-bit multiply-adds.
 /// `scratch`: SWK_QS8_MR · round_up(k, 4) int16 + SWK_QS8_SLACK bytes, 32-byte aligned.
 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
@@ -273,6 +291,10 @@ void swk_dequantize_s8_avx2(size_t count, const int8_t *x, float *y, float scale
 void swk_gemm_f32_neon(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
                        float *c, size_t c_stride, float lo, float hi);
 void swk_dwconv_f32_neon(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi);
+void swk_wino23_input_f32_neon(const float *const *rows, size_t in_w, size_t channels, ptrdiff_t ix0, size_t tiles,
+                               float *v, size_t v_stride, size_t cs);
+void swk_wino23_output_f32_neon(const float *m, size_t m_stride, size_t m_row, size_t tiles, size_t n, const float *bias,
+                                float *y0, float *y1, size_t cols, size_t y_stride, float lo, float hi);
 /// int8 GEMM without dot-product instructions (smull / sadalp), for Cortex-A53 and A72.
 void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                        int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);

@@ -90,6 +90,7 @@ public func convScratchBytes(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool) 
     case .reference, .depthwise, .elementwise, .pool: return 0
     case .pointwise, .gemm: return roundUp(gemmTile, 64)
     case .im2col: return roundUp(g.ow * g.depth * (int8 ? 1 : 4), 64) + roundUp(gemmTile, 64)
+    case .winograd: return Winograd23.scratchBytes(g)
     }
 }
 
@@ -99,6 +100,7 @@ public func packConvF32(_ v: KernelVariant, _ g: ConvGeometry, w: UnsafePointer<
 {
     let p = v.algorithm == .depthwise
         ? try packDepthwiseF32(w: w, b: b, channels: g.c, taps: g.params.kernelH * g.params.kernelW, what: what)
+        : v.algorithm == .winograd ? try packWinogradF32(g, w: w, b: b, what: what)
         : try packGemmF32(w: w, b: b, n: g.oc, k: g.depth, what: what)
     return PackedConv(weights: p, scratchBytes: convScratchBytes(v, g, int8: false))
 }
@@ -265,6 +267,11 @@ public func conv2dF32_fast(
                 gemmF32(v.isa, m: g.ow, n: g.oc, k: g.depth, a: cols, aStride: g.depth, w: packed, c: y + yRow * g.ow * ys,
                         cStride: ys, lo: lo, hi: hi)
             }
+        case .winograd:
+            guard let s = scratch else { preconditionFailure("conv2dF32_fast: Winograd needs scratch") }
+            precondition(xRing == 0 && yRing == 0, "conv2dF32_fast: Winograd does not stream rows")
+            winogradF32Rows(v.isa, g, x: x + b0 * g.h * g.w * g.c, packed: packed, scratch: s, y: y + b0 * g.oh * g.ow * ys, ys: ys,
+                            lo: lo, hi: hi, rows: range)
         case .reference, .elementwise, .pool:
             preconditionFailure("conv2dF32_fast: \(v.name) is not a convolution variant")
         }
@@ -330,8 +337,8 @@ public func conv2dQS8_fast(
                     gemmQS8(v.isa, m: g.ow, n: g.oc, k: g.depth, a: cols, aStride: g.depth, w: packed, c: y + yRow * g.ow * ys,
                             cStride: ys, out: op, scratch: tile)
                 }
-            case .reference, .elementwise, .pool:
-                preconditionFailure("conv2dQS8_fast: \(v.name) is not a convolution variant")
+            case .reference, .elementwise, .pool, .winograd:
+                preconditionFailure("conv2dQS8_fast: \(v.name) is not an int8 convolution variant")
             }
         }
     }

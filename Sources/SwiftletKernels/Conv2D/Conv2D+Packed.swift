@@ -23,7 +23,7 @@ public enum PackedForm: UInt8, Sendable, Equatable {
         switch algorithm {
         case .pointwise, .im2col, .gemm: return int8 ? .gemmQS8 : .gemmF32
         case .depthwise: return int8 ? .depthwiseQS8 : .depthwiseF32
-        case .reference, .elementwise, .pool: return nil
+        case .reference, .elementwise, .pool, .winograd: return nil  // Winograd's weights are made at load
         }
     }
 }

@@ -32,6 +32,9 @@ public enum KernelAlgorithm: Sendable, Equatable {
     case elementwise
     /// Max pooling, one output row at a time, channels in vector lanes.
     case pool
+    /// Float 3×3, stride 1, one group: Winograd F(2×2, 3×3) (`Conv2D+Winograd.swift`), tiles of
+    /// two output rows, so not in a streamed pair.
+    case winograd
 }
 
 /// The instruction set a variant's micro-kernel uses.
@@ -44,6 +47,9 @@ public struct ConvGeometry: Sendable, Equatable {
     public var n: Int, h: Int, w: Int, c: Int
     public var oh: Int, ow: Int, oc: Int
     public var params: Conv2D
+    /// Whether the layer is one of a streamed Conv → Conv pair (its rows computed one at a time
+    /// through a ring), which variants that compute several rows at once decline.
+    public var streamed = false
 
     public init(xShape: [Int], yShape: [Int], params: Conv2D) {
         (n, h, w, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
@@ -97,6 +103,11 @@ public struct KernelVariant: Sendable, Equatable {
             return p.groups == 1 && g.depth <= KernelVariant.maxDepth && !(p.kernelH == 1 && p.kernelW == 1)
         case .gemm:
             return g.c <= KernelVariant.maxDepth
+        case .winograd:
+            // Where it wins over im2col (tools/bench/winograd): enough input channels for the 16
+            // GEMMs to outweigh the transforms, and transformed weights a cache can hold.
+            return p.kernelH == 3 && p.kernelW == 3 && p.strideH == 1 && p.strideW == 1 && p.dilationH == 1 && p.dilationW == 1
+                && p.groups == 1 && !g.streamed && g.c >= Winograd23.minChannels && 16 * g.c * g.oc <= Winograd23.maxWeightFloats
         case .elementwise, .pool:
             return true
         }
@@ -114,10 +125,12 @@ public enum KernelTables {
         var t = [KernelVariant("conv2dF32_reference", .reference, .scalar, requires: [])]
         #if arch(x86_64)
         t.append(KernelVariant("conv2dF32_im2colGemm6x16_avx2fma", .im2col, .avx2, requires: [.avx2, .fma]))
+        t.append(KernelVariant("conv2dF32_winograd23_avx2fma", .winograd, .avx2, requires: [.avx2, .fma]))
         t.append(KernelVariant("conv2dF32_dw16c_avx2fma", .depthwise, .avx2, requires: [.avx2, .fma]))
         t.append(KernelVariant("conv2dF32_gemm6x16_avx2fma", .pointwise, .avx2, requires: [.avx2, .fma]))
         #elseif arch(arm64)
         t.append(KernelVariant("conv2dF32_im2colGemm4x16_neon", .im2col, .neon, requires: [.neon]))
+        t.append(KernelVariant("conv2dF32_winograd23_neon", .winograd, .neon, requires: [.neon]))
         t.append(KernelVariant("conv2dF32_dw16c_neon", .depthwise, .neon, requires: [.neon]))
         t.append(KernelVariant("conv2dF32_gemm4x16_neon", .pointwise, .neon, requires: [.neon]))
         #endif
