@@ -49,6 +49,8 @@ public final class Interpreter {
     /// Layers whose weights were transformed at load for a variant no file stores (Winograd), in
     /// buffers the interpreter owns; the file's bytes of those tensors are given back.
     public let layersTransformedAtLoad: Int
+    /// Streamed pairs of the plan that run whole, through a block allocated at load (`wholePairs`).
+    public let pairsRunWhole: Int
     /// The model file's bytes counted against `--memory-limit` (0 without one).
     private let countedFile: Int
 
@@ -56,7 +58,8 @@ public final class Interpreter {
     /// connected layer's kernel variant for this CPU (`kernels: .reference` forces the references).
     /// `threads` ≥ 1 runs the divisible steps on that many threads (the caller's among them), pinned
     /// to the CPUs in `affinity` when it is not empty.
-    public init(model: PackedModel, kernels: KernelChoice = .auto, threads: Int = 1, affinity: [Int] = []) throws(SwiftletError) {
+    public init(model: PackedModel, kernels: KernelChoice = .auto, threads: Int = 1, affinity: [Int] = [],
+                wholePairs rule: WholePairRule = .standard) throws(SwiftletError) {
         guard threads >= 1 && threads <= 64 else {
             throw .usage(detail: "--threads must be between 1 and 64 (got \(threads))")
         }
@@ -76,6 +79,11 @@ public final class Interpreter {
         } else {
             countedFile = 0
         }
+        // A load that fails after this point gives the file's count back (deinit does not run for an
+        // object whose initializer threw before finishing).
+        var loaded = false
+        let counted = countedFile
+        defer { if !loaded { sys_countAllocation(-counted) } }
         let bytes = spec.arenaBytes > 0 ? spec.arenaBytes : 64
         let base = try sys_alignedAllocate(bytes: bytes, alignment: 64, what: "\(model.path): the arena")
         arena = base
@@ -85,11 +93,27 @@ public final class Interpreter {
             let info = spec.tensors[t]
             ptrs.append(info.storage == .weights ? UnsafeMutableRawPointer(mutating: model.weights(t)) : base + info.offset)
         }
+        let life = Lifetimes(spec)
+        let alias = Aliasing(spec, life: life)
+        // Streamed pairs whose tensor is small run whole, through one block allocated here
+        // (`wholePairs`): each such tensor's pointer is that block.
+        let whole = Interpreter.wholePairs(spec, alias, rule)
+        var wholeBytes = 0
+        for e in spec.nodes.indices where whole[e] { wholeBytes = max(wholeBytes, spec.tensors[spec.nodes[e].outputs[0]].byteCount) }
+        var wholeBlock: UnsafeMutableRawPointer? = nil
+        if wholeBytes > 0 {
+            do {
+                let p = try sys_alignedAllocate(bytes: wholeBytes, alignment: 64, what: "\(model.path): the tensors of streamed pairs run whole")
+                wholeBlock = p
+                for e in spec.nodes.indices where whole[e] { ptrs[spec.nodes[e].outputs[0]] = p }
+            } catch {
+                sys_free(base)
+                throw error
+            }
+        }
         pointers = ptrs
         // Kernel scratch lives in the arena where the plan left room for it (`scratchOffset`). A plan
         // made before scratch was planned gets one separate block, allocated here, at load.
-        let life = Lifetimes(spec)
-        let alias = Aliasing(spec, life: life)
         var scratchOf = [UnsafeMutablePointer<Int32>?](repeating: nil, count: spec.nodes.count)
         var unplanned = 0
         for i in 0..<spec.nodes.count {
@@ -108,6 +132,7 @@ public final class Interpreter {
                 scratch = extra
                 for i in 0..<spec.nodes.count where scratchOf[i] == nil && scratchBytes(spec.nodes[i], spec.tensors) > 0 { scratchOf[i] = extra }
             } catch {
+                if let w = wholeBlock { sys_free(w) }
                 sys_free(base)
                 throw error
             }
@@ -124,7 +149,7 @@ public final class Interpreter {
         let features = CPUFeatures.current()
         var variants: [KernelVariant?] = []
         var fastScratch = 0
-        let streamed = Interpreter.streamedNodes(spec, alias)
+        let streamed = Interpreter.streamedNodes(spec, alias, whole: whole)
         for (i, node) in spec.nodes.enumerated() {
             let v = Interpreter.kernelVariant(node, spec.tensors, features: features, choice: kernels, streamed: streamed[i])
             variants.append(v?.0)
@@ -133,6 +158,7 @@ public final class Interpreter {
         // One scratch block per thread, 64-byte aligned.
         let scratchStride = (fastScratch + 63) / 64 * 64
         var buffers: [UnsafeMutableRawPointer] = []
+        if let w = wholeBlock { buffers.append(w) }
         var names: [String] = []
         var packedAtLoad = 0, transformedAtLoad = 0
         do {
@@ -173,8 +199,9 @@ public final class Interpreter {
         kernelNames = names
         layersPackedAtLoad = packedAtLoad
         layersTransformedAtLoad = transformedAtLoad
+        pairsRunWhole = whole.filter { $0 }.count
         // Streamed Conv → Conv pairs (`streamedRows`): the consumer's step runs both, row by row.
-        for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 {
+        for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 && !whole[e] {
             guard case .conv2d(let c) = spec.nodes[e + 1].op else { continue }
             let ringTensor = spec.tensors[spec.nodes[e].outputs[0]]
             var s = StreamConvStep(ring: alias.ringRows[spec.nodes[e].outputs[0]], sourceRows: spec.tensors[spec.nodes[e].outputs[0]].shape[1],
@@ -213,6 +240,7 @@ public final class Interpreter {
         let buffer = UnsafeMutableBufferPointer<Step>.allocate(capacity: prepared.count)
         _ = buffer.initialize(from: prepared)
         steps = buffer
+        loaded = true
     }
 
     deinit {
@@ -313,17 +341,30 @@ public final class Interpreter {
     /// a variant name for convolutions and fully connected layers, `reference` for the other ops.
     public static func plannedKernels(_ spec: ModelSpec, kernels: KernelChoice = .auto) -> [String] {
         let features = CPUFeatures.current()
-        let streamed = streamedNodes(spec, Aliasing(spec, life: Lifetimes(spec)))
+        let alias = Aliasing(spec, life: Lifetimes(spec))
+        let streamed = streamedNodes(spec, alias, whole: wholePairs(spec, alias, .standard))
         return spec.nodes.indices.map {
             kernelVariant(spec.nodes[$0], spec.tensors, features: features, choice: kernels, streamed: streamed[$0])?.0.name ?? "reference"
         }
     }
 
-    /// Per node, whether it is one of a streamed Conv → Conv pair (the plan gave the producer's output
-    /// a ring of rows, `Aliasing.ringRows`): those run one output row at a time.
-    static func streamedNodes(_ spec: ModelSpec, _ alias: Aliasing) -> [Bool] {
+    /// Per node e, whether the streamed pair it produces for (e, e + 1) runs whole instead (`rule`).
+    static func wholePairs(_ spec: ModelSpec, _ alias: Aliasing, _ rule: WholePairRule) -> [Bool] {
         var out = [Bool](repeating: false, count: spec.nodes.count)
-        for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 {
+        for e in 0..<max(spec.nodes.count - 1, 0) {
+            let t = spec.nodes[e].outputs[0]
+            guard alias.ringRows[t] > 0, case .conv2d = spec.nodes[e].op, case .conv2d = spec.nodes[e + 1].op else { continue }
+            let weights = spec.tensors[spec.nodes[e].inputs[1]].byteCount + spec.tensors[spec.nodes[e + 1].inputs[1]].byteCount
+            out[e] = spec.tensors[t].byteCount <= rule.maxTensorBytes && weights >= rule.minWeightBytes
+        }
+        return out
+    }
+
+    /// Per node, whether it is one of a streamed Conv → Conv pair (the plan gave the producer's output
+    /// a ring of rows, `Aliasing.ringRows`) that runs streamed: one output row at a time.
+    static func streamedNodes(_ spec: ModelSpec, _ alias: Aliasing, whole: [Bool]) -> [Bool] {
+        var out = [Bool](repeating: false, count: spec.nodes.count)
+        for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 && !whole[e] {
             guard case .conv2d = spec.nodes[e].op, case .conv2d = spec.nodes[e + 1].op else { continue }
             out[e] = true
             out[e + 1] = true
@@ -650,4 +691,27 @@ func mulLayout(_ a: [Int], _ b: [Int], _ y: [Int]) -> (Int, Int, Int)? {
     if b == y { return (1, count, count) }
     if b.last == c && elementCount(b) == c { return (count / c, c, 0) }
     return nil
+}
+
+/// Which of a plan's streamed Conv → Conv pairs run whole instead, through one block allocated at load
+/// outside the arena (the pairs are live one at a time): those whose tensor has at most
+/// `maxTensorBytes` and whose two layers' weights have at least `minWeightBytes`. Streaming calls both
+/// layers one row of pixels at a time and so reads all their weights once per row; where they do not
+/// sit in L1 and the image is small, that costs more than the bytes it saves (MobileNetV1 float at
+/// 14 × 14 and 7 × 7: 18–31 % per pair; docs/memory.md, "Small streamed pairs run whole").
+public struct WholePairRule: Sendable {
+    public var maxTensorBytes: Int
+    public var minWeightBytes: Int
+
+    public init(maxTensorBytes: Int, minWeightBytes: Int) {
+        self.maxTensorBytes = maxTensorBytes
+        self.minWeightBytes = minWeightBytes
+    }
+
+    /// At most 512 KiB of tensor (the most this adds to the memory used), at least 32 KiB of weights.
+    public static let standard = WholePairRule(maxTensorBytes: 512 * 1024, minWeightBytes: 32 * 1024)
+    /// Every planned pair streams, as the plan says.
+    public static let never = WholePairRule(maxTensorBytes: -1, minWeightBytes: .max)
+    /// Every planned pair runs whole (tests).
+    public static let always = WholePairRule(maxTensorBytes: .max, minWeightBytes: 0)
 }

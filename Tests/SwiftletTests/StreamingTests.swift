@@ -57,8 +57,10 @@ import Testing
         return (m, t)
     }
 
-    func outputBytes(_ spec: ModelSpec) throws -> [UInt8] {
-        let run = try Interpreter(model: PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: "pair.swl"))
+    /// The output of `spec` on a fixed input, its planned pairs streamed or (`.always`) run whole.
+    func outputBytes(_ spec: ModelSpec, wholePairs rule: WholePairRule = .never) throws -> [UInt8] {
+        let run = try Interpreter(model: PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: "pair.swl"), wholePairs: rule)
+        #expect(run.pairsRunWhole == (rule.minWeightBytes == 0 ? streamedRows(spec).filter { $0 > 0 }.count : 0))
         run.setInput(0, logical: (0..<189).map { Float(($0 * 13) % 17 - 8) / 4 })
         run.invoke()
         return run.tensorBytes(spec.outputs[0])
@@ -84,6 +86,8 @@ import Testing
             let a = try outputBytes(whole.spec), b = try outputBytes(streamed.spec)
             let differ = a.indices.first { $0 >= b.count || a[$0] != b[$0] }
             #expect(a.count == b.count && differ == nil, "\(shape) int8 \(int8): streaming changes the output from byte \(differ ?? -1)")
+            // Run whole at load instead (WholePairRule), the same bits.
+            #expect(try outputBytes(streamed.spec, wholePairs: .always) == a, "\(shape) int8 \(int8): run whole")
             #expect(Set(a).count > 8, "the output is not constant")
         }
     }
@@ -126,7 +130,12 @@ import Testing
             run.invoke()
             outs.append(run.tensorBytes(spec.outputs[0]))
             arenas.append(spec.arenaBytes)
-            if stream { #expect(streamedRows(spec).filter { $0 > 0 }.count >= 10, "few streamed pairs") }
+            if stream {
+                let pairs = streamedRows(spec).filter { $0 > 0 }.count
+                #expect(pairs >= 10, "few streamed pairs")
+                // The small ones (14 × 14 and 7 × 7) run whole; the large ones stream.
+                #expect(run.pairsRunWhole > 0 && run.pairsRunWhole < pairs, "\(run.pairsRunWhole) of \(pairs) pairs run whole")
+            }
         }
         #expect(outs[0] == outs[1], "streaming changes MobileNetV2's output")
         #expect(arenas[1] * 2 < arenas[0], "arena \(arenas[1]) streamed, \(arenas[0]) whole")
