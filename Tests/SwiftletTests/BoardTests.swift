@@ -109,6 +109,25 @@ import Testing
         }
     }
 
+    /// The static aarch64 boards leave libjpeg's arithmetic decoder out (`tools/board/libjpeg-trim.c`):
+    /// a JPEG that declares arithmetic coding (here a photo whose SOF0 marker says SOF9) gets
+    /// libjpeg's own message and exit 1, never a crash; the photos themselves decode (the goldens above).
+    @Test("an arithmetic-coded JPEG is refused by name on the static boards", arguments: ["rpi4", "rpi5"])
+    func arithmeticJPEGIsRefused(board: String) throws {
+        let (_, cpu) = Self.boards.first { $0.0 == board }!
+        let dir = try scratchDirectory()
+        _ = try swiftlet(["import", repoFile("models/onnx/mobilenet_v2.onnx"), "-o", dir + "/m.swl"])
+        var jpeg = [UInt8](try Data(contentsOf: URL(fileURLWithPath: repoFile("models/photos/chelsea.jpg"))))
+        guard let sof = (0..<(jpeg.count - 1)).first(where: { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 }) else {
+            throw TestFailure("chelsea.jpg has no SOF0 marker")
+        }
+        jpeg[sof + 1] = 0xC9
+        try Data(jpeg).write(to: URL(fileURLWithPath: dir + "/arith.jpg"))
+        let r = try runBoard(board, cpu: cpu, ["run", "m.swl", "--image", "arith.jpg"], in: dir)
+        #expect(r.status == 1, "\(board): \(r.stdout) \(r.stderr)")
+        #expect(r.stderr.contains("arithmetic coding is not implemented"), "\(board): \(r.stderr)")
+    }
+
     /// Every SIMD kernel variant of the board's architecture against the reference, on the board
     /// binary: NEON alone as a Cortex-A72, NEON and the dot product as `-cpu max`, AVX2 natively.
     @Test("the kernel self-test passes on every board", arguments: ["rpi4", "rpi5", "x86-64"])
