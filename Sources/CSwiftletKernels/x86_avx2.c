@@ -226,22 +226,6 @@ SWK_AVX2 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, c
 
 // Winograd F(2×2, 3×3): the input and output transforms (the header gives the layouts).
 
-/// The 4 × 4 window of tile columns x0 … x0 + 3, channels c0 … c0 + cr − 1 (cr ≤ 8), zeros outside
-/// the image and past cr, into `win` (16 groups of 8): the edge tiles' path, out of line.
-static __attribute__((noinline)) void swk_wino_gather(const float *const *rows, ptrdiff_t x0, size_t in_w, size_t channels,
-                                                      size_t c0, size_t cr, float *win) {
-    memset(win, 0, 128 * sizeof(float));
-    for (size_t r = 0; r < 4; r++) {
-        if (rows[r] == NULL) continue;
-        for (size_t j = 0; j < 4; j++) {
-            const ptrdiff_t ix = x0 + (ptrdiff_t)j;
-            if (ix < 0 || ix >= (ptrdiff_t)in_w) continue;
-            const float *p = rows[r] + (size_t)ix * channels + c0;
-            for (size_t i = 0; i < cr; i++) win[(4 * r + j) * 8 + i] = p[i];
-        }
-    }
-}
-
 SWK_AVX2 void swk_wino23_input_f32_avx2(const float *const *rows, size_t in_w, size_t channels, ptrdiff_t ix0, size_t tiles,
                                         float *v, size_t v_stride, size_t cs) {
     const int allRows = rows[0] && rows[1] && rows[2] && rows[3];
@@ -259,7 +243,7 @@ SWK_AVX2 void swk_wino23_input_f32_avx2(const float *const *rows, size_t in_w, s
                 for (size_t r = 0; r < 4; r++) base[r] = rows[r] + (size_t)x0 * channels + c0;
                 step = channels;
             } else {
-                swk_wino_gather(rows, x0, in_w, channels, c0, cr, win);
+                swk_wino_gather(rows, x0, in_w, channels, c0, cr, 8, win);
                 for (size_t r = 0; r < 4; r++) base[r] = win + 32 * r;
                 step = 8;
             }

@@ -217,6 +217,23 @@ typedef struct {
 /// Float activations the GEMM and depthwise kernels cannot fold into their clamp, applied in place.
 enum { SWK_ACT_HARDSWISH = 1, SWK_ACT_HARDSIGMOID = 2 };
 
+/// Winograd's edge tiles (both ISAs): the 4 × 4 window of tile columns x0 … x0 + 3, channels
+/// c0 … c0 + cr − 1 (cr ≤ lanes), zeros outside the image and past cr, into `win` (16 groups of
+/// `lanes` floats), out of line so the transforms' interior path stays small.
+static __attribute__((noinline, unused)) void swk_wino_gather(const float *const *rows, ptrdiff_t x0, size_t in_w,
+                                                              size_t channels, size_t c0, size_t cr, size_t lanes, float *win) {
+    memset(win, 0, 16 * lanes * sizeof(float));
+    for (size_t r = 0; r < 4; r++) {
+        if (rows[r] == NULL) continue;
+        for (size_t j = 0; j < 4; j++) {
+            const ptrdiff_t ix = x0 + (ptrdiff_t)j;
+            if (ix < 0 || ix >= (ptrdiff_t)in_w) continue;
+            const float *p = rows[r] + (size_t)ix * channels + c0;
+            for (size_t i = 0; i < cr; i++) win[(4 * r + j) * lanes + i] = p[i];
+        }
+    }
+}
+
 /// The int8 output stage: zero point and the fused activation's clamp.
 typedef struct {
     int32_t zero_point, lo, hi, input_zero_point;
