@@ -130,6 +130,10 @@ struct ONNXImporter {
     let opset: Int
     let g = IRGraph()
     var ids: [String: Int] = [:]
+    /// Constant folding's budget for this graph (`Folder.graphBudget`: it grows with each Constant
+    /// node) and the elements the folds produced so far.
+    var foldBudget = Folder.graphBudget(constantElements: 0)
+    var folded = 0
 
     init(path: String, opset: Int) {
         self.path = path
@@ -140,6 +144,7 @@ struct ONNXImporter {
         for t in graph.initializer {
             let (shape, data) = try decodeTensor(t, where: path)
             ids[t.name] = g.add(IRValue(name: t.name, shape: shape, isInt: isIntData(data), constant: data))
+            foldBudget += Folder.constantAllowance * data.count
         }
         var realInputs = 0
         for vi in graph.input where ids[vi.name] == nil {
@@ -254,12 +259,20 @@ struct ONNXImporter {
         // Constant folding: every input constant (Shape is constant whenever the shape is static).
         let allConst = !ins.isEmpty && ins.allSatisfy { $0 < 0 || g.values[$0].constant != nil }
         if op == "Constant" || op == "Shape" || op == "Size" || (allConst && Folder.foldable.contains(op)) {
-            let folder = Folder(g: g, attrs: attrs, opset: opset, fail: fail)
+            let folder = Folder(g: g, attrs: attrs, opset: opset, budget: foldBudget, used: folded, fail: fail)
             let results = try folder.fold(op, ins)
             for (k, r) in results.enumerated() where k < node.output.count {
                 if let problem = shapeProblem(r.shape) { throw fail("folded output shape \(Shape.text(r.shape)) \(problem)") }
                 guard Shape.count(r.shape) == r.data.count else {
                     throw fail("folded output has \(r.data.count) values for shape \(Shape.text(r.shape))")
+                }
+                // A Constant node's values are the file's own, like an initializer's; every other fold
+                // counts against the budget (the ops that create elements checked it before allocating).
+                if op == "Constant" {
+                    foldBudget += Folder.constantAllowance * r.data.count
+                } else {
+                    if r.data.count > foldBudget - folded { throw folder.overBudget(r.data.count, r.shape) }
+                    folded += r.data.count
                 }
                 ids[node.output[k]] = g.add(IRValue(name: node.output[k], shape: r.shape, isInt: isIntData(r.data), constant: r.data))
             }
