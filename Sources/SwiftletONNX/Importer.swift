@@ -499,12 +499,16 @@ struct ONNXImporter {
                 let each = (x[axis] + n - 1) / n
                 sizes = (0..<n).map { min(each, x[axis] - $0 * each) }
             }
+            // The count first: the sizes are printed in messages only once they are one per output.
+            guard sizes.count == node.output.count else {
+                throw fail("has \(sizes.count) split sizes for \(node.output.count) outputs; give one size per output")
+            }
             var total = 0
             for z in sizes {
                 if z < 0 { throw fail("split sizes \(sizes) include a negative size") }
                 total = try checkedSum(total, z, "split sizes \(sizes)", fail)
             }
-            guard sizes.count == node.output.count, total == x[axis] else {
+            guard total == x[axis] else {
                 throw fail("split sizes \(sizes) do not add up to \(x[axis]) for \(node.output.count) outputs")
             }
             if sizes.contains(0) { throw fail("split sizes \(sizes) leave an output empty") }
@@ -806,9 +810,10 @@ func checkedProduct<C: Collection>(_ dims: C) -> Int? where C.Element == Int {
     return n
 }
 
-func checkedSum(_ a: Int, _ b: Int, _ what: String, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> Int {
+/// `a + b`, refused on overflow naming `what` (built only then: callers loop over long lists).
+func checkedSum(_ a: Int, _ b: Int, _ what: @autoclosure () -> String, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> Int {
     let (s, o) = a.addingReportingOverflow(b)
-    if o { throw fail("\(what) overflow: \(a) + \(b)", "") }
+    if o { throw fail("\(what()) overflow: \(a) + \(b)", "") }
     return s
 }
 

@@ -399,6 +399,20 @@ import Testing
         expectRefused(b, naming: ["'sz'", "[4]", "rank-4"])
     }
 
+    /// Found by `tools/fuzz onnx` (Tests/Fuzz/onnx/regressions/timeout-49adb87c…): a Split whose sizes
+    /// input is a constant of 65,552 values (a folded ConstantOfShape) for one output. The sum loop
+    /// built the message "split sizes [all of them]" at every step, before any check failed:
+    /// quadratic, minutes on the release build. The count is checked first, and the message of the
+    /// overflow check is built only on overflow.
+    @Test func splitWithMoreSizesThanOutputs() {
+        let b = live { b in
+            b.initializer("c", dims: [3, 1, 1], floats: [1, 2, 3])
+            b.initializer("sizes", dims: [1 << 16], ints: [Int64](repeating: 0, count: 1 << 16))
+            b.node("Split", ["c", "sizes"], ["m"], name: "split1")
+        }
+        expectRefused(b, naming: ["'split1'", "65536 split sizes for 1 outputs"])
+    }
+
     @Test func graphWithNoOutputs() {
         var b = ONNXModelBuilder()
         b.input("x", [1, 4])
