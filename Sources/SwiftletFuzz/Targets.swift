@@ -33,12 +33,21 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 }
 
-/// Models whose arena is above this are read and inspected but not run (the fuzzer's memory limit
-/// is 2 GB, and a huge arena is the memory limit's business, tested in `MemoryBoundTests`).
-public let fuzzMaxArenaBytes = 64 << 20
+/// Models whose arena is above this are read and inspected but not run: a huge arena is the memory
+/// limit's business (`MemoryBoundTests`), and under AddressSanitizer each allocated and freed
+/// megabyte costs time. It was 64 MiB: a mutant declaring a 64 MiB arena for 800 bytes of tensors
+/// took 67 ms an input under ASan (a seed: under 1 ms), and one such input ran past libFuzzer's 10 s
+/// (`Tests/Fuzz/swl/regressions/timeout-66da733f…`). The seeds' arenas are at most 3.4 KB.
+public let fuzzMaxArenaBytes = 4 << 20
 /// Models with more multiply-accumulates than this are not run (an inference must stay well under
 /// the fuzzer's per-input time-out).
 public let fuzzMaxMACs = 50_000_000
+
+/// Whether the `swl` target runs an inference on an accepted model of `macs` multiply-accumulates
+/// (it reads and inspects them all).
+public func fuzzRunsInference(_ spec: ModelSpec, macs: Int) -> Bool {
+    spec.arenaBytes <= fuzzMaxArenaBytes && macs <= fuzzMaxMACs
+}
 
 /// A property every accepted input must have, broken: a finding, like a trap.
 func fuzzFailure(_ what: String) -> Never {
@@ -57,7 +66,7 @@ public func fuzzSWL(_ bytes: [UInt8]) throws(SwiftletError) {
     _ = Interpreter.plannedKernels(spec)
     _ = SharingSummary(spec)
     _ = planSVG(spec)
-    guard spec.arenaBytes <= fuzzMaxArenaBytes, stats.macs <= fuzzMaxMACs else { return }
+    guard fuzzRunsInference(spec, macs: stats.macs) else { return }
     let interpreter = try Interpreter(model: model, kernels: .auto, threads: 1)
     for i in 0..<spec.inputs.count {
         let n = Shape.count(spec.tensors[spec.inputs[i]].shape) ?? 0

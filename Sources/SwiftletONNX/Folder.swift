@@ -6,17 +6,41 @@ import SwiftletCore
 /// so the packed model holds only the computation that depends on the input.
 ///
 /// Bounded and checked: an op that creates elements (ConstantOfShape, Expand, Range, broadcasting,
-/// Gather) may create at most `foldElementCap`, integer arithmetic that overflows Int64 is refused,
-/// and a float cast to an integer must fit. Each refusal names the node (through `fail`) and the value.
+/// Gather, Concat) may create at most `foldElementCap` per result, and all the folds of one graph
+/// together at most its budget (`graphBudget`); both are checked before the result is allocated.
+/// Integer arithmetic that overflows Int64 is refused, and a float cast to an integer must fit.
+/// Each refusal names the node (through `fail`) and the value.
+///
+/// The work of a fold is linear in the elements it produces, so the budget bounds the import's
+/// folding time and the memory the folded constants hold, whatever the graph: a per-result cap alone
+/// let a 304-byte model fold 67 M elements in one Shape → ConstantOfShape → Mul chain (2.4 s), and
+/// any number of such chains. Of the models the tests import, none folds more than 8 elements in
+/// all (the shipped models fold none; docs/reliability.md); shape chains need a handful, weight rewrites
+/// (a Cast of fp16 weights, a Transpose, a Mul by a scale) as many as the weights, which the file
+/// itself holds.
 struct Folder {
-    /// The most elements a folded result may have, unless an input of the node is larger (2²⁶:
-    /// 256 MB of float32, 512 MB of int64). Shape chains need a handful; a malformed model must not
-    /// allocate until the process dies.
-    static let foldElementCap = 1 << 26
+    /// The most elements one folded result may have, unless an input of the node is larger (2²²:
+    /// 16 MB of float32, 32 MB of int64).
+    static let foldElementCap = 1 << 22
+
+    /// Elements every graph may fold in all (2²²), beyond the allowance for its own constants.
+    static let graphBudgetBase = 1 << 22
+
+    /// Folded elements allowed per element of the model's own constants (initializers and Constant
+    /// nodes): room to rewrite every weight twice (a Cast, then a Transpose).
+    static let constantAllowance = 2
+
+    /// The folding budget of a graph whose initializers and Constant nodes hold `constantElements`.
+    static func graphBudget(constantElements: Int) -> Int {
+        graphBudgetBase + constantAllowance * constantElements
+    }
 
     let g: IRGraph
     let attrs: Attributes
     let opset: Int
+    /// The graph's folding budget (`graphBudget`) and what earlier folds of the graph used of it.
+    let budget: Int
+    let used: Int
     let fail: (String, String) -> SwiftletError
 
     static let foldable: Set<String> = [
@@ -30,16 +54,31 @@ struct Folder {
         var data: ConstData
     }
 
-    /// The element count of `shape`, refused above `allowed` (or on overflow or a negative dim).
+    /// The element count of `shape`, refused above `allowed` (or on overflow or a negative dim), or
+    /// when the graph's folding budget has not that many elements left.
     func foldCount(_ shape: [Int], allowed: Int) throws(SwiftletError) -> Int {
         for d in shape where d < 0 { throw fail("folding gives shape \(Shape.text(shape)), which has a negative dimension", "") }
         guard let n = checkedProduct(shape) else {
             throw fail("folding gives shape \(Shape.text(shape)), whose element count overflows", "")
         }
         if n > allowed {
-            throw fail("folding gives \(n) elements (shape \(Shape.text(shape))), more than the \(allowed) constant folding allows", "a shape chain never needs so many; the model is malformed")
+            let limit = allowed > Folder.foldElementCap ? "its largest input's \(allowed)" : "the \(allowed) one folded result may have"
+            throw fail("folding it would produce \(n) elements (shape \(Shape.text(shape))), more than \(limit)", Folder.foldHint)
         }
+        if n > budget - used { throw overBudget(n, shape) }
         return n
+    }
+
+    /// What to do when folding is refused for its size.
+    static let foldHint = "import computes constant subgraphs and stores their results, and shape chains need a few elements; "
+        + "give the input a smaller shape (--input-shape, or export with smaller static dimensions), or simplify the model "
+        + "(e.g. onnxsim) so that it does not build large constants from the input shape"
+
+    /// The refusal of a fold of `n` elements that the graph's budget has no room for.
+    func overBudget(_ n: Int, _ shape: [Int]) -> SwiftletError {
+        fail("folding it would produce \(n) elements (shape \(Shape.text(shape))), and the graph's earlier folds produced \(used); "
+             + "constant folding may produce at most \(budget) elements per model (\(Folder.graphBudgetBase), plus \(Folder.constantAllowance) "
+             + "per value of the model's own constants)", Folder.foldHint)
     }
 
     /// `a op b` on Int64, refused on overflow with both values.
@@ -174,17 +213,25 @@ struct Folder {
                 total = try checkedSum(total, p.shape[axis], "concatenated axis \(axis)", fail)
             }
             shape[axis] = total
+            // As large as its inputs together: no per-result cap, but the graph's budget.
+            let n = try foldCount(shape, allowed: Int.max)
             let outer = shape[..<axis].reduce(1, *)
             let anyFloat = parts.contains { !isIntData($0.data) }
-            var fo: [Float] = []
-            var io: [Int64] = []
-            for o in 0..<outer {
-                for p in parts {
-                    let chunk = p.data.count / max(outer, 1)
-                    if anyFloat { fo += p.data.asFloats[(o * chunk)..<((o + 1) * chunk)] } else { io += p.data.asInts[(o * chunk)..<((o + 1) * chunk)] }
+            // Each part converted once: an integer part joining a float Concat was converted once per
+            // outer index (quadratic).
+            func joined<T>(_ values: [[T]]) -> [T] {
+                var out: [T] = []
+                out.reserveCapacity(n)
+                for o in 0..<outer {
+                    for v in values {
+                        let chunk = v.count / max(outer, 1)
+                        out += v[(o * chunk)..<((o + 1) * chunk)]
+                    }
                 }
+                return out
             }
-            return [Result(shape: shape, data: anyFloat ? .floats(fo) : .ints(io))]
+            if anyFloat { return [Result(shape: shape, data: .floats(joined(parts.map { $0.data.asFloats })))] }
+            return [Result(shape: shape, data: .ints(joined(parts.map { $0.data.asInts })))]
         case "Slice":
             let a = try c(0)
             let starts = try c(1).data.asInts.map { Int(clamping: $0) }
@@ -248,9 +295,9 @@ struct Folder {
             if st == 0 || !st.isFinite { throw fail("Range delta is \(st)", "") }
             let count = ((b - a) / st).rounded(.up)
             guard count.isFinite, count <= Float(Folder.foldElementCap) else {
-                throw fail("Range from \(a) to \(b) by \(st) gives \(count) elements, more than the \(Folder.foldElementCap) constant folding allows", "")
+                throw fail("Range from \(a) to \(b) by \(st) would produce \(count) elements, more than the \(Folder.foldElementCap) one folded result may have", Folder.foldHint)
             }
-            let n = count > 0 ? Int(count) : 0
+            let n = try foldCount([count > 0 ? Int(count) : 0], allowed: Folder.foldElementCap)
             return [Result(shape: [n], data: .floats((0..<n).map { a + Float($0) * st }))]
         case "Floor", "Ceil", "Sqrt", "Neg", "Abs", "Relu":
             let a = try c(0)

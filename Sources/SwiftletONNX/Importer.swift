@@ -130,6 +130,10 @@ struct ONNXImporter {
     let opset: Int
     let g = IRGraph()
     var ids: [String: Int] = [:]
+    /// Constant folding's budget for this graph (`Folder.graphBudget`: it grows with each Constant
+    /// node) and the elements the folds produced so far.
+    var foldBudget = Folder.graphBudget(constantElements: 0)
+    var folded = 0
 
     init(path: String, opset: Int) {
         self.path = path
@@ -140,6 +144,7 @@ struct ONNXImporter {
         for t in graph.initializer {
             let (shape, data) = try decodeTensor(t, where: path)
             ids[t.name] = g.add(IRValue(name: t.name, shape: shape, isInt: isIntData(data), constant: data))
+            foldBudget += Folder.constantAllowance * data.count
         }
         var realInputs = 0
         for vi in graph.input where ids[vi.name] == nil {
@@ -254,12 +259,20 @@ struct ONNXImporter {
         // Constant folding: every input constant (Shape is constant whenever the shape is static).
         let allConst = !ins.isEmpty && ins.allSatisfy { $0 < 0 || g.values[$0].constant != nil }
         if op == "Constant" || op == "Shape" || op == "Size" || (allConst && Folder.foldable.contains(op)) {
-            let folder = Folder(g: g, attrs: attrs, opset: opset, fail: fail)
+            let folder = Folder(g: g, attrs: attrs, opset: opset, budget: foldBudget, used: folded, fail: fail)
             let results = try folder.fold(op, ins)
             for (k, r) in results.enumerated() where k < node.output.count {
                 if let problem = shapeProblem(r.shape) { throw fail("folded output shape \(Shape.text(r.shape)) \(problem)") }
                 guard Shape.count(r.shape) == r.data.count else {
                     throw fail("folded output has \(r.data.count) values for shape \(Shape.text(r.shape))")
+                }
+                // A Constant node's values are the file's own, like an initializer's; every other fold
+                // counts against the budget (the ops that create elements checked it before allocating).
+                if op == "Constant" {
+                    foldBudget += Folder.constantAllowance * r.data.count
+                } else {
+                    if r.data.count > foldBudget - folded { throw folder.overBudget(r.data.count, r.shape) }
+                    folded += r.data.count
                 }
                 ids[node.output[k]] = g.add(IRValue(name: node.output[k], shape: r.shape, isInt: isIntData(r.data), constant: r.data))
             }
@@ -486,12 +499,16 @@ struct ONNXImporter {
                 let each = (x[axis] + n - 1) / n
                 sizes = (0..<n).map { min(each, x[axis] - $0 * each) }
             }
+            // The count first: the sizes are printed in messages only once they are one per output.
+            guard sizes.count == node.output.count else {
+                throw fail("has \(sizes.count) split sizes for \(node.output.count) outputs; give one size per output")
+            }
             var total = 0
             for z in sizes {
                 if z < 0 { throw fail("split sizes \(sizes) include a negative size") }
                 total = try checkedSum(total, z, "split sizes \(sizes)", fail)
             }
-            guard sizes.count == node.output.count, total == x[axis] else {
+            guard total == x[axis] else {
                 throw fail("split sizes \(sizes) do not add up to \(x[axis]) for \(node.output.count) outputs")
             }
             if sizes.contains(0) { throw fail("split sizes \(sizes) leave an output empty") }
@@ -793,9 +810,10 @@ func checkedProduct<C: Collection>(_ dims: C) -> Int? where C.Element == Int {
     return n
 }
 
-func checkedSum(_ a: Int, _ b: Int, _ what: String, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> Int {
+/// `a + b`, refused on overflow naming `what` (built only then: callers loop over long lists).
+func checkedSum(_ a: Int, _ b: Int, _ what: @autoclosure () -> String, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> Int {
     let (s, o) = a.addingReportingOverflow(b)
-    if o { throw fail("\(what) overflow: \(a) + \(b)", "") }
+    if o { throw fail("\(what()) overflow: \(a) + \(b)", "") }
     return s
 }
 

@@ -94,7 +94,9 @@ private func decodeJPEG(_ buf: UnsafeRawBufferPointer, path: String, atLeast: (w
     // The declared size is checked against the budget before any pixel memory is allocated.
     guard let denom = jpegScaleDenominator(width: width, height: height, atLeast: atLeast) else {
         let mp = formatMegapixels(width * height)
-        let need = atLeast.map { ", and even at 1/8 scale it is not both at least \($0.width)x\($0.height) and within the budget" } ?? ""
+        let need = atLeast.map {
+            ", and no reduced scale (1/2, 1/4, 1/8) keeps it both within that and at least the \($0.width)x\($0.height) the model's resize needs"
+        } ?? ""
         return .badImage(
             path: path,
             detail: "image is \(width)x\(height) (\(mp) megapixels), more than the \(formatMegapixels(maxJPEGDecodedPixels)) megapixels "

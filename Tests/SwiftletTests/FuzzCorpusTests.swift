@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletApp
 import SwiftletCore
 import SwiftletFuzz
 import SwiftletModel
@@ -51,6 +52,24 @@ import Testing
         #expect(r.processed == paths.count)
         // Most seeds are valid inputs (the ONNX and JPEG seeds include refused fixtures too).
         #expect(r.accepted * 2 >= paths.count, "\(target.rawValue): only \(r.accepted) of \(paths.count) seeds accepted")
+    }
+
+    /// Found by `tools/fuzz swl` (regressions/timeout-66da733f…): a mutant declaring a 64 MiB arena
+    /// for 800 bytes of tensors was run, as the target ran every model with an arena up to 64 MiB;
+    /// 67 ms an input under AddressSanitizer, and one input passed libFuzzer's 10 s on the shared
+    /// machine. The target now runs arenas up to 4 MiB, which every seed still fits.
+    @Test func swlInferenceReachesEverySeedButNotAHugeArena() throws {
+        func spec(_ path: String) throws -> (ModelSpec, Int) {
+            let model = try PackedModel(file: MappedFile(bytes: try Self.bytes(path)), path: path)
+            return (model.spec, modelStats(model.spec).macs)
+        }
+        for path in try Self.files(.swl, "seeds") {
+            let (s, macs) = try spec(path)
+            #expect(fuzzRunsInference(s, macs: macs), "\(path): arena \(s.arenaBytes) bytes, \(macs) MACs")
+        }
+        let (s, macs) = try spec(repoFile("Tests/Fuzz/swl/regressions/timeout-66da733f6957df363caf64f8781299a48bad710e"))
+        #expect(s.arenaBytes == 64 << 20)
+        #expect(!fuzzRunsInference(s, macs: macs))
     }
 
     @Test("every input that ever crashed a fuzz target replays clean", arguments: FuzzTarget.allCases)

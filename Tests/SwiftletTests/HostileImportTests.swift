@@ -297,6 +297,55 @@ import Testing
         expectRefused(b, naming: ["'huge1'", "1099511627776", "elements"])
     }
 
+    /// Found by `tools/fuzz onnx` (Tests/Fuzz/onnx/regressions/timeout-b63d16cb…): from an input of
+    /// [1, 16777216], Shape → ConstantOfShape → Mul by a [3, 1, 1] constant folded 2²⁴ and then 3·2²⁴
+    /// elements, each under the old 2²⁶ cap (2.4 s on the release build, over libFuzzer's 10 s under
+    /// AddressSanitizer), and the import accepted the model. The ConstantOfShape is now refused
+    /// before it allocates, and so is the Mul of a smaller one.
+    @Test func shapeChainFoldsBeyondTheCap() {
+        func chain(_ n: Int64) -> ONNXModelBuilder {
+            var b = ONNXModelBuilder()
+            b.input("x", [1, n])
+            b.initializer("slope", dims: [3, 1, 1], floats: [0.1, 0.2, 0.3])
+            b.node("Shape", ["x"], ["s"], name: "shape1")
+            b.node("ConstantOfShape", ["s"], ["d"], name: "cos1")
+            b.node("Mul", ["d", "slope"], ["m"], name: "mul1")
+            b.node("Relu", ["x"], ["y"], name: "relu")
+            b.output("y")
+            return b
+        }
+        expectRefused(chain(1 << 24), naming: ["'cos1'", "(ConstantOfShape,", "16777216 elements", "[1, 16777216]", "4194304",
+                                             "--input-shape"])
+        expectRefused(chain(1 << 21), naming: ["'mul1'", "(Mul,", "6291456 elements", "[3, 1, 2097152]", "4194304"])
+    }
+
+    /// The budget is the graph's: five ConstantOfShape nodes of 2²⁰ elements, each far under the
+    /// per-result cap, were all folded; the fifth now finds the budget (2²² + 2 per constant value)
+    /// used up, and the message gives the node, what it would produce, what was used and the budget.
+    @Test func foldBudgetIsTheGraphs() {
+        func chains(_ n: Int) -> ONNXModelBuilder {
+            live { b in
+                b.initializer("s", dims: [1], ints: [1 << 20])
+                for k in 1...n { b.node("ConstantOfShape", ["s"], ["r\(k)"], name: "c\(k)") }
+            }
+        }
+        expectRefused(chains(5), naming: ["'c5'", "(ConstantOfShape,", "1048576 elements", "earlier folds produced 4194304",
+                                          "at most 4194306 elements", "--input-shape", "onnxsim"])
+        #expect(refusal(chains(4)) == "accepted", "four fit exactly")
+    }
+
+    /// Rewriting weights (a Mul by a scale, a Cast, a Transpose) folds as many elements as the weights,
+    /// which the file itself holds: the budget grows by 2 per value of the model's constants, so five
+    /// rewrites of a 2²⁰-value weight (5.2 M elements, more than the 2²² base) still import.
+    @Test func foldBudgetGrowsWithTheModelsConstants() {
+        let b = live { b in
+            b.initializer("w", dims: [1 << 20], floats: [Float](repeating: 0.5, count: 1 << 20))
+            b.initializer("k", dims: [], floats: [2])
+            for n in 1...5 { b.node("Mul", ["w", "k"], ["w\(n)"], name: "scale\(n)") }
+        }
+        #expect(refusal(b) == "accepted")
+    }
+
     @Test func unsqueezeDuplicateAxes() {
         var b = ONNXModelBuilder()
         b.input("x", [1, 4])
@@ -348,6 +397,20 @@ import Testing
         b.node("Transpose", ["sz", "", "", "x"], ["y"], name: "t")
         b.output("y")
         expectRefused(b, naming: ["'sz'", "[4]", "rank-4"])
+    }
+
+    /// Found by `tools/fuzz onnx` (Tests/Fuzz/onnx/regressions/timeout-49adb87c…): a Split whose sizes
+    /// input is a constant of 65,552 values (a folded ConstantOfShape) for one output. The sum loop
+    /// built the message "split sizes [all of them]" at every step, before any check failed:
+    /// quadratic, minutes on the release build. The count is checked first, and the message of the
+    /// overflow check is built only on overflow.
+    @Test func splitWithMoreSizesThanOutputs() {
+        let b = live { b in
+            b.initializer("c", dims: [3, 1, 1], floats: [1, 2, 3])
+            b.initializer("sizes", dims: [1 << 16], ints: [Int64](repeating: 0, count: 1 << 16))
+            b.node("Split", ["c", "sizes"], ["m"], name: "split1")
+        }
+        expectRefused(b, naming: ["'split1'", "65536 split sizes for 1 outputs"])
     }
 
     @Test func graphWithNoOutputs() {

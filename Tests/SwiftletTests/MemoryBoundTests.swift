@@ -128,6 +128,49 @@ struct MemoryBoundTests {
         }
     }
 
+    /// `quantize` (calibration, and the report's float runs) and `eval` load each image with
+    /// `loadImageInput`, the function `run --image` uses, so they get the same bounded decode: an
+    /// 18-megapixel photo, which is refused at full size, is decoded at 1/8 for the 8×8 digits model
+    /// and used; a 2 KB file declaring 16384×16384 is skipped with libjpeg's message instead of being
+    /// decoded into 805 MB.
+    @Test("quantize's calibration and eval decode a large JPEG at a reduced scale and skip a liar")
+    func quantizeAndEvalUseTheBoundedDecode() throws {
+        let files = try OutputSafetyFiles()
+        let big = try encodedJPEG(width: 6000, height: 3000)
+        let liar = try patchedSOF(try encodedJPEG(width: 64, height: 64), width: 16384, height: 16384)
+        try Data(big).write(to: URL(fileURLWithPath: files.calibration + "/big.jpg"))
+        try Data(liar).write(to: URL(fileURLWithPath: files.calibration + "/liar.jpg"))
+        let int8 = files.dir + "/q.swl"
+        let q = try swiftlet(["quantize", files.model, "--calibration", files.calibration, "-o", int8, "--quiet"])
+        #expect(q.status == 0, "\(q.stderr)")
+        #expect(q.stdout.contains("on 3 images (1 unreadable, skipped)"), "\(q.stdout)")
+        #expect(q.stdout.contains("skipped \(files.calibration)/liar.jpg: \(files.calibration)/liar.jpg: cannot decode image: corrupt JPEG data"),
+                "\(q.stdout)")
+        #expect(!q.stdout.contains("big.jpg"), "the 18-megapixel image was used: \(q.stdout)")
+
+        let labels = files.dir + "/labelled"
+        for c in ["0", "1"] { try FileManager.default.createDirectory(atPath: labels + "/" + c, withIntermediateDirectories: true) }
+        try Data(big).write(to: URL(fileURLWithPath: labels + "/0/big.jpg"))
+        try FileManager.default.copyItem(atPath: files.calibrationImage, toPath: labels + "/0/a.jpg")
+        try Data(liar).write(to: URL(fileURLWithPath: labels + "/1/liar.jpg"))
+        let e = try swiftlet(["eval", files.model, int8, "--labels", labels])
+        #expect(e.status == 1, "a skipped image is a partial failure: \(e.stderr)")
+        #expect(e.stdout.contains("\(labels): 2 images, 1 unreadable (skipped)"), "\(e.stdout)")
+        #expect(e.stderr.contains("liar.jpg: cannot decode image: corrupt JPEG data") && !e.stderr.contains("big.jpg"), "\(e.stderr)")
+
+        // The one refusal left for a large image: no DCT scale both fits the budget and gives what the
+        // model needs (1/2 of 6000x3000 is 3000x1500, under 4000x2000; full size is 18 megapixels).
+        var image = RGBImage(width: 0, height: 0)
+        do {
+            try decodeJPEG(big, path: "big.jpg", atLeast: (4000, 2000), into: &image)
+            Issue.record("6000x3000 decoded for a 4000x2000 need")
+        } catch {
+            #expect(error.message == "big.jpg: cannot decode image: image is 6000x3000 (18.0 megapixels), more than the 16.8 megapixels "
+                    + "decoded at full size, and no reduced scale (1/2, 1/4, 1/8) keeps it both within that and at least the 4000x2000 "
+                    + "the model's resize needs; downscale it")
+        }
+    }
+
     /// A `.swl` may declare an arena of up to 1 TiB; the runtime compares it with what the process
     /// can have (MemAvailable, or what `ulimit -v` leaves) before allocating any of it.
     @Test("an arena larger than the machine's memory is refused with both figures before allocation")
