@@ -67,20 +67,21 @@ public func packWinogradF32(_ g: ConvGeometry, w: UnsafePointer<Float>, b: Unsaf
     let (o, c) = (g.oc, g.c)
     let shape = Winograd23.panel(g)
     let out = try sys_alignedAllocate(bytes: Winograd23.packedBytes(g), alignment: 64, what: what)
-    let gm: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+    // G's rows; the 9 taps of one (output, input) pair and G g's row in registers, not arrays.
+    let gm: [SIMD3<Double>] = [SIMD3(1, 0, 0), SIMD3(0.5, 0.5, 0.5), SIMD3(0.5, -0.5, 0.5), SIMD3(0, 0, 1)]
     var u = [Float](repeating: 0, count: 16 * o * c)  // [ξ][O][C]
     for oo in 0..<o {
         for cc in 0..<c {
-            // g[a][b] for this pair; the weights are OHWI.
-            var k = [Double](repeating: 0, count: 9)
-            for a in 0..<3 { for bb in 0..<3 { k[a * 3 + bb] = Double(w[((oo * 3 + a) * 3 + bb) * c + cc]) } }
+            // g's rows a = 0, 1, 2 for this pair (OHWI weights).
+            func row(_ a: Int) -> SIMD3<Double> {
+                let base = (oo * 3 + a) * 3
+                return SIMD3(Double(w[base * c + cc]), Double(w[(base + 1) * c + cc]), Double(w[(base + 2) * c + cc]))
+            }
+            let (k0, k1, k2) = (row(0), row(1), row(2))
             for i in 0..<4 {
-                // (G g)[i][bb]
-                var gg = [Double](repeating: 0, count: 3)
-                for bb in 0..<3 { gg[bb] = gm[i][0] * k[bb] + gm[i][1] * k[3 + bb] + gm[i][2] * k[6 + bb] }
+                let gg = gm[i][0] * k0 + gm[i][1] * k1 + gm[i][2] * k2  // (G g)[i][·]
                 for j in 0..<4 {
-                    let v = gg[0] * gm[j][0] + gg[1] * gm[j][1] + gg[2] * gm[j][2]
-                    u[((i * 4 + j) * o + oo) * c + cc] = Float(v)
+                    u[((i * 4 + j) * o + oo) * c + cc] = Float((gg * gm[j]).sum())
                 }
             }
         }
