@@ -188,6 +188,25 @@ struct OutputSafetyTests {
         #expect(left.isEmpty, "temporary files left behind: \(left)")
     }
 
+    /// An output that is a symlink (here to a file in another folder) is written through: the link
+    /// stays a link, its target gets the new bytes, and no temporary file is left in either folder.
+    @Test("a symlinked output is written through to its target")
+    func symlinkedOutputIsWrittenThrough() throws {
+        let files = try OutputSafetyFiles()
+        let folder = files.dir + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let target = folder + "/target.npy", link = files.dir + "/link.npy"
+        try Data("old bytes".utf8).write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "elsewhere/target.npy")
+        let r = try swiftlet(["run", files.model, "--input", files.tensor, "--output", link])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "elsewhere/target.npy", "the link was replaced")
+        #expect(try NPYArray(contentsOf: target).shape == [1, 10], "the target did not get the output")
+        for dir in [files.dir, folder] {
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+            #expect(left.isEmpty, "temporary files left behind in \(dir): \(left)")
+        }
+    }
     /// The core helper, directly: a device can be written (in place), a missing folder is named.
     @Test("sys_writeFile writes devices in place and names a missing folder")
     func writeFileEdges() throws {

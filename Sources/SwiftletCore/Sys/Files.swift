@@ -164,22 +164,40 @@ func splitPath(_ path: String) -> (folder: String, name: String) {
     return (folder, String(decoding: bytes[(lastSlash + 1)...], as: UTF8.self))
 }
 
+/// The path with every symlink resolved (`realpath`), or nil when it cannot be resolved (a
+/// dangling link, a missing folder).
+func resolvedPath(_ path: String) -> String? {
+    guard let p = realpath(path, nil) else { return nil }
+    defer { free(p) }
+    var bytes: [UInt8] = []
+    var q = p
+    while q.pointee != 0 {
+        bytes.append(UInt8(bitPattern: q.pointee))
+        q += 1
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
 /// Writes `bytes` to `path` atomically: into a new temporary file in the same folder
 /// (`.NAME.tmp-PID-N`, created with O_EXCL), flushed with `fsync`, then renamed over `path`. A
-/// replaced file keeps its permission bits. An existing device or FIFO (e.g. `/dev/stdout`) is
-/// written in place, since it cannot be replaced. The corresponding C calls are `open`, `write`,
-/// `fchmod`, `fsync`, `close`, `rename` (and `unlink` of the temporary file on failure).
-func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(SwiftletError) {
-    let existing = try sys_stat(path)
+/// replaced file keeps its permission bits. An existing output that is a symlink is followed: its
+/// target is replaced, in the target's folder, and the link stays a link (as `cp` and compilers'
+/// `-o` write through a link). An existing device or FIFO (e.g. `/dev/stdout`) is written in place,
+/// since it cannot be replaced. The corresponding C calls are `realpath`, `open`, `write`, `fchmod`,
+/// `fsync`, `close`, `rename` (and `unlink` of the temporary file on failure).
+func writeFileAtomically(_ output: String, _ bytes: [UInt8]) throws(SwiftletError) {
+    let existing = try sys_stat(output)
+    // Errors name the path the user gave; the rename goes to the link's target.
+    let path = existing != nil ? resolvedPath(output) ?? output : output
     if let existing, existing.kind == .directory {
-        throw .notRegularFile(path: path, kind: existing.kind.text, what: "a file to write")
+        throw .notRegularFile(path: output, kind: existing.kind.text, what: "a file to write")
     }
     if let existing, existing.kind != .regular {
         let fd = sys_open(path, O_WRONLY | swl_o_cloexec)
-        if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }
+        if fd < 0 { throw .system(call: "open", path: output, errno: swl_errno()) }
         let e = writeAll(fd, bytes)
         close(fd)
-        if e != 0 { throw .system(call: "write", path: path, errno: e) }
+        if e != 0 { throw .system(call: "write", path: output, errno: e) }
         return
     }
     let (folder, name) = splitPath(path)
@@ -191,18 +209,18 @@ func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(SwiftletError)
         fd = sys_open(temp, O_WRONLY | O_CREAT | swl_o_excl | swl_o_cloexec, 0o644)
         if fd >= 0 || swl_errno() != EEXIST { break }
     }
-    if fd < 0 { throw .system(call: "open", path: path, errno: swl_errno()) }  // the output's name, not the temporary one
+    if fd < 0 { throw .system(call: "open", path: output, errno: swl_errno()) }  // the output's name, not the temporary one
     var failure: SwiftletError? = nil
     if let existing { _ = fchmod(fd, mode_t(existing.mode)) }
     let e = writeAll(fd, bytes)
     if e != 0 {
-        failure = .system(call: "write", path: path, errno: e)
+        failure = .system(call: "write", path: output, errno: e)
     } else if fsync(fd) != 0 && swl_errno() != EINVAL {  // EINVAL: a file system without fsync
-        failure = .system(call: "fsync", path: path, errno: swl_errno())
+        failure = .system(call: "fsync", path: output, errno: swl_errno())
     }
-    if close(fd) != 0 && failure == nil { failure = .system(call: "close", path: path, errno: swl_errno()) }
+    if close(fd) != 0 && failure == nil { failure = .system(call: "close", path: output, errno: swl_errno()) }
     if failure == nil && temp.withCString({ t in path.withCString { rename(t, $0) } }) != 0 {
-        failure = .system(call: "rename", path: path, errno: swl_errno())
+        failure = .system(call: "rename", path: output, errno: swl_errno())
     }
     if let failure {
         _ = temp.withCString { unlink($0) }
