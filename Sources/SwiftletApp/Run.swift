@@ -93,6 +93,9 @@ struct Latency {
     var runs: Int
     /// Mean nanoseconds per node, when profiled (else empty).
     var perNode: [UInt64] = []
+    /// Each node's fastest run in nanoseconds, when profiled (else empty): on a shared machine the
+    /// minimum is the figure other processes disturb least.
+    var perNodeMin: [UInt64] = []
     /// The kernel variant of each node, when profiled (else empty).
     var kernels: [String] = []
 
@@ -109,6 +112,8 @@ struct Latency {
         if !perNode.isEmpty {
             s += ", \"profile_ms\": ["
             for (i, ns) in perNode.enumerated() { s += i == 0 ? formatFixed(Double(ns) / 1e6, 4) : ", \(formatFixed(Double(ns) / 1e6, 4))" }
+            s += "], \"profile_min_ms\": ["
+            for (i, ns) in perNodeMin.enumerated() { s += i == 0 ? formatFixed(Double(ns) / 1e6, 4) : ", \(formatFixed(Double(ns) / 1e6, 4))" }
             s += "], \"kernels\": \(jsonList(kernels))"
         }
         return s
@@ -131,6 +136,7 @@ func timedInvoke(_ interpreter: Interpreter, runs: Int, profile: Bool = false) -
     var best = UInt64.max
     var nodeTimes: [UInt64] = []
     var nodeSums = [UInt64](repeating: 0, count: profile ? spec.nodes.count : 0)
+    var nodeMins = [UInt64](repeating: .max, count: nodeSums.count)
     for _ in 0..<runs {
         let t0 = sys_monotonicNanoseconds()
         if profile {
@@ -140,12 +146,16 @@ func timedInvoke(_ interpreter: Interpreter, runs: Int, profile: Bool = false) -
         }
         let dt = sys_monotonicNanoseconds() &- t0
         if runs > 1 { input.restore() }
-        for i in 0..<nodeSums.count { nodeSums[i] &+= nodeTimes[i] }
+        for i in 0..<nodeSums.count {
+            nodeSums[i] &+= nodeTimes[i]
+            nodeMins[i] = min(nodeMins[i], nodeTimes[i])
+        }
         total &+= dt
         best = min(best, dt)
     }
     for i in 0..<nodeSums.count { nodeSums[i] /= UInt64(runs) }
     return Latency(meanMs: Double(total) / Double(runs) / 1e6, minMs: Double(best) / 1e6, runs: runs, perNode: nodeSums,
+                   perNodeMin: nodeMins,
                    kernels: profile ? interpreter.kernelNames : [])
 }
 

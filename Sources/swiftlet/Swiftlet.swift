@@ -297,7 +297,7 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed runs per input (after one warm-up run when more than one); the latency is their mean.")
     var runs = 1
 
-    @Flag(help: "Also time each layer and list the slowest, with the kernel variant that ran (JSON: \"profile_ms\", one mean per layer, and \"kernels\").")
+    @Flag(help: "Also time each layer and list the slowest, with the kernel variant that ran (JSON: \"profile_ms\", one mean per layer, \"profile_min_ms\", each layer's fastest run, and \"kernels\").")
     var profile = false
 
     @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")

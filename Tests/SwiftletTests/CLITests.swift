@@ -249,6 +249,10 @@ struct CLITests {
         #expect(profiled.status == 0, "\(profiled.stderr)")
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(profiled.stdout.utf8)) as? [String: Any])
         #expect((obj["profile_ms"] as? [NSNumber])?.count == 2)
+        // Each layer's fastest run, never above its mean.
+        let means = try #require(obj["profile_ms"] as? [NSNumber]), mins = try #require(obj["profile_min_ms"] as? [NSNumber])
+        #expect(mins.count == 2)
+        for (lo, mean) in zip(mins, means) { #expect(lo.doubleValue <= mean.doubleValue + 1e-4, "min \(lo) above mean \(mean)") }
     }
 
     @Test("inspect --json reports parameters, MACs and the memory plan")
