@@ -73,6 +73,8 @@ public struct QuantizeResult {
     public var method: CalibrationMethod
     public var imagesUsed: [String]
     public var imagesFailed: [(String, String)]
+    /// Images skipped because the float model computed NaN, ±inf or values beyond ±1.27e32 from them, with where.
+    public var imagesOutOfRange: [(String, String)]
     /// Tensors whose calibration range was all zeros.
     public var degenerate: [String]
     public var notes: [String]
@@ -196,7 +198,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     }
     return QuantizeResult(
         spec: final, layers: attempt.layers, outputs: attempt.outputs, method: o.method, imagesUsed: cal.used,
-        imagesFailed: cal.failed, degenerate: attempt.degenerate, notes: attempt.notes, keptByThreshold: kept,
+        imagesFailed: cal.failed, imagesOutOfRange: cal.outOfRange, degenerate: attempt.degenerate, notes: attempt.notes, keptByThreshold: kept,
         fallbackExtraBytes: extraBytes, fallbackFloatMACs: floatMACs, equalization: equalization)
 }
 
