@@ -150,3 +150,35 @@ func calibrationFolder(_ dir: String, photos: Int, extra: [String: [UInt8]] = [:
         #expect(FileManager.default.fileExists(atPath: dir + "/q.swl"))
     }
 }
+
+/// What the quantizer reads besides the images: the float weights it rounds to int8, and its flags.
+@Suite(.serialized) struct HostileQuantizeInputTests {
+    /// NaN, ±inf or a value beyond ±1.27e32 in weights an int8 node rounds is refused, naming the
+    /// tensor, the node and the value. NaN and inf in FC weights used to trap (in the histogram of
+    /// the NaN logits, or with min-max in the weight rounding, `Int8(NaN)`); a NaN or inf Mul constant
+    /// was written into a model reported as "SQNR 200.0 dB, cosine -nan"; −1e35 gave a scale the int8
+    /// model's own load refused as "the file is damaged; re-run 'swiftlet import'".
+    @Test(arguments: [(Float.nan, "nan"), (Float.infinity, "inf"), (-1e35, "-1e+35")])
+    func weightsInt8CannotHoldAreRefused(value: Float, text: String) throws {
+        let dir = try scratchDirectory()
+        var m = tinyClassifier()
+        let w = m.spec.nodes[1].inputs[1]
+        m.spec.weights.replaceSubrange(m.spec.tensors[w].offset..<(m.spec.tensors[w].offset + 4),
+                                       with: (0..<4).map { UInt8(truncatingIfNeeded: value.bitPattern >> (8 * UInt32($0))) })
+        let swl = try writeModel(m, dir, "fc.swl")
+        var r = try swiftlet(["quantize", swl, "--calibration", repoFile("models/photos"), "-o", dir + "/q.swl"])
+        #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
+        #expect(r.stderr.contains("weights tensor 'fc.w' of node 'n1' (FullyConnected) holds \(text) at index 0"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/q.swl"))
+
+        var c = tinyClassifier()
+        let logits = c.spec.outputs[0]
+        let k = c.weights("k", [1], [value])
+        let scaled = c.tensor("scaled", [1, 2])
+        c.node(.binary(.mul, .none), [logits, k], scaled)
+        c.spec.outputs = [scaled]
+        let mul = try writeModel(c, dir, "mul.swl")
+        r = try swiftlet(["quantize", mul, "--calibration", repoFile("models/photos"), "-o", dir + "/q.swl"])
+        #expect(r.status == 1 && r.stderr.contains("weights tensor 'k' of node 'n2' (Mul) holds \(text) at index 0"), "\(r.stderr)")
+    }
+}
