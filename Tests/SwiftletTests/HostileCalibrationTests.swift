@@ -149,6 +149,17 @@ func calibrationFolder(_ dir: String, photos: Int, extra: [String: [UInt8]] = [:
         #expect(r.stdout.contains("skipped \(cal)/white.jpg: the float model computes 9.999999e+34, beyond the ±1.27e32 an int8 scale can span in tensor 'big' (node 'n0', Div)"), "\(r.stdout)")
         #expect(FileManager.default.fileExists(atPath: dir + "/q.swl"))
     }
+
+    /// `eval --images` below 1 is a usage error (exit 64), as `quantize --images` is; -1 used to trap
+    /// (a prefix of negative length) and 0 scored no image and reported 0 % accuracy with exit 0.
+    @Test(arguments: ["0", "-1"])
+    func evalImagesBelowOneIsAUsageError(images: String) throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/digits_lenet.onnx", dir: dir)
+        let r = try swiftlet(["eval", swl, "--labels", repoFile("models/digits/test"), "--images", images])
+        #expect(r.status == 64 && r.stderr.contains("--images must be at least 1, got \(images)"), "\(r.status) \(r.stderr)")
+        #expect(r.stdout.isEmpty, "\(r.stdout)")
+    }
 }
 
 /// What the quantizer reads besides the images: the float weights it rounds to int8, and its flags.
@@ -180,5 +191,15 @@ func calibrationFolder(_ dir: String, photos: Int, extra: [String: [UInt8]] = [:
         let mul = try writeModel(c, dir, "mul.swl")
         r = try swiftlet(["quantize", mul, "--calibration", repoFile("models/photos"), "-o", dir + "/q.swl"])
         #expect(r.status == 1 && r.stderr.contains("weights tensor 'k' of node 'n2' (Mul) holds \(text) at index 0"), "\(r.stderr)")
+    }
+
+    /// `--sqnr-threshold nan` kept no layer float (every comparison with NaN is false) and said nothing.
+    @Test func sqnrThresholdNaNIsAUsageError() throws {
+        let dir = try scratchDirectory()
+        let swl = try importToFile("models/onnx/digits_lenet.onnx", dir: dir)
+        let r = try swiftlet(["quantize", swl, "--calibration", repoFile("models/digits/calibration"), "-o", dir + "/q.swl",
+                              "--float-fallback", "auto", "--sqnr-threshold", "nan"])
+        #expect(r.status == 64 && r.stderr.contains("--sqnr-threshold is not a number"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/q.swl"))
     }
 }
