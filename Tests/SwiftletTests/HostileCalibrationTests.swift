@@ -202,4 +202,33 @@ func calibrationFolder(_ dir: String, photos: Int, extra: [String: [UInt8]] = [:
         #expect(r.status == 64 && r.stderr.contains("--sqnr-threshold is not a number"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/q.swl"))
     }
+
+    /// Checked and sound (no change needed): odd but valid JPEGs calibrate — 1×1, 1×64, greyscale
+    /// progressive, restart markers, 4:2:2 — and what cannot be an image is skipped by name: CMYK,
+    /// empty, truncated, a directory and a FIFO named *.jpg, a dangling symlink; symlink loops are
+    /// not followed.
+    @Test func oddCalibrationFoldersAreReadOrSkippedByName() throws {
+        let dir = try scratchDirectory()
+        let cal = dir + "/cal"
+        try FileManager.default.createDirectory(atPath: cal + "/dir.jpg", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: cal + "/sub", withIntermediateDirectories: true)
+        for f in ["grey_progressive_61x37.jpg", "restart_80x48.jpg", "h2v1_97x61.jpg", "cmyk_16x16.jpg"] {
+            try FileManager.default.copyItem(atPath: repoFile("Tests/Fixtures/images/" + f), toPath: cal + "/" + f)
+        }
+        try Data(try encodedJPEG(width: 1, height: 1)).write(to: URL(fileURLWithPath: cal + "/one.jpg"))
+        try Data(try encodedJPEG(width: 1, height: 64)).write(to: URL(fileURLWithPath: cal + "/thin.jpg"))
+        try Data().write(to: URL(fileURLWithPath: cal + "/empty.jpg"))
+        try Data([0xFF, 0xD8, 0xFF]).write(to: URL(fileURLWithPath: cal + "/trunc.jpg"))
+        #expect(try runProcess("/usr/bin/mkfifo", [cal + "/fifo.jpg"]).status == 0)
+        try FileManager.default.createSymbolicLink(atPath: cal + "/dangling.jpg", withDestinationPath: "nowhere")
+        try FileManager.default.createSymbolicLink(atPath: cal + "/sub/loop", withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(atPath: cal + "/self", withDestinationPath: ".")
+        let swl = try writeModel(tinyClassifier(), dir, "tiny.swl")
+        let r = try swiftlet(["quantize", swl, "--calibration", cal, "-o", dir + "/q.swl", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("on 5 images (6 unreadable, skipped)"), "\(r.stdout)")
+        for f in ["cmyk_16x16.jpg", "empty.jpg", "trunc.jpg", "dir.jpg", "fifo.jpg", "dangling.jpg"] {
+            #expect(r.stdout.contains("skipped \(cal)/\(f): "), "\(f): \(r.stdout)")
+        }
+    }
 }
