@@ -96,14 +96,26 @@ struct RangeStats {
 
     var seen: Bool { count > 0 }
 
-    mutating func addRange(_ p: UnsafePointer<Float>, _ n: Int) {
+    /// The largest magnitude calibration takes: a range within ±this has an int8 scale under 1e30, the
+    /// largest a .swl stores (its reader refuses more). Beyond it are NaN, ±inf and values such as
+    /// 2e38, whose range (4e38) is not even a float: a float model that computes them has overflowed.
+    static let limit: Float = 1.27e32
+
+    /// Widens the range to the values within ±`limit`; returns the first value beyond it (NaN and
+    /// ±inf included), if any: `calibrate` skips the image that gave it, since no int8 range holds it.
+    mutating func addRange(_ p: UnsafePointer<Float>, _ n: Int) -> Float? {
+        var bad: Float? = nil
         for i in 0..<n {
             let v = p[i]
-            if v.isNaN { continue }
+            if !(abs(v) <= RangeStats.limit) {
+                if bad == nil { bad = v }
+                continue
+            }
             if v < lo { lo = v }
             if v > hi { hi = v }
         }
         count += n
+        return bad
     }
 
     /// Sets up the histogram once the range is known: signed for percentile, `|x|` for entropy.
@@ -234,6 +246,9 @@ struct Calibration {
     /// Images used, and those that failed with their error.
     var used: [String] = []
     var failed: [(String, String)] = []
+    /// Images skipped because the float model computed NaN, ±inf or a value beyond ±`RangeStats.limit`
+    /// from them, with where.
+    var outOfRange: [(String, String)] = []
 }
 
 /// Runs `interpreter` (the float model) over `images`: one pass for the ranges, a second for the
@@ -268,6 +283,20 @@ func calibrate(_ interpreter: Interpreter, images: [String], method: Calibration
             if let base = b.baseAddress { body(base.assumingMemoryBound(to: Float.self), n) }
         }
     }
+    /// Why tensor t's value `v` (beyond ±`RangeStats.limit`) makes the image unusable; `node` nil for
+    /// the model input.
+    func outOfRangeReason(_ v: Float, _ t: Int, node: Int?) -> String {
+        let value = v.isNaN ? "NaN" : v.isInfinite ? (v > 0 ? "+inf" : "-inf") : "\(v), beyond the ±1.27e32 an int8 scale can span"
+        let what = "the float model computes \(value) in tensor '\(spec.tensors[t].name)'"
+        guard let node else {
+            // The input is the pre-processed image: only the pre-processing can take it out of range.
+            let pre = spec.preprocess ?? Preprocess()
+            let list = { (v: [Float]) in v.map { "\($0)" }.joined(separator: ",") }
+            return "\(what) (the model input): the pre-processing (mean \(list(pre.mean)), std \(list(pre.std))) takes pixels out of that range; re-import the model with --mean and --std in 0-255 pixel units, e.g. --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375"
+        }
+        let n = spec.nodes[node]
+        return "\(what) (node '\(n.name)', \(n.op.kind.name)); no int8 range holds it"
+    }
     let bar1 = Progress(label: "calibrating", total: images.count, enabled: progress)
     for (k, path) in images.enumerated() {
         do {
@@ -276,25 +305,38 @@ func calibrate(_ interpreter: Interpreter, images: [String], method: Calibration
             cal.failed.append((path, error.message))
             continue
         }
-        cal.used.append(path)
-        for t in spec.inputs {
+        // An image on which the float model computes NaN, ±inf or beyond ±1.27e32 is skipped, and what
+        // it added to the statistics before that is taken back: the statistics are the used images'.
+        let saved = (cal.stats, cal.channelMeans, channelCounts)
+        var bad: String? = nil
+        func record(_ t: Int, node: Int?) {
+            guard bad == nil else { return }
             withFloats(t) { p, n in
-                cal.stats[t].addRange(p, n)
+                if let v = cal.stats[t].addRange(p, n) {
+                    bad = outOfRangeReason(v, t, node: node)
+                    return
+                }
                 addChannels(t, p, n)
             }
         }
-        interpreter.invoke { i in
-            let t = spec.nodes[i].outputs[0]
-            withFloats(t) { p, n in
-                cal.stats[t].addRange(p, n)
-                addChannels(t, p, n)
-            }
+        for t in spec.inputs { record(t, node: nil) }
+        if bad == nil { interpreter.invoke { i in record(spec.nodes[i].outputs[0], node: i) } }
+        if let bad {
+            (cal.stats, cal.channelMeans, channelCounts) = saved
+            cal.outOfRange.append((path, bad))
+        } else {
+            cal.used.append(path)
         }
         bar1.update(k + 1)
     }
     bar1.finish()
     for t in 0..<cal.channelMeans.count where channelCounts[t] > 0 {
         for c in 0..<cal.channelMeans[t].count { cal.channelMeans[t][c] /= Double(channelCounts[t]) }
+    }
+    if cal.used.isEmpty, let (path, why) = cal.outOfRange.first {
+        let which = cal.failed.isEmpty ? "any of them" : "\(cal.outOfRange.count) of them and the other \(cal.failed.count) are unreadable"
+        throw .invalidModel(detail: "none of the \(images.count) calibration images could be used: the float model computes NaN, ±inf or values beyond ±1.27e32 on \(which); the first, \(path): \(why)",
+                            hint: why.contains("(the model input)") ? "" : "check the float model's weights ('swiftlet run' on that image prints its outputs)")
     }
     if cal.used.isEmpty {
         throw .invalidModel(detail: "none of the \(images.count) calibration images could be read (first: \(cal.failed.first?.0 ?? "?"): \(cal.failed.first?.1 ?? "")); pass a folder of valid JPEGs", hint: "")

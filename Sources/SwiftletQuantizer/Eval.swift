@@ -61,6 +61,7 @@ public struct EvalScore: Sendable {
 /// Evaluates every model on the labelled images (all models must be classifiers with the same classes).
 public func evaluate(models: [String], labelsDir: String, limit: Int? = nil) throws(SwiftletError) -> (scores: [EvalScore], failed: [(String, String)]) {
     if models.isEmpty { throw .usage(detail: "pass at least one model (.swl)") }
+    if let limit, limit < 1 { throw .usage(detail: "--images must be at least 1, got \(limit)") }
     var runs: [Interpreter] = []
     for m in models {
         let r = try Interpreter(model: try PackedModel(path: m))

@@ -73,6 +73,8 @@ public struct QuantizeResult {
     public var method: CalibrationMethod
     public var imagesUsed: [String]
     public var imagesFailed: [(String, String)]
+    /// Images skipped because the float model computed NaN, ±inf or values beyond ±1.27e32 from them, with where.
+    public var imagesOutOfRange: [(String, String)]
     /// Tensors whose calibration range was all zeros.
     public var degenerate: [String]
     public var notes: [String]
@@ -111,6 +113,7 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
                             hint: "import it with 'swiftlet import model.onnx -o model.swl --mean R,G,B --std R,G,B' (and --bgr or --resize crop if the model needs them), then quantize model.swl")
     }
     let src = unfuseForInt8(original, keepOrder: o.keepOrder)
+    try checkInt8Weights(src, path: model.path)
     if o.fallback == .none {
         for node in src.nodes {
             if let why = int8Problem(node, src) {
@@ -196,8 +199,23 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     }
     return QuantizeResult(
         spec: final, layers: attempt.layers, outputs: attempt.outputs, method: o.method, imagesUsed: cal.used,
-        imagesFailed: cal.failed, degenerate: attempt.degenerate, notes: attempt.notes, keptByThreshold: kept,
+        imagesFailed: cal.failed, imagesOutOfRange: cal.outOfRange, degenerate: attempt.degenerate, notes: attempt.notes, keptByThreshold: kept,
         fallbackExtraBytes: extraBytes, fallbackFloatMACs: floatMACs, equalization: equalization)
+}
+
+/// Refuses float weights that a node with an int8 form would quantize but int8 cannot hold: NaN, ±inf,
+/// or a magnitude beyond ±`RangeStats.limit` (its scale would pass 1e30, the largest a .swl stores).
+/// Unchecked, NaN and inf trapped in the rounding to int8, and a huge constant's scale was refused by
+/// the int8 model's own load as "the file is damaged".
+func checkInt8Weights(_ spec: ModelSpec, path: String) throws(SwiftletError) {
+    for node in spec.nodes where int8Problem(node, spec) == nil {
+        for t in node.inputs where spec.tensors[t].storage == .weights && spec.tensors[t].dtype == .float32 {
+            let v = weightFloats(spec, t)
+            guard let i = v.firstIndex(where: { !(abs($0) <= RangeStats.limit) }) else { continue }
+            throw .invalidModel(detail: "\(path): weights tensor '\(spec.tensors[t].name)' of node '\(node.name)' (\(node.op.kind.name)) holds \(v[i]) at index \(i); int8 has no value for NaN or ±inf and no scale beyond ±1.27e32",
+                                hint: "fix the float model's weights (the exporter or the training run) before quantizing")
+        }
+    }
 }
 
 struct Attempt {

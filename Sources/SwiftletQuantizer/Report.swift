@@ -32,8 +32,11 @@ extension QuantizeResult {
     public func text(modelName: String, worst: Int = 5) -> [String] {
         var lines: [String] = []
         let int8Count = layers.filter { $0.int8 }.count
-        lines.append("calibration: \(method.text) on \(imagesUsed.count) images" + (imagesFailed.isEmpty ? "" : " (\(imagesFailed.count) unreadable, skipped)"))
-        for (p, why) in imagesFailed { lines.append("  skipped \(p): \(why)") }
+        var skipped: [String] = []
+        if !imagesFailed.isEmpty { skipped.append("\(imagesFailed.count) unreadable") }
+        if !imagesOutOfRange.isEmpty { skipped.append("\(imagesOutOfRange.count) out of range in float") }
+        lines.append("calibration: \(method.text) on \(imagesUsed.count) images" + (skipped.isEmpty ? "" : " (\(skipped.joined(separator: ", ")), skipped)"))
+        for (p, why) in imagesFailed + imagesOutOfRange { lines.append("  skipped \(p): \(why)") }
         lines.append("\(modelName): \(int8Count) of \(layers.count) layers int8")
         let header = ["#", "layer", "op", "out scale", "zp", "w scale min..max", "w SQNR", "out SQNR", "layer SQNR", "model SQNR", "cosine"]
         var rows: [[String]] = [header]
@@ -80,7 +83,7 @@ extension QuantizeResult {
     public func json(modelName: String, output: String) -> String {
         var s = "{\"model\": \(jsonString(modelName)), \"output\": \(jsonString(output)), \"method\": \(jsonString(method.text)), "
         s += "\"images_used\": \(imagesUsed.count), \"images_failed\": ["
-        s += imagesFailed.map { "{\"path\": \(jsonString($0.0)), \"error\": \(jsonString($0.1))}" }.joined(separator: ", ") + "], "
+        s += (imagesFailed + imagesOutOfRange).map { "{\"path\": \(jsonString($0.0)), \"error\": \(jsonString($0.1))}" }.joined(separator: ", ") + "], "
         s += "\"layers\": [\n"
         var rows: [String] = []
         for l in layers {

@@ -464,6 +464,7 @@ struct Quantize: ParsableCommand {
     func validate() throws {
         if let images, images < 1 { throw ValidationError("--images must be at least 1, got \(images)") }
         if !(percentile > 50 && percentile <= 100) { throw ValidationError("--percentile must be in (50, 100], got \(percentile)") }
+        if sqnrThreshold.isNaN { throw ValidationError("--sqnr-threshold is not a number; pass the layer SQNR in dB under which a layer stays float, e.g. 25") }
         if noFloatFallback && floatFallback == .auto { throw ValidationError("--no-float-fallback contradicts --float-fallback auto; pass one") }
     }
 
@@ -543,6 +544,10 @@ struct Eval: ParsableCommand {
 
     @Flag(help: "Print one JSON object.")
     var json = false
+
+    func validate() throws {
+        if let images, images < 1 { throw ValidationError("--images must be at least 1, got \(images)") }
+    }
 
     func run() throws {
         try reportingErrors { () throws(SwiftletError) in
