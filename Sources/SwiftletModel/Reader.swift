@@ -363,6 +363,8 @@ struct SWLReader {
             pre.std = [f32(p + 28), f32(p + 32), f32(p + 36)]
             for s in pre.std where !(s > 0 && s < 1e30) { throw fail("pre-processing std \(s) must be positive") }
             for m in pre.mean where !(m > -1e30 && m < 1e30) { throw fail("pre-processing mean is not finite") }
+            // One image input, as the importer requires: an image fills only the first input.
+            if spec.inputs.count != 1 { throw fail("pre-processing is set but the model has \(spec.inputs.count) inputs; an image feeds one") }
             let inShape = spec.tensors[spec.inputs[0]].shape
             if inShape.count != 4 || (inShape[3] != 3 && inShape[3] != 1) {
                 throw fail("pre-processing is set but the input is not an RGB or greyscale image tensor")

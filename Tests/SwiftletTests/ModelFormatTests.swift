@@ -151,6 +151,18 @@ import Testing
         #expect(message(b, checkCRC: false)?.contains("unknown graph flags 0x00000004") == true, "\(message(b, checkCRC: false) ?? "accepted")")
     }
 
+    /// Pre-processing describes one image input; the importer refuses it on a model with two inputs,
+    /// and so does the reader (an image would fill only the first).
+    @Test func preprocessingOnTwoInputsIsRefused() throws {
+        var (m, _) = try singleOp(.binary(.add, .none), inputs: [[1, 4, 4, 3], [1, 4, 4, 3]])
+        m.spec.preprocess = Preprocess()
+        let got = message(m.encoded())
+        #expect(got?.contains("pre-processing is set but the model has 2 inputs; an image feeds one") == true, "\(got ?? "accepted")")
+        m.spec.inputs.removeLast()
+        m.spec.nodes[0].inputs = [m.spec.inputs[0], m.spec.inputs[0]]
+        #expect(message(m.encoded()) == nil, "one image input with pre-processing is fine")
+    }
+
     @Test func notASwlFile() throws {
         let onnx = try sys_readFile(repoFile("models/onnx/mtcnn_pnet.onnx"))
         #expect(message(onnx)?.contains("not a Swiftlet model") == true)
