@@ -83,15 +83,23 @@ public func evaluate(models: [String], labelsDir: String, limit: Int? = nil) thr
     var scores = models.map { EvalScore(model: $0) }
     var failed: [(String, String)] = []
     for img in images {
-        var firstTop = -1
-        for (m, r) in runs.enumerated() {
+        // Every model's input first: models may pre-process differently (size, crop), so an image
+        // one model can take and another cannot is skipped for all, and every model counts the same
+        // images.
+        var problem: String? = nil
+        for r in runs where problem == nil {
             do {
                 try loadImageInput(r, path: img.path)
             } catch {
-                // The same file for every model: it fails for the first, before anything is counted.
-                failed.append((img.path, error.message))
-                break
+                problem = error.message
             }
+        }
+        if let problem {
+            failed.append((img.path, problem))
+            continue
+        }
+        var firstTop = -1
+        for (m, r) in runs.enumerated() {
             r.invoke()
             let top = topIndices(r.output(0), 5)
             if m == 0 { firstTop = top[0] }

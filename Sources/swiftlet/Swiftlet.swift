@@ -552,14 +552,16 @@ struct Eval: ParsableCommand {
     func run() throws {
         try reportingErrors { () throws(SwiftletError) in
             let (scores, failed) = try evaluate(models: models, labelsDir: labels, limit: images)
-            for (p, why) in failed { sys_printError("error: \(p): \(why) (skipped)\n") }
             func pct(_ a: Int, _ n: Int) -> String { String(format: "%.2f", n == 0 ? 0 : 100 * Double(a) / Double(n)) }
             if json {
+                // One JSON object on stdout, the skipped images in it (stderr gets only the final error).
                 let rows = scores.map { s in
-                    "{\"model\": \"\(s.model)\", \"images\": \(s.count), \"top1\": \(pct(s.top1, s.count)), \"top5\": \(pct(s.top5, s.count)), \"agreement\": \(pct(s.agree, s.count))}"
+                    "{\"model\": \(jsonString(s.model)), \"images\": \(s.count), \"top1\": \(pct(s.top1, s.count)), \"top5\": \(pct(s.top5, s.count)), \"agreement\": \(pct(s.agree, s.count))}"
                 }
-                sys_print("{\"labels\": \"\(labels)\", \"failed\": \(failed.count), \"models\": [\(rows.joined(separator: ", "))]}")
+                let skipped = failed.map { "{\"path\": \(jsonString($0.0)), \"error\": \(jsonString($0.1))}" }
+                sys_print("{\"labels\": \(jsonString(labels)), \"failed\": \(failed.count), \"images_failed\": [\(skipped.joined(separator: ", "))], \"models\": [\(rows.joined(separator: ", "))]}")
             } else {
+                for (p, why) in failed { sys_printError("error: \(p): \(why) (skipped)\n") }
                 sys_print("\(labels): \(scores.first?.count ?? 0) images" + (failed.isEmpty ? "" : ", \(failed.count) unreadable (skipped)"))
                 let width = max(5, scores.map { $0.model.count }.max() ?? 0)
                 sys_print("  \("model".padding(toLength: width, withPad: " ", startingAt: 0))    top-1    top-5  agreement")

@@ -158,6 +158,23 @@ struct MemoryBoundTests {
         #expect(e.stdout.contains("\(labels): 2 images, 1 unreadable (skipped)"), "\(e.stdout)")
         #expect(e.stderr.contains("liar.jpg: cannot decode image: corrupt JPEG data") && !e.stderr.contains("big.jpg"), "\(e.stderr)")
 
+        // A second model that cannot take big.jpg (its crop needs a 3000-pixel shorter side, which
+        // only the 18-megapixel full size gives): the image is skipped for both models, so both count
+        // the same images (the first model used to count it, the second not). With --json the skipped
+        // images are in the one JSON object.
+        let wide = files.dir + "/wide.swl"
+        let w = try swiftlet(["import", files.onnx, "-o", wide, "--resize", "crop", "--resize-shorter", "3000", "--mean", "0,0,0", "--std", "255,255,255"])
+        #expect(w.status == 0, "\(w.stderr)")
+        let both = try swiftlet(["eval", files.model, wide, "--labels", labels, "--json"])
+        #expect(both.status == 1, "\(both.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(both.stdout.utf8)) as? [String: Any], "\(both.stdout)")
+        let models = try #require(obj["models"] as? [[String: Any]])
+        #expect(models.map { $0["images"] as? Int } == [1, 1], "\(both.stdout)")
+        let skipped = try #require(obj["images_failed"] as? [[String: Any]])
+        #expect(Set(skipped.compactMap { ($0["path"] as? String).map { URL(fileURLWithPath: $0).lastPathComponent } }) == ["big.jpg", "liar.jpg"],
+                "\(both.stdout)")
+        #expect(!both.stderr.contains("(skipped)"), "with --json the skipped images are in the JSON: \(both.stderr)")
+
         // The one refusal left for a large image: no DCT scale both fits the budget and gives what the
         // model needs (1/2 of 6000x3000 is 3000x1500, under 4000x2000; full size is 18 megapixels).
         var image = RGBImage(width: 0, height: 0)
