@@ -844,6 +844,20 @@ SWK_AVX2 int32_t swk_peak_madd_avx2(size_t iterations) {
     return _mm256_extract_epi32(s, 0) ^ _mm256_extract_epi32(s, 7);
 }
 
+SWK_AVX2 int32_t swk_peak_maddubs_avx2(size_t iterations) {
+    __m256i acc[12];
+    const __m256i b = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = _mm256_set1_epi32(j);
+    for (size_t i = 0; i < iterations; i++) {
+        SWK_UNROLL for (int j = 0; j < 12; j++) {
+            acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(_mm256_maddubs_epi16(acc[j], b), ones));
+        }
+    }
+    __m256i s = acc[0];
+    SWK_UNROLL for (int j = 1; j < 12; j++) s = _mm256_xor_si256(s, acc[j]);
+    return _mm256_extract_epi32(s, 0) ^ _mm256_extract_epi32(s, 7);
+}
+
 /// y[i] = table[x[i] + 128], 32 bytes at a time: vpshufb looks up the low nibble in each of the 16
 /// rows of 16 entries, and four rounds of vpblendvb on the high nibble's bits (each moved to a byte's
 /// sign bit) keep the right row.

@@ -17,8 +17,9 @@ import Glibc
 // The int8 multiply-add peak of one core, measured: the instructions the int8 GEMM variants use
 // (x86-64: vpmaddwd + vpaddd; arm64: smull + sadalp, and sdot where the CPU has it), in twelve
 // independent chains for about SECONDS (default 0.5) per instruction. Prints one JSON object per
-// instruction: {"instruction", "macs_per_instruction", "gmacs"}. Pin it with taskset, as the
-// benchmark it feeds does (tools/bench/pointwise).
+// instruction: {"instruction", "macs_per_instruction", "gmacs", "used"} ("used": false for the x86
+// vpmaddubsw path, ONNX Runtime's U8S8 GEMM, which no Swiftlet kernel uses: printed for comparison).
+// Pin it with taskset, as the benchmark it feeds does (tools/bench/pointwise).
 
 let args = CommandLine.arguments
 
@@ -93,15 +94,18 @@ func measure(_ macsPerIteration: Double, _ probe: (Int) -> Int32) -> Double {
     }
 }
 
-func report(_ name: String, _ perInstruction: Int, _ macs: Double) {
+/// `used`: whether a Swiftlet kernel uses the instruction (false: printed for comparison only).
+func report(_ name: String, _ perInstruction: Int, _ macs: Double, used: Bool = true) {
     let g = (macs / 1e9 * 10).rounded() / 10
-    sys_print("{\"instruction\": \"\(name)\", \"macs_per_instruction\": \(perInstruction), \"gmacs\": \(g)}")
+    sys_print("{\"instruction\": \"\(name)\", \"macs_per_instruction\": \(perInstruction), \"gmacs\": \(g), \"used\": \(used)}")
 }
 
 let features = CPUFeatures.current()
 #if arch(x86_64)
 if features.contains(.avx2) {
     report("vpmaddwd+vpaddd", 16, measure(12 * 16) { swk_peak_madd_avx2($0) })
+    // ONNX Runtime's U8S8 path, for comparison: inexact (vpmaddubsw saturates), so not used here.
+    report("vpmaddubsw+vpmaddwd+vpaddd", 32, measure(12 * 32) { swk_peak_maddubs_avx2($0) }, used: false)
 }
 #elseif arch(arm64)
 report("smull+sadalp", 8, measure(12 * 8) { swk_peak_smull_neon($0) })

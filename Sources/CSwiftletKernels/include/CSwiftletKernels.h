@@ -296,6 +296,10 @@ void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const int8_t *b
 /// Peak probe (benchmarks only): `iterations` × 12 independent vpmaddwd + vpaddd pairs, the int8
 /// GEMM's instructions (16 multiply-adds each); the result depends on every one of them.
 int32_t swk_peak_madd_avx2(size_t iterations);
+/// Peak probe for comparison only (no Swiftlet kernel uses it): `iterations` × 12 independent
+/// vpmaddubsw + vpmaddwd (by ones) + vpaddd triples, the unsigned × signed int8 path of ONNX
+/// Runtime's U8S8 GEMM (32 multiply-adds each, but vpmaddubsw saturates its int16 pair sums).
+int32_t swk_peak_maddubs_avx2(size_t iterations);
 /// y[i] = table[x[i] + 128] (an int8 activation's 256-entry table; y may alias x). AVX2.
 void swk_lookup_s8_avx2(size_t count, const int8_t *x, const int8_t *table, int8_t *y);
 /// float32 → int8: round(x / scale) half away from zero + zero point, clamped; NaN gives the zero point. AVX2.
