@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletDetect
 import SwiftletKernels
 
 /// A validated `.swl` model: its spec, and its weights used in place from the mapped file.

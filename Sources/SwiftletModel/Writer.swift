@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletDetect
 import SwiftletKernels
 
 /// The longest string (model, tensor, node or label name) and attribute list a `.swl` stores; the
