@@ -377,7 +377,14 @@ public final class Detector {
                 for t in 0..<4 { merged[t] += box[4 * j + t] * w }
                 for t in 0..<(2 * k) { merged[4 + t] += point[2 * k * j + t] * w }
             }
-            for t in 0..<merged.count { merged[t] /= total }
+            if total > 0 {
+                for t in 0..<merged.count { merged[t] /= total }
+            } else {
+                // Scores of 0 (a threshold of 0 admits them) weigh nothing: the best box stands alone
+                // rather than becoming 0 / 0.
+                for t in 0..<4 { merged[t] = box[4 * top + t] }
+                for t in 0..<(2 * k) { merged[4 + t] = point[2 * k * top + t] }
+            }
             emit(top, mapping)
         }
     }

@@ -253,6 +253,17 @@ func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b)
         #expect(close([d.detections[1]], [Detection(label: 0, score: 0.7, x0: 60, y0: 60, x1: 90, y1: 90)]), "\(d.detections)")
     }
 
+    @Test func weightedWithZeroScoresKeepsTheBestBox() throws {
+        var f = LineFrame()
+        f.set(0, (0.1, 0.1, 0.5, 0.5), [0, 0])
+        f.set(1, (0.15, 0.1, 0.55, 0.5), [0, 0])
+        let d = try run(f, .weighted, threshold: 0)
+        // Eight candidates at score 0; boxes 0 and 1 overlap and merge into box 0, the six empty
+        // boxes (all zeros at their anchors) have no area and are dropped.
+        #expect(close(Array(d.detections.prefix(1)), [Detection(label: 0, score: 0, x0: 10, y0: 10, x1: 50, y1: 50)]), "\(d.detections)")
+        #expect(d.detections.count == 1 && d.stats.outsideImage == 6, "\(d.detections) \(d.stats)")
+    }
+
     @Test func zeroDetectionsIsAnEmptyList() throws {
         let d = try run(LineFrame(), .weighted)
         #expect(d.detections.isEmpty && d.stats == DetectionStats())
