@@ -1,7 +1,7 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// Core targets (CSwiftletSys … SwiftletApp) are embedded-clean: no Foundation, typed throws,
+// Core targets (CSwiftletSys … SwiftletApp, SwiftletDetect) are embedded-clean: no Foundation, typed throws,
 // no existentials. `tools/embedded-check` compiles them with `-enable-experimental-feature Embedded`.
 // Host-only targets (SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletFuzz, swiftlet, swiftlet-fuzz) may use Foundation and packages.
 let core: [SwiftSetting] = [.treatWarning("EmbeddedRestrictions", as: .error)]
@@ -25,18 +25,21 @@ let package = Package(
         // The SIMD micro-kernels (C with intrinsics; per-function target attributes, no global -march).
         .target(name: "CSwiftletKernels", path: "Sources/CSwiftletKernels"),
         .target(name: "SwiftletCore", dependencies: ["CSwiftletSys"], swiftSettings: core),
+        // Detection post-processing: anchors, box decoding, NMS, mapping back to image pixels.
+        .target(name: "SwiftletDetect", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
         .target(name: "SwiftletKernels", dependencies: ["SwiftletCore", "CSwiftletSys", "CSwiftletKernels"], swiftSettings: core),
-        // The model format stores weights in the kernels' packed layouts (SwiftletKernels' Conv2D+Packed).
-        .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "SwiftletKernels", "CSwiftletSys"], swiftSettings: core),
+        // The model format stores weights in the kernels' packed layouts (SwiftletKernels' Conv2D+Packed)
+        // and detection decoders (SwiftletDetect's options, validated by the reader).
+        .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "SwiftletKernels", "SwiftletDetect", "CSwiftletSys"], swiftSettings: core),
         .target(name: "SwiftletRuntime", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "CSwiftletKernels"],
                 swiftSettings: core),
         .target(name: "SwiftletVision", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
         .target(name: "SwiftletApp", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
-                                                 "CSwiftletKernels"],
+                                                 "SwiftletDetect", "CSwiftletKernels"],
                 swiftSettings: core),
         .target(name: "SwiftletCompiler", dependencies: ["SwiftletCore", "SwiftletModel"]),
         .target(name: "SwiftletONNX", dependencies: [
-            "SwiftletCore", "SwiftletCompiler",
+            "SwiftletCore", "SwiftletCompiler", "SwiftletModel", "SwiftletDetect",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .target(name: "SwiftletQuantizer", dependencies: [
@@ -44,13 +47,13 @@ let package = Package(
         ]),
         .executableTarget(name: "swiftlet", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision", "SwiftletApp",
-            "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
+            "SwiftletDetect", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmark tooling only: the int8 multiply-add peak of this core (tools/bench/pointwise).
         .executableTarget(name: "swiftlet-peak", dependencies: ["CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletKernels"]),
         .executableTarget(name: "swiftlet-alloc-check", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletRuntime",
+            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletApp",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ]),
         // Fuzzing (host only): the fuzz targets as plain functions, replayed by FuzzCorpusTests, and
@@ -61,7 +64,7 @@ let package = Package(
         .executableTarget(name: "swiftlet-fuzz", dependencies: ["SwiftletCore", "SwiftletFuzz"]),
         .testTarget(name: "SwiftletTests", dependencies: [
             "CSwiftletKernels", "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
-            "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletFuzz",
+            "SwiftletDetect", "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletFuzz",
         ]),
     ]
 )

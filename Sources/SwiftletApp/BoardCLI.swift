@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletDetect
 import SwiftletKernels
 
 /// What a binary was built for: written by `tools/build-board` into the board build.
@@ -39,6 +40,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
 
         SUBCOMMANDS:
           run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
+              [--nms hard|hard-agnostic|weighted] [--score-threshold <0-1>] [--iou-threshold <0-1>] [--max-detections <n>]
           bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
           inspect <model.swl> [--json]
           info [--json]
@@ -88,6 +90,13 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
                 case "--threads": o.threads = try p.int(flag)
                 case "--memory-limit": o.memoryLimit = try p.value(flag)
+                case "--nms":
+                    let v = try p.value(flag)
+                    guard let k = NMSKind(name: v) else { throw .usage(detail: "run: --nms takes hard, hard-agnostic or weighted, got '\(v)'") }
+                    o.nmsKind = k
+                case "--score-threshold": o.scoreThreshold = try p.decimal(flag)
+                case "--iou-threshold": o.iouThreshold = try p.decimal(flag)
+                case "--max-detections": o.maxDetections = try p.int(flag)
                 case "--help", "-h":
                     sys_print(usage)
                     return 0
@@ -225,6 +234,12 @@ struct FlagParser {
         let v = try value(flag)
         guard let n = Int(v) else { throw .usage(detail: "\(command): \(flag) takes a whole number, got '\(v)'") }
         return n
+    }
+
+    mutating func decimal(_ flag: String) throws(SwiftletError) -> Float {
+        let v = try value(flag)
+        guard let x = parseDecimal(v) else { throw .usage(detail: "\(command): \(flag) takes a decimal number such as 0.5, got '\(v)'") }
+        return x
     }
 
     func unknown(_ flag: String) -> SwiftletError {

@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletDetect
 import SwiftletKernels
 import SwiftletModel
 import SwiftletRuntime
@@ -168,7 +169,14 @@ func postprocessText(_ spec: ModelSpec) -> String {
     if spec.postprocess.kind == .classification {
         s += spec.postprocess.outputsProbabilities ? " (outputs probabilities)" : " (logits; softmax for display)"
     }
-    if spec.postprocess.kind == .detection { s += ", decoder \(spec.postprocess.decoder)" }
+    if spec.postprocess.kind == .detection {
+        s += ", decoder \(spec.postprocess.decoder.name)"
+        if case .ssd(let d) = spec.postprocess.decoder {
+            let n = spec.postprocess.nms
+            s += " (\(d.anchors.anchorCount) anchors, \(d.classCount) class\(d.classCount == 1 ? "" : "es"), \(d.coding.keypointCount) keypoints)"
+            s += "; \(n.kind.name) NMS, score >= \(formatGeneral(n.scoreThreshold, 4)), IoU > \(formatGeneral(n.iouThreshold, 4)), at most \(n.maxDetections)"
+        }
+    }
     return s + ", \(spec.labels.count) labels"
 }
 
@@ -201,7 +209,14 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     } else {
         s += ", \"preprocess\": null"
     }
-    s += ", \"postprocess\": {\"kind\": \"\(outputKindName(spec.postprocess.kind))\", \"outputs_probabilities\": \(spec.postprocess.outputsProbabilities ? "true" : "false"), \"labels\": \(spec.labels.count)}"
+    s += ", \"postprocess\": {\"kind\": \"\(outputKindName(spec.postprocess.kind))\", \"outputs_probabilities\": \(spec.postprocess.outputsProbabilities ? "true" : "false"), \"labels\": \(spec.labels.count)"
+    s += ", \"decoder\": \(jsonString(spec.postprocess.decoder.name))"
+    if case .ssd(let d) = spec.postprocess.decoder {
+        let n = spec.postprocess.nms
+        s += ", \"anchors\": \(d.anchors.anchorCount), \"classes\": \(d.classCount), \"keypoints\": \(d.coding.keypointCount), \"nms\": \(jsonString(n.kind.name))"
+        s += ", \"score_threshold\": \(jsonNumber(Double(n.scoreThreshold))), \"iou_threshold\": \(jsonNumber(Double(n.iouThreshold))), \"max_detections\": \(n.maxDetections)"
+    }
+    s += "}"
     s += ", \"layers\": ["
     let kernels = Interpreter.plannedKernels(spec)
     for (i, node) in spec.nodes.enumerated() {

@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletDetect
 import SwiftletKernels
 import SwiftletModel
 import SwiftletRuntime
@@ -29,6 +30,12 @@ public struct RunOptions {
     public var affinity: [Int] = []
     /// `--memory-limit` as given (`512M`), or nil: the budget the model's memory must fit in.
     public var memoryLimit: String? = nil
+    /// Detectors: overrides of the model's stored NMS kind and thresholds (`--nms`, `--score-threshold`,
+    /// `--iou-threshold`, `--max-detections`).
+    public var nmsKind: NMSKind? = nil
+    public var scoreThreshold: Float? = nil
+    public var iouThreshold: Float? = nil
+    public var maxDetections: Int? = nil
 
     public init(modelPath: String, imagePaths: [String] = [], inputNPY: String? = nil, outputNPY: String? = nil,
                 json: Bool = false, topK: Int = 5, runs: Int = 1, profile: Bool = false) {
@@ -47,6 +54,9 @@ public struct RunOptions {
         if topK < 1 { throw .usage(detail: "--top must be at least 1, got \(topK)") }
         if runs < 1 { throw .usage(detail: "--runs must be at least 1, got \(runs)") }
         if threads < 1 || threads > 64 { throw .usage(detail: "--threads must be between 1 and 64, got \(threads)") }
+        if let v = scoreThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--score-threshold must be between 0 and 1, got \(formatGeneral(v))") }
+        if let v = iouThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--iou-threshold must be between 0 and 1, got \(formatGeneral(v))") }
+        if let v = maxDetections, v < 1 || v > 1 << 20 { throw .usage(detail: "--max-detections must be between 1 and \(1 << 20), got \(v)") }
         if inputNPY == nil && imagePaths.isEmpty {
             throw .usage(detail: "nothing to run: pass --image photo.jpg, or --input x.npy --output out.npy")
         }
@@ -262,12 +272,23 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         throw .invalidModel(detail: "\(o.modelPath) takes \(spec.inputs.count) inputs of batch \(shape[0])",
                             hint: "--image feeds one image to a one-input model, use --input x.npy --output out.npy")
     }
+    // A detector is made once, its buffers sized for the model's anchors; each image only fills them.
+    let detector = try makeDetector(spec)
+    if detector == nil && (o.nmsKind != nil || o.scoreThreshold != nil || o.iouThreshold != nil || o.maxDetections != nil) {
+        throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections are for detectors; \(o.modelPath) has no detection decoder (re-import it with 'swiftlet import --decoder')")
+    }
     var failures = 0
     for path in o.imagePaths {
         do {
-            try loadImageInput(interpreter, path: path)
+            let mapping = try loadImageInput(interpreter, path: path)
             let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
-            printResult(interpreter, image: path, latency: latency, o)
+            if let detector {
+                let nms = nmsOptions(detector, o)
+                let ms = runDetector(detector, interpreter, mapping: mapping, options: nms)
+                printDetections(detector, spec, image: path, latency: latency, detectMs: ms, options: nms, json: o.json)
+            } else {
+                printResult(interpreter, image: path, latency: latency, o)
+            }
             if !o.json { printProfile(latency, spec, kernels: latency.kernels) }
         } catch {
             if o.imagePaths.count == 1 { throw error }
@@ -282,8 +303,9 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
 
 /// Decodes the JPEG at `path` and stores it as graph input 0, pre-processed as the model says (resize,
 /// colour order, luma for a one-channel input, `(pixel − mean) / std`). The caller has checked that the
-/// model has pre-processing metadata.
-public func loadImageInput(_ interpreter: Interpreter, path: String) throws(SwiftletError) {
+/// model has pre-processing metadata. Returns how input pixels map back to the file's pixels.
+@discardableResult
+public func loadImageInput(_ interpreter: Interpreter, path: String) throws(SwiftletError) -> ImageMapping {
     let spec = interpreter.spec
     guard let pre = spec.preprocess else {
         throw .invalidModel(detail: "the model has no pre-processing metadata (mean, std, resize), so it cannot take an image",
@@ -292,13 +314,18 @@ public func loadImageInput(_ interpreter: Interpreter, path: String) throws(Swif
     let shape = spec.tensors[spec.inputs[0]].shape
     // A large photo may be decoded at a reduced DCT scale, never below what the resize needs.
     let need = pre.resizeMode == 1 ? max(pre.resizeShorter, shape[1], shape[2]) : 0
-    let image = try loadJPEG(path: path, atLeast: pre.resizeMode == 1 ? (need, need) : (shape[2], shape[1]))
+    let bytes = try sys_readFile(path, what: "a JPEG image")
+    var image = RGBImage(width: 0, height: 0)
+    try decodeJPEG(bytes, path: path, atLeast: pre.resizeMode == 1 ? (need, need) : (shape[2], shape[1]), into: &image)
+    // The file's own size (a large JPEG is decoded at a reduced scale): detections are reported in it.
+    let header = try readJPEGHeader(bytes, path: path)
     let fitted = fitImage(image, pre, width: shape[2], height: shape[1])
     if shape[3] == 1 {
         normalizeLuma(fitted, mean: pre.mean[0], std: pre.std[0], into: interpreter.inputPointer(0))
     } else {
         normalize(fitted, mean: pre.mean, std: pre.std, bgr: pre.bgr, into: interpreter.inputPointer(0))
     }
+    return inputMapping(pre, decoded: (image.width, image.height), source: (header.width, header.height), input: (shape[2], shape[1]))
 }
 
 /// The image resized as the model's pre-processing says: stretched to `width`×`height`, or its shorter
@@ -349,7 +376,7 @@ func printResult(_ interpreter: Interpreter, image: String, latency: Latency, _ 
         }
         return
     }
-    // Raw (and, until a decoder runs here, detection) outputs: name, shape, range, first values.
+    // Raw outputs (and a detection model without a decoder): name, shape, range, first values.
     let head = 6
     if o.json {
         var s = "{\"image\": \(jsonString(image)), \(latency.json), \"outputs\": ["

@@ -2,8 +2,9 @@
 public enum SWLFormat {
     public static let magic: [UInt8] = [0x53, 0x57, 0x4C, 0x54]  // "SWLT"
     /// 2.0: convolution and fully connected weights stored in the kernels' packed layouts (storage 2).
+    /// 2.1: the DETECTOR section (a detection decoder's parameters and NMS defaults).
     public static let versionMajor = 2
-    public static let versionMinor = 0
+    public static let versionMinor = 1
     /// The oldest major version the reader loads (1.x: plain weights, packed at load).
     public static let oldestMajor = 1
     /// The tensor record's storage byte of packed weights (2.0): the weights section holds them in the
@@ -19,6 +20,7 @@ public enum SWLFormat {
     public static let preprocessRecordSize = 64
     public static let postprocessRecordSize = 64
     public static let labelRecordSize = 8
+    public static let detectorRecordSize = 256
 
     /// Section kinds. Raw values stored in the file: append only.
     public enum Section: UInt32, CaseIterable, Sendable {
@@ -33,6 +35,9 @@ public enum SWLFormat {
         case postprocess = 9
         /// float32 values (int8 tensors' scales); version 1.1, absent in float models.
         case floats = 10
+        /// A detection decoder's parameters and NMS defaults; version 2.1, present when POSTPROCESS
+        /// names a decoder.
+        case detector = 11
 
         public var name: String {
             switch self {
@@ -46,6 +51,7 @@ public enum SWLFormat {
             case .weights: return "WEIGHTS"
             case .postprocess: return "POSTPROCESS"
             case .floats: return "FLOATS"
+            case .detector: return "DETECTOR"
             }
         }
     }

@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletDetect
 
 /// Where a tensor's bytes live. Raw value stored in `.swl`: append only.
 public enum Storage: UInt8, Sendable {
@@ -116,10 +117,11 @@ public struct Postprocess: Equatable, Sendable {
     public var kind: OutputKind = .raw
     /// Classification: the output already holds probabilities (no softmax for display).
     public var outputsProbabilities = false
-    /// Detection decoder: 0 none, 1 SSD anchors (BlazeFace-style), 2 MTCNN cascade stage.
-    public var decoder: UInt32 = 0
-    /// Decoder parameters (anchor config …), up to 12.
-    public var params: [Float] = []
+    /// Detection: how the outputs become boxes (POSTPROCESS bytes 8–11 hold its kind, the DETECTOR
+    /// section its parameters).
+    public var decoder: Decoder = .none
+    /// Detection: the suppression and the default thresholds `run` uses unless its flags say otherwise.
+    public var nms = NMSOptions()
 
     public init() {}
 }

@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletDetect
 import SwiftletKernels
 
 /// A validated `.swl` model: its spec, and its weights used in place from the mapped file.
@@ -377,10 +378,35 @@ struct SWLReader {
         guard let okind = OutputKind(rawValue: UInt32(u32(q))) else { throw fail("unknown output kind \(u32(q))") }
         spec.postprocess.kind = okind
         spec.postprocess.outputsProbabilities = u32(q + 4) == 1
-        spec.postprocess.decoder = UInt32(u32(q + 8))
-        let np = u32(q + 12)
-        if np > 12 { throw fail("post-processing has \(np) parameters, at most 12") }
-        for i in 0..<np { spec.postprocess.params.append(f32(q + 16 + 4 * i)) }
+        // Bytes 12–63 held up to 12 decoder parameters before 2.1; nothing used them, so they are
+        // ignored. Since 2.1 the DETECTOR section holds the decoder's parameters.
+        let detS = sections[Int(SWLFormat.Section.detector.rawValue) - 1]
+        switch u32(q + 8) {
+        case 0:
+            break
+        case 1:
+            if okind != .detection { throw fail("post-processing names the SSD decoder (1) for a model whose output kind is not detection (\(u32(q)))") }
+            if !detS.present {
+                throw fail("post-processing names the SSD decoder (1) but the DETECTOR section is missing",
+                           "re-import the model with 'swiftlet import --decoder'")
+            }
+            if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
+                throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
+            }
+            let d = detS.offset
+            guard let (decoder, nms) = decodeDetectorRecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) }) else {
+                throw fail("the DETECTOR record is invalid (decoder kind \(u32(d)), \(u32(d + 104)) layers, \(u32(d + 172)) aspect ratios, flags \(u32(d + 16)), NMS kind \(u32(d + 60)))",
+                           "it is corrupt or from a newer Swiftlet; re-import the model")
+            }
+            spec.postprocess.decoder = .ssd(decoder)
+            spec.postprocess.nms = nms
+            if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
+        case 2:
+            spec.postprocess.decoder = .mtcnnStage
+        default:
+            throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors) and 2 (MTCNN stage)",
+                       "it is corrupt or from a newer Swiftlet; update swiftlet or re-import the model")
+        }
         if labelsS.count > 1 << 16 { throw fail("\(labelsS.count) labels is implausible") }
         for i in 0..<labelsS.count { spec.labels.append(try string(labelsS.offset + 8 * i, "label \(i)")) }
         if okind == .classification && !spec.labels.isEmpty {

@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletDetect
 import SwiftletKernels
 
 /// The longest string (model, tensor, node or label name) and attribute list a `.swl` stores; the
@@ -15,6 +16,10 @@ public func checkWritable(_ spec: ModelSpec) throws(SwiftletError) {
         if n > swlMaxStringBytes { throw fail("\(what) is \(n) bytes long, a .swl stores up to \(swlMaxStringBytes)", hint) }
     }
     try checkString(spec.name, "the model name", "pass a shorter --name")
+    if spec.postprocess.decoder != .none && spec.postprocess.kind != .detection {
+        throw fail("the model has the \(spec.postprocess.decoder.name) decoder but its task is not detection", "import it with --task detection")
+    }
+    if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "pass decoder options that match the model") }
     for l in spec.labels { try checkString(l, "a label", "shorten the labels") }
     for t in spec.tensors {
         try checkString(t.name, "a tensor name", "rename the tensor in the model")
@@ -197,9 +202,10 @@ public func encodeSWL(_ spec: ModelSpec, packWeights pack: Bool = true) -> [UInt
     var post = ByteWriter()
     post.u32(spec.postprocess.kind.rawValue)
     post.u32(spec.postprocess.outputsProbabilities ? 1 : 0)
-    post.u32(spec.postprocess.decoder)
-    post.u32(UInt32(min(spec.postprocess.params.count, 12)))
-    for i in 0..<12 { post.f32(i < spec.postprocess.params.count ? spec.postprocess.params[i] : 0) }
+    post.u32(spec.postprocess.decoder.kind)
+    // Bytes 12–63 (a parameter count and 12 floats up to 2.0) are zero: the DETECTOR section holds
+    // the decoder's parameters.
+    post.zeros(SWLFormat.postprocessRecordSize - post.bytes.count)
 
     var labels = ByteWriter()
     for l in spec.labels {
@@ -221,6 +227,9 @@ public func encodeSWL(_ spec: ModelSpec, packWeights pack: Bool = true) -> [UInt
         (.labels, UInt32(spec.labels.count), labels.bytes),
     ]
     if floatCount > 0 { sections.append((.floats, floatCount, floats.bytes)) }
+    if case .ssd(let d) = spec.postprocess.decoder {
+        sections.append((.detector, 1, encodeDetectorRecord(d, spec.postprocess.nms)))
+    }
     sections.append((.weights, UInt32(clamping: weights.count), weights))
 
     var out = ByteWriter()

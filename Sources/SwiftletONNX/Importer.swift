@@ -2,6 +2,7 @@ import Foundation
 import SwiftProtobuf
 import SwiftletCompiler
 import SwiftletCore
+import SwiftletDetect
 import SwiftletModel
 
 /// What `swiftlet import` is told beside the ONNX file.
@@ -18,6 +19,14 @@ public struct ImportOptions {
     public var streamRows = true
     /// Keep the ONNX graph's node order (by default the nodes run in the order of least peak memory).
     public var keepOrder = false
+    /// A detection decoder preset (`--decoder blazeface`, `DecoderPreset.names`); nil: the ONNX file's
+    /// `swiftlet.decoder` metadata, else no decoder.
+    public var decoder: String?
+    /// Overrides of the preset's NMS defaults (`--nms`, `--score-threshold`, `--iou-threshold`, `--max-detections`).
+    public var nmsKind: NMSKind?
+    public var scoreThreshold: Float?
+    public var iouThreshold: Float?
+    public var maxDetections: Int?
     public init() {}
 }
 
@@ -87,12 +96,45 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
             throw .invalidModel(detail: "--mean/--std describe an image input (RGB, or greyscale with the first value used), but the model's input is \(Shape.text(spec.tensors[spec.inputs[0]].logicalShape)); leave them out", hint: "")
         }
     }
-    spec.postprocess.kind = kind
     spec.labels = options.labels
+    if let name = options.decoder ?? meta.decoder, name != "none" {
+        guard let preset = DecoderPreset.named(name) else {
+            let from = options.decoder != nil ? "--decoder \(name)" : "\(path): metadata 'swiftlet.decoder' is '\(name)'"
+            throw .invalidModel(detail: "\(from): unknown decoder; known: \(DecoderPreset.names.joined(separator: ", ")), none", hint: "")
+        }
+        if kind == .classification {
+            throw .invalidModel(detail: "--decoder \(name) decodes detections, but the task is classification; pass --task detection or leave --task out", hint: "")
+        }
+        kind = .detection
+        var decoder = preset.decoder
+        var nms = preset.nms
+        if name == "blazeface" && spec.labels.isEmpty { spec.labels = ["face"] }
+        if let k = options.nmsKind { nms.kind = k }
+        if let v = options.scoreThreshold { nms.scoreThreshold = v }
+        if let v = options.iouThreshold { nms.iouThreshold = v }
+        if let v = options.maxDetections { nms.maxDetections = v }
+        if let p = nms.problem() { throw .usage(detail: "import: \(p)") }
+        var outs: [(name: String, shape: [Int])] = []
+        for o in spec.outputs { outs.append((spec.tensors[o].name, spec.tensors[o].logicalShape)) }
+        if let p = decoder.outputProblem(outs) {
+            throw .invalidModel(detail: "\(path): decoder '\(name)': \(p)", hint: "this decoder does not fit the model; pass the decoder that matches its outputs")
+        }
+        decoder.classCount = max(decoder.classCount, 1)
+        spec.postprocess.decoder = .ssd(decoder)
+        spec.postprocess.nms = nms
+    } else if options.nmsKind != nil || options.scoreThreshold != nil || options.iouThreshold != nil || options.maxDetections != nil {
+        throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections set a decoder's defaults; pass --decoder too")
+    }
+    spec.postprocess.kind = kind
     if !options.labels.isEmpty {
-        let last = spec.tensors[spec.outputs[0]].shape.last ?? 0
-        if last != options.labels.count {
-            throw .invalidModel(detail: "--labels has \(options.labels.count) names, the model's first output has \(last) classes; pass the matching labels file", hint: "")
+        var classes = spec.tensors[spec.outputs[0]].shape.last ?? 0
+        var what = "the model's first output has"
+        if case .ssd(let d) = spec.postprocess.decoder {
+            classes = d.classCount
+            what = "the decoder has"
+        }
+        if classes != options.labels.count {
+            throw .invalidModel(detail: "--labels has \(options.labels.count) names, \(what) \(classes) classes; pass the matching labels file", hint: "")
         }
     }
     // Refuse here, naming the tensor or node, what the writer cannot store or the reader would refuse.
@@ -102,9 +144,10 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
 
 /// Defaults an exporter can leave in the ONNX file's `metadata_props` (tools/models/export.py does):
 /// `swiftlet.mean` and `swiftlet.std` (three numbers in 0–255 units, e.g. `[123.675, 116.28, 103.53]`),
-/// `swiftlet.colour` (`rgb` or `bgr`), `swiftlet.task` (`classification`, `detection`) and
-/// `swiftlet.name`. Command-line flags override them.
-func modelMetadata(_ model: Onnx_ModelProto) -> (preprocess: Preprocess?, kind: OutputKind?, name: String?) {
+/// `swiftlet.colour` (`rgb` or `bgr`), `swiftlet.task` (`classification`, `detection`),
+/// `swiftlet.decoder` (a `DecoderPreset` name, e.g. `blazeface`) and `swiftlet.name`. Command-line
+/// flags override them.
+func modelMetadata(_ model: Onnx_ModelProto) -> (preprocess: Preprocess?, kind: OutputKind?, name: String?, decoder: String?) {
     var props: [String: String] = [:]
     for p in model.metadataProps { props[p.key] = p.value }
     func numbers(_ key: String) -> [Float]? {
@@ -121,7 +164,7 @@ func modelMetadata(_ model: Onnx_ModelProto) -> (preprocess: Preprocess?, kind: 
         pre = p
     }
     let kind: OutputKind? = ["classification": .classification, "detection": .detection][props["swiftlet.task"] ?? ""]
-    return (pre, kind, props["swiftlet.name"])
+    return (pre, kind, props["swiftlet.name"], props["swiftlet.decoder"])
 }
 
 /// Walks ONNX nodes in order, folding what is constant and mapping the rest to the import graph.

@@ -1,6 +1,8 @@
 import Glibc
 import MallocInterposerSwift
+import SwiftletApp
 import SwiftletCore
+import SwiftletDetect
 import SwiftletModel
 import SwiftletRuntime
 
@@ -13,8 +15,12 @@ import SwiftletRuntime
 //
 //   LD_PRELOAD=.build/release/libMallocInterposerSwift.so .build/release/swiftlet-alloc-check m.swl
 //
-// Prints `allocations N bytes B runs R`; exit code 0. The check that the interposer is live is the
-// allocations made while loading, printed as `load_allocations`.
+// A detector (a model imported with --decoder) decodes and suppresses every run's outputs too, three
+// times: with the model's thresholds, and with score threshold 0 (every anchor a candidate: the
+// whole sort) under weighted and hard per-class NMS.
+//
+// Prints `allocations N bytes B runs R threads T detections D`; exit code 0. The check that the
+// interposer is live is the allocations made while loading, printed as `load_allocations`.
 
 let args = CommandLine.arguments
 guard args.count >= 2, args.count <= 4, let runs = args.count >= 3 ? Int(args[2]) : 100, runs > 0,
@@ -27,6 +33,7 @@ do {
     MallocInterposerSwift.hook()
     let model = try PackedModel(path: args[1])
     let interpreter = try Interpreter(model: model, threads: threads)
+    let detector = try makeDetector(interpreter.spec)
     MallocInterposerSwift.unhook()
     let load = MallocInterposerSwift.getStatistics()
     // A fixed input pattern in [−1, 1): the values do not matter, the work does.
@@ -37,18 +44,34 @@ do {
     }
     // A model packed with --reuse-input gets its input written back before each run (a copy, counted).
     let input = InputSnapshot(interpreter)
+    let mapping = ImageMapping.stretch(sourceWidth: 640, sourceHeight: 480, inputWidth: 128, inputHeight: 128)
+    var all = detector?.defaults ?? NMSOptions()
+    all.scoreThreshold = 0
+    var allHard = all
+    allHard.kind = .hardPerClass
+    var detections = 0
+    func detect() {
+        guard let detector else { return }
+        let d = detector.decoder
+        let boxes = interpreter.outputPointer(d.boxesOutput), scores = interpreter.outputPointer(d.scoresOutput)
+        detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping)
+        detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping, options: all)
+        detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping, options: allHard)
+    }
     interpreter.invoke()
+    detect()
     input.restore()
     MallocInterposerSwift.hook()
     for _ in 0..<runs {
         interpreter.invoke()
+        detect()
         input.restore()
     }
     MallocInterposerSwift.unhook()
     let s = MallocInterposerSwift.getStatistics()
     let allocations = s.mallocCount - load.mallocCount
     let bytes = s.mallocBytesCount - load.mallocBytesCount
-    print("load_allocations \(load.mallocCount) allocations \(allocations) bytes \(bytes) runs \(runs) threads \(threads)")
+    print("load_allocations \(load.mallocCount) allocations \(allocations) bytes \(bytes) runs \(runs) threads \(threads) detections \(detections)")
 } catch {
     sys_printError("error: \(error.message)\n")
     exit(1)

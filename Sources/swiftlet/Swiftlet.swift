@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftletApp
 import SwiftletCore
+import SwiftletDetect
 import SwiftletKernels
 import SwiftletModel
 import SwiftletONNX
@@ -134,6 +135,21 @@ struct Import: ParsableCommand {
     @Option(help: "The model's name (default: the ONNX graph name or the file name).")
     var name: String?
 
+    @Option(help: "A detection decoder for the outputs: \(DecoderPreset.names.joined(separator: ", ")) (MediaPipe's short-range face detector: 896 SSD anchors, 6 keypoints, weighted NMS), or none (default: the ONNX file's swiftlet.decoder metadata, else none). Sets --task detection.")
+    var decoder: String?
+
+    @Option(help: "With --decoder: the stored NMS, hard (per class), hard-agnostic or weighted (MediaPipe's blending) (default: the decoder's).")
+    var nms: NMSFlag?
+
+    @Option(name: .customLong("score-threshold"), parsing: .unconditional, help: "With --decoder: the stored score threshold, 0-1 (default: the decoder's).")
+    var scoreThreshold: Float?
+
+    @Option(name: .customLong("iou-threshold"), parsing: .unconditional, help: "With --decoder: the stored IoU above which NMS suppresses or merges, 0-1 (default: the decoder's).")
+    var iouThreshold: Float?
+
+    @Option(name: .customLong("max-detections"), parsing: .unconditional, help: "With --decoder: the stored maximum of detections per image (default: the decoder's).")
+    var maxDetections: Int?
+
     @Flag(name: .customLong("reuse-input"), help: "Let the memory plan reuse the input's memory once the model has read it (a smaller arena; every run must set its input first, as a camera stream does).")
     var reuseInput = false
 
@@ -169,6 +185,10 @@ struct Import: ParsableCommand {
             if resizeShorter < 1 { throw ValidationError("--resize-shorter must be at least 1, got \(resizeShorter)") }
             if resize == .stretch { throw ValidationError("--resize-shorter goes with --resize crop, not stretch") }
         }
+        if let decoder, decoder != "none", DecoderPreset.named(decoder) == nil {
+            throw ValidationError("--decoder \(decoder) is unknown; pass one of \(DecoderPreset.names.joined(separator: ", ")), none")
+        }
+        try validateThresholds(scoreThreshold, iouThreshold, maxDetections)
     }
 
     func run() throws {
@@ -218,6 +238,11 @@ struct Import: ParsableCommand {
         case nil: options.outputKind = options.labels.isEmpty ? .raw : .classification
         }
         options.name = name
+        options.decoder = decoder
+        options.nmsKind = nms?.kind
+        options.scoreThreshold = scoreThreshold
+        options.iouThreshold = iouThreshold
+        options.maxDetections = maxDetections
         options.reuseInputs = reuseInput
         options.keepOrder = keepOrder
         options.streamRows = !noRowStreaming
@@ -259,6 +284,24 @@ struct SelfTest: ParsableCommand {
     }
 }
 
+/// `--nms hard|hard-agnostic|weighted`.
+enum NMSFlag: String, ExpressibleByArgument, CaseIterable {
+    case hard
+    case hardAgnostic = "hard-agnostic"
+    case weighted
+
+    var kind: NMSKind { NMSKind(name: rawValue)! }
+}
+
+/// Range checks shared by import and run (argument-parser's messages, exit code 64).
+func validateThresholds(_ score: Float?, _ iou: Float?, _ maxDetections: Int?) throws {
+    if let score, !(score >= 0 && score <= 1) { throw ValidationError("--score-threshold must be between 0 and 1, got \(score)") }
+    if let iou, !(iou >= 0 && iou <= 1) { throw ValidationError("--iou-threshold must be between 0 and 1, got \(iou)") }
+    if let maxDetections, maxDetections < 1 || maxDetections > 1 << 20 {
+        throw ValidationError("--max-detections must be between 1 and \(1 << 20), got \(maxDetections)")
+    }
+}
+
 /// `--kernels auto|reference`.
 enum KernelsFlag: String, ExpressibleByArgument, CaseIterable {
     case auto, reference
@@ -271,7 +314,8 @@ struct Run: ParsableCommand {
         abstract: "Run a packed model on JPEG images or on a .npy tensor.",
         discussion: """
             With --image, each photo is resized and normalised as the model's pre-processing says; \
-            classifiers print the top classes, other models their outputs. With --input, a float32 \
+            classifiers print the top classes, detectors (imported with --decoder) their detections \
+            (label, score, box x0,y0,x1,y1 and keypoints in the photo's pixels), other models their outputs. With --input, a float32 \
             .npy in the ONNX input layout (e.g. NCHW) is run and every output written to --output \
             (out.npy for one output, out-NAME.npy for several).
             """)
@@ -309,12 +353,28 @@ struct Run: ParsableCommand {
     @Option(help: "Fail with the figures, before allocating, if the model's memory (arena, model file, kernel scratch, weights packed at load) would exceed this size: 512M, 2G, 1048576 (bytes).")
     var memoryLimit: String?
 
+    @Option(help: "Detectors: hard (per class), hard-agnostic or weighted NMS (default: the model's).")
+    var nms: NMSFlag?
+
+    @Option(name: .customLong("score-threshold"), parsing: .unconditional, help: "Detectors: drop boxes scoring below this, 0-1 (default: the model's).")
+    var scoreThreshold: Float?
+
+    @Option(name: .customLong("iou-threshold"), parsing: .unconditional, help: "Detectors: NMS suppresses (or merges) boxes overlapping a kept one by more than this IoU, 0-1 (default: the model's).")
+    var iouThreshold: Float?
+
+    @Option(name: .customLong("max-detections"), parsing: .unconditional, help: "Detectors: at most this many detections per image (default: the model's).")
+    var maxDetections: Int?
+
     var options: RunOptions {
         var o = RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
                            runs: runs, profile: profile)
         o.kernels = kernels.choice
         o.threads = threads
         o.memoryLimit = memoryLimit
+        o.nmsKind = nms?.kind
+        o.scoreThreshold = scoreThreshold
+        o.iouThreshold = iouThreshold
+        o.maxDetections = maxDetections
         return o
     }
 

@@ -32,6 +32,28 @@ import Testing
         return (load, runs)
     }
 
+    @Test("a detector's decoding and NMS allocate nothing per frame (BlazeFace, float32 and int8)")
+    func detectorNoAllocationPerFrame() throws {
+        let dir = try scratchDirectory()
+        let swl = dir + "/blazeface.swl"
+        let imp = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", swl, "--decoder", "blazeface"])
+        #expect(imp.status == 0, "\(imp.stderr)")
+        let (int8, _) = try quantizeToFile(swl, calibration: "models/calibration/imagenet", images: 2)
+        let (check, lib) = try tools()
+        for path in [swl, int8] {
+            for threads in [1, 2] {
+                let (load, perRun) = try count(path, threads: threads)
+                #expect(load > 0, "\(path): the interposer counted nothing while loading; is it preloaded?")
+                #expect(perRun == 0, "\(path): \(perRun) heap allocations across 100 inferences with detection on \(threads) threads")
+            }
+            // The detector ran: score threshold 0 makes every anchor a candidate.
+            let r = try runProcess("/usr/bin/env", ["LD_PRELOAD=\(lib)", check, path, "10"])
+            let words = r.stdout.split(separator: " ").map(String.init)
+            let i = try #require(words.firstIndex(of: "detections"), "\(r.stdout)")
+            #expect((Int(words[i + 1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0, "\(r.stdout)")
+        }
+    }
+
     @Test("no allocation across 100 inferences", arguments: GoldenTests.models)
     func noAllocationPerFrame(model: String) throws {
         let dir = try scratchDirectory()

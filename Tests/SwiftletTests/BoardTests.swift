@@ -109,6 +109,40 @@ import Testing
         }
     }
 
+    /// Detection runs in the board binary: the same faces as the host's `run --json` (and so the
+    /// reference's), within the rounding of another ISA's SIMD kernels; the threshold flags parse.
+    @Test("BlazeFace's detections on the board equal the host's", arguments: ["rpi4", "rpi5", "x86-64"])
+    func detectionsAsHost(board: String) throws {
+        let (_, cpu) = Self.boards.first { $0.0 == board }!
+        let dir = try scratchDirectory()
+        let imp = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", dir + "/b.swl", "--decoder", "blazeface"])
+        #expect(imp.status == 0, "\(imp.stderr)")
+        let photos = ["astronaut", "grace_hopper", "chelsea"].map { repoFile("models/photos/\($0).jpg") }
+        let host = try swiftlet(["run", dir + "/b.swl", "--json", "--image"] + photos)
+        let r = try runBoard(board, cpu: cpu, ["run", dir + "/b.swl", "--json", "--image"] + photos)
+        #expect(host.status == 0 && r.status == 0, "\(board): \(r.stderr)")
+        func detections(_ out: String) throws -> [[[String: Any]]] {
+            try out.split(separator: "\n").map { line in
+                (try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["detections"] as! [[String: Any]]
+            }
+        }
+        let want = try detections(host.stdout), got = try detections(r.stdout)
+        #expect(got.count == 3 && want.count == 3, "\(board): \(r.stdout)")
+        for (g, w) in zip(got, want) {
+            #expect(g.count == w.count, "\(board): \(g) vs host \(w)")
+            for (a, b) in zip(g, w) {
+                #expect(a["label"] as? String == b["label"] as? String)
+                #expect(abs((a["score"] as! NSNumber).floatValue - (b["score"] as! NSNumber).floatValue) <= 1e-4)
+                #expect(boxIoU((a["box"] as! [NSNumber]).map { $0.floatValue }, (b["box"] as! [NSNumber]).map { $0.floatValue }) >= 0.99)
+            }
+        }
+        #expect(want[0].count == 1 && want[2].isEmpty, "astronaut has one face, chelsea none")
+        let t = try runBoard(board, cpu: cpu, ["run", dir + "/b.swl", "--image", photos[0], "--score-threshold", "0.95", "--nms", "hard"])
+        #expect(t.status == 0 && t.stdout.contains("no detections (score >= 0.95)"), "\(board): \(t.stdout) \(t.stderr)")
+        let bad = try runBoard(board, cpu: cpu, ["run", dir + "/b.swl", "--image", photos[0], "--iou-threshold", "x"])
+        #expect(bad.status == 64 && bad.stderr.contains("--iou-threshold takes a decimal number such as 0.5, got 'x'"), "\(board): \(bad.stderr)")
+    }
+
     /// The static aarch64 boards leave libjpeg's arithmetic decoder out (`tools/board/libjpeg-trim.c`):
     /// a JPEG that declares arithmetic coding (here a photo whose SOF0 marker says SOF9) gets
     /// libjpeg's own message and exit 1, never a crash; the photos themselves decode (the goldens above).

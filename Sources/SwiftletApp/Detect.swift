@@ -1,0 +1,131 @@
+import SwiftletCore
+import SwiftletDetect
+import SwiftletModel
+import SwiftletRuntime
+import SwiftletVision
+
+// Detection in `run`: the detector is made once per model (its buffers sized there), each image's
+// mapping back to source pixels comes from the pre-processing actually applied, and the CLI only
+// formats what `Detector.detect` returns.
+
+/// The model's detector, or nil when it has no decoder Swiftlet runs (raw outputs are printed then).
+public func makeDetector(_ spec: ModelSpec) throws(SwiftletError) -> Detector? {
+    guard spec.postprocess.kind == .detection, case .ssd(let d) = spec.postprocess.decoder else { return nil }
+    var outs: [(name: String, shape: [Int])] = []
+    for o in spec.outputs { outs.append((spec.tensors[o].name, spec.tensors[o].logicalShape)) }
+    return try Detector(decoder: d, defaults: spec.postprocess.nms, outputs: outs)
+}
+
+/// How input pixels map back to the source image's pixels under `pre` (stretch, or shorter side and
+/// centre crop), for an image decoded at `decoded` size whose file is `source` size (they differ when
+/// a large JPEG is decoded at a reduced DCT scale).
+public func inputMapping(_ pre: Preprocess, decoded: (width: Int, height: Int), source: (width: Int, height: Int),
+                         input: (width: Int, height: Int)) -> ImageMapping {
+    var m: ImageMapping
+    if pre.resizeMode == 1 {
+        let shorter = pre.resizeShorter > 0 ? pre.resizeShorter : max(input.width, input.height)
+        let size = shorterSideSize(width: decoded.width, height: decoded.height, shorter: shorter)
+        m = .crop(sourceWidth: decoded.width, sourceHeight: decoded.height, resizedWidth: size.width, resizedHeight: size.height,
+                  cropLeft: centerCropOffset(size: size.width, crop: input.width), cropTop: centerCropOffset(size: size.height, crop: input.height),
+                  inputWidth: input.width, inputHeight: input.height)
+    } else {
+        m = .stretch(sourceWidth: decoded.width, sourceHeight: decoded.height, inputWidth: input.width, inputHeight: input.height)
+    }
+    return m.scaled(fromWidth: decoded.width, fromHeight: decoded.height, toWidth: source.width, toHeight: source.height)
+}
+
+/// The model's NMS defaults with `run`'s flags applied.
+func nmsOptions(_ detector: Detector, _ o: RunOptions) -> NMSOptions {
+    var n = detector.defaults
+    if let k = o.nmsKind { n.kind = k }
+    if let v = o.scoreThreshold { n.scoreThreshold = v }
+    if let v = o.iouThreshold { n.iouThreshold = v }
+    if let v = o.maxDetections { n.maxDetections = v }
+    return n
+}
+
+/// Runs the detector on the interpreter's outputs; returns the time it took in milliseconds.
+func runDetector(_ detector: Detector, _ interpreter: Interpreter, mapping: ImageMapping, options: NMSOptions) -> Double {
+    let d = detector.decoder
+    let t0 = sys_monotonicNanoseconds()
+    detector.detect(boxes: interpreter.outputPointer(d.boxesOutput), scores: interpreter.outputPointer(d.scoresOutput), mapping: mapping,
+                    options: options)
+    return Double(sys_monotonicNanoseconds() &- t0) / 1e6
+}
+
+/// Prints the detector's last detections: a text block or one JSON object.
+func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, latency: Latency, detectMs: Double, options: NMSOptions,
+                     json: Bool) {
+    let k = detector.keypointCount
+    let stats = detector.stats
+    func labelName(_ i: Int) -> String { i < spec.labels.count ? spec.labels[i] : "\(i)" }
+    if json {
+        var s = "{\"image\": \(jsonString(image)), \(latency.json), \"detect_ms\": \(formatFixed(detectMs, 4)), \"detections\": ["
+        for (i, d) in detector.detections.enumerated() {
+            if i > 0 { s += ", " }
+            s += "{\"label\": \(jsonString(labelName(d.label))), \"class\": \(d.label), \"score\": \(jsonNumber(Double(d.score)))"
+            s += ", \"box\": [\(formatFixed(d.x0, 2)), \(formatFixed(d.y0, 2)), \(formatFixed(d.x1, 2)), \(formatFixed(d.y1, 2))]"
+            if k > 0 {
+                s += ", \"keypoints\": ["
+                for j in 0..<k {
+                    let p = detector.keypoint(i, j)
+                    s += j == 0 ? "" : ", "
+                    s += "[\(formatFixed(p.x, 2)), \(formatFixed(p.y, 2))]"
+                }
+                s += "]"
+            }
+            s += "}"
+        }
+        s += "], \"candidates\": \(stats.candidates), \"skipped_non_finite\": \(stats.nonFinite), \"skipped_negative_size\": \(stats.invalidBoxes)"
+        s += ", \"dropped_outside_image\": \(stats.outsideImage)}"
+        sys_print(s)
+        return
+    }
+    sys_print("\(image)  \(latency.text)  detect \(formatFixed(detectMs, 3)) ms")
+    if detector.detections.isEmpty {
+        sys_print("  no detections (score >= \(formatGeneral(options.scoreThreshold, 4)))")
+    }
+    for (i, d) in detector.detections.enumerated() {
+        var line = "  \(formatFixed(d.score, 3))  \(labelName(d.label))  box \(formatFixed(d.x0, 1)),\(formatFixed(d.y0, 1)),\(formatFixed(d.x1, 1)),\(formatFixed(d.y1, 1))"
+        if k > 0 {
+            line += "  keypoints"
+            for j in 0..<k {
+                let p = detector.keypoint(i, j)
+                line += " \(formatFixed(p.x, 1)),\(formatFixed(p.y, 1))"
+            }
+        }
+        sys_print(line)
+    }
+    if stats.nonFinite > 0 || stats.invalidBoxes > 0 {
+        sys_print("  skipped \(stats.nonFinite) anchors with NaN or infinite values, \(stats.invalidBoxes) with a negative box size")
+    }
+}
+
+/// A plain decimal number (`0.5`, `.25`, `1`, `3e-2` not accepted), for the board's hand-parsed flags.
+public func parseDecimal(_ text: String) -> Float? {
+    var value = 0.0
+    var scale = 1.0
+    var seenDot = false
+    var digits = 0
+    var negative = false
+    for (i, b) in text.utf8.enumerated() {
+        if i == 0 && b == UInt8(ascii: "-") {
+            negative = true
+        } else if b == UInt8(ascii: ".") && !seenDot {
+            seenDot = true
+        } else if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
+            digits += 1
+            if digits > 18 { return nil }
+            if seenDot {
+                scale /= 10
+                value += Double(b - UInt8(ascii: "0")) * scale
+            } else {
+                value = value * 10 + Double(b - UInt8(ascii: "0"))
+            }
+        } else {
+            return nil
+        }
+    }
+    if digits == 0 { return nil }
+    return Float(negative ? -value : value)
+}

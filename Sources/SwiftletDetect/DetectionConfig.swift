@@ -1,0 +1,325 @@
+import SwiftletCore
+
+// What a detector's outputs mean and how they become detections: the decoder (anchors and box
+// coding) and the suppression. Stored in the `.swl` (DETECTOR section, docs/format.md) and checked
+// by `problem(...)` there and when a `Detector` is made, so bad parameters are an error naming the
+// field, never a trap or an empty result.
+
+/// MediaPipe's `SsdAnchorsCalculatorOptions`: one anchor grid per stride, `ceil(input / stride)`
+/// cells a side; consecutive layers with the same stride share one grid (their anchors interleave per
+/// cell). Explicit feature-map sizes and prior tables are not supported yet (#13).
+public struct SSDAnchorOptions: Equatable, Sendable {
+    /// The model input's size in pixels, which the strides divide.
+    public var inputWidth: Int
+    public var inputHeight: Int
+    /// The anchor scale of the first and last layer (fractions of the input); linear in between.
+    public var minScale: Float
+    public var maxScale: Float
+    /// One stride per layer (MediaPipe's `num_layers` is their count).
+    public var strides: [Int]
+    /// Aspect ratios (width / height) of the anchors of each layer.
+    public var aspectRatios: [Float]
+    /// Anchor centres sit at `(cell + offset) / grid` (0.5: the cell's centre).
+    public var anchorOffsetX: Float = 0.5
+    public var anchorOffsetY: Float = 0.5
+    /// When > 0, one more anchor per layer at scale `sqrt(scale · next scale)` with this ratio.
+    public var interpolatedScaleAspectRatio: Float = 1
+    /// The first layer uses the three predefined anchors (scale 0.1 ratio 1, scale ratio 2 and 0.5).
+    public var reduceBoxesInLowestLayer = false
+    /// Every anchor is 1 × 1 (the regressors are then in input units, not anchor units).
+    public var fixedAnchorSize = false
+
+    public init(inputWidth: Int, inputHeight: Int, minScale: Float, maxScale: Float, strides: [Int], aspectRatios: [Float]) {
+        self.inputWidth = inputWidth
+        self.inputHeight = inputHeight
+        self.minScale = minScale
+        self.maxScale = maxScale
+        self.strides = strides
+        self.aspectRatios = aspectRatios
+    }
+}
+
+/// MediaPipe's `TensorsToDetectionsCalculatorOptions` for box decoding: where the box and keypoints
+/// sit in each anchor's `numCoords` regressor values and how they scale.
+public struct BoxCoding: Equatable, Sendable {
+    /// Values per anchor in the boxes output (BlazeFace: 16 = 4 box + 6 keypoints × 2).
+    public var numCoords = 4
+    public var boxCoordOffset = 0
+    public var keypointCoordOffset = 4
+    public var keypointCount = 0
+    public var valuesPerKeypoint = 2
+    /// true: (x, y, w, h) and keypoints (x, y); false: (y, x, h, w) and (y, x), TFLite's SSD order.
+    public var reverseOutputOrder = false
+    /// Divisors of the raw centre offsets and sizes.
+    public var xScale: Float = 1
+    public var yScale: Float = 1
+    public var wScale: Float = 1
+    public var hScale: Float = 1
+    /// Sizes are `exp(raw / scale) · anchor` (TFLite's SSD) instead of `raw / scale · anchor`.
+    public var exponentialBoxSize = false
+
+    public init() {}
+}
+
+/// How overlapping detections are reduced. Raw value stored in `.swl`: append only.
+public enum NMSKind: UInt32, Equatable, Sendable {
+    /// Greedy hard NMS within each class (the default for multi-class detectors).
+    case hardPerClass = 0
+    /// Greedy hard NMS across classes.
+    case hardAgnostic = 1
+    /// MediaPipe's weighted NMS: each kept box is the score-weighted mean of the boxes (and keypoints)
+    /// that overlap it, across classes.
+    case weighted = 2
+
+    /// The name used on the command line and in docs.
+    public var name: String {
+        switch self {
+        case .hardPerClass: return "hard"
+        case .hardAgnostic: return "hard-agnostic"
+        case .weighted: return "weighted"
+        }
+    }
+
+    public init?(name: String) {
+        switch name {
+        case "hard": self = .hardPerClass
+        case "hard-agnostic": self = .hardAgnostic
+        case "weighted": self = .weighted
+        default: return nil
+        }
+    }
+}
+
+/// Suppression and the thresholds around it; the model stores defaults, `run` flags override them.
+public struct NMSOptions: Equatable, Sendable {
+    public var kind: NMSKind = .hardPerClass
+    /// Boxes scoring below this are dropped before anything else (MediaPipe's `min_score_thresh`).
+    public var scoreThreshold: Float = 0.5
+    /// A box is suppressed (or, weighted, merged) when its IoU with a kept one is above this.
+    public var iouThreshold: Float = 0.3
+    /// At most this many detections per image (NMS stops once it has them).
+    public var maxDetections = 100
+
+    public init() {}
+
+    /// What is wrong with these values, or nil.
+    public func problem() -> String? {
+        if !(scoreThreshold >= 0 && scoreThreshold <= 1) { return "score threshold \(scoreThreshold) is outside 0...1" }
+        if !(iouThreshold >= 0 && iouThreshold <= 1) { return "IoU threshold \(iouThreshold) is outside 0...1" }
+        if maxDetections < 1 || maxDetections > 1 << 20 { return "max detections \(maxDetections) is outside 1...\(1 << 20)" }
+        return nil
+    }
+}
+
+/// An SSD-style decoder: anchors, box coding and scores (MediaPipe's face and hand detectors, TFLite's
+/// `TFLite_Detection_PostProcess` box coder).
+public struct SSDDecoder: Equatable, Sendable {
+    public var anchors: SSDAnchorOptions
+    public var coding: BoxCoding
+    /// Which graph outputs hold the regressors `[1, anchors, numCoords]` and the class scores
+    /// `[1, anchors, classes]`.
+    public var boxesOutput = 0
+    public var scoresOutput = 1
+    public var classCount = 1
+    /// Scores are logits: `1 / (1 + exp(−x))`, after clipping to ±`scoreClipping` when it is > 0.
+    public var sigmoidScores = true
+    public var scoreClipping: Float = 0
+
+    public init(anchors: SSDAnchorOptions, coding: BoxCoding) {
+        self.anchors = anchors
+        self.coding = coding
+    }
+}
+
+/// The most anchors (or classes, keypoints) a stored decoder may declare; far above real models
+/// (RetinaFace at 640×640 has 16,800 anchors), low enough that every buffer size fits easily.
+public let maxAnchors = 1 << 20
+public let maxClasses = 4096
+public let maxKeypoints = 64
+/// Layers (strides) and aspect ratios a DETECTOR record stores.
+public let maxAnchorLayers = 16
+public let maxAspectRatios = 8
+
+extension SSDAnchorOptions {
+    /// What is wrong with these options, or nil: the first bad field with its value.
+    public func problem() -> String? {
+        if inputWidth < 1 || inputHeight < 1 || inputWidth > 1 << 16 || inputHeight > 1 << 16 {
+            return "anchor input size \(inputWidth)x\(inputHeight) is outside 1x1...65536x65536"
+        }
+        if strides.isEmpty { return "no anchor layers (strides is empty)" }
+        if strides.count > maxAnchorLayers { return "\(strides.count) anchor layers, at most \(maxAnchorLayers)" }
+        for (i, s) in strides.enumerated() where s < 1 || s > max(inputWidth, inputHeight) {
+            return "stride \(s) of layer \(i) is outside 1...\(max(inputWidth, inputHeight)) (the input is \(inputWidth)x\(inputHeight))"
+        }
+        if aspectRatios.isEmpty && !reduceBoxesInLowestLayer && !(interpolatedScaleAspectRatio > 0) {
+            return "aspect ratios is empty, so the layers have no anchors"
+        }
+        if aspectRatios.count > maxAspectRatios { return "\(aspectRatios.count) aspect ratios, at most \(maxAspectRatios)" }
+        for r in aspectRatios where !(r > 0 && r < 1e6) { return "aspect ratio \(r) must be positive and finite" }
+        if !(interpolatedScaleAspectRatio >= 0 && interpolatedScaleAspectRatio < 1e6) {
+            return "interpolated scale aspect ratio \(interpolatedScaleAspectRatio) must be 0 (none) or positive"
+        }
+        if !(minScale > 0 && minScale < 1e6) || !(maxScale > 0 && maxScale < 1e6) || minScale > maxScale {
+            return "anchor scales \(minScale)...\(maxScale) must be positive, finite and increasing"
+        }
+        if !(anchorOffsetX >= 0 && anchorOffsetX <= 1) || !(anchorOffsetY >= 0 && anchorOffsetY <= 1) {
+            return "anchor offsets (\(anchorOffsetX), \(anchorOffsetY)) are outside 0...1"
+        }
+        if anchorCount > maxAnchors { return "the options make \(anchorCount) anchors, at most \(maxAnchors)" }
+        return nil
+    }
+
+    /// Anchors per cell of the grid that starts at layer `first`, and the layer after that grid.
+    func anchorsPerCell(from first: Int) -> (perCell: Int, next: Int) {
+        var last = first
+        var n = 0
+        while last < strides.count && strides[last] == strides[first] {
+            if last == 0 && reduceBoxesInLowestLayer {
+                n += 3
+            } else {
+                n += aspectRatios.count + (interpolatedScaleAspectRatio > 0 ? 1 : 0)
+            }
+            last += 1
+        }
+        return (n, last)
+    }
+
+    /// How many anchors these options generate (without generating them).
+    public var anchorCount: Int {
+        var total = 0
+        var layer = 0
+        while layer < strides.count {
+            let (perCell, next) = anchorsPerCell(from: layer)
+            let s = max(strides[layer], 1)
+            let gw = (inputWidth + s - 1) / s, gh = (inputHeight + s - 1) / s
+            total += gw * gh * perCell
+            if total > maxAnchors { return total }
+            layer = next
+        }
+        return total
+    }
+}
+
+extension BoxCoding {
+    /// What is wrong with this coding, or nil.
+    public func problem() -> String? {
+        if numCoords < 4 || numCoords > 1024 { return "\(numCoords) values per anchor, expected 4...1024" }
+        if boxCoordOffset < 0 || boxCoordOffset + 4 > numCoords {
+            return "box offset \(boxCoordOffset) + 4 values exceed the \(numCoords) values per anchor"
+        }
+        if keypointCount < 0 || keypointCount > maxKeypoints { return "\(keypointCount) keypoints, at most \(maxKeypoints)" }
+        if keypointCount > 0 {
+            if valuesPerKeypoint < 2 || valuesPerKeypoint > 8 { return "\(valuesPerKeypoint) values per keypoint, expected 2...8" }
+            if keypointCoordOffset < 0 || keypointCoordOffset + keypointCount * valuesPerKeypoint > numCoords {
+                return "keypoints at offset \(keypointCoordOffset) (\(keypointCount) × \(valuesPerKeypoint) values) exceed the \(numCoords) values per anchor"
+            }
+        }
+        for (name, v) in [("x", xScale), ("y", yScale), ("w", wScale), ("h", hScale)] where !(v.isFinite && v != 0) {
+            return "\(name) scale \(v) must be finite and non-zero"
+        }
+        return nil
+    }
+}
+
+extension SSDDecoder {
+    /// What is wrong with this decoder, or nil.
+    public func problem() -> String? {
+        if let p = anchors.problem() { return p }
+        if let p = coding.problem() { return p }
+        if classCount < 1 || classCount > maxClasses { return "\(classCount) classes, expected 1...\(maxClasses)" }
+        if boxesOutput < 0 || scoresOutput < 0 || boxesOutput == scoresOutput || boxesOutput > 63 || scoresOutput > 63 {
+            return "boxes output \(boxesOutput) and scores output \(scoresOutput) must be two different outputs"
+        }
+        if !(scoreClipping >= 0 && scoreClipping < 1e30) { return "score clipping \(scoreClipping) must be 0 (none) or positive" }
+        return nil
+    }
+
+    /// What is wrong with the model's outputs for this decoder, or nil: each output named with its
+    /// shape and what the decoder expects. `outputs` are the graph outputs' names and logical shapes.
+    public func outputProblem(_ outputs: [(name: String, shape: [Int])]) -> String? {
+        let n = anchors.anchorCount
+        if boxesOutput >= outputs.count || scoresOutput >= outputs.count {
+            return "the decoder reads outputs \(boxesOutput) (boxes) and \(scoresOutput) (scores), the model has \(outputs.count) output\(outputs.count == 1 ? "" : "s")"
+        }
+        func check(_ i: Int, _ role: String, _ last: Int) -> String? {
+            let (name, shape) = outputs[i]
+            let ok = (shape.count == 3 && shape[0] == 1 && shape[1] == n && shape[2] == last)
+                || (shape.count == 2 && shape[0] == n && shape[1] == last)
+            if ok { return nil }
+            return "output \(i) '\(name)' (\(role)) has shape \(Shape.text(shape)), the SSD decoder expects [1, \(n), \(last)] (\(n) anchors × \(last) \(role == "boxes" ? "values" : "classes"))"
+        }
+        return check(boxesOutput, "boxes", coding.numCoords) ?? check(scoresOutput, "scores", classCount)
+    }
+}
+
+/// The decoder a detection model's outputs need. Raw value of `kind` stored in `.swl` (POSTPROCESS
+/// bytes 8–11): append only.
+public enum Decoder: Equatable, Sendable {
+    /// No decoding: the outputs are printed as tensors.
+    case none
+    /// SSD anchors and centre-size box coding (BlazeFace).
+    case ssd(SSDDecoder)
+    /// Reserved since format 1.0 for an MTCNN cascade stage; stored, not decoded yet (#13).
+    case mtcnnStage
+
+    /// The stored number: 0 none, 1 SSD anchors, 2 MTCNN stage.
+    public var kind: UInt32 {
+        switch self {
+        case .none: return 0
+        case .ssd: return 1
+        case .mtcnnStage: return 2
+        }
+    }
+
+    /// `none`, `ssd`, `mtcnn-stage`.
+    public var name: String {
+        switch self {
+        case .none: return "none"
+        case .ssd: return "ssd"
+        case .mtcnnStage: return "mtcnn-stage"
+        }
+    }
+}
+
+/// Preset decoders for models Swiftlet ships.
+public enum DecoderPreset {
+    /// MediaPipe's short-range face detector (`face_detection_short_range.pbtxt`): 896 anchors from
+    /// strides 8, 16, 16, 16 on 128×128, regressors (x, y, w, h) / 128 plus six keypoints, sigmoid scores
+    /// clipped at ±100, score threshold 0.5, weighted NMS at IoU 0.3.
+    public static var blazeFace: (decoder: SSDDecoder, nms: NMSOptions) {
+        var a = SSDAnchorOptions(inputWidth: 128, inputHeight: 128, minScale: 0.1484375, maxScale: 0.75, strides: [8, 16, 16, 16],
+                                 aspectRatios: [1])
+        a.interpolatedScaleAspectRatio = 1
+        a.fixedAnchorSize = true
+        var c = BoxCoding()
+        c.numCoords = 16
+        c.boxCoordOffset = 0
+        c.keypointCoordOffset = 4
+        c.keypointCount = 6
+        c.valuesPerKeypoint = 2
+        c.reverseOutputOrder = true
+        c.xScale = 128
+        c.yScale = 128
+        c.wScale = 128
+        c.hScale = 128
+        var d = SSDDecoder(anchors: a, coding: c)
+        d.boxesOutput = 0
+        d.scoresOutput = 1
+        d.classCount = 1
+        d.sigmoidScores = true
+        d.scoreClipping = 100
+        var n = NMSOptions()
+        n.kind = .weighted
+        n.scoreThreshold = 0.5
+        n.iouThreshold = 0.3
+        n.maxDetections = 100
+        return (d, n)
+    }
+
+    /// The preset's names for `swiftlet import --decoder`.
+    public static let names = ["blazeface"]
+
+    public static func named(_ name: String) -> (decoder: SSDDecoder, nms: NMSOptions)? {
+        name == "blazeface" ? blazeFace : nil
+    }
+}

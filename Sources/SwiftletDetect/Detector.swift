@@ -1,0 +1,411 @@
+import CSwiftletSys
+import SwiftletCore
+
+// Detection post-processing: raw detector outputs → scored, suppressed boxes in source-image pixels.
+//
+// Per frame, for N anchors, C classes and K keypoints:
+//   1. scores: per anchor the best class (clipped logit → sigmoid when the decoder says so); anchors
+//      below the score threshold, or with a NaN or infinite raw score, go no further     O(N·C)
+//   2. decoding, for the m anchors left only: MediaPipe's centre-size coding (below), box and
+//      keypoints; a non-finite or negative-size box is skipped and counted                O(m·K)
+//   3. ordering: a binary heap over the m candidates (score descending, anchor index ascending on
+//      ties, so the order is total and every platform agrees), built once in O(m); hard NMS pops
+//      only until it holds `maxDetections`, weighted NMS pops all                        O(m + k log m)
+//   4. suppression: hard (per class or across classes) compares each popped box with the k kept;
+//      weighted (MediaPipe's) merges every remaining box whose IoU with the best is above the
+//      threshold into a score-weighted mean of boxes and keypoints                        O(m·k)
+//   5. mapping: input-relative coordinates → source pixels through the pre-processing's inverse
+//      (`ImageMapping`), boxes clipped to the image; a box wholly outside is dropped and counted.
+//
+// Every buffer is sized at init from the anchor count: `detect` allocates nothing.
+
+/// One detection, in source-image pixels (x right, y down; `x0 ≤ x1`, `y0 ≤ y1`, inside the image).
+public struct Detection: Equatable, Sendable {
+    /// Class index (the model's label order).
+    public var label: Int
+    public var score: Float
+    public var x0: Float
+    public var y0: Float
+    public var x1: Float
+    public var y1: Float
+
+    public init(label: Int, score: Float, x0: Float, y0: Float, x1: Float, y1: Float) {
+        self.label = label
+        self.score = score
+        self.x0 = x0
+        self.y0 = y0
+        self.x1 = x1
+        self.y1 = y1
+    }
+}
+
+/// What one `detect` call saw besides its detections.
+public struct DetectionStats: Equatable, Sendable {
+    /// Anchors whose best score reached the threshold.
+    public var candidates = 0
+    /// Anchors skipped for a NaN or infinite raw score or decoded box value.
+    public var nonFinite = 0
+    /// Candidates skipped for a negative width or height.
+    public var invalidBoxes = 0
+    /// Detections dropped after NMS because their box lies wholly outside the image.
+    public var outsideImage = 0
+
+    public init() {}
+}
+
+/// How model-input pixels map back to source-image pixels: the inverse of the pre-processing.
+///
+/// `source x = scaleX · input x + offsetX` (likewise y), in continuous pixel coordinates (pixel i
+/// spans [i, i + 1)), which is how Pillow's and Swiftlet's resize place samples.
+public struct ImageMapping: Equatable, Sendable {
+    public var inputWidth: Int
+    public var inputHeight: Int
+    public var sourceWidth: Int
+    public var sourceHeight: Int
+    public var scaleX: Float
+    public var scaleY: Float
+    public var offsetX: Float
+    public var offsetY: Float
+
+    /// The whole source stretched to the input (`resize` mode 0).
+    public static func stretch(sourceWidth: Int, sourceHeight: Int, inputWidth: Int, inputHeight: Int) -> ImageMapping {
+        ImageMapping(inputWidth: inputWidth, inputHeight: inputHeight, sourceWidth: sourceWidth, sourceHeight: sourceHeight,
+                     scaleX: Float(Double(sourceWidth) / Double(inputWidth)), scaleY: Float(Double(sourceHeight) / Double(inputHeight)),
+                     offsetX: 0, offsetY: 0)
+    }
+
+    /// The source resized to `resizedWidth`×`resizedHeight`, then the input cut out at (`cropLeft`,
+    /// `cropTop`) of the resized image (`resize` mode 1: shorter side, centre crop).
+    public static func crop(sourceWidth: Int, sourceHeight: Int, resizedWidth: Int, resizedHeight: Int, cropLeft: Int, cropTop: Int,
+                            inputWidth: Int, inputHeight: Int) -> ImageMapping {
+        let sx = Double(sourceWidth) / Double(resizedWidth), sy = Double(sourceHeight) / Double(resizedHeight)
+        return ImageMapping(inputWidth: inputWidth, inputHeight: inputHeight, sourceWidth: sourceWidth, sourceHeight: sourceHeight,
+                            scaleX: Float(sx), scaleY: Float(sy), offsetX: Float(Double(cropLeft) * sx), offsetY: Float(Double(cropTop) * sy))
+    }
+
+    /// The source scaled by one factor to fit inside the input, centred, the rest padded (letterbox, as
+    /// MediaPipe's `ImageToTensorCalculator` with `keep_aspect_ratio`). Not a pre-processing mode of
+    /// `.swl` yet; here for the camera path (#13).
+    public static func letterbox(sourceWidth: Int, sourceHeight: Int, inputWidth: Int, inputHeight: Int) -> ImageMapping {
+        let s = min(Double(inputWidth) / Double(sourceWidth), Double(inputHeight) / Double(sourceHeight))
+        let padX = (Double(inputWidth) - Double(sourceWidth) * s) / 2, padY = (Double(inputHeight) - Double(sourceHeight) * s) / 2
+        return ImageMapping(inputWidth: inputWidth, inputHeight: inputHeight, sourceWidth: sourceWidth, sourceHeight: sourceHeight,
+                            scaleX: Float(1 / s), scaleY: Float(1 / s), offsetX: Float(-padX / s), offsetY: Float(-padY / s))
+    }
+
+    /// The same mapping for a source that was decoded at `decodedWidth`×`decodedHeight` (a JPEG
+    /// decoded at a reduced DCT scale) but is `sourceWidth`×`sourceHeight` in its file.
+    public func scaled(fromWidth decodedWidth: Int, fromHeight decodedHeight: Int, toWidth width: Int, toHeight height: Int) -> ImageMapping {
+        if decodedWidth == width && decodedHeight == height { return self }
+        let fx = Float(Double(width) / Double(decodedWidth)), fy = Float(Double(height) / Double(decodedHeight))
+        return ImageMapping(inputWidth: inputWidth, inputHeight: inputHeight, sourceWidth: width, sourceHeight: height,
+                            scaleX: scaleX * fx, scaleY: scaleY * fy, offsetX: offsetX * fx, offsetY: offsetY * fy)
+    }
+}
+
+/// Decodes and suppresses one SSD-style detector's outputs, with every buffer sized at init.
+///
+/// Not thread-safe: one `Detector` per stream. Results stay valid until the next `detect`.
+public final class Detector {
+    public let decoder: SSDDecoder
+    /// The model's stored thresholds and NMS kind (`run` flags may pass others to `detect`).
+    public let defaults: NMSOptions
+    public let anchors: [Anchor]
+    /// The last `detect`'s detections, best first.
+    public private(set) var detections: [Detection] = []
+    /// The last `detect`'s keypoints: `keypointCount` (x, y) pairs per detection, in source pixels.
+    public private(set) var keypoints: [Float] = []
+    public private(set) var stats = DetectionStats()
+
+    private let n: Int
+    private let k: Int
+    private var score: [Float]
+    private var label: [Int32]
+    private var box: [Float]  // 4 per anchor: xmin, ymin, xmax, ymax, input-relative
+    private var point: [Float]  // 2·K per anchor: x, y, input-relative
+    private var heap: [Int32]  // candidate anchors; a max-heap, then popped in order
+    private var ranked: [Int32]  // candidates in order, as popped
+    private var kept: [Int32]  // anchors kept (hard NMS)
+    private var alive: [Bool]  // per ranked position (weighted NMS)
+    private var merged: [Float]  // 4 + 2·K sums (weighted NMS)
+
+    /// Makes a detector for `decoder`, checking its parameters and, when given, the model's outputs
+    /// (names and logical shapes); errors name the field or output and what is expected.
+    public init(decoder: SSDDecoder, defaults: NMSOptions, outputs: [(name: String, shape: [Int])]? = nil) throws(SwiftletError) {
+        if let p = decoder.problem() { throw .invalidModel(detail: "detection decoder: \(p)", hint: "re-import the model with valid decoder options") }
+        if let p = defaults.problem() { throw .invalidModel(detail: "detection defaults: \(p)", hint: "re-import the model with valid thresholds") }
+        if let outputs, let p = decoder.outputProblem(outputs) {
+            throw .invalidModel(detail: "detection decoder: \(p)", hint: "import the model with the decoder that matches its outputs")
+        }
+        self.decoder = decoder
+        self.defaults = defaults
+        anchors = try decoder.anchors.generateAnchors()
+        n = anchors.count
+        k = decoder.coding.keypointCount
+        score = [Float](repeating: 0, count: n)
+        label = [Int32](repeating: 0, count: n)
+        box = [Float](repeating: 0, count: 4 * n)
+        point = [Float](repeating: 0, count: 2 * k * n)
+        heap = [Int32](repeating: 0, count: n)
+        ranked = [Int32](repeating: 0, count: n)
+        kept = [Int32](repeating: 0, count: n)
+        alive = [Bool](repeating: false, count: n)
+        merged = [Float](repeating: 0, count: 4 + 2 * k)
+        detections.reserveCapacity(n)
+        keypoints = [Float](repeating: 0, count: 2 * k * n)
+        keypoints.removeAll(keepingCapacity: true)
+    }
+
+    /// Keypoints per detection.
+    public var keypointCount: Int { k }
+
+    /// Keypoint `j` of detection `i`, in source pixels.
+    public func keypoint(_ i: Int, _ j: Int) -> (x: Float, y: Float) {
+        (keypoints[(i * k + j) * 2], keypoints[(i * k + j) * 2 + 1])
+    }
+
+    /// Decodes the boxes and scores outputs (`anchors.count × numCoords` and `anchors.count × classes`
+    /// floats, row-major) into `detections`, mapped through `mapping`; returns their count.
+    @discardableResult
+    public func detect(boxes: UnsafePointer<Float>, scores: UnsafePointer<Float>, mapping: ImageMapping, options: NMSOptions? = nil) -> Int {
+        let o = options ?? defaults
+        stats = DetectionStats()
+        detections.removeAll(keepingCapacity: true)
+        keypoints.removeAll(keepingCapacity: true)
+        let m = selectAndDecode(boxes, scores, threshold: o.scoreThreshold)
+        let maxOut = min(max(o.maxDetections, 1), n)
+        heap.withUnsafeMutableBufferPointer { h in
+            score.withUnsafeBufferPointer { s in buildHeap(h.baseAddress!, m, s.baseAddress!) }
+        }
+        switch o.kind {
+        case .hardPerClass, .hardAgnostic: hardNMS(m, o, maxOut, mapping)
+        case .weighted: weightedNMS(m, o, maxOut, mapping)
+        }
+        return detections.count
+    }
+
+    // MARK: - Scores and decoding
+
+    /// Steps 1–2: fills `heap[0..<m]` with the candidates, their `score`, `label`, `box`, `point`.
+    private func selectAndDecode(_ raw: UnsafePointer<Float>, _ rawScores: UnsafePointer<Float>, threshold: Float) -> Int {
+        let c = decoder.classCount
+        let sigmoid = decoder.sigmoidScores
+        let clip = decoder.scoreClipping
+        let cd = decoder.coding
+        var m = 0
+        for i in 0..<n {
+            var best = -Float.greatestFiniteMagnitude
+            var bestClass = -1
+            var finite = true
+            for j in 0..<c {
+                var s = rawScores[i * c + j]
+                if !s.isFinite {
+                    finite = false
+                    break
+                }
+                if sigmoid {
+                    if clip > 0 { s = min(max(s, -clip), clip) }
+                    s = 1 / (1 + expf(-s))
+                }
+                if best < s {
+                    best = s
+                    bestClass = j
+                }
+            }
+            if !finite {
+                stats.nonFinite += 1
+                continue
+            }
+            if !(best >= threshold) || bestClass < 0 { continue }
+            stats.candidates += 1
+            let a = anchors[i]
+            let b = raw + i * cd.numCoords + cd.boxCoordOffset
+            var cx = b[1], cy = b[0], h = b[2], w = b[3]
+            if cd.reverseOutputOrder {
+                cx = b[0]
+                cy = b[1]
+                w = b[2]
+                h = b[3]
+            }
+            cx = cx / cd.xScale * a.w + a.x
+            cy = cy / cd.yScale * a.h + a.y
+            if cd.exponentialBoxSize {
+                h = expf(h / cd.hScale) * a.h
+                w = expf(w / cd.wScale) * a.w
+            } else {
+                h = h / cd.hScale * a.h
+                w = w / cd.wScale * a.w
+            }
+            var ok = cx.isFinite && cy.isFinite && w.isFinite && h.isFinite
+            let kp = raw + i * cd.numCoords + cd.keypointCoordOffset
+            for j in 0..<k {
+                var px = kp[j * cd.valuesPerKeypoint + 1], py = kp[j * cd.valuesPerKeypoint]
+                if cd.reverseOutputOrder {
+                    px = kp[j * cd.valuesPerKeypoint]
+                    py = kp[j * cd.valuesPerKeypoint + 1]
+                }
+                px = px / cd.xScale * a.w + a.x
+                py = py / cd.yScale * a.h + a.y
+                if !(px.isFinite && py.isFinite) { ok = false }
+                point[(i * k + j) * 2] = px
+                point[(i * k + j) * 2 + 1] = py
+            }
+            if !ok {
+                stats.nonFinite += 1
+                continue
+            }
+            if w < 0 || h < 0 {
+                stats.invalidBoxes += 1
+                continue
+            }
+            box[4 * i] = cx - w / 2
+            box[4 * i + 1] = cy - h / 2
+            box[4 * i + 2] = cx + w / 2
+            box[4 * i + 3] = cy + h / 2
+            score[i] = best
+            label[i] = Int32(bestClass)
+            heap[m] = Int32(i)
+            m += 1
+        }
+        return m
+    }
+
+    // MARK: - Ordering: a binary max-heap by (score desc, index asc)
+
+    @inline(__always)
+    private static func before(_ a: Int32, _ b: Int32, _ s: UnsafePointer<Float>) -> Bool {
+        let sa = s[Int(a)], sb = s[Int(b)]
+        return sa > sb || (sa == sb && a < b)
+    }
+
+    private func buildHeap(_ h: UnsafeMutablePointer<Int32>, _ m: Int, _ s: UnsafePointer<Float>) {
+        var i = m / 2
+        while i > 0 {
+            i -= 1
+            Detector.siftDown(h, i, m, s)
+        }
+    }
+
+    private static func siftDown(_ h: UnsafeMutablePointer<Int32>, _ start: Int, _ m: Int, _ s: UnsafePointer<Float>) {
+        var i = start
+        while true {
+            let l = 2 * i + 1
+            if l >= m { return }
+            var c = l
+            if l + 1 < m && before(h[l + 1], h[l], s) { c = l + 1 }
+            if !before(h[c], h[i], s) { return }
+            let t = h[i]
+            h[i] = h[c]
+            h[c] = t
+            i = c
+        }
+    }
+
+    /// Removes and returns the best candidate of `heap[0..<size]`; `size` shrinks by one.
+    private func pop(_ size: inout Int) -> Int {
+        heap.withUnsafeMutableBufferPointer { hb in
+            score.withUnsafeBufferPointer { sb in
+                let h = hb.baseAddress!
+                let top = h[0]
+                size -= 1
+                h[0] = h[size]
+                Detector.siftDown(h, 0, size, sb.baseAddress!)
+                return Int(top)
+            }
+        }
+    }
+
+    // MARK: - Suppression
+
+    /// MediaPipe's `OverlapSimilarity` (IoU): 0 when the boxes do not meet or the union is empty.
+    @inline(__always)
+    private func iou(_ a: Int, _ b: Int) -> Float {
+        let ax0 = box[4 * a], ay0 = box[4 * a + 1], ax1 = box[4 * a + 2], ay1 = box[4 * a + 3]
+        let bx0 = box[4 * b], by0 = box[4 * b + 1], bx1 = box[4 * b + 2], by1 = box[4 * b + 3]
+        if bx0 > ax1 || bx1 < ax0 || by0 > ay1 || by1 < ay0 { return 0 }
+        let iw = min(ax1, bx1) - max(ax0, bx0), ih = min(ay1, by1) - max(ay0, by0)
+        let inter = iw * ih
+        let union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+        return union > 0 ? inter / union : 0
+    }
+
+    private func hardNMS(_ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
+        var size = m
+        var keptCount = 0
+        let perClass = o.kind == .hardPerClass
+        while size > 0 && detections.count < maxOut {
+            let i = pop(&size)
+            var suppressed = false
+            for q in 0..<keptCount {
+                let j = Int(kept[q])
+                if perClass && label[j] != label[i] { continue }
+                if iou(j, i) > o.iouThreshold {
+                    suppressed = true
+                    break
+                }
+            }
+            if suppressed { continue }
+            kept[keptCount] = Int32(i)
+            keptCount += 1
+            for t in 0..<4 { merged[t] = box[4 * i + t] }
+            for t in 0..<(2 * k) { merged[4 + t] = point[2 * k * i + t] }
+            emit(i, mapping)
+        }
+    }
+
+    private func weightedNMS(_ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
+        var size = m
+        for r in 0..<m {
+            ranked[r] = Int32(pop(&size))
+            alive[r] = true
+        }
+        var start = 0
+        while detections.count < maxOut {
+            while start < m && !alive[start] { start += 1 }
+            if start == m { break }
+            let top = Int(ranked[start])
+            alive[start] = false
+            for t in 0..<merged.count { merged[t] = 0 }
+            var total: Float = 0
+            // The best box merges with itself and every remaining box above the IoU threshold, in order.
+            for r in start..<m where r == start || alive[r] {
+                let j = Int(ranked[r])
+                if r != start && !(iou(j, top) > o.iouThreshold) { continue }
+                alive[r] = false
+                let w = score[j]
+                total += w
+                for t in 0..<4 { merged[t] += box[4 * j + t] * w }
+                for t in 0..<(2 * k) { merged[4 + t] += point[2 * k * j + t] * w }
+            }
+            if total > 0 {
+                for t in 0..<merged.count { merged[t] /= total }
+            } else {
+                // Scores of 0 (a threshold of 0 admits them) weigh nothing: the best box stands alone
+                // rather than becoming 0 / 0.
+                for t in 0..<4 { merged[t] = box[4 * top + t] }
+                for t in 0..<(2 * k) { merged[4 + t] = point[2 * k * top + t] }
+            }
+            emit(top, mapping)
+        }
+    }
+
+    /// Appends anchor `i`'s label and score with the box and keypoints in `merged`, mapped to source
+    /// pixels and clipped (a box wholly outside is counted and dropped).
+    private func emit(_ i: Int, _ mp: ImageMapping) {
+        let iw = Float(mp.inputWidth), ih = Float(mp.inputHeight)
+        let sw = Float(mp.sourceWidth), sh = Float(mp.sourceHeight)
+        let x0 = min(max(merged[0] * iw * mp.scaleX + mp.offsetX, 0), sw)
+        let y0 = min(max(merged[1] * ih * mp.scaleY + mp.offsetY, 0), sh)
+        let x1 = min(max(merged[2] * iw * mp.scaleX + mp.offsetX, 0), sw)
+        let y1 = min(max(merged[3] * ih * mp.scaleY + mp.offsetY, 0), sh)
+        if !(x1 > x0 && y1 > y0) {
+            stats.outsideImage += 1
+            return
+        }
+        detections.append(Detection(label: Int(label[i]), score: score[i], x0: x0, y0: y0, x1: x1, y1: y1))
+        for j in 0..<k {
+            keypoints.append(merged[4 + 2 * j] * iw * mp.scaleX + mp.offsetX)
+            keypoints.append(merged[4 + 2 * j + 1] * ih * mp.scaleY + mp.offsetY)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import SwiftletCore
+import SwiftletDetect
+
+// The DETECTOR record (format 2.1, section kind 11, one record of 256 bytes): an SSD decoder's
+// parameters and the NMS defaults. Byte layout in docs/format.md; every field is checked on read
+// (`SSDDecoder.problem`, `NMSOptions.problem`, the outputs' shapes).
+
+/// Flag bits of the DETECTOR record (bytes 16–19).
+enum DetectorFlag {
+    static let sigmoidScores: UInt32 = 1
+    static let reverseOutputOrder: UInt32 = 2
+    static let exponentialBoxSize: UInt32 = 4
+    static let fixedAnchorSize: UInt32 = 8
+    static let reduceBoxesInLowestLayer: UInt32 = 16
+    static let all: UInt32 = 31
+}
+
+/// The DETECTOR record for `decoder` (the writer's `checkWritable` has checked the list sizes).
+func encodeDetectorRecord(_ d: SSDDecoder, _ nms: NMSOptions) -> [UInt8] {
+    var w = ByteWriter()
+    let c = d.coding, a = d.anchors
+    w.u32(1)  // decoder kind: SSD anchors (as POSTPROCESS)
+    w.u32(UInt32(clamping: d.boxesOutput))
+    w.u32(UInt32(clamping: d.scoresOutput))
+    w.u32(UInt32(clamping: d.classCount))
+    var flags: UInt32 = 0
+    if d.sigmoidScores { flags |= DetectorFlag.sigmoidScores }
+    if c.reverseOutputOrder { flags |= DetectorFlag.reverseOutputOrder }
+    if c.exponentialBoxSize { flags |= DetectorFlag.exponentialBoxSize }
+    if a.fixedAnchorSize { flags |= DetectorFlag.fixedAnchorSize }
+    if a.reduceBoxesInLowestLayer { flags |= DetectorFlag.reduceBoxesInLowestLayer }
+    w.u32(flags)  // 16
+    w.f32(d.scoreClipping)  // 20
+    w.u32(UInt32(clamping: c.numCoords))  // 24
+    w.u32(UInt32(clamping: c.boxCoordOffset))  // 28
+    w.u32(UInt32(clamping: c.keypointCoordOffset))  // 32
+    w.u32(UInt32(clamping: c.keypointCount))  // 36
+    w.u32(UInt32(clamping: c.valuesPerKeypoint))  // 40
+    w.f32(c.xScale)  // 44
+    w.f32(c.yScale)
+    w.f32(c.wScale)
+    w.f32(c.hScale)
+    w.u32(nms.kind.rawValue)  // 60
+    w.f32(nms.scoreThreshold)  // 64
+    w.f32(nms.iouThreshold)  // 68
+    w.u32(UInt32(clamping: nms.maxDetections))  // 72
+    w.u32(UInt32(clamping: a.inputWidth))  // 76
+    w.u32(UInt32(clamping: a.inputHeight))  // 80
+    w.f32(a.minScale)  // 84
+    w.f32(a.maxScale)  // 88
+    w.f32(a.anchorOffsetX)  // 92
+    w.f32(a.anchorOffsetY)  // 96
+    w.f32(a.interpolatedScaleAspectRatio)  // 100
+    w.u32(UInt32(clamping: a.strides.count))  // 104
+    for i in 0..<maxAnchorLayers { w.u32(i < a.strides.count ? UInt32(clamping: a.strides[i]) : 0) }  // 108..<172
+    w.u32(UInt32(clamping: a.aspectRatios.count))  // 172
+    for i in 0..<maxAspectRatios { w.f32(i < a.aspectRatios.count ? a.aspectRatios[i] : 0) }  // 176..<208
+    w.zeros(SWLFormat.detectorRecordSize - w.bytes.count)
+    return w.bytes
+}
+
+/// Decodes a DETECTOR record; `u32` and `f32` read the file at a record-relative offset. Returns the
+/// decoder and defaults, or what is wrong (a count out of range, a flag from a newer Swiftlet); the
+/// caller checks the values themselves with `problem()`.
+func decodeDetectorRecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (SSDDecoder, NMSOptions)? {
+    let layers = u32(104), ratios = u32(172)
+    guard u32(0) == 1, layers <= maxAnchorLayers, ratios <= maxAspectRatios, UInt32(u32(16)) & ~DetectorFlag.all == 0,
+          let kind = NMSKind(rawValue: UInt32(u32(60))) else { return nil }
+    let flags = UInt32(u32(16))
+    var strides: [Int] = []
+    for i in 0..<layers { strides.append(u32(108 + 4 * i)) }
+    var aspect: [Float] = []
+    for i in 0..<ratios { aspect.append(f32(176 + 4 * i)) }
+    var a = SSDAnchorOptions(inputWidth: u32(76), inputHeight: u32(80), minScale: f32(84), maxScale: f32(88), strides: strides,
+                             aspectRatios: aspect)
+    a.anchorOffsetX = f32(92)
+    a.anchorOffsetY = f32(96)
+    a.interpolatedScaleAspectRatio = f32(100)
+    a.fixedAnchorSize = flags & DetectorFlag.fixedAnchorSize != 0
+    a.reduceBoxesInLowestLayer = flags & DetectorFlag.reduceBoxesInLowestLayer != 0
+    var c = BoxCoding()
+    c.numCoords = u32(24)
+    c.boxCoordOffset = u32(28)
+    c.keypointCoordOffset = u32(32)
+    c.keypointCount = u32(36)
+    c.valuesPerKeypoint = u32(40)
+    c.xScale = f32(44)
+    c.yScale = f32(48)
+    c.wScale = f32(52)
+    c.hScale = f32(56)
+    c.reverseOutputOrder = flags & DetectorFlag.reverseOutputOrder != 0
+    c.exponentialBoxSize = flags & DetectorFlag.exponentialBoxSize != 0
+    var d = SSDDecoder(anchors: a, coding: c)
+    d.boxesOutput = u32(4)
+    d.scoresOutput = u32(8)
+    d.classCount = u32(12)
+    d.sigmoidScores = flags & DetectorFlag.sigmoidScores != 0
+    d.scoreClipping = f32(20)
+    var n = NMSOptions()
+    n.kind = kind
+    n.scoreThreshold = f32(64)
+    n.iouThreshold = f32(68)
+    n.maxDetections = u32(72)
+    return (d, n)
+}
+
+/// What is wrong with `spec`'s decoder against its outputs, or nil (used by the writer's check and
+/// the reader).
+public func decoderProblem(_ spec: ModelSpec) -> String? {
+    switch spec.postprocess.decoder {
+    case .none, .mtcnnStage: return nil
+    case .ssd(let d):
+        if let p = d.problem() { return p }
+        if let p = spec.postprocess.nms.problem() { return p }
+        var outs: [(name: String, shape: [Int])] = []
+        for o in spec.outputs { outs.append((spec.tensors[o].name, spec.tensors[o].logicalShape)) }
+        return d.outputProblem(outs)
+    }
+}
