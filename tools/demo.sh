@@ -2,7 +2,10 @@
 # The main job on shipped data: import MobileNetV2 (real ImageNet weights), quantize it to int8 by
 # calibrating on the shipped calibration photos (models/calibration/imagenet), and classify the
 # shipped test photos (different photos) with the float and the int8 model, printing the top-5
-# classes and the latency of each inference.
+# classes and the latency of each inference. Then face detection: import BlazeFace with its decoder,
+# quantize it on the same calibration photos, and detect faces in shipped photos (two with a face,
+# one without) with both, printing each face's score, box and keypoints in the photo's pixels, the
+# inference latency and the decode + NMS time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,3 +25,11 @@ echo "== float32"
 "$bin" run build/mobilenet_v2.swl --runs 5 --image "${photos[@]}"
 echo "== int8"
 "$bin" run build/mobilenet_v2-int8.swl --runs 5 --image "${photos[@]}"
+"$bin" import models/onnx/blazeface.onnx -o build/blazeface.swl --decoder blazeface
+"$bin" quantize build/blazeface.swl --calibration models/calibration/imagenet \
+  -o build/blazeface-int8.swl --quiet
+faces=(models/photos/astronaut.jpg models/photos/grace_hopper.jpg models/photos/chelsea.jpg)
+echo "== BlazeFace float32"
+"$bin" run build/blazeface.swl --runs 5 --image "${faces[@]}"
+echo "== BlazeFace int8"
+"$bin" run build/blazeface-int8.swl --runs 5 --image "${faces[@]}"
