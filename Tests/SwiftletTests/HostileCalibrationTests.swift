@@ -44,17 +44,7 @@ func calibrationFolder(_ dir: String, photos: Int, extra: [String: [UInt8]] = [:
         let x = m.tensor("image", [1, 4, 4, 3], layout: .nhwc)
         let r = m.tensor("ratio", [1, 4, 4, 3], layout: .nhwc)
         m.node(.binary(.div, .none), [x, x], r)
-        let pooled = m.tensor("pooled", [1, 3])
-        m.node(.mean(axes: [1, 2], keepDims: false), [r], pooled)
-        let w = m.weights("fc.w", [2, 3], [1, 2, 3, -3, -2, -1])
-        let b = m.weights("fc.b", [2], [0.5, -0.5])
-        let y = m.tensor("logits", [1, 2])
-        m.node(.fullyConnected(.none), [pooled, w, b], y)
-        m.spec.inputs = [x]
-        m.spec.outputs = [y]
-        var p = Preprocess()
-        p.std = [255, 255, 255]
-        m.spec.preprocess = p
+        m.poolAndClassify(image: x, features: r)
         return m
     }
 
@@ -108,18 +98,7 @@ func calibrationFolder(_ dir: String, photos: Int, extra: [String: [UInt8]] = [:
         let kw = m.weights("k", [1], [k])
         let big = m.tensor("big", [1, 4, 4, 3], layout: .nhwc)
         m.node(.binary(.div, .none), [x, kw], big)
-        let pooled = m.tensor("pooled", [1, 3])
-        m.node(.mean(axes: [1, 2], keepDims: false), [big], pooled)
-        let w = m.weights("fc.w", [2, 3], [1, 2, 3, -3, -2, -1])
-        let b = m.weights("fc.b", [2], [0.5, -0.5])
-        let y = m.tensor("logits", [1, 2])
-        m.node(.fullyConnected(.none), [pooled, w, b], y)
-        m.spec.inputs = [x]
-        m.spec.outputs = [y]
-        var p = Preprocess()
-        p.mean = [mean, mean, mean]
-        p.std = [std, std, std]
-        m.spec.preprocess = p
+        m.poolAndClassify(image: x, features: big, mean: mean, std: std)
         return m
     }
 
@@ -230,5 +209,25 @@ func calibrationFolder(_ dir: String, photos: Int, extra: [String: [UInt8]] = [:
         for f in ["cmyk_16x16.jpg", "empty.jpg", "trunc.jpg", "dir.jpg", "fifo.jpg", "dangling.jpg"] {
             #expect(r.stdout.contains("skipped \(cal)/\(f): "), "\(f): \(r.stdout)")
         }
+    }
+}
+
+extension HandModel {
+    /// Ends a small image model: `features` [1, 4, 4, 3] → spatial mean → a 3 → 2 fully connected
+    /// layer ('logits'), with `image` as the one input and pre-processing `(x − mean) / std`.
+    mutating func poolAndClassify(image: Int, features: Int, weights: [Float] = [1, 2, 3, -3, -2, -1], bias: [Float] = [0.5, -0.5],
+                                  mean: Float = 0, std: Float = 255) {
+        let pooled = tensor("pooled", [1, 3])
+        node(.mean(axes: [1, 2], keepDims: false), [features], pooled)
+        let w = self.weights("fc.w", [2, 3], weights)
+        let b = self.weights("fc.b", [2], bias)
+        let y = tensor("logits", [1, 2])
+        node(.fullyConnected(.none), [pooled, w, b], y)
+        spec.inputs = [image]
+        spec.outputs = [y]
+        var p = Preprocess()
+        p.mean = [mean, mean, mean]
+        p.std = [std, std, std]
+        spec.preprocess = p
     }
 }

@@ -204,17 +204,7 @@ func quantizeToFile(_ swl: String, calibration: String, images: Int? = nil, fall
         let dir = try scratchDirectory()
         var m = HandModel(name: "zeros")
         let x = m.tensor("image", [1, 4, 4, 3], layout: .nhwc)
-        let pooled = m.tensor("pooled", [1, 3])
-        m.node(.mean(axes: [1, 2], keepDims: false), [x], pooled)
-        let w = m.weights("fc.w", [2, 3], [0, 0, 0, 0, 0, 0])
-        let b = m.weights("fc.b", [2], [0, 0])
-        let y = m.tensor("logits", [1, 2])
-        m.node(.fullyConnected(.none), [pooled, w, b], y)
-        m.spec.inputs = [x]
-        m.spec.outputs = [y]
-        var p = Preprocess()
-        p.std = [255, 255, 255]
-        m.spec.preprocess = p
+        m.poolAndClassify(image: x, features: x, weights: [0, 0, 0, 0, 0, 0], bias: [0, 0])
         let path = dir + "/zeros.swl"
         try Data(m.encoded()).write(to: URL(fileURLWithPath: path))
         let r = try swiftlet(["quantize", path, "--calibration", repoFile("models/photos"), "-o", dir + "/q.swl", "--quiet"])
