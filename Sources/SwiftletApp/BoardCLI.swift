@@ -53,15 +53,15 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         return 64
     }
     rest.removeFirst()
-    if sub == "--help" || sub == "-h" || sub == "help" {
+    if sub.same("--help") || sub.same("-h") || sub.same("help") {
         sys_print("OVERVIEW: Swiftlet \(swiftletVersion) board runtime (\(build.board)): run packed models.\n\n\(usage)")
         return 0
     }
-    if sub == "--version" {
+    if sub.same("--version") {
         sys_print(swiftletVersion)
         return 0
     }
-    if sub != "info" {
+    if !sub.same("info") {
         let cpu = CPUFeatures.current()
         let missing = build.requiredFeatures.filter { !cpu.has($0) }
         if !missing.isEmpty {

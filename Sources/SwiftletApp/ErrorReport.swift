@@ -68,8 +68,8 @@ public func reportError(_ error: SwiftletError, json: Bool) {
 /// Whether the command line asks for JSON output (`--json` before any `--`).
 public func wantsJSON(_ args: [String]) -> Bool {
     for a in args {
-        if a == "--" { return false }
-        if a == "--json" { return true }
+        if a.same("--") { return false }
+        if a.same("--json") { return true }
     }
     return false
 }

@@ -1,5 +1,7 @@
 // Number and JSON text without Foundation (Embedded Swift has no String(format:)).
 
+import SwiftletCore
+
 /// `x` with exactly `decimals` digits after the point, rounded half away from zero:
 /// `formatFixed(0.71249, 3) == "0.712"`. NaN and infinities give `nan`, `inf`, `-inf`; magnitudes
 /// too large for 64-bit fixed point fall back to `formatScientific`.
@@ -33,7 +35,7 @@ public func formatScientific(_ x: Double, _ significant: Int) -> String {
     let sig = significant < 1 ? 1 : (significant > 17 ? 17 : significant)
     var (m, e) = decimalExponent(x.magnitude)
     var mantissa = formatFixed(m, sig - 1)
-    if mantissa.hasPrefix("10") {  // rounding carried into a new digit: 9.9996 → 10.000
+    if mantissa.startsWith("10") {  // rounding carried into a new digit: 9.9996 → 10.000
         e += 1
         m /= 10
         mantissa = formatFixed(m, sig - 1)
@@ -55,9 +57,9 @@ public func formatGeneral(_ x: Double, _ significant: Int = 6) -> String {
     if e >= -5 && e < sig {
         return trimZeros(formatFixed(x, sig - 1 - e))
     }
-    let s = formatScientific(x, sig)
-    guard let ePos = s.firstIndex(of: "e") else { return s }
-    return trimZeros(String(s[..<ePos])) + String(s[ePos...])
+    let s = Array(formatScientific(x, sig).utf8)
+    guard let ePos = s.firstIndex(of: UInt8(ascii: "e")) else { return String(decoding: s, as: UTF8.self) }
+    return trimZeros(String(decoding: s[..<ePos], as: UTF8.self)) + String(decoding: s[ePos...], as: UTF8.self)
 }
 
 /// `formatGeneral` of a Float.
@@ -77,11 +79,11 @@ func decimalExponent(_ x: Double) -> (Double, Int) {
 
 /// Removes trailing zeros after a decimal point, and the point if nothing follows it.
 func trimZeros(_ s: String) -> String {
-    guard s.contains(".") else { return s }
-    var t = s
-    while t.hasSuffix("0") { t.removeLast() }
-    if t.hasSuffix(".") { t.removeLast() }
-    return t
+    var b = Array(s.utf8)
+    guard b.contains(UInt8(ascii: ".")) else { return s }
+    while b.last == UInt8(ascii: "0") { b.removeLast() }
+    if b.last == UInt8(ascii: ".") { b.removeLast() }
+    return String(decoding: b, as: UTF8.self)
 }
 
 /// A JSON number for `x`: `formatGeneral` with enough digits, or `null` for nan and infinities
@@ -147,14 +149,14 @@ public func formatBytes(_ n: Int) -> String {
 /// Two decimals below 10, one above: `3.50`, `10.8`, `300.8`.
 func threeDigits(_ v: Double) -> String { formatFixed(v, v.magnitude < 9.995 ? 2 : 1) }
 
-/// `s` padded with spaces on the left to `width` characters.
+/// `s` padded with spaces on the left to `width` characters (Unicode scalars).
 func padLeft(_ s: String, _ width: Int) -> String {
-    let n = s.count
+    let n = s.scalarCount
     return n >= width ? s : String(repeating: " ", count: width - n) + s
 }
 
-/// `s` padded with spaces on the right to `width` characters.
+/// `s` padded with spaces on the right to `width` characters (Unicode scalars).
 func padRight(_ s: String, _ width: Int) -> String {
-    let n = s.count
+    let n = s.scalarCount
     return n >= width ? s : s + String(repeating: " ", count: width - n)
 }

@@ -235,8 +235,8 @@ public func outputFileNames(_ spec: ModelSpec) -> [String] {
             let ok = (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || v == 0x2E || v == 0x5F || v == 0x2D
             s.unicodeScalars.append(ok ? u : "_")
         }
-        if s.isEmpty || s == "." || s == ".." { s = "output\(i)" }
-        if out.contains(s) { s += "-\(i)" }
+        if s.isEmpty || s.same(".") || s.same("..") { s = "output\(i)" }
+        if out.containsSame(s) { s += "-\(i)" }
         out.append(s)
     }
     return out
@@ -244,7 +244,7 @@ public func outputFileNames(_ spec: ModelSpec) -> [String] {
 
 /// `out.npy` + `logits` → `out-logits.npy`.
 public func outputPath(_ base: String, _ name: String) -> String {
-    let stem = base.hasSuffix(".npy") ? String(base.dropLast(4)) : base
+    let stem = base.endsWith(".npy") ? base.droppingLastBytes(4) : base
     return "\(stem)-\(name).npy"
 }
 
@@ -368,7 +368,7 @@ func printResult(_ interpreter: Interpreter, image: String, latency: Latency, _ 
             sys_print(s + "]}")
         } else {
             sys_print("\(image)  \(latency.text)")
-            let width = "\(max(scores.count - 1, 0))".count
+            let width = "\(max(scores.count - 1, 0))".utf8.count
             for i in top {
                 let label = i < spec.labels.count ? " \(spec.labels[i])" : ""
                 sys_print("  \(formatFixed(scores[i], 3))  \(padLeft("\(i)", width))\(label)")

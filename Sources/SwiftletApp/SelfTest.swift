@@ -506,7 +506,7 @@ func checkElementwise(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> [Strin
             b[i] = Int8(rng.int(-128...127))
         }
         var want = [Int8](repeating: 0, count: count), got = [Int8](repeating: 99, count: count)
-        switch v.name.prefix(while: { $0 != "_" }) {
+        switch String(decoding: v.name.utf8.prefix(while: { $0 != UInt8(ascii: "_") }), as: UTF8.self) {
         case "addQS8":
             let lo = Int32(rng.pick([-128, -128, -20])), hi = Int32(rng.pick([127, 127, 60]))
             let p = AddQS8Params(input1: q1, input2: q2, output: qo, clampMin: lo, clampMax: hi)
@@ -602,7 +602,7 @@ func checkMaxPool(_ v: KernelVariant, random: Int, _ rng: inout SelfTestRandom) 
         let xShape = [n, h, w, c], yShape = [n, out(h, kh, sh, pt, pb), out(w, kw, sw, pl, pr), c]
         let what = "\(v.name) x \(xShape) window \(kh)×\(kw) stride \(sh)×\(sw) pads \(pt),\(pl),\(pb),\(pr)\(ceil ? " ceil" : "")"
         let count = yShape.reduce(1, *)
-        if v.name.hasPrefix("maxPoolF32") {
+        if v.name.startsWith("maxPoolF32") {
             let specials: [Float] = [.nan, 0, -0.0, .infinity, -.infinity]
             var x = [Float](repeating: 0, count: n * h * w * c)
             for i in 0..<x.count { x[i] = rng.int(0...9) == 0 ? specials[rng.int(0...4)] : rng.float() * 8 }

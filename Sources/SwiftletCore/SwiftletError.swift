@@ -64,10 +64,10 @@ public enum SwiftletError: Error, Equatable {
         case .unsupported(let detail), .partialFailure(let detail):
             return detail
         case .notRegularFile(let path, let kind, let what):
-            let hint = kind == "a directory" ? "pass the path of a file, not a directory" : "pass the path of a regular file (devices, FIFOs and sockets are not read or replaced)"
+            let hint = kind.same("a directory") ? "pass the path of a file, not a directory" : "pass the path of a regular file (devices, FIFOs and sockets are not read or replaced)"
             return "\(path) is \(kind), not \(what); \(hint)"
         case .outputIsInput(let flag, let output, let role, let input):
-            let how = output == input ? "" : " (the same device and inode)"
+            let how = output.same(input) ? "" : " (the same device and inode)"
             return "\(flag) \(output) is the same file as \(role) \(input)\(how); writing it would replace that input, pass another path"
         case .invalidInput(let path, let detail, let hint):
             return hint.isEmpty ? "\(path): \(detail)" : "\(path): \(detail); \(hint)"

@@ -246,7 +246,7 @@ extension SSDDecoder {
             let ok = (shape.count == 3 && shape[0] == 1 && shape[1] == n && shape[2] == last)
                 || (shape.count == 2 && shape[0] == n && shape[1] == last)
             if ok { return nil }
-            return "output \(i) '\(name)' (\(role)) has shape \(Shape.text(shape)), the SSD decoder expects [1, \(n), \(last)] (\(n) anchors × \(last) \(role == "boxes" ? "values" : "classes"))"
+            return "output \(i) '\(name)' (\(role)) has shape \(Shape.text(shape)), the SSD decoder expects [1, \(n), \(last)] (\(n) anchors × \(last) \(role.same("boxes") ? "values" : "classes"))"
         }
         return check(boxesOutput, "boxes", coding.numCoords) ?? check(scoresOutput, "scores", classCount)
     }

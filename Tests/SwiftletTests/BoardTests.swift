@@ -177,6 +177,17 @@ import Testing
         }
     }
 
+
+    /// The board code compares strings as UTF-8 bytes (SwiftletCore/Text.swift): String's Unicode-aware
+    /// `==`, `hasPrefix`, `count` or Character APIs anywhere the board runs would link the standard
+    /// library's Unicode data tables again (38 KB on aarch64). `tools/build-board` reads the link map.
+    @Test("the board binaries keep none of the standard library's Unicode tables", arguments: ["rpi4", "rpi5", "x86-64"])
+    func noUnicodeTables(board: String) throws {
+        _ = try binary(board)
+        let report = try String(contentsOfFile: repoFile("build/boards/\(board)/size.txt"), encoding: .utf8)
+        let line = report.split(separator: "\n").first { $0.hasPrefix("unicode:") }
+        #expect(line == "unicode:  0 bytes of the standard library's Unicode data tables kept", "\(board): \(report)")
+    }
     /// int8 models (quantized on the host) give the host's outputs bit for bit on every board, at any
     /// thread count: the integer kernels and the pack-time tables leave nothing to the board's
     /// floating point but the final dequantization.

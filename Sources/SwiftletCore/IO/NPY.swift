@@ -291,7 +291,7 @@ private func npyType(descr: String, path: String) throws(SwiftletError) -> NPYTy
         .malformedFile(path: path, detail: what, hint: hint)
     }
     if u.count < 2 {
-        if descr == "O" {
+        if descr.same("O") {
             throw unsupported("object arrays (dtype 'O') cannot be read", "save a numeric array, e.g. arr.astype(np.float32)")
         }
         throw unsupported("unsupported dtype '\(descr)'", "\(supported); convert with arr.astype(np.float32)")
@@ -389,7 +389,7 @@ struct NPYHeaderParser {
             case .success(let s): key = s
             case .failure(let m): return .failure(m)
             }
-            for e in entries where e.key == key { return .failure("key '\(key)' appears twice") }
+            for e in entries where e.key.same(key) { return .failure("key '\(key)' appears twice") }
             skipSpace()
             if peek() != 0x3A { return .failure("expected ':' after key '\(key)', found \(describe(peek()))") }
             pos += 1

@@ -75,7 +75,7 @@ public struct CPUFeatures: OptionSet, Equatable, Sendable {
     }
 
     /// Whether a named feature (a board profile's spelling) is present.
-    public func has(_ name: String) -> Bool { names.contains(name) }
+    public func has(_ name: String) -> Bool { names.containsSame(name) }
 }
 
 /// Online CPU count. The corresponding C call is `sysconf(_SC_NPROCESSORS_ONLN)`.
