@@ -18,7 +18,7 @@
 
 // ---- float32 ----
 
-#define F32_MR 4
+#define F32_MR SWK_F32_MR_NEON
 
 /// One row of A (a fully connected layer at batch 1): two blocks of 16 outputs at once, eight
 /// independent sums; each output is still bias, then k in order.
@@ -310,7 +310,7 @@ static inline int8x8_t swk_load_bytes8(const int8_t *src, size_t count) {
     const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR
 
 /// Rows of A the NEON int8 GEMMs take at once.
-#define NEON_QS8_MR 4
+#define NEON_QS8_MR SWK_QS8_MR
 
 /// `swk_gemm_qs8_neon` for one tile of R rows of A (R a constant where inlined: {1, 4}; one row, a fully
 /// connected layer at batch 1, would otherwise be computed four times).

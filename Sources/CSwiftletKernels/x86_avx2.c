@@ -22,7 +22,7 @@ SWK_AVX2 static inline __m256i swk_mask8(size_t r) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), idx);
 }
 
-#define F32_MR 6
+#define F32_MR SWK_F32_MR_AVX2
 
 /// Stores 16 clamped outputs, the first `nr` of them.
 SWK_AVX2 static inline void swk_store16_f32(float *out, __m256 v0, __m256 v1, size_t nr, __m256 vlo, __m256 vhi) {
@@ -423,7 +423,7 @@ static const int8_t swk_tail_shuffle[32] = {
 /// Rows of A the AVX2 int8 GEMM takes at once (8 accumulators). Six rows (12 accumulators, the two
 /// weight vectors and a broadcast: all 16 registers) measured 3–8 % slower on MobileNetV2 and
 /// SqueezeNet here (Zen 3).
-#define X86_QS8_MR 4
+#define X86_QS8_MR SWK_QS8_MR
 _Static_assert(X86_QS8_MR <= SWK_QS8_MR, "the scratch is sized by SWK_QS8_MR");
 
 /// Stores the first `count` (1–4) of four rows of 8 outputs each, `swk_mulfp8q` results in the GEMM's

@@ -182,10 +182,22 @@ extension Step {
     func run(part: Int, of parts: Int, thread: Int) {
         switch self {
         case .conv2d(let s):
+            if s.pixelTile > 0 {
+                // A 1×1 GEMM: bands of whole micro-tiles of pixels, not rows (a 7-pixel row is a full
+                // 6-pixel tile and a partial one; 49 pixels whole are eight and one).
+                let px = tiles(s.geometry.n * s.geometry.oh * s.geometry.ow, tile: s.pixelTile, part: part, of: parts)
+                if !px.isEmpty { s.run(pixels: px) }
+                return
+            }
             // Winograd computes pairs of rows: its bands are whole pairs.
             let rows = s.kernel.algorithm == .winograd ? winogradBand(s.yShape[1], part: part, of: parts) : band(s.yShape[1], part: part, of: parts)
             if !rows.isEmpty { s.run(rows: rows, part: thread) }
         case .conv2dQS8(let s):
+            if s.pixelTile > 0 {
+                let px = tiles(s.geometry.n * s.geometry.oh * s.geometry.ow, tile: s.pixelTile, part: part, of: parts)
+                if !px.isEmpty { s.run(pixels: px, part: thread) }
+                return
+            }
             let rows = band(s.yShape[1], part: part, of: parts)
             if !rows.isEmpty { s.run(rows: rows, part: thread) }
         case .streamConv(let s):
@@ -269,9 +281,13 @@ extension Step {
 
 /// Part `part` of `parts` bands of `0..<count` in whole chunks of 64 elements.
 @inline(__always)
-private func elements(_ count: Int, part: Int, of parts: Int) -> Range<Int> {
-    let chunks = band((count + 63) / 64, part: part, of: parts)
-    return min(count, chunks.lowerBound * 64)..<min(count, chunks.upperBound * 64)
+private func elements(_ count: Int, part: Int, of parts: Int) -> Range<Int> { tiles(count, tile: 64, part: part, of: parts) }
+
+/// Part `part` of `parts` bands of `0..<count` in whole tiles of `tile` (the last may be partial).
+@inline(__always)
+private func tiles(_ count: Int, tile: Int, part: Int, of parts: Int) -> Range<Int> {
+    let t = band((count + tile - 1) / tile, part: part, of: parts)
+    return min(count, t.lowerBound * tile)..<min(count, t.upperBound * tile)
 }
 
 /// NHWC input `[N, H, W, C]`, OHWI weights, bias `[O]`, output `[N, OH, OW, O]` with pixels
@@ -287,6 +303,16 @@ struct ConvStep {
     var packed: UnsafeRawPointer?, scratch: UnsafeMutableRawPointer?
     /// Bytes between the scratch blocks of consecutive threads (thread `part` uses `scratch + part · scratchStride`).
     var scratchStride = 0
+
+    /// Pixels the threads' bands are multiples of when the SIMD variant runs any pixel range (a 1×1
+    /// GEMM at stride 1); 0: bands of rows.
+    var pixelTile: Int { packed != nil && convRunsPixelRanges(kernel, geometry) ? convPixelTile(float: true) : 0 }
+
+    /// Output pixels `pixels` over the batch (`pixelTile` > 0).
+    @inline(__always)
+    func run(pixels: Range<Int>) {
+        conv2dF32_fast(kernel, geometry, x: x, packed: packed!, y: y, yPixelStride: yPixelStride, activation: params.activation, pixels: pixels)
+    }
 
     /// Output rows `rows` (nil: all), reading input rows from a ring of `xRing` rows and writing
     /// output rows to a ring of `yRing` rows when those are above 0, with thread `part`'s scratch.
@@ -430,6 +456,16 @@ struct ConvQS8Step {
     var kernel: KernelVariant, geometry: ConvGeometry
     var packed: UnsafeRawPointer?, scratch: UnsafeMutableRawPointer?
     var scratchStride = 0
+
+    /// As `ConvStep.pixelTile`.
+    var pixelTile: Int { packed != nil && convRunsPixelRanges(kernel, geometry) ? convPixelTile(float: false) : 0 }
+
+    /// Output pixels `pixels` over the batch (`pixelTile` > 0), with thread `part`'s scratch.
+    @inline(__always)
+    func run(pixels: Range<Int>, part: Int) {
+        conv2dQS8_fast(kernel, geometry, x: x, packed: packed!, scratch: scratch.map { $0 + part * scratchStride }, y: y,
+                       yPixelStride: yPixelStride, out: qs8Output(requant, inputZeroPoint: inputZeroPoint), pixels: pixels)
+    }
 
     @inline(__always)
     func run(rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0, part: Int = 0) {

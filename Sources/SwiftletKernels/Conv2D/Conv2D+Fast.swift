@@ -284,6 +284,39 @@ public func conv2dF32_fast(
     }
 }
 
+/// Whether `conv2dF32_fast` / `conv2dQS8_fast` can run any range of output pixels (`pixels:`), not
+/// only whole rows: a 1×1 GEMM at stride 1 (no padding), where input pixel m is output pixel m over
+/// the whole batch.
+public func convRunsPixelRanges(_ v: KernelVariant, _ g: ConvGeometry) -> Bool {
+    (v.algorithm == .pointwise || v.algorithm == .gemm) && g.params.strideH == 1 && g.params.strideW == 1
+        && g.h == g.oh && g.w == g.ow && !g.streamed
+}
+
+/// The output pixels the GEMM computes together (its micro-tile's rows): threads split a pixel
+/// range in multiples of it, so only the range's last tile is partial, as in one whole run. A
+/// partial tile costs a full one (its rows past the end repeat the last).
+public func convPixelTile(float: Bool) -> Int {
+    #if arch(x86_64)
+    return Int(float ? SWK_F32_MR_AVX2 : SWK_QS8_MR)
+    #else
+    return Int(float ? SWK_F32_MR_NEON : SWK_QS8_MR)
+    #endif
+}
+
+/// Output pixels `pixels` of a convolution that `convRunsPixelRanges` accepts (over the whole batch:
+/// pixel p of image b is b · oh · ow + p). Each output is computed as by a whole run.
+public func conv2dF32_fast(
+    _ v: KernelVariant, _ g: ConvGeometry, x: UnsafePointer<Float>, packed: UnsafeRawPointer,
+    y: UnsafeMutablePointer<Float>, yPixelStride: Int = 0, activation act: Activation, pixels: Range<Int>
+) {
+    precondition(convRunsPixelRanges(v, g), "conv2dF32_fast(pixels:): \(v.name) runs whole rows only")
+    let ys = yPixelStride > 0 ? yPixelStride : g.oc
+    let (lo, hi, post) = floatClamp(act)
+    let p0 = pixels.lowerBound
+    gemmF32(v.isa, m: pixels.count, n: g.oc, k: g.c, a: x + p0 * g.c, aStride: g.c, w: packed, c: y + p0 * ys, cStride: ys, lo: lo, hi: hi)
+    if post { applyActivation(act, v.isa, y: y + p0 * ys, pixels: pixels.count, channels: g.oc, stride: ys) }
+}
+
 /// int8 convolution by a SIMD variant: as `conv2dF32_fast`, bit for bit `conv2dQS8_reference`.
 /// `out` carries the output zero point and clamp and the input zero point.
 public func conv2dQS8_fast(
@@ -341,6 +374,23 @@ public func conv2dQS8_fast(
                 preconditionFailure("conv2dQS8_fast: \(v.name) is not an int8 convolution variant")
             }
         }
+    }
+}
+
+/// Output pixels `pixels` of an int8 convolution that `convRunsPixelRanges` accepts, bit for bit
+/// `conv2dQS8_reference`.
+public func conv2dQS8_fast(
+    _ v: KernelVariant, _ g: ConvGeometry, x: UnsafePointer<Int8>, packed: UnsafeRawPointer, scratch: UnsafeMutableRawPointer?,
+    y: UnsafeMutablePointer<Int8>, yPixelStride: Int = 0, out: swk_qs8_output, pixels: Range<Int>
+) {
+    precondition(convRunsPixelRanges(v, g), "conv2dQS8_fast(pixels:): \(v.name) runs whole rows only")
+    let ys = yPixelStride > 0 ? yPixelStride : g.oc
+    var o = out
+    let tile = gemmTile(scratch, offset: 0, v)
+    let p0 = pixels.lowerBound
+    withUnsafePointer(to: &o) { op in
+        gemmQS8(v.isa, m: pixels.count, n: g.oc, k: g.c, a: x + p0 * g.c, aStride: g.c, w: packed, c: y + p0 * ys, cStride: ys,
+                out: op, scratch: tile)
     }
 }
 
