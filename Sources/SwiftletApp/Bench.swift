@@ -102,12 +102,14 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         partsText = "model file \(formatBytes(p.file)) resident (mapped, not copied), arena \(formatBytes(spec.arenaBytes)), code \(formatBytes(p.code)) resident (binary and libraries), camera buffers 0 (no camera in bench), other \(formatBytes(other))"
     }
     if o.json {
-        sys_print("{\"model\": \(jsonString(o.modelPath)), \"runs\": \(o.runs), \"warmup\": \(o.warmup), \"threads\": \(o.threads), \"latency_ms\": {\"min\": \(jsonNumber(mn)), \"p50\": \(jsonNumber(p50)), \"p90\": \(jsonNumber(p90)), \"p99\": \(jsonNumber(p99)), \"mean\": \(jsonNumber(mean))}, \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), \"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"memory_parts\": \(partsJSON), \"energy\": null}")
+        sys_print("{\"model\": \(jsonString(o.modelPath)), \"runs\": \(o.runs), \"warmup\": \(o.warmup), \"threads\": \(o.threads), \"latency_ms\": {\"min\": \(jsonNumber(mn)), \"p50\": \(jsonNumber(p50)), \"p90\": \(jsonNumber(p90)), \"p99\": \(jsonNumber(p99)), \"mean\": \(jsonNumber(mean))}, \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), \"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"memory_parts\": \(partsJSON), \"pool_stalls\": \(interpreter.poolStalls), \"energy\": null}")
         return
     }
     func f(_ v: Double) -> String { formatFixed(v, v < 10 ? 3 : 2) }
     sys_print("model        \(o.modelPath)")
-    sys_print("runs         \(o.runs) timed after \(o.warmup) warm-up, \(o.threads) thread\(o.threads == 1 ? "" : "s")")
+    let stalls = interpreter.poolStalls
+    let stallText = stalls == 0 ? "" : "; \(stalls) step\(stalls == 1 ? "" : "s") waited for a descheduled thread, and the steps after each ran on one (a busy machine)"
+    sys_print("runs         \(o.runs) timed after \(o.warmup) warm-up, \(o.threads) thread\(o.threads == 1 ? "" : "s")\(stallText)")
     sys_print("latency ms   min \(f(mn))  p50 \(f(p50))  p90 \(f(p90))  p99 \(f(p99))  mean \(f(mean))")
     sys_print("arena        \(formatBytes(spec.arenaBytes))")
     if let a = after {

@@ -35,6 +35,9 @@ public final class Interpreter {
     /// Threads of `pool` (1: no pool).
     public let threads: Int
     private let pool: ThreadPool?
+    /// Steps after which the caller waited for a descheduled worker (`ThreadPool.stalls`); the pool
+    /// ran the following steps on the calling thread alone for a while.
+    public var poolStalls: Int { pool?.stalls ?? 0 }
     /// Per tensor: the row stride a Conv writes it with (0: packed).
     private let rowStrides: [Int]
     /// Weights packed at load for the SIMD variants, and their shared scratch (freed with the interpreter).

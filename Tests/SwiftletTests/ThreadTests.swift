@@ -64,6 +64,47 @@ private struct PartCounts {
         }
     }
 
+    /// A worker that stops in the middle of its part (here it sleeps 200 ms, as a descheduled one
+    /// would) makes the caller wait far longer than its own part took: the pool counts a stall and
+    /// the caller runs the next `minBackoff` runs' parts alone, then tries the workers again.
+    @Test func aStalledWorkerMakesTheNextRunsInline() throws {
+        let pool = try ThreadPool(threads: 2, spin: 1_000_000)
+        let flag = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+        defer { flag.deallocate() }
+        flag.initialize(to: 0)
+        // Part 0 (whichever thread takes it) waits, at most 2 s, until the other thread has claimed
+        // part 1; the worker's part then sleeps. Repeated until the worker did take a part.
+        var attempts = 0
+        while pool.stalls == 0 && attempts < 20 {
+            attempts += 1
+            swl_atomic_store(flag, 0)
+            pool.run({ context, part, _, thread in
+                let f = context!.assumingMemoryBound(to: UInt32.self)
+                if thread != 0 {
+                    swl_atomic_store(f, 1)
+                    usleep(200_000)
+                } else if part == 0 {
+                    var waited = 0
+                    while swl_atomic_load(f) == 0 && waited < 2_000 { usleep(1_000); waited += 1 }
+                }
+            }, context: UnsafeMutableRawPointer(flag), parts: 2)
+        }
+        #expect(pool.stalls == 1, "after \(attempts) attempts")
+        var counts = PartCounts()
+        defer { counts.deallocate() }
+        try withUnsafeMutablePointer(to: &counts) { ctx in
+            for round in 0..<ThreadPool.minBackoff {
+                pool.run({ context, part, _, thread in
+                    context!.assumingMemoryBound(to: PartCounts.self).pointee.thread[part] = thread
+                }, context: UnsafeMutableRawPointer(ctx), parts: 8)
+                if !ctx.pointee.thread[0..<8].allSatisfy({ $0 == 0 }) {
+                    throw TestFailure("run \(round) after the stall used a worker: \(Array(ctx.pointee.thread[0..<8]))")
+                }
+            }
+        }
+        #expect(pool.stalls == 1)
+    }
+
     @Test func bandsCoverEveryIndexOnce() {
         for count in [0, 1, 2, 3, 7, 56, 112] {
             for parts in 1...5 {

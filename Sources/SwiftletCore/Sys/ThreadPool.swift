@@ -15,6 +15,17 @@ import CSwiftletSys
 public final class ThreadPool {
     /// Threads taking part in a run, the caller included (1: no workers, `run` calls the task inline).
     public let threads: Int
+    /// Runs after which the caller waited for a worker far longer than a part takes (a worker the
+    /// system had descheduled mid-part, on a busy machine); each makes the next runs inline.
+    public private(set) var stalls = 0
+    /// Runs the caller does alone before trying the workers again, and how many that will be after
+    /// the next stall (four times as many each stall, at most `maxBackoff`; back to `minBackoff` after
+    /// `calmRuns` runs with the workers and no stall).
+    private var inlineRuns = 0
+    private var backoff = ThreadPool.minBackoff
+    /// Runs with the workers since the last stall.
+    private var cleanRuns = 0
+    public static let minBackoff = 64, maxBackoff = 4096, calmRuns = 1024
     private let state: UnsafeMutablePointer<swl_pool_state>
     private var workers: [swl_thread] = []
     private let slots: UnsafeMutablePointer<WorkerSlot>
@@ -73,9 +84,18 @@ public final class ThreadPool {
     /// Calls `task(context, part, parts, thread)` once for each part in 0..<parts (1…65,535), on the
     /// calling thread (thread 0) and the workers as each claims the next part, and returns when every
     /// part has returned. Not reentrant: one run at a time.
+    ///
+    /// On a busy machine a worker can be descheduled in the middle of a part, and the caller then waits
+    /// for it a whole time slice (milliseconds, where a step takes microseconds): a two-thread frame
+    /// became slower than a one-thread one. When the caller, done with the parts it claimed, waits
+    /// longer than twice its own mean part and 50 µs more, the run counts as a stall and the next
+    /// runs are done by the caller alone (the same parts, so the same results): 64 at first, four
+    /// times as many after each further stall, at most 4,096 (about 60 MobileNetV2 frames); 1,024 runs
+    /// with the workers and no stall bring that back to 64 (docs/kernels.md, "Threads").
     @inline(__always)
     public func run(_ task: swl_task_fn, context: UnsafeMutableRawPointer, parts: Int) {
-        if threads == 1 {
+        if threads == 1 || inlineRuns > 0 {
+            if inlineRuns > 0 { inlineRuns -= 1 }
             for p in 0..<parts { task(context, p, parts, 0) }
             return
         }
@@ -87,17 +107,32 @@ public final class ThreadPool {
         swl_pool_open(s, g, n)
         _ = swl_atomic_add(&s.pointee.generation, 1)
         if swl_atomic_load_seq(&s.pointee.sleepers) > 0 { swl_futex_wake_all(&s.pointee.generation) }
-        var part = 0, count = 0
+        var part = 0, count = 0, mine: UInt64 = 0
+        let t0 = sys_monotonicNanoseconds()
         while swl_pool_claim(s, g, &part, &count) != 0 {
             task(context, part, count, 0)
             _ = swl_atomic_add(&s.pointee.done, 1)
+            mine += 1
         }
         // Parts the workers claimed may still be running.
-        var spins = 0
-        while Int(swl_atomic_load(&s.pointee.done)) < n {
-            spins += 1
-            if spins < 4096 { swl_cpu_relax() } else { swl_yield() }
+        if Int(swl_atomic_load(&s.pointee.done)) < n {
+            let t1 = sys_monotonicNanoseconds()
+            var spins = 0
+            while Int(swl_atomic_load(&s.pointee.done)) < n {
+                spins += 1
+                if spins < 4096 { swl_cpu_relax() } else { swl_yield() }
+            }
+            let waited = sys_monotonicNanoseconds() &- t1
+            if waited > 2 * ((t1 &- t0) / max(mine, 1)) + 50_000 {
+                stalls += 1
+                inlineRuns = backoff
+                backoff = min(backoff * 4, ThreadPool.maxBackoff)
+                cleanRuns = 0
+                return
+            }
         }
+        cleanRuns += 1
+        if cleanRuns >= ThreadPool.calmRuns { backoff = ThreadPool.minBackoff }
     }
 
     /// A worker's loop: wait for a new generation (spin, then sleep), run its part, report.
