@@ -227,3 +227,40 @@ func writeFileAtomically(_ output: String, _ bytes: [UInt8]) throws(SwiftletErro
         throw failure
     }
 }
+
+/// The names in folder `path` (not "." and ".."), in the order the file system lists them. The
+/// corresponding C calls are `opendir`, `readdir`, `closedir`.
+public func sys_listDirectory(_ path: String) throws(SwiftletError) -> [String] {
+    guard let dir = swl_opendir(path) else { throw .system(call: "opendir", path: path, errno: swl_errno()) }
+    defer { swl_closedir(dir) }
+    var names: [String] = []
+    while true {
+        guard let name = swl_readdir_name(dir) else {
+            let e = swl_errno()
+            if e != 0 { throw .system(call: "readdir", path: path, errno: e) }
+            return names
+        }
+        names.append(String(cString: name))
+    }
+}
+
+/// Creates folder `path` and any missing parents (as `mkdir -p`, mode 0755 less the umask); an
+/// existing folder is fine. Errors name the path that could not be made. The corresponding C calls
+/// are `stat`, `mkdir`.
+public func sys_makeDirectories(_ path: String) throws(SwiftletError) {
+    if let s = try sys_stat(path) {
+        if s.kind == .directory { return }
+        throw .system(call: "mkdir", path: path, errno: EEXIST)
+    }
+    let (parent, _) = splitPath(path)
+    let bytes = Array(path.utf8)
+    // The parent first, unless it is the path itself ("/", ".", a trailing slash's empty last part).
+    if parent.utf8.count < bytes.count && parent != "." && parent != "/" {
+        try sys_makeDirectories(parent)
+    }
+    if mkdir(path, 0o755) != 0 {
+        let e = swl_errno()
+        if e == EEXIST, let s = try sys_stat(path), s.kind == .directory { return }  // made meanwhile
+        throw .system(call: "mkdir", path: path, errno: e)
+    }
+}
