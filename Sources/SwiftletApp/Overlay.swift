@@ -24,63 +24,73 @@ func encodeOverlay(_ image: RGBImage, path: String) throws(SwiftletError) -> [UI
     #endif
 }
 
-/// Whether `name` ends in `.jpg` or `.jpeg`, in any case.
-func hasJPEGExtension(_ name: String) -> Bool {
-    let b = Array(name.utf8)
-    func endsWith(_ suffix: StaticString) -> Bool {
-        let n = suffix.utf8CodeUnitCount
-        if b.count <= n { return false }
-        let s = suffix.utf8Start
-        for i in 0..<n {
-            var c = b[b.count - n + i]
-            if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") { c += 32 }
-            if c != s[i] { return false }
-        }
-        return true
+/// Whether `name` ends in `.jpg` or `.jpeg`, in any case, after at least one other byte.
+func hasJPEGExtension(_ name: [UInt8]) -> Bool {
+    // The last five bytes, lower-cased, packed: "x.jpg" ends in 0x2E6A7067, ".jpeg" is 0x2E6A706567.
+    var tail: UInt64 = 0
+    for b in name {
+        let c = b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b + 32 : b
+        tail = (tail << 8 | UInt64(c)) & 0xFF_FFFF_FFFF
     }
-    return endsWith(".jpg") || endsWith(".jpeg")
+    return (name.count > 4 && tail & 0xFFFF_FFFF == 0x2E6A_7067) || (name.count > 5 && tail == 0x2E_6A70_6567)
 }
+
+/// Whether `a` sorts before `b` byte by byte (shorter first on a common prefix).
+func bytesPrecede(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    let n = min(a.count, b.count)
+    var i = 0
+    while i < n {
+        if a[i] != b[i] { return a[i] < b[i] }
+        i += 1
+    }
+    return a.count < b.count
+}
+
+/// Whether the path ends in '/'.
+func endsWithSlash(_ path: String) -> Bool { Array(path.utf8).last == UInt8(ascii: "/") }
 
 /// The JPEG files (`*.jpg`, `*.jpeg`, any case) directly in folder `dir`, sorted by name byte by byte
 /// (as `LC_ALL=C ls`); sub-folders are not searched. A file that is not a readable JPEG is still listed:
-/// `run` reports it and goes on with the others.
-public func jpegFiles(inFolder dir: String, flag: String = "--images") throws(SwiftletError) -> [String] {
-    guard let s = try sys_stat(dir) else {
-        throw .invalidInput(path: dir, detail: "no such folder (\(flag))", hint: "pass a folder of JPEG images")
+/// `run` reports it and goes on with the others. (An insertion sort: a few lines of board code, and
+/// fast enough for the thousands of files a folder of photos holds.)
+public func jpegFiles(inFolder dir: String) throws(SwiftletError) -> [String] {
+    let hint = "pass a folder of JPEG images, or one image with --image"
+    guard let s = try sys_stat(dir) else { throw .invalidInput(path: dir, detail: "no such folder (--images)", hint: hint) }
+    if s.kind != .directory { throw .invalidInput(path: dir, detail: "is not a folder (--images)", hint: hint) }
+    var names: [[UInt8]] = []
+    for name in try sys_listDirectory(dir) {
+        let b = Array(name.utf8)
+        if !hasJPEGExtension(b) { continue }
+        var i = names.count
+        names.append(b)
+        while i > 0 && bytesPrecede(b, names[i - 1]) {
+            names.swapAt(i, i - 1)
+            i -= 1
+        }
     }
-    if s.kind != .directory {
-        throw .invalidInput(path: dir, detail: "is \(s.kind.text), not a folder (\(flag))",
-                            hint: "pass a folder of JPEG images, or one image with --image")
-    }
-    var names = try sys_listDirectory(dir).filter { hasJPEGExtension($0) }
     if names.isEmpty {
-        throw .invalidInput(path: dir, detail: "the \(flag) folder holds no JPEG images (*.jpg, *.jpeg; sub-folders are not searched)",
-                            hint: "pass a folder of JPEG images")
+        throw .invalidInput(path: dir, detail: "the --images folder holds no JPEG images (*.jpg, *.jpeg; sub-folders are not searched)",
+                            hint: hint)
     }
-    names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-    let slash = dir.utf8.last == UInt8(ascii: "/")
-    return names.map { slash ? dir + $0 : dir + "/" + $0 }
+    let prefix = endsWithSlash(dir) ? dir : dir + "/"
+    var out: [String] = []
+    for n in names { out.append(prefix + String(decoding: n, as: UTF8.self)) }
+    return out
 }
 
-/// Creates the `--overlay` folder if missing and checks it can be written to; errors say why not.
+/// Creates the `--overlay` folder (and its parents) if missing and checks it can be written to.
 public func prepareOverlayFolder(_ dir: String) throws(SwiftletError) {
-    let hint = "pass a folder that exists or can be created, and that you can write to"
+    var e: Int32 = 0
     do throws(SwiftletError) {
-        if let s = try sys_stat(dir), s.kind != .directory {
-            throw .invalidInput(path: dir, detail: "is \(s.kind.text), not a folder (--overlay)", hint: hint)
-        }
         try sys_makeDirectories(dir)
     } catch {
-        if case .system(let call, let path, let e) = error {
-            let which = path == dir ? "" : " (\(call) \(path))"
-            throw .invalidInput(path: dir, detail: "cannot create the --overlay folder\(which): \(Errno.describe(e)) (\(Errno.name(e)))",
-                                hint: hint)
-        }
-        throw error
+        guard case .system(_, _, let n) = error else { throw error }
+        e = n
     }
-    if access(dir, W_OK | X_OK) != 0 {
-        let e = swl_errno()
-        throw .invalidInput(path: dir, detail: "cannot write into the --overlay folder: \(Errno.describe(e)) (\(Errno.name(e)))", hint: hint)
+    if e == 0 && access(dir, W_OK | X_OK) != 0 { e = swl_errno() }
+    if e != 0 {
+        throw .invalidInput(path: dir, detail: "cannot make or write the --overlay folder: \(Errno.describe(e)) (\(Errno.name(e)))",
+                            hint: "pass a folder that exists or can be created, and that you can write to")
     }
 }
 
@@ -89,7 +99,7 @@ public func prepareOverlayFolder(_ dir: String) throws(SwiftletError) {
 public func overlayPaths(_ images: [String], folder: String, ext: String = overlayExtension) -> [String] {
     var used: [[UInt8]] = []
     var out: [String] = []
-    let prefix = folder.utf8.last == UInt8(ascii: "/") ? folder : folder + "/"
+    let prefix = endsWithSlash(folder) ? folder : folder + "/"
     for path in images {
         var name = Array(path.utf8)
         if let slash = name.lastIndex(of: UInt8(ascii: "/")) { name.removeSubrange(0...slash) }
@@ -109,7 +119,7 @@ public func overlayPaths(_ images: [String], folder: String, ext: String = overl
 
 /// Draws the detector's last detections into `image` (held at `image`'s size, the detections in the
 /// `mapping`'s source pixels) and writes it to `path` atomically.
-func writeOverlay(_ detector: Detector, labels: [String], image: inout RGBImage, mapping: ImageMapping, path: String) throws(SwiftletError) {
+func writeOverlay(_ detector: Detector, labels: [[UInt8]], image: inout RGBImage, mapping: ImageMapping, path: String) throws(SwiftletError) {
     let sx = Float(Double(image.width) / Double(max(mapping.sourceWidth, 1)))
     let sy = Float(Double(image.height) / Double(max(mapping.sourceHeight, 1)))
     let style = OverlayStyle.forImage(width: image.width, height: image.height)

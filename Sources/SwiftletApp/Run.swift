@@ -298,6 +298,7 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     }
     // The decoded photo, kept for the overlay; its storage is reused from image to image.
     var source = RGBImage(width: 0, height: 0)
+    let labelBytes = overlays.isEmpty ? [] : spec.labels.map { Array($0.utf8) }
     var failures = 0
     for (n, path) in o.imagePaths.enumerated() {
         do {
@@ -307,7 +308,7 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
                 let nms = nmsOptions(detector, o)
                 let ms = runDetector(detector, interpreter, mapping: mapping, options: nms)
                 let overlay: String? = overlays.isEmpty ? nil : overlays[n]
-                if let overlay { try writeOverlay(detector, labels: spec.labels, image: &source, mapping: mapping, path: overlay) }
+                if let overlay { try writeOverlay(detector, labels: labelBytes, image: &source, mapping: mapping, path: overlay) }
                 printDetections(detector, spec, image: path, latency: latency, detectMs: ms, options: nms, json: o.json, overlay: overlay)
             } else {
                 printResult(interpreter, image: path, latency: latency, o)

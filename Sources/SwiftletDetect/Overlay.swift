@@ -102,12 +102,12 @@ public struct Canvas {
         }
     }
 
-    /// Draws `text` from (x, y) (top-left) and returns the x after it. Letters are drawn as capitals;
-    /// a character outside the font (`glyphRows`) is drawn as '?', one per Unicode scalar.
+    /// Draws the UTF-8 `text` from (x, y) (top-left) and returns the x after it. Letters are drawn as
+    /// capitals; a character outside the font (`glyphRows`) is drawn as '?', one per Unicode scalar.
     @discardableResult @inline(never) @_optimize(size)
-    public func drawText(_ text: String, x: Int, y: Int, scale: Int, _ c: OverlayColor) -> Int {
+    public func drawText(_ text: [UInt8], x: Int, y: Int, scale: Int, _ c: OverlayColor) -> Int {
         var cx = x
-        for b in text.utf8 where b & 0xC0 != 0x80 {  // UTF-8 continuation bytes belong to the scalar before
+        for b in text where b & 0xC0 != 0x80 {  // UTF-8 continuation bytes belong to the scalar before
             drawCharacter(b, x: cx, y: y, scale: scale, c)
             cx += 6 * max(scale, 1)
         }
@@ -135,10 +135,10 @@ public struct Canvas {
     }
 }
 
-/// Characters `drawText` would draw for `text` (one per Unicode scalar).
-public func overlayTextLength(_ text: String) -> Int {
+/// Characters `drawText` would draw for the UTF-8 `text` (one per Unicode scalar).
+public func overlayTextLength(_ text: [UInt8]) -> Int {
     var n = 0
-    for b in text.utf8 where b & 0xC0 != 0x80 { n += 1 }
+    for b in text where b & 0xC0 != 0x80 { n += 1 }
     return n
 }
 
@@ -175,14 +175,12 @@ public struct OverlayStyle: Equatable, Sendable {
 }
 
 /// `v` in pixels, rounded down and held within ±2²⁰ (NaN as −2²⁰): safe for `Int` and clipping.
-@inline(__always)
 func pixelFloor(_ v: Float) -> Int {
     if !(v > -1_048_576) { return -1_048_576 }
     if v > 1_048_576 { return 1_048_576 }
     return Int(v.rounded(.down))
 }
 
-@inline(__always)
 func pixelCeil(_ v: Float) -> Int {
     if !(v > -1_048_576) { return -1_048_576 }
     if v > 1_048_576 { return 1_048_576 }
@@ -191,6 +189,7 @@ func pixelCeil(_ v: Float) -> Int {
 
 /// The pixel bounds [x0, x1) × [y0, y1) a detection's box covers, at `scaleX`, `scaleY` image pixels
 /// per source pixel: every pixel the continuous box touches, at least one.
+@inline(never) @_optimize(size)
 public func overlayBoxPixels(_ d: Detection, scaleX: Float = 1, scaleY: Float = 1) -> (x0: Int, y0: Int, x1: Int, y1: Int) {
     let x0 = pixelFloor(d.x0 * scaleX), y0 = pixelFloor(d.y0 * scaleY)
     return (x0, y0, max(pixelCeil(d.x1 * scaleX), x0 + 1), max(pixelCeil(d.y1 * scaleY), y0 + 1))
@@ -198,9 +197,10 @@ public func overlayBoxPixels(_ d: Detection, scaleX: Float = 1, scaleY: Float = 
 
 /// Draws `detector`'s last detections on `canvas`: boxes and keypoints first, then every label on top
 /// ("LABEL 0.92": the class name from `labels`, or its number, and the score to two decimals).
+/// `labels`: each class name's UTF-8 bytes (`Array(name.utf8)`, made once, not per frame).
 /// `scaleX`, `scaleY`: canvas pixels per source pixel (1 unless the image is held at another size).
 @inline(never) @_optimize(size)
-public func drawDetections(_ detector: Detector, labels: [String], on canvas: Canvas, scaleX: Float = 1, scaleY: Float = 1,
+public func drawDetections(_ detector: Detector, labels: [[UInt8]], on canvas: Canvas, scaleX: Float = 1, scaleY: Float = 1,
                            style: OverlayStyle) {
     let k = detector.keypointCount
     let r = style.keypointRadius

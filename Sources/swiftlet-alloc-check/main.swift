@@ -53,7 +53,7 @@ do {
     var detections = 0
     let overlay = UnsafeMutablePointer<UInt8>.allocate(capacity: 640 * 480 * 3)
     overlay.initialize(repeating: 0, count: 640 * 480 * 3)
-    let labels = interpreter.spec.labels
+    let labels = interpreter.spec.labels.map { Array($0.utf8) }
     let style = OverlayStyle.forImage(width: 640, height: 480)
     func detect() {
         guard let detector else { return }

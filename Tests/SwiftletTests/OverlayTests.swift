@@ -80,7 +80,7 @@ private struct GuardedImage {
         #expect(glyphRows(UInt8(ascii: " ")) == 0)
         for c: UInt8 in [UInt8(ascii: "@"), UInt8(ascii: "~"), 0, 0x7F, 0xC3, 0xFF] { #expect(glyphRows(c) == glyphRows(UInt8(ascii: "?"))) }
         // Text: one glyph per Unicode scalar ("é" is two bytes, one '?').
-        #expect(overlayTextLength("face") == 4 && overlayTextLength("café") == 4 && overlayTextLength("") == 0)
+        #expect(overlayTextLength(Array("face".utf8)) == 4 && overlayTextLength(Array("café".utf8)) == 4 && overlayTextLength([]) == 0)
     }
 
     @Test("fills and 2-pixel outlines land on the expected pixels and are clipped to the image")
@@ -93,7 +93,7 @@ private struct GuardedImage {
             c.fill(x0: -100, y0: -100, x1: -50, y1: 3, OverlayColor(255, 0, 0))
             c.fill(x0: 9, y0: 7, x1: 1000, y1: 1000, OverlayColor(0, 0, 255))
             c.strokeRect(x0: -5, y0: -5, x1: 20, y1: 20, thickness: 2, OverlayColor(9, 9, 9))
-            c.drawText("OK 0.9?", x: 8, y: 6, scale: 2, OverlayColor(1, 2, 3))
+            c.drawText(Array("OK 0.9?".utf8), x: 8, y: 6, scale: 2, OverlayColor(1, 2, 3))
         }
         #expect(img.guardsIntact)
         var img2 = GuardedImage(width: 10, height: 8)
@@ -316,9 +316,9 @@ func expectOverlay(_ overlay: RGBImage, photo: RGBImage, detections: [DrawnDetec
         try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
         try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/empty/readme.txt"))
         let cases: [([String], Int32, String)] = [
-            (["--images", dir + "/none"], 1, "error: \(dir)/none: no such folder (--images); pass a folder of JPEG images"),
-            (["--images", dir + "/empty"], 1, "error: \(dir)/empty: the --images folder holds no JPEG images (*.jpg, *.jpeg; sub-folders are not searched); pass a folder of JPEG images"),
-            (["--images", tiny], 1, "error: \(tiny): is a regular file, not a folder (--images); pass a folder of JPEG images, or one image with --image"),
+            (["--images", dir + "/none"], 1, "error: \(dir)/none: no such folder (--images); pass a folder of JPEG images, or one image with --image"),
+            (["--images", dir + "/empty"], 1, "error: \(dir)/empty: the --images folder holds no JPEG images (*.jpg, *.jpeg; sub-folders are not searched); pass a folder of JPEG images, or one image with --image"),
+            (["--images", tiny], 1, "error: \(tiny): is not a folder (--images); pass a folder of JPEG images, or one image with --image"),
             (["--images", dir, "--input", "x.npy", "--output", "y.npy"], 64, "pass either --image/--images or --input, not both"),
         ]
         for (args, status, message) in cases {
@@ -336,10 +336,10 @@ func expectOverlay(_ overlay: RGBImage, photo: RGBImage, detections: [DrawnDetec
         let cases: [([String], Int32, String)] = [
             // Under a regular file: mkdir fails with ENOTDIR (as root too, unlike a read-only folder).
             (["--image", photo, "--overlay", dir + "/file/overlays"], 1,
-             "error: \(dir)/file/overlays: cannot create the --overlay folder: a path component is not a directory (ENOTDIR); pass a folder that exists or can be created, and that you can write to"),
+             "error: \(dir)/file/overlays: cannot make or write the --overlay folder: a path component is not a directory (ENOTDIR); pass a folder that exists or can be created, and that you can write to"),
             (["--image", photo, "--overlay", dir + "/file"], 1,
-             "error: \(dir)/file: is a regular file, not a folder (--overlay); pass a folder that exists or can be created"),
-            (["--image", photo, "--overlay", "/proc/swiftlet-overlays"], 1, "error: /proc/swiftlet-overlays: cannot create the --overlay folder"),
+             "error: \(dir)/file: cannot make or write the --overlay folder: file exists (EEXIST); pass a folder that exists or can be created"),
+            (["--image", photo, "--overlay", "/proc/swiftlet-overlays"], 1, "error: /proc/swiftlet-overlays: cannot make or write the --overlay folder"),
             (["--input", "x.npy", "--output", "y.npy", "--overlay", dir], 64,
              "--overlay draws detections on --image or --images photos, not on an --input tensor"),
         ]
@@ -408,6 +408,6 @@ func readPPM(_ path: String) throws -> RGBImage {
         let help = try BoardTests().runBoard("rpi4", cpu: "cortex-a72", ["--help"])
         #expect(help.stdout.contains("--images <dir>") && help.stdout.contains("--overlay <dir>") && help.stdout.contains("binary PPM"), "\(help.stdout)")
         let bad = try BoardTests().runBoard("rpi4", cpu: "cortex-a72", ["run", "blazeface.swl", "--image", "in/astronaut.jpg", "--overlay", "blazeface.swl/x"], in: dir)
-        #expect(bad.status == 1 && bad.stderr.contains("blazeface.swl/x: cannot create the --overlay folder"), "\(bad.stderr)")
+        #expect(bad.status == 1 && bad.stderr.contains("blazeface.swl/x: cannot make or write the --overlay folder: a path component is not a directory (ENOTDIR)"), "\(bad.stderr)")
     }
 }

@@ -245,22 +245,18 @@ public func sys_listDirectory(_ path: String) throws(SwiftletError) -> [String] 
 }
 
 /// Creates folder `path` and any missing parents (as `mkdir -p`, mode 0755 less the umask); an
-/// existing folder is fine. Errors name the path that could not be made. The corresponding C calls
-/// are `stat`, `mkdir`.
+/// existing folder is fine. An error names the path that could not be made (ENOTDIR: a part of the
+/// path is a file; EEXIST: `path` itself is one). The corresponding C calls are `mkdir`, `stat`.
 public func sys_makeDirectories(_ path: String) throws(SwiftletError) {
-    if let s = try sys_stat(path) {
-        if s.kind == .directory { return }
-        throw .system(call: "mkdir", path: path, errno: EEXIST)
-    }
-    let (parent, _) = splitPath(path)
     let bytes = Array(path.utf8)
-    // The parent first, unless it is the path itself ("/", ".", a trailing slash's empty last part).
-    if parent.utf8.count < bytes.count && parent != "." && parent != "/" {
-        try sys_makeDirectories(parent)
+    var i = 1
+    while i <= bytes.count {
+        if i == bytes.count || bytes[i] == UInt8(ascii: "/") {
+            let prefix = String(decoding: bytes[0..<i], as: UTF8.self)
+            if mkdir(prefix, 0o755) != 0 && swl_errno() != EEXIST { throw .system(call: "mkdir", path: prefix, errno: swl_errno()) }
+        }
+        i += 1
     }
-    if mkdir(path, 0o755) != 0 {
-        let e = swl_errno()
-        if e == EEXIST, let s = try sys_stat(path), s.kind == .directory { return }  // made meanwhile
-        throw .system(call: "mkdir", path: path, errno: e)
-    }
+    guard let s = try sys_stat(path) else { throw .system(call: "mkdir", path: path, errno: ENOENT) }
+    if s.kind != .directory { throw .system(call: "mkdir", path: path, errno: EEXIST) }
 }
