@@ -5,7 +5,8 @@
 # classes and the latency of each inference. Then face detection: import BlazeFace with its decoder,
 # quantize it on the same calibration photos, and detect faces in shipped photos (two with a face,
 # one without) with both, printing each face's score, box and keypoints in the photo's pixels, the
-# inference latency and the decode + NMS time.
+# inference latency and the decode + NMS time, and writing each photo with its faces drawn (box,
+# keypoints, score) to build/demo/overlays/float32 and build/demo/overlays/int8.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,7 +30,10 @@ echo "== int8"
 "$bin" quantize build/blazeface.swl --calibration models/calibration/imagenet \
   -o build/blazeface-int8.swl --quiet
 faces=(models/photos/astronaut.jpg models/photos/grace_hopper.jpg models/photos/chelsea.jpg)
+overlays=build/demo/overlays
 echo "== BlazeFace float32"
-"$bin" run build/blazeface.swl --runs 5 --image "${faces[@]}"
+"$bin" run build/blazeface.swl --runs 5 --image "${faces[@]}" --overlay "$overlays/float32"
 echo "== BlazeFace int8"
-"$bin" run build/blazeface-int8.swl --runs 5 --image "${faces[@]}"
+"$bin" run build/blazeface-int8.swl --runs 5 --image "${faces[@]}" --overlay "$overlays/int8"
+echo "== overlays (the photos with the faces drawn): open them in any image viewer"
+for f in "$overlays"/float32/*.jpg "$overlays"/int8/*.jpg; do echo "  $root/$f"; done

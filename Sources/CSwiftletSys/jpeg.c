@@ -195,19 +195,28 @@ swl_jpeg_info swl_jpeg_decode_rgb_scaled(const unsigned char *data, size_t size,
     return swl_run(data, size, 0, denom, out, out_size);
 }
 
-// ---- Encoding (used by tests to make real JPEGs of any size, e.g. 1x16384) ----
+// ---- Encoding: `run --overlay` on the host, and tests that need real JPEGs of any size ----
+//
+// libjpeg's defaults (baseline, JDCT_ISLOW, optimised Huffman tables off) at the given quality; with
+// `full_chroma` the colour is not subsampled (4:4:4), so 2-pixel coloured lines stay crisp, at about
+// a third more bytes than libjpeg's default 4:2:0. Errors longjmp back here as in decoding.
 
 typedef struct {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
+    char error[JMSG_LENGTH_MAX];
 } swl_jpeg_encode_error;
 
 static void swl_encode_error_exit(j_common_ptr cinfo) {
-    longjmp(((swl_jpeg_encode_error *)cinfo->err)->jump, 1);
+    swl_jpeg_encode_error *err = (swl_jpeg_encode_error *)cinfo->err;
+    err->error[0] = 0;
+    (*cinfo->err->format_message)(cinfo, err->error);
+    longjmp(err->jump, 1);
 }
 
 static int swl_encode_guarded(struct jpeg_compress_struct *cinfo, swl_jpeg_encode_error *err, const unsigned char *rgb,
-                              int width, int height, int quality, unsigned char **out, unsigned long *out_size) {
+                              int width, int height, int quality, int full_chroma, unsigned char **out,
+                              unsigned long *out_size) {
     if (setjmp(err->jump)) return 0;
     jpeg_create_compress(cinfo);
     jpeg_mem_dest(cinfo, out, out_size);
@@ -217,6 +226,10 @@ static int swl_encode_guarded(struct jpeg_compress_struct *cinfo, swl_jpeg_encod
     cinfo->in_color_space = JCS_RGB;
     jpeg_set_defaults(cinfo);
     jpeg_set_quality(cinfo, quality, TRUE);
+    if (full_chroma) {
+        cinfo->comp_info[0].h_samp_factor = 1;
+        cinfo->comp_info[0].v_samp_factor = 1;
+    }
     jpeg_start_compress(cinfo, TRUE);
     while (cinfo->next_scanline < cinfo->image_height) {
         JSAMPROW row = (JSAMPROW)(rgb + (size_t)cinfo->next_scanline * (size_t)width * 3u);
@@ -226,7 +239,15 @@ static int swl_encode_guarded(struct jpeg_compress_struct *cinfo, swl_jpeg_encod
     return 1;
 }
 
-unsigned char *swl_jpeg_encode_rgb(const unsigned char *rgb, int width, int height, int quality, size_t *size) {
+unsigned char *swl_jpeg_encode(const unsigned char *rgb, int width, int height, int quality, int full_chroma, size_t *size,
+                               swl_jpeg_info *info) {
+    swl_info_init(info);
+    *size = 0;
+    if (rgb == NULL || width <= 0 || height <= 0 || width > 65500 || height > 65500) {
+        snprintf(info->message, sizeof(info->message), "cannot encode a %dx%d image (JPEG holds 1x1 to 65500x65500)", width,
+                 height);
+        return NULL;
+    }
     struct jpeg_compress_struct cinfo;
     swl_jpeg_encode_error err;
     unsigned char *out = NULL;
@@ -236,13 +257,23 @@ unsigned char *swl_jpeg_encode_rgb(const unsigned char *rgb, int width, int heig
     cinfo.err = jpeg_std_error(&err.pub);
     err.pub.error_exit = swl_encode_error_exit;
     err.pub.output_message = swl_output_message;
-    int ok = swl_encode_guarded(&cinfo, &err, rgb, width, height, quality, &out, &out_size);
+    int ok = swl_encode_guarded(&cinfo, &err, rgb, width, height, quality < 1 ? 1 : quality > 100 ? 100 : quality, full_chroma,
+                                &out, &out_size);
     jpeg_destroy_compress(&cinfo);
     if (!ok) {
         free(out);
-        *size = 0;
+        snprintf(info->message, sizeof(info->message), "JPEG encoding failed (libjpeg: %.120s)", err.error);
         return NULL;
     }
+    info->ok = 1;
+    info->width = width;
+    info->height = height;
+    info->components = 3;
     *size = (size_t)out_size;
     return out;
+}
+
+unsigned char *swl_jpeg_encode_rgb(const unsigned char *rgb, int width, int height, int quality, size_t *size) {
+    swl_jpeg_info info;
+    return swl_jpeg_encode(rgb, width, height, quality, 0, size, &info);
 }

@@ -39,8 +39,9 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         USAGE: swiftlet <subcommand>
 
         SUBCOMMANDS:
-          run <model.swl> (--image <a.jpg> ... | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
-              [--nms hard|hard-agnostic|weighted] [--score-threshold <0-1>] [--iou-threshold <0-1>] [--max-detections <n>]
+          run <model.swl> (--image <a.jpg> ... | --images <dir> | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
+              [--nms hard|hard-agnostic|weighted] [--score-threshold <0-1>] [--iou-threshold <0-1>] [--max-detections <n>] [--overlay <dir>]
+              (--overlay writes each image with its detections drawn as <dir>/NAME.ppm, binary PPM)
           bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
           inspect <model.swl> [--json]
           info [--json]
@@ -81,6 +82,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 switch flag {
                 case "--image":
                     o.imagePaths += try p.values(flag)
+                case "--images": o.imageFolder = try p.value(flag)
+                case "--overlay": o.overlayFolder = try p.value(flag)
                 case "--input": o.inputNPY = try p.value(flag)
                 case "--output": o.outputNPY = try p.value(flag)
                 case "--json": o.json = true

@@ -55,7 +55,7 @@ func runDetector(_ detector: Detector, _ interpreter: Interpreter, mapping: Imag
 
 /// Prints the detector's last detections: a text block or one JSON object.
 func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, latency: Latency, detectMs: Double, options: NMSOptions,
-                     json: Bool) {
+                     json: Bool, overlay: String? = nil) {
     let k = detector.keypointCount
     let stats = detector.stats
     func labelName(_ i: Int) -> String { i < spec.labels.count ? spec.labels[i] : "\(i)" }
@@ -77,8 +77,9 @@ func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, lat
             s += "}"
         }
         s += "], \"candidates\": \(stats.candidates), \"skipped_non_finite\": \(stats.nonFinite), \"skipped_negative_size\": \(stats.invalidBoxes)"
-        s += ", \"dropped_outside_image\": \(stats.outsideImage)}"
-        sys_print(s)
+        s += ", \"dropped_outside_image\": \(stats.outsideImage)"
+        if let overlay { s += ", \"overlay\": \(jsonString(overlay))" }
+        sys_print(s + "}")
         return
     }
     sys_print("\(image)  \(latency.text)  detect \(formatFixed(detectMs, 3)) ms")
@@ -99,6 +100,7 @@ func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, lat
     if stats.nonFinite > 0 || stats.invalidBoxes > 0 {
         sys_print("  skipped \(stats.nonFinite) anchors with NaN or infinite values, \(stats.invalidBoxes) with a negative box size")
     }
+    if let overlay { sys_print("  overlay \(overlay)") }
 }
 
 /// A plain decimal number (`0.5`, `.25`, `1`, `3e-2` not accepted), for the board's hand-parsed flags.

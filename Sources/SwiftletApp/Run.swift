@@ -11,6 +11,10 @@ public struct RunOptions {
     public var modelPath: String
     /// JPEG images to classify (or run, for raw models), one result each.
     public var imagePaths: [String]
+    /// `--images DIR`: every JPEG directly in this folder, sorted by name, after `imagePaths`.
+    public var imageFolder: String? = nil
+    /// `--overlay DIR`: detectors write each image with its detections drawn into this folder.
+    public var overlayFolder: String? = nil
     /// A float32 `.npy` in the model input's ONNX (logical) shape, instead of images.
     public var inputNPY: String?
     /// Where `--input`'s outputs go: this path for one output, `STEM-NAME.npy` for several.
@@ -57,11 +61,14 @@ public struct RunOptions {
         if let v = scoreThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--score-threshold must be between 0 and 1, got \(formatGeneral(v))") }
         if let v = iouThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--iou-threshold must be between 0 and 1, got \(formatGeneral(v))") }
         if let v = maxDetections, v < 1 || v > 1 << 20 { throw .usage(detail: "--max-detections must be between 1 and \(1 << 20), got \(v)") }
-        if inputNPY == nil && imagePaths.isEmpty {
-            throw .usage(detail: "nothing to run: pass --image photo.jpg, or --input x.npy --output out.npy")
+        if inputNPY == nil && imagePaths.isEmpty && imageFolder == nil {
+            throw .usage(detail: "nothing to run: pass --image photo.jpg, --images DIR, or --input x.npy --output out.npy")
         }
-        if inputNPY != nil && !imagePaths.isEmpty {
-            throw .usage(detail: "pass either --image or --input, not both")
+        if inputNPY != nil && (!imagePaths.isEmpty || imageFolder != nil) {
+            throw .usage(detail: "pass either --image/--images or --input, not both")
+        }
+        if inputNPY != nil && overlayFolder != nil {
+            throw .usage(detail: "--overlay draws detections on --image or --images photos, not on an --input tensor")
         }
         if inputNPY != nil && outputNPY == nil {
             throw .usage(detail: "--input needs --output out.npy to say where the outputs go")
@@ -84,6 +91,8 @@ public struct RunOptions {
 /// `swiftlet run`: loads the model, runs it on each image (or on `--input`), prints the results.
 public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     try o.validate()
+    var o = o
+    if let dir = o.imageFolder { o.imagePaths += try jpegFiles(inFolder: dir) }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
     let model = try PackedModel(path: o.modelPath)
     let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
@@ -277,15 +286,30 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     if detector == nil && (o.nmsKind != nil || o.scoreThreshold != nil || o.iouThreshold != nil || o.maxDetections != nil) {
         throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections are for detectors; \(o.modelPath) has no detection decoder (re-import it with 'swiftlet import --decoder')")
     }
+    // Overlays: the folder is made and every file checked against the inputs before anything runs.
+    var overlays: [String] = []
+    if let folder = o.overlayFolder {
+        if detector == nil {
+            throw .usage(detail: "--overlay draws detections; \(o.modelPath) has no detection decoder (re-import it with 'swiftlet import --decoder')")
+        }
+        try prepareOverlayFolder(folder)
+        overlays = overlayPaths(o.imagePaths, folder: folder)
+        for p in overlays { try checkOutputPath(p, flag: "--overlay", inputs: o.inputFiles) }
+    }
+    // The decoded photo, kept for the overlay; its storage is reused from image to image.
+    var source = RGBImage(width: 0, height: 0)
+    let labelBytes = overlays.isEmpty ? [] : spec.labels.map { Array($0.utf8) }
     var failures = 0
-    for path in o.imagePaths {
+    for (n, path) in o.imagePaths.enumerated() {
         do {
-            let mapping = try loadImageInput(interpreter, path: path)
+            let mapping = try loadImageInput(interpreter, path: path, keeping: &source)
             let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
             if let detector {
                 let nms = nmsOptions(detector, o)
                 let ms = runDetector(detector, interpreter, mapping: mapping, options: nms)
-                printDetections(detector, spec, image: path, latency: latency, detectMs: ms, options: nms, json: o.json)
+                let overlay: String? = overlays.isEmpty ? nil : overlays[n]
+                if let overlay { try writeOverlay(detector, labels: labelBytes, image: &source, mapping: mapping, path: overlay) }
+                printDetections(detector, spec, image: path, latency: latency, detectMs: ms, options: nms, json: o.json, overlay: overlay)
             } else {
                 printResult(interpreter, image: path, latency: latency, o)
             }
@@ -306,6 +330,14 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
 /// model has pre-processing metadata. Returns how input pixels map back to the file's pixels.
 @discardableResult
 public func loadImageInput(_ interpreter: Interpreter, path: String) throws(SwiftletError) -> ImageMapping {
+    var image = RGBImage(width: 0, height: 0)
+    return try loadImageInput(interpreter, path: path, keeping: &image)
+}
+
+/// `loadImageInput`, decoding into `image` (its storage reused when the size allows) and leaving the
+/// decoded photo there: at the file's size, or at the reduced DCT scale a large JPEG was decoded at.
+@discardableResult
+public func loadImageInput(_ interpreter: Interpreter, path: String, keeping image: inout RGBImage) throws(SwiftletError) -> ImageMapping {
     let spec = interpreter.spec
     guard let pre = spec.preprocess else {
         throw .invalidModel(detail: "the model has no pre-processing metadata (mean, std, resize), so it cannot take an image",
@@ -315,7 +347,6 @@ public func loadImageInput(_ interpreter: Interpreter, path: String) throws(Swif
     // A large photo may be decoded at a reduced DCT scale, never below what the resize needs.
     let need = pre.resizeMode == 1 ? max(pre.resizeShorter, shape[1], shape[2]) : 0
     let bytes = try sys_readFile(path, what: "a JPEG image")
-    var image = RGBImage(width: 0, height: 0)
     try decodeJPEG(bytes, path: path, atLeast: pre.resizeMode == 1 ? (need, need) : (shape[2], shape[1]), into: &image)
     // The file's own size (a large JPEG is decoded at a reduced scale): detections are reported in it.
     let header = try readJPEGHeader(bytes, path: path)

@@ -172,3 +172,22 @@ private func hexByte(_ v: UInt8) -> String {
     s.append(digits[Int(v & 15)])
     return s
 }
+
+/// The quality `run --overlay` writes JPEGs at.
+public let overlayJPEGQuality = 90
+
+/// Encodes `image` as a baseline JPEG at `quality` (1–100) with libjpeg; `fullChroma` keeps the colour
+/// at full resolution (4:4:4) instead of libjpeg's default 4:2:0, so thin coloured lines stay sharp.
+/// `path` names the output in error messages.
+public func encodeJPEG(_ image: RGBImage, quality: Int = overlayJPEGQuality, fullChroma: Bool = true,
+                       path: String) throws(SwiftletError) -> [UInt8] {
+    var info = swl_jpeg_info()
+    var size = 0
+    let encoded = image.pixels.withUnsafeBufferPointer { px in
+        swl_jpeg_encode(px.baseAddress, Int32(truncatingIfNeeded: image.width), Int32(truncatingIfNeeded: image.height),
+                        Int32(truncatingIfNeeded: quality), fullChroma ? 1 : 0, &size, &info)
+    }
+    guard let encoded else { throw .invalidInput(path: path, detail: jpegMessage(info), hint: "") }
+    defer { free(encoded) }
+    return [UInt8](UnsafeBufferPointer(start: encoded, count: size))
+}

@@ -17,7 +17,8 @@ import SwiftletRuntime
 //
 // A detector (a model imported with --decoder) decodes and suppresses every run's outputs too, three
 // times: with the model's thresholds, and with score threshold 0 (every anchor a candidate: the
-// whole sort) under weighted and hard per-class NMS.
+// whole sort) under weighted and hard per-class NMS; the last of them is drawn into a 640×480 RGB
+// image as `run --overlay` draws it (boxes, keypoints, labels), which must allocate nothing either.
 //
 // Prints `allocations N bytes B runs R threads T detections D`; exit code 0. The check that the
 // interposer is live is the allocations made while loading, printed as `load_allocations`.
@@ -50,6 +51,10 @@ do {
     var allHard = all
     allHard.kind = .hardPerClass
     var detections = 0
+    let overlay = UnsafeMutablePointer<UInt8>.allocate(capacity: 640 * 480 * 3)
+    overlay.initialize(repeating: 0, count: 640 * 480 * 3)
+    let labels = interpreter.spec.labels.map { Array($0.utf8) }
+    let style = OverlayStyle.forImage(width: 640, height: 480)
     func detect() {
         guard let detector else { return }
         let d = detector.decoder
@@ -57,6 +62,7 @@ do {
         detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping)
         detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping, options: all)
         detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping, options: allHard)
+        drawDetections(detector, labels: labels, on: Canvas(pixels: overlay, width: 640, height: 480), style: style)
     }
     interpreter.invoke()
     detect()

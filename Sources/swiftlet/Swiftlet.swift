@@ -313,9 +313,10 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a packed model on JPEG images or on a .npy tensor.",
         discussion: """
-            With --image, each photo is resized and normalised as the model's pre-processing says; \
+            With --image (or --images DIR), each photo is resized and normalised as the model's pre-processing says; \
             classifiers print the top classes, detectors (imported with --decoder) their detections \
-            (label, score, box x0,y0,x1,y1 and keypoints in the photo's pixels), other models their outputs. With --input, a float32 \
+            (label, score, box x0,y0,x1,y1 and keypoints in the photo's pixels), other models their outputs. \
+            An image that cannot be read is reported and the others run (exit 1 at the end). With --input, a float32 \
             .npy in the ONNX input layout (e.g. NCHW) is run and every output written to --output \
             (out.npy for one output, out-NAME.npy for several).
             """)
@@ -325,6 +326,12 @@ struct Run: ParsableCommand {
 
     @Option(name: .customLong("image"), parsing: .upToNextOption, help: "JPEG images to run, one result each.")
     var images: [String] = []
+
+    @Option(name: .customLong("images"), help: ArgumentHelp("A folder: run every JPEG in it (*.jpg, *.jpeg; not sub-folders), sorted by name, after any --image.", valueName: "dir"))
+    var imageFolder: String?
+
+    @Option(help: ArgumentHelp("Detectors: write each image with its boxes, keypoints, labels and scores drawn into this folder (created if missing), as NAME.jpg (JPEG quality 90); the board binary writes NAME.ppm (binary PPM).", valueName: "dir"))
+    var overlay: String?
 
     @Option(help: "A float32 .npy input tensor in the model's ONNX layout (instead of --image).")
     var input: String?
@@ -375,6 +382,8 @@ struct Run: ParsableCommand {
         o.scoreThreshold = scoreThreshold
         o.iouThreshold = iouThreshold
         o.maxDetections = maxDetections
+        o.imageFolder = imageFolder
+        o.overlayFolder = overlay
         return o
     }
 

@@ -93,6 +93,21 @@ static inline int swl_fstat_fd(int fd, swl_file_status *out) {
     return 0;
 }
 
+#include <dirent.h>
+/// opendir(3) as an untyped handle (DIR is opaque and differs by libc): NULL with errno set on failure.
+static inline void *swl_opendir(const char *path) { return opendir(path); }
+/// The next entry's name, skipping "." and "..": NULL at the end (errno 0) or on an error (errno set).
+/// The name is valid until the next call on the same handle.
+static inline const char *swl_readdir_name(void *dir) {
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir((DIR *)dir);
+        if (e == NULL) return NULL;
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) return e->d_name;
+    }
+}
+static inline void swl_closedir(void *dir) { (void)closedir((DIR *)dir); }
+
 /// open(2) flags Swift cannot always see through the libc headers' macro chains.
 static const int swl_o_nonblock = O_NONBLOCK;
 static const int swl_o_cloexec = O_CLOEXEC;
@@ -266,8 +281,13 @@ swl_jpeg_info swl_jpeg_decode_rgb(const unsigned char *data, size_t size, unsign
 swl_jpeg_info swl_jpeg_decode_rgb_scaled(const unsigned char *data, size_t size, int denom, unsigned char *out,
                                          size_t out_size);
 
-/// Encodes interleaved RGB as a baseline JPEG (libjpeg defaults, `quality` 1-100); returns a malloc'd
-/// buffer of `*size` bytes (release with `free`), or NULL. For tests that need real JPEGs of any size.
+/// Encodes interleaved RGB as a baseline JPEG (libjpeg defaults, `quality` 1-100, colour not subsampled
+/// when `full_chroma` is 1); returns a malloc'd buffer of `*size` bytes (release with `free`), or NULL with
+/// `info->message` saying why.
+unsigned char *swl_jpeg_encode(const unsigned char *rgb, int width, int height, int quality, int full_chroma, size_t *size,
+                               swl_jpeg_info *info);
+
+/// `swl_jpeg_encode` with libjpeg's default 4:2:0 colour; NULL on failure. For tests that need real JPEGs.
 unsigned char *swl_jpeg_encode_rgb(const unsigned char *rgb, int width, int height, int quality, size_t *size);
 
 #endif

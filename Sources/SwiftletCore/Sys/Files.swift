@@ -227,3 +227,36 @@ func writeFileAtomically(_ output: String, _ bytes: [UInt8]) throws(SwiftletErro
         throw failure
     }
 }
+
+/// The names in folder `path` (not "." and ".."), in the order the file system lists them. The
+/// corresponding C calls are `opendir`, `readdir`, `closedir`.
+public func sys_listDirectory(_ path: String) throws(SwiftletError) -> [String] {
+    guard let dir = swl_opendir(path) else { throw .system(call: "opendir", path: path, errno: swl_errno()) }
+    defer { swl_closedir(dir) }
+    var names: [String] = []
+    while true {
+        guard let name = swl_readdir_name(dir) else {
+            let e = swl_errno()
+            if e != 0 { throw .system(call: "readdir", path: path, errno: e) }
+            return names
+        }
+        names.append(String(cString: name))
+    }
+}
+
+/// Creates folder `path` and any missing parents (as `mkdir -p`, mode 0755 less the umask); an
+/// existing folder is fine. An error names the path that could not be made (ENOTDIR: a part of the
+/// path is a file; EEXIST: `path` itself is one). The corresponding C calls are `mkdir`, `stat`.
+public func sys_makeDirectories(_ path: String) throws(SwiftletError) {
+    let bytes = Array(path.utf8)
+    var i = 1
+    while i <= bytes.count {
+        if i == bytes.count || bytes[i] == UInt8(ascii: "/") {
+            let prefix = String(decoding: bytes[0..<i], as: UTF8.self)
+            if mkdir(prefix, 0o755) != 0 && swl_errno() != EEXIST { throw .system(call: "mkdir", path: prefix, errno: swl_errno()) }
+        }
+        i += 1
+    }
+    guard let s = try sys_stat(path) else { throw .system(call: "mkdir", path: path, errno: ENOENT) }
+    if s.kind != .directory { throw .system(call: "mkdir", path: path, errno: EEXIST) }
+}
