@@ -595,6 +595,125 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
     }
 }
 
+// ---- int8 GEMM with AVX-512 VNNI (vpdpbusd on 256-bit registers) ----
+
+#define SWK_AVX512VNNI __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
+/// Output blocks whose compensation the VNNI GEMM computes once per call (2,048 outputs).
+#define SWK_VNNI_COMP_BLOCKS 256
+
+/// A row of `k` int8 as uint8 (128 added: the top bit flipped) at `dst`, padded to `kp` with 0x80.
+SWK_AVX512VNNI static inline void swk_flip_row(const int8_t *src, size_t k, size_t kp, uint8_t *dst) {
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    size_t kk = 0;
+    for (; kk + 32 <= k; kk += 32) {
+        _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + kk)), flip));
+    }
+    for (; kk < k; kk++) dst[kk] = (uint8_t)src[kk] ^ 0x80u;
+    for (; kk < kp; kk++) dst[kk] = 0x80u;
+}
+
+/// One tile of `R` rows of A (R a constant where inlined: 1, 2 or 4; rows past the end repeat the
+/// last) against every block of 8 outputs. The packed block is vpdpbusd's layout already (output o's
+/// four weights of group q in dword o of the group's 32 bytes). vpdpbusd takes unsigned × signed
+/// bytes, so the tile's rows go to `scratch` with 128 added to each input (`swk_flip_row`), and
+/// 128 · Σ w per output, computed from the same weight vectors, comes off the sums:
+/// Σ (x + 128) w − 128 Σ w = Σ x w, exact in int32 arithmetic modulo 2^32, so the requantized bytes
+/// equal the AVX2 path's and the reference's. The padding of a depth that is not a multiple of 4
+/// meets zero weights.
+SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_vnni(
+    size_t R, size_t NB, const uint8_t *scratch, size_t kp, size_t kq, const uint8_t *wb, size_t block, const __m256i *comps,
+    size_t n0, size_t n, size_t m0, size_t mr, int8_t *c, size_t c_stride, __m256i zp, __m256i lo, __m256i hi) {
+    // NB (1 or 2) blocks of 8 outputs at once: each broadcast input serves both.
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    __m256i acc[2][SWK_QS8_MR], comp[2];
+    SWK_UNROLL for (size_t j = 0; j < NB; j++) {
+        const __m256i bias = _mm256_load_si256((const __m256i *)(wb + j * block));
+        SWK_UNROLL for (size_t r = 0; r < R; r++) acc[j][r] = bias;
+        comp[j] = comps ? comps[n0 / SWK_QS8_NR + j] : _mm256_setzero_si256();
+    }
+    const uint8_t *wp = wb + 96;
+    const uint8_t *xp = scratch;
+    for (size_t q = 0; q < kq; q++, wp += 32, xp += 4) {
+        __m256i w8[2];
+        SWK_UNROLL for (size_t j = 0; j < NB; j++) {
+            w8[j] = _mm256_loadu_si256((const __m256i *)(wp + j * block));
+            if (!comps) comp[j] = _mm256_dpbusd_epi32(comp[j], flip, w8[j]);
+        }
+        SWK_UNROLL for (size_t r = 0; r < R; r++) {
+            uint32_t v;
+            memcpy(&v, xp + r * kp, 4);
+            const __m256i xv = _mm256_set1_epi32((int)v);
+            SWK_UNROLL for (size_t j = 0; j < NB; j++) acc[j][r] = _mm256_dpbusd_epi32(acc[j][r], xv, w8[j]);
+        }
+    }
+    SWK_UNROLL for (size_t j = 0; j < NB; j++) {
+        const uint8_t *bj = wb + j * block;
+        const swk_rq8 rq = swk_rq8_make(_mm256_load_si256((const __m256i *)(bj + 32)), _mm256_load_si256((const __m256i *)(bj + 64)));
+        const size_t o = n0 + j * SWK_QS8_NR;
+        const size_t nr = n - o < SWK_QS8_NR ? n - o : SWK_QS8_NR;
+        SWK_UNROLL for (size_t r = 0; r < R; r++) {
+            if (r < mr) {
+                const __m256i v = swk_requant8q(_mm256_sub_epi32(acc[j][r], comp[j]), &rq, zp, lo, hi);
+                swk_store_bytes(c + (m0 + r) * c_stride + o, swk_narrow8(v), nr);
+            }
+        }
+    }
+}
+
+/// One tile of `R` rows of A (R a constant where inlined: 1, 2 or 4; rows past the end repeat the
+/// last) against every block of 8 outputs, two blocks at a time. The packed block is vpdpbusd's
+/// layout already (output o's four weights of group q in dword o of the group's 32 bytes). vpdpbusd
+/// takes unsigned × signed bytes, so the tile's rows go to `scratch` with 128 added to each input
+/// (`swk_flip_row`), and 128 · Σ w per output (from `comps`, or computed from the same weight vectors)
+/// comes off the sums: Σ (x + 128) w − 128 Σ w = Σ x w, exact in int32 arithmetic modulo 2^32, so the
+/// requantized bytes equal the AVX2 path's and the reference's. The padding of a depth that is not a
+/// multiple of 4 meets zero weights.
+SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_tile_vnni(
+    size_t R, const int8_t *a, size_t a_stride, size_t m0, size_t mr, size_t n, size_t k, size_t kq, size_t block,
+    const void *w, int8_t *c, size_t c_stride, uint8_t *scratch, const __m256i *comps, __m256i zp, __m256i lo, __m256i hi) {
+    const size_t kp = 4 * kq;
+    SWK_UNROLL for (size_t r = 0; r < R; r++) swk_flip_row(a + (m0 + (r < mr ? r : mr - 1)) * a_stride, k, kp, scratch + r * kp);
+    const uint8_t *wb = (const uint8_t *)w;
+    size_t n0 = 0;
+    for (; n0 + SWK_QS8_NR < n; n0 += 2 * SWK_QS8_NR, wb += 2 * block) {
+        swk_qs8_blocks_vnni(R, 2, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi);
+    }
+    if (n0 < n) swk_qs8_blocks_vnni(R, 1, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi);
+}
+
+SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                                           int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
+    const size_t kq = (k + 3) / 4;
+    const size_t block = 96 + 32 * kq;
+    const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
+    uint8_t *rows = (uint8_t *)scratch;
+    // 128 · Σ w per output, once per call when there are several tiles and the blocks fit here (8 KB
+    // of stack); otherwise each tile computes it beside its sums.
+    __m256i comps[SWK_VNNI_COMP_BLOCKS];
+    const size_t blocks = (n + SWK_QS8_NR - 1) / SWK_QS8_NR;
+    const __m256i *cp = NULL;
+    if (m > SWK_QS8_MR && blocks <= SWK_VNNI_COMP_BLOCKS) {
+        const __m256i flip = _mm256_set1_epi8((char)0x80);
+        for (size_t b = 0; b < blocks; b++) {
+            const uint8_t *wp = (const uint8_t *)w + b * block + 96;
+            __m256i comp = _mm256_setzero_si256();
+            for (size_t q = 0; q < kq; q++, wp += 32) comp = _mm256_dpbusd_epi32(comp, flip, _mm256_loadu_si256((const __m256i *)wp));
+            comps[b] = comp;
+        }
+        cp = comps;
+    }
+    for (size_t m0 = 0; m0 < m; m0 += SWK_QS8_MR) {
+        const size_t mr = m - m0 < SWK_QS8_MR ? m - m0 : SWK_QS8_MR;
+        if (mr == 1) {
+            swk_qs8_tile_vnni(1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi);
+        } else if (mr == 2) {
+            swk_qs8_tile_vnni(2, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi);
+        } else {
+            swk_qs8_tile_vnni(SWK_QS8_MR, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi);
+        }
+    }
+}
+
 /// Σ (x_a · w_a + x_b · w_b) per channel over `pairs` tap pairs: the two taps widened, interleaved,
 /// and multiplied against the weight pairs by vpmaddwd (no int16 saturation: |x · w| ≤ 2^14).
 SWK_AVX2 static inline __attribute__((always_inline)) void swk_dw_pairs_avx2(size_t pairs, const int8_t *const *tp, ptrdiff_t d,

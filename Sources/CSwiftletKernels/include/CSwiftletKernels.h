@@ -273,6 +273,11 @@ void swk_wino23_output_f32_avx2(const float *m, size_t m_stride, size_t m_row, s
 /// `scratch`: SWK_QS8_MR · round_up(k, 4) int16 + SWK_QS8_SLACK bytes, 32-byte aligned.
 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                        int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);
+/// The same GEMM with AVX-512 VNNI: vpdpbusd on 256-bit registers, 4 × 8 tile, 4 multiply-adds of
+/// bytes per lane and instruction (the inputs flipped to unsigned and compensated: see the kernel).
+/// `scratch` as for swk_gemm_qs8_avx2 (it holds the tile's rows as bytes).
+void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                             int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);
 /// One output row of an int8 depthwise convolution (the qs8 depthwise layout, at most SWK_DW_MAX_TAPS
 /// taps). AVX2, 16 channels at a time, two taps per vpmaddwd.
 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out);

@@ -145,10 +145,18 @@ static inline int swl_cpuid(unsigned leaf, unsigned sub, unsigned *a, unsigned *
     __cpuid_count(leaf, sub, *a, *b, *c, *d);
     return 1;
 }
+/// XCR0: the register state the OS saves (bit 1 SSE, 2 AVX, 5–7 AVX-512). Call only when cpuid
+/// leaf 1 reports OSXSAVE.
+static inline unsigned long long swl_xgetbv0(void) {
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
 #else
 static inline int swl_cpuid(unsigned leaf, unsigned sub, unsigned *a, unsigned *b, unsigned *c, unsigned *d) {
     (void)leaf; (void)sub; *a = *b = *c = *d = 0; return 0;
 }
+static inline unsigned long long swl_xgetbv0(void) { return 0; }
 #endif
 
 #include <sys/resource.h>

@@ -23,12 +23,13 @@ public struct CPUFeatures: OptionSet, Equatable, Sendable {
     public static let avx512bw = CPUFeatures(rawValue: 1 << 14)
     public static let avx512vnni = CPUFeatures(rawValue: 1 << 15)
     public static let avxvnni = CPUFeatures(rawValue: 1 << 16)
+    public static let avx512vl = CPUFeatures(rawValue: 1 << 17)
 
     /// Every feature with its name, in the order `names` lists them.
     public static let named: [(CPUFeatures, String)] = [
         (.neon, "neon"), (.fp16, "fp16"), (.dotprod, "dotprod"), (.sve, "sve"), (.i8mm, "i8mm"), (.bf16, "bf16"),
         (.sse2, "sse2"), (.sse41, "sse4.1"), (.fma, "fma"), (.avx, "avx"), (.avx2, "avx2"), (.avx512f, "avx512f"),
-        (.avx512bw, "avx512bw"), (.avx512vnni, "avx512vnni"), (.avxvnni, "avxvnni"),
+        (.avx512bw, "avx512bw"), (.avx512vl, "avx512vl"), (.avx512vnni, "avx512vnni"), (.avxvnni, "avxvnni"),
     ]
 
     /// The running CPU's features: `getauxval(AT_HWCAP/AT_HWCAP2)` on ARM64, `cpuid` on x86-64.
@@ -48,20 +49,29 @@ public struct CPUFeatures: OptionSet, Equatable, Sendable {
         if hw2 & (1 << 14) != 0 { f.insert(.bf16) }      // HWCAP2_BF16
         #elseif arch(x86_64)
         var a: UInt32 = 0, b: UInt32 = 0, c: UInt32 = 0, d: UInt32 = 0
+        // The AVX and AVX-512 registers are usable only where the kernel saves them (XCR0: SSE and
+        // AVX state, then opmask and the upper ZMM state), whatever cpuid says the core has.
+        var ymm = false, zmm = false
         if swl_cpuid(1, 0, &a, &b, &c, &d) != 0 {
             if d & (1 << 26) != 0 { f.insert(.sse2) }
             if c & (1 << 19) != 0 { f.insert(.sse41) }
-            if c & (1 << 12) != 0 { f.insert(.fma) }
-            if c & (1 << 28) != 0 { f.insert(.avx) }
+            if c & (1 << 27) != 0 {  // OSXSAVE
+                let xcr0 = swl_xgetbv0()
+                ymm = xcr0 & 0x6 == 0x6
+                zmm = ymm && xcr0 & 0xE0 == 0xE0
+            }
+            if ymm && c & (1 << 12) != 0 { f.insert(.fma) }
+            if ymm && c & (1 << 28) != 0 { f.insert(.avx) }
         }
         if swl_cpuid(7, 0, &a, &b, &c, &d) != 0 {
-            if b & (1 << 5) != 0 { f.insert(.avx2) }
-            if b & (1 << 16) != 0 { f.insert(.avx512f) }
-            if b & (1 << 30) != 0 { f.insert(.avx512bw) }
-            if c & (1 << 11) != 0 { f.insert(.avx512vnni) }
+            if ymm && b & (1 << 5) != 0 { f.insert(.avx2) }
+            if zmm && b & (1 << 16) != 0 { f.insert(.avx512f) }
+            if zmm && b & (1 << 30) != 0 { f.insert(.avx512bw) }
+            if zmm && b & (1 << 31) != 0 { f.insert(.avx512vl) }
+            if zmm && c & (1 << 11) != 0 { f.insert(.avx512vnni) }
         }
         if swl_cpuid(7, 1, &a, &b, &c, &d) != 0 {
-            if a & (1 << 4) != 0 { f.insert(.avxvnni) }
+            if ymm && a & (1 << 4) != 0 { f.insert(.avxvnni) }
         }
         #endif
         return f

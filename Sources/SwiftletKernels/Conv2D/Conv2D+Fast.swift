@@ -134,7 +134,11 @@ func gemmF32(_ isa: KernelISA, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, 
 func gemmQS8(_ isa: KernelISA, m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, aStride: Int, w: UnsafeRawPointer,
              c: UnsafeMutablePointer<Int8>, cStride: Int, out: UnsafePointer<swk_qs8_output>, scratch: UnsafeMutablePointer<Int16>) {
     #if arch(x86_64)
-    swk_gemm_qs8_avx2(m, n, k, a, aStride, w, c, cStride, out, scratch)
+    if isa == .avx512vnni {
+        swk_gemm_qs8_avx512vnni(m, n, k, a, aStride, w, c, cStride, out, scratch)
+    } else {
+        swk_gemm_qs8_avx2(m, n, k, a, aStride, w, c, cStride, out, scratch)
+    }
     #elseif arch(arm64)
     if isa == .neonDot {
         swk_gemm_qs8_neondot(m, n, k, a, aStride, w, c, cStride, out, scratch)

@@ -39,7 +39,7 @@ public enum KernelAlgorithm: Sendable, Equatable {
 
 /// The instruction set a variant's micro-kernel uses.
 public enum KernelISA: Sendable, Equatable {
-    case scalar, avx2, neon, neonDot
+    case scalar, avx2, avx512vnni, neon, neonDot
 }
 
 /// The shape of a convolution as a variant sees it (NHWC input and output, `Conv2D` parameters).
@@ -121,6 +121,9 @@ public struct KernelVariant: Sendable, Equatable {
 /// architecture. Selection (`select`) walks a table from the end, so later rows are preferred;
 /// the tests iterate the same tables, so a variant cannot exist untested.
 public enum KernelTables {
+    /// What the int8 GEMM's vpdpbusd on 256-bit registers needs (EVEX encoding: AVX-512 VL).
+    public static let vnni: CPUFeatures = [.avx2, .avx512f, .avx512bw, .avx512vl, .avx512vnni]
+
     public static let convF32: [KernelVariant] = {
         var t = [KernelVariant("conv2dF32_reference", .reference, .scalar, requires: [])]
         #if arch(x86_64)
@@ -143,6 +146,8 @@ public enum KernelTables {
         t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_avx2", .im2col, .avx2, requires: [.avx2]))
         t.append(KernelVariant("conv2dQS8_dw16c_avx2", .depthwise, .avx2, requires: [.avx2]))
         t.append(KernelVariant("conv2dQS8_gemm4x8c4_avx2", .pointwise, .avx2, requires: [.avx2]))
+        t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_avx512vnni", .im2col, .avx512vnni, requires: KernelTables.vnni))
+        t.append(KernelVariant("conv2dQS8_gemm4x8c4_avx512vnni", .pointwise, .avx512vnni, requires: KernelTables.vnni))
         #elseif arch(arm64)
         t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_neon", .im2col, .neon, requires: [.neon]))
         t.append(KernelVariant("conv2dQS8_dw16c_neon", .depthwise, .neon, requires: [.neon]))
@@ -167,6 +172,7 @@ public enum KernelTables {
         var t = [KernelVariant("fullyConnectedQS8_reference", .reference, .scalar, requires: [])]
         #if arch(x86_64)
         t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_avx2", .gemm, .avx2, requires: [.avx2]))
+        t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_avx512vnni", .gemm, .avx512vnni, requires: KernelTables.vnni))
         #elseif arch(arm64)
         t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_neon", .gemm, .neon, requires: [.neon]))
         t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_neonDot", .gemm, .neonDot, requires: [.neon, .dotprod]))
