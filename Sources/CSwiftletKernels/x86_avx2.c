@@ -977,6 +977,32 @@ SWK_AVX2 int32_t swk_peak_maddubs_avx2(size_t iterations) {
     return _mm256_extract_epi32(s, 0) ^ _mm256_extract_epi32(s, 7);
 }
 
+SWK_AVX512VNNI int32_t swk_peak_dpbusd_avx512vnni(size_t iterations) {
+    __m256i acc[12];
+    const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(5);
+    SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = _mm256_set1_epi32(j);
+    for (size_t i = 0; i < iterations; i++) {
+        SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = _mm256_dpbusd_epi32(acc[j], a, b);
+        __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]), "+x"(acc[3]), "+x"(acc[4]), "+x"(acc[5]));
+    }
+    __m256i s = acc[0];
+    SWK_UNROLL for (int j = 1; j < 12; j++) s = _mm256_xor_si256(s, acc[j]);
+    return _mm256_extract_epi32(s, 0) ^ _mm256_extract_epi32(s, 7);
+}
+
+SWK_AVX512VNNI int32_t swk_peak_dpbusd512_avx512vnni(size_t iterations) {
+    __m512i acc[12];
+    const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
+    SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = _mm512_set1_epi32(j);
+    for (size_t i = 0; i < iterations; i++) {
+        SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = _mm512_dpbusd_epi32(acc[j], a, b);
+        __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]), "+v"(acc[4]), "+v"(acc[5]));
+    }
+    __m512i s = acc[0];
+    SWK_UNROLL for (int j = 1; j < 12; j++) s = _mm512_xor_si512(s, acc[j]);
+    return _mm512_reduce_add_epi32(s);
+}
+
 /// y[i] = table[x[i] + 128], 32 bytes at a time: vpshufb looks up the low nibble in each of the 16
 /// rows of 16 entries, and four rounds of vpblendvb on the high nibble's bits (each moved to a byte's
 /// sign bit) keep the right row.

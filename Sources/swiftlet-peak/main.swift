@@ -15,7 +15,8 @@ import Glibc
 // variant with its lowest time per call: {"variant", "h", "w", "c", "o", "ms"} (tools/bench/winograd).
 //
 // The int8 multiply-add peak of one core, measured: the instructions the int8 GEMM variants use
-// (x86-64: vpmaddwd + vpaddd; arm64: smull + sadalp, and sdot where the CPU has it), in twelve
+// (x86-64: vpmaddwd + vpaddd, and vpdpbusd where the CPU has AVX-512 VNNI; arm64: smull + sadalp,
+// and sdot where the CPU has it), in twelve
 // independent chains for about SECONDS (default 0.5) per instruction. Prints one JSON object per
 // instruction: {"instruction", "macs_per_instruction", "gmacs", "used"} ("used": false for the x86
 // vpmaddubsw path, ONNX Runtime's U8S8 GEMM, which no Swiftlet kernel uses: printed for comparison).
@@ -106,6 +107,10 @@ if features.contains(.avx2) {
     report("vpmaddwd+vpaddd", 16, measure(12 * 16) { swk_peak_madd_avx2($0) })
     // ONNX Runtime's U8S8 path, for comparison: inexact (vpmaddubsw saturates), so not used here.
     report("vpmaddubsw+vpmaddwd+vpaddd", 32, measure(12 * 32) { swk_peak_maddubs_avx2($0) }, used: false)
+}
+if features.isSuperset(of: KernelTables.vnni) {
+    report("vpdpbusd ymm", 32, measure(12 * 32) { swk_peak_dpbusd_avx512vnni($0) })
+    report("vpdpbusd zmm", 64, measure(12 * 64) { swk_peak_dpbusd512_avx512vnni($0) }, used: false)
 }
 #elseif arch(arm64)
 report("smull+sadalp", 8, measure(12 * 8) { swk_peak_smull_neon($0) })

@@ -310,6 +310,11 @@ int32_t swk_peak_madd_avx2(size_t iterations);
 /// vpmaddubsw + vpmaddwd (by ones) + vpaddd triples, the unsigned × signed int8 path of ONNX
 /// Runtime's U8S8 GEMM (32 multiply-adds each, but vpmaddubsw saturates its int16 pair sums).
 int32_t swk_peak_maddubs_avx2(size_t iterations);
+/// Peak probe: `iterations` × 12 independent vpdpbusd on 256-bit registers, the VNNI int8 GEMM's
+/// instruction (32 multiply-adds each). AVX-512 VNNI + VL.
+int32_t swk_peak_dpbusd_avx512vnni(size_t iterations);
+/// The same on 512-bit registers (64 each), for comparison: no Swiftlet kernel uses them yet.
+int32_t swk_peak_dpbusd512_avx512vnni(size_t iterations);
 /// y[i] = table[x[i] + 128] (an int8 activation's 256-entry table; y may alias x). AVX2.
 void swk_lookup_s8_avx2(size_t count, const int8_t *x, const int8_t *table, int8_t *y);
 /// float32 → int8: round(x / scale) half away from zero + zero point, clamped; NaN gives the zero point. AVX2.
