@@ -612,18 +612,12 @@ SWK_AVX512VNNI static inline void swk_flip_row(const int8_t *src, size_t k, size
     for (; kk < kp; kk++) dst[kk] = 0x80u;
 }
 
-/// One tile of `R` rows of A (R a constant where inlined: 1, 2 or 4; rows past the end repeat the
-/// last) against every block of 8 outputs. The packed block is vpdpbusd's layout already (output o's
-/// four weights of group q in dword o of the group's 32 bytes). vpdpbusd takes unsigned × signed
-/// bytes, so the tile's rows go to `scratch` with 128 added to each input (`swk_flip_row`), and
-/// 128 · Σ w per output, computed from the same weight vectors, comes off the sums:
-/// Σ (x + 128) w − 128 Σ w = Σ x w, exact in int32 arithmetic modulo 2^32, so the requantized bytes
-/// equal the AVX2 path's and the reference's. The padding of a depth that is not a multiple of 4
-/// meets zero weights.
+/// `NB` (1 or 2) blocks of 8 outputs from block `wb` on, for the `R` flipped rows in `scratch`
+/// (`swk_qs8_tile_vnni` says how), requantized and stored.
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_vnni(
     size_t R, size_t NB, const uint8_t *scratch, size_t kp, size_t kq, const uint8_t *wb, size_t block, const __m256i *comps,
     size_t n0, size_t n, size_t m0, size_t mr, int8_t *c, size_t c_stride, __m256i zp, __m256i lo, __m256i hi) {
-    // NB (1 or 2) blocks of 8 outputs at once: each broadcast input serves both.
+    // Each broadcast input serves every block.
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     __m256i acc[2][SWK_QS8_MR], comp[2];
     SWK_UNROLL for (size_t j = 0; j < NB; j++) {

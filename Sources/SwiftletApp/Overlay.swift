@@ -46,9 +46,6 @@ func bytesPrecede(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     return a.count < b.count
 }
 
-/// Whether the path ends in '/'.
-func endsWithSlash(_ path: String) -> Bool { Array(path.utf8).last == UInt8(ascii: "/") }
-
 /// The JPEG files (`*.jpg`, `*.jpeg`, any case) directly in folder `dir`, sorted by name byte by byte
 /// (as `LC_ALL=C ls`); sub-folders are not searched. A file that is not a readable JPEG is still listed:
 /// `run` reports it and goes on with the others. (An insertion sort: a few lines of board code, and
@@ -72,7 +69,7 @@ public func jpegFiles(inFolder dir: String) throws(SwiftletError) -> [String] {
         throw .invalidInput(path: dir, detail: "the --images folder holds no JPEG images (*.jpg, *.jpeg; sub-folders are not searched)",
                             hint: hint)
     }
-    let prefix = endsWithSlash(dir) ? dir : dir + "/"
+    let prefix = dir.endsWith("/") ? dir : dir + "/"
     var out: [String] = []
     for n in names { out.append(prefix + String(decoding: n, as: UTF8.self)) }
     return out
@@ -99,7 +96,7 @@ public func prepareOverlayFolder(_ dir: String) throws(SwiftletError) {
 public func overlayPaths(_ images: [String], folder: String, ext: String = overlayExtension) -> [String] {
     var used: [[UInt8]] = []
     var out: [String] = []
-    let prefix = endsWithSlash(folder) ? folder : folder + "/"
+    let prefix = folder.endsWith("/") ? folder : folder + "/"
     for path in images {
         var name = Array(path.utf8)
         if let slash = name.lastIndex(of: UInt8(ascii: "/")) { name.removeSubrange(0...slash) }

@@ -32,10 +32,6 @@ extension String {
         return a.dropFirst(n - m).elementsEqual(b)
     }
 
-    /// Whether the UTF-8 bytes contain the ASCII character `c`.
-    @inlinable
-    public func containsByte(_ c: Unicode.Scalar) -> Bool { utf8.contains(UInt8(truncatingIfNeeded: c.value)) }
-
     /// The text without its last `k` UTF-8 bytes (callers cut ASCII suffixes they checked with `endsWith`).
     @inlinable
     public func droppingLastBytes(_ k: Int) -> String {
