@@ -427,19 +427,22 @@ static const int8_t swk_tail_shuffle[32] = {
 _Static_assert(X86_QS8_MR <= SWK_QS8_MR, "the scratch is sized by SWK_QS8_MR");
 
 /// Stores the first `count` (1–4) of four rows of 8 outputs each, `swk_mulfp8q` results in the GEMM's
-/// [0 1 4 5 | 2 3 6 7] order, adding the zero point and clamping on the way: packed to int16 with
-/// saturation, + zero point with saturation, packed to int8 with saturation, clamped to [lo, hi] ⊆
-/// int8 — the same bytes as clamping r + zp in int32, since every saturation lands beyond [lo, hi] on
-/// the side r + zp is. Bytes [row r outputs 0 1 4 5] land in dword r of the low lane and [2 3 6 7] in
-/// dword r of the high lane; each row's two dwords are gathered, then its bytes.
-SWK_AVX2 static inline void swk_store_rows4(const __m256i *rv, size_t count, int8_t *cp, size_t c_stride,
-                                            __m256i zp16, __m256i lo8, __m256i hi8) {
+/// [0 1 4 5 | 2 3 6 7] order (`natural`: in order, as the VNNI GEMM leaves them), adding the zero point
+/// and clamping on the way: packed to int16 with saturation, + zero point with saturation, packed to
+/// int8 with saturation, clamped to [lo, hi] ⊆ int8 — the same bytes as clamping r + zp in int32, since
+/// every saturation lands beyond [lo, hi] on the side r + zp is. Bytes [row r outputs 0 1 4 5] land in
+/// dword r of the low lane and [2 3 6 7] in dword r of the high lane; each row's two dwords are
+/// gathered, then (unless `natural`) its bytes.
+SWK_AVX2 static inline __attribute__((always_inline)) void swk_store_rows4(const __m256i *rv, size_t count, int8_t *cp, size_t c_stride,
+                                                                          __m256i zp16, __m256i lo8, __m256i hi8, int natural) {
     const __m256i a16 = _mm256_adds_epi16(_mm256_packs_epi32(rv[0], rv[1]), zp16);
     const __m256i b16 = _mm256_adds_epi16(_mm256_packs_epi32(rv[2], rv[3]), zp16);
     const __m256i b8 = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(a16, b16), lo8), hi8);
-    const __m256i rowsq = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(b8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)),
-                                              _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15,
-                                                               0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15));
+    __m256i rowsq = _mm256_permutevar8x32_epi32(b8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    if (!natural) {
+        rowsq = _mm256_shuffle_epi8(rowsq, _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15,
+                                                            0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15));
+    }
     const __m128i r01 = _mm256_castsi256_si128(rowsq), r23 = _mm256_extracti128_si256(rowsq, 1);
     _mm_storel_epi64((__m128i *)cp, r01);
     if (count > 1) _mm_storeh_pd((double *)(cp + c_stride), _mm_castsi128_pd(r01));
@@ -556,11 +559,11 @@ SWK_AVX2 static inline __attribute__((always_inline)) void swk_qs8_tile_avx2(
         int8_t *cp = c + m0 * c_stride + n0;
         if (nr == SWK_QS8_NR) {
             size_t r = 0;
-            for (; r + 4 <= mr; r += 4) swk_store_rows4(rv + r, 4, cp + r * c_stride, c_stride, zp16, lo8, hi8);
+            for (; r + 4 <= mr; r += 4) swk_store_rows4(rv + r, 4, cp + r * c_stride, c_stride, zp16, lo8, hi8, 0);
             if (r < mr) {
                 const __m256i last = rv[mr - 1];
                 const __m256i four[4] = {rv[r], r + 1 < mr ? rv[r + 1] : last, r + 2 < mr ? rv[r + 2] : last, last};
-                swk_store_rows4(four, mr - r, cp + r * c_stride, c_stride, zp16, lo8, hi8);
+                swk_store_rows4(four, mr - r, cp + r * c_stride, c_stride, zp16, lo8, hi8, 0);
             }
         } else {
             for (size_t r = 0; r < mr; r++) {
@@ -608,22 +611,29 @@ SWK_AVX512VNNI static inline void swk_flip_row(const int8_t *src, size_t k, size
     for (; kk + 32 <= k; kk += 32) {
         _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + kk)), flip));
     }
-    for (; kk < k; kk++) dst[kk] = (uint8_t)src[kk] ^ 0x80u;
-    for (; kk < kp; kk++) dst[kk] = 0x80u;
+    // The tail (k − kk < 32) and the padding to kp (kp − kk ≤ 32) by masked moves: the bytes past k
+    // load as 0 and leave as 0x80 (a byte loop here was a large part of a 16- or 24-deep layer).
+    if (kk < kp) {
+        const __m256i v = _mm256_xor_si256(_mm256_maskz_loadu_epi8((__mmask32)((1ull << (k - kk)) - 1), src + kk), flip);
+        _mm256_mask_storeu_epi8(dst + kk, (__mmask32)((1ull << (kp - kk)) - 1), v);
+    }
 }
 
 /// `NB` (1 or 2) blocks of 8 outputs from block `wb` on, for the `R` flipped rows in `scratch`
 /// (`swk_qs8_tile_vnni` says how), requantized and stored.
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_vnni(
     size_t R, size_t NB, const uint8_t *scratch, size_t kp, size_t kq, const uint8_t *wb, size_t block, const __m256i *comps,
-    size_t n0, size_t n, size_t m0, size_t mr, int8_t *c, size_t c_stride, __m256i zp, __m256i lo, __m256i hi) {
-    // Each broadcast input serves every block.
+    size_t n0, size_t n, size_t m0, size_t mr, int8_t *c, size_t c_stride, __m256i zp, __m256i lo, __m256i hi,
+    __m256i zp16, __m256i lo8, __m256i hi8) {
+    // Each broadcast input serves every block. With `comps`, the compensation comes off the bias
+    // before the sums; without, it is summed from the same weight vectors and comes off after.
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     __m256i acc[2][SWK_QS8_MR], comp[2];
     SWK_UNROLL for (size_t j = 0; j < NB; j++) {
-        const __m256i bias = _mm256_load_si256((const __m256i *)(wb + j * block));
+        __m256i bias = _mm256_load_si256((const __m256i *)(wb + j * block));
+        if (comps) bias = _mm256_sub_epi32(bias, comps[n0 / SWK_QS8_NR + j]);
         SWK_UNROLL for (size_t r = 0; r < R; r++) acc[j][r] = bias;
-        comp[j] = comps ? comps[n0 / SWK_QS8_NR + j] : _mm256_setzero_si256();
+        comp[j] = _mm256_setzero_si256();
     }
     const uint8_t *wp = wb + 96;
     const uint8_t *xp = scratch;
@@ -645,6 +655,13 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
         const swk_rq8 rq = swk_rq8_make(_mm256_load_si256((const __m256i *)(bj + 32)), _mm256_load_si256((const __m256i *)(bj + 64)));
         const size_t o = n0 + j * SWK_QS8_NR;
         const size_t nr = n - o < SWK_QS8_NR ? n - o : SWK_QS8_NR;
+        if (R == 4 && nr == SWK_QS8_NR) {
+            // A full block of four rows: packed and clamped together (rows past mr are not stored).
+            __m256i rv[4];
+            SWK_UNROLL for (size_t r = 0; r < 4; r++) rv[r] = swk_mulfp8q(_mm256_sub_epi32(acc[j][r], comp[j]), &rq);
+            swk_store_rows4(rv, mr, c + m0 * c_stride + o, c_stride, zp16, lo8, hi8, 1);
+            continue;
+        }
         SWK_UNROLL for (size_t r = 0; r < R; r++) {
             if (r < mr) {
                 const __m256i v = swk_requant8q(_mm256_sub_epi32(acc[j][r], comp[j]), &rq, zp, lo, hi);
@@ -664,15 +681,16 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
 /// multiple of 4 meets zero weights.
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_tile_vnni(
     size_t R, const int8_t *a, size_t a_stride, size_t m0, size_t mr, size_t n, size_t k, size_t kq, size_t block,
-    const void *w, int8_t *c, size_t c_stride, uint8_t *scratch, const __m256i *comps, __m256i zp, __m256i lo, __m256i hi) {
+    const void *w, int8_t *c, size_t c_stride, uint8_t *scratch, const __m256i *comps, __m256i zp, __m256i lo, __m256i hi,
+    __m256i zp16, __m256i lo8, __m256i hi8) {
     const size_t kp = 4 * kq;
     SWK_UNROLL for (size_t r = 0; r < R; r++) swk_flip_row(a + (m0 + (r < mr ? r : mr - 1)) * a_stride, k, kp, scratch + r * kp);
     const uint8_t *wb = (const uint8_t *)w;
     size_t n0 = 0;
     for (; n0 + SWK_QS8_NR < n; n0 += 2 * SWK_QS8_NR, wb += 2 * block) {
-        swk_qs8_blocks_vnni(R, 2, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi);
+        swk_qs8_blocks_vnni(R, 2, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, zp16, lo8, hi8);
     }
-    if (n0 < n) swk_qs8_blocks_vnni(R, 1, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi);
+    if (n0 < n) swk_qs8_blocks_vnni(R, 1, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, zp16, lo8, hi8);
 }
 
 SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
@@ -680,6 +698,8 @@ SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const 
     const size_t kq = (k + 3) / 4;
     const size_t block = 96 + 32 * kq;
     const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
+    const __m256i zp16 = _mm256_set1_epi16((int16_t)out->zero_point);
+    const __m256i lo8 = _mm256_set1_epi8((int8_t)out->lo), hi8 = _mm256_set1_epi8((int8_t)out->hi);
     uint8_t *rows = (uint8_t *)scratch;
     // 128 · Σ w per output, once per call when there are several tiles and the blocks fit here (8 KB
     // of stack); otherwise each tile computes it beside its sums.
@@ -699,11 +719,11 @@ SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const 
     for (size_t m0 = 0; m0 < m; m0 += SWK_QS8_MR) {
         const size_t mr = m - m0 < SWK_QS8_MR ? m - m0 : SWK_QS8_MR;
         if (mr == 1) {
-            swk_qs8_tile_vnni(1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi);
+            swk_qs8_tile_vnni(1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
         } else if (mr == 2) {
-            swk_qs8_tile_vnni(2, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi);
+            swk_qs8_tile_vnni(2, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
         } else {
-            swk_qs8_tile_vnni(SWK_QS8_MR, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi);
+            swk_qs8_tile_vnni(SWK_QS8_MR, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
         }
     }
 }
@@ -783,6 +803,207 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
                 memcpy(yp, tmp, C);
             }
         }
+    }
+}
+
+// ---- int8 depthwise with AVX-512 VNNI (vpdpbusd on 256-bit registers) ----
+
+/// Input columns a VNNI depthwise row segment gathers at most (12 KB of stack with two row groups).
+#define SWK_DWV_COLS 48
+
+/// Four 32-byte rows (channels c … c + 31 of kernel rows 4g … 4g + 3) as vpdpbusd quads: q[k] holds
+/// channels 4k … 4k + 3 in its low lane and 16 + 4k … 19 + 4k in its high lane, four bytes each (one
+/// per row). Used for the inputs and, the same way, for the weights, so their lanes line up.
+SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_quads(__m256i r0, __m256i r1, __m256i r2, __m256i r3,
+                                                                              __m256i *q) {
+    const __m256i a = _mm256_unpacklo_epi8(r0, r1), b = _mm256_unpackhi_epi8(r0, r1);
+    const __m256i c = _mm256_unpacklo_epi8(r2, r3), d = _mm256_unpackhi_epi8(r2, r3);
+    q[0] = _mm256_unpacklo_epi16(a, c);
+    q[1] = _mm256_unpackhi_epi16(a, c);
+    q[2] = _mm256_unpacklo_epi16(b, d);
+    q[3] = _mm256_unpackhi_epi16(b, d);
+}
+
+/// Int32 lanes 4k … 4k + 3 of two 16-channel blocks' header arrays (`off` bytes into each block) as one
+/// vector in the quads' lane order.
+SWK_AVX512VNNI static inline __m256i swk_dwv_lanes(const uint8_t *b0, const uint8_t *b1, size_t off, size_t k) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + off + 16 * k))),
+                                   _mm_loadu_si128((const __m128i *)(b1 + off + 16 * k)), 1);
+}
+
+/// The four sums of one pixel requantized (as the AVX2 kernel: int16 packs, the zero point by
+/// saturating add, int8 packs, the clamp) and stored: 32 channels, or the low 16 of a lone block.
+SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_store(const __m256i *acc, const swk_rq8 *rq, __m256i zp16,
+                                                                              __m256i lo8, __m256i hi8, int8_t *yp, int pair) {
+    const __m256i p01 = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q(acc[0], &rq[0]), swk_mulfp8q(acc[1], &rq[1])), zp16);
+    const __m256i p23 = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q(acc[2], &rq[2]), swk_mulfp8q(acc[3], &rq[3])), zp16);
+    const __m256i v = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(p01, p23), lo8), hi8);
+    if (pair) {
+        _mm256_storeu_si256((__m256i *)yp, v);
+    } else {
+        _mm_storeu_si128((__m128i *)yp, _mm256_castsi256_si128(v));
+    }
+}
+
+/// Where a VNNI depthwise row's kernel rows come from: row k of group g is read at p[g][k] + ix · step[g][k].
+typedef struct {
+    const int8_t *p[2][4];
+    size_t step[2][4];
+} swk_dwv_src;
+
+/// One segment of a VNNI depthwise row, output pixels [ox0, ox1) of the channels at `yp`: the input
+/// columns they read gathered into quads (`cols`), then the sums two pixels at a time (twice the
+/// independent sums in flight, each weight used twice), requantized and stored. KW, GROUPS and PAIR
+/// are constants where inlined.
+SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment(
+    size_t KW, size_t GROUPS, int PAIR, const swk_dw_geometry *g, const swk_dwv_src *src, ptrdiff_t ix0, size_t ox0, size_t ox1,
+    __m256i (*cols)[2][4], __m256i (*wq)[8][4], const __m256i *bias, const swk_rq8 *rq, __m256i pad, int8_t *yp,
+    __m256i zp16, __m256i lo8, __m256i hi8) {
+    const size_t sw = g->sw, dw = g->dw, y_stride = g->y_stride;
+    const size_t ncols = (ox1 - ox0 - 1) * sw + (KW - 1) * dw + 1;
+    const ptrdiff_t in_w = (ptrdiff_t)g->in_w;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    for (size_t j = 0; j < ncols; j++) {
+        const ptrdiff_t ix = ix0 + (ptrdiff_t)j;
+        SWK_UNROLL for (size_t gi = 0; gi < GROUPS; gi++) {
+            __m256i r[4];
+            if (ix < 0 || ix >= in_w) {
+                r[0] = r[1] = r[2] = r[3] = pad;
+            } else {
+                SWK_UNROLL for (size_t k = 0; k < 4; k++) {
+                    const int8_t *p = src->p[gi][k] + (size_t)ix * src->step[gi][k];
+                    const __m256i v = PAIR ? _mm256_loadu_si256((const __m256i *)p)
+                                           : _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+                    r[k] = _mm256_xor_si256(v, flip);
+                }
+            }
+            swk_dwv_quads(r[0], r[1], r[2], r[3], cols[j][gi]);
+        }
+    }
+    size_t ox = ox0;
+    for (; ox + 2 <= ox1; ox += 2) {
+        __m256i acc[2][4];
+        SWK_UNROLL for (size_t k = 0; k < 4; k++) acc[0][k] = acc[1][k] = bias[k];
+        const size_t j0 = (ox - ox0) * sw;
+        SWK_UNROLL for (size_t gi = 0; gi < GROUPS; gi++) {
+            SWK_UNROLL for (size_t kx = 0; kx < KW; kx++) {
+                const __m256i *c0q = cols[j0 + kx * dw][gi], *c1q = cols[j0 + sw + kx * dw][gi];
+                SWK_UNROLL for (size_t k = 0; k < 4; k++) {
+                    const __m256i wk = wq[gi][kx][k];
+                    acc[0][k] = _mm256_dpbusd_epi32(acc[0][k], c0q[k], wk);
+                    acc[1][k] = _mm256_dpbusd_epi32(acc[1][k], c1q[k], wk);
+                }
+            }
+        }
+        swk_dwv_store(acc[0], rq, zp16, lo8, hi8, yp + ox * y_stride, PAIR);
+        swk_dwv_store(acc[1], rq, zp16, lo8, hi8, yp + (ox + 1) * y_stride, PAIR);
+    }
+    if (ox < ox1) {
+        __m256i acc[4] = {bias[0], bias[1], bias[2], bias[3]};
+        const size_t j0 = (ox - ox0) * sw;
+        SWK_UNROLL for (size_t gi = 0; gi < GROUPS; gi++) {
+            SWK_UNROLL for (size_t kx = 0; kx < KW; kx++) {
+                const __m256i *cq = cols[j0 + kx * dw][gi];
+                SWK_UNROLL for (size_t k = 0; k < 4; k++) acc[k] = _mm256_dpbusd_epi32(acc[k], cq[k], wq[gi][kx][k]);
+            }
+        }
+        swk_dwv_store(acc, rq, zp16, lo8, hi8, yp + ox * y_stride, PAIR);
+    }
+}
+
+/// One output row of an int8 depthwise convolution with vpdpbusd: 32 channels at a time (two packed
+/// blocks; a last lone block of 16 runs in both lanes and stores one). The kernel rows go in groups of
+/// four, so a quad holds one input column's four rows of a channel: each input column of the row is
+/// turned into quads once (flipped to unsigned, as in the VNNI GEMM) and serves every output pixel and
+/// kernel column that reads it, where the AVX2 kernel widens and interleaves each tap of each pixel.
+/// Σ (x + 128) w − 128 Σ w = Σ x w: the compensation comes off the bias once per row, so the sums and
+/// the requantized bytes are the AVX2 kernel's. Windows of more than 8 × 8 taps, wider than the column
+/// buffer, or fewer than 16 channels go to the AVX2 kernel.
+SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y,
+                                             const swk_qs8_output *out) {
+    const size_t C = g->channels, kh = g->kh, kw = g->kw, sw = g->sw, dw = g->dw;
+    const size_t span = (kw - 1) * dw + 1;
+    if (C < SWK_DW_CB || kh > 8 || kw > 8 || span > SWK_DWV_COLS) {
+        swk_dwconv_qs8_avx2(g, x, w, y, out);
+        return;
+    }
+    const size_t taps = kh * kw, pairs = (taps + 1) / 2, block = 192 + 32 * pairs;
+    const size_t groups = (kh + 3) / 4, blocks = (C + SWK_DW_CB - 1) / SWK_DW_CB;
+    const size_t seg = (SWK_DWV_COLS - span) / sw + 1;
+    const int8_t *rows[16];
+    swk_dw_rows(g, x, 1, (const void **)rows);
+    const size_t out_w = g->out_w;
+    const __m256i flip = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
+    const __m256i pad = _mm256_xor_si256(_mm256_set1_epi8((char)out->input_zero_point), flip);
+    int8_t padrow[32];
+    memset(padrow, (int8_t)out->input_zero_point, sizeof padrow);
+    const __m256i zp16 = _mm256_set1_epi16((int16_t)out->zero_point);
+    const __m256i lo8 = _mm256_set1_epi8((int8_t)out->lo), hi8 = _mm256_set1_epi8((int8_t)out->hi);
+    // Even bytes of each lane to its low half, odd to its high half: a tap pair's two taps apart.
+    const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
+                                           0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    __m256i tapv[64 + 1];
+    __m256i wq[2][8][4];
+    __m256i cols[SWK_DWV_COLS][2][4];
+    const uint8_t *wbase = (const uint8_t *)w;
+    for (size_t b = 0; b < blocks;) {
+        // Two blocks where two full ones are left; a last block of 16 (or the overlapping last one) alone.
+        const int pair = (b + 2) * SWK_DW_CB <= C;
+        const size_t c0 = pair || (b + 1) * SWK_DW_CB <= C ? b * SWK_DW_CB : C - SWK_DW_CB;
+        const uint8_t *b0 = wbase + b * block, *b1 = pair ? b0 + block : b0;
+        // Each tap's 32 weights (block b0's 16 in the low lane, b1's in the high lane).
+        for (size_t q = 0; q < pairs; q++) {
+            const __m256i s0 = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(b0 + 192 + 32 * q)), split);
+            const __m256i s1 = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(b1 + 192 + 32 * q)), split);
+            tapv[2 * q] = _mm256_permute4x64_epi64(_mm256_unpacklo_epi64(s0, s1), 0xD8);
+            tapv[2 * q + 1] = _mm256_permute4x64_epi64(_mm256_unpackhi_epi64(s0, s1), 0xD8);
+        }
+        __m256i comp[4] = {zero, zero, zero, zero};
+        for (size_t gi = 0; gi < groups; gi++) {
+            for (size_t kx = 0; kx < kw; kx++) {
+                __m256i r[4];
+                for (size_t k = 0; k < 4; k++) {
+                    const size_t ky = 4 * gi + k;
+                    r[k] = ky < kh ? tapv[ky * kw + kx] : zero;
+                }
+                swk_dwv_quads(r[0], r[1], r[2], r[3], wq[gi][kx]);
+                for (size_t k = 0; k < 4; k++) comp[k] = _mm256_dpbusd_epi32(comp[k], flip, wq[gi][kx][k]);
+            }
+        }
+        __m256i bias[4];
+        swk_rq8 rq[4];
+        for (size_t k = 0; k < 4; k++) {
+            bias[k] = _mm256_sub_epi32(swk_dwv_lanes(b0, b1, 0, k), comp[k]);
+            rq[k] = swk_rq8_make(swk_dwv_lanes(b0, b1, 64, k), swk_dwv_lanes(b0, b1, 128, k));
+        }
+        // Each row of each group as a pointer and a step per column: a row outside the image or past
+        // the kernel reads `padrow` (the input zero point) with step 0, so gathering has no branch.
+        swk_dwv_src src;
+        for (size_t gi = 0; gi < groups; gi++) {
+            for (size_t k = 0; k < 4; k++) {
+                const size_t ky = 4 * gi + k;
+                const int real = ky < kh && rows[ky];
+                src.p[gi][k] = real ? rows[ky] + c0 : padrow;
+                src.step[gi][k] = real ? C : 0;
+            }
+        }
+        for (size_t ox0 = 0; ox0 < out_w; ox0 += seg) {
+            const size_t ox1 = ox0 + seg < out_w ? ox0 + seg : out_w;
+            const ptrdiff_t ix0 = (ptrdiff_t)(ox0 * sw) - g->pad_left;
+            int8_t *yp = y + c0;
+            // Constant window shapes unroll: MobileNet's 3 × 3 (one row group) and 5 × 5 (two).
+            if (kw == 3 && groups == 1) {
+                if (pair) swk_dwv_segment(3, 1, 1, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
+                else swk_dwv_segment(3, 1, 0, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
+            } else if (kw == 5 && groups == 2) {
+                if (pair) swk_dwv_segment(5, 2, 1, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
+                else swk_dwv_segment(5, 2, 0, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
+            } else {
+                if (pair) swk_dwv_segment(kw, groups, 1, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
+                else swk_dwv_segment(kw, groups, 0, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
+            }
+        }
+        b += pair ? 2 : 1;
     }
 }
 

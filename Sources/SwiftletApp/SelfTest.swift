@@ -110,6 +110,14 @@ func selfTestCases(seed: UInt64, random: Int) -> [SelfTestCase] {
     add(h: 8, w: 8, c: 18, oc: 18, k: (3, 3), d: (2, 2), pad: (2, 2, 2, 2), groups: 18)
     add(n: 2, h: 5, w: 4, c: 20, oc: 20, k: (3, 2), s: (1, 2), pad: (1, 0, 2, 1), groups: 20, ys: 27)
     add(h: 3, w: 3, c: 16, oc: 16, k: (5, 5), pad: (2, 2, 2, 2), groups: 16)
+    // Rows wider than the VNNI kernel's column buffer (several segments), 32-channel pairs with a lone
+    // or overlapping last block, kernels of two row groups, and windows it hands to the AVX2 kernel
+    // (more than 8 rows; a span wider than its buffer).
+    add(h: 4, w: 100, c: 144, oc: 144, k: (3, 3), pad: (1, 1, 1, 1), groups: 144, act: relu6)
+    add(h: 5, w: 61, c: 72, oc: 72, k: (3, 3), s: (2, 2), pad: (0, 0, 1, 1), groups: 72)
+    add(h: 9, w: 30, c: 48, oc: 48, k: (7, 7), s: (1, 3), pad: (3, 3, 3, 3), groups: 48)
+    add(h: 11, w: 9, c: 32, oc: 32, k: (9, 1), pad: (4, 0, 4, 0), groups: 32)
+    add(h: 4, w: 60, c: 24, oc: 24, k: (3, 8), d: (1, 7), pad: (1, 24, 1, 25), groups: 24)
     // HardSwish and HardSigmoid after the kernel (SIMD, channel tails, a Concat row stride).
     add(h: 5, w: 6, c: 21, oc: 21, k: (3, 3), pad: (1, 1, 1, 1), groups: 21, act: .init(.hardSwish), ys: 30)
     add(h: 4, w: 3, c: 13, oc: 13, k: (3, 3), pad: (1, 1, 1, 1), groups: 13, act: .init(.hardSigmoid, 1.0 / 6, 0.5))

@@ -281,6 +281,10 @@ void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size
 /// One output row of an int8 depthwise convolution (the qs8 depthwise layout, at most SWK_DW_MAX_TAPS
 /// taps). AVX2, 16 channels at a time, two taps per vpmaddwd.
 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out);
+/// The same row with AVX-512 VNNI: vpdpbusd over quads of kernel rows, each input column gathered once
+/// per row and used by every pixel that reads it (see the kernel); windows it does not take run the
+/// AVX2 kernel.
+void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out);
 /// Requantizes `count` int32 accumulators of one channel block layout (testing aid for the vector
 /// requantization): y[i] = requant(acc[i]) with multiplier[i], shift[i].
 void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,

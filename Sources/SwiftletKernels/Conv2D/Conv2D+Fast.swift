@@ -358,7 +358,11 @@ public func conv2dQS8_fast(
                     let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
                     var geo = dwGeometry(g, oy: oy, xRing: xRing, ys: ys)
                     #if arch(x86_64)
-                    swk_dwconv_qs8_avx2(&geo, xb, packed, y + yRow * g.ow * ys, op)
+                    if v.isa == .avx512vnni {
+                        swk_dwconv_qs8_avx512vnni(&geo, xb, packed, y + yRow * g.ow * ys, op)
+                    } else {
+                        swk_dwconv_qs8_avx2(&geo, xb, packed, y + yRow * g.ow * ys, op)
+                    }
                     #elseif arch(arm64)
                     swk_dwconv_qs8_neon(&geo, xb, packed, y + yRow * g.ow * ys, op)
                     #endif

@@ -147,6 +147,7 @@ public enum KernelTables {
         t.append(KernelVariant("conv2dQS8_dw16c_avx2", .depthwise, .avx2, requires: [.avx2]))
         t.append(KernelVariant("conv2dQS8_gemm4x8c4_avx2", .pointwise, .avx2, requires: [.avx2]))
         t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_avx512vnni", .im2col, .avx512vnni, requires: KernelTables.vnni))
+        t.append(KernelVariant("conv2dQS8_dw32c_avx512vnni", .depthwise, .avx512vnni, requires: KernelTables.vnni))
         t.append(KernelVariant("conv2dQS8_gemm4x8c4_avx512vnni", .pointwise, .avx512vnni, requires: KernelTables.vnni))
         #elseif arch(arm64)
         t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_neon", .im2col, .neon, requires: [.neon]))
