@@ -603,6 +603,10 @@ SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, s
 #define SWK_AVX512VNNI __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
 /// Output blocks whose compensation the VNNI GEMM computes once per call (2,048 outputs).
 #define SWK_VNNI_COMP_BLOCKS 256
+// SWK_VNNI_MR (8) rows a tile: 8 × 16 outputs keep 16 sums in flight (32 vector registers with
+// AVX-512 VL), where 4 × 16 left vpdpbusd's latency showing. Its 8 rows of bytes fit the scratch sized
+// for SWK_QS8_MR rows of int16.
+_Static_assert(SWK_VNNI_MR <= 2 * SWK_QS8_MR, "the VNNI GEMM's byte rows fit the int16 scratch");
 
 /// A row of `k` int8 as uint8 (128 added: the top bit flipped) at `dst`, padded to `kp` with 0x80.
 SWK_AVX512VNNI static inline void swk_flip_row(const int8_t *src, size_t k, size_t kp, uint8_t *dst) {
@@ -628,7 +632,7 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
     // Each broadcast input serves every block. With `comps`, the compensation comes off the bias
     // before the sums; without, it is summed from the same weight vectors and comes off after.
     const __m256i flip = _mm256_set1_epi8((char)0x80);
-    __m256i acc[2][SWK_QS8_MR], comp[2];
+    __m256i acc[2][SWK_VNNI_MR], comp[2];
     SWK_UNROLL for (size_t j = 0; j < NB; j++) {
         __m256i bias = _mm256_load_si256((const __m256i *)(wb + j * block));
         if (comps) bias = _mm256_sub_epi32(bias, comps[n0 / SWK_QS8_NR + j]);
@@ -655,11 +659,15 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
         const swk_rq8 rq = swk_rq8_make(_mm256_load_si256((const __m256i *)(bj + 32)), _mm256_load_si256((const __m256i *)(bj + 64)));
         const size_t o = n0 + j * SWK_QS8_NR;
         const size_t nr = n - o < SWK_QS8_NR ? n - o : SWK_QS8_NR;
-        if (R == 4 && nr == SWK_QS8_NR) {
-            // A full block of four rows: packed and clamped together (rows past mr are not stored).
-            __m256i rv[4];
-            SWK_UNROLL for (size_t r = 0; r < 4; r++) rv[r] = swk_mulfp8q(_mm256_sub_epi32(acc[j][r], comp[j]), &rq);
-            swk_store_rows4(rv, mr, c + m0 * c_stride + o, c_stride, zp16, lo8, hi8, 1);
+        if (R >= 4 && nr == SWK_QS8_NR) {
+            // A full block, four rows at a time: packed and clamped together (rows past mr are not stored).
+            SWK_UNROLL for (size_t r0 = 0; r0 < R; r0 += 4) {
+                if (r0 < mr) {
+                    __m256i rv[4];
+                    SWK_UNROLL for (size_t r = 0; r < 4; r++) rv[r] = swk_mulfp8q(_mm256_sub_epi32(acc[j][r0 + r], comp[j]), &rq);
+                    swk_store_rows4(rv, mr - r0 < 4 ? mr - r0 : 4, c + (m0 + r0) * c_stride + o, c_stride, zp16, lo8, hi8, 1);
+                }
+            }
             continue;
         }
         SWK_UNROLL for (size_t r = 0; r < R; r++) {
@@ -671,7 +679,7 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
     }
 }
 
-/// One tile of `R` rows of A (R a constant where inlined: 1, 2 or 4; rows past the end repeat the
+/// One tile of `R` rows of A (R a constant where inlined: 1, 2, 4 or 8; rows past the end repeat the
 /// last) against every block of 8 outputs, two blocks at a time. The packed block is vpdpbusd's
 /// layout already (output o's four weights of group q in dword o of the group's 32 bytes). vpdpbusd
 /// takes unsigned × signed bytes, so the tile's rows go to `scratch` with 128 added to each input
@@ -706,7 +714,7 @@ SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const 
     __m256i comps[SWK_VNNI_COMP_BLOCKS];
     const size_t blocks = (n + SWK_QS8_NR - 1) / SWK_QS8_NR;
     const __m256i *cp = NULL;
-    if (m > SWK_QS8_MR && blocks <= SWK_VNNI_COMP_BLOCKS) {
+    if (m > SWK_VNNI_MR && blocks <= SWK_VNNI_COMP_BLOCKS) {
         const __m256i flip = _mm256_set1_epi8((char)0x80);
         for (size_t b = 0; b < blocks; b++) {
             const uint8_t *wp = (const uint8_t *)w + b * block + 96;
@@ -716,14 +724,16 @@ SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const 
         }
         cp = comps;
     }
-    for (size_t m0 = 0; m0 < m; m0 += SWK_QS8_MR) {
-        const size_t mr = m - m0 < SWK_QS8_MR ? m - m0 : SWK_QS8_MR;
+    for (size_t m0 = 0; m0 < m; m0 += SWK_VNNI_MR) {
+        const size_t mr = m - m0 < SWK_VNNI_MR ? m - m0 : SWK_VNNI_MR;
         if (mr == 1) {
             swk_qs8_tile_vnni(1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
         } else if (mr == 2) {
             swk_qs8_tile_vnni(2, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
+        } else if (mr <= 4) {
+            swk_qs8_tile_vnni(4, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
         } else {
-            swk_qs8_tile_vnni(SWK_QS8_MR, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
+            swk_qs8_tile_vnni(SWK_VNNI_MR, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
         }
     }
 }

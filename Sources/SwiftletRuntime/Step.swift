@@ -458,7 +458,7 @@ struct ConvQS8Step {
     var scratchStride = 0
 
     /// As `ConvStep.pixelTile`.
-    var pixelTile: Int { packed != nil && convRunsPixelRanges(kernel, geometry) ? convPixelTile(float: false) : 0 }
+    var pixelTile: Int { packed != nil && convRunsPixelRanges(kernel, geometry) ? convPixelTile(float: false, isa: kernel.isa) : 0 }
 
     /// Output pixels `pixels` over the batch (`pixelTile` > 0), with thread `part`'s scratch.
     @inline(__always)

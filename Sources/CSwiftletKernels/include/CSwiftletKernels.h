@@ -41,11 +41,13 @@
 /// SWK_QS8_MR · round_up(K, 4) int16 and SWK_QS8_SLACK bytes more (a row's tail is converted as a
 /// whole vector).
 #define SWK_QS8_MR 4
-/// Output rows (pixels) of the GEMMs' micro-tiles: float AVX2 6 and NEON 4, int8 SWK_QS8_MR on both.
+/// Output rows (pixels) of the GEMMs' micro-tiles: float AVX2 6 and NEON 4, int8 SWK_QS8_MR on both
+/// and SWK_VNNI_MR with AVX-512 VNNI.
 /// A partial tile costs a full one (its rows past the end repeat the last), so threads split pixel
 /// ranges in multiples of these.
 #define SWK_F32_MR_AVX2 6
 #define SWK_F32_MR_NEON 4
+#define SWK_VNNI_MR 8
 #define SWK_QS8_SLACK 32
 
 /// The geometry of one output row of a depthwise convolution (NHWC, channel multiplier 1).

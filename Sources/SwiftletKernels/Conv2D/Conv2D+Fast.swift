@@ -299,9 +299,9 @@ public func convRunsPixelRanges(_ v: KernelVariant, _ g: ConvGeometry) -> Bool {
 /// The output pixels the GEMM computes together (its micro-tile's rows): threads split a pixel
 /// range in multiples of it, so only the range's last tile is partial, as in one whole run. A
 /// partial tile costs a full one (its rows past the end repeat the last).
-public func convPixelTile(float: Bool) -> Int {
+public func convPixelTile(float: Bool, isa: KernelISA = .avx2) -> Int {
     #if arch(x86_64)
-    return Int(float ? SWK_F32_MR_AVX2 : SWK_QS8_MR)
+    return Int(float ? SWK_F32_MR_AVX2 : isa == .avx512vnni ? SWK_VNNI_MR : SWK_QS8_MR)
     #else
     return Int(float ? SWK_F32_MR_NEON : SWK_QS8_MR)
     #endif
