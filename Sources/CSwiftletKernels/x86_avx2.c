@@ -842,16 +842,18 @@ SWK_AVX512VNNI static inline __m256i swk_dwv_lanes(const uint8_t *b0, const uint
 }
 
 /// The four sums of one pixel requantized (as the AVX2 kernel: int16 packs, the zero point by
-/// saturating add, int8 packs, the clamp) and stored: 32 channels, or the low 16 of a lone block.
+/// saturating add, int8 packs, the clamp) and stored: 32 channels (`pair` 1), the low 16 of a lone
+/// block (0), or two blocks `d1` channels apart (2).
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_store(const __m256i *acc, const swk_rq8 *rq, __m256i zp16,
-                                                                              __m256i lo8, __m256i hi8, int8_t *yp, int pair) {
+                                                                              __m256i lo8, __m256i hi8, int8_t *yp, int pair, size_t d1) {
     const __m256i p01 = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q(acc[0], &rq[0]), swk_mulfp8q(acc[1], &rq[1])), zp16);
     const __m256i p23 = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q(acc[2], &rq[2]), swk_mulfp8q(acc[3], &rq[3])), zp16);
     const __m256i v = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(p01, p23), lo8), hi8);
-    if (pair) {
+    if (pair == 1) {
         _mm256_storeu_si256((__m256i *)yp, v);
     } else {
         _mm_storeu_si128((__m128i *)yp, _mm256_castsi256_si128(v));
+        if (pair == 2) _mm_storeu_si128((__m128i *)(yp + d1), _mm256_extracti128_si256(v, 1));
     }
 }
 
@@ -864,11 +866,12 @@ typedef struct {
 /// One segment of a VNNI depthwise row, output pixels [ox0, ox1) of the channels at `yp`: the input
 /// columns they read gathered into quads (`cols`), then the sums two pixels at a time (twice the
 /// independent sums in flight, each weight used twice), requantized and stored. KW, GROUPS and PAIR
-/// are constants where inlined.
+/// are constants where inlined; PAIR 1: two adjacent blocks, 0: one block in both lanes, 2: two blocks
+/// `d1` channels apart (the last two when C is not a multiple of 16: the second overlaps the first).
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment(
     size_t KW, size_t GROUPS, int PAIR, const swk_dw_geometry *g, const swk_dwv_src *src, ptrdiff_t ix0, size_t ox0, size_t ox1,
     __m256i (*cols)[2][4], __m256i (*wq)[8][4], const __m256i *bias, const swk_rq8 *rq, __m256i pad, int8_t *yp,
-    __m256i zp16, __m256i lo8, __m256i hi8) {
+    __m256i zp16, __m256i lo8, __m256i hi8, size_t d1) {
     const size_t sw = g->sw, dw = g->dw, y_stride = g->y_stride;
     const size_t ncols = (ox1 - ox0 - 1) * sw + (KW - 1) * dw + 1;
     const ptrdiff_t in_w = (ptrdiff_t)g->in_w;
@@ -882,8 +885,10 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment
             } else {
                 SWK_UNROLL for (size_t k = 0; k < 4; k++) {
                     const int8_t *p = src->p[gi][k] + (size_t)ix * src->step[gi][k];
-                    const __m256i v = PAIR ? _mm256_loadu_si256((const __m256i *)p)
-                                           : _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+                    const __m256i v = PAIR == 1 ? _mm256_loadu_si256((const __m256i *)p)
+                                      : PAIR == 2 ? _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                                                            _mm_loadu_si128((const __m128i *)(p + d1)), 1)
+                                                  : _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
                     r[k] = _mm256_xor_si256(v, flip);
                 }
             }
@@ -905,8 +910,8 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment
                 }
             }
         }
-        swk_dwv_store(acc[0], rq, zp16, lo8, hi8, yp + ox * y_stride, PAIR);
-        swk_dwv_store(acc[1], rq, zp16, lo8, hi8, yp + (ox + 1) * y_stride, PAIR);
+        swk_dwv_store(acc[0], rq, zp16, lo8, hi8, yp + ox * y_stride, PAIR, d1);
+        swk_dwv_store(acc[1], rq, zp16, lo8, hi8, yp + (ox + 1) * y_stride, PAIR, d1);
     }
     if (ox < ox1) {
         __m256i acc[4] = {bias[0], bias[1], bias[2], bias[3]};
@@ -917,9 +922,17 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment
                 SWK_UNROLL for (size_t k = 0; k < 4; k++) acc[k] = _mm256_dpbusd_epi32(acc[k], cq[k], wq[gi][kx][k]);
             }
         }
-        swk_dwv_store(acc, rq, zp16, lo8, hi8, yp + ox * y_stride, PAIR);
+        swk_dwv_store(acc, rq, zp16, lo8, hi8, yp + ox * y_stride, PAIR, d1);
     }
 }
+
+/// `swk_dwv_segment` for the row's block mode (the same arguments in every call).
+#define SWK_DWV_PAIRS(KW, GROUPS)                                                                                        \
+    do {                                                                                                             \
+        if (pair == 1) swk_dwv_segment(KW, GROUPS, 1, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8, d1); \
+        else if (pair == 2) swk_dwv_segment(KW, GROUPS, 2, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8, d1); \
+        else swk_dwv_segment(KW, GROUPS, 0, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8, d1); \
+    } while (0)
 
 /// One output row of an int8 depthwise convolution with vpdpbusd: 32 channels at a time (two packed
 /// blocks; a last lone block of 16 runs in both lanes and stores one). The kernel rows go in groups of
@@ -958,8 +971,11 @@ SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const in
     const uint8_t *wbase = (const uint8_t *)w;
     for (size_t b = 0; b < blocks;) {
         // Two blocks where two full ones are left; a last block of 16 (or the overlapping last one) alone.
-        const int pair = (b + 2) * SWK_DW_CB <= C;
+        // Two adjacent blocks (pair 1); the last two, the second overlapping (2: C − 16 is not 16
+        // past the first); or a last block alone (0).
+        const int pair = (b + 2) * SWK_DW_CB <= C ? 1 : b + 2 == blocks ? 2 : 0;
         const size_t c0 = pair || (b + 1) * SWK_DW_CB <= C ? b * SWK_DW_CB : C - SWK_DW_CB;
+        const size_t d1 = pair == 2 ? C - SWK_DW_CB - c0 : SWK_DW_CB;
         const uint8_t *b0 = wbase + b * block, *b1 = pair ? b0 + block : b0;
         // Each tap's 32 weights (block b0's 16 in the low lane, b1's in the high lane).
         for (size_t q = 0; q < pairs; q++) {
@@ -1003,14 +1019,11 @@ SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const in
             int8_t *yp = y + c0;
             // Constant window shapes unroll: MobileNet's 3 × 3 (one row group) and 5 × 5 (two).
             if (kw == 3 && groups == 1) {
-                if (pair) swk_dwv_segment(3, 1, 1, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
-                else swk_dwv_segment(3, 1, 0, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
+                SWK_DWV_PAIRS(3, 1);
             } else if (kw == 5 && groups == 2) {
-                if (pair) swk_dwv_segment(5, 2, 1, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
-                else swk_dwv_segment(5, 2, 0, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
+                SWK_DWV_PAIRS(5, 2);
             } else {
-                if (pair) swk_dwv_segment(kw, groups, 1, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
-                else swk_dwv_segment(kw, groups, 0, g, &src, ix0, ox0, ox1, cols, wq, bias, rq, pad, yp, zp16, lo8, hi8);
+                SWK_DWV_PAIRS(kw, groups);
             }
         }
         b += pair ? 2 : 1;
