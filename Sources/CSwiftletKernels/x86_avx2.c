@@ -1032,18 +1032,76 @@ SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const in
 
 // ---- element-wise int8 and conversions ----
 
+/// One input's rescale of an int8 add without the 64-bit multiplies, where it is exact. The
+/// reference computes f(d) = RDBPOT(SRDHM(d · 2^20, m), e) for d = x − zp ∈ [−255, 255]. SRDHM(d · 2^20, m)
+/// = ⌊(d·m + 2^10) / 2^11⌋ = s; for e ≥ 1, RDBPOT(s, e) = ⌊(s + 2^(e−1) − [s < 0]) / 2^e⌋, and ⌊(⌊a⌋ + j) / 2^e⌋
+/// = ⌊(a + j) / 2^e⌋ for integer j, so f = ⌊(d·m + K − [s < 0]·N) / 2^T⌋ with T = 11 + e, K = 2^10 + 2^(10+e),
+/// N = 2^11 (e = 0: K = 2^10, N = 0). With m > 2^10, s < 0 exactly when d < 0. Writing m = q·2^T + r:
+/// f = d·q + ⌊(d·r + K − [d < 0]·N) / 2^T⌋, where for T ≤ 22 every term fits in int32 (|d·r| < 2^30,
+/// |d·q| < 2^28). `fast` says whether those conditions hold (no left shift, e ≤ 11, m > 2^10).
+typedef struct {
+    __m256i zp, q, r, k, n;
+    __m128i t;
+    int fast;
+} swk_add_rescale;
+
+SWK_AVX2 static inline swk_add_rescale swk_add_rescale_make(int32_t zp, int32_t m, int32_t shift) {
+    swk_add_rescale a;
+    const int32_t e = -shift, t = 11 + e;
+    a.fast = shift <= 0 && e <= 11 && m > (1 << 10);
+    a.zp = _mm256_set1_epi32(zp);
+    a.q = _mm256_set1_epi32(a.fast ? m >> t : 0);
+    a.r = _mm256_set1_epi32(a.fast ? m & ((1 << t) - 1) : 0);
+    a.k = _mm256_set1_epi32(a.fast ? (1 << 10) + (e >= 1 ? 1 << (10 + e) : 0) : 0);
+    a.n = _mm256_set1_epi32(e >= 1 ? 1 << 11 : 0);
+    a.t = _mm_cvtsi32_si128(a.fast ? t : 0);
+    return a;
+}
+
+SWK_AVX2 static inline __m256i swk_add_rescale8(__m256i x, const swk_add_rescale *a) {
+    const __m256i d = _mm256_sub_epi32(x, a->zp);
+    const __m256i low = _mm256_sub_epi32(_mm256_add_epi32(_mm256_mullo_epi32(d, a->r), a->k), _mm256_and_si256(_mm256_srai_epi32(d, 31), a->n));
+    return _mm256_add_epi32(_mm256_mullo_epi32(d, a->q), _mm256_sra_epi32(low, a->t));
+}
+
+SWK_AVX2 int swk_add_rescale_avx2(size_t count, const int8_t *x, int32_t zp, int32_t m, int32_t shift, int32_t *y) {
+    const swk_add_rescale a = swk_add_rescale_make(zp, m, shift);
+    if (!a.fast) return 0;
+    for (size_t i = 0; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        int32_t v[8];
+        _mm256_storeu_si256((__m256i *)v, swk_add_rescale8(_mm256_cvtepi8_epi32(swk_load_bytes(x + i, r)), &a));
+        memcpy(y + i, v, r * 4);
+    }
+    return 1;
+}
+
 SWK_AVX2 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p) {
     const __m256i zp1 = _mm256_set1_epi32(p->zero_point1), zp2 = _mm256_set1_epi32(p->zero_point2);
     const __m256i m1 = _mm256_set1_epi32(p->multiplier1), s1 = _mm256_set1_epi32(p->shift1);
     const __m256i m2 = _mm256_set1_epi32(p->multiplier2), s2 = _mm256_set1_epi32(p->shift2);
     const __m256i mo = _mm256_set1_epi32(p->output_multiplier), so = _mm256_set1_epi32(p->output_shift);
     const __m256i zpo = _mm256_set1_epi32(p->output_zero_point), lo = _mm256_set1_epi32(p->lo), hi = _mm256_set1_epi32(p->hi);
+    const swk_add_rescale r1 = swk_add_rescale_make(p->zero_point1, p->multiplier1, p->shift1);
+    const swk_add_rescale r2 = swk_add_rescale_make(p->zero_point2, p->multiplier2, p->shift2);
+    const swk_rq8 qo = swk_rq8_make(mo, so);
+    if (r1.fast && r2.fast) {
+        for (size_t i = 0; i < count; i += 8) {
+            const size_t r = count - i < 8 ? count - i : 8;
+            const __m256i xa = swk_add_rescale8(_mm256_cvtepi8_epi32(swk_load_bytes(a + i, r)), &r1);
+            const __m256i xb = swk_add_rescale8(_mm256_cvtepi8_epi32(swk_load_bytes(b + i, r)), &r2);
+            __m256i v = _mm256_add_epi32(swk_mulfp8q(_mm256_add_epi32(xa, xb), &qo), zpo);
+            v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+            swk_store_bytes(y + i, swk_narrow8(v), r);
+        }
+        return;
+    }
     for (size_t i = 0; i < count; i += 8) {
         const size_t r = count - i < 8 ? count - i : 8;
         __m256i xa = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(a + i, r)), zp1), SWK_ADD_LEFT_SHIFT);
         __m256i xb = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(b + i, r)), zp2), SWK_ADD_LEFT_SHIFT);
         __m256i sum = _mm256_add_epi32(swk_mulfp8(xa, m1, s1), swk_mulfp8(xb, m2, s2));
-        __m256i v = _mm256_add_epi32(swk_mulfp8(sum, mo, so), zpo);
+        __m256i v = _mm256_add_epi32(swk_mulfp8q(sum, &qo), zpo);
         v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
         swk_store_bytes(y + i, swk_narrow8(v), r);
     }

@@ -59,6 +59,40 @@ import Testing
     }
     #endif
 
+    #if arch(x86_64)
+    /// The int8 add's input rescale without 64-bit multiplies (x86_avx2.c, swk_add_rescale) against
+    /// `FixedPoint.multiply((x − zp) · 2^20, m, shift)`: every input byte and zero point, multipliers
+    /// at the path's edges and random ones, every shift it takes; and it must take the usual ones.
+    @Test func addRescaleWithoutWideMultipliesIsExact() throws {
+        try #require(CPUFeatures.current().contains(.avx2), "needs AVX2")
+        let x = (0..<256).map { Int8(truncatingIfNeeded: $0) }
+        var rng = SplitMix64(state: 11)
+        var multipliers: [Int32] = [1 << 10, (1 << 10) + 1, 1 << 30, Int32.max, 1_518_500_250, 1_073_741_825]
+        for _ in 0..<40 { multipliers.append(Int32(1 << 30) + Int32(truncatingIfNeeded: rng.next() % (1 << 30))) }
+        var taken = 0
+        for m in multipliers {
+            for shift in -13...1 {
+                for zp: Int32 in [-128, -77, -1, 0, 1, 64, 127] {
+                    var got = [Int32](repeating: 0, count: 256)
+                    guard swk_add_rescale_avx2(256, x, zp, m, Int32(shift), &got) == 1 else {
+                        #expect(shift > 0 || shift < -11 || m <= 1 << 10, "m \(m) shift \(shift) should take the fast path")
+                        continue
+                    }
+                    taken += 1
+                    for i in 0..<256 {
+                        let want = FixedPoint.multiply((Int32(x[i]) - zp) << 20, by: m, shift: shift)
+                        if got[i] != want {
+                            Issue.record("x \(x[i]) zp \(zp) m \(m) shift \(shift): got \(got[i]), want \(want)")
+                            return
+                        }
+                    }
+                }
+            }
+        }
+        #expect(taken > 2000)
+    }
+    #endif
+
     @Test func selectionFollowsTheTableAndTheChoice() throws {
         var p = Conv2D()
         p.kernelH = 3

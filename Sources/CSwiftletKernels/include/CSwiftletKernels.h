@@ -291,6 +291,9 @@ void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const int8_t *x, const 
 /// requantization): y[i] = requant(acc[i]) with multiplier[i], shift[i].
 void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,
                       const swk_qs8_output *out);
+/// Testing aid for the add's rescale without 64-bit multiplies: y[i] = FixedPoint.multiply((x[i] − zp) ·
+/// 2^20, m, shift) when that path takes (m, shift) (returns 1), else nothing (returns 0).
+int swk_add_rescale_avx2(size_t count, const int8_t *x, int32_t zp, int32_t m, int32_t shift, int32_t *y);
 /// int8 add of two same-shape tensors (y may alias a or b). AVX2.
 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p);
 /// One output row of float max pooling: the reference's `v > acc ? v : acc` from −infinity (a NaN
