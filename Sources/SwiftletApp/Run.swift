@@ -94,6 +94,7 @@ public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     var o = o
     if let dir = o.imageFolder { o.imagePaths += try jpegFiles(inFolder: dir) }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
+    if isBundlePath(o.modelPath) { return try runMTCNNImages(o) }
     let model = try PackedModel(path: o.modelPath)
     let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
     if let input = o.inputNPY, let output = o.outputNPY {
