@@ -5,6 +5,9 @@ import SwiftletModel
 import SwiftletRuntime
 import SwiftletVision
 
+// Left out of the board binaries (tools/build-board defines SWIFTLET_NO_MTCNN); still embedded-clean.
+#if !SWIFTLET_NO_MTCNN
+
 // An MTCNN bundle: a small text file naming the three `.swl` stages and the cascade's parameters
 // (docs/detection.md, "MTCNN"), loaded into three interpreters that `MTCNN.detect` runs.
 //
@@ -67,7 +70,7 @@ public struct MTCNNBundle: Equatable {
             } else if key.same("pnet") || key.same("rnet") || key.same("onet") {
                 if words.count != 2 { throw bad("'\(key)' takes one path (no spaces)") }
                 let stage = key.same("pnet") ? 0 : key.same("rnet") ? 1 : 2
-                models[stage] = words[1].first == "/" ? words[1] : folder + words[1]
+                models[stage] = words[1].startsWith("/") ? words[1] : folder + words[1]
             } else if key.same("min-face-size") {
                 o.minFaceSize = Double(try numbers(1)[0])
             } else if key.same("scale-factor") {
@@ -101,9 +104,6 @@ public struct MTCNNBundle: Equatable {
         options = o
     }
 }
-
-/// True when `path` names a bundle (`.bundle`) rather than a `.swl` model.
-public func isBundlePath(_ path: String) -> Bool { path.endsWith(".bundle") }
 
 /// The three networks of a bundle on three interpreters.
 public final class MTCNNInterpreters: MTCNNNetworks {
@@ -271,3 +271,8 @@ func parseDecimalDouble(_ text: String) -> Double {
     for _ in 0..<decimals { p *= 10 }
     return (negative ? -1 : 1) * Double(digits) / p
 }
+
+#endif
+
+/// True when `path` names a bundle (`.bundle`) rather than a `.swl` model.
+public func isBundlePath(_ path: String) -> Bool { path.endsWith(".bundle") }

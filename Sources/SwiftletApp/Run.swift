@@ -94,7 +94,14 @@ public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     var o = o
     if let dir = o.imageFolder { o.imagePaths += try jpegFiles(inFolder: dir) }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
+    #if SWIFTLET_NO_MTCNN
+    // The board binaries leave the MTCNN cascade out: it would take rpi4 past 1 MB (docs/detection.md).
+    if isBundlePath(o.modelPath) {
+        throw .unsupported(detail: "\(o.modelPath): MTCNN bundles run with the host swiftlet; the board binary runs .swl models")
+    }
+    #else
     if isBundlePath(o.modelPath) { return try runMTCNNImages(o) }
+    #endif
     let model = try PackedModel(path: o.modelPath)
     let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
     if let input = o.inputNPY, let output = o.outputNPY {

@@ -1,5 +1,8 @@
 import SwiftletCore
 
+// Left out of the board binaries (tools/build-board defines SWIFTLET_NO_MTCNN); still embedded-clean.
+#if !SWIFTLET_NO_MTCNN
+
 // The MTCNN face detector (Zhang et al. 2016) as facenet-pytorch 2.6.0's `detect_face` defines it:
 // three networks run as one cascade over an RGB image.
 //
@@ -514,3 +517,5 @@ public final class MTCNN: DetectionResults {
         l.count = kept
     }
 }
+
+#endif
