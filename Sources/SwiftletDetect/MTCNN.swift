@@ -268,19 +268,7 @@ public final class MTCNN: DetectionResults {
             scale *= options.scaleFactor
             minl *= options.scaleFactor
         }
-        renumber(&pyramid)
-        nms(&pyramid, options.nmsThresholds.1, minMode: false)
-        stats.pnetBoxes = pyramid.count
-        for i in 0..<pyramid.count {
-            let rw = pyramid[i, 2] - pyramid[i, 0], rh = pyramid[i, 3] - pyramid[i, 1]
-            let x1 = pyramid[i, 0] + pyramid[i, 5] * rw, y1 = pyramid[i, 1] + pyramid[i, 6] * rh
-            let x2 = pyramid[i, 2] + pyramid[i, 7] * rw, y2 = pyramid[i, 3] + pyramid[i, 8] * rh
-            pyramid[i, 0] = x1
-            pyramid[i, 1] = y1
-            pyramid[i, 2] = x2
-            pyramid[i, 3] = y2
-            square(&pyramid, i)
-        }
+        stats.pnetBoxes = suppressRegressSquare(&pyramid, options.nmsThresholds.1, plusOne: 0)
     }
 
     /// Fills P-Net's input with level pixels `x0 ..< x0 + pw`, `y0 ..< y0 + ph` of the `lw` × `lh`
@@ -314,46 +302,41 @@ public final class MTCNN: DetectionResults {
         refined.count = 0
         let input = nets.input(1)
         for i in 0..<pyramid.count {
-            if !crop(px, w, h, pyramid, i, size: 24, into: input) { continue }
-            nets.run(1)
-            let score = nets.output(1, 1)[1]
-            if !(score > options.thresholds.1) { continue }
+            guard let score = faceScore(px, w, h, pyramid, i, stage: 1, nets, input) else { continue }
             guard let j = refined.slot(score: score, key: Int32(i), dropped: &stats.dropped) else { continue }
-            for f in 0..<4 { refined[j, f] = pyramid[i, f] }
-            refined[j, 4] = score
-            let reg = nets.output(1, 0)
-            for r in 0..<4 { refined[j, 5 + r] = reg[r] }
+            store(&refined, j, pyramid, i, score, nets.output(1, 0))
         }
-        renumber(&refined)
-        nms(&refined, options.nmsThresholds.2, minMode: false)
-        stats.rnetBoxes = refined.count
-        for i in 0..<refined.count {
-            regress(&refined, i)
-            square(&refined, i)
+        stats.rnetBoxes = suppressRegressSquare(&refined, options.nmsThresholds.2, plusOne: 1)
+    }
+
+    /// The end of P-Net's and R-Net's stages: NMS (IoU, ties by list order), each kept box moved by its
+    /// regressors and squared; returns the boxes kept.
+    private func suppressRegressSquare(_ l: inout BoxList, _ threshold: Float, plusOne: Float) -> Int {
+        renumber(&l)
+        nms(&l, threshold, minMode: false)
+        for i in 0..<l.count {
+            regress(&l, i, plusOne: plusOne)
+            square(&l, i)
         }
+        return l.count
     }
 
     private func runONet<N: MTCNNNetworks>(_ px: UnsafePointer<UInt8>, _ w: Int, _ h: Int, _ nets: N) {
         scratch.count = 0
         let input = nets.input(2)
         for i in 0..<refined.count {
-            if !crop(px, w, h, refined, i, size: 48, into: input) { continue }
-            nets.run(2)
-            let score = nets.output(2, 2)[1]
-            if !(score > options.thresholds.2) { continue }
+            guard let score = faceScore(px, w, h, refined, i, stage: 2, nets, input) else { continue }
             let j = scratch.count
             scratch.count += 1
             scratch.key[j] = Int32(j)
-            for f in 0..<4 { scratch[j, f] = refined[i, f] }
-            scratch[j, 4] = score
-            let reg = nets.output(2, 0), lm = nets.output(2, 1)
-            for r in 0..<4 { scratch[j, 5 + r] = reg[r] }
+            store(&scratch, j, refined, i, score, nets.output(2, 0))
+            let lm = nets.output(2, 1)
             let wi = scratch[j, 2] - scratch[j, 0] + 1, hi = scratch[j, 3] - scratch[j, 1] + 1
             for p in 0..<5 {
                 scratch[j, 9 + 2 * p] = wi * lm[p] + scratch[j, 0] - 1
                 scratch[j, 10 + 2 * p] = hi * lm[5 + p] + scratch[j, 1] - 1
             }
-            regress(&scratch, j)
+            regress(&scratch, j, plusOne: 1)
         }
         nms(&scratch, options.nmsThresholds.3, minMode: true)
         stats.onetBoxes = scratch.count
@@ -368,6 +351,23 @@ public final class MTCNN: DetectionResults {
             detections.append(Detection(label: 0, score: scratch[i, 4], x0: x0, y0: y0, x1: x1, y1: y1))
             for f in 0..<10 { landmarks.append(scratch[i, 9 + f]) }
         }
+    }
+
+    /// R-Net's (stage 1) or O-Net's (2) face probability for entry `i`'s crop when above the stage's
+    /// threshold, or nil (below, or no pixels to crop).
+    private func faceScore<N: MTCNNNetworks>(_ px: UnsafePointer<UInt8>, _ w: Int, _ h: Int, _ list: BoxList, _ i: Int, stage: Int,
+                                             _ nets: N, _ input: UnsafeMutablePointer<Float>) -> Float? {
+        if !crop(px, w, h, list, i, size: stage == 1 ? 24 : 48, into: input) { return nil }
+        nets.run(stage)
+        let score = nets.output(stage, stage == 1 ? 1 : 2)[1]
+        return score > (stage == 1 ? options.thresholds.1 : options.thresholds.2) ? score : nil
+    }
+
+    /// Entry `j` of `out` becomes entry `i`'s box with `score` and the regressors `reg`.
+    private func store(_ out: inout BoxList, _ j: Int, _ from: BoxList, _ i: Int, _ score: Float, _ reg: UnsafePointer<Float>) {
+        for f in 0..<4 { out[j, f] = from[i, f] }
+        out[j, 4] = score
+        for r in 0..<4 { out[j, 5 + r] = reg[r] }
     }
 
     /// facenet-pytorch's `pad` and crop: the box truncated, clipped to 1...w, 1...h (1-based,
@@ -425,9 +425,10 @@ public final class MTCNN: DetectionResults {
         l[i, 3] = l[i, 1] + s
     }
 
-    /// facenet-pytorch's `bbreg`: corners moved by the regressors times the box's size (+ 1).
-    private func regress(_ l: inout BoxList, _ i: Int) {
-        let w = l[i, 2] - l[i, 0] + 1, h = l[i, 3] - l[i, 1] + 1
+    /// Corners moved by the regressors times the box's size: `x2 − x1` after P-Net (`plusOne` 0),
+    /// `x2 − x1 + 1` after R-Net and O-Net (facenet-pytorch's `bbreg`).
+    private func regress(_ l: inout BoxList, _ i: Int, plusOne: Float) {
+        let w = l[i, 2] - l[i, 0] + plusOne, h = l[i, 3] - l[i, 1] + plusOne
         let x1 = l[i, 0] + l[i, 5] * w, y1 = l[i, 1] + l[i, 6] * h
         let x2 = l[i, 2] + l[i, 7] * w, y2 = l[i, 3] + l[i, 8] * h
         l[i, 0] = x1

@@ -68,6 +68,22 @@ func detectFaces(_ bundle: String, _ photo: String) throws -> MTCNN {
     return mtcnn
 }
 
+/// The cascade's faces are the reference's: the count, box IoU ≥ `minIoU`, scores within `score`,
+/// landmarks within `pixels`.
+func expectFaces(_ m: MTCNN, _ want: [GoldenFace], _ what: String, minIoU: Float, pixels: Float, score: Float) {
+    #expect(m.detections.count == want.count, "\(what): \(m.detections.count) faces, the reference has \(want.count)")
+    for (i, (d, w)) in zip(m.detections, want).enumerated() {
+        let box = [d.x0, d.y0, d.x1, d.y1]
+        #expect(boxIoU(box, w.box) >= minIoU, "\(what) #\(i): box \(box), reference \(w.box), IoU \(boxIoU(box, w.box))")
+        #expect(abs(d.score - w.score) <= score, "\(what) #\(i): score \(d.score), reference \(w.score)")
+        for j in 0..<5 {
+            let p = m.keypoint(i, j)
+            #expect(abs(p.x - w.landmarks[j][0]) <= pixels && abs(p.y - w.landmarks[j][1]) <= pixels,
+                    "\(what) #\(i) landmark \(j): (\(p.x), \(p.y)), reference \(w.landmarks[j])")
+        }
+    }
+}
+
 @Suite("MTCNN cascade against the reference")
 struct MTCNNGoldenTests {
     @Test("float32: the reference's faces, boxes, scores, landmarks and stage counts", arguments: ["astronaut", "grace_hopper", "chelsea"])
@@ -78,17 +94,10 @@ struct MTCNNGoldenTests {
         #expect(m.stats.pnetBoxes == stages["pnet"] && m.stats.rnetBoxes == stages["rnet"] && m.stats.onetBoxes == stages["onet"],
                 "\(photo): stages \(m.stats), reference \(stages)")
         #expect(m.stats.dropped == 0 && m.stats.outsideImage == 0)
-        #expect(m.detections.count == want.count, "\(photo): \(m.detections.count) faces, the reference has \(want.count)")
-        for (i, (d, w)) in zip(m.detections, want).enumerated() {
+        expectFaces(m, want, photo, minIoU: 0.99, pixels: 0.01, score: 1e-4)
+        for (d, w) in zip(m.detections, want) {
             let box = [d.x0, d.y0, d.x1, d.y1]
-            #expect(boxIoU(box, w.box) >= 0.99, "\(photo) #\(i): box \(box), reference \(w.box)")
-            for k in 0..<4 { #expect(abs(box[k] - w.box[k]) <= 0.01, "\(photo) #\(i): box \(box), reference \(w.box)") }
-            #expect(abs(d.score - w.score) <= 1e-4, "\(photo) #\(i): score \(d.score), reference \(w.score)")
-            for j in 0..<5 {
-                let p = m.keypoint(i, j)
-                #expect(abs(p.x - w.landmarks[j][0]) <= 0.01 && abs(p.y - w.landmarks[j][1]) <= 0.01,
-                        "\(photo) #\(i) landmark \(j): (\(p.x), \(p.y)), reference \(w.landmarks[j])")
-            }
+            for k in 0..<4 { #expect(abs(box[k] - w.box[k]) <= 0.01, "\(photo): box \(box), reference \(w.box)") }
         }
     }
 
@@ -100,19 +109,10 @@ struct MTCNNGoldenTests {
         for photo in ["astronaut", "grace_hopper", "chelsea"] {
             let m = try detectFaces(dir + "/mtcnn-int8.bundle", photo)
             let (want, _) = try mtcnnGolden(photo)
-            #expect(m.detections.count == want.count, "\(photo): \(m.detections.count) faces int8, the reference has \(want.count)")
             for (i, (d, w)) in zip(m.detections, want).enumerated() {
-                let box = [d.x0, d.y0, d.x1, d.y1]
-                let iou = boxIoU(box, w.box)
-                print("mtcnn int8 \(photo) #\(i): IoU \(iou) score \(d.score) (float \(w.score))")
-                #expect(iou >= 0.85, "\(photo) #\(i): int8 box \(box), reference \(w.box), IoU \(iou)")
-                #expect(d.score > 0.7)
-                for j in 0..<5 {
-                    let p = m.keypoint(i, j)
-                    #expect(abs(p.x - w.landmarks[j][0]) <= 4 && abs(p.y - w.landmarks[j][1]) <= 4,
-                            "\(photo) #\(i) landmark \(j): (\(p.x), \(p.y)), reference \(w.landmarks[j])")
-                }
+                print("mtcnn int8 \(photo) #\(i): IoU \(boxIoU([d.x0, d.y0, d.x1, d.y1], w.box)) score \(d.score) (float \(w.score))")
             }
+            expectFaces(m, want, "\(photo) int8", minIoU: 0.85, pixels: 4, score: 0.3)
         }
     }
 
@@ -122,19 +122,10 @@ struct MTCNNGoldenTests {
         let r = try swiftlet(["run", dir + "/mtcnn.bundle", "--image", repoFile("models/photos/astronaut.jpg"), repoFile("models/photos/chelsea.jpg"),
                               "--json", "--overlay", dir + "/overlays"])
         #expect(r.status == 0, "\(r.stderr)")
-        let lines = r.stdout.split(separator: "\n")
-        #expect(lines.count == 2)
-        for (line, photo) in zip(lines, ["astronaut", "chelsea"]) {
-            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            let dets = obj["detections"] as! [[String: Any]]
-            let (want, stages) = try mtcnnGolden(photo)
-            #expect(dets.count == want.count, "\(photo)")
-            for (d, w) in zip(dets, want) {
-                #expect(d["label"] as? String == "face")
-                #expect(boxIoU((d["box"] as! [NSNumber]).map { $0.floatValue }, w.box) >= 0.99)
-                #expect(abs((d["score"] as! NSNumber).floatValue - w.score) <= 1e-4)
-                #expect((d["keypoints"] as! [Any]).count == 5)
-            }
+        let photos = ["astronaut", "chelsea"]
+        let objects = try expectJSONFaces(r.stdout, photos, keypoints: 5) { photo in try mtcnnGolden(photo).faces.map { ($0.box, $0.score) } }
+        for (obj, photo) in zip(objects, photos) {
+            let stages = try mtcnnGolden(photo).stages
             let st = obj["stages"] as! [String: Any]
             #expect((st["rnet_boxes"] as! NSNumber).intValue == stages["rnet"], "\(photo): \(st)")
             #expect(FileManager.default.fileExists(atPath: "\(dir)/overlays/\(photo).jpg"))
