@@ -104,6 +104,15 @@ public struct MTCNNStats: Equatable, Sendable {
     public init() {}
 }
 
+/// A pyramid level placed in a shared P-Net run at (`x`, `y`) (even offsets).
+struct PackedLevel {
+    var width: Int
+    var height: Int
+    var scale: Float
+    var x: Int
+    var y: Int
+}
+
 /// A list of boxes with fixed capacity: per entry x1, y1, x2, y2, score, four regressors, ten
 /// landmark values and an ordering key.
 struct BoxList {
@@ -163,6 +172,8 @@ public final class MTCNN: DetectionResults {
     private var refined: BoxList
     private var scratch: BoxList  // O-Net's survivors
     private var nmsKept: BoxList  // what an NMS keeps, copied back into its list
+    private var packed: [PackedLevel]  // small levels sharing one P-Net run
+    private var packedCount = 0
     private var order: [Int32]
     private var suppressed: [Bool]
     private let pw: Int, ph: Int
@@ -184,6 +195,7 @@ public final class MTCNN: DetectionResults {
         nmsKept = BoxList(capacity: most)
         order = [Int32](repeating: 0, count: most)
         suppressed = [Bool](repeating: false, count: most)
+        packed = [PackedLevel](repeating: PackedLevel(width: 0, height: 0, scale: 0, x: 0, y: 0), count: 32)
         detections.reserveCapacity(options.maxRNetCandidates)
         landmarks = [Float](repeating: 0, count: 10 * options.maxRNetCandidates)
         landmarks.removeAll(keepingCapacity: true)
@@ -220,76 +232,120 @@ public final class MTCNN: DetectionResults {
 
     private func runPNet<N: MTCNNNetworks>(_ px: UnsafePointer<UInt8>, _ w: Int, _ h: Int, _ nets: N) {
         pyramid.count = 0
+        packedCount = 0
+        var shelfX = 0, shelfY = 0, shelfH = 0
         let m = 12.0 / options.minFaceSize
         var minl = Double(min(h, w)) * m
         var scale = m
         let tileCellsX = (pw - 12) / 2 + 1, tileCellsY = (ph - 12) / 2 + 1
-        let ow = pnetOutputSide(pw)
         let input = nets.input(0)
         while minl >= 12 {
             let lh = Int(Double(h) * scale + 1), lw = Int(Double(w) * scale + 1)
             let cellsX = (lw - 12) / 2 + 1, cellsY = (lh - 12) / 2 + 1
-            let s = Float(scale)
-            level.count = 0
             stats.levels += 1
-            var cy0 = 0
-            while cy0 < cellsY {
-                var cx0 = 0
-                while cx0 < cellsX {
-                    fillTile(input, px, w, h, lw, lh, x0: 2 * cx0, y0: 2 * cy0)
-                    nets.run(0)
-                    stats.pnetRuns += 1
-                    let reg = nets.output(0, 0), prob = nets.output(0, 1)
-                    for cy in cy0..<min(cy0 + tileCellsY, cellsY) {
-                        for cx in cx0..<min(cx0 + tileCellsX, cellsX) {
-                            let o = (cy - cy0) * ow + (cx - cx0)
-                            let p = prob[o * 2 + 1]
-                            if !(p >= options.thresholds.0) { continue }
-                            guard let i = level.slot(score: p, key: Int32(cy * cellsX + cx), dropped: &stats.dropped) else { continue }
-                            level[i, 0] = ((2 * Float(cx) + 1) / s).rounded(.down)
-                            level[i, 1] = ((2 * Float(cy) + 1) / s).rounded(.down)
-                            level[i, 2] = ((2 * Float(cx) + 12) / s).rounded(.down)
-                            level[i, 3] = ((2 * Float(cy) + 12) / s).rounded(.down)
-                            level[i, 4] = p
-                            for r in 0..<4 { level[i, 5 + r] = reg[o * 4 + r] }
-                        }
-                    }
-                    cx0 += tileCellsX
+            if lw <= pw && lh <= ph {
+                // A level that fits in one run shares it with the next ones (levels shrink): placed on
+                // shelves at even offsets, each read only inside itself.
+                if shelfX + lw > pw {
+                    shelfX = 0
+                    shelfY += shelfH
+                    shelfH = 0
                 }
-                cy0 += tileCellsY
-            }
-            nms(&level, options.nmsThresholds.0, minMode: false)
-            for j in 0..<level.count {
-                guard let i = pyramid.slot(score: level[j, 4], key: Int32(pyramid.count), dropped: &stats.dropped) else { continue }
-                let k = pyramid.key[i]
-                pyramid.copyEntry(from: level, j, to: i)
-                pyramid.key[i] = k
+                if shelfY + lh > ph || packedCount == packed.count {
+                    runPacked(px, w, h, nets)
+                    (shelfX, shelfY, shelfH) = (0, 0, 0)
+                }
+                packed[packedCount] = PackedLevel(width: lw, height: lh, scale: Float(scale), x: shelfX, y: shelfY)
+                packedCount += 1
+                shelfX += (lw + 1) & ~1
+                shelfH = max(shelfH, (lh + 1) & ~1)
+            } else {
+                level.count = 0
+                var cy0 = 0
+                while cy0 < cellsY {
+                    var cx0 = 0
+                    while cx0 < cellsX {
+                        input.update(repeating: 0, count: pw * ph * 3)
+                        fillLevel(input, px, w, h, lw, lh, from: (2 * cx0, 2 * cy0), to: (0, 0), size: (min(pw, lw - 2 * cx0), min(ph, lh - 2 * cy0)))
+                        nets.run(0)
+                        stats.pnetRuns += 1
+                        collectCells(nets, lw: lw, s: Float(scale), cells: (cx0, cy0, min(cx0 + tileCellsX, cellsX), min(cy0 + tileCellsY, cellsY)),
+                                     at: (-cx0, -cy0))
+                        cx0 += tileCellsX
+                    }
+                    cy0 += tileCellsY
+                }
+                addLevel()
             }
             scale *= options.scaleFactor
             minl *= options.scaleFactor
         }
+        if packedCount > 0 { runPacked(px, w, h, nets) }
         stats.pnetBoxes = suppressRegressSquare(&pyramid, options.nmsThresholds.1, plusOne: 0)
     }
 
-    /// Fills P-Net's input with level pixels `x0 ..< x0 + pw`, `y0 ..< y0 + ph` of the `lw` × `lh`
-    /// level (area-resampled from the image, normalised); pixels past the level are 0 (no cell read
-    /// uses them).
-    private func fillTile(_ dst: UnsafeMutablePointer<Float>, _ px: UnsafePointer<UInt8>, _ w: Int, _ h: Int, _ lw: Int, _ lh: Int,
-                          x0: Int, y0: Int) {
-        for ty in 0..<ph {
-            let y = y0 + ty
-            let row = dst + ty * pw * 3
-            if y >= lh {
-                row.update(repeating: 0, count: pw * 3)
-                continue
+    /// One P-Net run over the levels packed so far; their boxes join the pyramid in level order.
+    private func runPacked<N: MTCNNNetworks>(_ px: UnsafePointer<UInt8>, _ w: Int, _ h: Int, _ nets: N) {
+        let input = nets.input(0)
+        input.update(repeating: 0, count: pw * ph * 3)
+        for i in 0..<packedCount {
+            let l = packed[i]
+            fillLevel(input, px, w, h, l.width, l.height, from: (0, 0), to: (l.x, l.y), size: (l.width, l.height))
+        }
+        nets.run(0)
+        stats.pnetRuns += 1
+        for i in 0..<packedCount {
+            let l = packed[i]
+            level.count = 0
+            collectCells(nets, lw: l.width, s: l.scale, cells: (0, 0, (l.width - 12) / 2 + 1, (l.height - 12) / 2 + 1), at: (l.x / 2, l.y / 2))
+            addLevel()
+        }
+        packedCount = 0
+    }
+
+    /// Level cells `x0 ..< x1`, `y0 ..< y1` (`cells`), read from P-Net's outputs at cell + `at`, whose
+    /// face probability reaches the threshold, become boxes in `level` (key: row-major cell index).
+    private func collectCells<N: MTCNNNetworks>(_ nets: N, lw: Int, s: Float, cells: (Int, Int, Int, Int), at: (Int, Int)) {
+        let ow = pnetOutputSide(pw)
+        let cellsX = (lw - 12) / 2 + 1
+        let reg = nets.output(0, 0), prob = nets.output(0, 1)
+        for cy in cells.1..<cells.3 {
+            for cx in cells.0..<cells.2 {
+                let o = (cy + at.1) * ow + (cx + at.0)
+                let p = prob[o * 2 + 1]
+                if !(p >= options.thresholds.0) { continue }
+                guard let i = level.slot(score: p, key: Int32(cy * cellsX + cx), dropped: &stats.dropped) else { continue }
+                level[i, 0] = ((2 * Float(cx) + 1) / s).rounded(.down)
+                level[i, 1] = ((2 * Float(cy) + 1) / s).rounded(.down)
+                level[i, 2] = ((2 * Float(cx) + 12) / s).rounded(.down)
+                level[i, 3] = ((2 * Float(cy) + 12) / s).rounded(.down)
+                level[i, 4] = p
+                for r in 0..<4 { level[i, 5 + r] = reg[o * 4 + r] }
             }
+        }
+    }
+
+    /// NMS over `level`, then its boxes join `pyramid`.
+    private func addLevel() {
+        nms(&level, options.nmsThresholds.0, minMode: false)
+        for j in 0..<level.count {
+            guard let i = pyramid.slot(score: level[j, 4], key: Int32(pyramid.count), dropped: &stats.dropped) else { continue }
+            let k = pyramid.key[i]
+            pyramid.copyEntry(from: level, j, to: i)
+            pyramid.key[i] = k
+        }
+    }
+
+    /// Writes level pixels `from ..< from + size` of the `lw` × `lh` level (area-resampled from the
+    /// image, normalised) into P-Net's input at `to`.
+    private func fillLevel(_ dst: UnsafeMutablePointer<Float>, _ px: UnsafePointer<UInt8>, _ w: Int, _ h: Int, _ lw: Int, _ lh: Int,
+                           from: (Int, Int), to: (Int, Int), size: (Int, Int)) {
+        for ty in 0..<size.1 {
+            let y = from.1 + ty
+            let row = dst + ((to.1 + ty) * pw + to.0) * 3
             let sy0 = y * h / lh, sy1 = ((y + 1) * h + lh - 1) / lh
-            for tx in 0..<pw {
-                let x = x0 + tx
-                if x >= lw {
-                    (row + tx * 3).update(repeating: 0, count: (pw - tx) * 3)
-                    break
-                }
+            for tx in 0..<size.0 {
+                let x = from.0 + tx
                 let sx0 = x * w / lw, sx1 = ((x + 1) * w + lw - 1) / lw
                 areaPixel(px, w, sy0, sy1, sx0, sx1, row + tx * 3)
             }
