@@ -185,6 +185,7 @@ func runMTCNNImages(_ o: RunOptions) throws(SwiftletError) {
     if o.nmsKind != nil || o.scoreThreshold != nil || o.iouThreshold != nil || o.maxDetections != nil {
         throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections are for .swl detectors; an MTCNN bundle's thresholds are in the bundle file")
     }
+    if o.profile { throw .usage(detail: "--profile times one .swl model's layers; a bundle prints each stage's time, run 'swiftlet run STAGE.swl --profile' for a stage's layers") }
     let (mtcnn, nets) = try loadMTCNN(path: o.modelPath, kernels: o.kernels, threads: o.threads)
     let overlays = try overlayFiles(o)
     var image = RGBImage(width: 0, height: 0)

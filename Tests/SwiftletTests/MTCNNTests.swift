@@ -134,6 +134,8 @@ struct MTCNNGoldenTests {
         #expect(t.status == 0 && t.stdout.contains("no faces (thresholds 0.6, 0.7, 0.7)") && t.stdout.contains("stages  pnet"), "\(t.stdout)")
         let flag = try swiftlet(["run", dir + "/mtcnn.bundle", "--image", repoFile("models/photos/chelsea.jpg"), "--score-threshold", "0.5"])
         #expect(flag.status == 64 && flag.stderr.contains("thresholds are in the bundle file"), "\(flag.stderr)")
+        let profile = try swiftlet(["run", dir + "/mtcnn.bundle", "--image", repoFile("models/photos/chelsea.jpg"), "--profile"])
+        #expect(profile.status == 64 && profile.stderr.contains("a bundle prints each stage's time"), "\(profile.stderr)")
     }
 }
 
