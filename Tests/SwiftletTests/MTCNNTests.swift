@@ -101,6 +101,22 @@ struct MTCNNGoldenTests {
         }
     }
 
+    /// Tiling is exact: P-Net exported at 37 x 45 (odd sides) covers each level in many more tiles and
+    /// packs fewer levels per run, and the cascade still gives the reference's faces and stage counts.
+    @Test("a P-Net of another static size (37x45) gives the same faces", arguments: ["astronaut", "grace_hopper"])
+    func otherPNetSize(photo: String) throws {
+        let dir = try mtcnnBundles()
+        let r = try swiftlet(["import", repoFile("Tests/Fixtures/onnx/mtcnn_pnet_37x45.onnx"), "-o", dir + "/pnet_37x45.swl"])
+        #expect(r.status == 0, "\(r.stderr)")
+        try "swiftlet-bundle 1\ndetector mtcnn\npnet pnet_37x45.swl\nrnet mtcnn_rnet.swl\nonet mtcnn_onet.swl\n"
+            .write(toFile: dir + "/small.bundle", atomically: true, encoding: .utf8)
+        let m = try detectFaces(dir + "/small.bundle", photo)
+        let (want, stages) = try mtcnnGolden(photo)
+        #expect(m.stats.pnetRuns > 100, "\(m.stats)")
+        #expect(m.stats.pnetBoxes == stages["pnet"] && m.stats.rnetBoxes == stages["rnet"], "\(photo): stages \(m.stats), reference \(stages)")
+        expectFaces(m, want, "\(photo) P-Net 37x45", minIoU: 0.99, pixels: 0.01, score: 1e-4)
+    }
+
     /// int8 finds the same faces; boxes within IoU 0.85 of the reference's float32 boxes (measured:
     /// 0.92 and 0.90, docs/detection.md), landmarks within 4 px.
     @Test("int8: the same faces as the float32 reference")
