@@ -14,7 +14,8 @@ import SwiftletCore
 //   2. P-Net, static (H × W, 120 × 160 as shipped), runs each level in tiles: tile t holds level
 //      pixels from an even offset, and only cells whose 12 × 12 window lies inside both the tile and
 //      the level are read (P-Net has no padding, so these cells are exactly what a whole-level run
-//      gives); the next tile starts where the last tile's cells end. A cell whose face probability is
+//      gives); the next tile starts where the last tile's cells end. Levels that fit in one input
+//      share a run, placed on shelves at even offsets (each read only inside itself). A cell whose face probability is
 //      `>= thresholds.0` becomes the box `floor((2·cell + 1) / s) ... floor((2·cell + 12) / s)` with its
 //      four regressors; NMS (IoU 0.5) per level, then (IoU 0.7) over all levels; regression
 //      `x1 + r · (x2 − x1)`, squaring;
@@ -28,8 +29,9 @@ import SwiftletCore
 // cell order, as torch's `nonzero`). Buffers are sized at init from `MTCNNOptions`' capacities: a
 // list that would outgrow its capacity keeps its best-scoring candidates and counts the others
 // (`MTCNNStats.dropped`); `detect` allocates nothing. Cost per image: P-Net runs
-// Σ_levels ceil(cells_x / tileCells_x) · ceil(cells_y / tileCells_y) times, R-Net once per P-Net
-// survivor, O-Net once per R-Net survivor; NMS is O(m²) in each list's length m.
+// ceil(cells_x / tileCells_x) · ceil(cells_y / tileCells_y) times for each level larger than its input,
+// and the smaller levels share runs; R-Net once per P-Net survivor, O-Net once per R-Net survivor;
+// area resampling reads each crop's pixels about once; NMS is O(m²) in each list's length m.
 
 /// The cascade's parameters (facenet-pytorch's defaults) and the capacities its buffers are sized for.
 public struct MTCNNOptions: Equatable, Sendable {
