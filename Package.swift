@@ -53,7 +53,7 @@ let package = Package(
         // Benchmark tooling only: the int8 multiply-add peak of this core (tools/bench/pointwise).
         .executableTarget(name: "swiftlet-peak", dependencies: ["CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletKernels"]),
         .executableTarget(name: "swiftlet-alloc-check", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletApp",
+            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletApp", "SwiftletVision",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ]),
         // Fuzzing (host only): the fuzz targets as plain functions, replayed by FuzzCorpusTests, and

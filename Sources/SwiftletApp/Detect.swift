@@ -56,19 +56,34 @@ func runDetector(_ detector: Detector, _ interpreter: Interpreter, mapping: Imag
 /// Prints the detector's last detections: a text block or one JSON object.
 func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, latency: Latency, detectMs: Double, options: NMSOptions,
                      json: Bool, overlay: String? = nil) {
-    let k = detector.keypointCount
     let stats = detector.stats
-    func labelName(_ i: Int) -> String { i < spec.labels.count ? spec.labels[i] : "\(i)" }
+    var statsJSON = ", \"candidates\": \(stats.candidates), \"skipped_non_finite\": \(stats.nonFinite), \"skipped_negative_size\": \(stats.invalidBoxes)"
+    statsJSON += ", \"dropped_outside_image\": \(stats.outsideImage)"
+    let statsText: String? = stats.nonFinite > 0 || stats.invalidBoxes > 0
+        ? "  skipped \(stats.nonFinite) anchors with NaN or infinite values, \(stats.invalidBoxes) with a negative box size" : nil
+    printResults(detector, labelName: { i in i < spec.labels.count ? spec.labels[i] : "\(i)" }, image: image, latencyJSON: latency.json,
+                 latencyText: latency.text, detectMs: detectMs, json: json, statsJSON: statsJSON, statsText: statsText,
+                 none: "no detections (score >= \(formatGeneral(options.scoreThreshold, 4)))", overlay: overlay)
+}
+
+/// Prints a detector's last detections (an SSD decoder's or the MTCNN cascade's): a text block or one
+/// JSON object; `statsJSON` (starting with ", ") and `statsText` (lines after the detections) are the
+/// detector's own counts.
+func printResults<R: DetectionResults>(_ r: R, labelName: (Int) -> String, image: String, latencyJSON: String, latencyText: String,
+                                       detectMs: Double?, json: Bool, statsJSON: String, statsText: String?, none: String, overlay: String?) {
+    let k = r.keypointCount
     if json {
-        var s = "{\"image\": \(jsonString(image)), \(latency.json), \"detect_ms\": \(formatFixed(detectMs, 4)), \"detections\": ["
-        for (i, d) in detector.detections.enumerated() {
+        var s = "{\"image\": \(jsonString(image)), \(latencyJSON)"
+        if let detectMs { s += ", \"detect_ms\": \(formatFixed(detectMs, 4))" }
+        s += ", \"detections\": ["
+        for (i, d) in r.detections.enumerated() {
             if i > 0 { s += ", " }
             s += "{\"label\": \(jsonString(labelName(d.label))), \"class\": \(d.label), \"score\": \(jsonNumber(Double(d.score)))"
             s += ", \"box\": [\(formatFixed(d.x0, 2)), \(formatFixed(d.y0, 2)), \(formatFixed(d.x1, 2)), \(formatFixed(d.y1, 2))]"
             if k > 0 {
                 s += ", \"keypoints\": ["
                 for j in 0..<k {
-                    let p = detector.keypoint(i, j)
+                    let p = r.keypoint(i, j)
                     s += j == 0 ? "" : ", "
                     s += "[\(formatFixed(p.x, 2)), \(formatFixed(p.y, 2))]"
                 }
@@ -76,30 +91,25 @@ func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, lat
             }
             s += "}"
         }
-        s += "], \"candidates\": \(stats.candidates), \"skipped_non_finite\": \(stats.nonFinite), \"skipped_negative_size\": \(stats.invalidBoxes)"
-        s += ", \"dropped_outside_image\": \(stats.outsideImage)"
+        s += "]" + statsJSON
         if let overlay { s += ", \"overlay\": \(jsonString(overlay))" }
         sys_print(s + "}")
         return
     }
-    sys_print("\(image)  \(latency.text)  detect \(formatFixed(detectMs, 3)) ms")
-    if detector.detections.isEmpty {
-        sys_print("  no detections (score >= \(formatGeneral(options.scoreThreshold, 4)))")
-    }
-    for (i, d) in detector.detections.enumerated() {
+    sys_print(detectMs.map { "\(image)  \(latencyText)  detect \(formatFixed($0, 3)) ms" } ?? "\(image)  \(latencyText)")
+    if r.detections.isEmpty { sys_print("  \(none)") }
+    for (i, d) in r.detections.enumerated() {
         var line = "  \(formatFixed(d.score, 3))  \(labelName(d.label))  box \(formatFixed(d.x0, 1)),\(formatFixed(d.y0, 1)),\(formatFixed(d.x1, 1)),\(formatFixed(d.y1, 1))"
         if k > 0 {
             line += "  keypoints"
             for j in 0..<k {
-                let p = detector.keypoint(i, j)
+                let p = r.keypoint(i, j)
                 line += " \(formatFixed(p.x, 1)),\(formatFixed(p.y, 1))"
             }
         }
         sys_print(line)
     }
-    if stats.nonFinite > 0 || stats.invalidBoxes > 0 {
-        sys_print("  skipped \(stats.nonFinite) anchors with NaN or infinite values, \(stats.invalidBoxes) with a negative box size")
-    }
+    if let statsText { sys_print(statsText) }
     if let overlay { sys_print("  overlay \(overlay)") }
 }
 

@@ -94,6 +94,14 @@ public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     var o = o
     if let dir = o.imageFolder { o.imagePaths += try jpegFiles(inFolder: dir) }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
+    #if SWIFTLET_NO_MTCNN
+    // The board binaries leave the MTCNN cascade out: it would take rpi4 past 1 MB (docs/detection.md).
+    if isBundlePath(o.modelPath) {
+        throw .unsupported(detail: "\(o.modelPath): MTCNN bundles run with the host swiftlet; the board binary runs .swl models")
+    }
+    #else
+    if isBundlePath(o.modelPath) { return try runMTCNNImages(o) }
+    #endif
     let model = try PackedModel(path: o.modelPath)
     let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
     if let input = o.inputNPY, let output = o.outputNPY {
@@ -287,33 +295,46 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections are for detectors; \(o.modelPath) has no detection decoder (re-import it with 'swiftlet import --decoder')")
     }
     // Overlays: the folder is made and every file checked against the inputs before anything runs.
-    var overlays: [String] = []
-    if let folder = o.overlayFolder {
-        if detector == nil {
-            throw .usage(detail: "--overlay draws detections; \(o.modelPath) has no detection decoder (re-import it with 'swiftlet import --decoder')")
-        }
-        try prepareOverlayFolder(folder)
-        overlays = overlayPaths(o.imagePaths, folder: folder)
-        for p in overlays { try checkOutputPath(p, flag: "--overlay", inputs: o.inputFiles) }
+    if o.overlayFolder != nil && detector == nil {
+        throw .usage(detail: "--overlay draws detections; \(o.modelPath) has no detection decoder (re-import it with 'swiftlet import --decoder')")
     }
+    let overlays = try overlayFiles(o)
     // The decoded photo, kept for the overlay; its storage is reused from image to image.
     var source = RGBImage(width: 0, height: 0)
     let labelBytes = overlays.isEmpty ? [] : spec.labels.map { Array($0.utf8) }
+    try forEachImage(o) { (n, path) throws(SwiftletError) in
+        let mapping = try loadImageInput(interpreter, path: path, keeping: &source)
+        let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
+        if let detector {
+            let nms = nmsOptions(detector, o)
+            let ms = runDetector(detector, interpreter, mapping: mapping, options: nms)
+            let overlay: String? = overlays.isEmpty ? nil : overlays[n]
+            if let overlay { try writeOverlay(detector, labels: labelBytes, image: &source, mapping: mapping, path: overlay) }
+            printDetections(detector, spec, image: path, latency: latency, detectMs: ms, options: nms, json: o.json, overlay: overlay)
+        } else {
+            printResult(interpreter, image: path, latency: latency, o)
+        }
+        if !o.json { printProfile(latency, spec, kernels: latency.kernels) }
+    }
+}
+
+/// `--overlay`'s files, one per image (none without the flag): the folder is made and every file
+/// checked against the inputs before anything runs.
+func overlayFiles(_ o: RunOptions) throws(SwiftletError) -> [String] {
+    guard let folder = o.overlayFolder else { return [] }
+    try prepareOverlayFolder(folder)
+    let overlays = overlayPaths(o.imagePaths, folder: folder)
+    for p in overlays { try checkOutputPath(p, flag: "--overlay", inputs: o.inputFiles) }
+    return overlays
+}
+
+/// Runs `body` on each image (its index and path). One image's error is thrown; with several, each
+/// failing image's error is reported, the others run, and the command ends with a partial failure.
+func forEachImage(_ o: RunOptions, _ body: (Int, String) throws(SwiftletError) -> Void) throws(SwiftletError) {
     var failures = 0
     for (n, path) in o.imagePaths.enumerated() {
         do {
-            let mapping = try loadImageInput(interpreter, path: path, keeping: &source)
-            let latency = timedInvoke(interpreter, runs: o.runs, profile: o.profile)
-            if let detector {
-                let nms = nmsOptions(detector, o)
-                let ms = runDetector(detector, interpreter, mapping: mapping, options: nms)
-                let overlay: String? = overlays.isEmpty ? nil : overlays[n]
-                if let overlay { try writeOverlay(detector, labels: labelBytes, image: &source, mapping: mapping, path: overlay) }
-                printDetections(detector, spec, image: path, latency: latency, detectMs: ms, options: nms, json: o.json, overlay: overlay)
-            } else {
-                printResult(interpreter, image: path, latency: latency, o)
-            }
-            if !o.json { printProfile(latency, spec, kernels: latency.kernels) }
+            try body(n, path)
         } catch {
             if o.imagePaths.count == 1 { throw error }
             reportError(error, json: o.json)

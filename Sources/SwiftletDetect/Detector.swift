@@ -103,10 +103,20 @@ public struct ImageMapping: Equatable, Sendable {
     }
 }
 
+/// What a detector hands to printing and drawing: its last detections and their keypoints.
+public protocol DetectionResults {
+    /// The last detections, best first, in source-image pixels.
+    var detections: [Detection] { get }
+    /// Keypoints per detection.
+    var keypointCount: Int { get }
+    /// Keypoint `j` of detection `i`, in source pixels.
+    func keypoint(_ i: Int, _ j: Int) -> (x: Float, y: Float)
+}
+
 /// Decodes and suppresses one SSD-style detector's outputs, with every buffer sized at init.
 ///
 /// Not thread-safe: one `Detector` per stream. Results stay valid until the next `detect`.
-public final class Detector {
+public final class Detector: DetectionResults {
     public let decoder: SSDDecoder
     /// The model's stored thresholds and NMS kind (`run` flags may pass others to `detect`).
     public let defaults: NMSOptions

@@ -200,7 +200,7 @@ public func overlayBoxPixels(_ d: Detection, scaleX: Float = 1, scaleY: Float = 
 /// `labels`: each class name's UTF-8 bytes (`Array(name.utf8)`, made once, not per frame).
 /// `scaleX`, `scaleY`: canvas pixels per source pixel (1 unless the image is held at another size).
 @inline(never) @_optimize(size)
-public func drawDetections(_ detector: Detector, labels: [[UInt8]], on canvas: Canvas, scaleX: Float = 1, scaleY: Float = 1,
+public func drawDetections<R: DetectionResults>(_ detector: R, labels: [[UInt8]], on canvas: Canvas, scaleX: Float = 1, scaleY: Float = 1,
                            style: OverlayStyle) {
     let k = detector.keypointCount
     let r = style.keypointRadius

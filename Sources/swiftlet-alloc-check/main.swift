@@ -5,6 +5,7 @@ import SwiftletCore
 import SwiftletDetect
 import SwiftletModel
 import SwiftletRuntime
+import SwiftletVision
 
 // swiftlet-alloc-check MODEL.swl [RUNS [THREADS]]
 //
@@ -20,10 +21,54 @@ import SwiftletRuntime
 // whole sort) under weighted and hard per-class NMS; the last of them is drawn into a 640×480 RGB
 // image as `run --overlay` draws it (boxes, keypoints, labels), which must allocate nothing either.
 //
+// An MTCNN bundle takes a photo instead (`swiftlet-alloc-check X.bundle PHOTO.jpg [RUNS]`): the cascade
+// runs on it RUNS times (pyramid, P-Net tiles, R-Net and O-Net on every candidate, NMS, landmarks)
+// and draws its faces into the photo.
+//
 // Prints `allocations N bytes B runs R threads T detections D`; exit code 0. The check that the
 // interposer is live is the allocations made while loading, printed as `load_allocations`.
 
+/// The MTCNN bundle check (see the header); returns the exit code.
+func checkBundle(_ args: [String]) -> Int32 {
+    guard args.count <= 4, let runs = args.count == 4 ? Int(args[3]) : 100, runs > 0 else {
+        sys_printError("usage: swiftlet-alloc-check X.bundle PHOTO.jpg [RUNS]\n")
+        return 64
+    }
+    MallocInterposerSwift.initialize()
+    do {
+        MallocInterposerSwift.hook()
+        let (mtcnn, nets) = try loadMTCNN(path: args[1])
+        let image = try loadJPEG(path: args[2])
+        var drawn = image.pixels  // the overlay is drawn on a copy: the photo stays as decoded
+        MallocInterposerSwift.unhook()
+        let load = MallocInterposerSwift.getStatistics()
+        let style = OverlayStyle.forImage(width: image.width, height: image.height)
+        let labels = [Array("face".utf8)]
+        var faces = 0
+        let (w, h) = (image.width, image.height)
+        func once() {
+            image.pixels.withUnsafeBufferPointer { px in
+                faces += mtcnn.detect(pixels: px.baseAddress!, width: w, height: h, networks: nets)
+            }
+            drawn.withUnsafeMutableBufferPointer { px in
+                drawDetections(mtcnn, labels: labels, on: Canvas(pixels: px.baseAddress!, width: w, height: h), style: style)
+            }
+        }
+        once()
+        MallocInterposerSwift.hook()
+        for _ in 0..<runs { once() }
+        MallocInterposerSwift.unhook()
+        let s = MallocInterposerSwift.getStatistics()
+        print("load_allocations \(load.mallocCount) allocations \(s.mallocCount - load.mallocCount) bytes \(s.mallocBytesCount - load.mallocBytesCount) runs \(runs) threads 1 detections \(faces)")
+        return 0
+    } catch {
+        sys_printError("error: \(error.message)\n")
+        return 1
+    }
+}
+
 let args = CommandLine.arguments
+if args.count >= 3, args[1].hasSuffix(".bundle") { exit(checkBundle(args)) }
 guard args.count >= 2, args.count <= 4, let runs = args.count >= 3 ? Int(args[2]) : 100, runs > 0,
       let threads = args.count == 4 ? Int(args[3]) : 1, threads > 0 else {
     sys_printError("usage: swiftlet-alloc-check MODEL.swl [RUNS [THREADS]]\n")

@@ -54,6 +54,21 @@ import Testing
         }
     }
 
+    @Test("the MTCNN cascade allocates nothing per image (float32 and int8, astronaut)")
+    func mtcnnNoAllocationPerImage() throws {
+        let dir = try mtcnnBundles(int8: true)
+        let (check, lib) = try tools()
+        for bundle in ["mtcnn.bundle", "mtcnn-int8.bundle"] {
+            let r = try runProcess("/usr/bin/env", ["LD_PRELOAD=\(lib)", check, "\(dir)/\(bundle)", repoFile("models/photos/astronaut.jpg"), "5"])
+            #expect(r.status == 0, "\(bundle): \(r.stderr)")
+            let words = r.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            func value(_ key: String) -> Int? { words.firstIndex(of: key).flatMap { Int(words[$0 + 1]) } }
+            #expect((value("load_allocations") ?? 0) > 0, "\(bundle): the interposer counted nothing while loading: \(r.stdout)")
+            #expect(value("allocations") == 0, "\(bundle): \(r.stdout)")
+            #expect(value("detections") == 6, "\(bundle): one face in each of the warm-up and 5 runs: \(r.stdout)")
+        }
+    }
+
     @Test("no allocation across 100 inferences", arguments: GoldenTests.models)
     func noAllocationPerFrame(model: String) throws {
         let dir = try scratchDirectory()

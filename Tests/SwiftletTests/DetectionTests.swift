@@ -123,19 +123,8 @@ func expectMatches(_ detector: Detector, _ want: [GoldenDetection], _ what: Stri
         #expect(imp.status == 0, "\(imp.stderr)")
         let r = try swiftlet(["run", swl, "--image", repoFile("models/photos/astronaut.jpg"), repoFile("models/photos/chelsea.jpg"), "--json"])
         #expect(r.status == 0, "\(r.stderr)")
-        let lines = r.stdout.split(separator: "\n")
-        #expect(lines.count == 2)
-        for (line, photo) in zip(lines, ["astronaut", "chelsea"]) {
-            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            let dets = obj["detections"] as! [[String: Any]]
-            let (_, want) = try goldenDetections(photo, "weighted")
-            #expect(dets.count == want.count, "\(photo)")
-            for (d, w) in zip(dets, want) {
-                #expect(d["label"] as? String == "face")
-                #expect(boxIoU((d["box"] as! [NSNumber]).map { $0.floatValue }, w.box) >= 0.99)
-                #expect(abs((d["score"] as! NSNumber).floatValue - w.score) <= 1e-4)
-                #expect((d["keypoints"] as! [Any]).count == 6)
-            }
+        try expectJSONFaces(r.stdout, ["astronaut", "chelsea"], keypoints: 6) { photo in
+            try goldenDetections(photo, "weighted").dets.map { ($0.box, $0.score) }
         }
         // Text, and a threshold flag: at 0.95 the astronaut's face (0.92) is gone.
         let t = try swiftlet(["run", swl, "--image", repoFile("models/photos/astronaut.jpg"), "--score-threshold", "0.95"])
@@ -150,6 +139,30 @@ func expectMatches(_ detector: Detector, _ want: [GoldenDetection], _ what: Stri
         let noDecoder = try swiftlet(["run", plain, "--image", repoFile("models/photos/astronaut.jpg"), "--max-detections", "3"])
         #expect(noDecoder.status == 64 && noDecoder.stderr.contains("has no detection decoder"), "\(noDecoder.stderr)")
     }
+}
+
+/// `run --json`'s lines, one per photo, hold `want(photo)`'s faces: the count, label "face", IoU ≥ 0.99,
+/// scores within 1e-4, `keypoints` points each. Returns each line's object.
+@discardableResult
+func expectJSONFaces(_ stdout: String, _ photos: [String], keypoints: Int,
+                     _ want: (String) throws -> [(box: [Float], score: Float)]) throws -> [[String: Any]] {
+    let lines = stdout.split(separator: "\n")
+    #expect(lines.count == photos.count)
+    var objects: [[String: Any]] = []
+    for (line, photo) in zip(lines, photos) {
+        let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+        let dets = obj["detections"] as! [[String: Any]]
+        let faces = try want(photo)
+        #expect(dets.count == faces.count, "\(photo)")
+        for (d, w) in zip(dets, faces) {
+            #expect(d["label"] as? String == "face")
+            #expect(boxIoU((d["box"] as! [NSNumber]).map { $0.floatValue }, w.box) >= 0.99)
+            #expect(abs((d["score"] as! NSNumber).floatValue - w.score) <= 1e-4)
+            #expect((d["keypoints"] as! [Any]).count == keypoints)
+        }
+        objects.append(obj)
+    }
+    return objects
 }
 
 // MARK: - Hand-checkable cases

@@ -6,6 +6,9 @@ Run with the fixtures venv:
 
 * Tests/Fixtures/onnx/*.onnx: valid ONNX models that Swiftlet must refuse with a clear message (or,
   for dynamic_batch.onnx, accept once --input-shape is given).
+* Tests/Fixtures/onnx/mtcnn_pnet_37x45.onnx: the shipped P-Net (models/onnx/mtcnn_pnet.onnx) with its
+  static input set to 1x3x37x45 (odd sides; P-Net is fully convolutional, the weights are the same):
+  the MTCNN tests run the cascade with it, in many more tiles, and must get the same faces.
 * Tests/Goldens/ops/<case>.onnx with <case>.in.npy and <case>.out.npy: one small graph per op form
   the importer claims (docs/ops.md) that the real models do not exercise, seeded random data, and
   ONNX Runtime's output (ORT_DISABLE_ALL, so nothing is fused or folded before it runs).
@@ -49,7 +52,22 @@ def main():
     # A custom-domain op.
     save("custom_domain", [helper.make_node("FancyOp", ["x"], ["y3"], name="fancy", domain="com.example")], [x],
          [helper.make_tensor_value_info("y3", TensorProto.FLOAT, [1, 3, 8, 8])], domain_opsets=[("com.example", 1)])
+    mtcnn_pnet_37x45()
     print("wrote", sorted(os.listdir(OUT)))
+
+
+def mtcnn_pnet_37x45(h=37, w=45):
+    m = onnx.load(os.path.join(os.path.dirname(__file__), "..", "..", "models", "onnx", "mtcnn_pnet.onnx"))
+    oh, ow = (h - 2 + 1) // 2 - 4, (w - 2 + 1) // 2 - 4
+    d = m.graph.input[0].type.tensor_type.shape.dim
+    d[2].dim_value, d[3].dim_value = h, w
+    for o in m.graph.output:
+        od = o.type.tensor_type.shape.dim
+        od[2].dim_value, od[3].dim_value = oh, ow
+    del m.graph.value_info[:]
+    m = onnx.shape_inference.infer_shapes(m)
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, os.path.join(OUT, f"mtcnn_pnet_{h}x{w}.onnx"))
 
 
 OPS = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "Goldens", "ops")
