@@ -93,6 +93,37 @@ import Testing
     }
     #endif
 
+    /// Every pair of int8 inputs (65,536) through each int8 add variant, for scale ratios that give the
+    /// inputs' rescales exponents the AVX2 add computes without 64-bit multiplies and ones it hands
+    /// back (the rescale alone is checked value by value above: a unit off there seldom moves a byte).
+    /// Host only: the board's selftest keeps its code small (docs/boards.md).
+    @Test func addMatchesTheReferenceOnEveryInputPair() throws {
+        var a = [Int8](repeating: 0, count: 65536), b = a
+        for i in 0..<65536 {
+            a[i] = Int8(truncatingIfNeeded: i & 255)
+            b[i] = Int8(truncatingIfNeeded: i >> 8)
+        }
+        var rng = SplitMix64(state: 17)
+        let variants = KernelTables.addQS8.filter { $0.algorithm != .reference && $0.runs(on: .current()) }
+        try #require(!variants.isEmpty, "no SIMD add on this CPU")
+        for v in variants {
+            for ratio: Float in [1, 0.7, 0.3, 1.0 / 40, 1.0 / 900, 1.0 / 3000, 1.0 / 10000] {
+                let s1 = 0.01 + Float(rng.next() % 100) / 1000, s2 = s1 * ratio
+                let q1 = QuantParams(scale: s1, zeroPoint: Int32(rng.next() % 256) - 128)
+                let q2 = QuantParams(scale: s2, zeroPoint: Int32(rng.next() % 256) - 128)
+                let qo = QuantParams(scale: s2 * Float(1 + rng.next() % 8) / 4, zeroPoint: Int32(rng.next() % 256) - 128)
+                let p = AddQS8Params(input1: q1, input2: q2, output: qo, clampMin: -128, clampMax: 127)
+                let d = Dims6([65536])
+                var want = [Int8](repeating: 0, count: 65536), got = [Int8](repeating: 99, count: 65536)
+                addQS8_reference(a: a, sa: d.broadcastStrides(to: d), b: b, sb: d.broadcastStrides(to: d), y: &want, out: d, params: p)
+                addQS8_fast(v, a: a, b: b, y: &got, count: 65536, params: p)
+                if let i = (0..<65536).first(where: { got[$0] != want[$0] }) {
+                    Issue.record("\(v.name), scale ratio \(ratio): inputs \(a[i]), \(b[i]): got \(got[i]), want \(want[i])")
+                }
+            }
+        }
+    }
+
     @Test func selectionFollowsTheTableAndTheChoice() throws {
         var p = Conv2D()
         p.kernelH = 3
