@@ -626,16 +626,17 @@ SWK_AVX512VNNI static inline void swk_flip_row(const int8_t *src, size_t k, size
 /// `NB` (1 or 2) blocks of 8 outputs from block `wb` on, for the `R` flipped rows in `scratch`
 /// (`swk_qs8_tile_vnni` says how), requantized and stored.
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_vnni(
-    size_t R, size_t NB, const uint8_t *scratch, size_t kp, size_t kq, const uint8_t *wb, size_t block, const __m256i *comps,
+    size_t R, size_t NB, int HC, const uint8_t *scratch, size_t kp, size_t kq, const uint8_t *wb, size_t block, const __m256i *comps,
     size_t n0, size_t n, size_t m0, size_t mr, int8_t *c, size_t c_stride, __m256i zp, __m256i lo, __m256i hi,
     __m256i zp16, __m256i lo8, __m256i hi8) {
-    // Each broadcast input serves every block. With `comps`, the compensation comes off the bias
-    // before the sums; without, it is summed from the same weight vectors and comes off after.
+    // Each broadcast input serves every block. With `comps` (HC, a constant where inlined), the
+    // compensation comes off the bias before the sums; without, it is summed from the same weight
+    // vectors and comes off after.
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     __m256i acc[2][SWK_VNNI_MR], comp[2];
     SWK_UNROLL for (size_t j = 0; j < NB; j++) {
         __m256i bias = _mm256_load_si256((const __m256i *)(wb + j * block));
-        if (comps) bias = _mm256_sub_epi32(bias, comps[n0 / SWK_QS8_NR + j]);
+        if (HC) bias = _mm256_sub_epi32(bias, comps[n0 / SWK_QS8_NR + j]);
         SWK_UNROLL for (size_t r = 0; r < R; r++) acc[j][r] = bias;
         comp[j] = _mm256_setzero_si256();
     }
@@ -645,7 +646,7 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
         __m256i w8[2];
         SWK_UNROLL for (size_t j = 0; j < NB; j++) {
             w8[j] = _mm256_loadu_si256((const __m256i *)(wp + j * block));
-            if (!comps) comp[j] = _mm256_dpbusd_epi32(comp[j], flip, w8[j]);
+            if (!HC) comp[j] = _mm256_dpbusd_epi32(comp[j], flip, w8[j]);
         }
         SWK_UNROLL for (size_t r = 0; r < R; r++) {
             uint32_t v;
@@ -664,7 +665,7 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
             SWK_UNROLL for (size_t r0 = 0; r0 < R; r0 += 4) {
                 if (r0 < mr) {
                     __m256i rv[4];
-                    SWK_UNROLL for (size_t r = 0; r < 4; r++) rv[r] = swk_mulfp8q(_mm256_sub_epi32(acc[j][r0 + r], comp[j]), &rq);
+                    SWK_UNROLL for (size_t r = 0; r < 4; r++) rv[r] = swk_mulfp8q(HC ? acc[j][r0 + r] : _mm256_sub_epi32(acc[j][r0 + r], comp[j]), &rq);
                     swk_store_rows4(rv, mr - r0 < 4 ? mr - r0 : 4, c + (m0 + r0) * c_stride + o, c_stride, zp16, lo8, hi8, 1);
                 }
             }
@@ -672,7 +673,7 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
         }
         SWK_UNROLL for (size_t r = 0; r < R; r++) {
             if (r < mr) {
-                const __m256i v = swk_requant8q(_mm256_sub_epi32(acc[j][r], comp[j]), &rq, zp, lo, hi);
+                const __m256i v = swk_requant8q(HC ? acc[j][r] : _mm256_sub_epi32(acc[j][r], comp[j]), &rq, zp, lo, hi);
                 swk_store_bytes(c + (m0 + r) * c_stride + o, swk_narrow8(v), nr);
             }
         }
@@ -688,7 +689,7 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
 /// requantized bytes equal the AVX2 path's and the reference's. The padding of a depth that is not a
 /// multiple of 4 meets zero weights.
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_tile_vnni(
-    size_t R, const int8_t *a, size_t a_stride, size_t m0, size_t mr, size_t n, size_t k, size_t kq, size_t block,
+    size_t R, int HC, const int8_t *a, size_t a_stride, size_t m0, size_t mr, size_t n, size_t k, size_t kq, size_t block,
     const void *w, int8_t *c, size_t c_stride, uint8_t *scratch, const __m256i *comps, __m256i zp, __m256i lo, __m256i hi,
     __m256i zp16, __m256i lo8, __m256i hi8) {
     const size_t kp = 4 * kq;
@@ -696,9 +697,9 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_tile_vn
     const uint8_t *wb = (const uint8_t *)w;
     size_t n0 = 0;
     for (; n0 + SWK_QS8_NR < n; n0 += 2 * SWK_QS8_NR, wb += 2 * block) {
-        swk_qs8_blocks_vnni(R, 2, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, zp16, lo8, hi8);
+        swk_qs8_blocks_vnni(R, 2, HC, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, zp16, lo8, hi8);
     }
-    if (n0 < n) swk_qs8_blocks_vnni(R, 1, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, zp16, lo8, hi8);
+    if (n0 < n) swk_qs8_blocks_vnni(R, 1, HC, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, zp16, lo8, hi8);
 }
 
 SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
@@ -727,13 +728,18 @@ SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const 
     for (size_t m0 = 0; m0 < m; m0 += SWK_VNNI_MR) {
         const size_t mr = m - m0 < SWK_VNNI_MR ? m - m0 : SWK_VNNI_MR;
         if (mr == 1) {
-            swk_qs8_tile_vnni(1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
+            swk_qs8_tile_vnni(1, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, zp16, lo8, hi8);
         } else if (mr == 2) {
-            swk_qs8_tile_vnni(2, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
+            swk_qs8_tile_vnni(2, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, zp16, lo8, hi8);
         } else if (mr <= 4) {
-            swk_qs8_tile_vnni(4, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
+            swk_qs8_tile_vnni(4, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, zp16, lo8, hi8);
         } else {
-            swk_qs8_tile_vnni(SWK_VNNI_MR, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
+            // The full tiles use the compensation computed above; the last, smaller ones compute theirs.
+            if (cp) {
+                swk_qs8_tile_vnni(SWK_VNNI_MR, 1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
+            } else {
+                swk_qs8_tile_vnni(SWK_VNNI_MR, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, zp16, lo8, hi8);
+            }
         }
     }
 }
