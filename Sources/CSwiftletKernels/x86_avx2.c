@@ -884,7 +884,7 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (size_t j = 0; j < ncols; j++) {
         const ptrdiff_t ix = ix0 + (ptrdiff_t)j;
-        SWK_UNROLL for (size_t gi = 0; gi < GROUPS; gi++) {
+        for (size_t gi = 0; gi < GROUPS; gi++) {
             __m256i r[4];
             if (ix < 0 || ix >= in_w) {
                 r[0] = r[1] = r[2] = r[3] = pad;
@@ -906,8 +906,8 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment
         __m256i acc[2][4];
         SWK_UNROLL for (size_t k = 0; k < 4; k++) acc[0][k] = acc[1][k] = bias[k];
         const size_t j0 = (ox - ox0) * sw;
-        SWK_UNROLL for (size_t gi = 0; gi < GROUPS; gi++) {
-            SWK_UNROLL for (size_t kx = 0; kx < KW; kx++) {
+        for (size_t gi = 0; gi < GROUPS; gi++) {
+            for (size_t kx = 0; kx < KW; kx++) {
                 const __m256i *c0q = cols[j0 + kx * dw][gi], *c1q = cols[j0 + sw + kx * dw][gi];
                 SWK_UNROLL for (size_t k = 0; k < 4; k++) {
                     const __m256i wk = wq[gi][kx][k];
@@ -922,8 +922,8 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment
     if (ox < ox1) {
         __m256i acc[4] = {bias[0], bias[1], bias[2], bias[3]};
         const size_t j0 = (ox - ox0) * sw;
-        SWK_UNROLL for (size_t gi = 0; gi < GROUPS; gi++) {
-            SWK_UNROLL for (size_t kx = 0; kx < KW; kx++) {
+        for (size_t gi = 0; gi < GROUPS; gi++) {
+            for (size_t kx = 0; kx < KW; kx++) {
                 const __m256i *cq = cols[j0 + kx * dw][gi];
                 SWK_UNROLL for (size_t k = 0; k < 4; k++) acc[k] = _mm256_dpbusd_epi32(acc[k], cq[k], wq[gi][kx][k]);
             }
@@ -941,7 +941,8 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment
     } while (0)
 
 /// One output row of an int8 depthwise convolution with vpdpbusd: 32 channels at a time (two packed
-/// blocks; a last lone block of 16 runs in both lanes and stores one). The kernel rows go in groups of
+/// blocks; the last two of a C that is not a multiple of 16 together, the second overlapping; a last
+/// lone block of 16 in both lanes, stored once). The kernel rows go in groups of
 /// four, so a quad holds one input column's four rows of a channel: each input column of the row is
 /// turned into quads once (flipped to unsigned, as in the VNNI GEMM) and serves every output pixel and
 /// kernel column that reads it, where the AVX2 kernel widens and interleaves each tap of each pixel.
@@ -976,7 +977,6 @@ SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const in
     __m256i cols[SWK_DWV_COLS][2][4];
     const uint8_t *wbase = (const uint8_t *)w;
     for (size_t b = 0; b < blocks;) {
-        // Two blocks where two full ones are left; a last block of 16 (or the overlapping last one) alone.
         // Two adjacent blocks (pair 1); the last two, the second overlapping (2: C − 16 is not 16
         // past the first); or a last block alone (0).
         const int pair = (b + 2) * SWK_DW_CB <= C ? 1 : b + 2 == blocks ? 2 : 0;
