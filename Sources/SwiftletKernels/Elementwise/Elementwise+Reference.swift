@@ -13,7 +13,18 @@ public func binaryF32_reference(
     case .sub: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i] - b[j]) }
     case .mul: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i] * b[j]) }
     case .div: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i] / b[j]) }
-    case .prelu: forEach6(out, sa, sb) { o, i, j in y[o] = a[i] < 0 ? b[j] * a[i] : a[i] }
+    case .prelu:
+        // Row by row, the product always computed and then selected: a branch on the sign of the
+        // data mispredicts about half the time (MTCNN's P-Net spent half its time here).
+        var o = 0
+        forEachRow6(out, sa, sb) { i, j in
+            let n = out.d.5, ia = sa.d.5, ib = sb.d.5
+            for k in 0..<n {
+                let x = a[i + k * ia], p = b[j + k * ib] * x
+                y[o + k] = x < 0 ? p : x
+            }
+            o += n
+        }
     default: preconditionFailure("binaryF32_reference: \(kind.name) is not an element-wise binary op")
     }
 }
