@@ -616,7 +616,7 @@ SWK_AVX512VNNI static inline void swk_flip_row(const int8_t *src, size_t k, size
         _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + kk)), flip));
     }
     // The tail (k − kk < 32) and the padding to kp (kp − kk ≤ 32) by masked moves: the bytes past k
-    // load as 0 and leave as 0x80 (a byte loop here was a large part of a 16- or 24-deep layer).
+    // load as 0 and leave as 0x80.
     if (kk < kp) {
         const __m256i v = _mm256_xor_si256(_mm256_maskz_loadu_epi8((__mmask32)((1ull << (k - kk)) - 1), src + kk), flip);
         _mm256_mask_storeu_epi8(dst + kk, (__mmask32)((1ull << (kp - kk)) - 1), v);
@@ -1044,11 +1044,13 @@ SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const in
 /// = ⌊(a + j) / 2^e⌋ for integer j, so f = ⌊(d·m + K − [s < 0]·N) / 2^T⌋ with T = 11 + e, K = 2^10 + 2^(10+e),
 /// N = 2^11 (e = 0: K = 2^10, N = 0). With m > 2^10, s < 0 exactly when d < 0. Writing m = q·2^T + r:
 /// f = d·q + ⌊(d·r + K − [d < 0]·N) / 2^T⌋, where for T ≤ 22 every term fits in int32 (|d·r| < 2^30,
-/// |d·q| < 2^28). `fast` says whether those conditions hold (no left shift, e ≤ 11, m > 2^10).
+/// |d·q| < 2^28). `fast` says whether those conditions hold (no left shift, e ≤ 11, m > 2^10); where
+/// they do not, `rq` rescales d · 2^20 the general way.
 typedef struct {
     __m256i zp, q, r, k, n;
     __m128i t;
     int fast;
+    swk_rq8 rq;
 } swk_add_rescale;
 
 SWK_AVX2 static inline swk_add_rescale swk_add_rescale_make(int32_t zp, int32_t m, int32_t shift) {
@@ -1061,6 +1063,7 @@ SWK_AVX2 static inline swk_add_rescale swk_add_rescale_make(int32_t zp, int32_t 
     a.k = _mm256_set1_epi32(a.fast ? (1 << 10) + (e >= 1 ? 1 << (10 + e) : 0) : 0);
     a.n = _mm256_set1_epi32(e >= 1 ? 1 << 11 : 0);
     a.t = _mm_cvtsi32_si128(a.fast ? t : 0);
+    a.rq = swk_rq8_make(_mm256_set1_epi32(m), _mm256_set1_epi32(shift));
     return a;
 }
 
@@ -1068,6 +1071,14 @@ SWK_AVX2 static inline __m256i swk_add_rescale8(__m256i x, const swk_add_rescale
     const __m256i d = _mm256_sub_epi32(x, a->zp);
     const __m256i low = _mm256_sub_epi32(_mm256_add_epi32(_mm256_mullo_epi32(d, a->r), a->k), _mm256_and_si256(_mm256_srai_epi32(d, 31), a->n));
     return _mm256_add_epi32(_mm256_mullo_epi32(d, a->q), _mm256_sra_epi32(low, a->t));
+}
+
+/// One input of an int8 add (8 int8 values widened to int32) at the common scale: the path above
+/// (`fast`, a constant where inlined), else TFLite's d · 2^20 rescaled by the multiplier (the same
+/// values either way).
+SWK_AVX2 static inline __attribute__((always_inline)) __m256i swk_add_input8(__m256i x, const swk_add_rescale *a, int fast) {
+    if (fast) return swk_add_rescale8(x, a);
+    return swk_mulfp8q(_mm256_slli_epi32(_mm256_sub_epi32(x, a->zp), SWK_ADD_LEFT_SHIFT), &a->rq);
 }
 
 SWK_AVX2 int swk_add_rescale_avx2(size_t count, const int8_t *x, int32_t zp, int32_t m, int32_t shift, int32_t *y) {
@@ -1082,34 +1093,30 @@ SWK_AVX2 int swk_add_rescale_avx2(size_t count, const int8_t *x, int32_t zp, int
     return 1;
 }
 
+/// The add's loop, its inputs rescaled by the fast path or both by the general one (FAST, a constant
+/// where inlined, so the loop has no branch on it).
+SWK_AVX2 static inline __attribute__((always_inline)) void swk_add_loop(int FAST, size_t count, const int8_t *a, const int8_t *b,
+                                                                       int8_t *y, const swk_add_rescale *r1, const swk_add_rescale *r2,
+                                                                       const swk_rq8 *qo, __m256i zpo, __m256i lo, __m256i hi) {
+    for (size_t i = 0; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        const __m256i xa = swk_add_input8(_mm256_cvtepi8_epi32(swk_load_bytes(a + i, r)), r1, FAST);
+        const __m256i xb = swk_add_input8(_mm256_cvtepi8_epi32(swk_load_bytes(b + i, r)), r2, FAST);
+        __m256i v = _mm256_add_epi32(swk_mulfp8q(_mm256_add_epi32(xa, xb), qo), zpo);
+        v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+        swk_store_bytes(y + i, swk_narrow8(v), r);
+    }
+}
+
 SWK_AVX2 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p) {
-    const __m256i zp1 = _mm256_set1_epi32(p->zero_point1), zp2 = _mm256_set1_epi32(p->zero_point2);
-    const __m256i m1 = _mm256_set1_epi32(p->multiplier1), s1 = _mm256_set1_epi32(p->shift1);
-    const __m256i m2 = _mm256_set1_epi32(p->multiplier2), s2 = _mm256_set1_epi32(p->shift2);
-    const __m256i mo = _mm256_set1_epi32(p->output_multiplier), so = _mm256_set1_epi32(p->output_shift);
     const __m256i zpo = _mm256_set1_epi32(p->output_zero_point), lo = _mm256_set1_epi32(p->lo), hi = _mm256_set1_epi32(p->hi);
     const swk_add_rescale r1 = swk_add_rescale_make(p->zero_point1, p->multiplier1, p->shift1);
     const swk_add_rescale r2 = swk_add_rescale_make(p->zero_point2, p->multiplier2, p->shift2);
-    const swk_rq8 qo = swk_rq8_make(mo, so);
+    const swk_rq8 qo = swk_rq8_make(_mm256_set1_epi32(p->output_multiplier), _mm256_set1_epi32(p->output_shift));
     if (r1.fast && r2.fast) {
-        for (size_t i = 0; i < count; i += 8) {
-            const size_t r = count - i < 8 ? count - i : 8;
-            const __m256i xa = swk_add_rescale8(_mm256_cvtepi8_epi32(swk_load_bytes(a + i, r)), &r1);
-            const __m256i xb = swk_add_rescale8(_mm256_cvtepi8_epi32(swk_load_bytes(b + i, r)), &r2);
-            __m256i v = _mm256_add_epi32(swk_mulfp8q(_mm256_add_epi32(xa, xb), &qo), zpo);
-            v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
-            swk_store_bytes(y + i, swk_narrow8(v), r);
-        }
-        return;
-    }
-    for (size_t i = 0; i < count; i += 8) {
-        const size_t r = count - i < 8 ? count - i : 8;
-        __m256i xa = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(a + i, r)), zp1), SWK_ADD_LEFT_SHIFT);
-        __m256i xb = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(b + i, r)), zp2), SWK_ADD_LEFT_SHIFT);
-        __m256i sum = _mm256_add_epi32(swk_mulfp8(xa, m1, s1), swk_mulfp8(xb, m2, s2));
-        __m256i v = _mm256_add_epi32(swk_mulfp8q(sum, &qo), zpo);
-        v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
-        swk_store_bytes(y + i, swk_narrow8(v), r);
+        swk_add_loop(1, count, a, b, y, &r1, &r2, &qo, zpo, lo, hi);
+    } else {
+        swk_add_loop(0, count, a, b, y, &r1, &r2, &qo, zpo, lo, hi);
     }
 }
 

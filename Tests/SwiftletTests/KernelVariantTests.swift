@@ -96,7 +96,7 @@ import Testing
     /// Every pair of int8 inputs (65,536) through each int8 add variant, for scale ratios that give the
     /// inputs' rescales exponents the AVX2 add computes without 64-bit multiplies and ones it hands
     /// back (the rescale alone is checked value by value above: a unit off there seldom moves a byte).
-    /// Host only: the board's selftest keeps its code small (docs/boards.md).
+    /// Host only: the board's selftest keeps its code small (docs/benchmarks.md, board binary size).
     @Test func addMatchesTheReferenceOnEveryInputPair() throws {
         var a = [Int8](repeating: 0, count: 65536), b = a
         for i in 0..<65536 {
