@@ -239,7 +239,15 @@ void swk_wino23_output_f32_neon(const float *m, size_t m_stride, size_t m_row, s
 /// FixedPoint.multiply of 4 lanes: x · 2^max(shift,0), then `sqrdmulh` — gemmlowp's
 /// SaturatingRoundingDoublingHighMul exactly (both round half toward +∞ in the doubled product) —
 /// then RoundingDivideByPOT by max(−shift,0) with FixedPoint's formula.
-static inline int32x4_t swk_mulfp4(int32x4_t acc, int32x4_t mult, int32x4_t shift) {
+///
+/// With `fp` (float32 requantization: `mult` holds the scales' bits), round-to-nearest-even of
+/// acc · scale instead (scvtf, fmul, fcvtns), kept within ±SWK_RQ_FLOAT_MAX as on x86.
+static inline int32x4_t swk_mulfp4(int32x4_t acc, int32x4_t mult, int32x4_t shift, int fp) {
+    if (fp) {
+        const float32x4_t f = vmulq_f32(vcvtq_f32_s32(acc), vreinterpretq_f32_s32(mult));
+        const float32x4_t b = vdupq_n_f32(SWK_RQ_FLOAT_MAX);
+        return vcvtnq_s32_f32(vmaxq_f32(vminq_f32(f, b), vnegq_f32(b)));
+    }
     const int32x4_t zero = vdupq_n_s32(0), one = vdupq_n_s32(1);
     const int32x4_t left = vmaxq_s32(shift, zero);
     const int32x4_t right = vmaxq_s32(vnegq_s32(shift), zero);
@@ -251,8 +259,8 @@ static inline int32x4_t swk_mulfp4(int32x4_t acc, int32x4_t mult, int32x4_t shif
 }
 
 /// `swk_mulfp4`, then + zero point and the clamp.
-static inline int32x4_t swk_requant4(int32x4_t acc, int32x4_t mult, int32x4_t shift, int32x4_t zp, int32x4_t lo, int32x4_t hi) {
-    const int32x4_t r = vaddq_s32(swk_mulfp4(acc, mult, shift), zp);
+static inline int32x4_t swk_requant4(int32x4_t acc, int32x4_t mult, int32x4_t shift, int fp, int32x4_t zp, int32x4_t lo, int32x4_t hi) {
+    const int32x4_t r = vaddq_s32(swk_mulfp4(acc, mult, shift, fp), zp);
     return vminq_s32(vmaxq_s32(r, lo), hi);
 }
 
@@ -273,8 +281,8 @@ void swk_requant_neon(size_t count, const int32_t *acc, const int32_t *multiplie
         memcpy(a, acc + i, r * 4);
         memcpy(m, multiplier + i, r * 4);
         memcpy(s, shift + i, r * 4);
-        int32x4_t v0 = swk_requant4(vld1q_s32(a), vld1q_s32(m), vld1q_s32(s), zp, lo, hi);
-        int32x4_t v1 = swk_requant4(vld1q_s32(a + 4), vld1q_s32(m + 4), vld1q_s32(s + 4), zp, lo, hi);
+        int32x4_t v0 = swk_requant4(vld1q_s32(a), vld1q_s32(m), vld1q_s32(s), out->float32, zp, lo, hi);
+        int32x4_t v1 = swk_requant4(vld1q_s32(a + 4), vld1q_s32(m + 4), vld1q_s32(s + 4), out->float32, zp, lo, hi);
         swk_store_bytes8(y + i, vqmovn_s16(vcombine_s16(vqmovn_s32(v0), vqmovn_s32(v1))), r);
     }
 }
@@ -297,8 +305,8 @@ static inline int8x8_t swk_load_bytes8(const int8_t *src, size_t count) {
 
 #define QS8_STORE(r, s0, s1)                                                                                         \
     do {                                                                                                             \
-        int32x4_t q0 = swk_requant4(vaddq_s32(s0, b0), m0v, s0v, zp, lo, hi);                                        \
-        int32x4_t q1 = swk_requant4(vaddq_s32(s1, b1), m1v, s1v, zp, lo, hi);                                        \
+        int32x4_t q0 = swk_requant4(vaddq_s32(s0, b0), m0v, s0v, fp, zp, lo, hi);                                    \
+        int32x4_t q1 = swk_requant4(vaddq_s32(s1, b1), m1v, s1v, fp, zp, lo, hi);                                    \
         swk_store_bytes8(c + (m0 + (r)) * c_stride + n0, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))), nr); \
     } while (0)
 
@@ -315,7 +323,7 @@ static inline int8x8_t swk_load_bytes8(const int8_t *src, size_t count) {
 /// `swk_gemm_qs8_neon` for one tile of R rows of A (R a constant where inlined: {1, 4}; one row, a fully
 /// connected layer at batch 1, would otherwise be computed four times).
 static inline __attribute__((always_inline)) void swk_qs8_tile_neon(size_t R, const int8_t *const *ap, size_t mr, size_t m0, size_t n,
-        size_t k, size_t kq, size_t block, const void *w, int8_t *c, size_t c_stride, int32x4_t zp, int32x4_t lo, int32x4_t hi) {
+        size_t k, size_t kq, size_t block, const void *w, int8_t *c, size_t c_stride, int32x4_t zp, int32x4_t lo, int32x4_t hi, int fp) {
     const uint8_t *wb = (const uint8_t *)w;
     for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
         int32x4_t acc[NEON_QS8_MR][4];
@@ -352,9 +360,9 @@ void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_s
         const int8_t *ap[NEON_QS8_MR];
         SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
         if (mr == 1) {
-            swk_qs8_tile_neon(1, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi);
+            swk_qs8_tile_neon(1, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);
         } else {
-            swk_qs8_tile_neon(NEON_QS8_MR, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi);
+            swk_qs8_tile_neon(NEON_QS8_MR, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);
         }
     }
 }
@@ -362,7 +370,7 @@ void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_s
 /// `swk_gemm_qs8_neondot` for one tile of R rows of A (R a constant where inlined: {1, 4}; one row, a fully
 /// connected layer at batch 1, would otherwise be computed four times).
 SWK_DOTPROD static inline __attribute__((always_inline)) void swk_qs8_tile_neondot(size_t R, const int8_t *const *ap, size_t mr, size_t m0, size_t n,
-        size_t k, size_t kq, size_t block, const void *w, int8_t *c, size_t c_stride, int32x4_t zp, int32x4_t lo, int32x4_t hi) {
+        size_t k, size_t kq, size_t block, const void *w, int8_t *c, size_t c_stride, int32x4_t zp, int32x4_t lo, int32x4_t hi, int fp) {
     const uint8_t *wb = (const uint8_t *)w;
     for (size_t n0 = 0; n0 < n; n0 += SWK_QS8_NR, wb += block) {
         int32x4_t acc[NEON_QS8_MR][2];
@@ -395,15 +403,16 @@ SWK_DOTPROD void swk_gemm_qs8_neondot(size_t m, size_t n, size_t k, const int8_t
         const int8_t *ap[NEON_QS8_MR];
         SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
         if (mr == 1) {
-            swk_qs8_tile_neondot(1, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi);
+            swk_qs8_tile_neondot(1, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);
         } else {
-            swk_qs8_tile_neondot(NEON_QS8_MR, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi);
+            swk_qs8_tile_neondot(NEON_QS8_MR, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);
         }
     }
 }
 
 void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
     const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
+    const int fp = out->float32;
     const size_t C = g->channels, taps = g->kh * g->kw, pairs = (taps + 1) / 2;
     const size_t block = 192 + 32 * pairs;
     const int8_t *rows[16], *base[SWK_DW_MAX_TAPS + 1], *border[SWK_DW_MAX_TAPS + 1];
@@ -439,7 +448,7 @@ void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *
             }
             int16x4_t h[4];
             SWK_UNROLL for (size_t j = 0; j < 4; j++) {
-                h[j] = vqmovn_s32(swk_requant4(acc[j], vld1q_s32(bp + 16 + 4 * j), vld1q_s32(bp + 32 + 4 * j), zp, lo, hi));
+                h[j] = vqmovn_s32(swk_requant4(acc[j], vld1q_s32(bp + 16 + 4 * j), vld1q_s32(bp + 32 + 4 * j), fp, zp, lo, hi));
             }
             const int8x16_t b16 = vcombine_s8(vqmovn_s16(vcombine_s16(h[0], h[1])), vqmovn_s16(vcombine_s16(h[2], h[3])));
             int8_t *yp = y + ox * y_stride + cb;
@@ -456,7 +465,30 @@ void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *
 
 // ---- element-wise int8 and conversions ----
 
+/// The float32 add (`AddQS8Params.apply`), 8 outputs: fmla's one rounding is the reference's fma.
+static void swk_add_qs8_f32_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p) {
+    const int32x4_t zp1 = vdupq_n_s32(p->zero_point1), zp2 = vdupq_n_s32(p->zero_point2), zpo = vdupq_n_s32(p->output_zero_point);
+    const float32x4_t s1 = vdupq_n_f32(p->scale1), s2 = vdupq_n_f32(p->scale2);
+    const float32x4_t flo = vdupq_n_f32((float)(p->lo - p->output_zero_point)), fhi = vdupq_n_f32((float)(p->hi - p->output_zero_point));
+    for (size_t i = 0; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        const int16x8_t a16 = vmovl_s8(swk_load_bytes8(a + i, r)), b16 = vmovl_s8(swk_load_bytes8(b + i, r));
+        int16x4_t h[2];
+        for (int half = 0; half < 2; half++) {
+            const int32x4_t xa = vsubq_s32(vmovl_s16(half ? vget_high_s16(a16) : vget_low_s16(a16)), zp1);
+            const int32x4_t xb = vsubq_s32(vmovl_s16(half ? vget_high_s16(b16) : vget_low_s16(b16)), zp2);
+            const float32x4_t f = vfmaq_f32(vmulq_f32(vcvtq_f32_s32(xa), s1), vcvtq_f32_s32(xb), s2);
+            h[half] = vqmovn_s32(vaddq_s32(vcvtnq_s32_f32(vminq_f32(vmaxq_f32(f, flo), fhi)), zpo));
+        }
+        swk_store_bytes8(y + i, vqmovn_s16(vcombine_s16(h[0], h[1])), r);
+    }
+}
+
 void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p) {
+    if (p->float32) {
+        swk_add_qs8_f32_neon(count, a, b, y, p);
+        return;
+    }
     const int32x4_t zp1 = vdupq_n_s32(p->zero_point1), zp2 = vdupq_n_s32(p->zero_point2);
     const int32x4_t m1 = vdupq_n_s32(p->multiplier1), s1 = vdupq_n_s32(p->shift1);
     const int32x4_t m2 = vdupq_n_s32(p->multiplier2), s2 = vdupq_n_s32(p->shift2);
@@ -471,8 +503,8 @@ void swk_add_qs8_neon(size_t count, const int8_t *a, const int8_t *b, int8_t *y,
             int32x4_t xb = vmovl_s16(half ? vget_high_s16(b16) : vget_low_s16(b16));
             xa = vshlq_n_s32(vsubq_s32(xa, zp1), SWK_ADD_LEFT_SHIFT);
             xb = vshlq_n_s32(vsubq_s32(xb, zp2), SWK_ADD_LEFT_SHIFT);
-            int32x4_t sum = vaddq_s32(swk_mulfp4(xa, m1, s1), swk_mulfp4(xb, m2, s2));
-            int32x4_t v = vaddq_s32(swk_mulfp4(sum, mo, so), zpo);
+            int32x4_t sum = vaddq_s32(swk_mulfp4(xa, m1, s1, 0), swk_mulfp4(xb, m2, s2, 0));
+            int32x4_t v = vaddq_s32(swk_mulfp4(sum, mo, so, 0), zpo);
             h[half] = vqmovn_s32(vminq_s32(vmaxq_s32(v, lo), hi));
         }
         swk_store_bytes8(y + i, vqmovn_s16(vcombine_s16(h[0], h[1])), r);
@@ -620,7 +652,7 @@ void swk_mul_qs8_neon(size_t rows, size_t cols, const int8_t *a, const int8_t *b
             const int16x8_t xa = vsubq_s16(vmovl_s8(swk_load_bytes8(ar + i, r)), zp1);
             const int16x8_t xb = vsubq_s16(vmovl_s8(swk_load_bytes8(br + i, r)), zp2);
             const int32x4_t p0 = vmull_s16(vget_low_s16(xa), vget_low_s16(xb)), p1 = vmull_s16(vget_high_s16(xa), vget_high_s16(xb));
-            const int16x4_t h0 = vqmovn_s32(swk_requant4(p0, m, s, zpo, lo, hi)), h1 = vqmovn_s32(swk_requant4(p1, m, s, zpo, lo, hi));
+            const int16x4_t h0 = vqmovn_s32(swk_requant4(p0, m, s, 0, zpo, lo, hi)), h1 = vqmovn_s32(swk_requant4(p1, m, s, 0, zpo, lo, hi));
             swk_store_bytes8(yr + i, vqmovn_s16(vcombine_s16(h0, h1)), r);
         }
     }

@@ -319,14 +319,23 @@ SWK_AVX2 void swk_wino23_output_f32_avx2(const float *m, size_t m_stride, size_t
 
 /// The per-lane constants of `swk_mulfp8`, derived from a multiplier and a shift vector once per
 /// channel block: the odd lanes' multipliers moved to the even positions `_mm256_mul_epi32` reads,
-/// the left and right shifts, and RoundingDivideByPOT's mask and half mask.
+/// the left and right shifts, and RoundingDivideByPOT's mask and half mask; or, for float32
+/// requantization (`fp`), the scales (the multiplier words hold their bits).
 typedef struct {
     __m256i m, m_odd, left, right, mask, half;
+    __m256 scale;
+    int fp;
 } swk_rq8;
 
-SWK_AVX2 static inline swk_rq8 swk_rq8_make(__m256i mult, __m256i shift) {
+SWK_AVX2 static inline swk_rq8 swk_rq8_make(__m256i mult, __m256i shift, int fp) {
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
     swk_rq8 q;
+    q.fp = fp;
+    q.scale = _mm256_castsi256_ps(mult);
+    if (fp) {
+        q.m = q.m_odd = q.left = q.right = q.mask = q.half = zero;
+        return q;
+    }
     q.m = mult;
     q.m_odd = _mm256_shuffle_epi32(mult, 0xF5);
     q.left = _mm256_max_epi32(shift, zero);
@@ -336,7 +345,22 @@ SWK_AVX2 static inline swk_rq8 swk_rq8_make(__m256i mult, __m256i shift) {
     return q;
 }
 
-/// FixedPoint.multiply of 8 int32 lanes, each with its own multiplier (in [0, 2^31)) and shift.
+/// Calls `body(…, 1)` or `body(…, 0)` by `out->float32`: the int8 GEMM and depthwise kernels are
+/// always-inline bodies compiled once per requantization mode, with the mode a constant in each copy
+/// (a test per vector cost the fixed-point path a fifth of its time: MobileNetV2 3.84 → 4.60 ms).
+#define SWK_PER_REQUANT_MODE(body, ...) \
+    do { if (out->float32) body(__VA_ARGS__, 1); else body(__VA_ARGS__, 0); } while (0)
+
+/// Float32 requantization of 8 lanes before the zero point: round-to-nearest-even of acc · scale,
+/// kept within ±SWK_RQ_FLOAT_MAX (so the conversion is exact and adding a zero point cannot wrap).
+SWK_AVX2 static inline __m256i swk_mulf8(__m256i acc, __m256 scale) {
+    const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), scale);
+    const __m256 b = _mm256_set1_ps(SWK_RQ_FLOAT_MAX);
+    return _mm256_cvtps_epi32(_mm256_max_ps(_mm256_min_ps(f, b), _mm256_sub_ps(_mm256_setzero_ps(), b)));
+}
+
+/// FixedPoint.multiply of 8 int32 lanes, each with its own multiplier (in [0, 2^31)) and shift, or,
+/// with `q->fp`, `swk_mulf8`.
 /// SaturatingRoundingDoublingHighMul(x, m) is gemmlowp's (x·m + nudge) / 2^31 with C's truncating
 /// division, nudge = 2^30 for x·m ≥ 0 and 1 − 2^30 below; for x·m < 0 that truncation equals the floor
 /// of (x·m + 2^30) / 2^31 (−⌊(−p − 1 + 2^30) / 2^31⌋ = ⌊(p + 2^30) / 2^31⌋), so both signs are
@@ -344,6 +368,7 @@ SWK_AVX2 static inline swk_rq8 swk_rq8_make(__m256i mult, __m256i shift) {
 /// result (|x·m| < 2^62), so a logical 64-bit shift serves. The saturating case needs m = −2^31,
 /// which a multiplier never is. RoundingDivideByPOT follows FixedPoint's formula.
 SWK_AVX2 static inline __m256i swk_mulfp8q(__m256i acc, const swk_rq8 *q) {
+    if (q->fp) return swk_mulf8(acc, q->scale);
     const __m256i zero = _mm256_setzero_si256();
     const __m256i x = _mm256_sllv_epi32(acc, q->left);
     const __m256i nudge = _mm256_set1_epi64x(1LL << 30);
@@ -360,8 +385,8 @@ SWK_AVX2 static inline __m256i swk_mulfp8q(__m256i acc, const swk_rq8 *q) {
 }
 
 /// `swk_mulfp8q` with the constants derived in place.
-SWK_AVX2 static inline __m256i swk_mulfp8(__m256i acc, __m256i mult, __m256i shift) {
-    const swk_rq8 q = swk_rq8_make(mult, shift);
+SWK_AVX2 static inline __m256i swk_mulfp8(__m256i acc, __m256i mult, __m256i shift, int fp) {
+    const swk_rq8 q = swk_rq8_make(mult, shift, fp);
     return swk_mulfp8q(acc, &q);
 }
 
@@ -372,8 +397,8 @@ SWK_AVX2 static inline __m256i swk_requant8q(__m256i acc, const swk_rq8 *q, __m2
 }
 
 /// `swk_mulfp8`, then + zero point and the clamp.
-SWK_AVX2 static inline __m256i swk_requant8(__m256i acc, __m256i mult, __m256i shift, __m256i zp, __m256i lo, __m256i hi) {
-    const __m256i r = _mm256_add_epi32(swk_mulfp8(acc, mult, shift), zp);
+SWK_AVX2 static inline __m256i swk_requant8(__m256i acc, __m256i mult, __m256i shift, int fp, __m256i zp, __m256i lo, __m256i hi) {
+    const __m256i r = _mm256_add_epi32(swk_mulfp8(acc, mult, shift, fp), zp);
     return _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
 }
 
@@ -408,7 +433,7 @@ SWK_AVX2 void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *
         memcpy(m, multiplier + i, r * 4);
         memcpy(s, shift + i, r * 4);
         __m256i v = swk_requant8(_mm256_loadu_si256((const __m256i *)a), _mm256_loadu_si256((const __m256i *)m),
-                                 _mm256_loadu_si256((const __m256i *)s), zp, lo, hi);
+                                 _mm256_loadu_si256((const __m256i *)s), out->float32, zp, lo, hi);
         swk_store_bytes(y + i, swk_narrow8(v), r);
     }
 }
@@ -470,17 +495,17 @@ SWK_AVX2 static inline void swk_widen_row(const int8_t *src, size_t k, size_t kp
 
 /// One requantized row of 8 outputs from a block's two accumulators (the tiled path's epilogue for one row).
 SWK_AVX2 static inline void swk_gemv_qs8_store(const uint8_t *wb, __m256i accL, __m256i accH, int8_t *cp, size_t nr,
-                                               __m256i zp, __m256i lo, __m256i hi) {
+                                               __m256i zp, __m256i lo, __m256i hi, int fp) {
     const __m256i bias = _mm256_load_si256((const __m256i *)wb);
-    const swk_rq8 rq = swk_rq8_make(_mm256_load_si256((const __m256i *)(wb + 32)), _mm256_load_si256((const __m256i *)(wb + 64)));
+    const swk_rq8 rq = swk_rq8_make(_mm256_load_si256((const __m256i *)(wb + 32)), _mm256_load_si256((const __m256i *)(wb + 64)), fp);
     const __m256i s = _mm256_add_epi32(_mm256_permute4x64_epi64(_mm256_hadd_epi32(accL, accH), 0xD8), bias);
     swk_store_bytes(cp, swk_narrow8(swk_requant8q(s, &rq, zp, lo, hi)), nr);
 }
 
 /// One row of A (a fully connected layer at batch 1), already int16 in `x`: four blocks of 8 outputs
 /// at once, eight independent sums (the tiled path would compute four rows for one).
-SWK_AVX2 static void swk_gemv_qs8_avx2(size_t n, size_t kq, const int16_t *x, const void *w, int8_t *c,
-                                       __m256i zp, __m256i lo, __m256i hi) {
+SWK_AVX2 static inline __attribute__((always_inline)) void swk_gemv_qs8_avx2(size_t n, size_t kq, const int16_t *x, const void *w, int8_t *c,
+                                       __m256i zp, __m256i lo, __m256i hi, int fp) {
     const size_t block = 96 + 32 * kq;
     size_t n0 = 0;
     for (; n0 + 4 * SWK_QS8_NR <= n; n0 += 4 * SWK_QS8_NR) {
@@ -497,7 +522,7 @@ SWK_AVX2 static void swk_gemv_qs8_avx2(size_t n, size_t kq, const int16_t *x, co
                 accH[j] = _mm256_add_epi32(accH[j], _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wp + 16))), xv));
             }
         }
-        SWK_UNROLL for (size_t j = 0; j < 4; j++) swk_gemv_qs8_store(wb + j * block, accL[j], accH[j], c + n0 + j * SWK_QS8_NR, SWK_QS8_NR, zp, lo, hi);
+        SWK_UNROLL for (size_t j = 0; j < 4; j++) swk_gemv_qs8_store(wb + j * block, accL[j], accH[j], c + n0 + j * SWK_QS8_NR, SWK_QS8_NR, zp, lo, hi, fp);
     }
     for (; n0 < n; n0 += SWK_QS8_NR) {
         const uint8_t *wb = (const uint8_t *)w + (n0 / SWK_QS8_NR) * block;
@@ -510,7 +535,7 @@ SWK_AVX2 static void swk_gemv_qs8_avx2(size_t n, size_t kq, const int16_t *x, co
             accL = _mm256_add_epi32(accL, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wp)), xv));
             accH = _mm256_add_epi32(accH, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wp + 16))), xv));
         }
-        swk_gemv_qs8_store(wb, accL, accH, c + n0, n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR, zp, lo, hi);
+        swk_gemv_qs8_store(wb, accL, accH, c + n0, n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR, zp, lo, hi, fp);
     }
 }
 
@@ -518,7 +543,7 @@ SWK_AVX2 static void swk_gemv_qs8_avx2(size_t n, size_t kq, const int16_t *x, co
 /// against every block of 8 outputs.
 SWK_AVX2 static inline __attribute__((always_inline)) void swk_qs8_tile_avx2(
     size_t R, const int8_t *a, size_t a_stride, size_t m0, size_t mr, size_t n, size_t k, size_t kq, size_t kp, size_t block,
-    const void *w, int8_t *c, size_t c_stride, int16_t *scratch, __m256i zp, __m256i lo, __m256i hi, __m256i zp16,
+    const void *w, int8_t *c, size_t c_stride, int16_t *scratch, __m256i zp, __m256i lo, __m256i hi, int fp, __m256i zp16,
     __m256i lo8, __m256i hi8) {
     // The tile's rows of A as int16, zero-padded to a multiple of 4 (rows past the end repeat the last).
     SWK_UNROLL for (size_t r = 0; r < R; r++) swk_widen_row(a + (m0 + (r < mr ? r : mr - 1)) * a_stride, k, kp, scratch + r * kp);
@@ -552,7 +577,7 @@ SWK_AVX2 static inline __attribute__((always_inline)) void swk_qs8_tile_avx2(
         // 0xD8 swaps the middle quadwords, and is its own inverse) and the bytes put back in order
         // at the end.
         const swk_rq8 rq = swk_rq8_make(_mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 32)), 0xD8),
-                                        _mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 64)), 0xD8));
+                                        _mm256_permute4x64_epi64(_mm256_load_si256((const __m256i *)(wb + 64)), 0xD8), fp);
         const size_t nr = n - n0 < SWK_QS8_NR ? n - n0 : SWK_QS8_NR;
         __m256i rv[X86_QS8_MR];
         SWK_UNROLL for (size_t r = 0; r < R; r++) rv[r] = swk_mulfp8q(_mm256_hadd_epi32(accL[r], accH[r]), &rq);
@@ -574,28 +599,34 @@ SWK_AVX2 static inline __attribute__((always_inline)) void swk_qs8_tile_avx2(
     }
 }
 
-SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
-                                int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
+SWK_AVX2 static inline __attribute__((always_inline)) void swk_gemm_qs8_avx2_body(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                                int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch, int FP) {
     const size_t kq = (k + 3) / 4, kp = kq * 4;
     const size_t block = 96 + 32 * kq;
     const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
+    const int fp = FP;
     const __m256i zp16 = _mm256_set1_epi16((int16_t)out->zero_point);
     const __m256i lo8 = _mm256_set1_epi8((int8_t)out->lo), hi8 = _mm256_set1_epi8((int8_t)out->hi);
     for (size_t m0 = 0; m0 < m; m0 += X86_QS8_MR) {
         const size_t mr = m - m0 < X86_QS8_MR ? m - m0 : X86_QS8_MR;
         if (mr == 1) {
             swk_widen_row(a + m0 * a_stride, k, kp, scratch);
-            swk_gemv_qs8_avx2(n, kq, scratch, w, c + m0 * c_stride, zp, lo, hi);
+            swk_gemv_qs8_avx2(n, kq, scratch, w, c + m0 * c_stride, zp, lo, hi, fp);
             continue;
         }
         // Two rows where two are left (a row of 14 or 7 pixels ends in one): a four-row tile would
         // compute them twice.
         if (mr == 2) {
-            swk_qs8_tile_avx2(2, a, a_stride, m0, mr, n, k, kq, kp, block, w, c, c_stride, scratch, zp, lo, hi, zp16, lo8, hi8);
+            swk_qs8_tile_avx2(2, a, a_stride, m0, mr, n, k, kq, kp, block, w, c, c_stride, scratch, zp, lo, hi, fp, zp16, lo8, hi8);
         } else {
-            swk_qs8_tile_avx2(X86_QS8_MR, a, a_stride, m0, mr, n, k, kq, kp, block, w, c, c_stride, scratch, zp, lo, hi, zp16, lo8, hi8);
+            swk_qs8_tile_avx2(X86_QS8_MR, a, a_stride, m0, mr, n, k, kq, kp, block, w, c, c_stride, scratch, zp, lo, hi, fp, zp16, lo8, hi8);
         }
     }
+}
+
+SWK_AVX2 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                                int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
+    SWK_PER_REQUANT_MODE(swk_gemm_qs8_avx2_body, m, n, k, a, a_stride, w, c, c_stride, out, scratch);
 }
 
 // ---- int8 GEMM with AVX-512 VNNI (vpdpbusd on 256-bit registers) ----
@@ -627,7 +658,7 @@ SWK_AVX512VNNI static inline void swk_flip_row(const int8_t *src, size_t k, size
 /// (`swk_qs8_tile_vnni` says how), requantized and stored.
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_vnni(
     size_t R, size_t NB, int HC, const uint8_t *scratch, size_t kp, size_t kq, const uint8_t *wb, size_t block, const __m256i *comps,
-    size_t n0, size_t n, size_t m0, size_t mr, int8_t *c, size_t c_stride, __m256i zp, __m256i lo, __m256i hi,
+    size_t n0, size_t n, size_t m0, size_t mr, int8_t *c, size_t c_stride, __m256i zp, __m256i lo, __m256i hi, int fp,
     __m256i zp16, __m256i lo8, __m256i hi8) {
     // Each broadcast input serves every block. With `comps` (HC, a constant where inlined), the
     // compensation comes off the bias before the sums; without, it is summed from the same weight
@@ -657,7 +688,7 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
     }
     SWK_UNROLL for (size_t j = 0; j < NB; j++) {
         const uint8_t *bj = wb + j * block;
-        const swk_rq8 rq = swk_rq8_make(_mm256_load_si256((const __m256i *)(bj + 32)), _mm256_load_si256((const __m256i *)(bj + 64)));
+        const swk_rq8 rq = swk_rq8_make(_mm256_load_si256((const __m256i *)(bj + 32)), _mm256_load_si256((const __m256i *)(bj + 64)), fp);
         const size_t o = n0 + j * SWK_QS8_NR;
         const size_t nr = n - o < SWK_QS8_NR ? n - o : SWK_QS8_NR;
         if (R >= 4 && nr == SWK_QS8_NR) {
@@ -690,23 +721,24 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
 /// multiple of 4 meets zero weights.
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_tile_vnni(
     size_t R, int HC, const int8_t *a, size_t a_stride, size_t m0, size_t mr, size_t n, size_t k, size_t kq, size_t block,
-    const void *w, int8_t *c, size_t c_stride, uint8_t *scratch, const __m256i *comps, __m256i zp, __m256i lo, __m256i hi,
+    const void *w, int8_t *c, size_t c_stride, uint8_t *scratch, const __m256i *comps, __m256i zp, __m256i lo, __m256i hi, int fp,
     __m256i zp16, __m256i lo8, __m256i hi8) {
     const size_t kp = 4 * kq;
     SWK_UNROLL for (size_t r = 0; r < R; r++) swk_flip_row(a + (m0 + (r < mr ? r : mr - 1)) * a_stride, k, kp, scratch + r * kp);
     const uint8_t *wb = (const uint8_t *)w;
     size_t n0 = 0;
     for (; n0 + SWK_QS8_NR < n; n0 += 2 * SWK_QS8_NR, wb += 2 * block) {
-        swk_qs8_blocks_vnni(R, 2, HC, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, zp16, lo8, hi8);
+        swk_qs8_blocks_vnni(R, 2, HC, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, fp, zp16, lo8, hi8);
     }
-    if (n0 < n) swk_qs8_blocks_vnni(R, 1, HC, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, zp16, lo8, hi8);
+    if (n0 < n) swk_qs8_blocks_vnni(R, 1, HC, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, fp, zp16, lo8, hi8);
 }
 
-SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
-                                           int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
+SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_gemm_qs8_avx512vnni_body(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                                           int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch, int FP) {
     const size_t kq = (k + 3) / 4;
     const size_t block = 96 + 32 * kq;
     const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
+    const int fp = FP;
     const __m256i zp16 = _mm256_set1_epi16((int16_t)out->zero_point);
     const __m256i lo8 = _mm256_set1_epi8((int8_t)out->lo), hi8 = _mm256_set1_epi8((int8_t)out->hi);
     uint8_t *rows = (uint8_t *)scratch;
@@ -728,20 +760,25 @@ SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const 
     for (size_t m0 = 0; m0 < m; m0 += SWK_VNNI_MR) {
         const size_t mr = m - m0 < SWK_VNNI_MR ? m - m0 : SWK_VNNI_MR;
         if (mr == 1) {
-            swk_qs8_tile_vnni(1, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, zp16, lo8, hi8);
+            swk_qs8_tile_vnni(1, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
         } else if (mr == 2) {
-            swk_qs8_tile_vnni(2, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, zp16, lo8, hi8);
+            swk_qs8_tile_vnni(2, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
         } else if (mr <= 4) {
-            swk_qs8_tile_vnni(4, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, zp16, lo8, hi8);
+            swk_qs8_tile_vnni(4, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
         } else {
             // The full tiles use the compensation computed above; the last, smaller ones compute theirs.
             if (cp) {
-                swk_qs8_tile_vnni(SWK_VNNI_MR, 1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, zp16, lo8, hi8);
+                swk_qs8_tile_vnni(SWK_VNNI_MR, 1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, fp, zp16, lo8, hi8);
             } else {
-                swk_qs8_tile_vnni(SWK_VNNI_MR, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, zp16, lo8, hi8);
+                swk_qs8_tile_vnni(SWK_VNNI_MR, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
             }
         }
     }
+}
+
+SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
+                                           int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
+    SWK_PER_REQUANT_MODE(swk_gemm_qs8_avx512vnni_body, m, n, k, a, a_stride, w, c, c_stride, out, scratch);
 }
 
 /// Σ (x_a · w_a + x_b · w_b) per channel over `pairs` tap pairs: the two taps widened, interleaved,
@@ -759,7 +796,7 @@ SWK_AVX2 static inline __attribute__((always_inline)) void swk_dw_pairs_avx2(siz
     *acc1 = a1;
 }
 
-SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
+SWK_AVX2 static inline __attribute__((always_inline)) void swk_dwconv_qs8_avx2_body(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out, int FP) {
     const __m256i zp16 = _mm256_set1_epi16((int16_t)out->zero_point);
     const __m128i lo8 = _mm_set1_epi8((int8_t)out->lo), hi8 = _mm_set1_epi8((int8_t)out->hi);
     const size_t C = g->channels, taps = g->kh * g->kw, pairs = (taps + 1) / 2;
@@ -796,7 +833,7 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
             lanes[2 * i + 1] = _mm256_permute2x128_si256(a, b, 0x31);
         }
         const __m256i bias0 = lanes[0], bias1 = lanes[1];
-        const swk_rq8 q0 = swk_rq8_make(lanes[2], lanes[4]), q1 = swk_rq8_make(lanes[3], lanes[5]);
+        const swk_rq8 q0 = swk_rq8_make(lanes[2], lanes[4], FP), q1 = swk_rq8_make(lanes[3], lanes[5], FP);
         for (size_t ox = 0; ox < out_w; ox++) {
             ptrdiff_t d;
             const int8_t *const *tp = swk_dw_pixel(g, rows, base, border, tail, pad, ox, cb, inner_lo, inner_hi, &d);
@@ -820,6 +857,10 @@ SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, con
             }
         }
     }
+}
+
+SWK_AVX2 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
+    SWK_PER_REQUANT_MODE(swk_dwconv_qs8_avx2_body, g, x, w, y, out);
 }
 
 // ---- int8 depthwise with AVX-512 VNNI (vpdpbusd on 256-bit registers) ----
@@ -949,8 +990,8 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment
 /// Σ (x + 128) w − 128 Σ w = Σ x w: the compensation comes off the bias once per row, so the sums and
 /// the requantized bytes are the AVX2 kernel's. Windows of more than 8 × 8 taps, wider than the column
 /// buffer, or fewer than 16 channels go to the AVX2 kernel.
-SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y,
-                                             const swk_qs8_output *out) {
+SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwconv_qs8_avx512vnni_body(
+    const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out, int FP) {
     const size_t C = g->channels, kh = g->kh, kw = g->kw, sw = g->sw, dw = g->dw;
     const size_t span = (kw - 1) * dw + 1;
     if (C < SWK_DW_CB || kh > 8 || kw > 8 || span > SWK_DWV_COLS) {
@@ -1006,7 +1047,7 @@ SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const in
         swk_rq8 rq[4];
         for (size_t k = 0; k < 4; k++) {
             bias[k] = _mm256_sub_epi32(swk_dwv_lanes(b0, b1, 0, k), comp[k]);
-            rq[k] = swk_rq8_make(swk_dwv_lanes(b0, b1, 64, k), swk_dwv_lanes(b0, b1, 128, k));
+            rq[k] = swk_rq8_make(swk_dwv_lanes(b0, b1, 64, k), swk_dwv_lanes(b0, b1, 128, k), FP);
         }
         // Each row of each group as a pointer and a step per column: a row outside the image or past
         // the kernel reads `padrow` (the input zero point) with step 0, so gathering has no branch.
@@ -1036,6 +1077,11 @@ SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const in
     }
 }
 
+SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y,
+                                             const swk_qs8_output *out) {
+    SWK_PER_REQUANT_MODE(swk_dwconv_qs8_avx512vnni_body, g, x, w, y, out);
+}
+
 // ---- element-wise int8 and conversions ----
 
 /// One input's rescale of an int8 add without the 64-bit multiplies, where it is exact. The
@@ -1063,7 +1109,7 @@ SWK_AVX2 static inline swk_add_rescale swk_add_rescale_make(int32_t zp, int32_t 
     a.k = _mm256_set1_epi32(a.fast ? (1 << 10) + (e >= 1 ? 1 << (10 + e) : 0) : 0);
     a.n = _mm256_set1_epi32(e >= 1 ? 1 << 11 : 0);
     a.t = _mm_cvtsi32_si128(a.fast ? t : 0);
-    a.rq = swk_rq8_make(_mm256_set1_epi32(m), _mm256_set1_epi32(shift));
+    a.rq = swk_rq8_make(_mm256_set1_epi32(m), _mm256_set1_epi32(shift), 0);
     return a;
 }
 
@@ -1108,11 +1154,46 @@ SWK_AVX2 static inline __attribute__((always_inline)) void swk_add_loop(int FAST
     }
 }
 
+/// The float32 add (`AddQS8Params.apply`): 8 outputs from two int8 vectors, 16 at a time.
+SWK_AVX2 static inline __m256i swk_addf8(__m128i a8, __m128i b8, __m256i zp1, __m256i zp2, __m256 s1, __m256 s2, __m256 flo, __m256 fhi) {
+    const __m256 fa = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepi8_epi32(a8), zp1));
+    const __m256 fb = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepi8_epi32(b8), zp2));
+    const __m256 f = _mm256_fmadd_ps(fb, s2, _mm256_mul_ps(fa, s1));
+    return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f, flo), fhi));
+}
+
+SWK_AVX2 static void swk_add_qs8_f32_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p) {
+    const __m256i zp1 = _mm256_set1_epi32(p->zero_point1), zp2 = _mm256_set1_epi32(p->zero_point2);
+    const __m256 s1 = _mm256_set1_ps(p->scale1), s2 = _mm256_set1_ps(p->scale2);
+    const __m256 flo = _mm256_set1_ps((float)(p->lo - p->output_zero_point)), fhi = _mm256_set1_ps((float)(p->hi - p->output_zero_point));
+    const __m256i zpo16 = _mm256_set1_epi16((int16_t)p->output_zero_point);
+    size_t i = 0;
+    // The results are within [lo − zp, hi − zp]: packing to int16 and adding the zero point neither
+    // saturates nor wraps, and the sums are already in [lo, hi].
+    for (; i + 16 <= count; i += 16) {
+        const __m128i av = _mm_loadu_si128((const __m128i *)(a + i)), bv = _mm_loadu_si128((const __m128i *)(b + i));
+        const __m256i r0 = swk_addf8(av, bv, zp1, zp2, s1, s2, flo, fhi);
+        const __m256i r1 = swk_addf8(_mm_unpackhi_epi64(av, av), _mm_unpackhi_epi64(bv, bv), zp1, zp2, s1, s2, flo, fhi);
+        const __m256i h = _mm256_add_epi16(_mm256_permute4x64_epi64(_mm256_packs_epi32(r0, r1), 0xD8), zpo16);
+        _mm_storeu_si128((__m128i *)(y + i), _mm_packs_epi16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+    }
+    for (; i < count; i += 8) {
+        const size_t r = count - i < 8 ? count - i : 8;
+        const __m256i v = _mm256_add_epi32(swk_addf8(swk_load_bytes(a + i, r), swk_load_bytes(b + i, r), zp1, zp2, s1, s2, flo, fhi),
+                                           _mm256_set1_epi32(p->output_zero_point));
+        swk_store_bytes(y + i, swk_narrow8(v), r);
+    }
+}
+
 SWK_AVX2 void swk_add_qs8_avx2(size_t count, const int8_t *a, const int8_t *b, int8_t *y, const swk_add_qs8_params *p) {
+    if (p->float32) {
+        swk_add_qs8_f32_avx2(count, a, b, y, p);
+        return;
+    }
     const __m256i zpo = _mm256_set1_epi32(p->output_zero_point), lo = _mm256_set1_epi32(p->lo), hi = _mm256_set1_epi32(p->hi);
     const swk_add_rescale r1 = swk_add_rescale_make(p->zero_point1, p->multiplier1, p->shift1);
     const swk_add_rescale r2 = swk_add_rescale_make(p->zero_point2, p->multiplier2, p->shift2);
-    const swk_rq8 qo = swk_rq8_make(_mm256_set1_epi32(p->output_multiplier), _mm256_set1_epi32(p->output_shift));
+    const swk_rq8 qo = swk_rq8_make(_mm256_set1_epi32(p->output_multiplier), _mm256_set1_epi32(p->output_shift), 0);
     if (r1.fast && r2.fast) {
         swk_add_loop(1, count, a, b, y, &r1, &r2, &qo, zpo, lo, hi);
     } else {
@@ -1254,7 +1335,7 @@ SWK_AVX2 void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const 
             // |a − zp| and |b − zp| ≤ 255: the product fits int32 exactly.
             const __m256i xa = _mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(ar + i, r)), zp1);
             const __m256i xb = _mm256_sub_epi32(_mm256_cvtepi8_epi32(swk_load_bytes(br + i, r)), zp2);
-            swk_store_bytes(yr + i, swk_narrow8(swk_requant8(_mm256_mullo_epi32(xa, xb), m, s, zpo, lo, hi)), r);
+            swk_store_bytes(yr + i, swk_narrow8(swk_requant8(_mm256_mullo_epi32(xa, xb), m, s, 0, zpo, lo, hi)), r);
         }
     }
 }

@@ -120,6 +120,10 @@ public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
     }
     sys_print("sharing      \(sharing)")
     sys_print("inputs       \(spec.reuseInputs ? "their memory is reused once read: set them before every run (--reuse-input)" : "kept for the whole run (the same input can run again)")")
+    if spec.tensors.contains(where: { $0.dtype == .int8 }) {
+        let how = spec.requantization == .float32 ? "float32 scales, round to nearest even" : "TFLite's fixed-point multipliers and shifts"
+        sys_print("requantize   \(spec.requantization.name): int8 convolutions and fully connected layers rescale by \(how)")
+    }
     sys_print("weights      \(formatBytes(model.weightsLength)) (\(model.weightsLength) bytes); file \(formatBytes(model.file.count))")
     sys_print("format       \(formatText(model))")
 }
@@ -201,7 +205,7 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     var s = "{\"name\": \(jsonString(spec.name)), \"parameters\": \(stats.params), \"macs\": \(stats.macs)"
     s += ", \"arena_bytes\": \(spec.arenaBytes), \"lower_bound_bytes\": \(lower), \"weights_bytes\": \(model.weightsLength)"
     let shared = SharingSummary(spec)
-    s += ", \"reuse_inputs\": \(spec.reuseInputs ? "true" : "false"), \"streamed_pairs\": \(shared.streamedPairs)"
+    s += ", \"reuse_inputs\": \(spec.reuseInputs ? "true" : "false"), \"requantization\": \(jsonString(spec.requantization.name)), \"streamed_pairs\": \(shared.streamedPairs)"
     s += ", \"streamed_bytes_saved\": \(shared.streamedBytesSaved), \"views\": \(shared.views), \"in_place\": \(shared.inPlace), \"concat_inputs\": \(shared.concatInputs)"
     s += ", \"concat_inputs_in_place\": \(shared.concatInputsInPlace), \"concat_bytes_copied\": \(shared.concatBytesCopied)"
     s += ", \"file_bytes\": \(model.file.count), \"format_major\": \(model.formatMajor), \"packed_weight_tensors\": \(model.packedTensorCount), \"inputs\": \(tensors(spec.inputs)), \"outputs\": \(tensors(spec.outputs))"

@@ -384,18 +384,21 @@ func checkFCF32(_ v: KernelVariant, rows: Int, depth: Int, units: Int, _ rng: in
 // MARK: - int8
 
 /// Random int8 quantization of a layer: zero points, per-channel requantization (multipliers below
-/// and above one), and a clamp.
+/// and above one; half the layers in each `RequantizationMode`, and in float32 some channels with
+/// power-of-two scales, whose products land on exact ties), and a clamp.
 func randomRequant(_ rng: inout SelfTestRandom, channels: Int) -> (Int32, Requantization) {
     let inputZeroPoint = Int32(rng.int(-128...127))
+    let mode: RequantizationMode = rng.int(0...1) == 0 ? .fixedPoint : .float32
     var scales: [Float] = []
     for _ in 0..<channels {
         let e = rng.int(-16...1)
-        scales.append((0.5 + 0.5 * (rng.float() + 1) / 2) * Float(1 << 20) / Float(1 << (20 - e)))
+        let exact = mode == .float32 && rng.int(0...3) == 0
+        scales.append((exact ? 1 : 0.5 + 0.5 * (rng.float() + 1) / 2) * Float(1 << 20) / Float(1 << (20 - e)))
     }
     let lo = Int32(rng.pick([-128, -128, -100, 0]))
     let hi = Int32(rng.pick([127, 127, 90, 30]))
     let r = Requantization(inputScale: 1, weightScales: scales, outputScale: Float(rng.pick([1, 4, 64, 1024])),
-                           outputZeroPoint: Int32(rng.int(-128...127)), clampMin: lo, clampMax: max(lo, hi))
+                           outputZeroPoint: Int32(rng.int(-128...127)), clampMin: lo, clampMax: max(lo, hi), mode: mode)
     return (inputZeroPoint, r)
 }
 
@@ -517,7 +520,8 @@ func checkElementwise(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> [Strin
         switch String(decoding: v.name.utf8.prefix(while: { $0 != UInt8(ascii: "_") }), as: UTF8.self) {
         case "addQS8":
             let lo = Int32(rng.pick([-128, -128, -20])), hi = Int32(rng.pick([127, 127, 60]))
-            let p = AddQS8Params(input1: q1, input2: q2, output: qo, clampMin: lo, clampMax: hi)
+            let mode: RequantizationMode = rng.int(0...1) == 0 ? .fixedPoint : .float32
+            let p = AddQS8Params(input1: q1, input2: q2, output: qo, clampMin: lo, clampMax: hi, mode: mode)
             let d = Dims6([count])
             addQS8_reference(a: a, sa: d.broadcastStrides(to: d), b: b, sb: d.broadcastStrides(to: d), y: &want, out: d, params: p)
             addQS8_fast(v, a: a, b: b, y: &got, count: count, params: p)
@@ -574,7 +578,30 @@ func checkElementwise(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> [Strin
             }
         }
     }
+    if v.name.utf8.starts(with: "addQS8".utf8) { failures += checkFusedAdd(v) }
     return failures
+}
+
+/// The float32 add over every input pair at scale pairs where its fused multiply-add and two
+/// separately rounded products give different bytes (1–4 pairs each, found by search): a kernel
+/// without the fma passes random scales and fails here.
+func checkFusedAdd(_ v: KernelVariant) -> [String] {
+    var a = [Int8](repeating: 0, count: 65536), b = a
+    for i in 0..<65536 {
+        a[i] = Int8(truncatingIfNeeded: i & 255)
+        b[i] = Int8(truncatingIfNeeded: i >> 8)
+    }
+    var want = [Int8](repeating: 0, count: 65536), got = want
+    let pairs: [(Float, Float)] = [(1.1623427867889404, 1.030198574066162), (1.8914380073547363, 1.1411112546920776),
+                                   (1.8686596155166626, 0.6184186339378357), (1.8551260232925415, 1.2496143579483032)]
+    for (r1, r2) in pairs {
+        let p = AddQS8Params(input1: QuantParams(scale: r1, zeroPoint: 0), input2: QuantParams(scale: r2, zeroPoint: 0),
+                             output: QuantParams(scale: 1, zeroPoint: 0), mode: .float32)
+        addQS8_reference(a: a, b: b, y: &want, count: 65536, params: p)
+        addQS8_fast(v, a: a, b: b, y: &got, count: 65536, params: p)
+        if let f = firstByteMismatch(got, want, oc: 65536, what: "float32 scales \(r1), \(r2)") { return ["\(v.name) \(f)"] }
+    }
+    return []
 }
 
 // MARK: - Pooling

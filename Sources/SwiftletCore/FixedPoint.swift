@@ -69,6 +69,26 @@ public enum FixedPoint {
     }
 }
 
+/// How int8 convolutions and fully connected layers turn their int32 accumulators into int8 outputs,
+/// and how int8 adds rescale their inputs (a whole model's choice, stored in its `.swl`; every kernel
+/// on every ISA computes the same bits; `AddQS8Params.apply` defines the add's float32 form):
+///
+/// - `fixedPoint`: TensorFlow Lite's reference kernels' Q31 multiplier and shift (`FixedPoint.multiply`,
+///   ties away from zero). Models written before format 2.2 use it, and so does
+///   `swiftlet quantize --requantization fixed-point`.
+/// - `float32`: XNNPACK's and ONNX Runtime's way: the accumulator converted to float32 (round to nearest
+///   even), multiplied by the float32 scale `input scale × weight scale / output scale` (computed in
+///   double, rounded once to float32), clamped to the output range less the zero point, rounded to the
+///   nearest integer (ties to even), plus the zero point. Each step is one IEEE operation, so x86's
+///   `vcvtdq2ps`/`vmulps`/`vcvtps2dq` and ARM's `scvtf`/`fmul`/`fcvtns` give the reference's bits; it costs
+///   about a third of the fixed-point form's vector operations on x86.
+public enum RequantizationMode: UInt8, Sendable {
+    case fixedPoint = 0
+    case float32 = 1
+
+    public var name: String { self == .fixedPoint ? "fixed-point" : "float32" }
+}
+
 /// Affine quantization parameters: real = scale · (q − zeroPoint).
 public struct QuantParams: Equatable, Sendable {
     public var scale: Float

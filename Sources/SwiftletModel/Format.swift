@@ -3,8 +3,10 @@ public enum SWLFormat {
     public static let magic: [UInt8] = [0x53, 0x57, 0x4C, 0x54]  // "SWLT"
     /// 2.0: convolution and fully connected weights stored in the kernels' packed layouts (storage 2).
     /// 2.1: the DETECTOR section (a detection decoder's parameters and NMS defaults).
+    /// 2.2: GRAPH flag bit 2, float32 requantization (`RequantizationMode`; packed int8 blocks then hold
+    /// each output's float32 scale where fixed point has its multiplier, and 0 for its shift).
     public static let versionMajor = 2
-    public static let versionMinor = 1
+    public static let versionMinor = 2
     /// The oldest major version the reader loads (1.x: plain weights, packed at load).
     public static let oldestMajor = 1
     /// The tensor record's storage byte of packed weights (2.0): the weights section holds them in the

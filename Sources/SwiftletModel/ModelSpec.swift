@@ -143,6 +143,9 @@ public struct ModelSpec: Sendable {
     /// tensor between them (`streamedRows`; GRAPH flag bit 1). `swiftlet import` sets it; the
     /// quantizer's own measuring models clear it, since they read every tensor.
     public var streamRows = false
+    /// How int8 convolutions, fully connected layers and adds requantize (GRAPH flag bit 2: float32;
+    /// `RequantizationMode`). `swiftlet quantize` chooses; files before format 2.2 are fixed point.
+    public var requantization: RequantizationMode = .fixedPoint
     public var preprocess: Preprocess? = nil
     public var postprocess = Postprocess()
     public var labels: [String] = []

@@ -13,7 +13,7 @@ public struct PackedWeightsPlan: Sendable {
 /// The packed layout of `node`'s weights, or nil when no SIMD kernel reads packed weights for it
 /// (the reference runs it; its weights stay plain). The writer packs, and the reader expects, exactly
 /// this; the runtime uses a packed tensor in place when the variant it chose reads the same form.
-public func packedWeightsPlan(_ node: NodeInfo, _ tensors: [TensorInfo]) -> PackedWeightsPlan? {
+public func packedWeightsPlan(_ node: NodeInfo, _ tensors: [TensorInfo], requantization: RequantizationMode) -> PackedWeightsPlan? {
     guard node.inputs.count == 3, node.outputs.count == 1 else { return nil }
     let x = tensors[node.inputs[0]], w = tensors[node.inputs[1]], b = tensors[node.inputs[2]], y = tensors[node.outputs[0]]
     guard w.storage == .weights, b.storage == .weights else { return nil }
@@ -44,7 +44,7 @@ public func packedWeightsPlan(_ node: NodeInfo, _ tensors: [TensorInfo]) -> Pack
         let scales = w.channelScales
         guard scales.count == shape.n else { return nil }
         let requant = Requantization(inputScale: xq.params.scale, weightScales: scales, outputScale: yq.params.scale,
-                                     outputZeroPoint: yq.zeroPoint)
+                                     outputZeroPoint: yq.zeroPoint, mode: requantization)
         q = PackedQS8Parameters(inputZeroPoint: xq.zeroPoint, requant: requant)
     }
     return PackedWeightsPlan(weights: node.inputs[1], bias: node.inputs[2], shape: shape, q: q)
@@ -58,7 +58,7 @@ public func packedWeightsPlans(_ spec: ModelSpec) -> [PackedWeightsPlan?] {
     for t in spec.outputs { uses[t] += 1 }
     var plans = [PackedWeightsPlan?](repeating: nil, count: spec.tensors.count)
     for node in spec.nodes {
-        guard let p = packedWeightsPlan(node, spec.tensors), uses[p.weights] == 1 else { continue }
+        guard let p = packedWeightsPlan(node, spec.tensors, requantization: spec.requantization), uses[p.weights] == 1 else { continue }
         plans[p.weights] = p
     }
     return plans

@@ -245,11 +245,12 @@ struct SWLReader {
         if arena > UInt64(1) << 40 { throw fail("arena of \(arena) bytes is implausible") }
         spec.arenaBytes = Int(arena)
         let graphFlags = u32(g + 32)
-        if graphFlags & ~3 != 0 {
+        if graphFlags & ~7 != 0 {
             throw fail("unknown graph flags \(hex(UInt32(graphFlags)))", "it was written by a newer Swiftlet; update this one")
         }
         spec.reuseInputs = graphFlags & 1 != 0
         spec.streamRows = graphFlags & 2 != 0
+        spec.requantization = graphFlags & 4 != 0 ? .float32 : .fixedPoint
 
         // Tensors.
         if tensorsS.count > 1 << 20 { throw fail("\(tensorsS.count) tensors is implausible") }

@@ -183,7 +183,7 @@ public func encodeSWL(_ spec: ModelSpec, packWeights pack: Bool = true) -> [UInt
     graph.u32(intList(spec.inputs))
     graph.u32(UInt32(spec.outputs.count))
     graph.u32(intList(spec.outputs))
-    graph.u32((spec.reuseInputs ? 1 : 0) | (spec.streamRows ? 2 : 0))
+    graph.u32((spec.reuseInputs ? 1 : 0) | (spec.streamRows ? 2 : 0) | (spec.requantization == .float32 ? 4 : 0))
     graph.zeros(SWLFormat.graphRecordSize - graph.bytes.count)
 
     var pre = ByteWriter()

@@ -252,6 +252,7 @@ struct Int8Builder {
         out.postprocess = src.postprocess
         out.labels = src.labels
         out.reuseInputs = src.reuseInputs
+        out.requantization = src.requantization
     }
 
     func floats(_ t: Int) -> [Float] { weightFloats(src, t) }

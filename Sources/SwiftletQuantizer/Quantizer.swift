@@ -35,6 +35,9 @@ public struct QuantizeOptions: Sendable {
     public var reuseInputs: Bool? = nil
     /// Keep the float model's node order (and emit int8 nodes in it) instead of reordering for memory.
     public var keepOrder = false
+    /// How the int8 convolutions and fully connected layers requantize (`RequantizationMode`):
+    /// float32 by default, as XNNPACK and ONNX Runtime do; fixed point for TensorFlow Lite's reference bits.
+    public var requantization: RequantizationMode = .float32
 
     public init(calibrationDir: String) { self.calibrationDir = calibrationDir }
 }
@@ -112,7 +115,8 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         throw .invalidModel(detail: "\(model.path) has no pre-processing metadata, and calibration feeds it images",
                             hint: "import it with 'swiftlet import model.onnx -o model.swl --mean R,G,B --std R,G,B' (and --bgr or --resize crop if the model needs them), then quantize model.swl")
     }
-    let src = unfuseForInt8(original, keepOrder: o.keepOrder)
+    var src = unfuseForInt8(original, keepOrder: o.keepOrder)
+    src.requantization = o.requantization
     try checkInt8Weights(src, path: model.path)
     if o.fallback == .none {
         for node in src.nodes {

@@ -474,7 +474,7 @@ public final class Interpreter {
         case .conv2d(let c) where quantized:
             let (lo, hi) = clamp(c.activation)
             let requant = Requantization(inputScale: xq.scale, weightScales: tensors[node.inputs[1]].channelScales, outputScale: yq.scale,
-                                         outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
+                                         outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi, mode: model.spec.requantization)
             let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
             let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
             let v = variant ?? KernelTables.convQS8[0]
@@ -515,7 +515,7 @@ public final class Interpreter {
             if quantized {
                 let (lo, hi) = clamp(act)
                 let requant = Requantization(inputScale: xq.scale, weightScales: tensors[node.inputs[1]].channelScales, outputScale: yq.scale,
-                                             outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi)
+                                             outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi, mode: model.spec.requantization)
                 let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
                 let v = variant ?? KernelTables.fullyConnectedQS8[0]
                 let (w, packed) = try weights(v, int8: true) { (plain) throws(SwiftletError) in
@@ -561,7 +561,7 @@ public final class Interpreter {
                 add.simd = v
                 add.count = elementCount(yShape)
             }
-            return .addQS8(add, AddQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi))
+            return .addQS8(add, AddQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi, mode: model.spec.requantization))
         case .binary(let kind, let act):
             var step = binaryStep(kind, act, f32(0), xShape, f32(1), shape(1), y, yShape)
             if let v = variant, v.algorithm == .elementwise, floatBinaryTakes(kind, act) {

@@ -530,6 +530,14 @@ struct Quantize: ParsableCommand {
     @Flag(name: .customLong("reuse-input"), help: "Let the int8 model's memory plan reuse the input's memory once it is read (default: as the float model was imported).")
     var reuseInput = false
 
+    enum Requant: String, ExpressibleByArgument, CaseIterable {
+        case float32 = "float32"
+        case fixedPoint = "fixed-point"
+    }
+
+    @Option(help: "How int8 convolutions and fully connected layers rescale their sums: float32 (as XNNPACK and ONNX Runtime do; the fast one) or fixed-point (TensorFlow Lite's reference kernels' bits). Every kernel on every CPU gives the same bytes either way.")
+    var requantization: Requant = .float32
+
     func validate() throws {
         if let images, images < 1 { throw ValidationError("--images must be at least 1, got \(images)") }
         if !(percentile > 50 && percentile <= 100) { throw ValidationError("--percentile must be in (50, 100], got \(percentile)") }
@@ -571,6 +579,7 @@ struct Quantize: ParsableCommand {
             o.equalize = equalize
             if reuseInput { o.reuseInputs = true }
             o.keepOrder = keepOrder
+            o.requantization = requantization == .float32 ? .float32 : .fixedPoint
             let result = try quantizeModel(packed, o)
             try checkWritable(result.spec)
             let bytes = encodeSWL(result.spec)

@@ -46,7 +46,7 @@ import Testing
                     let mult = [Int32](repeating: m, count: n)
                     let sh = [Int32](repeating: Int32(shift), count: n)
                     var got = [Int8](repeating: 0, count: n)
-                    var out = swk_qs8_output(zero_point: zp, lo: lo, hi: hi, input_zero_point: 0)
+                    var out = swk_qs8_output(zero_point: zp, lo: lo, hi: hi, input_zero_point: 0, float32: 0)
                     swk_requant_avx2(n, acc, mult, sh, &got, &out)
                     let r = Requantization(multipliers: mult, shifts: sh.map { Int($0) }, outputZeroPoint: zp, clampMin: lo, clampMax: hi)
                     for i in 0..<n where got[i] != r.apply(acc[i], channel: i) {
@@ -56,6 +56,41 @@ import Testing
                 }
             }
         }
+    }
+    #endif
+
+    #if arch(x86_64)
+    /// The AVX2 float32 requantization against `Requantization.apply` (mode `.float32`) where it can go
+    /// wrong: exact ties (scales that are powers of two, so acc · scale lands on k + ½ and must round to
+    /// even), the ±2^31 ends with scales up to 2^20 (the conversion must not wrap), tiny scales, accumulators
+    /// beyond 2^24 (the int → float conversion rounds), zero points at both ends and narrow clamps.
+    @Test func avx2FloatRequantizationIsBitExact() throws {
+        try #require(CPUFeatures.current().contains(.avx2), "needs AVX2")
+        var acc: [Int32] = [0, 1, -1, 2, -2, 3, -3, 5, -5, 7, -7, Int32.max, Int32.min, Int32.min + 1, 1 << 30, -(1 << 30),
+                            (1 << 24) + 1, -(1 << 24) - 3, 12345, -12345, 65535, -65536]
+        var rng = SplitMix64(state: 9)
+        for _ in 0..<2000 { acc.append(Int32(truncatingIfNeeded: rng.next())) }
+        for _ in 0..<2000 { acc.append(Int32(truncatingIfNeeded: rng.next()) >> Int32(rng.next() % 31)) }
+        var scales: [Float] = [0, 0.5, 0.25, 0.125, 1, 2, 1.0 / 1024, 1_048_576, 3e-9, 0.0123456, 0.999_999_9, 1.000_000_1]
+        for _ in 0..<20 { scales.append(Float(rng.next() % 1_000_000) / 1_000_000 * 0.05) }
+        for scale in scales {
+            for (zp, lo, hi) in [(Int32(0), Int32(-128), Int32(127)), (-128, -128, 127), (127, -128, 127), (17, 17, 90), (-5, -100, -90)] {
+                let n = acc.count
+                let bits = [Int32](repeating: Int32(bitPattern: scale.bitPattern), count: n)
+                let zeros = [Int32](repeating: 0, count: n)
+                var got = [Int8](repeating: 0, count: n)
+                var out = swk_qs8_output(zero_point: zp, lo: lo, hi: hi, input_zero_point: 0, float32: 1)
+                swk_requant_avx2(n, acc, bits, zeros, &got, &out)
+                let r = Requantization(scales: [Float](repeating: scale, count: n), outputZeroPoint: zp, clampMin: lo, clampMax: hi)
+                for i in 0..<n where got[i] != r.apply(acc[i], channel: i) {
+                    Issue.record("acc \(acc[i]) × \(scale) zp \(zp) [\(lo), \(hi)]: got \(got[i]), want \(r.apply(acc[i], channel: i))")
+                    return
+                }
+            }
+        }
+        // Ties round to even: 5 · 0.5 = 2.5 → 2, 7 · 0.5 = 3.5 → 4, −5 · 0.5 → −2.
+        let r = Requantization(scales: [0.5], outputZeroPoint: 0)
+        #expect([5, 7, -5, -7, 3].map { r.apply($0, channel: 0) } == [2, 4, -2, -4, 2])
     }
     #endif
 
@@ -107,21 +142,56 @@ import Testing
         let variants = KernelTables.addQS8.filter { $0.algorithm != .reference && $0.runs(on: .current()) }
         try #require(!variants.isEmpty, "no SIMD add on this CPU")
         for v in variants {
-            for ratio: Float in [1, 0.7, 0.3, 1.0 / 40, 1.0 / 900, 1.0 / 3000, 1.0 / 10000] {
-                let s1 = 0.01 + Float(rng.next() % 100) / 1000, s2 = s1 * ratio
-                let q1 = QuantParams(scale: s1, zeroPoint: Int32(rng.next() % 256) - 128)
-                let q2 = QuantParams(scale: s2, zeroPoint: Int32(rng.next() % 256) - 128)
-                let qo = QuantParams(scale: s2 * Float(1 + rng.next() % 8) / 4, zeroPoint: Int32(rng.next() % 256) - 128)
-                let p = AddQS8Params(input1: q1, input2: q2, output: qo, clampMin: -128, clampMax: 127)
-                let d = Dims6([65536])
+            for mode in [RequantizationMode.fixedPoint, .float32] {
+                // The last ratio with the output at twice the first input's scale: float32 scales of ½
+                // and ¼, whose sums land on exact ties (round to even).
+                for ratio: Float in [1, 0.7, 0.3, 1.0 / 40, 1.0 / 900, 1.0 / 3000, 1.0 / 10000, 0.5] {
+                    let s1 = 0.01 + Float(rng.next() % 100) / 1000, s2 = s1 * ratio
+                    let q1 = QuantParams(scale: s1, zeroPoint: Int32(rng.next() % 256) - 128)
+                    let q2 = QuantParams(scale: s2, zeroPoint: Int32(rng.next() % 256) - 128)
+                    let qo = QuantParams(scale: ratio == 0.5 ? 2 * s1 : s2 * Float(1 + rng.next() % 8) / 4, zeroPoint: Int32(rng.next() % 256) - 128)
+                    for (lo, hi): (Int32, Int32) in [(-128, 127), (-20, 60)] {
+                        let p = AddQS8Params(input1: q1, input2: q2, output: qo, clampMin: lo, clampMax: hi, mode: mode)
+                        let d = Dims6([65536])
+                        var want = [Int8](repeating: 0, count: 65536), got = [Int8](repeating: 99, count: 65536)
+                        addQS8_reference(a: a, sa: d.broadcastStrides(to: d), b: b, sb: d.broadcastStrides(to: d), y: &want, out: d, params: p)
+                        addQS8_fast(v, a: a, b: b, y: &got, count: 65536, params: p)
+                        if let i = (0..<65536).first(where: { got[$0] != want[$0] }) {
+                            Issue.record("\(v.name) \(mode.name), scale ratio \(ratio), clamp \(lo)…\(hi): inputs \(a[i]), \(b[i]): got \(got[i]), want \(want[i])")
+                        }
+                    }
+                }
+            }
+        }
+        // Scale pairs where the fused multiply-add and two separately rounded products round to
+        // different bytes (found by searching scale pairs; 1–4 input pairs of 65,536 each): a kernel
+        // that dropped the fma would pass everything above and fail here.
+        var distinguishing = 0
+        for (r1, r2): (Float, Float) in [(1.1623427867889404, 1.030198574066162), (1.8914380073547363, 1.1411112546920776),
+                                         (1.8686596155166626, 0.6184186339378357), (1.8551260232925415, 1.2496143579483032)] {
+            let p = AddQS8Params(input1: QuantParams(scale: r1, zeroPoint: 0), input2: QuantParams(scale: r2, zeroPoint: 0),
+                                 output: QuantParams(scale: 1, zeroPoint: 0), mode: .float32)
+            #expect(p.scale1 == r1 && p.scale2 == r2)
+            for i in 0..<65536 {
+                let t = Float(a[i]) * r1, unfused = t + Float(b[i]) * r2
+                if t.addingProduct(Float(b[i]), r2).rounded(.toNearestOrEven) != unfused.rounded(.toNearestOrEven) { distinguishing += 1 }
+            }
+            let d = Dims6([65536])
+            for v in variants {
                 var want = [Int8](repeating: 0, count: 65536), got = [Int8](repeating: 99, count: 65536)
                 addQS8_reference(a: a, sa: d.broadcastStrides(to: d), b: b, sb: d.broadcastStrides(to: d), y: &want, out: d, params: p)
                 addQS8_fast(v, a: a, b: b, y: &got, count: 65536, params: p)
                 if let i = (0..<65536).first(where: { got[$0] != want[$0] }) {
-                    Issue.record("\(v.name), scale ratio \(ratio): inputs \(a[i]), \(b[i]): got \(got[i]), want \(want[i])")
+                    Issue.record("\(v.name) float32, scales \(r1), \(r2): inputs \(a[i]), \(b[i]): got \(got[i]), want \(want[i])")
                 }
             }
         }
+        #expect(distinguishing > 0, "the scale pairs no longer tell a fused multiply-add from two roundings")
+        // Float32 ties round to even: with scales ½ and ¼ and zero points 0, 1 + 2 → 0.5 + 0.5 = 1,
+        // 1 + 0 → 0.5 → 0, 3 + 0 → 1.5 → 2, −1 + 0 → −0.5 → 0.
+        let half = AddQS8Params(input1: QuantParams(scale: 1, zeroPoint: 0), input2: QuantParams(scale: 0.5, zeroPoint: 0),
+                                output: QuantParams(scale: 2, zeroPoint: 0), mode: .float32)
+        #expect([half.apply(1, 2), half.apply(1, 0), half.apply(3, 0), half.apply(-1, 0)] == [1, 0, 2, 0])
     }
 
     @Test func selectionFollowsTheTableAndTheChoice() throws {

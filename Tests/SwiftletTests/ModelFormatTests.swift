@@ -142,13 +142,14 @@ import Testing
         let m4 = message(encodeSWL(s4)) ?? ""
         #expect(m4.contains("the op gives"), "\(m4)")
 
-        // A GRAPH flag this reader does not know (bit 0 is reused inputs, bit 1 row streaming).
+        // A GRAPH flag this reader does not know (bit 0 is reused inputs, bit 1 row streaming, bit 2
+        // float32 requantization).
         func u32(_ b: [UInt8], _ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(b[at + $1]) << (8 * $1) } }
         var graph = -1
         for k in 0..<u32(bytes, 12) where u32(bytes, 64 + 24 * k) == 5 { graph = u32(bytes, 64 + 24 * k + 8) }
         b = bytes
-        b[graph + 32] = 4
-        #expect(message(b, checkCRC: false)?.contains("unknown graph flags 0x00000004") == true, "\(message(b, checkCRC: false) ?? "accepted")")
+        b[graph + 32] = 8
+        #expect(message(b, checkCRC: false)?.contains("unknown graph flags 0x00000008") == true, "\(message(b, checkCRC: false) ?? "accepted")")
     }
 
     /// Pre-processing describes one image input; the importer refuses it on a model with two inputs,

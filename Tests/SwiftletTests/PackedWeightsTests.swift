@@ -101,7 +101,11 @@ import Testing
         o.progress = false
         let digits = try quantizeModel(try PackedModel(path: swl), o).spec
         let sqz = try importONNX(path: repoFile("models/onnx/squeezenet1_1.onnx"), options: ImportOptions())
-        return [("mtcnn_pnet", pnet), ("digits-int8", digits), ("squeezenet1_1", sqz)]
+        // The same int8 model with TFLite's fixed-point requantization (the scales are the same; each
+        // mode's multipliers or scales are derived from them at pack time and at load).
+        var fixed = digits
+        fixed.requantization = .fixedPoint
+        return [("mtcnn_pnet", pnet), ("digits-int8", digits), ("squeezenet1_1", sqz), ("digits-int8-fixed-point", fixed)]
     }
 
     /// `encodeSWL(spec, packWeights: false)` written as a 1.2 file (the bytes a 1.2 writer made).
@@ -183,6 +187,21 @@ import Testing
                 #expect(error.message.contains("packed weights '\(name)'"), "\(error.message)")
                 #expect(error.message.contains(what == "folded bias" ? "bias" : "requantization"), "\(error.message)")
             }
+        }
+        // The GRAPH flag that says float32 requantization, flipped: the packed blocks hold the other
+        // mode's words, and the file is refused rather than read with the wrong rescaling.
+        #expect(spec.requantization == .float32)
+        func u32(_ b: [UInt8], _ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(b[at + $1]) << (8 * $1) } }
+        var graph = -1
+        for k in 0..<u32(bytes, 12) where u32(bytes, 64 + 24 * k) == 5 { graph = u32(bytes, 64 + 24 * k + 8) }
+        var flipped = bytes
+        flipped[graph + 32] ^= 4
+        fixCRC(&flipped)
+        do {
+            _ = try PackedModel(file: MappedFile(bytes: flipped), path: "m.swl")
+            Issue.record("a flipped requantization flag was accepted")
+        } catch {
+            #expect(error.message.contains("packed weights '\(name)'") && error.message.contains("requantization"), "\(error.message)")
         }
         // Storage 2 in a 1.x file is not a storage a 1.x file has.
         bytes[4] = 1

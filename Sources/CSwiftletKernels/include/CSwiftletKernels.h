@@ -209,11 +209,14 @@ static inline void swk_pool_cols(const swk_pool_geometry *g, size_t ox, ptrdiff_
 /// The left shift both inputs of an int8 add get before rescaling (TFLite's 20 bits of headroom).
 #define SWK_ADD_LEFT_SHIFT 20
 
-/// An int8 add (SwiftletKernels' AddQS8Params): inputs rescaled to a common scale, added, rescaled.
+/// An int8 add (SwiftletKernels' AddQS8Params): inputs rescaled to a common scale, added, rescaled
+/// (fixed point); or, with `float32`, fma(b − zp2, scale2, (a − zp1) · scale1) rounded to nearest even.
 typedef struct {
     int32_t zero_point1, zero_point2, output_zero_point;
     int32_t multiplier1, shift1, multiplier2, shift2, output_multiplier, output_shift;
     int32_t lo, hi;
+    int32_t float32;
+    float scale1, scale2;
 } swk_add_qs8_params;
 
 /// An int8 multiply (SwiftletKernels' MulQS8Params): y = clamp(zp_y + M · (a − zp_a)(b − zp_b)).
@@ -241,10 +244,18 @@ static __attribute__((noinline, unused)) void swk_wino_gather(const float *const
     }
 }
 
-/// The int8 output stage: zero point and the fused activation's clamp.
+/// The int8 output stage: zero point and the fused activation's clamp, and how the accumulators are
+/// requantized (`float32` 0: TFLite's fixed point, the blocks' words are Q31 multipliers and shifts;
+/// 1: float32, the first word is the scale's bits: SwiftletCore's `RequantizationMode`).
 typedef struct {
-    int32_t zero_point, lo, hi, input_zero_point;
+    int32_t zero_point, lo, hi, input_zero_point, float32;
 } swk_qs8_output;
+
+/// The largest float32 below 2^31: float32 requantization clamps to ± it before converting to int32
+/// (x86's conversion gives INT32_MIN beyond 2^31, and adding a zero point must not wrap). The outputs
+/// then saturate and clamp to [lo, hi] exactly as the reference's clamp before rounding does, since
+/// lo − zp and hi − zp are integers and rounding is monotonic.
+#define SWK_RQ_FLOAT_MAX 2147483520.0f
 
 /// Winograd F(2×2, 3×3) for float 3×3 convolutions of stride 1 (SwiftletKernels' Conv2D+Winograd.swift
 /// tiles, packs and runs the GEMMs; these are its two transforms).

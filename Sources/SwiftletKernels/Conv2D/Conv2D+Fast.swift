@@ -430,5 +430,6 @@ func gemmTile(_ scratch: UnsafeMutableRawPointer?, offset: Int, _ v: KernelVaria
 
 /// The int8 output stage of a requantization: output zero point, clamp, and the input zero point.
 public func qs8Output(_ r: Requantization, inputZeroPoint: Int32) -> swk_qs8_output {
-    swk_qs8_output(zero_point: r.outputZeroPoint, lo: r.clampMin, hi: r.clampMax, input_zero_point: inputZeroPoint)
+    swk_qs8_output(zero_point: r.outputZeroPoint, lo: r.clampMin, hi: r.clampMax, input_zero_point: inputZeroPoint,
+                   float32: r.mode == .float32 ? 1 : 0)
 }

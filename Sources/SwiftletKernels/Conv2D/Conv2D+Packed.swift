@@ -120,13 +120,16 @@ public struct PackedShape: Sendable, Equatable {
 /// bias − zp · Σ w, wrapping as the reference's int32 sums do) and each output's requantization.
 public struct PackedQS8Parameters: Sendable {
     public var inputZeroPoint: Int32
+    /// Per output: the block's second and third words (`Requantization.packedWords`: the Q31
+    /// multiplier and the shift, or the float32 scale's bits and 0).
     public var multipliers: [Int32]
-    public var shifts: [Int]
+    public var shifts: [Int32]
 
     public init(inputZeroPoint: Int32, requant: Requantization) {
         self.inputZeroPoint = inputZeroPoint
-        multipliers = requant.multipliers
-        shifts = requant.shifts
+        let n = requant.channels
+        multipliers = (0..<n).map { requant.packedWords($0).0 }
+        shifts = (0..<n).map { requant.packedWords($0).1 }
     }
 }
 
@@ -169,7 +172,7 @@ public func packWeights(_ shape: PackedShape, w: UnsafeRawPointer, bias: UnsafeR
                 }
                 ints[j] = bi[o] &- q.inputZeroPoint &* sum
                 ints[width + j] = q.multipliers[o]
-                ints[2 * width + j] = Int32(truncatingIfNeeded: q.shifts[o])
+                ints[2 * width + j] = q.shifts[o]
             }
         }
     }
@@ -256,7 +259,7 @@ public func packedWeightsProblem(_ shape: PackedShape, _ packed: UnsafeRawPointe
                     }
                 }
                 if ints[j] != bi[o] &- q.inputZeroPoint &* sum { return (o, "its folded bias is not bias − zero point · Σ weights") }
-                if ints[width + j] != q.multipliers[o] || ints[2 * width + j] != Int32(truncatingIfNeeded: q.shifts[o]) {
+                if ints[width + j] != q.multipliers[o] || ints[2 * width + j] != q.shifts[o] {
                     return (o, "its requantization differs from the tensors' scales")
                 }
             }

@@ -40,16 +40,7 @@ public struct MulQS8Params: Sendable {
 /// output dims `out` (0 along broadcast dims). Arithmetic as `addQS8_reference`.
 public func addQS8_reference(a: UnsafePointer<Int8>, sa: Dims6, b: UnsafePointer<Int8>, sb: Dims6, y: UnsafeMutablePointer<Int8>,
                              out: Dims6, params p: AddQS8Params) {
-    let left = Int32(AddQS8Params.leftShift)
-    forEach6(out, sa, sb) { o, i, j in
-        let xa = (Int32(a[i]) - p.zeroPoint1) << left
-        let xb = (Int32(b[j]) - p.zeroPoint2) << left
-        let sum = FixedPoint.multiply(xa, by: p.multiplier1, shift: p.shift1) &+ FixedPoint.multiply(xb, by: p.multiplier2, shift: p.shift2)
-        var v = FixedPoint.multiply(sum, by: p.outputMultiplier, shift: p.outputShift) &+ p.outputZeroPoint
-        if v < p.clampMin { v = p.clampMin }
-        if v > p.clampMax { v = p.clampMax }
-        y[o] = Int8(truncatingIfNeeded: v)
-    }
+    forEach6(out, sa, sb) { o, i, j in y[o] = p.apply(a[i], b[j]) }
 }
 
 /// int8 multiply with NumPy broadcasting (strides as `addQS8_reference`). |(a − z_a)(b − z_b)| ≤ 65,025.

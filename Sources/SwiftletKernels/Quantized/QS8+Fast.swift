@@ -10,7 +10,8 @@ import SwiftletCore
 func addParams(_ p: AddQS8Params) -> swk_add_qs8_params {
     swk_add_qs8_params(zero_point1: p.zeroPoint1, zero_point2: p.zeroPoint2, output_zero_point: p.outputZeroPoint,
                        multiplier1: p.multiplier1, shift1: Int32(p.shift1), multiplier2: p.multiplier2, shift2: Int32(p.shift2),
-                       output_multiplier: p.outputMultiplier, output_shift: Int32(p.outputShift), lo: p.clampMin, hi: p.clampMax)
+                       output_multiplier: p.outputMultiplier, output_shift: Int32(p.outputShift), lo: p.clampMin, hi: p.clampMax,
+                       float32: p.mode == .float32 ? 1 : 0, scale1: p.scale1, scale2: p.scale2)
 }
 
 /// int8 add of two same-shape tensors of `count` elements (`y` may be `a` or `b`: each element is

@@ -5,27 +5,53 @@ import SwiftletCore
 // scale, requantization with `FixedPoint.multiply` (round half away from zero), then the fused
 // activation as an int8 clamp. Plain loops: the definition optimized kernels are held to bit for bit.
 
-/// Per-output-channel requantization computed at pack time: `multipliers[o]`, `shifts[o]` from
-/// `input scale × weight scale[o] / output scale`, the output zero point and the activation clamp.
+/// Per-output-channel requantization computed at load (and, for packed weights, at pack time) from
+/// `input scale × weight scale[o] / output scale`: in `mode` `.fixedPoint`, TFLite's Q31 `multipliers[o]`
+/// and `shifts[o]`; in `.float32`, the float32 `scales[o]` (`RequantizationMode`). Then the output zero
+/// point and the activation clamp.
 public struct Requantization: Sendable {
+    public var mode: RequantizationMode
+    /// `.fixedPoint`: the Q31 multipliers and shifts (empty in `.float32`).
     public var multipliers: [Int32]
     public var shifts: [Int]
+    /// `.float32`: the scales (empty in `.fixedPoint`).
+    public var scales: [Float]
     public var outputZeroPoint: Int32
     /// The fused activation as an int8 range (ReLU: zeroPoint…127, ReLU6: zeroPoint…q(6)).
     public var clampMin: Int32
     public var clampMax: Int32
 
+    /// Fixed point, from the stored multipliers and shifts.
     public init(multipliers: [Int32], shifts: [Int], outputZeroPoint: Int32, clampMin: Int32 = -128, clampMax: Int32 = 127) {
+        self.mode = .fixedPoint
         self.multipliers = multipliers
         self.shifts = shifts
+        self.scales = []
         self.outputZeroPoint = outputZeroPoint
         self.clampMin = clampMin
         self.clampMax = clampMax
     }
 
-    /// From real scales: one multiplier per output channel.
+    /// Float32, from the stored scales.
+    public init(scales: [Float], outputZeroPoint: Int32, clampMin: Int32 = -128, clampMax: Int32 = 127) {
+        self.mode = .float32
+        self.multipliers = []
+        self.shifts = []
+        self.scales = scales
+        self.outputZeroPoint = outputZeroPoint
+        self.clampMin = clampMin
+        self.clampMax = clampMax
+    }
+
+    /// From real scales: one multiplier (or float32 scale) per output channel. The ratio is computed
+    /// in double, as TFLite does, then split into multiplier and shift or rounded once to float32.
     public init(inputScale: Float, weightScales: [Float], outputScale: Float, outputZeroPoint: Int32,
-                clampMin: Int32 = -128, clampMax: Int32 = 127) {
+                clampMin: Int32 = -128, clampMax: Int32 = 127, mode: RequantizationMode = .fixedPoint) {
+        if mode == .float32 {
+            let s = weightScales.map { Float(Double(inputScale) * Double($0) / Double(outputScale)) }
+            self.init(scales: s, outputZeroPoint: outputZeroPoint, clampMin: clampMin, clampMax: clampMax)
+            return
+        }
         var m: [Int32] = []
         var s: [Int] = []
         for ws in weightScales {
@@ -36,9 +62,28 @@ public struct Requantization: Sendable {
         self.init(multipliers: m, shifts: s, outputZeroPoint: outputZeroPoint, clampMin: clampMin, clampMax: clampMax)
     }
 
+    /// The two int32 words a packed block stores for channel `o` and the SIMD kernels read: the Q31
+    /// multiplier and the shift, or (`.float32`) the scale's bits and 0.
+    public func packedWords(_ o: Int) -> (Int32, Int32) {
+        if mode == .float32 { return (Int32(bitPattern: scales[o].bitPattern), 0) }
+        return (multipliers[o], Int32(truncatingIfNeeded: shifts[o]))
+    }
+
+    /// Output channels this requantization covers.
+    public var channels: Int { mode == .float32 ? scales.count : min(multipliers.count, shifts.count) }
+
     /// Accumulator of channel `o` to its int8 output.
     @inline(__always)
     public func apply(_ acc: Int32, channel o: Int) -> Int8 {
+        if mode == .float32 {
+            // Clamped before rounding (the bounds are integers, so rounding then clamping gives the
+            // same), which also keeps the conversion in range whatever the scale.
+            var f = Float(acc) * scales[o]
+            let lo = Float(clampMin &- outputZeroPoint), hi = Float(clampMax &- outputZeroPoint)
+            if f < lo { f = lo }
+            if f > hi { f = hi }
+            return Int8(truncatingIfNeeded: Int32(f.rounded(.toNearestOrEven)) &+ outputZeroPoint)
+        }
         var v = FixedPoint.multiply(acc, by: multipliers[o], shift: shifts[o]) &+ outputZeroPoint
         if v < clampMin { v = clampMin }
         if v > clampMax { v = clampMax }
@@ -108,18 +153,23 @@ public func fullyConnectedQS8_reference(
     }
 }
 
-/// Parameters of an int8 element-wise add, computed at pack time as TFLite's `PrepareGeneralSubOp`:
-/// both inputs are brought to a common scale `2·max(s1, s2)` with 20 bits of headroom, added, and the
-/// sum rescaled to the output.
+/// Parameters of an int8 element-wise add. Fixed point, as TFLite's `PrepareGeneralSubOp`: both inputs
+/// are brought to a common scale `2·max(s1, s2)` with 20 bits of headroom, added, and the sum rescaled
+/// to the output. Float32 (`mode`, the model's `RequantizationMode`): `s1 / s_y` and `s2 / s_y` as
+/// float32 (computed in double, rounded once), and `apply`'s three IEEE operations.
 public struct AddQS8Params: Sendable {
     public static let leftShift = 20
+    public var mode: RequantizationMode = .fixedPoint
     public var zeroPoint1: Int32, zeroPoint2: Int32, outputZeroPoint: Int32
     public var multiplier1: Int32, shift1: Int
     public var multiplier2: Int32, shift2: Int
     public var outputMultiplier: Int32, outputShift: Int
+    /// `.float32`: each input's scale over the output's.
+    public var scale1: Float = 0, scale2: Float = 0
     public var clampMin: Int32 = -128, clampMax: Int32 = 127
 
-    public init(input1: QuantParams, input2: QuantParams, output: QuantParams, clampMin: Int32 = -128, clampMax: Int32 = 127) {
+    public init(input1: QuantParams, input2: QuantParams, output: QuantParams, clampMin: Int32 = -128, clampMax: Int32 = 127,
+                mode: RequantizationMode = .fixedPoint) {
         let twiceMax = 2 * Double(max(input1.scale, input2.scale))
         (multiplier1, shift1) = FixedPoint.quantizeMultiplier(Double(input1.scale) / twiceMax)
         (multiplier2, shift2) = FixedPoint.quantizeMultiplier(Double(input2.scale) / twiceMax)
@@ -130,21 +180,42 @@ public struct AddQS8Params: Sendable {
         outputZeroPoint = output.zeroPoint
         self.clampMin = clampMin
         self.clampMax = clampMax
+        self.mode = mode
+        if mode == .float32 {
+            scale1 = Float(Double(input1.scale) / Double(output.scale))
+            scale2 = Float(Double(input2.scale) / Double(output.scale))
+        }
+    }
+
+    /// The sum of `a` and `b` as the output's int8. Float32: `f = fma(b − z2, scale2, (a − z1) · scale1)`
+    /// (the differences are exact in float32; one rounding for the product, one for the fused
+    /// multiply-add, so every ISA gives the same bits: x86 `vfmadd`, ARM `fmla`, Swift `addingProduct`),
+    /// then clamped to the output range less its zero point, rounded to nearest even, plus the zero point.
+    /// Fixed point: TFLite's (the input multipliers are below one, shift ≤ 0, so `(x − zp) · 2^20`,
+    /// |·| ≤ 255 · 2^20 < 2^28, never overflows).
+    @inline(__always)
+    public func apply(_ a: Int8, _ b: Int8) -> Int8 {
+        if mode == .float32 {
+            let t = Float(Int32(a) &- zeroPoint1) * scale1
+            var f = t.addingProduct(Float(Int32(b) &- zeroPoint2), scale2)
+            let lo = Float(clampMin &- outputZeroPoint), hi = Float(clampMax &- outputZeroPoint)
+            if f < lo { f = lo }
+            if f > hi { f = hi }
+            return Int8(truncatingIfNeeded: Int32(f.rounded(.toNearestOrEven)) &+ outputZeroPoint)
+        }
+        let sa = (Int32(a) &- zeroPoint1) << Int32(AddQS8Params.leftShift)
+        let sb = (Int32(b) &- zeroPoint2) << Int32(AddQS8Params.leftShift)
+        let sum = FixedPoint.multiply(sa, by: multiplier1, shift: shift1) &+ FixedPoint.multiply(sb, by: multiplier2, shift: shift2)
+        var v = FixedPoint.multiply(sum, by: outputMultiplier, shift: outputShift) &+ outputZeroPoint
+        if v < clampMin { v = clampMin }
+        if v > clampMax { v = clampMax }
+        return Int8(truncatingIfNeeded: v)
     }
 }
 
-/// int8 reference add of two same-shape tensors (`count` elements). The input multipliers are below
-/// one (shift ≤ 0), so `(x − zp) · 2^20` (|·| ≤ 255 · 2^20 < 2^28) never overflows.
+/// int8 reference add of two same-shape tensors (`count` elements): `AddQS8Params.apply`.
 public func addQS8_reference(a: UnsafePointer<Int8>, b: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, count: Int, params p: AddQS8Params) {
-    for i in 0..<count {
-        let sa = (Int32(a[i]) - p.zeroPoint1) << Int32(AddQS8Params.leftShift)
-        let sb = (Int32(b[i]) - p.zeroPoint2) << Int32(AddQS8Params.leftShift)
-        let sum = FixedPoint.multiply(sa, by: p.multiplier1, shift: p.shift1) &+ FixedPoint.multiply(sb, by: p.multiplier2, shift: p.shift2)
-        var v = FixedPoint.multiply(sum, by: p.outputMultiplier, shift: p.outputShift) &+ p.outputZeroPoint
-        if v < p.clampMin { v = p.clampMin }
-        if v > p.clampMax { v = p.clampMax }
-        y[i] = Int8(truncatingIfNeeded: v)
-    }
+    for i in 0..<count { y[i] = p.apply(a[i], b[i]) }
 }
 
 /// int8 reference max / average pooling, NHWC; input and output share scale and zero point (as in
