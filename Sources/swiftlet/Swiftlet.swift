@@ -648,8 +648,8 @@ struct Eval: ParsableCommand {
         if labels != nil {
             if models.isEmpty { throw ValidationError("pass at least one model (.swl)") }
             if let images {
-                guard let n = Int(images), n >= 1 else { throw ValidationError("--images must be at least 1 with --labels (a count of images), got '\(images)'") }
-                _ = n
+                guard let n = Int(images) else { throw ValidationError("--images with --labels is a count of images, got '\(images)'; a folder goes with --coco") }
+                if n < 1 { throw ValidationError("--images must be at least 1, got \(n)") }
             }
             if results != nil || detections != nil || nms != nil || scoreThreshold != nil || iouThreshold != nil || maxDetections != nil {
                 throw ValidationError("--results, --detections, --nms, --score-threshold, --iou-threshold and --max-detections go with --coco (detectors)")

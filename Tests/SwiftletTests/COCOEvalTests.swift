@@ -323,7 +323,7 @@ func evalCOCO(_ annotations: [UInt8], _ dets: [COCODetection]) throws -> COCOMet
             (["eval", dir + "/b.swl", dir + "/b.swl", "--coco", ann, "--images", images, "--detections", dir + "/d.json"],
              "--detections writes one model's detections; pass one model"),
             (["eval", dir + "/b.swl", "--coco", ann, "--results", dir + "/d.json"], "--results evaluates a results file; pass it without models (or models without --results)"),
-            (["eval", dir + "/b.swl", "--labels", images, "--images", "x"], "--images must be at least 1 with --labels (a count of images), got 'x'"),
+            (["eval", dir + "/b.swl", "--labels", images, "--images", "x"], "--images with --labels is a count of images, got 'x'; a folder goes with --coco"),
         ]
         for (args, want) in usage {
             r = try swiftlet(args)
