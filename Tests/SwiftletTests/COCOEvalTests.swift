@@ -354,6 +354,12 @@ func evalCOCO(_ annotations: [UInt8], _ dets: [COCODetection]) throws -> COCOMet
         try "{\"images\": [\n{\"id\": 1 \"file_name\": \"1.jpg\"}]}".write(toFile: bad, atomically: true, encoding: .utf8)
         r = try swiftlet(["eval", dir + "/b.swl", "--coco", bad, "--images", dir])
         #expect(r.status == 1 && r.stderr.contains("error: \(bad): line 2: unexpected '\"' after the member \"id\", expected ',' or '}'"), "\(r.stderr)")
+        // An image that is not a JPEG stops the evaluation, named (AP over the others would mislead).
+        let notJPEG = dir + "/notjpeg"
+        try FileManager.default.createDirectory(atPath: notJPEG, withIntermediateDirectories: true)
+        try "not a JPEG".write(toFile: notJPEG + "/1.jpg", atomically: true, encoding: .utf8)
+        r = try swiftlet(["eval", dir + "/b.swl", "--coco", other.replacingOccurrences(of: "cats.json", with: "sized.json"), "--images", notJPEG])
+        #expect(r.status == 1 && r.stderr.contains("\(notJPEG)/1.jpg: cannot decode image"), "\(r.stderr)")
         // An empty results file scores 0, not an error.
         try "[]".write(toFile: dir + "/empty.json", atomically: true, encoding: .utf8)
         r = try swiftlet(["eval", "--coco", ann, "--results", dir + "/empty.json", "--json"])
