@@ -113,7 +113,12 @@ func evalCOCO(_ annotations: [UInt8], _ dets: [COCODetection]) throws -> COCOMet
         try checkEndToEnd(model: dir + "/mtcnn.bundle", golden: "faces_mtcnn_float32", dir: dir)
     }
 
+    /// `tolerance`: the AP figures (pycocotools on the committed detections), then boxes in pixels and
+    /// scores. int8 gets wider ones: its scales come from a float calibration run, whose last bits may
+    /// differ on a CPU with other float kernel variants (int8 inference itself is bit-exact).
     func checkEndToEnd(model: String, golden: String, dir: String) throws {
+        let int8 = golden.hasSuffix("int8")
+        let (figure, box, score) = int8 ? (0.01, 0.5, 0.01) : (1e-4, 0.01, 1e-4)
         let out = dir + "/dets.json"
         let r = try swiftlet(["eval", model, "--coco", repoFile("models/faces/annotations.json"), "--images", repoFile("models/faces/images"),
                               "--detections", out, "--json"])
@@ -123,17 +128,22 @@ func evalCOCO(_ annotations: [UInt8], _ dets: [COCODetection]) throws -> COCOMet
         let c = try #require(try pycocotoolsCases()[golden])
         for k in ["ap", "ap50", "ap75", "ar100"] {
             let got = (row[k] as! NSNumber).doubleValue, want = (c[k] as! NSNumber).doubleValue
-            #expect(abs(got - want) <= 1e-4, "\(golden) \(k): swiftlet eval \(got), pycocotools on the committed detections \(want)")
+            #expect(abs(got - want) <= figure, "\(golden) \(k): swiftlet eval \(got), pycocotools on the committed detections \(want)")
         }
         #expect((root["images"] as? NSNumber)?.intValue == 30 && (root["boxes"] as? NSNumber)?.intValue == 38)
-        // The detections written equal the committed ones: same count and order, boxes within 0.01 px, scores within 1e-4.
+        // The detections written equal the committed ones: same count and order, boxes within 0.01 px, scores within 1e-4
+        // (int8: 0.5 px, 0.01). And the figures printed are those of the detections written.
         let dataset = try readCOCOAnnotations(path: repoFile("models/faces/annotations.json"))
         let mine = try readCOCOResults(path: out, dataset: dataset)
+        let again = cocoEvaluate(imageIds: dataset.imageIds, categoryIds: dataset.categoryIds, groundTruth: dataset.boxes, detections: mine)
+        // (Within 1e-12: Foundation's JSON numbers are not always the nearest double to their text.)
+        #expect(near(again.ap, (row["ap"] as! NSNumber).doubleValue) && near(again.ap50, (row["ap50"] as! NSNumber).doubleValue),
+                "\(golden): eval printed AP \(row["ap"]!), its written detections score \(again.ap)")
         let committed = try readCOCOResults(path: repoFile("Tests/Goldens/coco/\(golden).json"), dataset: dataset)
         try #require(mine.count == committed.count, "\(golden): \(mine.count) detections, committed \(committed.count)")
         for (a, b) in zip(mine, committed) {
             let d = max(abs(a.x - b.x), abs(a.y - b.y), abs(a.width - b.width), abs(a.height - b.height))
-            #expect(a.imageId == b.imageId && d <= 0.01 && abs(a.score - b.score) <= 1e-4, "\(golden): \(a) against \(b)")
+            #expect(a.imageId == b.imageId && d <= box && abs(a.score - b.score) <= score, "\(golden): \(a) against \(b)")
         }
     }
 }
