@@ -8,7 +8,8 @@
 #                                         Tests/Goldens/coco/faces_<model>.json (COCO results), which
 #                                         tools/detect/coco_reference.py scores with pycocotools
 #
-# Models, as tools/demo.sh and the MTCNN tests make them: BlazeFace imported with --decoder blazeface,
+# The models are made afresh each time (a few seconds), as tools/demo.sh and the MTCNN tests make
+# them: BlazeFace imported with --decoder blazeface,
 # int8 calibrated on models/calibration/imagenet (no faces there; the same recipe as the demo);
 # MTCNN's three stages imported as they are, int8 with P-Net calibrated on the seven shipped photos
 # without faces and R-Net, O-Net on models/lfw/calibration. Every detector runs with its stored
@@ -22,14 +23,14 @@ out=build/eval-faces
 mkdir -p "$out/calibration-pnet"
 q() { "$bin" "$@" >/dev/null; }
 
-[ -f "$out/blazeface.swl" ] || q import models/onnx/blazeface.onnx -o "$out/blazeface.swl" --decoder blazeface
-[ -f "$out/blazeface-int8.swl" ] || q quantize "$out/blazeface.swl" --calibration models/calibration/imagenet -o "$out/blazeface-int8.swl" --quiet
+q import models/onnx/blazeface.onnx -o "$out/blazeface.swl" --decoder blazeface
+q quantize "$out/blazeface.swl" --calibration models/calibration/imagenet -o "$out/blazeface-int8.swl" --quiet
 for p in camera chelsea china coffee dog eagle motorcycle; do cp -f "models/photos/$p.jpg" "$out/calibration-pnet/"; done
 for n in pnet rnet onet; do
-  [ -f "$out/mtcnn_$n.swl" ] || q import "models/onnx/mtcnn_$n.onnx" -o "$out/mtcnn_$n.swl"
+  q import "models/onnx/mtcnn_$n.onnx" -o "$out/mtcnn_$n.swl"
   cal=models/lfw/calibration
   [ "$n" = pnet ] && cal="$out/calibration-pnet"
-  [ -f "$out/mtcnn_$n-int8.swl" ] || q quantize "$out/mtcnn_$n.swl" --calibration "$cal" -o "$out/mtcnn_$n-int8.swl" --quiet
+  q quantize "$out/mtcnn_$n.swl" --calibration "$cal" -o "$out/mtcnn_$n-int8.swl" --quiet
 done
 printf 'swiftlet-bundle 1\ndetector mtcnn\npnet mtcnn_pnet.swl\nrnet mtcnn_rnet.swl\nonet mtcnn_onet.swl\n' > "$out/mtcnn.bundle"
 printf 'swiftlet-bundle 1\ndetector mtcnn\npnet mtcnn_pnet-int8.swl\nrnet mtcnn_rnet-int8.swl\nonet mtcnn_onet-int8.swl\n' > "$out/mtcnn-int8.bundle"
