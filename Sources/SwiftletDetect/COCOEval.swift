@@ -17,9 +17,9 @@
 //    same at one threshold; a category's AP the mean over its thresholds and recall points. Absent
 //    everywhere: −1, as pycocotools prints.
 //
-// One difference from pycocotools, which a caller should not rely on: a ground-truth box whose `id`
-// is 0 marks the detections matched to it as unmatched there (pycocotools stores matches as ids and
-// tests them against 0); this code does the same, so the figures stay equal. COCO ids start at 1.
+// One quirk of pycocotools is kept so the figures stay equal: it stores a match as the box's `id` and
+// tests it against 0, so a detection matched to a box whose id is 0 counts as unmatched (a false
+// positive, unless ignored). COCO ids start at 1.
 //
 // Cost: O(D log D) to sort D detections, O(T · d · g) matching per image and category with d
 // detections and g boxes, O(T · D) to accumulate. Allocates; it runs once per evaluation, not per frame.

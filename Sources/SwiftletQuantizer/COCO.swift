@@ -297,7 +297,7 @@ public struct COCOModelResult: Sendable {
     }
 }
 
-/// A `Detection` in source pixels as a COCO result: x0, y0, x1 − x1, y1 − y0, score, in double.
+/// A `Detection` in source pixels as a COCO result: x0, y0, x1 − x0, y1 − y0, score, in double.
 func cocoDetection(_ d: Detection, image: Int, category: Int) -> COCODetection {
     let x0 = Double(d.x0), y0 = Double(d.y0)
     return COCODetection(imageId: image, categoryId: category, x: x0, y: y0, width: Double(d.x1) - x0, height: Double(d.y1) - y0,
