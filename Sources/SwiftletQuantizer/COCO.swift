@@ -14,7 +14,8 @@ import SwiftletVision
 /// One image of a COCO annotations file.
 public struct COCOImage: Sendable {
     public var id: Int
-    public var fileName: String
+    /// `file_name`, nil when the file has none (then only `--results` can be scored).
+    public var fileName: String?
     /// `width` and `height` when the file gives them (checked against the JPEG's own size).
     public var width: Int?
     public var height: Int?
@@ -105,9 +106,13 @@ public func parseCOCOAnnotations(_ bytes: [UInt8], path: String) throws(Swiftlet
         let w = "image \(n)"
         guard case .object = node.value else { throw .malformedFile(path: path, detail: "line \(node.line): \(w) is \(node.kind), expected an object", hint: cocoHint) }
         let id = try integer(node, "id", in: w, path: path)
-        let f = try member(node, "file_name", in: "\(w) (id \(id))", path: path)
-        guard case .string(let name) = f.value, !name.isEmpty else {
-            throw .malformedFile(path: path, detail: "line \(f.line): image \(id)'s \"file_name\" is \(f.kind == "a string" ? "empty" : f.kind), expected the image's file name", hint: cocoHint)
+        // `file_name` is needed to run a model (`cocoImagePaths` checks it), not to score results.
+        var name: String? = nil
+        if let f = node["file_name"] {
+            guard case .string(let s) = f.value, !s.isEmpty else {
+                throw .malformedFile(path: path, detail: "line \(f.line): image \(id)'s \"file_name\" is \(f.kind == "a string" ? "empty" : f.kind), expected the image's file name", hint: cocoHint)
+            }
+            name = s
         }
         var image = COCOImage(id: id, fileName: name, line: node.line)
         if node["width"] != nil || node["height"] != nil {
@@ -232,9 +237,12 @@ public func cocoImagePaths(_ dataset: COCODataset, imagesDir dir: String) throws
     let prefix = dir.endsWith("/") ? dir : dir + "/"
     var out: [String] = []
     for image in dataset.images {
-        let p = prefix + image.fileName
+        guard let fileName = image.fileName else {
+            throw .malformedFile(path: dataset.path, detail: "line \(image.line): image \(image.id) has no \"file_name\", so it cannot be found in \(dir)", hint: cocoHint)
+        }
+        let p = prefix + fileName
         guard let st = try sys_stat(p) else {
-            throw .invalidInput(path: dataset.path, detail: "line \(image.line): image \(image.id) is '\(image.fileName)', which is not in \(dir)",
+            throw .invalidInput(path: dataset.path, detail: "line \(image.line): image \(image.id) is '\(fileName)', which is not in \(dir)",
                                 hint: "pass the --images folder these annotations were made for")
         }
         if st.kind != .regular { throw .notRegularFile(path: p, kind: st.kind == .directory ? "a directory" : "not a regular file", what: "an image") }

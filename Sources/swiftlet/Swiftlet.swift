@@ -742,7 +742,7 @@ struct Eval: ParsableCommand {
             return
         }
         func f(_ x: Double) -> String { x < 0 ? "    -" : formatFixed(x, 3) }
-        sys_print("\(coco): \(dataset.images.count) images, \(counted) boxes, \(dataset.categories.count) categor\(dataset.categories.count == 1 ? "y" : "ies")")
+        sys_print("\(coco): \(dataset.images.count) image\(dataset.images.count == 1 ? "" : "s"), \(counted) box\(counted == 1 ? "" : "es"), \(dataset.categories.count) categor\(dataset.categories.count == 1 ? "y" : "ies")")
         let width = max(5, rows.map { $0.model.count }.max() ?? 0)
         sys_print("  \("model".padding(toLength: width, withPad: " ", startingAt: 0))  AP@[.50:.95]   AP50   AP75  AR@100  detections" + (results == nil ? "  ms/image" : ""))
         for r in rows {

@@ -235,6 +235,14 @@ func evalCOCO(_ annotations: [UInt8], _ dets: [COCODetection]) throws -> COCOMet
         #expect(abs(cocoIoU((120, 120, 10, 10), (100, 100, 100, 100), crowd: false) - 0.01) < 1e-15)
     }
 
+    @Test func aBoxWithIdZeroReadsAsUnmatched() throws {
+        // pycocotools stores a match as the box's id and tests it against 0: a perfect detection of a
+        // box whose id is 0 scores 0 there (checked with pycocotools 2.0.11: stats[0] = 0.0, AR 0.0).
+        let zero = Array("{\"images\": [{\"id\": 1}], \"categories\": [{\"id\": 1, \"name\": \"a\"}], \"annotations\": [{\"id\": 0, \"image_id\": 1, \"category_id\": 1, \"bbox\": [10, 10, 40, 40]}]}".utf8)
+        let m = try evalCOCO(zero, [det(1, 10, 10, 40, 40, 0.9)])
+        #expect(m.ap == 0 && m.ar100 == 0, "AP \(m.ap)")
+    }
+
     @Test func categoriesAreAveragedAndKeptApart() throws {
         // Category 1 found after a false positive (AP 0.5), category 2 missed, category 3 without boxes (-1, left out of the mean).
         let f = cocoFile(images: [1, 2], categories: [(1, "a"), (2, "b"), (3, "c")],
@@ -318,6 +326,10 @@ func evalCOCO(_ annotations: [UInt8], _ dets: [COCODetection]) throws -> COCOMet
         let d = try parseCOCOAnnotations(cocoFile(images: [1, 2], boxes: []), path: "a.json")
         let m = errorMessage { () throws(SwiftletError) in _ = try cocoImagePaths(d, imagesDir: dir) }
         #expect(m == "a.json: line 1: image 2 is '2.jpg', which is not in \(dir); pass the --images folder these annotations were made for")
+        // No file_name: results can be scored, a model cannot be run.
+        let bare = try parseCOCOAnnotations(Array("{\"images\": [\n{\"id\": 1}], \"categories\": [{\"id\": 1, \"name\": \"a\"}], \"annotations\": []}".utf8), path: "b.json")
+        #expect(errorMessage { () throws(SwiftletError) in _ = try cocoImagePaths(bare, imagesDir: dir) }
+                == "b.json: line 2: image 1 has no \"file_name\", so it cannot be found in \(dir); see docs/detection.md (eval --coco) for the fields read")
         #expect(errorMessage { () throws(SwiftletError) in _ = try cocoImagePaths(d, imagesDir: dir + "/nope") }
                 == "\(dir)/nope: no such folder (--images); pass the folder that holds the annotated images")
     }
