@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .target(name: "SwiftletQuantizer", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletApp",
+            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletApp", "SwiftletDetect", "SwiftletVision",
         ]),
         .executableTarget(name: "swiftlet", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision", "SwiftletApp",

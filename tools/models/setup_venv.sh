@@ -24,6 +24,7 @@ REQS=(
   "scikit-learn==1.9.1"
   "matplotlib==3.11.2"
   "ai-edge-litert==2.3.0"
+  "pycocotools==2.0.11"
 )
 WANT="$(printf '%s\n' "${REQS[@]}")"
 
