@@ -188,36 +188,56 @@ func copySpan<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>, co
 
 /// Gathers output row `oy`'s patches (`ow` rows of `depth` = KH·KW·C values, in OHWI order) into
 /// `dst`; taps outside the image get `pad` (0, or the input zero point for int8).
+///
+/// Kernel row by kernel row: a window row inside the image (dilation 1) is `kernelW · c` contiguous
+/// values of NHWC, so the columns whose whole window row is inside — all but a few at the edges —
+/// are one short copy each with the source and destination stepping by constants; only the edge
+/// columns and rows outside the image go tap by tap. (Pixel by pixel, with the row's checks redone
+/// for every pixel, this took 40 % of a first layer's time: 3 channels, 9 or 15 values a row.)
 @inline(__always)
 func im2colRow<T>(_ g: ConvGeometry, x: UnsafePointer<T>, xRowBase: Int, oy: Int, xRing: Int, pad: T, dst: UnsafeMutablePointer<T>) {
     let p = g.params
-    let c = g.c
-    var d = dst
-    for ox in 0..<g.ow {
-        let ix0 = ox * p.strideW - p.padLeft
-        // A window row inside the image (dilation 1) is `kernelW · c` contiguous values of NHWC.
-        let spanInside = p.dilationW == 1 && ix0 >= 0 && ix0 + p.kernelW <= g.w
-        for ky in 0..<p.kernelH {
-            let iy = oy * p.strideH - p.padTop + ky * p.dilationH
-            let rowOK = iy >= 0 && iy < g.h
-            let xRow = xRing > 0 ? (rowOK ? iy % xRing : 0) : xRowBase + iy
-            if rowOK && spanInside {
-                let n = p.kernelW * c
-                let src = x + (xRow * g.w + ix0) * c
-                copySpan(from: src, to: d, count: n)
-                d += n
-                continue
+    let c = g.c, ow = g.ow, depth = g.depth
+    let span = p.kernelW &* c
+    // Columns [lo, hi) have ix0 = ox·sw − padLeft ≥ 0 and ix0 + kernelW ≤ w.
+    var lo = 0, hi = 0
+    if p.dilationW == 1 {
+        lo = min(ow, (p.padLeft + p.strideW - 1) / p.strideW)
+        let last = g.w - p.kernelW + p.padLeft
+        hi = last < 0 ? 0 : min(ow, last / p.strideW + 1)
+        if hi < lo { hi = lo }
+    }
+    @inline(__always) func taps(_ ox: Int, _ xRow: Int, _ rowOK: Bool, _ d: UnsafeMutablePointer<T>) {
+        var d = d
+        for kx in 0..<p.kernelW {
+            let ix = ox * p.strideW - p.padLeft + kx * p.dilationW
+            if rowOK && ix >= 0 && ix < g.w {
+                for j in 0..<c { d[j] = x[(xRow &* g.w &+ ix) &* c &+ j] }
+            } else {
+                d.update(repeating: pad, count: c)
             }
-            for kx in 0..<p.kernelW {
-                let ix = ox * p.strideW - p.padLeft + kx * p.dilationW
-                if rowOK && ix >= 0 && ix < g.w {
-                    d.update(from: x + (xRow * g.w + ix) * c, count: c)
-                } else {
-                    d.update(repeating: pad, count: c)
-                }
-                d += c
-            }
+            d += c
         }
+    }
+    for ky in 0..<p.kernelH {
+        let iy = oy * p.strideH - p.padTop + ky * p.dilationH
+        let rowOK = iy >= 0 && iy < g.h
+        let xRow = xRing > 0 ? (rowOK ? iy % xRing : 0) : xRowBase + iy
+        let dk = dst + ky &* span
+        if !rowOK {
+            for ox in 0..<ow { (dk + ox &* depth).update(repeating: pad, count: span) }
+            continue
+        }
+        for ox in 0..<lo { taps(ox, xRow, true, dk + ox &* depth) }
+        var src = x + (xRow &* g.w &+ lo &* p.strideW &- p.padLeft) &* c
+        var d = dk + lo &* depth
+        let step = p.strideW &* c
+        for _ in lo..<hi {
+            copySpan(from: src, to: d, count: span)
+            src += step
+            d += depth
+        }
+        for ox in hi..<ow { taps(ox, xRow, true, dk + ox &* depth) }
     }
 }
 
