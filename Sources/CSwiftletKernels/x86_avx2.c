@@ -1358,6 +1358,19 @@ SWK_AVX2 void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const 
     }
 }
 
+/// `vfmadd231ps` on ymm, the float GEMM's instruction (8 multiply-adds each), in twelve chains.
+SWK_AVX2 int32_t swk_peak_fma_avx2(size_t iterations) {
+    __m256 acc[12];
+    const __m256 b = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-3f);
+    SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = _mm256_set1_ps((float)j);
+    for (size_t i = 0; i < iterations; i++) {
+        SWK_UNROLL for (int j = 0; j < 12; j++) acc[j] = _mm256_fmadd_ps(acc[j], b, c);
+    }
+    __m256 s = acc[0];
+    SWK_UNROLL for (int j = 1; j < 12; j++) s = _mm256_add_ps(s, acc[j]);
+    return (int32_t)_mm256_cvtss_f32(s);
+}
+
 SWK_AVX2 int32_t swk_peak_madd_avx2(size_t iterations) {
     __m256i acc[12];
     const __m256i b = _mm256_set1_epi16(3);

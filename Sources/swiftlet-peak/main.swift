@@ -16,7 +16,7 @@ import Glibc
 //
 // The int8 multiply-add peak of one core, measured: the instructions the int8 GEMM variants use
 // (x86-64: vpmaddwd + vpaddd, and vpdpbusd where the CPU has AVX-512 VNNI; arm64: smull + sadalp,
-// and sdot where the CPU has it), in twelve
+// and sdot where the CPU has it), and on x86-64 the float32 GEMM's vfmadd231ps, in twelve
 // independent chains for about SECONDS (default 0.5) per instruction. Prints one JSON object per
 // instruction: {"instruction", "macs_per_instruction", "gmacs", "used"} ("used": false for the x86
 // vpmaddubsw path, ONNX Runtime's U8S8 GEMM, which no Swiftlet kernel uses: printed for comparison).
@@ -107,6 +107,8 @@ if features.contains(.avx2) {
     report("vpmaddwd+vpaddd", 16, measure(12 * 16) { swk_peak_madd_avx2($0) })
     // ONNX Runtime's U8S8 path, for comparison: inexact (vpmaddubsw saturates), so not used here.
     report("vpmaddubsw+vpmaddwd+vpaddd", 32, measure(12 * 32) { swk_peak_maddubs_avx2($0) }, used: false)
+    // The float32 GEMM's instruction (multiply-adds of float32, not int8).
+    report("vfmadd231ps ymm (float32)", 8, measure(12 * 8) { swk_peak_fma_avx2($0) })
 }
 if features.isSuperset(of: KernelTables.vnni) {
     report("vpdpbusd ymm", 32, measure(12 * 32) { swk_peak_dpbusd_avx512vnni($0) })

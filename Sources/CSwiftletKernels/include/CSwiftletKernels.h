@@ -325,6 +325,8 @@ void swk_mul_qs8_avx2(size_t rows, size_t cols, const int8_t *a, const int8_t *b
                       const swk_mul_qs8_params *p);
 /// Peak probe (benchmarks only): `iterations` × 12 independent vpmaddwd + vpaddd pairs, the int8
 /// GEMM's instructions (16 multiply-adds each); the result depends on every one of them.
+/// `iterations` × 12 dependent-in-chain `vfmadd231ps` ymm (8 float multiply-adds each), the float GEMM's.
+int32_t swk_peak_fma_avx2(size_t iterations);
 int32_t swk_peak_madd_avx2(size_t iterations);
 /// Peak probe for comparison only (no Swiftlet kernel uses it): `iterations` × 12 independent
 /// vpmaddubsw + vpmaddwd (by ones) + vpaddd triples, the unsigned × signed int8 path of ONNX
