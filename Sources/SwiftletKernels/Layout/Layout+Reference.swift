@@ -36,6 +36,23 @@ func padElements<T>(
     x: UnsafePointer<T>, dims: Dims6, y: UnsafeMutablePointer<T>, out: Dims6, begins: Dims6, mode: Int, value: T
 ) {
     let xs = dims.strides
+    // Constant padding of the innermost dim only (a residual branch's channels, as BlazeFace pads
+    // 24 → 28): the whole output filled with the value, then each row's values copied into place —
+    // a fill and a short copy per pixel instead of a fill, a copy and a fill with their checks.
+    if mode == 0 && begins.d.0 == 0 && begins.d.1 == 0 && begins.d.2 == 0 && begins.d.3 == 0 && begins.d.4 == 0
+        && out.d.0 == dims.d.0 && out.d.1 == dims.d.1 && out.d.2 == dims.d.2 && out.d.3 == dims.d.3 && out.d.4 == dims.d.4
+        && begins.d.5 >= 0 && begins.d.5 + dims.d.5 <= out.d.5 {
+        let rows = dims.d.0 * dims.d.1 * dims.d.2 * dims.d.3 * dims.d.4
+        let (n, on, start) = (dims.d.5, out.d.5, begins.d.5)
+        y.update(repeating: value, count: rows * on)
+        var src = x, dst = y + start
+        for _ in 0..<rows {
+            copySpan(from: src, to: dst, count: n)
+            src += n
+            dst += on
+        }
+        return
+    }
     @inline(__always) func source(_ o: Int, _ axis: Int) -> Int {
         var i = o - begins[axis]
         let n = dims[axis]
