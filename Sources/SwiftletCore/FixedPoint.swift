@@ -87,6 +87,14 @@ public enum RequantizationMode: UInt8, Sendable {
     case float32 = 1
 
     public var name: String { self == .fixedPoint ? "fixed-point" : "float32" }
+
+    /// A float32 requantization's scale from its real ratio (computed in double): rounded once to
+    /// float32, and kept finite — a file's scales (each in (0, 1e30)) can make a ratio beyond float32,
+    /// and an infinite scale would make 0 · scale NaN where every output must be a number. Like the
+    /// fixed point's largest multiplier, the largest float saturates every nonzero sum.
+    public static func float32Scale(_ ratio: Double) -> Float {
+        Float(Swift.min(ratio, Double(Float.greatestFiniteMagnitude)))
+    }
 }
 
 /// Affine quantization parameters: real = scale · (q − zeroPoint).

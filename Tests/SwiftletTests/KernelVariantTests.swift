@@ -88,6 +88,21 @@ import Testing
                 }
             }
         }
+        // Scales a file can hold (each below 1e30) whose ratio is beyond float32: the scale stays finite,
+        // so a zero sum stays the zero point and others saturate, as the fixed point's largest multiplier
+        // does, in the reference and the kernel alike (an infinite scale made 0 · ∞ NaN, and the
+        // reference trapped converting it).
+        let huge = Requantization(inputScale: 1e29, weightScales: [1e29], outputScale: 1e-30, outputZeroPoint: 3, mode: .float32)
+        #expect(huge.scales == [Float.greatestFiniteMagnitude])
+        #expect([0, 1, -1, Int32.max, Int32.min].map { huge.apply($0, channel: 0) } == [3, 127, -128, 127, -128])
+        var hugeGot = [Int8](repeating: 0, count: 5)
+        var hugeOut = swk_qs8_output(zero_point: 3, lo: -128, hi: 127, input_zero_point: 0, float32: 1)
+        swk_requant_avx2(5, [0, 1, -1, Int32.max, Int32.min], [Int32](repeating: Int32(bitPattern: huge.scales[0].bitPattern), count: 5),
+                         [Int32](repeating: 0, count: 5), &hugeGot, &hugeOut)
+        #expect(hugeGot == [3, 127, -128, 127, -128])
+        let hugeAdd = AddQS8Params(input1: QuantParams(scale: 1e29, zeroPoint: 0), input2: QuantParams(scale: 1e-30, zeroPoint: 0),
+                                   output: QuantParams(scale: 1e-30, zeroPoint: 0), mode: .float32)
+        #expect([hugeAdd.apply(0, 5), hugeAdd.apply(1, 0), hugeAdd.apply(-1, 0)] == [5, 127, -128])
         // Ties round to even: 5 · 0.5 = 2.5 → 2, 7 · 0.5 = 3.5 → 4, −5 · 0.5 → −2.
         let r = Requantization(scales: [0.5], outputZeroPoint: 0)
         #expect([5, 7, -5, -7, 3].map { r.apply($0, channel: 0) } == [2, 4, -2, -4, 2])

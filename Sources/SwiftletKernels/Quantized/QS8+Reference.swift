@@ -48,7 +48,7 @@ public struct Requantization: Sendable {
     public init(inputScale: Float, weightScales: [Float], outputScale: Float, outputZeroPoint: Int32,
                 clampMin: Int32 = -128, clampMax: Int32 = 127, mode: RequantizationMode = .fixedPoint) {
         if mode == .float32 {
-            let s = weightScales.map { Float(Double(inputScale) * Double($0) / Double(outputScale)) }
+            let s = weightScales.map { RequantizationMode.float32Scale(Double(inputScale) * Double($0) / Double(outputScale)) }
             self.init(scales: s, outputZeroPoint: outputZeroPoint, clampMin: clampMin, clampMax: clampMax)
             return
         }
@@ -182,8 +182,8 @@ public struct AddQS8Params: Sendable {
         self.clampMax = clampMax
         self.mode = mode
         if mode == .float32 {
-            scale1 = Float(Double(input1.scale) / Double(output.scale))
-            scale2 = Float(Double(input2.scale) / Double(output.scale))
+            scale1 = RequantizationMode.float32Scale(Double(input1.scale) / Double(output.scale))
+            scale2 = RequantizationMode.float32Scale(Double(input2.scale) / Double(output.scale))
         }
     }
 
