@@ -751,8 +751,33 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_tile_vn
     if (n0 < n) swk_qs8_blocks_vnni(R, 1, HC, scratch, kp, kq, wb, block, comps, n0, n, m0, mr, c, c_stride, zp, lo, hi, fp, zp16, lo8, hi8);
 }
 
+/// 128 · Σ w per output of the packed blocks `w` (n outputs, depth k), as `blocks` vectors of 8 at
+/// `comps`: four independent sums a block so the dependent vpdpbusd do not queue behind each other.
+SWK_AVX512VNNI static void swk_vnni_comps(size_t blocks, size_t kq, const void *w, __m256i *comps) {
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    const size_t block = 96 + 32 * kq;
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *wp = (const uint8_t *)w + b * block + 96;
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+        size_t q = 0;
+        for (; q + 4 <= kq; q += 4, wp += 128) {
+            s0 = _mm256_dpbusd_epi32(s0, flip, _mm256_loadu_si256((const __m256i *)wp));
+            s1 = _mm256_dpbusd_epi32(s1, flip, _mm256_loadu_si256((const __m256i *)(wp + 32)));
+            s2 = _mm256_dpbusd_epi32(s2, flip, _mm256_loadu_si256((const __m256i *)(wp + 64)));
+            s3 = _mm256_dpbusd_epi32(s3, flip, _mm256_loadu_si256((const __m256i *)(wp + 96)));
+        }
+        for (; q < kq; q++, wp += 32) s0 = _mm256_dpbusd_epi32(s0, flip, _mm256_loadu_si256((const __m256i *)wp));
+        comps[b] = _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3));
+    }
+}
+
+SWK_AVX512VNNI void swk_gemm_qs8_vnni_compensation(size_t n, size_t k, const void *w, int32_t *comps) {
+    swk_vnni_comps((n + SWK_QS8_NR - 1) / SWK_QS8_NR, (k + 3) / 4, w, (__m256i *)comps);
+}
+
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_gemm_qs8_avx512vnni_body(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
-                                           int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch, int FP) {
+                                           int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch,
+                                           const int32_t *given, int FP) {
     const size_t kq = (k + 3) / 4;
     const size_t block = 96 + 32 * kq;
     const __m256i zp = _mm256_set1_epi32(out->zero_point), lo = _mm256_set1_epi32(out->lo), hi = _mm256_set1_epi32(out->hi);
@@ -760,43 +785,41 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_gemm_qs8_av
     const __m256i zp16 = _mm256_set1_epi16((int16_t)out->zero_point);
     const __m256i lo8 = _mm256_set1_epi8((int8_t)out->lo), hi8 = _mm256_set1_epi8((int8_t)out->hi);
     uint8_t *rows = (uint8_t *)scratch;
-    // 128 · Σ w per output, once per call when there are several tiles and the blocks fit here (8 KB
-    // of stack); otherwise each tile computes it beside its sums.
+    // 128 · Σ w per output: the caller's (`given`, computed once for many calls by
+    // swk_gemm_qs8_vnni_compensation), or once per call here when there are several tiles and the
+    // blocks fit (8 KB of stack); otherwise each tile computes it beside its sums.
     __m256i comps[SWK_VNNI_COMP_BLOCKS];
     const size_t blocks = (n + SWK_QS8_NR - 1) / SWK_QS8_NR;
-    const __m256i *cp = NULL;
-    if (m > SWK_VNNI_MR && blocks <= SWK_VNNI_COMP_BLOCKS) {
-        const __m256i flip = _mm256_set1_epi8((char)0x80);
-        for (size_t b = 0; b < blocks; b++) {
-            const uint8_t *wp = (const uint8_t *)w + b * block + 96;
-            __m256i comp = _mm256_setzero_si256();
-            for (size_t q = 0; q < kq; q++, wp += 32) comp = _mm256_dpbusd_epi32(comp, flip, _mm256_loadu_si256((const __m256i *)wp));
-            comps[b] = comp;
-        }
+    const __m256i *cp = (const __m256i *)given;
+    if (!cp && m > SWK_VNNI_MR && blocks <= SWK_VNNI_COMP_BLOCKS) {
+        swk_vnni_comps(blocks, kq, w, comps);
         cp = comps;
     }
     for (size_t m0 = 0; m0 < m; m0 += SWK_VNNI_MR) {
         const size_t mr = m - m0 < SWK_VNNI_MR ? m - m0 : SWK_VNNI_MR;
+        // The full tiles, and the smaller ones when the compensation was given, take it from `cp`;
+        // the others compute theirs.
         if (mr == 1) {
-            swk_qs8_tile_vnni(1, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
+            if (given) swk_qs8_tile_vnni(1, 1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, fp, zp16, lo8, hi8);
+            else swk_qs8_tile_vnni(1, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
         } else if (mr == 2) {
-            swk_qs8_tile_vnni(2, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
+            if (given) swk_qs8_tile_vnni(2, 1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, fp, zp16, lo8, hi8);
+            else swk_qs8_tile_vnni(2, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
         } else if (mr <= 4) {
-            swk_qs8_tile_vnni(4, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
+            if (given) swk_qs8_tile_vnni(4, 1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, fp, zp16, lo8, hi8);
+            else swk_qs8_tile_vnni(4, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
+        } else if (cp) {
+            swk_qs8_tile_vnni(SWK_VNNI_MR, 1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, fp, zp16, lo8, hi8);
         } else {
-            // The full tiles use the compensation computed above; the last, smaller ones compute theirs.
-            if (cp) {
-                swk_qs8_tile_vnni(SWK_VNNI_MR, 1, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, cp, zp, lo, hi, fp, zp16, lo8, hi8);
-            } else {
-                swk_qs8_tile_vnni(SWK_VNNI_MR, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
-            }
+            swk_qs8_tile_vnni(SWK_VNNI_MR, 0, a, a_stride, m0, mr, n, k, kq, block, w, c, c_stride, rows, NULL, zp, lo, hi, fp, zp16, lo8, hi8);
         }
     }
 }
 
 SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
-                                           int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
-    SWK_PER_REQUANT_MODE(swk_gemm_qs8_avx512vnni_body, m, n, k, a, a_stride, w, c, c_stride, out, scratch);
+                                           int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch,
+                                           const int32_t *comps) {
+    SWK_PER_REQUANT_MODE(swk_gemm_qs8_avx512vnni_body, m, n, k, a, a_stride, w, c, c_stride, out, scratch, comps);
 }
 
 /// Σ (x_a · w_a + x_b · w_b) per channel over `pairs` tap pairs: the two taps widened, interleaved,

@@ -288,9 +288,14 @@ void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_s
                        int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);
 /// The same GEMM with AVX-512 VNNI: vpdpbusd on 256-bit registers, 4 × 8 tile, 4 multiply-adds of
 /// bytes per lane and instruction (the inputs flipped to unsigned and compensated: see the kernel).
-/// `scratch` as for swk_gemm_qs8_avx2 (it holds the tile's rows as bytes).
+/// `scratch` as for swk_gemm_qs8_avx2 (it holds the tile's rows as bytes). `comps`: NULL, or what
+/// swk_gemm_qs8_vnni_compensation wrote for these weights (for callers that run many small GEMMs on
+/// the same weights, such as a convolution row by row).
 void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
-                             int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch);
+                             int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch, const int32_t *comps);
+/// The VNNI GEMM's compensation for the packed weights `w` (n outputs, depth k): 128 · Σ w per
+/// output, round_up(n, 8) int32 at `comps` (32-byte aligned).
+void swk_gemm_qs8_vnni_compensation(size_t n, size_t k, const void *w, int32_t *comps);
 /// One output row of an int8 depthwise convolution (the qs8 depthwise layout, at most SWK_DW_MAX_TAPS
 /// taps). AVX2, 16 channels at a time, two taps per vpmaddwd.
 void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out);

@@ -85,11 +85,12 @@ public func packDepthwiseQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>,
 
 /// Scratch bytes a variant needs per call for geometry `g` (0 for the reference and depthwise forms).
 public func convScratchBytes(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool) -> Int {
-    let gemmTile = int8 ? Int(SWK_QS8_MR) * roundUp(g.depth, 4) * 2 + Int(SWK_QS8_SLACK) : 0
+    let gemmTile = int8 ? qs8GemmTileBytes(depth: g.depth) : 0
+    let comps = int8 ? vnniCompensationBytes(v, outputs: g.oc) : 0
     switch v.algorithm {
     case .reference, .depthwise, .elementwise, .pool: return 0
-    case .pointwise, .gemm: return roundUp(gemmTile, 64)
-    case .im2col: return roundUp(g.ow * g.depth * (int8 ? 1 : 4), 64) + roundUp(gemmTile, 64)
+    case .pointwise, .gemm: return roundUp(gemmTile, 64) + comps
+    case .im2col: return roundUp(g.ow * g.depth * (int8 ? 1 : 4), 64) + roundUp(gemmTile, 64) + comps
     case .winograd: return Winograd23.scratchBytes(g)
     }
 }
@@ -130,12 +131,37 @@ func gemmF32(_ isa: KernelISA, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, 
     #endif
 }
 
+/// Bytes of the int8 GEMM's tile scratch at depth `depth` (`swk_gemm_qs8_avx2`).
+func qs8GemmTileBytes(depth: Int) -> Int { Int(SWK_QS8_MR) * roundUp(depth, 4) * 2 + Int(SWK_QS8_SLACK) }
+
+/// Bytes of the VNNI GEMM's compensation (`swk_gemm_qs8_vnni_compensation`) for `outputs` outputs,
+/// which an int8 convolution of variant `v` keeps after its scratch: 0 where `v` does not use it.
+func vnniCompensationBytes(_ v: KernelVariant, outputs: Int) -> Int {
+    v.isa == .avx512vnni ? roundUp(roundUp(outputs, Int(SWK_QS8_NR)) * 4, 64) : 0
+}
+
+/// The VNNI GEMM's compensation for `packed` (n outputs, depth k) computed into `scratch + offset`,
+/// for a convolution that runs the GEMM more than once on the same weights; nil for other ISAs.
+@inline(__always)
+func gemmQS8Compensation(_ v: KernelVariant, n: Int, k: Int, packed: UnsafeRawPointer, scratch: UnsafeMutableRawPointer?,
+                         offset: Int) -> UnsafePointer<Int32>? {
+    #if arch(x86_64)
+    guard v.isa == .avx512vnni, let s = scratch else { return nil }
+    let comps = (s + offset).assumingMemoryBound(to: Int32.self)
+    swk_gemm_qs8_vnni_compensation(n, k, packed, comps)
+    return UnsafePointer(comps)
+    #else
+    return nil
+    #endif
+}
+
 @inline(__always)
 func gemmQS8(_ isa: KernelISA, m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, aStride: Int, w: UnsafeRawPointer,
-             c: UnsafeMutablePointer<Int8>, cStride: Int, out: UnsafePointer<swk_qs8_output>, scratch: UnsafeMutablePointer<Int16>) {
+             c: UnsafeMutablePointer<Int8>, cStride: Int, out: UnsafePointer<swk_qs8_output>, scratch: UnsafeMutablePointer<Int16>,
+             comps: UnsafePointer<Int32>? = nil) {
     #if arch(x86_64)
     if isa == .avx512vnni {
-        swk_gemm_qs8_avx512vnni(m, n, k, a, aStride, w, c, cStride, out, scratch)
+        swk_gemm_qs8_avx512vnni(m, n, k, a, aStride, w, c, cStride, out, scratch, comps)
     } else {
         swk_gemm_qs8_avx2(m, n, k, a, aStride, w, c, cStride, out, scratch)
     }
@@ -355,6 +381,13 @@ public func conv2dQS8_fast(
     // The GEMM's int16 tile lives after the im2col rows.
     let colBytes = v.algorithm == .im2col ? roundUp(g.ow * g.depth, 64) : 0
     let tile = gemmTile(scratch, offset: colBytes, v)
+    // The VNNI GEMM's compensation after the tile, once for the many GEMMs a row at a time below.
+    let rowByRow = v.algorithm == .im2col
+        || ((v.algorithm == .pointwise || v.algorithm == .gemm) && !(p.strideH == 1 && p.strideW == 1 && xRing == 0 && yRing == 0))
+    let comps = rowByRow && range.count > 1
+        ? gemmQS8Compensation(v, n: g.oc, k: g.depth, packed: packed, scratch: scratch,
+                              offset: colBytes + roundUp(qs8GemmTileBytes(depth: g.depth), 64))
+        : nil
     withUnsafePointer(to: &o) { op in
         for b0 in 0..<g.n {
             switch v.algorithm {
@@ -369,7 +402,7 @@ public func conv2dQS8_fast(
                         let xRow = xRing > 0 ? iy % xRing : b0 * g.h + iy
                         let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
                         gemmQS8(v.isa, m: g.ow, n: g.oc, k: g.c, a: x + xRow * g.w * g.c, aStride: p.strideW * g.c, w: packed,
-                                c: y + yRow * g.ow * ys, cStride: ys, out: op, scratch: tile)
+                                c: y + yRow * g.ow * ys, cStride: ys, out: op, scratch: tile, comps: comps)
                     }
                 }
             case .depthwise:
@@ -396,7 +429,7 @@ public func conv2dQS8_fast(
                     let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
                     im2colRow(g, x: x, xRowBase: b0 * g.h, oy: oy, xRing: xRing, pad: pad, dst: cols)
                     gemmQS8(v.isa, m: g.ow, n: g.oc, k: g.depth, a: cols, aStride: g.depth, w: packed, c: y + yRow * g.ow * ys,
-                            cStride: ys, out: op, scratch: tile)
+                            cStride: ys, out: op, scratch: tile, comps: comps)
                 }
             case .reference, .elementwise, .pool, .winograd:
                 preconditionFailure("conv2dQS8_fast: \(v.name) is not an int8 convolution variant")
