@@ -402,6 +402,18 @@ SWK_AVX2 static inline __m256i swk_mulfp8q(__m256i acc, const swk_rq8 *q) {
     return _mm256_sub_epi32(_mm256_srav_epi32(r, q->right), _mm256_cmpgt_epi32(rem, threshold));
 }
 
+/// `swk_mulfp8q` for results that are narrowed with saturation (vpackssdw, then the zero point added
+/// with vpaddsw and vpacksswb): in float32 mode only the upper bound is applied before the
+/// conversion. A product below −SWK_RQ_FLOAT_MAX converts to a value at or below it (INT32_MIN when
+/// out of range), which saturates to −32768 and then to the clamp's low end, as the reference's
+/// −SWK_RQ_FLOAT_MAX does; a product above it must be bounded, since an out-of-range conversion gives
+/// INT32_MIN, not a large positive value. One operation fewer a vector (XNNPACK bounds the same side).
+SWK_AVX2 static inline __m256i swk_mulfp8q_sat(__m256i acc, const swk_rq8 *q) {
+    if (!q->fp) return swk_mulfp8q(acc, q);
+    const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), q->scale);
+    return _mm256_cvtps_epi32(_mm256_min_ps(f, _mm256_set1_ps(SWK_RQ_FLOAT_MAX)));
+}
+
 /// `swk_mulfp8q` with the constants derived in place.
 SWK_AVX2 static inline __m256i swk_mulfp8(__m256i acc, __m256i mult, __m256i shift, int fp) {
     const swk_rq8 q = swk_rq8_make(mult, shift, fp);
@@ -714,7 +726,7 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
             SWK_UNROLL for (size_t r0 = 0; r0 < R; r0 += 4) {
                 if (r0 < mr) {
                     __m256i rv[4];
-                    SWK_UNROLL for (size_t r = 0; r < 4; r++) rv[r] = swk_mulfp8q(HC ? acc[j][r0 + r] : _mm256_sub_epi32(acc[j][r0 + r], comp[j]), &rq);
+                    SWK_UNROLL for (size_t r = 0; r < 4; r++) rv[r] = swk_mulfp8q_sat(HC ? acc[j][r0 + r] : _mm256_sub_epi32(acc[j][r0 + r], comp[j]), &rq);
                     swk_store_rows4(rv, mr - r0 < 4 ? mr - r0 : 4, c + (m0 + r0) * c_stride + o, c_stride, zp16, lo8, hi8, 1);
                 }
             }
@@ -934,8 +946,8 @@ SWK_AVX512VNNI static inline __m256i swk_dwv_lanes(const uint8_t *b0, const uint
 /// block (0), or two blocks `d1` channels apart (2).
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_store(const __m256i *acc, const swk_rq8 *rq, __m256i zp16,
                                                                               __m256i lo8, __m256i hi8, int8_t *yp, int pair, size_t d1) {
-    const __m256i p01 = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q(acc[0], &rq[0]), swk_mulfp8q(acc[1], &rq[1])), zp16);
-    const __m256i p23 = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q(acc[2], &rq[2]), swk_mulfp8q(acc[3], &rq[3])), zp16);
+    const __m256i p01 = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q_sat(acc[0], &rq[0]), swk_mulfp8q_sat(acc[1], &rq[1])), zp16);
+    const __m256i p23 = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q_sat(acc[2], &rq[2]), swk_mulfp8q_sat(acc[3], &rq[3])), zp16);
     const __m256i v = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(p01, p23), lo8), hi8);
     if (pair == 1) {
         _mm256_storeu_si256((__m256i *)yp, v);

@@ -385,7 +385,8 @@ func checkFCF32(_ v: KernelVariant, rows: Int, depth: Int, units: Int, _ rng: in
 
 /// Random int8 quantization of a layer: zero points, per-channel requantization (multipliers below
 /// and above one; half the layers in each `RequantizationMode`, and in float32 some channels with
-/// power-of-two scales, whose products land on exact ties), and a clamp.
+/// power-of-two scales, whose products land on exact ties, and some with scales so large that every
+/// nonzero sum leaves int32's range before the clamp), and a clamp.
 func randomRequant(_ rng: inout SelfTestRandom, channels: Int) -> (Int32, Requantization) {
     let inputZeroPoint = Int32(rng.int(-128...127))
     let mode: RequantizationMode = rng.int(0...1) == 0 ? .fixedPoint : .float32
@@ -393,6 +394,10 @@ func randomRequant(_ rng: inout SelfTestRandom, channels: Int) -> (Int32, Requan
     for _ in 0..<channels {
         let e = rng.int(-16...1)
         let exact = mode == .float32 && rng.int(0...3) == 0
+        if mode == .float32 && rng.int(0...15) == 0 {
+            scales.append([Float(1e12), 3e9, 1e38][rng.int(0...2)])
+            continue
+        }
         scales.append((exact ? 1 : 0.5 + 0.5 * (rng.float() + 1) / 2) * Float(1 << 20) / Float(1 << (20 - e)))
     }
     let lo = Int32(rng.pick([-128, -128, -100, 0]))
