@@ -957,7 +957,8 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_store(c
     }
 }
 
-/// Where a VNNI depthwise row's kernel rows come from: row k of group g is read at p[g][k] + ix · step[g][k].
+/// Where a VNNI depthwise row's kernel rows come from: row k of group g is read at p[g][k] + ix · step[g][k]
+/// (p NULL: the input zero point).
 typedef struct {
     const int8_t *p[2][4];
     size_t step[2][4];
@@ -976,20 +977,39 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwv_segment
     const size_t ncols = (ox1 - ox0 - 1) * sw + (KW - 1) * dw + 1;
     const ptrdiff_t in_w = (ptrdiff_t)g->in_w;
     const __m256i flip = _mm256_set1_epi8((char)0x80);
-    for (size_t j = 0; j < ncols; j++) {
-        const ptrdiff_t ix = ix0 + (ptrdiff_t)j;
-        for (size_t gi = 0; gi < GROUPS; gi++) {
+    // Columns [jlo, jhi) are inside the image; those before and after are the input zero point.
+    const size_t jlo = ix0 < 0 ? ((size_t)-ix0 < ncols ? (size_t)-ix0 : ncols) : 0;
+    const ptrdiff_t right = in_w - ix0;
+    const size_t jhi = right <= (ptrdiff_t)jlo ? jlo : ((size_t)right < ncols ? (size_t)right : ncols);
+    __m256i padq[4];
+    swk_dwv_quads(pad, pad, pad, pad, padq);
+    for (size_t j = 0; j < jlo; j++) {
+        for (size_t gi = 0; gi < GROUPS; gi++) SWK_UNROLL for (size_t k = 0; k < 4; k++) cols[j][gi][k] = padq[k];
+    }
+    for (size_t j = jhi; j < ncols; j++) {
+        for (size_t gi = 0; gi < GROUPS; gi++) SWK_UNROLL for (size_t k = 0; k < 4; k++) cols[j][gi][k] = padq[k];
+    }
+    for (size_t gi = 0; gi < GROUPS; gi++) {
+        // A row with no pointer (outside the image, or past the kernel, where the weights are zero)
+        // is the input zero point without a load; the others walk their row a column at a time.
+        const int8_t *p[4];
+        size_t step[4];
+        SWK_UNROLL for (size_t k = 0; k < 4; k++) {
+            step[k] = src->step[gi][k];
+            p[k] = src->p[gi][k] ? src->p[gi][k] + (size_t)(ix0 + (ptrdiff_t)jlo) * step[k] : NULL;
+        }
+        for (size_t j = jlo; j < jhi; j++) {
             __m256i r[4];
-            if (ix < 0 || ix >= in_w) {
-                r[0] = r[1] = r[2] = r[3] = pad;
-            } else {
-                SWK_UNROLL for (size_t k = 0; k < 4; k++) {
-                    const int8_t *p = src->p[gi][k] + (size_t)ix * src->step[gi][k];
-                    const __m256i v = PAIR == 1 ? _mm256_loadu_si256((const __m256i *)p)
-                                      : PAIR == 2 ? _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
-                                                                            _mm_loadu_si128((const __m128i *)(p + d1)), 1)
-                                                  : _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+            SWK_UNROLL for (size_t k = 0; k < 4; k++) {
+                if (p[k]) {
+                    const __m256i v = PAIR == 1 ? _mm256_loadu_si256((const __m256i *)p[k])
+                                      : PAIR == 2 ? _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p[k])),
+                                                                            _mm_loadu_si128((const __m128i *)(p[k] + d1)), 1)
+                                                  : _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p[k]));
                     r[k] = _mm256_xor_si256(v, flip);
+                    p[k] += step[k];
+                } else {
+                    r[k] = pad;
                 }
             }
             swk_dwv_quads(r[0], r[1], r[2], r[3], cols[j][gi]);
@@ -1059,8 +1079,6 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwconv_qs8_
     const size_t out_w = g->out_w;
     const __m256i flip = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
     const __m256i pad = _mm256_xor_si256(_mm256_set1_epi8((char)out->input_zero_point), flip);
-    int8_t padrow[32];
-    memset(padrow, (int8_t)out->input_zero_point, sizeof padrow);
     const __m256i zp16 = _mm256_set1_epi16((int16_t)out->zero_point);
     const __m256i lo8 = _mm256_set1_epi8((int8_t)out->lo), hi8 = _mm256_set1_epi8((int8_t)out->hi);
     // Even bytes of each lane to its low half, odd to its high half: a tap pair's two taps apart.
@@ -1102,14 +1120,14 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwconv_qs8_
             bias[k] = _mm256_sub_epi32(swk_dwv_lanes(b0, b1, 0, k), comp[k]);
             rq[k] = swk_rq8_make(swk_dwv_lanes(b0, b1, 64, k), swk_dwv_lanes(b0, b1, 128, k), FP);
         }
-        // Each row of each group as a pointer and a step per column: a row outside the image or past
-        // the kernel reads `padrow` (the input zero point) with step 0, so gathering has no branch.
+        // Each row of each group as a pointer and a step per column; NULL for a row outside the image
+        // or past the kernel (the gather puts the input zero point there).
         swk_dwv_src src;
         for (size_t gi = 0; gi < groups; gi++) {
             for (size_t k = 0; k < 4; k++) {
                 const size_t ky = 4 * gi + k;
                 const int real = ky < kh && rows[ky];
-                src.p[gi][k] = real ? rows[ky] + c0 : padrow;
+                src.p[gi][k] = real ? rows[ky] + c0 : NULL;
                 src.step[gi][k] = real ? C : 0;
             }
         }
