@@ -442,11 +442,16 @@ func checkConvQS8(_ v: KernelVariant, _ t: SelfTestCase, _ rng: inout SelfTestRa
     defer { sys_free(packed.weights) }
     let scratch = packed.scratchBytes > 0 ? try? sys_alignedAllocate(bytes: packed.scratchBytes, alignment: 64, what: "selftest") : nil
     defer { if let s = scratch { sys_free(s) } }
+    // The compensation made at load, as the interpreter passes it (the whole tensor and the output
+    // ring below); the input-ring rows run without it, as a caller without one would.
+    let comps: UnsafeMutableRawPointer?
+    do { comps = try qs8Compensation(v, n: g.oc, k: g.depth, packed: packed.weights, what: "selftest") } catch { return "compensation failed" }
+    defer { if let c = comps { sys_free(c) } }
     let out = qs8Output(requant, inputZeroPoint: zp)
     x.withUnsafeBufferPointer { xp in
         got.withUnsafeMutableBufferPointer { yp in
             conv2dQS8_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!,
-                           yPixelStride: t.yPixelStride, out: out)
+                           yPixelStride: t.yPixelStride, out: out, comps: comps)
         }
     }
     if let f = firstByteMismatch(got, want, oc: ys, what: "whole tensor (input zero point \(zp))") { return f }
@@ -460,7 +465,7 @@ func checkConvQS8(_ v: KernelVariant, _ t: SelfTestCase, _ rng: inout SelfTestRa
         x.withUnsafeBufferPointer { xp in
             ring.withUnsafeMutableBufferPointer { yp in
                 conv2dQS8_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!, out: out,
-                               rows: oy..<(oy + 1), yRing: 2)
+                               rows: oy..<(oy + 1), yRing: 2, comps: comps)
             }
         }
         let wantRow = Array(want[oy * rowLen..<(oy + 1) * rowLen])
@@ -503,7 +508,16 @@ func checkFCQS8(_ v: KernelVariant, rows: Int, depth: Int, units: Int, _ rng: in
     defer { if let s = scratch { sys_free(s) } }
     fullyConnectedQS8_fast(v, x: x, rows: rows, depth: depth, packed: packed, scratch: scratch, y: &got, units: units,
                            out: qs8Output(requant, inputZeroPoint: zp))
-    return firstByteMismatch(got, want, oc: units, what: "output")
+    if let f = firstByteMismatch(got, want, oc: units, what: "output") { return f }
+    // Again with the compensation made at load, as the interpreter runs it.
+    let made: UnsafeMutableRawPointer?
+    do { made = try qs8Compensation(v, n: units, k: depth, packed: packed, what: "selftest") } catch { return "compensation failed" }
+    guard let comps = made else { return nil }
+    defer { sys_free(comps) }
+    got = [Int8](repeating: 99, count: rows * units)
+    fullyConnectedQS8_fast(v, x: x, rows: rows, depth: depth, packed: packed, scratch: scratch, y: &got, units: units,
+                           out: qs8Output(requant, inputZeroPoint: zp), comps: comps)
+    return firstByteMismatch(got, want, oc: units, what: "output with the compensation made at load")
 }
 
 // MARK: - Element-wise

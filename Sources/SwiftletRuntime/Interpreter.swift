@@ -444,6 +444,13 @@ public final class Interpreter {
             packedHere = true
             return (plain, UnsafeRawPointer(p))
         }
+        /// The int8 GEMM's compensation for `v` (`qs8Compensation`), made here and owned by the interpreter.
+        func compensation(_ v: KernelVariant, n: Int, k: Int, packed: UnsafeRawPointer?) throws(SwiftletError) -> UnsafeRawPointer? {
+            guard let packed, let c = try qs8Compensation(v, n: n, k: k, packed: packed,
+                                                          what: "\(path): compensation of node '\(node.name)'") else { return nil }
+            owned.append(c)
+            return UnsafeRawPointer(c)
+        }
         func f32(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Float.self)) }
         func i8(_ k: Int) -> UnsafePointer<Int8> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int8.self)) }
         func shape(_ k: Int) -> [Int] { tensors[node.inputs[k]].shape }
@@ -482,9 +489,10 @@ public final class Interpreter {
                 try packConvQS8(v, g, w: plain.assumingMemoryBound(to: Int8.self), bias: bias, inputZeroPoint: xq.zeroPoint, requant: requant,
                                 what: "\(path): packed weights of node '\(node.name)'").weights
             }
+            let comps = try compensation(v, n: g.oc, k: g.depth, packed: packed)
             return .conv2dQS8(ConvQS8Step(x: i8(0), xShape: xShape, inputZeroPoint: xq.zeroPoint, w: w.assumingMemoryBound(to: Int8.self), b: bias,
                                           y: y8, yShape: yShape, yPixelStride: yPixelStride, params: c, requant: requant,
-                                          kernel: v, geometry: g, packed: packed, scratch: fastScratch))
+                                          kernel: v, geometry: g, packed: packed, scratch: fastScratch, comps: comps))
         case .conv2d(let c):
             let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
             let v = variant ?? KernelTables.convF32[0]
@@ -522,9 +530,11 @@ public final class Interpreter {
                     try packGemmQS8(w: plain.assumingMemoryBound(to: Int8.self), bias: bias, n: units, k: depth, inputZeroPoint: xq.zeroPoint,
                                     requant: requant, what: "\(path): packed weights of node '\(node.name)'")
                 }
+                let comps = try compensation(v, n: units, k: depth, packed: packed)
                 return .fullyConnectedQS8(FCQS8Step(x: i8(0), rows: rows, depth: depth, inputZeroPoint: xq.zeroPoint,
                                                     w: w.assumingMemoryBound(to: Int8.self), b: bias,
-                                                    y: y8, units: units, requant: requant, kernel: v, packed: packed, scratch: fastScratch))
+                                                    y: y8, units: units, requant: requant, kernel: v, packed: packed, scratch: fastScratch,
+                                                    comps: comps))
             }
             let v = variant ?? KernelTables.fullyConnectedF32[0]
             let (w, packed) = try weights(v, int8: false) { (plain) throws(SwiftletError) in

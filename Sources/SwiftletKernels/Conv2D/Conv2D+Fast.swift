@@ -86,11 +86,10 @@ public func packDepthwiseQS8(w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>,
 /// Scratch bytes a variant needs per call for geometry `g` (0 for the reference and depthwise forms).
 public func convScratchBytes(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool) -> Int {
     let gemmTile = int8 ? qs8GemmTileBytes(depth: g.depth) : 0
-    let comps = int8 ? vnniCompensationBytes(v, outputs: g.oc) : 0
     switch v.algorithm {
     case .reference, .depthwise, .elementwise, .pool: return 0
-    case .pointwise, .gemm: return roundUp(gemmTile, 64) + comps
-    case .im2col: return roundUp(g.ow * g.depth * (int8 ? 1 : 4), 64) + roundUp(gemmTile, 64) + comps
+    case .pointwise, .gemm: return roundUp(gemmTile, 64)
+    case .im2col: return roundUp(g.ow * g.depth * (int8 ? 1 : 4), 64) + roundUp(gemmTile, 64)
     case .winograd: return Winograd23.scratchBytes(g)
     }
 }
@@ -134,22 +133,18 @@ func gemmF32(_ isa: KernelISA, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, 
 /// Bytes of the int8 GEMM's tile scratch at depth `depth` (`swk_gemm_qs8_avx2`).
 func qs8GemmTileBytes(depth: Int) -> Int { Int(SWK_QS8_MR) * roundUp(depth, 4) * 2 + Int(SWK_QS8_SLACK) }
 
-/// Bytes of the VNNI GEMM's compensation (`swk_gemm_qs8_vnni_compensation`) for `outputs` outputs,
-/// which an int8 convolution of variant `v` keeps after its scratch: 0 where `v` does not use it.
-func vnniCompensationBytes(_ v: KernelVariant, outputs: Int) -> Int {
-    v.isa == .avx512vnni ? roundUp(roundUp(outputs, Int(SWK_QS8_NR)) * 4, 64) : 0
-}
-
-/// The VNNI GEMM's compensation for `packed` (n outputs, depth k) computed into `scratch + offset`,
-/// for a convolution that runs the GEMM more than once on the same weights; nil for other ISAs.
-@inline(__always)
-func gemmQS8Compensation(_ v: KernelVariant, n: Int, k: Int, packed: UnsafeRawPointer, scratch: UnsafeMutableRawPointer?,
-                         offset: Int) -> UnsafePointer<Int32>? {
+/// The VNNI GEMM's compensation for packed int8 GEMM weights (`PackedForm.gemmQS8`, n outputs, depth
+/// k) in a new 64-byte aligned block (free with `sys_free`): 128 · Σ w per output, which the kernel
+/// would otherwise compute on every call (`swk_gemm_qs8_vnni_compensation`). Made once at load and
+/// kept beside the prepared layer (4 bytes an output); nil for variants that do not use one.
+public func qs8Compensation(_ v: KernelVariant, n: Int, k: Int, packed: UnsafeRawPointer, what: String) throws(SwiftletError)
+    -> UnsafeMutableRawPointer?
+{
     #if arch(x86_64)
-    guard v.isa == .avx512vnni, let s = scratch else { return nil }
-    let comps = (s + offset).assumingMemoryBound(to: Int32.self)
-    swk_gemm_qs8_vnni_compensation(n, k, packed, comps)
-    return UnsafePointer(comps)
+    guard v.isa == .avx512vnni, v.algorithm != .depthwise else { return nil }
+    let raw = try sys_alignedAllocate(bytes: roundUp(n, Int(SWK_QS8_NR)) * 4, alignment: 64, what: what)
+    swk_gemm_qs8_vnni_compensation(n, k, packed, raw.assumingMemoryBound(to: Int32.self))
+    return raw
     #else
     return nil
     #endif
@@ -372,8 +367,9 @@ public func conv2dF32_fast(
 public func conv2dQS8_fast(
     _ v: KernelVariant, _ g: ConvGeometry, x: UnsafePointer<Int8>, packed: UnsafeRawPointer, scratch: UnsafeMutableRawPointer?,
     y: UnsafeMutablePointer<Int8>, yPixelStride: Int = 0, out: swk_qs8_output,
-    rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0
+    rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0, comps: UnsafeRawPointer? = nil
 ) {
+    let comps = comps?.assumingMemoryBound(to: Int32.self)
     let p = g.params
     let ys = yPixelStride > 0 ? yPixelStride : g.oc
     let range = rows ?? 0..<g.oh
@@ -381,13 +377,6 @@ public func conv2dQS8_fast(
     // The GEMM's int16 tile lives after the im2col rows.
     let colBytes = v.algorithm == .im2col ? roundUp(g.ow * g.depth, 64) : 0
     let tile = gemmTile(scratch, offset: colBytes, v)
-    // The VNNI GEMM's compensation after the tile, once for the many GEMMs a row at a time below.
-    let rowByRow = v.algorithm == .im2col
-        || ((v.algorithm == .pointwise || v.algorithm == .gemm) && !(p.strideH == 1 && p.strideW == 1 && xRing == 0 && yRing == 0))
-    let comps = rowByRow && range.count > 1
-        ? gemmQS8Compensation(v, n: g.oc, k: g.depth, packed: packed, scratch: scratch,
-                              offset: colBytes + roundUp(qs8GemmTileBytes(depth: g.depth), 64))
-        : nil
     withUnsafePointer(to: &o) { op in
         for b0 in 0..<g.n {
             switch v.algorithm {
@@ -395,7 +384,7 @@ public func conv2dQS8_fast(
                 if p.strideH == 1 && p.strideW == 1 && xRing == 0 && yRing == 0 {
                     let m = range.count * g.ow
                     gemmQS8(v.isa, m: m, n: g.oc, k: g.c, a: x + ((b0 * g.h + range.lowerBound) * g.w) * g.c, aStride: g.c, w: packed,
-                            c: y + ((b0 * g.oh + range.lowerBound) * g.ow) * ys, cStride: ys, out: op, scratch: tile)
+                            c: y + ((b0 * g.oh + range.lowerBound) * g.ow) * ys, cStride: ys, out: op, scratch: tile, comps: comps)
                 } else {
                     for oy in range {
                         let iy = oy * p.strideH
@@ -442,7 +431,7 @@ public func conv2dQS8_fast(
 /// `conv2dQS8_reference`.
 public func conv2dQS8_fast(
     _ v: KernelVariant, _ g: ConvGeometry, x: UnsafePointer<Int8>, packed: UnsafeRawPointer, scratch: UnsafeMutableRawPointer?,
-    y: UnsafeMutablePointer<Int8>, yPixelStride: Int = 0, out: swk_qs8_output, pixels: Range<Int>
+    y: UnsafeMutablePointer<Int8>, yPixelStride: Int = 0, out: swk_qs8_output, pixels: Range<Int>, comps: UnsafeRawPointer? = nil
 ) {
     precondition(convRunsPixelRanges(v, g), "conv2dQS8_fast(pixels:): \(v.name) runs whole rows only")
     let ys = yPixelStride > 0 ? yPixelStride : g.oc
@@ -451,7 +440,7 @@ public func conv2dQS8_fast(
     let p0 = pixels.lowerBound
     withUnsafePointer(to: &o) { op in
         gemmQS8(v.isa, m: pixels.count, n: g.oc, k: g.c, a: x + p0 * g.c, aStride: g.c, w: packed, c: y + p0 * ys, cStride: ys,
-                out: op, scratch: tile)
+                out: op, scratch: tile, comps: comps?.assumingMemoryBound(to: Int32.self))
     }
 }
 
@@ -465,11 +454,13 @@ public func fullyConnectedF32_fast(_ v: KernelVariant, x: UnsafePointer<Float>, 
 
 /// int8 fully connected layer by a SIMD variant, bit for bit `fullyConnectedQS8_reference`.
 public func fullyConnectedQS8_fast(_ v: KernelVariant, x: UnsafePointer<Int8>, rows: Int, depth: Int, packed: UnsafeRawPointer,
-                                   scratch: UnsafeMutableRawPointer?, y: UnsafeMutablePointer<Int8>, units: Int, out: swk_qs8_output) {
+                                   scratch: UnsafeMutableRawPointer?, y: UnsafeMutablePointer<Int8>, units: Int, out: swk_qs8_output,
+                                   comps: UnsafeRawPointer? = nil) {
     var o = out
     let tile = gemmTile(scratch, offset: 0, v)
     withUnsafePointer(to: &o) { op in
-        gemmQS8(v.isa, m: rows, n: units, k: depth, a: x, aStride: depth, w: packed, c: y, cStride: units, out: op, scratch: tile)
+        gemmQS8(v.isa, m: rows, n: units, k: depth, a: x, aStride: depth, w: packed, c: y, cStride: units, out: op, scratch: tile,
+                comps: comps?.assumingMemoryBound(to: Int32.self))
     }
 }
 
