@@ -716,6 +716,30 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_qs8_blocks_
             SWK_UNROLL for (size_t j = 0; j < NB; j++) acc[j][r] = _mm256_dpbusd_epi32(acc[j][r], xv, w8[j]);
         }
     }
+    if (NB == 2 && R >= 2 && n0 + 2 * SWK_QS8_NR <= n) {
+        // Two full blocks: each row's 16 outputs packed together and stored as one 16-byte row, two
+        // rows a vector (the packs interleave the blocks' dwords; vpermd puts them back in order).
+        const swk_rq8 rq0 = swk_rq8_make(_mm256_load_si256((const __m256i *)(wb + 32)), _mm256_load_si256((const __m256i *)(wb + 64)), fp);
+        const swk_rq8 rq1 = swk_rq8_make(_mm256_load_si256((const __m256i *)(wb + block + 32)),
+                                         _mm256_load_si256((const __m256i *)(wb + block + 64)), fp);
+        const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        SWK_UNROLL for (size_t r = 0; r < R; r += 2) {
+            if (r < mr) {
+                __m256i p[2];
+                SWK_UNROLL for (size_t h = 0; h < 2; h++) {
+                    const __m256i a0 = HC ? acc[0][r + h] : _mm256_sub_epi32(acc[0][r + h], comp[0]);
+                    const __m256i a1 = HC ? acc[1][r + h] : _mm256_sub_epi32(acc[1][r + h], comp[1]);
+                    p[h] = _mm256_adds_epi16(_mm256_packs_epi32(swk_mulfp8q_sat(a0, &rq0), swk_mulfp8q_sat(a1, &rq1)), zp16);
+                }
+                const __m256i b8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p[0], p[1]), order);
+                const __m256i v = _mm256_min_epi8(_mm256_max_epi8(b8, lo8), hi8);
+                int8_t *cp = c + (m0 + r) * c_stride + n0;
+                _mm_storeu_si128((__m128i *)cp, _mm256_castsi256_si128(v));
+                if (r + 1 < mr) _mm_storeu_si128((__m128i *)(cp + c_stride), _mm256_extracti128_si256(v, 1));
+            }
+        }
+        return;
+    }
     SWK_UNROLL for (size_t j = 0; j < NB; j++) {
         const uint8_t *bj = wb + j * block;
         const swk_rq8 rq = swk_rq8_make(_mm256_load_si256((const __m256i *)(bj + 32)), _mm256_load_si256((const __m256i *)(bj + 64)), fp);
