@@ -557,6 +557,8 @@ void swk_maxpool_f32_neon(const swk_pool_geometry *g, const float *x, float *y) 
     }
 }
 
+/// As the x86 kernel: a last partial chunk of 16 (or, below 16 channels, two of 8) ends at the last
+/// channel and overlaps the one before, so no tail goes through a copy.
 void swk_maxpool_s8_neon(const swk_pool_geometry *g, const int8_t *x, int8_t *y) {
     const size_t C = g->channels;
     ptrdiff_t y0, y1, x0, x1;
@@ -564,28 +566,34 @@ void swk_maxpool_s8_neon(const swk_pool_geometry *g, const int8_t *x, int8_t *y)
     for (size_t ox = 0; ox < g->out_w; ox++) {
         swk_pool_cols(g, ox, &x0, &x1);
         int8_t *yp = y + ox * C;
-        for (size_t c = 0; c < C; c += 16) {
-            const size_t r = C - c < 16 ? C - c : 16;
-            int8x16_t a = vdupq_n_s8(-128);
-            for (ptrdiff_t iy = y0; iy < y1; iy++) {
-                for (ptrdiff_t ix = x0; ix < x1; ix++) {
-                    const int8_t *p = x + ((size_t)iy * g->in_w + (size_t)ix) * C + c;
-                    if (r == 16) {
-                        a = vmaxq_s8(vld1q_s8(p), a);
-                    } else {
-                        int8_t t[16];
-                        memset(t, -128, sizeof t);
-                        memcpy(t, p, r);
-                        a = vmaxq_s8(vld1q_s8(t), a);
+        if (C >= 16) {
+            for (size_t c0 = 0; c0 < C; c0 += 16) {
+                const size_t c = c0 + 16 <= C ? c0 : C - 16;
+                int8x16_t a = vdupq_n_s8(-128);
+                for (ptrdiff_t iy = y0; iy < y1; iy++) {
+                    for (ptrdiff_t ix = x0; ix < x1; ix++) a = vmaxq_s8(vld1q_s8(x + ((size_t)iy * g->in_w + (size_t)ix) * C + c), a);
+                }
+                vst1q_s8(yp + c, a);
+            }
+        } else if (C >= 8) {
+            for (size_t h = 0; h < 2; h++) {
+                const size_t c = h ? C - 8 : 0;
+                int8x8_t a = vdup_n_s8(-128);
+                for (ptrdiff_t iy = y0; iy < y1; iy++) {
+                    for (ptrdiff_t ix = x0; ix < x1; ix++) a = vmax_s8(vld1_s8(x + ((size_t)iy * g->in_w + (size_t)ix) * C + c), a);
+                }
+                vst1_s8(yp + c, a);
+            }
+        } else {
+            for (size_t c = 0; c < C; c++) {
+                int8_t m = -128;
+                for (ptrdiff_t iy = y0; iy < y1; iy++) {
+                    for (ptrdiff_t ix = x0; ix < x1; ix++) {
+                        const int8_t v = x[((size_t)iy * g->in_w + (size_t)ix) * C + c];
+                        m = v > m ? v : m;
                     }
                 }
-            }
-            if (r == 16) {
-                vst1q_s8(yp + c, a);
-            } else {
-                int8_t t[16];
-                vst1q_s8(t, a);
-                memcpy(yp + c, t, r);
+                yp[c] = m;
             }
         }
     }
