@@ -182,9 +182,9 @@ func dwGeometry(_ g: ConvGeometry, oy: Int, xRing: Int, ys: Int) -> swk_dw_geome
                            y_stride: ys)
 }
 
-/// Copies `count` elements; short spans (a first layer's 3 × 3 channels: 9 bytes; 5 × 3 floats: 60)
-/// as 8- or 16-byte moves, the last one overlapping, rather than a memcpy call or a loop. Source and
-/// destination must not overlap.
+/// Copies `count` elements; spans up to 512 bytes (a first layer's 3 × 3 channels: 9 bytes; 5 × 3
+/// floats: 60; a pixel's channels: 96–352) as 8- or 16-byte moves, the last one overlapping, rather
+/// than a memcpy call or a loop. Source and destination must not overlap.
 @inline(__always)
 func copySpan<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>, count: Int) {
     let bytes = count * MemoryLayout<T>.stride
@@ -193,7 +193,7 @@ func copySpan<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>, co
         let a = s.loadUnaligned(as: UInt64.self), b = s.loadUnaligned(fromByteOffset: bytes - 8, as: UInt64.self)
         d.storeBytes(of: a, as: UInt64.self)
         d.storeBytes(of: b, toByteOffset: bytes - 8, as: UInt64.self)
-    } else if bytes > 16 && bytes <= 128 {
+    } else if bytes > 16 && bytes <= 512 {
         var i = 0
         while i + 16 < bytes {
             d.storeBytes(of: s.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self), toByteOffset: i, as: SIMD16<UInt8>.self)
