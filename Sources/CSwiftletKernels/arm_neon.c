@@ -626,7 +626,7 @@ static inline float32x4_t swk_act4(float32x4_t x, int kind, float32x4_t a, float
     const float32x4_t zero = vdupq_n_f32(0.0f);
     if (kind == SWK_ACT_HARDSWISH) {
         const float32x4_t c = vminq_f32(vdupq_n_f32(6.0f), vmaxq_f32(zero, vaddq_f32(x, vdupq_n_f32(3.0f))));
-        return vdivq_f32(vmulq_f32(x, c), vdupq_n_f32(6.0f));
+        return vmulq_f32(vmulq_f32(x, c), vdupq_n_f32(1.0f / 6.0f));  // within one rounding of / 6, as on x86
     }
     return vminq_f32(vdupq_n_f32(1.0f), vmaxq_f32(zero, vaddq_f32(vmulq_f32(a, x), b)));
 }

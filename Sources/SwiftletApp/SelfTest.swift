@@ -101,6 +101,12 @@ func selfTestCases(seed: UInt64, random: Int) -> [SelfTestCase] {
     add(n: 2, h: 4, w: 4, c: 12, oc: 20, k: (1, 1), s: (2, 2), act: .init(.relu))
     add(h: 5, w: 6, c: 10, oc: 13, k: (1, 1), ys: 21)
     add(h: 4, w: 4, c: 9, oc: 11, k: (1, 1), act: .init(.hardSwish))
+    // HardSwish and HardSigmoid in the float GEMM's epilogue (x86): a block tail, a row stride, a
+    // single row (the GEMV path), im2col.
+    add(h: 3, w: 7, c: 6, oc: 21, k: (1, 1), act: .init(.hardSigmoid, 0.2, 0.5), ys: 25)
+    add(h: 1, w: 1, c: 19, oc: 70, k: (1, 1), act: .init(.hardSwish))
+    add(h: 10, w: 9, c: 3, oc: 16, k: (3, 3), s: (2, 2), pad: (1, 1, 1, 1), act: .init(.hardSwish))
+    add(h: 8, w: 8, c: 3, oc: 24, k: (5, 5), s: (2, 2), pad: (1, 1, 2, 2), act: .init(.hardSigmoid, 1.0 / 6, 0.5))
     // Depthwise: kernels, strides, asymmetric pads, dilation, channel tails.
     for c in [2, 3, 8, 15, 16, 17, 33, 40] {
         add(h: 6, w: 7, c: c, oc: c, k: (3, 3), pad: (1, 1, 1, 1), groups: c, act: relu6)
@@ -371,7 +377,7 @@ func checkFCF32(_ v: KernelVariant, rows: Int, depth: Int, units: Int, _ rng: in
     var want = [Float](repeating: 0, count: rows * units)
     var got = want
     var mag = want
-    let act = Activation(.clip, -0.5, 2)
+    let act = [Activation(.clip, -0.5, 2), .init(.hardSwish), .init(.hardSigmoid, 0.2, 0.5)][rng.int(0...2)]
     fullyConnectedF32_reference(x: x, rows: rows, depth: depth, w: w, b: b, y: &want, units: units, activation: act)
     fullyConnectedF32_reference(x: x.map { $0.magnitude }, rows: rows, depth: depth, w: w.map { $0.magnitude }, b: b.map { $0.magnitude },
                                 y: &mag, units: units, activation: .none)

@@ -272,10 +272,11 @@ typedef struct {
 /// `y1` (NULL: not stored), tile t's columns 2t and 2t + 1 at pixels `y_stride` floats apart, a
 /// column only when it is below `cols`.
 #if defined(__x86_64__)
-/// C[m][n] = clamp(bias[n] + Σk A[m][k] · W[n][k]), m < M, n < N; rows of A `a_stride` and of C
-/// `c_stride` elements apart. AVX2 + FMA, 6 × 16 register tile.
+/// C[m][n] = act(clamp(bias[n] + Σk A[m][k] · W[n][k])), m < M, n < N; rows of A `a_stride` and of C
+/// `c_stride` elements apart; `act` 0 (none), SWK_ACT_HARDSWISH or SWK_ACT_HARDSIGMOID (alpha `act_a`,
+/// beta `act_b`). AVX2 + FMA, 6 × 16 register tile.
 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const float *w,
-                          float *c, size_t c_stride, float lo, float hi);
+                          float *c, size_t c_stride, float lo, float hi, int act, float act_a, float act_b);
 /// One output row of a float depthwise convolution. AVX2 + FMA, 16 channels at a time.
 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, const float *w, float *y, float lo, float hi);
 void swk_wino23_input_f32_avx2(const float *const *rows, size_t in_w, size_t channels, ptrdiff_t ix0, size_t tiles,

@@ -117,12 +117,25 @@ public func packConvQS8(_ v: KernelVariant, _ g: ConvGeometry, w: UnsafePointer<
 
 // MARK: - Micro-kernel calls by ISA
 
+/// Whether the float GEMM applies `act` in its epilogue (`gemmF32`'s `epilogue`): HardSwish and
+/// HardSigmoid on x86-64, so that no pass over the output follows; elsewhere the pass does.
+@inline(__always)
+func gemmFusesActivation(_ act: Activation) -> Bool {
+    #if arch(x86_64)
+    return act.kind == .hardSwish || act.kind == .hardSigmoid
+    #else
+    return false
+    #endif
+}
+
+/// `epilogue`: an activation `gemmFusesActivation` accepts, applied after the clamp.
 @inline(__always)
 func gemmF32(_ isa: KernelISA, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aStride: Int, w: UnsafeRawPointer,
-             c: UnsafeMutablePointer<Float>, cStride: Int, lo: Float, hi: Float) {
+             c: UnsafeMutablePointer<Float>, cStride: Int, lo: Float, hi: Float, epilogue: Activation? = nil) {
     let wp = w.assumingMemoryBound(to: Float.self)
     #if arch(x86_64)
-    swk_gemm_f32_avx2fma(m, n, k, a, aStride, wp, c, cStride, lo, hi)
+    let kind: Int32 = epilogue?.kind == .hardSwish ? Int32(SWK_ACT_HARDSWISH) : epilogue?.kind == .hardSigmoid ? Int32(SWK_ACT_HARDSIGMOID) : 0
+    swk_gemm_f32_avx2fma(m, n, k, a, aStride, wp, c, cStride, lo, hi, kind, epilogue?.a ?? 0, epilogue?.b ?? 0)
     #elseif arch(arm64)
     swk_gemm_f32_neon(m, n, k, a, aStride, wp, c, cStride, lo, hi)
     #else
@@ -272,7 +285,11 @@ public func conv2dF32_fast(
 ) {
     let p = g.params
     let ys = yPixelStride > 0 ? yPixelStride : g.oc
-    let (lo, hi, post) = floatClamp(act)
+    let (lo, hi, needsPass) = floatClamp(act)
+    // The GEMM forms apply HardSwish and HardSigmoid in their epilogue where they can.
+    let gemmLike = v.algorithm == .pointwise || v.algorithm == .gemm || v.algorithm == .im2col
+    let epilogue: Activation? = needsPass && gemmLike && gemmFusesActivation(act) ? act : nil
+    let post = needsPass && epilogue == nil
     let range = rows ?? 0..<g.oh
     for b0 in 0..<g.n {
         switch v.algorithm {
@@ -281,14 +298,14 @@ public func conv2dF32_fast(
                 // Input pixel m is output pixel m: one GEMM over the rows' pixels.
                 let m = range.count * g.ow
                 gemmF32(v.isa, m: m, n: g.oc, k: g.c, a: x + ((b0 * g.h + range.lowerBound) * g.w) * g.c, aStride: g.c, w: packed,
-                        c: y + ((b0 * g.oh + range.lowerBound) * g.ow) * ys, cStride: ys, lo: lo, hi: hi)
+                        c: y + ((b0 * g.oh + range.lowerBound) * g.ow) * ys, cStride: ys, lo: lo, hi: hi, epilogue: epilogue)
             } else {
                 for oy in range {
                     let iy = oy * p.strideH
                     let xRow = xRing > 0 ? iy % xRing : b0 * g.h + iy
                     let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
                     gemmF32(v.isa, m: g.ow, n: g.oc, k: g.c, a: x + xRow * g.w * g.c, aStride: p.strideW * g.c, w: packed,
-                            c: y + yRow * g.ow * ys, cStride: ys, lo: lo, hi: hi)
+                            c: y + yRow * g.ow * ys, cStride: ys, lo: lo, hi: hi, epilogue: epilogue)
                 }
             }
         case .depthwise:
@@ -310,7 +327,7 @@ public func conv2dF32_fast(
                 let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
                 im2colRow(g, x: x, xRowBase: b0 * g.h, oy: oy, xRing: xRing, pad: 0, dst: cols)
                 gemmF32(v.isa, m: g.ow, n: g.oc, k: g.depth, a: cols, aStride: g.depth, w: packed, c: y + yRow * g.ow * ys,
-                        cStride: ys, lo: lo, hi: hi)
+                        cStride: ys, lo: lo, hi: hi, epilogue: epilogue)
             }
         case .winograd:
             guard let s = scratch else { preconditionFailure("conv2dF32_fast: Winograd needs scratch") }
@@ -358,8 +375,10 @@ public func conv2dF32_fast(
     let ys = yPixelStride > 0 ? yPixelStride : g.oc
     let (lo, hi, post) = floatClamp(act)
     let p0 = pixels.lowerBound
-    gemmF32(v.isa, m: pixels.count, n: g.oc, k: g.c, a: x + p0 * g.c, aStride: g.c, w: packed, c: y + p0 * ys, cStride: ys, lo: lo, hi: hi)
-    if post { applyActivation(act, v.isa, y: y + p0 * ys, pixels: pixels.count, channels: g.oc, stride: ys) }
+    let fused = post && gemmFusesActivation(act)
+    gemmF32(v.isa, m: pixels.count, n: g.oc, k: g.c, a: x + p0 * g.c, aStride: g.c, w: packed, c: y + p0 * ys, cStride: ys, lo: lo, hi: hi,
+            epilogue: fused ? act : nil)
+    if post && !fused { applyActivation(act, v.isa, y: y + p0 * ys, pixels: pixels.count, channels: g.oc, stride: ys) }
 }
 
 /// int8 convolution by a SIMD variant: as `conv2dF32_fast`, bit for bit `conv2dQS8_reference`.
@@ -448,8 +467,10 @@ public func conv2dQS8_fast(
 public func fullyConnectedF32_fast(_ v: KernelVariant, x: UnsafePointer<Float>, rows: Int, depth: Int, packed: UnsafeRawPointer,
                                    y: UnsafeMutablePointer<Float>, units: Int, activation act: Activation) {
     let (lo, hi, post) = floatClamp(act)
-    gemmF32(v.isa, m: rows, n: units, k: depth, a: x, aStride: depth, w: packed, c: y, cStride: units, lo: lo, hi: hi)
-    if post { applyActivation(act, v.isa, y: y, pixels: rows, channels: units, stride: units) }
+    let fused = post && gemmFusesActivation(act)
+    gemmF32(v.isa, m: rows, n: units, k: depth, a: x, aStride: depth, w: packed, c: y, cStride: units, lo: lo, hi: hi,
+            epilogue: fused ? act : nil)
+    if post && !fused { applyActivation(act, v.isa, y: y, pixels: rows, channels: units, stride: units) }
 }
 
 /// int8 fully connected layer by a SIMD variant, bit for bit `fullyConnectedQS8_reference`.
