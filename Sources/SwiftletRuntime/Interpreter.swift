@@ -35,6 +35,13 @@ public final class Interpreter {
     /// Threads of `pool` (1: no pool).
     public let threads: Int
     private let pool: ThreadPool?
+    /// Per step: whether it is divided among the pool's threads (`Step.divides`, and its estimated
+    /// time at least `divideAbove` nanoseconds).
+    private let divided: [Bool]
+    /// Steps estimated shorter than this (`Step.estimatedNanoseconds`) run whole on the calling thread
+    /// even with a pool: handing out parts and waiting for them costs about a microsecond, more than
+    /// an 8 × 8 × 96 add or pooling saves by halves (BlazeFace's last blocks).
+    public static let divideAboveNanoseconds = 2_500
     /// Steps after which the caller waited for a descheduled worker (`ThreadPool.stalls`); the pool
     /// ran the following steps on the calling thread alone for a while.
     public var poolStalls: Int { pool?.stalls ?? 0 }
@@ -62,7 +69,7 @@ public final class Interpreter {
     /// `threads` ≥ 1 runs the divisible steps on that many threads (the caller's among them), pinned
     /// to the CPUs in `affinity` when it is not empty.
     public init(model: PackedModel, kernels: KernelChoice = .auto, threads: Int = 1, affinity: [Int] = [],
-                wholePairs rule: WholePairRule = .standard) throws(SwiftletError) {
+                wholePairs rule: WholePairRule = .standard, divideAbove: Int = Interpreter.divideAboveNanoseconds) throws(SwiftletError) {
         guard threads >= 1 && threads <= 64 else {
             throw .usage(detail: "--threads must be between 1 and 64 (got \(threads))")
         }
@@ -243,6 +250,7 @@ public final class Interpreter {
         let buffer = UnsafeMutableBufferPointer<Step>.allocate(capacity: prepared.count)
         _ = buffer.initialize(from: prepared)
         steps = buffer
+        divided = prepared.map { $0.divides && $0.estimatedNanoseconds >= divideAbove }
         loaded = true
     }
 
@@ -270,7 +278,7 @@ public final class Interpreter {
     @inline(never)
     private func run(_ i: Int) {
         let step = steps.baseAddress! + i
-        if let pool, step.pointee.divides {
+        if let pool, divided[i] {
             pool.run({ context, part, parts, thread in
                 context!.assumingMemoryBound(to: Step.self).pointee.run(part: part, of: parts, thread: thread)
             }, context: UnsafeMutableRawPointer(step), parts: step.pointee.parts(threads: pool.threads))

@@ -167,6 +167,36 @@ extension Step {
         }
     }
 
+    /// A rough estimate of the step's time alone, in nanoseconds, from its size and this kind of
+    /// step's throughput on one core (measured on the build machine: int8 GEMM ~150 multiply-adds a
+    /// nanosecond, float ~50, depthwise a quarter of that, element-wise ~5 elements). Only compared
+    /// with `ThreadPool`'s `worthDividingNanoseconds`: a step much shorter than handing parts to the
+    /// workers and waiting for them runs whole.
+    var estimatedNanoseconds: Int {
+        func conv(_ g: ConvGeometry, int8: Bool) -> Int {
+            let p = g.params
+            let macs = g.n * g.oh * g.ow * g.oc * p.kernelH * p.kernelW * (g.c / max(p.groups, 1))
+            let perNs = (int8 ? 150 : 50) / (p.groups > 1 && p.groups == g.c ? 4 : 1)
+            return macs / perNs
+        }
+        switch self {
+        case .conv2d(let s): return conv(s.geometry, int8: false)
+        case .conv2dQS8(let s): return conv(s.geometry, int8: true)
+        case .streamConv(let s):
+            let producer = s.producerF32.map { conv($0.geometry, int8: false) } ?? s.producerQS8.map { conv($0.geometry, int8: true) } ?? 0
+            let consumer = s.consumerF32.map { conv($0.geometry, int8: false) } ?? s.consumerQS8.map { conv($0.geometry, int8: true) } ?? 0
+            return producer + consumer
+        case .quantize(let s): return s.count / 3
+        case .dequantize(let s): return s.count / 5
+        case .lookup(let s): return s.count / 5
+        case .addQS8(let s, _), .mulQS8(let s, _): return max(s.count, s.rows * s.cols) / 5
+        case .binary(let s): return s.rows * s.cols / 5
+        case .pool(let s): return s.yShape.reduce(1, *) * s.params.kernelH * s.params.kernelW / 8
+        case .poolQS8(let s): return s.yShape.reduce(1, *) * s.params.kernelH * s.params.kernelW / 16
+        default: return 0
+        }
+    }
+
     /// The parts `run(part:of:thread:)` splits the step into on `threads` threads: a few per thread,
     /// so threads that finish early take the parts of one the system is not running; two per thread
     /// for a streamed pair, where each part computes the producer rows it shares with its neighbour.
