@@ -113,6 +113,7 @@ public struct Aliasing {
     public init(_ spec: ModelSpec) { self.init(spec, life: Lifetimes(spec)) }
 
     /// With the graph's lifetimes already computed.
+    @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     public init(_ spec: ModelSpec, life: Lifetimes) {
         let n = spec.tensors.count
         var parent = Array(0..<n)

@@ -68,6 +68,7 @@ public final class Interpreter {
     /// connected layer's kernel variant for this CPU (`kernels: .reference` forces the references).
     /// `threads` ≥ 1 runs the divisible steps on that many threads (the caller's among them), pinned
     /// to the CPUs in `affinity` when it is not empty.
+    @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     public init(model: PackedModel, kernels: KernelChoice = .auto, threads: Int = 1, affinity: [Int] = [],
                 wholePairs rule: WholePairRule = .standard, divideAbove: Int = Interpreter.divideAboveNanoseconds) throws(SwiftletError) {
         guard threads >= 1 && threads <= 64 else {
@@ -385,6 +386,7 @@ public final class Interpreter {
 
     /// The kernel variant for a convolution or fully connected node (nil for other ops), with the
     /// geometry it was chosen for and whether the node is int8.
+    @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     private static func kernelVariant(_ node: NodeInfo, _ tensors: [TensorInfo], features: CPUFeatures, choice: KernelChoice,
                                       streamed: Bool) -> (KernelVariant, ConvGeometry, Bool)?
     {
@@ -430,6 +432,7 @@ public final class Interpreter {
         }
     }
 
+    @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     private static func prepare(
         _ node: NodeInfo, _ tensors: [TensorInfo], _ raw: [UnsafeMutableRawPointer], _ scratch: UnsafeMutablePointer<Int32>?,
         _ alias: Aliasing, _ rowStrides: [Int], variant: KernelVariant?, fastScratch: UnsafeMutableRawPointer?,
@@ -454,10 +457,14 @@ public final class Interpreter {
         }
         /// The int8 GEMM's compensation for `v` (`qs8Compensation`), made here and owned by the interpreter.
         func compensation(_ v: KernelVariant, n: Int, k: Int, packed: UnsafeRawPointer?) throws(SwiftletError) -> UnsafeRawPointer? {
+            #if arch(x86_64)
             guard let packed, let c = try qs8Compensation(v, n: n, k: k, packed: packed,
                                                           what: "\(path): compensation of node '\(node.name)'") else { return nil }
             owned.append(c)
             return UnsafeRawPointer(c)
+            #else
+            return nil  // only the x86 VNNI GEMM uses one
+            #endif
         }
         func f32(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Float.self)) }
         func i8(_ k: Int) -> UnsafePointer<Int8> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int8.self)) }

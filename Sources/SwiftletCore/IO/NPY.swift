@@ -93,6 +93,7 @@ public struct NPYArray: Equatable {
     }
 
     /// Parses the bytes of a `.npy` file; `path` names it in error messages.
+    @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     public init(parsing bytes: [UInt8], path: String) throws(SwiftletError) {
         func fail(_ detail: String, _ hint: String = "") -> SwiftletError {
             .malformedFile(path: path, detail: detail, hint: hint)

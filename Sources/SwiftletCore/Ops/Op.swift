@@ -177,6 +177,7 @@ public enum Op: Equatable, Sendable {
     }
 
     /// Decodes stored attributes, checking each against its range.
+    @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     public static func decode(kind: OpKind, attrs: [Int32], where w: String) throws(SwiftletError) -> Op {
         var r = AttrReader(attrs, where: w)
         let op: Op
@@ -281,6 +282,7 @@ public enum Op: Equatable, Sendable {
     }
 
     /// The output shape for these input shapes; throws naming `w` if they do not fit.
+    @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     public func outputShape(_ inputs: [[Int]], where w: String) throws(SwiftletError) -> [Int] {
         func fail(_ d: String) -> SwiftletError {
             .invalidModel(detail: "\(w): \(d)", hint: "the model's shapes do not fit this op")
