@@ -206,7 +206,17 @@ func copySpan<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>, co
         let a = s.loadUnaligned(as: UInt64.self), b = s.loadUnaligned(fromByteOffset: bytes - 8, as: UInt64.self)
         d.storeBytes(of: a, as: UInt64.self)
         d.storeBytes(of: b, toByteOffset: bytes - 8, as: UInt64.self)
-    } else if bytes > 16 && bytes <= 512 {
+    } else if bytes > 16 && bytes <= 64 {
+        // Straight-line 16-byte moves, the last ending at the last byte (a first layer's float rows:
+        // 36 or 60 bytes), without the loop's branches.
+        @inline(__always) func move(_ at: Int) {
+            d.storeBytes(of: s.loadUnaligned(fromByteOffset: at, as: SIMD16<UInt8>.self), toByteOffset: at, as: SIMD16<UInt8>.self)
+        }
+        move(0)
+        if bytes > 32 { move(16) }
+        if bytes > 48 { move(32) }
+        move(bytes - 16)
+    } else if bytes > 64 && bytes <= 512 {
         var i = 0
         while i + 16 < bytes {
             d.storeBytes(of: s.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self), toByteOffset: i, as: SIMD16<UInt8>.self)
