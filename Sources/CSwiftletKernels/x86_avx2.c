@@ -163,19 +163,24 @@ SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a,
 }
 
 /// Four interior output pixels (from `ox`) of the channel block at `c0`: every weight load serves four
-/// FMAs, no bounds checks. `FULL` (a constant where inlined): all 16 of the block's channels exist;
-/// else the masks `m0`, `m1` say which do (the last block of a C that is not a multiple of 16: 24, 28,
-/// 36… channels, as BlazeFace has), and loads and stores are masked.
-SWK_AVX2 static inline __attribute__((always_inline)) void swk_dw4_f32(int FULL, const swk_dw_geometry *g, const float *const *rows,
+/// FMAs, no bounds checks. `MODE` (a constant where inlined) says which of the block's 16 channels
+/// exist: 0 all; 1 more than 8 (the second vector masked by `m1`); 2 exactly 8 (the second vector not
+/// touched); 3 fewer than 8 (the first masked by `m0`, the second not touched). The last block of a C
+/// that is not a multiple of 16 (BlazeFace's 24, 28, 36… channels) takes 1–3: masked loads and stores
+/// only where a vector is partial, since on this core a masked store costs several plain ones even
+/// when its mask is empty.
+SWK_AVX2 static inline __attribute__((always_inline)) void swk_dw4_f32(int MODE, const swk_dw_geometry *g, const float *const *rows,
                                                                       const float *wb, size_t c0, size_t ox, __m256i m0, __m256i m1,
                                                                       float *y, __m256 vlo, __m256 vhi) {
     const size_t C = g->channels, kh = g->kh, kw = g->kw;
     const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - g->pad_left;
+    const int two = MODE <= 1;
     const __m256 b0 = _mm256_load_ps(wb), b1 = _mm256_load_ps(wb + 8);
     __m256 a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
     const float *wp = wb + SWK_DW_CB;
     const size_t ps = g->sw * C;
-#define SWK_DW4_LOAD(p, m) (FULL ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m))
+#define SWK_DW4_LOAD0(p) (MODE == 3 ? _mm256_maskload_ps(p, m0) : _mm256_loadu_ps(p))
+#define SWK_DW4_LOAD1(p) (MODE == 0 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m1))
     for (size_t ky = 0; ky < kh; ky++) {
         const float *row = rows[ky];
         if (!row) {
@@ -184,28 +189,38 @@ SWK_AVX2 static inline __attribute__((always_inline)) void swk_dw4_f32(int FULL,
         }
         const float *xp = row + (size_t)ix0 * C + c0;
         for (size_t kx = 0; kx < kw; kx++, wp += SWK_DW_CB, xp += g->dw * C) {
-            const __m256 w0 = _mm256_load_ps(wp), w1 = _mm256_load_ps(wp + 8);
-            a00 = _mm256_fmadd_ps(SWK_DW4_LOAD(xp, m0), w0, a00);
-            a01 = _mm256_fmadd_ps(SWK_DW4_LOAD(xp + 8, m1), w1, a01);
-            a10 = _mm256_fmadd_ps(SWK_DW4_LOAD(xp + ps, m0), w0, a10);
-            a11 = _mm256_fmadd_ps(SWK_DW4_LOAD(xp + ps + 8, m1), w1, a11);
-            a20 = _mm256_fmadd_ps(SWK_DW4_LOAD(xp + 2 * ps, m0), w0, a20);
-            a21 = _mm256_fmadd_ps(SWK_DW4_LOAD(xp + 2 * ps + 8, m1), w1, a21);
-            a30 = _mm256_fmadd_ps(SWK_DW4_LOAD(xp + 3 * ps, m0), w0, a30);
-            a31 = _mm256_fmadd_ps(SWK_DW4_LOAD(xp + 3 * ps + 8, m1), w1, a31);
+            const __m256 w0 = _mm256_load_ps(wp);
+            a00 = _mm256_fmadd_ps(SWK_DW4_LOAD0(xp), w0, a00);
+            a10 = _mm256_fmadd_ps(SWK_DW4_LOAD0(xp + ps), w0, a10);
+            a20 = _mm256_fmadd_ps(SWK_DW4_LOAD0(xp + 2 * ps), w0, a20);
+            a30 = _mm256_fmadd_ps(SWK_DW4_LOAD0(xp + 3 * ps), w0, a30);
+            if (two) {
+                const __m256 w1 = _mm256_load_ps(wp + 8);
+                a01 = _mm256_fmadd_ps(SWK_DW4_LOAD1(xp + 8), w1, a01);
+                a11 = _mm256_fmadd_ps(SWK_DW4_LOAD1(xp + ps + 8), w1, a11);
+                a21 = _mm256_fmadd_ps(SWK_DW4_LOAD1(xp + 2 * ps + 8), w1, a21);
+                a31 = _mm256_fmadd_ps(SWK_DW4_LOAD1(xp + 3 * ps + 8), w1, a31);
+            }
         }
     }
-#undef SWK_DW4_LOAD
+#undef SWK_DW4_LOAD0
+#undef SWK_DW4_LOAD1
     const __m256 r[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
     float *yp = y + ox * g->y_stride + c0;
     SWK_UNROLL for (size_t i = 0; i < 4; i++, yp += g->y_stride) {
-        const __m256 v0 = _mm256_min_ps(_mm256_max_ps(r[2 * i], vlo), vhi), v1 = _mm256_min_ps(_mm256_max_ps(r[2 * i + 1], vlo), vhi);
-        if (FULL) {
-            _mm256_storeu_ps(yp, v0);
-            _mm256_storeu_ps(yp + 8, v1);
-        } else {
+        const __m256 v0 = _mm256_min_ps(_mm256_max_ps(r[2 * i], vlo), vhi);
+        if (MODE == 3) {
             _mm256_maskstore_ps(yp, m0, v0);
-            _mm256_maskstore_ps(yp + 8, m1, v1);
+        } else {
+            _mm256_storeu_ps(yp, v0);
+        }
+        if (two) {
+            const __m256 v1 = _mm256_min_ps(_mm256_max_ps(r[2 * i + 1], vlo), vhi);
+            if (MODE == 0) {
+                _mm256_storeu_ps(yp + 8, v1);
+            } else {
+                _mm256_maskstore_ps(yp + 8, m1, v1);
+            }
         }
     }
 }
@@ -233,9 +248,13 @@ SWK_AVX2 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, c
             const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->sw) - pl;
             if ((ptrdiff_t)ox >= oxLo && (ptrdiff_t)ox + 4 <= oxHi) {
                 if (cr == SWK_DW_CB) {
-                    swk_dw4_f32(1, g, rows, wb, c0, ox, m0, m1, y, vlo, vhi);
-                } else {
                     swk_dw4_f32(0, g, rows, wb, c0, ox, m0, m1, y, vlo, vhi);
+                } else if (cr > 8) {
+                    swk_dw4_f32(1, g, rows, wb, c0, ox, m0, m1, y, vlo, vhi);
+                } else if (cr == 8) {
+                    swk_dw4_f32(2, g, rows, wb, c0, ox, m0, m1, y, vlo, vhi);
+                } else {
+                    swk_dw4_f32(3, g, rows, wb, c0, ox, m0, m1, y, vlo, vhi);
                 }
                 ox += 4;
                 continue;
