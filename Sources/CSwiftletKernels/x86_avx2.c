@@ -52,6 +52,8 @@ SWK_AVX2 static inline __attribute__((always_inline)) void swk_store16_f32(float
     } else if (nr > 8) {
         _mm256_storeu_ps(out, v0);
         _mm256_maskstore_ps(out + 8, swk_mask8(nr - 8), v1);
+    } else if (nr == 8) {
+        _mm256_storeu_ps(out, v0);  // not masked: a masked store costs several plain ones on AMD cores
     } else {
         _mm256_maskstore_ps(out, swk_mask8(nr), v0);
     }
@@ -283,11 +285,15 @@ SWK_AVX2 void swk_dwconv_f32_avx2fma(const swk_dw_geometry *g, const float *x, c
             acc0 = _mm256_min_ps(_mm256_max_ps(acc0, vlo), vhi);
             acc1 = _mm256_min_ps(_mm256_max_ps(acc1, vlo), vhi);
             float *yp = y + ox * g->y_stride + c0;
-            if (cr == SWK_DW_CB) {
+            // Masked stores only for a partial vector (as in swk_dw4_f32).
+            if (cr >= 8) {
                 _mm256_storeu_ps(yp, acc0);
-                _mm256_storeu_ps(yp + 8, acc1);
             } else {
                 _mm256_maskstore_ps(yp, m0, acc0);
+            }
+            if (cr == SWK_DW_CB) {
+                _mm256_storeu_ps(yp + 8, acc1);
+            } else if (cr > 8) {
                 _mm256_maskstore_ps(yp + 8, m1, acc1);
             }
             ox++;
@@ -1377,15 +1383,23 @@ SWK_AVX2 void swk_maxpool_f32_avx2(const swk_pool_geometry *g, const float *x, f
             _mm256_storeu_ps(yp + c + 16, a2);
             _mm256_storeu_ps(yp + c + 24, a3);
         }
+        // The rest in 8s, the last 8 ending at the last channel (overlapping, as the int8 kernel does:
+        // no masked load or store where C ≥ 8); below 8 channels, masked.
         for (; c < C; c += 8) {
-            const __m256i m = swk_mask8(C - c < 8 ? C - c : 8);
+            const size_t at = C >= 8 ? (c + 8 <= C ? c : C - 8) : c;
+            const __m256i m = swk_mask8(C - at < 8 ? C - at : 8);
             __m256 a = _mm256_set1_ps(-INFINITY);
             for (ptrdiff_t iy = y0; iy < y1; iy++) {
                 for (ptrdiff_t ix = x0; ix < x1; ix++) {
-                    a = _mm256_max_ps(_mm256_maskload_ps(x + ((size_t)iy * g->in_w + (size_t)ix) * C + c, m), a);
+                    const float *p = x + ((size_t)iy * g->in_w + (size_t)ix) * C + at;
+                    a = _mm256_max_ps(C >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m), a);
                 }
             }
-            _mm256_maskstore_ps(yp + c, m, a);
+            if (C >= 8) {
+                _mm256_storeu_ps(yp + at, a);
+            } else {
+                _mm256_maskstore_ps(yp + at, m, a);
+            }
         }
     }
 }
