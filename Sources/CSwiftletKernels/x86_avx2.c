@@ -164,6 +164,76 @@ SWK_AVX2 void swk_gemm_f32_avx2fma(size_t m, size_t n, size_t k, const float *a,
     }
 }
 
+/// The float GEMM with A read straight from the input rows (a convolution's interior pixels, dilation
+/// 1 across: each kernel row's window is `seg` = kw · C contiguous floats): pixel i's depth values of
+/// kernel row ky start at rows[ky] + i · pixel_step; a NULL row is outside the image and adds nothing
+/// (float padding is zero), its weights skipped. The packed weights are the GEMM's (depth in ky, kx, c
+/// order), so this computes what im2col + swk_gemm_f32_avx2fma computes, sum for sum in the same
+/// order, without writing the im2col rows (a first layer's 27 or 75 floats a pixel).
+SWK_AVX2 static inline __attribute__((always_inline)) void swk_conv_rows_f32_body(
+    size_t m, size_t n, size_t kh, size_t seg, const float *const *rows, size_t pixel_step, const float *w, float *c,
+    size_t c_stride, float lo, float hi, int ACT, float act_a, float act_b) {
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const __m256 va = _mm256_set1_ps(act_a), vb = _mm256_set1_ps(act_b);
+    const size_t k = kh * seg, block = SWK_F32_NR * (k + 1);
+    for (size_t m0 = 0; m0 < m; m0 += F32_MR) {
+        const size_t mr = m - m0 < F32_MR ? m - m0 : F32_MR;
+        float *cp[F32_MR];
+        size_t off[F32_MR];
+        SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
+            const size_t rr = r < mr ? r : mr - 1;  // rows past the end repeat the last; not stored
+            off[r] = (m0 + rr) * pixel_step;
+            cp[r] = c + (m0 + rr) * c_stride;
+        }
+        const float *wb = w;
+        for (size_t n0 = 0; n0 < n; n0 += SWK_F32_NR, wb += block) {
+            const int half = n - n0 <= 8;
+            __m256 acc[F32_MR][2];
+            const __m256 b0 = _mm256_load_ps(wb), b1 = _mm256_load_ps(wb + 8);
+            SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
+                acc[r][0] = b0;
+                acc[r][1] = b1;
+            }
+            for (size_t ky = 0; ky < kh; ky++) {
+                if (!rows[ky]) continue;
+                const float *wp = wb + SWK_F32_NR * (1 + ky * seg);
+                const float *ap[F32_MR];
+                SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) ap[r] = rows[ky] + off[r];
+                if (half) {
+                    // A last block of at most 8 outputs (the packed block's upper half is zeros).
+                    for (size_t j = 0; j < seg; j++, wp += SWK_F32_NR) {
+                        const __m256 w0 = _mm256_load_ps(wp);
+                        SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(ap[r] + j), w0, acc[r][0]);
+                    }
+                } else {
+                    for (size_t j = 0; j < seg; j++, wp += SWK_F32_NR) {
+                        const __m256 w0 = _mm256_load_ps(wp), w1 = _mm256_load_ps(wp + 8);
+                        SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) {
+                            const __m256 av = _mm256_broadcast_ss(ap[r] + j);
+                            acc[r][0] = _mm256_fmadd_ps(av, w0, acc[r][0]);
+                            acc[r][1] = _mm256_fmadd_ps(av, w1, acc[r][1]);
+                        }
+                    }
+                }
+            }
+            const size_t nr = n - n0 < SWK_F32_NR ? n - n0 : SWK_F32_NR;
+            SWK_UNROLL for (size_t r = 0; r < F32_MR; r++) if (r < mr) swk_store16_f32(cp[r] + n0, acc[r][0], acc[r][1], nr, vlo, vhi, ACT, va, vb);
+        }
+    }
+}
+
+SWK_AVX2 void swk_conv_rows_f32_avx2fma(size_t m, size_t n, size_t kh, size_t seg, const float *const *rows, size_t pixel_step,
+                                        const float *w, float *c, size_t c_stride, float lo, float hi, int act, float act_a,
+                                        float act_b) {
+    if (act == SWK_ACT_HARDSWISH) {
+        swk_conv_rows_f32_body(m, n, kh, seg, rows, pixel_step, w, c, c_stride, lo, hi, SWK_ACT_HARDSWISH, act_a, act_b);
+    } else if (act == SWK_ACT_HARDSIGMOID) {
+        swk_conv_rows_f32_body(m, n, kh, seg, rows, pixel_step, w, c, c_stride, lo, hi, SWK_ACT_HARDSIGMOID, act_a, act_b);
+    } else {
+        swk_conv_rows_f32_body(m, n, kh, seg, rows, pixel_step, w, c, c_stride, lo, hi, 0, act_a, act_b);
+    }
+}
+
 /// Four interior output pixels (from `ox`) of the channel block at `c0`: every weight load serves four
 /// FMAs, no bounds checks. `MODE` (a constant where inlined) says which of the block's 16 channels
 /// exist: 0 all; 1 more than 8 (the second vector masked by `m1`); 2 exactly 8 (the second vector not

@@ -133,6 +133,13 @@ func selfTestCases(seed: UInt64, random: Int) -> [SelfTestCase] {
     add(h: 9, w: 7, c: 2, oc: 9, k: (5, 3), s: (2, 1), d: (1, 2), pad: (2, 1, 0, 3))
     add(n: 2, h: 6, w: 6, c: 8, oc: 8, k: (2, 2), act: .init(.relu), ys: 11)
     add(h: 5, w: 5, c: 1, oc: 3, k: (7, 7), pad: (3, 3, 3, 3))
+    // Rows wide enough for the x86 float path that reads interior columns from the input rows (edge
+    // columns on one or both sides, rows outside the image, a half block, 35 outputs, a row stride,
+    // batch 2, dilation down, the epilogue activations).
+    add(h: 9, w: 20, c: 3, oc: 24, k: (3, 3), s: (2, 2), pad: (1, 1, 1, 1), act: .init(.hardSwish))
+    add(h: 11, w: 30, c: 3, oc: 16, k: (5, 5), s: (2, 2), pad: (2, 2, 2, 2), act: relu6)
+    add(n: 2, h: 7, w: 16, c: 4, oc: 35, k: (3, 3), pad: (1, 1, 1, 1), ys: 40)
+    add(h: 8, w: 14, c: 2, oc: 8, k: (3, 5), d: (2, 1), pad: (2, 2, 2, 2), act: .init(.hardSigmoid, 0.2, 0.5))
     // Winograd F(2×2, 3×3): channels around its 8-lane transforms, the GEMM's 16 and its 64-output
     // passes, odd and tiny images (edge tiles), every padding, several chunks of tiles, a Concat
     // row stride, batch 2, and an activation after the kernel.

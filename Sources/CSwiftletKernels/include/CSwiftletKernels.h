@@ -283,6 +283,11 @@ void swk_wino23_input_f32_avx2(const float *const *rows, size_t in_w, size_t cha
                                float *v, size_t v_stride, size_t cs);
 void swk_wino23_output_f32_avx2(const float *m, size_t m_stride, size_t m_row, size_t tiles, size_t n, const float *bias,
                                 float *y0, float *y1, size_t cols, size_t y_stride, float lo, float hi);
+/// swk_gemm_f32_avx2fma with A read from `kh` input rows instead of im2col rows (a convolution's
+/// interior pixels, dilation 1 across): pixel i's values of kernel row ky are the `seg` (kernel width ·
+/// channels) floats at rows[ky] + i · pixel_step; a NULL row adds nothing. Same sums, same order.
+void swk_conv_rows_f32_avx2fma(size_t m, size_t n, size_t kh, size_t seg, const float *const *rows, size_t pixel_step,
+                               const float *w, float *c, size_t c_stride, float lo, float hi, int act, float act_a, float act_b);
 /// int8 GEMM with requantization (the qs8 GEMM layout), 4 × 8 tile of 16-bit multiply-adds.
 /// `scratch`: SWK_QS8_MR · round_up(k, 4) int16 + SWK_QS8_SLACK bytes, 32-byte aligned.
 void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,

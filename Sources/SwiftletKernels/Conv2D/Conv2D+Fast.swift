@@ -230,6 +230,18 @@ func copySpan<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>, co
     }
 }
 
+/// The output columns [lo, hi) whose whole window row is inside the image (ix0 = ox·sw − padLeft ≥ 0
+/// and ix0 + kernelW ≤ w), with dilation 1 across; empty otherwise.
+@inline(__always)
+func im2colInterior(_ g: ConvGeometry) -> Range<Int> {
+    let p = g.params
+    guard p.dilationW == 1 else { return 0..<0 }
+    let lo = min(g.ow, (p.padLeft + p.strideW - 1) / p.strideW)
+    let last = g.w - p.kernelW + p.padLeft
+    let hi = last < 0 ? 0 : min(g.ow, last / p.strideW + 1)
+    return lo..<max(lo, hi)
+}
+
 /// Gathers output row `oy`'s patches (`ow` rows of `depth` = KH·KW·C values, in OHWI order) into
 /// `dst`; taps outside the image get `pad` (0, or the input zero point for int8).
 ///
@@ -238,19 +250,17 @@ func copySpan<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>, co
 /// are one short copy each with the source and destination stepping by constants; only the edge
 /// columns and rows outside the image go tap by tap. (Pixel by pixel, with the row's checks redone
 /// for every pixel, this took 40 % of a first layer's time: 3 channels, 9 or 15 values a row.)
+///
+/// `interior: false` gathers only the columns outside `im2colInterior(g)` (a caller that reads the
+/// interior from the input rows itself).
 @inline(__always)
-func im2colRow<T>(_ g: ConvGeometry, x: UnsafePointer<T>, xRowBase: Int, oy: Int, xRing: Int, pad: T, dst: UnsafeMutablePointer<T>) {
+func im2colRow<T>(_ g: ConvGeometry, x: UnsafePointer<T>, xRowBase: Int, oy: Int, xRing: Int, pad: T, dst: UnsafeMutablePointer<T>,
+                  interior: Bool = true) {
     let p = g.params
     let c = g.c, ow = g.ow, depth = g.depth
     let span = p.kernelW &* c
-    // Columns [lo, hi) have ix0 = ox·sw − padLeft ≥ 0 and ix0 + kernelW ≤ w.
-    var lo = 0, hi = 0
-    if p.dilationW == 1 {
-        lo = min(ow, (p.padLeft + p.strideW - 1) / p.strideW)
-        let last = g.w - p.kernelW + p.padLeft
-        hi = last < 0 ? 0 : min(ow, last / p.strideW + 1)
-        if hi < lo { hi = lo }
-    }
+    let inner = im2colInterior(g)
+    let lo = inner.lowerBound, hi = interior ? inner.upperBound : inner.lowerBound
     @inline(__always) func taps(_ ox: Int, _ xRow: Int, _ rowOK: Bool, _ d: UnsafeMutablePointer<T>) {
         var d = d
         for kx in 0..<p.kernelW {
@@ -269,7 +279,7 @@ func im2colRow<T>(_ g: ConvGeometry, x: UnsafePointer<T>, xRowBase: Int, oy: Int
         let xRow = xRing > 0 ? (rowOK ? iy % xRing : 0) : xRowBase + iy
         let dk = dst + ky &* span
         if !rowOK {
-            for ox in 0..<ow { (dk + ox &* depth).update(repeating: pad, count: span) }
+            for ox in 0..<ow where interior || !inner.contains(ox) { (dk + ox &* depth).update(repeating: pad, count: span) }
             continue
         }
         for ox in 0..<lo { taps(ox, xRow, true, dk + ox &* depth) }
@@ -281,7 +291,7 @@ func im2colRow<T>(_ g: ConvGeometry, x: UnsafePointer<T>, xRowBase: Int, oy: Int
             src += step
             d += depth
         }
-        for ox in hi..<ow { taps(ox, xRow, true, dk + ox &* depth) }
+        for ox in max(hi, inner.upperBound)..<ow { taps(ox, xRow, true, dk + ox &* depth) }
     }
 }
 
@@ -333,6 +343,41 @@ public func conv2dF32_fast(
         case .im2col:
             guard let s = scratch else { preconditionFailure("conv2dF32_fast: im2col needs scratch") }
             let cols = s.assumingMemoryBound(to: Float.self)
+            #if arch(x86_64)
+            // The interior columns read straight from the input rows (no im2col rows written: a first
+            // layer's gather cost as much as its GEMM); the edge columns through im2col as before.
+            let inner = im2colInterior(g)
+            if inner.count >= 6 && p.kernelH <= 16 {
+                let wp = packed.assumingMemoryBound(to: Float.self)
+                let kind: Int32 = epilogue?.kind == .hardSwish ? Int32(SWK_ACT_HARDSWISH)
+                    : epilogue?.kind == .hardSigmoid ? Int32(SWK_ACT_HARDSIGMOID) : 0
+                for oy in range {
+                    let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: p.kernelH) { rows in
+                        for ky in 0..<p.kernelH {
+                            let iy = oy * p.strideH - p.padTop + ky * p.dilationH
+                            guard iy >= 0 && iy < g.h else { rows[ky] = nil; continue }
+                            let xRow = xRing > 0 ? iy % xRing : b0 * g.h + iy
+                            rows[ky] = x + (xRow * g.w + inner.lowerBound * p.strideW - p.padLeft) * g.c
+                        }
+                        swk_conv_rows_f32_avx2fma(inner.count, g.oc, p.kernelH, p.kernelW * g.c, rows.baseAddress!, p.strideW * g.c, wp,
+                                                  y + (yRow * g.ow + inner.lowerBound) * ys, ys, lo, hi, kind, epilogue?.a ?? 0,
+                                                  epilogue?.b ?? 0)
+                    }
+                    if inner.count < g.ow {
+                        im2colRow(g, x: x, xRowBase: b0 * g.h, oy: oy, xRing: xRing, pad: 0, dst: cols, interior: false)
+                        @inline(__always) func edge(_ e: Range<Int>) {
+                            if e.isEmpty { return }
+                            gemmF32(v.isa, m: e.count, n: g.oc, k: g.depth, a: cols + e.lowerBound * g.depth, aStride: g.depth,
+                                    w: packed, c: y + (yRow * g.ow + e.lowerBound) * ys, cStride: ys, lo: lo, hi: hi, epilogue: epilogue)
+                        }
+                        edge(0..<inner.lowerBound)
+                        edge(inner.upperBound..<g.ow)
+                    }
+                }
+                break
+            }
+            #endif
             for oy in range {
                 let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
                 im2colRow(g, x: x, xRowBase: b0 * g.h, oy: oy, xRing: xRing, pad: 0, dst: cols)
