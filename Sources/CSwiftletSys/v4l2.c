@@ -145,12 +145,18 @@ int swl_v4l2_request_buffers(int fd, uint32_t *count) {
     return 0;
 }
 
-int swl_v4l2_query_buffer(int fd, uint32_t index, uint64_t *offset, uint32_t *length) {
+/// A capture buffer descriptor for memory-mapped buffer `index`.
+static struct v4l2_buffer mmap_buffer(uint32_t index) {
     struct v4l2_buffer b;
     memset(&b, 0, sizeof b);
     b.index = index;
     b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     b.memory = V4L2_MEMORY_MMAP;
+    return b;
+}
+
+int swl_v4l2_query_buffer(int fd, uint32_t index, uint64_t *offset, uint32_t *length) {
+    struct v4l2_buffer b = mmap_buffer(index);
     if (xioctl(fd, VIDIOC_QUERYBUF, &b) != 0) return -1;
     *offset = b.m.offset;
     *length = b.length;
@@ -158,19 +164,12 @@ int swl_v4l2_query_buffer(int fd, uint32_t index, uint64_t *offset, uint32_t *le
 }
 
 int swl_v4l2_queue_buffer(int fd, uint32_t index) {
-    struct v4l2_buffer b;
-    memset(&b, 0, sizeof b);
-    b.index = index;
-    b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    b.memory = V4L2_MEMORY_MMAP;
+    struct v4l2_buffer b = mmap_buffer(index);
     return xioctl(fd, VIDIOC_QBUF, &b);
 }
 
 int swl_v4l2_dequeue_buffer(int fd, swl_v4l2_frame *f) {
-    struct v4l2_buffer b;
-    memset(&b, 0, sizeof b);
-    b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    b.memory = V4L2_MEMORY_MMAP;
+    struct v4l2_buffer b = mmap_buffer(0);
     if (xioctl(fd, VIDIOC_DQBUF, &b) != 0) return -1;
     f->index = b.index;
     f->bytes_used = b.bytesused;

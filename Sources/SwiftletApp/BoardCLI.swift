@@ -102,6 +102,9 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--score-threshold": o.scoreThreshold = try p.decimal(flag)
                 case "--iou-threshold": o.iouThreshold = try p.decimal(flag)
                 case "--max-detections": o.maxDetections = try p.int(flag)
+                #if SWIFTLET_NO_CAMERA
+                case "--camera", "--video", "--format", "--size", "--fps", "--frames", "--queue": throw noCameraBuild
+                #else
                 case "--camera": o.stream.camera = try p.value(flag)
                 case "--video": o.stream.video = try p.value(flag)
                 case "--format": o.stream.format = try StreamOptions.parseFormat(try p.value(flag))
@@ -109,6 +112,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--fps": o.stream.fps = try p.int(flag)
                 case "--frames": o.stream.frames = try p.int(flag)
                 case "--queue": o.stream.queue = true
+                #endif
                 case "--help", "-h":
                     sys_print(usage)
                     return 0
@@ -134,6 +138,9 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
             }
             try benchCommand(o)
         case "cameras":
+            #if SWIFTLET_NO_CAMERA
+            throw noCameraBuild
+            #else
             var json = false
             while let flag = try p.nextFlag() {
                 switch flag {
@@ -142,6 +149,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 }
             }
             try camerasCommand(json: json)
+            #endif
         case "inspect":
             var o = InspectOptions(modelPath: try p.positional("<model.swl>"))
             while let flag = try p.nextFlag() {

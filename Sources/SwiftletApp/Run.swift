@@ -63,12 +63,14 @@ public struct RunOptions {
         if let v = scoreThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--score-threshold must be between 0 and 1, got \(formatGeneral(v))") }
         if let v = iouThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--iou-threshold must be between 0 and 1, got \(formatGeneral(v))") }
         if let v = maxDetections, v < 1 || v > 1 << 20 { throw .usage(detail: "--max-detections must be between 1 and \(1 << 20), got \(v)") }
+        #if !SWIFTLET_NO_CAMERA
         try stream.validate(imagesToo: inputNPY != nil || !imagePaths.isEmpty || imageFolder != nil)
         if stream.isSet {
             if overlayFolder != nil { throw .usage(detail: "--overlay draws on --image or --images photos, not on --camera or --video frames yet") }
             if runs != 1 || profile { throw .usage(detail: "--runs and --profile are for --image; a stream times every frame") }
             return
         }
+        #endif
         if inputNPY == nil && imagePaths.isEmpty && imageFolder == nil {
             throw .usage(detail: "nothing to run: pass --image photo.jpg, --images DIR, --camera /dev/videoN, --video FILE, or --input x.npy --output out.npy")
         }
@@ -115,7 +117,7 @@ public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     #endif
     let model = try PackedModel(path: o.modelPath)
     let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
-    if o.stream.isSet {
+    if o.stream.camera != nil || o.stream.video != nil {
         try runStream(interpreter, o)
     } else if let input = o.inputNPY, let output = o.outputNPY {
         try runTensor(interpreter, input: input, output: output, o)

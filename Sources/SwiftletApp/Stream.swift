@@ -79,12 +79,11 @@ func formatName(_ f: CameraPixelFormat) -> String {
 }
 
 #if SWIFTLET_NO_CAMERA
-/// The board build without camera capture (SWIFTLET_NO_CAMERA, see tools/build-board): `run --camera` says so.
+/// The board build without camera capture (SWIFTLET_NO_CAMERA, see tools/build-board): never reached,
+/// its flags are refused by the board CLI.
 func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError) { throw noCameraBuild }
 
-/// The board build without camera capture: `cameras` says so.
-public func camerasCommand(json: Bool) throws(SwiftletError) { throw noCameraBuild }
-
+/// What the board build without camera capture says to `run --camera` and `cameras`.
 let noCameraBuild: SwiftletError = .unsupported(detail: "this board binary was built without camera capture (SWIFTLET_NO_CAMERA: it keeps the rpi4 binary under 1 MB); use the rpi5 or x86-64 build, or the host swiftlet")
 #else
 /// Frames from a recording: a mapped file cut into JPEGs or fixed-size raw frames.
@@ -281,11 +280,11 @@ public func camerasCommand(json: Bool) throws(SwiftletError) {
                 items.append(s + "]}")
             } else {
                 sys_print("\(path): \(c.card) (\(c.driver), \(c.bus))")
+                var other = ""
                 for f in formats {
-                    var line = "  \(fourccText(f.fourcc))\(f.known == nil ? " (not converted by Swiftlet)" : ""):"
-                    for z in f.sizes { line += " " + z.text }
-                    sys_print(line)
+                    if f.known == nil { other += " " + fourccText(f.fourcc) } else { sys_print("  \(fourccText(f.fourcc)): \(sizesText(f))") }
                 }
+                if !other.isEmpty { sys_print("  not converted by Swiftlet:\(other)") }
             }
         } catch {
             // Not every /dev/videoN is a capture device (metadata and output nodes): say why, go on.

@@ -122,6 +122,12 @@ public struct CameraFormat {
     public var fourcc: UInt32
     public var compressed: Bool
     public var sizes: [CameraSize]
+    public init(fourcc: UInt32, compressed: Bool, sizes: [CameraSize]) {
+        self.fourcc = fourcc
+        self.compressed = compressed
+        self.sizes = sizes
+    }
+
     /// The format Swiftlet converts, or nil for one it lists only.
     public var known: CameraPixelFormat? { CameraPixelFormat(fourcc: fourcc) }
 }
@@ -268,7 +274,7 @@ public final class Camera {
     public func configure(format: CameraPixelFormat?, width: Int?, height: Int?, fps: Int?) throws(SwiftletError) -> CameraMode {
         if streaming { stop() }
         let offered = formats()
-        let offers = offersText(offered)
+        let offers = offersText(offered) + "; 'swiftlet cameras' lists their sizes and rates"
         var chosen: CameraFormat? = nil
         if let format {
             chosen = offered.first { CameraPixelFormat(fourcc: $0.fourcc) == format }
@@ -295,13 +301,13 @@ public final class Camera {
         }
         let sizeEntry = chosen.sizes.first { $0.allows(width: w, height: h) }
         if !chosen.sizes.isEmpty && sizeEntry == nil {
-            throw .invalidInput(path: path, detail: "the camera does not offer \(w)x\(h) in \(fourccText(chosen.fourcc)); it offers \(offers)",
+            throw .invalidInput(path: path, detail: "the camera does not offer \(w)x\(h) in \(fourccText(chosen.fourcc)); it offers \(sizesText(chosen)) there",
                                 hint: "pass one of those sizes with --size WxH")
         }
         var f = swl_v4l2_format(fourcc: chosen.fourcc, width: UInt32(w), height: UInt32(h), bytes_per_line: 0, size_image: 0)
         if swl_v4l2_set_format(fd, &f) != 0 { throw ioctlError("VIDIOC_S_FMT", swl_errno()) }
         if f.fourcc != chosen.fourcc || Int(f.width) != w || Int(f.height) != h {
-            throw .invalidInput(path: path, detail: "asked for \(fourccText(chosen.fourcc)) \(w)x\(h), the driver set \(fourccText(f.fourcc)) \(f.width)x\(f.height); it offers \(offers)",
+            throw .invalidInput(path: path, detail: "asked for \(fourccText(chosen.fourcc)) \(w)x\(h), the driver set \(fourccText(f.fourcc)) \(f.width)x\(f.height); it offers \(sizesText(chosen)) in \(fourccText(chosen.fourcc))",
                                 hint: "pass one of those with --format and --size")
         }
         var num: UInt32 = 0, den: UInt32 = 0
@@ -317,7 +323,7 @@ public final class Camera {
             den = UInt32(fps)
             if swl_v4l2_frame_interval(fd, &num, &den, 1) != 0 { throw ioctlError("VIDIOC_S_PARM", swl_errno()) }
             if num == 0 || Int(den) != fps * Int(num) {
-                throw .invalidInput(path: path, detail: "asked for \(fps) fps, the driver set \(fpsText(num: Int(num), den: Int(den))) fps; it offers \(offers)",
+                throw .invalidInput(path: path, detail: "asked for \(fps) fps, the driver set \(fpsText(num: Int(num), den: Int(den))) fps; it offers \(sizesText(chosen)) in \(fourccText(chosen.fourcc))",
                                     hint: "pass one of those rates with --fps")
             }
         } else if swl_v4l2_frame_interval(fd, &num, &den, 0) != 0 {
@@ -450,15 +456,22 @@ public final class Camera {
 
 #endif
 
-/// "YUYV 320x180@30,25 640x480@30; NV12 …": what `formats` lists, for messages.
+/// "YUYV, NV12 (and UYVY, NV21, which Swiftlet does not convert)": the formats of `formats`, for messages.
 public func offersText(_ formats: [CameraFormat]) -> String {
     if formats.isEmpty { return "no formats" }
-    var s = ""
-    for (i, f) in formats.enumerated() {
-        s += (i == 0 ? "" : "; ") + fourccText(f.fourcc)
-        for size in f.sizes { s += " " + size.text }
+    var known = "", other = ""
+    for f in formats {
+        if f.known != nil { known += (known.isEmpty ? "" : ", ") + fourccText(f.fourcc) } else { other += (other.isEmpty ? "" : ", ") + fourccText(f.fourcc) }
     }
-    return s
+    if other.isEmpty { return known }
+    return known.isEmpty ? "\(other), none of which Swiftlet converts" : "\(known) (and \(other), which Swiftlet does not convert)"
+}
+
+/// "320x180@30,15 640x480@30": the sizes and rates of one format, for messages.
+public func sizesText(_ format: CameraFormat) -> String {
+    var s = ""
+    for size in format.sizes { s += (s.isEmpty ? "" : " ") + size.text }
+    return s.isEmpty ? "no sizes" : s
 }
 
 /// The capture devices' paths: `/dev/videoN` in number order.

@@ -68,4 +68,14 @@ import Testing
         #expect(!range.allows(width: 2000, height: 480))
         #expect(range.text == "16x16-1920x1080")
     }
+
+    @Test func offersNameTheConvertedFormatsFirst() {
+        let size = CameraSize(width: 640, height: 480, maxWidth: 640, maxHeight: 480, stepWidth: 1, stepHeight: 1, intervals: [(1, 30)])
+        let uyvy = CameraFormat(fourcc: 0x5956_5955, compressed: false, sizes: [size])  // "UYVY"
+        let yuyv = CameraFormat(fourcc: CameraPixelFormat.yuyv.fourcc, compressed: false, sizes: [size, size])
+        #expect(offersText([uyvy, yuyv]) == "YUYV (and UYVY, which Swiftlet does not convert)")
+        #expect(offersText([uyvy]) == "UYVY, none of which Swiftlet converts")
+        #expect(offersText([]) == "no formats")
+        #expect(sizesText(yuyv) == "640x480@30 640x480@30")
+    }
 }

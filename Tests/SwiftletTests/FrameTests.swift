@@ -22,6 +22,19 @@ private func firstMismatch(_ got: RGBImage, _ want: [UInt8]) -> String? {
     return nil
 }
 
+/// The byte ranges of the JPEG frames in a concatenated MJPEG stream.
+func jpegFrameRanges(_ bytes: [UInt8]) -> [Range<Int>] {
+    var ranges: [Range<Int>] = []
+    bytes.withUnsafeBytes { buf in
+        var offset = 0
+        while let r = nextJPEGFrame(buf, from: offset) {
+            ranges.append(r)
+            offset = r.upperBound
+        }
+    }
+    return ranges
+}
+
 struct FrameCase: CustomTestStringConvertible, Sendable {
     let file: String, format: CameraPixelFormat, width: Int, height: Int, bytesPerLine: Int, reference: String
     var testDescription: String { "\(file) -> \(reference)" }
@@ -83,14 +96,7 @@ private let rawCases: [FrameCase] = [
 @Suite struct MJPEGStreamTests {
     @Test func framesSplitAndDecodeAsPillow() throws {
         let stream = try fixture("photos_160x120.mjpeg")
-        var ranges: [Range<Int>] = []
-        stream.withUnsafeBytes { buf in
-            var offset = 0
-            while let r = nextJPEGFrame(buf, from: offset) {
-                ranges.append(r)
-                offset = r.upperBound
-            }
-        }
+        let ranges = jpegFrameRanges(stream)
         #expect(ranges.count == 3)
         #expect(ranges.last?.upperBound == stream.count)
         for (i, r) in ranges.enumerated() {
@@ -109,14 +115,7 @@ private let rawCases: [FrameCase] = [
         let stream = try fixture("photos_160x120.mjpeg")
         // Junk before the first frame is skipped; a frame cut short ends at the data's end.
         let data = [UInt8](repeating: 0x42, count: 7) + Array(stream[0..<(stream.count - 500)])
-        var ranges: [Range<Int>] = []
-        data.withUnsafeBytes { buf in
-            var offset = 0
-            while let r = nextJPEGFrame(buf, from: offset) {
-                ranges.append(r)
-                offset = r.upperBound
-            }
-        }
+        let ranges = jpegFrameRanges(data)
         #expect(ranges.count == 3)
         #expect(ranges.first?.lowerBound == 7)
         #expect(ranges.last?.upperBound == data.count)
@@ -127,14 +126,7 @@ private let rawCases: [FrameCase] = [
         var data = try fixture("photos_160x120.mjpeg")
         let first = data.withUnsafeBytes { nextJPEGFrame($0, from: 0)! }
         data.removeSubrange((first.upperBound / 2)..<first.upperBound)
-        var ranges: [Range<Int>] = []
-        data.withUnsafeBytes { buf in
-            var offset = 0
-            while let r = nextJPEGFrame(buf, from: offset) {
-                ranges.append(r)
-                offset = r.upperBound
-            }
-        }
+        let ranges = jpegFrameRanges(data)
         #expect(ranges.count == 3)
         #expect(ranges.count == 3 && ranges[0] == 0..<(first.upperBound / 2) && ranges[1].lowerBound == first.upperBound / 2)
         #expect(throws: SwiftletError.self) { _ = try decodeJPEG(Array(data[ranges[0]]), path: "cut") }

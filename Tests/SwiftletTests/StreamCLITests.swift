@@ -25,14 +25,10 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         let video = repoFile("Tests/Fixtures/camera/photos_160x120.mjpeg")
         let stream = [UInt8](try Data(contentsOf: URL(fileURLWithPath: video)))
         var files: [String] = []
-        stream.withUnsafeBytes { buf in
-            var offset = 0
-            while let r = nextJPEGFrame(buf, from: offset) {
-                let path = dir + "/frame\(files.count).jpg"
-                FileManager.default.createFile(atPath: path, contents: Data(buf[r]))
-                files.append(path)
-                offset = r.upperBound
-            }
+        for r in jpegFrameRanges(stream) {
+            let path = dir + "/frame\(files.count).jpg"
+            FileManager.default.createFile(atPath: path, contents: Data(stream[r]))
+            files.append(path)
         }
         #expect(files.count == 3)
         let frames = try swiftlet(["run", model, "--video", video, "--json", "--top", "3"])
