@@ -9,6 +9,11 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 
+_Static_assert(swl_fourcc_yuyv == V4L2_PIX_FMT_YUYV && swl_fourcc_nv12 == V4L2_PIX_FMT_NV12 &&
+                   swl_fourcc_mjpeg == V4L2_PIX_FMT_MJPEG && swl_fourcc_jpeg == V4L2_PIX_FMT_JPEG &&
+                   swl_fourcc_grey == V4L2_PIX_FMT_GREY && swl_fourcc_rgb24 == V4L2_PIX_FMT_RGB24,
+               "the fourcc literals in CSwiftletSys.h differ from linux/videodev2.h");
+
 static int xioctl(int fd, unsigned long request, void *arg) {
     int r;
     do { r = ioctl(fd, request, arg); } while (r == -1 && errno == EINTR);

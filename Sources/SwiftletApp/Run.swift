@@ -40,8 +40,10 @@ public struct RunOptions {
     public var scoreThreshold: Float? = nil
     public var iouThreshold: Float? = nil
     public var maxDetections: Int? = nil
+    #if !SWIFTLET_NO_CAMERA
     /// `--camera` / `--video` and their flags: frames instead of images.
     public var stream = StreamOptions()
+    #endif
 
     public init(modelPath: String, imagePaths: [String] = [], inputNPY: String? = nil, outputNPY: String? = nil,
                 json: Bool = false, topK: Int = 5, runs: Int = 1, profile: Bool = false) {
@@ -117,9 +119,10 @@ public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     #endif
     let model = try PackedModel(path: o.modelPath)
     let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
-    if o.stream.camera != nil || o.stream.video != nil {
-        try runStream(interpreter, o)
-    } else if let input = o.inputNPY, let output = o.outputNPY {
+    #if !SWIFTLET_NO_CAMERA
+    if o.stream.isSet { return try runStream(interpreter, o) }
+    #endif
+    if let input = o.inputNPY, let output = o.outputNPY {
         try runTensor(interpreter, input: input, output: output, o)
     } else {
         try runImages(interpreter, o)

@@ -79,12 +79,11 @@ func formatName(_ f: CameraPixelFormat) -> String {
 }
 
 #if SWIFTLET_NO_CAMERA
-/// The board build without camera capture (SWIFTLET_NO_CAMERA, see tools/build-board): never reached,
-/// its flags are refused by the board CLI.
-func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError) { throw noCameraBuild }
-
-/// What the board build without camera capture says to `run --camera` and `cameras`.
-let noCameraBuild: SwiftletError = .unsupported(detail: "this board binary was built without camera capture (SWIFTLET_NO_CAMERA: it keeps the rpi4 binary under 1 MB); use the rpi5 or x86-64 build, or the host swiftlet")
+/// What the board build without camera capture (SWIFTLET_NO_CAMERA, see tools/build-board) says to
+/// `run --camera` and `cameras`.
+var noCameraBuild: SwiftletError {
+    .unsupported(detail: "this board binary was built without camera capture (SWIFTLET_NO_CAMERA: it keeps the rpi4 binary under 1 MB); use the rpi5 or x86-64 build, or the host swiftlet")
+}
 #else
 /// Frames from a recording: a mapped file cut into JPEGs or fixed-size raw frames.
 struct Recording {

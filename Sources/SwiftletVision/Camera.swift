@@ -357,7 +357,7 @@ public final class Camera {
         for i in 0..<n {
             var offset: UInt64 = 0, length: UInt32 = 0
             if swl_v4l2_query_buffer(fd, i, &offset, &length) != 0 { throw failStart(ioctlError("VIDIOC_QUERYBUF", swl_errno())) }
-            guard let p = mmap(nil, Int(length), swl_prot_read_write, swl_map_shared, fd, off_t(offset)), p != swl_map_failed() else {
+            guard let p = mmap(nil, Int(length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t(offset)), p != swl_map_failed() else {
                 throw failStart(.system(call: "mmap", path: path, errno: swl_errno()))
             }
             buffers.append((p, Int(length)))

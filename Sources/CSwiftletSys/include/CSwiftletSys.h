@@ -300,16 +300,14 @@ unsigned char *swl_jpeg_encode_rgb(const unsigned char *rgb, int width, int heig
 
 // ---- V4L2 capture (v4l2.c; the kernel's videodev2.h stays in the C file) ----
 
-/// A V4L2 four-character code, as the kernel's v4l2_fourcc macro builds it.
-#define SWL_FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
-static const uint32_t swl_fourcc_yuyv = SWL_FOURCC('Y', 'U', 'Y', 'V');
-static const uint32_t swl_fourcc_nv12 = SWL_FOURCC('N', 'V', '1', '2');
-static const uint32_t swl_fourcc_mjpeg = SWL_FOURCC('M', 'J', 'P', 'G');
-static const uint32_t swl_fourcc_jpeg = SWL_FOURCC('J', 'P', 'E', 'G');
-static const uint32_t swl_fourcc_grey = SWL_FOURCC('G', 'R', 'E', 'Y');
-static const uint32_t swl_fourcc_rgb24 = SWL_FOURCC('R', 'G', 'B', '3');
-static const int swl_map_shared = MAP_SHARED;
-static const int swl_prot_read_write = PROT_READ | PROT_WRITE;
+/// V4L2 four-character codes (v4l2_fourcc('Y','U','Y','V') and so on; plain literals so that Swift
+/// imports them as constants with no storage; v4l2.c checks them against videodev2.h).
+#define swl_fourcc_yuyv 0x56595559u
+#define swl_fourcc_nv12 0x3231564Eu
+#define swl_fourcc_mjpeg 0x47504A4Du
+#define swl_fourcc_jpeg 0x4745504Au
+#define swl_fourcc_grey 0x59455247u
+#define swl_fourcc_rgb24 0x33424752u
 
 /// What VIDIOC_QUERYCAP says (the device's own capabilities when it reports them).
 typedef struct {
