@@ -115,11 +115,16 @@ struct FrameInput {
     var decoded = RGBImage(width: 0, height: 0)
     var fitted = RGBImage(width: 0, height: 0)
 
-    /// Fits `frame` into the model's input at `input`; returns the frame's size (for the box mapping).
-    mutating func load(_ frame: RawFrame, source: String, into input: UnsafeMutablePointer<Float>) throws(SwiftletError) -> (Int, Int) {
-        var size = (frame.width, frame.height)
+    /// Fits `frame` into the model's input at `input`; returns the frame's size and the size it was
+    /// decoded at (an MJPEG frame at the DCT scale still as large as the resize needs), for the box mapping.
+    mutating func load(_ frame: RawFrame, source: String, into input: UnsafeMutablePointer<Float>) throws(SwiftletError)
+        -> (frame: (Int, Int), decoded: (Int, Int)) {
+        var full = (frame.width, frame.height)
+        var size = full
         if frame.format == .mjpeg {
-            try decodeJPEG(frame.bytes, path: source, into: &decoded)
+            let side = pre.resizeMode == 1 ? (pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)) : 0
+            let own = try decodeJPEGFrame(frame.bytes, path: source, atLeast: side > 0 ? (side, side) : (width, height), into: &decoded)
+            full = (own.width, own.height)
             size = (decoded.width, decoded.height)
         } else if let need = frame.missingBytes {
             throw .invalidInput(path: source, detail: "the frame has \(frame.bytes.count) bytes, a \(frame.width)x\(frame.height) \(fourccText(frame.format.fourcc)) frame needs \(need)",
@@ -135,7 +140,7 @@ struct FrameInput {
         } else {
             normalize(fitted, mean: pre.mean, std: pre.std, bgr: pre.bgr, into: input)
         }
-        return size
+        return (full, size)
     }
 }
 
@@ -205,7 +210,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             label = "\(source) frame \(done + corrupt)"
         }
         let t1 = sys_monotonicNanoseconds()
-        let size: (Int, Int)
+        let size: (frame: (Int, Int), decoded: (Int, Int))
         do {
             size = try input.load(raw, source: label, into: interpreter.inputPointer(0))
         } catch {
@@ -219,7 +224,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         let t3 = sys_monotonicNanoseconds()
         var mapping: ImageMapping? = nil
         if let detector, let nms {
-            mapping = inputMapping(pre, decoded: size, source: size, input: (shape[2], shape[1]))
+            mapping = inputMapping(pre, decoded: size.decoded, source: size.frame, input: (shape[2], shape[1]))
             _ = runDetector(detector, interpreter, mapping: mapping!, options: nms)
         }
         let t4 = sys_monotonicNanoseconds()

@@ -35,6 +35,21 @@ func jpegFrameRanges(_ bytes: [UInt8]) -> [Range<Int>] {
     return ranges
 }
 
+/// `decodeJPEGFrame` on an array's bytes.
+private func decodeFrame(_ bytes: [UInt8], atLeast need: (Int, Int), into image: inout RGBImage) throws -> (width: Int, height: Int) {
+    var result: Result<(width: Int, height: Int), SwiftletError> = .failure(.usage(detail: "not decoded"))
+    bytes.withUnsafeBytes { buf in
+        do {
+            result = .success(try decodeJPEGFrame(buf, path: "frame", atLeast: (need.0, need.1), into: &image))
+        } catch let e as SwiftletError {
+            result = .failure(e)
+        } catch {
+            result = .failure(.usage(detail: "\(error)"))
+        }
+    }
+    return try result.get()
+}
+
 struct FrameCase: CustomTestStringConvertible, Sendable {
     let file: String, format: CameraPixelFormat, width: Int, height: Int, bytesPerLine: Int, reference: String
     var testDescription: String { "\(file) -> \(reference)" }
@@ -109,6 +124,30 @@ private let rawCases: [FrameCase] = [
                 #expect(firstMismatch(out, want) == nil, "frame \(i) \(name): \(firstMismatch(out, want) ?? "")")
             }
         }
+    }
+
+    @Test func framesDecodeAtTheDCTScaleTheResizeNeedsAsPillowsDraft() throws {
+        let stream = try fixture("photos_160x120.mjpeg")
+        let ranges = jpegFrameRanges(stream)
+        #expect(ranges.count == 3)
+        for (i, r) in ranges.enumerated() {
+            for (w, h, shorter, name) in [(64, 48, 0, "stretch64x48"), (48, 48, 56, "shorter56crop48")] {
+                var image = RGBImage(width: 0, height: 0)
+                let need = shorter > 0 ? (shorter, shorter) : (w, h)
+                let own = try decodeFrame(Array(stream[r]), atLeast: need, into: &image)
+                #expect(own.width == 160 && own.height == 120)
+                #expect(image.width == 80 && image.height == 60, "frame \(i): decoded at \(image.width)x\(image.height)")
+                var fitter = FrameFitter(inWidth: image.width, inHeight: image.height, width: w, height: h, shorter: shorter)
+                var out = RGBImage(width: 0, height: 0)
+                fitter.fit(image, into: &out)
+                let want = try fixture("photos_160x120.mjpeg.\(i).dct2.\(name).rgb")
+                #expect(firstMismatch(out, want) == nil, "frame \(i) \(name): \(firstMismatch(out, want) ?? "")")
+            }
+        }
+        // A resize that needs more than half the frame decodes at full size.
+        var image = RGBImage(width: 0, height: 0)
+        _ = try decodeFrame(Array(stream[ranges[0]]), atLeast: (81, 48), into: &image)
+        #expect(image.width == 160 && image.height == 120)
     }
 
     @Test func truncatedAndJunkDataStillSplit() throws {

@@ -63,6 +63,25 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         }
     }
 
+    @Test func smallInputsAndDetectorsStreamARecording() throws {
+        let dir = try scratchDirectory()
+        let video = repoFile("Tests/Fixtures/camera/photos_160x120.mjpeg")
+        // An 8x8 grey model: the frames decode at 1/8 scale (20x15), then go to luma.
+        let digits = try swiftlet(["import", repoFile("models/onnx/digits_lenet.onnx"), "-o", dir + "/d.swl"])
+        #expect(digits.status == 0, "\(digits.stderr)")
+        let d = try swiftlet(["run", dir + "/d.swl", "--video", video, "--json"])
+        #expect(d.status == 0, "\(d.stderr)")
+        #expect(try jsonLines(d.stdout).last?["frames"] as? Int == 3, "\(d.stdout)")
+        // A detector: detections (in frame pixels) on every frame line.
+        let face = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", dir + "/b.swl", "--decoder", "blazeface"])
+        #expect(face.status == 0, "\(face.stderr)")
+        let b = try swiftlet(["run", dir + "/b.swl", "--video", video, "--json"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let lines = try jsonLines(b.stdout)
+        #expect(lines.count == 4)
+        for line in lines.dropLast() { #expect(line["detections"] != nil && line["latency_ms"] != nil, "\(line)") }
+    }
+
     @Test func corruptFrameIsCountedAndTheStreamGoesOn() throws {
         let model = try Self.model.get()
         let dir = try scratchDirectory()

@@ -8,6 +8,7 @@ Writes Tests/Fixtures/camera/ from the shipped photos (models/photos):
   astronaut_96x72.grey         GREY, 96x72
   photos_160x120.mjpeg         three JPEG frames (chelsea, coffee, astronaut), concatenated
   <frame>.<case>.rgb           the reference model input in RGB bytes for each case below
+  photos_160x120.mjpeg.N.dct2.<case>.rgb  the same from a JPEG decoded at 1/2 scale (Pillow's draft)
   chelsea_160x120.yuyv.imagenet.npy  float32 (1, 48, 64, 3): the stretch case normalised with ImageNet mean/std
 
 The reference is the straightforward way, step by step, on the whole frame: YUV -> RGB with the
@@ -126,6 +127,13 @@ def main():
         stream += buf.getvalue()
         decoded = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
         references(f"photos_160x120.mjpeg.{i}", decoded)
+        # the camera path decodes at the smallest DCT scale still as large as the resize needs:
+        # 1/2 here (80x60 >= 64x48 and >= 56x56), as Pillow's draft picks it
+        draft = Image.open(io.BytesIO(buf.getvalue()))
+        draft.draft("RGB", (80, 60))
+        scaled = np.asarray(draft.convert("RGB"))
+        assert scaled.shape == (60, 80, 3), scaled.shape
+        references(f"photos_160x120.mjpeg.{i}.dct2", scaled)
     write("photos_160x120.mjpeg", stream)
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(os.listdir(OUT))} files, {total} bytes, to {OUT}")
