@@ -144,9 +144,54 @@ struct FrameInput {
     }
 }
 
-/// Per-stage time sums for the summary, in nanoseconds.
+/// Per-stage times of the frames for the summary, in nanoseconds: the first `capacity` frames' samples
+/// (storage reserved up front, so recording allocates nothing per frame) and every frame's sums.
 struct StageTimes {
-    var wait: UInt64 = 0, pre: UInt64 = 0, infer: UInt64 = 0, post: UInt64 = 0, latency: UInt64 = 0
+    static let names = ["wait", "preprocess", "inference", "postprocess", "latency"]
+    var samples: [[UInt64]]
+    var sums = [UInt64](repeating: 0, count: 5)
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        samples = []
+        for _ in 0..<5 {
+            var a: [UInt64] = []
+            a.reserveCapacity(capacity)
+            samples.append(a)
+        }
+    }
+
+    /// Adds one frame's wait, pre-process, inference, post-process and latency times.
+    mutating func add(_ t: (UInt64, UInt64, UInt64, UInt64, UInt64)) {
+        record(0, t.0)
+        record(1, t.1)
+        record(2, t.2)
+        record(3, t.3)
+        record(4, t.4)
+    }
+
+    private mutating func record(_ stage: Int, _ ns: UInt64) {
+        sums[stage] &+= ns
+        if samples[stage].count < capacity { samples[stage].append(ns) }
+    }
+
+    /// `"mean_wait_ms": …, "p50_wait_ms": …, "p99_wait_ms": …` for each stage (`json`), or
+    /// `wait 1.2/1.1/3.4 ms` (mean/p50/p99) for each.
+    func summary(frames: Int, json: Bool) -> String {
+        var out = ""
+        for i in 0..<5 {
+            let sorted = samples[i].sorted()
+            let mean = ms(sums[i] / UInt64(max(frames, 1))), p50 = ms(percentile(sorted, 50)), p99 = ms(percentile(sorted, 99))
+            let name = StageTimes.names[i]
+            if json {
+                out += ", \"mean_\(name)_ms\": \(mean), \"p50_\(name)_ms\": \(p50), \"p99_\(name)_ms\": \(p99)"
+            } else {
+                out += "\(i == 0 ? "" : ", ")\(name) \(mean)/\(p50)/\(p99)"
+            }
+        }
+        return out
+    }
 }
 
 func ms(_ ns: UInt64) -> String { formatFixed(Double(ns) / 1e6, 3) }
@@ -187,7 +232,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         recording = Recording(file: try MappedFile(path: path, what: "a video recording"), format: format, width: s.width ?? 0, height: s.height ?? 0)
     }
     let nms: NMSOptions? = detector.map { nmsOptions($0, o) }
-    var times = StageTimes()
+    var times = StageTimes(capacity: min(s.frames ?? 10_000, 10_000))
     var done = 0, corrupt = 0
     let started = sys_monotonicNanoseconds()
     while s.frames.map({ done + corrupt < $0 }) ?? true {
@@ -229,11 +274,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         }
         let t4 = sys_monotonicNanoseconds()
         let latency = t4 &- min(stamp, t4)
-        times.wait &+= t1 &- t0
-        times.pre &+= t2 &- t1
-        times.infer &+= t3 &- t2
-        times.post &+= t4 &- t3
-        times.latency &+= latency
+        times.add((t1 &- t0, t2 &- t1, t3 &- t2, t4 &- t3, latency))
         let timing = "\"frame\": \(done), \"timestamp_ns\": \(stamp), \"wait_ms\": \(ms(t1 &- t0)), \"preprocess_ms\": \(ms(t2 &- t1)), \"inference_ms\": \(ms(t3 &- t2)), \"postprocess_ms\": \(ms(t4 &- t3)), \"latency_ms\": \(ms(latency))"
         let text = "(wait \(ms(t1 &- t0)) ms, pre \(ms(t2 &- t1)) ms, infer \(ms(t3 &- t2)) ms, post \(ms(t4 &- t3)) ms, latency \(ms(latency)) ms)"
         if let detector, let nms {
@@ -247,12 +288,11 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     let seconds = Double(sys_monotonicNanoseconds() &- started) / 1e9
     let counters = camera?.counters ?? CameraCounters()
     camera?.stop()
-    let n = UInt64(max(done, 1))
     let fps = seconds > 0 ? Double(done) / seconds : 0
     if o.json {
-        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(counters.stale), \"corrupt\": \(corrupt), \"mean_wait_ms\": \(ms(times.wait / n)), \"mean_preprocess_ms\": \(ms(times.pre / n)), \"mean_inference_ms\": \(ms(times.infer / n)), \"mean_postprocess_ms\": \(ms(times.post / n)), \"mean_latency_ms\": \(ms(times.latency / n))}")
+        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(counters.stale), \"corrupt\": \(corrupt)\(times.summary(frames: done, json: true))}")
     } else {
-        sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(counters.stale), corrupt \(corrupt); mean wait \(ms(times.wait / n)) ms, pre \(ms(times.pre / n)) ms, infer \(ms(times.infer / n)) ms, post \(ms(times.post / n)) ms, latency \(ms(times.latency / n)) ms")
+        sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(counters.stale), corrupt \(corrupt); mean/p50/p99 ms: \(times.summary(frames: done, json: false))")
     }
     if done == 0 && corrupt > 0 {
         throw .invalidInput(path: source, detail: "none of its \(corrupt) frames could be used (reported above)", hint: "check --format and --size")

@@ -49,6 +49,11 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         #expect(summary["summary"] as? Bool == true)
         #expect(summary["frames"] as? Int == 3)
         #expect(summary["corrupt"] as? Int == 0)
+        for stage in ["wait", "preprocess", "inference", "postprocess", "latency"] {
+            let p50 = summary["p50_\(stage)_ms"] as? Double, p99 = summary["p99_\(stage)_ms"] as? Double
+            #expect(p50 != nil && p99 != nil && summary["mean_\(stage)_ms"] != nil, "no \(stage) figures: \(summary)")
+            if let p50, let p99 { #expect(p50 <= p99, "\(stage): p50 \(p50) > p99 \(p99)") }
+        }
     }
 
     @Test func rawRecordingsRunFrameByFrame() throws {
