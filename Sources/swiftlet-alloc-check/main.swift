@@ -55,16 +55,22 @@ func checkBundle(_ args: [String]) -> Int32 {
             }
         }
         once()
-        MallocInterposerSwift.hook()
-        for _ in 0..<runs { once() }
-        MallocInterposerSwift.unhook()
-        let s = MallocInterposerSwift.getStatistics()
-        print("load_allocations \(load.mallocCount) allocations \(s.mallocCount - load.mallocCount) bytes \(s.mallocBytesCount - load.mallocBytesCount) runs \(runs) threads 1 detections \(faces)")
+        print(countedRuns(runs, loadCount: Int(load.mallocCount), loadBytes: Int(load.mallocBytesCount), once) + " detections \(faces)")
         return 0
     } catch {
         sys_printError("error: \(error.message)\n")
         return 1
     }
+}
+
+/// Runs `once` `runs` times with the interposer counting; returns the report line, the counts taken
+/// from `loadCount` allocations (`loadBytes` bytes) made before.
+func countedRuns(_ runs: Int, loadCount: Int, loadBytes: Int, _ once: () -> Void) -> String {
+    MallocInterposerSwift.hook()
+    for _ in 0..<runs { once() }
+    MallocInterposerSwift.unhook()
+    let s = MallocInterposerSwift.getStatistics()
+    return "load_allocations \(loadCount) allocations \(Int(s.mallocCount) - loadCount) bytes \(Int(s.mallocBytesCount) - loadBytes) runs \(runs) threads 1"
 }
 
 /// The camera path's pre-processing (`swiftlet-alloc-check --frame yuyv|nv12|grey W H FILE [RUNS]`): a
@@ -101,11 +107,7 @@ func checkFrame(_ args: [String]) -> Int32 {
         once()
         MallocInterposerSwift.unhook()
         let load = MallocInterposerSwift.getStatistics()
-        MallocInterposerSwift.hook()
-        for _ in 0..<runs { once() }
-        MallocInterposerSwift.unhook()
-        let s = MallocInterposerSwift.getStatistics()
-        print("load_allocations \(load.mallocCount) allocations \(s.mallocCount - load.mallocCount) bytes \(s.mallocBytesCount - load.mallocBytesCount) runs \(runs) threads 1")
+        print(countedRuns(runs, loadCount: Int(load.mallocCount), loadBytes: Int(load.mallocBytesCount), once))
         return 0
     } catch {
         sys_printError("error: \(error.message)\n")
