@@ -4,11 +4,13 @@
 #   libv4l-dev        V4L2 camera capture (later issues)
 #   python3-venv      the venv that produces model fixtures (tools/models/)
 #   libc6-dev:arm64   arm64 libc headers, so tools/embedded-check also compiles the core for aarch64
+#   qemu-system-x86 qemu-system-arm kmod cpio make   the camera VM test (tools/camera/vm-test): Debian's
+#                     kernel with the vivid driver booted in qemu (the kernel itself is fetched there)
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 need=()
-for p in libjpeg-dev libv4l-dev python3-venv libc6-dev:arm64; do
+for p in libjpeg-dev libv4l-dev python3-venv libc6-dev:arm64 qemu-system-x86 qemu-system-arm kmod cpio make; do
   installed "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

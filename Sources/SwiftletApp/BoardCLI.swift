@@ -42,6 +42,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
           run <model.swl> (--image <a.jpg> ... | --images <dir> | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
               [--nms hard|hard-agnostic|weighted] [--score-threshold <0-1>] [--iou-threshold <0-1>] [--max-detections <n>] [--overlay <dir>]
               (--overlay writes each image with its detections drawn as <dir>/NAME.ppm, binary PPM)
+          run <model.swl> (--camera </dev/videoN> | --video <file>) [--format yuyv|nv12|mjpeg|grey|rgb24] [--size <WxH>] [--fps <n>] [--frames <n>] [--queue] [--json] ...
+          cameras [--json]
           bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
           inspect <model.swl> [--json]
           info [--json]
@@ -100,6 +102,17 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--score-threshold": o.scoreThreshold = try p.decimal(flag)
                 case "--iou-threshold": o.iouThreshold = try p.decimal(flag)
                 case "--max-detections": o.maxDetections = try p.int(flag)
+                #if SWIFTLET_NO_CAMERA
+                case "--camera", "--video", "--format", "--size", "--fps", "--frames", "--queue": throw noCameraBuild
+                #else
+                case "--camera": o.stream.camera = try p.value(flag)
+                case "--video": o.stream.video = try p.value(flag)
+                case "--format": o.stream.format = try StreamOptions.parseFormat(try p.value(flag))
+                case "--size": (o.stream.width, o.stream.height) = try StreamOptions.parseSize(try p.value(flag))
+                case "--fps": o.stream.fps = try p.int(flag)
+                case "--frames": o.stream.frames = try p.int(flag)
+                case "--queue": o.stream.queue = true
+                #endif
                 case "--help", "-h":
                     sys_print(usage)
                     return 0
@@ -124,6 +137,19 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 }
             }
             try benchCommand(o)
+        case "cameras":
+            #if SWIFTLET_NO_CAMERA
+            throw noCameraBuild
+            #else
+            var json = false
+            while let flag = try p.nextFlag() {
+                switch flag {
+                case "--json": json = true
+                default: throw p.unknown(flag)
+                }
+            }
+            try camerasCommand(json: json)
+            #endif
         case "inspect":
             var o = InspectOptions(modelPath: try p.positional("<model.swl>"))
             while let flag = try p.nextFlag() {

@@ -54,26 +54,26 @@ func runDetector(_ detector: Detector, _ interpreter: Interpreter, mapping: Imag
 }
 
 /// Prints the detector's last detections: a text block or one JSON object.
-func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, latency: Latency, detectMs: Double, options: NMSOptions,
-                     json: Bool, overlay: String? = nil) {
+func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, key: String = "image", latencyJSON: String, latencyText: String,
+                     detectMs: Double?, options: NMSOptions, json: Bool, overlay: String? = nil) {
     let stats = detector.stats
     var statsJSON = ", \"candidates\": \(stats.candidates), \"skipped_non_finite\": \(stats.nonFinite), \"skipped_negative_size\": \(stats.invalidBoxes)"
     statsJSON += ", \"dropped_outside_image\": \(stats.outsideImage)"
     let statsText: String? = stats.nonFinite > 0 || stats.invalidBoxes > 0
         ? "  skipped \(stats.nonFinite) anchors with NaN or infinite values, \(stats.invalidBoxes) with a negative box size" : nil
-    printResults(detector, labelName: { i in i < spec.labels.count ? spec.labels[i] : "\(i)" }, image: image, latencyJSON: latency.json,
-                 latencyText: latency.text, detectMs: detectMs, json: json, statsJSON: statsJSON, statsText: statsText,
+    printResults(detector, labelName: { i in i < spec.labels.count ? spec.labels[i] : "\(i)" }, image: image, key: key, latencyJSON: latencyJSON,
+                 latencyText: latencyText, detectMs: detectMs, json: json, statsJSON: statsJSON, statsText: statsText,
                  none: "no detections (score >= \(formatGeneral(options.scoreThreshold, 4)))", overlay: overlay)
 }
 
 /// Prints a detector's last detections (an SSD decoder's or the MTCNN cascade's): a text block or one
 /// JSON object; `statsJSON` (starting with ", ") and `statsText` (lines after the detections) are the
 /// detector's own counts.
-func printResults<R: DetectionResults>(_ r: R, labelName: (Int) -> String, image: String, latencyJSON: String, latencyText: String,
+func printResults<R: DetectionResults>(_ r: R, labelName: (Int) -> String, image: String, key: String = "image", latencyJSON: String, latencyText: String,
                                        detectMs: Double?, json: Bool, statsJSON: String, statsText: String?, none: String, overlay: String?) {
     let k = r.keypointCount
     if json {
-        var s = "{\"image\": \(jsonString(image)), \(latencyJSON)"
+        var s = "{\"\(key)\": \(jsonString(image)), \(latencyJSON)"
         if let detectMs { s += ", \"detect_ms\": \(formatFixed(detectMs, 4))" }
         s += ", \"detections\": ["
         for (i, d) in r.detections.enumerated() {

@@ -40,6 +40,10 @@ public struct RunOptions {
     public var scoreThreshold: Float? = nil
     public var iouThreshold: Float? = nil
     public var maxDetections: Int? = nil
+    #if !SWIFTLET_NO_CAMERA
+    /// `--camera` / `--video` and their flags: frames instead of images.
+    public var stream = StreamOptions()
+    #endif
 
     public init(modelPath: String, imagePaths: [String] = [], inputNPY: String? = nil, outputNPY: String? = nil,
                 json: Bool = false, topK: Int = 5, runs: Int = 1, profile: Bool = false) {
@@ -61,8 +65,16 @@ public struct RunOptions {
         if let v = scoreThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--score-threshold must be between 0 and 1, got \(formatGeneral(v))") }
         if let v = iouThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--iou-threshold must be between 0 and 1, got \(formatGeneral(v))") }
         if let v = maxDetections, v < 1 || v > 1 << 20 { throw .usage(detail: "--max-detections must be between 1 and \(1 << 20), got \(v)") }
+        #if !SWIFTLET_NO_CAMERA
+        try stream.validate(imagesToo: inputNPY != nil || !imagePaths.isEmpty || imageFolder != nil)
+        if stream.isSet {
+            if overlayFolder != nil { throw .usage(detail: "--overlay draws on --image or --images photos, not on --camera or --video frames yet") }
+            if runs != 1 || profile { throw .usage(detail: "--runs and --profile are for --image; a stream times every frame") }
+            return
+        }
+        #endif
         if inputNPY == nil && imagePaths.isEmpty && imageFolder == nil {
-            throw .usage(detail: "nothing to run: pass --image photo.jpg, --images DIR, or --input x.npy --output out.npy")
+            throw .usage(detail: "nothing to run: pass --image photo.jpg, --images DIR, --camera /dev/videoN, --video FILE, or --input x.npy --output out.npy")
         }
         if inputNPY != nil && (!imagePaths.isEmpty || imageFolder != nil) {
             throw .usage(detail: "pass either --image/--images or --input, not both")
@@ -100,10 +112,16 @@ public func runCommand(_ o: RunOptions) throws(SwiftletError) {
         throw .unsupported(detail: "\(o.modelPath): MTCNN bundles run with the host swiftlet; the board binary runs .swl models")
     }
     #else
-    if isBundlePath(o.modelPath) { return try runMTCNNImages(o) }
+    if isBundlePath(o.modelPath) {
+        if o.stream.isSet { throw .unsupported(detail: "\(o.modelPath): MTCNN bundles run on --image photos; --camera and --video take .swl models") }
+        return try runMTCNNImages(o)
+    }
     #endif
     let model = try PackedModel(path: o.modelPath)
     let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
+    #if !SWIFTLET_NO_CAMERA
+    if o.stream.isSet { return try runStream(interpreter, o) }
+    #endif
     if let input = o.inputNPY, let output = o.outputNPY {
         try runTensor(interpreter, input: input, output: output, o)
     } else {
@@ -310,9 +328,10 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             let ms = runDetector(detector, interpreter, mapping: mapping, options: nms)
             let overlay: String? = overlays.isEmpty ? nil : overlays[n]
             if let overlay { try writeOverlay(detector, labels: labelBytes, image: &source, mapping: mapping, path: overlay) }
-            printDetections(detector, spec, image: path, latency: latency, detectMs: ms, options: nms, json: o.json, overlay: overlay)
+            printDetections(detector, spec, image: path, latencyJSON: latency.json, latencyText: latency.text, detectMs: ms, options: nms,
+                            json: o.json, overlay: overlay)
         } else {
-            printResult(interpreter, image: path, latency: latency, o)
+            printResult(interpreter, image: path, latencyJSON: latency.json, latencyText: latency.text, o)
         }
         if !o.json { printProfile(latency, spec, kernels: latency.kernels) }
     }
@@ -404,14 +423,15 @@ public func topIndices(_ scores: [Float], _ k: Int) -> [Int] {
     return Array(idx.prefix(max(0, k)))
 }
 
-func printResult(_ interpreter: Interpreter, image: String, latency: Latency, _ o: RunOptions) {
+/// Prints a classification's top-k (or raw outputs' summaries) after `"image": …` (or `"<key>": …`) and the timing.
+func printResult(_ interpreter: Interpreter, image: String, key: String = "image", latencyJSON: String, latencyText: String, _ o: RunOptions) {
     let spec = interpreter.spec
     if spec.postprocess.kind == .classification {
         let values = interpreter.output(0)
         let scores = spec.postprocess.outputsProbabilities ? values : softmaxProbabilities(values)
         let top = topIndices(scores, o.topK)
         if o.json {
-            var s = "{\"image\": \(jsonString(image)), \(latency.json), \"top\": ["
+            var s = "{\"\(key)\": \(jsonString(image)), \(latencyJSON), \"top\": ["
             for (n, i) in top.enumerated() {
                 if n > 0 { s += ", " }
                 let label = i < spec.labels.count ? spec.labels[i] : "\(i)"
@@ -419,7 +439,7 @@ func printResult(_ interpreter: Interpreter, image: String, latency: Latency, _ 
             }
             sys_print(s + "]}")
         } else {
-            sys_print("\(image)  \(latency.text)")
+            sys_print("\(image)  \(latencyText)")
             let width = "\(max(scores.count - 1, 0))".utf8.count
             for i in top {
                 let label = i < spec.labels.count ? " \(spec.labels[i])" : ""
@@ -431,7 +451,7 @@ func printResult(_ interpreter: Interpreter, image: String, latency: Latency, _ 
     // Raw outputs (and a detection model without a decoder): name, shape, range, first values.
     let head = 6
     if o.json {
-        var s = "{\"image\": \(jsonString(image)), \(latency.json), \"outputs\": ["
+        var s = "{\"\(key)\": \(jsonString(image)), \(latencyJSON), \"outputs\": ["
         for i in 0..<spec.outputs.count {
             let t = spec.tensors[spec.outputs[i]]
             let v = interpreter.output(i)
@@ -443,7 +463,7 @@ func printResult(_ interpreter: Interpreter, image: String, latency: Latency, _ 
         }
         sys_print(s + "]}")
     } else {
-        sys_print("\(image)  \(latency.text)")
+        sys_print("\(image)  \(latencyText)")
         for i in 0..<spec.outputs.count {
             let t = spec.tensors[spec.outputs[i]]
             let v = interpreter.output(i)

@@ -37,6 +37,21 @@ public func decodeJPEG(_ bytes: UnsafeRawBufferPointer, path: String, into image
     if let failure = decodeJPEG(bytes, path: path, atLeast: nil, image: &image) { throw failure }
 }
 
+/// Decodes a camera's JPEG frame at the smallest DCT scale (1/8, 1/4, 1/2 or 1, libjpeg's
+/// `scale_denom`, as Pillow's `draft`) whose size is still at least `need` on both sides, into `image`
+/// (storage reused). Returns the frame's own size, which the decoded image is 1/scale of.
+public func decodeJPEGFrame(_ bytes: UnsafeRawBufferPointer, path: String, atLeast need: (width: Int, height: Int),
+                            into image: inout RGBImage) throws(SwiftletError) -> (width: Int, height: Int) {
+    if let problem = notJPEGDetail(bytes) { throw .badImage(path: path, detail: problem) }
+    let header = swl_jpeg_read_header(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count)
+    if header.ok == 0 { throw .badImage(path: path, detail: jpegMessage(header)) }
+    let w = Int(header.width), h = Int(header.height)
+    var scale = 1
+    for d in [8, 4, 2] where scale == 1 && (w + d - 1) / d >= need.width && (h + d - 1) / d >= need.height { scale = d }
+    if let failure = decodeJPEG(bytes, path: path, atLeast: nil, scale: scale, image: &image) { throw failure }
+    return (w, h)
+}
+
 /// Reads and decodes a JPEG file; a large one at a reduced scale still `atLeast` the given size.
 public func loadJPEG(path: String, atLeast: (width: Int, height: Int)? = nil) throws(SwiftletError) -> RGBImage {
     let bytes = try sys_readFile(path, what: "a JPEG image")
@@ -72,7 +87,7 @@ public func readJPEGHeader(_ bytes: [UInt8], path: String) throws(SwiftletError)
 }
 
 /// The decoder proper; returns the error instead of throwing so it can run inside closures.
-private func decodeJPEG(_ buf: UnsafeRawBufferPointer, path: String, atLeast: (width: Int, height: Int)?,
+private func decodeJPEG(_ buf: UnsafeRawBufferPointer, path: String, atLeast: (width: Int, height: Int)?, scale: Int? = nil,
                         image: inout RGBImage) -> SwiftletError? {
     if let problem = notJPEGDetail(buf) { return .badImage(path: path, detail: problem) }
     let data = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -92,7 +107,8 @@ private func decodeJPEG(_ buf: UnsafeRawBufferPointer, path: String, atLeast: (w
                 + "downscale it")
     }
     // The declared size is checked against the budget before any pixel memory is allocated.
-    guard let denom = jpegScaleDenominator(width: width, height: height, atLeast: atLeast) else {
+    guard let denom = scale.map({ s in (width + s - 1) / s * ((height + s - 1) / s) <= maxJPEGDecodedPixels ? s : 0 })
+            ?? jpegScaleDenominator(width: width, height: height, atLeast: atLeast), denom > 0 else {
         let mp = formatMegapixels(width * height)
         let need = atLeast.map {
             ", and no reduced scale (1/2, 1/4, 1/8) keeps it both within that and at least the \($0.width)x\($0.height) the model's resize needs"

@@ -162,6 +162,28 @@ public struct BilinearResizer {
         }
     }
 
+    /// Resizes an image given one RGB row at a time (`row(y)`: `inWidth` pixels, valid until the
+    /// next call) into `output`: only the rows the output needs are asked for, each once, in order.
+    /// Both passes always run (a pass at scale 1 has one tap of weight 1, so it copies exactly).
+    public mutating func resize(rows row: (Int) -> UnsafePointer<UInt8>, into output: inout RGBImage) {
+        output.reshape(width: outWidth, height: outHeight)
+        let count = (rowEnd - rowFirst) * outWidth * 3
+        var tmpBuffer: [UInt8] = []
+        swap(&tmpBuffer, &scratch)
+        defer { swap(&tmpBuffer, &scratch) }
+        if tmpBuffer.count < count { tmpBuffer = [UInt8](repeating: 0, count: count) }
+        tmpBuffer.withUnsafeMutableBufferPointer { tmp in
+            for y in rowFirst..<rowEnd {
+                horizontalPass(row(y), rows: 1, into: tmp.baseAddress! + (y - rowFirst) * outWidth * 3)
+            }
+        }
+        tmpBuffer.withUnsafeBufferPointer { tmp in
+            output.pixels.withUnsafeMutableBufferPointer { dst in
+                verticalPass(tmp.baseAddress!, rowOffset: rowFirst, width: outWidth, into: dst.baseAddress!)
+            }
+        }
+    }
+
     /// Resizes `rows` rows of `inWidth` pixels to `outWidth` pixels.
     private func horizontalPass(_ src: UnsafePointer<UInt8>, rows: Int, into dst: UnsafeMutablePointer<UInt8>) {
         let half = Int32(1) << (ResampleAxis.precisionBits - 1)

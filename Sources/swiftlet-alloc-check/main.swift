@@ -55,11 +55,59 @@ func checkBundle(_ args: [String]) -> Int32 {
             }
         }
         once()
+        print(countedRuns(runs, loadCount: Int(load.mallocCount), loadBytes: Int(load.mallocBytesCount), once) + " detections \(faces)")
+        return 0
+    } catch {
+        sys_printError("error: \(error.message)\n")
+        return 1
+    }
+}
+
+/// Runs `once` `runs` times with the interposer counting; returns the report line, the counts taken
+/// from `loadCount` allocations (`loadBytes` bytes) made before.
+func countedRuns(_ runs: Int, loadCount: Int, loadBytes: Int, _ once: () -> Void) -> String {
+    MallocInterposerSwift.hook()
+    for _ in 0..<runs { once() }
+    MallocInterposerSwift.unhook()
+    let s = MallocInterposerSwift.getStatistics()
+    return "load_allocations \(loadCount) allocations \(Int(s.mallocCount) - loadCount) bytes \(Int(s.mallocBytesCount) - loadBytes) runs \(runs) threads 1"
+}
+
+/// The camera path's pre-processing (`swiftlet-alloc-check --frame yuyv|nv12|grey W H FILE [RUNS]`): a
+/// recorded raw frame fitted to 224×224 (stretched, and from a 256 shorter side with a centre crop) and
+/// normalised into a float input, RUNS times after a first frame that makes the buffers; returns the exit code.
+func checkFrame(_ args: [String]) -> Int32 {
+    guard args.count == 6 || args.count == 7, let format = CameraPixelFormat(name: args[2]), format != .mjpeg,
+          let w = Int(args[3]), let h = Int(args[4]), w > 0, h > 0, let runs = args.count == 7 ? Int(args[6]) : 100, runs > 0 else {
+        sys_printError("usage: swiftlet-alloc-check --frame yuyv|nv12|grey|rgb24 WIDTH HEIGHT FILE [RUNS]\n")
+        return 64
+    }
+    MallocInterposerSwift.initialize()
+    do {
         MallocInterposerSwift.hook()
-        for _ in 0..<runs { once() }
+        let file = try MappedFile(path: args[5], what: "a raw frame")
+        let frame = RawFrame(format: format, width: w, height: h, bytesPerLine: format == .yuyv ? w * 2 : format == .rgb24 ? w * 3 : w,
+                             bytes: file.bytes)
+        if let need = frame.missingBytes {
+            sys_printError("error: \(args[5]) has \(file.count) bytes, the frame needs \(need)\n")
+            return 1
+        }
+        var stretch = FrameFitter(inWidth: w, inHeight: h, width: 224, height: 224, shorter: 0)
+        var crop = FrameFitter(inWidth: w, inHeight: h, width: 224, height: 224, shorter: 256)
+        var fitted = RGBImage(width: 0, height: 0)
+        let input = UnsafeMutablePointer<Float>.allocate(capacity: 224 * 224 * 3)
+        defer { input.deallocate() }
+        let mean: [Float] = [123.675, 116.28, 103.53], std: [Float] = [58.395, 57.12, 57.375]
+        func once() {
+            stretch.fit(frame, into: &fitted)
+            normalize(fitted, mean: mean, std: std, bgr: false, into: input)
+            crop.fit(frame, into: &fitted)
+            normalize(fitted, mean: mean, std: std, bgr: false, into: input)
+        }
+        once()
         MallocInterposerSwift.unhook()
-        let s = MallocInterposerSwift.getStatistics()
-        print("load_allocations \(load.mallocCount) allocations \(s.mallocCount - load.mallocCount) bytes \(s.mallocBytesCount - load.mallocBytesCount) runs \(runs) threads 1 detections \(faces)")
+        let load = MallocInterposerSwift.getStatistics()
+        print(countedRuns(runs, loadCount: Int(load.mallocCount), loadBytes: Int(load.mallocBytesCount), once))
         return 0
     } catch {
         sys_printError("error: \(error.message)\n")
@@ -68,6 +116,7 @@ func checkBundle(_ args: [String]) -> Int32 {
 }
 
 let args = CommandLine.arguments
+if args.count >= 2, args[1] == "--frame" { exit(checkFrame(args)) }
 if args.count >= 3, args[1].hasSuffix(".bundle") { exit(checkBundle(args)) }
 guard args.count >= 2, args.count <= 4, let runs = args.count >= 3 ? Int(args[2]) : 100, runs > 0,
       let threads = args.count == 4 ? Int(args[3]) : 1, threads > 0 else {

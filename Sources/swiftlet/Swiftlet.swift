@@ -22,7 +22,7 @@ struct Swiftlet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Import, inspect and run edge-inference models.",
-        subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self, SelfTest.self])
+        subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self, Cameras.self, SelfTest.self])
 
     /// argument-parser's `main`, except that with --json its usage errors are JSON objects too.
     static func main() {
@@ -311,14 +311,17 @@ enum KernelsFlag: String, ExpressibleByArgument, CaseIterable {
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a packed model on JPEG images or on a .npy tensor.",
+        abstract: "Run a packed model on JPEG images, camera frames, a recording or a .npy tensor.",
         discussion: """
             With --image (or --images DIR), each photo is resized and normalised as the model's pre-processing says; \
             classifiers print the top classes, detectors (imported with --decoder) their detections \
             (label, score, box x0,y0,x1,y1 and keypoints in the photo's pixels), other models their outputs. \
             An image that cannot be read is reported and the others run (exit 1 at the end). With --input, a float32 \
             .npy in the ONNX input layout (e.g. NCHW) is run and every output written to --output \
-            (out.npy for one output, out-NAME.npy for several).
+            (out.npy for one output, out-NAME.npy for several). With --camera (or --video), frames are converted, \
+            resized and normalised straight into the input and each result is printed with the frame's capture \
+            timestamp and the time of each stage (wait, pre-process, inference, post-process, capture to result); \
+            a summary with the frame rate and the captured, dropped, stale and corrupt counts ends the stream.
             """)
 
     @Argument(help: "The packed model (.swl).")
@@ -372,6 +375,27 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("max-detections"), parsing: .unconditional, help: "Detectors: at most this many detections per image (default: the model's).")
     var maxDetections: Int?
 
+    @Option(help: ArgumentHelp("Stream frames from this V4L2 camera: one result per frame, then a summary (see 'swiftlet cameras').", valueName: "/dev/videoN"))
+    var camera: String?
+
+    @Option(help: ArgumentHelp("Stream frames from a recording: concatenated JPEGs (MJPEG), or raw frames with --format and --size.", valueName: "file"))
+    var video: String?
+
+    @Option(help: "With --camera or --video: yuyv, nv12, mjpeg, grey or rgb24 (camera default: the first of these it offers).")
+    var format: String?
+
+    @Option(help: ArgumentHelp("With --camera or --video: the frame size (camera default: the offered size closest to 640x480).", valueName: "WxH"))
+    var size: String?
+
+    @Option(parsing: .unconditional, help: "With --camera: frames per second to ask for (default: the camera's).")
+    var fps: Int?
+
+    @Option(parsing: .unconditional, help: "With --camera or --video: stop after this many frames (default: a camera streams until stopped, a recording to its end).")
+    var frames: Int?
+
+    @Flag(help: "With --camera: process every frame in order instead of the latest one (older ready frames are otherwise skipped and counted as stale).")
+    var queue = false
+
     var options: RunOptions {
         var o = RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
                            runs: runs, profile: profile)
@@ -384,19 +408,49 @@ struct Run: ParsableCommand {
         o.maxDetections = maxDetections
         o.imageFolder = imageFolder
         o.overlayFolder = overlay
+        o.stream.camera = camera
+        o.stream.video = video
+        o.stream.fps = fps
+        o.stream.frames = frames
+        o.stream.queue = queue
+        return o
+    }
+
+    /// `options` with the flags that can be wrong on their face (`--format`, `--size`) parsed.
+    func checkedOptions() throws(SwiftletError) -> RunOptions {
+        var o = options
+        if let format { o.stream.format = try StreamOptions.parseFormat(format) }
+        if let size { (o.stream.width, o.stream.height) = try StreamOptions.parseSize(size) }
         return o
     }
 
     func run() throws {
         // Checked here rather than in validate(), which argument-parser calls before it reports
         // unknown flags: `run m.swl --imgae a.jpg` should name '--imgae', not say "nothing to run".
+        let o: RunOptions
         do {
-            try options.validate()
+            o = try checkedOptions()
+            try o.validate()
         } catch {
             if error.exitCode == 64 { usageFailure(error.message, for: Run.self, name: "run") }
             try reportingErrors { () throws(SwiftletError) in throw error }
+            return
         }
-        try reportingErrors { () throws(SwiftletError) in try runCommand(options) }
+        try reportingErrors { () throws(SwiftletError) in try runCommand(o) }
+    }
+}
+
+// MARK: - cameras
+
+struct Cameras: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the V4L2 cameras (/dev/videoN) with their formats, frame sizes and frame rates.")
+
+    @Flag(help: "Print one JSON array.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(SwiftletError) in try camerasCommand(json: json) }
     }
 }
 

@@ -32,6 +32,22 @@ import Testing
         return (load, runs)
     }
 
+    @Test("camera frames fitted and normalised into the input allocate nothing per frame (YUYV, NV12, GREY)",
+          arguments: [("yuyv", "chelsea_160x120.yuyv", 160, 120), ("nv12", "coffee_160x120.nv12", 160, 120), ("grey", "astronaut_96x72.grey", 96, 72)])
+    func cameraFrameNoAllocationPerFrame(format: String, file: String, width: Int, height: Int) throws {
+        let (check, lib) = try tools()
+        let r = try runProcess("/usr/bin/env", ["LD_PRELOAD=\(lib)", check, "--frame", format, "\(width)", "\(height)",
+                                                repoFile("Tests/Fixtures/camera/" + file), "50"])
+        #expect(r.status == 0, "\(file): \(r.stderr)")
+        let words = r.stdout.split(separator: " ").map(String.init)
+        guard let li = words.firstIndex(of: "load_allocations"), let ai = words.firstIndex(of: "allocations"),
+              let load = Int(words[li + 1]), let runs = Int(words[ai + 1]) else {
+            throw TestFailure("unexpected output from swiftlet-alloc-check: \(r.stdout)")
+        }
+        #expect(load > 0, "the interposer counted nothing: is it preloaded?")
+        #expect(runs == 0, "\(file): \(runs) allocations in 50 frames")
+    }
+
     @Test("a detector's decoding and NMS allocate nothing per frame (BlazeFace, float32 and int8)")
     func detectorNoAllocationPerFrame() throws {
         let dir = try scratchDirectory()

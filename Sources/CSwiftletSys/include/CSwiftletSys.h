@@ -298,4 +298,67 @@ unsigned char *swl_jpeg_encode(const unsigned char *rgb, int width, int height, 
 /// `swl_jpeg_encode` with libjpeg's default 4:2:0 colour; NULL on failure. For tests that need real JPEGs.
 unsigned char *swl_jpeg_encode_rgb(const unsigned char *rgb, int width, int height, int quality, size_t *size);
 
+// ---- V4L2 capture (v4l2.c; the kernel's videodev2.h stays in the C file) ----
+
+/// V4L2 four-character codes (v4l2_fourcc('Y','U','Y','V') and so on; plain literals so that Swift
+/// imports them as constants with no storage; v4l2.c checks them against videodev2.h).
+#define swl_fourcc_yuyv 0x56595559u
+#define swl_fourcc_nv12 0x3231564Eu
+#define swl_fourcc_mjpeg 0x47504A4Du
+#define swl_fourcc_jpeg 0x4745504Au
+#define swl_fourcc_grey 0x59455247u
+#define swl_fourcc_rgb24 0x33424752u
+
+/// What VIDIOC_QUERYCAP says (the device's own capabilities when it reports them).
+typedef struct {
+    char driver[16];
+    char card[32];
+    char bus[32];
+    int capture;         // single-planar video capture
+    int capture_mplane;  // multi-planar video capture (not supported by Swiftlet yet)
+    int streaming;       // memory-mapped streaming I/O
+} swl_v4l2_caps;
+
+/// One VIDIOC_ENUM_FRAMESIZES entry: a discrete size (min == max), or a stepwise/continuous range.
+typedef struct {
+    int stepwise;
+    uint32_t min_width, max_width, step_width;
+    uint32_t min_height, max_height, step_height;
+} swl_v4l2_size;
+
+/// The single-planar capture format (struct v4l2_pix_format's fields Swiftlet uses).
+typedef struct {
+    uint32_t fourcc, width, height, bytes_per_line, size_image;
+} swl_v4l2_format;
+
+/// A dequeued buffer (struct v4l2_buffer's fields Swiftlet uses); the timestamp in nanoseconds.
+typedef struct {
+    uint32_t index, bytes_used, sequence;
+    int error;      // V4L2_BUF_FLAG_ERROR: the data may be corrupt
+    int monotonic;  // the timestamp is from CLOCK_MONOTONIC
+    int64_t timestamp_ns;
+} swl_v4l2_frame;
+
+int swl_v4l2_querycap(int fd, swl_v4l2_caps *out);
+int swl_v4l2_enum_format(int fd, uint32_t index, uint32_t *fourcc, uint32_t *compressed);
+int swl_v4l2_enum_size(int fd, uint32_t fourcc, uint32_t index, swl_v4l2_size *out);
+/// A discrete interval, or for a stepwise range its shortest interval (`*stepwise` = 1).
+int swl_v4l2_enum_interval(int fd, uint32_t fourcc, uint32_t width, uint32_t height, uint32_t index, uint32_t *num,
+                           uint32_t *den, uint32_t *stepwise);
+int swl_v4l2_get_format(int fd, swl_v4l2_format *f);
+/// VIDIOC_S_FMT: `f` in, and the driver's choice out.
+int swl_v4l2_set_format(int fd, swl_v4l2_format *f);
+/// VIDIOC_S_PARM (`set` 1) or VIDIOC_G_PARM: the time per frame, the driver's value out.
+int swl_v4l2_frame_interval(int fd, uint32_t *num, uint32_t *den, int set);
+/// VIDIOC_REQBUFS with memory-mapped buffers: `*count` in, the driver's count out.
+int swl_v4l2_request_buffers(int fd, uint32_t *count);
+int swl_v4l2_query_buffer(int fd, uint32_t index, uint64_t *offset, uint32_t *length);
+int swl_v4l2_queue_buffer(int fd, uint32_t index);
+/// VIDIOC_DQBUF: -1 with errno EAGAIN when no buffer is ready (the device is opened non-blocking).
+int swl_v4l2_dequeue_buffer(int fd, swl_v4l2_frame *f);
+int swl_v4l2_stream(int fd, int on);
+/// poll(POLLIN) for at most `timeout_ms`, EINTR retried against the same deadline: 1 readable,
+/// 0 timed out, 2 POLLERR/POLLHUP/POLLNVAL without data, -1 with errno set.
+int swl_poll_readable(int fd, int timeout_ms);
+
 #endif

@@ -1,0 +1,340 @@
+import CSwiftletSys
+import SwiftletCore
+import SwiftletDetect
+import SwiftletModel
+import SwiftletRuntime
+import SwiftletVision
+
+// `run --camera` and `run --video`: the frame loop. Each frame: wait for it (the camera's latest
+// frame by default, see Camera), convert and fit it into the model's input (YUYV, NV12, GREY, RGB24
+// by rows, MJPEG through libjpeg), infer, decode (top-k or detections in frame pixels), print one
+// line. The frame buffers, the fitter's taps and scratch, and the decoded MJPEG image are made
+// once; a frame of another size (a recording) remakes the fitter.
+
+/// Where `run` reads frames from: a V4L2 camera or a recording, with the camera's format request.
+public struct StreamOptions {
+    /// `--camera /dev/videoN`.
+    public var camera: String? = nil
+    /// `--video FILE`: a concatenated MJPEG recording, or raw frames with `--format yuyv|nv12|grey|rgb24 --size WxH`.
+    public var video: String? = nil
+    public var format: CameraPixelFormat? = nil
+    public var width: Int? = nil, height: Int? = nil
+    public var fps: Int? = nil
+    /// Frames to process (nil: a camera streams until interrupted, a recording to its end).
+    public var frames: Int? = nil
+    /// `--queue`: every frame in order instead of the latest one.
+    public var queue = false
+    /// How long to wait for a frame before the camera counts as stalled.
+    public var timeoutMs = 3000
+    public init() {}
+
+    public var isSet: Bool { camera != nil || video != nil }
+
+    /// `--size WxH` → (W, H), both 1…16384.
+    public static func parseSize(_ text: String) throws(SwiftletError) -> (Int, Int) {
+        let parts = text.utf8.split(separator: UInt8(ascii: "x"), omittingEmptySubsequences: false)
+        if parts.count == 2, let w = Int(String(decoding: parts[0], as: UTF8.self)), let h = Int(String(decoding: parts[1], as: UTF8.self)),
+            w >= 1, h >= 1, w <= 16384, h <= 16384 {
+            return (w, h)
+        }
+        throw .usage(detail: "--size takes WIDTHxHEIGHT between 1x1 and 16384x16384, e.g. 640x480; got '\(text)'")
+    }
+
+    /// `--format NAME`.
+    public static func parseFormat(_ text: String) throws(SwiftletError) -> CameraPixelFormat {
+        guard let f = CameraPixelFormat(name: text) else {
+            throw .usage(detail: "--format takes yuyv, nv12, mjpeg, grey or rgb24; got '\(text)'")
+        }
+        return f
+    }
+
+    func validate(imagesToo: Bool) throws(SwiftletError) {
+        if camera != nil && video != nil { throw .usage(detail: "pass either --camera or --video, not both") }
+        if !isSet {
+            if format != nil || width != nil || fps != nil || frames != nil || queue {
+                throw .usage(detail: "--format, --size, --fps, --frames and --queue are for --camera /dev/videoN or --video FILE")
+            }
+            return
+        }
+        if imagesToo { throw .usage(detail: "pass --camera/--video or --image/--images/--input, not both") }
+        if let frames, frames < 1 { throw .usage(detail: "--frames must be at least 1, got \(frames)") }
+        if let fps, fps < 1 || fps > 1000 { throw .usage(detail: "--fps must be between 1 and 1000, got \(fps)") }
+        if video != nil {
+            if fps != nil || queue { throw .usage(detail: "--fps and --queue are for --camera; a recording is read frame after frame") }
+            if let format, format != .mjpeg, width == nil {
+                throw .usage(detail: "--video with --format \(formatName(format)) needs --size WxH: raw frames do not say their size")
+            }
+        }
+    }
+}
+
+func formatName(_ f: CameraPixelFormat) -> String {
+    switch f {
+    case .yuyv: return "yuyv"
+    case .nv12: return "nv12"
+    case .mjpeg: return "mjpeg"
+    case .grey: return "grey"
+    case .rgb24: return "rgb24"
+    }
+}
+
+#if SWIFTLET_NO_CAMERA
+/// What the board build without camera capture (SWIFTLET_NO_CAMERA, see tools/build-board) says to
+/// `run --camera` and `cameras`.
+var noCameraBuild: SwiftletError {
+    .unsupported(detail: "this board binary was built without camera capture (SWIFTLET_NO_CAMERA: it keeps the rpi4 binary under 1 MB); use the rpi5 or x86-64 build, or the host swiftlet")
+}
+#else
+/// Frames from a recording: a mapped file cut into JPEGs or fixed-size raw frames.
+struct Recording {
+    let file: MappedFile
+    let format: CameraPixelFormat
+    let width: Int, height: Int
+    var offset = 0
+
+    /// The next frame's bytes, or nil at the end.
+    mutating func next() -> UnsafeRawBufferPointer? {
+        let all = file.bytes
+        if format == .mjpeg {
+            guard let r = nextJPEGFrame(all, from: offset) else { return nil }
+            offset = r.upperBound
+            return UnsafeRawBufferPointer(rebasing: all[r])
+        }
+        let size = format.minimumBytes(width: width, height: height)
+        if offset + size > all.count { return nil }
+        defer { offset += size }
+        return UnsafeRawBufferPointer(rebasing: all[offset..<(offset + size)])
+    }
+}
+
+/// The per-frame pre-processing state: the fitter for the current frame size and the buffers it fills.
+struct FrameInput {
+    let pre: Preprocess
+    let width: Int, height: Int, channels: Int
+    var fitter: FrameFitter? = nil
+    var decoded = RGBImage(width: 0, height: 0)
+    var fitted = RGBImage(width: 0, height: 0)
+
+    /// Fits `frame` into the model's input at `input`; returns the frame's size and the size it was
+    /// decoded at (an MJPEG frame at the DCT scale still as large as the resize needs), for the box mapping.
+    mutating func load(_ frame: RawFrame, source: String, into input: UnsafeMutablePointer<Float>) throws(SwiftletError)
+        -> (frame: (Int, Int), decoded: (Int, Int)) {
+        var full = (frame.width, frame.height)
+        var size = full
+        if frame.format == .mjpeg {
+            let side = pre.resizeMode == 1 ? (pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)) : 0
+            let own = try decodeJPEGFrame(frame.bytes, path: source, atLeast: side > 0 ? (side, side) : (width, height), into: &decoded)
+            full = (own.width, own.height)
+            size = (decoded.width, decoded.height)
+        } else if let need = frame.missingBytes {
+            throw .invalidInput(path: source, detail: "the frame has \(frame.bytes.count) bytes, a \(frame.width)x\(frame.height) \(fourccText(frame.format.fourcc)) frame needs \(need)",
+                                hint: "check --format and --size")
+        }
+        if fitter == nil || fitter!.inWidth != size.0 || fitter!.inHeight != size.1 {
+            fitter = FrameFitter(inWidth: size.0, inHeight: size.1, width: width, height: height,
+                                 shorter: pre.resizeMode == 1 ? (pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)) : 0)
+        }
+        if frame.format == .mjpeg { fitter!.fit(decoded, into: &fitted) } else { fitter!.fit(frame, into: &fitted) }
+        if channels == 1 {
+            normalizeLuma(fitted, mean: pre.mean[0], std: pre.std[0], into: input)
+        } else {
+            normalize(fitted, mean: pre.mean, std: pre.std, bgr: pre.bgr, into: input)
+        }
+        return (full, size)
+    }
+}
+
+/// Per-stage times of the frames for the summary, in nanoseconds: the first `capacity` frames' samples
+/// (storage reserved up front, so recording allocates nothing per frame) and every frame's sums.
+struct StageTimes {
+    static let names = ["wait", "preprocess", "inference", "postprocess", "latency"]
+    var samples: [[UInt64]]
+    var sums = [UInt64](repeating: 0, count: 5)
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        samples = []
+        for _ in 0..<5 {
+            var a: [UInt64] = []
+            a.reserveCapacity(capacity)
+            samples.append(a)
+        }
+    }
+
+    /// Adds one frame's wait, pre-process, inference, post-process and latency times.
+    mutating func add(_ t: (UInt64, UInt64, UInt64, UInt64, UInt64)) {
+        record(0, t.0)
+        record(1, t.1)
+        record(2, t.2)
+        record(3, t.3)
+        record(4, t.4)
+    }
+
+    private mutating func record(_ stage: Int, _ ns: UInt64) {
+        sums[stage] &+= ns
+        if samples[stage].count < capacity { samples[stage].append(ns) }
+    }
+
+    /// `"mean_wait_ms": …, "p50_wait_ms": …, "p99_wait_ms": …` for each stage (`json`), or
+    /// `wait 1.2/1.1/3.4 ms` (mean/p50/p99) for each.
+    func summary(frames: Int, json: Bool) -> String {
+        var out = ""
+        for i in 0..<5 {
+            let sorted = samples[i].sorted()
+            let mean = ms(sums[i] / UInt64(max(frames, 1))), p50 = ms(percentile(sorted, 50)), p99 = ms(percentile(sorted, 99))
+            let name = StageTimes.names[i]
+            if json {
+                out += ", \"mean_\(name)_ms\": \(mean), \"p50_\(name)_ms\": \(p50), \"p99_\(name)_ms\": \(p99)"
+            } else {
+                out += "\(i == 0 ? "" : ", ")\(name) \(mean)/\(p50)/\(p99)"
+            }
+        }
+        return out
+    }
+}
+
+func ms(_ ns: UInt64) -> String { formatFixed(Double(ns) / 1e6, 3) }
+
+/// `run --camera` / `run --video`: streams frames through the model, one result line per frame and a summary.
+func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError) {
+    let s = o.stream
+    let spec = interpreter.spec
+    guard let pre = spec.preprocess else {
+        throw .invalidModel(detail: "\(o.modelPath) has no pre-processing metadata (mean, std, resize), so it cannot take camera frames",
+                            hint: "re-import it with 'swiftlet import model.onnx -o model.swl --mean R,G,B --std R,G,B'")
+    }
+    let shape = spec.tensors[spec.inputs[0]].shape
+    if spec.inputs.count != 1 || shape[0] != 1 || (shape[3] != 1 && shape[3] != 3) {
+        throw .invalidModel(detail: "\(o.modelPath) takes \(spec.inputs.count) inputs of shape \(Shape.text(shape))",
+                            hint: "--camera and --video feed one image to a one-input model with 1 or 3 channels")
+    }
+    let detector = try makeDetector(spec)
+    var input = FrameInput(pre: pre, width: shape[2], height: shape[1], channels: shape[3])
+    var camera: Camera? = nil
+    var recording: Recording? = nil
+    let source = s.camera ?? s.video ?? ""
+    if let path = s.camera {
+        let c = try Camera(path: path)
+        let m = try c.configure(format: s.format, width: s.width, height: s.height, fps: s.fps)
+        c.policy = s.queue ? .queue : .latest
+        try c.start(buffers: 4)
+        camera = c
+        let rate = m.intervalNum > 0 ? "\(fpsText(num: m.intervalNum, den: m.intervalDen)) fps" : "driver's rate"
+        let what = "\(c.card) (\(c.driver)), \(fourccText(m.format.fourcc)) \(m.width)x\(m.height) at \(rate)"
+        if o.json {
+            sys_print("{\"camera\": \(jsonString(path)), \"card\": \(jsonString(c.card)), \"driver\": \(jsonString(c.driver)), \"format\": \(jsonString(fourccText(m.format.fourcc))), \"width\": \(m.width), \"height\": \(m.height), \"fps\": \(m.intervalNum > 0 ? jsonNumber(Double(m.intervalDen) / Double(m.intervalNum)) : "null"), \"policy\": \(jsonString(s.queue ? "queue" : "latest"))}")
+        } else {
+            sys_print("\(path): \(what), \(s.queue ? "every frame (--queue)" : "latest frame")")
+        }
+    } else if let path = s.video {
+        let format = s.format ?? .mjpeg
+        recording = Recording(file: try MappedFile(path: path, what: "a video recording"), format: format, width: s.width ?? 0, height: s.height ?? 0)
+    }
+    let nms: NMSOptions? = detector.map { nmsOptions($0, o) }
+    var times = StageTimes(capacity: min(s.frames ?? 10_000, 10_000))
+    var done = 0, corrupt = 0
+    let started = sys_monotonicNanoseconds()
+    while s.frames.map({ done + corrupt < $0 }) ?? true {
+        let t0 = sys_monotonicNanoseconds()
+        let raw: RawFrame
+        let stamp: UInt64
+        var label = ""
+        if let camera {
+            let f = try camera.nextFrame(timeoutMs: s.timeoutMs)
+            let m = camera.mode!
+            raw = RawFrame(format: m.format, width: m.width, height: m.height, bytesPerLine: m.bytesPerLine, bytes: f.bytes)
+            stamp = f.timestampNs
+            label = "\(source) frame \(f.sequence)"
+        } else {
+            guard let bytes = recording!.next() else { break }
+            let r = recording!
+            let bpl = r.format == .yuyv ? r.width * 2 : r.format == .rgb24 ? r.width * 3 : r.width
+            raw = RawFrame(format: r.format, width: r.width, height: r.height, bytesPerLine: bpl, bytes: bytes)
+            stamp = t0
+            label = "\(source) frame \(done + corrupt)"
+        }
+        let t1 = sys_monotonicNanoseconds()
+        let size: (frame: (Int, Int), decoded: (Int, Int))
+        do {
+            size = try input.load(raw, source: label, into: interpreter.inputPointer(0))
+        } catch {
+            // A corrupt frame is reported, counted and skipped; the stream goes on.
+            corrupt += 1
+            reportError(error, json: o.json)
+            continue
+        }
+        let t2 = sys_monotonicNanoseconds()
+        interpreter.invoke()
+        let t3 = sys_monotonicNanoseconds()
+        var mapping: ImageMapping? = nil
+        if let detector, let nms {
+            mapping = inputMapping(pre, decoded: size.decoded, source: size.frame, input: (shape[2], shape[1]))
+            _ = runDetector(detector, interpreter, mapping: mapping!, options: nms)
+        }
+        let t4 = sys_monotonicNanoseconds()
+        let latency = t4 &- min(stamp, t4)
+        times.add((t1 &- t0, t2 &- t1, t3 &- t2, t4 &- t3, latency))
+        let timing = "\"frame\": \(done), \"timestamp_ns\": \(stamp), \"wait_ms\": \(ms(t1 &- t0)), \"preprocess_ms\": \(ms(t2 &- t1)), \"inference_ms\": \(ms(t3 &- t2)), \"postprocess_ms\": \(ms(t4 &- t3)), \"latency_ms\": \(ms(latency))"
+        let text = "(wait \(ms(t1 &- t0)) ms, pre \(ms(t2 &- t1)) ms, infer \(ms(t3 &- t2)) ms, post \(ms(t4 &- t3)) ms, latency \(ms(latency)) ms)"
+        if let detector, let nms {
+            printDetections(detector, spec, image: label, key: "source", latencyJSON: timing, latencyText: text, detectMs: nil, options: nms,
+                            json: o.json)
+        } else {
+            printResult(interpreter, image: label, key: "source", latencyJSON: timing, latencyText: text, o)
+        }
+        done += 1
+    }
+    let seconds = Double(sys_monotonicNanoseconds() &- started) / 1e9
+    let counters = camera?.counters ?? CameraCounters()
+    camera?.stop()
+    let fps = seconds > 0 ? Double(done) / seconds : 0
+    if o.json {
+        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(counters.stale), \"corrupt\": \(corrupt)\(times.summary(frames: done, json: true))}")
+    } else {
+        sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(counters.stale), corrupt \(corrupt); mean/p50/p99 ms: \(times.summary(frames: done, json: false))")
+    }
+    if done == 0 && corrupt > 0 {
+        throw .invalidInput(path: source, detail: "none of its \(corrupt) frames could be used (reported above)", hint: "check --format and --size")
+    }
+    if done == 0 {
+        throw .invalidInput(path: source, detail: "no frames in the recording", hint: "pass a concatenated MJPEG file, or raw frames with --format and --size")
+    }
+}
+
+/// `swiftlet cameras`: every /dev/videoN with its formats, sizes and frame rates.
+public func camerasCommand(json: Bool) throws(SwiftletError) {
+    let paths = cameraDevicePaths()
+    if paths.isEmpty {
+        if json { sys_print("[]") } else { sys_print("no cameras: /dev has no videoN devices (is a camera plugged in, its driver loaded?)") }
+        return
+    }
+    var items: [String] = []
+    for path in paths {
+        do {
+            let c = try Camera(path: path)
+            let formats = c.formats()
+            if json {
+                var s = "{\"device\": \(jsonString(path)), \"card\": \(jsonString(c.card)), \"driver\": \(jsonString(c.driver)), \"bus\": \(jsonString(c.bus)), \"formats\": ["
+                for (i, f) in formats.enumerated() {
+                    var sizes: [String] = []
+                    for z in f.sizes { sizes.append(jsonString(z.text)) }
+                    s += (i == 0 ? "" : ", ") + "{\"fourcc\": \(jsonString(fourccText(f.fourcc))), \"supported\": \(f.known != nil), \"sizes\": [\(sizes.joined(separator: ", "))]}"
+                }
+                items.append(s + "]}")
+            } else {
+                sys_print("\(path): \(c.card) (\(c.driver), \(c.bus))")
+                var other = ""
+                for f in formats {
+                    if f.known == nil { other += " " + fourccText(f.fourcc) } else { sys_print("  \(fourccText(f.fourcc)): \(sizesText(f))") }
+                }
+                if !other.isEmpty { sys_print("  not converted by Swiftlet:\(other)") }
+            }
+        } catch {
+            // Not every /dev/videoN is a capture device (metadata and output nodes): say why, go on.
+            if json { items.append("{\"device\": \(jsonString(path)), \"error\": \(jsonString(error.message))}") } else { sys_print("\(path): \(error.message)") }
+        }
+    }
+    if json { sys_print("[" + items.joined(separator: ", ") + "]") }
+}
+#endif
