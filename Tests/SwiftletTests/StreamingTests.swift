@@ -95,7 +95,7 @@ import Testing
     /// A tensor placed in the rows a ring does not use is fine while the ring lives; one over the ring
     /// is rejected, naming both.
     @Test func readerHoldsTheRingToItsRows() throws {
-        var (m, t) = try pair(int8: false, kernel: 3, stride: 1, dilation: 1, depthwise: true, stream: true)
+        let (m, t) = try pair(int8: false, kernel: 3, stride: 1, dilation: 1, depthwise: true, stream: true)
         let x = m.spec.inputs[0]
         // The input lives throughout; put it right after the ring's 3 rows (3 × 7 × 8 floats).
         let ringEnd = m.spec.tensors[t].offset + 3 * 7 * 8 * 4
