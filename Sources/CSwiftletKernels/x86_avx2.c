@@ -540,6 +540,9 @@ SWK_AVX2 static inline __m256i swk_mulfp8q(__m256i acc, const swk_rq8 *q) {
 SWK_AVX2 static inline __m256i swk_mulfp8q_sat(__m256i acc, const swk_rq8 *q) {
     if (!q->fp) return swk_mulfp8q(acc, q);
     const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), q->scale);
+    // Mode 2 (SWK_RQ_FLOAT_BOUNDED): the layer's weights, bias and scales keep every product below
+    // 2^30 whatever the inputs (swk_gemm_qs8_float_bounded), so the bound cannot bite.
+    if (q->fp == SWK_RQ_FLOAT_BOUNDED) return _mm256_cvtps_epi32(f);
     return _mm256_cvtps_epi32(_mm256_min_ps(f, _mm256_set1_ps(SWK_RQ_FLOAT_MAX)));
 }
 
@@ -805,11 +808,16 @@ SWK_AVX512VNNI static inline void swk_flip_row(const int8_t *src, size_t k, size
     for (; kk + 32 <= k; kk += 32) {
         _mm256_storeu_si256((__m256i *)(dst + kk), _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + kk)), flip));
     }
-    // The tail (k − kk < 32) and the padding to kp (kp − kk ≤ 32) by masked moves: the bytes past k
-    // load as 0 and leave as 0x80.
+    // The tail (k − kk < 32) and the padding to kp (kp − kk ≤ 32): a masked load (the bytes past k
+    // load as 0 and leave as 0x80) and a whole 32-byte store. The store runs up to 32 − (kp − kk)
+    // bytes into the next row, which is written after this one, or into the scratch's slack after
+    // the last row (SWK_QS8_SLACK); a masked store here would keep the tile's 4-byte loads from
+    // being forwarded from it (they wait for it to reach the cache: tools/bench/gemm-shape measured
+    // the 16 → 96 expansion at 112² and the first layer's 27 → 32, all of whose rows end this way,
+    // 5 % slower with the masked store).
     if (kk < kp) {
         const __m256i v = _mm256_xor_si256(_mm256_maskz_loadu_epi8((__mmask32)((1ull << (k - kk)) - 1), src + kk), flip);
-        _mm256_mask_storeu_epi8(dst + kk, (__mmask32)((1ull << (kp - kk)) - 1), v);
+        _mm256_storeu_si256((__m256i *)(dst + kk), v);
     }
 }
 
@@ -940,6 +948,29 @@ SWK_AVX512VNNI void swk_gemm_qs8_vnni_compensation(size_t n, size_t k, const voi
     swk_vnni_comps((n + SWK_QS8_NR - 1) / SWK_QS8_NR, (k + 3) / 4, w, (__m256i *)comps);
 }
 
+int swk_gemm_qs8_float_bounded(size_t n, size_t k, const void *w) {
+    // Output o's sum is bias_o + Σ x·w with x in [−128, 127], so |sum| ≤ |bias_o| + 128 · Σ |w|; in
+    // double, exact for any layer a file can hold. Below 2^30 the float32 product (two roundings of
+    // 2^−24 each) stays far from 2^31, and the sum itself cannot wrap.
+    const size_t kq = (k + 3) / 4, block = 96 + 32 * kq;
+    for (size_t o = 0; o < n; o++) {
+        const uint8_t *b = (const uint8_t *)w + (o / SWK_QS8_NR) * block;
+        const size_t lane = o % SWK_QS8_NR;
+        int32_t bias;
+        float scale;
+        memcpy(&bias, b + 4 * lane, 4);
+        memcpy(&scale, b + 32 + 4 * lane, 4);
+        double sum = 0;
+        for (size_t q = 0; q < kq; q++) {
+            const int8_t *wq = (const int8_t *)(b + 96 + 32 * q + 4 * lane);
+            for (int i = 0; i < 4; i++) sum += wq[i] < 0 ? -(double)wq[i] : (double)wq[i];
+        }
+        const double bound = (fabs((double)bias) + 128.0 * sum) * fabs((double)scale);
+        if (!(bound < 1073741824.0)) return 0;  // also NaN
+    }
+    return 1;
+}
+
 SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_gemm_qs8_avx512vnni_body(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                                            int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch,
                                            const int32_t *given, int FP) {
@@ -984,6 +1015,10 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_gemm_qs8_av
 SWK_AVX512VNNI void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                                            int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch,
                                            const int32_t *comps) {
+    if (out->float32 == SWK_RQ_FLOAT_BOUNDED) {
+        swk_gemm_qs8_avx512vnni_body(m, n, k, a, a_stride, w, c, c_stride, out, scratch, comps, SWK_RQ_FLOAT_BOUNDED);
+        return;
+    }
     SWK_PER_REQUANT_MODE(swk_gemm_qs8_avx512vnni_body, m, n, k, a, a_stride, w, c, c_stride, out, scratch, comps);
 }
 

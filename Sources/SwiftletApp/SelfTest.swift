@@ -460,11 +460,13 @@ func checkConvQS8(_ v: KernelVariant, _ t: SelfTestCase, _ rng: inout SelfTestRa
     let comps: UnsafeMutableRawPointer?
     do { comps = try qs8Compensation(v, n: g.oc, k: g.depth, packed: packed.weights, what: "selftest") } catch { return "compensation failed" }
     defer { if let c = comps { sys_free(c) } }
+    // The same for the float32 bound the interpreter checks at load (the input-ring rows run without).
     let out = qs8Output(requant, inputZeroPoint: zp)
+    let loaded = qs8Output(requant, inputZeroPoint: zp, bounded: qs8FloatBounded(v, requant, n: g.oc, k: g.depth, packed: packed.weights))
     x.withUnsafeBufferPointer { xp in
         got.withUnsafeMutableBufferPointer { yp in
             conv2dQS8_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!,
-                           yPixelStride: t.yPixelStride, out: out, comps: comps)
+                           yPixelStride: t.yPixelStride, out: loaded, comps: comps)
         }
     }
     if let f = firstByteMismatch(got, want, oc: ys, what: "whole tensor (input zero point \(zp))") { return f }
@@ -477,7 +479,7 @@ func checkConvQS8(_ v: KernelVariant, _ t: SelfTestCase, _ rng: inout SelfTestRa
     for oy in 0..<g.oh {
         x.withUnsafeBufferPointer { xp in
             ring.withUnsafeMutableBufferPointer { yp in
-                conv2dQS8_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!, out: out,
+                conv2dQS8_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!, out: loaded,
                                rows: oy..<(oy + 1), yRing: 2, comps: comps)
             }
         }
@@ -522,14 +524,15 @@ func checkFCQS8(_ v: KernelVariant, rows: Int, depth: Int, units: Int, _ rng: in
     fullyConnectedQS8_fast(v, x: x, rows: rows, depth: depth, packed: packed, scratch: scratch, y: &got, units: units,
                            out: qs8Output(requant, inputZeroPoint: zp))
     if let f = firstByteMismatch(got, want, oc: units, what: "output") { return f }
-    // Again with the compensation made at load, as the interpreter runs it.
+    // Again with the compensation and the float32 bound made at load, as the interpreter runs it.
     let made: UnsafeMutableRawPointer?
     do { made = try qs8Compensation(v, n: units, k: depth, packed: packed, what: "selftest") } catch { return "compensation failed" }
     guard let comps = made else { return nil }
     defer { sys_free(comps) }
     got = [Int8](repeating: 99, count: rows * units)
     fullyConnectedQS8_fast(v, x: x, rows: rows, depth: depth, packed: packed, scratch: scratch, y: &got, units: units,
-                           out: qs8Output(requant, inputZeroPoint: zp), comps: comps)
+                           out: qs8Output(requant, inputZeroPoint: zp, bounded: qs8FloatBounded(v, requant, n: units, k: depth, packed: packed)),
+                           comps: comps)
     return firstByteMismatch(got, want, oc: units, what: "output with the compensation made at load")
 }
 

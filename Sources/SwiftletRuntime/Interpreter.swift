@@ -507,7 +507,8 @@ public final class Interpreter {
             let comps = try compensation(v, n: g.oc, k: g.depth, packed: packed)
             return .conv2dQS8(ConvQS8Step(x: i8(0), xShape: xShape, inputZeroPoint: xq.zeroPoint, w: w.assumingMemoryBound(to: Int8.self), b: bias,
                                           y: y8, yShape: yShape, yPixelStride: yPixelStride, params: c, requant: requant,
-                                          kernel: v, geometry: g, packed: packed, scratch: fastScratch, comps: comps))
+                                          kernel: v, geometry: g, packed: packed, scratch: fastScratch, comps: comps,
+                                          bounded: qs8FloatBounded(v, requant, n: g.oc, k: g.depth, packed: packed)))
         case .conv2d(let c):
             let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
             let v = variant ?? KernelTables.convF32[0]
@@ -549,7 +550,7 @@ public final class Interpreter {
                 return .fullyConnectedQS8(FCQS8Step(x: i8(0), rows: rows, depth: depth, inputZeroPoint: xq.zeroPoint,
                                                     w: w.assumingMemoryBound(to: Int8.self), b: bias,
                                                     y: y8, units: units, requant: requant, kernel: v, packed: packed, scratch: fastScratch,
-                                                    comps: comps))
+                                                    comps: comps, bounded: qs8FloatBounded(v, requant, n: units, k: depth, packed: packed)))
             }
             let v = variant ?? KernelTables.fullyConnectedF32[0]
             let (w, packed) = try weights(v, int8: false) { (plain) throws(SwiftletError) in

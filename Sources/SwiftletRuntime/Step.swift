@@ -488,6 +488,8 @@ struct ConvQS8Step {
     var scratchStride = 0
     /// The GEMM's compensation made at load (`qs8Compensation`), for the variants that use one.
     var comps: UnsafeRawPointer? = nil
+    /// `qs8FloatBounded` for the packed weights, checked at load.
+    var bounded = false
 
     /// As `ConvStep.pixelTile`.
     var pixelTile: Int { packed != nil && convRunsPixelRanges(kernel, geometry) ? convPixelTile(float: false, isa: kernel.isa) : 0 }
@@ -496,14 +498,14 @@ struct ConvQS8Step {
     @inline(__always)
     func run(pixels: Range<Int>, part: Int) {
         conv2dQS8_fast(kernel, geometry, x: x, packed: packed!, scratch: scratch.map { $0 + part * scratchStride }, y: y,
-                       yPixelStride: yPixelStride, out: qs8Output(requant, inputZeroPoint: inputZeroPoint), pixels: pixels, comps: comps)
+                       yPixelStride: yPixelStride, out: qs8Output(requant, inputZeroPoint: inputZeroPoint, bounded: bounded), pixels: pixels, comps: comps)
     }
 
     @inline(__always)
     func run(rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0, part: Int = 0) {
         if let pw = packed {
             conv2dQS8_fast(kernel, geometry, x: x, packed: pw, scratch: scratch.map { $0 + part * scratchStride }, y: y, yPixelStride: yPixelStride,
-                           out: qs8Output(requant, inputZeroPoint: inputZeroPoint), rows: rows, xRing: xRing, yRing: yRing, comps: comps)
+                           out: qs8Output(requant, inputZeroPoint: inputZeroPoint, bounded: bounded), rows: rows, xRing: xRing, yRing: yRing, comps: comps)
         } else {
             conv2dQS8_reference(x: x, xShape: xShape, inputZeroPoint: inputZeroPoint, w: w, bias: b, y: y, yShape: yShape,
                                 yPixelStride: yPixelStride, params: params, requant: requant, rows: rows, xRing: xRing, yRing: yRing)
@@ -517,14 +519,15 @@ struct FCQS8Step {
     var y: UnsafeMutablePointer<Int8>, units: Int
     var requant: Requantization
     var kernel: KernelVariant, packed: UnsafeRawPointer?, scratch: UnsafeMutableRawPointer?
-    /// As `ConvQS8Step.comps`.
+    /// As `ConvQS8Step.comps` and `bounded`.
     var comps: UnsafeRawPointer? = nil
+    var bounded = false
 
     @inline(__always)
     func run() {
         if let pw = packed {
             fullyConnectedQS8_fast(kernel, x: x, rows: rows, depth: depth, packed: pw, scratch: scratch, y: y, units: units,
-                                   out: qs8Output(requant, inputZeroPoint: inputZeroPoint), comps: comps)
+                                   out: qs8Output(requant, inputZeroPoint: inputZeroPoint, bounded: bounded), comps: comps)
         } else {
             fullyConnectedQS8_reference(x: x, rows: rows, depth: depth, inputZeroPoint: inputZeroPoint, w: w, bias: b, y: y,
                                         units: units, requant: requant)

@@ -109,6 +109,50 @@ import Testing
     }
     #endif
 
+
+    #if arch(x86_64)
+    /// The load-time check that lets the VNNI GEMM skip its float32 bound: |bias| + 128 · Σ |w| times the
+    /// scale against 2^30, for every output (the last of a partial block too), and the GEMM's outputs
+    /// with the bound skipped equal the reference's for inputs that reach that sum.
+    @Test func floatBoundIsCheckedPerOutput() throws {
+        try #require(CPUFeatures.current().contains(.avx512vnni), "needs AVX-512 VNNI")
+        let v = try #require(KernelTables.fullyConnectedQS8.first { $0.isa == .avx512vnni })
+        let n = 11, k = 7
+        let w = [Int8](repeating: -127, count: n * k)
+        let bias = [Int32](repeating: -1000, count: n)
+        let sum = 1000.0 + 128.0 * 127.0 * Double(k)  // 114,792
+        func packed(lastScale: Double, mode: RequantizationMode = .float32) throws -> (UnsafeMutableRawPointer, Requantization) {
+            var scales = [Float](repeating: 1e-3, count: n)
+            scales[n - 1] = Float(lastScale)
+            let r = mode == .float32 ? Requantization(scales: scales, outputZeroPoint: 0)
+                : Requantization(inputScale: 1, weightScales: scales, outputScale: 1, outputZeroPoint: 0, mode: .fixedPoint)
+            return (try packGemmQS8(w: w, bias: bias, n: n, k: k, inputZeroPoint: 0, requant: r, what: "test"), r)
+        }
+        let (below, rb) = try packed(lastScale: 1_073_741_824 / sum * 0.999)
+        defer { sys_free(below) }
+        let (above, ra) = try packed(lastScale: 1_073_741_824 / sum * 1.001)
+        defer { sys_free(above) }
+        let (fixed, rf) = try packed(lastScale: 1e-3, mode: .fixedPoint)
+        defer { sys_free(fixed) }
+        #expect(qs8FloatBounded(v, rb, n: n, k: k, packed: below))
+        #expect(!qs8FloatBounded(v, ra, n: n, k: k, packed: above))
+        #expect(!qs8FloatBounded(v, rf, n: n, k: k, packed: fixed), "fixed point has no float32 bound")
+        // Inputs all −128 or all 127 against weights of −127 reach the sum's ends.
+        for x0: Int8 in [-128, 127] {
+            let rows = 9
+            let x = [Int8](repeating: x0, count: rows * k)
+            var want = [Int8](repeating: 0, count: rows * n)
+            fullyConnectedQS8_reference(x: x, rows: rows, depth: k, inputZeroPoint: 0, w: w, bias: bias, y: &want, units: n, requant: rb)
+            var got = [Int8](repeating: 99, count: rows * n)
+            let scratch = try sys_alignedAllocate(bytes: convScratchBytes(v, ConvGeometry(rows: rows, depth: k, units: n), int8: true),
+                                                  alignment: 64, what: "test")
+            defer { sys_free(scratch) }
+            fullyConnectedQS8_fast(v, x: x, rows: rows, depth: k, packed: below, scratch: scratch, y: &got, units: n,
+                                   out: qs8Output(rb, inputZeroPoint: 0, bounded: true))
+            #expect(got == want, "x = \(x0)")
+        }
+    }
+    #endif
     #if arch(x86_64)
     /// The int8 add's input rescale without 64-bit multiplies (x86_avx2.c, swk_add_rescale) against
     /// `FixedPoint.multiply((x − zp) · 2^20, m, shift)`: every input byte and zero point, multipliers

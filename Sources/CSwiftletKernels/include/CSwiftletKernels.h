@@ -256,6 +256,10 @@ typedef struct {
 /// then saturate and clamp to [lo, hi] exactly as the reference's clamp before rounding does, since
 /// lo − zp and hi − zp are integers and rounding is monotonic.
 #define SWK_RQ_FLOAT_MAX 2147483520.0f
+/// `swk_qs8_output.float32` for float32 requantization whose products are known to stay below 2^30
+/// (`swk_gemm_qs8_float_bounded`): the x86 VNNI GEMM then skips the bound before the conversion.
+/// Every other kernel treats it as 1.
+#define SWK_RQ_FLOAT_BOUNDED 2
 
 /// Winograd F(2×2, 3×3) for float 3×3 convolutions of stride 1 (SwiftletKernels' Conv2D+Winograd.swift
 /// tiles, packs and runs the GEMMs; these are its two transforms).
@@ -299,6 +303,10 @@ void swk_gemm_qs8_avx2(size_t m, size_t n, size_t k, const int8_t *a, size_t a_s
 /// the same weights, such as a convolution row by row).
 void swk_gemm_qs8_avx512vnni(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
                              int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch, const int32_t *comps);
+/// 1 when float32 requantization of the packed int8 GEMM weights `w` (n outputs, depth k) keeps
+/// |sum · scale| below 2^30 for every output and any int8 input (|bias| + 128 · Σ |w|, times the
+/// scale): the GEMM may then run with `float32` = SWK_RQ_FLOAT_BOUNDED. 0 otherwise.
+int swk_gemm_qs8_float_bounded(size_t n, size_t k, const void *w);
 /// The VNNI GEMM's compensation for the packed weights `w` (n outputs, depth k): 128 · Σ w per
 /// output, round_up(n, 8) int32 at `comps` (32-byte aligned).
 void swk_gemm_qs8_vnni_compensation(size_t n, size_t k, const void *w, int32_t *comps);

@@ -163,6 +163,19 @@ public func qs8Compensation(_ v: KernelVariant, n: Int, k: Int, packed: UnsafeRa
     #endif
 }
 
+/// Whether float32 requantization of these packed int8 GEMM weights keeps every product below 2^30 for
+/// any input (`swk_gemm_qs8_float_bounded`), so the x86 VNNI GEMM can skip its bound before converting
+/// (`SWK_RQ_FLOAT_BOUNDED`: 7–11 % of the small-depth layers' time, tools/bench/gemm-shape). Checked
+/// once at load, beside the compensation; false for the variants that do not use it.
+public func qs8FloatBounded(_ v: KernelVariant, _ r: Requantization, n: Int, k: Int, packed: UnsafeRawPointer?) -> Bool {
+    #if arch(x86_64)
+    guard let packed, r.mode == .float32, v.isa == .avx512vnni, v.algorithm != .depthwise else { return false }
+    return swk_gemm_qs8_float_bounded(n, k, packed) == 1
+    #else
+    return false
+    #endif
+}
+
 @inline(__always)
 func gemmQS8(_ isa: KernelISA, m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, aStride: Int, w: UnsafeRawPointer,
              c: UnsafeMutablePointer<Int8>, cStride: Int, out: UnsafePointer<swk_qs8_output>, scratch: UnsafeMutablePointer<Int16>,
@@ -549,7 +562,8 @@ func gemmTile(_ scratch: UnsafeMutableRawPointer?, offset: Int, _ v: KernelVaria
 }
 
 /// The int8 output stage of a requantization: output zero point, clamp, and the input zero point.
-public func qs8Output(_ r: Requantization, inputZeroPoint: Int32) -> swk_qs8_output {
+/// `bounded`: `qs8FloatBounded` said yes for the layer's packed weights.
+public func qs8Output(_ r: Requantization, inputZeroPoint: Int32, bounded: Bool = false) -> swk_qs8_output {
     swk_qs8_output(zero_point: r.outputZeroPoint, lo: r.clampMin, hi: r.clampMax, input_zero_point: inputZeroPoint,
-                   float32: r.mode == .float32 ? 1 : 0)
+                   float32: r.mode == .float32 ? (bounded ? SWK_RQ_FLOAT_BOUNDED : 1) : 0)
 }
