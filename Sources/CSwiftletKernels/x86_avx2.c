@@ -1338,7 +1338,32 @@ SWK_AVX512VNNI static inline __attribute__((always_inline)) void swk_dwconv_qs8_
 
 SWK_AVX512VNNI void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y,
                                              const swk_qs8_output *out) {
+    if (out->float32 == SWK_RQ_FLOAT_BOUNDED) {
+        swk_dwconv_qs8_avx512vnni_body(g, x, w, y, out, SWK_RQ_FLOAT_BOUNDED);
+        return;
+    }
     SWK_PER_REQUANT_MODE(swk_dwconv_qs8_avx512vnni_body, g, x, w, y, out);
+}
+
+int swk_dwconv_qs8_float_bounded(size_t channels, size_t taps, const void *w) {
+    // As swk_gemm_qs8_float_bounded, over the depthwise layout's blocks of 16 channels.
+    const size_t pairs = (taps + 1) / 2, block = 192 + 32 * pairs, blocks = (channels + 15) / 16;
+    for (size_t bi = 0; bi < blocks; bi++) {
+        const uint8_t *b = (const uint8_t *)w + bi * block;
+        for (size_t lane = 0; lane < 16; lane++) {
+            int32_t bias;
+            float scale;
+            memcpy(&bias, b + 4 * lane, 4);
+            memcpy(&scale, b + 64 + 4 * lane, 4);
+            double sum = 0;
+            for (size_t q = 0; q < pairs; q++) {
+                const int8_t *wq = (const int8_t *)(b + 192 + 32 * q + 2 * lane);
+                sum += fabs((double)wq[0]) + fabs((double)wq[1]);
+            }
+            if (!((fabs((double)bias) + 128.0 * sum) * fabs((double)scale) < 1073741824.0)) return 0;
+        }
+    }
+    return 1;
 }
 
 // ---- element-wise int8 and conversions ----

@@ -317,6 +317,8 @@ void swk_dwconv_qs8_avx2(const swk_dw_geometry *g, const int8_t *x, const void *
 /// per row and used by every pixel that reads it (see the kernel); windows it does not take run the
 /// AVX2 kernel.
 void swk_dwconv_qs8_avx512vnni(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out);
+/// swk_gemm_qs8_float_bounded for packed int8 depthwise weights (`channels`, `taps` per channel).
+int swk_dwconv_qs8_float_bounded(size_t channels, size_t taps, const void *w);
 /// Requantizes `count` int32 accumulators of one channel block layout (testing aid for the vector
 /// requantization): y[i] = requant(acc[i]) with multiplier[i], shift[i].
 void swk_requant_avx2(size_t count, const int32_t *acc, const int32_t *multiplier, const int32_t *shift, int8_t *y,

@@ -165,11 +165,13 @@ public func qs8Compensation(_ v: KernelVariant, n: Int, k: Int, packed: UnsafeRa
 
 /// Whether float32 requantization of these packed int8 GEMM weights keeps every product below 2^30 for
 /// any input (`swk_gemm_qs8_float_bounded`), so the x86 VNNI GEMM can skip its bound before converting
-/// (`SWK_RQ_FLOAT_BOUNDED`: 7–11 % of the small-depth layers' time, tools/bench/gemm-shape). Checked
-/// once at load, beside the compensation; false for the variants that do not use it.
+/// (`SWK_RQ_FLOAT_BOUNDED`: 7–11 % of the small-depth layers' time, tools/bench/gemm-shape), and so can
+/// the VNNI depthwise kernel (n channels, k taps). Checked once at load, beside the compensation; false
+/// for the variants that do not use it.
 public func qs8FloatBounded(_ v: KernelVariant, _ r: Requantization, n: Int, k: Int, packed: UnsafeRawPointer?) -> Bool {
     #if arch(x86_64)
-    guard let packed, r.mode == .float32, v.isa == .avx512vnni, v.algorithm != .depthwise else { return false }
+    guard let packed, r.mode == .float32, v.isa == .avx512vnni else { return false }
+    if v.algorithm == .depthwise { return swk_dwconv_qs8_float_bounded(n, k, packed) == 1 }
     return swk_gemm_qs8_float_bounded(n, k, packed) == 1
     #else
     return false
