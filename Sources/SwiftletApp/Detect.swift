@@ -16,13 +16,19 @@ public func makeDetector(_ spec: ModelSpec) throws(SwiftletError) -> Detector? {
     return try Detector(decoder: d, defaults: spec.postprocess.nms, outputs: outs)
 }
 
-/// How input pixels map back to the source image's pixels under `pre` (stretch, or shorter side and
-/// centre crop), for an image decoded at `decoded` size whose file is `source` size (they differ when
-/// a large JPEG is decoded at a reduced DCT scale).
+/// How input pixels map back to the source image's pixels under `pre` (stretch, shorter side and
+/// centre crop, or letterbox), for an image decoded at `decoded` size whose file is `source` size (they
+/// differ when a large JPEG is decoded at a reduced DCT scale).
 public func inputMapping(_ pre: Preprocess, decoded: (width: Int, height: Int), source: (width: Int, height: Int),
                          input: (width: Int, height: Int)) -> ImageMapping {
     var m: ImageMapping
-    if pre.resizeMode == 1 {
+    if pre.resizeMode == 2 {
+        // The placement the resize used (rounded sizes, whole-pixel offsets): a crop whose offsets are
+        // the negative padding.
+        let (size, left, top) = letterboxPlacement(imageWidth: decoded.width, imageHeight: decoded.height, width: input.width, height: input.height)
+        m = .crop(sourceWidth: decoded.width, sourceHeight: decoded.height, resizedWidth: size.width, resizedHeight: size.height,
+                  cropLeft: -left, cropTop: -top, inputWidth: input.width, inputHeight: input.height)
+    } else if pre.resizeMode == 1 {
         let shorter = pre.resizeShorter > 0 ? pre.resizeShorter : max(input.width, input.height)
         let size = shorterSideSize(width: decoded.width, height: decoded.height, shorter: shorter)
         m = .crop(sourceWidth: decoded.width, sourceHeight: decoded.height, resizedWidth: size.width, resizedHeight: size.height,

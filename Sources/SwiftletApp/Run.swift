@@ -399,9 +399,10 @@ public func loadImageInput(_ interpreter: Interpreter, path: String, keeping ima
     return inputMapping(pre, decoded: (image.width, image.height), source: (header.width, header.height), input: (shape[2], shape[1]))
 }
 
-/// The image resized as the model's pre-processing says: stretched to `width`×`height`, or its shorter
-/// side resized to `resizeShorter` (the larger input side when 0) and the centre cropped.
+/// The image resized as the model's pre-processing says: stretched to `width`×`height`, its shorter
+/// side resized to `resizeShorter` (the larger input side when 0) and the centre cropped, or letterboxed.
 func fitImage(_ image: RGBImage, _ pre: Preprocess, width: Int, height: Int) -> RGBImage {
+    if pre.resizeMode == 2 { return letterbox(image, width: width, height: height) }
     if pre.resizeMode == 1 {
         let shorter = pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)
         return resizeShorterSideAndCenterCrop(image, shorter: shorter, width: width, height: height)

@@ -132,7 +132,8 @@ struct FrameInput {
         }
         if fitter == nil || fitter!.inWidth != size.0 || fitter!.inHeight != size.1 {
             fitter = FrameFitter(inWidth: size.0, inHeight: size.1, width: width, height: height,
-                                 shorter: pre.resizeMode == 1 ? (pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)) : 0)
+                                 shorter: pre.resizeMode == 1 ? (pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)) : 0,
+                                 letterbox: pre.resizeMode == 2)
         }
         if frame.format == .mjpeg { fitter!.fit(decoded, into: &fitted) } else { fitter!.fit(frame, into: &fitted) }
         if channels == 1 {

@@ -5,8 +5,10 @@ public enum SWLFormat {
     /// 2.1: the DETECTOR section (a detection decoder's parameters and NMS defaults).
     /// 2.2: GRAPH flag bit 2, float32 requantization (`RequantizationMode`; packed int8 blocks then hold
     /// each output's float32 scale where fixed point has its multiplier, and 0 for its shift).
+    /// 2.3: PREPROCESS resize mode 2, letterbox (a reader before 2.3 refuses such a file: "pre-processing
+    /// record is invalid").
     public static let versionMajor = 2
-    public static let versionMinor = 2
+    public static let versionMinor = 3
     /// The oldest major version the reader loads (1.x: plain weights, packed at load).
     public static let oldestMajor = 1
     /// The tensor record's storage byte of packed weights (2.0): the weights section holds them in the

@@ -91,7 +91,9 @@ public struct NodeInfo: Equatable, Sendable {
 
 /// How an image becomes the model's input: resize, colour order, `(pixel − mean) / std`.
 public struct Preprocess: Equatable, Sendable {
-    /// 0: stretch to the input size; 1: resize the shorter side to `resizeShorter`, then centre-crop.
+    /// 0: stretch to the input size; 1: resize the shorter side to `resizeShorter`, then centre-crop;
+    /// 2 (format 2.3): letterbox, the whole image scaled by one factor to fit, centred, the rest black
+    /// (MediaPipe's `keep_aspect_ratio`; `letterboxPlacement`).
     public var resizeMode: UInt8 = 0
     public var resizeShorter = 0
     /// Channel order the model expects.

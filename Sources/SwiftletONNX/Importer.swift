@@ -10,6 +10,9 @@ public struct ImportOptions {
     /// The input's shape when the ONNX file leaves dimensions symbolic (e.g. batch `N`).
     public var inputShape: [Int]?
     public var preprocess: Preprocess?
+    /// Only the resize given (`--resize` / `--resize-shorter` without `--mean`, `--std` or `--bgr`): it
+    /// replaces the resize of the ONNX metadata's pre-processing and keeps its mean, std and order.
+    public var resize: (mode: UInt8, shorter: Int)?
     public var labels: [String] = []
     public var outputKind: OutputKind = .raw
     public var name: String?
@@ -76,6 +79,12 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
         _ = planArena(&spec, reorder: !options.keepOrder)
     }
     spec.preprocess = options.preprocess ?? meta.preprocess
+    if let r = options.resize {
+        var p = spec.preprocess ?? Preprocess()
+        p.resizeMode = r.mode
+        p.resizeShorter = r.shorter
+        spec.preprocess = p
+    }
     if let p = spec.preprocess {
         let fromFlags = options.preprocess != nil
         for (flag, key, values, positive) in [("--mean", "swiftlet.mean", p.mean, false), ("--std", "swiftlet.std", p.std, true)] {

@@ -92,17 +92,25 @@ public func convertRow(_ frame: RawFrame, _ y: Int, into out: UnsafeMutablePoint
 public struct FrameFitter {
     public let inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int
     private var resizer: BilinearResizer
-    /// Where the resizer's output lands in the model input (non-zero only when a crop is larger than the image).
+    /// Where the resizer's output lands in the model input (non-zero when a crop is larger than the
+    /// image, or letterboxed).
     private let left: Int, top: Int
     private var row: [UInt8]
     private var part = RGBImage(width: 0, height: 0)
 
-    public init(inWidth: Int, inHeight: Int, width: Int, height: Int, shorter: Int) {
+    /// `shorter` > 0: shorter side and centre crop; `letterbox`: fit inside, centred, black padding
+    /// (`letterbox(_:width:height:)`); otherwise stretch.
+    public init(inWidth: Int, inHeight: Int, width: Int, height: Int, shorter: Int, letterbox: Bool = false) {
         self.inWidth = inWidth
         self.inHeight = inHeight
         outWidth = width
         outHeight = height
-        if shorter > 0 {
+        if letterbox {
+            let (size, l, t) = letterboxPlacement(imageWidth: inWidth, imageHeight: inHeight, width: width, height: height)
+            resizer = BilinearResizer(inWidth: inWidth, inHeight: inHeight, outWidth: size.width, outHeight: size.height)
+            left = l
+            top = t
+        } else if shorter > 0 {
             let size = shorterSideSize(width: inWidth, height: inHeight, shorter: shorter)
             let l = centerCropOffset(size: size.width, crop: width), t = centerCropOffset(size: size.height, crop: height)
             let x0 = max(0, l), x1 = max(x0 + 1, min(size.width, l + width))

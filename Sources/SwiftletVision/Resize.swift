@@ -256,6 +256,42 @@ public func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
     return output
 }
 
+/// Where a letterboxed image lands in a `width`×`height` input: scaled by one factor, min(width / w,
+/// height / h), to `size` (each side rounded to the nearest pixel, at least 1 and at most the input's),
+/// centred at (`left`, `top`) (the padding split with the odd pixel after); the rest is padding.
+public func letterboxPlacement(imageWidth w: Int, imageHeight h: Int, width: Int, height: Int)
+    -> (size: (width: Int, height: Int), left: Int, top: Int) {
+    precondition(w > 0 && h > 0 && width > 0 && height > 0, "letterboxPlacement: sizes must be positive")
+    // Integer comparison picks the binding side exactly; the other is rounded (halves up).
+    let rw: Int, rh: Int
+    if width * h <= height * w {
+        rw = width
+        rh = min(height, max(1, (2 * h * width + w) / (2 * w)))
+    } else {
+        rh = height
+        rw = min(width, max(1, (2 * w * height + h) / (2 * h)))
+    }
+    return ((rw, rh), (width - rw) / 2, (height - rh) / 2)
+}
+
+/// The image scaled to fit inside `width`×`height` and centred, the padding black (zero pixels, which
+/// the normalisation then maps to `−mean / std`), as MediaPipe's `ImageToTensorCalculator` with
+/// `keep_aspect_ratio`. The scaled part is Pillow's bilinear resize (`resize`).
+public func letterbox(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
+    let (size, left, top) = letterboxPlacement(imageWidth: image.width, imageHeight: image.height, width: width, height: height)
+    let part = size.width == image.width && size.height == image.height ? image : resize(image, width: size.width, height: size.height)
+    if size.width == width && size.height == height { return part }
+    var output = RGBImage(width: width, height: height)
+    part.pixels.withUnsafeBufferPointer { src in
+        output.pixels.withUnsafeMutableBufferPointer { dst in
+            for y in 0..<part.height {
+                (dst.baseAddress! + ((y + top) * width + left) * 3).update(from: src.baseAddress! + y * part.width * 3, count: part.width * 3)
+            }
+        }
+    }
+    return output
+}
+
 /// The offset of a centred crop along one axis, as torchvision's `CenterCrop`: Python's
 /// `int(round((size - crop) / 2))`, rounding halves to even; negative (zero padding) when the crop is larger.
 public func centerCropOffset(size: Int, crop: Int) -> Int {

@@ -95,7 +95,7 @@ struct Import: ParsableCommand {
             """)
 
     enum ResizeMode: String, ExpressibleByArgument, CaseIterable {
-        case stretch, crop
+        case stretch, crop, letterbox
     }
 
     enum TaskKind: String, ExpressibleByArgument, CaseIterable {
@@ -120,7 +120,7 @@ struct Import: ParsableCommand {
     @Flag(help: "The model expects BGR channel order (mean and std are then given in BGR order).")
     var bgr = false
 
-    @Option(help: "How images become the input size: stretch, or crop (resize the shorter side, then centre-crop).")
+    @Option(help: "How images become the input size: stretch, crop (resize the shorter side, then centre-crop), or letterbox (fit inside, centred, black padding, as MediaPipe). Alone, it keeps the ONNX metadata's mean and std.")
     var resize: ResizeMode?
 
     @Option(name: .customLong("resize-shorter"), parsing: .unconditional, help: "With --resize crop: the shorter side's size before cropping (default: 8/7 of the input size, 256 for 224).")
@@ -183,7 +183,7 @@ struct Import: ParsableCommand {
         }
         if let resizeShorter {
             if resizeShorter < 1 { throw ValidationError("--resize-shorter must be at least 1, got \(resizeShorter)") }
-            if resize == .stretch { throw ValidationError("--resize-shorter goes with --resize crop, not stretch") }
+            if let resize, resize != .crop { throw ValidationError("--resize-shorter goes with --resize crop, not \(resize.rawValue)") }
         }
         if let decoder, decoder != "none", DecoderPreset.named(decoder) == nil {
             throw ValidationError("--decoder \(decoder) is unknown; pass one of \(DecoderPreset.names.joined(separator: ", ")), none")
@@ -200,16 +200,17 @@ struct Import: ParsableCommand {
         }
         var options = ImportOptions()
         if let inputShape { options.inputShape = try parseList(inputShape, flag: "--input-shape") }
-        if mean != nil || std != nil || bgr || resize != nil || resizeShorter != nil {
+        let resizeMode: UInt8 = resize == .letterbox ? 2 : (resize == .crop || resizeShorter != nil ? 1 : 0)
+        if mean != nil || std != nil || bgr {
             var p = Preprocess()
             if let mean { p.mean = try parseList(mean, flag: "--mean", count: 3) }
             if let std { p.std = try parseList(std, flag: "--std", count: 3) }
             p.bgr = bgr
-            if resize == .crop || resizeShorter != nil {
-                p.resizeMode = 1
-                p.resizeShorter = resizeShorter ?? 0
-            }
+            p.resizeMode = resizeMode
+            p.resizeShorter = resizeShorter ?? 0
             options.preprocess = p
+        } else if resize != nil || resizeShorter != nil {
+            options.resize = (resizeMode, resizeShorter ?? 0)
         }
         if let labels {
             var text = ""

@@ -127,6 +127,7 @@ struct CLIMessageTests {
         (["--std", "-1,1,1"], "--std -1,1,1: -1.0 is not a positive number (the pixels are divided by it)"),
         (["--std", "0,1,1"], "--std 0,1,1: 0.0 is not a positive number"),
         (["--resize-shorter", "-5", "--resize", "crop"], "--resize-shorter must be at least 1, got -5"),
+        (["--resize-shorter", "256", "--resize", "letterbox"], "--resize-shorter goes with --resize crop, not letterbox"),
         (["--input-shape", "-1,3,8,8"], "--input-shape dimensions must be positive, got '-1,3,8,8'"),
         (["--name", String(repeating: "n", count: 100_000)], "--name is 100000 bytes long, a .swl stores up to 4096; pass a shorter name"),
     ])

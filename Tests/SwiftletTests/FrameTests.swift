@@ -108,6 +108,42 @@ private let rawCases: [FrameCase] = [
     }
 }
 
+@Suite struct LetterboxTests {
+    /// [width, height, left, top] of the placement.
+    func place(_ w: Int, _ h: Int, _ width: Int, _ height: Int) -> [Int] {
+        let p = letterboxPlacement(imageWidth: w, imageHeight: h, width: width, height: height)
+        return [p.size.width, p.size.height, p.left, p.top]
+    }
+
+    @Test func placementFitsCentresAndRounds() {
+        // 160×120 into 48×48: width binds (0.3), 36 rows, 6 above and 6 below.
+        #expect(place(160, 120, 48, 48) == [48, 36, 0, 6])
+        // 451×300 into 128×128: 85.1 rows → 85, padding 21 above and 22 below.
+        #expect(place(451, 300, 128, 128) == [128, 85, 0, 21])
+        // Tall: 512×600 into 128×128: 109.2 columns → 109, 9 left.
+        #expect(place(512, 600, 128, 128) == [109, 128, 9, 0])
+        // Same aspect: no padding; extreme aspect: at least one pixel.
+        #expect(place(512, 512, 128, 128) == [128, 128, 0, 0])
+        #expect(place(10_000, 1, 128, 128) == [128, 1, 0, 63])
+    }
+
+    @Test func frameFitterLetterboxesAsTheImagePath() throws {
+        let stream = try fixture("photos_160x120.mjpeg")
+        for (i, r) in jpegFrameRanges(stream).enumerated() {
+            let image = try decodeJPEG(Array(stream[r]), path: "frame \(i)")
+            let want = letterbox(image, width: 48, height: 48)
+            var fitter = FrameFitter(inWidth: image.width, inHeight: image.height, width: 48, height: 48, shorter: 0, letterbox: true)
+            var out = RGBImage(width: 0, height: 0)
+            fitter.fit(image, into: &out)
+            #expect(out == want, "frame \(i)")
+            // The middle 36 rows are the bilinear resize to 48×36; the 6 rows above and below are black.
+            let part = resize(image, width: 48, height: 36)
+            #expect(Array(out.pixels[(6 * 48 * 3)..<(42 * 48 * 3)]) == part.pixels, "frame \(i): the image part")
+            #expect(out.pixels[0..<(6 * 48 * 3)].allSatisfy { $0 == 0 } && out.pixels[(42 * 48 * 3)...].allSatisfy { $0 == 0 }, "frame \(i): padding")
+        }
+    }
+}
+
 @Suite struct MJPEGStreamTests {
     @Test func framesSplitAndDecodeAsPillow() throws {
         let stream = try fixture("photos_160x120.mjpeg")
