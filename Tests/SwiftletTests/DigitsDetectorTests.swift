@@ -1,0 +1,117 @@
+import Foundation
+import SwiftletApp
+import SwiftletCore
+import SwiftletDetect
+import SwiftletModel
+import SwiftletONNX
+import SwiftletRuntime
+import Testing
+
+// The project's digits detector (tools/models/digits_det.py: ten classes, 672 SSD anchors, hard NMS
+// per class) against the numpy reference (tools/detect/digits_reference.py, reusing
+// tools/detect/reference.py's MediaPipe definitions) applied to ONNX Runtime's raw outputs on real
+// evaluation scenes; goldens in Tests/Goldens/digits_det. Per-class NMS is what this model adds
+// over BlazeFace's single class.
+
+func digitsGoldens() throws -> [String: Any] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Goldens/digits_det/detections.json")))
+    return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+}
+
+/// The reference's detections for one scene under `key` (`hard`, `hard-agnostic`, `hard@0.05`, …).
+func digitsGolden(_ scene: String, _ key: String) throws -> [GoldenDetection] {
+    let s = (try digitsGoldens()["scenes"] as! [String: Any])[scene] as! [String: Any]
+    return (s[key] as! [[String: Any]]).map { d in
+        GoldenDetection(label: (d["label"] as! NSNumber).intValue, score: (d["score"] as! NSNumber).floatValue,
+                        box: (d["box"] as! [NSNumber]).map { $0.floatValue }, keypoints: [])
+    }
+}
+
+@Suite struct DigitsDetectorTests {
+    /// The scenes the goldens hold (digits_reference.py picks the third: per class ≠ class-agnostic).
+    static let scenes: [String] = {
+        guard let g = try? digitsGoldens(), let s = g["scenes"] as? [String: Any] else { return [] }
+        return s.keys.sorted()
+    }()
+    static let kinds: [(String, NMSKind, Float)] = [
+        ("hard", .hardPerClass, 0.3), ("hard-agnostic", .hardAgnostic, 0.3),
+        ("hard@0.05", .hardPerClass, 0.05), ("hard-agnostic@0.05", .hardAgnostic, 0.05),
+    ]
+
+    func detector() throws -> Detector {
+        let p = DecoderPreset.digitsSSD
+        return try Detector(decoder: p.decoder, defaults: p.nms,
+                            outputs: [("regressors", [1, 672, 4]), ("classificators", [1, 672, 10])])
+    }
+
+    @Test("the digits-ssd preset's 672 anchors equal the reference's (MediaPipe's SsdAnchorsCalculator)")
+    func anchors() throws {
+        let want = try NPYArray(contentsOf: repoFile("Tests/Goldens/digits_det/anchors.npy"))
+        #expect(want.shape == [672, 4])
+        let v = try want.floats()
+        let got = try detector().anchors
+        #expect(got.count == 672 && DecoderPreset.digitsSSD.decoder.anchors.anchorCount == 672)
+        for (i, a) in got.enumerated() {
+            #expect([a.x, a.y, a.w, a.h] == Array(v[(4 * i)..<(4 * i + 4)]), "anchor \(i)")
+        }
+    }
+
+    @Test("the goldens hold three scenes, and per-class NMS keeps what class-agnostic NMS drops")
+    func goldensExercisePerClassNMS() throws {
+        #expect(Self.scenes.count == 3, "\(Self.scenes)")
+        var differs = false
+        for s in Self.scenes {
+            let perClass = try digitsGolden(s, "hard@0.05"), agnostic = try digitsGolden(s, "hard-agnostic@0.05")
+            #expect(perClass.count >= agnostic.count, "\(s)")
+            if perClass.count > agnostic.count { differs = true }
+            #expect(!(try digitsGolden(s, "hard")).isEmpty, "\(s) holds digits")
+        }
+        #expect(differs, "no scene where per-class NMS keeps more than class-agnostic NMS")
+    }
+
+    @Test("decoding ONNX Runtime's outputs with per-class and class-agnostic NMS equals the reference", arguments: scenes)
+    func decodeORTOutputs(scene: String) throws {
+        let detector = try detector()
+        let boxes = try NPYArray(contentsOf: repoFile("Tests/Goldens/digits_det/\(scene).out0.npy"))
+        let scores = try NPYArray(contentsOf: repoFile("Tests/Goldens/digits_det/\(scene).out1.npy"))
+        #expect(boxes.shape == [1, 672, 4] && scores.shape == [1, 672, 10])
+        let b = try boxes.floats(), s = try scores.floats()
+        for (key, kind, threshold) in Self.kinds {
+            var o = detector.defaults
+            o.kind = kind
+            o.scoreThreshold = threshold
+            let mapping = ImageMapping.stretch(sourceWidth: 128, sourceHeight: 128, inputWidth: 128, inputHeight: 128)
+            detector.detect(boxes: b, scores: s, mapping: mapping, options: o)
+            expectMatches(detector, try digitsGolden(scene, key), "\(scene) \(key)")
+            #expect(detector.stats.nonFinite == 0)
+        }
+    }
+
+    @Test("importing the ONNX file stores the decoder, per-class NMS and the labels from its metadata; JPEG to detections equals the reference",
+          arguments: scenes)
+    func endToEnd(scene: String) throws {
+        let (spec, interpreter) = try importAndLoad(repoFile("models/onnx/digits_det.onnx"))
+        #expect(spec.postprocess.kind == .detection)
+        #expect(spec.labels == (0..<10).map { "\($0)" })
+        #expect(spec.postprocess.decoder == .ssd(DecoderPreset.digitsSSD.decoder))
+        #expect(spec.postprocess.nms == DecoderPreset.digitsSSD.nms && spec.postprocess.nms.kind == .hardPerClass)
+        let detector = try #require(try makeDetector(interpreter.spec))
+        let mapping = try loadImageInput(interpreter, path: repoFile("models/digits_det/images/\(scene).jpg"))
+        interpreter.invoke()
+        detector.detect(boxes: interpreter.outputPointer(0), scores: interpreter.outputPointer(1), mapping: mapping)
+        expectMatches(detector, try digitsGolden(scene, "hard"), "\(scene) end to end")
+    }
+
+    @Test("metadata labels that do not match the decoder's classes are refused, naming the key")
+    func labelCountMismatch() throws {
+        var options = ImportOptions()
+        options.labels = ["zero", "one"]
+        do {
+            _ = try importONNX(path: repoFile("models/onnx/digits_det.onnx"), options: options)
+            Issue.record("two labels for ten classes were accepted")
+        } catch {
+            let message = (error as? SwiftletError)?.message ?? "\(error)"
+            #expect(message.contains("--labels has 2 names, the decoder has 10 classes"), "\(message)")
+        }
+    }
+}
