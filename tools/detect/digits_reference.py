@@ -10,7 +10,9 @@ Writes ``Tests/Goldens/digits_det/``:
   class-agnostic keep different detections at score 0.05 (two classes claiming one digit);
 * ``detections.json``: per scene, ``hard`` and ``hard-agnostic`` at the preset's score threshold (0.3)
   and at 0.05 (``hard@0.05``, ``hard-agnostic@0.05``), boxes in the scene's pixels (the input is the
-  128x128 scene itself, so the stretch is the identity), IoU 0.45, at most 100.
+  128x128 scene itself, so the stretch is the identity), IoU 0.45, at most 100; and ``coco``:
+  pycocotools' AP@[.50:.95] and AP50 of those detections (score 0.3, per class) on the whole
+  evaluation set, which ``swiftlet eval --coco`` of the float32 model is checked against.
 
 Swiftlet never imports this file; the tests read the goldens.
 
@@ -85,6 +87,12 @@ def main() -> int:
         print(f"{name}: hard {len(entry['hard'])}, hard-agnostic {len(entry['hard-agnostic'])}, "
               f"at 0.05: {len(entry['hard@0.05'])} / {len(entry['hard-agnostic@0.05'])}:",
               [(d["label"], round(d["score"], 3)) for d in entry["hard"]])
+    gt = json.loads((ROOT / digits_det.SET_REL / "annotations.json").read_text())
+    imgs = {im["file_name"]: (images / im["file_name"]).read_bytes() for im in gt["images"]}
+    (ap, ap50), n = digits_det.ort_coco(onnx_bytes, gt, imgs)
+    out["coco"] = {"annotations": f"{digits_det.SET_REL}/annotations.json", "ap": ap, "ap50": ap50, "detections": n,
+                   "how": "pycocotools on the reference's detections (hard NMS per class, score 0.3) of every evaluation scene"}
+    print(f"evaluation set, ORT float32 + reference decode, pycocotools: AP {ap:.4f}, AP50 {ap50:.4f}, {n} detections")
     (GOLDENS / "detections.json").write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {GOLDENS.relative_to(ROOT)}/ ({', '.join(chosen)})")
     return 0
