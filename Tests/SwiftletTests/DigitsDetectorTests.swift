@@ -131,7 +131,32 @@ func digitsGolden(_ scene: String, _ key: String) throws -> [GoldenDetection] {
         #expect(perCategory.count == 10 && perCategory.allSatisfy { ($0["ap50"] as! NSNumber).doubleValue > 0 })
     }
 
-    @Test("metadata labels that do not match the decoder's classes are refused, naming the key")
+    /// The ONNX file with `old` replaced by `new` (the same length, so the protobuf stays valid) in its
+    /// `swiftlet.labels` metadata.
+    func editedLabels(_ old: String, _ new: String) throws -> [UInt8] {
+        precondition(old.utf8.count == new.utf8.count, "editedLabels: the replacement must keep the length")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: repoFile("models/onnx/digits_det.onnx"))))
+        let o = Array(old.utf8), n = Array(new.utf8)
+        let at = try #require((0...(bytes.count - o.count)).first { Array(bytes[$0..<($0 + o.count)]) == o })
+        bytes.replaceSubrange(at..<(at + o.count), with: n)
+        return bytes
+    }
+
+    @Test("swiftlet.labels with nine names for ten classes is refused naming the key; one that is not a JSON list is ignored")
+    func metadataLabels() throws {
+        let nine = try editedLabels(#", "9"]"#, "]     ")
+        do {
+            _ = try importONNX(bytes: nine, path: "nine.onnx", options: ImportOptions())
+            Issue.record("nine metadata labels for ten classes were accepted")
+        } catch {
+            #expect(error.message == "nine.onnx: metadata 'swiftlet.labels' has 9 names, the decoder has 10 classes; pass the matching labels file", "\(error.message)")
+        }
+        let notAList = try editedLabels(#""9"]"#, #""9"}"#)
+        let spec = try importONNX(bytes: notAList, path: "broken.onnx", options: ImportOptions())
+        #expect(spec.labels.isEmpty && spec.postprocess.decoder == .ssd(DecoderPreset.digitsSSD.decoder))
+    }
+
+    @Test("--labels that do not match the decoder's classes are refused")
     func labelCountMismatch() throws {
         var options = ImportOptions()
         options.labels = ["zero", "one"]
@@ -139,7 +164,7 @@ func digitsGolden(_ scene: String, _ key: String) throws -> [GoldenDetection] {
             _ = try importONNX(path: repoFile("models/onnx/digits_det.onnx"), options: options)
             Issue.record("two labels for ten classes were accepted")
         } catch {
-            let message = (error as? SwiftletError)?.message ?? "\(error)"
+            let message = error.message
             #expect(message.contains("--labels has 2 names, the decoder has 10 classes"), "\(message)")
         }
     }
