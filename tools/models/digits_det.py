@@ -37,7 +37,7 @@ Model: input `image` [1, 3, 128, 128] = RGB / 255, outputs `regressors` [1, 672,
 Conv-BN-ReLU backbone (3x3 convolutions, 16-64 channels) (BN folded at import) with one 3x3 head pair per stride. Training: focal loss
 (alpha 0.25, gamma 2) over the ten sigmoid scores, smooth L1 on the coded boxes of anchors whose IoU
 with a box is >= 0.5 (and each box's best anchor), anchors below 0.4 negative, in between ignored;
-AdamW, one-cycle learning rate, 16 epochs of 4,000 scenes, batch 32, seeded. ONNX opset 17 with metadata: swiftlet.decoder digits-ssd,
+AdamW, one-cycle learning rate, 30 epochs of 4,000 scenes, batch 32, seeded. ONNX opset 17 with metadata: swiftlet.decoder digits-ssd,
 swiftlet.labels ["0" .. "9"], mean [0,0,0], std [255,255,255].
 """
 from __future__ import annotations
@@ -66,7 +66,7 @@ EVAL_SEED = 3013         # evaluation scenes (held-out digits, other photos)
 TRAIN_SCENES = 4000
 CAL_SCENES = 16
 EVAL_SCENES = 48
-EPOCHS = 16
+EPOCHS = 30
 BATCH = 32
 LR = 3e-3
 QUALITY = 85
