@@ -316,10 +316,43 @@ public enum DecoderPreset {
         return (d, n)
     }
 
+    /// The project's handwritten-digits detector (`tools/models/digits_det.py`): 672 anchors from
+    /// strides 8, 16, 32 on 128×128 (scales 0.1, 0.25, 0.4, each with one ratio-1 anchor and one at the
+    /// interpolated scale), regressors (x, y, w, h) with TFLite's SSD coding (centres / 10, sizes
+    /// `exp(raw / 5)`, in anchor units), ten sigmoid scores (digits 0–9), score threshold 0.3, hard NMS
+    /// per class at IoU 0.45.
+    public static var digitsSSD: (decoder: SSDDecoder, nms: NMSOptions) {
+        var a = SSDAnchorOptions(inputWidth: 128, inputHeight: 128, minScale: 0.1, maxScale: 0.4, strides: [8, 16, 32], aspectRatios: [1])
+        a.interpolatedScaleAspectRatio = 1
+        var c = BoxCoding()
+        c.numCoords = 4
+        c.reverseOutputOrder = true
+        c.xScale = 10
+        c.yScale = 10
+        c.wScale = 5
+        c.hScale = 5
+        c.exponentialBoxSize = true
+        var d = SSDDecoder(anchors: a, coding: c)
+        d.boxesOutput = 0
+        d.scoresOutput = 1
+        d.classCount = 10
+        d.sigmoidScores = true
+        var n = NMSOptions()
+        n.kind = .hardPerClass
+        n.scoreThreshold = 0.3
+        n.iouThreshold = 0.45
+        n.maxDetections = 100
+        return (d, n)
+    }
+
     /// The preset's names for `swiftlet import --decoder`.
-    public static let names = ["blazeface"]
+    public static let names = ["blazeface", "digits-ssd"]
 
     public static func named(_ name: String) -> (decoder: SSDDecoder, nms: NMSOptions)? {
-        name == "blazeface" ? blazeFace : nil
+        switch name {
+        case "blazeface": return blazeFace
+        case "digits-ssd": return digitsSSD
+        default: return nil
+        }
     }
 }

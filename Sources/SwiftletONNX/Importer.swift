@@ -105,7 +105,7 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
             throw .invalidModel(detail: "--mean/--std describe an image input (RGB, or greyscale with the first value used), but the model's input is \(Shape.text(spec.tensors[spec.inputs[0]].logicalShape)); leave them out", hint: "")
         }
     }
-    spec.labels = options.labels
+    spec.labels = options.labels.isEmpty ? metadataLabels(model) : options.labels
     if let name = options.decoder ?? meta.decoder, name != "none" {
         guard let preset = DecoderPreset.named(name) else {
             let from = options.decoder != nil ? "--decoder \(name)" : "\(path): metadata 'swiftlet.decoder' is '\(name)'"
@@ -135,15 +135,16 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
         throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections set a decoder's defaults; pass --decoder too")
     }
     spec.postprocess.kind = kind
-    if !options.labels.isEmpty {
+    if !spec.labels.isEmpty {
+        let from = options.labels.isEmpty ? "\(path): metadata 'swiftlet.labels'" : "--labels"
         var classes = spec.tensors[spec.outputs[0]].shape.last ?? 0
         var what = "the model's first output has"
         if case .ssd(let d) = spec.postprocess.decoder {
             classes = d.classCount
             what = "the decoder has"
         }
-        if classes != options.labels.count {
-            throw .invalidModel(detail: "--labels has \(options.labels.count) names, \(what) \(classes) classes; pass the matching labels file", hint: "")
+        if classes != spec.labels.count {
+            throw .invalidModel(detail: "\(from) has \(spec.labels.count) names, \(what) \(classes) classes; pass the matching labels file", hint: "")
         }
     }
     // Refuse here, naming the tensor or node, what the writer cannot store or the reader would refuse.
@@ -174,6 +175,15 @@ func modelMetadata(_ model: Onnx_ModelProto) -> (preprocess: Preprocess?, kind: 
     }
     let kind: OutputKind? = ["classification": .classification, "detection": .detection][props["swiftlet.task"] ?? ""]
     return (pre, kind, props["swiftlet.name"], props["swiftlet.decoder"])
+}
+
+/// The class names an exporter can leave in `metadata_props` as `swiftlet.labels`: a JSON list of
+/// strings (`["0", "1", …]`, tools/models/digits_det.py writes it); empty when absent or not such a list.
+func metadataLabels(_ model: Onnx_ModelProto) -> [String] {
+    guard let v = model.metadataProps.first(where: { $0.key == "swiftlet.labels" })?.value,
+        let list = try? JSONSerialization.jsonObject(with: Data(v.utf8)) as? [String]
+    else { return [] }
+    return list
 }
 
 /// Walks ONNX nodes in order, folding what is constant and mapping the rest to the import graph.
