@@ -948,25 +948,29 @@ SWK_AVX512VNNI void swk_gemm_qs8_vnni_compensation(size_t n, size_t k, const voi
     swk_vnni_comps((n + SWK_QS8_NR - 1) / SWK_QS8_NR, (k + 3) / 4, w, (__m256i *)comps);
 }
 
+/// Whether one output's products stay below 2^30: its sum is bias + Σ x·w with x in [−128, 127], so
+/// |sum| ≤ |bias| + 128 · Σ |w| (`abs_w`), in double, exact for any layer a file can hold. Below 2^30
+/// the float32 product (two roundings of 2^−24 each) stays far from 2^31, and the sum cannot wrap.
+/// `bias_at` and `scale_at` point at the output's int32 bias and float32 scale in a packed block.
+static int swk_output_bounded(const uint8_t *bias_at, const uint8_t *scale_at, double abs_w) {
+    int32_t bias;
+    float scale;
+    memcpy(&bias, bias_at, 4);
+    memcpy(&scale, scale_at, 4);
+    return (fabs((double)bias) + 128.0 * abs_w) * fabs((double)scale) < 1073741824.0;  // 0 for NaN too
+}
+
 int swk_gemm_qs8_float_bounded(size_t n, size_t k, const void *w) {
-    // Output o's sum is bias_o + Σ x·w with x in [−128, 127], so |sum| ≤ |bias_o| + 128 · Σ |w|; in
-    // double, exact for any layer a file can hold. Below 2^30 the float32 product (two roundings of
-    // 2^−24 each) stays far from 2^31, and the sum itself cannot wrap.
     const size_t kq = (k + 3) / 4, block = 96 + 32 * kq;
     for (size_t o = 0; o < n; o++) {
         const uint8_t *b = (const uint8_t *)w + (o / SWK_QS8_NR) * block;
         const size_t lane = o % SWK_QS8_NR;
-        int32_t bias;
-        float scale;
-        memcpy(&bias, b + 4 * lane, 4);
-        memcpy(&scale, b + 32 + 4 * lane, 4);
         double sum = 0;
         for (size_t q = 0; q < kq; q++) {
             const int8_t *wq = (const int8_t *)(b + 96 + 32 * q + 4 * lane);
-            for (int i = 0; i < 4; i++) sum += wq[i] < 0 ? -(double)wq[i] : (double)wq[i];
+            for (int i = 0; i < 4; i++) sum += fabs((double)wq[i]);
         }
-        const double bound = (fabs((double)bias) + 128.0 * sum) * fabs((double)scale);
-        if (!(bound < 1073741824.0)) return 0;  // also NaN
+        if (!swk_output_bounded(b + 4 * lane, b + 32 + 4 * lane, sum)) return 0;
     }
     return 1;
 }
@@ -1351,16 +1355,12 @@ int swk_dwconv_qs8_float_bounded(size_t channels, size_t taps, const void *w) {
     for (size_t bi = 0; bi < blocks; bi++) {
         const uint8_t *b = (const uint8_t *)w + bi * block;
         for (size_t lane = 0; lane < 16; lane++) {
-            int32_t bias;
-            float scale;
-            memcpy(&bias, b + 4 * lane, 4);
-            memcpy(&scale, b + 64 + 4 * lane, 4);
             double sum = 0;
             for (size_t q = 0; q < pairs; q++) {
                 const int8_t *wq = (const int8_t *)(b + 192 + 32 * q + 2 * lane);
                 sum += fabs((double)wq[0]) + fabs((double)wq[1]);
             }
-            if (!((fabs((double)bias) + 128.0 * sum) * fabs((double)scale) < 1073741824.0)) return 0;
+            if (!swk_output_bounded(b + 4 * lane, b + 64 + 4 * lane, sum)) return 0;
         }
     }
     return 1;
