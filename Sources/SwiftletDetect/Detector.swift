@@ -113,13 +113,16 @@ public protocol DetectionResults {
     func keypoint(_ i: Int, _ j: Int) -> (x: Float, y: Float)
 }
 
-/// Decodes and suppresses one SSD-style detector's outputs, with every buffer sized at init.
+/// Decodes and suppresses one SSD-style or RetinaFace-style detector's outputs, with every buffer
+/// sized at init.
 ///
 /// Not thread-safe: one `Detector` per stream. Results stay valid until the next `detect`.
 public final class Detector: DetectionResults {
-    public let decoder: SSDDecoder
+    /// The decoder (`.ssd` or `.retinaFace`).
+    public let decoder: Decoder
     /// The model's stored thresholds and NMS kind (`run` flags may pass others to `detect`).
     public let defaults: NMSOptions
+    /// The anchors (SSD) or priors (RetinaFace), centre and size as fractions of the input.
     public let anchors: [Anchor]
     /// The last `detect`'s detections, best first.
     public private(set) var detections: [Detection] = []
@@ -129,6 +132,9 @@ public final class Detector: DetectionResults {
 
     private let n: Int
     private let k: Int
+    private let classCount: Int
+    private let ssd: SSDDecoder?
+    private let retina: RetinaFaceDecoder?
     private var score: [Float]
     private var label: [Int32]
     private var box: [Float]  // 4 per anchor: xmin, ymin, xmax, ymax, input-relative
@@ -139,9 +145,20 @@ public final class Detector: DetectionResults {
     private var alive: [Bool]  // per ranked position (weighted NMS)
     private var merged: [Float]  // 4 + 2·K sums (weighted NMS)
 
+    /// Makes a detector for an SSD decoder (see `init(decoder:defaults:outputs:)`).
+    public convenience init(decoder: SSDDecoder, defaults: NMSOptions, outputs: [(name: String, shape: [Int])]? = nil) throws(SwiftletError) {
+        try self.init(decoder: .ssd(decoder), defaults: defaults, outputs: outputs)
+    }
+
     /// Makes a detector for `decoder`, checking its parameters and, when given, the model's outputs
     /// (names and logical shapes); errors name the field or output and what is expected.
-    public init(decoder: SSDDecoder, defaults: NMSOptions, outputs: [(name: String, shape: [Int])]? = nil) throws(SwiftletError) {
+    public init(decoder: Decoder, defaults: NMSOptions, outputs: [(name: String, shape: [Int])]? = nil) throws(SwiftletError) {
+        switch decoder {
+        case .ssd, .retinaFace: break
+        case .none, .mtcnnStage:
+            throw .invalidModel(detail: "detection decoder '\(decoder.name)' is not decoded by Detector",
+                                hint: "import the model with --decoder blazeface or retinaface")
+        }
         if let p = decoder.problem() { throw .invalidModel(detail: "detection decoder: \(p)", hint: "re-import the model with valid decoder options") }
         if let p = defaults.problem() { throw .invalidModel(detail: "detection defaults: \(p)", hint: "re-import the model with valid thresholds") }
         if let outputs, let p = decoder.outputProblem(outputs) {
@@ -149,9 +166,28 @@ public final class Detector: DetectionResults {
         }
         self.decoder = decoder
         self.defaults = defaults
-        anchors = try decoder.anchors.generateAnchors()
+        var ssd: SSDDecoder? = nil, retina: RetinaFaceDecoder? = nil
+        var anchors: [Anchor] = []
+        var k = 0, classCount = 1
+        switch decoder {
+        case .ssd(let d):
+            ssd = d
+            anchors = try d.anchors.generateAnchors()
+            k = d.coding.keypointCount
+            classCount = d.classCount
+        case .retinaFace(let d):
+            retina = d
+            anchors = try d.generatePriors()
+            k = d.landmarkCount
+        case .none, .mtcnnStage:
+            break
+        }
+        self.ssd = ssd
+        self.retina = retina
+        self.anchors = anchors
+        self.k = k
+        self.classCount = classCount
         n = anchors.count
-        k = decoder.coding.keypointCount
         score = [Float](repeating: 0, count: n)
         label = [Int32](repeating: 0, count: n)
         box = [Float](repeating: 0, count: 4 * n)
@@ -174,15 +210,38 @@ public final class Detector: DetectionResults {
         (keypoints[(i * k + j) * 2], keypoints[(i * k + j) * 2 + 1])
     }
 
+    /// Classes the scores output holds (1 for RetinaFace: faces).
+    public var classes: Int { classCount }
+
     /// Decodes the boxes and scores outputs (`anchors.count × numCoords` and `anchors.count × classes`
-    /// floats, row-major) into `detections`, mapped through `mapping`; returns their count.
+    /// floats, row-major; RetinaFace: `× 4`, `× 2` and the landmarks `× 2·landmarks`) into
+    /// `detections`, mapped through `mapping`; returns their count. `decode`, then `suppress`.
     @discardableResult
-    public func detect(boxes: UnsafePointer<Float>, scores: UnsafePointer<Float>, mapping: ImageMapping, options: NMSOptions? = nil) -> Int {
+    public func detect(boxes: UnsafePointer<Float>, scores: UnsafePointer<Float>, landmarks: UnsafePointer<Float>? = nil, mapping: ImageMapping,
+                       options: NMSOptions? = nil) -> Int {
         let o = options ?? defaults
+        let m = decode(boxes: boxes, scores: scores, landmarks: landmarks, threshold: o.scoreThreshold)
+        return suppress(candidates: m, mapping: mapping, options: o)
+    }
+
+    /// Steps 1–2 alone: scores, the candidates at or above `threshold`, their boxes and keypoints;
+    /// returns the candidate count for `suppress`. Resets `stats`.
+    public func decode(boxes: UnsafePointer<Float>, scores: UnsafePointer<Float>, landmarks: UnsafePointer<Float>? = nil, threshold: Float) -> Int {
         stats = DetectionStats()
+        if let retina {
+            precondition(retina.landmarkCount == 0 || landmarks != nil, "Detector.decode: a RetinaFace decoder with landmarks needs the landmarks output")
+            return selectAndDecodeRetinaFace(retina, boxes, scores, landmarks, threshold: threshold)
+        }
+        return selectAndDecode(boxes, scores, threshold: threshold)
+    }
+
+    /// Steps 3–5 alone, on the `m` candidates the last `decode` left: ordering, suppression, mapping
+    /// into `detections`; returns their count. Once per `decode` (it consumes the candidates).
+    @discardableResult
+    public func suppress(candidates m: Int, mapping: ImageMapping, options o: NMSOptions) -> Int {
+        precondition(m >= 0 && m <= n, "Detector.suppress: more candidates than anchors")
         detections.removeAll(keepingCapacity: true)
         keypoints.removeAll(keepingCapacity: true)
-        let m = selectAndDecode(boxes, scores, threshold: o.scoreThreshold)
         let maxOut = min(max(o.maxDetections, 1), n)
         heap.withUnsafeMutableBufferPointer { h in
             score.withUnsafeBufferPointer { s in buildHeap(h.baseAddress!, m, s.baseAddress!) }
@@ -198,6 +257,7 @@ public final class Detector: DetectionResults {
 
     /// Steps 1–2: fills `heap[0..<m]` with the candidates, their `score`, `label`, `box`, `point`.
     private func selectAndDecode(_ raw: UnsafePointer<Float>, _ rawScores: UnsafePointer<Float>, threshold: Float) -> Int {
+        let decoder = ssd!
         let c = decoder.classCount
         let sigmoid = decoder.sigmoidScores
         let clip = decoder.scoreClipping
@@ -277,6 +337,76 @@ public final class Detector: DetectionResults {
             heap[m] = Int32(i)
             m += 1
         }
+        return m
+    }
+
+    /// Steps 1–2 for RetinaFace priors: the face score from the two logits (softmax) or one
+    /// (sigmoid); a prior whose logit is clearly below the threshold's is rejected without an `exp`
+    /// (a margin of 0.01 in logit space, far above rounding, keeps the decision that of the computed
+    /// score); then Pytorch_Retinaface's `decode` and `decode_landm` for the candidates only.
+    private func selectAndDecodeRetinaFace(_ d: RetinaFaceDecoder, _ loc: UnsafePointer<Float>, _ conf: UnsafePointer<Float>,
+                                           _ landm: UnsafePointer<Float>?, threshold: Float) -> Int {
+        let two = d.scoreValues == 2
+        let v0 = d.centerVariance, v1 = d.sizeVariance
+        let cut: Float = threshold >= 1e-6 && threshold <= 0.999 ? logf(threshold / (1 - threshold)) - 0.01 : -Float.infinity
+        let k = self.k
+        var m = 0
+        var nonFinite = 0, candidates = 0
+        anchors.withUnsafeBufferPointer { ab in
+            box.withUnsafeMutableBufferPointer { bb in
+                point.withUnsafeMutableBufferPointer { pb in
+                    score.withUnsafeMutableBufferPointer { sb in
+                        label.withUnsafeMutableBufferPointer { lb in
+                            heap.withUnsafeMutableBufferPointer { hb in
+                                let a = ab.baseAddress!, bx = bb.baseAddress!, sc = sb.baseAddress!, hp = hb.baseAddress!
+                                for i in 0..<n {
+                                    let logit = two ? conf[2 * i + 1] - conf[2 * i] : conf[i]
+                                    if !logit.isFinite {
+                                        // NaN or an infinite logit (or two): skipped and counted.
+                                        nonFinite += 1
+                                        continue
+                                    }
+                                    if logit < cut { continue }
+                                    let s = 1 / (1 + expf(-logit))
+                                    if !(s >= threshold) { continue }
+                                    candidates += 1
+                                    let p = a[i]
+                                    let l = loc + 4 * i
+                                    let cx = p.x + l[0] * v0 * p.w, cy = p.y + l[1] * v0 * p.h
+                                    let w = p.w * expf(l[2] * v1), h = p.h * expf(l[3] * v1)
+                                    var ok = cx.isFinite && cy.isFinite && w.isFinite && h.isFinite
+                                    if let landm, k > 0 {
+                                        let lm = landm + 2 * k * i
+                                        let pt = pb.baseAddress! + 2 * k * i
+                                        for j in 0..<k {
+                                            let px = p.x + lm[2 * j] * v0 * p.w, py = p.y + lm[2 * j + 1] * v0 * p.h
+                                            if !(px.isFinite && py.isFinite) { ok = false }
+                                            pt[2 * j] = px
+                                            pt[2 * j + 1] = py
+                                        }
+                                    }
+                                    if !ok {
+                                        nonFinite += 1
+                                        continue
+                                    }
+                                    let x0 = cx - w / 2, y0 = cy - h / 2
+                                    bx[4 * i] = x0
+                                    bx[4 * i + 1] = y0
+                                    bx[4 * i + 2] = x0 + w
+                                    bx[4 * i + 3] = y0 + h
+                                    sc[i] = s
+                                    lb[i] = 0
+                                    hp[m] = Int32(i)
+                                    m += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        stats.nonFinite += nonFinite
+        stats.candidates += candidates
         return m
     }
 

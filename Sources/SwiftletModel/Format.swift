@@ -6,7 +6,8 @@ public enum SWLFormat {
     /// 2.2: GRAPH flag bit 2, float32 requantization (`RequantizationMode`; packed int8 blocks then hold
     /// each output's float32 scale where fixed point has its multiplier, and 0 for its shift).
     public static let versionMajor = 2
-    public static let versionMinor = 2
+    /// 2.3: decoder 3, RetinaFace priors (POSTPROCESS bytes 8–11, a DETECTOR record of kind 3).
+    public static let versionMinor = 3
     /// The oldest major version the reader loads (1.x: plain weights, packed at load).
     public static let oldestMajor = 1
     /// The tensor record's storage byte of packed weights (2.0): the weights section holds them in the

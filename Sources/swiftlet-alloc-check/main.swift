@@ -153,9 +153,10 @@ do {
         guard let detector else { return }
         let d = detector.decoder
         let boxes = interpreter.outputPointer(d.boxesOutput), scores = interpreter.outputPointer(d.scoresOutput)
-        detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping)
-        detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping, options: all)
-        detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping, options: allHard)
+        let landmarks = d.landmarksOutput >= 0 ? interpreter.outputPointer(d.landmarksOutput) : nil
+        detections += detector.detect(boxes: boxes, scores: scores, landmarks: landmarks, mapping: mapping)
+        detections += detector.detect(boxes: boxes, scores: scores, landmarks: landmarks, mapping: mapping, options: all)
+        detections += detector.detect(boxes: boxes, scores: scores, landmarks: landmarks, mapping: mapping, options: allHard)
         drawDetections(detector, labels: labels, on: Canvas(pixels: overlay, width: 640, height: 480), style: style)
     }
     interpreter.invoke()

@@ -135,7 +135,7 @@ struct Import: ParsableCommand {
     @Option(help: "The model's name (default: the ONNX graph name or the file name).")
     var name: String?
 
-    @Option(help: "A detection decoder for the outputs: \(DecoderPreset.names.joined(separator: ", ")) (MediaPipe's short-range face detector: 896 SSD anchors, 6 keypoints, weighted NMS), or none (default: the ONNX file's swiftlet.decoder metadata, else none). Sets --task detection.")
+    @Option(help: "A detection decoder for the outputs: blazeface (MediaPipe's short-range face detector: 896 SSD anchors, 6 keypoints, weighted NMS), retinaface (Pytorch_Retinaface's mobilenet0.25 priors at the model's input size: steps 8, 16, 32, 5 landmarks, hard NMS at IoU 0.4), or none (default: the ONNX file's swiftlet.decoder metadata, else none). Sets --task detection.")
     var decoder: String?
 
     @Option(help: "With --decoder: the stored NMS, hard (per class), hard-agnostic or weighted (MediaPipe's blending) (default: the decoder's).")

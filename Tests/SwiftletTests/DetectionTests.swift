@@ -405,7 +405,7 @@ func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b)
                     || m?.contains("decoder 'blazeface': output 0") == true, "\(m ?? "no error")")
         options.decoder = "yolo"
         #expect(message { () throws(SwiftletError) in _ = try importONNX(path: repoFile("models/onnx/blazeface.onnx"), options: options) }
-                == "--decoder yolo: unknown decoder; known: blazeface, none")
+                == "--decoder yolo: unknown decoder; known: blazeface, retinaface, none")
     }
 
     @Test("the DETECTOR record round-trips, and a corrupt one is refused naming the field")
