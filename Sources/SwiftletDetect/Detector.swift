@@ -262,6 +262,9 @@ public final class Detector: DetectionResults {
         let sigmoid = decoder.sigmoidScores
         let clip = decoder.scoreClipping
         let cd = decoder.coding
+        // A logit below `cut` gives a score below the threshold by far more than rounding (0.01 in
+        // logit space); only for thresholds where that holds (1e-6...0.999), else every score is computed.
+        let cut: Float = threshold >= 1e-6 && threshold <= 0.999 ? logf(threshold / (1 - threshold)) - 0.01 : -Float.infinity
         var m = 0
         for i in 0..<n {
             var best = -Float.greatestFiniteMagnitude
@@ -275,6 +278,8 @@ public final class Detector: DetectionResults {
                 }
                 if sigmoid {
                     if clip > 0 { s = min(max(s, -clip), clip) }
+                    // Clearly below the threshold: no exp (this class cannot make a candidate).
+                    if s < cut { continue }
                     s = 1 / (1 + expf(-s))
                 }
                 if best < s {
