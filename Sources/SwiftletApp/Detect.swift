@@ -45,6 +45,9 @@ func nmsOptions(_ detector: Detector, _ o: RunOptions) -> NMSOptions {
     if let v = o.scoreThreshold { n.scoreThreshold = v }
     if let v = o.iouThreshold { n.iouThreshold = v }
     if let v = o.maxDetections { n.maxDetections = v }
+    if let v = o.nmsTopK { n.topK = v }
+    if let v = o.softSigma { n.softSigma = v }
+    if let v = o.softScoreThreshold { n.softScoreThreshold = v }
     return n
 }
 

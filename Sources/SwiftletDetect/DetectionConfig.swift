@@ -70,6 +70,11 @@ public enum NMSKind: UInt32, Equatable, Sendable {
     /// MediaPipe's weighted NMS: each kept box is the score-weighted mean of the boxes (and keypoints)
     /// that overlap it, across classes.
     case weighted = 2
+    /// Soft-NMS (Bodla et al. 2017) within each class, linear decay: `score · (1 − IoU)` above the
+    /// IoU threshold (format 2.3).
+    case softLinear = 3
+    /// Soft-NMS within each class, Gaussian decay: `score · exp(−IoU² / σ)` (format 2.3).
+    case softGaussian = 4
 
     /// The name used on the command line and in docs.
     public var name: String {
@@ -77,6 +82,8 @@ public enum NMSKind: UInt32, Equatable, Sendable {
         case .hardPerClass: return "hard"
         case .hardAgnostic: return "hard-agnostic"
         case .weighted: return "weighted"
+        case .softLinear: return "soft-linear"
+        case .softGaussian: return "soft-gaussian"
         }
     }
 
@@ -85,6 +92,8 @@ public enum NMSKind: UInt32, Equatable, Sendable {
         case "hard": self = .hardPerClass
         case "hard-agnostic": self = .hardAgnostic
         case "weighted": self = .weighted
+        case "soft-linear": self = .softLinear
+        case "soft-gaussian": self = .softGaussian
         default: return nil
         }
     }
@@ -99,6 +108,12 @@ public struct NMSOptions: Equatable, Sendable {
     public var iouThreshold: Float = 0.3
     /// At most this many detections per image (NMS stops once it has them).
     public var maxDetections = 100
+    /// Top-k before NMS: only the k best-scoring candidates take part (0: all).
+    public var topK = 0
+    /// Soft-NMS: the Gaussian decay's σ (`exp(−IoU² / σ)`); Bodla et al.'s default 0.5.
+    public var softSigma: Float = 0.5
+    /// Soft-NMS: a box whose decayed score falls below this is dropped; Bodla et al.'s 0.001.
+    public var softScoreThreshold: Float = 0.001
 
     public init() {}
 
@@ -107,6 +122,9 @@ public struct NMSOptions: Equatable, Sendable {
         if !(scoreThreshold >= 0 && scoreThreshold <= 1) { return "score threshold \(scoreThreshold) is outside 0...1" }
         if !(iouThreshold >= 0 && iouThreshold <= 1) { return "IoU threshold \(iouThreshold) is outside 0...1" }
         if maxDetections < 1 || maxDetections > 1 << 20 { return "max detections \(maxDetections) is outside 1...\(1 << 20)" }
+        if topK < 0 || topK > 1 << 20 { return "top-k \(topK) is outside 0...\(1 << 20) (0: all candidates)" }
+        if !(softSigma > 0 && softSigma < 1e6) { return "soft-NMS sigma \(softSigma) must be positive and finite" }
+        if !(softScoreThreshold >= 0 && softScoreThreshold <= 1) { return "soft-NMS score threshold \(softScoreThreshold) is outside 0...1" }
         return nil
     }
 }

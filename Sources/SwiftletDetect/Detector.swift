@@ -144,6 +144,7 @@ public final class Detector: DetectionResults {
     private var kept: [Int32]  // anchors kept (hard NMS)
     private var alive: [Bool]  // per ranked position (weighted NMS)
     private var merged: [Float]  // 4 + 2·K sums (weighted NMS)
+    private var decayed: [Float]  // per ranked position: the current score (soft-NMS)
 
     /// Makes a detector for an SSD decoder (see `init(decoder:defaults:outputs:)`).
     public convenience init(decoder: SSDDecoder, defaults: NMSOptions, outputs: [(name: String, shape: [Int])]? = nil) throws(SwiftletError) {
@@ -196,6 +197,7 @@ public final class Detector: DetectionResults {
         ranked = [Int32](repeating: 0, count: n)
         kept = [Int32](repeating: 0, count: n)
         alive = [Bool](repeating: false, count: n)
+        decayed = [Float](repeating: 0, count: n)
         merged = [Float](repeating: 0, count: 4 + 2 * k)
         detections.reserveCapacity(n)
         keypoints = [Float](repeating: 0, count: 2 * k * n)
@@ -246,9 +248,12 @@ public final class Detector: DetectionResults {
         heap.withUnsafeMutableBufferPointer { h in
             score.withUnsafeBufferPointer { s in buildHeap(h.baseAddress!, m, s.baseAddress!) }
         }
+        // Top-k before NMS: only the k best candidates take part (0: all).
+        let limit = o.topK > 0 ? min(o.topK, m) : m
         switch o.kind {
-        case .hardPerClass, .hardAgnostic: hardNMS(m, o, maxOut, mapping)
-        case .weighted: weightedNMS(m, o, maxOut, mapping)
+        case .hardPerClass, .hardAgnostic: hardNMS(m, limit, o, maxOut, mapping)
+        case .weighted: weightedNMS(m, limit, o, maxOut, mapping)
+        case .softLinear, .softGaussian: softNMS(m, limit, o, maxOut, mapping)
         }
         return detections.count
     }
@@ -474,12 +479,14 @@ public final class Detector: DetectionResults {
         return union > 0 ? inter / union : 0
     }
 
-    private func hardNMS(_ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
+    private func hardNMS(_ m: Int, _ limit: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
         var size = m
         var keptCount = 0
+        var popped = 0
         let perClass = o.kind == .hardPerClass
-        while size > 0 && detections.count < maxOut {
+        while size > 0 && popped < limit && detections.count < maxOut {
             let i = pop(&size)
+            popped += 1
             var suppressed = false
             for q in 0..<keptCount {
                 let j = Int(kept[q])
@@ -498,8 +505,8 @@ public final class Detector: DetectionResults {
         }
     }
 
-    private func weightedNMS(_ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
-        var size = m
+    private func weightedNMS(_ all: Int, _ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
+        var size = all
         for r in 0..<m {
             ranked[r] = Int32(pop(&size))
             alive[r] = true
@@ -534,9 +541,54 @@ public final class Detector: DetectionResults {
         }
     }
 
+    /// Soft-NMS (Bodla et al. 2017), per class, on the `m` best candidates: the remaining box of the
+    /// highest current score (ties: the lower anchor index) is output with that score, then every
+    /// remaining box of its class has its score decayed, by `1 − IoU` when the IoU is above the
+    /// threshold (linear) or by `exp(−IoU² / σ)` (Gaussian); boxes whose score falls below
+    /// `softScoreThreshold` are dropped. O(m) per detection: O(m²) at worst.
+    private func softNMS(_ all: Int, _ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
+        var size = all
+        for r in 0..<m {
+            let i = pop(&size)
+            ranked[r] = Int32(i)
+            decayed[r] = score[i]
+            alive[r] = true
+        }
+        let gaussian = o.kind == .softGaussian
+        let sigma = o.softSigma, floor = o.softScoreThreshold, nt = o.iouThreshold
+        var left = m
+        while left > 0 && detections.count < maxOut {
+            var b = -1
+            for r in 0..<m where alive[r] {
+                if b < 0 || decayed[r] > decayed[b] || (decayed[r] == decayed[b] && ranked[r] < ranked[b]) { b = r }
+            }
+            alive[b] = false
+            left -= 1
+            let i = Int(ranked[b])
+            for t in 0..<4 { merged[t] = box[4 * i + t] }
+            for t in 0..<(2 * k) { merged[4 + t] = point[2 * k * i + t] }
+            emit(i, mapping, score: decayed[b])
+            for r in 0..<m where alive[r] {
+                let j = Int(ranked[r])
+                if label[j] == label[i] {
+                    let ov = iou(i, j)
+                    if gaussian {
+                        decayed[r] *= expf(-(ov * ov) / sigma)
+                    } else if ov > nt {
+                        decayed[r] *= 1 - ov
+                    }
+                }
+                if !(decayed[r] >= floor) {
+                    alive[r] = false
+                    left -= 1
+                }
+            }
+        }
+    }
+
     /// Appends anchor `i`'s label and score with the box and keypoints in `merged`, mapped to source
     /// pixels and clipped (a box wholly outside is counted and dropped).
-    private func emit(_ i: Int, _ mp: ImageMapping) {
+    private func emit(_ i: Int, _ mp: ImageMapping, score decayedScore: Float? = nil) {
         let iw = Float(mp.inputWidth), ih = Float(mp.inputHeight)
         let sw = Float(mp.sourceWidth), sh = Float(mp.sourceHeight)
         let x0 = min(max(merged[0] * iw * mp.scaleX + mp.offsetX, 0), sw)
@@ -547,7 +599,7 @@ public final class Detector: DetectionResults {
             stats.outsideImage += 1
             return
         }
-        detections.append(Detection(label: Int(label[i]), score: score[i], x0: x0, y0: y0, x1: x1, y1: y1))
+        detections.append(Detection(label: Int(label[i]), score: decayedScore ?? score[i], x0: x0, y0: y0, x1: x1, y1: y1))
         for j in 0..<k {
             keypoints.append(merged[4 + 2 * j] * iw * mp.scaleX + mp.offsetX)
             keypoints.append(merged[4 + 2 * j + 1] * ih * mp.scaleY + mp.offsetY)

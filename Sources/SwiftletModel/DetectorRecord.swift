@@ -56,6 +56,7 @@ func encodeDetectorRecord(_ d: SSDDecoder, _ nms: NMSOptions) -> [UInt8] {
     for i in 0..<maxAnchorLayers { w.u32(i < a.strides.count ? UInt32(clamping: a.strides[i]) : 0) }  // 108..<172
     w.u32(UInt32(clamping: a.aspectRatios.count))  // 172
     for i in 0..<maxAspectRatios { w.f32(i < a.aspectRatios.count ? a.aspectRatios[i] : 0) }  // 176..<208
+    encodeNMSExtras(nms, into: &w)  // 208..<220
     w.zeros(SWLFormat.detectorRecordSize - w.bytes.count)
     return w.bytes
 }
@@ -73,6 +74,21 @@ func encodeNMS(_ nms: NMSOptions, into w: inout ByteWriter) {
     w.f32(nms.scoreThreshold)  // 64
     w.f32(nms.iouThreshold)  // 68
     w.u32(UInt32(clamping: nms.maxDetections))  // 72
+}
+
+/// Top-k before NMS and the soft-NMS parameters at bytes 208–219 (2.3; zero in older files: top-k 0
+/// is all candidates, σ 0 reads as the default 0.5, and soft-NMS kinds did not exist).
+func encodeNMSExtras(_ nms: NMSOptions, into w: inout ByteWriter) {
+    w.u32(UInt32(clamping: nms.topK))  // 208
+    w.f32(nms.softSigma)  // 212
+    w.f32(nms.softScoreThreshold)  // 216
+}
+
+func decodeNMSExtras(_ n: inout NMSOptions, u32: (Int) -> Int, f32: (Int) -> Float) {
+    n.topK = u32(208)
+    let sigma = f32(212)
+    n.softSigma = sigma == 0 ? NMSOptions().softSigma : sigma
+    n.softScoreThreshold = f32(216)
 }
 
 /// The DETECTOR record for a RetinaFace decoder (2.3; the writer's `checkWritable` has checked the
@@ -101,6 +117,8 @@ func encodeRetinaFaceRecord(_ d: RetinaFaceDecoder, _ nms: NMSOptions) -> [UInt8
     var sizes: [Float] = []
     for l in d.minSizes { sizes.append(contentsOf: l) }
     for i in 0..<maxRetinaFaceMinSizes { w.f32(i < sizes.count ? sizes[i] : 0) }  // 148..<204
+    w.zeros(208 - w.bytes.count)
+    encodeNMSExtras(nms, into: &w)  // 208..<220
     w.zeros(SWLFormat.detectorRecordSize - w.bytes.count)
     return w.bytes
 }
@@ -139,6 +157,7 @@ func decodeRetinaFaceRecord(u32: (Int) -> Int, f32: (Int) -> Float, u8: (Int) ->
     n.scoreThreshold = f32(64)
     n.iouThreshold = f32(68)
     n.maxDetections = u32(72)
+    decodeNMSExtras(&n, u32: u32, f32: f32)
     return (d, n)
 }
 
@@ -184,6 +203,7 @@ func decodeDetectorRecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (SSDDecoder
     n.scoreThreshold = f32(64)
     n.iouThreshold = f32(68)
     n.maxDetections = u32(72)
+    decodeNMSExtras(&n, u32: u32, f32: f32)
     return (d, n)
 }
 

@@ -236,6 +236,50 @@ func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b)
         return f
     }
 
+    /// Boxes 0 (0.9) and 1 (0.8) of one class overlap with IoU 0.14 / 0.18 = 7/9; box 2 (0.7) is apart.
+    func sameClassPair() -> LineFrame {
+        var f = LineFrame()
+        f.set(0, (0.1, 0.1, 0.5, 0.5), [0.9, 0])
+        f.set(1, (0.15, 0.1, 0.55, 0.5), [0.8, 0])
+        f.set(2, (0.6, 0.6, 0.9, 0.9), [0.7, 0])
+        return f
+    }
+
+    @Test("soft-NMS decays the overlapping box's score instead of dropping it: linear 0.8 · (1 − 7/9), Gaussian 0.8 · exp(−(7/9)² / 0.5)")
+    func softNMS() throws {
+        let d = try lineDetector()
+        var o = d.defaults
+        o.kind = .softLinear
+        o.softScoreThreshold = 0.001
+        let f = sameClassPair()
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        #expect(d.detections.map { $0.score }.count == 3)
+        #expect(abs(d.detections[0].score - 0.9) < 1e-6 && abs(d.detections[1].score - 0.7) < 1e-6)
+        #expect(abs(d.detections[2].score - 0.8 * (1 - 7.0 / 9)) < 1e-5, "\(d.detections)")
+        o.kind = .softGaussian
+        o.softSigma = 0.5
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        let g = Float(0.8 * exp(-(7.0 / 9) * (7.0 / 9) / 0.5))
+        #expect(d.detections.count == 3 && abs(d.detections[2].score - g) < 1e-5, "\(d.detections)")
+        // Below the threshold after the decay: dropped.
+        o.softScoreThreshold = 0.3
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        #expect(d.detections.map { $0.score } == [0.9, 0.7])
+        // Hard NMS drops box 1; top-k 1 leaves only the best candidate to NMS.
+        o.kind = .hardPerClass
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        #expect(d.detections.map { $0.score } == [0.9, 0.7])
+        o.topK = 1
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        #expect(d.detections.map { $0.score } == [0.9])
+        o.topK = 0
+        o.softSigma = 0
+        #expect(o.problem() == "soft-NMS sigma 0.0 must be positive and finite")
+        o.softSigma = 0.5
+        o.topK = -1
+        #expect(o.problem()?.contains("top-k -1 is outside") == true)
+    }
+
     @Test func hardPerClassKeepsOverlapsOfOtherClasses() throws {
         let d = try run(overlapping(), .hardPerClass)
         #expect(d.detections.map(\.label) == [0, 1, 0])

@@ -25,6 +25,9 @@ func retinaGolden(_ name: String) throws -> (options: NMSOptions, candidates: In
     o.scoreThreshold = (s["score_threshold"] as! NSNumber).floatValue
     o.iouThreshold = (s["iou_threshold"] as! NSNumber).floatValue
     o.maxDetections = (s["max_detections"] as! NSNumber).intValue
+    if let k = s["top_k"] as? NSNumber { o.topK = k.intValue }
+    if let v = s["sigma"] as? NSNumber { o.softSigma = v.floatValue }
+    if let v = s["soft_threshold"] as? NSNumber { o.softScoreThreshold = v.floatValue }
     let r = (g["results"] as! [String: Any])[name] as! [String: Any]
     let dets = (r["detections"] as! [[String: Any]]).map { d in
         GoldenDetection(label: (d["label"] as! NSNumber).intValue, score: (d["score"] as! NSNumber).floatValue,
@@ -60,7 +63,7 @@ let retinaOutputs: [(name: String, shape: [Int])] = [("loc", [1, 1050, 4]), ("co
     }
 
     @Test("decoding and NMS of synthetic raw outputs equal the reference (NaN and infinite values skipped and counted)",
-          arguments: ["hard", "hard-agnostic", "weighted", "hard-low"])
+          arguments: ["hard", "hard-agnostic", "weighted", "hard-low", "hard-top5", "soft-linear", "soft-gaussian", "soft-gaussian-top8"])
     func decode(setting: String) throws {
         let loc = try NPYArray(contentsOf: repoFile("Tests/Goldens/retinaface/synthetic.out0.npy")).floats()
         let conf = try NPYArray(contentsOf: repoFile("Tests/Goldens/retinaface/synthetic.out1.npy")).floats()
@@ -159,10 +162,12 @@ let retinaOutputs: [(name: String, shape: [Int])] = [("loc", [1, 1050, 4]), ("co
         var options = ImportOptions()
         options.decoder = "retinaface"
         options.scoreThreshold = 0.6
+        options.nmsKind = .softGaussian
         let spec = try importONNX(path: repoFile("Tests/Fixtures/retinaface/stub160.onnx"), options: options)
         // The preset's priors at the model's own input size.
         #expect(spec.postprocess.decoder == .retinaFace(retina160()))
         #expect(spec.postprocess.nms.scoreThreshold == 0.6 && spec.postprocess.nms.iouThreshold == 0.4 && spec.labels == ["face"])
+        #expect(spec.postprocess.nms.kind == .softGaussian)
         let bytes = encodeSWL(spec)
         #expect(bytes[6] == 3 && bytes[7] == 0, "format minor version 3")
         let model = try PackedModel(file: MappedFile(bytes: bytes), path: "r.swl")
@@ -193,6 +198,20 @@ let retinaOutputs: [(name: String, shape: [Int])] = [("loc", [1, 1050, 4]), ("co
         #expect(reload()?.contains("output 0 'loc' (boxes) has shape [1, 1050, 4], the RetinaFace decoder expects [1, 2100, 4]") == true)
         put(detector + 80, 160)
         #expect(reload() == nil)
+        // Top-k and soft-NMS parameters (bytes 208-219) round-trip; bad ones are named.
+        put(detector + 208, 7)
+        put(detector + 212, Float(0.25).bitPattern)
+        #expect(reload() == nil)
+        let copy = b
+        let back = try PackedModel(file: MappedFile(bytes: copy), path: "r.swl").spec.postprocess.nms
+        #expect(back.topK == 7 && back.softSigma == 0.25 && back.softScoreThreshold == 0.001 && back.kind == .softGaussian)
+        put(detector + 212, Float(-1).bitPattern)
+        #expect(reload()?.contains("soft-NMS sigma -1.0 must be positive and finite") == true)
+        put(detector + 212, 0)  // 0: files before 2.3; reads as the default
+        #expect(reload() == nil)
+        put(detector + 60, 9)  // an NMS kind from a newer Swiftlet
+        #expect(reload()?.contains("the RetinaFace DETECTOR record is invalid") == true)
+        put(detector + 60, 3)
     }
 
     @Test("swiftlet run prints a RetinaFace model's detections with five landmarks")
@@ -209,5 +228,17 @@ let retinaOutputs: [(name: String, shape: [Int])] = [("loc", [1, 1050, 4]), ("co
         let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         let dets = obj["detections"] as! [[String: Any]]
         for d in dets { #expect((d["keypoints"] as! [Any]).count == 5) }
+        // Top-k before NMS: at most k candidates, so at most k detections.
+        let top = try swiftlet(["run", swl, "--image", repoFile("models/photos/astronaut.jpg"), "--json", "--score-threshold", "0.3", "--top-k", "2"])
+        let topDets = (try JSONSerialization.jsonObject(with: Data(top.stdout.utf8)) as! [String: Any])["detections"] as! [Any]
+        #expect(top.status == 0 && topDets.count <= 2, "\(top.stdout)\(top.stderr)")
+        // Soft-NMS keeps every candidate whose decayed score stays above --soft-threshold.
+        let soft = try swiftlet(["run", swl, "--image", repoFile("models/photos/astronaut.jpg"), "--json", "--nms", "soft-gaussian",
+                                 "--soft-sigma", "0.3", "--soft-threshold", "0.01"])
+        #expect(soft.status == 0, "\(soft.stderr)")
+        let bad = try swiftlet(["run", swl, "--image", repoFile("models/photos/astronaut.jpg"), "--soft-threshold", "2"])
+        #expect(bad.status == 64 && bad.stderr.contains("--soft-threshold must be between 0 and 1, got 2"), "\(bad.stderr)")
+        let badK = try swiftlet(["run", swl, "--image", repoFile("models/photos/astronaut.jpg"), "--top-k", "-1"])
+        #expect(badK.status == 64 && badK.stderr.contains("--top-k must be between 0 (all candidates)"), "\(badK.stderr)")
     }
 }
