@@ -8,12 +8,16 @@ import SwiftletCore
 //      below the score threshold, or with a NaN or infinite raw score, go no further     O(N·C)
 //   2. decoding, for the m anchors left only: MediaPipe's centre-size coding (below), box and
 //      keypoints; a non-finite or negative-size box is skipped and counted                O(m·K)
+//      (RetinaFace priors: Pytorch_Retinaface's decode/decode_landm, softmax or sigmoid scores)
 //   3. ordering: a binary heap over the m candidates (score descending, anchor index ascending on
 //      ties, so the order is total and every platform agrees), built once in O(m); hard NMS pops
-//      only until it holds `maxDetections`, weighted NMS pops all                        O(m + k log m)
+//      only until it holds `maxDetections`, weighted and soft NMS pop all; top-k pops at most k
+//                                                                                      O(m + k log m)
 //   4. suppression: hard (per class or across classes) compares each popped box with the k kept;
 //      weighted (MediaPipe's) merges every remaining box whose IoU with the best is above the
-//      threshold into a score-weighted mean of boxes and keypoints                        O(m·k)
+//      threshold into a score-weighted mean of boxes and keypoints                        O(m·k);
+//      soft-NMS (Bodla et al.) decays the scores of the remaining boxes of the best's class, linear
+//      or Gaussian, and drops those below the soft threshold                             O(m) each
 //   5. mapping: input-relative coordinates → source pixels through the pre-processing's inverse
 //      (`ImageMapping`), boxes clipped to the image; a box wholly outside is dropped and counted.
 //
@@ -270,82 +274,103 @@ public final class Detector: DetectionResults {
         // A logit below `cut` gives a score below the threshold by far more than rounding (0.01 in
         // logit space); only for thresholds where that holds (1e-6...0.999), else every score is computed.
         let cut: Float = threshold >= 1e-6 && threshold <= 0.999 ? logf(threshold / (1 - threshold)) - 0.01 : -Float.infinity
+        // One sigmoid class whose clipped logit is below `cut` exactly when the raw one is: a finite raw
+        // logit below `cut` is passed over before anything else (one comparison per anchor).
+        let quick = c == 1 && sigmoid && cut > -Float.infinity && (clip == 0 || -clip < cut)
+        let cutV = SIMD8<Float>(repeating: cut), negInf = SIMD8<Float>(repeating: -Float.infinity)
         var m = 0
-        for i in 0..<n {
-            var best = -Float.greatestFiniteMagnitude
-            var bestClass = -1
-            var finite = true
-            for j in 0..<c {
-                var s = rawScores[i * c + j]
-                if !s.isFinite {
-                    finite = false
-                    break
-                }
-                if sigmoid {
-                    if clip > 0 { s = min(max(s, -clip), clip) }
-                    // Clearly below the threshold: no exp (this class cannot make a candidate).
-                    if s < cut { continue }
-                    s = 1 / (1 + expf(-s))
-                }
-                if best < s {
-                    best = s
-                    bestClass = j
+        var start = 0
+        while start < n {
+            let end = min(start + 8, n)
+            // Eight anchors at once: all finite and clearly below, so none is a candidate or counted.
+            if quick && end - start == 8 {
+                let v = UnsafeRawPointer(rawScores + start).loadUnaligned(as: SIMD8<Float>.self)
+                if all((v .< cutV) .& (v .> negInf)) {
+                    start = end
+                    continue
                 }
             }
-            if !finite {
-                stats.nonFinite += 1
-                continue
-            }
-            if !(best >= threshold) || bestClass < 0 { continue }
-            stats.candidates += 1
-            let a = anchors[i]
-            let b = raw + i * cd.numCoords + cd.boxCoordOffset
-            var cx = b[1], cy = b[0], h = b[2], w = b[3]
-            if cd.reverseOutputOrder {
-                cx = b[0]
-                cy = b[1]
-                w = b[2]
-                h = b[3]
-            }
-            cx = cx / cd.xScale * a.w + a.x
-            cy = cy / cd.yScale * a.h + a.y
-            if cd.exponentialBoxSize {
-                h = expf(h / cd.hScale) * a.h
-                w = expf(w / cd.wScale) * a.w
-            } else {
-                h = h / cd.hScale * a.h
-                w = w / cd.wScale * a.w
-            }
-            var ok = cx.isFinite && cy.isFinite && w.isFinite && h.isFinite
-            let kp = raw + i * cd.numCoords + cd.keypointCoordOffset
-            for j in 0..<k {
-                var px = kp[j * cd.valuesPerKeypoint + 1], py = kp[j * cd.valuesPerKeypoint]
+            for i in start..<end {
+                if quick {
+                    let r = rawScores[i]
+                    if r < cut && r > -Float.infinity { continue }
+                }
+                var best = -Float.greatestFiniteMagnitude
+                var bestClass = -1
+                var finite = true
+                for j in 0..<c {
+                    var s = rawScores[i * c + j]
+                    if !s.isFinite {
+                        finite = false
+                        break
+                    }
+                    if sigmoid {
+                        if clip > 0 { s = min(max(s, -clip), clip) }
+                        // Clearly below the threshold: no exp (this class cannot make a candidate).
+                        if s < cut { continue }
+                        s = 1 / (1 + expf(-s))
+                    }
+                    if best < s {
+                        best = s
+                        bestClass = j
+                    }
+                }
+                if !finite {
+                    stats.nonFinite += 1
+                    continue
+                }
+                if !(best >= threshold) || bestClass < 0 { continue }
+                stats.candidates += 1
+                let a = anchors[i]
+                let b = raw + i * cd.numCoords + cd.boxCoordOffset
+                var cx = b[1], cy = b[0], h = b[2], w = b[3]
                 if cd.reverseOutputOrder {
-                    px = kp[j * cd.valuesPerKeypoint]
-                    py = kp[j * cd.valuesPerKeypoint + 1]
+                    cx = b[0]
+                    cy = b[1]
+                    w = b[2]
+                    h = b[3]
                 }
-                px = px / cd.xScale * a.w + a.x
-                py = py / cd.yScale * a.h + a.y
-                if !(px.isFinite && py.isFinite) { ok = false }
-                point[(i * k + j) * 2] = px
-                point[(i * k + j) * 2 + 1] = py
+                cx = cx / cd.xScale * a.w + a.x
+                cy = cy / cd.yScale * a.h + a.y
+                if cd.exponentialBoxSize {
+                    h = expf(h / cd.hScale) * a.h
+                    w = expf(w / cd.wScale) * a.w
+                } else {
+                    h = h / cd.hScale * a.h
+                    w = w / cd.wScale * a.w
+                }
+                var ok = cx.isFinite && cy.isFinite && w.isFinite && h.isFinite
+                let kp = raw + i * cd.numCoords + cd.keypointCoordOffset
+                for j in 0..<k {
+                    var px = kp[j * cd.valuesPerKeypoint + 1], py = kp[j * cd.valuesPerKeypoint]
+                    if cd.reverseOutputOrder {
+                        px = kp[j * cd.valuesPerKeypoint]
+                        py = kp[j * cd.valuesPerKeypoint + 1]
+                    }
+                    px = px / cd.xScale * a.w + a.x
+                    py = py / cd.yScale * a.h + a.y
+                    if !(px.isFinite && py.isFinite) { ok = false }
+                    point[(i * k + j) * 2] = px
+                    point[(i * k + j) * 2 + 1] = py
+                }
+                if !ok {
+                    stats.nonFinite += 1
+                    continue
+                }
+                if w < 0 || h < 0 {
+                    stats.invalidBoxes += 1
+                    continue
+                }
+                box[4 * i] = cx - w / 2
+                box[4 * i + 1] = cy - h / 2
+                box[4 * i + 2] = cx + w / 2
+                box[4 * i + 3] = cy + h / 2
+                score[i] = best
+                label[i] = Int32(bestClass)
+                heap[m] = Int32(i)
+                m += 1
             }
-            if !ok {
-                stats.nonFinite += 1
-                continue
-            }
-            if w < 0 || h < 0 {
-                stats.invalidBoxes += 1
-                continue
-            }
-            box[4 * i] = cx - w / 2
-            box[4 * i + 1] = cy - h / 2
-            box[4 * i + 2] = cx + w / 2
-            box[4 * i + 3] = cy + h / 2
-            score[i] = best
-            label[i] = Int32(bestClass)
-            heap[m] = Int32(i)
-            m += 1
+            start = end
         }
         return m
     }

@@ -99,6 +99,23 @@ func expectMatches(_ detector: Detector, _ want: [GoldenDetection], _ what: Stri
         if photo != "chelsea" { #expect(!detector.detections.isEmpty, "\(photo) holds a face") }
     }
 
+    @Test("sigmoid scores: NaN and infinite logits among clear background are counted, never passed over in the eight-wide scan")
+    func nonFiniteAmongBackground() throws {
+        let detector = try blazeFace()
+        let boxes = try NPYArray(contentsOf: repoFile("Tests/Goldens/blazeface/astronaut.out0.npy")).floats()
+        var scores = try NPYArray(contentsOf: repoFile("Tests/Goldens/blazeface/astronaut.out1.npy")).floats()
+        let (size, want) = try goldenDetections("astronaut", "weighted")
+        let mapping = ImageMapping.stretch(sourceWidth: size[0], sourceHeight: size[1], inputWidth: 128, inputHeight: 128)
+        // Anchors 0-7 and 16-23 are background in this photo; one bad value in each of three blocks.
+        #expect(scores[0..<24].allSatisfy { $0 < -1 })
+        scores[3] = -.infinity
+        scores[17] = .nan
+        scores[23] = .infinity
+        detector.detect(boxes: boxes, scores: scores, mapping: mapping)
+        #expect(detector.stats.nonFinite == 3, "\(detector.stats)")
+        expectMatches(detector, want, "astronaut with bad logits")
+    }
+
     @Test("JPEG to detections: Swiftlet's pipeline on the photo equals the reference", arguments: ["astronaut", "grace_hopper"])
     func endToEnd(photo: String) throws {
         var options = ImportOptions()
