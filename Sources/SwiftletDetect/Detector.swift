@@ -504,6 +504,25 @@ public final class Detector: DetectionResults {
         return union > 0 ? inter / union : 0
     }
 
+    /// Whether box `i` overlaps one of the `count` kept boxes by more than `threshold` (of its class
+    /// when `labels` is given); the same IoU as `iou`.
+    @inline(__always)
+    private static func overlapsKept(_ i: Int, _ box: UnsafePointer<Float>, _ kept: UnsafePointer<Int32>, _ count: Int,
+                                     _ labels: UnsafePointer<Int32>?, _ threshold: Float) -> Bool {
+        let bx0 = box[4 * i], by0 = box[4 * i + 1], bx1 = box[4 * i + 2], by1 = box[4 * i + 3]
+        let areaB = (bx1 - bx0) * (by1 - by0)
+        for q in 0..<count {
+            let j = Int(kept[q])
+            if let labels, labels[j] != labels[i] { continue }
+            let ax0 = box[4 * j], ay0 = box[4 * j + 1], ax1 = box[4 * j + 2], ay1 = box[4 * j + 3]
+            if bx0 > ax1 || bx1 < ax0 || by0 > ay1 || by1 < ay0 { continue }
+            let inter = (min(ax1, bx1) - max(ax0, bx0)) * (min(ay1, by1) - max(ay0, by0))
+            let union = (ax1 - ax0) * (ay1 - ay0) + areaB - inter
+            if (union > 0 ? inter / union : 0) > threshold { return true }
+        }
+        return false
+    }
+
     private func hardNMS(_ m: Int, _ limit: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
         var size = m
         var keptCount = 0
@@ -512,13 +531,12 @@ public final class Detector: DetectionResults {
         while size > 0 && popped < limit && detections.count < maxOut {
             let i = pop(&size)
             popped += 1
-            var suppressed = false
-            for q in 0..<keptCount {
-                let j = Int(kept[q])
-                if perClass && label[j] != label[i] { continue }
-                if iou(j, i) > o.iouThreshold {
-                    suppressed = true
-                    break
+            // Compared with the kept boxes through raw pointers: this loop is most of NMS's time.
+            let suppressed = box.withUnsafeBufferPointer { bb in
+                kept.withUnsafeBufferPointer { kb in
+                    label.withUnsafeBufferPointer { lb in
+                        Detector.overlapsKept(i, bb.baseAddress!, kb.baseAddress!, keptCount, perClass ? lb.baseAddress! : nil, o.iouThreshold)
+                    }
                 }
             }
             if suppressed { continue }
