@@ -52,6 +52,10 @@ let package = Package(
         ]),
         // Benchmark tooling only: the int8 multiply-add peak of this core (tools/bench/pointwise).
         .executableTarget(name: "swiftlet-peak", dependencies: ["CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletKernels"]),
+        // Benchmark tooling only: decode + NMS per frame beside OpenCV's NMSBoxes (tools/bench/nms).
+        .executableTarget(name: "swiftlet-nms-bench", dependencies: [
+            "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletApp",
+        ]),
         .executableTarget(name: "swiftlet-alloc-check", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletApp", "SwiftletVision",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),

@@ -40,7 +40,8 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
 
         SUBCOMMANDS:
           run <model.swl> (--image <a.jpg> ... | --images <dir> | --input <x.npy> --output <out.npy>) [--json] [--top <k>] [--runs <n>] [--profile] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
-              [--nms hard|hard-agnostic|weighted] [--score-threshold <0-1>] [--iou-threshold <0-1>] [--max-detections <n>] [--overlay <dir>]
+              [--nms hard|hard-agnostic|weighted|soft-linear|soft-gaussian] [--score-threshold <0-1>] [--iou-threshold <0-1>] [--max-detections <n>]
+              [--top-k <n>] [--soft-sigma <s>] [--soft-threshold <0-1>] [--overlay <dir>]
               (--overlay writes each image with its detections drawn as <dir>/NAME.ppm, binary PPM)
           run <model.swl> (--camera </dev/videoN> | --video <file>) [--format yuyv|nv12|mjpeg|grey|rgb24] [--size <WxH>] [--fps <n>] [--frames <n>] [--queue] [--json] ...
           cameras [--json]
@@ -97,11 +98,16 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--memory-limit": o.memoryLimit = try p.value(flag)
                 case "--nms":
                     let v = try p.value(flag)
-                    guard let k = NMSKind(name: v) else { throw .usage(detail: "run: --nms takes hard, hard-agnostic or weighted, got '\(v)'") }
+                    guard let k = NMSKind(name: v) else {
+                        throw .usage(detail: "run: --nms takes hard, hard-agnostic, weighted, soft-linear or soft-gaussian, got '\(v)'")
+                    }
                     o.nmsKind = k
                 case "--score-threshold": o.scoreThreshold = try p.decimal(flag)
                 case "--iou-threshold": o.iouThreshold = try p.decimal(flag)
                 case "--max-detections": o.maxDetections = try p.int(flag)
+                case "--top-k": o.nmsTopK = try p.int(flag)
+                case "--soft-sigma": o.softSigma = try p.decimal(flag)
+                case "--soft-threshold": o.softScoreThreshold = try p.decimal(flag)
                 #if SWIFTLET_NO_CAMERA
                 case "--camera", "--video", "--format", "--size", "--fps", "--frames", "--queue": throw noCameraBuild
                 #else

@@ -10,10 +10,14 @@ import SwiftletVision
 
 /// The model's detector, or nil when it has no decoder Swiftlet runs (raw outputs are printed then).
 public func makeDetector(_ spec: ModelSpec) throws(SwiftletError) -> Detector? {
-    guard spec.postprocess.kind == .detection, case .ssd(let d) = spec.postprocess.decoder else { return nil }
+    guard spec.postprocess.kind == .detection else { return nil }
+    switch spec.postprocess.decoder {
+    case .ssd, .retinaFace: break
+    case .none, .mtcnnStage: return nil
+    }
     var outs: [(name: String, shape: [Int])] = []
     for o in spec.outputs { outs.append((spec.tensors[o].name, spec.tensors[o].logicalShape)) }
-    return try Detector(decoder: d, defaults: spec.postprocess.nms, outputs: outs)
+    return try Detector(decoder: spec.postprocess.decoder, defaults: spec.postprocess.nms, outputs: outs)
 }
 
 /// How input pixels map back to the source image's pixels under `pre` (stretch, shorter side and
@@ -47,6 +51,9 @@ func nmsOptions(_ detector: Detector, _ o: RunOptions) -> NMSOptions {
     if let v = o.scoreThreshold { n.scoreThreshold = v }
     if let v = o.iouThreshold { n.iouThreshold = v }
     if let v = o.maxDetections { n.maxDetections = v }
+    if let v = o.nmsTopK { n.topK = v }
+    if let v = o.softSigma { n.softSigma = v }
+    if let v = o.softScoreThreshold { n.softScoreThreshold = v }
     return n
 }
 
@@ -54,7 +61,8 @@ func nmsOptions(_ detector: Detector, _ o: RunOptions) -> NMSOptions {
 func runDetector(_ detector: Detector, _ interpreter: Interpreter, mapping: ImageMapping, options: NMSOptions) -> Double {
     let d = detector.decoder
     let t0 = sys_monotonicNanoseconds()
-    detector.detect(boxes: interpreter.outputPointer(d.boxesOutput), scores: interpreter.outputPointer(d.scoresOutput), mapping: mapping,
+    detector.detect(boxes: interpreter.outputPointer(d.boxesOutput), scores: interpreter.outputPointer(d.scoresOutput),
+                    landmarks: d.landmarksOutput >= 0 ? interpreter.outputPointer(d.landmarksOutput) : nil, mapping: mapping,
                     options: options)
     return Double(sys_monotonicNanoseconds() &- t0) / 1e6
 }

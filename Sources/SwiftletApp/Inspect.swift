@@ -176,9 +176,15 @@ func postprocessText(_ spec: ModelSpec) -> String {
     }
     if spec.postprocess.kind == .detection {
         s += ", decoder \(spec.postprocess.decoder.name)"
-        if case .ssd(let d) = spec.postprocess.decoder {
+        var shape: (anchors: Int, classes: Int, keypoints: Int)? = nil
+        switch spec.postprocess.decoder {
+        case .ssd(let d): shape = (d.anchors.anchorCount, d.classCount, d.coding.keypointCount)
+        case .retinaFace(let d): shape = (d.priorCount, 1, d.landmarkCount)
+        case .none, .mtcnnStage: break
+        }
+        if let d = shape {
             let n = spec.postprocess.nms
-            s += " (\(d.anchors.anchorCount) anchors, \(d.classCount) class\(d.classCount == 1 ? "" : "es"), \(d.coding.keypointCount) keypoints)"
+            s += " (\(d.anchors) anchors, \(d.classes) class\(d.classes == 1 ? "" : "es"), \(d.keypoints) keypoints)"
             s += "; \(n.kind.name) NMS, score >= \(formatGeneral(n.scoreThreshold, 4)), IoU > \(formatGeneral(n.iouThreshold, 4)), at most \(n.maxDetections)"
         }
     }
@@ -216,9 +222,15 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     }
     s += ", \"postprocess\": {\"kind\": \"\(outputKindName(spec.postprocess.kind))\", \"outputs_probabilities\": \(spec.postprocess.outputsProbabilities ? "true" : "false"), \"labels\": \(spec.labels.count)"
     s += ", \"decoder\": \(jsonString(spec.postprocess.decoder.name))"
-    if case .ssd(let d) = spec.postprocess.decoder {
+    var shape: (anchors: Int, classes: Int, keypoints: Int)? = nil
+    switch spec.postprocess.decoder {
+    case .ssd(let d): shape = (d.anchors.anchorCount, d.classCount, d.coding.keypointCount)
+    case .retinaFace(let d): shape = (d.priorCount, 1, d.landmarkCount)
+    case .none, .mtcnnStage: break
+    }
+    if let d = shape {
         let n = spec.postprocess.nms
-        s += ", \"anchors\": \(d.anchors.anchorCount), \"classes\": \(d.classCount), \"keypoints\": \(d.coding.keypointCount), \"nms\": \(jsonString(n.kind.name))"
+        s += ", \"anchors\": \(d.anchors), \"classes\": \(d.classes), \"keypoints\": \(d.keypoints), \"nms\": \(jsonString(n.kind.name))"
         s += ", \"score_threshold\": \(jsonNumber(Double(n.scoreThreshold))), \"iou_threshold\": \(jsonNumber(Double(n.iouThreshold))), \"max_detections\": \(n.maxDetections)"
     }
     s += "}"

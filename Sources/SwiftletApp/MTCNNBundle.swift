@@ -182,8 +182,8 @@ public func loadMTCNN(path: String, kernels: KernelChoice = .auto, threads: Int 
 /// `swiftlet run x.bundle --image …`: the MTCNN cascade on each image.
 func runMTCNNImages(_ o: RunOptions) throws(SwiftletError) {
     if o.inputNPY != nil { throw .usage(detail: "--input feeds one tensor to a .swl model; a bundle takes --image or --images") }
-    if o.nmsKind != nil || o.scoreThreshold != nil || o.iouThreshold != nil || o.maxDetections != nil {
-        throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections are for .swl detectors; an MTCNN bundle's thresholds are in the bundle file")
+    if o.nmsFlagsSet {
+        throw .usage(detail: "--nms, --score-threshold, --iou-threshold, --max-detections, --top-k and the soft-NMS flags are for .swl detectors; an MTCNN bundle's thresholds are in the bundle file")
     }
     if o.profile { throw .usage(detail: "--profile times one .swl model's layers; a bundle prints each stage's time, run 'swiftlet run STAGE.swl --profile' for a stage's layers") }
     let (mtcnn, nets) = try loadMTCNN(path: o.modelPath, kernels: o.kernels, threads: o.threads)

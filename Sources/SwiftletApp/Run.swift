@@ -40,6 +40,15 @@ public struct RunOptions {
     public var scoreThreshold: Float? = nil
     public var iouThreshold: Float? = nil
     public var maxDetections: Int? = nil
+    /// `--top-k` (candidates before NMS, 0: all), `--soft-sigma`, `--soft-threshold` (soft-NMS).
+    public var nmsTopK: Int? = nil
+    public var softSigma: Float? = nil
+    public var softScoreThreshold: Float? = nil
+    /// Whether any flag that overrides a detector's stored NMS is set.
+    public var nmsFlagsSet: Bool {
+        nmsKind != nil || scoreThreshold != nil || iouThreshold != nil || maxDetections != nil || nmsTopK != nil || softSigma != nil
+            || softScoreThreshold != nil
+    }
     #if !SWIFTLET_NO_CAMERA
     /// `--camera` / `--video` and their flags: frames instead of images.
     public var stream = StreamOptions()
@@ -65,6 +74,9 @@ public struct RunOptions {
         if let v = scoreThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--score-threshold must be between 0 and 1, got \(formatGeneral(v))") }
         if let v = iouThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--iou-threshold must be between 0 and 1, got \(formatGeneral(v))") }
         if let v = maxDetections, v < 1 || v > 1 << 20 { throw .usage(detail: "--max-detections must be between 1 and \(1 << 20), got \(v)") }
+        if let v = nmsTopK, v < 0 || v > 1 << 20 { throw .usage(detail: "--top-k must be between 0 (all candidates) and \(1 << 20), got \(v)") }
+        if let v = softSigma, !(v > 0 && v < 1e6) { throw .usage(detail: "--soft-sigma must be positive, got \(formatGeneral(v))") }
+        if let v = softScoreThreshold, !(v >= 0 && v <= 1) { throw .usage(detail: "--soft-threshold must be between 0 and 1, got \(formatGeneral(v))") }
         #if !SWIFTLET_NO_CAMERA
         try stream.validate(imagesToo: inputNPY != nil || !imagePaths.isEmpty || imageFolder != nil)
         if stream.isSet {
@@ -309,8 +321,8 @@ func runImages(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     }
     // A detector is made once, its buffers sized for the model's anchors; each image only fills them.
     let detector = try makeDetector(spec)
-    if detector == nil && (o.nmsKind != nil || o.scoreThreshold != nil || o.iouThreshold != nil || o.maxDetections != nil) {
-        throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections are for detectors; \(o.modelPath) has no detection decoder (re-import it with 'swiftlet import --decoder')")
+    if detector == nil && o.nmsFlagsSet {
+        throw .usage(detail: "--nms, --score-threshold, --iou-threshold, --max-detections, --top-k and the soft-NMS flags are for detectors; \(o.modelPath) has no detection decoder (re-import it with 'swiftlet import --decoder')")
     }
     // Overlays: the folder is made and every file checked against the inputs before anything runs.
     if o.overlayFolder != nil && detector == nil {

@@ -70,6 +70,11 @@ public enum NMSKind: UInt32, Equatable, Sendable {
     /// MediaPipe's weighted NMS: each kept box is the score-weighted mean of the boxes (and keypoints)
     /// that overlap it, across classes.
     case weighted = 2
+    /// Soft-NMS (Bodla et al. 2017) within each class, linear decay: `score · (1 − IoU)` above the
+    /// IoU threshold (format 2.3).
+    case softLinear = 3
+    /// Soft-NMS within each class, Gaussian decay: `score · exp(−IoU² / σ)` (format 2.3).
+    case softGaussian = 4
 
     /// The name used on the command line and in docs.
     public var name: String {
@@ -77,6 +82,8 @@ public enum NMSKind: UInt32, Equatable, Sendable {
         case .hardPerClass: return "hard"
         case .hardAgnostic: return "hard-agnostic"
         case .weighted: return "weighted"
+        case .softLinear: return "soft-linear"
+        case .softGaussian: return "soft-gaussian"
         }
     }
 
@@ -85,6 +92,8 @@ public enum NMSKind: UInt32, Equatable, Sendable {
         case "hard": self = .hardPerClass
         case "hard-agnostic": self = .hardAgnostic
         case "weighted": self = .weighted
+        case "soft-linear": self = .softLinear
+        case "soft-gaussian": self = .softGaussian
         default: return nil
         }
     }
@@ -99,6 +108,12 @@ public struct NMSOptions: Equatable, Sendable {
     public var iouThreshold: Float = 0.3
     /// At most this many detections per image (NMS stops once it has them).
     public var maxDetections = 100
+    /// Top-k before NMS: only the k best-scoring candidates take part (0: all).
+    public var topK = 0
+    /// Soft-NMS: the Gaussian decay's σ (`exp(−IoU² / σ)`); Bodla et al.'s default 0.5.
+    public var softSigma: Float = 0.5
+    /// Soft-NMS: a box whose decayed score falls below this is dropped; Bodla et al.'s 0.001.
+    public var softScoreThreshold: Float = 0.001
 
     public init() {}
 
@@ -107,6 +122,9 @@ public struct NMSOptions: Equatable, Sendable {
         if !(scoreThreshold >= 0 && scoreThreshold <= 1) { return "score threshold \(scoreThreshold) is outside 0...1" }
         if !(iouThreshold >= 0 && iouThreshold <= 1) { return "IoU threshold \(iouThreshold) is outside 0...1" }
         if maxDetections < 1 || maxDetections > 1 << 20 { return "max detections \(maxDetections) is outside 1...\(1 << 20)" }
+        if topK < 0 || topK > 1 << 20 { return "top-k \(topK) is outside 0...\(1 << 20) (0: all candidates)" }
+        if !(softSigma > 0 && softSigma < 1e6) { return "soft-NMS sigma \(softSigma) must be positive and finite" }
+        if !(softScoreThreshold >= 0 && softScoreThreshold <= 1) { return "soft-NMS score threshold \(softScoreThreshold) is outside 0...1" }
         return nil
     }
 }
@@ -252,6 +270,143 @@ extension SSDDecoder {
     }
 }
 
+/// Pytorch_Retinaface's `PriorBox` and `decode`/`decode_landm` (RetinaFace, and detectors that reuse
+/// its head: one prior per min size per cell, boxes, two-class scores and five landmarks per prior).
+///
+/// Priors: per level `l` with step `s`, a grid of `ceil(H / s)` × `ceil(W / s)` cells (row-major), and
+/// in each cell one prior per min size `m` of that level: centre `((x + 0.5) · s / W, (y + 0.5) · s / H)`,
+/// size `(m / W, m / H)`, optionally clipped to 0…1. Boxes: centre `prior.c + loc.xy · v0 · prior.wh`,
+/// size `prior.wh · exp(loc.wh · v1)`; landmarks `prior.c + landm · v0 · prior.wh`; the face score is
+/// the softmax of the two class logits' second (or the sigmoid of one logit with `sigmoidScores`).
+public struct RetinaFaceDecoder: Equatable, Sendable {
+    /// The model input's size in pixels (the priors are fractions of it).
+    public var inputWidth: Int
+    public var inputHeight: Int
+    /// One step (feature stride) per level.
+    public var steps: [Int]
+    /// The prior sizes of each level, in input pixels (`min_sizes`); one list per step.
+    public var minSizes: [[Float]]
+    /// Priors clipped to 0…1 (`clip` in Pytorch_Retinaface's config).
+    public var clip = false
+    /// The centre and size variances (`variance`: 0.1, 0.2).
+    public var centerVariance: Float = 0.1
+    public var sizeVariance: Float = 0.2
+    /// Which graph outputs hold the box offsets `[1, priors, 4]`, the class logits `[1, priors, 2]`
+    /// (`[1, priors, 1]` with `sigmoidScores`) and the landmark offsets `[1, priors, 2 · landmarks]`.
+    public var boxesOutput = 0
+    public var scoresOutput = 1
+    public var landmarksOutput = 2
+    /// Landmarks per prior (5: eyes, nose, mouth corners); 0: the model has no landmarks output.
+    public var landmarkCount = 5
+    /// One face logit per prior through a sigmoid, instead of a softmax over (background, face).
+    public var sigmoidScores = false
+
+    public init(inputWidth: Int, inputHeight: Int, steps: [Int], minSizes: [[Float]]) {
+        self.inputWidth = inputWidth
+        self.inputHeight = inputHeight
+        self.steps = steps
+        self.minSizes = minSizes
+    }
+}
+
+/// Levels and prior sizes a RetinaFace DETECTOR record stores (docs/format.md).
+public let maxRetinaFaceLevels = 8
+public let maxRetinaFaceMinSizes = 14
+
+extension RetinaFaceDecoder {
+    /// Score values per prior in the scores output.
+    public var scoreValues: Int { sigmoidScores ? 1 : 2 }
+
+    /// How many priors these parameters make (without making them); more than `maxAnchors` when the
+    /// sizes are out of range.
+    public var priorCount: Int {
+        var total = 0
+        for (l, s) in steps.enumerated() where s > 0 && l < minSizes.count {
+            let gw = (inputWidth + s - 1) / s, gh = (inputHeight + s - 1) / s
+            total += gw * gh * minSizes[l].count
+            if total > maxAnchors { return total }
+        }
+        return total
+    }
+
+    /// What is wrong with these parameters, or nil: the first bad field with its value.
+    public func problem() -> String? {
+        if inputWidth < 1 || inputHeight < 1 || inputWidth > 1 << 16 || inputHeight > 1 << 16 {
+            return "RetinaFace input size \(inputWidth)x\(inputHeight) is outside 1x1...65536x65536"
+        }
+        if steps.isEmpty { return "no prior levels (steps is empty)" }
+        if steps.count > maxRetinaFaceLevels { return "\(steps.count) prior levels, at most \(maxRetinaFaceLevels)" }
+        if minSizes.count != steps.count { return "\(steps.count) steps but \(minSizes.count) lists of min sizes; one list per step" }
+        for (l, s) in steps.enumerated() where s < 1 || s > max(inputWidth, inputHeight) {
+            return "step \(s) of level \(l) is outside 1...\(max(inputWidth, inputHeight)) (the input is \(inputWidth)x\(inputHeight))"
+        }
+        var total = 0
+        for (l, sizes) in minSizes.enumerated() {
+            if sizes.isEmpty { return "level \(l) (step \(steps[l])) has no min sizes, so it has no priors" }
+            for m in sizes where !(m > 0 && m < 1e6) { return "min size \(m) of level \(l) must be positive and finite" }
+            total += sizes.count
+        }
+        if total > maxRetinaFaceMinSizes { return "\(total) min sizes in all, at most \(maxRetinaFaceMinSizes)" }
+        if !(centerVariance > 0 && centerVariance < 1e6) || !(sizeVariance > 0 && sizeVariance < 1e6) {
+            return "variances (\(centerVariance), \(sizeVariance)) must be positive and finite"
+        }
+        if landmarkCount < 0 || landmarkCount > maxKeypoints { return "\(landmarkCount) landmarks, at most \(maxKeypoints)" }
+        let outs = landmarkCount > 0 ? [boxesOutput, scoresOutput, landmarksOutput] : [boxesOutput, scoresOutput]
+        for o in outs where o < 0 || o > 63 { return "output index \(o) is outside 0...63" }
+        if boxesOutput == scoresOutput || (landmarkCount > 0 && (landmarksOutput == boxesOutput || landmarksOutput == scoresOutput)) {
+            return "boxes output \(boxesOutput), scores output \(scoresOutput) and landmarks output \(landmarksOutput) must be different outputs"
+        }
+        if priorCount > maxAnchors { return "the parameters make \(priorCount) priors, at most \(maxAnchors)" }
+        return nil
+    }
+
+    /// What is wrong with the model's outputs for this decoder, or nil: each output named with its
+    /// shape and what the decoder expects.
+    public func outputProblem(_ outputs: [(name: String, shape: [Int])]) -> String? {
+        let n = priorCount
+        var roles: [(Int, String, Int)] = [(boxesOutput, "boxes", 4), (scoresOutput, "scores", scoreValues)]
+        if landmarkCount > 0 { roles.append((landmarksOutput, "landmarks", 2 * landmarkCount)) }
+        for (i, role, _) in roles where i >= outputs.count {
+            return "the decoder reads output \(i) (\(role)), the model has \(outputs.count) output\(outputs.count == 1 ? "" : "s")"
+        }
+        for (i, role, last) in roles {
+            let (name, shape) = outputs[i]
+            let ok = (shape.count == 3 && shape[0] == 1 && shape[1] == n && shape[2] == last)
+                || (shape.count == 2 && shape[0] == n && shape[1] == last)
+            if ok { continue }
+            return "output \(i) '\(name)' (\(role)) has shape \(Shape.text(shape)), the RetinaFace decoder expects [1, \(n), \(last)] (\(n) priors × \(last) values)"
+        }
+        return nil
+    }
+
+    /// The priors in the model's output order (Pytorch_Retinaface's `PriorBox.forward`), as fractions
+    /// of the input. Cost: one pass over the priors, at load.
+    public func generatePriors() throws(SwiftletError) -> [Anchor] {
+        if let p = problem() { throw .invalidModel(detail: "RetinaFace priors: \(p)", hint: "re-import with valid decoder options") }
+        var out: [Anchor] = []
+        out.reserveCapacity(priorCount)
+        let iw = Float(inputWidth), ih = Float(inputHeight)
+        for (l, s) in steps.enumerated() {
+            let gw = (inputWidth + s - 1) / s, gh = (inputHeight + s - 1) / s
+            for y in 0..<gh {
+                for x in 0..<gw {
+                    for m in minSizes[l] {
+                        var a = Anchor(x: (Float(x) + 0.5) * Float(s) / iw, y: (Float(y) + 0.5) * Float(s) / ih, w: m / iw, h: m / ih)
+                        if clip {
+                            a.x = min(max(a.x, 0), 1)
+                            a.y = min(max(a.y, 0), 1)
+                            a.w = min(max(a.w, 0), 1)
+                            a.h = min(max(a.h, 0), 1)
+                        }
+                        out.append(a)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
 /// The decoder a detection model's outputs need. Raw value of `kind` stored in `.swl` (POSTPROCESS
 /// bytes 8–11): append only.
 public enum Decoder: Equatable, Sendable {
@@ -261,13 +416,16 @@ public enum Decoder: Equatable, Sendable {
     case ssd(SSDDecoder)
     /// Reserved since format 1.0 for an MTCNN cascade stage; stored, not decoded yet (#13).
     case mtcnnStage
+    /// RetinaFace priors, variances and five landmarks (format 2.3).
+    case retinaFace(RetinaFaceDecoder)
 
-    /// The stored number: 0 none, 1 SSD anchors, 2 MTCNN stage.
+    /// The stored number: 0 none, 1 SSD anchors, 2 MTCNN stage, 3 RetinaFace priors.
     public var kind: UInt32 {
         switch self {
         case .none: return 0
         case .ssd: return 1
         case .mtcnnStage: return 2
+        case .retinaFace: return 3
         }
     }
 
@@ -277,6 +435,47 @@ public enum Decoder: Equatable, Sendable {
         case .none: return "none"
         case .ssd: return "ssd"
         case .mtcnnStage: return "mtcnn-stage"
+        case .retinaFace: return "retinaface"
+        }
+    }
+
+    /// The graph outputs a decoder reads: boxes, scores and landmarks (-1: none).
+    public var boxesOutput: Int {
+        switch self {
+        case .ssd(let d): return d.boxesOutput
+        case .retinaFace(let d): return d.boxesOutput
+        case .none, .mtcnnStage: return -1
+        }
+    }
+
+    public var scoresOutput: Int {
+        switch self {
+        case .ssd(let d): return d.scoresOutput
+        case .retinaFace(let d): return d.scoresOutput
+        case .none, .mtcnnStage: return -1
+        }
+    }
+
+    public var landmarksOutput: Int {
+        if case .retinaFace(let d) = self, d.landmarkCount > 0 { return d.landmarksOutput }
+        return -1
+    }
+
+    /// What is wrong with this decoder, or nil (`none` and `mtcnnStage` have no parameters).
+    public func problem() -> String? {
+        switch self {
+        case .ssd(let d): return d.problem()
+        case .retinaFace(let d): return d.problem()
+        case .none, .mtcnnStage: return nil
+        }
+    }
+
+    /// What is wrong with the model's outputs for this decoder, or nil.
+    public func outputProblem(_ outputs: [(name: String, shape: [Int])]) -> String? {
+        switch self {
+        case .ssd(let d): return d.outputProblem(outputs)
+        case .retinaFace(let d): return d.outputProblem(outputs)
+        case .none, .mtcnnStage: return nil
         }
     }
 }
@@ -345,13 +544,29 @@ public enum DecoderPreset {
         return (d, n)
     }
 
-    /// The preset's names for `swiftlet import --decoder`.
-    public static let names = ["blazeface", "digits-ssd"]
+    /// Pytorch_Retinaface's `cfg_mnet` (the mobilenet0.25 RetinaFace): steps 8, 16, 32, min sizes
+    /// [16, 32], [64, 128], [256, 512], variances 0.1 and 0.2, no clipping, five landmarks, softmax
+    /// scores; outputs (loc, conf, landms) in that order; at 640×640, 16,800 priors (the importer sets
+    /// the model's own input size). NMS defaults: hard at IoU 0.4 as its `detect.py`, score 0.5, at
+    /// most 750 detections (its `keep_top_k`).
+    public static var retinaFace: (decoder: RetinaFaceDecoder, nms: NMSOptions) {
+        let d = RetinaFaceDecoder(inputWidth: 640, inputHeight: 640, steps: [8, 16, 32], minSizes: [[16, 32], [64, 128], [256, 512]])
+        var n = NMSOptions()
+        n.kind = .hardPerClass
+        n.scoreThreshold = 0.5
+        n.iouThreshold = 0.4
+        n.maxDetections = 750
+        return (d, n)
+    }
 
-    public static func named(_ name: String) -> (decoder: SSDDecoder, nms: NMSOptions)? {
+    /// The preset's names for `swiftlet import --decoder`.
+    public static let names = ["blazeface", "digits-ssd", "retinaface"]
+
+    public static func named(_ name: String) -> (decoder: Decoder, nms: NMSOptions)? {
         switch name {
-        case "blazeface": return blazeFace
-        case "digits-ssd": return digitsSSD
+        case "blazeface": return (.ssd(blazeFace.decoder), blazeFace.nms)
+        case "digits-ssd": return (.ssd(digitsSSD.decoder), digitsSSD.nms)
+        case "retinaface": return (.retinaFace(retinaFace.decoder), retinaFace.nms)
         default: return nil
         }
     }

@@ -8,12 +8,16 @@ import SwiftletCore
 //      below the score threshold, or with a NaN or infinite raw score, go no further     O(N·C)
 //   2. decoding, for the m anchors left only: MediaPipe's centre-size coding (below), box and
 //      keypoints; a non-finite or negative-size box is skipped and counted                O(m·K)
+//      (RetinaFace priors: Pytorch_Retinaface's decode/decode_landm, softmax or sigmoid scores)
 //   3. ordering: a binary heap over the m candidates (score descending, anchor index ascending on
 //      ties, so the order is total and every platform agrees), built once in O(m); hard NMS pops
-//      only until it holds `maxDetections`, weighted NMS pops all                        O(m + k log m)
+//      only until it holds `maxDetections`, weighted and soft NMS pop all; top-k pops at most k
+//                                                                                      O(m + k log m)
 //   4. suppression: hard (per class or across classes) compares each popped box with the k kept;
 //      weighted (MediaPipe's) merges every remaining box whose IoU with the best is above the
-//      threshold into a score-weighted mean of boxes and keypoints                        O(m·k)
+//      threshold into a score-weighted mean of boxes and keypoints                        O(m·k);
+//      soft-NMS (Bodla et al.) decays the scores of the remaining boxes of the best's class, linear
+//      or Gaussian, and drops those below the soft threshold                             O(m) each
 //   5. mapping: input-relative coordinates → source pixels through the pre-processing's inverse
 //      (`ImageMapping`), boxes clipped to the image; a box wholly outside is dropped and counted.
 //
@@ -113,13 +117,16 @@ public protocol DetectionResults {
     func keypoint(_ i: Int, _ j: Int) -> (x: Float, y: Float)
 }
 
-/// Decodes and suppresses one SSD-style detector's outputs, with every buffer sized at init.
+/// Decodes and suppresses one SSD-style or RetinaFace-style detector's outputs, with every buffer
+/// sized at init.
 ///
 /// Not thread-safe: one `Detector` per stream. Results stay valid until the next `detect`.
 public final class Detector: DetectionResults {
-    public let decoder: SSDDecoder
+    /// The decoder (`.ssd` or `.retinaFace`).
+    public let decoder: Decoder
     /// The model's stored thresholds and NMS kind (`run` flags may pass others to `detect`).
     public let defaults: NMSOptions
+    /// The anchors (SSD) or priors (RetinaFace), centre and size as fractions of the input.
     public let anchors: [Anchor]
     /// The last `detect`'s detections, best first.
     public private(set) var detections: [Detection] = []
@@ -129,6 +136,9 @@ public final class Detector: DetectionResults {
 
     private let n: Int
     private let k: Int
+    private let classCount: Int
+    private let ssd: SSDDecoder?
+    private let retina: RetinaFaceDecoder?
     private var score: [Float]
     private var label: [Int32]
     private var box: [Float]  // 4 per anchor: xmin, ymin, xmax, ymax, input-relative
@@ -138,10 +148,22 @@ public final class Detector: DetectionResults {
     private var kept: [Int32]  // anchors kept (hard NMS)
     private var alive: [Bool]  // per ranked position (weighted NMS)
     private var merged: [Float]  // 4 + 2·K sums (weighted NMS)
+    private var decayed: [Float]  // per ranked position: the current score (soft-NMS)
+
+    /// Makes a detector for an SSD decoder (see `init(decoder:defaults:outputs:)`).
+    public convenience init(decoder: SSDDecoder, defaults: NMSOptions, outputs: [(name: String, shape: [Int])]? = nil) throws(SwiftletError) {
+        try self.init(decoder: .ssd(decoder), defaults: defaults, outputs: outputs)
+    }
 
     /// Makes a detector for `decoder`, checking its parameters and, when given, the model's outputs
     /// (names and logical shapes); errors name the field or output and what is expected.
-    public init(decoder: SSDDecoder, defaults: NMSOptions, outputs: [(name: String, shape: [Int])]? = nil) throws(SwiftletError) {
+    public init(decoder: Decoder, defaults: NMSOptions, outputs: [(name: String, shape: [Int])]? = nil) throws(SwiftletError) {
+        switch decoder {
+        case .ssd, .retinaFace: break
+        case .none, .mtcnnStage:
+            throw .invalidModel(detail: "detection decoder '\(decoder.name)' is not decoded by Detector",
+                                hint: "import the model with --decoder blazeface or retinaface")
+        }
         if let p = decoder.problem() { throw .invalidModel(detail: "detection decoder: \(p)", hint: "re-import the model with valid decoder options") }
         if let p = defaults.problem() { throw .invalidModel(detail: "detection defaults: \(p)", hint: "re-import the model with valid thresholds") }
         if let outputs, let p = decoder.outputProblem(outputs) {
@@ -149,9 +171,28 @@ public final class Detector: DetectionResults {
         }
         self.decoder = decoder
         self.defaults = defaults
-        anchors = try decoder.anchors.generateAnchors()
+        var ssd: SSDDecoder? = nil, retina: RetinaFaceDecoder? = nil
+        var anchors: [Anchor] = []
+        var k = 0, classCount = 1
+        switch decoder {
+        case .ssd(let d):
+            ssd = d
+            anchors = try d.anchors.generateAnchors()
+            k = d.coding.keypointCount
+            classCount = d.classCount
+        case .retinaFace(let d):
+            retina = d
+            anchors = try d.generatePriors()
+            k = d.landmarkCount
+        case .none, .mtcnnStage:
+            break
+        }
+        self.ssd = ssd
+        self.retina = retina
+        self.anchors = anchors
+        self.k = k
+        self.classCount = classCount
         n = anchors.count
-        k = decoder.coding.keypointCount
         score = [Float](repeating: 0, count: n)
         label = [Int32](repeating: 0, count: n)
         box = [Float](repeating: 0, count: 4 * n)
@@ -160,6 +201,7 @@ public final class Detector: DetectionResults {
         ranked = [Int32](repeating: 0, count: n)
         kept = [Int32](repeating: 0, count: n)
         alive = [Bool](repeating: false, count: n)
+        decayed = [Float](repeating: 0, count: n)
         merged = [Float](repeating: 0, count: 4 + 2 * k)
         detections.reserveCapacity(n)
         keypoints = [Float](repeating: 0, count: 2 * k * n)
@@ -174,22 +216,48 @@ public final class Detector: DetectionResults {
         (keypoints[(i * k + j) * 2], keypoints[(i * k + j) * 2 + 1])
     }
 
+    /// Classes the scores output holds (1 for RetinaFace: faces).
+    public var classes: Int { classCount }
+
     /// Decodes the boxes and scores outputs (`anchors.count × numCoords` and `anchors.count × classes`
-    /// floats, row-major) into `detections`, mapped through `mapping`; returns their count.
+    /// floats, row-major; RetinaFace: `× 4`, `× 2` and the landmarks `× 2·landmarks`) into
+    /// `detections`, mapped through `mapping`; returns their count. `decode`, then `suppress`.
     @discardableResult
-    public func detect(boxes: UnsafePointer<Float>, scores: UnsafePointer<Float>, mapping: ImageMapping, options: NMSOptions? = nil) -> Int {
+    public func detect(boxes: UnsafePointer<Float>, scores: UnsafePointer<Float>, landmarks: UnsafePointer<Float>? = nil, mapping: ImageMapping,
+                       options: NMSOptions? = nil) -> Int {
         let o = options ?? defaults
+        let m = decode(boxes: boxes, scores: scores, landmarks: landmarks, threshold: o.scoreThreshold)
+        return suppress(candidates: m, mapping: mapping, options: o)
+    }
+
+    /// Steps 1–2 alone: scores, the candidates at or above `threshold`, their boxes and keypoints;
+    /// returns the candidate count for `suppress`. Resets `stats`.
+    public func decode(boxes: UnsafePointer<Float>, scores: UnsafePointer<Float>, landmarks: UnsafePointer<Float>? = nil, threshold: Float) -> Int {
         stats = DetectionStats()
+        if let retina {
+            precondition(retina.landmarkCount == 0 || landmarks != nil, "Detector.decode: a RetinaFace decoder with landmarks needs the landmarks output")
+            return selectAndDecodeRetinaFace(retina, boxes, scores, landmarks, threshold: threshold)
+        }
+        return selectAndDecode(boxes, scores, threshold: threshold)
+    }
+
+    /// Steps 3–5 alone, on the `m` candidates the last `decode` left: ordering, suppression, mapping
+    /// into `detections`; returns their count. Once per `decode` (it consumes the candidates).
+    @discardableResult
+    public func suppress(candidates m: Int, mapping: ImageMapping, options o: NMSOptions) -> Int {
+        precondition(m >= 0 && m <= n, "Detector.suppress: more candidates than anchors")
         detections.removeAll(keepingCapacity: true)
         keypoints.removeAll(keepingCapacity: true)
-        let m = selectAndDecode(boxes, scores, threshold: o.scoreThreshold)
         let maxOut = min(max(o.maxDetections, 1), n)
         heap.withUnsafeMutableBufferPointer { h in
             score.withUnsafeBufferPointer { s in buildHeap(h.baseAddress!, m, s.baseAddress!) }
         }
+        // Top-k before NMS: only the k best candidates take part (0: all).
+        let limit = o.topK > 0 ? min(o.topK, m) : m
         switch o.kind {
-        case .hardPerClass, .hardAgnostic: hardNMS(m, o, maxOut, mapping)
-        case .weighted: weightedNMS(m, o, maxOut, mapping)
+        case .hardPerClass, .hardAgnostic: hardNMS(m, limit, o, maxOut, mapping)
+        case .weighted: weightedNMS(m, limit, o, maxOut, mapping)
+        case .softLinear, .softGaussian: softNMS(m, limit, o, maxOut, mapping)
         }
         return detections.count
     }
@@ -198,85 +266,182 @@ public final class Detector: DetectionResults {
 
     /// Steps 1–2: fills `heap[0..<m]` with the candidates, their `score`, `label`, `box`, `point`.
     private func selectAndDecode(_ raw: UnsafePointer<Float>, _ rawScores: UnsafePointer<Float>, threshold: Float) -> Int {
+        let decoder = ssd!
         let c = decoder.classCount
         let sigmoid = decoder.sigmoidScores
         let clip = decoder.scoreClipping
         let cd = decoder.coding
+        // A logit below `cut` gives a score below the threshold by far more than rounding (0.01 in
+        // logit space); only for thresholds where that holds (1e-6...0.999), else every score is computed.
+        let cut: Float = threshold >= 1e-6 && threshold <= 0.999 ? logf(threshold / (1 - threshold)) - 0.01 : -Float.infinity
+        // One sigmoid class whose clipped logit is below `cut` exactly when the raw one is: a finite raw
+        // logit below `cut` is passed over before anything else (one comparison per anchor).
+        let quick = c == 1 && sigmoid && cut > -Float.infinity && (clip == 0 || -clip < cut)
+        let cutV = SIMD8<Float>(repeating: cut), negInf = SIMD8<Float>(repeating: -Float.infinity)
         var m = 0
-        for i in 0..<n {
-            var best = -Float.greatestFiniteMagnitude
-            var bestClass = -1
-            var finite = true
-            for j in 0..<c {
-                var s = rawScores[i * c + j]
-                if !s.isFinite {
-                    finite = false
-                    break
-                }
-                if sigmoid {
-                    if clip > 0 { s = min(max(s, -clip), clip) }
-                    s = 1 / (1 + expf(-s))
-                }
-                if best < s {
-                    best = s
-                    bestClass = j
+        var start = 0
+        while start < n {
+            let end = min(start + 8, n)
+            // Eight anchors at once: all finite and clearly below, so none is a candidate or counted.
+            if quick && end - start == 8 {
+                let v = UnsafeRawPointer(rawScores + start).loadUnaligned(as: SIMD8<Float>.self)
+                if all((v .< cutV) .& (v .> negInf)) {
+                    start = end
+                    continue
                 }
             }
-            if !finite {
-                stats.nonFinite += 1
-                continue
-            }
-            if !(best >= threshold) || bestClass < 0 { continue }
-            stats.candidates += 1
-            let a = anchors[i]
-            let b = raw + i * cd.numCoords + cd.boxCoordOffset
-            var cx = b[1], cy = b[0], h = b[2], w = b[3]
-            if cd.reverseOutputOrder {
-                cx = b[0]
-                cy = b[1]
-                w = b[2]
-                h = b[3]
-            }
-            cx = cx / cd.xScale * a.w + a.x
-            cy = cy / cd.yScale * a.h + a.y
-            if cd.exponentialBoxSize {
-                h = expf(h / cd.hScale) * a.h
-                w = expf(w / cd.wScale) * a.w
-            } else {
-                h = h / cd.hScale * a.h
-                w = w / cd.wScale * a.w
-            }
-            var ok = cx.isFinite && cy.isFinite && w.isFinite && h.isFinite
-            let kp = raw + i * cd.numCoords + cd.keypointCoordOffset
-            for j in 0..<k {
-                var px = kp[j * cd.valuesPerKeypoint + 1], py = kp[j * cd.valuesPerKeypoint]
+            for i in start..<end {
+                if quick {
+                    let r = rawScores[i]
+                    if r < cut && r > -Float.infinity { continue }
+                }
+                var best = -Float.greatestFiniteMagnitude
+                var bestClass = -1
+                var finite = true
+                for j in 0..<c {
+                    var s = rawScores[i * c + j]
+                    if !s.isFinite {
+                        finite = false
+                        break
+                    }
+                    if sigmoid {
+                        if clip > 0 { s = min(max(s, -clip), clip) }
+                        // Clearly below the threshold: no exp (this class cannot make a candidate).
+                        if s < cut { continue }
+                        s = 1 / (1 + expf(-s))
+                    }
+                    if best < s {
+                        best = s
+                        bestClass = j
+                    }
+                }
+                if !finite {
+                    stats.nonFinite += 1
+                    continue
+                }
+                if !(best >= threshold) || bestClass < 0 { continue }
+                stats.candidates += 1
+                let a = anchors[i]
+                let b = raw + i * cd.numCoords + cd.boxCoordOffset
+                var cx = b[1], cy = b[0], h = b[2], w = b[3]
                 if cd.reverseOutputOrder {
-                    px = kp[j * cd.valuesPerKeypoint]
-                    py = kp[j * cd.valuesPerKeypoint + 1]
+                    cx = b[0]
+                    cy = b[1]
+                    w = b[2]
+                    h = b[3]
                 }
-                px = px / cd.xScale * a.w + a.x
-                py = py / cd.yScale * a.h + a.y
-                if !(px.isFinite && py.isFinite) { ok = false }
-                point[(i * k + j) * 2] = px
-                point[(i * k + j) * 2 + 1] = py
+                cx = cx / cd.xScale * a.w + a.x
+                cy = cy / cd.yScale * a.h + a.y
+                if cd.exponentialBoxSize {
+                    h = expf(h / cd.hScale) * a.h
+                    w = expf(w / cd.wScale) * a.w
+                } else {
+                    h = h / cd.hScale * a.h
+                    w = w / cd.wScale * a.w
+                }
+                var ok = cx.isFinite && cy.isFinite && w.isFinite && h.isFinite
+                let kp = raw + i * cd.numCoords + cd.keypointCoordOffset
+                for j in 0..<k {
+                    var px = kp[j * cd.valuesPerKeypoint + 1], py = kp[j * cd.valuesPerKeypoint]
+                    if cd.reverseOutputOrder {
+                        px = kp[j * cd.valuesPerKeypoint]
+                        py = kp[j * cd.valuesPerKeypoint + 1]
+                    }
+                    px = px / cd.xScale * a.w + a.x
+                    py = py / cd.yScale * a.h + a.y
+                    if !(px.isFinite && py.isFinite) { ok = false }
+                    point[(i * k + j) * 2] = px
+                    point[(i * k + j) * 2 + 1] = py
+                }
+                if !ok {
+                    stats.nonFinite += 1
+                    continue
+                }
+                if w < 0 || h < 0 {
+                    stats.invalidBoxes += 1
+                    continue
+                }
+                box[4 * i] = cx - w / 2
+                box[4 * i + 1] = cy - h / 2
+                box[4 * i + 2] = cx + w / 2
+                box[4 * i + 3] = cy + h / 2
+                score[i] = best
+                label[i] = Int32(bestClass)
+                heap[m] = Int32(i)
+                m += 1
             }
-            if !ok {
-                stats.nonFinite += 1
-                continue
-            }
-            if w < 0 || h < 0 {
-                stats.invalidBoxes += 1
-                continue
-            }
-            box[4 * i] = cx - w / 2
-            box[4 * i + 1] = cy - h / 2
-            box[4 * i + 2] = cx + w / 2
-            box[4 * i + 3] = cy + h / 2
-            score[i] = best
-            label[i] = Int32(bestClass)
-            heap[m] = Int32(i)
-            m += 1
+            start = end
         }
+        return m
+    }
+
+    /// Steps 1–2 for RetinaFace priors: the face score from the two logits (softmax) or one
+    /// (sigmoid); a prior whose logit is clearly below the threshold's is rejected without an `exp`
+    /// (a margin of 0.01 in logit space, far above rounding, keeps the decision that of the computed
+    /// score); then Pytorch_Retinaface's `decode` and `decode_landm` for the candidates only.
+    private func selectAndDecodeRetinaFace(_ d: RetinaFaceDecoder, _ loc: UnsafePointer<Float>, _ conf: UnsafePointer<Float>,
+                                           _ landm: UnsafePointer<Float>?, threshold: Float) -> Int {
+        let two = d.scoreValues == 2
+        let v0 = d.centerVariance, v1 = d.sizeVariance
+        let cut: Float = threshold >= 1e-6 && threshold <= 0.999 ? logf(threshold / (1 - threshold)) - 0.01 : -Float.infinity
+        let k = self.k
+        var m = 0
+        var nonFinite = 0, candidates = 0
+        anchors.withUnsafeBufferPointer { ab in
+            box.withUnsafeMutableBufferPointer { bb in
+                point.withUnsafeMutableBufferPointer { pb in
+                    score.withUnsafeMutableBufferPointer { sb in
+                        label.withUnsafeMutableBufferPointer { lb in
+                            heap.withUnsafeMutableBufferPointer { hb in
+                                let a = ab.baseAddress!, bx = bb.baseAddress!, sc = sb.baseAddress!, hp = hb.baseAddress!
+                                for i in 0..<n {
+                                    let logit = two ? conf[2 * i + 1] - conf[2 * i] : conf[i]
+                                    if !logit.isFinite {
+                                        // NaN or an infinite logit (or two): skipped and counted.
+                                        nonFinite += 1
+                                        continue
+                                    }
+                                    if logit < cut { continue }
+                                    let s = 1 / (1 + expf(-logit))
+                                    if !(s >= threshold) { continue }
+                                    candidates += 1
+                                    let p = a[i]
+                                    let l = loc + 4 * i
+                                    let cx = p.x + l[0] * v0 * p.w, cy = p.y + l[1] * v0 * p.h
+                                    let w = p.w * expf(l[2] * v1), h = p.h * expf(l[3] * v1)
+                                    var ok = cx.isFinite && cy.isFinite && w.isFinite && h.isFinite
+                                    if let landm, k > 0 {
+                                        let lm = landm + 2 * k * i
+                                        let pt = pb.baseAddress! + 2 * k * i
+                                        for j in 0..<k {
+                                            let px = p.x + lm[2 * j] * v0 * p.w, py = p.y + lm[2 * j + 1] * v0 * p.h
+                                            if !(px.isFinite && py.isFinite) { ok = false }
+                                            pt[2 * j] = px
+                                            pt[2 * j + 1] = py
+                                        }
+                                    }
+                                    if !ok {
+                                        nonFinite += 1
+                                        continue
+                                    }
+                                    let x0 = cx - w / 2, y0 = cy - h / 2
+                                    bx[4 * i] = x0
+                                    bx[4 * i + 1] = y0
+                                    bx[4 * i + 2] = x0 + w
+                                    bx[4 * i + 3] = y0 + h
+                                    sc[i] = s
+                                    lb[i] = 0
+                                    hp[m] = Int32(i)
+                                    m += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        stats.nonFinite += nonFinite
+        stats.candidates += candidates
         return m
     }
 
@@ -339,19 +504,39 @@ public final class Detector: DetectionResults {
         return union > 0 ? inter / union : 0
     }
 
-    private func hardNMS(_ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
+    /// Whether box `i` overlaps one of the `count` kept boxes by more than `threshold` (of its class
+    /// when `labels` is given); the same IoU as `iou`.
+    @inline(__always)
+    private static func overlapsKept(_ i: Int, _ box: UnsafePointer<Float>, _ kept: UnsafePointer<Int32>, _ count: Int,
+                                     _ labels: UnsafePointer<Int32>?, _ threshold: Float) -> Bool {
+        let bx0 = box[4 * i], by0 = box[4 * i + 1], bx1 = box[4 * i + 2], by1 = box[4 * i + 3]
+        let areaB = (bx1 - bx0) * (by1 - by0)
+        for q in 0..<count {
+            let j = Int(kept[q])
+            if let labels, labels[j] != labels[i] { continue }
+            let ax0 = box[4 * j], ay0 = box[4 * j + 1], ax1 = box[4 * j + 2], ay1 = box[4 * j + 3]
+            if bx0 > ax1 || bx1 < ax0 || by0 > ay1 || by1 < ay0 { continue }
+            let inter = (min(ax1, bx1) - max(ax0, bx0)) * (min(ay1, by1) - max(ay0, by0))
+            let union = (ax1 - ax0) * (ay1 - ay0) + areaB - inter
+            if (union > 0 ? inter / union : 0) > threshold { return true }
+        }
+        return false
+    }
+
+    private func hardNMS(_ m: Int, _ limit: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
         var size = m
         var keptCount = 0
+        var popped = 0
         let perClass = o.kind == .hardPerClass
-        while size > 0 && detections.count < maxOut {
+        while size > 0 && popped < limit && detections.count < maxOut {
             let i = pop(&size)
-            var suppressed = false
-            for q in 0..<keptCount {
-                let j = Int(kept[q])
-                if perClass && label[j] != label[i] { continue }
-                if iou(j, i) > o.iouThreshold {
-                    suppressed = true
-                    break
+            popped += 1
+            // Compared with the kept boxes through raw pointers: this loop is most of NMS's time.
+            let suppressed = box.withUnsafeBufferPointer { bb in
+                kept.withUnsafeBufferPointer { kb in
+                    label.withUnsafeBufferPointer { lb in
+                        Detector.overlapsKept(i, bb.baseAddress!, kb.baseAddress!, keptCount, perClass ? lb.baseAddress! : nil, o.iouThreshold)
+                    }
                 }
             }
             if suppressed { continue }
@@ -363,8 +548,8 @@ public final class Detector: DetectionResults {
         }
     }
 
-    private func weightedNMS(_ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
-        var size = m
+    private func weightedNMS(_ all: Int, _ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
+        var size = all
         for r in 0..<m {
             ranked[r] = Int32(pop(&size))
             alive[r] = true
@@ -399,9 +584,54 @@ public final class Detector: DetectionResults {
         }
     }
 
+    /// Soft-NMS (Bodla et al. 2017), per class, on the `m` best candidates: the remaining box of the
+    /// highest current score (ties: the lower anchor index) is output with that score, then every
+    /// remaining box of its class has its score decayed, by `1 − IoU` when the IoU is above the
+    /// threshold (linear) or by `exp(−IoU² / σ)` (Gaussian); boxes whose score falls below
+    /// `softScoreThreshold` are dropped. O(m) per detection: O(m²) at worst.
+    private func softNMS(_ all: Int, _ m: Int, _ o: NMSOptions, _ maxOut: Int, _ mapping: ImageMapping) {
+        var size = all
+        for r in 0..<m {
+            let i = pop(&size)
+            ranked[r] = Int32(i)
+            decayed[r] = score[i]
+            alive[r] = true
+        }
+        let gaussian = o.kind == .softGaussian
+        let sigma = o.softSigma, floor = o.softScoreThreshold, nt = o.iouThreshold
+        var left = m
+        while left > 0 && detections.count < maxOut {
+            var b = -1
+            for r in 0..<m where alive[r] {
+                if b < 0 || decayed[r] > decayed[b] || (decayed[r] == decayed[b] && ranked[r] < ranked[b]) { b = r }
+            }
+            alive[b] = false
+            left -= 1
+            let i = Int(ranked[b])
+            for t in 0..<4 { merged[t] = box[4 * i + t] }
+            for t in 0..<(2 * k) { merged[4 + t] = point[2 * k * i + t] }
+            emit(i, mapping, score: decayed[b])
+            for r in 0..<m where alive[r] {
+                let j = Int(ranked[r])
+                if label[j] == label[i] {
+                    let ov = iou(i, j)
+                    if gaussian {
+                        decayed[r] *= expf(-(ov * ov) / sigma)
+                    } else if ov > nt {
+                        decayed[r] *= 1 - ov
+                    }
+                }
+                if !(decayed[r] >= floor) {
+                    alive[r] = false
+                    left -= 1
+                }
+            }
+        }
+    }
+
     /// Appends anchor `i`'s label and score with the box and keypoints in `merged`, mapped to source
     /// pixels and clipped (a box wholly outside is counted and dropped).
-    private func emit(_ i: Int, _ mp: ImageMapping) {
+    private func emit(_ i: Int, _ mp: ImageMapping, score decayedScore: Float? = nil) {
         let iw = Float(mp.inputWidth), ih = Float(mp.inputHeight)
         let sw = Float(mp.sourceWidth), sh = Float(mp.sourceHeight)
         let x0 = min(max(merged[0] * iw * mp.scaleX + mp.offsetX, 0), sw)
@@ -412,7 +642,7 @@ public final class Detector: DetectionResults {
             stats.outsideImage += 1
             return
         }
-        detections.append(Detection(label: Int(label[i]), score: score[i], x0: x0, y0: y0, x1: x1, y1: y1))
+        detections.append(Detection(label: Int(label[i]), score: decayedScore ?? score[i], x0: x0, y0: y0, x1: x1, y1: y1))
         for j in 0..<k {
             keypoints.append(merged[4 + 2 * j] * iw * mp.scaleX + mp.offsetX)
             keypoints.append(merged[4 + 2 * j + 1] * ih * mp.scaleY + mp.offsetY)

@@ -2,8 +2,9 @@ import SwiftletCore
 import SwiftletDetect
 
 // The DETECTOR record (format 2.1, section kind 11, one record of 256 bytes): an SSD decoder's
-// parameters and the NMS defaults. Byte layout in docs/format.md; every field is checked on read
-// (`SSDDecoder.problem`, `NMSOptions.problem`, the outputs' shapes).
+// (decoder kind 1) or, since 2.3, a RetinaFace decoder's (kind 3) parameters and the NMS defaults.
+// Byte layout in docs/format.md; every field is checked on read (`SSDDecoder.problem`,
+// `RetinaFaceDecoder.problem`, `NMSOptions.problem`, the outputs' shapes).
 
 /// Flag bits of the DETECTOR record (bytes 16–19).
 enum DetectorFlag {
@@ -55,8 +56,109 @@ func encodeDetectorRecord(_ d: SSDDecoder, _ nms: NMSOptions) -> [UInt8] {
     for i in 0..<maxAnchorLayers { w.u32(i < a.strides.count ? UInt32(clamping: a.strides[i]) : 0) }  // 108..<172
     w.u32(UInt32(clamping: a.aspectRatios.count))  // 172
     for i in 0..<maxAspectRatios { w.f32(i < a.aspectRatios.count ? a.aspectRatios[i] : 0) }  // 176..<208
+    encodeNMSExtras(nms, into: &w)  // 208..<220
     w.zeros(SWLFormat.detectorRecordSize - w.bytes.count)
     return w.bytes
+}
+
+/// Flag bits of a RetinaFace DETECTOR record (bytes 16–19).
+enum RetinaFaceFlag {
+    static let sigmoidScores: UInt32 = 1
+    static let clip: UInt32 = 2
+    static let all: UInt32 = 3
+}
+
+/// The NMS defaults at bytes 60–75, shared by every decoder kind.
+func encodeNMS(_ nms: NMSOptions, into w: inout ByteWriter) {
+    w.u32(nms.kind.rawValue)  // 60
+    w.f32(nms.scoreThreshold)  // 64
+    w.f32(nms.iouThreshold)  // 68
+    w.u32(UInt32(clamping: nms.maxDetections))  // 72
+}
+
+/// Top-k before NMS and the soft-NMS parameters at bytes 208–219 (2.3; zero in older files: top-k 0
+/// is all candidates, σ 0 reads as the default 0.5, and soft-NMS kinds did not exist).
+func encodeNMSExtras(_ nms: NMSOptions, into w: inout ByteWriter) {
+    w.u32(UInt32(clamping: nms.topK))  // 208
+    w.f32(nms.softSigma)  // 212
+    w.f32(nms.softScoreThreshold)  // 216
+}
+
+func decodeNMSExtras(_ n: inout NMSOptions, u32: (Int) -> Int, f32: (Int) -> Float) {
+    n.topK = u32(208)
+    let sigma = f32(212)
+    n.softSigma = sigma == 0 ? NMSOptions().softSigma : sigma
+    n.softScoreThreshold = f32(216)
+}
+
+/// The DETECTOR record for a RetinaFace decoder (2.3; the writer's `checkWritable` has checked the
+/// list sizes).
+func encodeRetinaFaceRecord(_ d: RetinaFaceDecoder, _ nms: NMSOptions) -> [UInt8] {
+    var w = ByteWriter()
+    w.u32(3)  // decoder kind: RetinaFace priors (as POSTPROCESS)
+    w.u32(UInt32(clamping: d.boxesOutput))  // 4
+    w.u32(UInt32(clamping: d.scoresOutput))  // 8
+    w.u32(UInt32(clamping: d.landmarksOutput))  // 12
+    var flags: UInt32 = 0
+    if d.sigmoidScores { flags |= RetinaFaceFlag.sigmoidScores }
+    if d.clip { flags |= RetinaFaceFlag.clip }
+    w.u32(flags)  // 16
+    w.u32(UInt32(clamping: d.landmarkCount))  // 20
+    w.f32(d.centerVariance)  // 24
+    w.f32(d.sizeVariance)  // 28
+    w.zeros(60 - w.bytes.count)
+    encodeNMS(nms, into: &w)  // 60..<76
+    w.u32(UInt32(clamping: d.inputWidth))  // 76
+    w.u32(UInt32(clamping: d.inputHeight))  // 80
+    w.zeros(104 - w.bytes.count)
+    w.u32(UInt32(clamping: d.steps.count))  // 104
+    for i in 0..<maxRetinaFaceLevels { w.u32(i < d.steps.count ? UInt32(clamping: d.steps[i]) : 0) }  // 108..<140
+    for i in 0..<maxRetinaFaceLevels { w.bytes.append(i < d.minSizes.count ? UInt8(clamping: d.minSizes[i].count) : 0) }  // 140..<148
+    var sizes: [Float] = []
+    for l in d.minSizes { sizes.append(contentsOf: l) }
+    for i in 0..<maxRetinaFaceMinSizes { w.f32(i < sizes.count ? sizes[i] : 0) }  // 148..<204
+    w.zeros(208 - w.bytes.count)
+    encodeNMSExtras(nms, into: &w)  // 208..<220
+    w.zeros(SWLFormat.detectorRecordSize - w.bytes.count)
+    return w.bytes
+}
+
+/// Decodes a RetinaFace DETECTOR record, or nil when a count or flag is out of range.
+func decodeRetinaFaceRecord(u32: (Int) -> Int, f32: (Int) -> Float, u8: (Int) -> Int) -> (RetinaFaceDecoder, NMSOptions)? {
+    let levels = u32(104)
+    guard u32(0) == 3, levels <= maxRetinaFaceLevels, UInt32(u32(16)) & ~RetinaFaceFlag.all == 0,
+          let kind = NMSKind(rawValue: UInt32(u32(60))) else { return nil }
+    var steps: [Int] = []
+    var minSizes: [[Float]] = []
+    var at = 148
+    for l in 0..<levels {
+        steps.append(u32(108 + 4 * l))
+        let count = u8(140 + l)
+        if at + 4 * count > 204 { return nil }
+        var sizes: [Float] = []
+        for _ in 0..<count {
+            sizes.append(f32(at))
+            at += 4
+        }
+        minSizes.append(sizes)
+    }
+    let flags = UInt32(u32(16))
+    var d = RetinaFaceDecoder(inputWidth: u32(76), inputHeight: u32(80), steps: steps, minSizes: minSizes)
+    d.boxesOutput = u32(4)
+    d.scoresOutput = u32(8)
+    d.landmarksOutput = u32(12)
+    d.sigmoidScores = flags & RetinaFaceFlag.sigmoidScores != 0
+    d.clip = flags & RetinaFaceFlag.clip != 0
+    d.landmarkCount = u32(20)
+    d.centerVariance = f32(24)
+    d.sizeVariance = f32(28)
+    var n = NMSOptions()
+    n.kind = kind
+    n.scoreThreshold = f32(64)
+    n.iouThreshold = f32(68)
+    n.maxDetections = u32(72)
+    decodeNMSExtras(&n, u32: u32, f32: f32)
+    return (d, n)
 }
 
 /// Decodes a DETECTOR record; `u32` and `f32` read the file at a record-relative offset. Returns the
@@ -101,6 +203,7 @@ func decodeDetectorRecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (SSDDecoder
     n.scoreThreshold = f32(64)
     n.iouThreshold = f32(68)
     n.maxDetections = u32(72)
+    decodeNMSExtras(&n, u32: u32, f32: f32)
     return (d, n)
 }
 
@@ -109,6 +212,12 @@ func decodeDetectorRecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (SSDDecoder
 public func decoderProblem(_ spec: ModelSpec) -> String? {
     switch spec.postprocess.decoder {
     case .none, .mtcnnStage: return nil
+    case .retinaFace(let d):
+        if let p = d.problem() { return p }
+        if let p = spec.postprocess.nms.problem() { return p }
+        var outs: [(name: String, shape: [Int])] = []
+        for o in spec.outputs { outs.append((spec.tensors[o].name, spec.tensors[o].logicalShape)) }
+        return d.outputProblem(outs)
     case .ssd(let d):
         if let p = d.problem() { return p }
         if let p = spec.postprocess.nms.problem() { return p }

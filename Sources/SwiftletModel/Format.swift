@@ -6,7 +6,8 @@ public enum SWLFormat {
     /// 2.2: GRAPH flag bit 2, float32 requantization (`RequantizationMode`; packed int8 blocks then hold
     /// each output's float32 scale where fixed point has its multiplier, and 0 for its shift).
     /// 2.3: PREPROCESS resize mode 2, letterbox (a reader before 2.3 refuses such a file: "pre-processing
-    /// record is invalid").
+    /// record is invalid"); decoder 3, RetinaFace priors (POSTPROCESS bytes 8–11, a DETECTOR record of
+    /// kind 3); NMS kinds 3–4 (soft-NMS) and top-k in the DETECTOR records.
     public static let versionMajor = 2
     public static let versionMinor = 3
     /// The oldest major version the reader loads (1.x: plain weights, packed at load).

@@ -404,8 +404,26 @@ struct SWLReader {
             if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
         case 2:
             spec.postprocess.decoder = .mtcnnStage
+        case 3:
+            if okind != .detection { throw fail("post-processing names the RetinaFace decoder (3) for a model whose output kind is not detection (\(u32(q)))") }
+            if !detS.present {
+                throw fail("post-processing names the RetinaFace decoder (3) but the DETECTOR section is missing",
+                           "re-import the model with 'swiftlet import --decoder retinaface'")
+            }
+            if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
+                throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
+            }
+            let d = detS.offset
+            guard let (decoder, nms) = decodeRetinaFaceRecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) },
+                                                              u8: { (at: Int) -> Int in Int(u8(d + at)) }) else {
+                throw fail("the RetinaFace DETECTOR record is invalid (decoder kind \(u32(d)), \(u32(d + 104)) levels, flags \(u32(d + 16)), NMS kind \(u32(d + 60)), or more min sizes than it holds)",
+                           "it is corrupt or from a newer Swiftlet; re-import the model")
+            }
+            spec.postprocess.decoder = .retinaFace(decoder)
+            spec.postprocess.nms = nms
+            if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
         default:
-            throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors) and 2 (MTCNN stage)",
+            throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors), 2 (MTCNN stage) and 3 (RetinaFace priors)",
                        "it is corrupt or from a newer Swiftlet; update swiftlet or re-import the model")
         }
         if labelsS.count > 1 << 16 { throw fail("\(labelsS.count) labels is implausible") }

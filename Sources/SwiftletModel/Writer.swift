@@ -227,8 +227,10 @@ public func encodeSWL(_ spec: ModelSpec, packWeights pack: Bool = true) -> [UInt
         (.labels, UInt32(spec.labels.count), labels.bytes),
     ]
     if floatCount > 0 { sections.append((.floats, floatCount, floats.bytes)) }
-    if case .ssd(let d) = spec.postprocess.decoder {
-        sections.append((.detector, 1, encodeDetectorRecord(d, spec.postprocess.nms)))
+    switch spec.postprocess.decoder {
+    case .ssd(let d): sections.append((.detector, 1, encodeDetectorRecord(d, spec.postprocess.nms)))
+    case .retinaFace(let d): sections.append((.detector, 1, encodeRetinaFaceRecord(d, spec.postprocess.nms)))
+    case .none, .mtcnnStage: break
     }
     sections.append((.weights, UInt32(clamping: weights.count), weights))
 

@@ -117,7 +117,16 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
         kind = .detection
         var decoder = preset.decoder
         var nms = preset.nms
-        if name == "blazeface" && spec.labels.isEmpty { spec.labels = ["face"] }
+        if (name == "blazeface" || name == "retinaface") && spec.labels.isEmpty { spec.labels = ["face"] }
+        // RetinaFace's priors follow the image size: the model's own input, when it is an image.
+        if case .retinaFace(var d) = decoder, spec.inputs.count == 1 {
+            let s = spec.tensors[spec.inputs[0]].shape
+            if s.count == 4 && s[1] > 0 && s[2] > 0 {
+                d.inputHeight = s[1]
+                d.inputWidth = s[2]
+                decoder = .retinaFace(d)
+            }
+        }
         if let k = options.nmsKind { nms.kind = k }
         if let v = options.scoreThreshold { nms.scoreThreshold = v }
         if let v = options.iouThreshold { nms.iouThreshold = v }
@@ -128,8 +137,11 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
         if let p = decoder.outputProblem(outs) {
             throw .invalidModel(detail: "\(path): decoder '\(name)': \(p)", hint: "this decoder does not fit the model; pass the decoder that matches its outputs")
         }
-        decoder.classCount = max(decoder.classCount, 1)
-        spec.postprocess.decoder = .ssd(decoder)
+        if case .ssd(var d) = decoder {
+            d.classCount = max(d.classCount, 1)
+            decoder = .ssd(d)
+        }
+        spec.postprocess.decoder = decoder
         spec.postprocess.nms = nms
     } else if options.nmsKind != nil || options.scoreThreshold != nil || options.iouThreshold != nil || options.maxDetections != nil {
         throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections set a decoder's defaults; pass --decoder too")
@@ -139,9 +151,15 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
         let from = options.labels.isEmpty ? "\(path): metadata 'swiftlet.labels'" : "--labels"
         var classes = spec.tensors[spec.outputs[0]].shape.last ?? 0
         var what = "the model's first output has"
-        if case .ssd(let d) = spec.postprocess.decoder {
+        switch spec.postprocess.decoder {
+        case .ssd(let d):
             classes = d.classCount
             what = "the decoder has"
+        case .retinaFace:
+            classes = 1
+            what = "the decoder has"
+        case .none, .mtcnnStage:
+            break
         }
         if classes != spec.labels.count {
             throw .invalidModel(detail: "\(from) has \(spec.labels.count) names, \(what) \(classes) classes; pass the matching labels file", hint: "")

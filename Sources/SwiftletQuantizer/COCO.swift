@@ -364,7 +364,7 @@ public func evaluateCOCO(model: String, dataset: COCODataset, paths: [String], o
         if let v = options.scoreThreshold { nms.scoreThreshold = v }
         if let v = options.iouThreshold { nms.iouThreshold = v }
         if let v = options.maxDetections { nms.maxDetections = v }
-        let classes = spec.tensors[spec.outputs[detector.decoder.scoresOutput]].logicalShape.last ?? 1
+        let classes = detector.classes
         let map = try cocoCategoryMap(labels: spec.labels, classes: classes, dataset: dataset, model: model)
         var image = RGBImage(width: 0, height: 0)
         for (n, path) in paths.enumerated() {
@@ -372,8 +372,9 @@ public func evaluateCOCO(model: String, dataset: COCODataset, paths: [String], o
             try checkSize(dataset.images[n], path, mapping.sourceWidth, mapping.sourceHeight)
             let t0 = sys_monotonicNanoseconds()
             interpreter.invoke()
-            detector.detect(boxes: interpreter.outputPointer(detector.decoder.boxesOutput),
-                            scores: interpreter.outputPointer(detector.decoder.scoresOutput), mapping: mapping, options: nms)
+            let d = detector.decoder
+            detector.detect(boxes: interpreter.outputPointer(d.boxesOutput), scores: interpreter.outputPointer(d.scoresOutput),
+                            landmarks: d.landmarksOutput >= 0 ? interpreter.outputPointer(d.landmarksOutput) : nil, mapping: mapping, options: nms)
             totalNs &+= sys_monotonicNanoseconds() &- t0
             for d in detector.detections {
                 guard d.label < map.count, let cat = map[d.label] else {

@@ -144,6 +144,10 @@ do {
     all.scoreThreshold = 0
     var allHard = all
     allHard.kind = .hardPerClass
+    // Soft-NMS over the 64 best candidates (top-k before NMS).
+    var softTop = all
+    softTop.kind = .softGaussian
+    softTop.topK = 64
     var detections = 0
     let overlay = UnsafeMutablePointer<UInt8>.allocate(capacity: 640 * 480 * 3)
     overlay.initialize(repeating: 0, count: 640 * 480 * 3)
@@ -153,9 +157,11 @@ do {
         guard let detector else { return }
         let d = detector.decoder
         let boxes = interpreter.outputPointer(d.boxesOutput), scores = interpreter.outputPointer(d.scoresOutput)
-        detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping)
-        detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping, options: all)
-        detections += detector.detect(boxes: boxes, scores: scores, mapping: mapping, options: allHard)
+        let landmarks = d.landmarksOutput >= 0 ? interpreter.outputPointer(d.landmarksOutput) : nil
+        detections += detector.detect(boxes: boxes, scores: scores, landmarks: landmarks, mapping: mapping)
+        detections += detector.detect(boxes: boxes, scores: scores, landmarks: landmarks, mapping: mapping, options: all)
+        detections += detector.detect(boxes: boxes, scores: scores, landmarks: landmarks, mapping: mapping, options: allHard)
+        detections += detector.detect(boxes: boxes, scores: scores, landmarks: landmarks, mapping: mapping, options: softTop)
         drawDetections(detector, labels: labels, on: Canvas(pixels: overlay, width: 640, height: 480), style: style)
     }
     interpreter.invoke()

@@ -135,10 +135,10 @@ struct Import: ParsableCommand {
     @Option(help: "The model's name (default: the ONNX graph name or the file name).")
     var name: String?
 
-    @Option(help: "A detection decoder for the outputs: \(DecoderPreset.names.joined(separator: ", ")) (MediaPipe's short-range face detector: 896 SSD anchors, 6 keypoints, weighted NMS), or none (default: the ONNX file's swiftlet.decoder metadata, else none). Sets --task detection.")
+    @Option(help: "A detection decoder for the outputs: blazeface (MediaPipe's short-range face detector: 896 SSD anchors, 6 keypoints, weighted NMS), retinaface (Pytorch_Retinaface's mobilenet0.25 priors at the model's input size: steps 8, 16, 32, 5 landmarks, hard NMS at IoU 0.4), or none (default: the ONNX file's swiftlet.decoder metadata, else none). Sets --task detection.")
     var decoder: String?
 
-    @Option(help: "With --decoder: the stored NMS, hard (per class), hard-agnostic or weighted (MediaPipe's blending) (default: the decoder's).")
+    @Option(help: "With --decoder: the stored NMS, hard (per class), hard-agnostic, weighted (MediaPipe's blending), or soft-NMS with linear or Gaussian decay (default: the decoder's).")
     var nms: NMSFlag?
 
     @Option(name: .customLong("score-threshold"), parsing: .unconditional, help: "With --decoder: the stored score threshold, 0-1 (default: the decoder's).")
@@ -285,11 +285,13 @@ struct SelfTest: ParsableCommand {
     }
 }
 
-/// `--nms hard|hard-agnostic|weighted`.
+/// `--nms hard|hard-agnostic|weighted|soft-linear|soft-gaussian`.
 enum NMSFlag: String, ExpressibleByArgument, CaseIterable {
     case hard
     case hardAgnostic = "hard-agnostic"
     case weighted
+    case softLinear = "soft-linear"
+    case softGaussian = "soft-gaussian"
 
     var kind: NMSKind { NMSKind(name: rawValue)! }
 }
@@ -364,7 +366,7 @@ struct Run: ParsableCommand {
     @Option(help: "Fail with the figures, before allocating, if the model's memory (arena, model file, kernel scratch, weights packed at load) would exceed this size: 512M, 2G, 1048576 (bytes).")
     var memoryLimit: String?
 
-    @Option(help: "Detectors: hard (per class), hard-agnostic or weighted NMS (default: the model's).")
+    @Option(help: "Detectors: hard (per class), hard-agnostic, weighted, or soft-NMS with linear or Gaussian decay (default: the model's).")
     var nms: NMSFlag?
 
     @Option(name: .customLong("score-threshold"), parsing: .unconditional, help: "Detectors: drop boxes scoring below this, 0-1 (default: the model's).")
@@ -375,6 +377,15 @@ struct Run: ParsableCommand {
 
     @Option(name: .customLong("max-detections"), parsing: .unconditional, help: "Detectors: at most this many detections per image (default: the model's).")
     var maxDetections: Int?
+
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Detectors: only the k best-scoring candidates enter NMS, 0 for all (default: the model's).")
+    var nmsTopK: Int?
+
+    @Option(name: .customLong("soft-sigma"), parsing: .unconditional, help: "Detectors, --nms soft-gaussian: the decay's sigma, score * exp(-IoU^2 / sigma) (default: the model's, 0.5).")
+    var softSigma: Float?
+
+    @Option(name: .customLong("soft-threshold"), parsing: .unconditional, help: "Detectors, soft-NMS: drop boxes whose decayed score falls below this, 0-1 (default: the model's, 0.001).")
+    var softThreshold: Float?
 
     @Option(help: ArgumentHelp("Stream frames from this V4L2 camera: one result per frame, then a summary (see 'swiftlet cameras').", valueName: "/dev/videoN"))
     var camera: String?
@@ -407,6 +418,9 @@ struct Run: ParsableCommand {
         o.scoreThreshold = scoreThreshold
         o.iouThreshold = iouThreshold
         o.maxDetections = maxDetections
+        o.nmsTopK = nmsTopK
+        o.softSigma = softSigma
+        o.softScoreThreshold = softThreshold
         o.imageFolder = imageFolder
         o.overlayFolder = overlay
         o.stream.camera = camera

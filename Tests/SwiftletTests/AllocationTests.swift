@@ -70,6 +70,17 @@ import Testing
         }
     }
 
+    @Test("a RetinaFace-style decoder (1,050 priors, five landmarks) and its NMS allocate nothing per frame")
+    func retinaFaceNoAllocationPerFrame() throws {
+        let dir = try scratchDirectory()
+        let swl = dir + "/stub.swl"
+        let imp = try swiftlet(["import", repoFile("Tests/Fixtures/retinaface/stub160.onnx"), "-o", swl, "--decoder", "retinaface"])
+        #expect(imp.status == 0, "\(imp.stderr)")
+        let (load, perRun) = try count(swl, threads: 1)
+        #expect(load > 0, "the interposer counted nothing while loading; is it preloaded?")
+        #expect(perRun == 0, "\(perRun) heap allocations across 100 inferences with RetinaFace decoding")
+    }
+
     @Test("the MTCNN cascade allocates nothing per image (float32 and int8, astronaut)")
     func mtcnnNoAllocationPerImage() throws {
         let dir = try mtcnnBundles(int8: true)

@@ -99,6 +99,23 @@ func expectMatches(_ detector: Detector, _ want: [GoldenDetection], _ what: Stri
         if photo != "chelsea" { #expect(!detector.detections.isEmpty, "\(photo) holds a face") }
     }
 
+    @Test("sigmoid scores: NaN and infinite logits among clear background are counted, never passed over in the eight-wide scan")
+    func nonFiniteAmongBackground() throws {
+        let detector = try blazeFace()
+        let boxes = try NPYArray(contentsOf: repoFile("Tests/Goldens/blazeface/astronaut.out0.npy")).floats()
+        var scores = try NPYArray(contentsOf: repoFile("Tests/Goldens/blazeface/astronaut.out1.npy")).floats()
+        let (size, want) = try goldenDetections("astronaut", "weighted")
+        let mapping = ImageMapping.stretch(sourceWidth: size[0], sourceHeight: size[1], inputWidth: 128, inputHeight: 128)
+        // Anchors 0-7 and 16-23 are background in this photo; one bad value in each of three blocks.
+        #expect(scores[0..<24].allSatisfy { $0 < -1 })
+        scores[3] = -.infinity
+        scores[17] = .nan
+        scores[23] = .infinity
+        detector.detect(boxes: boxes, scores: scores, mapping: mapping)
+        #expect(detector.stats.nonFinite == 3, "\(detector.stats)")
+        expectMatches(detector, want, "astronaut with bad logits")
+    }
+
     @Test("JPEG to detections: Swiftlet's pipeline on the photo equals the reference", arguments: ["astronaut", "grace_hopper"])
     func endToEnd(photo: String) throws {
         var options = ImportOptions()
@@ -234,6 +251,50 @@ func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b)
         f.set(1, (0.15, 0.1, 0.55, 0.5), [0, 0.8])
         f.set(2, (0.6, 0.6, 0.9, 0.9), [0.7, 0])
         return f
+    }
+
+    /// Boxes 0 (0.9) and 1 (0.8) of one class overlap with IoU 0.14 / 0.18 = 7/9; box 2 (0.7) is apart.
+    func sameClassPair() -> LineFrame {
+        var f = LineFrame()
+        f.set(0, (0.1, 0.1, 0.5, 0.5), [0.9, 0])
+        f.set(1, (0.15, 0.1, 0.55, 0.5), [0.8, 0])
+        f.set(2, (0.6, 0.6, 0.9, 0.9), [0.7, 0])
+        return f
+    }
+
+    @Test("soft-NMS decays the overlapping box's score instead of dropping it: linear 0.8 · (1 − 7/9), Gaussian 0.8 · exp(−(7/9)² / 0.5)")
+    func softNMS() throws {
+        let d = try lineDetector()
+        var o = d.defaults
+        o.kind = .softLinear
+        o.softScoreThreshold = 0.001
+        let f = sameClassPair()
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        #expect(d.detections.map { $0.score }.count == 3)
+        #expect(abs(d.detections[0].score - 0.9) < 1e-6 && abs(d.detections[1].score - 0.7) < 1e-6)
+        #expect(abs(d.detections[2].score - 0.8 * (1 - 7.0 / 9)) < 1e-5, "\(d.detections)")
+        o.kind = .softGaussian
+        o.softSigma = 0.5
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        let g = Float(0.8 * exp(-(7.0 / 9) * (7.0 / 9) / 0.5))
+        #expect(d.detections.count == 3 && abs(d.detections[2].score - g) < 1e-5, "\(d.detections)")
+        // Below the threshold after the decay: dropped.
+        o.softScoreThreshold = 0.3
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        #expect(d.detections.map { $0.score } == [0.9, 0.7])
+        // Hard NMS drops box 1; top-k 1 leaves only the best candidate to NMS.
+        o.kind = .hardPerClass
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        #expect(d.detections.map { $0.score } == [0.9, 0.7])
+        o.topK = 1
+        d.detect(boxes: f.boxes, scores: f.scores, mapping: mapping, options: o)
+        #expect(d.detections.map { $0.score } == [0.9])
+        o.topK = 0
+        o.softSigma = 0
+        #expect(o.problem() == "soft-NMS sigma 0.0 must be positive and finite")
+        o.softSigma = 0.5
+        o.topK = -1
+        #expect(o.problem()?.contains("top-k -1 is outside") == true)
     }
 
     @Test func hardPerClassKeepsOverlapsOfOtherClasses() throws {
@@ -471,7 +532,7 @@ func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b)
                     || m?.contains("decoder 'blazeface': output 0") == true, "\(m ?? "no error")")
         options.decoder = "yolo"
         #expect(message { () throws(SwiftletError) in _ = try importONNX(path: repoFile("models/onnx/blazeface.onnx"), options: options) }
-                == "--decoder yolo: unknown decoder; known: blazeface, digits-ssd, none")
+                == "--decoder yolo: unknown decoder; known: blazeface, digits-ssd, retinaface, none")
     }
 
     @Test("the DETECTOR record round-trips, and a corrupt one is refused naming the field")

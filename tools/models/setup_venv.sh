@@ -25,6 +25,7 @@ REQS=(
   "matplotlib==3.11.2"
   "ai-edge-litert==2.3.0"
   "pycocotools==2.0.11"
+  "opencv-python-headless==5.0.0.93"
 )
 WANT="$(printf '%s\n' "${REQS[@]}")"
 
