@@ -309,6 +309,10 @@ public struct RetinaFaceDecoder: Equatable, Sendable {
     }
 }
 
+/// What a build without the RetinaFace decoder (SWIFTLET_NO_RETINAFACE, `retinaface = no` in a board
+/// profile: the rpi4 binary, to stay under 1 MB) says of one.
+public let retinaFaceLeftOut = "this build was made without the RetinaFace decoder (SWIFTLET_NO_RETINAFACE)"
+
 /// Levels and prior sizes a RetinaFace DETECTOR record stores (docs/format.md).
 public let maxRetinaFaceLevels = 8
 public let maxRetinaFaceMinSizes = 14
@@ -465,7 +469,11 @@ public enum Decoder: Equatable, Sendable {
     public func problem() -> String? {
         switch self {
         case .ssd(let d): return d.problem()
+        #if SWIFTLET_NO_RETINAFACE
+        case .retinaFace: return retinaFaceLeftOut
+        #else
         case .retinaFace(let d): return d.problem()
+        #endif
         case .none, .mtcnnStage: return nil
         }
     }
@@ -474,7 +482,11 @@ public enum Decoder: Equatable, Sendable {
     public func outputProblem(_ outputs: [(name: String, shape: [Int])]) -> String? {
         switch self {
         case .ssd(let d): return d.outputProblem(outputs)
+        #if SWIFTLET_NO_RETINAFACE
+        case .retinaFace: return retinaFaceLeftOut
+        #else
         case .retinaFace(let d): return d.outputProblem(outputs)
+        #endif
         case .none, .mtcnnStage: return nil
         }
     }

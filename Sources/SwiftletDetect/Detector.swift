@@ -181,9 +181,14 @@ public final class Detector: DetectionResults {
             k = d.coding.keypointCount
             classCount = d.classCount
         case .retinaFace(let d):
+            #if SWIFTLET_NO_RETINAFACE
+            _ = d
+            throw .invalidModel(detail: retinaFaceLeftOut, hint: "use a build with it (rpi5, qemu-arm64, the host swiftlet)")
+            #else
             retina = d
             anchors = try d.generatePriors()
             k = d.landmarkCount
+            #endif
         case .none, .mtcnnStage:
             break
         }
@@ -234,10 +239,12 @@ public final class Detector: DetectionResults {
     /// returns the candidate count for `suppress`. Resets `stats`.
     public func decode(boxes: UnsafePointer<Float>, scores: UnsafePointer<Float>, landmarks: UnsafePointer<Float>? = nil, threshold: Float) -> Int {
         stats = DetectionStats()
+        #if !SWIFTLET_NO_RETINAFACE
         if let retina {
             precondition(retina.landmarkCount == 0 || landmarks != nil, "Detector.decode: a RetinaFace decoder with landmarks needs the landmarks output")
             return selectAndDecodeRetinaFace(retina, boxes, scores, landmarks, threshold: threshold)
         }
+        #endif
         return selectAndDecode(boxes, scores, threshold: threshold)
     }
 

@@ -210,19 +210,12 @@ func decodeDetectorRecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (SSDDecoder
 /// What is wrong with `spec`'s decoder against its outputs, or nil (used by the writer's check and
 /// the reader).
 public func decoderProblem(_ spec: ModelSpec) -> String? {
-    switch spec.postprocess.decoder {
-    case .none, .mtcnnStage: return nil
-    case .retinaFace(let d):
-        if let p = d.problem() { return p }
-        if let p = spec.postprocess.nms.problem() { return p }
-        var outs: [(name: String, shape: [Int])] = []
-        for o in spec.outputs { outs.append((spec.tensors[o].name, spec.tensors[o].logicalShape)) }
-        return d.outputProblem(outs)
-    case .ssd(let d):
-        if let p = d.problem() { return p }
-        if let p = spec.postprocess.nms.problem() { return p }
-        var outs: [(name: String, shape: [Int])] = []
-        for o in spec.outputs { outs.append((spec.tensors[o].name, spec.tensors[o].logicalShape)) }
-        return d.outputProblem(outs)
-    }
+    let d = spec.postprocess.decoder
+    if case .none = d { return nil }
+    if case .mtcnnStage = d { return nil }
+    if let p = d.problem() { return p }
+    if let p = spec.postprocess.nms.problem() { return p }
+    var outs: [(name: String, shape: [Int])] = []
+    for o in spec.outputs { outs.append((spec.tensors[o].name, spec.tensors[o].logicalShape)) }
+    return d.outputProblem(outs)
 }

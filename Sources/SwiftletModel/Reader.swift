@@ -413,6 +413,10 @@ struct SWLReader {
             if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
                 throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
             }
+            #if SWIFTLET_NO_RETINAFACE
+            throw fail("this board binary was built without the RetinaFace decoder (SWIFTLET_NO_RETINAFACE: it keeps the rpi4 binary under 1 MB)",
+                       "run the model with the rpi5 or qemu-arm64 build, or the host swiftlet")
+            #else
             let d = detS.offset
             guard let (decoder, nms) = decodeRetinaFaceRecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) },
                                                               u8: { (at: Int) -> Int in Int(u8(d + at)) }) else {
@@ -422,6 +426,7 @@ struct SWLReader {
             spec.postprocess.decoder = .retinaFace(decoder)
             spec.postprocess.nms = nms
             if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
+            #endif
         default:
             throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors), 2 (MTCNN stage) and 3 (RetinaFace priors)",
                        "it is corrupt or from a newer Swiftlet; update swiftlet or re-import the model")
