@@ -1,6 +1,7 @@
 import Foundation
 import SwiftletApp
 import SwiftletCore
+import SwiftletDetect
 import SwiftletModel
 import SwiftletRuntime
 
@@ -170,10 +171,20 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
     // The model's outputs (logits, box offsets) keep their whole range: clipping them changes the
     // answer directly, and a few large logits are exactly what percentile and entropy would cut.
     for t in src.outputs where cal.stats[t].seen { ranges[t] = cal.stats[t].range(.minMax) }
+    // A detector's sigmoid score logits matter only above the score floor: below it, the range is
+    // clamped (see `scoreFloors`), so the int8 steps are spent where decisions are made.
+    let floors = scoreFloors(src)
+    for t in 0..<floors.count {
+        if let f = floors[t], let (lo, hi) = ranges[t] { ranges[t] = (max(lo, f), max(hi, f)) }
+    }
 
     var keepFloat = [Bool](repeating: false, count: src.nodes.count)
+    if o.fallback != .none {
+        for i in outputSoftmaxes(src) { keepFloat[i] = true }
+    }
+    let outputKept = keepFloat
     var attempt = try buildAndMeasure(built, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
-                                  channelMeans: cal.channelMeans, keepOrder: o.keepOrder)
+                                  channelMeans: cal.channelMeans, keepOrder: o.keepOrder, floors: floors)
     var kept: [String] = []
     var extraBytes = 0
     var floatMACs = 0
@@ -188,12 +199,18 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         if !kept.isEmpty {
             let before = encodeSWL(attempt.spec).count
             attempt = try buildAndMeasure(built, floatRun, ranges: ranges, keepFloat: keepFloat, images: cal.used, progress: o.progress, path: model.path,
-                                  channelMeans: cal.channelMeans, keepOrder: o.keepOrder)
+                                  channelMeans: cal.channelMeans, keepOrder: o.keepOrder, floors: floors)
             extraBytes = encodeSWL(attempt.spec).count - before
-            for i in 0..<attempt.layers.count where keepFloat[attempt.layers[i].index] {
+            for i in 0..<attempt.layers.count where keepFloat[attempt.layers[i].index] && !outputKept[attempt.layers[i].index] {
                 attempt.layers[i].floatReason = "kept float: layer SQNR under \(o.sqnrThreshold) dB"
             }
         }
+    }
+    for t in src.outputs where floors[t] != nil {
+        attempt.notes.append("output '\(src.tensors[t].name)' holds sigmoid score logits: int8 clamps them at \(scoreFloorLogit) (scores under 1e-4) and its SQNR is against float clamped there")
+    }
+    for i in 0..<attempt.layers.count where outputKept[attempt.layers[i].index] {
+        attempt.layers[i].floatReason = "kept float: a model output's probabilities (int8 steps of 1/256 would tie the best scores)"
     }
     // The int8 model streams rows as its float model did (the measuring runs above read every tensor).
     var final = attempt.spec
@@ -252,8 +269,58 @@ func combineSQNR(_ a: Double?, _ b: Double?) -> Double? {
     return -10 * log10(pow(10, -a / 10) + pow(10, -b / 10))
 }
 
+/// The score logit under which a detector's sigmoid score is clamped in int8: logit(1e-4) = −9.21.
+/// Scores below 1e-4 pass no threshold a user sets (`--score-threshold` takes at least 1e-4 to matter),
+/// and BlazeFace's background logits reach −200, a range that left 0.78 logits between int8 steps.
+let scoreFloorLogit: Float = -9.21034
+
+/// Per source tensor: the floor its int8 range is clamped at, or nil. For a detector whose decoder
+/// applies a sigmoid to one logit per class (SSD with sigmoid scores, RetinaFace with one logit), the
+/// scores output and every tensor that reaches it through data movement or Concat (which share one
+/// int8 range) get `scoreFloorLogit`; softmax scores are left alone (a floor would change the others).
+func scoreFloors(_ spec: ModelSpec) -> [Float?] {
+    var floors = [Float?](repeating: nil, count: spec.tensors.count)
+    var scores = -1
+    switch spec.postprocess.decoder {
+    case .ssd(let d) where d.sigmoidScores: scores = d.scoresOutput
+    case .retinaFace(let d) where d.sigmoidScores: scores = d.scoresOutput
+    default: break
+    }
+    guard scores >= 0 && scores < spec.outputs.count else { return floors }
+    var producer = [Int](repeating: -1, count: spec.tensors.count)
+    for (i, n) in spec.nodes.enumerated() { producer[n.outputs[0]] = i }
+    var work = [spec.outputs[scores]]
+    while let t = work.popLast() {
+        if floors[t] != nil || spec.tensors[t].storage != .arena { continue }
+        floors[t] = scoreFloorLogit
+        let p = producer[t]
+        guard p >= 0 else { continue }
+        switch spec.nodes[p].op {
+        case .reshape, .transpose, .pad, .slice: work.append(spec.nodes[p].inputs[0])
+        case .concat: work.append(contentsOf: spec.nodes[p].inputs)
+        default: break
+        }
+    }
+    return floors
+}
+
+/// Softmax nodes whose output is a model output: they stay float (their logits are int8), since int8
+/// probabilities step by 1/256 and the best scores tie (MTCNN's faces all read 0.996), which reorders
+/// detections and top-k classes. The cost is one dequantize and a float softmax of the output.
+func outputSoftmaxes(_ spec: ModelSpec) -> [Int] {
+    var out: [Int] = []
+    for (i, n) in spec.nodes.enumerated() {
+        if case .softmax = n.op, spec.outputs.contains(n.outputs[0]) { out.append(i) }
+    }
+    return out
+}
+
 func buildAndMeasure(_ src: ModelSpec, _ floatRun: Interpreter, ranges: [(Float, Float)?], keepFloat: [Bool], images: [String],
-                     progress: Bool, path: String, channelMeans: [[Double]], keepOrder: Bool = false) throws(SwiftletError) -> Attempt {
+                     progress: Bool, path: String, channelMeans: [[Double]], keepOrder: Bool = false,
+                     floors: [Float?] = []) throws(SwiftletError) -> Attempt {
+    // A floored tensor is measured against the float value clamped at its floor: what int8 can hold
+    // and the decoder can tell apart.
+    let floorOf = { (t: Int) -> Float in t < floors.count ? (floors[t] ?? -Float.infinity) : -Float.infinity }
     let int8Nodes = chooseInt8Nodes(src, keepFloat: keepFloat)
     let (params, degenerate) = assignParams(src, int8Nodes: int8Nodes, ranges: ranges)
     var b = Int8Builder(src: src, params: params, int8Nodes: int8Nodes, channelMeans: channelMeans)
@@ -281,13 +348,15 @@ func buildAndMeasure(_ src: ModelSpec, _ floatRun: Interpreter, ranges: [(Float,
             guard int8Nodes[i], let p = params[t] else { return }
             let n = buffers[t].count
             let gathered = floatRun.tensorBytes(t)
+            let f = floorOf(t)
             gathered.withUnsafeBytes { raw in
                 guard let base = raw.baseAddress else { return }
                 let x = base.assumingMemoryBound(to: Float.self)
                 buffers[t].withUnsafeMutableBufferPointer { dst in
                     for j in 0..<n {
-                        dst[j] = x[j]
-                        outSums[t].add(x[j], p.dequantize(p.quantize(x[j])))
+                        let v = max(x[j], f)
+                        dst[j] = v
+                        outSums[t].add(v, p.dequantize(p.quantize(v)))
                     }
                 }
             }
@@ -306,7 +375,8 @@ func buildAndMeasure(_ src: ModelSpec, _ floatRun: Interpreter, ranges: [(Float,
         for o in 0..<src.outputs.count {
             let n = Shape.count(src.tensors[src.outputs[o]].shape) ?? 0
             let a = floatRun.outputPointer(o), c = qRun.outputPointer(o)
-            for e in 0..<n { finalSums[o].add(a[e], c[e]) }
+            let f = floorOf(src.outputs[o])
+            for e in 0..<n { finalSums[o].add(max(a[e], f), c[e]) }
         }
         bar.update(k + 1)
     }

@@ -101,7 +101,7 @@ func evalCOCO(_ annotations: [UInt8], _ dets: [COCODetection]) throws -> COCOMet
         var r = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", model, "--decoder", "blazeface"])
         try #require(r.status == 0, "\(r.stderr)")
         if precision == "int8" {
-            r = try swiftlet(["quantize", model, "--calibration", repoFile("models/calibration/imagenet"), "-o", dir + "/blazeface-int8.swl", "--quiet"])
+            r = try swiftlet(["quantize", model, "--calibration", repoFile("models/faces/calibration"), "-o", dir + "/blazeface-int8.swl", "--quiet"])
             try #require(r.status == 0, "\(r.stderr)")
             model = dir + "/blazeface-int8.swl"
         }

@@ -117,8 +117,9 @@ struct MTCNNGoldenTests {
         expectFaces(m, want, "\(photo) P-Net 37x45", minIoU: 0.99, pixels: 0.01, score: 1e-4)
     }
 
-    /// int8 finds the same faces; boxes within IoU 0.85 of the reference's float32 boxes (measured:
-    /// 0.92 and 0.90, docs/detection.md), landmarks within 4 px.
+    /// int8 finds the same faces; boxes within IoU 0.8 of the reference's float32 boxes (measured:
+    /// 0.94 and 0.85 since the output Softmax stays float; 0.92 and 0.90 when int8 probabilities tied
+    /// at 0.996 and the first candidate won; docs/detection.md), landmarks within 4 px.
     @Test("int8: the same faces as the float32 reference")
     func int8() throws {
         let dir = try mtcnnBundles(int8: true)
@@ -128,7 +129,7 @@ struct MTCNNGoldenTests {
             for (i, (d, w)) in zip(m.detections, want).enumerated() {
                 print("mtcnn int8 \(photo) #\(i): IoU \(boxIoU([d.x0, d.y0, d.x1, d.y1], w.box)) score \(d.score) (float \(w.score))")
             }
-            expectFaces(m, want, "\(photo) int8", minIoU: 0.85, pixels: 4, score: 0.3)
+            expectFaces(m, want, "\(photo) int8", minIoU: 0.8, pixels: 4, score: 0.3)
         }
     }
 

@@ -388,7 +388,7 @@ func readPPM(_ path: String) throws -> RGBImage {
     @Test("the rpi4 board binary writes an overlay under qemu")
     func boardWritesOverlay() throws {
         let dir = try scratchDirectory()
-        let swl = try importBlazeFace(dir)
+        _ = try importBlazeFace(dir)
         let photos = ["astronaut", "chelsea"]
         try FileManager.default.createDirectory(atPath: dir + "/in", withIntermediateDirectories: true)
         for p in photos { try FileManager.default.copyItem(atPath: repoFile("models/photos/\(p).jpg"), toPath: dir + "/in/\(p).jpg") }

@@ -10,7 +10,9 @@
 #
 # The models are made afresh each time (a few seconds), as tools/demo.sh and the MTCNN tests make
 # them: BlazeFace imported with --decoder blazeface,
-# int8 calibrated on models/calibration/imagenet (no faces there; the same recipe as the demo);
+# int8 calibrated on models/faces/calibration (16 crops of the shipped photos holding 33 LFW faces that
+# the evaluation set does not use, tools/detect/face_calibration.py; the demo calibrates on the
+# imagenet photos instead, since LFW is for tests only);
 # MTCNN's three stages imported as they are, int8 with P-Net calibrated on the seven shipped photos
 # without faces and R-Net, O-Net on models/lfw/calibration. Every detector runs with its stored
 # thresholds (BlazeFace: score 0.5, weighted NMS at 0.3; MTCNN: facenet-pytorch's defaults).
@@ -24,7 +26,7 @@ mkdir -p "$out/calibration-pnet"
 q() { "$bin" "$@" >/dev/null; }
 
 q import models/onnx/blazeface.onnx -o "$out/blazeface.swl" --decoder blazeface
-q quantize "$out/blazeface.swl" --calibration models/calibration/imagenet -o "$out/blazeface-int8.swl" --quiet
+q quantize "$out/blazeface.swl" --calibration models/faces/calibration -o "$out/blazeface-int8.swl" --quiet
 for p in camera chelsea china coffee dog eagle motorcycle; do cp -f "models/photos/$p.jpg" "$out/calibration-pnet/"; done
 for n in pnet rnet onet; do
   q import "models/onnx/mtcnn_$n.onnx" -o "$out/mtcnn_$n.swl"
