@@ -119,9 +119,9 @@ public func runCommand(_ o: RunOptions) throws(SwiftletError) {
     if let dir = o.imageFolder { o.imagePaths += try jpegFiles(inFolder: dir) }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
     #if SWIFTLET_NO_MTCNN
-    // The board binaries leave the MTCNN cascade out: it would take rpi4 past 1 MB (docs/detection.md).
+    // A board binary built without the MTCNN cascade (rpi4: it would take it past 1 MB, docs/detection.md).
     if isBundlePath(o.modelPath) {
-        throw .unsupported(detail: "\(o.modelPath): MTCNN bundles run with the host swiftlet; the board binary runs .swl models")
+        throw .unsupported(detail: "\(o.modelPath): this board binary was built without the MTCNN cascade (mtcnn = no in its profile, to stay under 1 MB); run bundles with the rpi5, x86-64 or host build")
     }
     #else
     if isBundlePath(o.modelPath) {

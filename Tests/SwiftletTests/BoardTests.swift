@@ -289,6 +289,37 @@ import Testing
         }
     }
 
+    /// The MTCNN cascade runs on the rpi5 and x86-64 binaries (`mtcnn = no` leaves it out of rpi4 only,
+    /// which refuses a bundle with that reason): float32 and int8 bundles give the host's faces, boxes,
+    /// keypoints, scores and stage counts as printed (two decimals; six for scores).
+    @Test func mtcnnBundlesRunOnRpi5AndX86() throws {
+        let dir = try mtcnnBundles(int8: true)
+        let photo = repoFile("models/photos/astronaut.jpg")
+        func faces(_ out: String) throws -> (detections: String, stages: [String: Int]) {
+            let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+            let d = try JSONSerialization.data(withJSONObject: obj["detections"] as! [Any], options: [.sortedKeys])
+            var stages: [String: Int] = [:]
+            for (k, v) in obj["stages"] as! [String: Any] where !k.hasSuffix("_ms") { stages[k] = (v as! NSNumber).intValue }
+            return (String(decoding: d, as: UTF8.self), stages)
+        }
+        for bundle in ["mtcnn.bundle", "mtcnn-int8.bundle"] {
+            let host = try swiftlet(["run", dir + "/" + bundle, "--image", photo, "--json"])
+            try #require(host.status == 0, "\(host.stderr)")
+            let want = try faces(host.stdout)
+            #expect(want.detections.contains("keypoints") && want.stages["onet_boxes"] == 1, "\(host.stdout)")
+            for (board, cpu) in Self.boards {
+                let r = try runBoard(board, cpu: cpu, ["run", bundle, "--image", photo, "--json"], in: dir)
+                if board == "rpi4" {
+                    #expect(r.status != 0 && r.stderr.contains("built without the MTCNN cascade"), "\(r.stderr)")
+                    continue
+                }
+                try #require(r.status == 0, "\(board) \(bundle): \(r.stderr)")
+                let got = try faces(r.stdout)
+                #expect(got.detections == want.detections && got.stages == want.stages, "\(board) \(bundle): \(got) against the host's \(want)")
+            }
+        }
+    }
+
     @Test func wrongFlagsPrintUsage() throws {
         let r = try runBoard("rpi4", cpu: "cortex-a72", ["run", "m.swl", "--bogus"])
         #expect(r.status == 64)
