@@ -56,6 +56,10 @@ let package = Package(
         .executableTarget(name: "swiftlet-nms-bench", dependencies: [
             "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletApp",
         ]),
+        // Benchmark tooling only: the camera path's pre-processing beside OpenCV's (tools/bench/preprocess).
+        .executableTarget(name: "swiftlet-preprocess-bench", dependencies: [
+            "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletVision", "SwiftletApp",
+        ]),
         .executableTarget(name: "swiftlet-alloc-check", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletApp", "SwiftletVision",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),

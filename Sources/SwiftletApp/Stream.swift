@@ -107,17 +107,26 @@ struct Recording {
     }
 }
 
-/// The per-frame pre-processing state: the fitter for the current frame size and the buffers it fills.
-struct FrameInput {
+/// The per-frame pre-processing state: the fitter for the current frame size and the buffers it fills
+/// (public for tools/bench/preprocess, which times it as the frame loop runs it).
+public struct FrameInput {
     let pre: Preprocess
     let width: Int, height: Int, channels: Int
     var fitter: FrameFitter? = nil
     var decoded = RGBImage(width: 0, height: 0)
     var fitted = RGBImage(width: 0, height: 0)
 
+    /// For a model input of `width`×`height`×`channels` (NHWC floats) pre-processed as `pre` says.
+    public init(pre: Preprocess, width: Int, height: Int, channels: Int) {
+        self.pre = pre
+        self.width = width
+        self.height = height
+        self.channels = channels
+    }
+
     /// Fits `frame` into the model's input at `input`; returns the frame's size and the size it was
     /// decoded at (an MJPEG frame at the DCT scale still as large as the resize needs), for the box mapping.
-    mutating func load(_ frame: RawFrame, source: String, into input: UnsafeMutablePointer<Float>) throws(SwiftletError)
+    public mutating func load(_ frame: RawFrame, source: String, into input: UnsafeMutablePointer<Float>) throws(SwiftletError)
         -> (frame: (Int, Int), decoded: (Int, Int)) {
         var full = (frame.width, frame.height)
         var size = full

@@ -43,7 +43,7 @@ public struct RawFrame {
 }
 
 @inline(__always)
-private func clampByte(_ v: Int32) -> UInt8 { v < 0 ? 0 : v > 255 ? 255 : UInt8(truncatingIfNeeded: v) }
+private func clampByte(_ v: Int32) -> UInt8 { UInt8(truncatingIfNeeded: min(max(v, 0), 255)) }
 
 @inline(__always)
 private func yuvToRGB(_ y: UInt8, _ u: UInt8, _ v: UInt8, _ out: UnsafeMutablePointer<UInt8>) {
@@ -61,12 +61,22 @@ public func convertRow(_ frame: RawFrame, _ y: Int, into out: UnsafeMutablePoint
     let w = frame.width
     switch frame.format {
     case .yuyv:
-        var x = 0
-        while x < w {
-            let p = row + (x >> 1) * 4
-            yuvToRGB(p[x & 1 == 0 ? 0 : 2], p[1], p[3], out + x * 3)
-            x += 1
+        // A pair of pixels at a time: Y0 U Y1 V gives two RGB pixels that share the chroma terms.
+        var p = row, o = out
+        for _ in 0..<(w >> 1) {
+            let d = Int32(p[1]) &- 128, e = Int32(p[3]) &- 128
+            let r = 409 &* e &+ 128, g = 128 &- 100 &* d &- 208 &* e, b = 516 &* d &+ 128
+            let c0 = 298 &* (Int32(p[0]) &- 16), c1 = 298 &* (Int32(p[2]) &- 16)
+            o[0] = clampByte((c0 &+ r) >> 8)
+            o[1] = clampByte((c0 &+ g) >> 8)
+            o[2] = clampByte((c0 &+ b) >> 8)
+            o[3] = clampByte((c1 &+ r) >> 8)
+            o[4] = clampByte((c1 &+ g) >> 8)
+            o[5] = clampByte((c1 &+ b) >> 8)
+            p += 4
+            o += 6
         }
+        if w & 1 != 0 { yuvToRGB(p[0], p[1], p[3], o) }
     case .nv12:
         let uv = base + (frame.height + y / 2) * frame.bytesPerLine
         for x in 0..<w {
