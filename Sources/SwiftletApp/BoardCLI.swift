@@ -43,8 +43,9 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
               [--nms hard|hard-agnostic|weighted|soft-linear|soft-gaussian] [--score-threshold <0-1>] [--iou-threshold <0-1>] [--max-detections <n>]
               [--top-k <n>] [--soft-sigma <s>] [--soft-threshold <0-1>] [--overlay <dir>]
               (--overlay writes each image with its detections drawn as <dir>/NAME.ppm, binary PPM)
-          run <model.swl> (--camera </dev/videoN> | --video <file>) [--format yuyv|nv12|mjpeg|grey|rgb24] [--size <WxH>] [--fps <n>] [--frames <n>] [--queue] [--json] ...
+          run <model.swl> (--camera </dev/videoN> | --video <file>) [--format yuyv|nv12|mjpeg|grey|rgb24] [--size <WxH>] [--fps <n>] [--frames <n>] [--duration <s>] [--queue] [--reconnect] [--json] ...
           cameras [--json]
+          record --camera </dev/videoN> -o <dir> [--frames <n>] [--format ...] [--size <WxH>] [--fps <n>] [--queue] [--json]   (raw frames as <dir>/frame_N.ppm)
           bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
           inspect <model.swl> [--json]
           info [--json]
@@ -109,7 +110,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--soft-sigma": o.softSigma = try p.decimal(flag)
                 case "--soft-threshold": o.softScoreThreshold = try p.decimal(flag)
                 #if SWIFTLET_NO_CAMERA
-                case "--camera", "--video", "--format", "--size", "--fps", "--frames", "--queue": throw noCameraBuild
+                case "--camera", "--video", "--format", "--size", "--fps", "--frames", "--duration", "--queue", "--reconnect": throw noCameraBuild
                 #else
                 case "--camera": o.stream.camera = try p.value(flag)
                 case "--video": o.stream.video = try p.value(flag)
@@ -117,7 +118,9 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--size": (o.stream.width, o.stream.height) = try StreamOptions.parseSize(try p.value(flag))
                 case "--fps": o.stream.fps = try p.int(flag)
                 case "--frames": o.stream.frames = try p.int(flag)
+                case "--duration": o.stream.duration = Double(try p.decimal(flag))
                 case "--queue": o.stream.queue = true
+                case "--reconnect": o.stream.reconnect = true
                 #endif
                 case "--help", "-h":
                     sys_print(usage)
@@ -155,6 +158,28 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 }
             }
             try camerasCommand(json: json)
+            #endif
+        case "record":
+            #if SWIFTLET_NO_CAMERA
+            throw noCameraBuild
+            #else
+            var s = StreamOptions()
+            var out: String? = nil, json = false
+            while let flag = try p.nextFlag() {
+                switch flag {
+                case "--camera": s.camera = try p.value(flag)
+                case "-o", "--output": out = try p.value(flag)
+                case "--frames": s.frames = try p.int(flag)
+                case "--format": s.format = try StreamOptions.parseFormat(try p.value(flag))
+                case "--size": (s.width, s.height) = try StreamOptions.parseSize(try p.value(flag))
+                case "--fps": s.fps = try p.int(flag)
+                case "--queue": s.queue = true
+                case "--json": json = true
+                default: throw p.unknown(flag)
+                }
+            }
+            guard let camera = s.camera, let out else { throw .usage(detail: "record: --camera /dev/videoN and -o DIR are required") }
+            try recordCommand(camera: camera, s, output: out, json: json)
             #endif
         case "inspect":
             var o = InspectOptions(modelPath: try p.positional("<model.swl>"))

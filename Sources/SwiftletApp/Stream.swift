@@ -22,8 +22,12 @@ public struct StreamOptions {
     public var fps: Int? = nil
     /// Frames to process (nil: a camera streams until interrupted, a recording to its end).
     public var frames: Int? = nil
+    /// `--duration S`: stop after this many seconds of streaming (with `frames`, whichever comes first).
+    public var duration: Double? = nil
     /// `--queue`: every frame in order instead of the latest one.
     public var queue = false
+    /// `--reconnect`: when the camera goes away, reopen it with back-off and go on streaming.
+    public var reconnect = false
     /// How long to wait for a frame before the camera counts as stalled.
     public var timeoutMs = 3000
     public init() {}
@@ -51,16 +55,21 @@ public struct StreamOptions {
     func validate(imagesToo: Bool) throws(SwiftletError) {
         if camera != nil && video != nil { throw .usage(detail: "pass either --camera or --video, not both") }
         if !isSet {
-            if format != nil || width != nil || fps != nil || frames != nil || queue {
-                throw .usage(detail: "--format, --size, --fps, --frames and --queue are for --camera /dev/videoN or --video FILE")
+            if format != nil || width != nil || fps != nil || frames != nil || duration != nil || queue || reconnect {
+                throw .usage(detail: "--format, --size, --fps, --frames, --duration, --queue and --reconnect are for --camera /dev/videoN or --video FILE")
             }
             return
         }
         if imagesToo { throw .usage(detail: "pass --camera/--video or --image/--images/--input, not both") }
         if let frames, frames < 1 { throw .usage(detail: "--frames must be at least 1, got \(frames)") }
         if let fps, fps < 1 || fps > 1000 { throw .usage(detail: "--fps must be between 1 and 1000, got \(fps)") }
+        if let duration, !(duration > 0 && duration <= 31_536_000) {
+            throw .usage(detail: "--duration takes seconds between 0 and 31536000 (a year), got \(duration)")
+        }
         if video != nil {
-            if fps != nil || queue { throw .usage(detail: "--fps and --queue are for --camera; a recording is read frame after frame") }
+            if fps != nil || queue || reconnect {
+                throw .usage(detail: "--fps, --queue and --reconnect are for --camera; a recording is read frame after frame")
+            }
             if let format, format != .mjpeg, width == nil {
                 throw .usage(detail: "--video with --format \(formatName(format)) needs --size WxH: raw frames do not say their size")
             }
@@ -225,33 +234,38 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     var recording: Recording? = nil
     let source = s.camera ?? s.video ?? ""
     if let path = s.camera {
-        let c = try Camera(path: path)
-        let m = try c.configure(format: s.format, width: s.width, height: s.height, fps: s.fps)
-        c.policy = s.queue ? .queue : .latest
-        try c.start(buffers: 4)
-        camera = c
-        let rate = m.intervalNum > 0 ? "\(fpsText(num: m.intervalNum, den: m.intervalDen)) fps" : "driver's rate"
-        let what = "\(c.card) (\(c.driver)), \(fourccText(m.format.fourcc)) \(m.width)x\(m.height) at \(rate)"
-        if o.json {
-            sys_print("{\"camera\": \(jsonString(path)), \"card\": \(jsonString(c.card)), \"driver\": \(jsonString(c.driver)), \"format\": \(jsonString(fourccText(m.format.fourcc))), \"width\": \(m.width), \"height\": \(m.height), \"fps\": \(m.intervalNum > 0 ? jsonNumber(Double(m.intervalDen) / Double(m.intervalNum)) : "null"), \"policy\": \(jsonString(s.queue ? "queue" : "latest"))}")
-        } else {
-            sys_print("\(path): \(what), \(s.queue ? "every frame (--queue)" : "latest frame")")
-        }
+        camera = try openCamera(path, s, json: o.json)
     } else if let path = s.video {
         let format = s.format ?? .mjpeg
         recording = Recording(file: try MappedFile(path: path, what: "a video recording"), format: format, width: s.width ?? 0, height: s.height ?? 0)
     }
     let nms: NMSOptions? = detector.map { nmsOptions($0, o) }
     var times = StageTimes(capacity: min(s.frames ?? 10_000, 10_000))
-    var done = 0, corrupt = 0
+    var done = 0, corrupt = 0, reconnects = 0
+    var lost = CameraCounters()  // the counters of camera sessions that went away (--reconnect)
     let started = sys_monotonicNanoseconds()
-    while s.frames.map({ done + corrupt < $0 }) ?? true {
+    let deadline = s.duration.map { started &+ UInt64($0 * 1e9) }
+    while (s.frames.map { done + corrupt < $0 } ?? true) && (deadline.map { sys_monotonicNanoseconds() < $0 } ?? true) {
         let t0 = sys_monotonicNanoseconds()
         let raw: RawFrame
         let stamp: UInt64
         var label = ""
-        if let camera {
-            let f = try camera.nextFrame(timeoutMs: s.timeoutMs)
+        if let c = camera {
+            let f: CameraFrame
+            do {
+                f = try c.nextFrame(timeoutMs: s.timeoutMs)
+            } catch {
+                guard s.reconnect && c.wentAway else { throw error }
+                // --reconnect: say so, keep the counters, wait for the device to come back.
+                reportError(error, json: o.json)
+                lost.add(c.counters)
+                camera = nil
+                camera = reopenCamera(source, s, deadline: deadline, json: o.json)
+                if camera == nil { break }
+                reconnects += 1
+                continue
+            }
+            let camera = c
             let m = camera.mode!
             raw = RawFrame(format: m.format, width: m.width, height: m.height, bytesPerLine: m.bytesPerLine, bytes: f.bytes)
             stamp = f.timestampNs
@@ -296,19 +310,120 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         done += 1
     }
     let seconds = Double(sys_monotonicNanoseconds() &- started) / 1e9
-    let counters = camera?.counters ?? CameraCounters()
+    var counters = lost
+    if let camera { counters.add(camera.counters) }
     camera?.stop()
     let fps = seconds > 0 ? Double(done) / seconds : 0
     if o.json {
-        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(counters.stale), \"corrupt\": \(corrupt)\(times.summary(frames: done, json: true))}")
+        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(counters.stale), \"corrupt\": \(corrupt), \"reconnects\": \(reconnects)\(times.summary(frames: done, json: true))}")
     } else {
-        sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(counters.stale), corrupt \(corrupt); mean/p50/p99 ms: \(times.summary(frames: done, json: false))")
+        sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(counters.stale), corrupt \(corrupt)\(s.reconnect ? ", reconnects \(reconnects)" : ""); mean/p50/p99 ms: \(times.summary(frames: done, json: false))")
     }
     if done == 0 && corrupt > 0 {
         throw .invalidInput(path: source, detail: "none of its \(corrupt) frames could be used (reported above)", hint: "check --format and --size")
     }
-    if done == 0 {
+    let timedOut = deadline.map { sys_monotonicNanoseconds() >= $0 } ?? false
+    if done == 0 && s.video != nil && !timedOut {
         throw .invalidInput(path: source, detail: "no frames in the recording", hint: "pass a concatenated MJPEG file, or raw frames with --format and --size")
+    }
+}
+
+/// Opens, configures and starts the camera as `s` asks, and prints the mode it got.
+func openCamera(_ path: String, _ s: StreamOptions, json: Bool) throws(SwiftletError) -> Camera {
+    let c = try Camera(path: path)
+    let m = try c.configure(format: s.format, width: s.width, height: s.height, fps: s.fps)
+    c.policy = s.queue ? .queue : .latest
+    try c.start(buffers: 4)
+    let rate = m.intervalNum > 0 ? "\(fpsText(num: m.intervalNum, den: m.intervalDen)) fps" : "driver's rate"
+    let what = "\(c.card) (\(c.driver)), \(fourccText(m.format.fourcc)) \(m.width)x\(m.height) at \(rate)"
+    if json {
+        sys_print("{\"camera\": \(jsonString(path)), \"card\": \(jsonString(c.card)), \"driver\": \(jsonString(c.driver)), \"format\": \(jsonString(fourccText(m.format.fourcc))), \"width\": \(m.width), \"height\": \(m.height), \"fps\": \(m.intervalNum > 0 ? jsonNumber(Double(m.intervalDen) / Double(m.intervalNum)) : "null"), \"policy\": \(jsonString(s.queue ? "queue" : "latest"))}")
+    } else {
+        sys_print("\(path): \(what), \(s.queue ? "every frame (--queue)" : "latest frame")")
+    }
+    return c
+}
+
+/// `--reconnect`: reopens the camera at `path` after it went away, waiting 0.25 s, then twice as long
+/// after each failed attempt up to 5 s, until it streams again (nil when `deadline` passes first).
+/// The first failure to reopen is reported once; the mode line is printed again on success.
+func reopenCamera(_ path: String, _ s: StreamOptions, deadline: UInt64?, json: Bool) -> Camera? {
+    var delay: Int32 = 250
+    var attempts = 0
+    let since = sys_monotonicNanoseconds()
+    while true {
+        if let deadline, sys_monotonicNanoseconds() &+ UInt64(delay) &* 1_000_000 >= deadline { return nil }
+        swl_sleep_ms(delay)
+        attempts += 1
+        do {
+            let c = try openCamera(path, s, json: json)
+            let after = formatFixed(Double(sys_monotonicNanoseconds() &- since) / 1e9, 2)
+            if json {
+                sys_print("{\"reconnected\": \(jsonString(path)), \"seconds\": \(after), \"attempts\": \(attempts)}")
+            } else {
+                sys_print("\(path): reconnected after \(after) s (\(attempts) attempts)")
+            }
+            return c
+        } catch {
+            if attempts == 1 {
+                sys_printError(json ? "{\"waiting\": \(jsonString(path)), \"reason\": \(jsonString(error.message))}\n"
+                                    : "\(path): waiting for the camera to come back (\(error.message)); retrying every 5 s at most (--reconnect)\n")
+            }
+        }
+        delay = min(delay * 2, 5000)
+    }
+}
+
+/// `swiftlet record --camera /dev/videoN --frames N -o DIR`: saves `frames` frames (the latest-frame
+/// policy, or every one with `--queue`) as `DIR/frame_NNNNNN.jpg`: an MJPEG frame's own bytes,
+/// unchanged; a raw frame (YUYV, NV12, GREY, RGB24) converted with the formulas of
+/// SwiftletVision/Frame.swift and encoded as the overlays are (JPEG quality 90, 4:4:4 on the host;
+/// binary PPM, `.ppm`, in the board binaries). For calibration sets (`quantize --calibration DIR`) and
+/// bug reports. Prints one line per frame and a summary.
+public func recordCommand(camera path: String, _ s: StreamOptions, output dir: String, json: Bool) throws(SwiftletError) {
+    let frames = s.frames ?? 10
+    if frames < 1 { throw .usage(detail: "record: --frames must be at least 1, got \(frames)") }
+    let c = try openCamera(path, s, json: json)
+    defer { c.stop() }
+    try sys_makeDirectories(dir)
+    var image = RGBImage(width: 0, height: 0)
+    var corrupt = 0
+    let started = sys_monotonicNanoseconds()
+    for i in 0..<frames {
+        let f = try c.nextFrame(timeoutMs: s.timeoutMs)
+        let m = c.mode!
+        let raw = RawFrame(format: m.format, width: m.width, height: m.height, bytesPerLine: m.bytesPerLine, bytes: f.bytes)
+        var name = String(i)
+        while name.utf8.count < 6 { name = "0" + name }
+        let file: String
+        if m.format == .mjpeg {
+            file = dir + "/frame_" + name + ".jpg"
+            try sys_writeFile(file, [UInt8](f.bytes))
+        } else {
+            if let need = raw.missingBytes {
+                corrupt += 1
+                reportError(.invalidInput(path: path, detail: "frame \(f.sequence) has \(f.bytes.count) bytes, \(need) expected", hint: "check the camera"), json: json)
+                continue
+            }
+            image.reshape(width: m.width, height: m.height)
+            image.pixels.withUnsafeMutableBufferPointer { px in
+                for y in 0..<m.height { convertRow(raw, y, into: px.baseAddress! + y * m.width * 3) }
+            }
+            file = dir + "/frame_" + name + "." + overlayExtension
+            try sys_writeFile(file, try encodeOverlay(image, path: file))
+        }
+        if json {
+            sys_print("{\"frame\": \(i), \"sequence\": \(f.sequence), \"timestamp_ns\": \(f.timestampNs), \"file\": \(jsonString(file))}")
+        } else {
+            sys_print("\(file)  (frame \(f.sequence))")
+        }
+    }
+    let seconds = Double(sys_monotonicNanoseconds() &- started) / 1e9
+    let n = c.counters
+    if json {
+        sys_print("{\"summary\": true, \"folder\": \(jsonString(dir)), \"frames\": \(frames - corrupt), \"seconds\": \(formatFixed(seconds, 3)), \"captured\": \(n.captured), \"dropped\": \(n.dropped), \"stale\": \(n.stale), \"corrupt\": \(corrupt)}")
+    } else {
+        sys_print("\(frames - corrupt) frames in \(dir) (\(formatFixed(seconds, 2)) s); captured \(n.captured), dropped \(n.dropped), stale \(n.stale), corrupt \(corrupt)")
     }
 }
 

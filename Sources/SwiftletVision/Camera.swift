@@ -168,6 +168,14 @@ public struct CameraCounters {
     /// Frames handed to the caller.
     public var delivered = 0
     public init() {}
+
+    /// Adds another stream's counts (a camera reopened by `--reconnect`).
+    public mutating func add(_ o: CameraCounters) {
+        captured += o.captured
+        dropped += o.dropped
+        stale += o.stale
+        delivered += o.delivered
+    }
 }
 
 /// How `nextFrame` picks among ready frames.
@@ -191,6 +199,8 @@ public final class Camera {
     public private(set) var mode: CameraMode? = nil
     public private(set) var counters = CameraCounters()
     public var policy: FramePolicy = .latest
+    /// Whether the last error was the camera going away (ENODEV, ENXIO, POLLERR): `--reconnect` reopens it.
+    public private(set) var wentAway = false
 
     /// Opens `path` and checks it is a single-planar capture device with streaming I/O.
     public init(path: String) throws(SwiftletError) {
@@ -426,7 +436,7 @@ public final class Camera {
                 throw .invalidInput(path: path, detail: "no frame within \(timeoutMs) ms after \(counters.captured) frames: the camera stalled",
                                     hint: "check the camera and its cable, or lower --fps")
             }
-            if r == 2 { throw wentAway("poll: POLLERR") }
+            if r == 2 { throw gone("poll: POLLERR") }
             if r < 0 { throw streamError("poll", swl_errno()) }
         }
         held = Int(newest.index)
@@ -438,18 +448,19 @@ public final class Camera {
                            flaggedError: newest.error != 0, index: held)
     }
 
-    private func wentAway(_ why: String) -> SwiftletError {
-        .invalidInput(path: path, detail: "the camera went away after \(counters.delivered) frames (\(why))",
-                      hint: "reconnect it and run again")
+    private func gone(_ why: String) -> SwiftletError {
+        wentAway = true
+        return .invalidInput(path: path, detail: "the camera went away after \(counters.delivered) frames (\(why))",
+                             hint: "reconnect it and run again, or pass --reconnect to wait for it")
     }
 
     private func streamError(_ call: String, _ e: Int32) -> SwiftletError {
-        if e == ENODEV || e == ENXIO || (e == EIO && counters.captured > 0) { return wentAway("\(call): \(Errno.name(e))") }
+        if e == ENODEV || e == ENXIO || (e == EIO && counters.captured > 0) { return gone("\(call): \(Errno.name(e))") }
         return ioctlError(call, e)
     }
 
     private func ioctlError(_ call: String, _ e: Int32) -> SwiftletError {
-        if e == ENODEV { return wentAway("\(call): ENODEV") }
+        if e == ENODEV { return gone("\(call): ENODEV") }
         return .system(call: call.startsWith("VIDIOC") ? "ioctl(\(call))" : call, path: path, errno: e)
     }
 }

@@ -22,7 +22,7 @@ struct Swiftlet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Import, inspect and run edge-inference models.",
-        subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self, Cameras.self, SelfTest.self])
+        subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self, Cameras.self, Record.self, SelfTest.self])
 
     /// argument-parser's `main`, except that with --json its usage errors are JSON objects too.
     static func main() {
@@ -393,20 +393,16 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Stream frames from a recording: concatenated JPEGs (MJPEG), or raw frames with --format and --size.", valueName: "file"))
     var video: String?
 
-    @Option(help: "With --camera or --video: yuyv, nv12, mjpeg, grey or rgb24 (camera default: the first of these it offers).")
-    var format: String?
-
-    @Option(help: ArgumentHelp("With --camera or --video: the frame size (camera default: the offered size closest to 640x480).", valueName: "WxH"))
-    var size: String?
-
-    @Option(parsing: .unconditional, help: "With --camera: frames per second to ask for (default: the camera's).")
-    var fps: Int?
+    @OptionGroup var request: FrameRequest
 
     @Option(parsing: .unconditional, help: "With --camera or --video: stop after this many frames (default: a camera streams until stopped, a recording to its end).")
     var frames: Int?
 
-    @Flag(help: "With --camera: process every frame in order instead of the latest one (older ready frames are otherwise skipped and counted as stale).")
-    var queue = false
+    @Option(parsing: .unconditional, help: "With --camera or --video: stop after this many seconds (with --frames, whichever comes first).")
+    var duration: Double?
+
+    @Flag(help: "With --camera: when the camera goes away (unplugged, its driver unloaded), wait for it and go on streaming (back-off from 0.25 s to 5 s) instead of exiting.")
+    var reconnect = false
 
     var options: RunOptions {
         var o = RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
@@ -425,17 +421,16 @@ struct Run: ParsableCommand {
         o.overlayFolder = overlay
         o.stream.camera = camera
         o.stream.video = video
-        o.stream.fps = fps
         o.stream.frames = frames
-        o.stream.queue = queue
+        o.stream.duration = duration
+        o.stream.reconnect = reconnect
         return o
     }
 
     /// `options` with the flags that can be wrong on their face (`--format`, `--size`) parsed.
     func checkedOptions() throws(SwiftletError) -> RunOptions {
         var o = options
-        if let format { o.stream.format = try StreamOptions.parseFormat(format) }
-        if let size { (o.stream.width, o.stream.height) = try StreamOptions.parseSize(size) }
+        try request.apply(to: &o.stream)
         return o
     }
 
@@ -466,6 +461,64 @@ struct Cameras: ParsableCommand {
 
     func run() throws {
         try reportingErrors { () throws(SwiftletError) in try camerasCommand(json: json) }
+    }
+}
+
+// MARK: - record
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Save camera frames as JPEG files, for a calibration set (quantize --calibration DIR) or a bug report.",
+        discussion: """
+            MJPEG frames are written as the camera sent them; raw frames (YUYV, NV12, GREY, RGB24) are \
+            converted to RGB and encoded (JPEG quality 90, 4:4:4). Files are DIR/frame_000000.jpg, and so on.
+            """)
+
+    @Option(help: ArgumentHelp("The V4L2 camera (see 'swiftlet cameras').", valueName: "/dev/videoN"))
+    var camera: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The folder to write the frames to (made if missing).", valueName: "dir"))
+    var output: String
+
+    @Option(parsing: .unconditional, help: "How many frames to save.")
+    var frames = 10
+
+    @OptionGroup var request: FrameRequest
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(SwiftletError) in
+            var s = StreamOptions()
+            s.camera = camera
+            s.frames = frames
+            try request.apply(to: &s)
+            try recordCommand(camera: camera, s, output: output, json: json)
+        }
+    }
+}
+
+/// The frame request `run` and `record` share: format, size, rate and the frame policy.
+struct FrameRequest: ParsableArguments {
+    @Option(help: "With --camera or --video: yuyv, nv12, mjpeg, grey or rgb24 (camera default: the first of these it offers).")
+    var format: String?
+
+    @Option(help: ArgumentHelp("With --camera or --video: the frame size (camera default: the offered size closest to 640x480).", valueName: "WxH"))
+    var size: String?
+
+    @Option(parsing: .unconditional, help: "With --camera: frames per second to ask for (default: the camera's).")
+    var fps: Int?
+
+    @Flag(help: "With --camera: take every frame in order instead of the latest one (older ready frames are otherwise skipped and counted as stale).")
+    var queue = false
+
+    /// Sets the request in `s`, parsing `--format` and `--size`.
+    func apply(to s: inout StreamOptions) throws(SwiftletError) {
+        if let format { s.format = try StreamOptions.parseFormat(format) }
+        if let size { (s.width, s.height) = try StreamOptions.parseSize(size) }
+        s.fps = fps
+        s.queue = queue
     }
 }
 

@@ -87,6 +87,26 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         for line in lines.dropLast() { #expect(line["detections"] != nil && line["latency_ms"] != nil, "\(line)") }
     }
 
+    /// `--duration` ends a stream: a recording of 3,000 frames (the three photos 1,000 times) stops
+    /// after 0.3 s of it, long before its end, with fewer frames than it holds and at least 0.3 s in
+    /// the summary; `--frames` still stops it first when it comes first.
+    @Test func durationEndsTheStream() throws {
+        let model = try Self.model.get()
+        let dir = try scratchDirectory()
+        let one = try Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Fixtures/camera/photos_160x120.mjpeg")))
+        var long = Data()
+        for _ in 0..<1000 { long.append(one) }
+        let path = dir + "/long.mjpeg"
+        FileManager.default.createFile(atPath: path, contents: long)
+        let r = try swiftlet(["run", model, "--video", path, "--json", "--duration", "0.3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try jsonLines(r.stdout).last ?? [:]
+        let frames = summary["frames"] as? Int ?? -1, seconds = summary["seconds"] as? Double ?? -1
+        #expect(frames > 0 && frames < 3000 && seconds >= 0.3, "\(summary)")
+        let f = try swiftlet(["run", model, "--video", path, "--json", "--duration", "600", "--frames", "4"])
+        #expect(try jsonLines(f.stdout).last?["frames"] as? Int == 4, "\(f.stdout)")
+    }
+
     @Test func corruptFrameIsCountedAndTheStreamGoesOn() throws {
         let model = try Self.model.get()
         let dir = try scratchDirectory()
@@ -109,13 +129,27 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         (["--camera", "/dev/video0", "--size", "640"], "--size takes WIDTHxHEIGHT between 1x1 and 16384x16384, e.g. 640x480; got '640'"),
         (["--camera", "/dev/video0", "--format", "h264"], "--format takes yuyv, nv12, mjpeg, grey or rgb24; got 'h264'"),
         (["--camera", "/dev/video0", "--frames", "0"], "--frames must be at least 1, got 0"),
-        (["--image", "a.jpg", "--fps", "30"], "--format, --size, --fps, --frames and --queue are for --camera /dev/videoN or --video FILE"),
+        (["--image", "a.jpg", "--fps", "30"], "--format, --size, --fps, --frames, --duration, --queue and --reconnect are for --camera /dev/videoN or --video FILE"),
+        (["--image", "a.jpg", "--reconnect"], "--format, --size, --fps, --frames, --duration, --queue and --reconnect are for --camera /dev/videoN or --video FILE"),
+        (["--camera", "/dev/video0", "--duration", "0"], "--duration takes seconds between 0 and 31536000 (a year), got 0.0"),
+        (["--video", "x.mjpeg", "--reconnect"], "--fps, --queue and --reconnect are for --camera; a recording is read frame after frame"),
         (["--camera", "/dev/video0", "--image", "a.jpg"], "pass --camera/--video or --image/--images/--input, not both"),
     ])
     func wrongFlagsAreUsageErrors(args: [String], message: String) throws {
         let r = try swiftlet(["run", "m.swl"] + args)
         #expect(r.status == 64)
         #expect(r.stderr.contains(message), "\(r.stderr)")
+    }
+
+    /// `record` names a missing camera and refuses its bad flags (saving frames runs in the VM test).
+    @Test func recordNamesItsErrors() throws {
+        let dir = try scratchDirectory()
+        let missing = try swiftlet(["record", "--camera", "/dev/video-swiftlet-missing", "-o", dir + "/rec"])
+        #expect(missing.status == 1 && missing.stderr.contains("/dev/video-swiftlet-missing: no such camera device"), "\(missing.stderr)")
+        let frames = try swiftlet(["record", "--camera", "/dev/video0", "-o", dir + "/rec", "--frames", "0"])
+        #expect(frames.status == 64 && frames.stderr.contains("record: --frames must be at least 1, got 0"), "\(frames.stderr)")
+        let noOut = try swiftlet(["record", "--camera", "/dev/video0"])
+        #expect(noOut.status == 64 && noOut.stderr.contains("--output"), "\(noOut.stderr)")
     }
 
     @Test func missingCameraAndNonCameraAreNamed() throws {

@@ -120,6 +120,12 @@ static inline uint64_t swl_monotonic_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/// Sleeps `ms` milliseconds (the camera's reconnect back-off); a signal ends it early.
+static inline void swl_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 /// Writes `len` bytes to stdout / stderr (Embedded Swift's print takes one String only).
 static inline void swl_write_stdout(const char *s, size_t len) { fwrite(s, 1, len, stdout); }
 static inline void swl_write_stderr(const char *s, size_t len) { fwrite(s, 1, len, stderr); fflush(stderr); }
