@@ -87,7 +87,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     if memoryReset, let b = before, let a = after { growth = max(0, a.peak - b.rss) }
     var total: UInt64 = 0
     for s in samples { total &+= s }
-    samples.sort()
+    sortAscending(&samples)
     func ms(_ ns: UInt64) -> Double { Double(ns) / 1e6 }
     let mean = Double(total) / Double(o.runs) / 1e6
     let (mn, p50, p90, p99) = (ms(samples[0]), ms(percentile(samples, 50)), ms(percentile(samples, 90)), ms(percentile(samples, 99)))

@@ -427,7 +427,7 @@ func fitImage(_ image: RGBImage, _ pre: Preprocess, width: Int, height: Int) -> 
 public func topIndices(_ scores: [Float], _ k: Int) -> [Int] {
     var idx: [Int] = []
     for i in 0..<scores.count { idx.append(i) }
-    idx.sort { a, b in
+    sortIndices(&idx) { a, b in
         let sa = scores[a], sb = scores[b]
         if sa.isNaN != sb.isNaN { return sb.isNaN }
         if sa != sb && !sa.isNaN { return sa > sb }
@@ -496,7 +496,7 @@ func printProfile(_ latency: Latency, _ spec: ModelSpec, kernels: [String], limi
     for t in latency.perNode { total &+= t }
     var order: [Int] = []
     for i in 0..<latency.perNode.count { order.append(i) }
-    order.sort { a, b in latency.perNode[a] != latency.perNode[b] ? latency.perNode[a] > latency.perNode[b] : a < b }
+    sortIndices(&order) { a, b in latency.perNode[a] != latency.perNode[b] ? latency.perNode[a] > latency.perNode[b] : a < b }
     sys_print("  profile (mean per run, slowest \(min(limit, order.count)) of \(order.count) layers):")
     for i in order.prefix(limit) {
         let ns = latency.perNode[i]

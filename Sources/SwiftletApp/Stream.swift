@@ -200,7 +200,8 @@ struct StageTimes {
     func summary(frames: Int, json: Bool) -> String {
         var out = ""
         for i in 0..<5 {
-            let sorted = samples[i].sorted()
+            var sorted = samples[i]
+            sortAscending(&sorted)
             let mean = ms(sums[i] / UInt64(max(frames, 1))), p50 = ms(percentile(sorted, 50)), p99 = ms(percentile(sorted, 99))
             let name = StageTimes.names[i]
             if json {

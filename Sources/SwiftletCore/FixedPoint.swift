@@ -124,5 +124,6 @@ public struct QuantParams: Equatable, Sendable {
     }
 
     /// The real value of an int8.
+    @inline(__always)
     public func dequantize(_ q: Int8) -> Float { scale * Float(Int32(q) - zeroPoint) }
 }

@@ -68,8 +68,14 @@ public func streamedRows(_ spec: ModelSpec) -> [Int] {
         let rowBytes = info.shape[2] * info.shape[3] * info.dtype.size
         candidates.append(((info.shape[1] - ring) * rowBytes, t, e, ring))
     }
-    candidates.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
-    for (_, t, e, ring) in candidates {
+    // Largest saving first, then by tensor (`sortIndices`: no sort specialised for the tuples).
+    var order = [Int](repeating: 0, count: candidates.count)
+    for k in 0..<order.count { order[k] = k }
+    sortIndices(&order) { a, b in
+        candidates[a].0 != candidates[b].0 ? candidates[a].0 > candidates[b].0 : candidates[a].1 < candidates[b].1
+    }
+    for k in order {
+        let (_, t, e, ring) = candidates[k]
         let input = spec.nodes[e].inputs[0]
         let next = spec.nodes[e + 1].outputs[0]
         if rows[input] > 0 || rows[next] > 0 { continue }
@@ -514,9 +520,12 @@ public func scratchOffset(_ spec: ModelSpec, step: Int, life: Lifetimes, alias: 
         let span = alias.span(t, spec.tensors)
         if span > 0 { busy.append((spec.tensors[t].offset, spec.tensors[t].offset + span)) }
     }
-    busy.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+    var order = [Int](repeating: 0, count: busy.count)
+    for k in 0..<order.count { order[k] = k }
+    sortIndices(&order) { a, b in busy[a].0 != busy[b].0 ? busy[a].0 < busy[b].0 : busy[a].1 < busy[b].1 }
     var cursor = 0
-    for (s, e) in busy {
+    for k in order {
+        let (s, e) = busy[k]
         if s >= cursor + bytes { break }
         cursor = max(cursor, (e + align - 1) / align * align)
     }

@@ -6,7 +6,7 @@ import SwiftletKernels
 // `Interpreter.init`. `run()` passes them to the kernel and allocates nothing itself.
 
 /// One prepared node.
-enum Step {
+indirect enum Step {
     case conv2d(ConvStep)
     case fullyConnected(FCStep)
     /// add, sub, mul, div and prelu (`kind == .prelu`).

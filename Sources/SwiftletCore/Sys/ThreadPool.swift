@@ -136,6 +136,8 @@ public final class ThreadPool {
     }
 
     /// A worker's loop: wait for a new generation (spin, then sleep), run its part, report.
+    /// Compiled for speed where the board build compiles this module for size.
+    @_optimize(speed)
     private static func work(_ slot: UnsafeMutablePointer<WorkerSlot>) {
         let s = slot.pointee.state
         let index = slot.pointee.index
