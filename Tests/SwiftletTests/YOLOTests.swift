@@ -57,17 +57,8 @@ func yolo320(_ v5: Bool) -> YOLODecoder {
 }
 
 @Suite struct YOLOErrorTests {
-    func message(_ body: () throws(SwiftletError) -> Void) -> String? {
-        do {
-            try body()
-            return nil
-        } catch {
-            return error.message
-        }
-    }
-
     func problem(_ d: YOLODecoder, _ outs: [(name: String, shape: [Int])]? = nil) -> String? {
-        message { () throws(SwiftletError) in _ = try Detector(decoder: .yolo(d), defaults: DecoderPreset.yolov8.nms, outputs: outs) }
+        errorMessage { () throws(SwiftletError) in _ = try Detector(decoder: .yolo(d), defaults: DecoderPreset.yolov8.nms, outputs: outs) }
     }
 
     @Test("YOLO parameters that cannot be right are refused by name")
@@ -162,33 +153,24 @@ func yolo320(_ v5: Bool) -> YOLODecoder {
             let model = try PackedModel(file: MappedFile(bytes: bytes), path: "y.swl")
             #expect(model.spec.postprocess.decoder == spec.postprocess.decoder && model.spec.postprocess.nms == spec.postprocess.nms)
             #expect(try makeDetector(model.spec)?.classes == 3)
-            var b = bytes
-            func u32(_ at: Int) -> Int { Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24 }
-            var detector = -1
-            for i in 0..<u32(12) where u32(64 + 24 * i) == 11 { detector = u32(64 + 24 * i + 8) }
+            var b = SWLPatch(bytes, path: "y.swl")
+            let detector = b.section(11)
             try #require(detector > 0)
-            #expect(u32(detector) == 4)
-            func put(_ at: Int, _ v: UInt32) { for k in 0..<4 { b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) } }
-            func reload() -> String? {
-                let crc = b.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[64...])) }
-                put(24, crc)
-                let copy = b
-                return message { () throws(SwiftletError) in _ = try PackedModel(file: MappedFile(bytes: copy), path: "y.swl") }
-            }
-            put(detector + 12, 4)  // four classes: the output holds three
-            #expect(reload()?.contains("y.swl: detection decoder: output 0 'output0' has shape") == true)
-            put(detector + 12, 0)
-            #expect(reload()?.contains("0 classes, expected 1...4096") == true)
-            put(detector + 12, 3)
-            put(detector + 16, 4)  // a flag from a newer Swiftlet
-            #expect(reload()?.contains("the YOLO DETECTOR record is invalid") == true)
-            put(detector + 16, v5 ? 1 : 2)
-            #expect(reload() == nil)
+            #expect(b.u32(detector) == 4)
+            b.put(detector + 12, 4)  // four classes: the output holds three
+            #expect(b.reload()?.contains("y.swl: detection decoder: output 0 'output0' has shape") == true)
+            b.put(detector + 12, 0)
+            #expect(b.reload()?.contains("0 classes, expected 1...4096") == true)
+            b.put(detector + 12, 3)
+            b.put(detector + 16, 4)  // a flag from a newer Swiftlet
+            #expect(b.reload()?.contains("the YOLO DETECTOR record is invalid") == true)
+            b.put(detector + 16, v5 ? 1 : 2)
+            #expect(b.reload() == nil)
         }
         // A YOLOv8 export imported as YOLOv5: the output named, with what the decoder expects.
         var options = ImportOptions()
         options.decoder = "yolov5"
-        #expect(message { () throws(SwiftletError) in
+        #expect(errorMessage { () throws(SwiftletError) in
             _ = try importONNX(path: repoFile("Tests/Fixtures/yolo/stub_v8.onnx"), options: options)
         }?.contains("decoder 'yolov5': output 0 'output0' has shape [1, 7, 84]: fewer boxes (7) than values per box (84), the yolov5 decoder expects [1, N, 5 + C]; for a YOLOv8 export pass --decoder yolov8") == true)
     }
