@@ -687,7 +687,12 @@ public enum DecoderPreset {
     /// `non_max_suppression`: hard per class, score 0.25, IoU 0.45, at most 300 detections.
     public static var yolov5: (decoder: YOLODecoder, nms: NMSOptions) {
         let d = YOLODecoder(inputWidth: 640, inputHeight: 640, boxCount: 25200, classCount: 80, objectness: true, channelMajor: false)
-        return (d, hardPerClass(score: 0.25, iou: 0.45, maxDetections: 300))
+        var n = NMSOptions()
+        n.kind = .hardPerClass
+        n.scoreThreshold = 0.25
+        n.iouThreshold = 0.45
+        n.maxDetections = 300
+        return (d, n)
     }
 
     /// The standard ultralytics YOLOv8 ONNX export at 640×640 (`[1, 84, 8400]`, channel-major); the
@@ -695,17 +700,12 @@ public enum DecoderPreset {
     /// predictor: hard per class, score 0.25, IoU 0.7, at most 300 detections.
     public static var yolov8: (decoder: YOLODecoder, nms: NMSOptions) {
         let d = YOLODecoder(inputWidth: 640, inputHeight: 640, boxCount: 8400, classCount: 80, objectness: false, channelMajor: true)
-        return (d, hardPerClass(score: 0.25, iou: 0.7, maxDetections: 300))
-    }
-
-    /// Hard NMS per class with these thresholds (ultralytics' defaults are per class).
-    static func hardPerClass(score: Float, iou: Float, maxDetections: Int) -> NMSOptions {
         var n = NMSOptions()
         n.kind = .hardPerClass
-        n.scoreThreshold = score
-        n.iouThreshold = iou
-        n.maxDetections = maxDetections
-        return n
+        n.scoreThreshold = 0.25
+        n.iouThreshold = 0.7
+        n.maxDetections = 300
+        return (d, n)
     }
 
     /// The preset's names for `swiftlet import --decoder`.

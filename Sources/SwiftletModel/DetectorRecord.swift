@@ -77,27 +77,19 @@ func encodeNMS(_ nms: NMSOptions, into w: inout ByteWriter) {
     w.u32(UInt32(clamping: nms.maxDetections))  // 72
 }
 
-/// Top-k before NMS and the soft-NMS parameters at bytes 208–219 (2.3; soft-NMS kinds did not exist
-/// before).
+/// Top-k before NMS and the soft-NMS parameters at bytes 208–219 (2.3; zero in older files: top-k 0
+/// is all candidates, σ 0 reads as the default 0.5, and soft-NMS kinds did not exist).
 func encodeNMSExtras(_ nms: NMSOptions, into w: inout ByteWriter) {
     w.u32(UInt32(clamping: nms.topK))  // 208
     w.f32(nms.softSigma)  // 212
     w.f32(nms.softScoreThreshold)  // 216
 }
 
-/// The NMS defaults every decoder kind's record holds: bytes 60–75, then the extras at 208–219 (2.3;
-/// zero in older files: top-k 0 is all candidates, σ 0 reads as the default 0.5).
-func decodeNMS(_ kind: NMSKind, u32: (Int) -> Int, f32: (Int) -> Float) -> NMSOptions {
-    var n = NMSOptions()
-    n.kind = kind
-    n.scoreThreshold = f32(64)
-    n.iouThreshold = f32(68)
-    n.maxDetections = u32(72)
+func decodeNMSExtras(_ n: inout NMSOptions, u32: (Int) -> Int, f32: (Int) -> Float) {
     n.topK = u32(208)
     let sigma = f32(212)
     n.softSigma = sigma == 0 ? NMSOptions().softSigma : sigma
     n.softScoreThreshold = f32(216)
-    return n
 }
 
 /// The DETECTOR record for a RetinaFace decoder (2.3; the writer's `checkWritable` has checked the
@@ -161,7 +153,13 @@ func decodeRetinaFaceRecord(u32: (Int) -> Int, f32: (Int) -> Float, u8: (Int) ->
     d.landmarkCount = u32(20)
     d.centerVariance = f32(24)
     d.sizeVariance = f32(28)
-    return (d, decodeNMS(kind, u32: u32, f32: f32))
+    var n = NMSOptions()
+    n.kind = kind
+    n.scoreThreshold = f32(64)
+    n.iouThreshold = f32(68)
+    n.maxDetections = u32(72)
+    decodeNMSExtras(&n, u32: u32, f32: f32)
+    return (d, n)
 }
 
 /// Flag bits of a YOLO DETECTOR record (bytes 16–19).
@@ -200,7 +198,13 @@ func decodeYOLORecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (YOLODecoder, N
     var d = YOLODecoder(inputWidth: u32(76), inputHeight: u32(80), boxCount: u32(20), classCount: u32(12),
                         objectness: flags & YOLOFlag.objectness != 0, channelMajor: flags & YOLOFlag.channelMajor != 0)
     d.output = u32(4)
-    return (d, decodeNMS(kind, u32: u32, f32: f32))
+    var n = NMSOptions()
+    n.kind = kind
+    n.scoreThreshold = f32(64)
+    n.iouThreshold = f32(68)
+    n.maxDetections = u32(72)
+    decodeNMSExtras(&n, u32: u32, f32: f32)
+    return (d, n)
 }
 
 /// Decodes a DETECTOR record; `u32` and `f32` read the file at a record-relative offset. Returns the
@@ -240,7 +244,13 @@ func decodeDetectorRecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (SSDDecoder
     d.classCount = u32(12)
     d.sigmoidScores = flags & DetectorFlag.sigmoidScores != 0
     d.scoreClipping = f32(20)
-    return (d, decodeNMS(kind, u32: u32, f32: f32))
+    var n = NMSOptions()
+    n.kind = kind
+    n.scoreThreshold = f32(64)
+    n.iouThreshold = f32(68)
+    n.maxDetections = u32(72)
+    decodeNMSExtras(&n, u32: u32, f32: f32)
+    return (d, n)
 }
 
 /// What is wrong with `spec`'s decoder against its outputs, or nil (used by the writer's check and

@@ -382,38 +382,42 @@ struct SWLReader {
         // Bytes 12–63 held up to 12 decoder parameters before 2.1; nothing used them, so they are
         // ignored. Since 2.1 the DETECTOR section holds the decoder's parameters.
         let detS = sections[Int(SWLFormat.Section.detector.rawValue) - 1]
-        let decoderNumber = u32(q + 8)
-        // Decoders 1 (SSD), 3 (RetinaFace) and 4 (YOLO) keep their parameters in one DETECTOR record.
-        if decoderNumber == 1 || decoderNumber == 3 || decoderNumber == 4 {
-            let what = decoderNumber == 1 ? "SSD" : decoderNumber == 3 ? "RetinaFace" : "YOLO"
-            let flag = decoderNumber == 1 ? "--decoder" : decoderNumber == 3 ? "--decoder retinaface" : "--decoder yolov5' or 'yolov8"
-            if okind != .detection { throw fail("post-processing names the \(what) decoder (\(decoderNumber)) for a model whose output kind is not detection (\(u32(q)))") }
+        switch u32(q + 8) {
+        case 0:
+            break
+        case 1:
+            if okind != .detection { throw fail("post-processing names the SSD decoder (1) for a model whose output kind is not detection (\(u32(q)))") }
             if !detS.present {
-                throw fail("post-processing names the \(what) decoder (\(decoderNumber)) but the DETECTOR section is missing",
-                           "re-import the model with 'swiftlet import \(flag)'")
+                throw fail("post-processing names the SSD decoder (1) but the DETECTOR section is missing",
+                           "re-import the model with 'swiftlet import --decoder'")
             }
             if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
                 throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
             }
-        }
-        let d = detS.offset
-        switch decoderNumber {
-        case 0:
-            break
-        case 1:
+            let d = detS.offset
             guard let (decoder, nms) = decodeDetectorRecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) }) else {
                 throw fail("the DETECTOR record is invalid (decoder kind \(u32(d)), \(u32(d + 104)) layers, \(u32(d + 172)) aspect ratios, flags \(u32(d + 16)), NMS kind \(u32(d + 60)))",
                            "it is corrupt or from a newer Swiftlet; re-import the model")
             }
             spec.postprocess.decoder = .ssd(decoder)
             spec.postprocess.nms = nms
+            if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
         case 2:
             spec.postprocess.decoder = .mtcnnStage
         case 3:
+            if okind != .detection { throw fail("post-processing names the RetinaFace decoder (3) for a model whose output kind is not detection (\(u32(q)))") }
+            if !detS.present {
+                throw fail("post-processing names the RetinaFace decoder (3) but the DETECTOR section is missing",
+                           "re-import the model with 'swiftlet import --decoder retinaface'")
+            }
+            if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
+                throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
+            }
             #if SWIFTLET_NO_RETINAFACE
             throw fail("this board binary was built without the RetinaFace decoder (SWIFTLET_NO_RETINAFACE: it keeps the rpi4 binary under 1 MB)",
                        "run the model with the rpi5 or qemu-arm64 build, or the host swiftlet")
             #else
+            let d = detS.offset
             guard let (decoder, nms) = decodeRetinaFaceRecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) },
                                                               u8: { (at: Int) -> Int in Int(u8(d + at)) }) else {
                 throw fail("the RetinaFace DETECTOR record is invalid (decoder kind \(u32(d)), \(u32(d + 104)) levels, flags \(u32(d + 16)), NMS kind \(u32(d + 60)), or more min sizes than it holds)",
@@ -421,25 +425,34 @@ struct SWLReader {
             }
             spec.postprocess.decoder = .retinaFace(decoder)
             spec.postprocess.nms = nms
+            if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
             #endif
         case 4:
+            if okind != .detection { throw fail("post-processing names the YOLO decoder (4) for a model whose output kind is not detection (\(u32(q)))") }
+            if !detS.present {
+                throw fail("post-processing names the YOLO decoder (4) but the DETECTOR section is missing",
+                           "re-import the model with 'swiftlet import --decoder yolov5' or 'yolov8'")
+            }
+            if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
+                throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
+            }
             #if SWIFTLET_NO_YOLO
             throw fail("this board binary was built without the YOLO decoders (SWIFTLET_NO_YOLO: it keeps the rpi4 binary under 1 MB)",
                        "run the model with the rpi5 or qemu-arm64 build, or the host swiftlet")
             #else
+            let d = detS.offset
             guard let (decoder, nms) = decodeYOLORecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) }) else {
                 throw fail("the YOLO DETECTOR record is invalid (decoder kind \(u32(d)), flags \(u32(d + 16)), NMS kind \(u32(d + 60)))",
                            "it is corrupt or from a newer Swiftlet; re-import the model")
             }
             spec.postprocess.decoder = .yolo(decoder)
             spec.postprocess.nms = nms
+            if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
             #endif
         default:
-            throw fail("post-processing names decoder \(decoderNumber), this build knows 0 (none), 1 (SSD anchors), 2 (MTCNN stage), 3 (RetinaFace priors) and 4 (YOLO)",
+            throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors), 2 (MTCNN stage), 3 (RetinaFace priors) and 4 (YOLO)",
                        "it is corrupt or from a newer Swiftlet; update swiftlet or re-import the model")
         }
-        // The parameters themselves and the outputs' shapes (nil for no decoder and the MTCNN stage).
-        if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
         if labelsS.count > 1 << 16 { throw fail("\(labelsS.count) labels is implausible") }
         for i in 0..<labelsS.count { spec.labels.append(try string(labelsS.offset + 8 * i, "label \(i)")) }
         if okind == .classification && !spec.labels.isEmpty {
