@@ -12,7 +12,7 @@ import SwiftletVision
 public func makeDetector(_ spec: ModelSpec) throws(SwiftletError) -> Detector? {
     guard spec.postprocess.kind == .detection else { return nil }
     switch spec.postprocess.decoder {
-    case .ssd, .retinaFace: break
+    case .ssd, .retinaFace, .yolo: break
     case .none, .mtcnnStage: return nil
     }
     var outs: [(name: String, shape: [Int])] = []

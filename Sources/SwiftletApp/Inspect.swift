@@ -180,6 +180,7 @@ func postprocessText(_ spec: ModelSpec) -> String {
         switch spec.postprocess.decoder {
         case .ssd(let d): shape = (d.anchors.anchorCount, d.classCount, d.coding.keypointCount)
         case .retinaFace(let d): shape = (d.priorCount, 1, d.landmarkCount)
+        case .yolo(let d): shape = (d.boxCount, d.classCount, 0)
         case .none, .mtcnnStage: break
         }
         if let d = shape {
@@ -226,6 +227,7 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     switch spec.postprocess.decoder {
     case .ssd(let d): shape = (d.anchors.anchorCount, d.classCount, d.coding.keypointCount)
     case .retinaFace(let d): shape = (d.priorCount, 1, d.landmarkCount)
+    case .yolo(let d): shape = (d.boxCount, d.classCount, 0)
     case .none, .mtcnnStage: break
     }
     if let d = shape {

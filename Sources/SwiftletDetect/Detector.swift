@@ -8,7 +8,8 @@ import SwiftletCore
 //      below the score threshold, or with a NaN or infinite raw score, go no further     O(N·C)
 //   2. decoding, for the m anchors left only: MediaPipe's centre-size coding (below), box and
 //      keypoints; a non-finite or negative-size box is skipped and counted                O(m·K)
-//      (RetinaFace priors: Pytorch_Retinaface's decode/decode_landm, softmax or sigmoid scores)
+//      (RetinaFace priors: Pytorch_Retinaface's decode/decode_landm, softmax or sigmoid scores;
+//      YOLO: boxes already decoded in input pixels, objectness × best class or best class alone)
 //   3. ordering: a binary heap over the m candidates (score descending, anchor index ascending on
 //      ties, so the order is total and every platform agrees), built once in O(m); hard NMS pops
 //      only until it holds `maxDetections`, weighted and soft NMS pop all; top-k pops at most k
@@ -117,16 +118,17 @@ public protocol DetectionResults {
     func keypoint(_ i: Int, _ j: Int) -> (x: Float, y: Float)
 }
 
-/// Decodes and suppresses one SSD-style or RetinaFace-style detector's outputs, with every buffer
-/// sized at init.
+/// Decodes and suppresses one SSD-style, RetinaFace-style or YOLO detector's outputs, with every
+/// buffer sized at init.
 ///
 /// Not thread-safe: one `Detector` per stream. Results stay valid until the next `detect`.
 public final class Detector: DetectionResults {
-    /// The decoder (`.ssd` or `.retinaFace`).
+    /// The decoder (`.ssd`, `.retinaFace` or `.yolo`).
     public let decoder: Decoder
     /// The model's stored thresholds and NMS kind (`run` flags may pass others to `detect`).
     public let defaults: NMSOptions
-    /// The anchors (SSD) or priors (RetinaFace), centre and size as fractions of the input.
+    /// The anchors (SSD) or priors (RetinaFace), centre and size as fractions of the input (YOLO:
+    /// none, its boxes come decoded).
     public let anchors: [Anchor]
     /// The last `detect`'s detections, best first.
     public private(set) var detections: [Detection] = []
@@ -139,6 +141,7 @@ public final class Detector: DetectionResults {
     private let classCount: Int
     private let ssd: SSDDecoder?
     private let retina: RetinaFaceDecoder?
+    private let yolo: YOLODecoder?
     private var score: [Float]
     private var label: [Int32]
     private var box: [Float]  // 4 per anchor: xmin, ymin, xmax, ymax, input-relative
@@ -159,10 +162,10 @@ public final class Detector: DetectionResults {
     /// (names and logical shapes); errors name the field or output and what is expected.
     public init(decoder: Decoder, defaults: NMSOptions, outputs: [(name: String, shape: [Int])]? = nil) throws(SwiftletError) {
         switch decoder {
-        case .ssd, .retinaFace: break
+        case .ssd, .retinaFace, .yolo: break
         case .none, .mtcnnStage:
             throw .invalidModel(detail: "detection decoder '\(decoder.name)' is not decoded by Detector",
-                                hint: "import the model with --decoder blazeface or retinaface")
+                                hint: "import the model with --decoder blazeface, retinaface, yolov5 or yolov8")
         }
         if let p = decoder.problem() { throw .invalidModel(detail: "detection decoder: \(p)", hint: "re-import the model with valid decoder options") }
         if let p = defaults.problem() { throw .invalidModel(detail: "detection defaults: \(p)", hint: "re-import the model with valid thresholds") }
@@ -171,9 +174,10 @@ public final class Detector: DetectionResults {
         }
         self.decoder = decoder
         self.defaults = defaults
-        var ssd: SSDDecoder? = nil, retina: RetinaFaceDecoder? = nil
+        var ssd: SSDDecoder? = nil, retina: RetinaFaceDecoder? = nil, yolo: YOLODecoder? = nil
         var anchors: [Anchor] = []
         var k = 0, classCount = 1
+        var n = 0
         switch decoder {
         case .ssd(let d):
             ssd = d
@@ -189,15 +193,26 @@ public final class Detector: DetectionResults {
             anchors = try d.generatePriors()
             k = d.landmarkCount
             #endif
+        case .yolo(let d):
+            #if SWIFTLET_NO_YOLO
+            _ = d
+            throw .invalidModel(detail: yoloLeftOut, hint: "use a build with it (rpi5, qemu-arm64, the host swiftlet)")
+            #else
+            yolo = d
+            n = d.boxCount
+            classCount = d.classCount
+            #endif
         case .none, .mtcnnStage:
             break
         }
         self.ssd = ssd
         self.retina = retina
+        self.yolo = yolo
         self.anchors = anchors
         self.k = k
         self.classCount = classCount
-        n = anchors.count
+        if yolo == nil { n = anchors.count }
+        self.n = n
         score = [Float](repeating: 0, count: n)
         label = [Int32](repeating: 0, count: n)
         box = [Float](repeating: 0, count: 4 * n)
@@ -244,6 +259,9 @@ public final class Detector: DetectionResults {
             precondition(retina.landmarkCount == 0 || landmarks != nil, "Detector.decode: a RetinaFace decoder with landmarks needs the landmarks output")
             return selectAndDecodeRetinaFace(retina, boxes, scores, landmarks, threshold: threshold)
         }
+        #endif
+        #if !SWIFTLET_NO_YOLO
+        if let yolo { return selectAndDecodeYOLO(yolo, boxes, threshold: threshold) }
         #endif
         return selectAndDecode(boxes, scores, threshold: threshold)
     }
@@ -451,6 +469,88 @@ public final class Detector: DetectionResults {
         stats.candidates += candidates
         return m
     }
+
+    #if !SWIFTLET_NO_YOLO
+    /// Steps 1–2 for a YOLO output (boxes decoded in the graph): value `v` of box `i` is at
+    /// `v · N + i` (channel-major) or `i · values + v`. The score is the best class score, times the
+    /// objectness for YOLOv5 (a box whose objectness is below the threshold goes no further, as class
+    /// scores are at most 1); ties go to the lower class. A non-finite score or box value is skipped and
+    /// counted; a negative width or height is counted invalid. Boxes are divided by the input size.
+    private func selectAndDecodeYOLO(_ d: YOLODecoder, _ out: UnsafePointer<Float>, threshold: Float) -> Int {
+        let c = d.classCount
+        let first = d.objectness ? 5 : 4
+        let rowStep = d.channelMajor ? 1 : d.valuesPerBox  // from one box to the next
+        let valueStep = d.channelMajor ? n : 1  // from one value to the next within a box
+        let iw = 1 / Float(d.inputWidth), ih = 1 / Float(d.inputHeight)
+        var m = 0
+        var nonFinite = 0, invalid = 0, candidates = 0
+        box.withUnsafeMutableBufferPointer { bb in
+            score.withUnsafeMutableBufferPointer { sb in
+                label.withUnsafeMutableBufferPointer { lb in
+                    heap.withUnsafeMutableBufferPointer { hb in
+                        let bx = bb.baseAddress!, sc = sb.baseAddress!, lab = lb.baseAddress!, hp = hb.baseAddress!
+                        for i in 0..<n {
+                            let p = out + i * rowStep
+                            var obj: Float = 1
+                            if d.objectness {
+                                obj = p[4 * valueStep]
+                                if !obj.isFinite {
+                                    nonFinite += 1
+                                    continue
+                                }
+                                if !(obj >= threshold) { continue }
+                            }
+                            var best = -Float.infinity
+                            var bestClass = -1
+                            var finite = true
+                            var q = p + first * valueStep
+                            for j in 0..<c {
+                                let r = q.pointee
+                                q += valueStep
+                                if !r.isFinite {
+                                    finite = false
+                                    break
+                                }
+                                let s = obj * r  // obj is 1 without objectness: exact
+                                if s > best {
+                                    best = s
+                                    bestClass = j
+                                }
+                            }
+                            if !finite {
+                                nonFinite += 1
+                                continue
+                            }
+                            if !(best >= threshold) || bestClass < 0 { continue }
+                            candidates += 1
+                            let cx = p[0], cy = p[valueStep], w = p[2 * valueStep], h = p[3 * valueStep]
+                            if !(cx.isFinite && cy.isFinite && w.isFinite && h.isFinite) {
+                                nonFinite += 1
+                                continue
+                            }
+                            if w < 0 || h < 0 {
+                                invalid += 1
+                                continue
+                            }
+                            bx[4 * i] = (cx - w / 2) * iw
+                            bx[4 * i + 1] = (cy - h / 2) * ih
+                            bx[4 * i + 2] = (cx + w / 2) * iw
+                            bx[4 * i + 3] = (cy + h / 2) * ih
+                            sc[i] = best
+                            lab[i] = Int32(bestClass)
+                            hp[m] = Int32(i)
+                            m += 1
+                        }
+                    }
+                }
+            }
+        }
+        stats.nonFinite += nonFinite
+        stats.invalidBoxes += invalid
+        stats.candidates += candidates
+        return m
+    }
+    #endif
 
     // MARK: - Ordering: a binary max-heap by (score desc, index asc)
 

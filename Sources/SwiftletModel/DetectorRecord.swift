@@ -2,9 +2,10 @@ import SwiftletCore
 import SwiftletDetect
 
 // The DETECTOR record (format 2.1, section kind 11, one record of 256 bytes): an SSD decoder's
-// (decoder kind 1) or, since 2.3, a RetinaFace decoder's (kind 3) parameters and the NMS defaults.
-// Byte layout in docs/format.md; every field is checked on read (`SSDDecoder.problem`,
-// `RetinaFaceDecoder.problem`, `NMSOptions.problem`, the outputs' shapes).
+// (decoder kind 1), since 2.3 a RetinaFace decoder's (kind 3) or since 2.4 a YOLO decoder's (kind 4)
+// parameters and the NMS defaults. Byte layout in docs/format.md; every field is checked on read
+// (`SSDDecoder.problem`, `RetinaFaceDecoder.problem`, `YOLODecoder.problem`, `NMSOptions.problem`, the
+// outputs' shapes).
 
 /// Flag bits of the DETECTOR record (bytes 16–19).
 enum DetectorFlag {
@@ -152,6 +153,51 @@ func decodeRetinaFaceRecord(u32: (Int) -> Int, f32: (Int) -> Float, u8: (Int) ->
     d.landmarkCount = u32(20)
     d.centerVariance = f32(24)
     d.sizeVariance = f32(28)
+    var n = NMSOptions()
+    n.kind = kind
+    n.scoreThreshold = f32(64)
+    n.iouThreshold = f32(68)
+    n.maxDetections = u32(72)
+    decodeNMSExtras(&n, u32: u32, f32: f32)
+    return (d, n)
+}
+
+/// Flag bits of a YOLO DETECTOR record (bytes 16–19).
+enum YOLOFlag {
+    static let objectness: UInt32 = 1
+    static let channelMajor: UInt32 = 2
+    static let all: UInt32 = 3
+}
+
+/// The DETECTOR record for a YOLO decoder (2.4).
+func encodeYOLORecord(_ d: YOLODecoder, _ nms: NMSOptions) -> [UInt8] {
+    var w = ByteWriter()
+    w.u32(4)  // decoder kind: YOLO (as POSTPROCESS)
+    w.u32(UInt32(clamping: d.output))  // 4
+    w.u32(0)  // 8: reserved
+    w.u32(UInt32(clamping: d.classCount))  // 12
+    var flags: UInt32 = 0
+    if d.objectness { flags |= YOLOFlag.objectness }
+    if d.channelMajor { flags |= YOLOFlag.channelMajor }
+    w.u32(flags)  // 16
+    w.u32(UInt32(clamping: d.boxCount))  // 20
+    w.zeros(60 - w.bytes.count)
+    encodeNMS(nms, into: &w)  // 60..<76
+    w.u32(UInt32(clamping: d.inputWidth))  // 76
+    w.u32(UInt32(clamping: d.inputHeight))  // 80
+    w.zeros(208 - w.bytes.count)
+    encodeNMSExtras(nms, into: &w)  // 208..<220
+    w.zeros(SWLFormat.detectorRecordSize - w.bytes.count)
+    return w.bytes
+}
+
+/// Decodes a YOLO DETECTOR record, or nil when the kind, a flag or the NMS kind is out of range.
+func decodeYOLORecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (YOLODecoder, NMSOptions)? {
+    let flags = UInt32(truncatingIfNeeded: u32(16))
+    guard u32(0) == 4, flags & ~YOLOFlag.all == 0, let kind = NMSKind(rawValue: UInt32(truncatingIfNeeded: u32(60))) else { return nil }
+    var d = YOLODecoder(inputWidth: u32(76), inputHeight: u32(80), boxCount: u32(20), classCount: u32(12),
+                        objectness: flags & YOLOFlag.objectness != 0, channelMajor: flags & YOLOFlag.channelMajor != 0)
+    d.output = u32(4)
     var n = NMSOptions()
     n.kind = kind
     n.scoreThreshold = f32(64)

@@ -8,8 +8,10 @@ public enum SWLFormat {
     /// 2.3: PREPROCESS resize mode 2, letterbox (a reader before 2.3 refuses such a file: "pre-processing
     /// record is invalid"); decoder 3, RetinaFace priors (POSTPROCESS bytes 8–11, a DETECTOR record of
     /// kind 3); NMS kinds 3–4 (soft-NMS) and top-k in the DETECTOR records.
+    /// 2.4: decoder 4, YOLOv5/YOLOv8 boxes decoded in the graph (POSTPROCESS bytes 8–11, a DETECTOR
+    /// record of kind 4).
     public static let versionMajor = 2
-    public static let versionMinor = 3
+    public static let versionMinor = 4
     /// The oldest major version the reader loads (1.x: plain weights, packed at load).
     public static let oldestMajor = 1
     /// The tensor record's storage byte of packed weights (2.0): the weights section holds them in the

@@ -427,8 +427,30 @@ struct SWLReader {
             spec.postprocess.nms = nms
             if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
             #endif
+        case 4:
+            if okind != .detection { throw fail("post-processing names the YOLO decoder (4) for a model whose output kind is not detection (\(u32(q)))") }
+            if !detS.present {
+                throw fail("post-processing names the YOLO decoder (4) but the DETECTOR section is missing",
+                           "re-import the model with 'swiftlet import --decoder yolov5' or 'yolov8'")
+            }
+            if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
+                throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
+            }
+            #if SWIFTLET_NO_YOLO
+            throw fail("this board binary was built without the YOLO decoders (SWIFTLET_NO_YOLO: it keeps the rpi4 binary under 1 MB)",
+                       "run the model with the rpi5 or qemu-arm64 build, or the host swiftlet")
+            #else
+            let d = detS.offset
+            guard let (decoder, nms) = decodeYOLORecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) }) else {
+                throw fail("the YOLO DETECTOR record is invalid (decoder kind \(u32(d)), flags \(u32(d + 16)), NMS kind \(u32(d + 60)))",
+                           "it is corrupt or from a newer Swiftlet; re-import the model")
+            }
+            spec.postprocess.decoder = .yolo(decoder)
+            spec.postprocess.nms = nms
+            if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
+            #endif
         default:
-            throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors), 2 (MTCNN stage) and 3 (RetinaFace priors)",
+            throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors), 2 (MTCNN stage), 3 (RetinaFace priors) and 4 (YOLO)",
                        "it is corrupt or from a newer Swiftlet; update swiftlet or re-import the model")
         }
         if labelsS.count > 1 << 16 { throw fail("\(labelsS.count) labels is implausible") }

@@ -230,6 +230,7 @@ public func encodeSWL(_ spec: ModelSpec, packWeights pack: Bool = true) -> [UInt
     switch spec.postprocess.decoder {
     case .ssd(let d): sections.append((.detector, 1, encodeDetectorRecord(d, spec.postprocess.nms)))
     case .retinaFace(let d): sections.append((.detector, 1, encodeRetinaFaceRecord(d, spec.postprocess.nms)))
+    case .yolo(let d): sections.append((.detector, 1, encodeYOLORecord(d, spec.postprocess.nms)))
     case .none, .mtcnnStage: break
     }
     sections.append((.weights, UInt32(clamping: weights.count), weights))

@@ -127,6 +127,24 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
                 decoder = .retinaFace(d)
             }
         }
+        // YOLO: N, C and the layout from the model's output, the input size from its input.
+        if case .yolo(let d) = decoder, d.output < spec.outputs.count {
+            var iw = d.inputWidth, ih = d.inputHeight
+            if spec.inputs.count == 1 {
+                let s = spec.tensors[spec.inputs[0]].shape
+                if s.count == 4 && s[1] > 0 && s[2] > 0 {
+                    ih = s[1]
+                    iw = s[2]
+                }
+            }
+            let out = spec.tensors[spec.outputs[d.output]]
+            let (fit, p) = YOLODecoder.fitting(objectness: d.objectness, shape: out.logicalShape, inputWidth: iw, inputHeight: ih)
+            guard let fit else {
+                throw .invalidModel(detail: "\(path): decoder '\(name)': output \(d.output) '\(out.name)' \(p ?? "")",
+                                    hint: "this decoder does not fit the model; pass the decoder that matches its outputs")
+            }
+            decoder = .yolo(fit)
+        }
         if let k = options.nmsKind { nms.kind = k }
         if let v = options.scoreThreshold { nms.scoreThreshold = v }
         if let v = options.iouThreshold { nms.iouThreshold = v }
@@ -157,6 +175,9 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
             what = "the decoder has"
         case .retinaFace:
             classes = 1
+            what = "the decoder has"
+        case .yolo(let d):
+            classes = d.classCount
             what = "the decoder has"
         case .none, .mtcnnStage:
             break

@@ -16,6 +16,9 @@ import SwiftletRuntime
 //   swiftlet-nms-bench retinaface W H NMS PREFIX...
 //       the preset RetinaFace decoder at W×H on PREFIX.out0.f32, .out1.f32, .out2.f32 (loc, conf,
 //       landms, float32) per frame
+//   swiftlet-nms-bench yolov5|yolov8 W H C NMS FILE...
+//       the preset YOLO decoder at W×H with C classes (N: the cells of strides 8, 16, 32, three boxes
+//       each for v5) on FILE, the raw float32 output per frame (v8 channel-major)
 //
 // NMS is a `--nms` name. Then, per line on stdin, `run N` answers two lines of N numbers: decode +
 // NMS nanoseconds per frame, and NMS (ordering, suppression, mapping) nanoseconds alone, frames
@@ -41,7 +44,9 @@ func readFloats(_ path: String, _ count: Int) -> UnsafeMutablePointer<Float> {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 5 else { fail("usage: swiftlet-nms-bench blazeface MODEL.swl OUTDIR NMS PHOTO... | retinaface W H NMS PREFIX...") }
+guard args.count >= 5 else {
+    fail("usage: swiftlet-nms-bench blazeface MODEL.swl OUTDIR NMS PHOTO... | retinaface W H NMS PREFIX... | yolov5|yolov8 W H C NMS FILE...")
+}
 var detector: Detector
 var frames: [[UnsafeMutablePointer<Float>]] = []
 var mappings: [ImageMapping] = []
@@ -80,6 +85,18 @@ do {
         let n = r.priorCount
         for prefix in args[5...] {
             frames.append([readFloats(prefix + ".out0.f32", 4 * n), readFloats(prefix + ".out1.f32", 2 * n), readFloats(prefix + ".out2.f32", 10 * n)])
+            mappings.append(.stretch(sourceWidth: w, sourceHeight: h, inputWidth: w, inputHeight: h))
+        }
+    } else if args[1] == "yolov5" || args[1] == "yolov8", args.count >= 7, let w = Int(args[2]), let h = Int(args[3]), let c = Int(args[4]) {
+        let v5 = args[1] == "yolov5"
+        let cells = [8, 16, 32].reduce(0) { $0 + ((w + $1 - 1) / $1) * ((h + $1 - 1) / $1) }
+        let y = YOLODecoder(inputWidth: w, inputHeight: h, boxCount: v5 ? 3 * cells : cells, classCount: c, objectness: v5, channelMajor: !v5)
+        guard let kind = NMSKind(name: args[5]) else { fail("unknown NMS \(args[5])") }
+        options = v5 ? DecoderPreset.yolov5.nms : DecoderPreset.yolov8.nms
+        options.kind = kind
+        detector = try Detector(decoder: .yolo(y), defaults: options)
+        for file in args[6...] {
+            frames.append([readFloats(file, y.boxCount * y.valuesPerBox)])
             mappings.append(.stretch(sourceWidth: w, sourceHeight: h, inputWidth: w, inputHeight: h))
         }
     } else {

@@ -135,7 +135,7 @@ struct Import: ParsableCommand {
     @Option(help: "The model's name (default: the ONNX graph name or the file name).")
     var name: String?
 
-    @Option(help: "A detection decoder for the outputs: blazeface (MediaPipe's short-range face detector: 896 SSD anchors, 6 keypoints, weighted NMS), retinaface (Pytorch_Retinaface's mobilenet0.25 priors at the model's input size: steps 8, 16, 32, 5 landmarks, hard NMS at IoU 0.4), or none (default: the ONNX file's swiftlet.decoder metadata, else none). Sets --task detection.")
+    @Option(help: "A detection decoder for the outputs: blazeface (MediaPipe's short-range face detector: 896 SSD anchors, 6 keypoints, weighted NMS), retinaface (Pytorch_Retinaface's mobilenet0.25 priors at the model's input size: steps 8, 16, 32, 5 landmarks, hard NMS at IoU 0.4), yolov5 (ultralytics' export [1, N, 5 + C]: boxes in input pixels, objectness × class score; hard per-class NMS at IoU 0.45, score 0.25, at most 300), yolov8 ([1, 4 + C, N] or [1, N, 4 + C]: boxes, class scores; the same at IoU 0.7), or none (default: the ONNX file's swiftlet.decoder metadata, else none). Sets --task detection.")
     var decoder: String?
 
     @Option(help: "With --decoder: the stored NMS, hard (per class), hard-agnostic, weighted (MediaPipe's blending), or soft-NMS with linear or Gaussian decay (default: the decoder's).")

@@ -81,6 +81,17 @@ import Testing
         #expect(perRun == 0, "\(perRun) heap allocations across 100 inferences with RetinaFace decoding")
     }
 
+    @Test("the YOLO decoders (v8 channel-major, v5 with objectness) and their NMS allocate nothing per frame", arguments: ["v8", "v5"])
+    func yoloNoAllocationPerFrame(version: String) throws {
+        let dir = try scratchDirectory()
+        let swl = dir + "/yolo\(version).swl"
+        let imp = try swiftlet(["import", repoFile("Tests/Fixtures/yolo/stub_\(version).onnx"), "-o", swl, "--decoder", "yolo\(version)"])
+        #expect(imp.status == 0, "\(imp.stderr)")
+        let (load, perRun) = try count(swl, threads: 1)
+        #expect(load > 0, "the interposer counted nothing while loading; is it preloaded?")
+        #expect(perRun == 0, "\(perRun) heap allocations across 100 inferences with YOLO\(version) decoding")
+    }
+
     @Test("the MTCNN cascade allocates nothing per image (float32 and int8, astronaut)")
     func mtcnnNoAllocationPerImage() throws {
         let dir = try mtcnnBundles(int8: true)

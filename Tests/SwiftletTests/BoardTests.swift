@@ -316,6 +316,28 @@ import Testing
         }
     }
 
+    /// rpi4 is built without the YOLO decoders too (`yolo = no`): a YOLOv8 model is refused at load with
+    /// that reason; rpi5 and x86-64 run it and print its detections.
+    @Test func yoloLeftOutOfRpi4Only() throws {
+        let dir = try scratchDirectory()
+        let swl = dir + "/yolo.swl"
+        let imp = try swiftlet(["import", repoFile("Tests/Fixtures/yolo/stub_v8.onnx"), "-o", swl, "--decoder", "yolov8",
+                                "--resize", "letterbox", "--mean", "0,0,0", "--std", "255,255,255"])
+        #expect(imp.status == 0, "\(imp.stderr)")
+        let photo = repoFile("models/photos/motorcycle.jpg")
+        let host = try swiftlet(["run", swl, "--image", photo, "--json"])
+        #expect(host.status == 0 && host.stdout.contains("\"detections\""), "\(host.stderr)")
+        for (board, cpu) in Self.boards {
+            let r = try runBoard(board, cpu: cpu, ["run", swl, "--image", photo, "--json"])
+            if board == "rpi4" {
+                #expect(r.status != 0 && r.stderr.contains("without the YOLO decoders (SWIFTLET_NO_YOLO"), "\(r.stderr)")
+            } else {
+                #expect(r.status == 0, "\(board): \(r.stderr)")
+                #expect(r.stdout.contains("\"detections\""), "\(board): \(r.stdout)")
+            }
+        }
+    }
+
     @Test func wrongFlagsPrintUsage() throws {
         let r = try runBoard("rpi4", cpu: "cortex-a72", ["run", "m.swl", "--bogus"])
         #expect(r.status == 64)

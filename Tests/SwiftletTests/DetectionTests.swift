@@ -530,9 +530,9 @@ func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b)
         let m = message { () throws(SwiftletError) in _ = try importONNX(path: repoFile("models/onnx/mtcnn_pnet.onnx"), options: options) }
         #expect(m?.contains("decoder 'blazeface': the decoder reads outputs 0 (boxes) and 1 (scores)") == true
                     || m?.contains("decoder 'blazeface': output 0") == true, "\(m ?? "no error")")
-        options.decoder = "yolo"
+        options.decoder = "yolox"
         #expect(message { () throws(SwiftletError) in _ = try importONNX(path: repoFile("models/onnx/blazeface.onnx"), options: options) }
-                == "--decoder yolo: unknown decoder; known: blazeface, digits-ssd, retinaface, none")
+                == "--decoder yolox: unknown decoder; known: blazeface, digits-ssd, retinaface, yolov5, yolov8, none")
     }
 
     @Test("the DETECTOR record round-trips, and a corrupt one is refused naming the field")
