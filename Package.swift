@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "SwiftletKernels", "SwiftletDetect", "CSwiftletSys"], swiftSettings: core),
         .target(name: "SwiftletRuntime", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "CSwiftletKernels"],
                 swiftSettings: core),
-        .target(name: "SwiftletVision", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
+        .target(name: "SwiftletVision", dependencies: ["SwiftletCore", "CSwiftletSys", "CSwiftletKernels"], swiftSettings: core),
         .target(name: "SwiftletApp", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
                                                  "SwiftletDetect", "CSwiftletKernels"],
                 swiftSettings: core),

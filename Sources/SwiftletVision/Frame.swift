@@ -1,4 +1,7 @@
 import SwiftletCore
+#if arch(x86_64)
+import CSwiftletKernels
+#endif
 
 // Camera frames (YUYV, NV12, GREY, RGB24) to the model's input size, without a full-size RGB copy:
 // the resize reads the frame one row at a time through a row converter, so only one frame row and
@@ -12,6 +15,8 @@ import SwiftletCore
 // (nearest chroma, no interpolation). GREY is R = G = B = Y (full range), RGB24 is copied.
 // The resize is the Pillow-exact `BilinearResizer`, so a frame gives the same input as converting
 // the whole frame to RGB with these formulas, then `resize` (or shorter-side resize and centre crop).
+// With AVX2 (x86-64), YUYV rows are converted straight into the three planes the vectorized resize
+// reads (`swk_yuyv_to_planes_avx2`, the same integer formulas in 32-bit lanes).
 
 /// A raw frame in memory (a mapped camera buffer or a slice of a recording).
 public struct RawFrame {
@@ -110,14 +115,16 @@ public struct FrameFitter {
 
     /// `shorter` > 0: shorter side and centre crop; `letterbox`: fit inside, centred, black padding
     /// (`letterbox(_:width:height:)`); otherwise stretch.
-    public init(inWidth: Int, inHeight: Int, width: Int, height: Int, shorter: Int, letterbox: Bool = false) {
+    /// `vectorized: false` keeps to the scalar Swift conversion and resize (tests compare the two).
+    public init(inWidth: Int, inHeight: Int, width: Int, height: Int, shorter: Int, letterbox: Bool = false, vectorized: Bool = true) {
         self.inWidth = inWidth
         self.inHeight = inHeight
         outWidth = width
         outHeight = height
         if letterbox {
             let (size, l, t) = letterboxPlacement(imageWidth: inWidth, imageHeight: inHeight, width: width, height: height)
-            resizer = BilinearResizer(inWidth: inWidth, inHeight: inHeight, outWidth: size.width, outHeight: size.height)
+            resizer = BilinearResizer(inWidth: inWidth, inHeight: inHeight, outWidth: size.width, outHeight: size.height,
+                                      vectorized: vectorized)
             left = l
             top = t
         } else if shorter > 0 {
@@ -125,11 +132,12 @@ public struct FrameFitter {
             let l = centerCropOffset(size: size.width, crop: width), t = centerCropOffset(size: size.height, crop: height)
             let x0 = max(0, l), x1 = max(x0 + 1, min(size.width, l + width))
             let y0 = max(0, t), y1 = max(y0 + 1, min(size.height, t + height))
-            resizer = BilinearResizer(inWidth: inWidth, inHeight: inHeight, outWidth: size.width, outHeight: size.height, x: x0..<x1, y: y0..<y1)
+            resizer = BilinearResizer(inWidth: inWidth, inHeight: inHeight, outWidth: size.width, outHeight: size.height, x: x0..<x1, y: y0..<y1,
+                                      vectorized: vectorized)
             left = x0 - l
             top = y0 - t
         } else {
-            resizer = BilinearResizer(inWidth: inWidth, inHeight: inHeight, outWidth: width, outHeight: height)
+            resizer = BilinearResizer(inWidth: inWidth, inHeight: inHeight, outWidth: width, outHeight: height, vectorized: vectorized)
             left = 0
             top = 0
         }
@@ -139,6 +147,16 @@ public struct FrameFitter {
     /// Resizes `frame` (a raw format, `inWidth`×`inHeight`) into `output`, reusing its storage.
     public mutating func fit(_ frame: RawFrame, into output: inout RGBImage) {
         precondition(frame.width == inWidth && frame.height == inHeight, "FrameFitter.fit(_:into:): the frame size differs from the fitter's")
+        #if arch(x86_64)
+        if frame.format == .yuyv && resizer.takesPlanarRows {
+            let base = frame.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let bytesPerLine = frame.bytesPerLine, w = frame.width
+            place(into: &output) { (resizer: inout BilinearResizer, dst: inout RGBImage) in
+                resizer.resize(planarRows: { y, r, g, b in swk_yuyv_to_planes_avx2(base + y * bytesPerLine, w, r, g, b) }, into: &dst)
+            }
+            return
+        }
+        #endif
         var buffer: [UInt8] = []
         swap(&buffer, &row)
         defer { swap(&buffer, &row) }

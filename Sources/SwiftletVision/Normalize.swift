@@ -11,6 +11,8 @@
 // even when an `inout [Float]` overload exists, and the pointer form cannot check the length.
 
 /// Writes `image` as NHWC float32 `(pixel - mean[c]) / std[c]` to `out` (at least `width * height * 3` floats), RGB or BGR.
+/// Images of more than 256 pixels go through tables of the 3 × 256 possible values, each computed by
+/// the same subtraction and division, so the floats are the same.
 public func normalize(_ image: RGBImage, mean: [Float], std: [Float], bgr: Bool, into out: UnsafeMutablePointer<Float>) {
     precondition(mean.count == 3 && std.count == 3, "normalize(_:mean:std:bgr:into:): mean and std need 3 values each")
     let m0 = mean[0], m1 = mean[1], m2 = mean[2]
@@ -20,12 +22,37 @@ public func normalize(_ image: RGBImage, mean: [Float], std: [Float], bgr: Bool,
     image.pixels.withUnsafeBufferPointer { src in
         precondition(src.count == n * 3, "normalize(_:mean:std:bgr:into:): pixels.count must be width * height * 3")
         guard let p = src.baseAddress else { return }
-        for i in 0..<n {
-            let q = p + i * 3
-            let o = out + i * 3
-            o[0] = (Float(q[r0]) - m0) / s0
-            o[1] = (Float(q[1]) - m1) / s1
-            o[2] = (Float(q[r2]) - m2) / s2
+        if n <= 256 {
+            for i in 0..<n {
+                let q = p + i * 3
+                let o = out + i * 3
+                o[0] = (Float(q[r0]) - m0) / s0
+                o[1] = (Float(q[1]) - m1) / s1
+                o[2] = (Float(q[r2]) - m2) / s2
+            }
+            return
+        }
+        // Three tables of 1 KB: the standard library puts temporary allocations that small on the stack
+        // without asking the runtime (larger ones may be heap allocations, in Embedded Swift always).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { a in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { b in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { c in
+                    let t0 = a.baseAddress!, t1 = b.baseAddress!, t2 = c.baseAddress!
+                    for v in 0..<256 {
+                        let f = Float(v)
+                        t0[v] = (f - m0) / s0
+                        t1[v] = (f - m1) / s1
+                        t2[v] = (f - m2) / s2
+                    }
+                    for i in 0..<n {
+                        let q = p + i &* 3
+                        let o = out + i &* 3
+                        o[0] = t0[Int(q[r0])]
+                        o[1] = t1[Int(q[1])]
+                        o[2] = t2[Int(q[r2])]
+                    }
+                }
+            }
         }
     }
 }

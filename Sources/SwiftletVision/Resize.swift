@@ -16,6 +16,17 @@
 // Limits: the integer sums fit in Int32 because the weights are non-negative and sum to about
 // 2^22, so Σ w·p < 256 · 2^22 · (1 + small) < 2^31. Results equal Pillow's bit for bit (the weight
 // computation uses the same double arithmetic in the same order).
+//
+// On x86-64 CPUs with AVX2 the passes run as C micro-kernels (CSwiftletKernels' swk_resize_*): each
+// input row is split into three planes (or converted straight into them, `resize(planarRows:into:)`),
+// each plane resized by 16-bit multiply-adds of the weights split into 11-bit halves (exact), and the
+// vertical pass in 32-bit lanes; the same integer sums, so the same bytes. Elsewhere, or with
+// `vectorized: false`, the scalar Swift passes below run.
+
+#if arch(x86_64)
+import CSwiftletKernels
+import SwiftletCore
+#endif
 
 /// Fixed-point filter taps for one axis (Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`).
 struct ResampleAxis {
@@ -93,11 +104,22 @@ public struct BilinearResizer {
     private let vertical: ResampleAxis
     private let rowFirst: Int, rowEnd: Int
     private var scratch: [UInt8]
+    /// The AVX2 path: horizontal taps packed for `swk_resize_h3_u8_avx2` (`hTaps` 8, in pairs of
+    /// outputs, or 16 · chunks a output), their first input indices, and one input row as three planes
+    /// `planeStride` bytes apart (each padded so a kernel's reads past the row's end stay inside).
+    private let simd: Bool
+    private let hTaps: Int
+    private let hFirst: [Int32]
+    private let hPacked: [Int16]
+    private let planeStride: Int
+    private var planes: [UInt8]
 
     /// Prepares a resize from `inWidth`×`inHeight` to `outWidth`×`outHeight` (all positive), or only
     /// the output columns `x` and rows `y` of it: the result is then `x.count`×`y.count` pixels, equal
     /// to that region of the whole resize, and nothing outside it is computed or stored.
-    public init(inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int, x: Range<Int>? = nil, y: Range<Int>? = nil) {
+    /// `vectorized: false` keeps to the scalar Swift passes (tests compare the two).
+    public init(inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int, x: Range<Int>? = nil, y: Range<Int>? = nil,
+                vectorized: Bool = true) {
         precondition(inWidth > 0 && inHeight > 0 && outWidth > 0 && outHeight > 0,
                      "BilinearResizer(inWidth:inHeight:outWidth:outHeight:): sizes must be positive")
         let x = x ?? 0..<outWidth, y = y ?? 0..<outHeight
@@ -113,7 +135,40 @@ public struct BilinearResizer {
         rowFirst = vertical.first[0]
         rowEnd = vertical.first[self.outHeight - 1] + vertical.count[self.outHeight - 1]
         scratch = []
+        #if arch(x86_64)
+        simd = vectorized && CPUFeatures.current().isSuperset(of: [.avx2, .sse41])
+        #else
+        simd = false
+        #endif
+        if simd {
+            // Layouts: CSwiftletKernels.h, "Horizontal taps packed for 16-bit multiply-adds".
+            let h = horizontal, n = self.outWidth
+            let taps = h.ksize <= 8 ? 8 : (h.ksize + 15) / 16 * 16
+            var packed = [Int16](repeating: 0, count: (n + 1) * taps * 2)
+            for o in 0..<n {
+                for t in 0..<h.count[o] {
+                    let w = h.weights[o * h.ksize + t]
+                    let at = taps == 8 ? o / 2 * 32 + o % 2 * 8 + t : o * taps * 2 + t / 16 * 32 + t % 16
+                    packed[at] = Int16(truncatingIfNeeded: w >> 11)
+                    packed[at + 16] = Int16(truncatingIfNeeded: w & 2047)
+                }
+            }
+            hTaps = taps
+            hPacked = packed
+            hFirst = (0...n).map { Int32(truncatingIfNeeded: h.first[min($0, n - 1)]) }
+            planeStride = inWidth + taps + 16
+            planes = [UInt8](repeating: 0, count: 3 * planeStride)
+        } else {
+            hTaps = 0
+            hPacked = []
+            hFirst = []
+            planeStride = 0
+            planes = []
+        }
     }
+
+    /// Whether `resize(planarRows:into:)` may be called: the vectorized path runs on this CPU.
+    public var takesPlanarRows: Bool { simd }
 
     /// Resizes `image` (which must be `inWidth`×`inHeight`) into `output`, reusing its storage.
     public mutating func resize(_ image: RGBImage, into output: inout RGBImage) {
@@ -137,9 +192,14 @@ public struct BilinearResizer {
             swap(&tmpBuffer, &scratch)  // borrow the scratch buffer without copying it
             defer { swap(&tmpBuffer, &scratch) }
             if tmpBuffer.count < count { tmpBuffer = [UInt8](repeating: 0, count: count) }
+            var planeBuffer: [UInt8] = []
+            swap(&planeBuffer, &planes)
+            defer { swap(&planeBuffer, &planes) }
             image.pixels.withUnsafeBufferPointer { src in
                 tmpBuffer.withUnsafeMutableBufferPointer { tmp in
-                    horizontalPass(src.baseAddress! + rowFirst * inWidth * 3, rows: rows, into: tmp.baseAddress!)
+                    planeBuffer.withUnsafeMutableBufferPointer { pl in
+                        horizontalPass(src.baseAddress! + rowFirst * inWidth * 3, rows: rows, into: tmp.baseAddress!, planes: pl.baseAddress)
+                    }
                 }
             }
             tmpBuffer.withUnsafeBufferPointer { tmp in
@@ -148,9 +208,14 @@ public struct BilinearResizer {
                 }
             }
         } else if needH {
+            var planeBuffer: [UInt8] = []
+            swap(&planeBuffer, &planes)
+            defer { swap(&planeBuffer, &planes) }
             image.pixels.withUnsafeBufferPointer { src in
                 output.pixels.withUnsafeMutableBufferPointer { dst in
-                    horizontalPass(src.baseAddress!, rows: inHeight, into: dst.baseAddress!)
+                    planeBuffer.withUnsafeMutableBufferPointer { pl in
+                        horizontalPass(src.baseAddress!, rows: inHeight, into: dst.baseAddress!, planes: pl.baseAddress)
+                    }
                 }
             }
         } else {
@@ -166,15 +231,39 @@ public struct BilinearResizer {
     /// next call) into `output`: only the rows the output needs are asked for, each once, in order.
     /// Both passes always run (a pass at scale 1 has one tap of weight 1, so it copies exactly).
     public mutating func resize(rows row: (Int) -> UnsafePointer<UInt8>, into output: inout RGBImage) {
+        passes(into: &output) { resizer, y, planes, out in resizer.horizontalPass(row(y), rows: 1, into: out, planes: planes) }
+    }
+
+    /// `resize(rows:into:)` for a source that writes its rows as planes: `fill(y, r, g, b)` writes
+    /// `inWidth` bytes of each channel of input row y. Only when `takesPlanarRows`.
+    public mutating func resize(planarRows fill: (Int, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>) -> Void,
+                                into output: inout RGBImage) {
+        precondition(simd, "BilinearResizer.resize(planarRows:into:): this resizer takes interleaved rows (takesPlanarRows is false)")
+        passes(into: &output) { resizer, y, planes, out in
+            let r = planes!, ps = resizer.planeStride
+            fill(y, r, r + ps, r + 2 * ps)
+            resizer.horizontalPlanes(r, into: out)
+        }
+    }
+
+    /// Both passes of a row-by-row resize: `row(self, y, planes, out)` writes input row y resized
+    /// horizontally (`outWidth` RGB pixels) at `out`, with the plane buffer at hand.
+    private mutating func passes(into output: inout RGBImage,
+                                 _ row: (BilinearResizer, Int, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>) -> Void) {
         output.reshape(width: outWidth, height: outHeight)
         let count = (rowEnd - rowFirst) * outWidth * 3
         var tmpBuffer: [UInt8] = []
         swap(&tmpBuffer, &scratch)
         defer { swap(&tmpBuffer, &scratch) }
         if tmpBuffer.count < count { tmpBuffer = [UInt8](repeating: 0, count: count) }
+        var planeBuffer: [UInt8] = []
+        swap(&planeBuffer, &planes)
+        defer { swap(&planeBuffer, &planes) }
         tmpBuffer.withUnsafeMutableBufferPointer { tmp in
-            for y in rowFirst..<rowEnd {
-                horizontalPass(row(y), rows: 1, into: tmp.baseAddress! + (y - rowFirst) * outWidth * 3)
+            planeBuffer.withUnsafeMutableBufferPointer { pl in
+                for y in rowFirst..<rowEnd {
+                    row(self, y, pl.baseAddress, tmp.baseAddress! + (y - rowFirst) * outWidth * 3)
+                }
             }
         }
         tmpBuffer.withUnsafeBufferPointer { tmp in
@@ -184,8 +273,29 @@ public struct BilinearResizer {
         }
     }
 
-    /// Resizes `rows` rows of `inWidth` pixels to `outWidth` pixels.
-    private func horizontalPass(_ src: UnsafePointer<UInt8>, rows: Int, into dst: UnsafeMutablePointer<UInt8>) {
+    /// The three planes at `planes` (`planeStride` apart) resized horizontally into one interleaved row.
+    private func horizontalPlanes(_ planes: UnsafeMutablePointer<UInt8>, into dst: UnsafeMutablePointer<UInt8>) {
+        #if arch(x86_64)
+        hFirst.withUnsafeBufferPointer { first in
+            hPacked.withUnsafeBufferPointer { w in
+                swk_resize_h3_u8_avx2(planes, planeStride, first.baseAddress!, w.baseAddress!, hTaps, outWidth, dst)
+            }
+        }
+        #endif
+    }
+
+    /// Resizes `rows` rows of `inWidth` pixels to `outWidth` pixels (`planes`: the plane buffer, used on the vectorized path).
+    private func horizontalPass(_ src: UnsafePointer<UInt8>, rows: Int, into dst: UnsafeMutablePointer<UInt8>, planes: UnsafeMutablePointer<UInt8>?) {
+        #if arch(x86_64)
+        if simd, let planes {
+            let ps = planeStride
+            for y in 0..<rows {
+                swk_rgb_to_planes_ssse3(src + y * inWidth * 3, inWidth, planes, planes + ps, planes + 2 * ps)
+                horizontalPlanes(planes, into: dst + y * outWidth * 3)
+            }
+            return
+        }
+        #endif
         let half = Int32(1) << (ResampleAxis.precisionBits - 1)
         let ksize = horizontal.ksize
         let inStride = inWidth * 3
@@ -222,6 +332,17 @@ public struct BilinearResizer {
         let half = Int32(1) << (ResampleAxis.precisionBits - 1)
         let ksize = vertical.ksize
         let stride = width * 3
+        #if arch(x86_64)
+        if simd {
+            vertical.weights.withUnsafeBufferPointer { kk in
+                for yy in 0..<outHeight {
+                    swk_resize_v_u8_avx2(src + (vertical.first[yy] - rowOffset) * stride, stride, kk.baseAddress! + yy * ksize,
+                                         vertical.count[yy], dst + yy * stride, stride)
+                }
+            }
+            return
+        }
+        #endif
         vertical.weights.withUnsafeBufferPointer { kk in
             vertical.first.withUnsafeBufferPointer { first in
                 vertical.count.withUnsafeBufferPointer { count in

@@ -399,4 +399,29 @@ void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale,
 void swk_dequantize_s8_neon(size_t count, const int8_t *x, float *y, float scale, int32_t zero_point);
 #endif
 
+// ---- Image pre-processing (SwiftletVision's BilinearResizer and frame conversion) ----
+//
+// Pillow's antialiased bilinear resize in 22-bit fixed point, bit for bit (Resize.swift has the
+// algorithm): out = clamp((2^21 + Σ w·p) >> 22, 0, 255), int32 sums wrapping as the Swift reference's.
+// Horizontal taps packed for 16-bit multiply-adds (pmaddwd): each weight split into w >> 11
+// (arithmetic) and w & 2047, both int16, so Σ p·w = 2^11 · Σ p·hi + Σ p·lo exactly. With `taps` = 8
+// (kernels of at most 8 taps) outputs go in pairs, 32 int16 a pair: [8 hi of output 2q][8 hi of 2q + 1]
+// [8 lo of 2q][8 lo of 2q + 1] (an odd count's last pair padded with zero weights, `first` with one more
+// entry); otherwise `taps` = 16 · chunks and each output has `chunks` × [16 hi][16 lo]. Zero past an
+// output's taps.
+#if defined(__x86_64__)
+/// One input row, three planes `plane_stride` bytes apart, resized horizontally: output x (x < out_w)
+/// of plane c = the packed taps of `w` over src[c · plane_stride + first[x] ...], stored interleaved at
+/// dst[3x + c]. Reads `taps` bytes from each plane + first[x] (the caller pads the planes). AVX2.
+void swk_resize_h3_u8_avx2(const uint8_t *src, size_t plane_stride, const int32_t *first, const int16_t *w, size_t taps,
+                           size_t out_w, uint8_t *dst);
+/// dst[i] = clamp((2^21 + Σ_t src[t · stride + i] · k[t]) >> 22), i < n, t < taps. AVX2.
+void swk_resize_v_u8_avx2(const uint8_t *src, size_t stride, const int32_t *k, size_t taps, uint8_t *dst, size_t n);
+/// `n` interleaved RGB pixels to three planes. SSSE3 (pshufb).
+void swk_rgb_to_planes_ssse3(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
+/// `n` YUYV pixels (n odd: the last pixel reads the pair's V at src[2n + 1]) to three RGB planes,
+/// BT.601 limited range with Frame.swift's integer formulas, exactly. AVX2.
+void swk_yuyv_to_planes_avx2(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
+#endif
+
 #endif
