@@ -236,7 +236,10 @@ struct Import: ParsableCommand {
         case .classification: options.outputKind = .classification
         case .detection: options.outputKind = .detection
         case .raw: options.outputKind = .raw
-        case nil: options.outputKind = options.labels.isEmpty ? .raw : .classification
+        case nil:
+            // --decoder (other than none) sets --task detection, with or without --labels.
+            let detects = decoder.map { $0 != "none" } ?? false
+            options.outputKind = detects ? .detection : options.labels.isEmpty ? .raw : .classification
         }
         options.name = name
         options.decoder = decoder

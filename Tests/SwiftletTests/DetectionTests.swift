@@ -155,6 +155,14 @@ func expectMatches(_ detector: Detector, _ want: [GoldenDetection], _ what: Stri
         #expect(try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", plain]).status == 0)
         let noDecoder = try swiftlet(["run", plain, "--image", repoFile("models/photos/astronaut.jpg"), "--max-detections", "3"])
         #expect(noDecoder.status == 64 && noDecoder.stderr.contains("has no detection decoder"), "\(noDecoder.stderr)")
+        // --labels with --decoder: the decoder sets the task (detection), the labels name its classes.
+        let labels = dir + "/labels.txt"
+        FileManager.default.createFile(atPath: labels, contents: Data("person face\n".utf8))
+        let named = dir + "/named.swl"
+        let l = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", named, "--decoder", "blazeface", "--labels", labels])
+        #expect(l.status == 0, "\(l.stderr)")
+        let n = try swiftlet(["run", named, "--image", repoFile("models/photos/astronaut.jpg")])
+        #expect(n.status == 0 && n.stdout.contains("person face"), "\(n.stdout)\(n.stderr)")
     }
 }
 
