@@ -260,6 +260,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
                 // --reconnect: say so, keep the counters, wait for the device to come back.
                 reportError(error, json: o.json)
                 lost.add(c.counters)
+                c.closeDevice()
                 camera = nil
                 camera = reopenCamera(source, s, deadline: deadline, json: o.json)
                 if camera == nil { break }

@@ -191,7 +191,7 @@ public enum FramePolicy {
 public final class Camera {
     public let path: String
     public let driver: String, card: String, bus: String
-    private let fd: Int32
+    private var fd: Int32
     private var buffers: [(base: UnsafeMutableRawPointer, length: Int)] = []
     private var held: Int = -1
     private var streaming = false
@@ -238,8 +238,17 @@ public final class Camera {
     }
 
     deinit {
+        closeDevice()
+    }
+
+    /// Stops streaming and closes the device now rather than when the last reference goes (a camera
+    /// that went away keeps its device number while it is open, so `--reconnect` closes it first and
+    /// the device comes back under the same path). Idempotent.
+    public func closeDevice() {
+        if fd < 0 { return }
         stop()
         close(fd)
+        fd = -1
     }
 
     private static func busy(_ path: String) -> SwiftletError {
