@@ -24,6 +24,8 @@
 // Cost: O(D log D) to sort D detections, O(T · d · g) matching per image and category with d
 // detections and g boxes, O(T · D) to accumulate. Allocates; it runs once per evaluation, not per frame.
 
+import SwiftletCore
+
 /// One ground-truth box of a COCO annotations file.
 public struct COCOBox: Equatable, Sendable {
     /// The annotation's `id`.
@@ -239,7 +241,7 @@ public func cocoEvaluate(imageIds: [Int], categoryIds: [Int], groundTruth: [COCO
         // Merge: a stable sort of the concatenation by score, descending.
         var order: [Int] = []
         for j in 0..<scores.count { order.append(j) }
-        stableSort(&order) { scores[$0] > scores[$1] }
+        sortIndices(&order) { scores[$0] > scores[$1] }
         for t in 0..<T {
             var tp = 0.0, fp = 0.0
             var rc: [Double] = []
@@ -324,45 +326,5 @@ func binaryIndex(_ v: [Int], _ x: Int) -> Int? {
 
 /// Detection indices by score, highest first, ties kept in their order (numpy's mergesort of −score).
 func stableSortByScoreDescending(_ list: inout [Int], _ detections: [COCODetection]) {
-    stableSort(&list) { detections[$0].score > detections[$1].score }
-}
-
-/// A stable merge sort (`before(a, b)`: a strictly goes first). The standard library's sort is not
-/// documented to be stable.
-func stableSort(_ v: inout [Int], by before: (Int, Int) -> Bool) {
-    if v.count < 2 { return }
-    var src = v
-    var dst = v
-    var width = 1
-    while width < v.count {
-        var lo = 0
-        while lo < v.count {
-            let mid = min(lo + width, v.count), hi = min(lo + 2 * width, v.count)
-            var a = lo, b = mid, o = lo
-            while a < mid && b < hi {
-                if before(src[b], src[a]) {
-                    dst[o] = src[b]
-                    b += 1
-                } else {
-                    dst[o] = src[a]
-                    a += 1
-                }
-                o += 1
-            }
-            while a < mid {
-                dst[o] = src[a]
-                a += 1
-                o += 1
-            }
-            while b < hi {
-                dst[o] = src[b]
-                b += 1
-                o += 1
-            }
-            lo = hi
-        }
-        swap(&src, &dst)
-        width *= 2
-    }
-    v = src
+    sortIndices(&list) { detections[$0].score > detections[$1].score }
 }
