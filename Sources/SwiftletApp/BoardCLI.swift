@@ -43,7 +43,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
               [--nms hard|hard-agnostic|weighted|soft-linear|soft-gaussian] [--score-threshold <0-1>] [--iou-threshold <0-1>] [--max-detections <n>]
               [--top-k <n>] [--soft-sigma <s>] [--soft-threshold <0-1>] [--overlay <dir>]
               (--overlay writes each image with its detections drawn as <dir>/NAME.ppm, binary PPM)
-          run <model.swl> (--camera </dev/videoN> | --video <file>) [--format yuyv|nv12|mjpeg|grey|rgb24] [--size <WxH>] [--fps <n>] [--frames <n>] [--duration <s>] [--queue] [--reconnect] [--json] ...
+          run <model.swl> (--camera </dev/videoN> | --video <file>) [--format yuyv|nv12|mjpeg|grey|rgb24] [--size <WxH>] [--fps <n>] [--frames <n>] [--duration <s>] [--queue] [--reconnect] [--no-pipeline] [--json] ...
           cameras [--json]
           record --camera </dev/videoN> -o <dir> [--frames <n>] [--format ...] [--size <WxH>] [--fps <n>] [--queue] [--json]   (raw frames as <dir>/frame_N.ppm)
           bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
@@ -110,7 +110,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--soft-sigma": o.softSigma = try p.decimal(flag)
                 case "--soft-threshold": o.softScoreThreshold = try p.decimal(flag)
                 #if SWIFTLET_NO_CAMERA
-                case "--camera", "--video", "--format", "--size", "--fps", "--frames", "--duration", "--queue", "--reconnect": throw noCameraBuild
+                case "--camera", "--video", "--format", "--size", "--fps", "--frames", "--duration", "--queue", "--reconnect", "--no-pipeline": throw noCameraBuild
                 #else
                 case "--camera": o.stream.camera = try p.value(flag)
                 case "--video": o.stream.video = try p.value(flag)
@@ -121,6 +121,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--duration": o.stream.duration = Double(try p.decimal(flag))
                 case "--queue": o.stream.queue = true
                 case "--reconnect": o.stream.reconnect = true
+                case "--no-pipeline": o.stream.pipeline = false
                 #endif
                 case "--help", "-h":
                     sys_print(usage)

@@ -70,13 +70,12 @@ func runDetector(_ detector: Detector, _ interpreter: Interpreter, mapping: Imag
 /// Prints the detector's last detections: a text block or one JSON object.
 func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, key: String = "image", latencyJSON: String, latencyText: String,
                      detectMs: Double?, options: NMSOptions, json: Bool, overlay: String? = nil) {
-    let stats = detector.stats
-    var statsJSON = ", \"candidates\": \(stats.candidates), \"skipped_non_finite\": \(stats.nonFinite), \"skipped_negative_size\": \(stats.invalidBoxes)"
-    statsJSON += ", \"dropped_outside_image\": \(stats.outsideImage)"
-    let statsText: String? = stats.nonFinite > 0 || stats.invalidBoxes > 0
-        ? "  skipped \(stats.nonFinite) anchors with NaN or infinite values, \(stats.invalidBoxes) with a negative box size" : nil
+    var stats = TextBuffer()
+    appendDetectorStats(detector.stats, into: &stats, json: json)
+    var text = stats.string
+    if !json && !text.isEmpty { text.removeLast() }  // printResults ends the line
     printResults(detector, labelName: { i in i < spec.labels.count ? spec.labels[i] : "\(i)" }, image: image, key: key, latencyJSON: latencyJSON,
-                 latencyText: latencyText, detectMs: detectMs, json: json, statsJSON: statsJSON, statsText: statsText,
+                 latencyText: latencyText, detectMs: detectMs, json: json, statsJSON: json ? text : "", statsText: json || text.isEmpty ? nil : text,
                  none: "no detections (score >= \(formatGeneral(options.scoreThreshold, 4)))", overlay: overlay)
 }
 
@@ -85,46 +84,142 @@ func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, key
 /// detector's own counts.
 func printResults<R: DetectionResults>(_ r: R, labelName: (Int) -> String, image: String, key: String = "image", latencyJSON: String, latencyText: String,
                                        detectMs: Double?, json: Bool, statsJSON: String, statsText: String?, none: String, overlay: String?) {
+    var t = TextBuffer(capacity: 1024)
+    if json {
+        t.append("{\"")
+        t.append(key)
+        t.append("\": ")
+        t.append(json: image)
+        t.append(", ")
+        t.append(latencyJSON)
+        if let detectMs {
+            t.append(", \"detect_ms\": ")
+            t.append(fixed: detectMs, 4)
+        }
+        appendDetectionList(r, labelName: labelName, into: &t, json: true)
+        t.append(statsJSON)
+        if let overlay {
+            t.append(", \"overlay\": ")
+            t.append(json: overlay)
+        }
+        t.append("}\n")
+    } else {
+        t.append(image)
+        t.append("  ")
+        t.append(latencyText)
+        if let detectMs {
+            t.append("  detect ")
+            t.append(fixed: detectMs, 3)
+            t.append(" ms")
+        }
+        t.append("\n")
+        if r.detections.isEmpty {
+            t.append("  ")
+            t.append(none)
+            t.append("\n")
+        }
+        appendDetectionList(r, labelName: labelName, into: &t, json: false)
+        if let statsText {
+            t.append(statsText)
+            t.append("\n")
+        }
+        if let overlay {
+            t.append("  overlay ")
+            t.append(overlay)
+            t.append("\n")
+        }
+    }
+    t.writeToStdout()
+}
+
+/// Appends a detector's last detections: in JSON `, "detections": [{…}, …]`; as text one line each
+/// (`  0.903  face  box 54.6,19.0,84.0,41.0  keypoints …`, newline-ended). Allocates nothing once `t`
+/// has room (the frame loop's lines).
+func appendDetectionList<R: DetectionResults>(_ r: R, labelName: (Int) -> String, into t: inout TextBuffer, json: Bool) {
     let k = r.keypointCount
     if json {
-        var s = "{\"\(key)\": \(jsonString(image)), \(latencyJSON)"
-        if let detectMs { s += ", \"detect_ms\": \(formatFixed(detectMs, 4))" }
-        s += ", \"detections\": ["
+        t.append(", \"detections\": [")
         for (i, d) in r.detections.enumerated() {
-            if i > 0 { s += ", " }
-            s += "{\"label\": \(jsonString(labelName(d.label))), \"class\": \(d.label), \"score\": \(jsonNumber(Double(d.score)))"
-            s += ", \"box\": [\(formatFixed(d.x0, 2)), \(formatFixed(d.y0, 2)), \(formatFixed(d.x1, 2)), \(formatFixed(d.y1, 2))]"
+            if i > 0 { t.append(", ") }
+            t.append("{\"label\": ")
+            t.append(json: labelName(d.label))
+            t.append(", \"class\": ")
+            t.append(d.label)
+            t.append(", \"score\": ")
+            t.append(json: Double(d.score))
+            t.append(", \"box\": [")
+            t.append(fixed: Double(d.x0), 2)
+            t.append(", ")
+            t.append(fixed: Double(d.y0), 2)
+            t.append(", ")
+            t.append(fixed: Double(d.x1), 2)
+            t.append(", ")
+            t.append(fixed: Double(d.y1), 2)
+            t.append("]")
             if k > 0 {
-                s += ", \"keypoints\": ["
+                t.append(", \"keypoints\": [")
                 for j in 0..<k {
                     let p = r.keypoint(i, j)
-                    s += j == 0 ? "" : ", "
-                    s += "[\(formatFixed(p.x, 2)), \(formatFixed(p.y, 2))]"
+                    if j > 0 { t.append(", ") }
+                    t.append("[")
+                    t.append(fixed: Double(p.x), 2)
+                    t.append(", ")
+                    t.append(fixed: Double(p.y), 2)
+                    t.append("]")
                 }
-                s += "]"
+                t.append("]")
             }
-            s += "}"
+            t.append("}")
         }
-        s += "]" + statsJSON
-        if let overlay { s += ", \"overlay\": \(jsonString(overlay))" }
-        sys_print(s + "}")
+        t.append("]")
         return
     }
-    sys_print(detectMs.map { "\(image)  \(latencyText)  detect \(formatFixed($0, 3)) ms" } ?? "\(image)  \(latencyText)")
-    if r.detections.isEmpty { sys_print("  \(none)") }
     for (i, d) in r.detections.enumerated() {
-        var line = "  \(formatFixed(d.score, 3))  \(labelName(d.label))  box \(formatFixed(d.x0, 1)),\(formatFixed(d.y0, 1)),\(formatFixed(d.x1, 1)),\(formatFixed(d.y1, 1))"
+        t.append("  ")
+        t.append(fixed: Double(d.score), 3)
+        t.append("  ")
+        t.append(labelName(d.label))
+        t.append("  box ")
+        t.append(fixed: Double(d.x0), 1)
+        t.append(",")
+        t.append(fixed: Double(d.y0), 1)
+        t.append(",")
+        t.append(fixed: Double(d.x1), 1)
+        t.append(",")
+        t.append(fixed: Double(d.y1), 1)
         if k > 0 {
-            line += "  keypoints"
+            t.append("  keypoints")
             for j in 0..<k {
                 let p = r.keypoint(i, j)
-                line += " \(formatFixed(p.x, 1)),\(formatFixed(p.y, 1))"
+                t.append(" ")
+                t.append(fixed: Double(p.x), 1)
+                t.append(",")
+                t.append(fixed: Double(p.y), 1)
             }
         }
-        sys_print(line)
+        t.append("\n")
     }
-    if let statsText { sys_print(statsText) }
-    if let overlay { sys_print("  overlay \(overlay)") }
+}
+
+/// A detector's counts as `printDetections` prints them: JSON fields (starting ", "), or text (a line,
+/// or nothing when there is nothing to say).
+func appendDetectorStats(_ stats: DetectionStats, into t: inout TextBuffer, json: Bool) {
+    if json {
+        t.append(", \"candidates\": ")
+        t.append(stats.candidates)
+        t.append(", \"skipped_non_finite\": ")
+        t.append(stats.nonFinite)
+        t.append(", \"skipped_negative_size\": ")
+        t.append(stats.invalidBoxes)
+        t.append(", \"dropped_outside_image\": ")
+        t.append(stats.outsideImage)
+    } else if stats.nonFinite > 0 || stats.invalidBoxes > 0 {
+        t.append("  skipped ")
+        t.append(stats.nonFinite)
+        t.append(" anchors with NaN or infinite values, ")
+        t.append(stats.invalidBoxes)
+        t.append(" with a negative box size\n")
+    }
 }
 
 /// A plain decimal number (`0.5`, `.25`, `1`, `3e-2` not accepted), for the board's hand-parsed flags.

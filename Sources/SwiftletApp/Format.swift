@@ -1,28 +1,191 @@
 // Number and JSON text without Foundation (Embedded Swift has no String(format:)).
 
+import CSwiftletSys
 import SwiftletCore
+
+/// Text built in a byte buffer that is reused: the number and JSON formatting below, appended
+/// without making a String, so the frame loop formats each frame's line without allocating once the
+/// buffer has grown to a line's size. The String functions after it are these, for one value.
+public struct TextBuffer {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
+
+    /// The text so far.
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Empties the buffer, keeping its memory.
+    public mutating func clear() { bytes.removeAll(keepingCapacity: true) }
+
+    public mutating func append(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
+
+    public mutating func append(byte: UInt8) { bytes.append(byte) }
+
+    /// A decimal integer.
+    public mutating func append(_ v: Int) {
+        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        append(unsigned: UInt64(v.magnitude))
+    }
+
+    /// A decimal integer.
+    public mutating func append(unsigned v: UInt64) {
+        var digits = 1
+        var rest = v
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        let start = bytes.count
+        for _ in 0..<digits { bytes.append(0) }
+        rest = v
+        for i in stride(from: start + digits - 1, through: start, by: -1) {
+            bytes[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+    }
+
+    /// `x` with exactly `decimals` digits after the point, rounded half away from zero (`formatFixed`).
+    public mutating func append(fixed x: Double, _ decimals: Int) {
+        if x.isNaN { return append("nan") }
+        if x.isInfinite { return append(x < 0 ? "-inf" : "inf") }
+        let d = decimals < 0 ? 0 : (decimals > 17 ? 17 : decimals)
+        var scale: UInt64 = 1
+        for _ in 0..<d { scale *= 10 }
+        let scaled = (x.magnitude * Double(scale)).rounded(.toNearestOrAwayFromZero)
+        if scaled >= 9.0e18 { return append(scientific: x, 6) }
+        let v = UInt64(scaled)
+        if x < 0 && v != 0 { bytes.append(UInt8(ascii: "-")) }
+        append(unsigned: v / scale)
+        if d > 0 {
+            bytes.append(UInt8(ascii: "."))
+            let start = bytes.count
+            append(unsigned: v % scale)
+            let pad = d - (bytes.count - start)
+            if pad > 0 {
+                // Leading zeros of the fraction: shift its digits right.
+                for _ in 0..<pad { bytes.append(0) }
+                var i = bytes.count - 1
+                while i >= start + pad {
+                    bytes[i] = bytes[i - pad]
+                    i -= 1
+                }
+                for k in start..<(start + pad) { bytes[k] = UInt8(ascii: "0") }
+            }
+        }
+    }
+
+    /// `x` as `d.ddddde±XX` with `significant` digits, as C's `%.*e` (`formatScientific`); `trim`
+    /// removes the mantissa's trailing zeros (as `%g` does).
+    public mutating func append(scientific x: Double, _ significant: Int, trim: Bool = false) {
+        if x.isNaN { return append("nan") }
+        if x.isInfinite { return append(x < 0 ? "-inf" : "inf") }
+        let sig = significant < 1 ? 1 : (significant > 17 ? 17 : significant)
+        var (m, e) = decimalExponent(x.magnitude)
+        if x < 0 { bytes.append(UInt8(ascii: "-")) }
+        let start = bytes.count
+        append(fixed: m, sig - 1)
+        if bytes.count >= start + 2 && bytes[start] == UInt8(ascii: "1") && bytes[start + 1] == UInt8(ascii: "0") {
+            // Rounding carried into a new digit: 9.9996 → 10.000.
+            e += 1
+            m /= 10
+            bytes.removeSubrange(start...)
+            append(fixed: m, sig - 1)
+        }
+        if trim { trimZeros(from: start) }
+        bytes.append(UInt8(ascii: "e"))
+        bytes.append(e < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+        let ee = e < 0 ? -e : e
+        if ee < 10 { bytes.append(UInt8(ascii: "0")) }
+        append(ee)
+    }
+
+    /// `x` with about `significant` digits, as C's `%g` (`formatGeneral`).
+    public mutating func append(general x: Double, _ significant: Int = 6) {
+        if x.isNaN { return append("nan") }
+        if x.isInfinite { return append(x < 0 ? "-inf" : "inf") }
+        if x == 0 { return append("0") }
+        let sig = significant < 1 ? 1 : (significant > 17 ? 17 : significant)
+        let (_, e) = decimalExponent(x.magnitude)
+        if e >= -5 && e < sig {
+            let start = bytes.count
+            append(fixed: x, sig - 1 - e)
+            trimZeros(from: start)
+        } else {
+            append(scientific: x, sig, trim: true)
+        }
+    }
+
+    /// A JSON number: `general`, or `null` for nan and infinities (`jsonNumber`).
+    public mutating func append(json x: Double, _ significant: Int = 6) {
+        if x.isFinite { append(general: x, significant) } else { append("null") }
+    }
+
+    /// `s` as a quoted JSON string: `"`, `\` and control characters escaped (`jsonString`).
+    public mutating func append(json s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        append(jsonEscaped: s)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `s` escaped for the inside of a JSON string (no quotes around it).
+    public mutating func append(jsonEscaped s: String) {
+        for u in s.utf8 {
+            switch u {
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case UInt8(ascii: "\n"): append("\\n")
+            case UInt8(ascii: "\r"): append("\\r")
+            case UInt8(ascii: "\t"): append("\\t")
+            default:
+                if u < 0x20 || u == 0x7F {
+                    append("\\u00")
+                    bytes.append(hexDigit(u >> 4))
+                    bytes.append(hexDigit(u & 15))
+                } else {
+                    bytes.append(u)
+                }
+            }
+        }
+    }
+
+    /// `s` padded with spaces on the left to `width` characters (Unicode scalars).
+    public mutating func append(_ s: String, padLeft width: Int) {
+        let n = s.scalarCount
+        if n < width { for _ in n..<width { bytes.append(UInt8(ascii: " ")) } }
+        append(s)
+    }
+
+    /// Removes trailing zeros after a decimal point in the text from `start`, and the point if nothing follows it.
+    mutating func trimZeros(from start: Int) {
+        var hasPoint = false
+        for i in start..<bytes.count where bytes[i] == UInt8(ascii: ".") { hasPoint = true }
+        guard hasPoint else { return }
+        while bytes.last == UInt8(ascii: "0") { bytes.removeLast() }
+        if bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
+    }
+
+    /// Writes the text to standard output and empties the buffer.
+    public mutating func writeToStdout() {
+        bytes.withUnsafeBufferPointer { b in
+            if let p = b.baseAddress { swl_write_stdout(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), b.count) }
+        }
+        clear()
+    }
+}
+
+private func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? UInt8(ascii: "0") &+ v : UInt8(ascii: "a") &+ (v - 10) }
 
 /// `x` with exactly `decimals` digits after the point, rounded half away from zero:
 /// `formatFixed(0.71249, 3) == "0.712"`. NaN and infinities give `nan`, `inf`, `-inf`; magnitudes
 /// too large for 64-bit fixed point fall back to `formatScientific`.
 public func formatFixed(_ x: Double, _ decimals: Int) -> String {
-    if x.isNaN { return "nan" }
-    if x.isInfinite { return x < 0 ? "-inf" : "inf" }
-    let d = decimals < 0 ? 0 : (decimals > 17 ? 17 : decimals)
-    var scale: UInt64 = 1
-    for _ in 0..<d { scale *= 10 }
-    let scaled = (x.magnitude * Double(scale)).rounded(.toNearestOrAwayFromZero)
-    if scaled >= 9.0e18 { return formatScientific(x, 6) }
-    let v = UInt64(scaled)
-    var s = x < 0 && v != 0 ? "-" : ""
-    s += "\(v / scale)"
-    if d > 0 {
-        let frac = "\(v % scale)"
-        s += "."
-        for _ in frac.utf8.count..<d { s += "0" }
-        s += frac
-    }
-    return s
+    var t = TextBuffer()
+    t.append(fixed: x, decimals)
+    return t.string
 }
 
 /// `formatFixed` of a Float.
@@ -30,36 +193,17 @@ public func formatFixed(_ x: Float, _ decimals: Int) -> String { formatFixed(Dou
 
 /// `x` as `d.ddddde±XX` with `significant` digits, as C's `%.*e`; nan and infinities as in `formatFixed`.
 public func formatScientific(_ x: Double, _ significant: Int) -> String {
-    if x.isNaN { return "nan" }
-    if x.isInfinite { return x < 0 ? "-inf" : "inf" }
-    let sig = significant < 1 ? 1 : (significant > 17 ? 17 : significant)
-    var (m, e) = decimalExponent(x.magnitude)
-    var mantissa = formatFixed(m, sig - 1)
-    if mantissa.startsWith("10") {  // rounding carried into a new digit: 9.9996 → 10.000
-        e += 1
-        m /= 10
-        mantissa = formatFixed(m, sig - 1)
-    }
-    let sign = x < 0 ? "-" : ""
-    let esign = e < 0 ? "-" : "+"
-    let ee = e < 0 ? -e : e
-    return "\(sign)\(mantissa)e\(esign)\(ee < 10 ? "0" : "")\(ee)"
+    var t = TextBuffer()
+    t.append(scientific: x, significant)
+    return t.string
 }
 
 /// `x` with about `significant` digits, as C's `%g`: fixed notation for exponents −5 ..< significant,
 /// scientific otherwise, trailing zeros removed. `formatGeneral(0.000123456) == "0.000123456"`.
 public func formatGeneral(_ x: Double, _ significant: Int = 6) -> String {
-    if x.isNaN { return "nan" }
-    if x.isInfinite { return x < 0 ? "-inf" : "inf" }
-    if x == 0 { return "0" }
-    let sig = significant < 1 ? 1 : (significant > 17 ? 17 : significant)
-    let (_, e) = decimalExponent(x.magnitude)
-    if e >= -5 && e < sig {
-        return trimZeros(formatFixed(x, sig - 1 - e))
-    }
-    let s = Array(formatScientific(x, sig).utf8)
-    guard let ePos = s.firstIndex(of: UInt8(ascii: "e")) else { return String(decoding: s, as: UTF8.self) }
-    return trimZeros(String(decoding: s[..<ePos], as: UTF8.self)) + String(decoding: s[ePos...], as: UTF8.self)
+    var t = TextBuffer()
+    t.append(general: x, significant)
+    return t.string
 }
 
 /// `formatGeneral` of a Float.
@@ -77,43 +221,19 @@ func decimalExponent(_ x: Double) -> (Double, Int) {
     return (m, e)
 }
 
-/// Removes trailing zeros after a decimal point, and the point if nothing follows it.
-func trimZeros(_ s: String) -> String {
-    var b = Array(s.utf8)
-    guard b.contains(UInt8(ascii: ".")) else { return s }
-    while b.last == UInt8(ascii: "0") { b.removeLast() }
-    if b.last == UInt8(ascii: ".") { b.removeLast() }
-    return String(decoding: b, as: UTF8.self)
-}
-
 /// A JSON number for `x`: `formatGeneral` with enough digits, or `null` for nan and infinities
 /// (which JSON cannot hold).
 public func jsonNumber(_ x: Double, _ significant: Int = 6) -> String {
-    x.isFinite ? formatGeneral(x, significant) : "null"
+    var t = TextBuffer()
+    t.append(json: x, significant)
+    return t.string
 }
 
 /// `s` as a quoted JSON string: `"`, `\` and control characters escaped.
 public func jsonString(_ s: String) -> String {
-    let hex: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 || u.value == 0x7F {
-                out += "\\u00"
-                out.append(hex[Int(u.value >> 4)])
-                out.append(hex[Int(u.value & 15)])
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
+    var t = TextBuffer(capacity: s.utf8.count + 2)
+    t.append(json: s)
+    return t.string
 }
 
 /// Integers as a JSON array: `[1, 3, 224, 224]`.

@@ -15,6 +15,9 @@ public struct RunOptions {
     public var imageFolder: String? = nil
     /// `--overlay DIR`: detectors write each image with its detections drawn into this folder.
     public var overlayFolder: String? = nil
+    /// Called after each streamed frame's line with the frames done so far (swiftlet-alloc-check counts
+    /// the frame loop's allocations between two calls).
+    public var frameHook: ((Int) -> Void)? = nil
     /// A float32 `.npy` in the model input's ONNX (logical) shape, instead of images.
     public var inputNPY: String?
     /// Where `--input`'s outputs go: this path for one output, `STEM-NAME.npy` for several.
@@ -425,40 +428,143 @@ func fitImage(_ image: RGBImage, _ pre: Preprocess, width: Int, height: Int) -> 
 
 /// The `k` highest scores' indices, highest first (ties: lower index first; NaN last).
 public func topIndices(_ scores: [Float], _ k: Int) -> [Int] {
-    var idx: [Int] = []
-    for i in 0..<scores.count { idx.append(i) }
-    sortIndices(&idx) { a, b in
+    var top: [Int] = []
+    scores.withUnsafeBufferPointer { topIndices($0, k, into: &top) }
+    return top
+}
+
+/// `topIndices` into `top` (emptied first; allocates nothing once it holds `k`), by insertion into
+/// the best `k` so far.
+public func topIndices(_ scores: UnsafeBufferPointer<Float>, _ k: Int, into top: inout [Int]) {
+    top.removeAll(keepingCapacity: true)
+    let k = min(max(0, k), scores.count)
+    if k == 0 { return }
+    // a before b: higher score first, NaN after every number, then the lower index.
+    func before(_ a: Int, _ b: Int) -> Bool {
         let sa = scores[a], sb = scores[b]
         if sa.isNaN != sb.isNaN { return sb.isNaN }
         if sa != sb && !sa.isNaN { return sa > sb }
         return a < b
     }
-    return Array(idx.prefix(max(0, k)))
+    for i in 0..<scores.count {
+        if top.count == k {
+            if !before(i, top[k - 1]) { continue }
+            top.removeLast()
+        }
+        var j = top.count
+        top.append(i)
+        while j > 0 && before(i, top[j - 1]) {
+            top[j] = top[j - 1]
+            j -= 1
+        }
+        top[j] = i
+    }
+}
+
+/// A classifier's scores (probabilities: its softmax'd logits, or its own output when it gives
+/// probabilities) and top-k in buffers made once: the frame loop's, which allocates nothing per frame.
+struct Classification {
+    var logits: [Float]
+    var scores: [Float]
+    var top: [Int] = []
+
+    init(_ interpreter: Interpreter, k: Int) {
+        let n = interpreter.output(0).count
+        logits = [Float](repeating: 0, count: n)
+        scores = [Float](repeating: 0, count: n)
+        top.reserveCapacity(max(k, 1))
+    }
+
+    /// Reads output 0 and ranks it.
+    mutating func update(_ interpreter: Interpreter, k: Int) {
+        let probabilities = interpreter.spec.postprocess.outputsProbabilities
+        let n = scores.count
+        logits.withUnsafeMutableBufferPointer { l in
+            scores.withUnsafeMutableBufferPointer { s in
+                guard let lp = l.baseAddress, let sp = s.baseAddress else { return }
+                if probabilities {
+                    interpreter.copyOutput(0, into: sp)
+                } else {
+                    interpreter.copyOutput(0, into: lp)
+                    softmaxF32_reference(x: lp, y: sp, outer: 1, axis: n, inner: 1)
+                }
+            }
+        }
+        scores.withUnsafeBufferPointer { topIndices($0, k, into: &top) }
+    }
+
+    /// The top-k: JSON `, "top": [{…}, …]`, or text lines (`  0.912  281 tabby`, newline-ended).
+    func append(into t: inout TextBuffer, labels: [String], json: Bool) {
+        if json {
+            t.append(", \"top\": [")
+            for (n, i) in top.enumerated() {
+                if n > 0 { t.append(", ") }
+                t.append("{\"index\": ")
+                t.append(i)
+                t.append(", \"label\": ")
+                if i < labels.count { t.append(json: labels[i]) } else {
+                    t.append("\"")
+                    t.append(i)
+                    t.append("\"")
+                }
+                t.append(", \"score\": ")
+                t.append(json: Double(scores[i]))
+                t.append("}")
+            }
+            t.append("]")
+            return
+        }
+        var width = 1
+        var last = max(scores.count - 1, 0)
+        while last >= 10 {
+            last /= 10
+            width += 1
+        }
+        for i in top {
+            t.append("  ")
+            t.append(fixed: Double(scores[i]), 3)
+            t.append("  ")
+            var digits = 1
+            var v = i
+            while v >= 10 {
+                v /= 10
+                digits += 1
+            }
+            if digits < width { for _ in digits..<width { t.append(" ") } }
+            t.append(i)
+            if i < labels.count {
+                t.append(" ")
+                t.append(labels[i])
+            }
+            t.append("\n")
+        }
+    }
 }
 
 /// Prints a classification's top-k (or raw outputs' summaries) after `"image": …` (or `"<key>": …`) and the timing.
 func printResult(_ interpreter: Interpreter, image: String, key: String = "image", latencyJSON: String, latencyText: String, _ o: RunOptions) {
     let spec = interpreter.spec
     if spec.postprocess.kind == .classification {
-        let values = interpreter.output(0)
-        let scores = spec.postprocess.outputsProbabilities ? values : softmaxProbabilities(values)
-        let top = topIndices(scores, o.topK)
+        var c = Classification(interpreter, k: o.topK)
+        c.update(interpreter, k: o.topK)
+        var t = TextBuffer(capacity: 1024)
         if o.json {
-            var s = "{\"\(key)\": \(jsonString(image)), \(latencyJSON), \"top\": ["
-            for (n, i) in top.enumerated() {
-                if n > 0 { s += ", " }
-                let label = i < spec.labels.count ? spec.labels[i] : "\(i)"
-                s += "{\"index\": \(i), \"label\": \(jsonString(label)), \"score\": \(jsonNumber(Double(scores[i])))}"
-            }
-            sys_print(s + "]}")
+            t.append("{\"")
+            t.append(key)
+            t.append("\": ")
+            t.append(json: image)
+            t.append(", ")
+            t.append(latencyJSON)
+            c.append(into: &t, labels: spec.labels, json: true)
+            t.append("}\n")
         } else {
-            sys_print("\(image)  \(latencyText)")
-            let width = "\(max(scores.count - 1, 0))".utf8.count
-            for i in top {
-                let label = i < spec.labels.count ? " \(spec.labels[i])" : ""
-                sys_print("  \(formatFixed(scores[i], 3))  \(padLeft("\(i)", width))\(label)")
-            }
+            t.append(image)
+            t.append("  ")
+            t.append(latencyText)
+            t.append("\n")
+            c.append(into: &t, labels: spec.labels, json: false)
         }
+        t.writeToStdout()
         return
     }
     // Raw outputs (and a detection model without a decoder): name, shape, range, first values.

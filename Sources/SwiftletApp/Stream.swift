@@ -28,6 +28,8 @@ public struct StreamOptions {
     public var queue = false
     /// `--reconnect`: when the camera goes away, reopen it with back-off and go on streaming.
     public var reconnect = false
+    /// Capture and pre-process the next frame on a second thread while this one infers (`--no-pipeline`: off).
+    public var pipeline = true
     /// How long to wait for a frame before the camera counts as stalled.
     public var timeoutMs = 3000
     public init() {}
@@ -55,8 +57,8 @@ public struct StreamOptions {
     func validate(imagesToo: Bool) throws(SwiftletError) {
         if camera != nil && video != nil { throw .usage(detail: "pass either --camera or --video, not both") }
         if !isSet {
-            if format != nil || width != nil || fps != nil || frames != nil || duration != nil || queue || reconnect {
-                throw .usage(detail: "--format, --size, --fps, --frames, --duration, --queue and --reconnect are for --camera /dev/videoN or --video FILE")
+            if format != nil || width != nil || fps != nil || frames != nil || duration != nil || queue || reconnect || !pipeline {
+                throw .usage(detail: "--format, --size, --fps, --frames, --duration, --queue, --reconnect and --no-pipeline are for --camera /dev/videoN or --video FILE")
             }
             return
         }
@@ -195,6 +197,13 @@ struct StageTimes {
         if samples[stage].count < capacity { samples[stage].append(ns) }
     }
 
+    /// Stage `stage`'s 99th percentile (nearest rank) over the recorded frames, in ns.
+    func p99(_ stage: Int) -> UInt64 {
+        var sorted = samples[stage]
+        sortAscending(&sorted)
+        return percentile(sorted, 99)
+    }
+
     /// `"mean_wait_ms": …, "p50_wait_ms": …, "p99_wait_ms": …` for each stage (`json`), or
     /// `wait 1.2/1.1/3.4 ms` (mean/p50/p99) for each.
     func summary(frames: Int, json: Bool) -> String {
@@ -230,96 +239,127 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
                             hint: "--camera and --video feed one image to a one-input model with 1 or 3 channels")
     }
     let detector = try makeDetector(spec)
-    var input = FrameInput(pre: pre, width: shape[2], height: shape[1], channels: shape[3])
-    var camera: Camera? = nil
-    var recording: Recording? = nil
-    let source = s.camera ?? s.video ?? ""
-    if let path = s.camera {
-        camera = try openCamera(path, s, json: o.json)
-    } else if let path = s.video {
-        let format = s.format ?? .mjpeg
-        recording = Recording(file: try MappedFile(path: path, what: "a video recording"), format: format, width: s.width ?? 0, height: s.height ?? 0)
-    }
-    let nms: NMSOptions? = detector.map { nmsOptions($0, o) }
-    var times = StageTimes(capacity: min(s.frames ?? 10_000, 10_000))
-    var done = 0, corrupt = 0, reconnects = 0
-    var lost = CameraCounters()  // the counters of camera sessions that went away (--reconnect)
     let started = sys_monotonicNanoseconds()
     let deadline = s.duration.map { started &+ UInt64($0 * 1e9) }
-    while (s.frames.map { done + corrupt < $0 } ?? true) && (deadline.map { sys_monotonicNanoseconds() < $0 } ?? true) {
-        let t0 = sys_monotonicNanoseconds()
-        let raw: RawFrame
-        let stamp: UInt64
-        var label = ""
-        if let c = camera {
-            let f: CameraFrame
-            do {
-                f = try c.nextFrame(timeoutMs: s.timeoutMs)
-            } catch {
-                guard s.reconnect && c.wentAway else { throw error }
-                // --reconnect: say so, keep the counters, wait for the device to come back.
-                reportError(error, json: o.json)
-                lost.add(c.counters)
-                c.closeDevice()
-                camera = nil
-                camera = reopenCamera(source, s, deadline: deadline, json: o.json)
-                if camera == nil { break }
-                reconnects += 1
-                continue
+    let producer = try FrameProducer(s, input: FrameInput(pre: pre, width: shape[2], height: shape[1], channels: shape[3]), json: o.json,
+                                     deadline: deadline)
+    let source = producer.source
+    let count = shape[1] * shape[2] * shape[3]
+    // The capture thread runs beside the inference threads: on the first --affinity CPU they leave
+    // free, else on the last one (sharing it), else wherever the system puts it.
+    let cpu = o.affinity.isEmpty ? -1 : o.affinity.count > o.threads ? o.affinity[o.threads] : o.affinity[o.affinity.count - 1]
+    let pipeline = s.pipeline ? try FramePipeline(producer, count: count, latest: s.camera != nil && !s.queue, cpu: cpu) : nil
+    let nms: NMSOptions? = detector.map { nmsOptions($0, o) }
+    var times = StageTimes(capacity: min(s.frames ?? 10_000, 10_000))
+    var done = 0
+    var copySum: UInt64 = 0, waitSum: UInt64 = 0, printSum: UInt64 = 0
+    let input = interpreter.inputPointer(0)
+    var failure: SwiftletError? = nil
+    var line = TextBuffer(capacity: 16384)
+    var classification = detector == nil && spec.postprocess.kind == .classification ? Classification(interpreter, k: o.topK) : nil
+    while (s.frames.map { done + producer.corruptCount < $0 } ?? true) && (deadline.map { sys_monotonicNanoseconds() < $0 } ?? true) {
+        var f = StagedFrame()
+        var copy: UInt64 = 0
+        if let pipeline {
+            guard let t = pipeline.take(into: input, deadline: deadline ?? 0) else {
+                failure = pipeline.failure
+                break
             }
-            let camera = c
-            let m = camera.mode!
-            raw = RawFrame(format: m.format, width: m.width, height: m.height, bytesPerLine: m.bytesPerLine, bytes: f.bytes)
-            stamp = f.timestampNs
-            label = "\(source) frame \(f.sequence)"
+            f = t.frame
+            copy = t.copyNs
         } else {
-            guard let bytes = recording!.next() else { break }
-            let r = recording!
-            let bpl = r.format == .yuyv ? r.width * 2 : r.format == .rgb24 ? r.width * 3 : r.width
-            raw = RawFrame(format: r.format, width: r.width, height: r.height, bytesPerLine: bpl, bytes: bytes)
-            stamp = t0
-            label = "\(source) frame \(done + corrupt)"
-        }
-        let t1 = sys_monotonicNanoseconds()
-        let size: (frame: (Int, Int), decoded: (Int, Int))
-        do {
-            size = try input.load(raw, source: label, into: interpreter.inputPointer(0))
-        } catch {
-            // A corrupt frame is reported, counted and skipped; the stream goes on.
-            corrupt += 1
-            reportError(error, json: o.json)
-            continue
+            do {
+                if !(try producer.produce(into: input, &f, keepGoing: { true })) { break }
+            } catch {
+                failure = error
+                break
+            }
         }
         let t2 = sys_monotonicNanoseconds()
         interpreter.invoke()
         let t3 = sys_monotonicNanoseconds()
-        var mapping: ImageMapping? = nil
         if let detector, let nms {
-            mapping = inputMapping(pre, decoded: size.decoded, source: size.frame, input: (shape[2], shape[1]))
-            _ = runDetector(detector, interpreter, mapping: mapping!, options: nms)
+            let mapping = inputMapping(pre, decoded: f.decodedSize, source: f.frameSize, input: (shape[2], shape[1]))
+            _ = runDetector(detector, interpreter, mapping: mapping, options: nms)
         }
         let t4 = sys_monotonicNanoseconds()
-        let latency = t4 &- min(stamp, t4)
-        times.add((t1 &- t0, t2 &- t1, t3 &- t2, t4 &- t3, latency))
-        let timing = "\"frame\": \(done), \"timestamp_ns\": \(stamp), \"wait_ms\": \(ms(t1 &- t0)), \"preprocess_ms\": \(ms(t2 &- t1)), \"inference_ms\": \(ms(t3 &- t2)), \"postprocess_ms\": \(ms(t4 &- t3)), \"latency_ms\": \(ms(latency))"
-        let text = "(wait \(ms(t1 &- t0)) ms, pre \(ms(t2 &- t1)) ms, infer \(ms(t3 &- t2)) ms, post \(ms(t4 &- t3)) ms, latency \(ms(latency)) ms)"
-        if let detector, let nms {
-            printDetections(detector, spec, image: label, key: "source", latencyJSON: timing, latencyText: text, detectMs: nil, options: nms,
-                            json: o.json)
+        let latency = t4 &- min(f.stamp, t4)
+        let preNs = f.preNs &+ copy
+        copySum &+= copy
+        if s.video != nil { waitSum &+= f.waitNs }
+        times.add((f.waitNs, preNs, t3 &- t2, t4 &- t3, latency))
+        // The line is built in `line` (made once): the frame loop allocates nothing per frame.
+        line.clear()
+        if o.json { line.append("{\"source\": \"") }
+        if o.json { line.append(jsonEscaped: source) } else { line.append(source) }
+        line.append(" frame ")
+        line.append(f.sequence)
+        if o.json {
+            line.append("\", \"frame\": ")
+            line.append(done)
+            line.append(", \"timestamp_ns\": ")
+            line.append(unsigned: f.stamp)
         } else {
+            line.append("  (")
+        }
+        appendStage(&line, "wait", "wait", f.waitNs, json: o.json, first: true)
+        appendStage(&line, "preprocess", "pre", preNs, json: o.json, first: false)
+        appendStage(&line, "inference", "infer", t3 &- t2, json: o.json, first: false)
+        appendStage(&line, "postprocess", "post", t4 &- t3, json: o.json, first: false)
+        appendStage(&line, "latency", "latency", latency, json: o.json, first: false)
+        if !o.json { line.append(")\n") }
+        if let detector, let nms {
+            if !o.json && detector.detections.isEmpty {
+                line.append("  no detections (score >= ")
+                line.append(general: Double(nms.scoreThreshold), 4)
+                line.append(")\n")
+            }
+            appendDetectionList(detector, labelName: { i in i < spec.labels.count ? spec.labels[i] : "\(i)" }, into: &line, json: o.json)
+            appendDetectorStats(detector.stats, into: &line, json: o.json)
+            if o.json { line.append("}\n") }
+            line.writeToStdout()
+        } else if classification != nil {
+            classification!.update(interpreter, k: o.topK)
+            classification!.append(into: &line, labels: spec.labels, json: o.json)
+            if o.json { line.append("}\n") }
+            line.writeToStdout()
+        } else {
+            // Raw outputs: printed as `run --image` prints them (this path allocates per frame).
+            let label = "\(source) frame \(f.sequence)"
+            let timing = "\"frame\": \(done), \"timestamp_ns\": \(f.stamp), \"wait_ms\": \(ms(f.waitNs)), \"preprocess_ms\": \(ms(preNs)), \"inference_ms\": \(ms(t3 &- t2)), \"postprocess_ms\": \(ms(t4 &- t3)), \"latency_ms\": \(ms(latency))"
+            let text = "(wait \(ms(f.waitNs)) ms, pre \(ms(preNs)) ms, infer \(ms(t3 &- t2)) ms, post \(ms(t4 &- t3)) ms, latency \(ms(latency)) ms)"
             printResult(interpreter, image: label, key: "source", latencyJSON: timing, latencyText: text, o)
         }
+        o.frameHook?(done)
+        printSum &+= sys_monotonicNanoseconds() &- t4
         done += 1
     }
+    pipeline?.stop()
     let seconds = Double(sys_monotonicNanoseconds() &- started) / 1e9
-    var counters = lost
-    if let camera { counters.add(camera.counters) }
-    camera?.stop()
+    let counters = producer.counters
+    let period = producer.framePeriodNs
+    producer.stop()
+    if let failure { throw failure }
+    let corrupt = producer.corruptCount, reconnects = producer.reconnects
+    // Frames a newer one replaced: in the camera's buffers, or staged by the capture thread.
+    let stale = counters.stale + (pipeline?.replaced ?? 0)
     let fps = seconds > 0 ? Double(done) / seconds : 0
+    // What a pipeline can reach: one frame per slowest stage (the camera's frame period; reading and
+    // pre-processing; copying the input, inference, post-processing and printing), and the latency it
+    // allows with the latest frame (a frame period, then the frame's own p99 times).
+    let n = UInt64(max(done, 1))
+    let producerNs = (waitSum &+ times.sums[1] &- copySum) / n
+    let consumerNs = (copySum &+ times.sums[2] &+ times.sums[3] &+ printSum) / n
+    let slowest = max(period, max(producerNs, consumerNs))
+    let bound = slowest > 0 ? 1e9 / Double(slowest) : 0
+    let ratio = bound > 0 ? fps / bound : 0
+    let latencyBound = s.camera != nil && !s.queue && period > 0
+        ? period &+ times.p99(1) &+ times.p99(2) &+ times.p99(3) : 0
+    let mode = pipeline == nil ? "off" : "on"
     if o.json {
-        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(counters.stale), \"corrupt\": \(corrupt), \"reconnects\": \(reconnects)\(times.summary(frames: done, json: true))}")
+        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"pipeline\": \(pipeline != nil), \"bound_fps\": \(formatFixed(bound, 2)), \"fps_to_bound\": \(formatFixed(ratio, 3)), \"latency_bound_ms\": \(latencyBound > 0 ? ms(latencyBound) : "null"), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(stale), \"corrupt\": \(corrupt), \"reconnects\": \(reconnects)\(times.summary(frames: done, json: true))}")
     } else {
-        sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(counters.stale), corrupt \(corrupt)\(s.reconnect ? ", reconnects \(reconnects)" : ""); mean/p50/p99 ms: \(times.summary(frames: done, json: false))")
+        sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps, pipeline \(mode): \(formatFixed(ratio, 2)) of the slowest stage's \(formatFixed(bound, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(stale), corrupt \(corrupt)\(s.reconnect ? ", reconnects \(reconnects)" : ""); mean/p50/p99 ms: \(times.summary(frames: done, json: false))\(latencyBound > 0 ? "; latency p99 bound \(ms(latencyBound)) ms" : "")")
     }
     if done == 0 && corrupt > 0 {
         throw .invalidInput(path: source, detail: "none of its \(corrupt) frames could be used (reported above)", hint: "check --format and --size")
@@ -328,6 +368,21 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     if done == 0 && s.video != nil && !timedOut {
         throw .invalidInput(path: source, detail: "no frames in the recording", hint: "pass a concatenated MJPEG file, or raw frames with --format and --size")
     }
+}
+
+/// One stage's time in a frame's line: JSON `, "wait_ms": 1.234`, text `wait 1.234 ms` (", "-separated).
+func appendStage(_ t: inout TextBuffer, _ name: StaticString, _ short: StaticString, _ ns: UInt64, json: Bool, first: Bool) {
+    if json {
+        t.append(", \"")
+        t.append(name)
+        t.append("_ms\": ")
+    } else {
+        if !first { t.append(", ") }
+        t.append(short)
+        t.append(" ")
+    }
+    t.append(fixed: Double(ns) / 1e6, 3)
+    if !json { t.append(" ms") }
 }
 
 /// Opens, configures and starts the camera as `s` asks, and prints the mode it got.
@@ -349,13 +404,14 @@ func openCamera(_ path: String, _ s: StreamOptions, json: Bool) throws(SwiftletE
 /// `--reconnect`: reopens the camera at `path` after it went away, waiting 0.25 s, then twice as long
 /// after each failed attempt up to 5 s, until it streams again (nil when `deadline` passes first).
 /// The first failure to reopen is reported once; the mode line is printed again on success.
-func reopenCamera(_ path: String, _ s: StreamOptions, deadline: UInt64?, json: Bool) -> Camera? {
+func reopenCamera(_ path: String, _ s: StreamOptions, deadline: UInt64?, json: Bool, keepGoing: () -> Bool) -> Camera? {
     var delay: Int32 = 250
     var attempts = 0
     let since = sys_monotonicNanoseconds()
     while true {
         if let deadline, sys_monotonicNanoseconds() &+ UInt64(delay) &* 1_000_000 >= deadline { return nil }
         swl_sleep_ms(delay)
+        if !keepGoing() { return nil }
         attempts += 1
         do {
             let c = try openCamera(path, s, json: json)

@@ -38,20 +38,30 @@ extension Interpreter {
         return logicalValues(of: info, at: UnsafePointer(inputPointer(i)))
     }
 
+    /// Graph output `i` in the ONNX logical layout, written to `out` (room for its element count):
+    /// `output(i)` without making an array (the frame loop's top-k).
+    public func copyOutput(_ i: Int, into out: UnsafeMutablePointer<Float>) {
+        copyLogical(spec.tensors[spec.outputs[i]], at: outputPointer(i), into: out)
+    }
+
     private func logicalValues(of info: TensorInfo, at p: UnsafePointer<Float>) -> [Float] {
         let n = elementCount(info.shape)
         var out = [Float](repeating: 0, count: n)
         out.withUnsafeMutableBufferPointer { dst in
             guard let d = dst.baseAddress else { return }
-            if info.layout == .nhwc && info.shape.count == 4 {
-                // Physical [N, H, W, C] → logical [N, C, H, W].
-                let xs = Dims6(Shape.permute(Shape.strides(info.shape), Shape.nhwcToNCHW))
-                transpose_reference(x: p, xs: xs, y: d, out: Dims6(info.logicalShape))
-            } else {
-                d.update(from: p, count: n)
-            }
+            copyLogical(info, at: p, into: d)
         }
         return out
+    }
+
+    private func copyLogical(_ info: TensorInfo, at p: UnsafePointer<Float>, into d: UnsafeMutablePointer<Float>) {
+        if info.layout == .nhwc && info.shape.count == 4 {
+            // Physical [N, H, W, C] → logical [N, C, H, W].
+            let xs = Dims6(Shape.permute(Shape.strides(info.shape), Shape.nhwcToNCHW))
+            transpose_reference(x: p, xs: xs, y: d, out: Dims6(info.logicalShape))
+        } else {
+            d.update(from: p, count: elementCount(info.shape))
+        }
     }
 }
 

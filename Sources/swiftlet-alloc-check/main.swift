@@ -115,8 +115,97 @@ func checkFrame(_ args: [String]) -> Int32 {
     }
 }
 
+/// The frame loop itself (`swiftlet-alloc-check --stream MODEL.swl RECORDING FRAMES [run flags…]`):
+/// `swiftlet run MODEL.swl --video RECORDING --frames FRAMES` with the given flags (`--json`,
+/// `--no-pipeline`, `--format yuyv --size WxH`, …), its allocations counted from the end of frame 2 to
+/// the end of the last frame: reading, pre-processing (on the capture thread too), inference,
+/// decoding, formatting and printing each line. libjpeg allocates and frees its own work memory in
+/// every decode (MJPEG): those are counted apart, by fitting the recording's first frame into
+/// the model's input `FRAMES - 2` times alone (FrameInput.load, as the loop does), and printed as `libjpeg_allocations`. Frame lines go to stdout; the
+/// report is the last line.
+func checkStream(_ args: [String]) -> Int32 {
+    guard args.count >= 5, let frames = Int(args[4]), frames > 2 else {
+        sys_printError("usage: swiftlet-alloc-check --stream MODEL.swl RECORDING FRAMES [run flags...]\n")
+        return 64
+    }
+    MallocInterposerSwift.initialize()
+    var o = RunOptions(modelPath: args[2], imagePaths: [], inputNPY: nil, outputNPY: nil, json: false, topK: 5, runs: 1, profile: false)
+    o.stream.video = args[3]
+    o.stream.frames = frames
+    var i = 5
+    while i < args.count {
+        switch args[i] {
+        case "--json": o.json = true
+        case "--no-pipeline": o.stream.pipeline = false
+        case "--format" where i + 1 < args.count:
+            i += 1
+            o.stream.format = CameraPixelFormat(name: args[i])
+        case "--size" where i + 1 < args.count:
+            i += 1
+            guard let (w, h) = try? StreamOptions.parseSize(args[i]) else { return 64 }
+            o.stream.width = w
+            o.stream.height = h
+        default:
+            sys_printError("swiftlet-alloc-check --stream: unknown flag \(args[i])\n")
+            return 64
+        }
+        i += 1
+    }
+    // libjpeg's own allocations per decode of the first frame (MJPEG recordings).
+    var jpeg = 0
+    if o.stream.format == nil || o.stream.format == .mjpeg {
+        do throws(SwiftletError) {
+            let file = try MappedFile(path: args[3], what: "a recording")
+            if let r = nextJPEGFrame(file.bytes, from: 0) {
+                // Fitted into the model's input as the frame loop does it (the same DCT scale).
+                let model = try PackedModel(path: args[2])
+                let spec = model.spec
+                guard let pre = spec.preprocess else { throw .usage(detail: "the model has no pre-processing metadata") }
+                let shape = spec.tensors[spec.inputs[0]].shape
+                var input = FrameInput(pre: pre, width: shape[2], height: shape[1], channels: shape[3])
+                let buffer = UnsafeMutablePointer<Float>.allocate(capacity: shape[1] * shape[2] * shape[3])
+                defer { buffer.deallocate() }
+                let frame = RawFrame(format: .mjpeg, width: 0, height: 0, bytesPerLine: 0, bytes: UnsafeRawBufferPointer(rebasing: file.bytes[r]))
+                _ = try input.load(frame, source: args[3], into: buffer)
+                let before = MallocInterposerSwift.getStatistics().mallocCount
+                MallocInterposerSwift.hook()
+                for _ in 0..<(frames - 2) { _ = try input.load(frame, source: args[3], into: buffer) }
+                MallocInterposerSwift.unhook()
+                jpeg = Int(MallocInterposerSwift.getStatistics().mallocCount - before)
+            }
+        } catch {
+            sys_printError("error: \(error.message)\n")
+            return 1
+        }
+    }
+    var counted = (0, 0)
+    var load = 0
+    o.frameHook = { done in
+        if done == 1 {
+            load = Int(MallocInterposerSwift.getStatistics().mallocCount)
+            counted = (load, Int(MallocInterposerSwift.getStatistics().mallocBytesCount))
+            MallocInterposerSwift.hook()
+        } else if done == frames - 1 {
+            MallocInterposerSwift.unhook()
+            let s = MallocInterposerSwift.getStatistics()
+            counted = (Int(s.mallocCount) - counted.0, Int(s.mallocBytesCount) - counted.1)
+        }
+    }
+    MallocInterposerSwift.hook()
+    do {
+        try runCommand(o)
+    } catch {
+        MallocInterposerSwift.unhook()
+        sys_printError("error: \(error.message)\n")
+        return 1
+    }
+    print("load_allocations \(load) allocations \(counted.0) bytes \(counted.1) frames \(frames - 2) libjpeg_allocations \(jpeg)")
+    return 0
+}
+
 let args = CommandLine.arguments
 if args.count >= 2, args[1] == "--frame" { exit(checkFrame(args)) }
+if args.count >= 2, args[1] == "--stream" { exit(checkStream(args)) }
 if args.count >= 3, args[1].hasSuffix(".bundle") { exit(checkBundle(args)) }
 guard args.count >= 2, args.count <= 4, let runs = args.count >= 3 ? Int(args[2]) : 100, runs > 0,
       let threads = args.count == 4 ? Int(args[3]) : 1, threads > 0 else {

@@ -407,6 +407,9 @@ struct Run: ParsableCommand {
     @Flag(help: "With --camera: when the camera goes away (unplugged, its driver unloaded), wait for it and go on streaming (back-off from 0.25 s to 5 s) instead of exiting.")
     var reconnect = false
 
+    @Flag(name: .customLong("no-pipeline"), help: "With --camera or --video: capture and pre-process each frame after the previous inference instead of during it, on a second thread (for comparison; see docs/camera.md).")
+    var noPipeline = false
+
     var options: RunOptions {
         var o = RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
                            runs: runs, profile: profile)
@@ -427,6 +430,7 @@ struct Run: ParsableCommand {
         o.stream.frames = frames
         o.stream.duration = duration
         o.stream.reconnect = reconnect
+        o.stream.pipeline = !noPipeline
         return o
     }
 

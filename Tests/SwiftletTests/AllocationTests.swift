@@ -48,6 +48,68 @@ import Testing
         #expect(runs == 0, "\(file): \(runs) allocations in 50 frames")
     }
 
+    /// `swiftlet-alloc-check --stream`'s counts: (allocations, libjpeg's own allocations, frames counted).
+    func streamCount(_ args: [String]) throws -> (Int, Int, Int) {
+        let (check, lib) = try tools()
+        let r = try runProcess("/usr/bin/env", ["LD_PRELOAD=\(lib)", check, "--stream"] + args)
+        #expect(r.status == 0, "\(args): \(r.stderr)")
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let words = last.split(separator: " ").map(String.init)
+        func value(_ key: String) -> Int? { words.firstIndex(of: key).flatMap { $0 + 1 < words.count ? Int(words[$0 + 1]) : nil } }
+        guard let load = value("load_allocations"), let n = value("allocations"), let jpeg = value("libjpeg_allocations"),
+              let frames = value("frames") else {
+            throw TestFailure("unexpected output from swiftlet-alloc-check --stream: \(last)")
+        }
+        #expect(load > 0, "the interposer counted nothing while loading: is it preloaded?")
+        // Every counted frame printed its line.
+        #expect(r.stdout.split(separator: "\n").filter { $0.contains(" frame ") }.count >= frames + 2, "\(r.stdout.prefix(400))")
+        return (n, jpeg, frames)
+    }
+
+    @Test("the frame loop allocates nothing per frame: raw recordings through a detector and a classifier, pipelined and not, JSON and text")
+    func frameLoopNoAllocationPerFrame() throws {
+        let dir = try scratchDirectory()
+        let face = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", dir + "/b.swl", "--decoder", "blazeface"])
+        #expect(face.status == 0, "\(face.stderr)")
+        let squeeze = try swiftlet(["import", repoFile("models/onnx/squeezenet1_1.onnx"), "-o", dir + "/s.swl", "--labels", repoFile("models/labels/imagenet.txt")])
+        #expect(squeeze.status == 0, "\(squeeze.stderr)")
+        // Eight copies of a recorded frame make a recording.
+        for (file, name) in [("chelsea_160x120.yuyv", "yuyv"), ("coffee_160x120.nv12", "nv12")] {
+            let frame = try Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Fixtures/camera/" + file)))
+            var all = Data()
+            for _ in 0..<8 { all.append(frame) }
+            try all.write(to: URL(fileURLWithPath: dir + "/r." + name))
+        }
+        for model in ["b.swl", "s.swl"] {
+            for format in ["yuyv", "nv12"] {
+                for flags in [["--json"], [], ["--json", "--no-pipeline"], ["--no-pipeline"]] {
+                    let (n, jpeg, frames) = try streamCount([dir + "/" + model, dir + "/r." + format, "8", "--format", format, "--size", "160x120"] + flags)
+                    #expect(frames == 6 && jpeg == 0)
+                    #expect(n == 0, "\(model) \(format) \(flags): \(n) allocations in \(frames) frames")
+                }
+            }
+        }
+    }
+
+    @Test("the frame loop's only allocations on MJPEG are libjpeg's own, per decode")
+    func frameLoopMJPEGAllocatesOnlyInLibjpeg() throws {
+        let dir = try scratchDirectory()
+        let face = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", dir + "/b.swl", "--decoder", "blazeface"])
+        #expect(face.status == 0, "\(face.stderr)")
+        let photos = try Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Fixtures/camera/photos_160x120.mjpeg")))
+        var all = Data()
+        for _ in 0..<4 { all.append(photos) }  // 12 frames
+        try all.write(to: URL(fileURLWithPath: dir + "/r.mjpeg"))
+        // In order, without the pipeline: exactly libjpeg's allocations for the same frames.
+        let (n, jpeg, frames) = try streamCount([dir + "/b.swl", dir + "/r.mjpeg", "12", "--json", "--no-pipeline"])
+        #expect(frames == 10 && jpeg > 0)
+        #expect(n == jpeg, "\(n) allocations in \(frames) frames, libjpeg's own: \(jpeg)")
+        // Pipelined, the capture thread runs up to two frames ahead: whole decodes' worth, no more.
+        let (p, pj, _) = try streamCount([dir + "/b.swl", dir + "/r.mjpeg", "12", "--json"])
+        let perDecode = pj / frames
+        #expect(perDecode > 0 && p <= pj && p % perDecode == 0, "\(p) allocations, libjpeg's \(perDecode) per decode")
+    }
+
     @Test("a detector's decoding and NMS allocate nothing per frame (BlazeFace, float32 and int8)")
     func detectorNoAllocationPerFrame() throws {
         let dir = try scratchDirectory()

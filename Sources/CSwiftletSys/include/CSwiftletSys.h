@@ -272,6 +272,47 @@ static inline int swl_pin_self(int cpu) {
     return syscall(SYS_sched_setaffinity, 0, sizeof(mask), mask) == 0 ? 0 : errno;
 }
 
+/// A mutex with one condition variable on CLOCK_MONOTONIC: the camera pipeline's hand-off between
+/// its capture thread and the inference thread (frames come milliseconds apart, so a futex-free lock is fine).
+typedef struct {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+} swl_monitor;
+static inline int swl_monitor_init(swl_monitor *m) {
+    pthread_condattr_t a;
+    int e = pthread_mutex_init(&m->mutex, NULL);
+    if (e) return e;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    e = pthread_cond_init(&m->cond, &a);
+    pthread_condattr_destroy(&a);
+    if (e) pthread_mutex_destroy(&m->mutex);
+    return e;
+}
+static inline void swl_monitor_destroy(swl_monitor *m) {
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->mutex);
+}
+static inline void swl_monitor_lock(swl_monitor *m) { pthread_mutex_lock(&m->mutex); }
+static inline void swl_monitor_unlock(swl_monitor *m) { pthread_mutex_unlock(&m->mutex); }
+static inline void swl_monitor_broadcast(swl_monitor *m) { pthread_cond_broadcast(&m->cond); }
+/// Waits (the lock held) until woken, or until CLOCK_MONOTONIC reaches `deadline_ns` (0: no deadline).
+static inline void swl_monitor_wait(swl_monitor *m, uint64_t deadline_ns) {
+    if (deadline_ns == 0) { pthread_cond_wait(&m->cond, &m->mutex); return; }
+    struct timespec t = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+    pthread_cond_timedwait(&m->cond, &m->mutex, &t);
+}
+
+/// Pins the calling thread to one CPU (below 1024) whatever its current mask (a thread that inherited
+/// a one-CPU mask from a pinned creator: the camera pipeline's capture thread); 0 or the error number.
+static inline int swl_pin_self_any(int cpu) {
+    enum { words = 1024 / (8 * sizeof(unsigned long)), bits = 8 * sizeof(unsigned long) };
+    unsigned long mask[words] = {0};
+    if (cpu < 0 || cpu >= 1024) return EINVAL;
+    mask[cpu / bits] |= 1UL << (cpu % bits);
+    return syscall(SYS_sched_setaffinity, 0, sizeof(mask), mask) == 0 ? 0 : errno;
+}
+
 // ---- JPEG (libjpeg through a setjmp shim: libjpeg reports errors by longjmp, which Swift cannot catch) ----
 
 /// Result of a JPEG decode; `message` holds libjpeg's text when `ok` is 0.

@@ -1,0 +1,320 @@
+import CSwiftletSys
+import SwiftletCore
+import SwiftletVision
+
+// The frame loop's two halves. FrameProducer captures a frame (the camera's latest, or every one with
+// --queue; a recording's next) and pre-processes it into a float input buffer. Without a pipeline
+// (`--no-pipeline`) the inference thread calls it with the arena's own input, then infers. With one
+// (the default) a capture thread calls it with one of two staging inputs outside the arena while the
+// inference thread infers the frame before; the inference thread copies the newest staged input into
+// the arena between inferences, so the arena's input is never written while the model reads it, and a
+// model packed with --reuse-input (whose input memory the plan reuses mid-inference) streams the same.
+
+#if !SWIFTLET_NO_CAMERA
+/// One captured and pre-processed frame: where and when it came from, and what it cost.
+struct StagedFrame {
+    /// The driver's sequence number (camera) or the frame's index (recording).
+    var sequence = 0
+    /// Capture time, CLOCK_MONOTONIC ns: the driver's buffer timestamp, or when a recording's frame was read.
+    var stamp: UInt64 = 0
+    /// Waiting for the frame, and decoding and pre-processing it, in ns.
+    var waitNs: UInt64 = 0, preNs: UInt64 = 0
+    /// The frame's size and the size it was decoded at (MJPEG's DCT scaling), for the box mapping.
+    var frameSize = (0, 0), decodedSize = (0, 0)
+}
+
+/// Captures frames and fits them into a model input. Used by one thread at a time.
+final class FrameProducer {
+    let s: StreamOptions
+    let json: Bool
+    let source: String
+    var camera: Camera?
+    var recording: Recording?
+    var input: FrameInput
+    let deadline: UInt64?
+    /// The counters of camera sessions that went away (--reconnect), and how many times it came back.
+    var lost = CameraCounters()
+    var reconnects = 0
+    /// Frames that could not be used (reported, skipped; under `sync` when a pipeline runs this), frames
+    /// read from a recording, and usable frames handed out.
+    private var corrupt = 0
+    var read = 0
+    var delivered = 0
+    /// The pipeline's lock, which guards `corrupt` while the capture thread runs.
+    var sync: UnsafeMutablePointer<swl_monitor>? = nil
+
+    init(_ s: StreamOptions, input: FrameInput, json: Bool, deadline: UInt64?) throws(SwiftletError) {
+        self.s = s
+        self.json = json
+        self.input = input
+        self.deadline = deadline
+        source = s.camera ?? s.video ?? ""
+        if let path = s.camera {
+            camera = try openCamera(path, s, json: json)
+        } else if let path = s.video {
+            let format = s.format ?? .mjpeg
+            recording = Recording(file: try MappedFile(path: path, what: "a video recording"), format: format, width: s.width ?? 0,
+                                  height: s.height ?? 0)
+        }
+    }
+
+    /// Frames that could not be used so far.
+    var corruptCount: Int {
+        if let sync { swl_monitor_lock(sync) }
+        defer { if let sync { swl_monitor_unlock(sync) } }
+        return corrupt
+    }
+
+    /// Every camera session's counters so far.
+    var counters: CameraCounters {
+        var c = lost
+        if let camera { c.add(camera.counters) }
+        return c
+    }
+
+    /// The camera's nominal frame period in ns (0: a recording, or a camera that does not say).
+    var framePeriodNs: UInt64 {
+        guard let m = camera?.mode, m.intervalNum > 0, m.intervalDen > 0 else { return 0 }
+        return UInt64(m.intervalNum) &* 1_000_000_000 / UInt64(m.intervalDen)
+    }
+
+    /// Captures the next usable frame and pre-processes it into `into`; false at the end (a recording's
+    /// end, or --reconnect's wait passing the deadline). A corrupt frame is reported, counted (unless
+    /// `keepGoing` says the stream is over) and skipped. A camera that goes away without --reconnect,
+    /// a stall and other capture failures are thrown.
+    func produce(into: UnsafeMutablePointer<Float>, _ f: inout StagedFrame, keepGoing: () -> Bool) throws(SwiftletError) -> Bool {
+        // Every frame is used in order (--queue, a recording): no more than --frames are needed.
+        let ordered = camera == nil || s.queue
+        while true {
+            if ordered, let n = s.frames, delivered + corruptCount >= n { return false }
+            let t0 = sys_monotonicNanoseconds()
+            let raw: RawFrame
+            if let c = camera {
+                let frame: CameraFrame
+                do {
+                    frame = try c.nextFrame(timeoutMs: s.timeoutMs)
+                } catch {
+                    guard s.reconnect && c.wentAway else { throw error }
+                    // --reconnect: say so, keep the counters, wait for the device to come back.
+                    reportError(error, json: json)
+                    lost.add(c.counters)
+                    c.closeDevice()
+                    camera = nil
+                    camera = reopenCamera(source, s, deadline: deadline, json: json, keepGoing: keepGoing)
+                    if camera == nil { return false }
+                    reconnects += 1
+                    continue
+                }
+                let m = c.mode!
+                raw = RawFrame(format: m.format, width: m.width, height: m.height, bytesPerLine: m.bytesPerLine, bytes: frame.bytes)
+                f.stamp = frame.timestampNs
+                f.sequence = frame.sequence
+            } else {
+                guard let bytes = recording!.next() else { return false }
+                let r = recording!
+                let bpl = r.format == .yuyv ? r.width * 2 : r.format == .rgb24 ? r.width * 3 : r.width
+                raw = RawFrame(format: r.format, width: r.width, height: r.height, bytesPerLine: bpl, bytes: bytes)
+                f.stamp = t0
+                f.sequence = read
+                read += 1
+            }
+            let t1 = sys_monotonicNanoseconds()
+            do {
+                let size = try input.load(raw, source: source, into: into)
+                f.frameSize = size.frame
+                f.decodedSize = size.decoded
+            } catch {
+                // A corrupt frame is reported, counted and skipped; the stream goes on.
+                if !keepGoing() { return false }
+                if let sync { swl_monitor_lock(sync) }
+                corrupt += 1
+                if let sync { swl_monitor_unlock(sync) }
+                reportError(relabeled(error, "\(source) frame \(f.sequence)"), json: json)
+                continue
+            }
+            f.waitNs = t1 &- t0
+            f.preNs = sys_monotonicNanoseconds() &- t1
+            delivered += 1
+            return true
+        }
+    }
+
+    /// Stops the camera (after the capture thread, if any, has ended).
+    func stop() {
+        camera?.stop()
+    }
+}
+
+/// `error` with its file or device named `label` (the frame: "/dev/video0 frame 12").
+func relabeled(_ error: SwiftletError, _ label: String) -> SwiftletError {
+    switch error {
+    case .badImage(_, let detail): return .badImage(path: label, detail: detail)
+    case .invalidInput(_, let detail, let hint): return .invalidInput(path: label, detail: detail, hint: hint)
+    default: return error
+    }
+}
+
+/// The capture thread and the two staging inputs it fills (see the top of this file). The slots'
+/// states, their order and the flags are read and written under `monitor` only.
+final class FramePipeline {
+    enum Slot { case free, writing, ready, reading }
+
+    let producer: FrameProducer
+    /// Latest-frame policy: a newly staged frame replaces a staged one the inference thread has not
+    /// taken (counted in `replaced`); otherwise (--queue, recordings) frames are taken in order.
+    let latest: Bool
+    let monitor: UnsafeMutablePointer<swl_monitor>
+    let count: Int
+    var buffers: [UnsafeMutablePointer<Float>] = []
+    var state: [Slot] = [.free, .free]
+    var frames = [StagedFrame(), StagedFrame()]
+    var order: [UInt64] = [0, 0]
+    var nextOrder: UInt64 = 1
+    var stopRequested = false
+    var finished = false
+    var failure: SwiftletError? = nil
+    /// Staged frames a newer one replaced before inference took them (latest-frame policy).
+    var replaced = 0
+    /// The CPU to pin the capture thread to (-1: none).
+    let cpu: Int
+    private var thread = swl_thread()
+    private var started = false
+
+    /// Two staging inputs of `count` floats; starts the capture thread.
+    init(_ producer: FrameProducer, count: Int, latest: Bool, cpu: Int) throws(SwiftletError) {
+        self.producer = producer
+        self.count = count
+        self.latest = latest
+        self.cpu = cpu
+        monitor = UnsafeMutablePointer<swl_monitor>.allocate(capacity: 1)
+        let e = swl_monitor_init(monitor)
+        if e != 0 {
+            monitor.deallocate()
+            throw .system(call: "pthread_cond_init", path: "the camera pipeline", errno: e)
+        }
+        producer.sync = monitor
+        for _ in 0..<2 {
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            b.initialize(repeating: 0, count: max(count, 1))
+            buffers.append(b)
+        }
+        let err = swl_thread_start(&thread, { arg in
+            Unmanaged<FramePipeline>.fromOpaque(arg!).takeUnretainedValue().captureLoop()
+            return nil
+        }, Unmanaged.passUnretained(self).toOpaque())
+        if err != 0 { throw .system(call: "pthread_create", path: "the camera pipeline's capture thread", errno: err) }
+        started = true
+    }
+
+    deinit {
+        stop()
+        swl_monitor_destroy(monitor)
+        monitor.deallocate()
+        for b in buffers { b.deallocate() }
+    }
+
+    /// Whether the inference thread still wants frames (read by the producer between frames).
+    private func keepGoing() -> Bool {
+        swl_monitor_lock(monitor)
+        defer { swl_monitor_unlock(monitor) }
+        return !stopRequested
+    }
+
+    /// The capture thread: fills a free slot, publishes it, again, until stopped, at the stream's end
+    /// or on a capture failure (handed to the inference thread).
+    private func captureLoop() {
+        if cpu >= 0 { _ = swl_pin_self_any(Int32(truncatingIfNeeded: cpu)) }
+        while true {
+            swl_monitor_lock(monitor)
+            var slot = -1
+            while !stopRequested {
+                if state[0] == .free { slot = 0 } else if state[1] == .free { slot = 1 }
+                if slot >= 0 { break }
+                swl_monitor_wait(monitor, 0)
+            }
+            if slot < 0 {
+                swl_monitor_unlock(monitor)
+                return
+            }
+            state[slot] = .writing
+            swl_monitor_unlock(monitor)
+            var f = StagedFrame()
+            var more = false
+            var failed: SwiftletError? = nil
+            do {
+                more = try producer.produce(into: buffers[slot], &f, keepGoing: keepGoing)
+            } catch {
+                failed = error
+            }
+            swl_monitor_lock(monitor)
+            if !more {
+                state[slot] = .free
+                finished = true
+                failure = failed
+                swl_monitor_broadcast(monitor)
+                swl_monitor_unlock(monitor)
+                return
+            }
+            frames[slot] = f
+            order[slot] = nextOrder
+            nextOrder += 1
+            let other = 1 - slot
+            if latest && state[other] == .ready {
+                state[other] = .free
+                replaced += 1
+            }
+            state[slot] = .ready
+            swl_monitor_broadcast(monitor)
+            swl_monitor_unlock(monitor)
+        }
+    }
+
+    /// The next staged frame (the newest, or with queue order the oldest), copied into `input`; nil when
+    /// the stream ended (then `failure` says whether it failed) or `deadline` (CLOCK_MONOTONIC ns, 0:
+    /// none) passed. Returns the frame and how long the copy took.
+    func take(into input: UnsafeMutablePointer<Float>, deadline: UInt64) -> (frame: StagedFrame, copyNs: UInt64)? {
+        swl_monitor_lock(monitor)
+        var slot = -1
+        while true {
+            let r0 = state[0] == .ready, r1 = state[1] == .ready
+            if r0 && r1 {
+                slot = (order[0] < order[1]) == latest ? 1 : 0
+            } else if r0 {
+                slot = 0
+            } else if r1 {
+                slot = 1
+            }
+            if slot >= 0 || finished { break }
+            if deadline != 0 && sys_monotonicNanoseconds() >= deadline { break }
+            swl_monitor_wait(monitor, deadline)
+        }
+        if slot < 0 {
+            swl_monitor_unlock(monitor)
+            return nil
+        }
+        state[slot] = .reading
+        let f = frames[slot]
+        swl_monitor_unlock(monitor)
+        let t0 = sys_monotonicNanoseconds()
+        input.update(from: buffers[slot], count: count)
+        let copy = sys_monotonicNanoseconds() &- t0
+        swl_monitor_lock(monitor)
+        state[slot] = .free
+        swl_monitor_broadcast(monitor)
+        swl_monitor_unlock(monitor)
+        return (f, copy)
+    }
+
+    /// Asks the capture thread to stop and waits for it (it finishes the frame it is capturing: at most
+    /// the camera's frame period, or its timeout when the camera stalls).
+    func stop() {
+        guard started else { return }
+        swl_monitor_lock(monitor)
+        stopRequested = true
+        swl_monitor_broadcast(monitor)
+        swl_monitor_unlock(monitor)
+        _ = swl_thread_join(thread)
+        started = false
+    }
+}
+#endif
