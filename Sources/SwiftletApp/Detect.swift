@@ -72,8 +72,8 @@ func printDetections(_ detector: Detector, _ spec: ModelSpec, image: String, key
                      detectMs: Double?, options: NMSOptions, json: Bool, overlay: String? = nil) {
     var stats = TextBuffer()
     appendDetectorStats(detector.stats, into: &stats, json: json)
-    var text = stats.string
-    if !json && !text.isEmpty { text.removeLast() }  // printResults ends the line
+    // Text: printResults ends the line itself (bytes, not Characters: no Unicode tables on the boards).
+    let text = String(decoding: json || stats.bytes.isEmpty ? stats.bytes[...] : stats.bytes.dropLast(), as: UTF8.self)
     printResults(detector, labelName: { i in i < spec.labels.count ? spec.labels[i] : "\(i)" }, image: image, key: key, latencyJSON: latencyJSON,
                  latencyText: latencyText, detectMs: detectMs, json: json, statsJSON: json ? text : "", statsText: json || text.isEmpty ? nil : text,
                  none: "no detections (score >= \(formatGeneral(options.scoreThreshold, 4)))", overlay: overlay)

@@ -40,6 +40,8 @@ final class FrameProducer {
     private var corrupt = 0
     var read = 0
     var delivered = 0
+    /// A camera's MJPEG frame, copied out of the driver's buffer (grown to the largest frame, once).
+    private var compressed = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 64)
     /// The pipeline's lock, which guards `corrupt` while the capture thread runs.
     var sync: UnsafeMutablePointer<swl_monitor>? = nil
 
@@ -82,7 +84,10 @@ final class FrameProducer {
     /// end, or --reconnect's wait passing the deadline). A corrupt frame is reported, counted (unless
     /// `keepGoing` says the stream is over) and skipped. A camera that goes away without --reconnect,
     /// a stall and other capture failures are thrown.
-    func produce(into: UnsafeMutablePointer<Float>, _ f: inout StagedFrame, keepGoing: () -> Bool) throws(SwiftletError) -> Bool {
+    /// With `image` (--overlay), the frame is also kept there at full size in RGB (an MJPEG frame
+    /// decoded a second time, at full scale).
+    func produce(into: UnsafeMutablePointer<Float>, _ f: inout StagedFrame, image: UnsafeMutablePointer<RGBImage>?,
+                 keepGoing: () -> Bool) throws(SwiftletError) -> Bool {
         // Every frame is used in order (--queue, a recording): no more than --frames are needed.
         let ordered = camera == nil || s.queue
         while true {
@@ -106,7 +111,20 @@ final class FrameProducer {
                     continue
                 }
                 let m = c.mode!
-                raw = RawFrame(format: m.format, width: m.width, height: m.height, bytesPerLine: m.bytesPerLine, bytes: frame.bytes)
+                var bytes = frame.bytes
+                if m.format == .mjpeg {
+                    // A compressed frame is copied out of the driver's buffer before it is decoded: a
+                    // v4l2loopback device (a virtual camera fed by ffmpeg, OBS, …) overwrites buffers
+                    // in turn whether or not a reader holds them, and a decode caught by that gives a
+                    // damaged or mixed picture. A few tens of KB, far below the decode's cost.
+                    if compressed.count < bytes.count {
+                        compressed.deallocate()
+                        compressed = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, m.sizeImage), alignment: 64)
+                    }
+                    compressed.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                    bytes = UnsafeRawBufferPointer(start: compressed.baseAddress!, count: bytes.count)
+                }
+                raw = RawFrame(format: m.format, width: m.width, height: m.height, bytesPerLine: m.bytesPerLine, bytes: bytes)
                 f.stamp = frame.timestampNs
                 f.sequence = frame.sequence
             } else {
@@ -123,6 +141,7 @@ final class FrameProducer {
                 let size = try input.load(raw, source: source, into: into)
                 f.frameSize = size.frame
                 f.decodedSize = size.decoded
+                if let image { try keepFrame(raw, in: image) }
             } catch {
                 // A corrupt frame is reported, counted and skipped; the stream goes on.
                 if !keepGoing() { return false }
@@ -138,6 +157,21 @@ final class FrameProducer {
             return true
         }
     }
+
+    /// The frame at full size in RGB, for the overlay.
+    private func keepFrame(_ raw: RawFrame, in image: UnsafeMutablePointer<RGBImage>) throws(SwiftletError) {
+        if raw.format == .mjpeg {
+            _ = try decodeJPEGFrame(raw.bytes, path: source, atLeast: (1 << 20, 1 << 20), into: &image.pointee)
+            return
+        }
+        image.pointee.reshape(width: raw.width, height: raw.height)
+        image.pointee.pixels.withUnsafeMutableBufferPointer { px in
+            guard let base = px.baseAddress else { return }
+            for y in 0..<raw.height { convertRow(raw, y, into: base + y * raw.width * 3) }
+        }
+    }
+
+    deinit { compressed.deallocate() }
 
     /// Stops the camera (after the capture thread, if any, has ended).
     func stop() {
@@ -177,15 +211,24 @@ final class FramePipeline {
     var replaced = 0
     /// The CPU to pin the capture thread to (-1: none).
     let cpu: Int
+    /// Each slot's frame in RGB at full size (--overlay), else nil.
+    let images: UnsafeMutablePointer<RGBImage>?
     private var thread = swl_thread()
     private var started = false
 
     /// Two staging inputs of `count` floats; starts the capture thread.
-    init(_ producer: FrameProducer, count: Int, latest: Bool, cpu: Int) throws(SwiftletError) {
+    init(_ producer: FrameProducer, count: Int, latest: Bool, cpu: Int, keepImages: Bool) throws(SwiftletError) {
         self.producer = producer
         self.count = count
         self.latest = latest
         self.cpu = cpu
+        if keepImages {
+            let p = UnsafeMutablePointer<RGBImage>.allocate(capacity: 2)
+            p.initialize(repeating: RGBImage(width: 0, height: 0), count: 2)
+            images = p
+        } else {
+            images = nil
+        }
         monitor = UnsafeMutablePointer<swl_monitor>.allocate(capacity: 1)
         let e = swl_monitor_init(monitor)
         if e != 0 {
@@ -211,6 +254,10 @@ final class FramePipeline {
         swl_monitor_destroy(monitor)
         monitor.deallocate()
         for b in buffers { b.deallocate() }
+        if let images {
+            images.deinitialize(count: 2)
+            images.deallocate()
+        }
     }
 
     /// Whether the inference thread still wants frames (read by the producer between frames).
@@ -242,7 +289,7 @@ final class FramePipeline {
             var more = false
             var failed: SwiftletError? = nil
             do {
-                more = try producer.produce(into: buffers[slot], &f, keepGoing: keepGoing)
+                more = try producer.produce(into: buffers[slot], &f, image: images.map { $0 + slot }, keepGoing: keepGoing)
             } catch {
                 failed = error
             }
@@ -271,8 +318,9 @@ final class FramePipeline {
 
     /// The next staged frame (the newest, or with queue order the oldest), copied into `input`; nil when
     /// the stream ended (then `failure` says whether it failed) or `deadline` (CLOCK_MONOTONIC ns, 0:
-    /// none) passed. Returns the frame and how long the copy took.
-    func take(into input: UnsafeMutablePointer<Float>, deadline: UInt64) -> (frame: StagedFrame, copyNs: UInt64)? {
+    /// none) passed. Returns the frame and how long the copy took. With --overlay the slot's frame image
+    /// is swapped with `image` (the two buffers trade places: no copy).
+    func take(into input: UnsafeMutablePointer<Float>, image: inout RGBImage, deadline: UInt64) -> (frame: StagedFrame, copyNs: UInt64)? {
         swl_monitor_lock(monitor)
         var slot = -1
         while true {
@@ -297,6 +345,7 @@ final class FramePipeline {
         swl_monitor_unlock(monitor)
         let t0 = sys_monotonicNanoseconds()
         input.update(from: buffers[slot], count: count)
+        if let images { swap(&image, &images[slot]) }
         let copy = sys_monotonicNanoseconds() &- t0
         swl_monitor_lock(monitor)
         state[slot] = .free

@@ -83,7 +83,6 @@ public struct RunOptions {
         #if !SWIFTLET_NO_CAMERA
         try stream.validate(imagesToo: inputNPY != nil || !imagePaths.isEmpty || imageFolder != nil)
         if stream.isSet {
-            if overlayFolder != nil { throw .usage(detail: "--overlay draws on --image or --images photos, not on --camera or --video frames yet") }
             if runs != 1 || profile { throw .usage(detail: "--runs and --profile are for --image; a stream times every frame") }
             return
         }

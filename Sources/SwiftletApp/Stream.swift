@@ -239,6 +239,16 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
                             hint: "--camera and --video feed one image to a one-input model with 1 or 3 channels")
     }
     let detector = try makeDetector(spec)
+    // --overlay: each frame is kept in RGB at full size, drawn on and written as DIR/frame_NNNNNN.jpg
+    // (.ppm on the boards); this allocates (the encoder's buffers) and costs a conversion, a second
+    // MJPEG decode and an encode per frame.
+    if o.overlayFolder != nil && detector == nil {
+        throw .usage(detail: "--overlay draws detections; \(o.modelPath) has no detection decoder (re-import it with 'swiftlet import --decoder')")
+    }
+    if let dir = o.overlayFolder { try prepareOverlayFolder(dir) }
+    let labelBytes = o.overlayFolder == nil ? [] : spec.labels.map { Array($0.utf8) }
+    var frameImage = RGBImage(width: 0, height: 0)
+    let keep = o.overlayFolder != nil
     let started = sys_monotonicNanoseconds()
     let deadline = s.duration.map { started &+ UInt64($0 * 1e9) }
     let producer = try FrameProducer(s, input: FrameInput(pre: pre, width: shape[2], height: shape[1], channels: shape[3]), json: o.json,
@@ -248,7 +258,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     // The capture thread runs beside the inference threads: on the first --affinity CPU they leave
     // free, else on the last one (sharing it), else wherever the system puts it.
     let cpu = o.affinity.isEmpty ? -1 : o.affinity.count > o.threads ? o.affinity[o.threads] : o.affinity[o.affinity.count - 1]
-    let pipeline = s.pipeline ? try FramePipeline(producer, count: count, latest: s.camera != nil && !s.queue, cpu: cpu) : nil
+    let pipeline = s.pipeline ? try FramePipeline(producer, count: count, latest: s.camera != nil && !s.queue, cpu: cpu, keepImages: keep) : nil
     let nms: NMSOptions? = detector.map { nmsOptions($0, o) }
     var times = StageTimes(capacity: min(s.frames ?? 10_000, 10_000))
     var done = 0
@@ -261,7 +271,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         var f = StagedFrame()
         var copy: UInt64 = 0
         if let pipeline {
-            guard let t = pipeline.take(into: input, deadline: deadline ?? 0) else {
+            guard let t = pipeline.take(into: input, image: &frameImage, deadline: deadline ?? 0) else {
                 failure = pipeline.failure
                 break
             }
@@ -269,7 +279,10 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             copy = t.copyNs
         } else {
             do {
-                if !(try producer.produce(into: input, &f, keepGoing: { true })) { break }
+                let more = keep ? try withUnsafeMutablePointer(to: &frameImage) { p throws(SwiftletError) in
+                    try producer.produce(into: input, &f, image: p, keepGoing: { true })
+                } : try producer.produce(into: input, &f, image: nil, keepGoing: { true })
+                if !more { break }
             } catch {
                 failure = error
                 break
@@ -278,9 +291,22 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         let t2 = sys_monotonicNanoseconds()
         interpreter.invoke()
         let t3 = sys_monotonicNanoseconds()
+        var overlay: String? = nil
         if let detector, let nms {
             let mapping = inputMapping(pre, decoded: f.decodedSize, source: f.frameSize, input: (shape[2], shape[1]))
             _ = runDetector(detector, interpreter, mapping: mapping, options: nms)
+            if let dir = o.overlayFolder {
+                var name = String(done)
+                while name.utf8.count < 6 { name = "0" + name }
+                let path = dir + "/frame_" + name + "." + overlayExtension
+                do {
+                    try writeOverlay(detector, labels: labelBytes, image: &frameImage, mapping: mapping, path: path)
+                } catch {
+                    failure = error
+                    break
+                }
+                overlay = path
+            }
         }
         let t4 = sys_monotonicNanoseconds()
         let latency = t4 &- min(f.stamp, t4)
@@ -316,6 +342,11 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             }
             appendDetectionList(detector, labelName: { i in i < spec.labels.count ? spec.labels[i] : "\(i)" }, into: &line, json: o.json)
             appendDetectorStats(detector.stats, into: &line, json: o.json)
+            if let overlay {
+                line.append(o.json ? ", \"overlay\": " : "  overlay ")
+                if o.json { line.append(json: overlay) } else { line.append(overlay) }
+                if !o.json { line.append("\n") }
+            }
             if o.json { line.append("}\n") }
             line.writeToStdout()
         } else if classification != nil {
@@ -357,7 +388,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         ? period &+ times.p99(1) &+ times.p99(2) &+ times.p99(3) : 0
     let mode = pipeline == nil ? "off" : "on"
     if o.json {
-        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"pipeline\": \(pipeline != nil), \"bound_fps\": \(formatFixed(bound, 2)), \"fps_to_bound\": \(formatFixed(ratio, 3)), \"latency_bound_ms\": \(latencyBound > 0 ? ms(latencyBound) : "null"), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(stale), \"corrupt\": \(corrupt), \"reconnects\": \(reconnects)\(times.summary(frames: done, json: true))}")
+        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"pipeline\": \(pipeline != nil), \"bound_fps\": \(formatFixed(bound, 2)), \"fps_to_bound\": \(formatFixed(ratio, 3)), \"latency_bound_ms\": \(latencyBound > 0 ? ms(latencyBound) : "null"), \"mean_copy_ms\": \(ms(copySum / n)), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(stale), \"corrupt\": \(corrupt), \"reconnects\": \(reconnects)\(times.summary(frames: done, json: true))}")
     } else {
         sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps, pipeline \(mode): \(formatFixed(ratio, 2)) of the slowest stage's \(formatFixed(bound, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(stale), corrupt \(corrupt)\(s.reconnect ? ", reconnects \(reconnects)" : ""); mean/p50/p99 ms: \(times.summary(frames: done, json: false))\(latencyBound > 0 ? "; latency p99 bound \(ms(latencyBound)) ms" : "")")
     }

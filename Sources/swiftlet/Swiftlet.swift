@@ -407,7 +407,7 @@ struct Run: ParsableCommand {
     @Flag(help: "With --camera: when the camera goes away (unplugged, its driver unloaded), wait for it and go on streaming (back-off from 0.25 s to 5 s) instead of exiting.")
     var reconnect = false
 
-    @Flag(name: .customLong("no-pipeline"), help: "With --camera or --video: capture and pre-process each frame after the previous inference instead of during it, on a second thread (for comparison; see docs/camera.md).")
+    @Flag(name: .customLong("no-pipeline"), help: "With --camera or --video: capture and pre-process each frame on the inference thread after the previous inference (by default a second thread does it during that inference; for comparison, see docs/camera.md).")
     var noPipeline = false
 
     var options: RunOptions {

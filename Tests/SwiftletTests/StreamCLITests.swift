@@ -87,6 +87,73 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         for line in lines.dropLast() { #expect(line["detections"] != nil && line["latency_ms"] != nil, "\(line)") }
     }
 
+    /// The pipeline changes when a frame is pre-processed, not what it gives: every frame line of a
+    /// recording (detections, keypoints, scores; top-5 for a classifier) is the same with and without
+    /// it, the summaries say which ran, and their figures are consistent.
+    @Test func pipelineGivesTheSameResultsAsWithout() throws {
+        let dir = try scratchDirectory()
+        let face = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", dir + "/b.swl", "--decoder", "blazeface"])
+        #expect(face.status == 0, "\(face.stderr)")
+        let one = try Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Fixtures/camera/photos_160x120.mjpeg")))
+        var long = Data()
+        for _ in 0..<10 { long.append(one) }
+        let path = dir + "/r.mjpeg"
+        FileManager.default.createFile(atPath: path, contents: long)
+        for model in [dir + "/b.swl", try Self.model.get()] {
+            var results: [[String]] = []
+            for flags in [[String](), ["--no-pipeline"]] {
+                let r = try swiftlet(["run", model, "--video", path, "--json"] + flags)
+                #expect(r.status == 0, "\(r.stderr)")
+                let lines = try jsonLines(r.stdout)
+                #expect(lines.count == 31, "30 frames and a summary")
+                let summary = lines.last ?? [:]
+                #expect(summary["pipeline"] as? Bool == flags.isEmpty, "\(summary)")
+                let fps = summary["fps"] as? Double ?? 0, bound = summary["bound_fps"] as? Double ?? 0, ratio = summary["fps_to_bound"] as? Double ?? 0
+                #expect(fps > 0 && bound > 0 && abs(ratio - fps / bound) < 0.01, "\(summary)")
+                // Frame numbers in order, and the results without the timing.
+                var got: [String] = []
+                for (i, line) in lines.dropLast().enumerated() {
+                    #expect(line["frame"] as? Int == i)
+                    var l = line
+                    for k in ["timestamp_ns", "wait_ms", "preprocess_ms", "inference_ms", "postprocess_ms", "latency_ms"] { l[k] = nil }
+                    got.append(String(data: try JSONSerialization.data(withJSONObject: l, options: [.sortedKeys]), encoding: .utf8)!)
+                }
+                results.append(got)
+            }
+            #expect(results[0] == results[1], "\(model): pipelined and sequential results differ")
+        }
+    }
+
+    /// `--overlay DIR` on a stream writes each frame with its detections drawn, as `run --image
+    /// --overlay` draws the same frame saved as a photo (byte for byte: the same decode, drawing and encoder).
+    @Test func overlayDrawsEachFrame() throws {
+        let dir = try scratchDirectory()
+        let face = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", dir + "/b.swl", "--decoder", "blazeface"])
+        #expect(face.status == 0, "\(face.stderr)")
+        let video = repoFile("Tests/Fixtures/camera/photos_160x120.mjpeg")
+        let r = try swiftlet(["run", dir + "/b.swl", "--video", video, "--json", "--overlay", dir + "/ov"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try jsonLines(r.stdout)
+        #expect(lines[2]["overlay"] as? String == dir + "/ov/frame_000002.jpg", "\(lines[2])")
+        #expect((lines[2]["detections"] as? [Any])?.count == 1, "the astronaut's face")
+        // The third frame as a photo, through the image path's overlay.
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: video)))
+        var range = 0..<0
+        for _ in 0..<3 { range = bytes.withUnsafeBytes { nextJPEGFrame($0, from: range.upperBound)! } }
+        FileManager.default.createFile(atPath: dir + "/frame2.jpg", contents: Data(bytes[range]))
+        let i = try swiftlet(["run", dir + "/b.swl", "--image", dir + "/frame2.jpg", "--overlay", dir + "/img"])
+        #expect(i.status == 0, "\(i.stderr)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/ov/frame_000002.jpg"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/img/frame2.jpg"))
+        #expect(a == b, "the stream's overlay differs from the image path's")
+        // A raw recording too, without the pipeline; a classifier cannot draw.
+        let y = try swiftlet(["run", dir + "/b.swl", "--video", repoFile("Tests/Fixtures/camera/chelsea_160x120.yuyv"), "--format", "yuyv",
+                              "--size", "160x120", "--overlay", dir + "/ovy", "--no-pipeline"])
+        #expect(y.status == 0 && FileManager.default.fileExists(atPath: dir + "/ovy/frame_000000.jpg"), "\(y.stderr)")
+        let c = try swiftlet(["run", try Self.model.get(), "--video", video, "--overlay", dir + "/ovc"])
+        #expect(c.status == 64 && c.stderr.contains("--overlay draws detections"), "\(c.stderr)")
+    }
+
     /// `--duration` ends a stream: a recording of 3,000 frames (the three photos 1,000 times) stops
     /// after 0.3 s of it, long before its end, with fewer frames than it holds and at least 0.3 s in
     /// the summary; `--frames` still stops it first when it comes first.
