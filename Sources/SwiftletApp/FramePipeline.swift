@@ -194,8 +194,8 @@ final class FramePipeline {
     enum Slot { case free, writing, ready, reading }
 
     let producer: FrameProducer
-    /// Latest-frame policy: a newly staged frame replaces a staged one the inference thread has not
-    /// taken (counted in `replaced`); otherwise (--queue, recordings) frames are taken in order.
+    /// Latest-frame policy: at most one frame staged ahead, captured as late as the pacing allows;
+    /// otherwise (--queue, recordings) frames are staged as fast as there is room and taken in order.
     let latest: Bool
     let monitor: UnsafeMutablePointer<swl_monitor>
     let count: Int
@@ -207,8 +207,12 @@ final class FramePipeline {
     var stopRequested = false
     var finished = false
     var failure: SwiftletError? = nil
-    /// Staged frames a newer one replaced before inference took them (latest-frame policy).
-    var replaced = 0
+    /// Pacing (latest frame): whether inference is running, when the current one started, and running
+    /// means (1/8 weight) of the inference thread's time per frame and of pre-processing, in ns.
+    var busy = false
+    var inferStart: UInt64 = 0
+    var inferEstimate: UInt64 = 0
+    var preEstimate: UInt64 = 0
     /// The CPU to pin the capture thread to (-1: none).
     let cpu: Int
     /// Each slot's frame in RGB at full size (--overlay), else nil.
@@ -275,11 +279,25 @@ final class FramePipeline {
             swl_monitor_lock(monitor)
             var slot = -1
             while !stopRequested {
-                if state[0] == .free { slot = 0 } else if state[1] == .free { slot = 1 }
-                if slot >= 0 { break }
+                // Latest frame: one staged frame ahead at most (a second would be older than the
+                // camera's newest by the time inference took it).
+                let pending = latest && (state[0] == .ready || state[1] == .ready)
+                if !pending {
+                    if state[0] == .free { slot = 0 } else if state[1] == .free { slot = 1 }
+                    if slot >= 0 { break }
+                }
                 swl_monitor_wait(monitor, 0)
             }
-            if slot < 0 {
+            // Latest frame, paced: while inference runs, wait until it is about to end, less the
+            // pre-processing time, then take the camera's newest frame, so it is ready just as
+            // inference wants it: fresh, and no frame is pre-processed only to be replaced.
+            while latest && !stopRequested && busy && inferEstimate > 0 {
+                let early = inferEstimate / 20 * 19
+                let wake = inferStart &+ early &- min(preEstimate, early)
+                if sys_monotonicNanoseconds() >= wake { break }
+                swl_monitor_wait(monitor, wake)
+            }
+            if slot < 0 || stopRequested {
                 swl_monitor_unlock(monitor)
                 return
             }
@@ -305,11 +323,7 @@ final class FramePipeline {
             frames[slot] = f
             order[slot] = nextOrder
             nextOrder += 1
-            let other = 1 - slot
-            if latest && state[other] == .ready {
-                state[other] = .free
-                replaced += 1
-            }
+            preEstimate = preEstimate == 0 ? f.preNs : (preEstimate / 8 &* 7) &+ f.preNs / 8
             state[slot] = .ready
             swl_monitor_broadcast(monitor)
             swl_monitor_unlock(monitor)
@@ -322,6 +336,10 @@ final class FramePipeline {
     /// is swapped with `image` (the two buffers trade places: no copy).
     func take(into input: UnsafeMutablePointer<Float>, image: inout RGBImage, deadline: UInt64) -> (frame: StagedFrame, copyNs: UInt64)? {
         swl_monitor_lock(monitor)
+        if busy {
+            busy = false
+            swl_monitor_broadcast(monitor)  // a paced capture thread starts at once
+        }
         var slot = -1
         while true {
             let r0 = state[0] == .ready, r1 = state[1] == .ready
@@ -349,9 +367,19 @@ final class FramePipeline {
         let copy = sys_monotonicNanoseconds() &- t0
         swl_monitor_lock(monitor)
         state[slot] = .free
+        busy = true
+        inferStart = sys_monotonicNanoseconds()
         swl_monitor_broadcast(monitor)
         swl_monitor_unlock(monitor)
         return (f, copy)
+    }
+
+    /// The inference thread is done with its frame after `ns` (inference, post-processing, printing):
+    /// the pacing's estimate.
+    func frameDone(_ ns: UInt64) {
+        swl_monitor_lock(monitor)
+        inferEstimate = inferEstimate == 0 ? ns : (inferEstimate / 8 &* 7) &+ ns / 8
+        swl_monitor_unlock(monitor)
     }
 
     /// Asks the capture thread to stop and waits for it (it finishes the frame it is capturing: at most

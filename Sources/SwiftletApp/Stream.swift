@@ -362,7 +362,9 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             printResult(interpreter, image: label, key: "source", latencyJSON: timing, latencyText: text, o)
         }
         o.frameHook?(done)
-        printSum &+= sys_monotonicNanoseconds() &- t4
+        let t5 = sys_monotonicNanoseconds()
+        printSum &+= t5 &- t4
+        pipeline?.frameDone(t5 &- t2)
         done += 1
     }
     pipeline?.stop()
@@ -372,8 +374,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     producer.stop()
     if let failure { throw failure }
     let corrupt = producer.corruptCount, reconnects = producer.reconnects
-    // Frames a newer one replaced: in the camera's buffers, or staged by the capture thread.
-    let stale = counters.stale + (pipeline?.replaced ?? 0)
+    let stale = counters.stale
     let fps = seconds > 0 ? Double(done) / seconds : 0
     // What a pipeline can reach: one frame per slowest stage (the camera's frame period; reading and
     // pre-processing; copying the input, inference, post-processing and printing), and the latency it
