@@ -39,6 +39,7 @@ echo "== overlays (the photos with the faces drawn): open them in any image view
 for f in "$overlays"/float32/*.jpg "$overlays"/int8/*.jpg; do echo "  $root/$f"; done
 # A camera recording (a concatenated MJPEG stream of shipped photos, as a USB camera sends it) through
 # the int8 face detector, frame by frame: what `--camera /dev/video0` does with a live camera
-# (docs/camera.md). Per frame: the detections and the time of each stage, capture to result.
+# (docs/camera.md). One JSON line per frame: the detections and the time of each stage, capture to
+# result; then the summary (frame rate, per-stage p50/p99, the pipeline's figures, the counters).
 echo "== BlazeFace int8 on a recorded MJPEG stream (Tests/Fixtures/camera/photos_160x120.mjpeg)"
-"$bin" run build/blazeface-int8.swl --video Tests/Fixtures/camera/photos_160x120.mjpeg
+"$bin" run build/blazeface-int8.swl --video Tests/Fixtures/camera/photos_160x120.mjpeg --json

@@ -212,6 +212,7 @@ final class FramePipeline {
     var busy = false
     var inferStart: UInt64 = 0
     var inferEstimate: UInt64 = 0
+    var framesDone = 0
     var preEstimate: UInt64 = 0
     /// The CPU to pin the capture thread to (-1: none).
     let cpu: Int
@@ -291,7 +292,13 @@ final class FramePipeline {
             // Latest frame, paced: while inference runs, wait until it is about to end, less the
             // pre-processing time, then take the camera's newest frame, so it is ready just as
             // inference wants it: fresh, and no frame is pre-processed only to be replaced.
-            while latest && !stopRequested && busy && inferEstimate > 0 {
+            // Before the first inference has been timed there is nothing to pace by: the capture
+            // thread waits for it to end (that frame is captured as without the pipeline).
+            while latest && !stopRequested && busy {
+                if inferEstimate == 0 {
+                    swl_monitor_wait(monitor, 0)
+                    continue
+                }
                 let early = inferEstimate / 20 * 19
                 let wake = inferStart &+ early &- min(preEstimate, early)
                 if sys_monotonicNanoseconds() >= wake { break }
@@ -376,9 +383,12 @@ final class FramePipeline {
 
     /// The inference thread is done with its frame after `ns` (inference, post-processing, printing):
     /// the pacing's estimate.
+    /// The first frame is left out (it pays for page faults in the weights and cold caches), so
+    /// the first two frames are captured as without the pipeline.
     func frameDone(_ ns: UInt64) {
         swl_monitor_lock(monitor)
-        inferEstimate = inferEstimate == 0 ? ns : (inferEstimate / 8 &* 7) &+ ns / 8
+        framesDone += 1
+        if framesDone > 1 { inferEstimate = inferEstimate == 0 ? ns : (inferEstimate / 8 &* 7) &+ ns / 8 }
         swl_monitor_unlock(monitor)
     }
 
