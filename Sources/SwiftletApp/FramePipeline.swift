@@ -173,6 +173,12 @@ final class FrameProducer {
 
     deinit { compressed.deallocate() }
 
+    /// Keeps the camera's buffers moving between frames (latest-frame policy; see Camera.drain). A
+    /// failure here (the camera went away) shows again at the next frame, which reports it.
+    func drain() {
+        do { try camera?.drain() } catch {}
+    }
+
     /// Stops the camera (after the capture thread, if any, has ended).
     func stop() {
         camera?.stop()
@@ -214,6 +220,9 @@ final class FramePipeline {
     var inferEstimate: UInt64 = 0
     var framesDone = 0
     var preEstimate: UInt64 = 0
+    /// How often the capture thread drains the camera while it waits: a frame period (10 ms if the
+    /// camera does not say).
+    let drainPeriod: UInt64
     /// The CPU to pin the capture thread to (-1: none).
     let cpu: Int
     /// Each slot's frame in RGB at full size (--overlay), else nil.
@@ -227,6 +236,7 @@ final class FramePipeline {
         self.count = count
         self.latest = latest
         self.cpu = cpu
+        drainPeriod = producer.framePeriodNs > 0 ? producer.framePeriodNs : 10_000_000
         if keepImages {
             let p = UnsafeMutablePointer<RGBImage>.allocate(capacity: 2)
             p.initialize(repeating: RGBImage(width: 0, height: 0), count: 2)
@@ -294,15 +304,20 @@ final class FramePipeline {
             // inference wants it: fresh, and no frame is pre-processed only to be replaced.
             // Before the first inference has been timed there is nothing to pace by: the capture
             // thread waits for it to end (that frame is captured as without the pipeline).
+            // Meanwhile, once a frame period, it keeps the camera's buffers moving (Camera.drain), so
+            // the frame it then takes is the camera's newest.
             while latest && !stopRequested && busy {
-                if inferEstimate == 0 {
-                    swl_monitor_wait(monitor, 0)
-                    continue
+                let now = sys_monotonicNanoseconds()
+                var wake: UInt64 = .max
+                if inferEstimate > 0 {
+                    let early = inferEstimate / 20 * 19
+                    wake = inferStart &+ early &- min(preEstimate, early)
+                    if now >= wake { break }
                 }
-                let early = inferEstimate / 20 * 19
-                let wake = inferStart &+ early &- min(preEstimate, early)
-                if sys_monotonicNanoseconds() >= wake { break }
-                swl_monitor_wait(monitor, wake)
+                swl_monitor_wait(monitor, min(wake, now &+ drainPeriod))
+                swl_monitor_unlock(monitor)
+                producer.drain()
+                swl_monitor_lock(monitor)
             }
             if slot < 0 || stopRequested {
                 swl_monitor_unlock(monitor)
