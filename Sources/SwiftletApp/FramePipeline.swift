@@ -381,6 +381,10 @@ final class FramePipeline {
             return nil
         }
         state[slot] = .reading
+        // Inference starts now (the copy is part of it): set before the lock is let go, so the
+        // capture thread, free to start on the other slot, paces itself by this frame.
+        busy = true
+        inferStart = sys_monotonicNanoseconds()
         let f = frames[slot]
         swl_monitor_unlock(monitor)
         let t0 = sys_monotonicNanoseconds()
@@ -389,8 +393,6 @@ final class FramePipeline {
         let copy = sys_monotonicNanoseconds() &- t0
         swl_monitor_lock(monitor)
         state[slot] = .free
-        busy = true
-        inferStart = sys_monotonicNanoseconds()
         swl_monitor_broadcast(monitor)
         swl_monitor_unlock(monitor)
         return (f, copy)
