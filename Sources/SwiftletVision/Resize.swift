@@ -113,6 +113,11 @@ public struct BilinearResizer {
     private let hPacked: [Int16]
     private let planeStride: Int
     private var planes: [UInt8]
+    /// The AVX-512 horizontal pass (`swk_resize_h3_u8_avx512`), when the CPU has it and every output's
+    /// taps fit its 128-byte window: its blocks and program (CSwiftletKernels.h has the layout).
+    private let wide: Bool
+    private let hBlocks: [Int32]
+    private let hProgram: [Int8]
 
     /// Prepares a resize from `inWidth`×`inHeight` to `outWidth`×`outHeight` (all positive), or only
     /// the output columns `x` and rows `y` of it: the result is then `x.count`×`y.count` pixels, equal
@@ -156,19 +161,76 @@ public struct BilinearResizer {
             hTaps = taps
             hPacked = packed
             hFirst = (0...n).map { Int32(truncatingIfNeeded: h.first[min($0, n - 1)]) }
-            planeStride = inWidth + taps + 16
+            planeStride = inWidth + taps + 16 + 128
             planes = [UInt8](repeating: 0, count: 3 * planeStride)
+            #if arch(x86_64)
+            let plan = swk_vision_avx512() != 0 ? BilinearResizer.wideProgram(h, outputs: n) : nil
+            #else
+            let plan: ([Int32], [Int8])? = nil
+            #endif
+            wide = plan != nil
+            hBlocks = plan?.0 ?? []
+            hProgram = plan?.1 ?? []
         } else {
             hTaps = 0
             hPacked = []
             hFirst = []
             planeStride = 0
             planes = []
+            wide = false
+            hBlocks = []
+            hProgram = []
         }
+    }
+
+    /// `swk_resize_h3_u8_avx512`'s blocks and program for these taps, or nil when an output's taps
+    /// do not fit one 128-byte window. Blocks take up to 16 consecutive outputs whose taps all lie in
+    /// the 128 bytes from the first one's first input; each weight is split into three signed bytes.
+    private static func wideProgram(_ h: ResampleAxis, outputs n: Int) -> ([Int32], [Int8])? {
+        var blocks: [Int32] = [], program: [Int8] = []
+        var x0 = 0
+        while x0 < n {
+            let base = h.first[x0]
+            var m = 0, taps = 0
+            while m < 16 && x0 + m < n && h.first[x0 + m] >= base && h.first[x0 + m] - base + h.count[x0 + m] <= 128 {
+                taps = max(taps, h.count[x0 + m])
+                m += 1
+            }
+            if m == 0 { return nil }
+            let quads = (taps + 3) / 4
+            blocks += [Int32(base), Int32(quads), Int32(x0), Int32(m)]
+            for lane in 0..<16 {
+                let o = x0 + min(lane, m - 1)
+                for k in 0..<4 { program.append(Int8(truncatingIfNeeded: h.first[o] - base + k)) }
+            }
+            for q in 0..<quads {
+                var digits = [[Int8]](repeating: [Int8](repeating: 0, count: 64), count: 3)
+                for lane in 0..<m {
+                    let o = x0 + lane
+                    for k in 0..<4 where 4 * q + k < h.count[o] {
+                        let w = h.weights[o * h.ksize + 4 * q + k]
+                        let d0 = Int8(truncatingIfNeeded: w)
+                        let r = (w - Int32(d0)) >> 8
+                        let d1 = Int8(truncatingIfNeeded: r)
+                        let d2 = (r - Int32(d1)) >> 8
+                        guard d2 >= -128 && d2 <= 127 else { return nil }
+                        digits[0][4 * lane + k] = d0
+                        digits[1][4 * lane + k] = d1
+                        digits[2][4 * lane + k] = Int8(d2)
+                    }
+                }
+                program += digits[0] + digits[1] + digits[2]
+            }
+            x0 += m
+        }
+        return (blocks, program)
     }
 
     /// Whether `resize(planarRows:into:)` may be called: the vectorized path runs on this CPU.
     public var takesPlanarRows: Bool { simd }
+
+    /// Whether the horizontal pass runs the AVX-512 kernel (`swk_resize_h3_u8_avx512`).
+    public var usesAVX512: Bool { wide }
 
     /// Resizes `image` (which must be `inWidth`×`inHeight`) into `output`, reusing its storage.
     public mutating func resize(_ image: RGBImage, into output: inout RGBImage) {
@@ -276,6 +338,14 @@ public struct BilinearResizer {
     /// The three planes at `planes` (`planeStride` apart) resized horizontally into one interleaved row.
     private func horizontalPlanes(_ planes: UnsafeMutablePointer<UInt8>, into dst: UnsafeMutablePointer<UInt8>) {
         #if arch(x86_64)
+        if wide {
+            hBlocks.withUnsafeBufferPointer { blocks in
+                hProgram.withUnsafeBufferPointer { program in
+                    swk_resize_h3_u8_avx512(planes, planeStride, blocks.baseAddress!, blocks.count / 4, program.baseAddress!, dst)
+                }
+            }
+            return
+        }
         hFirst.withUnsafeBufferPointer { first in
             hPacked.withUnsafeBufferPointer { w in
                 swk_resize_h3_u8_avx2(planes, planeStride, first.baseAddress!, w.baseAddress!, hTaps, outWidth, dst)
@@ -290,7 +360,11 @@ public struct BilinearResizer {
         if simd, let planes {
             let ps = planeStride
             for y in 0..<rows {
-                swk_rgb_to_planes_ssse3(src + y * inWidth * 3, inWidth, planes, planes + ps, planes + 2 * ps)
+                if wide {
+                    swk_rgb_to_planes_avx512(src + y * inWidth * 3, inWidth, planes, planes + ps, planes + 2 * ps)
+                } else {
+                    swk_rgb_to_planes_ssse3(src + y * inWidth * 3, inWidth, planes, planes + ps, planes + 2 * ps)
+                }
                 horizontalPlanes(planes, into: dst + y * outWidth * 3)
             }
             return
