@@ -321,10 +321,12 @@ public struct BilinearResizer {
         var planeBuffer: [UInt8] = []
         swap(&planeBuffer, &planes)
         defer { swap(&planeBuffer, &planes) }
+        // One copy of self a frame (passing the inout self to `row` copied it, retains and all, every row).
+        let me = self
         tmpBuffer.withUnsafeMutableBufferPointer { tmp in
             planeBuffer.withUnsafeMutableBufferPointer { pl in
                 for y in rowFirst..<rowEnd {
-                    row(self, y, pl.baseAddress, tmp.baseAddress! + (y - rowFirst) * outWidth * 3)
+                    row(me, y, pl.baseAddress, tmp.baseAddress! + (y - rowFirst) * outWidth * 3)
                 }
             }
         }
