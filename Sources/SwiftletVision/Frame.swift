@@ -1,5 +1,5 @@
 import SwiftletCore
-#if arch(x86_64)
+#if arch(x86_64) || (arch(arm64) && !SWIFTLET_NO_CAMERA)
 import CSwiftletKernels
 #endif
 
@@ -19,6 +19,7 @@ import CSwiftletKernels
 // reads (`swk_yuyv_to_planes_avx2`, the same integer formulas in 32-bit lanes); with AVX-512 BW,
 // `swk_yuyv_to_planes_avx512`, in 16-bit lanes: 298 = 256 + 42, 409 = 512 − 103, −208 = −256 + 48 and
 // 516 = 512 + 4 split each sum into 256·a + t with t within int16, and (256·a + t) >> 8 = a + (t >> 8).
+// On ARM64 the same 16-bit formulas run in NEON (`swk_yuyv_to_planes_neon`, arm_vision.c).
 
 /// A raw frame in memory (a mapped camera buffer or a slice of a recording).
 public struct RawFrame {
@@ -161,6 +162,15 @@ public struct FrameFitter {
                 place(into: &output) { (resizer: inout BilinearResizer, dst: inout RGBImage) in
                     resizer.resize(planarRows: { y, r, g, b in swk_yuyv_to_planes_avx2(base + y * bytesPerLine, w, r, g, b) }, into: &dst)
                 }
+            }
+            return
+        }
+        #elseif arch(arm64) && !SWIFTLET_NO_CAMERA
+        if frame.format == .yuyv && resizer.takesPlanarRows {
+            let base = frame.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let bytesPerLine = frame.bytesPerLine, w = frame.width
+            place(into: &output) { (resizer: inout BilinearResizer, dst: inout RGBImage) in
+                resizer.resize(planarRows: { y, r, g, b in swk_yuyv_to_planes_neon(base + y * bytesPerLine, w, r, g, b) }, into: &dst)
             }
             return
         }

@@ -20,12 +20,18 @@
 // On x86-64 CPUs with AVX2 the passes run as C micro-kernels (CSwiftletKernels' swk_resize_*): each
 // input row is split into three planes (or converted straight into them, `resize(planarRows:into:)`),
 // each plane resized by 16-bit multiply-adds of the weights split into 11-bit halves (exact), and the
-// vertical pass in 32-bit lanes; the same integer sums, so the same bytes. Elsewhere, or with
+// vertical pass in 32-bit lanes; the same integer sums, so the same bytes. With AVX-512 (BW, VBMI,
+// VNNI) the horizontal pass takes blocks of up to 16 outputs whose taps lie in one 128-byte window:
+// vpermi2b gathers each lane's 4 taps, vpdpbusd multiplies them by the weights written as three
+// signed bytes (w = d2·2^16 + d1·2^8 + d0), again exact. On ARM64 the same planes and 11-bit halves
+// run in NEON (arm_vision.c), the vertical pass in 32-bit lanes. Elsewhere, or with
 // `vectorized: false`, the scalar Swift passes below run.
 
 #if arch(x86_64)
 import CSwiftletKernels
 import SwiftletCore
+#elseif arch(arm64) && !SWIFTLET_NO_CAMERA
+import CSwiftletKernels
 #endif
 
 /// Fixed-point filter taps for one axis (Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`).
@@ -142,13 +148,23 @@ public struct BilinearResizer {
         scratch = []
         #if arch(x86_64)
         simd = vectorized && CPUFeatures.current().isSuperset(of: [.avx2, .sse41])
+        #elseif arch(arm64) && !SWIFTLET_NO_CAMERA
+        // NEON is in every ARMv8-A core; its horizontal kernel takes the weights' 11-bit halves unsigned.
+        // Board binaries without camera capture (rpi4, SWIFTLET_NO_CAMERA) keep the scalar passes: the
+        // NEON path's 8 KB of code would take that binary past its 1 MB budget.
+        simd = vectorized && horizontal.weights.allSatisfy { $0 >= 0 }
         #else
         simd = false
         #endif
         if simd {
             // Layouts: CSwiftletKernels.h, "Horizontal taps packed for 16-bit multiply-adds".
             let h = horizontal, n = self.outWidth
+            // (NEON: always 16 · chunks.)
+            #if arch(arm64) && !SWIFTLET_NO_CAMERA
+            let taps = (h.ksize + 15) / 16 * 16
+            #else
             let taps = h.ksize <= 8 ? 8 : (h.ksize + 15) / 16 * 16
+            #endif
             var packed = [Int16](repeating: 0, count: (n + 1) * taps * 2)
             for o in 0..<n {
                 for t in 0..<h.count[o] {
@@ -339,6 +355,15 @@ public struct BilinearResizer {
 
     /// The three planes at `planes` (`planeStride` apart) resized horizontally into one interleaved row.
     private func horizontalPlanes(_ planes: UnsafeMutablePointer<UInt8>, into dst: UnsafeMutablePointer<UInt8>) {
+        #if arch(arm64) && !SWIFTLET_NO_CAMERA
+        hFirst.withUnsafeBufferPointer { first in
+            hPacked.withUnsafeBufferPointer { w in
+                UnsafeRawPointer(w.baseAddress!).withMemoryRebound(to: UInt16.self, capacity: w.count) { w16 in
+                    swk_resize_h3_u8_neon(planes, planeStride, first.baseAddress!, w16, hTaps / 16, outWidth, dst)
+                }
+            }
+        }
+        #endif
         #if arch(x86_64)
         if wide {
             hBlocks.withUnsafeBufferPointer { blocks in
@@ -358,6 +383,16 @@ public struct BilinearResizer {
 
     /// Resizes `rows` rows of `inWidth` pixels to `outWidth` pixels (`planes`: the plane buffer, used on the vectorized path).
     private func horizontalPass(_ src: UnsafePointer<UInt8>, rows: Int, into dst: UnsafeMutablePointer<UInt8>, planes: UnsafeMutablePointer<UInt8>?) {
+        #if arch(arm64) && !SWIFTLET_NO_CAMERA
+        if simd, let planes {
+            let ps = planeStride
+            for y in 0..<rows {
+                swk_rgb_to_planes_neon(src + y * inWidth * 3, inWidth, planes, planes + ps, planes + 2 * ps)
+                horizontalPlanes(planes, into: dst + y * outWidth * 3)
+            }
+            return
+        }
+        #endif
         #if arch(x86_64)
         if simd, let planes {
             let ps = planeStride
@@ -408,6 +443,17 @@ public struct BilinearResizer {
         let half = Int32(1) << (ResampleAxis.precisionBits - 1)
         let ksize = vertical.ksize
         let stride = width * 3
+        #if arch(arm64) && !SWIFTLET_NO_CAMERA
+        if simd {
+            vertical.weights.withUnsafeBufferPointer { kk in
+                for yy in 0..<outHeight {
+                    swk_resize_v_u8_neon(src + (vertical.first[yy] - rowOffset) * stride, stride, kk.baseAddress! + yy * ksize,
+                                         vertical.count[yy], dst + yy * stride, stride)
+                }
+            }
+            return
+        }
+        #endif
         #if arch(x86_64)
         if simd {
             vertical.weights.withUnsafeBufferPointer { kk in

@@ -443,5 +443,19 @@ void swk_rgb_to_planes_avx512(const uint8_t *src, size_t n, uint8_t *r, uint8_t 
 /// output channel c reads byte 2 − c), one subtraction and one IEEE division each, as Normalize.swift.
 void swk_normalize_rgb_f32_avx512(const uint8_t *src, size_t pixels, const float *mean, const float *std, int bgr, float *out);
 #endif
+#if defined(__aarch64__)
+/// swk_yuyv_to_planes_avx2 with NEON (the same bytes; arm_vision.c).
+void swk_yuyv_to_planes_neon(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
+/// `n` interleaved RGB pixels to three planes (vld3).
+void swk_rgb_to_planes_neon(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
+/// swk_resize_h3_u8_avx2's job with NEON, on its layout for `taps` = 16 · chunks: output x of plane c =
+/// Σ src[c · plane_stride + first[x] + t] · w_t, the weights at w + 32 · chunks · x as `chunks` ×
+/// [16 × (w >> 11)][16 × (w & 2047)] (non-negative weights; zero past the output's taps). Reads
+/// 16 · chunks bytes of each plane from first[x] (the caller pads).
+void swk_resize_h3_u8_neon(const uint8_t *src, size_t plane_stride, const int32_t *first, const uint16_t *w, size_t chunks,
+                           size_t out_w, uint8_t *dst);
+/// swk_resize_v_u8_avx2 with NEON.
+void swk_resize_v_u8_neon(const uint8_t *src, size_t stride, const int32_t *k, size_t taps, uint8_t *dst, size_t n);
+#endif
 
 #endif
