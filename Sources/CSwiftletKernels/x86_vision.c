@@ -368,12 +368,31 @@ SWK_AVX512 void swk_normalize_rgb_f32_avx512(const uint8_t *src, size_t pixels, 
     }
     const __m512 m0 = _mm512_loadu_ps(mv), m1 = _mm512_loadu_ps(mv + 16), m2 = _mm512_loadu_ps(mv + 32);
     const __m512 s0 = _mm512_loadu_ps(sv), s1 = _mm512_loadu_ps(sv + 16), s2 = _mm512_loadu_ps(sv + 32);
+    // The quotient by the reciprocal and one Newton step (q = a·r, q += (a − q·s)·r, fused) is the
+    // correctly rounded a / s for most divisors; only 256 values a channel occur, so check them all
+    // against the division and keep dividing if one differs.
+    const __m512 r0 = _mm512_div_ps(_mm512_set1_ps(1), s0), r1 = _mm512_div_ps(_mm512_set1_ps(1), s1), r2 = _mm512_div_ps(_mm512_set1_ps(1), s2);
+    int exact = 1;
+    for (int c = 0; c < 3 && exact; c++) {
+        const __m512 mc = _mm512_set1_ps(mean[c]), sc = _mm512_set1_ps(std[c]), rc = _mm512_div_ps(_mm512_set1_ps(1), sc);
+        for (int v = 0; v < 256; v += 16) {
+            const __m512 a = _mm512_sub_ps(_mm512_add_ps(_mm512_set1_ps((float)v), _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)), mc);
+            const __m512 q = _mm512_mul_ps(a, rc);
+            const __m512 f = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, sc, a), rc, q);
+            if (_mm512_cmpneq_epi32_mask(_mm512_castps_si512(f), _mm512_castps_si512(_mm512_div_ps(a, sc)))) {
+                exact = 0;
+                break;
+            }
+        }
+    }
+#define SWK_QUOT(a, s, r) (exact ? _mm512_fmadd_ps(_mm512_fnmadd_ps(_mm512_mul_ps(a, r), s, a), r, _mm512_mul_ps(a, r)) : _mm512_div_ps(a, s))
     for (size_t i = 0; i < pixels; i += 16) {
         const size_t m = pixels - i < 16 ? pixels - i : 16, vals = 3 * m;
         const __m512i x = _mm512_permutexvar_epi8(perm, _mm512_maskz_loadu_epi8((__mmask64)((1ull << vals) - 1), src + 3 * i));
-        const __m512 f0 = _mm512_div_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(x))), m0), s0);
-        const __m512 f1 = _mm512_div_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 1))), m1), s1);
-        const __m512 f2 = _mm512_div_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 2))), m2), s2);
+        const __m512 a0 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(x))), m0);
+        const __m512 a1 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 1))), m1);
+        const __m512 a2 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 2))), m2);
+        const __m512 f0 = SWK_QUOT(a0, s0, r0), f1 = SWK_QUOT(a1, s1, r1), f2 = SWK_QUOT(a2, s2, r2);
         float *o = out + 3 * i;
         if (m == 16) {
             _mm512_storeu_ps(o, f0);
@@ -386,5 +405,6 @@ SWK_AVX512 void swk_normalize_rgb_f32_avx512(const uint8_t *src, size_t pixels, 
             _mm512_mask_storeu_ps(o + 32, (__mmask16)((all >> 32) & 0xFFFF), f2);
         }
     }
+#undef SWK_QUOT
 }
 #endif

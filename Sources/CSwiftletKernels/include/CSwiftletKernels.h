@@ -440,7 +440,9 @@ void swk_yuyv_to_planes_avx512(const uint8_t *src, size_t n, uint8_t *r, uint8_t
 /// swk_rgb_to_planes_ssse3 with vpermb. AVX-512 VBMI.
 void swk_rgb_to_planes_avx512(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
 /// `pixels` interleaved RGB pixels to floats (p − mean[c]) / std[c] (c: the output channel; `bgr`:
-/// output channel c reads byte 2 − c), one subtraction and one IEEE division each, as Normalize.swift.
+/// output channel c reads byte 2 − c), one subtraction and one IEEE division each, as Normalize.swift
+/// (or the reciprocal with a fused Newton step where that gives the same floats for all 256 values of
+/// every channel, checked at each call).
 void swk_normalize_rgb_f32_avx512(const uint8_t *src, size_t pixels, const float *mean, const float *std, int bgr, float *out);
 #endif
 #if defined(__aarch64__)
