@@ -1,6 +1,7 @@
 #if arch(x86_64)
 import CSwiftletKernels
 #endif
+import SwiftletApp
 import SwiftletCore
 import SwiftletVision
 import Testing
@@ -50,6 +51,18 @@ private func taps(_ inSize: Int, _ outSize: Int) -> Int {
         // 141 taps do not fit the AVX-512 kernel's 128-byte window: the AVX2 kernel runs.
         #expect(!BilinearResizer(inWidth: 770, inHeight: 4, outWidth: 11, outHeight: 2).usesAVX512)
         #endif
+    }
+
+    /// The kernel self-test (`swiftlet selftest`, which the board tests run under qemu on rpi5) checks
+    /// the vectorized pre-processing too, and it passes.
+    @Test func theKernelSelfTestChecksThePreprocessing() {
+        let r = kernelSelfTest(seed: 5, randomCases: 40)
+        #if arch(x86_64)
+        #expect(r.preprocessing == [swk_vision_avx512() != 0 ? "resizeU8_avx512" : "resizeU8_avx2"])
+        #elseif arch(arm64)
+        #expect(r.preprocessing == ["resizeU8_neon"])
+        #endif
+        #expect(r.failures.isEmpty, "\(r.failures.prefix(5))")
     }
 
     @Test(arguments: [1, 2, 3, 7, 8, 9, 17, 33, 41])
@@ -163,6 +176,37 @@ private func taps(_ inSize: Int, _ outSize: Int) -> Int {
                     }
                 }
                 #expect(firstDifference(a, b) == nil, "\(format) \(width)x\(height) -> \(w)x\(h) shorter \(shorter) letterbox \(letterbox): \(firstDifference(a, b) ?? "")")
+            }
+        }
+    }
+
+    /// A one-channel model's input (`normalizeLuma` of the fitted frame) from the vectorized and the
+    /// scalar fitter, YUYV and decoded images, stretched, cropped and letterboxed: the same floats.
+    @Test func oneChannelInputsEqualScalar() {
+        let width = 643, height = 37
+        var rng = SplitMix64(state: 21)
+        var bytes = [UInt8](repeating: 0, count: (width * 2 + 2) * height)
+        for i in 0..<bytes.count { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        let image = randomImage(width, height, seed: 22)
+        for (w, h, shorter, letterbox) in [(96, 96, 0, false), (64, 64, 70, false), (128, 128, 0, true)] {
+            var fast = FrameFitter(inWidth: width, inHeight: height, width: w, height: h, shorter: shorter, letterbox: letterbox)
+            var slow = FrameFitter(inWidth: width, inHeight: height, width: w, height: h, shorter: shorter, letterbox: letterbox, vectorized: false)
+            for source in 0..<2 {
+                var a = RGBImage(width: 0, height: 0), b = RGBImage(width: 0, height: 0)
+                if source == 0 {
+                    bytes.withUnsafeBytes { buf in
+                        let frame = RawFrame(format: .yuyv, width: width, height: height, bytesPerLine: width * 2 + 2, bytes: buf)
+                        fast.fit(frame, into: &a)
+                        slow.fit(frame, into: &b)
+                    }
+                } else {
+                    fast.fit(image, into: &a)
+                    slow.fit(image, into: &b)
+                }
+                var x = [Float](repeating: 0, count: w * h), y = x
+                normalizeLuma(a, mean: 0.449 * 255, std: 0.226 * 255, into: &x)
+                normalizeLuma(b, mean: 0.449 * 255, std: 0.226 * 255, into: &y)
+                #expect(x.map(\.bitPattern) == y.map(\.bitPattern), "\(source == 0 ? "yuyv" : "image") -> \(w)x\(h) shorter \(shorter) letterbox \(letterbox)")
             }
         }
     }
