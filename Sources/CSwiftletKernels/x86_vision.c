@@ -9,6 +9,25 @@
 
 #define SWK_AVX2 __attribute__((target("avx2")))
 #define SWK_SSSE3 __attribute__((target("ssse3")))
+#define SWK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vnni")))
+
+#include <cpuid.h>
+
+int swk_vision_avx512(void) {
+    static int cached = -1;
+    if (cached >= 0) return cached;
+    unsigned a, b, c, d;
+    int ok = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27))) {  // OSXSAVE
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        if ((lo & 0xE6) == 0xE6 && __get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+            ok = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) && (c & (1u << 1)) && (c & (1u << 11));
+        }
+    }
+    cached = ok;
+    return ok;
+}
 
 static inline uint8_t swk_clip22(int32_t v) {
     if (v <= 0) return 0;
@@ -229,5 +248,163 @@ SWK_AVX2 void swk_yuyv_to_planes_avx2(const uint8_t *src, size_t n, uint8_t *r, 
         g[i] = swk_clamp_byte((c - 100 * d - 208 * e) >> 8);
         b[i] = swk_clamp_byte((c + 516 * d) >> 8);
     }
+}
+
+// ---- AVX-512 (BW, VL, VBMI, VNNI) ----
+
+SWK_AVX512 void swk_resize_h3_u8_avx512(const uint8_t *src, size_t plane_stride, const int32_t *blocks, size_t nblocks,
+                                      const int8_t *prog, uint8_t *dst) {
+    const __m512i four = _mm512_set1_epi8(4), half = _mm512_set1_epi32(1 << 21), zero = _mm512_setzero_si512();
+    uint8_t ilv_bytes[64];
+    for (int k = 0; k < 64; k++) ilv_bytes[k] = k < 48 ? (uint8_t)(k % 3 * 16 + k / 3) : 0;
+    const __m512i ilv = _mm512_loadu_si512(ilv_bytes);
+    for (size_t blk = 0; blk < nblocks; blk++) {
+        const int32_t *h = blocks + 4 * blk;
+        const uint8_t *p = src + h[0];
+        const __m512i r0 = _mm512_loadu_si512(p), r1 = _mm512_loadu_si512(p + 64);
+        const __m512i g0 = _mm512_loadu_si512(p + plane_stride), g1 = _mm512_loadu_si512(p + plane_stride + 64);
+        const __m512i b0 = _mm512_loadu_si512(p + 2 * plane_stride), b1 = _mm512_loadu_si512(p + 2 * plane_stride + 64);
+        __m512i idx = _mm512_loadu_si512(prog);
+        prog += 64;
+        __m512i ar0 = zero, ar1 = zero, ar2 = zero, ag0 = zero, ag1 = zero, ag2 = zero, ab0 = zero, ab1 = zero, ab2 = zero;
+        for (int32_t q = 0; q < h[1]; q++) {
+            const __m512i w0 = _mm512_loadu_si512(prog), w1 = _mm512_loadu_si512(prog + 64), w2 = _mm512_loadu_si512(prog + 128);
+            prog += 192;
+            const __m512i xr = _mm512_permutex2var_epi8(r0, idx, r1);
+            const __m512i xg = _mm512_permutex2var_epi8(g0, idx, g1);
+            const __m512i xb = _mm512_permutex2var_epi8(b0, idx, b1);
+            ar0 = _mm512_dpbusd_epi32(ar0, xr, w0);
+            ag0 = _mm512_dpbusd_epi32(ag0, xg, w0);
+            ab0 = _mm512_dpbusd_epi32(ab0, xb, w0);
+            ar1 = _mm512_dpbusd_epi32(ar1, xr, w1);
+            ag1 = _mm512_dpbusd_epi32(ag1, xg, w1);
+            ab1 = _mm512_dpbusd_epi32(ab1, xb, w1);
+            ar2 = _mm512_dpbusd_epi32(ar2, xr, w2);
+            ag2 = _mm512_dpbusd_epi32(ag2, xg, w2);
+            ab2 = _mm512_dpbusd_epi32(ab2, xb, w2);
+            idx = _mm512_add_epi8(idx, four);
+        }
+#define SWK_H_FINISH(a0, a1, a2)                                                                                              \
+    _mm512_cvtusepi32_epi8(_mm512_max_epi32(                                                                                   \
+        _mm512_srai_epi32(_mm512_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(a2, 16), _mm512_slli_epi32(a1, 8)),            \
+                                           _mm512_add_epi32(a0, half)),                                                        \
+                          22),                                                                                                 \
+        zero))
+        __m512i all = _mm512_castsi128_si512(SWK_H_FINISH(ar0, ar1, ar2));
+        all = _mm512_inserti32x4(all, SWK_H_FINISH(ag0, ag1, ag2), 1);
+        all = _mm512_inserti32x4(all, SWK_H_FINISH(ab0, ab1, ab2), 2);
+#undef SWK_H_FINISH
+        _mm512_mask_storeu_epi8(dst + 3 * (size_t)h[2], (__mmask64)((1ull << (3 * h[3])) - 1), _mm512_permutexvar_epi8(ilv, all));
+    }
+}
+
+SWK_AVX512 void swk_yuyv_to_planes_avx512(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b) {
+    // Per 16-byte lane (8 pixels), one word per pixel: [Y, V of its pair] and [Y, U of its pair].
+    const __m512i pv = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 3, 2, 3, 4, 7, 6, 7, 8, 11, 10, 11, 12, 15, 14, 15));
+    const __m512i pu = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 1, 4, 5, 6, 5, 8, 9, 10, 9, 12, 13, 14, 13));
+    const __m512i kR = _mm512_set1_epi16((int16_t)(uint16_t)((uint8_t)-103 << 8 | 42));
+    const __m512i kR1 = _mm512_set1_epi16(2 << 8 | 1);
+    const __m512i kGu = _mm512_set1_epi16((int16_t)(uint16_t)((uint8_t)-100 << 8 | 42));
+    const __m512i kGv = _mm512_set1_epi16(48 << 8);
+    const __m512i kG1 = _mm512_set1_epi16((int16_t)(uint16_t)((uint8_t)-1 << 8 | 1));
+    const __m512i kB = _mm512_set1_epi16(4 << 8 | 42);
+    const __m512i kB1 = _mm512_set1_epi16(2 << 8 | 1);
+    const __m512i cR = _mm512_set1_epi16(12640), cG = _mm512_set1_epi16(6112), cB = _mm512_set1_epi16(-1056);
+    const __m512i oR = _mm512_set1_epi16(-272), oG = _mm512_set1_epi16(112), oB = _mm512_set1_epi16(-272);
+    const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+    for (size_t i = 0; i < n; i += 32) {
+        const size_t m = n - i < 32 ? n - i : 32;
+        const size_t bytes = 2 * m + (m & 1) * 2;
+        const __mmask64 in = bytes >= 64 ? ~(__mmask64)0 : (__mmask64)((1ull << bytes) - 1);
+        const __m512i d = _mm512_maskz_loadu_epi8(in, src + 2 * i);
+        const __m512i yv = _mm512_shuffle_epi8(d, pv), yu = _mm512_shuffle_epi8(d, pu);
+        // Frame.swift's formulas with 298 = 256 + 42, 409 = 512 - 103, -208 = -256 + 48, 516 = 512 + 4:
+        // (256·a + t) >> 8 = a + (t >> 8), every t and sum within int16.
+        const __m512i R = _mm512_add_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(yv, kR1), oR),
+                                           _mm512_srai_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(yv, kR), cR), 8));
+        const __m512i G = _mm512_add_epi16(
+            _mm512_add_epi16(_mm512_maddubs_epi16(yv, kG1), oG),
+            _mm512_srai_epi16(_mm512_add_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(yu, kGu), _mm512_maddubs_epi16(yv, kGv)), cG), 8));
+        const __m512i B = _mm512_add_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(yu, kB1), oB),
+                                           _mm512_srai_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(yu, kB), cB), 8));
+        const __m512i rg = _mm512_permutexvar_epi64(order, _mm512_packus_epi16(R, G));  // [R 0-31][G 0-31]
+        const __m256i bb = _mm512_castsi512_si256(_mm512_permutexvar_epi64(order, _mm512_packus_epi16(B, B)));
+        if (m == 32) {
+            _mm256_storeu_si256((__m256i *)(r + i), _mm512_castsi512_si256(rg));
+            _mm256_storeu_si256((__m256i *)(g + i), _mm512_extracti64x4_epi64(rg, 1));
+            _mm256_storeu_si256((__m256i *)(b + i), bb);
+        } else {
+            const __mmask32 out = (__mmask32)((1u << m) - 1);
+            _mm256_mask_storeu_epi8(r + i, out, _mm512_castsi512_si256(rg));
+            _mm256_mask_storeu_epi8(g + i, out, _mm512_extracti64x4_epi64(rg, 1));
+            _mm256_mask_storeu_epi8(b + i, out, bb);
+        }
+    }
+}
+
+SWK_AVX512 void swk_rgb_to_planes_avx512(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b) {
+    uint8_t split_bytes[64];
+    for (int k = 0; k < 64; k++) split_bytes[k] = (uint8_t)(k < 48 ? 3 * (k % 16) + k / 16 : 0);
+    const __m512i split = _mm512_loadu_si512(split_bytes);
+    for (size_t i = 0; i < n; i += 16) {
+        const size_t m = n - i < 16 ? n - i : 16;
+        const __m512i x = _mm512_permutexvar_epi8(split, _mm512_maskz_loadu_epi8((__mmask64)((1ull << (3 * m)) - 1), src + 3 * i));
+        const __mmask16 out = (__mmask16)((1u << m) - 1);
+        _mm_mask_storeu_epi8(r + i, out, _mm512_castsi512_si128(x));
+        _mm_mask_storeu_epi8(g + i, out, _mm512_extracti32x4_epi32(x, 1));
+        _mm_mask_storeu_epi8(b + i, out, _mm512_extracti32x4_epi32(x, 2));
+    }
+}
+
+SWK_AVX512 void swk_normalize_rgb_f32_avx512(const uint8_t *src, size_t pixels, const float *mean, const float *std, int bgr,
+                                           float *out) {
+    uint8_t perm_bytes[64];
+    for (int k = 0; k < 64; k++) perm_bytes[k] = (uint8_t)(k < 48 && bgr ? k / 3 * 3 + 2 - k % 3 : k);
+    const __m512i perm = _mm512_loadu_si512(perm_bytes);
+    float mv[48], sv[48];
+    for (int k = 0; k < 48; k++) {
+        mv[k] = mean[k % 3];
+        sv[k] = std[k % 3];
+    }
+    const __m512 m0 = _mm512_loadu_ps(mv), m1 = _mm512_loadu_ps(mv + 16), m2 = _mm512_loadu_ps(mv + 32);
+    const __m512 s0 = _mm512_loadu_ps(sv), s1 = _mm512_loadu_ps(sv + 16), s2 = _mm512_loadu_ps(sv + 32);
+    // The quotient by the reciprocal and one Newton step (q = a·r, q += (a − q·s)·r, fused) is the
+    // correctly rounded a / s for most divisors; only 256 values a channel occur, so check them all
+    // against the division and keep dividing if one differs.
+    const __m512 r0 = _mm512_div_ps(_mm512_set1_ps(1), s0), r1 = _mm512_div_ps(_mm512_set1_ps(1), s1), r2 = _mm512_div_ps(_mm512_set1_ps(1), s2);
+    int exact = 1;
+    for (int c = 0; c < 3 && exact; c++) {
+        const __m512 mc = _mm512_set1_ps(mean[c]), sc = _mm512_set1_ps(std[c]), rc = _mm512_div_ps(_mm512_set1_ps(1), sc);
+        for (int v = 0; v < 256; v += 16) {
+            const __m512 a = _mm512_sub_ps(_mm512_add_ps(_mm512_set1_ps((float)v), _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)), mc);
+            const __m512 q = _mm512_mul_ps(a, rc);
+            const __m512 f = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, sc, a), rc, q);
+            if (_mm512_cmpneq_epi32_mask(_mm512_castps_si512(f), _mm512_castps_si512(_mm512_div_ps(a, sc)))) {
+                exact = 0;
+                break;
+            }
+        }
+    }
+#define SWK_QUOT(a, s, r) (exact ? _mm512_fmadd_ps(_mm512_fnmadd_ps(_mm512_mul_ps(a, r), s, a), r, _mm512_mul_ps(a, r)) : _mm512_div_ps(a, s))
+    for (size_t i = 0; i < pixels; i += 16) {
+        const size_t m = pixels - i < 16 ? pixels - i : 16, vals = 3 * m;
+        const __m512i x = _mm512_permutexvar_epi8(perm, _mm512_maskz_loadu_epi8((__mmask64)((1ull << vals) - 1), src + 3 * i));
+        const __m512 a0 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(x))), m0);
+        const __m512 a1 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 1))), m1);
+        const __m512 a2 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(x, 2))), m2);
+        const __m512 f0 = SWK_QUOT(a0, s0, r0), f1 = SWK_QUOT(a1, s1, r1), f2 = SWK_QUOT(a2, s2, r2);
+        float *o = out + 3 * i;
+        if (m == 16) {
+            _mm512_storeu_ps(o, f0);
+            _mm512_storeu_ps(o + 16, f1);
+            _mm512_storeu_ps(o + 32, f2);
+        } else {
+            const uint64_t all = (1ull << vals) - 1;
+            _mm512_mask_storeu_ps(o, (__mmask16)(all & 0xFFFF), f0);
+            _mm512_mask_storeu_ps(o + 16, (__mmask16)((all >> 16) & 0xFFFF), f1);
+            _mm512_mask_storeu_ps(o + 32, (__mmask16)((all >> 32) & 0xFFFF), f2);
+        }
+    }
+#undef SWK_QUOT
 }
 #endif

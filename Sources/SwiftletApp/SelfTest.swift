@@ -1,6 +1,7 @@
 import CSwiftletKernels
 import SwiftletCore
 import SwiftletKernels
+import SwiftletVision
 
 // The kernel self-test: every SIMD variant of the kernel tables that this CPU runs, against the
 // scalar reference, on seeded random geometries chosen to hit every edge (channel counts around the
@@ -26,6 +27,9 @@ public struct SelfTestReport: Sendable {
     }
     /// One line per failing case: variant, geometry, first mismatch.
     public var failures: [String] = []
+    /// The vectorized pre-processing checked besides the kernel tables (`resizeU8_neon`, …; its cases
+    /// count in `cases`, before every variant's), empty where only the scalar Swift runs.
+    public var preprocessing: [String] = []
 }
 
 /// A small, seeded PRNG (xorshift64*), the same on every platform.
@@ -186,6 +190,15 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
     var report = SelfTestReport()
     let cases = selfTestCases(seed: seed, random: randomCases)
     var rng = SelfTestRandom(seed: seed &+ 77)
+    #if !SWIFTLET_NO_CAMERA
+    // First, so that its cases count before every table variant's (casesPerVariant).
+    if let name = visionVariantName() {
+        report.preprocessing.append(name)
+        let f = checkVision(random: randomCases, &rng)
+        report.cases += f.cases
+        report.failures += f.failures.map { "\(name) \($0)" }
+    }
+    #endif
     for v in KernelTables.convF32 where v.algorithm != .reference && v.runs(on: features) {
         report.variants.append(v.name)
         for t in cases where v.accepts(t.g) {
@@ -246,6 +259,77 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
     }
     return report
 }
+
+// MARK: - Vision
+
+// Only in binaries with camera capture: the rpi4 one leaves it out to stay under 1 MB; the rpi5
+// binary checks the same arm_vision.c under qemu (BoardTests), the host tests the x86 kernels.
+#if !SWIFTLET_NO_CAMERA
+
+/// The vectorized pre-processing this CPU runs (the resize's passes, the YUYV conversion, the RGB
+/// split: SwiftletVision's C kernels), or nil when only the scalar Swift runs.
+func visionVariantName() -> String? {
+    guard BilinearResizer(inWidth: 8, inHeight: 2, outWidth: 3, outHeight: 1).takesPlanarRows else { return nil }
+    #if arch(arm64)
+    return "resizeU8_neon"
+    #elseif arch(x86_64)
+    return swk_vision_avx512() != 0 ? "resizeU8_avx512" : "resizeU8_avx2"
+    #else
+    return nil
+    #endif
+}
+
+/// Random images resized (stretched, or a window of the output) by the vectorized and the scalar
+/// (`vectorized: false`) passes, and random YUYV and RGB24 frames fitted stretched, cropped and
+/// letterboxed: each pair must give the same bytes.
+func checkVision(random: Int, _ rng: inout SelfTestRandom) -> (cases: Int, failures: [String]) {
+    var cases = 0
+    var failures: [String] = []
+    for i in 0..<max(6, random / 4) {
+        let inW = i == 0 ? 640 : rng.int(1...300), inH = i == 0 ? 12 : rng.int(1...24)
+        let fullW = rng.pick([1, 3, 16, 17, 33, 128, 224, inW, inW + 7, max(1, inW / 5)]), outH = rng.int(1...20)
+        let x0 = rng.int(0...(fullW - 1) / 2)
+        let window = rng.int(0...1) == 0 ? 0..<fullW : x0..<rng.int((x0 + 1)...fullW)
+        var image = RGBImage(width: inW, height: inH)
+        for k in 0..<image.pixels.count { image.pixels[k] = UInt8(truncatingIfNeeded: rng.next() >> 40) }
+        var fast = BilinearResizer(inWidth: inW, inHeight: inH, outWidth: fullW, outHeight: outH, x: window)
+        var slow = BilinearResizer(inWidth: inW, inHeight: inH, outWidth: fullW, outHeight: outH, x: window, vectorized: false)
+        var a = RGBImage(width: 0, height: 0), b = RGBImage(width: 0, height: 0)
+        fast.resize(image, into: &a)
+        slow.resize(image, into: &b)
+        cases += 1
+        if let d = firstByteDifference(a.pixels, b.pixels) {
+            failures.append("image \(inW)x\(inH) -> \(fullW)x\(outH) columns \(window.lowerBound)..<\(window.upperBound): byte \(d)")
+        }
+        let mode = rng.int(0...2)  // stretch, shorter side + centre crop, letterbox
+        let outW = max(1, window.count)
+        let format: CameraPixelFormat = rng.int(0...1) == 0 ? .yuyv : .rgb24
+        let bytesPerLine = inW * (format == .yuyv ? 2 : 3) + rng.int(0...5) + 2
+        var bytes = [UInt8](repeating: 0, count: bytesPerLine * inH)
+        for k in 0..<bytes.count { bytes[k] = UInt8(truncatingIfNeeded: rng.next() >> 32) }
+        let shorter = mode == 1 ? max(1, min(outW, outH) + rng.int(0...9)) : 0
+        var fastFit = FrameFitter(inWidth: inW, inHeight: inH, width: outW, height: outH, shorter: shorter, letterbox: mode == 2)
+        var slowFit = FrameFitter(inWidth: inW, inHeight: inH, width: outW, height: outH, shorter: shorter, letterbox: mode == 2, vectorized: false)
+        bytes.withUnsafeBytes { buf in
+            let frame = RawFrame(format: format, width: inW, height: inH, bytesPerLine: bytesPerLine, bytes: buf)
+            fastFit.fit(frame, into: &a)
+            slowFit.fit(frame, into: &b)
+        }
+        cases += 1
+        if let d = firstByteDifference(a.pixels, b.pixels) {
+            failures.append("\(format == .yuyv ? "yuyv" : "rgb24") \(inW)x\(inH) -> \(outW)x\(outH) mode \(mode): byte \(d)")
+        }
+    }
+    return (cases, failures)
+}
+
+/// The first index where `a` and `b` differ, as "i: got x, want y" (or the counts), or nil.
+private func firstByteDifference(_ a: [UInt8], _ b: [UInt8]) -> String? {
+    if a.count != b.count { return "count \(a.count), want \(b.count)" }
+    for i in 0..<a.count where a[i] != b[i] { return "\(i): got \(a[i]), want \(b[i])" }
+    return nil
+}
+#endif
 
 // MARK: - Float
 

@@ -1,5 +1,5 @@
 import SwiftletCore
-#if arch(x86_64)
+#if arch(x86_64) || (arch(arm64) && !SWIFTLET_NO_CAMERA)
 import CSwiftletKernels
 #endif
 
@@ -16,7 +16,10 @@ import CSwiftletKernels
 // The resize is the Pillow-exact `BilinearResizer`, so a frame gives the same input as converting
 // the whole frame to RGB with these formulas, then `resize` (or shorter-side resize and centre crop).
 // With AVX2 (x86-64), YUYV rows are converted straight into the three planes the vectorized resize
-// reads (`swk_yuyv_to_planes_avx2`, the same integer formulas in 32-bit lanes).
+// reads (`swk_yuyv_to_planes_avx2`, the same integer formulas in 32-bit lanes); with AVX-512 BW,
+// `swk_yuyv_to_planes_avx512`, in 16-bit lanes: 298 = 256 + 42, 409 = 512 − 103, −208 = −256 + 48 and
+// 516 = 512 + 4 split each sum into 256·a + t with t within int16, and (256·a + t) >> 8 = a + (t >> 8).
+// On ARM64 the same 16-bit formulas run in NEON (`swk_yuyv_to_planes_neon`, arm_vision.c).
 
 /// A raw frame in memory (a mapped camera buffer or a slice of a recording).
 public struct RawFrame {
@@ -151,8 +154,23 @@ public struct FrameFitter {
         if frame.format == .yuyv && resizer.takesPlanarRows {
             let base = frame.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
             let bytesPerLine = frame.bytesPerLine, w = frame.width
+            if swk_vision_avx512() != 0 {
+                place(into: &output) { (resizer: inout BilinearResizer, dst: inout RGBImage) in
+                    resizer.resize(planarRows: { y, r, g, b in swk_yuyv_to_planes_avx512(base + y * bytesPerLine, w, r, g, b) }, into: &dst)
+                }
+            } else {
+                place(into: &output) { (resizer: inout BilinearResizer, dst: inout RGBImage) in
+                    resizer.resize(planarRows: { y, r, g, b in swk_yuyv_to_planes_avx2(base + y * bytesPerLine, w, r, g, b) }, into: &dst)
+                }
+            }
+            return
+        }
+        #elseif arch(arm64) && !SWIFTLET_NO_CAMERA
+        if frame.format == .yuyv && resizer.takesPlanarRows {
+            let base = frame.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let bytesPerLine = frame.bytesPerLine, w = frame.width
             place(into: &output) { (resizer: inout BilinearResizer, dst: inout RGBImage) in
-                resizer.resize(planarRows: { y, r, g, b in swk_yuyv_to_planes_avx2(base + y * bytesPerLine, w, r, g, b) }, into: &dst)
+                resizer.resize(planarRows: { y, r, g, b in swk_yuyv_to_planes_neon(base + y * bytesPerLine, w, r, g, b) }, into: &dst)
             }
             return
         }

@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import CSwiftletKernels
+#endif
+
 // Conversion of an 8-bit RGB image into a model's float32 NHWC input.
 //
 // out[(y * W + x) * 3 + c] = (Float(p[c']) - mean[c]) / std[c], where c' = c for RGB models and
@@ -22,6 +26,17 @@ public func normalize(_ image: RGBImage, mean: [Float], std: [Float], bgr: Bool,
     image.pixels.withUnsafeBufferPointer { src in
         precondition(src.count == n * 3, "normalize(_:mean:std:bgr:into:): pixels.count must be width * height * 3")
         guard let p = src.baseAddress else { return }
+        #if arch(x86_64)
+        if swk_vision_avx512() != 0 {
+            // The same subtraction and IEEE division in 16 float lanes (vsubps, vdivps), so the same floats.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 6) { ms in
+                let t = ms.baseAddress!
+                (t[0], t[1], t[2], t[3], t[4], t[5]) = (m0, m1, m2, s0, s1, s2)
+                swk_normalize_rgb_f32_avx512(p, n, t, t + 3, bgr ? 1 : 0, out)
+            }
+            return
+        }
+        #endif
         if n <= 256 {
             for i in 0..<n {
                 let q = p + i * 3

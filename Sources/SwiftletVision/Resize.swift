@@ -20,12 +20,18 @@
 // On x86-64 CPUs with AVX2 the passes run as C micro-kernels (CSwiftletKernels' swk_resize_*): each
 // input row is split into three planes (or converted straight into them, `resize(planarRows:into:)`),
 // each plane resized by 16-bit multiply-adds of the weights split into 11-bit halves (exact), and the
-// vertical pass in 32-bit lanes; the same integer sums, so the same bytes. Elsewhere, or with
+// vertical pass in 32-bit lanes; the same integer sums, so the same bytes. With AVX-512 (BW, VBMI,
+// VNNI) the horizontal pass takes blocks of up to 16 outputs whose taps lie in one 128-byte window:
+// vpermi2b gathers each lane's 4 taps, vpdpbusd multiplies them by the weights written as three
+// signed bytes (w = d2·2^16 + d1·2^8 + d0), again exact. On ARM64 the same planes and 11-bit halves
+// run in NEON (arm_vision.c), the vertical pass in 32-bit lanes. Elsewhere, or with
 // `vectorized: false`, the scalar Swift passes below run.
 
 #if arch(x86_64)
 import CSwiftletKernels
 import SwiftletCore
+#elseif arch(arm64) && !SWIFTLET_NO_CAMERA
+import CSwiftletKernels
 #endif
 
 /// Fixed-point filter taps for one axis (Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`).
@@ -113,6 +119,11 @@ public struct BilinearResizer {
     private let hPacked: [Int16]
     private let planeStride: Int
     private var planes: [UInt8]
+    /// The AVX-512 horizontal pass (`swk_resize_h3_u8_avx512`), when the CPU has it and every output's
+    /// taps fit its 128-byte window: its blocks and program (CSwiftletKernels.h has the layout).
+    private let wide: Bool
+    private let hBlocks: [Int32]
+    private let hProgram: [Int8]
 
     /// Prepares a resize from `inWidth`×`inHeight` to `outWidth`×`outHeight` (all positive), or only
     /// the output columns `x` and rows `y` of it: the result is then `x.count`×`y.count` pixels, equal
@@ -137,13 +148,23 @@ public struct BilinearResizer {
         scratch = []
         #if arch(x86_64)
         simd = vectorized && CPUFeatures.current().isSuperset(of: [.avx2, .sse41])
+        #elseif arch(arm64) && !SWIFTLET_NO_CAMERA
+        // NEON is in every ARMv8-A core; its horizontal kernel takes the weights' 11-bit halves unsigned.
+        // Board binaries without camera capture (rpi4, SWIFTLET_NO_CAMERA) keep the scalar passes: the
+        // NEON path's 8 KB of code would take that binary past its 1 MB budget.
+        simd = vectorized && horizontal.weights.allSatisfy { $0 >= 0 }
         #else
         simd = false
         #endif
         if simd {
             // Layouts: CSwiftletKernels.h, "Horizontal taps packed for 16-bit multiply-adds".
             let h = horizontal, n = self.outWidth
+            // (NEON: always 16 · chunks.)
+            #if arch(arm64) && !SWIFTLET_NO_CAMERA
+            let taps = (h.ksize + 15) / 16 * 16
+            #else
             let taps = h.ksize <= 8 ? 8 : (h.ksize + 15) / 16 * 16
+            #endif
             var packed = [Int16](repeating: 0, count: (n + 1) * taps * 2)
             for o in 0..<n {
                 for t in 0..<h.count[o] {
@@ -156,19 +177,76 @@ public struct BilinearResizer {
             hTaps = taps
             hPacked = packed
             hFirst = (0...n).map { Int32(truncatingIfNeeded: h.first[min($0, n - 1)]) }
-            planeStride = inWidth + taps + 16
+            planeStride = inWidth + taps + 16 + 128
             planes = [UInt8](repeating: 0, count: 3 * planeStride)
+            #if arch(x86_64)
+            let plan = swk_vision_avx512() != 0 ? BilinearResizer.wideProgram(h, outputs: n) : nil
+            #else
+            let plan: ([Int32], [Int8])? = nil
+            #endif
+            wide = plan != nil
+            hBlocks = plan?.0 ?? []
+            hProgram = plan?.1 ?? []
         } else {
             hTaps = 0
             hPacked = []
             hFirst = []
             planeStride = 0
             planes = []
+            wide = false
+            hBlocks = []
+            hProgram = []
         }
+    }
+
+    /// `swk_resize_h3_u8_avx512`'s blocks and program for these taps, or nil when an output's taps
+    /// do not fit one 128-byte window. Blocks take up to 16 consecutive outputs whose taps all lie in
+    /// the 128 bytes from the first one's first input; each weight is split into three signed bytes.
+    private static func wideProgram(_ h: ResampleAxis, outputs n: Int) -> ([Int32], [Int8])? {
+        var blocks: [Int32] = [], program: [Int8] = []
+        var x0 = 0
+        while x0 < n {
+            let base = h.first[x0]
+            var m = 0, taps = 0
+            while m < 16 && x0 + m < n && h.first[x0 + m] >= base && h.first[x0 + m] - base + h.count[x0 + m] <= 128 {
+                taps = max(taps, h.count[x0 + m])
+                m += 1
+            }
+            if m == 0 { return nil }
+            let quads = (taps + 3) / 4
+            blocks += [Int32(base), Int32(quads), Int32(x0), Int32(m)]
+            for lane in 0..<16 {
+                let o = x0 + min(lane, m - 1)
+                for k in 0..<4 { program.append(Int8(truncatingIfNeeded: h.first[o] - base + k)) }
+            }
+            for q in 0..<quads {
+                var digits = [[Int8]](repeating: [Int8](repeating: 0, count: 64), count: 3)
+                for lane in 0..<m {
+                    let o = x0 + lane
+                    for k in 0..<4 where 4 * q + k < h.count[o] {
+                        let w = h.weights[o * h.ksize + 4 * q + k]
+                        let d0 = Int8(truncatingIfNeeded: w)
+                        let r = (w - Int32(d0)) >> 8
+                        let d1 = Int8(truncatingIfNeeded: r)
+                        let d2 = (r - Int32(d1)) >> 8
+                        guard d2 >= -128 && d2 <= 127 else { return nil }
+                        digits[0][4 * lane + k] = d0
+                        digits[1][4 * lane + k] = d1
+                        digits[2][4 * lane + k] = Int8(d2)
+                    }
+                }
+                program += digits[0] + digits[1] + digits[2]
+            }
+            x0 += m
+        }
+        return (blocks, program)
     }
 
     /// Whether `resize(planarRows:into:)` may be called: the vectorized path runs on this CPU.
     public var takesPlanarRows: Bool { simd }
+
+    /// Whether the horizontal pass runs the AVX-512 kernel (`swk_resize_h3_u8_avx512`).
+    public var usesAVX512: Bool { wide }
 
     /// Resizes `image` (which must be `inWidth`×`inHeight`) into `output`, reusing its storage.
     public mutating func resize(_ image: RGBImage, into output: inout RGBImage) {
@@ -259,10 +337,12 @@ public struct BilinearResizer {
         var planeBuffer: [UInt8] = []
         swap(&planeBuffer, &planes)
         defer { swap(&planeBuffer, &planes) }
+        // One copy of self a frame (passing the inout self to `row` copied it, retains and all, every row).
+        let me = self
         tmpBuffer.withUnsafeMutableBufferPointer { tmp in
             planeBuffer.withUnsafeMutableBufferPointer { pl in
                 for y in rowFirst..<rowEnd {
-                    row(self, y, pl.baseAddress, tmp.baseAddress! + (y - rowFirst) * outWidth * 3)
+                    row(me, y, pl.baseAddress, tmp.baseAddress! + (y - rowFirst) * outWidth * 3)
                 }
             }
         }
@@ -275,7 +355,24 @@ public struct BilinearResizer {
 
     /// The three planes at `planes` (`planeStride` apart) resized horizontally into one interleaved row.
     private func horizontalPlanes(_ planes: UnsafeMutablePointer<UInt8>, into dst: UnsafeMutablePointer<UInt8>) {
+        #if arch(arm64) && !SWIFTLET_NO_CAMERA
+        hFirst.withUnsafeBufferPointer { first in
+            hPacked.withUnsafeBufferPointer { w in
+                UnsafeRawPointer(w.baseAddress!).withMemoryRebound(to: UInt16.self, capacity: w.count) { w16 in
+                    swk_resize_h3_u8_neon(planes, planeStride, first.baseAddress!, w16, hTaps / 16, outWidth, dst)
+                }
+            }
+        }
+        #endif
         #if arch(x86_64)
+        if wide {
+            hBlocks.withUnsafeBufferPointer { blocks in
+                hProgram.withUnsafeBufferPointer { program in
+                    swk_resize_h3_u8_avx512(planes, planeStride, blocks.baseAddress!, blocks.count / 4, program.baseAddress!, dst)
+                }
+            }
+            return
+        }
         hFirst.withUnsafeBufferPointer { first in
             hPacked.withUnsafeBufferPointer { w in
                 swk_resize_h3_u8_avx2(planes, planeStride, first.baseAddress!, w.baseAddress!, hTaps, outWidth, dst)
@@ -286,11 +383,25 @@ public struct BilinearResizer {
 
     /// Resizes `rows` rows of `inWidth` pixels to `outWidth` pixels (`planes`: the plane buffer, used on the vectorized path).
     private func horizontalPass(_ src: UnsafePointer<UInt8>, rows: Int, into dst: UnsafeMutablePointer<UInt8>, planes: UnsafeMutablePointer<UInt8>?) {
+        #if arch(arm64) && !SWIFTLET_NO_CAMERA
+        if simd, let planes {
+            let ps = planeStride
+            for y in 0..<rows {
+                swk_rgb_to_planes_neon(src + y * inWidth * 3, inWidth, planes, planes + ps, planes + 2 * ps)
+                horizontalPlanes(planes, into: dst + y * outWidth * 3)
+            }
+            return
+        }
+        #endif
         #if arch(x86_64)
         if simd, let planes {
             let ps = planeStride
             for y in 0..<rows {
-                swk_rgb_to_planes_ssse3(src + y * inWidth * 3, inWidth, planes, planes + ps, planes + 2 * ps)
+                if wide {
+                    swk_rgb_to_planes_avx512(src + y * inWidth * 3, inWidth, planes, planes + ps, planes + 2 * ps)
+                } else {
+                    swk_rgb_to_planes_ssse3(src + y * inWidth * 3, inWidth, planes, planes + ps, planes + 2 * ps)
+                }
                 horizontalPlanes(planes, into: dst + y * outWidth * 3)
             }
             return
@@ -332,6 +443,17 @@ public struct BilinearResizer {
         let half = Int32(1) << (ResampleAxis.precisionBits - 1)
         let ksize = vertical.ksize
         let stride = width * 3
+        #if arch(arm64) && !SWIFTLET_NO_CAMERA
+        if simd {
+            vertical.weights.withUnsafeBufferPointer { kk in
+                for yy in 0..<outHeight {
+                    swk_resize_v_u8_neon(src + (vertical.first[yy] - rowOffset) * stride, stride, kk.baseAddress! + yy * ksize,
+                                         vertical.count[yy], dst + yy * stride, stride)
+                }
+            }
+            return
+        }
+        #endif
         #if arch(x86_64)
         if simd {
             vertical.weights.withUnsafeBufferPointer { kk in

@@ -422,6 +422,42 @@ void swk_rgb_to_planes_ssse3(const uint8_t *src, size_t n, uint8_t *r, uint8_t *
 /// `n` YUYV pixels (n odd: the last pixel reads the pair's V at src[2n + 1]) to three RGB planes,
 /// BT.601 limited range with Frame.swift's integer formulas, exactly. AVX2.
 void swk_yuyv_to_planes_avx2(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
+
+/// 1 when the CPU and OS run the AVX-512 kernels below (F, BW, VL, VBMI, VNNI and zmm state), else 0.
+int swk_vision_avx512(void);
+/// Horizontal pass over three planes `plane_stride` bytes apart, in blocks of up to 16 outputs whose
+/// taps all lie in the 128 bytes from the block's first input. `blocks`: per block 4 int32 — first
+/// input byte `base`, tap quads `quads`, first output `x0`, outputs `m` (1…16). `prog`, per block in
+/// order: 64 index bytes (lane i's bytes 4i…4i+3: first[x0 + i] − base + 0…3), then per quad 3 × 64
+/// bytes of int8 weight digits d0, d1, d2 (w = d2·2^16 + d1·2^8 + d0, each digit in [−128, 127]; zero
+/// past an output's taps and for lanes ≥ m). Quad q's index is the block's + 4q (only its low 7 bits
+/// count). Reads 128 bytes of each plane from base (the caller pads); stores outputs x0 … x0 + m − 1
+/// interleaved at dst[3x + c]. AVX-512 VBMI (vpermi2b) + VNNI (vpdpbusd: u8 pixels × s8 digits).
+void swk_resize_h3_u8_avx512(const uint8_t *src, size_t plane_stride, const int32_t *blocks, size_t nblocks,
+                             const int8_t *prog, uint8_t *dst);
+/// swk_yuyv_to_planes_avx2 in 16-bit lanes (the same bytes). AVX-512 BW.
+void swk_yuyv_to_planes_avx512(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
+/// swk_rgb_to_planes_ssse3 with vpermb. AVX-512 VBMI.
+void swk_rgb_to_planes_avx512(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
+/// `pixels` interleaved RGB pixels to floats (p − mean[c]) / std[c] (c: the output channel; `bgr`:
+/// output channel c reads byte 2 − c), one subtraction and one IEEE division each, as Normalize.swift
+/// (or the reciprocal with a fused Newton step where that gives the same floats for all 256 values of
+/// every channel, checked at each call).
+void swk_normalize_rgb_f32_avx512(const uint8_t *src, size_t pixels, const float *mean, const float *std, int bgr, float *out);
+#endif
+#if defined(__aarch64__)
+/// swk_yuyv_to_planes_avx2 with NEON (the same bytes; arm_vision.c).
+void swk_yuyv_to_planes_neon(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
+/// `n` interleaved RGB pixels to three planes (vld3).
+void swk_rgb_to_planes_neon(const uint8_t *src, size_t n, uint8_t *r, uint8_t *g, uint8_t *b);
+/// swk_resize_h3_u8_avx2's job with NEON, on its layout for `taps` = 16 · chunks: output x of plane c =
+/// Σ src[c · plane_stride + first[x] + t] · w_t, the weights at w + 32 · chunks · x as `chunks` ×
+/// [16 × (w >> 11)][16 × (w & 2047)] (non-negative weights; zero past the output's taps). Reads
+/// 16 · chunks bytes of each plane from first[x] (the caller pads).
+void swk_resize_h3_u8_neon(const uint8_t *src, size_t plane_stride, const int32_t *first, const uint16_t *w, size_t chunks,
+                           size_t out_w, uint8_t *dst);
+/// swk_resize_v_u8_avx2 with NEON.
+void swk_resize_v_u8_neon(const uint8_t *src, size_t stride, const int32_t *k, size_t taps, uint8_t *dst, size_t n);
 #endif
 
 #endif
