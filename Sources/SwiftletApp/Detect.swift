@@ -86,12 +86,7 @@ func printResults<R: DetectionResults>(_ r: R, labelName: (Int) -> String, image
                                        detectMs: Double?, json: Bool, statsJSON: String, statsText: String?, none: String, overlay: String?) {
     var t = TextBuffer(capacity: 1024)
     if json {
-        t.append("{\"")
-        t.append(key)
-        t.append("\": ")
-        t.append(json: image)
-        t.append(", ")
-        t.append(latencyJSON)
+        t.appendResultStart(key: key, image: image, latencyJSON: latencyJSON)
         if let detectMs {
             t.append(", \"detect_ms\": ")
             t.append(fixed: detectMs, 4)
@@ -148,13 +143,7 @@ func appendDetectionList<R: DetectionResults>(_ r: R, labelName: (Int) -> String
             t.append(", \"score\": ")
             t.append(json: Double(d.score))
             t.append(", \"box\": [")
-            t.append(fixed: Double(d.x0), 2)
-            t.append(", ")
-            t.append(fixed: Double(d.y0), 2)
-            t.append(", ")
-            t.append(fixed: Double(d.x1), 2)
-            t.append(", ")
-            t.append(fixed: Double(d.y1), 2)
+            t.append(fixed: (d.x0, d.y0, d.x1, d.y1), 2, separator: ", ")
             t.append("]")
             if k > 0 {
                 t.append(", \"keypoints\": [")
@@ -162,9 +151,7 @@ func appendDetectionList<R: DetectionResults>(_ r: R, labelName: (Int) -> String
                     let p = r.keypoint(i, j)
                     if j > 0 { t.append(", ") }
                     t.append("[")
-                    t.append(fixed: Double(p.x), 2)
-                    t.append(", ")
-                    t.append(fixed: Double(p.y), 2)
+                    t.append(fixed: (p.x, p.y), 2, separator: ", ")
                     t.append("]")
                 }
                 t.append("]")
@@ -180,21 +167,13 @@ func appendDetectionList<R: DetectionResults>(_ r: R, labelName: (Int) -> String
         t.append("  ")
         t.append(labelName(d.label))
         t.append("  box ")
-        t.append(fixed: Double(d.x0), 1)
-        t.append(",")
-        t.append(fixed: Double(d.y0), 1)
-        t.append(",")
-        t.append(fixed: Double(d.x1), 1)
-        t.append(",")
-        t.append(fixed: Double(d.y1), 1)
+        t.append(fixed: (d.x0, d.y0, d.x1, d.y1), 1, separator: ",")
         if k > 0 {
             t.append("  keypoints")
             for j in 0..<k {
                 let p = r.keypoint(i, j)
                 t.append(" ")
-                t.append(fixed: Double(p.x), 1)
-                t.append(",")
-                t.append(fixed: Double(p.y), 1)
+                t.append(fixed: (p.x, p.y), 1, separator: ",")
             }
         }
         t.append("\n")

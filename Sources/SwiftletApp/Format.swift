@@ -159,6 +159,30 @@ public struct TextBuffer {
         append(s)
     }
 
+    /// A box's four values with `decimals` digits each, `separator` between them.
+    public mutating func append(fixed b: (Float, Float, Float, Float), _ decimals: Int, separator: StaticString) {
+        append(fixed: (b.0, b.1), decimals, separator: separator)
+        append(separator)
+        append(fixed: (b.2, b.3), decimals, separator: separator)
+    }
+
+    /// A point's two coordinates with `decimals` digits each, `separator` between them.
+    public mutating func append(fixed p: (Float, Float), _ decimals: Int, separator: StaticString) {
+        append(fixed: Double(p.0), decimals)
+        append(separator)
+        append(fixed: Double(p.1), decimals)
+    }
+
+    /// A result line's start as `run` prints it in JSON: `{"image": "…", ` and the timing fields.
+    public mutating func appendResultStart(key: String, image: String, latencyJSON: String) {
+        append("{\"")
+        append(key)
+        append("\": ")
+        append(json: image)
+        append(", ")
+        append(latencyJSON)
+    }
+
     /// Removes trailing zeros after a decimal point in the text from `start`, and the point if nothing follows it.
     mutating func trimZeros(from start: Int) {
         var hasPoint = false

@@ -548,12 +548,7 @@ func printResult(_ interpreter: Interpreter, image: String, key: String = "image
         c.update(interpreter, k: o.topK)
         var t = TextBuffer(capacity: 1024)
         if o.json {
-            t.append("{\"")
-            t.append(key)
-            t.append("\": ")
-            t.append(json: image)
-            t.append(", ")
-            t.append(latencyJSON)
+            t.appendResultStart(key: key, image: image, latencyJSON: latencyJSON)
             c.append(into: &t, labels: spec.labels, json: true)
             t.append("}\n")
         } else {

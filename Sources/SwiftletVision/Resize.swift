@@ -443,23 +443,17 @@ public struct BilinearResizer {
         let half = Int32(1) << (ResampleAxis.precisionBits - 1)
         let ksize = vertical.ksize
         let stride = width * 3
-        #if arch(arm64) && !SWIFTLET_NO_CAMERA
+        #if (arch(arm64) && !SWIFTLET_NO_CAMERA) || arch(x86_64)
         if simd {
+            #if arch(arm64)
+            let kernel = swk_resize_v_u8_neon
+            #else
+            let kernel = swk_resize_v_u8_avx2
+            #endif
             vertical.weights.withUnsafeBufferPointer { kk in
                 for yy in 0..<outHeight {
-                    swk_resize_v_u8_neon(src + (vertical.first[yy] - rowOffset) * stride, stride, kk.baseAddress! + yy * ksize,
-                                         vertical.count[yy], dst + yy * stride, stride)
-                }
-            }
-            return
-        }
-        #endif
-        #if arch(x86_64)
-        if simd {
-            vertical.weights.withUnsafeBufferPointer { kk in
-                for yy in 0..<outHeight {
-                    swk_resize_v_u8_avx2(src + (vertical.first[yy] - rowOffset) * stride, stride, kk.baseAddress! + yy * ksize,
-                                         vertical.count[yy], dst + yy * stride, stride)
+                    kernel(src + (vertical.first[yy] - rowOffset) * stride, stride, kk.baseAddress! + yy * ksize, vertical.count[yy],
+                           dst + yy * stride, stride)
                 }
             }
             return
