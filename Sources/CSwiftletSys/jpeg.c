@@ -18,6 +18,73 @@
 /// Limit on libjpeg's own working memory (a progressive 16384x16384 4:2:0 image needs ~800 MB).
 #define SWL_JPEG_MAX_MEMORY (1024L * 1024L * 1024L)
 
+// ---- libjpeg's system-dependent memory interface (jmemsys.h), in place of its jmemnobs.c ----
+//
+// libjpeg takes all its memory through these eight functions, which a system may supply itself (the
+// point of jmemsys.h). jmemnobs.c calls malloc and free for every block, so each decode allocated
+// and freed 16-18 blocks for a 160x120 frame. Here a freed block is kept, by its exact size, and the
+// next request of that size gets it back: a stream of frames of one size allocates in its first
+// frame only (the frame loop's allocation check requires none after). At most 64 blocks and 8 MiB
+// are kept; a larger block, or one past that, is freed. On the boards (static links) these
+// definitions replace jmemnobs.o; on the host the executable's definitions interpose libjpeg.so's
+// (its calls to them go through the PLT).
+#define SWL_JPEG_CACHE_BLOCKS 64
+#define SWL_JPEG_CACHE_BYTES ((size_t)8 << 20)
+static struct { void *p; size_t n; } swl_jpeg_cache[SWL_JPEG_CACHE_BLOCKS];
+static int swl_jpeg_cached;
+static size_t swl_jpeg_cached_bytes;
+static pthread_mutex_t swl_jpeg_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *swl_jpeg_get(size_t n) {
+    void *p = NULL;
+    pthread_mutex_lock(&swl_jpeg_cache_lock);
+    for (int i = swl_jpeg_cached - 1; i >= 0; i--) {
+        if (swl_jpeg_cache[i].n == n) {
+            p = swl_jpeg_cache[i].p;
+            swl_jpeg_cache[i] = swl_jpeg_cache[--swl_jpeg_cached];
+            swl_jpeg_cached_bytes -= n;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&swl_jpeg_cache_lock);
+    return p ? p : malloc(n);
+}
+
+static void swl_jpeg_put(void *p, size_t n) {
+    if (!p) return;
+    pthread_mutex_lock(&swl_jpeg_cache_lock);
+    if (swl_jpeg_cached < SWL_JPEG_CACHE_BLOCKS && swl_jpeg_cached_bytes + n <= SWL_JPEG_CACHE_BYTES) {
+        swl_jpeg_cache[swl_jpeg_cached].p = p;
+        swl_jpeg_cache[swl_jpeg_cached].n = n;
+        swl_jpeg_cached++;
+        swl_jpeg_cached_bytes += n;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&swl_jpeg_cache_lock);
+    free(p);
+}
+
+void *jpeg_get_small(j_common_ptr cinfo, size_t size) { (void)cinfo; return swl_jpeg_get(size); }
+void jpeg_free_small(j_common_ptr cinfo, void *object, size_t size) { (void)cinfo; swl_jpeg_put(object, size); }
+void *jpeg_get_large(j_common_ptr cinfo, size_t size) { (void)cinfo; return swl_jpeg_get(size); }
+void jpeg_free_large(j_common_ptr cinfo, void *object, size_t size) { (void)cinfo; swl_jpeg_put(object, size); }
+/// As jmemnobs.c: all that is asked for, within `max_memory_to_use` when it is set.
+size_t jpeg_mem_available(j_common_ptr cinfo, size_t min_bytes_needed, size_t max_bytes_needed, size_t already_allocated) {
+    (void)min_bytes_needed;
+    if (cinfo->mem->max_memory_to_use) {
+        return (size_t)cinfo->mem->max_memory_to_use > already_allocated ? (size_t)cinfo->mem->max_memory_to_use - already_allocated : 0;
+    }
+    return max_bytes_needed;
+}
+/// No backing store (as jmemnobs.c): an image that needs more than `max_memory_to_use` is an error.
+void jpeg_open_backing_store(j_common_ptr cinfo, void *info, long total_bytes_needed) {
+    (void)info;
+    (void)total_bytes_needed;
+    ERREXIT(cinfo, JERR_NO_BACKING_STORE);
+}
+long jpeg_mem_init(j_common_ptr cinfo) { (void)cinfo; return 0; }
+void jpeg_mem_term(j_common_ptr cinfo) { (void)cinfo; }
+
 typedef struct {
     struct jpeg_error_mgr pub; // must be first: libjpeg passes &pub as cinfo->err
     jmp_buf jump;

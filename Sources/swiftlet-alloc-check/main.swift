@@ -119,10 +119,10 @@ func checkFrame(_ args: [String]) -> Int32 {
 /// `swiftlet run MODEL.swl --video RECORDING --frames FRAMES` with the given flags (`--json`,
 /// `--no-pipeline`, `--format yuyv --size WxH`, …), its allocations counted from the end of frame 2 to
 /// the end of the last frame: reading, pre-processing (on the capture thread too), inference,
-/// decoding, formatting and printing each line. libjpeg allocates and frees its own work memory in
-/// every decode (MJPEG): those are counted apart, by fitting the recording's first frame into
-/// the model's input `FRAMES - 2` times alone (FrameInput.load, as the loop does), and printed as `libjpeg_allocations`. Frame lines go to stdout; the
-/// report is the last line.
+/// decoding, formatting and printing each line. MJPEG's decode is also counted alone, by fitting the
+/// recording's first frame into the model's input `FRAMES - 2` times (FrameInput.load, as the loop
+/// does), printed as `libjpeg_allocations` (libjpeg's work memory: 0 since CSwiftletSys/jpeg.c keeps
+/// its blocks). Frame lines go to stdout; the report is the last line.
 func checkStream(_ args: [String]) -> Int32 {
     guard args.count >= 5, let frames = Int(args[4]), frames > 2 else {
         sys_printError("usage: swiftlet-alloc-check --stream MODEL.swl RECORDING FRAMES [run flags...]\n")
