@@ -31,17 +31,23 @@ public struct TextBuffer {
         append(unsigned: UInt64(v.magnitude))
     }
 
-    /// A decimal integer.
-    public mutating func append(unsigned v: UInt64) {
-        var digits = 1
+    /// The decimal digits of `v` (1 for 0).
+    public static func digits(_ v: UInt64) -> Int {
+        var n = 1
         var rest = v
         while rest >= 10 {
             rest /= 10
-            digits += 1
+            n += 1
         }
+        return n
+    }
+
+    /// A decimal integer.
+    public mutating func append(unsigned v: UInt64) {
+        let digits = TextBuffer.digits(v)
         let start = bytes.count
         for _ in 0..<digits { bytes.append(0) }
-        rest = v
+        var rest = v
         for i in stride(from: start + digits - 1, through: start, by: -1) {
             bytes[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
             rest /= 10
@@ -152,11 +158,11 @@ public struct TextBuffer {
         }
     }
 
-    /// `s` padded with spaces on the left to `width` characters (Unicode scalars).
-    public mutating func append(_ s: String, padLeft width: Int) {
-        let n = s.scalarCount
+    /// An integer right-aligned in `width` characters (spaces on the left).
+    public mutating func append(_ v: Int, width: Int) {
+        let n = TextBuffer.digits(UInt64(v.magnitude)) + (v < 0 ? 1 : 0)
         if n < width { for _ in n..<width { bytes.append(UInt8(ascii: " ")) } }
-        append(s)
+        append(v)
     }
 
     /// A box's four values with `decimals` digits each, `separator` between them.

@@ -164,11 +164,7 @@ final class FrameProducer {
             _ = try decodeJPEGFrame(raw.bytes, path: source, atLeast: (1 << 20, 1 << 20), into: &image.pointee)
             return
         }
-        image.pointee.reshape(width: raw.width, height: raw.height)
-        image.pointee.pixels.withUnsafeMutableBufferPointer { px in
-            guard let base = px.baseAddress else { return }
-            for y in 0..<raw.height { convertRow(raw, y, into: base + y * raw.width * 3) }
-        }
+        convertFrame(raw, into: &image.pointee)
     }
 
     deinit { compressed.deallocate() }

@@ -110,6 +110,9 @@ public struct RunOptions {
         var files: [(role: String, path: String)] = [("the model", modelPath)]
         if let inputNPY { files.append(("the input tensor", inputNPY)) }
         for p in imagePaths { files.append(("the image", p)) }
+        #if !SWIFTLET_NO_CAMERA
+        if let video = stream.video { files.append(("the recording", video)) }
+        #endif
         return files
     }
 }
@@ -513,24 +516,12 @@ struct Classification {
             t.append("]")
             return
         }
-        var width = 1
-        var last = max(scores.count - 1, 0)
-        while last >= 10 {
-            last /= 10
-            width += 1
-        }
+        let width = TextBuffer.digits(UInt64(max(scores.count - 1, 0)))
         for i in top {
             t.append("  ")
             t.append(fixed: Double(scores[i]), 3)
             t.append("  ")
-            var digits = 1
-            var v = i
-            while v >= 10 {
-                v /= 10
-                digits += 1
-            }
-            if digits < width { for _ in digits..<width { t.append(" ") } }
-            t.append(i)
+            t.append(i, width: width)
             if i < labels.count {
                 t.append(" ")
                 t.append(labels[i])

@@ -296,10 +296,11 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
             let mapping = inputMapping(pre, decoded: f.decodedSize, source: f.frameSize, input: (shape[2], shape[1]))
             _ = runDetector(detector, interpreter, mapping: mapping, options: nms)
             if let dir = o.overlayFolder {
-                var name = String(done)
-                while name.utf8.count < 6 { name = "0" + name }
-                let path = dir + "/frame_" + name + "." + overlayExtension
+                let path = frameFile(dir, done, overlayExtension)
                 do {
+                    // The frames' files are named as they come: each is checked against the inputs
+                    // (a recording saved as DIR/frame_000003.jpg is not written over).
+                    try checkOutputPath(path, flag: "--overlay", inputs: o.inputFiles)
                     try writeOverlay(detector, labels: labelBytes, image: &frameImage, mapping: mapping, path: path)
                 } catch {
                     failure = error
@@ -483,11 +484,9 @@ public func recordCommand(camera path: String, _ s: StreamOptions, output dir: S
         let f = try c.nextFrame(timeoutMs: s.timeoutMs)
         let m = c.mode!
         let raw = RawFrame(format: m.format, width: m.width, height: m.height, bytesPerLine: m.bytesPerLine, bytes: f.bytes)
-        var name = String(i)
-        while name.utf8.count < 6 { name = "0" + name }
         let file: String
         if m.format == .mjpeg {
-            file = dir + "/frame_" + name + ".jpg"
+            file = frameFile(dir, i, "jpg")
             try sys_writeFile(file, [UInt8](f.bytes))
         } else {
             if let need = raw.missingBytes {
@@ -495,11 +494,8 @@ public func recordCommand(camera path: String, _ s: StreamOptions, output dir: S
                 reportError(.invalidInput(path: path, detail: "frame \(f.sequence) has \(f.bytes.count) bytes, \(need) expected", hint: "check the camera"), json: json)
                 continue
             }
-            image.reshape(width: m.width, height: m.height)
-            image.pixels.withUnsafeMutableBufferPointer { px in
-                for y in 0..<m.height { convertRow(raw, y, into: px.baseAddress! + y * m.width * 3) }
-            }
-            file = dir + "/frame_" + name + "." + overlayExtension
+            convertFrame(raw, into: &image)
+            file = frameFile(dir, i, overlayExtension)
             try sys_writeFile(file, try encodeOverlay(image, path: file))
         }
         if json {
@@ -514,6 +510,22 @@ public func recordCommand(camera path: String, _ s: StreamOptions, output dir: S
         sys_print("{\"summary\": true, \"folder\": \(jsonString(dir)), \"frames\": \(frames - corrupt), \"seconds\": \(formatFixed(seconds, 3)), \"captured\": \(n.captured), \"dropped\": \(n.dropped), \"stale\": \(n.stale), \"corrupt\": \(corrupt)}")
     } else {
         sys_print("\(frames - corrupt) frames in \(dir) (\(formatFixed(seconds, 2)) s); captured \(n.captured), dropped \(n.dropped), stale \(n.stale), corrupt \(corrupt)")
+    }
+}
+
+/// `DIR/frame_000012.EXT`: the file of frame `index` that `record` and `run --overlay` write.
+func frameFile(_ dir: String, _ index: Int, _ ext: String) -> String {
+    var name = String(index)
+    while name.utf8.count < 6 { name = "0" + name }
+    return dir + "/frame_" + name + "." + ext
+}
+
+/// A raw frame (not MJPEG) converted to RGB at its full size in `image`.
+func convertFrame(_ raw: RawFrame, into image: inout RGBImage) {
+    image.reshape(width: raw.width, height: raw.height)
+    image.pixels.withUnsafeMutableBufferPointer { px in
+        guard let base = px.baseAddress else { return }
+        for y in 0..<raw.height { convertRow(raw, y, into: base + y * raw.width * 3) }
     }
 }
 

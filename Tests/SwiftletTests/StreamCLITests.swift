@@ -152,6 +152,13 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         #expect(y.status == 0 && FileManager.default.fileExists(atPath: dir + "/ovy/frame_000000.jpg"), "\(y.stderr)")
         let c = try swiftlet(["run", try Self.model.get(), "--video", video, "--overlay", dir + "/ovc"])
         #expect(c.status == 64 && c.stderr.contains("--overlay draws detections"), "\(c.stderr)")
+        // A recording in the overlay folder under a frame file's name is refused, not written over.
+        try FileManager.default.createDirectory(atPath: dir + "/same", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: dir + "/same/frame_000001.jpg", contents: Data(bytes))  // three frames
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/same/frame_000001.jpg"))
+        let o = try swiftlet(["run", dir + "/b.swl", "--video", dir + "/same/frame_000001.jpg", "--overlay", dir + "/same"])
+        #expect(o.status == 64 && o.stderr.contains("the recording"), "\(o.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/same/frame_000001.jpg")) == before)
     }
 
     /// `--duration` ends a stream: a recording of 3,000 frames (the three photos 1,000 times) stops
