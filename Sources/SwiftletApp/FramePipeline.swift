@@ -175,6 +175,13 @@ final class FrameProducer {
         do { try camera?.drain() } catch {}
     }
 
+    /// Drains the camera (see drain); whether it then holds a frame newer than driver sequence `sequence`.
+    func newerFrame(than sequence: Int) -> Bool {
+        drain()
+        guard let p = camera?.pendingSequence else { return false }
+        return p > sequence
+    }
+
     /// Stops the camera (after the capture thread, if any, has ended).
     func stop() {
         camera?.stop()
@@ -216,6 +223,11 @@ final class FramePipeline {
     var inferEstimate: UInt64 = 0
     var framesDone = 0
     var preEstimate: UInt64 = 0
+    /// Frames taken so far, the take each slot's frame was staged for (latest frame), and the staged
+    /// frames replaced by a newer one before inference took them.
+    var takes = 0
+    var epoch = [0, 0]
+    var restaged = 0
     /// How often the capture thread drains the camera while it waits: a frame period (10 ms if the
     /// camera does not say).
     let drainPeriod: UInt64
@@ -284,42 +296,13 @@ final class FramePipeline {
         if cpu >= 0 { _ = swl_pin_self_any(Int32(truncatingIfNeeded: cpu)) }
         while true {
             swl_monitor_lock(monitor)
-            var slot = -1
-            while !stopRequested {
-                // Latest frame: one staged frame ahead at most (a second would be older than the
-                // camera's newest by the time inference took it).
-                let pending = latest && (state[0] == .ready || state[1] == .ready)
-                if !pending {
-                    if state[0] == .free { slot = 0 } else if state[1] == .free { slot = 1 }
-                    if slot >= 0 { break }
-                }
-                swl_monitor_wait(monitor, 0)
-            }
-            // Latest frame, paced: while inference runs, wait until it is about to end, less the
-            // pre-processing time, then take the camera's newest frame, so it is ready just as
-            // inference wants it: fresh, and no frame is pre-processed only to be replaced.
-            // Before the first inference has been timed there is nothing to pace by: the capture
-            // thread waits for it to end (that frame is captured as without the pipeline).
-            // Meanwhile, once a frame period, it keeps the camera's buffers moving (Camera.drain), so
-            // the frame it then takes is the camera's newest.
-            while latest && !stopRequested && busy {
-                let now = sys_monotonicNanoseconds()
-                var wake: UInt64 = .max
-                if inferEstimate > 0 {
-                    let early = inferEstimate / 20 * 19
-                    wake = inferStart &+ early &- min(preEstimate, early)
-                    if now >= wake { break }
-                }
-                swl_monitor_wait(monitor, min(wake, now &+ drainPeriod))
-                swl_monitor_unlock(monitor)
-                producer.drain()
-                swl_monitor_lock(monitor)
-            }
-            if slot < 0 || stopRequested {
+            let slot = latest ? pacedSlot() : freeSlot()
+            if slot < 0 {
                 swl_monitor_unlock(monitor)
                 return
             }
             state[slot] = .writing
+            epoch[slot] = takes + 1
             swl_monitor_unlock(monitor)
             var f = StagedFrame()
             var more = false
@@ -343,9 +326,83 @@ final class FramePipeline {
             nextOrder += 1
             preEstimate = preEstimate == 0 ? f.preNs : (preEstimate / 8 &* 7) &+ f.preNs / 8
             state[slot] = .ready
+            // Latest frame: the frame staged before this one, if inference has not taken it, is
+            // replaced (see pacedSlot).
+            if latest && state[1 - slot] == .ready {
+                state[1 - slot] = .free
+                restaged += 1
+            }
             swl_monitor_broadcast(monitor)
             swl_monitor_unlock(monitor)
         }
+    }
+
+    /// --queue and recordings: the first free slot, as soon as there is one. Under the lock; -1 once
+    /// stopped.
+    private func freeSlot() -> Int {
+        while !stopRequested {
+            if state[0] == .free { return 0 }
+            if state[1] == .free { return 1 }
+            swl_monitor_wait(monitor, 0)
+        }
+        return -1
+    }
+
+    /// Latest frame, paced: the slot to capture into, returned when it is time. Under the lock; -1 once
+    /// stopped.
+    ///
+    /// While inference runs, the capture thread waits until it is about to end (19/20 of its running
+    /// mean, less the pre-processing time), then takes the camera's newest frame, so it is ready just
+    /// as inference wants it: fresh, and no frame is pre-processed only to be replaced. If inference
+    /// then overruns its mean (a busier machine, a slower frame), each newer frame the camera delivers
+    /// meanwhile is pre-processed into the other slot and replaces the staged one, so the frame taken
+    /// is never more than a frame period and a pre-processing older than the end of inference. Extra
+    /// pre-processing is spent only on overruns (counted in the summary's `restaged`). A frame staged
+    /// for an inference that has since started (the inference thread took the older one while this
+    /// one was pre-processed) is replaced the same way at the next inference's pacing point, and
+    /// never taken: if that inference ends first, `take` drops it and waits for the newest.
+    /// Before the first inference has been timed there is nothing to pace by: the capture thread waits
+    /// for it to end (that frame is captured as without the pipeline).
+    /// Meanwhile, once a frame period, it keeps the camera's buffers moving (Camera.drain), so the
+    /// frame it then takes is the camera's newest.
+    private func pacedSlot() -> Int {
+        while !stopRequested {
+            let free = state[0] == .free ? 0 : state[1] == .free ? 1 : -1
+            let ready = state[0] == .ready ? 0 : state[1] == .ready ? 1 : -1
+            if free < 0 || (!busy && ready >= 0) {
+                // Both slots in use, or a frame staged and inference about to take it.
+                swl_monitor_wait(monitor, 0)
+                continue
+            }
+            if !busy { return free }
+            let now = sys_monotonicNanoseconds()
+            var due: UInt64 = .max
+            if inferEstimate > 0 {
+                if ready < 0 || epoch[ready] <= takes {
+                    let early = inferEstimate / 20 * 19
+                    due = inferStart &+ early &- min(preEstimate, early)
+                } else {
+                    due = inferStart &+ inferEstimate
+                }
+            }
+            if now >= due {
+                if ready < 0 { return free }
+                let staged = frames[ready].sequence, start = inferStart
+                swl_monitor_unlock(monitor)
+                let newer = producer.newerFrame(than: staged)
+                swl_monitor_lock(monitor)
+                // Only if nothing moved meanwhile (else look again).
+                guard state[ready] == .ready, state[free] == .free, busy, inferStart == start else { continue }
+                if newer { return free }
+                swl_monitor_wait(monitor, now &+ drainPeriod)
+                continue
+            }
+            swl_monitor_wait(monitor, min(due, now &+ drainPeriod))
+            swl_monitor_unlock(monitor)
+            producer.drain()
+            swl_monitor_lock(monitor)
+        }
+        return -1
     }
 
     /// The next staged frame (the newest, or with queue order the oldest), copied into `input`; nil when
@@ -368,6 +425,16 @@ final class FramePipeline {
             } else if r1 {
                 slot = 1
             }
+            if slot >= 0 && latest && epoch[slot] <= takes {
+                // Staged for an earlier inference (pre-processed while that one took the frame
+                // before it), so now as old as an inference: replaced by the camera's newest, which
+                // the capture thread, seeing inference idle and nothing staged, takes at once.
+                state[slot] = .free
+                restaged += 1
+                swl_monitor_broadcast(monitor)
+                slot = -1
+                continue
+            }
             if slot >= 0 || finished { break }
             if deadline != 0 && sys_monotonicNanoseconds() >= deadline { break }
             swl_monitor_wait(monitor, deadline)
@@ -377,6 +444,7 @@ final class FramePipeline {
             return nil
         }
         state[slot] = .reading
+        takes += 1
         // Inference starts now (the copy is part of it): set before the lock is let go, so the
         // capture thread, free to start on the other slot, paces itself by this frame.
         busy = true

@@ -375,7 +375,7 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
     producer.stop()
     if let failure { throw failure }
     let corrupt = producer.corruptCount, reconnects = producer.reconnects
-    let stale = counters.stale
+    let stale = counters.stale, restaged = pipeline?.restaged ?? 0
     let fps = seconds > 0 ? Double(done) / seconds : 0
     // What a pipeline can reach: one frame per slowest stage (the camera's frame period; reading and
     // pre-processing; copying the input, inference, post-processing and printing), and the latency it
@@ -390,9 +390,9 @@ func runStream(_ interpreter: Interpreter, _ o: RunOptions) throws(SwiftletError
         ? period &+ times.p99(1) &+ times.p99(2) &+ times.p99(3) : 0
     let mode = pipeline == nil ? "off" : "on"
     if o.json {
-        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"pipeline\": \(pipeline != nil), \"bound_fps\": \(formatFixed(bound, 2)), \"fps_to_bound\": \(formatFixed(ratio, 3)), \"latency_bound_ms\": \(latencyBound > 0 ? ms(latencyBound) : "null"), \"mean_copy_ms\": \(ms(copySum / n)), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(stale), \"corrupt\": \(corrupt), \"reconnects\": \(reconnects)\(times.summary(frames: done, json: true))}")
+        sys_print("{\"summary\": true, \"source\": \(jsonString(source)), \"frames\": \(done), \"seconds\": \(formatFixed(seconds, 3)), \"fps\": \(formatFixed(fps, 2)), \"pipeline\": \(pipeline != nil), \"bound_fps\": \(formatFixed(bound, 2)), \"fps_to_bound\": \(formatFixed(ratio, 3)), \"latency_bound_ms\": \(latencyBound > 0 ? ms(latencyBound) : "null"), \"mean_copy_ms\": \(ms(copySum / n)), \"captured\": \(counters.captured), \"dropped\": \(counters.dropped), \"stale\": \(stale), \"restaged\": \(restaged), \"corrupt\": \(corrupt), \"reconnects\": \(reconnects)\(times.summary(frames: done, json: true))}")
     } else {
-        sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps, pipeline \(mode): \(formatFixed(ratio, 2)) of the slowest stage's \(formatFixed(bound, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(stale), corrupt \(corrupt)\(s.reconnect ? ", reconnects \(reconnects)" : ""); mean/p50/p99 ms: \(times.summary(frames: done, json: false))\(latencyBound > 0 ? "; latency p99 bound \(ms(latencyBound)) ms" : "")")
+        sys_print("\(done) frames in \(formatFixed(seconds, 2)) s (\(formatFixed(fps, 1)) fps, pipeline \(mode): \(formatFixed(ratio, 2)) of the slowest stage's \(formatFixed(bound, 1)) fps); captured \(counters.captured), dropped \(counters.dropped), stale \(stale)\(restaged > 0 ? ", restaged \(restaged)" : ""), corrupt \(corrupt)\(s.reconnect ? ", reconnects \(reconnects)" : ""); mean/p50/p99 ms: \(times.summary(frames: done, json: false))\(latencyBound > 0 ? "; latency p99 bound \(ms(latencyBound)) ms" : "")")
     }
     if done == 0 && corrupt > 0 {
         throw .invalidInput(path: source, detail: "none of its \(corrupt) frames could be used (reported above)", hint: "check --format and --size")

@@ -486,6 +486,9 @@ public final class Camera {
         }
     }
 
+    /// The driver's sequence number of the newest frame `drain` found and holds for `nextFrame`, if any.
+    public var pendingSequence: Int? { pending.map { Int($0.sequence) } }
+
     /// Counts a dequeued frame, and the frames the driver dropped before it (gaps in its sequence numbers).
     private func count(_ f: swl_v4l2_frame) {
         counters.captured += 1
