@@ -46,7 +46,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
           run <model.swl> (--camera </dev/videoN> | --video <file>) [--format yuyv|nv12|mjpeg|grey|rgb24] [--size <WxH>] [--fps <n>] [--frames <n>] [--duration <s>] [--queue] [--reconnect] [--no-pipeline] [--json] ...
           cameras [--json]
           record --camera </dev/videoN> -o <dir> [--frames <n>] [--format ...] [--size <WxH>] [--fps <n>] [--queue] [--json]   (raw frames as <dir>/frame_N.ppm)
-          bench <model.swl> [--runs <n>] [--warmup <n>] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--memory-limit <size>]
+          bench <model.swl> [--runs <n> | --seconds <s> | --sustained <s>] [--warmup <n>|auto] [--profile] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--affinity <cpus>] [--memory-limit <size>]
           inspect <model.swl> [--json]
           info [--json]
           selftest [--seed <n>] [--cases <n>]
@@ -134,14 +134,22 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
             var o = BenchOptions(modelPath: try p.positional("<model.swl>"))
             o.threads = build.defaultThreads
             o.affinity = build.affinity
+            o.cpu = build.cpu
             while let flag = try p.nextFlag() {
                 switch flag {
                 case "--runs": o.runs = try p.int(flag)
-                case "--warmup": o.warmup = try p.int(flag)
+                case "--seconds": o.seconds = Double(try p.decimal(flag))
+                case "--sustained":
+                    o.seconds = Double(try p.decimal(flag))
+                    o.sustained = true
+                case "--warmup":
+                    o.warmup = p.peekAuto() ? nil : try p.int(flag)
+                case "--profile": o.profile = true
                 case "--input": o.inputNPY = try p.value(flag)
                 case "--json": o.json = true
                 case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
                 case "--threads": o.threads = try p.int(flag)
+                case "--affinity": o.affinity = try parseCPUList(try p.value(flag), flag: flag)
                 case "--memory-limit": o.memoryLimit = try p.value(flag)
                 default: throw p.unknown(flag)
                 }
@@ -289,6 +297,13 @@ struct FlagParser {
             index += 1
         }
         return out
+    }
+
+    /// Whether the next value is `auto` (consumed when it is).
+    mutating func peekAuto() -> Bool {
+        guard index < args.count, args[index] == "auto" else { return false }
+        index += 1
+        return true
     }
 
     mutating func int(_ flag: String) throws(SwiftletError) -> Int {

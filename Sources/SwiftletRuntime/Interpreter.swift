@@ -51,6 +51,8 @@ public final class Interpreter {
     private let owned: [UnsafeMutableRawPointer]
     /// Per node: the kernel variant that runs it (`conv2dQS8_gemm4x8c4_avx2`, `conv2dF32_reference`, …).
     public let kernelNames: [String]
+    /// The instruction set of each node's kernel (`.scalar` for the references).
+    public let kernelISAs: [KernelISA]
     /// Whether every node runs its reference kernel (`--kernels reference`).
     public let kernels: KernelChoice
     /// Layers whose weights were packed at load (0 when the file stores them in the chosen variants'
@@ -171,6 +173,7 @@ public final class Interpreter {
         var buffers: [UnsafeMutableRawPointer] = []
         if let w = wholeBlock { buffers.append(w) }
         var names: [String] = []
+        var isas: [KernelISA] = []
         var packedAtLoad = 0, transformedAtLoad = 0
         do {
             let shared: UnsafeMutableRawPointer? = fastScratch > 0
@@ -183,6 +186,7 @@ public final class Interpreter {
                                                         transformedHere: &transformedHere))
                 if transformedHere { transformedAtLoad += 1 }
                 names.append(variants[i]?.name ?? "reference")
+                isas.append(variants[i]?.isa ?? .scalar)
                 // A layer whose weights were packed here (a format-1 file) never reads the mapped
                 // originals again: out of the resident set they go (they stay in the file and the page cache).
                 if packedHere {
@@ -208,6 +212,7 @@ public final class Interpreter {
             throw error
         }
         kernelNames = names
+        kernelISAs = isas
         layersPackedAtLoad = packedAtLoad
         layersTransformedAtLoad = transformedAtLoad
         pairsRunWhole = whole.filter { $0 }.count
@@ -286,6 +291,13 @@ public final class Interpreter {
         } else {
             step.pointee.runWhole()
         }
+    }
+
+    /// Whether node `i` runs inside node i + 1's step (the producer of a streamed Conv → Conv pair):
+    /// its time in a profile is 0, and the pair's shows on node i + 1.
+    public func runsInNextStep(_ i: Int) -> Bool {
+        if case .skip = steps[i] { return true }
+        return false
     }
 
     /// Runs every node in order, setting `profile[i]` to node i's nanoseconds (monotonic clock).

@@ -554,7 +554,7 @@ struct Inspect: ParsableCommand {
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time repeated inferences: latency min, median, p90, p99 and mean.")
+        abstract: "Time repeated inferences: latency min, median, p90, p99, max, mean and standard deviation; per-layer profile; latency over time.")
 
     @Argument(help: "The packed model (.swl).")
     var model: String
@@ -562,8 +562,20 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed runs.")
     var runs = 50
 
-    @Option(parsing: .unconditional, help: "Untimed runs first.")
-    var warmup = 5
+    @Option(parsing: .unconditional, help: "Time runs for this many seconds instead of counting them.")
+    var seconds: Double?
+
+    @Option(parsing: .unconditional, help: "Run for this many seconds and report the latency over time (thermal throttling).")
+    var sustained: Double?
+
+    @Option(parsing: .unconditional, help: "Untimed runs first: a count, or auto (until the median of 5 runs is within 3 % of the 5 before; at most 5 s).")
+    var warmup = "auto"
+
+    @Flag(help: "Per layer: time and share, MACs, GMAC/s and the fraction of the core's peak, bytes of weights and activations read and written, the kernel that ran.")
+    var profile = false
+
+    @Option(help: "Pin the inference threads to these CPUs: 0-3, 4,5.")
+    var affinity: String?
 
     @Option(help: "A float32 .npy input in the ONNX layout (default: a fixed pattern).")
     var input: String?
@@ -583,15 +595,23 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64, got \(threads)") }
-        if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+        if warmup != "auto" {
+            guard let n = Int(warmup) else { throw ValidationError("--warmup takes a count or auto, got '\(warmup)'") }
+            if n < 0 { throw ValidationError("--warmup must be 0 or more, got \(n)") }
+        }
+        if seconds != nil && sustained != nil { throw ValidationError("--seconds and --sustained both set the run's length: give one") }
     }
 
     func run() throws {
         try reportingErrors { () throws(SwiftletError) in
-            var o = BenchOptions(modelPath: model, runs: runs, warmup: warmup, inputNPY: input, json: json)
+            var o = BenchOptions(modelPath: model, runs: runs, warmup: Int(warmup), inputNPY: input, json: json)
             o.kernels = kernels.choice
             o.threads = threads
             o.memoryLimit = memoryLimit
+            o.seconds = seconds ?? sustained
+            o.sustained = sustained != nil
+            o.profile = profile
+            if let affinity { o.affinity = try parseCPUList(affinity, flag: "--affinity") }
             try benchCommand(o)
         }
     }

@@ -380,6 +380,89 @@ import Testing
         #expect(bad.status == 64 && bad.stderr.contains("--runs must be at least 1, got 0"), "\(bad.stderr)")
     }
 
+    /// The statistics, the warm-up (settling and fixed), runs for a time, the latency over time, and
+    /// usage errors, on the host and on every board binary (aarch64 under qemu).
+    @Test func benchStatisticsWarmupAndDuration() throws {
+        let dir = try scratchDirectory()
+        _ = try swiftlet(["import", repoFile("models/onnx/digits_lenet.onnx"), "-o", dir + "/d.swl"])
+        let board = BoardTests()
+        var results: [(String, CLIResult)] = [("host", try swiftlet(["bench", dir + "/d.swl", "--json", "--runs", "30"]))]
+        for (name, cpu) in BoardTests.boards {
+            results.append((name, try board.runBoard(name, cpu: cpu, ["bench", dir + "/d.swl", "--json", "--runs", "30"])))
+        }
+        for (name, r) in results {
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(name): \(r.stdout)")
+            let l = try #require(obj["latency_ms"] as? [String: Double])
+            #expect(l["min"]! <= l["p50"]! && l["p50"]! <= l["p90"]! && l["p90"]! <= l["p99"]! && l["p99"]! <= l["max"]!, "\(name): \(l)")
+            #expect(l["min"]! <= l["mean"]! && l["mean"]! <= l["max"]! && l["stddev"]! >= 0, "\(name): \(l)")
+            #expect(obj["runs"] as? Int == 30)
+            // The default warm-up runs until the latency settles: at least two windows of 5 runs.
+            let w = try #require(obj["warmup"] as? [String: Any], "\(name)")
+            #expect((w["runs"] as? Int ?? 0) >= 10 && w["settled"] is Bool, "\(name): \(w)")
+        }
+        // A fixed warm-up; runs for a time.
+        let fixed = try swiftlet(["bench", dir + "/d.swl", "--json", "--warmup", "3", "--seconds", "0.3"])
+        let f = try #require(try JSONSerialization.jsonObject(with: Data(fixed.stdout.utf8)) as? [String: Any], "\(fixed.stderr)")
+        let fw = try #require(f["warmup"] as? [String: Any])
+        #expect(fw["runs"] as? Int == 3 && fw["settled"] is NSNull, "\(fw)")
+        #expect((f["seconds"] as? Double ?? 0) >= 0.3 && (f["runs"] as? Int ?? 0) >= 1, "\(f)")
+        // --sustained: the runs cut into tenths of the run's time; their counts add up to the runs.
+        let sustained = try swiftlet(["bench", dir + "/d.swl", "--json", "--warmup", "2", "--sustained", "0.5"])
+        let s = try #require(try JSONSerialization.jsonObject(with: Data(sustained.stdout.utf8)) as? [String: Any], "\(sustained.stderr)")
+        let spans = try #require(s["latency_over_time"] as? [[String: Any]], "\(s)")
+        #expect(!spans.isEmpty && spans.count <= 10)
+        #expect(spans.reduce(0) { $0 + ($1["runs"] as? Int ?? 0) } == s["runs"] as? Int)
+        let text = try swiftlet(["bench", dir + "/d.swl", "--warmup", "2", "--sustained", "0.3"])
+        #expect(text.status == 0 && text.stdout.contains("over time    p50 ms by tenth of the run:"), "\(text.stdout)")
+        for (args, message) in [
+            (["--warmup", "some"], "--warmup takes a count or auto, got 'some'"),
+            (["--seconds", "0"], "--seconds takes seconds between 0 and 86400"),
+            (["--affinity", "3-1"], "--affinity takes CPU numbers and ranges such as 0-3 or 0,2; got '3-1'"),
+            (["--seconds", "1", "--sustained", "1"], "--seconds and --sustained both set the run's length"),
+        ] {
+            let bad = try swiftlet(["bench", dir + "/d.swl"] + args)
+            #expect(bad.status == 64 && bad.stderr.contains(message), "\(args): \(bad.stderr)")
+        }
+        let boardBad = try board.runBoard("x86-64", cpu: nil, ["bench", dir + "/d.swl", "--affinity", "x"])
+        #expect(boardBad.status == 64 && boardBad.stderr.contains("--affinity takes CPU numbers"), "\(boardBad.stderr)")
+    }
+
+    /// `--profile`: per layer, bytes of weights and activations read and written, hand-counted for the
+    /// digits LeNet (float32: 4 bytes an element), and MACs; the layers' times add up to the runs'.
+    @Test func benchProfileCountsBytesAndAddsUp() throws {
+        let dir = try scratchDirectory()
+        _ = try swiftlet(["import", repoFile("models/onnx/digits_lenet.onnx"), "-o", dir + "/d.swl"])
+        let r = try swiftlet(["bench", dir + "/d.swl", "--json", "--runs", "20", "--warmup", "2", "--profile"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+        let profile = try #require(obj["profile"] as? [String: Any], "\(r.stdout)")
+        let layers = try #require(profile["layers"] as? [[String: Any]])
+        // Input 1×8×8×1. Conv 3×3 1→8 (72 weights + 8 biases) → 8×8×8; MaxPool → 4×4×8; Conv 3×3
+        // 8→16 (1152 + 16) → 4×4×16; MaxPool → 2×2×16; Transpose and Flatten (64 values each);
+        // Gemm 64→32 (2048 + 32); Gemm 32→10 (320 + 10).
+        let want: [(weights: Int, read: Int, written: Int, macs: Int)] = [
+            (80 * 4, 64 * 4, 512 * 4, 8 * 8 * 8 * 9), (0, 512 * 4, 128 * 4, 0), (1168 * 4, 128 * 4, 256 * 4, 4 * 4 * 16 * 72),
+            (0, 256 * 4, 64 * 4, 0), (0, 64 * 4, 64 * 4, 0), (0, 64 * 4, 64 * 4, 0), (2080 * 4, 64 * 4, 32 * 4, 64 * 32), (330 * 4, 32 * 4, 10 * 4, 320),
+        ]
+        #expect(layers.count == want.count)
+        for (i, (l, w)) in zip(layers, want).enumerated() {
+            #expect(l["weight_bytes"] as? Int == w.weights && l["activation_read_bytes"] as? Int == w.read
+                    && l["written_bytes"] as? Int == w.written && l["macs"] as? Int == w.macs, "layer \(i): \(l)")
+            #expect((l["kernel"] as? String ?? "").isEmpty == false)
+        }
+        #expect(profile["weight_bytes"] as? Int == want.reduce(0) { $0 + $1.weights })
+        #expect(profile["macs"] as? Int == 25408)
+        // The layers' times against the whole runs' (the same clock, read around each layer): within 5 %.
+        let rnet = dir + "/r.swl"
+        _ = try swiftlet(["import", repoFile("models/onnx/mtcnn_rnet.onnx"), "-o", rnet])
+        let big = try swiftlet(["bench", rnet, "--json", "--runs", "30", "--warmup", "3", "--profile"])
+        let bp = try #require((try JSONSerialization.jsonObject(with: Data(big.stdout.utf8)) as? [String: Any])?["profile"] as? [String: Any], "\(big.stderr)")
+        let layersMs = bp["layers_ms"] as! Double, wholeMs = bp["whole_ms"] as! Double
+        #expect(layersMs <= wholeMs * 1.001 && layersMs >= wholeMs * 0.95, "layers \(layersMs) ms, whole \(wholeMs) ms")
+        let table = try swiftlet(["bench", dir + "/d.swl", "--runs", "5", "--warmup", "1", "--profile"])
+        #expect(table.stdout.contains("layers sum") && table.stdout.contains("/3/Conv") && table.stdout.contains("GMAC/s"), "\(table.stdout)")
+    }
+
     @Test func percentileIsNearestRank() {
         let s: [UInt64] = Array(1...100)
         #expect(percentile(s, 50) == 50 && percentile(s, 90) == 90 && percentile(s, 99) == 99 && percentile(s, 100) == 100)
