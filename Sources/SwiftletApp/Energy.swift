@@ -33,7 +33,11 @@
 // power — the trapezoid rule over the samples (`begin` and `end` each take one, the sampler thread the
 // rest). A source that cannot be read during the window (file gone, command failing) or a counter
 // that does not change over more than 0.5 s throws, naming the source: a dead sensor never reads as
-// 0 J.
+// 0 J. A power reading that stays exactly the same (10 or more readings over more than 2 s) only adds
+// a note: a steady load on a coarse sensor can do that. Counters are also read by the sampler (10 Hz),
+// which catches more than one wrap per window and gives the power-over-time plot; with the sampler
+// off (`rateHz` 0) a counter is read at the window's edges only, so a window longer than one wrap
+// period (max_energy_range_uj at the mean power: tens of minutes on a desktop package) is wrong.
 //
 // Uncertainty (`EnergyReport.uncertaintyMJ`, per frame; random and resolution error, not the
 // sensor's calibration):
@@ -256,7 +260,8 @@ public struct EnergyReport: Equatable, Sendable {
         if let a = mJPerFrameAboveIdle { first += ", \(formatGeneral(a, 4)) above idle" }
         first += measured ? " (measured: \(method))" : " (\(method))"
         out.append(first)
-        var second = "mean \(formatFixed(meanWatts, 2)) W over \(formatFixed(windowSeconds, 2)) s, \(samples) readings"
+        var second = "mean \(formatFixed(meanWatts, 2)) W over \(formatFixed(windowSeconds, 2)) s"
+        if samples > 0 { second += ", \(samples) readings" }
         if let r = rateHz { second += " at \(formatGeneral(r, 3)) Hz" }
         if let w = idleWatts { second += "; idle \(formatFixed(w, 2)) W \(idleSource)" }
         out.append(second)
@@ -635,6 +640,7 @@ public final class EnergyMonitor {
     let probe: EnergyProbe
     let options: EnergyOptions
     var notes: [String]
+    var cores = 0
 
     // The window (monotonic ns) and its samples: (time, J for counters or W for power).
     var beginNs: UInt64 = 0
@@ -687,7 +693,7 @@ public final class EnergyMonitor {
     }
 
     /// Opens the source `o.source` names (nil: `auto`), with the board profile's `board` sensors and
-    /// power model, on a machine of `cores` CPUs. A bad spelling is a usage error listing the sources;
+    /// power model, on a machine of `cores` CPUs (the power model counts at most that many active). A bad spelling is a usage error listing the sources;
     /// a source that cannot be used gives a monitor that is not `available`, whose report says why.
     public static func open(_ o: EnergyOptions, board: BoardPower = BoardPower(), cores: Int) throws(SwiftletError) -> EnergyMonitor {
         let spec = try EnergySpec.parse(o.source ?? "auto")
@@ -695,7 +701,9 @@ public final class EnergyMonitor {
         if let w = o.idleWatts, !(w >= 0) || !w.isFinite { throw .usage(detail: "--idle-watts must be 0 or more, not \(formatGeneral(w))") }
         if let r = o.rateHz, !(r >= 0) || !(r <= 1000) { throw .usage(detail: "--energy-rate must be between 0 and 1000 Hz, not \(formatGeneral(r))") }
         if !o.meterOffsetSeconds.isFinite { throw .usage(detail: "--meter-offset must be a number of seconds") }
-        return try EnergyMonitor(setup: setup(spec, o, board: board, cores: cores, fromProfile: false), options: o)
+        let m = try EnergyMonitor(setup: setup(spec, o, board: board, cores: cores, fromProfile: false), options: o)
+        m.cores = cores
+        return m
     }
 
     static func modelSetup(_ board: BoardPower) -> EnergySetup {
@@ -846,6 +854,7 @@ public final class EnergyMonitor {
             samples = []
             failure = nil
             try sample()
+            if case .counters(let files, _, _) = probe { for f in files { f.totalAtBegin = f.total } }
             let start = sys_monotonicNanoseconds()
             let step = rateHz > 0 ? 1 / rateHz : seconds
             while Double(sys_monotonicNanoseconds() - start) / 1e9 < seconds {
@@ -987,6 +996,7 @@ public final class EnergyMonitor {
         var uJ: Double? = nil
         switch probe {
         case .model(let idle, let core):
+            let activeCores = cores > 0 ? min(activeCores, cores) : activeCores
             r.measured = false
             r.windowSeconds = Double(endNs - beginNs) / 1e9
             r.meanWatts = idle + core * Double(activeCores)
@@ -1018,6 +1028,9 @@ public final class EnergyMonitor {
             r.samples = samples.count
             r.rateHz = rateHz > 0 ? rateHz : nil
             r.power = w.power
+            if !isCounter && samples.count >= 10 && w.seconds > 2 && !samples.contains(where: { $0.v != samples[0].v }) {
+                r.notes.append("\(method): every one of the \(samples.count) readings over \(formatFixed(w.seconds, 1)) s was \(formatGeneral(samples[0].v, 6)) W; check that the sensor updates")
+            }
             switch probe {
             case .counters(let files, let resolution, let update):
                 uJ = 2 * resolution * Double(files.count) + r.meanWatts * update
