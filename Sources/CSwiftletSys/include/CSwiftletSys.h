@@ -120,6 +120,33 @@ static inline uint64_t swl_monotonic_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/// Wall-clock time (CLOCK_REALTIME) in nanoseconds since the Unix epoch: the bench window's edges as
+/// an external power meter's log timestamps them.
+static inline uint64_t swl_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/// Runs `command` through /bin/sh (popen) and reads its standard output into `buf` (at most `cap`
+/// bytes; the rest is read and dropped). Returns the bytes kept, with `*status` set to the wait
+/// status from pclose (0: exited with 0); -1 with errno set when the command could not be started.
+static inline long swl_run_capture(const char *command, char *buf, size_t cap, int *status) {
+    FILE *f = popen(command, "r");
+    if (f == NULL) return -1;
+    size_t kept = 0;
+    char scratch[512];
+    for (;;) {
+        size_t n = fread(scratch, 1, sizeof scratch, f);
+        if (n == 0) break;
+        size_t k = n < cap - kept ? n : cap - kept;
+        memcpy(buf + kept, scratch, k);
+        kept += k;
+    }
+    *status = pclose(f);
+    return (long)kept;
+}
+
 /// Sleeps `ms` milliseconds (the camera's reconnect back-off); a signal ends it early.
 static inline void swl_sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
