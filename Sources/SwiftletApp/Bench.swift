@@ -28,6 +28,10 @@ public struct BenchOptions {
     public var profile = false
     /// The core the board binary was built for (`cortex-a76`), for the peak rates; "" on the host.
     public var cpu = ""
+    /// Energy per frame: the source (`--energy`), the idle baseline, a meter's clock offset.
+    public var energy = EnergyOptions()
+    /// The board profile's sensors and power model (the host: probe the machine, no model).
+    public var board = BoardPower()
 
     public init(modelPath: String, runs: Int = 50, warmup: Int? = nil, inputNPY: String? = nil, json: Bool = false) {
         self.modelPath = modelPath
@@ -371,6 +375,14 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         throw .usage(detail: "\(o.sustained ? "--sustained" : "--seconds") takes seconds between 0 and 86400, got \(formatGeneral(s, 6))")
     }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
+    // The machine before anything runs (governor, clocks, temperatures, load), and the idle power
+    // baseline, taken before the model is loaded.
+    let cpuCount = sys_cpuCount()
+    var cpus = o.affinity
+    if cpus.isEmpty { for c in 0..<max(cpuCount, 1) { cpus.append(c) } }
+    let stateBefore = SystemState.read(cpus: cpus)
+    let energy = try EnergyMonitor.open(o.energy, board: o.board, cores: cpuCount)
+    try energy.measureIdle()
     // Peak-memory growth from here on: the model's mapped weights that are touched, the arena, the
     // prepared steps (as the peer benchmark measures ONNX Runtime and LiteRT).
     let memoryReset = sys_resetPeakMemory()
@@ -415,6 +427,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     starts.reserveCapacity(capacity)
     var nodeTimes: [UInt64] = []
     var nodeSums = [UInt64](repeating: 0, count: o.profile ? spec.nodes.count : 0)
+    try energy.begin()
     let begin = sys_monotonicNanoseconds()
     while true {
         let t0 = sys_monotonicNanoseconds()
@@ -435,6 +448,10 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         for i in 0..<nodeSums.count { nodeSums[i] &+= nodeTimes[i] }
     }
     let timedNs = sys_monotonicNanoseconds() &- begin
+    let power = try energy.end(frames: samples.count, activeCores: o.threads)
+    let stateAfter = SystemState.read(cpus: cpus)
+    let warnings = SystemState.warnings(before: stateBefore, after: stateAfter, usedCores: cpus,
+                                        totalCores: cpuCount)
     let runs = samples.count
     var total: UInt64 = 0
     for s in samples { total &+= s }
@@ -463,7 +480,8 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         var s = "{\"model\": \(jsonString(o.modelPath)), \"runs\": \(runs), \"seconds\": \(formatFixed(Double(timedNs) / 1e9, 3)), \"warmup\": \(warm.json()), \"threads\": \(o.threads), \"affinity\": \(jsonInts(o.affinity)), "
         s += "\"latency_ms\": \(stats.json()), \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), "
         s += "\"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"memory_parts\": \(partsJSON), \"pool_stalls\": \(interpreter.poolStalls), "
-        s += "\"latency_over_time\": \(overTime.map { $0.json() } ?? "null"), \"profile\": \(profile.map { $0.json(spec) } ?? "null"), \"energy\": null}"
+        s += "\"latency_over_time\": \(overTime.map { $0.json() } ?? "null"), \"profile\": \(profile.map { $0.json(spec) } ?? "null"), \"energy\": \(power.json()), "
+        s += "\"system\": {\"before\": \(stateBefore.json()), \"after\": \(stateAfter.json()), \"warnings\": \(jsonList(warnings))}}"
         sys_print(s)
         return
     }
@@ -488,7 +506,10 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         sys_print("peak RSS     \(formatBytes(a.peak))\(g)")
     }
     if let t = partsText { sys_print("its parts    \(t)") }
-    sys_print("energy       not measured yet (no sensor reading or power model in this build)")
+    for (i, line) in power.lines.enumerated() { sys_print((i == 0 ? "energy       " : "             ") + line) }
+    sys_print("system       before: \(stateBefore.text())")
+    sys_print("             after:  \(stateAfter.text(since: stateBefore))")
+    for w in warnings { sys_print("warning      \(w)") }
     if let profile {
         sys_print("")
         profile.printTable(spec)

@@ -14,14 +14,18 @@ public struct BuildInfo: Sendable {
     /// The board profile's default thread count and CPUs to pin them to (empty: no pinning).
     public var threads: Int
     public var affinity: [Int]
+    /// The profile's power sensors and power model (`power_sensors`, `power_idle_w`, `power_core_w`).
+    public var power: BoardPower
 
-    public init(version: String, board: String, cpu: String, requiredFeatures: [String], threads: Int = 1, affinity: [Int] = []) {
+    public init(version: String, board: String, cpu: String, requiredFeatures: [String], threads: Int = 1, affinity: [Int] = [],
+                power: BoardPower = BoardPower()) {
         self.version = version
         self.board = board
         self.cpu = cpu
         self.requiredFeatures = requiredFeatures
         self.threads = threads
         self.affinity = affinity
+        self.power = power
     }
 
     /// Threads when `--threads` is not given: the profile's, at most this machine's online CPUs.
@@ -47,6 +51,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
           cameras [--json]
           record --camera </dev/videoN> -o <dir> [--frames <n>] [--format ...] [--size <WxH>] [--fps <n>] [--queue] [--json]   (raw frames as <dir>/frame_N.ppm)
           bench <model.swl> [--runs <n> | --seconds <s> | --sustained <s>] [--warmup <n>|auto] [--profile] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--affinity <cpus>] [--memory-limit <size>]
+              [--energy auto|none|rapl[:PATH]|hwmon:NAME[:LABEL]|pmic|meter:FILE.csv|model] [--idle-seconds <s>] [--idle-watts <w>] [--meter-offset <s>] [--energy-rate <hz>]
           inspect <model.swl> [--json]
           info [--json]
           selftest [--seed <n>] [--cases <n>]
@@ -135,6 +140,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
             o.threads = build.defaultThreads
             o.affinity = build.affinity
             o.cpu = build.cpu
+            o.board = build.power
             while let flag = try p.nextFlag() {
                 switch flag {
                 case "--runs": o.runs = try p.int(flag)
@@ -150,6 +156,11 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
                 case "--threads": o.threads = try p.int(flag)
                 case "--affinity": o.affinity = try parseCPUList(try p.value(flag), flag: flag)
+                case "--energy": o.energy.source = try p.value(flag)
+                case "--idle-seconds": o.energy.idleSeconds = Double(try p.decimal(flag))
+                case "--idle-watts": o.energy.idleWatts = Double(try p.decimal(flag))
+                case "--meter-offset": o.energy.meterOffsetSeconds = Double(try p.decimal(flag))
+                case "--energy-rate": o.energy.rateHz = Double(try p.decimal(flag))
                 case "--memory-limit": o.memoryLimit = try p.value(flag)
                 default: throw p.unknown(flag)
                 }

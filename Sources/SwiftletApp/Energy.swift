@@ -245,7 +245,7 @@ public struct EnergyReport: Equatable, Sendable {
             t.append("]")
         }
         t.append(", \"notes\": ")
-        t.append(jsonStrings(notes))
+        t.append(jsonList(notes))
         t.append("}")
         return t.string
     }

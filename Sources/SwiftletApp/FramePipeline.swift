@@ -231,6 +231,9 @@ final class FramePipeline {
     /// How often the capture thread drains the camera while it waits: a frame period (10 ms if the
     /// camera does not say).
     let drainPeriod: UInt64
+    /// How often the capture thread looks for a newer camera frame while inference overruns its
+    /// running mean: 5 ms (a frame period when that is shorter).
+    static let overrunPoll: UInt64 = 5_000_000
     /// The CPU to pin the capture thread to (-1: none).
     let cpu: Int
     /// Each slot's frame in RGB at full size (--overlay), else nil.
@@ -394,7 +397,9 @@ final class FramePipeline {
                 // Only if nothing moved meanwhile (else look again).
                 guard state[ready] == .ready, state[free] == .free, busy, inferStart == start else { continue }
                 if newer { return free }
-                swl_monitor_wait(monitor, now &+ drainPeriod)
+                // Overrunning: look again soon (a newer frame found a period late would be a period
+                // older when inference ends).
+                swl_monitor_wait(monitor, now &+ min(drainPeriod, FramePipeline.overrunPoll))
                 continue
             }
             swl_monitor_wait(monitor, min(due, now &+ drainPeriod))

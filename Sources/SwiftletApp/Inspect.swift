@@ -90,20 +90,7 @@ public func inspectCommand(_ o: InspectOptions) throws(SwiftletError) {
             formatBytes(live[i]), kernels[i],
         ])
     }
-    let columns = rows[0].count
-    var widths = [Int](repeating: 0, count: columns)
-    for r in rows { for c in 0..<columns { widths[c] = max(widths[c], min(r[c].scalarCount, 48)) } }
-    let rightAligned = [true, false, false, false, true, true, true, false]
-    for r in rows {
-        var line = ""
-        for c in 0..<columns {
-            if c > 0 { line += "  " }
-            line += rightAligned[c] ? padLeft(r[c], widths[c]) : padRight(r[c], widths[c])
-        }
-        var bytes = Array(line.utf8)
-        while bytes.last == UInt8(ascii: " ") { bytes.removeLast() }
-        sys_print(String(decoding: bytes, as: UTF8.self))
-    }
+    printColumns(rows, rightAligned: [true, false, false, false, true, true, true, false], maxWidth: 48)
     sys_print("")
     sys_print("layers       \(spec.nodes.count)")
     sys_print("parameters   \(formatCount(stats.params)) (\(stats.params))")

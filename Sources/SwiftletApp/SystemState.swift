@@ -463,9 +463,9 @@ public struct SystemState: Equatable, Sendable {
             t.append("{\"raw\": ")
             t.append(Int(f.raw))
             t.append(", \"now\": ")
-            t.append(jsonStrings(f.now))
+            t.append(jsonList(f.now))
             t.append(", \"since_boot\": ")
-            t.append(jsonStrings(f.sinceBoot))
+            t.append(jsonList(f.sinceBoot))
             t.append("}")
         } else {
             t.append("null")
@@ -485,7 +485,7 @@ public struct SystemState: Equatable, Sendable {
             t.append("null")
         }
         t.append(", \"notes\": ")
-        t.append(jsonStrings(notes))
+        t.append(jsonList(notes))
         t.append("}")
         return t.string
     }
@@ -498,18 +498,6 @@ func readSysInt(_ path: String) -> Int? {
 
 private func appendOptional(_ t: inout TextBuffer, _ v: Int?) {
     if let v { t.append(v) } else { t.append("null") }
-}
-
-/// Strings as a JSON array.
-func jsonStrings(_ v: [String]) -> String {
-    var t = TextBuffer()
-    t.append("[")
-    for (i, s) in v.enumerated() {
-        if i > 0 { t.append(", ") }
-        t.append(json: s)
-    }
-    t.append("]")
-    return t.string
 }
 
 /// `v` in lowercase hexadecimal without `0x`.

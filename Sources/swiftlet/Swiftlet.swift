@@ -577,6 +577,21 @@ struct Bench: ParsableCommand {
     @Option(help: "Pin the inference threads to these CPUs: 0-3, 4,5.")
     var affinity: String?
 
+    @Option(help: "Energy source: auto (default), none, rapl[:PATH], hwmon:NAME[:LABEL], pmic (Raspberry Pi 5), meter:FILE.csv, model (the board profile's power model; an estimate).")
+    var energy: String?
+
+    @Option(parsing: .unconditional, help: "Seconds of idle baseline measured before the model loads (default 2).")
+    var idleSeconds: Double = 2
+
+    @Option(parsing: .unconditional, help: "The idle power in watts, given instead of measured.")
+    var idleWatts: Double?
+
+    @Option(parsing: .unconditional, help: "With --energy meter:FILE: the meter's clock minus this machine's, in seconds.")
+    var meterOffset: Double = 0
+
+    @Option(parsing: .unconditional, help: "Power readings per second (default: the source's).")
+    var energyRate: Double?
+
     @Option(help: "A float32 .npy input in the ONNX layout (default: a fixed pattern).")
     var input: String?
 
@@ -612,6 +627,8 @@ struct Bench: ParsableCommand {
             o.sustained = sustained != nil
             o.profile = profile
             if let affinity { o.affinity = try parseCPUList(affinity, flag: "--affinity") }
+            o.energy = EnergyOptions(source: energy, idleSeconds: idleSeconds, idleWatts: idleWatts, meterOffsetSeconds: meterOffset,
+                                     rateHz: energyRate)
             try benchCommand(o)
         }
     }

@@ -23,15 +23,16 @@ import Testing
     }
 
     /// Runs a board binary, natively or under qemu-aarch64 with the given CPU; in `directory` when given.
-    func runBoard(_ board: String, cpu: String?, _ args: [String], in directory: String? = nil) throws -> CLIResult {
+    func runBoard(_ board: String, cpu: String?, _ args: [String], in directory: String? = nil,
+                  environment: [String: String] = [:]) throws -> CLIResult {
         let bin = try binary(board)
         if let cpu {
             guard FileManager.default.isExecutableFile(atPath: Self.qemu) else {
                 throw TestFailure("\(Self.qemu) is missing: install Debian's qemu-user-static")
             }
-            return try runProcess(Self.qemu, ["-cpu", cpu, bin] + args, in: directory)
+            return try runProcess(Self.qemu, ["-cpu", cpu, bin] + args, in: directory, environment: environment)
         }
-        return try runProcess(bin, args, in: directory)
+        return try runProcess(bin, args, in: directory, environment: environment)
     }
 
     /// Short relative paths are small strings, stored inline in the String value rather than in a
@@ -461,6 +462,57 @@ import Testing
         #expect(layersMs <= wholeMs * 1.001 && layersMs >= wholeMs * 0.95, "layers \(layersMs) ms, whole \(wholeMs) ms")
         let table = try swiftlet(["bench", dir + "/d.swl", "--runs", "5", "--warmup", "1", "--profile"])
         #expect(table.stdout.contains("layers sum") && table.stdout.contains("/3/Conv") && table.stdout.contains("GMAC/s"), "\(table.stdout)")
+    }
+
+    /// Energy through bench end to end: a fake powercap tree (SWIFTLET_SYSFS_ROOT) whose package
+    /// counter a thread advances by 5 mJ every 5 ms (1 W) while bench runs, on the host and the x86-64
+    /// board binary (whose profile names that RAPL zone): measured, with an idle baseline; then an
+    /// empty tree: unavailable, with the reason, never zero.
+    @Test func benchEnergyFromAFakeRAPLCounter() throws {
+        let dir = try scratchDirectory()
+        _ = try swiftlet(["import", repoFile("models/onnx/digits_lenet.onnx"), "-o", dir + "/d.swl"])
+        let root = dir + "/root", zone = root + "/sys/class/powercap/intel-rapl:0"
+        try FileManager.default.createDirectory(atPath: zone, withIntermediateDirectories: true)
+        try "package-0\n".write(toFile: zone + "/name", atomically: true, encoding: .utf8)
+        try "262143328850\n".write(toFile: zone + "/max_energy_range_uj", atomically: true, encoding: .utf8)
+        try "1000\n".write(toFile: zone + "/energy_uj", atomically: true, encoding: .utf8)
+        let stop = NSLock()
+        nonisolated(unsafe) var running = true
+        let writer = Thread {
+            var uj = 1000
+            while stop.withLock({ running }) {
+                uj += 5000
+                try? "\(uj)\n".write(toFile: zone + "/energy_uj", atomically: true, encoding: .utf8)
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
+        writer.start()
+        defer { stop.withLock { running = false } }
+        let env = ["SWIFTLET_SYSFS_ROOT": root]
+        let args = ["bench", dir + "/d.swl", "--json", "--warmup", "2", "--seconds", "1", "--idle-seconds", "0.5"]
+        for (name, r) in [("host", try swiftlet(args + ["--energy", "rapl"], environment: env)),
+                          ("x86-64 board", try BoardTests().runBoard("x86-64", cpu: nil, args, environment: env))] {
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(name): \(r.stdout)")
+            let e = try #require(obj["energy"] as? [String: Any], "\(name): \(r.stdout)")
+            #expect(e["available"] as? Bool == true && e["measured"] as? Bool == true, "\(name): \(e)")
+            // 1 W written by the thread; loosely, as its sleeps stretch on a busy machine.
+            let watts = e["mean_w"] as? Double ?? 0, idle = e["idle_w"] as? Double ?? 0
+            #expect(watts > 0.2 && watts < 1.2 && idle > 0.2 && idle < 1.2, "\(name): \(e)")
+            let frames = Double(obj["runs"] as? Int ?? 1)
+            let perFrame = e["mj_per_frame"] as? Double ?? 0, joules = e["joules"] as? Double ?? 0
+            #expect(abs(perFrame - joules * 1000 / frames) <= perFrame * 1e-6 + 1e-9, "\(name): \(e)")
+            #expect((e["samples"] as? Int ?? 0) >= 2 && e["uncertainty_mj"] is Double, "\(name): \(e)")
+        }
+        // Nothing to read: unavailable, the reason given (text and JSON), exit 0.
+        let empty = dir + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let none = try swiftlet(["bench", dir + "/d.swl", "--runs", "3", "--warmup", "1"], environment: ["SWIFTLET_SYSFS_ROOT": empty])
+        #expect(none.status == 0 && none.stdout.contains("energy       unavailable: RAPL: no /sys/class/powercap/intel-rapl:N zones"), "\(none.stdout)")
+        let board = try BoardTests().runBoard("x86-64", cpu: nil, ["bench", dir + "/d.swl", "--runs", "3", "--json"], environment: ["SWIFTLET_SYSFS_ROOT": empty])
+        let b = try #require(try JSONSerialization.jsonObject(with: Data(board.stdout.utf8)) as? [String: Any], "\(board.stderr)")
+        let be = try #require(b["energy"] as? [String: Any])
+        #expect(be["available"] as? Bool == false && (be["reason"] as? String ?? "").contains("energy_uj"), "\(be)")
     }
 
     @Test func percentileIsNearestRank() {

@@ -34,11 +34,11 @@ struct CLIResult {
 }
 
 /// Runs `swiftlet args…`, capturing its output through temporary files (no pipe deadlock).
-func swiftlet(_ args: [String]) throws -> CLIResult {
+func swiftlet(_ args: [String], environment: [String: String] = [:]) throws -> CLIResult {
     guard let binary = swiftletBinary else {
         throw TestFailure("the swiftlet executable is not next to the test bundle (\(CommandLine.arguments[0])); build it with 'swift build' before 'swift test'")
     }
-    return try runProcess(binary, args)
+    return try runProcess(binary, args, environment: environment)
 }
 
 /// A fresh empty directory under the system temporary directory.

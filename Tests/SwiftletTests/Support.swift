@@ -85,7 +85,8 @@ func topK(_ v: [Float], _ k: Int) -> [Int] {
 }
 
 /// Runs an executable, capturing stdout and stderr through files; in `directory` when given.
-func runProcess(_ exe: String, _ args: [String], in directory: String? = nil) throws -> CLIResult {
+/// `environment` adds to (or replaces in) this process's environment.
+func runProcess(_ exe: String, _ args: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
     let dir = try scratchDirectory()
     let outURL = URL(fileURLWithPath: dir + "/stdout"), errURL = URL(fileURLWithPath: dir + "/stderr")
     _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
@@ -95,6 +96,7 @@ func runProcess(_ exe: String, _ args: [String], in directory: String? = nil) th
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = args
     if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     p.standardOutput = out
     p.standardError = err
     try p.run()
