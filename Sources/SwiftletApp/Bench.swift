@@ -51,17 +51,25 @@ public func percentile(_ sorted: [UInt64], _ p: Double) -> UInt64 {
     return sorted[rank]
 }
 
-/// A CPU list as `--affinity` takes it: `0-3`, `4,5`, `0,2-3`.
+/// A CPU list as `--affinity` takes it: `0-3`, `4,5`, `0,2-3`. (Parsed as bytes: the board binary
+/// keeps String's Unicode tables out.)
 public func parseCPUList(_ text: String, flag: String) throws(SwiftletError) -> [Int] {
+    let bad = SwiftletError.usage(detail: "\(flag) takes CPU numbers and ranges such as 0-3 or 0,2; got '\(text)'")
     var out: [Int] = []
-    for part in text.split(separator: ",") {
-        let ends = part.split(separator: "-", omittingEmptySubsequences: false)
-        guard ends.count <= 2, let a = Int(String(ends[0])), let b = Int(String(ends[ends.count - 1])), a >= 0, a <= b, b < 1024 else {
-            throw .usage(detail: "\(flag) takes CPU numbers and ranges such as 0-3 or 0,2; got '\(text)'")
+    for part in Array(text.utf8).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+        var ends: [Int] = []
+        for e in part.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false) {
+            var v = 0
+            for d in e {
+                guard d >= 48 && d <= 57 && v < 1024 else { throw bad }
+                v = v * 10 + Int(d - 48)
+            }
+            if e.isEmpty { throw bad }
+            ends.append(v)
         }
-        for c in a...b where !out.contains(c) { out.append(c) }
+        guard ends.count == 1 || ends.count == 2, ends[0] <= ends[ends.count - 1], ends[ends.count - 1] < 1024 else { throw bad }
+        for c in ends[0]...ends[ends.count - 1] where !out.contains(c) { out.append(c) }
     }
-    if out.isEmpty { throw .usage(detail: "\(flag) takes CPU numbers and ranges such as 0-3 or 0,2; got '\(text)'") }
     return out
 }
 
@@ -223,13 +231,12 @@ func coreClockGHz(_ cpu: Int) -> (ghz: Double, source: String)? {
     let path = "/sys/devices/system/cpu/cpu\(cpu)/cpufreq/cpuinfo_max_freq"
     if let line = sys_readFirstLine(path), let khz = Int(line), khz > 0 { return (Double(khz) / 1e6, path) }
     guard let bytes = try? sys_readFile("/proc/cpuinfo") else { return nil }
-    for line in bytes.split(separator: 10) {
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("cpu MHz"), let colon = line.firstIndex(of: 58) else { continue }
-        let value = String(decoding: line[(colon + 1)...], as: UTF8.self)
-        var t = Substring(value)
-        while t.first == " " || t.first == "\t" { t = t.dropFirst() }
-        if let mhz = parseDecimal(String(t)), mhz > 0 { return (Double(mhz) / 1000, "/proc/cpuinfo cpu MHz") }
+    let key = Array("cpu MHz".utf8)
+    for line in bytes.split(separator: 10) where line.starts(with: key) {
+        guard let colon = line.firstIndex(of: 58) else { continue }
+        var value = line[(colon + 1)...]
+        while value.first == 32 || value.first == 9 { value = value.dropFirst() }
+        if let mhz = parseDecimal(String(decoding: value, as: UTF8.self)), mhz > 0 { return (Double(mhz) / 1000, "/proc/cpuinfo cpu MHz") }
     }
     return nil
 }

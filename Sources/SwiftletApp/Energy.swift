@@ -122,17 +122,19 @@ public enum EnergySpec: Equatable, Sendable {
         func bad(_ why: String) -> SwiftletError {
             .usage(detail: "--energy '\(text)': \(why); use one of \(spellings)")
         }
-        switch head {
-        case "auto", "none", "pmic", "model":
+        // Compared as bytes (`same`): a switch over Strings would pull the Unicode tables into the board binary.
+        if head.same("auto") || head.same("none") || head.same("pmic") || head.same("model") {
             if rest != nil { throw bad("'\(head)' takes no argument") }
             if head.same("auto") { return .auto }
             if head.same("none") { return .none }
             if head.same("pmic") { return .pmic }
             return .model
-        case "rapl":
+        }
+        if head.same("rapl") {
             if let rest, rest.isEmpty { throw bad("'rapl:' needs a path after the colon") }
             return .rapl(path: rest)
-        case "hwmon":
+        }
+        if head.same("hwmon") {
             guard let rest, !rest.isEmpty else { throw bad("'hwmon' needs the device's driver name, e.g. hwmon:ina3221") }
             let r = Array(rest.utf8)
             if let c = r.firstIndex(of: UInt8(ascii: ":")) {
@@ -141,12 +143,12 @@ public enum EnergySpec: Equatable, Sendable {
                 return .hwmon(name: name, channel: label)
             }
             return .hwmon(name: rest, channel: nil)
-        case "meter":
+        }
+        if head.same("meter") {
             guard let rest, !rest.isEmpty else { throw bad("'meter' needs the CSV file, e.g. meter:um25c.csv") }
             return .meter(path: rest)
-        default:
-            throw bad("unknown energy source")
         }
+        throw bad("unknown energy source")
     }
 }
 
