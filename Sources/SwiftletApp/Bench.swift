@@ -215,7 +215,7 @@ struct LatencyOverTime {
 /// guides (docs/measuring.md, "Peak"). `cpu` is the board profile's core; "" on x86-64 hosts.
 func peakMACsPerCycle(_ isa: KernelISA, int8: Bool, cpu: String) -> Double {
     // Cortex-A72, A55 and A53 issue one 128-bit NEON multiply-accumulate per cycle; A76 and A78 two.
-    let little = cpu == "cortex-a72" || cpu == "cortex-a55" || cpu == "cortex-a53"
+    let little = cpu.same("cortex-a72") || cpu.same("cortex-a55") || cpu.same("cortex-a53")
     switch isa {
     case .scalar: return 1
     case .avx2: return int8 ? 32 : 16  // two 256-bit FMA per cycle (8 floats); int8: vpmaddubsw's 32 pairs, one per cycle with the vpmaddwd after it

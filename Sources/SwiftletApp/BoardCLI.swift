@@ -312,7 +312,7 @@ struct FlagParser {
 
     /// Whether the next value is `auto` (consumed when it is).
     mutating func peekAuto() -> Bool {
-        guard index < args.count, args[index] == "auto" else { return false }
+        guard index < args.count, args[index].same("auto") else { return false }
         index += 1
         return true
     }
