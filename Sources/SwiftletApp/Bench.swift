@@ -384,12 +384,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
     // The machine before anything runs (governor, clocks, temperatures, load), and the idle power
     // baseline, taken before the model is loaded.
-    let cpuCount = sys_cpuCount()
-    var cpus = o.affinity
-    if cpus.isEmpty { for c in 0..<max(cpuCount, 1) { cpus.append(c) } }
-    let stateBefore = SystemState.read(cpus: cpus)
-    let energy = try EnergyMonitor.open(o.energy, board: o.board, cores: cpuCount)
-    try energy.measureIdle()
+    var around = try BenchSurroundings(o)
     // Peak-memory growth from here on: the model's mapped weights that are touched, the arena, the
     // prepared steps (as the peer benchmark measures ONNX Runtime and LiteRT).
     let memoryReset = sys_resetPeakMemory()
@@ -434,7 +429,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     starts.reserveCapacity(capacity)
     var nodeTimes: [UInt64] = []
     var nodeSums = [UInt64](repeating: 0, count: o.profile ? spec.nodes.count : 0)
-    try energy.begin()
+    try around.begin()
     let begin = sys_monotonicNanoseconds()
     while true {
         let t0 = sys_monotonicNanoseconds()
@@ -455,10 +450,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         for i in 0..<nodeSums.count { nodeSums[i] &+= nodeTimes[i] }
     }
     let timedNs = sys_monotonicNanoseconds() &- begin
-    let power = try energy.end(frames: samples.count, activeCores: o.threads)
-    let stateAfter = SystemState.read(cpus: cpus)
-    let warnings = SystemState.warnings(before: stateBefore, after: stateAfter, usedCores: cpus,
-                                        totalCores: cpuCount)
+    try around.end(frames: samples.count, threads: o.threads)
     let runs = samples.count
     var total: UInt64 = 0
     for s in samples { total &+= s }
@@ -487,8 +479,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         var s = "{\"model\": \(jsonString(o.modelPath)), \"runs\": \(runs), \"seconds\": \(formatFixed(Double(timedNs) / 1e9, 3)), \"warmup\": \(warm.json()), \"threads\": \(o.threads), \"affinity\": \(jsonInts(o.affinity)), "
         s += "\"latency_ms\": \(stats.json()), \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), "
         s += "\"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"memory_parts\": \(partsJSON), \"pool_stalls\": \(interpreter.poolStalls), "
-        s += "\"latency_over_time\": \(overTime.map { $0.json() } ?? "null"), \"profile\": \(profile.map { $0.json(spec) } ?? "null"), \"energy\": \(power.json()), "
-        s += "\"system\": {\"before\": \(stateBefore.json()), \"after\": \(stateAfter.json()), \"warnings\": \(jsonList(warnings))}}"
+        s += "\"latency_over_time\": \(overTime.map { $0.json() } ?? "null"), \"profile\": \(profile.map { $0.json(spec) } ?? "null"), \(around.json)}"
         sys_print(s)
         return
     }
@@ -513,10 +504,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         sys_print("peak RSS     \(formatBytes(a.peak))\(g)")
     }
     if let t = partsText { sys_print("its parts    \(t)") }
-    for (i, line) in power.lines.enumerated() { sys_print((i == 0 ? "energy       " : "             ") + line) }
-    sys_print("system       before: \(stateBefore.text())")
-    sys_print("             after:  \(stateAfter.text(since: stateBefore))")
-    for w in warnings { sys_print("warning      \(w)") }
+    around.printText()
     if let profile {
         sys_print("")
         profile.printTable(spec)

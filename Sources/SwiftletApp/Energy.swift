@@ -103,6 +103,7 @@ public struct EnergyOptions: Equatable, Sendable {
     }
 }
 
+#if !SWIFTLET_NO_ENERGY
 /// An `--energy` value.
 public enum EnergySpec: Equatable, Sendable {
     case auto, none, pmic, model
@@ -1063,3 +1064,4 @@ func sleepSeconds(_ s: Double) {
         left -= ms
     }
 }
+#endif

@@ -187,6 +187,7 @@ extension String {
 
 // MARK: - The snapshot
 
+#if !SWIFTLET_NO_ENERGY
 /// One CPU's frequency scaling (`/sys/devices/system/cpu/cpuN/cpufreq/`); frequencies in kHz.
 public struct CoreClock: Equatable, Sendable {
     public var cpu: Int
@@ -490,6 +491,7 @@ public struct SystemState: Equatable, Sendable {
         return t.string
     }
 }
+#endif
 
 func readSysInt(_ path: String) -> Int? {
     guard let t = readSysText(path), let v = sysInt(t) else { return nil }
