@@ -32,6 +32,8 @@ public struct BenchOptions {
     public var energy = EnergyOptions()
     /// The board profile's sensors and power model (the host: probe the machine, no model).
     public var board = BoardPower()
+    /// `--report report.html`: one self-contained page with the figures and charts (Report.swift).
+    public var report: String? = nil
 
     public init(modelPath: String, runs: Int = 50, warmup: Int? = nil, inputNPY: String? = nil, json: Bool = false) {
         self.modelPath = modelPath
@@ -374,6 +376,13 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     if let s = o.seconds, !(s > 0 && s <= 86_400) {
         throw .usage(detail: "\(o.sustained ? "--sustained" : "--seconds") takes seconds between 0 and 86400, got \(formatGeneral(s, 6))")
     }
+    if let r = o.report {
+        // The page never replaces an input: checked before anything runs.
+        var inputs: [(role: String, path: String)] = [("the model", o.modelPath)]
+        if let i = o.inputNPY { inputs.append(("the --input", i)) }
+        if let e = o.energy.source, e.hasPrefix("meter:") { inputs.append(("the meter log", String(decoding: Array(e.utf8)[6...], as: UTF8.self))) }
+        try checkOutputPath(r, flag: "--report", inputs: inputs)
+    }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
     // The machine before anything runs (governor, clocks, temperatures, load), and the idle power
     // baseline, taken before the model is loaded.
@@ -476,44 +485,65 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         partsJSON = "{\"weights_file_resident_bytes\": \(p.file), \"arena_bytes\": \(spec.arenaBytes), \"code_resident_bytes\": \(p.code), \"camera_buffers_bytes\": 0, \"other_bytes\": \(other)}"
         partsText = "model file \(formatBytes(p.file)) resident (mapped, not copied), arena \(formatBytes(spec.arenaBytes)), code \(formatBytes(p.code)) resident (binary and libraries), camera buffers 0 (no camera in bench), other \(formatBytes(other))"
     }
+    let lines = benchLines(o, warm: warm, runs: runs, timedNs: timedNs, stats: stats, overTime: overTime, stalls: interpreter.poolStalls, arena: spec.arenaBytes,
+                           weights: model.weightsLength, peak: after?.peak, growth: growth, partsText: partsText, power: power, before: stateBefore,
+                           after: stateAfter, warnings: warnings)
+    func report() throws(SwiftletError) {
+        guard let path = o.report else { return }
+        // The power samples start at the energy window's start, just before the timed runs'.
+        let w0 = begin &- energy.beginNs
+        try writeBenchReport(path, BenchReport(lines: lines + ["kernels      \(o.kernels == .reference ? "reference" : "auto")"], stats: stats,
+                                               samples: samples, starts: starts, profile: profile, power: power, window: (w0, w0 &+ timedNs)), spec: spec)
+    }
     if o.json {
         var s = "{\"model\": \(jsonString(o.modelPath)), \"runs\": \(runs), \"seconds\": \(formatFixed(Double(timedNs) / 1e9, 3)), \"warmup\": \(warm.json()), \"threads\": \(o.threads), \"affinity\": \(jsonInts(o.affinity)), "
         s += "\"latency_ms\": \(stats.json()), \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), "
         s += "\"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"memory_parts\": \(partsJSON), \"pool_stalls\": \(interpreter.poolStalls), "
         s += "\"latency_over_time\": \(overTime.map { $0.json() } ?? "null"), \"profile\": \(profile.map { $0.json(spec) } ?? "null"), \"energy\": \(power.json()), "
         s += "\"system\": {\"before\": \(stateBefore.json()), \"after\": \(stateAfter.json()), \"warnings\": \(jsonList(warnings))}}"
+        try report()
         sys_print(s)
         return
     }
-    sys_print("model        \(o.modelPath)")
-    sys_print("warm-up      \(warm.text())")
-    let stalls = interpreter.poolStalls
-    let stallText = stalls == 0 ? "" : "; \(stalls) step\(stalls == 1 ? "" : "s") waited for a descheduled thread, and the steps after each ran on one (a busy machine)"
-    let pinned = o.affinity.isEmpty ? "" : " pinned to CPU\(o.affinity.count == 1 ? "" : "s") \(cpuListText(o.affinity))"
-    sys_print("runs         \(runs) timed in \(formatFixed(Double(timedNs) / 1e9, 2)) s, \(o.threads) thread\(o.threads == 1 ? "" : "s")\(pinned)\(stallText)")
-    sys_print("latency ms   \(stats.text())")
-    if let t = overTime {
-        var line = "over time    p50 ms by tenth of the run:"
-        for w in t.spans { line += " \(msText(w.p50))" }
-        sys_print(line)
-        if let d = t.drift, d > 1.05 {
-            sys_print("warning      the last tenth ran \(formatFixed((d - 1) * 100, 1)) % slower than the first: thermal throttling or another program (see the clock and temperature lines)")
-        }
-    }
-    sys_print("arena        \(formatBytes(spec.arenaBytes))")
-    if let a = after {
-        let g = growth.map { "; \(formatBytes($0)) of it from loading and running the model (weights \(formatBytes(model.weightsLength)) mapped, arena \(formatBytes(spec.arenaBytes)))" } ?? ""
-        sys_print("peak RSS     \(formatBytes(a.peak))\(g)")
-    }
-    if let t = partsText { sys_print("its parts    \(t)") }
-    for (i, line) in power.lines.enumerated() { sys_print((i == 0 ? "energy       " : "             ") + line) }
-    sys_print("system       before: \(stateBefore.text())")
-    sys_print("             after:  \(stateAfter.text(since: stateBefore))")
-    for w in warnings { sys_print("warning      \(w)") }
+    for l in lines { sys_print(l) }
     if let profile {
         sys_print("")
         profile.printTable(spec)
     }
+    if let r = o.report {
+        try report()
+        sys_print("report       \(r)")
+    }
+}
+
+/// bench's text lines: the model, warm-up, runs, latency, memory, energy and the machine's state.
+private func benchLines(_ o: BenchOptions, warm: WarmUp, runs: Int, timedNs: UInt64, stats: LatencyStats, overTime: LatencyOverTime?, stalls: Int, arena: Int,
+                        weights: Int, peak: Int?, growth: Int?, partsText: String?, power: EnergyReport, before: SystemState, after: SystemState,
+                        warnings: [String]) -> [String] {
+    var lines = ["model        \(o.modelPath)", "warm-up      \(warm.text())"]
+    let stallText = stalls == 0 ? "" : "; \(stalls) step\(stalls == 1 ? "" : "s") waited for a descheduled thread, and the steps after each ran on one (a busy machine)"
+    let pinned = o.affinity.isEmpty ? "" : " pinned to CPU\(o.affinity.count == 1 ? "" : "s") \(cpuListText(o.affinity))"
+    lines.append("runs         \(runs) timed in \(formatFixed(Double(timedNs) / 1e9, 2)) s, \(o.threads) thread\(o.threads == 1 ? "" : "s")\(pinned)\(stallText)")
+    lines.append("latency ms   \(stats.text())")
+    if let t = overTime {
+        var line = "over time    p50 ms by tenth of the run:"
+        for w in t.spans { line += " \(msText(w.p50))" }
+        lines.append(line)
+        if let d = t.drift, d > 1.05 {
+            lines.append("warning      the last tenth ran \(formatFixed((d - 1) * 100, 1)) % slower than the first: thermal throttling or another program (see the clock and temperature lines)")
+        }
+    }
+    lines.append("arena        \(formatBytes(arena))")
+    if let peak {
+        let g = growth.map { "; \(formatBytes($0)) of it from loading and running the model (weights \(formatBytes(weights)) mapped, arena \(formatBytes(arena)))" } ?? ""
+        lines.append("peak RSS     \(formatBytes(peak))\(g)")
+    }
+    if let t = partsText { lines.append("its parts    \(t)") }
+    for (i, line) in power.lines.enumerated() { lines.append((i == 0 ? "energy       " : "             ") + line) }
+    lines.append("system       before: \(before.text())")
+    lines.append("             after:  \(after.text(since: before))")
+    for w in warnings { lines.append("warning      \(w)") }
+    return lines
 }
 
 /// `0-3`, `0,2`: a CPU list as `--affinity` takes it.
