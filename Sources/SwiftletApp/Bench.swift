@@ -227,7 +227,7 @@ func coreClockGHz(_ cpu: Int) -> (ghz: Double, source: String)? {
     guard let bytes = try? sys_readFile("/proc/cpuinfo") else { return nil }
     for line in bytes.split(separator: 10) {
         let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("cpu MHz"), let colon = line.firstIndex(of: 58) else { continue }
+        guard text.startsWith("cpu MHz"), let colon = line.firstIndex(of: 58) else { continue }
         let value = String(decoding: line[(colon + 1)...], as: UTF8.self)
         var t = Substring(value)
         while t.first == " " || t.first == "\t" { t = t.dropFirst() }
@@ -380,7 +380,7 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         // The page never replaces an input: checked before anything runs.
         var inputs: [(role: String, path: String)] = [("the model", o.modelPath)]
         if let i = o.inputNPY { inputs.append(("the --input", i)) }
-        if let e = o.energy.source, e.hasPrefix("meter:") { inputs.append(("the meter log", String(decoding: Array(e.utf8)[6...], as: UTF8.self))) }
+        if let e = o.energy.source, e.startsWith("meter:") { inputs.append(("the meter log", String(decoding: Array(e.utf8)[6...], as: UTF8.self))) }
         try checkOutputPath(r, flag: "--report", inputs: inputs)
     }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })

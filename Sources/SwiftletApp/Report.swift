@@ -57,13 +57,16 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
     var most = 1
     for c in counts { most = max(most, c) }
     let hp = Plot(x: (lo, lo + width * Double(bins)), y: (0, Double(most)), height: 260)
-    h.beginChart("histogram", "Latency histogram (\(r.samples.count) timed runs)", hp, x: "latency (ms)", y: "runs")
+    h.append("<h2>Latency histogram (")
+    h.append(r.samples.count)
+    h.append(" timed runs)</h2>\n")
+    h.beginChart("histogram", hp, x: "latency (ms)", y: "runs")
     for (i, c) in counts.enumerated() where c > 0 {
         let x0 = hp.x(lo + width * Double(i)), y0 = hp.y(Double(c))
         h.rect("bar", x0, y0, max(hp.x(lo + width * Double(i + 1)) - x0 - 1, 1), hp.y(0) - y0, blue)
     }
-    h.marker(hp, Double(s.p50) / 1e6, "p50", green, above: 18)
-    h.marker(hp, Double(s.p99) / 1e6, "p99", red, above: 5)
+    h.marker(hp, Double(s.p50) / 1e6, "p50 ", green, above: 18)
+    h.marker(hp, Double(s.p99) / 1e6, "p99 ", red, above: 5)
     h.append("</svg>\n")
 
     // Latency over time: every run at its start, s after the first; beyond 3000 runs, each pixel
@@ -71,7 +74,8 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
     let t0 = r.starts.first ?? 0
     let last = Double((r.starts.last ?? t0) &- t0) / 1e9
     let tp = Plot(x: (0, last), y: (lo, hi), height: 260)
-    h.beginChart("over-time", "Latency over time", tp, x: "time since the first timed run (s)", y: "latency (ms)")
+    h.append("<h2>Latency over time</h2>\n")
+    h.beginChart("over-time", tp, x: "time since the first timed run (s)", y: "latency (ms)")
     if ms.count <= 3000 {
         for (i, v) in ms.enumerated() {
             h.append("<circle class=\"pt\" r=\"2.5\" fill=\"")
@@ -114,16 +118,30 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
         for chart in 0..<2 {
             let cp = Plot(x: (0, chart == 0 ? maxMs : maxBytes / 1024), y: (0, 1), height: 66 + 16 * Double(p.rows.count), left: 240)
             if chart == 0 {
-                h.beginChart("profile-time", "Time per layer (mean of \(p.runs) runs)", cp, x: "ms per run", y: nil)
+                h.append("<h2>Time per layer (mean of ")
+                h.append(p.runs)
+                h.append(" runs)</h2>\n")
+                h.beginChart("profile-time", cp, x: "ms per run", y: nil)
             } else {
-                h.beginChart("profile-bytes", "Bytes moved per layer", cp, x: "KiB per run", y: nil)
+                h.append("<h2>Bytes moved per layer</h2>\n")
+                h.beginChart("profile-bytes", cp, x: "KiB per run", y: nil)
                 h.legend(cp, [("weights", purple), ("activations read", blue), ("written", orange)])
             }
             for (i, row) in p.rows.enumerated() {
                 let y = cp.top + 4 + 16 * Double(i)
-                var label = "#\(i) \(opText(spec.nodes[i].op)) \(spec.nodes[i].name)"
-                if row.inNext { label += " (in #\(i + 1))" }
-                h.text(cp.left - 6, y + 11, truncated(label, 36), anchor: "end")
+                h.openText(cp.left - 6, y + 11, "end")
+                h.append("#")
+                h.append(i)
+                h.append(" ")
+                h.append(escaped: opText(spec.nodes[i].op))
+                h.append(" ")
+                h.append(escaped: truncated(spec.nodes[i].name, 24))
+                if row.inNext {
+                    h.append(" (in #")
+                    h.append(i + 1)
+                    h.append(")")
+                }
+                h.append("</text>")
                 if chart == 0 {
                     h.rect("layer", cp.left, y, cp.x(Double(row.ns) / Double(p.runs) / 1e6) - cp.left, 12, orange)
                 } else {
@@ -158,7 +176,11 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
             end = max(end, Double(q.tNs) / 1e9)
         }
         let pp = Plot(x: (0, end), y: (0, maxW), height: 260)
-        h.beginChart("power", "Power (\(w.measured ? "measured" : "estimated"): \(w.method))", pp, x: "time since the window's start (s)", y: "W")
+        h.append("<h2>Power (")
+        if w.measured { h.append("measured: ") } else { h.append("estimated: ") }
+        h.append(escaped: w.method)
+        h.append(")</h2>\n")
+        h.beginChart("power", pp, x: "time since the window's start (s)", y: "W")
         let b0 = pp.x(Double(r.window.0) / 1e9)
         h.rect("window", b0, pp.top, pp.x(Double(r.window.1) / 1e9) - b0, pp.y(0) - pp.top, band)
         h.legend(pp, [("timed runs", band), ("power", red)])
@@ -174,7 +196,12 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
         h.append("\"/></svg>\n")
     } else {
         h.append("<h2>Power</h2><p>no power over time: ")
-        h.append(escaped: w.available ? "\(w.method) gives no readings during the window" : w.reason)
+        if w.available {
+            h.append(escaped: w.method)
+            h.append(" reads only at the window's edges")
+        } else {
+            h.append(escaped: w.reason)
+        }
         h.append("</p>\n")
     }
     h.append("</body></html>\n")
@@ -269,43 +296,54 @@ extension TextBuffer {
         append("/>")
     }
 
-    mutating func text(_ x: Double, _ y: Double, _ s: String, anchor: StaticString = "middle") {
+    /// Opens `<text>` at (x, y); the caller appends the (escaped) text and `</text>`.
+    mutating func openText(_ x: Double, _ y: Double, _ anchor: StaticString = "middle") {
         append("<text text-anchor=\"")
         append(anchor)
         append("\"")
         attr("x", x)
         attr("y", y)
         append(">")
-        append(escaped: s)
+    }
+
+    mutating func text(_ x: Double, _ y: Double, _ s: StaticString, _ anchor: StaticString = "middle") {
+        openText(x, y, anchor)
+        append(s)
         append("</text>")
     }
 
-    /// A heading and an open `<svg id>` with the frame, the ticks and their labels on x (and on y
-    /// unless `y` is nil) and the axis titles; the caller draws inside and closes it.
-    mutating func beginChart(_ id: StaticString, _ title: String, _ p: Plot, x xTitle: String, y yTitle: String?) {
-        append("<h2>")
-        append(escaped: title)
-        append("</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"")
+    mutating func number(_ x: Double, _ y: Double, _ v: Double, _ anchor: StaticString = "middle") {
+        openText(x, y, anchor)
+        append(general: v, 6)
+        append("</text>")
+    }
+
+    /// An open `<svg id>` with the frame, the ticks and their labels on x (and on y unless `y` is
+    /// nil) and the axis titles; the caller draws inside and closes it.
+    mutating func beginChart(_ id: StaticString, _ p: Plot, x xTitle: StaticString, y yTitle: StaticString?) {
+        append("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"")
         append(id)
         append("\" width=\"900\"")
         attr("height", p.height)
         append(" font-family=\"sans-serif\" font-size=\"11\"><rect fill=\"white\" width=\"100%\" height=\"100%\"/>")
         let bottom = p.height - p.bottom
-        var v = p.x0
-        while v <= p.x1 + p.xStep / 2 {
+        var k = 0.0
+        while p.x0 + k * p.xStep <= p.x1 + p.xStep / 2 {
+            let v = p.x0 + k * p.xStep
             line(p.x(v), bottom, p.x(v), bottom + 4, "#555")
-            text(p.x(v), bottom + 16, formatGeneral(v, 4))
-            v += p.xStep
+            number(p.x(v), bottom + 16, v)
+            k += 1
         }
         text((p.left + p.width - p.right) / 2, p.height - 6, xTitle)
         if let yTitle {
-            v = p.y0
-            while v <= p.y1 + p.yStep / 2 {
+            k = 0
+            while p.y0 + k * p.yStep <= p.y1 + p.yStep / 2 {
+                let v = p.y0 + k * p.yStep
                 line(p.left - 4, p.y(v), p.width - p.right, p.y(v), "#ddd")
-                text(p.left - 6, p.y(v) + 4, formatGeneral(v, 4), anchor: "end")
-                v += p.yStep
+                number(p.left - 6, p.y(v) + 4, v, "end")
+                k += 1
             }
-            text(4, p.top - 12, yTitle, anchor: "start")
+            text(4, p.top - 12, yTitle, "start")
         }
         append("<rect fill=\"none\" stroke=\"#888\"")
         attr("x", p.left)
@@ -316,21 +354,24 @@ extension TextBuffer {
     }
 
     /// A vertical line at `v` with its name and value above the frame.
-    mutating func marker(_ p: Plot, _ v: Double, _ name: String, _ colour: StaticString, above: Double) {
+    mutating func marker(_ p: Plot, _ v: Double, _ name: StaticString, _ colour: StaticString, above: Double) {
         line(p.x(v), p.top, p.x(v), p.height - p.bottom, colour)
         append("<g fill=\"")
         append(colour)
         append("\">")
-        text(p.x(v), p.top - above, "\(name) \(formatGeneral(v, 4)) ms")
+        openText(min(max(p.x(v), p.left + 70), p.width - p.right - 70), p.top - above)
+        append(name)
+        append(general: v, 4)
+        append(" ms</text>")
         append("</g>")
     }
 
     /// Coloured squares with names, at the chart's top right.
-    mutating func legend(_ p: Plot, _ items: [(String, StaticString)]) {
+    mutating func legend(_ p: Plot, _ items: [(StaticString, StaticString)]) {
         var x = p.width - p.right - 130 * Double(items.count)
         for (name, colour) in items {
             rect("key", x, 8, 10, 10, colour)
-            text(x + 14, 17, name, anchor: "start")
+            text(x + 14, 17, name, "start")
             x += 130
         }
     }
