@@ -485,15 +485,44 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         partsJSON = "{\"weights_file_resident_bytes\": \(p.file), \"arena_bytes\": \(spec.arenaBytes), \"code_resident_bytes\": \(p.code), \"camera_buffers_bytes\": 0, \"other_bytes\": \(other)}"
         partsText = "model file \(formatBytes(p.file)) resident (mapped, not copied), arena \(formatBytes(spec.arenaBytes)), code \(formatBytes(p.code)) resident (binary and libraries), camera buffers 0 (no camera in bench), other \(formatBytes(other))"
     }
-    let lines = benchLines(o, warm: warm, runs: runs, timedNs: timedNs, stats: stats, overTime: overTime, stalls: interpreter.poolStalls, arena: spec.arenaBytes,
-                           weights: model.weightsLength, peak: after?.peak, growth: growth, partsText: partsText, power: power, before: stateBefore,
-                           after: stateAfter, warnings: warnings)
+    // The text lines, printed in text mode and kept for the report.
+    var lines: [String] = []
+    func say(_ line: String) {
+        if !o.json { sys_print(line) }
+        lines.append(line)
+    }
+    say("model        \(o.modelPath)")
+    say("warm-up      \(warm.text())")
+    let stalls = interpreter.poolStalls
+    let stallText = stalls == 0 ? "" : "; \(stalls) step\(stalls == 1 ? "" : "s") waited for a descheduled thread, and the steps after each ran on one (a busy machine)"
+    let pinned = o.affinity.isEmpty ? "" : " pinned to CPU\(o.affinity.count == 1 ? "" : "s") \(cpuListText(o.affinity))"
+    say("runs         \(runs) timed in \(formatFixed(Double(timedNs) / 1e9, 2)) s, \(o.threads) thread\(o.threads == 1 ? "" : "s")\(pinned)\(stallText)")
+    say("latency ms   \(stats.text())")
+    if let t = overTime {
+        var line = "over time    p50 ms by tenth of the run:"
+        for w in t.spans { line += " \(msText(w.p50))" }
+        say(line)
+        if let d = t.drift, d > 1.05 {
+            say("warning      the last tenth ran \(formatFixed((d - 1) * 100, 1)) % slower than the first: thermal throttling or another program (see the clock and temperature lines)")
+        }
+    }
+    say("arena        \(formatBytes(spec.arenaBytes))")
+    if let a = after {
+        let g = growth.map { "; \(formatBytes($0)) of it from loading and running the model (weights \(formatBytes(model.weightsLength)) mapped, arena \(formatBytes(spec.arenaBytes)))" } ?? ""
+        say("peak RSS     \(formatBytes(a.peak))\(g)")
+    }
+    if let t = partsText { say("its parts    \(t)") }
+    for (i, line) in power.lines.enumerated() { say((i == 0 ? "energy       " : "             ") + line) }
+    say("system       before: \(stateBefore.text())")
+    say("             after:  \(stateAfter.text(since: stateBefore))")
+    for w in warnings { say("warning      \(w)") }
+    lines.append("kernels      \(o.kernels == .reference ? "reference" : "auto")")
     func report() throws(SwiftletError) {
         guard let path = o.report else { return }
         // The power samples start at the energy window's start, just before the timed runs'.
         let w0 = begin &- energy.beginNs
-        try writeBenchReport(path, BenchReport(lines: lines + ["kernels      \(o.kernels == .reference ? "reference" : "auto")"], stats: stats,
-                                               samples: samples, starts: starts, profile: profile, power: power, window: (w0, w0 &+ timedNs)), spec: spec)
+        try writeBenchReport(path, BenchReport(lines: lines, stats: stats, samples: samples, starts: starts, profile: profile, power: power,
+                                               window: (w0, w0 &+ timedNs)), spec: spec)
     }
     if o.json {
         var s = "{\"model\": \(jsonString(o.modelPath)), \"runs\": \(runs), \"seconds\": \(formatFixed(Double(timedNs) / 1e9, 3)), \"warmup\": \(warm.json()), \"threads\": \(o.threads), \"affinity\": \(jsonInts(o.affinity)), "
@@ -505,7 +534,6 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         sys_print(s)
         return
     }
-    for l in lines { sys_print(l) }
     if let profile {
         sys_print("")
         profile.printTable(spec)
@@ -514,36 +542,6 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         try report()
         sys_print("report       \(r)")
     }
-}
-
-/// bench's text lines: the model, warm-up, runs, latency, memory, energy and the machine's state.
-private func benchLines(_ o: BenchOptions, warm: WarmUp, runs: Int, timedNs: UInt64, stats: LatencyStats, overTime: LatencyOverTime?, stalls: Int, arena: Int,
-                        weights: Int, peak: Int?, growth: Int?, partsText: String?, power: EnergyReport, before: SystemState, after: SystemState,
-                        warnings: [String]) -> [String] {
-    var lines = ["model        \(o.modelPath)", "warm-up      \(warm.text())"]
-    let stallText = stalls == 0 ? "" : "; \(stalls) step\(stalls == 1 ? "" : "s") waited for a descheduled thread, and the steps after each ran on one (a busy machine)"
-    let pinned = o.affinity.isEmpty ? "" : " pinned to CPU\(o.affinity.count == 1 ? "" : "s") \(cpuListText(o.affinity))"
-    lines.append("runs         \(runs) timed in \(formatFixed(Double(timedNs) / 1e9, 2)) s, \(o.threads) thread\(o.threads == 1 ? "" : "s")\(pinned)\(stallText)")
-    lines.append("latency ms   \(stats.text())")
-    if let t = overTime {
-        var line = "over time    p50 ms by tenth of the run:"
-        for w in t.spans { line += " \(msText(w.p50))" }
-        lines.append(line)
-        if let d = t.drift, d > 1.05 {
-            lines.append("warning      the last tenth ran \(formatFixed((d - 1) * 100, 1)) % slower than the first: thermal throttling or another program (see the clock and temperature lines)")
-        }
-    }
-    lines.append("arena        \(formatBytes(arena))")
-    if let peak {
-        let g = growth.map { "; \(formatBytes($0)) of it from loading and running the model (weights \(formatBytes(weights)) mapped, arena \(formatBytes(arena)))" } ?? ""
-        lines.append("peak RSS     \(formatBytes(peak))\(g)")
-    }
-    if let t = partsText { lines.append("its parts    \(t)") }
-    for (i, line) in power.lines.enumerated() { lines.append((i == 0 ? "energy       " : "             ") + line) }
-    lines.append("system       before: \(before.text())")
-    lines.append("             after:  \(after.text(since: before))")
-    for w in warnings { lines.append("warning      \(w)") }
-    return lines
 }
 
 /// `0-3`, `0,2`: a CPU list as `--affinity` takes it.

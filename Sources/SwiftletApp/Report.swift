@@ -354,7 +354,7 @@ extension TextBuffer {
     }
 
     /// A vertical line at `v` with its name and value above the frame.
-    mutating func marker(_ p: Plot, _ v: Double, _ name: StaticString, _ colour: StaticString, above: Double) {
+    @inline(never) mutating func marker(_ p: Plot, _ v: Double, _ name: StaticString, _ colour: StaticString, above: Double) {
         line(p.x(v), p.top, p.x(v), p.height - p.bottom, colour)
         append("<g fill=\"")
         append(colour)
@@ -367,7 +367,7 @@ extension TextBuffer {
     }
 
     /// Coloured squares with names, at the chart's top right.
-    mutating func legend(_ p: Plot, _ items: [(StaticString, StaticString)]) {
+    @inline(never) mutating func legend(_ p: Plot, _ items: [(StaticString, StaticString)]) {
         var x = p.width - p.right - 130 * Double(items.count)
         for (name, colour) in items {
             rect("key", x, 8, 10, 10, colour)
