@@ -377,11 +377,15 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         throw .usage(detail: "\(o.sustained ? "--sustained" : "--seconds") takes seconds between 0 and 86400, got \(formatGeneral(s, 6))")
     }
     if let r = o.report {
+        #if SWIFTLET_NO_REPORT
+        throw .unsupported(detail: "--report \(r): this board binary was built without the HTML report (SWIFTLET_NO_REPORT, a profile's 'report = no', for size); use the host swiftlet, or 'bench --json' and draw it elsewhere")
+        #else
         // The page never replaces an input: checked before anything runs.
         var inputs: [(role: String, path: String)] = [("the model", o.modelPath)]
         if let i = o.inputNPY { inputs.append(("the --input", i)) }
         if let e = o.energy.source, e.startsWith("meter:") { inputs.append(("the meter log", String(decoding: Array(e.utf8)[6...], as: UTF8.self))) }
         try checkOutputPath(r, flag: "--report", inputs: inputs)
+        #endif
     }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
     // The machine before anything runs (governor, clocks, temperatures, load), and the idle power
@@ -520,9 +524,11 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     func report() throws(SwiftletError) {
         guard let path = o.report else { return }
         // The power samples start at the energy window's start, just before the timed runs'.
+        #if !SWIFTLET_NO_REPORT
         let w0 = begin &- energy.beginNs
         try writeBenchReport(path, BenchReport(lines: lines, stats: stats, samples: samples, starts: starts, profile: profile, power: power,
                                                window: (w0, w0 &+ timedNs)), spec: spec)
+        #endif
     }
     if o.json {
         var s = "{\"model\": \(jsonString(o.modelPath)), \"runs\": \(runs), \"seconds\": \(formatFixed(Double(timedNs) / 1e9, 3)), \"warmup\": \(warm.json()), \"threads\": \(o.threads), \"affinity\": \(jsonInts(o.affinity)), "

@@ -8,6 +8,10 @@ import SwiftletModel
 // per-layer time and bytes moved (with --profile), the memory plan (`planSVG`, host only: the board
 // binaries leave it out for size) and the power over time with the timed window shaded. Every text
 // put in the page is escaped (&, <, >, ").
+// SWIFTLET_NO_REPORT (a board profile's "report = no", tools/build-board) leaves all of it out;
+// `--report` then says so.
+
+#if !SWIFTLET_NO_REPORT
 
 /// What bench measured, in run order, for the page.
 struct BenchReport {
@@ -250,19 +254,6 @@ struct Plot {
 }
 
 extension TextBuffer {
-    /// `s` with &, <, >, " escaped for HTML and SVG text and attributes.
-    mutating func append(escaped s: String) {
-        for u in s.utf8 {
-            switch u {
-            case UInt8(ascii: "&"): append("&amp;")
-            case UInt8(ascii: "<"): append("&lt;")
-            case UInt8(ascii: ">"): append("&gt;")
-            case UInt8(ascii: "\""): append("&quot;")
-            default: append(byte: u)
-            }
-        }
-    }
-
     /// ` name="v"`, one decimal.
     mutating func attr(_ name: StaticString, _ v: Double) {
         append(" ")
@@ -376,3 +367,4 @@ extension TextBuffer {
         }
     }
 }
+#endif
