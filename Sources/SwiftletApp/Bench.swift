@@ -32,6 +32,8 @@ public struct BenchOptions {
     public var energy = EnergyOptions()
     /// The board profile's sensors and power model (the host: probe the machine, no model).
     public var board = BoardPower()
+    /// `--report report.html`: one self-contained page with the figures and charts (Report.swift).
+    public var report: String? = nil
 
     public init(modelPath: String, runs: Int = 50, warmup: Int? = nil, inputNPY: String? = nil, json: Bool = false) {
         self.modelPath = modelPath
@@ -51,25 +53,17 @@ public func percentile(_ sorted: [UInt64], _ p: Double) -> UInt64 {
     return sorted[rank]
 }
 
-/// A CPU list as `--affinity` takes it: `0-3`, `4,5`, `0,2-3`. (Parsed as bytes: the board binary
-/// keeps String's Unicode tables out.)
+/// A CPU list as `--affinity` takes it: `0-3`, `4,5`, `0,2-3`.
 public func parseCPUList(_ text: String, flag: String) throws(SwiftletError) -> [Int] {
-    let bad = SwiftletError.usage(detail: "\(flag) takes CPU numbers and ranges such as 0-3 or 0,2; got '\(text)'")
     var out: [Int] = []
-    for part in Array(text.utf8).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-        var ends: [Int] = []
-        for e in part.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false) {
-            var v = 0
-            for d in e {
-                guard d >= 48 && d <= 57 && v < 1024 else { throw bad }
-                v = v * 10 + Int(d - 48)
-            }
-            if e.isEmpty { throw bad }
-            ends.append(v)
+    for part in text.split(separator: ",") {
+        let ends = part.split(separator: "-", omittingEmptySubsequences: false)
+        guard ends.count <= 2, let a = Int(String(ends[0])), let b = Int(String(ends[ends.count - 1])), a >= 0, a <= b, b < 1024 else {
+            throw .usage(detail: "\(flag) takes CPU numbers and ranges such as 0-3 or 0,2; got '\(text)'")
         }
-        guard ends.count == 1 || ends.count == 2, ends[0] <= ends[ends.count - 1], ends[ends.count - 1] < 1024 else { throw bad }
-        for c in ends[0]...ends[ends.count - 1] where !out.contains(c) { out.append(c) }
+        for c in a...b where !out.contains(c) { out.append(c) }
     }
+    if out.isEmpty { throw .usage(detail: "\(flag) takes CPU numbers and ranges such as 0-3 or 0,2; got '\(text)'") }
     return out
 }
 
@@ -215,7 +209,7 @@ struct LatencyOverTime {
 /// guides (docs/measuring.md, "Peak"). `cpu` is the board profile's core; "" on x86-64 hosts.
 func peakMACsPerCycle(_ isa: KernelISA, int8: Bool, cpu: String) -> Double {
     // Cortex-A72, A55 and A53 issue one 128-bit NEON multiply-accumulate per cycle; A76 and A78 two.
-    let little = cpu.same("cortex-a72") || cpu.same("cortex-a55") || cpu.same("cortex-a53")
+    let little = cpu == "cortex-a72" || cpu == "cortex-a55" || cpu == "cortex-a53"
     switch isa {
     case .scalar: return 1
     case .avx2: return int8 ? 32 : 16  // two 256-bit FMA per cycle (8 floats); int8: vpmaddubsw's 32 pairs, one per cycle with the vpmaddwd after it
@@ -381,6 +375,17 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
     if let s = o.seconds, !(s > 0 && s <= 86_400) {
         throw .usage(detail: "\(o.sustained ? "--sustained" : "--seconds") takes seconds between 0 and 86400, got \(formatGeneral(s, 6))")
     }
+    if let r = o.report {
+        #if SWIFTLET_NO_REPORT
+        throw .unsupported(detail: "--report \(r): this board binary was built without the HTML report (SWIFTLET_NO_REPORT, a profile's 'report = no', for size); use the host swiftlet, or 'bench --json' and draw it elsewhere")
+        #else
+        // The page never replaces an input: checked before anything runs.
+        var inputs: [(role: String, path: String)] = [("the model", o.modelPath)]
+        if let i = o.inputNPY { inputs.append(("the --input", i)) }
+        if let e = o.energy.source, e.startsWith("meter:") { inputs.append(("the meter log", String(decoding: Array(e.utf8)[6...], as: UTF8.self))) }
+        try checkOutputPath(r, flag: "--report", inputs: inputs)
+        #endif
+    }
     sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
     // The machine before anything runs (governor, clocks, temperatures, load), and the idle power
     // baseline, taken before the model is loaded.
@@ -475,39 +480,60 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         partsJSON = "{\"weights_file_resident_bytes\": \(p.file), \"arena_bytes\": \(spec.arenaBytes), \"code_resident_bytes\": \(p.code), \"camera_buffers_bytes\": 0, \"other_bytes\": \(other)}"
         partsText = "model file \(formatBytes(p.file)) resident (mapped, not copied), arena \(formatBytes(spec.arenaBytes)), code \(formatBytes(p.code)) resident (binary and libraries), camera buffers 0 (no camera in bench), other \(formatBytes(other))"
     }
+    // The text lines, printed in text mode and kept for the report.
+    var lines: [String] = []
+    func say(_ line: String) {
+        if !o.json { sys_print(line) }
+        lines.append(line)
+    }
+    say("model        \(o.modelPath)")
+    say("warm-up      \(warm.text())")
+    let stalls = interpreter.poolStalls
+    let stallText = stalls == 0 ? "" : "; \(stalls) step\(stalls == 1 ? "" : "s") waited for a descheduled thread, and the steps after each ran on one (a busy machine)"
+    let pinned = o.affinity.isEmpty ? "" : " pinned to CPU\(o.affinity.count == 1 ? "" : "s") \(cpuListText(o.affinity))"
+    say("runs         \(runs) timed in \(formatFixed(Double(timedNs) / 1e9, 2)) s, \(o.threads) thread\(o.threads == 1 ? "" : "s")\(pinned)\(stallText)")
+    say("latency ms   \(stats.text())")
+    if let t = overTime {
+        var line = "over time    p50 ms by tenth of the run:"
+        for w in t.spans { line += " \(msText(w.p50))" }
+        say(line)
+        if let d = t.drift, d > 1.05 {
+            say("warning      the last tenth ran \(formatFixed((d - 1) * 100, 1)) % slower than the first: thermal throttling or another program (see the clock and temperature lines)")
+        }
+    }
+    say("arena        \(formatBytes(spec.arenaBytes))")
+    if let a = after {
+        let g = growth.map { "; \(formatBytes($0)) of it from loading and running the model (weights \(formatBytes(model.weightsLength)) mapped, arena \(formatBytes(spec.arenaBytes)))" } ?? ""
+        say("peak RSS     \(formatBytes(a.peak))\(g)")
+    }
+    if let t = partsText { say("its parts    \(t)") }
+    for line in around.textLines { say(line) }
+    lines.append("kernels      \(o.kernels == .reference ? "reference" : "auto")")
+    func report() throws(SwiftletError) {
+        guard let path = o.report else { return }
+        // The power samples start at the energy window's start, just before the timed runs'.
+        #if !SWIFTLET_NO_REPORT
+        let w0 = begin &- around.monitor.beginNs
+        try writeBenchReport(path, BenchReport(lines: lines, stats: stats, samples: samples, starts: starts, profile: profile, power: around.power,
+                                               window: (w0, w0 &+ timedNs)), spec: spec)
+        #endif
+    }
     if o.json {
         var s = "{\"model\": \(jsonString(o.modelPath)), \"runs\": \(runs), \"seconds\": \(formatFixed(Double(timedNs) / 1e9, 3)), \"warmup\": \(warm.json()), \"threads\": \(o.threads), \"affinity\": \(jsonInts(o.affinity)), "
         s += "\"latency_ms\": \(stats.json()), \"arena_bytes\": \(spec.arenaBytes), \"weights_bytes\": \(model.weightsLength), \"peak_rss_bytes\": \(after.map { "\($0.peak)" } ?? "null"), "
         s += "\"peak_rss_growth_bytes\": \(growth.map { "\($0)" } ?? "null"), \"memory_parts\": \(partsJSON), \"pool_stalls\": \(interpreter.poolStalls), "
         s += "\"latency_over_time\": \(overTime.map { $0.json() } ?? "null"), \"profile\": \(profile.map { $0.json(spec) } ?? "null"), \(around.json)}"
+        try report()
         sys_print(s)
         return
     }
-    sys_print("model        \(o.modelPath)")
-    sys_print("warm-up      \(warm.text())")
-    let stalls = interpreter.poolStalls
-    let stallText = stalls == 0 ? "" : "; \(stalls) step\(stalls == 1 ? "" : "s") waited for a descheduled thread, and the steps after each ran on one (a busy machine)"
-    let pinned = o.affinity.isEmpty ? "" : " pinned to CPU\(o.affinity.count == 1 ? "" : "s") \(cpuListText(o.affinity))"
-    sys_print("runs         \(runs) timed in \(formatFixed(Double(timedNs) / 1e9, 2)) s, \(o.threads) thread\(o.threads == 1 ? "" : "s")\(pinned)\(stallText)")
-    sys_print("latency ms   \(stats.text())")
-    if let t = overTime {
-        var line = "over time    p50 ms by tenth of the run:"
-        for w in t.spans { line += " \(msText(w.p50))" }
-        sys_print(line)
-        if let d = t.drift, d > 1.05 {
-            sys_print("warning      the last tenth ran \(formatFixed((d - 1) * 100, 1)) % slower than the first: thermal throttling or another program (see the clock and temperature lines)")
-        }
-    }
-    sys_print("arena        \(formatBytes(spec.arenaBytes))")
-    if let a = after {
-        let g = growth.map { "; \(formatBytes($0)) of it from loading and running the model (weights \(formatBytes(model.weightsLength)) mapped, arena \(formatBytes(spec.arenaBytes)))" } ?? ""
-        sys_print("peak RSS     \(formatBytes(a.peak))\(g)")
-    }
-    if let t = partsText { sys_print("its parts    \(t)") }
-    around.printText()
     if let profile {
         sys_print("")
         profile.printTable(spec)
+    }
+    if let r = o.report {
+        try report()
+        sys_print("report       \(r)")
     }
 }
 

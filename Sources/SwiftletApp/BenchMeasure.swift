@@ -37,11 +37,14 @@ struct BenchSurroundings {
         "\"energy\": \(power.json()), \"system\": {\"before\": \(before.json()), \"after\": \(after.json()), \"warnings\": \(jsonList(warnings))}"
     }
 
-    func printText() {
-        for (i, line) in power.lines.enumerated() { sys_print((i == 0 ? "energy       " : "             ") + line) }
-        sys_print("system       before: \(before.text())")
-        sys_print("             after:  \(after.text(since: before))")
-        for w in warnings { sys_print("warning      \(w)") }
+    /// The energy, state and warning lines of bench's text output.
+    var textLines: [String] {
+        var out: [String] = []
+        for (i, line) in power.lines.enumerated() { out.append((i == 0 ? "energy       " : "             ") + line) }
+        out.append("system       before: \(before.text())")
+        out.append("             after:  \(after.text(since: before))")
+        for w in warnings { out.append("warning      \(w)") }
+        return out
     }
     #else
     static let absent = "not in this build (its board profile sets energy = no, for size): use the rpi5 or x86-64 build, or log an external meter and integrate it yourself"
@@ -50,9 +53,9 @@ struct BenchSurroundings {
     func begin() throws(SwiftletError) {}
     mutating func end(frames: Int, threads: Int) throws(SwiftletError) {}
     var json: String { "\"energy\": {\"available\": false, \"reason\": \(jsonString(BenchSurroundings.absent))}, \"system\": null" }
-    func printText() {
-        sys_print("energy       \(BenchSurroundings.absent)")
-        sys_print("system       the machine's state (governor, clocks, temperatures, throttling) is \(BenchSurroundings.absent)")
+    var textLines: [String] {
+        ["energy       \(BenchSurroundings.absent)",
+         "system       the machine's state (governor, clocks, temperatures, throttling) is \(BenchSurroundings.absent)"]
     }
     #endif
 }

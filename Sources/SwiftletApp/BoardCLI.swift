@@ -51,7 +51,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
           cameras [--json]
           record --camera </dev/videoN> -o <dir> [--frames <n>] [--format ...] [--size <WxH>] [--fps <n>] [--queue] [--json]   (raw frames as <dir>/frame_N.ppm)
           bench <model.swl> [--runs <n> | --seconds <s> | --sustained <s>] [--warmup <n>|auto] [--profile] [--input <x.npy>] [--json] [--kernels auto|reference] [--threads <n>] [--affinity <cpus>] [--memory-limit <size>]
-              [--energy auto|none|rapl[:PATH]|hwmon:NAME[:LABEL]|pmic|meter:FILE.csv|model] [--idle-seconds <s>] [--idle-watts <w>] [--meter-offset <s>] [--energy-rate <hz>]
+              [--energy auto|none|rapl[:PATH]|hwmon:NAME[:LABEL]|pmic|meter:FILE.csv|model] [--idle-seconds <s>] [--idle-watts <w>] [--meter-offset <s>] [--energy-rate <hz>] [--report <file.html>]
           inspect <model.swl> [--json]
           info [--json]
           selftest [--seed <n>] [--cases <n>]
@@ -162,6 +162,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
                 case "--meter-offset": o.energy.meterOffsetSeconds = Double(try p.decimal(flag))
                 case "--energy-rate": o.energy.rateHz = Double(try p.decimal(flag))
                 case "--memory-limit": o.memoryLimit = try p.value(flag)
+                case "--report": o.report = try p.value(flag)
                 default: throw p.unknown(flag)
                 }
             }

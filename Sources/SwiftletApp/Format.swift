@@ -158,6 +158,19 @@ public struct TextBuffer {
         }
     }
 
+    /// `s` with &, <, >, " escaped for HTML and SVG text and attributes.
+    public mutating func append(escaped s: String) {
+        for u in s.utf8 {
+            switch u {
+            case UInt8(ascii: "&"): append("&amp;")
+            case UInt8(ascii: "<"): append("&lt;")
+            case UInt8(ascii: ">"): append("&gt;")
+            case UInt8(ascii: "\""): append("&quot;")
+            default: append(byte: u)
+            }
+        }
+    }
+
     /// An integer right-aligned in `width` characters (spaces on the left).
     public mutating func append(_ v: Int, width: Int) {
         let n = TextBuffer.digits(UInt64(v.magnitude)) + (v < 0 ? 1 : 0)

@@ -21,17 +21,9 @@ public func planSVG(_ spec: ModelSpec) -> String {
     func y(_ offset: Int) -> Double { top + plotH * Double(offset) / Double(arena) }
     func num(_ v: Double) -> String { formatFixed(v, 1) }
     func escape(_ s: String) -> String {
-        var o = ""
-        for u in s.unicodeScalars {
-            switch u {
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "&": o += "&amp;"
-            case "\"": o += "&quot;"
-            default: o.unicodeScalars.append(u)
-            }
-        }
-        return o
+        var t = TextBuffer()
+        t.append(escaped: s)
+        return t.string
     }
     let lower = arenaLowerBound(spec)
     var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"

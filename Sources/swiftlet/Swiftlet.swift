@@ -607,6 +607,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Fail with the figures, before allocating, if the model's memory (arena, model file, kernel scratch, weights packed at load) would exceed this size: 512M, 2G, 1048576 (bytes).")
     var memoryLimit: String?
 
+    @Option(help: ArgumentHelp("Also write one self-contained HTML page: the figures, a latency histogram, latency over time, the per-layer bars (with --profile), the memory plan and the power over time.", valueName: "file.html"))
+    var report: String?
+
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64, got \(threads)") }
@@ -626,6 +629,7 @@ struct Bench: ParsableCommand {
             o.seconds = seconds ?? sustained
             o.sustained = sustained != nil
             o.profile = profile
+            o.report = report
             if let affinity { o.affinity = try parseCPUList(affinity, flag: "--affinity") }
             o.energy = EnergyOptions(source: energy, idleSeconds: idleSeconds, idleWatts: idleWatts, meterOffsetSeconds: meterOffset,
                                      rateHz: energyRate)
