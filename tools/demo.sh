@@ -37,6 +37,13 @@ echo "== BlazeFace int8"
 "$bin" run build/blazeface-int8.swl --runs 5 --image "${faces[@]}" --overlay "$overlays/int8"
 echo "== overlays (the photos with the faces drawn): open them in any image viewer"
 for f in "$overlays"/float32/*.jpg "$overlays"/int8/*.jpg; do echo "  $root/$f"; done
+# Latency, the machine's state and energy (where a sensor exists), and a per-layer profile of the int8
+# model, with the whole in one HTML page (docs/measuring.md).
+echo "== MobileNetV2 int8: bench --profile --report build/demo/report.html (the table: build/demo/bench.txt)"
+"$bin" bench build/mobilenet_v2-int8.swl --runs 30 --profile --report build/demo/report.html > build/demo/bench.txt
+sed '/^$/q' build/demo/bench.txt   # the figures; then the profile's totals (its per-layer table is in the file)
+tail -4 build/demo/bench.txt
+echo "  report: $root/build/demo/report.html"
 # A camera recording (a concatenated MJPEG stream of shipped photos, as a USB camera sends it) through
 # the int8 face detector, frame by frame: what `--camera /dev/video0` does with a live camera
 # (docs/camera.md). One JSON line per frame: the detections and the time of each stage, capture to

@@ -53,17 +53,25 @@ public func percentile(_ sorted: [UInt64], _ p: Double) -> UInt64 {
     return sorted[rank]
 }
 
-/// A CPU list as `--affinity` takes it: `0-3`, `4,5`, `0,2-3`.
+/// A CPU list as `--affinity` takes it: `0-3`, `4,5`, `0,2-3`. (Parsed as bytes: the board binary
+/// keeps String's Unicode tables out.)
 public func parseCPUList(_ text: String, flag: String) throws(SwiftletError) -> [Int] {
+    let bad = SwiftletError.usage(detail: "\(flag) takes CPU numbers and ranges such as 0-3 or 0,2; got '\(text)'")
     var out: [Int] = []
-    for part in text.split(separator: ",") {
-        let ends = part.split(separator: "-", omittingEmptySubsequences: false)
-        guard ends.count <= 2, let a = Int(String(ends[0])), let b = Int(String(ends[ends.count - 1])), a >= 0, a <= b, b < 1024 else {
-            throw .usage(detail: "\(flag) takes CPU numbers and ranges such as 0-3 or 0,2; got '\(text)'")
+    for part in Array(text.utf8).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+        var ends: [Int] = []
+        for e in part.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false) {
+            var v = 0
+            for d in e {
+                guard d >= 48 && d <= 57 && v < 1024 else { throw bad }
+                v = v * 10 + Int(d - 48)
+            }
+            if e.isEmpty { throw bad }
+            ends.append(v)
         }
-        for c in a...b where !out.contains(c) { out.append(c) }
+        guard ends.count == 1 || ends.count == 2, ends[0] <= ends[ends.count - 1], ends[ends.count - 1] < 1024 else { throw bad }
+        for c in ends[0]...ends[ends.count - 1] where !out.contains(c) { out.append(c) }
     }
-    if out.isEmpty { throw .usage(detail: "\(flag) takes CPU numbers and ranges such as 0-3 or 0,2; got '\(text)'") }
     return out
 }
 
@@ -209,7 +217,7 @@ struct LatencyOverTime {
 /// guides (docs/measuring.md, "Peak"). `cpu` is the board profile's core; "" on x86-64 hosts.
 func peakMACsPerCycle(_ isa: KernelISA, int8: Bool, cpu: String) -> Double {
     // Cortex-A72, A55 and A53 issue one 128-bit NEON multiply-accumulate per cycle; A76 and A78 two.
-    let little = cpu == "cortex-a72" || cpu == "cortex-a55" || cpu == "cortex-a53"
+    let little = cpu.same("cortex-a72") || cpu.same("cortex-a55") || cpu.same("cortex-a53")
     switch isa {
     case .scalar: return 1
     case .avx2: return int8 ? 32 : 16  // two 256-bit FMA per cycle (8 floats); int8: vpmaddubsw's 32 pairs, one per cycle with the vpmaddwd after it

@@ -515,6 +515,33 @@ import Testing
         #expect(be["available"] as? Bool == false && (be["reason"] as? String ?? "").contains("energy_uj"), "\(be)")
     }
 
+    /// `bench --profile --report` on every shipped model (models/onnx: those in git and those the test
+    /// command exports), on the host and on the rpi5 and x86-64 board binaries (aarch64 under qemu):
+    /// it succeeds, profiles every layer, and writes a page with its charts. (Chromium renders one in
+    /// ReportTests.)
+    @Test func benchProfileAndReportOnEveryShippedModel() throws {
+        let dir = try scratchDirectory()
+        let names = try FileManager.default.contentsOfDirectory(atPath: repoFile("models/onnx")).filter { $0.hasSuffix(".onnx") }.sorted()
+        #expect(names.count >= 12, "\(names)")
+        let board = BoardTests()
+        for name in names {
+            let swl = dir + "/" + name.dropLast(5) + ".swl"
+            let imported = try swiftlet(["import", repoFile("models/onnx/" + name), "-o", swl])
+            #expect(imported.status == 0, "\(name): \(imported.stderr)")
+            let args = ["bench", swl, "--runs", "2", "--warmup", "1", "--profile", "--json", "--energy", "none", "--report", swl + ".html"]
+            for (who, r) in [("host", try swiftlet(args)), ("rpi5", try board.runBoard("rpi5", cpu: "max", args)),
+                             ("x86-64", try board.runBoard("x86-64", cpu: nil, args))] {
+                #expect(r.status == 0, "\(name) on \(who): \(r.stderr)")
+                let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+                let layers = (obj?["profile"] as? [String: Any])?["layers"] as? [Any]
+                #expect((layers?.count ?? 0) > 0, "\(name) on \(who): no profile")
+                let html = (try? String(contentsOfFile: swl + ".html", encoding: .utf8)) ?? ""
+                #expect(html.components(separatedBy: "<svg").count >= 4 && html.hasSuffix("</html>\n"), "\(name) on \(who): \(html.count) bytes")
+                try? FileManager.default.removeItem(atPath: swl + ".html")
+            }
+        }
+    }
+
     @Test func percentileIsNearestRank() {
         let s: [UInt64] = Array(1...100)
         #expect(percentile(s, 50) == 50 && percentile(s, 90) == 90 && percentile(s, 99) == 99 && percentile(s, 100) == 100)
