@@ -471,23 +471,9 @@ import Testing
     @Test func benchEnergyFromAFakeRAPLCounter() throws {
         let dir = try scratchDirectory()
         _ = try swiftlet(["import", repoFile("models/onnx/digits_lenet.onnx"), "-o", dir + "/d.swl"])
-        let root = dir + "/root", zone = root + "/sys/class/powercap/intel-rapl:0"
-        try FileManager.default.createDirectory(atPath: zone, withIntermediateDirectories: true)
-        try "package-0\n".write(toFile: zone + "/name", atomically: true, encoding: .utf8)
-        try "262143328850\n".write(toFile: zone + "/max_energy_range_uj", atomically: true, encoding: .utf8)
-        try "1000\n".write(toFile: zone + "/energy_uj", atomically: true, encoding: .utf8)
-        let stop = NSLock()
-        nonisolated(unsafe) var running = true
-        let writer = Thread {
-            var uj = 1000
-            while stop.withLock({ running }) {
-                uj += 5000
-                try? "\(uj)\n".write(toFile: zone + "/energy_uj", atomically: true, encoding: .utf8)
-                Thread.sleep(forTimeInterval: 0.005)
-            }
-        }
-        writer.start()
-        defer { stop.withLock { running = false } }
+        let root = dir + "/root"
+        let rapl = try FakeRAPL(root: root)
+        defer { rapl.stop() }
         let env = ["SWIFTLET_SYSFS_ROOT": root]
         let args = ["bench", dir + "/d.swl", "--json", "--warmup", "2", "--seconds", "1", "--idle-seconds", "0.5"]
         for (name, r) in [("host", try swiftlet(args + ["--energy", "rapl"], environment: env)),

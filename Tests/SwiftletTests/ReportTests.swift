@@ -93,23 +93,9 @@ private func onPath(_ name: String) -> String? {
     @Test func reportPlotsPowerWithTheTimedWindow() throws {
         let dir = try scratchDirectory()
         _ = try swiftlet(["import", repoFile("models/onnx/digits_lenet.onnx"), "-o", dir + "/d.swl"])
-        let root = dir + "/root", zone = root + "/sys/class/powercap/intel-rapl:0"
-        try FileManager.default.createDirectory(atPath: zone, withIntermediateDirectories: true)
-        try "package-0\n".write(toFile: zone + "/name", atomically: true, encoding: .utf8)
-        try "262143328850\n".write(toFile: zone + "/max_energy_range_uj", atomically: true, encoding: .utf8)
-        try "1000\n".write(toFile: zone + "/energy_uj", atomically: true, encoding: .utf8)
-        let stop = NSLock()
-        nonisolated(unsafe) var running = true
-        let writer = Thread {
-            var uj = 1000
-            while stop.withLock({ running }) {
-                uj += 5000
-                try? "\(uj)\n".write(toFile: zone + "/energy_uj", atomically: true, encoding: .utf8)
-                Thread.sleep(forTimeInterval: 0.005)
-            }
-        }
-        writer.start()
-        defer { stop.withLock { running = false } }
+        let root = dir + "/root"
+        let rapl = try FakeRAPL(root: root)
+        defer { rapl.stop() }
         let r = try swiftlet(["bench", dir + "/d.swl", "--warmup", "2", "--seconds", "1", "--idle-seconds", "0.3", "--energy", "rapl", "--report", dir + "/r.html"],
                              environment: ["SWIFTLET_SYSFS_ROOT": root])
         #expect(r.status == 0 && r.stdout.contains("report       \(dir)/r.html"), "\(r.stdout)\(r.stderr)")

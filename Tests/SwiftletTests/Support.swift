@@ -107,3 +107,28 @@ func runProcess(_ exe: String, _ args: [String], in directory: String? = nil, en
                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
 }
+
+/// A fake powercap tree under `root` (for SWIFTLET_SYSFS_ROOT): one package zone whose energy_uj a
+/// thread advances by 5 mJ every 5 ms (1 W) until `stop()`.
+final class FakeRAPL: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running = true
+
+    init(root: String) throws {
+        let zone = root + "/sys/class/powercap/intel-rapl:0"
+        try FileManager.default.createDirectory(atPath: zone, withIntermediateDirectories: true)
+        try "package-0\n".write(toFile: zone + "/name", atomically: true, encoding: .utf8)
+        try "262143328850\n".write(toFile: zone + "/max_energy_range_uj", atomically: true, encoding: .utf8)
+        try "1000\n".write(toFile: zone + "/energy_uj", atomically: true, encoding: .utf8)
+        Thread { [self] in
+            var uj = 1000
+            while lock.withLock({ running }) {
+                uj += 5000
+                try? "\(uj)\n".write(toFile: zone + "/energy_uj", atomically: true, encoding: .utf8)
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }.start()
+    }
+
+    func stop() { lock.withLock { running = false } }
+}
