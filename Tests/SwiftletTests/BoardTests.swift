@@ -514,16 +514,17 @@ import Testing
             let swl = dir + "/" + name.dropLast(5) + ".swl"
             let imported = try swiftlet(["import", repoFile("models/onnx/" + name), "-o", swl])
             #expect(imported.status == 0, "\(name): \(imported.stderr)")
-            let args = ["bench", swl, "--runs", "2", "--warmup", "1", "--profile", "--json", "--energy", "none", "--report", swl + ".html"]
-            for (who, r) in [("host", try swiftlet(args)), ("rpi5", try board.runBoard("rpi5", cpu: "max", args)),
-                             ("x86-64", try board.runBoard("x86-64", cpu: nil, args))] {
+            let args = ["bench", swl, "--runs", "2", "--warmup", "1", "--profile", "--json", "--energy", "none", "--report"]
+            for (who, cpu) in [("host", nil), ("rpi5", "max"), ("x86-64", nil)] as [(String, String?)] {
+                let page = "\(swl).\(who).html"
+                let r = who == "host" ? try swiftlet(args + [page]) : try board.runBoard(who, cpu: cpu, args + [page])
                 #expect(r.status == 0, "\(name) on \(who): \(r.stderr)")
                 let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
                 let layers = (obj?["profile"] as? [String: Any])?["layers"] as? [Any]
                 #expect((layers?.count ?? 0) > 0, "\(name) on \(who): no profile")
-                let html = (try? String(contentsOfFile: swl + ".html", encoding: .utf8)) ?? ""
+                let html = (try? String(contentsOfFile: page, encoding: .utf8)) ?? ""
                 #expect(html.components(separatedBy: "<svg").count >= 4 && html.hasSuffix("</html>\n"), "\(name) on \(who): \(html.count) bytes")
-                try? FileManager.default.removeItem(atPath: swl + ".html")
+                try? FileManager.default.removeItem(atPath: page)
             }
         }
     }
