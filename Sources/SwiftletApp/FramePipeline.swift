@@ -422,6 +422,7 @@ final class FramePipeline {
         }
         var slot = -1
         while true {
+            slot = -1
             let r0 = state[0] == .ready, r1 = state[1] == .ready
             if r0 && r1 {
                 slot = (order[0] < order[1]) == latest ? 1 : 0
@@ -438,6 +439,14 @@ final class FramePipeline {
                 restaged += 1
                 swl_monitor_broadcast(monitor)
                 slot = -1
+                continue
+            }
+            // A newer frame being pre-processed to replace the staged one (an overrun, see pacedSlot):
+            // wait for it. Taking the staged one instead would add up to a pre-processing to the
+            // latency; waiting costs at most that once, on overruns only.
+            if slot >= 0 && latest && state[1 - slot] == .writing && !finished {
+                if deadline != 0 && sys_monotonicNanoseconds() >= deadline { break }
+                swl_monitor_wait(monitor, deadline)
                 continue
             }
             if slot >= 0 || finished { break }
