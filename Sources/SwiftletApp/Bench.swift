@@ -176,7 +176,7 @@ struct LatencyOverTime {
     var spans: [(startS: Double, runs: Int, p50: UInt64)] = []
 
     init(starts: [UInt64], samples: [UInt64], count: Int) {
-        guard let last = starts.last, !starts.isEmpty else { return }
+        guard let last = starts.last else { return }
         let first = starts[0]
         let total = max(last &+ samples[samples.count - 1] &- first, 1)
         var k = 0
@@ -232,9 +232,9 @@ func peakMACsPerCycle(_ isa: KernelISA, int8: Bool, cpu: String) -> Double {
 func coreClockGHz(_ cpu: Int) -> (ghz: Double, source: String)? {
     let path = "/sys/devices/system/cpu/cpu\(cpu)/cpufreq/cpuinfo_max_freq"
     if let line = sys_readFirstLine(path), let khz = Int(line), khz > 0 { return (Double(khz) / 1e6, path) }
-    guard let bytes = try? sys_readFile("/proc/cpuinfo") else { return nil }
+    guard let text = readSysText("/proc/cpuinfo") else { return nil }
     let key = Array("cpu MHz".utf8)
-    for line in bytes.split(separator: 10) where line.starts(with: key) {
+    for line in Array(text.utf8).split(separator: 10) where line.starts(with: key) {
         guard let colon = line.firstIndex(of: 58) else { continue }
         var value = line[(colon + 1)...]
         while value.first == 32 || value.first == 9 { value = value.dropFirst() }

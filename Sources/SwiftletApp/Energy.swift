@@ -275,6 +275,17 @@ public struct EnergyReport: Equatable, Sendable {
 
 // MARK: - Sources
 
+/// A sensor file read during the measurement; a failure (the sensor or its driver went away) is an
+/// error naming `what` and the errno, never a zero.
+func readSensorText(_ path: String, _ what: String) throws(SwiftletError) -> String {
+    var e: Int32 = 0
+    guard let text = readSysText(path, error: &e) else {
+        throw .invalidInput(path: path, detail: "\(what) could not be read during the measurement: \(Errno.describe(e)) (\(Errno.name(e)))",
+                            hint: "the sensor or its driver went away; the energy figure is void, run again")
+    }
+    return text
+}
+
 /// One energy counter file (µJ), unwrapped across reads.
 final class EnergyCounter {
     let path: String
@@ -292,11 +303,7 @@ final class EnergyCounter {
 
     /// Reads the counter and adds what it advanced since the last read.
     func read(source: String) throws(SwiftletError) -> UInt64 {
-        var e: Int32 = 0
-        guard let text = readSysText(path, error: &e) else {
-            throw .invalidInput(path: path, detail: "\(source): the energy counter could not be read during the measurement: \(Errno.describe(e)) (\(Errno.name(e)))",
-                                hint: "the sensor or its driver went away; the energy figure is void, run again")
-        }
+        let text = try readSensorText(path, "\(source): the energy counter")
         guard let v = sysUInt(text) else {
             throw .invalidInput(path: path, detail: "\(source): the energy counter reads '\(sysTrim(text))', not a number of µJ", hint: "check the sensor's driver")
         }
@@ -810,11 +817,7 @@ public final class EnergyMonitor {
     }
 
     func readNumber(_ path: String) throws(SwiftletError) -> Double {
-        var e: Int32 = 0
-        guard let text = readSysText(path, error: &e) else {
-            throw .invalidInput(path: path, detail: "\(method): the sensor could not be read during the measurement: \(Errno.describe(e)) (\(Errno.name(e)))",
-                                hint: "the sensor or its driver went away; the energy figure is void, run again")
-        }
+        let text = try readSensorText(path, "\(method): the sensor")
         guard let v = sysInt(text) else {
             throw .invalidInput(path: path, detail: "\(method): the sensor reads '\(sysTrim(text))', not a number", hint: "check the sensor's driver")
         }

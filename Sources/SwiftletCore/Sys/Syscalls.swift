@@ -11,9 +11,7 @@ public func sys_readFile(_ path: String, what: String = "a file to read") throws
     defer { close(fd) }
     let size = swl_file_size(fd)
     if size < 0 { throw .system(call: "fstat", path: path, errno: swl_errno()) }
-    // procfs files say 0 bytes: read those in pieces until the end (at most 1 MiB).
-    let sizeless = size == 0
-    var bytes = [UInt8](repeating: 0, count: sizeless ? 4096 : Int(size))
+    var bytes = [UInt8](repeating: 0, count: Int(size))
     var done = 0
     while done < bytes.count {
         let n = bytes.withUnsafeMutableBytes { buf in
@@ -25,7 +23,6 @@ public func sys_readFile(_ path: String, what: String = "a file to read") throws
         }
         if n == 0 { break }
         done += n
-        if sizeless && done == bytes.count && bytes.count < 1 << 20 { bytes.append(contentsOf: [UInt8](repeating: 0, count: bytes.count)) }
     }
     if done < bytes.count { bytes.removeLast(bytes.count - done) }
     return bytes
