@@ -397,10 +397,11 @@ public final class Interpreter {
     }
 
     /// The kernel variant for a convolution or fully connected node (nil for other ops), with the
-    /// geometry it was chosen for and whether the node is int8.
+    /// geometry it was chosen for and whether the node is int8; from `tables` (another architecture's for
+    /// `swiftlet estimate`).
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
-    private static func kernelVariant(_ node: NodeInfo, _ tensors: [TensorInfo], features: CPUFeatures, choice: KernelChoice,
-                                      streamed: Bool) -> (KernelVariant, ConvGeometry, Bool)?
+    public static func kernelVariant(_ node: NodeInfo, _ tensors: [TensorInfo], features: CPUFeatures, choice: KernelChoice,
+                                     streamed: Bool, tables t: KernelTableSet = .native) -> (KernelVariant, ConvGeometry, Bool)?
     {
         let x = tensors[node.inputs[0]]
         let int8 = tensors[node.outputs[0]].dtype == .int8 && x.dtype == .int8
@@ -408,37 +409,37 @@ public final class Interpreter {
         case .conv2d(let c):
             var g = ConvGeometry(xShape: x.shape, yShape: tensors[node.outputs[0]].shape, params: c)
             g.streamed = streamed
-            return (KernelTables.select(int8 ? KernelTables.convQS8 : KernelTables.convF32, g, features: features, choice: choice), g, int8)
+            return (KernelTables.select(int8 ? t.convQS8 : t.convF32, g, features: features, choice: choice), g, int8)
         case .fullyConnected:
             let depth = x.shape.isEmpty ? 1 : x.shape[x.shape.count - 1]
             let rows = depth == 0 ? 0 : elementCount(x.shape) / depth
             let g = ConvGeometry(rows: rows, depth: depth, units: tensors[node.inputs[1]].shape[0])
-            let table = int8 ? KernelTables.fullyConnectedQS8 : KernelTables.fullyConnectedF32
+            let table = int8 ? t.fullyConnectedQS8 : t.fullyConnectedF32
             return (KernelTables.select(table, g, features: features, choice: choice), g, int8)
         case .binary(.add, _) where int8 && x.shape == tensors[node.outputs[0]].shape && tensors[node.inputs[1]].shape == x.shape:
-            return (KernelTables.select(KernelTables.addQS8, ConvGeometry(rows: 1, depth: 1, units: 1), features: features, choice: choice),
+            return (KernelTables.select(t.addQS8, ConvGeometry(rows: 1, depth: 1, units: 1), features: features, choice: choice),
                     ConvGeometry(rows: 1, depth: 1, units: 1), true)
         case .binary(.mul, _) where int8 && (mulLayout(x.shape, tensors[node.inputs[1]].shape, tensors[node.outputs[0]].shape) != nil
                                              || mulLayout(tensors[node.inputs[1]].shape, x.shape, tensors[node.outputs[0]].shape) != nil):
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
-            return (KernelTables.select(KernelTables.mulQS8, g, features: features, choice: choice), g, true)
+            return (KernelTables.select(t.mulQS8, g, features: features, choice: choice), g, true)
         case .binary(let kind, let act) where !int8 && floatBinaryTakes(kind, act)
             && (mulLayout(x.shape, tensors[node.inputs[1]].shape, tensors[node.outputs[0]].shape) != nil
                 || (kind != .sub && mulLayout(tensors[node.inputs[1]].shape, x.shape, tensors[node.outputs[0]].shape) != nil)):
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
-            return (KernelTables.select(KernelTables.binaryF32, g, features: features, choice: choice), g, false)
+            return (KernelTables.select(t.binaryF32, g, features: features, choice: choice), g, false)
         case .maxPool where x.shape.count == 4:
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
-            return (KernelTables.select(int8 ? KernelTables.maxPoolQS8 : KernelTables.maxPoolF32, g, features: features, choice: choice), g, int8)
+            return (KernelTables.select(int8 ? t.maxPoolQS8 : t.maxPoolF32, g, features: features, choice: choice), g, int8)
         case .quantize:
-            return (KernelTables.select(KernelTables.quantizeQS8, ConvGeometry(rows: 1, depth: 1, units: 1), features: features, choice: choice),
+            return (KernelTables.select(t.quantizeQS8, ConvGeometry(rows: 1, depth: 1, units: 1), features: features, choice: choice),
                     ConvGeometry(rows: 1, depth: 1, units: 1), true)
         case .dequantize:
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
-            return (KernelTables.select(KernelTables.dequantizeQS8, g, features: features, choice: choice), g, true)
+            return (KernelTables.select(t.dequantizeQS8, g, features: features, choice: choice), g, true)
         case .lookup where int8:
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
-            return (KernelTables.select(KernelTables.lookupQS8, g, features: features, choice: choice), g, true)
+            return (KernelTables.select(t.lookupQS8, g, features: features, choice: choice), g, true)
         default:
             return nil
         }

@@ -117,6 +117,21 @@ public struct KernelVariant: Sendable, Equatable {
     public func runs(on features: CPUFeatures) -> Bool { features.isSuperset(of: requires) }
 }
 
+/// The architectures the kernel tables are written for: the running one (`native`), or another one
+/// for `swiftlet estimate`, which predicts an aarch64 board's latency on an x86-64 host from the
+/// variants that board would select (a table's rows for another architecture are never run).
+public enum KernelArch: Sendable, Equatable {
+    case x86_64, arm64
+
+    public static var native: KernelArch {
+        #if arch(x86_64)
+        return .x86_64
+        #else
+        return .arm64
+        #endif
+    }
+}
+
 /// The kernel tables: per op and dtype, the reference first, then the SIMD variants of this
 /// architecture. Selection (`select`) walks a table from the end, so later rows are preferred;
 /// the tests iterate the same tables, so a variant cannot exist untested.
@@ -124,95 +139,98 @@ public enum KernelTables {
     /// What the int8 GEMM's vpdpbusd on 256-bit registers needs (EVEX encoding: AVX-512 VL).
     public static let vnni: CPUFeatures = [.avx2, .avx512f, .avx512bw, .avx512vl, .avx512vnni]
 
-    public static let convF32: [KernelVariant] = {
-        var t = [KernelVariant("conv2dF32_reference", .reference, .scalar, requires: [])]
-        #if arch(x86_64)
-        t.append(KernelVariant("conv2dF32_im2colGemm6x16_avx2fma", .im2col, .avx2, requires: [.avx2, .fma]))
-        t.append(KernelVariant("conv2dF32_winograd23_avx2fma", .winograd, .avx2, requires: [.avx2, .fma]))
-        t.append(KernelVariant("conv2dF32_dw16c_avx2fma", .depthwise, .avx2, requires: [.avx2, .fma]))
-        t.append(KernelVariant("conv2dF32_gemm6x16_avx2fma", .pointwise, .avx2, requires: [.avx2, .fma]))
-        #elseif arch(arm64)
-        t.append(KernelVariant("conv2dF32_im2colGemm4x16_neon", .im2col, .neon, requires: [.neon]))
-        t.append(KernelVariant("conv2dF32_winograd23_neon", .winograd, .neon, requires: [.neon]))
-        t.append(KernelVariant("conv2dF32_dw16c_neon", .depthwise, .neon, requires: [.neon]))
-        t.append(KernelVariant("conv2dF32_gemm4x16_neon", .pointwise, .neon, requires: [.neon]))
-        #endif
-        return t
-    }()
-
-    public static let convQS8: [KernelVariant] = {
-        var t = [KernelVariant("conv2dQS8_reference", .reference, .scalar, requires: [])]
-        #if arch(x86_64)
-        t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_avx2", .im2col, .avx2, requires: [.avx2]))
-        t.append(KernelVariant("conv2dQS8_dw16c_avx2", .depthwise, .avx2, requires: [.avx2]))
-        t.append(KernelVariant("conv2dQS8_gemm4x8c4_avx2", .pointwise, .avx2, requires: [.avx2]))
-        t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_avx512vnni", .im2col, .avx512vnni, requires: KernelTables.vnni))
-        t.append(KernelVariant("conv2dQS8_dw32c_avx512vnni", .depthwise, .avx512vnni, requires: KernelTables.vnni))
-        t.append(KernelVariant("conv2dQS8_gemm4x8c4_avx512vnni", .pointwise, .avx512vnni, requires: KernelTables.vnni))
-        #elseif arch(arm64)
-        t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_neon", .im2col, .neon, requires: [.neon]))
-        t.append(KernelVariant("conv2dQS8_dw16c_neon", .depthwise, .neon, requires: [.neon]))
-        t.append(KernelVariant("conv2dQS8_gemm4x8c4_neon", .pointwise, .neon, requires: [.neon]))
-        t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_neonDot", .im2col, .neonDot, requires: [.neon, .dotprod]))
-        t.append(KernelVariant("conv2dQS8_gemm4x8c4_neonDot", .pointwise, .neonDot, requires: [.neon, .dotprod]))
-        #endif
-        return t
-    }()
-
-    public static let fullyConnectedF32: [KernelVariant] = {
-        var t = [KernelVariant("fullyConnectedF32_reference", .reference, .scalar, requires: [])]
-        #if arch(x86_64)
-        t.append(KernelVariant("fullyConnectedF32_gemm6x16_avx2fma", .gemm, .avx2, requires: [.avx2, .fma]))
-        #elseif arch(arm64)
-        t.append(KernelVariant("fullyConnectedF32_gemm4x16_neon", .gemm, .neon, requires: [.neon]))
-        #endif
-        return t
-    }()
-
-    public static let fullyConnectedQS8: [KernelVariant] = {
-        var t = [KernelVariant("fullyConnectedQS8_reference", .reference, .scalar, requires: [])]
-        #if arch(x86_64)
-        t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_avx2", .gemm, .avx2, requires: [.avx2]))
-        t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_avx512vnni", .gemm, .avx512vnni, requires: KernelTables.vnni))
-        #elseif arch(arm64)
-        t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_neon", .gemm, .neon, requires: [.neon]))
-        t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_neonDot", .gemm, .neonDot, requires: [.neon, .dotprod]))
-        #endif
-        return t
-    }()
-
-    public static let addQS8: [KernelVariant] = elementwise("addQS8")
+    public static let convF32 = convF32(.native)
+    public static let convQS8 = convQS8(.native)
+    public static let fullyConnectedF32 = fullyConnectedF32(.native)
+    public static let fullyConnectedQS8 = fullyConnectedQS8(.native)
+    public static let addQS8 = elementwise("addQS8", .native)
     /// Float Add, Sub and Mul (then none, ReLU or a clip) of same-shape inputs or a per-channel second input.
-    public static let binaryF32: [KernelVariant] = elementwise("binaryF32")
+    public static let binaryF32 = elementwise("binaryF32", .native)
     /// int8 Mul of same-shape inputs, or with the second a per-channel factor (squeeze-excite).
-    public static let mulQS8: [KernelVariant] = elementwise("mulQS8")
-    public static let quantizeQS8: [KernelVariant] = elementwise("quantizeQS8")
-    public static let dequantizeQS8: [KernelVariant] = elementwise("dequantizeQS8")
+    public static let mulQS8 = elementwise("mulQS8", .native)
+    public static let quantizeQS8 = elementwise("quantizeQS8", .native)
+    public static let dequantizeQS8 = elementwise("dequantizeQS8", .native)
     /// An int8 activation by its 256-entry table (HardSwish, Sigmoid, … after quantization).
-    public static let lookupQS8: [KernelVariant] = elementwise("lookupQS8", x86Lanes: 32, armLanes: 16)
-
+    public static let lookupQS8 = elementwise("lookupQS8", .native, x86Lanes: 32, armLanes: 16)
     /// Max pooling (NHWC, any window, stride and padding).
-    public static let maxPoolF32: [KernelVariant] = pooling("maxPoolF32")
-    public static let maxPoolQS8: [KernelVariant] = pooling("maxPoolQS8")
+    public static let maxPoolF32 = pooling("maxPoolF32", .native)
+    public static let maxPoolQS8 = pooling("maxPoolQS8", .native)
 
-    static func pooling(_ what: String) -> [KernelVariant] {
+    public static func convF32(_ arch: KernelArch) -> [KernelVariant] {
+        var t = [KernelVariant("conv2dF32_reference", .reference, .scalar, requires: [])]
+        switch arch {
+        case .x86_64:
+            t.append(KernelVariant("conv2dF32_im2colGemm6x16_avx2fma", .im2col, .avx2, requires: [.avx2, .fma]))
+            t.append(KernelVariant("conv2dF32_winograd23_avx2fma", .winograd, .avx2, requires: [.avx2, .fma]))
+            t.append(KernelVariant("conv2dF32_dw16c_avx2fma", .depthwise, .avx2, requires: [.avx2, .fma]))
+            t.append(KernelVariant("conv2dF32_gemm6x16_avx2fma", .pointwise, .avx2, requires: [.avx2, .fma]))
+        case .arm64:
+            t.append(KernelVariant("conv2dF32_im2colGemm4x16_neon", .im2col, .neon, requires: [.neon]))
+            t.append(KernelVariant("conv2dF32_winograd23_neon", .winograd, .neon, requires: [.neon]))
+            t.append(KernelVariant("conv2dF32_dw16c_neon", .depthwise, .neon, requires: [.neon]))
+            t.append(KernelVariant("conv2dF32_gemm4x16_neon", .pointwise, .neon, requires: [.neon]))
+        }
+        return t
+    }
+
+    public static func convQS8(_ arch: KernelArch) -> [KernelVariant] {
+        var t = [KernelVariant("conv2dQS8_reference", .reference, .scalar, requires: [])]
+        switch arch {
+        case .x86_64:
+            t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_avx2", .im2col, .avx2, requires: [.avx2]))
+            t.append(KernelVariant("conv2dQS8_dw16c_avx2", .depthwise, .avx2, requires: [.avx2]))
+            t.append(KernelVariant("conv2dQS8_gemm4x8c4_avx2", .pointwise, .avx2, requires: [.avx2]))
+            t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_avx512vnni", .im2col, .avx512vnni, requires: KernelTables.vnni))
+            t.append(KernelVariant("conv2dQS8_dw32c_avx512vnni", .depthwise, .avx512vnni, requires: KernelTables.vnni))
+            t.append(KernelVariant("conv2dQS8_gemm4x8c4_avx512vnni", .pointwise, .avx512vnni, requires: KernelTables.vnni))
+        case .arm64:
+            t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_neon", .im2col, .neon, requires: [.neon]))
+            t.append(KernelVariant("conv2dQS8_dw16c_neon", .depthwise, .neon, requires: [.neon]))
+            t.append(KernelVariant("conv2dQS8_gemm4x8c4_neon", .pointwise, .neon, requires: [.neon]))
+            t.append(KernelVariant("conv2dQS8_im2colGemm4x8c4_neonDot", .im2col, .neonDot, requires: [.neon, .dotprod]))
+            t.append(KernelVariant("conv2dQS8_gemm4x8c4_neonDot", .pointwise, .neonDot, requires: [.neon, .dotprod]))
+        }
+        return t
+    }
+
+    public static func fullyConnectedF32(_ arch: KernelArch) -> [KernelVariant] {
+        var t = [KernelVariant("fullyConnectedF32_reference", .reference, .scalar, requires: [])]
+        switch arch {
+        case .x86_64: t.append(KernelVariant("fullyConnectedF32_gemm6x16_avx2fma", .gemm, .avx2, requires: [.avx2, .fma]))
+        case .arm64: t.append(KernelVariant("fullyConnectedF32_gemm4x16_neon", .gemm, .neon, requires: [.neon]))
+        }
+        return t
+    }
+
+    public static func fullyConnectedQS8(_ arch: KernelArch) -> [KernelVariant] {
+        var t = [KernelVariant("fullyConnectedQS8_reference", .reference, .scalar, requires: [])]
+        switch arch {
+        case .x86_64:
+            t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_avx2", .gemm, .avx2, requires: [.avx2]))
+            t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_avx512vnni", .gemm, .avx512vnni, requires: KernelTables.vnni))
+        case .arm64:
+            t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_neon", .gemm, .neon, requires: [.neon]))
+            t.append(KernelVariant("fullyConnectedQS8_gemm4x8c4_neonDot", .gemm, .neonDot, requires: [.neon, .dotprod]))
+        }
+        return t
+    }
+
+    static func pooling(_ what: String, _ arch: KernelArch) -> [KernelVariant] {
         var t = [KernelVariant("\(what)_reference", .reference, .scalar, requires: [])]
-        #if arch(x86_64)
-        t.append(KernelVariant("\(what)_avx2", .pool, .avx2, requires: [.avx2]))
-        #elseif arch(arm64)
-        t.append(KernelVariant("\(what)_neon", .pool, .neon, requires: [.neon]))
-        #endif
+        switch arch {
+        case .x86_64: t.append(KernelVariant("\(what)_avx2", .pool, .avx2, requires: [.avx2]))
+        case .arm64: t.append(KernelVariant("\(what)_neon", .pool, .neon, requires: [.neon]))
+        }
         return t
     }
 
     /// An element-wise table: the reference, then AVX2 or NEON, named by the elements a step takes.
-    static func elementwise(_ what: String, x86Lanes: Int = 8, armLanes: Int = 8) -> [KernelVariant] {
+    static func elementwise(_ what: String, _ arch: KernelArch, x86Lanes: Int = 8, armLanes: Int = 8) -> [KernelVariant] {
         var t = [KernelVariant("\(what)_reference", .reference, .scalar, requires: [])]
-        #if arch(x86_64)
-        t.append(KernelVariant("\(what)_\(x86Lanes)x_avx2", .elementwise, .avx2, requires: [.avx2]))
-        #elseif arch(arm64)
-        t.append(KernelVariant("\(what)_\(armLanes)x_neon", .elementwise, .neon, requires: [.neon]))
-        #endif
+        switch arch {
+        case .x86_64: t.append(KernelVariant("\(what)_\(x86Lanes)x_avx2", .elementwise, .avx2, requires: [.avx2]))
+        case .arm64: t.append(KernelVariant("\(what)_\(armLanes)x_neon", .elementwise, .neon, requires: [.neon]))
+        }
         return t
     }
 
@@ -229,5 +247,35 @@ public enum KernelTables {
             for v in table.reversed() where v.runs(on: features) && v.accepts(g) { return v }
         }
         return table[0]
+    }
+}
+
+/// One architecture's tables, as a model's layers select from them (`Interpreter.kernelVariant`):
+/// the running CPU's (`native`, the tables above) or an estimate's target's.
+public struct KernelTableSet: Sendable {
+    public let convF32, convQS8, fullyConnectedF32, fullyConnectedQS8: [KernelVariant]
+    public let addQS8, binaryF32, mulQS8, quantizeQS8, dequantizeQS8, lookupQS8, maxPoolF32, maxPoolQS8: [KernelVariant]
+
+    public static let native = KernelTableSet(
+        convF32: KernelTables.convF32, convQS8: KernelTables.convQS8, fullyConnectedF32: KernelTables.fullyConnectedF32,
+        fullyConnectedQS8: KernelTables.fullyConnectedQS8, addQS8: KernelTables.addQS8, binaryF32: KernelTables.binaryF32,
+        mulQS8: KernelTables.mulQS8, quantizeQS8: KernelTables.quantizeQS8, dequantizeQS8: KernelTables.dequantizeQS8,
+        lookupQS8: KernelTables.lookupQS8, maxPoolF32: KernelTables.maxPoolF32, maxPoolQS8: KernelTables.maxPoolQS8)
+
+    public init(_ arch: KernelArch) {
+        self.init(convF32: KernelTables.convF32(arch), convQS8: KernelTables.convQS8(arch), fullyConnectedF32: KernelTables.fullyConnectedF32(arch),
+                  fullyConnectedQS8: KernelTables.fullyConnectedQS8(arch), addQS8: KernelTables.elementwise("addQS8", arch),
+                  binaryF32: KernelTables.elementwise("binaryF32", arch), mulQS8: KernelTables.elementwise("mulQS8", arch),
+                  quantizeQS8: KernelTables.elementwise("quantizeQS8", arch), dequantizeQS8: KernelTables.elementwise("dequantizeQS8", arch),
+                  lookupQS8: KernelTables.elementwise("lookupQS8", arch, x86Lanes: 32, armLanes: 16),
+                  maxPoolF32: KernelTables.pooling("maxPoolF32", arch), maxPoolQS8: KernelTables.pooling("maxPoolQS8", arch))
+    }
+
+    init(convF32: [KernelVariant], convQS8: [KernelVariant], fullyConnectedF32: [KernelVariant], fullyConnectedQS8: [KernelVariant],
+         addQS8: [KernelVariant], binaryF32: [KernelVariant], mulQS8: [KernelVariant], quantizeQS8: [KernelVariant],
+         dequantizeQS8: [KernelVariant], lookupQS8: [KernelVariant], maxPoolF32: [KernelVariant], maxPoolQS8: [KernelVariant]) {
+        (self.convF32, self.convQS8, self.fullyConnectedF32, self.fullyConnectedQS8) = (convF32, convQS8, fullyConnectedF32, fullyConnectedQS8)
+        (self.addQS8, self.binaryF32, self.mulQS8, self.quantizeQS8) = (addQS8, binaryF32, mulQS8, quantizeQS8)
+        (self.dequantizeQS8, self.lookupQS8, self.maxPoolF32, self.maxPoolQS8) = (dequantizeQS8, lookupQS8, maxPoolF32, maxPoolQS8)
     }
 }
