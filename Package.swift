@@ -3,7 +3,7 @@ import PackageDescription
 
 // Core targets (CSwiftletSys … SwiftletApp, SwiftletDetect) are embedded-clean: no Foundation, typed throws,
 // no existentials. `tools/embedded-check` compiles them with `-enable-experimental-feature Embedded`.
-// Host-only targets (SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletFuzz, swiftlet, swiftlet-fuzz) may use Foundation and packages.
+// Host-only targets (SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletEstimate, SwiftletFuzz, swiftlet, swiftlet-fuzz) may use Foundation and packages.
 let core: [SwiftSetting] = [.treatWarning("EmbeddedRestrictions", as: .error)]
 
 let package = Package(
@@ -45,9 +45,13 @@ let package = Package(
         .target(name: "SwiftletQuantizer", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletApp", "SwiftletDetect", "SwiftletVision",
         ]),
+        // `swiftlet estimate`: ARM latency from llvm-mca's cycles for the board build's loops (host only).
+        .target(name: "SwiftletEstimate", dependencies: [
+            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletApp", "CSwiftletKernels",
+        ]),
         .executableTarget(name: "swiftlet", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision", "SwiftletApp",
-            "SwiftletDetect", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
+            "SwiftletDetect", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletEstimate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmark tooling only: the int8 multiply-add peak of this core (tools/bench/pointwise).
@@ -72,7 +76,7 @@ let package = Package(
         .executableTarget(name: "swiftlet-fuzz", dependencies: ["SwiftletCore", "SwiftletFuzz"]),
         .testTarget(name: "SwiftletTests", dependencies: [
             "CSwiftletKernels", "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
-            "SwiftletDetect", "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletFuzz",
+            "SwiftletDetect", "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletFuzz", "SwiftletEstimate",
         ]),
     ]
 )

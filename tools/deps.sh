@@ -7,11 +7,12 @@
 #   qemu-system-x86 qemu-system-arm kmod cpio make   the camera VM test (tools/camera/vm-test): Debian's
 #                     kernel with the vivid driver booted in qemu (the kernel itself is fetched there)
 #   chromium          headless screenshots of bench's HTML report (ReportTests.chromiumDrawsTheReport)
+#   llvm-19           llvm-mca and llvm-objdump for `swiftlet estimate`'s loop table (tools/estimate/kernel-cycles)
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 need=()
-for p in libjpeg-dev libv4l-dev python3-venv libc6-dev:arm64 qemu-system-x86 qemu-system-arm kmod cpio make chromium; do
+for p in libjpeg-dev libv4l-dev python3-venv libc6-dev:arm64 qemu-system-x86 qemu-system-arm kmod cpio make chromium llvm-19; do
   installed "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

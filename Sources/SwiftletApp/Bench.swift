@@ -354,7 +354,7 @@ struct LayerProfile {
 }
 
 /// Prints `rows` (the first is the header) in columns two spaces apart, cells cut to `maxWidth`.
-func printColumns(_ rows: [[String]], rightAligned: [Bool], maxWidth: Int) {
+public func printColumns(_ rows: [[String]], rightAligned: [Bool], maxWidth: Int) {
     guard let columns = rows.first?.count else { return }
     var widths = [Int](repeating: 0, count: columns)
     for r in rows { for c in 0..<columns { widths[c] = max(widths[c], min(r[c].scalarCount, maxWidth)) } }

@@ -128,7 +128,7 @@ func tensorText(_ t: TensorInfo) -> String {
 }
 
 /// `Conv2D+relu6`, `Activation(sigmoid)`, `Add`.
-func opText(_ op: Op) -> String {
+public func opText(_ op: Op) -> String {
     if case .activation(let a) = op { return "Activation(\(a.kind == .none ? "none" : a.text))" }
     if let a = op.fusedActivation, a.kind != .none { return "\(op.kind.name)+\(a.text)" }
     return op.kind.name

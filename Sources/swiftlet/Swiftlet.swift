@@ -3,6 +3,7 @@ import Foundation
 import SwiftletApp
 import SwiftletCore
 import SwiftletDetect
+import SwiftletEstimate
 import SwiftletKernels
 import SwiftletModel
 import SwiftletONNX
@@ -22,7 +23,7 @@ struct Swiftlet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Import, inspect and run edge-inference models.",
-        subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Inspect.self, Cameras.self, Record.self, SelfTest.self])
+        subcommands: [Import.self, Quantize.self, Run.self, Eval.self, Bench.self, Estimate.self, Inspect.self, Cameras.self, Record.self, SelfTest.self])
 
     /// argument-parser's `main`, except that with --json its usage errors are JSON objects too.
     static func main() {
@@ -634,6 +635,47 @@ struct Bench: ParsableCommand {
             o.energy = EnergyOptions(source: energy, idleSeconds: idleSeconds, idleWatts: idleWatts, meterOffsetSeconds: meterOffset,
                                      rateHz: energyRate)
             try benchCommand(o)
+        }
+    }
+}
+
+struct Estimate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Predict per-layer and total latency on an ARM core without a board (an estimate, from llvm-mca's cycles for the board build's loops).",
+        discussion: """
+            Each layer gets the aarch64 kernel the board would select; its cycles are its loops' \
+            iteration counts times the cycles llvm-mca schedules for one iteration of each loop as \
+            the board build compiled it; a layer takes at least its bytes over the board's memory \
+            bandwidth. The method and its limits: docs/measuring.md, "ARM estimates".
+            """)
+
+    @Argument(help: "The packed model (.swl).")
+    var model: String
+
+    @Option(help: "The core: cortex-a53, cortex-a55, cortex-a72, cortex-a76 (the clock and bandwidth from a board profile with that core).")
+    var cpu: String?
+
+    @Option(help: "A board profile (boards/*.conf with clock_ghz): rpi4, rpi5, rk3588.")
+    var board: String?
+
+    @Option(parsing: .unconditional, help: "Threads (default: the board profile's, else 1).")
+    var threads: Int?
+
+    @Option(name: .customLong("clock-ghz"), parsing: .unconditional, help: "The core's clock in GHz, over the profile's.")
+    var clockGHz: Double?
+
+    @Option(name: .customLong("bandwidth-gbs"), parsing: .unconditional, help: "Memory bandwidth in GB/s for the per-layer lower bound, over the profile's.")
+    var bandwidthGBs: Double?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(SwiftletError) in
+            let target = try EstimateTarget.resolve(board: board, cpu: cpu, clockGHz: clockGHz, bandwidthGBs: bandwidthGBs, threads: threads)
+            var o = EstimateOptions(modelPath: model, target: target)
+            o.json = json
+            try estimateCommand(o)
         }
     }
 }
