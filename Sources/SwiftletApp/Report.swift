@@ -120,7 +120,7 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
             maxBytes = max(maxBytes, Double(row.weightBytes + row.readBytes + row.writtenBytes))
         }
         for chart in 0..<2 {
-            let cp = Plot(x: (0, chart == 0 ? maxMs : maxBytes / 1024), y: (0, 1), height: 66 + 16 * Double(p.rows.count), left: 240)
+            let cp = Plot(x: (0, chart == 0 ? maxMs : maxBytes / 1024), y: (0, 1), height: 66 + 16 * Double(p.rows.count), left: 330)
             if chart == 0 {
                 h.append("<h2>Time per layer (mean of ")
                 h.append(p.runs)
