@@ -252,6 +252,8 @@ struct LayerProfile {
         var weightBytes = 0, readBytes = 0, writtenBytes = 0
         var kernel = ""
         var peakPerCycle = 0.0
+        /// The threads the layer's step ran on: all of them when the runtime split it, else one.
+        var threads = 1
         /// The producer of a streamed Conv → Conv pair: it runs inside the next layer's step, whose
         /// time (and rate) covers both.
         var inNext = false
@@ -279,6 +281,7 @@ struct LayerProfile {
             let int8 = spec.tensors[node.inputs[0]].dtype == .int8
             r.peakPerCycle = peakMACsPerCycle(interpreter.kernelISAs[i], int8: int8, cpu: cpu)
             r.inNext = interpreter.runsInNextStep(i)
+            r.threads = interpreter.runsDivided(i) ? threads : 1
             rows.append(r)
         }
         self.runs = max(runs, 1)
@@ -297,7 +300,7 @@ struct LayerProfile {
         guard r.ns > 0, macs > 0, !r.inNext else { return (0, nil) }
         let g = Double(macs) * Double(runs) / Double(r.ns)
         guard let c = clock else { return (g, nil) }
-        return (g, g / (r.peakPerCycle * c.ghz * Double(threads)))
+        return (g, g / (r.peakPerCycle * c.ghz * Double(r.threads)))
     }
 
     func totals() -> (macs: Int, weights: Int, read: Int, written: Int) {
@@ -322,7 +325,7 @@ struct LayerProfile {
             let (g, p) = rate(i)
             s += "{\"index\": \(i), \"op\": \(jsonString(opText(spec.nodes[i].op))), \"name\": \(jsonString(spec.nodes[i].name)), "
             s += "\"ms\": \(jsonNumber(Double(r.ns) / Double(runs) / 1e6)), \"share\": \(jsonNumber(all == 0 ? 0 : Double(r.ns) / Double(all))), "
-            s += "\"macs\": \(r.macs), \"gmacs_per_s\": \(jsonNumber(g)), \"peak_fraction\": \(p.map { jsonNumber($0) } ?? "null"), \"peak_macs_per_cycle\": \(jsonNumber(r.peakPerCycle)), "
+            s += "\"macs\": \(r.macs), \"gmacs_per_s\": \(jsonNumber(g)), \"peak_fraction\": \(p.map { jsonNumber($0) } ?? "null"), \"peak_macs_per_cycle\": \(jsonNumber(r.peakPerCycle)), \"threads\": \(r.threads), "
             s += "\"weight_bytes\": \(r.weightBytes), \"activation_read_bytes\": \(r.readBytes), \"written_bytes\": \(r.writtenBytes), \"kernel\": \(jsonString(r.kernel)), \"runs_in_next\": \(r.inNext)}"
         }
         return s + "]}"
@@ -346,7 +349,7 @@ struct LayerProfile {
         sys_print("layers sum    \(formatFixed(layers, 3)) ms a run, \(formatFixed(whole > 0 ? layers / whole * 100 : 0, 1)) % of the timed runs' \(formatFixed(whole, 3)) ms")
         sys_print("per frame     \(formatCount(t.macs)) MACs; weights read \(formatBytes(t.weights)), activations read \(formatBytes(t.read)), written \(formatBytes(t.written))")
         if let c = clock {
-            sys_print("peak          per layer: MACs/cycle of its kernel's instructions × \(formatFixed(c.ghz, 2)) GHz (\(c.source)) × \(threads) thread\(threads == 1 ? "" : "s")")
+            sys_print("peak          per layer: MACs/cycle of its kernel's instructions × \(formatFixed(c.ghz, 2)) GHz (\(c.source)) × the threads the layer ran on (\(threads) when the runtime split it, else 1)")
         } else {
             sys_print("peak          unknown: no clock rate (no cpufreq, no 'cpu MHz' in /proc/cpuinfo)")
         }

@@ -293,6 +293,10 @@ public final class Interpreter {
         }
     }
 
+    /// Whether node `i`'s step is split among the pool's threads (false on one thread, and for steps
+    /// too short to be worth handing out): a profile's per-layer peak counts only the threads it used.
+    public func runsDivided(_ i: Int) -> Bool { pool != nil && divided[i] }
+
     /// Whether node `i` runs inside node i + 1's step (the producer of a streamed Conv → Conv pair):
     /// its time in a profile is 0, and the pair's shows on node i + 1.
     public func runsInNextStep(_ i: Int) -> Bool {

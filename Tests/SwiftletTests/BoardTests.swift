@@ -464,6 +464,28 @@ import Testing
         #expect(table.stdout.contains("layers sum") && table.stdout.contains("/3/Conv") && table.stdout.contains("GMAC/s"), "\(table.stdout)")
     }
 
+    /// The per-layer peak counts the threads a layer's step ran on: on 2 threads R-Net's convolutions
+    /// are split (2), its short element-wise and pooling steps run whole (1); each fraction is the
+    /// layer's GMAC/s over its kernel's MACs a cycle × the clock × those threads.
+    @Test func benchProfilePeakCountsTheThreadsALayerRanOn() throws {
+        let dir = try scratchDirectory()
+        let rnet = dir + "/r.swl"
+        _ = try swiftlet(["import", repoFile("models/onnx/mtcnn_rnet.onnx"), "-o", rnet])
+        let r = try swiftlet(["bench", rnet, "--json", "--runs", "10", "--warmup", "2", "--profile", "--threads", "2"])
+        let profile = try #require((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["profile"] as? [String: Any], "\(r.stderr)")
+        let layers = try #require(profile["layers"] as? [[String: Any]])
+        let threads = layers.map { $0["threads"] as? Int ?? 0 }
+        #expect(threads.contains(2) && threads.contains(1) && threads.allSatisfy { $0 == 1 || $0 == 2 }, "\(threads)")
+        let ghz = try #require(profile["clock_ghz"] as? Double, "no clock on this machine")
+        for l in layers {
+            guard let fraction = l["peak_fraction"] as? Double else { continue }
+            let want = (l["gmacs_per_s"] as! Double) / ((l["peak_macs_per_cycle"] as! Double) * ghz * Double(l["threads"] as! Int))
+            #expect(abs(fraction - want) <= 1e-4 * want, "\(l)")
+        }
+        // Conv layers with MACs ran on both threads.
+        #expect(layers.contains { ($0["op"] as? String ?? "").hasPrefix("Conv2D") && $0["threads"] as? Int == 2 }, "\(layers)")
+    }
+
     /// Energy through bench end to end: a fake powercap tree (SWIFTLET_SYSFS_ROOT) whose package
     /// counter a thread advances by 5 mJ every 5 ms (1 W) while bench runs, on the host and the x86-64
     /// board binary (whose profile names that RAPL zone): measured, with an idle baseline; then an
