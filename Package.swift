@@ -5,6 +5,9 @@ import PackageDescription
 // no existentials. `tools/embedded-check` compiles them with `-enable-experimental-feature Embedded`.
 // Host-only targets (SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletEstimate, SwiftletFuzz, swiftlet, swiftlet-fuzz) may use Foundation and packages.
 let core: [SwiftSetting] = [.treatWarning("EmbeddedRestrictions", as: .error)]
+/// The core Swift targets, in build order: the one list. Each gets `core` below (and no other target
+/// does); tools/embedded-check and tools/build-board read this line, so keep it on one line.
+let coreSwiftTargets = ["SwiftletCore", "SwiftletDetect", "SwiftletKernels", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletApp"]
 
 let package = Package(
     name: "Swiftlet",
@@ -24,19 +27,17 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("pthread")]),
         // The SIMD micro-kernels (C with intrinsics; per-function target attributes, no global -march).
         .target(name: "CSwiftletKernels", path: "Sources/CSwiftletKernels"),
-        .target(name: "SwiftletCore", dependencies: ["CSwiftletSys"], swiftSettings: core),
+        .target(name: "SwiftletCore", dependencies: ["CSwiftletSys"]),
         // Detection post-processing: anchors, box decoding, NMS, mapping back to image pixels.
-        .target(name: "SwiftletDetect", dependencies: ["SwiftletCore", "CSwiftletSys"], swiftSettings: core),
-        .target(name: "SwiftletKernels", dependencies: ["SwiftletCore", "CSwiftletSys", "CSwiftletKernels"], swiftSettings: core),
+        .target(name: "SwiftletDetect", dependencies: ["SwiftletCore", "CSwiftletSys"]),
+        .target(name: "SwiftletKernels", dependencies: ["SwiftletCore", "CSwiftletSys", "CSwiftletKernels"]),
         // The model format stores weights in the kernels' packed layouts (SwiftletKernels' Conv2D+Packed)
         // and detection decoders (SwiftletDetect's options, validated by the reader).
-        .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "SwiftletKernels", "SwiftletDetect", "CSwiftletSys"], swiftSettings: core),
-        .target(name: "SwiftletRuntime", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "CSwiftletKernels"],
-                swiftSettings: core),
-        .target(name: "SwiftletVision", dependencies: ["SwiftletCore", "CSwiftletSys", "CSwiftletKernels"], swiftSettings: core),
+        .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "SwiftletKernels", "SwiftletDetect", "CSwiftletSys"]),
+        .target(name: "SwiftletRuntime", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "CSwiftletKernels"]),
+        .target(name: "SwiftletVision", dependencies: ["SwiftletCore", "CSwiftletSys", "CSwiftletKernels"]),
         .target(name: "SwiftletApp", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
-                                                 "SwiftletDetect", "CSwiftletKernels"],
-                swiftSettings: core),
+                                                 "SwiftletDetect", "CSwiftletKernels", "CSwiftletSys"]),
         .target(name: "SwiftletCompiler", dependencies: ["SwiftletCore", "SwiftletModel"]),
         .target(name: "SwiftletONNX", dependencies: [
             "SwiftletCore", "SwiftletCompiler", "SwiftletModel", "SwiftletDetect",
@@ -80,3 +81,11 @@ let package = Package(
         ]),
     ]
 )
+
+// The core settings (Embedded restrictions as errors) on exactly the core targets.
+for name in coreSwiftTargets where !package.targets.contains(where: { $0.name == name }) {
+    fatalError("coreSwiftTargets names '\(name)', which is no target of this package")
+}
+for target in package.targets where target.type == .regular {
+    target.swiftSettings = coreSwiftTargets.contains(target.name) ? core : nil
+}
