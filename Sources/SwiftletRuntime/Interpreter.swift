@@ -627,7 +627,8 @@ public final class Interpreter {
             if case .maxPool = node.op { isMax = true }
             let simd = isMax && variant?.algorithm == .pool ? variant : nil
             if quantized {
-                return .poolQS8(PoolQS8Step(isMax: isMax, x: i8(0), xShape: xShape, y: y8, yShape: yShape, params: p, simd: simd))
+                return .poolQS8(PoolQS8Step(isMax: isMax, x: i8(0), xShape: xShape, y: y8, yShape: yShape, params: p, zeroPoint: xq.zeroPoint,
+                                             simd: simd))
             }
             return .pool(PoolStep(isMax: isMax, x: f32(0), xShape: xShape, y: y, yShape: yShape, params: p, simd: simd))
         case .mean(let axes, _):
