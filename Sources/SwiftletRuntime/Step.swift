@@ -557,7 +557,8 @@ struct PoolQS8Step {
     var simd: KernelVariant? = nil
 }
 
-/// `acc`: the interpreter's scratch, at least `plan.outCount` int32s.
+/// `acc`: the interpreter's scratch, at least `plan.outCount` int32s (`Interpreter.prepare` makes every
+/// int8 Mean one of these, never a float `MeanStep`).
 struct MeanQS8Step {
     var x: UnsafePointer<Int8>, plan: MeanPlan
     var y: UnsafeMutablePointer<Int8>, acc: UnsafeMutablePointer<Int32>
