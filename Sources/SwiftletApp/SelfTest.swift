@@ -771,7 +771,7 @@ func checkMaxPool(_ v: KernelVariant, random: Int, _ rng: inout SelfTestRandom) 
             var x = [Int8](repeating: 0, count: n * h * w * c)
             for i in 0..<x.count { x[i] = Int8(rng.int(-128...127)) }
             var want = [Int8](repeating: 0, count: count), got = [Int8](repeating: 99, count: count)
-            poolQS8_reference(max: true, x: x, xShape: xShape, y: &want, yShape: yShape, params: p)
+            poolQS8_reference(max: true, x: x, xShape: xShape, y: &want, yShape: yShape, params: p, zeroPoint: 0)
             maxPoolQS8_fast(v, x: x, xShape: xShape, y: &got, yShape: yShape, params: p, rows: 0..<yShape[1])
             if let f = firstByteMismatch(got, want, oc: c, what: what) { failures.append(f) }
         }

@@ -632,17 +632,26 @@ public final class Interpreter {
             if case .maxPool = node.op { isMax = true }
             let simd = isMax && variant?.algorithm == .pool ? variant : nil
             if quantized {
-                return .poolQS8(PoolQS8Step(isMax: isMax, x: i8(0), xShape: xShape, y: y8, yShape: yShape, params: p, simd: simd))
+                return .poolQS8(PoolQS8Step(isMax: isMax, x: i8(0), xShape: xShape, y: y8, yShape: yShape, params: p, zeroPoint: xq.zeroPoint,
+                                             simd: simd))
             }
             return .pool(PoolStep(isMax: isMax, x: f32(0), xShape: xShape, y: y, yShape: yShape, params: p, simd: simd))
         case .mean(let axes, _):
             var reduced = [Bool](repeating: false, count: 6)
             for a in axes { reduced[6 - xShape.count + a] = true }
             let plan = MeanPlan(dims: Dims6(xShape), reduced: reduced)
-            if quantized, let acc = scratch {
-                return .meanQS8(MeanQS8Step(x: i8(0), plan: plan, y: y8, acc: acc, params: MeanQS8Params(input: xq, output: yq, count: plan.divisor)))
+            guard quantized else { return .mean(MeanStep(x: f32(0), plan: plan, y: y)) }
+            // int8 always gets the int8 kernel and its int32 sums: the planned scratch (`scratchBytes`),
+            // or, should a node have none, a block of its own (owned like the packed weights).
+            let acc: UnsafeMutablePointer<Int32>
+            if let scratch {
+                acc = scratch
+            } else {
+                let block = try sys_alignedAllocate(bytes: max(plan.outCount, 1) * 4, alignment: 64, what: "\(path): scratch of node '\(node.name)'")
+                owned.append(block)
+                acc = block.assumingMemoryBound(to: Int32.self)
             }
-            return .mean(MeanStep(x: f32(0), plan: plan, y: y))
+            return .meanQS8(MeanQS8Step(x: i8(0), plan: plan, y: y8, acc: acc, params: MeanQS8Params(input: xq, output: yq, count: plan.divisor)))
         case .concat(let axis):
             var outer = 1
             for d in 0..<axis { outer *= yShape[d] }

@@ -136,7 +136,7 @@ indirect enum Step {
             if let v = s.simd {
                 maxPoolQS8_fast(v, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, rows: 0..<s.yShape[1])
             } else {
-                poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params)
+                poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, zeroPoint: s.zeroPoint)
             }
         case .meanQS8(let s):
             meanQS8_reference(x: s.x, plan: s.plan, y: s.y, acc: s.acc, params: s.params)
@@ -546,15 +546,19 @@ struct BinaryQS8Step {
     var rows = 0, cols = 0, bStride = 0
 }
 
+/// `zeroPoint`: the input's (and output's), the stored value of the real 0 that padding adds to an
+/// average with `countIncludePad`.
 struct PoolQS8Step {
     var isMax: Bool
     var x: UnsafePointer<Int8>, xShape: [Int]
     var y: UnsafeMutablePointer<Int8>, yShape: [Int]
     var params: Pool2D
+    var zeroPoint: Int32
     var simd: KernelVariant? = nil
 }
 
-/// `acc`: the interpreter's scratch, at least `plan.outCount` int32s.
+/// `acc`: the interpreter's scratch, at least `plan.outCount` int32s (`Interpreter.prepare` makes every
+/// int8 Mean one of these, never a float `MeanStep`).
 struct MeanQS8Step {
     var x: UnsafePointer<Int8>, plan: MeanPlan
     var y: UnsafeMutablePointer<Int8>, acc: UnsafeMutablePointer<Int32>

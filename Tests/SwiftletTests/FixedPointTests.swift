@@ -121,14 +121,32 @@ import Testing
         var p = Pool2D()
         (p.kernelH, p.kernelW, p.strideH, p.strideW) = (2, 2, 2, 2)
         var y = [Int8](repeating: 0, count: 2)
-        poolQS8_reference(max: false, x: x, xShape: [1, 2, 2, 2], y: &y, yShape: [1, 1, 1, 2], params: p)
+        poolQS8_reference(max: false, x: x, xShape: [1, 2, 2, 2], y: &y, yShape: [1, 1, 1, 2], params: p, zeroPoint: 0)
         // channel 0: 1 − 3 + 5 − 7 = −4 → −1; channel 1: 2 − 4 + 6 − 8 = −4 → −1.
         #expect(y == [-1, -1])
         let x2: [Int8] = [1, 2, 0, 0, 0, 0, 1, 0]  // sums 2 and 2 over 4 → 0.5 → 1 (away from zero)
-        poolQS8_reference(max: false, x: x2, xShape: [1, 2, 2, 2], y: &y, yShape: [1, 1, 1, 2], params: p)
+        poolQS8_reference(max: false, x: x2, xShape: [1, 2, 2, 2], y: &y, yShape: [1, 1, 1, 2], params: p, zeroPoint: 0)
         #expect(y == [1, 1])
-        poolQS8_reference(max: true, x: x, xShape: [1, 2, 2, 2], y: &y, yShape: [1, 1, 1, 2], params: p)
+        poolQS8_reference(max: true, x: x, xShape: [1, 2, 2, 2], y: &y, yShape: [1, 1, 1, 2], params: p, zeroPoint: 0)
         #expect(y == [5, 6])
+    }
+
+    /// int8 average pooling with `count_include_pad`: each padded position adds the zero point (a real
+    /// 0) and counts in the divisor; without it the divisor is the in-image count.
+    @Test func poolQS8CountsThePaddingAsTheZeroPoint() {
+        let x: [Int8] = [10, 20, 30, 40]  // [1, 2, 2, 1] NHWC, zero point −10: reals 20, 30, 40, 50
+        var p = Pool2D()
+        (p.kernelH, p.kernelW, p.padBottom, p.padRight) = (2, 2, 1, 1)
+        var y = [Int8](repeating: 0, count: 4)
+        poolQS8_reference(max: false, x: x, xShape: [1, 2, 2, 1], y: &y, yShape: [1, 2, 2, 1], params: p, zeroPoint: -10)
+        #expect(y == [25, 30, 35, 40])
+        // 100/4; (20 + 40 − 2·10)/4 = 10; (30 + 40 − 20)/4 = 12.5 → 13; (40 − 3·10)/4 = 2.5 → 3.
+        p.countIncludePad = true
+        poolQS8_reference(max: false, x: x, xShape: [1, 2, 2, 1], y: &y, yShape: [1, 2, 2, 1], params: p, zeroPoint: -10)
+        #expect(y == [25, 10, 13, 3])
+        // Max pooling ignores it.
+        poolQS8_reference(max: true, x: x, xShape: [1, 2, 2, 1], y: &y, yShape: [1, 2, 2, 1], params: p, zeroPoint: -10)
+        #expect(y == [40, 40, 40, 40])
     }
 }
 

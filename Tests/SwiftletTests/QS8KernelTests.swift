@@ -181,6 +181,59 @@ import Testing
         #expect(run.output(0) == [2, 0, 0, 62.5])
     }
 
+    /// float input → Quantize → int8 AveragePool → Dequantize, and the float reference on the same
+    /// (quantized) input values: every output, the border ones included, within one int8 step, with
+    /// and without `count_include_pad`, in floor and ceil mode. The zero point is far from 0, so a
+    /// padded position (real 0) is not the stored value 0.
+    @Test func int8AveragePoolMatchesTheFloatReferenceAtTheBorders() throws {
+        let q = QuantParams(scale: 0.05, zeroPoint: -40)
+        let xShape = [1, 5, 6, 3]
+        let count = xShape.reduce(1, *)
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        var x = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            x[i] = Float(Int32(Int8(truncatingIfNeeded: seed >> 56)) - q.zeroPoint) * q.scale  // on the int8 grid
+        }
+        for include in [false, true] {
+            for (pads, ceil) in [((1, 1, 1, 1), false), ((1, 2, 0, 1), true), ((2, 2, 2, 2), false)] {
+                var p = Pool2D()
+                (p.kernelH, p.kernelW, p.strideH, p.strideW) = (3, 3, 2, 2)
+                (p.padTop, p.padLeft, p.padBottom, p.padRight) = pads
+                (p.ceilMode, p.countIncludePad) = (ceil, include)
+                func out(_ n: Int, _ b: Int, _ e: Int) -> Int {
+                    let span = n + b + e - 3
+                    var o = (ceil ? (span + 1) / 2 : span / 2) + 1
+                    if ceil && (o - 1) * 2 >= n + b { o -= 1 }
+                    return o
+                }
+                let yShape = [1, out(5, p.padTop, p.padBottom), out(6, p.padLeft, p.padRight), 3]
+                var want = [Float](repeating: 0, count: yShape.reduce(1, *))
+                poolF32_reference(max: false, x: x, xShape: xShape, y: &want, yShape: yShape, params: p)
+
+                var m = HandModel(name: "avgpool8")
+                let xt = m.tensor("x", xShape)
+                let xq = m.activation("x/int8", xShape, quant: TensorQuant(scale: q.scale, zeroPoint: q.zeroPoint))
+                m.node(.quantize, [xt], xq)
+                let yq = m.activation("y/int8", yShape, quant: TensorQuant(scale: q.scale, zeroPoint: q.zeroPoint))
+                m.node(.avgPool(p), [xq], yq)
+                let yt = m.tensor("y", yShape)
+                m.node(.dequantize, [yq], yt)
+                m.spec.inputs = [xt]
+                m.spec.outputs = [yt]
+                let run = try m.load()
+                run.setInput(0, logical: x)
+                run.invoke()
+                let got = run.output(0)
+                try #require(got.count == want.count)
+                for i in 0..<want.count {
+                    let a = Int((got[i] / q.scale).rounded()), b = Int((want[i] / q.scale).rounded())
+                    #expect(abs(a - b) <= 1, "include_pad \(include), pads \(pads), ceil \(ceil): output \(i) is \(got[i]), float \(want[i])")
+                }
+            }
+        }
+    }
+
     @Test func readerRejectsBadQuantization() throws {
         var spec = int8Graph()
         spec.tensors[3].quant = TensorQuant(scales: [0.5], axis: 0)  // per-channel activation: Add has no such form

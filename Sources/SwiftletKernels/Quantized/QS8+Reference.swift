@@ -220,10 +220,12 @@ public func addQS8_reference(a: UnsafePointer<Int8>, b: UnsafePointer<Int8>, y: 
 
 /// int8 reference max / average pooling, NHWC; input and output share scale and zero point (as in
 /// TFLite). Average: the sum of the in-image window values divided by their count, rounded half away
-/// from zero; then the clamp.
+/// from zero; then the clamp. With `countIncludePad` the divisor is the window clipped to the padded
+/// input (as `poolF32_reference`), and each padded position adds `zeroPoint`, the stored value of a
+/// real 0, to the sum (so without padding in the window the result is the same).
 public func poolQS8_reference(
     max isMax: Bool, x: UnsafePointer<Int8>, xShape: [Int], y: UnsafeMutablePointer<Int8>, yShape: [Int],
-    params p: Pool2D, clampMin: Int32 = -128, clampMax: Int32 = 127
+    params p: Pool2D, zeroPoint: Int32, clampMin: Int32 = -128, clampMax: Int32 = 127
 ) {
     let (n, h, w, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
     let (oh, ow) = (yShape[1], yShape[2])
@@ -232,11 +234,20 @@ public func poolQS8_reference(
             let y0 = oy * p.strideH - p.padTop
             let iy0 = y0 < 0 ? 0 : y0
             let iy1 = y0 + p.kernelH > h ? h : y0 + p.kernelH
+            let py1 = y0 + p.kernelH > h + p.padBottom ? h + p.padBottom : y0 + p.kernelH
             for ox in 0..<ow {
                 let x0 = ox * p.strideW - p.padLeft
                 let ix0 = x0 < 0 ? 0 : x0
                 let ix1 = x0 + p.kernelW > w ? w : x0 + p.kernelW
-                let count = Int32(Swift.max(0, iy1 - iy0) * Swift.max(0, ix1 - ix0))
+                let px1 = x0 + p.kernelW > w + p.padRight ? w + p.padRight : x0 + p.kernelW
+                var count = Int32(Swift.max(0, iy1 - iy0) * Swift.max(0, ix1 - ix0))
+                // The padded positions in the window, each a real 0 (`zeroPoint`) counted in the divisor.
+                var padSum: Int32 = 0
+                if !isMax && p.countIncludePad {
+                    let padded = Int32(Swift.max(0, py1 - y0) * Swift.max(0, px1 - x0))
+                    padSum = (padded - count) * zeroPoint
+                    count = padded
+                }
                 for ch in 0..<c {
                     var acc: Int32 = isMax ? -128 : 0
                     for iy in iy0..<Swift.max(iy0, iy1) {
@@ -246,6 +257,7 @@ public func poolQS8_reference(
                         }
                     }
                     if !isMax && count > 0 {
+                        acc += padSum
                         acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count
                     }
                     if acc < clampMin { acc = clampMin }
