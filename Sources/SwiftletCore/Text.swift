@@ -48,3 +48,31 @@ extension Array where Element == String {
     @inlinable
     public func containsSame(_ s: String) -> Bool { contains { $0.same(s) } }
 }
+
+/// The first `limit` bytes as lowercase hex pairs, a space apart ("93 4e 55"): what an unrecognised
+/// file starts with, in error messages.
+public func hexBytes(_ bytes: [UInt8], limit: Int) -> String {
+    var s = ""
+    for i in 0..<min(bytes.count, limit) {
+        if i > 0 { s.append(" ") }
+        appendHex(UInt32(bytes[i]), digits: 2, to: &s)
+    }
+    return s
+}
+
+/// `v` as "0x" and 8 lowercase hex digits.
+public func hex(_ v: UInt32) -> String {
+    var s = "0x"
+    appendHex(v, digits: 8, to: &s)
+    return s
+}
+
+/// The low `digits` hex digits of `v`, lowercase (bytes, not Characters: no Unicode tables).
+private func appendHex(_ v: UInt32, digits: Int, to s: inout String) {
+    var bytes: [UInt8] = []
+    for i in stride(from: 4 * (digits - 1), through: 0, by: -4) {
+        let d = UInt8((v >> UInt32(i)) & 0xF)
+        bytes.append(d < 10 ? 48 + d : 87 + d)
+    }
+    s.append(String(decoding: bytes, as: UTF8.self))
+}

@@ -556,13 +556,3 @@ struct SWLReader {
     }
 }
 
-func hex(_ v: UInt32) -> String {
-    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-    var s = "0x"
-    var i = 28
-    while i >= 0 {
-        s.append(digits[Int((v >> UInt32(i)) & 0xF)])
-        i -= 4
-    }
-    return s
-}

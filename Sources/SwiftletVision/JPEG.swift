@@ -171,23 +171,11 @@ func notJPEGDetail(_ b: UnsafeRawBufferPointer) -> String? {
         format = "JPEG 2000"
     }
     if !format.isEmpty { return "not a JPEG (starts with \(format) signature); convert it to JPEG" }
-    var hex = ""
-    let shown = b.count < 4 ? b.count : 4
-    for i in 0..<shown {
-        if i > 0 { hex.append(" ") }
-        hex.append(hexByte(b[i]))
-    }
+    let hex = hexBytes(Array(b.prefix(4)), limit: 4)
     let size = b.count == 1 ? "1 byte" : "\(b.count) bytes"
     return "not a JPEG (\(size), starts with \(hex), a JPEG starts with ff d8); convert it to JPEG"
 }
 
-private func hexByte(_ v: UInt8) -> String {
-    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-    var s = ""
-    s.append(digits[Int(v >> 4)])
-    s.append(digits[Int(v & 15)])
-    return s
-}
 
 /// The quality `run --overlay` writes JPEGs at.
 public let overlayJPEGQuality = 90

@@ -104,7 +104,7 @@ public struct NPYArray: Equatable {
                 throw fail("not a .npy file (bad magic: it is a zip archive, probably an .npz)",
                            "extract the array with numpy.load and save it with numpy.save")
             }
-            let what = bytes.isEmpty ? "the file is empty" : "starts with \(npyHexPrefix(bytes)), expected 93 4e 55 4d 50 59"
+            let what = bytes.isEmpty ? "the file is empty" : "starts with \(hexBytes(bytes, limit: 6)), expected 93 4e 55 4d 50 59"
             throw fail("not a .npy file (bad magic: \(what))", "write it with numpy.save")
         }
         if bytes.count < 10 {
@@ -270,17 +270,6 @@ func npyShapeText(_ shape: [Int]) -> String {
     }
     if shape.count == 1 { s.append(",") }
     s.append(")")
-    return s
-}
-
-private func npyHexPrefix(_ bytes: [UInt8]) -> String {
-    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-    var s = ""
-    for i in 0..<min(bytes.count, 6) {
-        if i > 0 { s.append(" ") }
-        s.append(digits[Int(bytes[i] >> 4)])
-        s.append(digits[Int(bytes[i] & 15)])
-    }
     return s
 }
 
