@@ -313,13 +313,13 @@ public func formatBytes(_ n: Int) -> String {
 func threeDigits(_ v: Double) -> String { formatFixed(v, v.magnitude < 9.995 ? 2 : 1) }
 
 /// `s` padded with spaces on the left to `width` characters (Unicode scalars).
-func padLeft(_ s: String, _ width: Int) -> String {
+public func padLeft(_ s: String, _ width: Int) -> String {
     let n = s.scalarCount
     return n >= width ? s : String(repeating: " ", count: width - n) + s
 }
 
 /// `s` padded with spaces on the right to `width` characters (Unicode scalars).
-func padRight(_ s: String, _ width: Int) -> String {
+public func padRight(_ s: String, _ width: Int) -> String {
     let n = s.scalarCount
     return n >= width ? s : s + String(repeating: " ", count: width - n)
 }

@@ -23,27 +23,7 @@ public func measurementRoot() -> String {
 /// The whole text of a small file read to its end (procfs files report size 0, so `sys_readFile`
 /// cannot be used), or nil with `error` set to the errno of the failure (ENOENT: not there).
 func readSysText(_ path: String, error: inout Int32) -> String? {
-    let fd = sys_open(path, O_RDONLY | swl_o_nonblock | swl_o_cloexec)
-    if fd < 0 {
-        error = swl_errno()
-        return nil
-    }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-        if n < 0 {
-            if swl_errno() == EINTR { continue }
-            error = swl_errno()
-            return nil
-        }
-        if n == 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-        if bytes.count > 1 << 22 { break }  // a sysfs or procfs value is never this large
-    }
-    error = 0
-    return String(decoding: bytes, as: UTF8.self)
+    sys_readKernelFile(path, error: &error).map { String(decoding: $0, as: UTF8.self) }
 }
 
 /// `readSysText` when the reason for a failure does not matter.

@@ -909,9 +909,9 @@ struct Eval: ParsableCommand {
                 for (p, why) in failed { sys_printError("error: \(p): \(why) (skipped)\n") }
                 sys_print("\(labels!): \(scores.first?.count ?? 0) images" + (failed.isEmpty ? "" : ", \(failed.count) unreadable (skipped)"))
                 let width = max(5, scores.map { $0.model.count }.max() ?? 0)
-                sys_print("  \("model".padding(toLength: width, withPad: " ", startingAt: 0))    top-1    top-5  agreement")
+                sys_print("  \(padRight("model", width))    top-1    top-5  agreement")
                 for s in scores {
-                    sys_print("  \(s.model.padding(toLength: width, withPad: " ", startingAt: 0))  \(pct(s.top1, s.count).leftPad(6))%  \(pct(s.top5, s.count).leftPad(6))%  \(pct(s.agree, s.count).leftPad(8))%")
+                    sys_print("  \(padRight(s.model, width))  \(padLeft(pct(s.top1, s.count), 6))%  \(padLeft(pct(s.top5, s.count), 6))%  \(padLeft(pct(s.agree, s.count), 8))%")
                 }
             }
             if !failed.isEmpty { throw .partialFailure(detail: "\(failed.count) images could not be read (listed above); the others were scored") }
@@ -965,18 +965,18 @@ struct Eval: ParsableCommand {
         func f(_ x: Double) -> String { x < 0 ? "    -" : formatFixed(x, 3) }
         sys_print("\(coco): \(dataset.images.count) image\(dataset.images.count == 1 ? "" : "s"), \(counted) box\(counted == 1 ? "" : "es"), \(dataset.categories.count) categor\(dataset.categories.count == 1 ? "y" : "ies")")
         let width = max(5, rows.map { $0.model.count }.max() ?? 0)
-        sys_print("  \("model".padding(toLength: width, withPad: " ", startingAt: 0))  AP@[.50:.95]   AP50   AP75  AR@100  detections" + (results == nil ? "  ms/image" : ""))
+        sys_print("  \(padRight("model", width))  AP@[.50:.95]   AP50   AP75  AR@100  detections" + (results == nil ? "  ms/image" : ""))
         for r in rows {
             let m = r.metrics
-            var line = "  \(r.model.padding(toLength: width, withPad: " ", startingAt: 0))  \(f(m.ap).leftPad(11))  \(f(m.ap50).leftPad(5))  \(f(m.ap75).leftPad(5))  \(f(m.ar100).leftPad(6))  \(String(r.detections.count).leftPad(10))"
-            if results == nil { line += "  \(formatFixed(r.meanMs, 2).leftPad(8))" }
+            var line = "  \(padRight(r.model, width))  \(padLeft(f(m.ap), 11))  \(padLeft(f(m.ap50), 5))  \(padLeft(f(m.ap75), 5))  \(padLeft(f(m.ar100), 6))  \(padLeft(String(r.detections.count), 10))"
+            if results == nil { line += "  \(padLeft(formatFixed(r.meanMs, 2), 8))" }
             sys_print(line)
         }
         if let first = rows.first {
             sys_print("  per category, AP@[.50:.95] / AP50" + (rows.count > 1 ? " (models in the order above)" : "") + ":")
             let cw = max(8, dataset.categories.map { $0.name.count }.max() ?? 0)
             for (k, c) in first.metrics.perCategory.enumerated() {
-                var line = "    \(name(c.categoryId).padding(toLength: cw, withPad: " ", startingAt: 0))"
+                var line = "    \(padRight(name(c.categoryId), cw))"
                 for r in rows { line += "  \(f(r.metrics.perCategory[k].ap)) / \(f(r.metrics.perCategory[k].ap50))" }
                 sys_print(line)
             }
@@ -986,8 +986,4 @@ struct Eval: ParsableCommand {
         }
         if let detections { sys_print("  wrote \(detections): \(rows[0].detections.count) detections (COCO results)") }
     }
-}
-
-extension String {
-    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
 }

@@ -35,16 +35,8 @@ public func sys_residentParts(mappedFile path: String) -> (file: Int, code: Int)
         }
         free(p)
     }
-    let fd = sys_open("/proc/self/smaps", O_RDONLY)
-    if fd < 0 { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-        if n <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
+    var error: Int32 = 0
+    guard let bytes = sys_readKernelFile("/proc/self/smaps", limit: Int.max, error: &error) else { return nil }
     func isHex(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }
     var file = 0, code = 0
     var inFile = false, inCode = false
@@ -85,16 +77,8 @@ public func sys_residentParts(mappedFile path: String) -> (file: Int, code: Int)
 
 /// A `NAME:   123 kB` field of a procfs file, in bytes; nil where the file or the field is missing.
 func procKilobytes(_ path: String, _ name: String) -> Int? {
-    let fd = sys_open(path, O_RDONLY)
-    if fd < 0 { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-        if n <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
+    var error: Int32 = 0
+    guard let bytes = sys_readKernelFile(path, error: &error) else { return nil }
     let key = Array(name.utf8)
     var i = 0
     while i + key.count < bytes.count {

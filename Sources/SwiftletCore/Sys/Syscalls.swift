@@ -28,6 +28,32 @@ public func sys_readFile(_ path: String, what: String = "a file to read") throws
     return bytes
 }
 
+/// Reads a procfs or sysfs file: they report size 0 (or 4096) whatever they hold, so it reads until
+/// end of file, at most `limit` bytes; opened non-blocking (a FIFO put in the way cannot hang the
+/// caller). nil with `error` set to the errno of the failed `open` or `read`.
+public func sys_readKernelFile(_ path: String, limit: Int = 1 << 22, error: inout Int32) -> [UInt8]? {
+    let fd = sys_open(path, O_RDONLY | swl_o_nonblock | swl_o_cloexec)
+    if fd < 0 {
+        error = swl_errno()
+        return nil
+    }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while bytes.count < limit {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n < 0 {
+            if swl_errno() == EINTR { continue }
+            error = swl_errno()
+            return nil
+        }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    error = 0
+    return bytes
+}
+
 /// Writes a whole file, replacing it atomically: the bytes go to a temporary file in the same
 /// folder, which is then renamed over `path` (see `writeFileAtomically`). Callers check first that
 /// `path` is none of the command's inputs (`checkOutputPath`).
