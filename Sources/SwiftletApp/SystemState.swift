@@ -18,7 +18,7 @@ public func measurementRoot() -> String {
     return String(cString: p)
 }
 
-// MARK: - Small sysfs/procfs text helpers (shared with Energy.swift)
+// MARK: - Small sysfs/procfs text helpers (shared with the energy sources)
 
 /// The whole text of a small file read to its end (procfs files report size 0, so `sys_readFile`
 /// cannot be used), or nil with `error` set to the errno of the failure (ENOENT: not there).
