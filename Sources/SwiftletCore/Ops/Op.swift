@@ -217,16 +217,10 @@ public enum Op: Equatable, Sendable {
         switch kind {
         case .conv2d:
             var c = Conv2D()
-            c.kernelH = try r.positive("kernel height", max: OpLimits.window)
-            c.kernelW = try r.positive("kernel width", max: OpLimits.window)
-            c.strideH = try r.positive("stride", max: OpLimits.window)
-            c.strideW = try r.positive("stride", max: OpLimits.window)
+            (c.kernelH, c.kernelW, c.strideH, c.strideW) = try r.kernelAndStride()
             c.dilationH = try r.positive("dilation", max: OpLimits.window)
             c.dilationW = try r.positive("dilation", max: OpLimits.window)
-            c.padTop = try r.nonNegative("padding", max: OpLimits.window)
-            c.padLeft = try r.nonNegative("padding", max: OpLimits.window)
-            c.padBottom = try r.nonNegative("padding", max: OpLimits.window)
-            c.padRight = try r.nonNegative("padding", max: OpLimits.window)
+            (c.padTop, c.padLeft, c.padBottom, c.padRight) = try r.windowPadding()
             c.groups = try r.positive("groups")
             c.activation = try Activation.decode(&r)
             op = .conv2d(c)
@@ -239,14 +233,8 @@ public enum Op: Equatable, Sendable {
         case .lookup: op = .lookup
         case .maxPool, .avgPool:
             var p = Pool2D()
-            p.kernelH = try r.positive("kernel height", max: OpLimits.window)
-            p.kernelW = try r.positive("kernel width", max: OpLimits.window)
-            p.strideH = try r.positive("stride", max: OpLimits.window)
-            p.strideW = try r.positive("stride", max: OpLimits.window)
-            p.padTop = try r.nonNegative("padding", max: OpLimits.window)
-            p.padLeft = try r.nonNegative("padding", max: OpLimits.window)
-            p.padBottom = try r.nonNegative("padding", max: OpLimits.window)
-            p.padRight = try r.nonNegative("padding", max: OpLimits.window)
+            (p.kernelH, p.kernelW, p.strideH, p.strideW) = try r.kernelAndStride()
+            (p.padTop, p.padLeft, p.padBottom, p.padRight) = try r.windowPadding()
             p.ceilMode = try r.nonNegative("ceil mode", max: 1) == 1
             p.countIncludePad = try r.nonNegative("count_include_pad", max: 1) == 1
             op = kind == .maxPool ? .maxPool(p) : .avgPool(p)
@@ -459,5 +447,25 @@ public enum Op: Equatable, Sendable {
             }
             return shape
         }
+    }
+}
+
+/// The window attributes conv and pooling both store, in their order: kernel height and width, then
+/// strides (conv has its dilations next), then padding top, left, bottom, right.
+extension AttrReader {
+    mutating func kernelAndStride() throws(SwiftletError) -> (Int, Int, Int, Int) {
+        let kh = try positive("kernel height", max: OpLimits.window)
+        let kw = try positive("kernel width", max: OpLimits.window)
+        let sh = try positive("stride", max: OpLimits.window)
+        let sw = try positive("stride", max: OpLimits.window)
+        return (kh, kw, sh, sw)
+    }
+
+    mutating func windowPadding() throws(SwiftletError) -> (Int, Int, Int, Int) {
+        let top = try nonNegative("padding", max: OpLimits.window)
+        let left = try nonNegative("padding", max: OpLimits.window)
+        let bottom = try nonNegative("padding", max: OpLimits.window)
+        let right = try nonNegative("padding", max: OpLimits.window)
+        return (top, left, bottom, right)
     }
 }
