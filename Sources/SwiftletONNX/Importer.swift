@@ -721,7 +721,10 @@ struct ONNXImporter {
                 let nm = try attrs.string("nearest_mode", "round_prefer_floor")
                 let roundings: [String: Resize.Rounding] = ["round_prefer_floor": .roundPreferFloor, "round_prefer_ceil": .roundPreferCeil,
                                                             "floor": .floor, "ceil": .ceil]
-                r.nearest = roundings[nm] ?? .roundPreferFloor
+                guard let rounding = roundings[nm] else {
+                    throw .unsupportedOp(op: op, node: name, opset: opset, hint: "nearest_mode '\(nm)' is not supported (round_prefer_floor, round_prefer_ceil, floor, ceil are)")
+                }
+                r.nearest = rounding
             }
             if op == "Upsample" { (r.coordinate, r.nearest) = (.asymmetric, .floor) }
             if let s = outSize, s.count == 4, s[0] == x[0], s[1] == x[1] {
