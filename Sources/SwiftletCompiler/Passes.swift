@@ -117,7 +117,7 @@ public func foldPads(_ g: IRGraph) {
         let x = cn.inputs[0]
         let pi = producer[x]
         guard pi >= 0, readers[x] == 1, !g.outputs.contains(x), case .pad(let p) = g.nodes[pi].op,
-              p.mode == 0, p.value == 0, p.begins.count == 4, p.ends.count == 4,
+              p.mode == .constant, p.value == 0, p.begins.count == 4, p.ends.count == 4,
               p.begins[0] == 0, p.begins[1] == 0, p.ends[0] == 0, p.ends[1] == 0,
               !p.begins.contains(where: { $0 < 0 }), !p.ends.contains(where: { $0 < 0 }),
               g.nodes[pi].inputs.count >= 1, g.nodes[pi].inputs[0] >= 0

@@ -507,6 +507,18 @@ public let yoloLeftOut = "this build was made without the YOLO decoders (SWIFTLE
 
 /// The decoder a detection model's outputs need. Raw value of `kind` stored in `.swl` (POSTPROCESS
 /// bytes 8–11): append only.
+/// The decoder kind a `.swl` stores (POSTPROCESS bytes 8–11 and DETECTOR bytes 0–3); the raw values
+/// are the stored numbers.
+public enum DecoderKind: UInt32, Sendable {
+    case none = 0
+    /// SSD anchors.
+    case ssd = 1
+    case mtcnnStage = 2
+    /// RetinaFace priors.
+    case retinaFace = 3
+    case yolo = 4
+}
+
 public enum Decoder: Equatable, Sendable {
     /// No decoding: the outputs are printed as tensors.
     case none
@@ -519,14 +531,14 @@ public enum Decoder: Equatable, Sendable {
     /// YOLOv5 or YOLOv8 boxes decoded in the graph (format 2.4).
     case yolo(YOLODecoder)
 
-    /// The stored number: 0 none, 1 SSD anchors, 2 MTCNN stage, 3 RetinaFace priors, 4 YOLO.
-    public var kind: UInt32 {
+    /// Which decoder, as stored.
+    public var kind: DecoderKind {
         switch self {
-        case .none: return 0
-        case .ssd: return 1
-        case .mtcnnStage: return 2
-        case .retinaFace: return 3
-        case .yolo: return 4
+        case .none: return .none
+        case .ssd: return .ssd
+        case .mtcnnStage: return .mtcnnStage
+        case .retinaFace: return .retinaFace
+        case .yolo: return .yolo
         }
     }
 

@@ -7,6 +7,11 @@ import SwiftletDetect
 // (`SSDDecoder.problem`, `RetinaFaceDecoder.problem`, `YOLODecoder.problem`, `NMSOptions.problem`, the
 // outputs' shapes).
 
+/// The decoder kind stored at `value` (a u32 field), or nil when this build does not know it.
+func storedKind(_ value: Int) -> DecoderKind? {
+    DecoderKind(rawValue: UInt32(truncatingIfNeeded: value))
+}
+
 /// Flag bits of the DETECTOR record (bytes 16–19).
 enum DetectorFlag {
     static let sigmoidScores: UInt32 = 1
@@ -21,7 +26,7 @@ enum DetectorFlag {
 func encodeDetectorRecord(_ d: SSDDecoder, _ nms: NMSOptions) -> [UInt8] {
     var w = ByteWriter()
     let c = d.coding, a = d.anchors
-    w.u32(1)  // decoder kind: SSD anchors (as POSTPROCESS)
+    w.u32(DecoderKind.ssd.rawValue)  // as POSTPROCESS
     w.u32(UInt32(clamping: d.boxesOutput))
     w.u32(UInt32(clamping: d.scoresOutput))
     w.u32(UInt32(clamping: d.classCount))
@@ -96,7 +101,7 @@ func decodeNMSExtras(_ n: inout NMSOptions, u32: (Int) -> Int, f32: (Int) -> Flo
 /// list sizes).
 func encodeRetinaFaceRecord(_ d: RetinaFaceDecoder, _ nms: NMSOptions) -> [UInt8] {
     var w = ByteWriter()
-    w.u32(3)  // decoder kind: RetinaFace priors (as POSTPROCESS)
+    w.u32(DecoderKind.retinaFace.rawValue)  // as POSTPROCESS
     w.u32(UInt32(clamping: d.boxesOutput))  // 4
     w.u32(UInt32(clamping: d.scoresOutput))  // 8
     w.u32(UInt32(clamping: d.landmarksOutput))  // 12
@@ -127,7 +132,7 @@ func encodeRetinaFaceRecord(_ d: RetinaFaceDecoder, _ nms: NMSOptions) -> [UInt8
 /// Decodes a RetinaFace DETECTOR record, or nil when a count or flag is out of range.
 func decodeRetinaFaceRecord(u32: (Int) -> Int, f32: (Int) -> Float, u8: (Int) -> Int) -> (RetinaFaceDecoder, NMSOptions)? {
     let levels = u32(104)
-    guard u32(0) == 3, levels <= maxRetinaFaceLevels, UInt32(u32(16)) & ~RetinaFaceFlag.all == 0,
+    guard storedKind(u32(0)) == .retinaFace, levels <= maxRetinaFaceLevels, UInt32(u32(16)) & ~RetinaFaceFlag.all == 0,
           let kind = NMSKind(rawValue: UInt32(u32(60))) else { return nil }
     var steps: [Int] = []
     var minSizes: [[Float]] = []
@@ -172,7 +177,7 @@ enum YOLOFlag {
 /// The DETECTOR record for a YOLO decoder (2.4).
 func encodeYOLORecord(_ d: YOLODecoder, _ nms: NMSOptions) -> [UInt8] {
     var w = ByteWriter()
-    w.u32(4)  // decoder kind: YOLO (as POSTPROCESS)
+    w.u32(DecoderKind.yolo.rawValue)  // as POSTPROCESS
     w.u32(UInt32(clamping: d.output))  // 4
     w.u32(0)  // 8: reserved
     w.u32(UInt32(clamping: d.classCount))  // 12
@@ -194,7 +199,7 @@ func encodeYOLORecord(_ d: YOLODecoder, _ nms: NMSOptions) -> [UInt8] {
 /// Decodes a YOLO DETECTOR record, or nil when the kind, a flag or the NMS kind is out of range.
 func decodeYOLORecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (YOLODecoder, NMSOptions)? {
     let flags = UInt32(truncatingIfNeeded: u32(16))
-    guard u32(0) == 4, flags & ~YOLOFlag.all == 0, let kind = NMSKind(rawValue: UInt32(truncatingIfNeeded: u32(60))) else { return nil }
+    guard storedKind(u32(0)) == .yolo, flags & ~YOLOFlag.all == 0, let kind = NMSKind(rawValue: UInt32(truncatingIfNeeded: u32(60))) else { return nil }
     var d = YOLODecoder(inputWidth: u32(76), inputHeight: u32(80), boxCount: u32(20), classCount: u32(12),
                         objectness: flags & YOLOFlag.objectness != 0, channelMajor: flags & YOLOFlag.channelMajor != 0)
     d.output = u32(4)
@@ -212,7 +217,7 @@ func decodeYOLORecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (YOLODecoder, N
 /// caller checks the values themselves with `problem()`.
 func decodeDetectorRecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (SSDDecoder, NMSOptions)? {
     let layers = u32(104), ratios = u32(172)
-    guard u32(0) == 1, layers <= maxAnchorLayers, ratios <= maxAspectRatios, UInt32(u32(16)) & ~DetectorFlag.all == 0,
+    guard storedKind(u32(0)) == .ssd, layers <= maxAnchorLayers, ratios <= maxAspectRatios, UInt32(u32(16)) & ~DetectorFlag.all == 0,
           let kind = NMSKind(rawValue: UInt32(u32(60))) else { return nil }
     let flags = UInt32(u32(16))
     var strides: [Int] = []

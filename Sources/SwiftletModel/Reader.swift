@@ -382,10 +382,14 @@ struct SWLReader {
         // Bytes 12–63 held up to 12 decoder parameters before 2.1; nothing used them, so they are
         // ignored. Since 2.1 the DETECTOR section holds the decoder's parameters.
         let detS = sections[Int(SWLFormat.Section.detector.rawValue) - 1]
-        switch u32(q + 8) {
-        case 0:
+        guard let dkind = storedKind(u32(q + 8)) else {
+            throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors), 2 (MTCNN stage), 3 (RetinaFace priors) and 4 (YOLO)",
+                       "it is corrupt or from a newer Swiftlet; update swiftlet or re-import the model")
+        }
+        switch dkind {
+        case .none:
             break
-        case 1:
+        case .ssd:
             if okind != .detection { throw fail("post-processing names the SSD decoder (1) for a model whose output kind is not detection (\(u32(q)))") }
             if !detS.present {
                 throw fail("post-processing names the SSD decoder (1) but the DETECTOR section is missing",
@@ -402,9 +406,9 @@ struct SWLReader {
             spec.postprocess.decoder = .ssd(decoder)
             spec.postprocess.nms = nms
             if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
-        case 2:
+        case .mtcnnStage:
             spec.postprocess.decoder = .mtcnnStage
-        case 3:
+        case .retinaFace:
             if okind != .detection { throw fail("post-processing names the RetinaFace decoder (3) for a model whose output kind is not detection (\(u32(q)))") }
             if !detS.present {
                 throw fail("post-processing names the RetinaFace decoder (3) but the DETECTOR section is missing",
@@ -427,7 +431,7 @@ struct SWLReader {
             spec.postprocess.nms = nms
             if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
             #endif
-        case 4:
+        case .yolo:
             if okind != .detection { throw fail("post-processing names the YOLO decoder (4) for a model whose output kind is not detection (\(u32(q)))") }
             if !detS.present {
                 throw fail("post-processing names the YOLO decoder (4) but the DETECTOR section is missing",
@@ -449,9 +453,6 @@ struct SWLReader {
             spec.postprocess.nms = nms
             if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
             #endif
-        default:
-            throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors), 2 (MTCNN stage), 3 (RetinaFace priors) and 4 (YOLO)",
-                       "it is corrupt or from a newer Swiftlet; update swiftlet or re-import the model")
         }
         if labelsS.count > 1 << 16 { throw fail("\(labelsS.count) labels is implausible") }
         for i in 0..<labelsS.count { spec.labels.append(try string(labelsS.offset + 8 * i, "label \(i)")) }

@@ -202,7 +202,7 @@ public func encodeSWL(_ spec: ModelSpec, packWeights pack: Bool = true) -> [UInt
     var post = ByteWriter()
     post.u32(spec.postprocess.kind.rawValue)
     post.u32(spec.postprocess.outputsProbabilities ? 1 : 0)
-    post.u32(spec.postprocess.decoder.kind)
+    post.u32(spec.postprocess.decoder.kind.rawValue)
     // Bytes 12–63 (a parameter count and 12 floats up to 2.0) are zero: the DETECTOR section holds
     // the decoder's parameters.
     post.zeros(SWLFormat.postprocessRecordSize - post.bytes.count)

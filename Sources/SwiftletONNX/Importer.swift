@@ -651,7 +651,7 @@ struct ONNXImporter {
             let x = try shape(0)
             let mode = try attrs.string("mode", "constant")
             var p = Pad()
-            guard let m = ["constant": 0, "reflect": 1, "edge": 2][mode] else {
+            guard let m = ["constant": Pad.Mode.constant, "reflect": .reflect, "edge": .edge][mode] else {
                 throw .unsupportedOp(op: op, node: name, opset: opset, hint: "pad mode '\(mode)' is not supported (constant, reflect, edge are)")
             }
             p.mode = m
@@ -694,7 +694,7 @@ struct ONNXImporter {
             guard x.count == 4 else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "only 4-D NCHW resizing is supported") }
             var r = Resize()
             let mode = try attrs.string("mode", "nearest")
-            guard let m = ["nearest": 0, "linear": 1, "bilinear": 1][mode] else {
+            guard let m = ["nearest": Resize.Mode.nearest, "linear": .linear, "bilinear": .linear][mode] else {
                 throw .unsupportedOp(op: op, node: name, opset: opset, hint: "mode '\(mode)' is not supported (nearest, linear are)")
             }
             r.mode = m
@@ -712,14 +712,21 @@ struct ONNXImporter {
                 if ins.count > 3, ins[3] >= 0, let s = try constInts(3), !s.isEmpty { outSize = s }
                 if outSize == nil, ins.count > 2, ins[2] >= 0, let s = g.values[ins[2]].constant?.asFloats, !s.isEmpty { scales = s }
                 let ct = try attrs.string("coordinate_transformation_mode", "half_pixel")
-                guard let c = ["half_pixel": 0, "asymmetric": 1, "align_corners": 2, "pytorch_half_pixel": 3][ct] else {
+                let coordinates: [String: Resize.Coordinate] = ["half_pixel": .halfPixel, "asymmetric": .asymmetric,
+                                                               "align_corners": .alignCorners, "pytorch_half_pixel": .pytorchHalfPixel]
+                guard let c = coordinates[ct] else {
                     throw .unsupportedOp(op: op, node: name, opset: opset, hint: "coordinate_transformation_mode '\(ct)' is not supported")
                 }
                 r.coordinate = c
                 let nm = try attrs.string("nearest_mode", "round_prefer_floor")
-                r.nearest = ["round_prefer_floor": 0, "round_prefer_ceil": 1, "floor": 2, "ceil": 3][nm] ?? 0
+                let roundings: [String: Resize.Rounding] = ["round_prefer_floor": .roundPreferFloor, "round_prefer_ceil": .roundPreferCeil,
+                                                            "floor": .floor, "ceil": .ceil]
+                guard let rounding = roundings[nm] else {
+                    throw .unsupportedOp(op: op, node: name, opset: opset, hint: "nearest_mode '\(nm)' is not supported (round_prefer_floor, round_prefer_ceil, floor, ceil are)")
+                }
+                r.nearest = rounding
             }
-            if op == "Upsample" { r.coordinate = 1; r.nearest = 2 }
+            if op == "Upsample" { (r.coordinate, r.nearest) = (.asymmetric, .floor) }
             if let s = outSize, s.count == 4, s[0] == x[0], s[1] == x[1] {
                 guard (1...OpLimits.resize).contains(s[2]), (1...OpLimits.resize).contains(s[3]) else {
                     throw fail("sizes \(Shape.text(s)) must give an output height and width in 1...\(OpLimits.resize)")

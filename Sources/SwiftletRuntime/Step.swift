@@ -437,7 +437,7 @@ struct PadStep {
     var wide: Bool
     var x: UnsafeRawPointer, dims: Dims6
     var y: UnsafeMutableRawPointer, out: Dims6
-    var begins: Dims6, mode: Int, value: UInt32
+    var begins: Dims6, mode: Pad.Mode, value: UInt32
 }
 
 /// `start` = Σ starts[i]·stride[i]; `xs` = strides × steps.

@@ -577,5 +577,18 @@ func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b)
         #expect(reload()?.contains("output 0 'regressors' (boxes) has shape [1, 896, 16], the SSD decoder expects [1, 896, 18]") == true)
         put(detector + 24, 16)
         #expect(reload() == nil)
+        // The decoder kind: one this build does not know in POSTPROCESS, and a DETECTOR record of
+        // another kind than POSTPROCESS names.
+        var post = -1
+        for i in 0..<u32(12) where u32(64 + 24 * i) == 9 { post = u32(64 + 24 * i + 8) }
+        try #require(post > 0)
+        put(post + 8, 9)
+        let unknown = reload()
+        #expect(unknown?.contains("b.swl: post-processing names decoder 9, this build knows 0 (none), 1 (SSD anchors)") == true, "\(unknown ?? "accepted")")
+        put(post + 8, 1)
+        put(detector, 3)
+        #expect(reload()?.contains("the DETECTOR record is invalid (decoder kind 3, 4 layers") == true)
+        put(detector, 1)
+        #expect(reload() == nil)
     }
 }

@@ -433,6 +433,17 @@ import Testing
         expectRefused(b, naming: ["'resize1'", "sizes", "[1, 3, 0, 0]"])
     }
 
+    /// An unknown nearest_mode was read as round_prefer_floor; it is refused like an unknown
+    /// coordinate_transformation_mode.
+    @Test func resizeUnknownNearestMode() {
+        var b = ONNXModelBuilder()
+        b.input("x", [1, 3, 8, 8])
+        b.initializer("sizes", dims: [4], ints: [1, 3, 16, 16])
+        b.node("Resize", ["x", "", "", "sizes"], ["y"], name: "resize1", [.string("nearest_mode", "round_half_even")])
+        b.output("y")
+        expectRefused(b, naming: ["'resize1'", "nearest_mode 'round_half_even'"])
+    }
+
     @Test func meanNaN() {
         var b = ONNXModelBuilder()
         b.input("x", [1, 3, 8, 8])

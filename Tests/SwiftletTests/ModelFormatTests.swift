@@ -152,6 +152,35 @@ import Testing
         #expect(message(b, checkCRC: false)?.contains("unknown graph flags 0x00000008") == true, "\(message(b, checkCRC: false) ?? "accepted")")
     }
 
+    /// Resize's and Pad's modes are stored as small integers; a value this reader does not know is
+    /// an error naming the attribute and the value, and every known value round-trips.
+    @Test func unknownModesAreRefused() throws {
+        func message(_ kind: OpKind, _ attrs: [Int32]) -> String? {
+            do {
+                _ = try Op.decode(kind: kind, attrs: attrs, where: "node 'n'")
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        let float0: Int32 = 0
+        for (attrs, what) in [([2, 0, 0, 4, 4], "unknown resize mode 2"), ([0, 4, 0, 4, 4], "unknown resize coordinate mode 4"),
+                              ([1, 0, -1, 4, 4], "unknown resize nearest mode -1")] as [([Int32], String)] {
+            let got = message(.resize, attrs)
+            #expect(got?.contains("node 'n': \(what)") == true, "\(got ?? "accepted")")
+        }
+        let got = message(.pad, [3, float0, 1, 0, 0])
+        #expect(got?.contains("node 'n': unknown pad mode 3") == true, "\(got ?? "accepted")")
+        for m in 0...1 { for c in 0...3 { for n in 0...3 {
+            let attrs: [Int32] = [Int32(m), Int32(c), Int32(n), 4, 4]
+            #expect(try Op.decode(kind: .resize, attrs: attrs, where: "n").encode() == attrs)
+        } } }
+        for m in 0...2 {
+            let attrs: [Int32] = [Int32(m), float0, 1, 2, 3]
+            #expect(try Op.decode(kind: .pad, attrs: attrs, where: "n").encode() == attrs)
+        }
+    }
+
     /// Pre-processing describes one image input; the importer refuses it on a model with two inputs,
     /// and so does the reader (an image would fill only the first).
     @Test func preprocessingOnTwoInputsIsRefused() throws {

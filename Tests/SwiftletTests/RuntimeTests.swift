@@ -299,10 +299,10 @@ struct RuntimeTests {
         (p.begins, p.ends, p.value) = ([1, 0], [0, 1], 9)
         expectClose(try runSingle(.pad(p), inputs: [([2, 2], [1, 2, 3, 4])]), [9, 9, 9, 1, 2, 9, 3, 4, 9], "constant")
         // [3] = 1 2 3, reflect 2 before, 1 after → 3 2 | 1 2 3 | 2.
-        (p.mode, p.begins, p.ends) = (1, [2], [1])
+        (p.mode, p.begins, p.ends) = (.reflect, [2], [1])
         expectClose(try runSingle(.pad(p), inputs: [([3], [1, 2, 3])]), [3, 2, 1, 2, 3, 2], "reflect")
         // Edge 1 before, 2 after → 1 | 1 2 3 | 3 3.
-        (p.mode, p.begins, p.ends) = (2, [1], [2])
+        (p.mode, p.begins, p.ends) = (.edge, [1], [2])
         expectClose(try runSingle(.pad(p), inputs: [([3], [1, 2, 3])]), [1, 1, 2, 3, 3, 3], "edge")
     }
 
@@ -324,11 +324,11 @@ struct RuntimeTests {
     func resize() throws {
         // NHWC [1, 2, 2, 1] = 1 2 / 3 4 → [1, 4, 4, 1], asymmetric coordinates, floor: each pixel doubled.
         var r = Resize()
-        (r.mode, r.coordinate, r.nearest, r.outH, r.outW) = (0, 1, 2, 4, 4)
+        (r.mode, r.coordinate, r.nearest, r.outH, r.outW) = (.nearest, .asymmetric, .floor, 4, 4)
         expectClose(try runSingle(.resize(r), inputs: [([1, 2, 2, 1], [1, 2, 3, 4])]),
                     [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4], "nearest")
         // [1, 1, 2, 1] = 0 2 → width 3 with align_corners: sources 0, 0.5, 1 → 0 1 2.
-        (r.mode, r.coordinate, r.outH, r.outW) = (1, 2, 1, 3)
+        (r.mode, r.coordinate, r.outH, r.outW) = (.linear, .alignCorners, 1, 3)
         expectClose(try runSingle(.resize(r), inputs: [([1, 1, 2, 1], [0, 2])]), [0, 1, 2], "bilinear")
     }
 

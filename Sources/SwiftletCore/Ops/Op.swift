@@ -23,20 +23,49 @@ public struct Pool2D: Equatable, Sendable {
 
 /// Resize of an NHWC tensor's H and W.
 public struct Resize: Equatable, Sendable {
-    /// 0 nearest, 1 bilinear.
-    public var mode = 0
-    /// 0 half_pixel, 1 asymmetric, 2 align_corners, 3 pytorch_half_pixel.
-    public var coordinate = 0
-    /// 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil.
-    public var nearest = 0
+    /// How output pixels are computed; the raw values are stored in `.swl`.
+    public enum Mode: Int32, Sendable {
+        case nearest = 0
+        /// Bilinear over H and W (ONNX "linear").
+        case linear = 1
+    }
+
+    /// ONNX `coordinate_transformation_mode`: how an output coordinate maps to an input one; the raw
+    /// values are stored in `.swl`.
+    public enum Coordinate: Int32, Sendable {
+        case halfPixel = 0
+        case asymmetric = 1
+        case alignCorners = 2
+        case pytorchHalfPixel = 3
+    }
+
+    /// ONNX `nearest_mode`: how nearest mode rounds a source coordinate; the raw values are stored in `.swl`.
+    public enum Rounding: Int32, Sendable {
+        case roundPreferFloor = 0
+        case roundPreferCeil = 1
+        case floor = 2
+        case ceil = 3
+    }
+
+    public var mode = Mode.nearest
+    public var coordinate = Coordinate.halfPixel
+    public var nearest = Rounding.roundPreferFloor
     public var outH = 1, outW = 1
     public init() {}
 }
 
 /// Constant, reflect or edge padding of every dimension.
 public struct Pad: Equatable, Sendable {
-    /// 0 constant, 1 reflect, 2 edge.
-    public var mode = 0
+    /// The raw values are stored in `.swl`.
+    public enum Mode: Int32, Sendable {
+        case constant = 0
+        /// Mirrored about the edge element, which is not repeated.
+        case reflect = 1
+        /// The edge element repeated.
+        case edge = 2
+    }
+
+    public var mode = Mode.constant
     public var value: Float = 0
     public var begins: [Int] = []
     public var ends: [Int] = []
@@ -158,9 +187,13 @@ public enum Op: Equatable, Sendable {
             put(axis)
             put(toEnd ? 1 : 0)
         case .resize(let r):
-            for v in [r.mode, r.coordinate, r.nearest, r.outH, r.outW] { put(v) }
+            a.append(r.mode.rawValue)
+            a.append(r.coordinate.rawValue)
+            a.append(r.nearest.rawValue)
+            put(r.outH)
+            put(r.outW)
         case .pad(let p):
-            put(p.mode)
+            a.append(p.mode.rawValue)
             a.append(Int32(bitPattern: p.value.bitPattern))
             putList(p.begins)
             for v in p.ends { put(v) }
@@ -184,16 +217,10 @@ public enum Op: Equatable, Sendable {
         switch kind {
         case .conv2d:
             var c = Conv2D()
-            c.kernelH = try r.positive("kernel height", max: OpLimits.window)
-            c.kernelW = try r.positive("kernel width", max: OpLimits.window)
-            c.strideH = try r.positive("stride", max: OpLimits.window)
-            c.strideW = try r.positive("stride", max: OpLimits.window)
+            (c.kernelH, c.kernelW, c.strideH, c.strideW) = try r.kernelAndStride()
             c.dilationH = try r.positive("dilation", max: OpLimits.window)
             c.dilationW = try r.positive("dilation", max: OpLimits.window)
-            c.padTop = try r.nonNegative("padding", max: OpLimits.window)
-            c.padLeft = try r.nonNegative("padding", max: OpLimits.window)
-            c.padBottom = try r.nonNegative("padding", max: OpLimits.window)
-            c.padRight = try r.nonNegative("padding", max: OpLimits.window)
+            (c.padTop, c.padLeft, c.padBottom, c.padRight) = try r.windowPadding()
             c.groups = try r.positive("groups")
             c.activation = try Activation.decode(&r)
             op = .conv2d(c)
@@ -206,14 +233,8 @@ public enum Op: Equatable, Sendable {
         case .lookup: op = .lookup
         case .maxPool, .avgPool:
             var p = Pool2D()
-            p.kernelH = try r.positive("kernel height", max: OpLimits.window)
-            p.kernelW = try r.positive("kernel width", max: OpLimits.window)
-            p.strideH = try r.positive("stride", max: OpLimits.window)
-            p.strideW = try r.positive("stride", max: OpLimits.window)
-            p.padTop = try r.nonNegative("padding", max: OpLimits.window)
-            p.padLeft = try r.nonNegative("padding", max: OpLimits.window)
-            p.padBottom = try r.nonNegative("padding", max: OpLimits.window)
-            p.padRight = try r.nonNegative("padding", max: OpLimits.window)
+            (p.kernelH, p.kernelW, p.strideH, p.strideW) = try r.kernelAndStride()
+            (p.padTop, p.padLeft, p.padBottom, p.padRight) = try r.windowPadding()
             p.ceilMode = try r.nonNegative("ceil mode", max: 1) == 1
             p.countIncludePad = try r.nonNegative("count_include_pad", max: 1) == 1
             op = kind == .maxPool ? .maxPool(p) : .avgPool(p)
@@ -229,15 +250,15 @@ public enum Op: Equatable, Sendable {
             op = .softmax(axis: axis, toEnd: try r.nonNegative("to-end flag", max: 1) == 1)
         case .resize:
             var z = Resize()
-            z.mode = try r.nonNegative("mode", max: 1)
-            z.coordinate = try r.nonNegative("coordinate mode", max: 3)
-            z.nearest = try r.nonNegative("nearest mode", max: 3)
+            z.mode = try r.choice("resize mode")
+            z.coordinate = try r.choice("resize coordinate mode")
+            z.nearest = try r.choice("resize nearest mode")
             z.outH = try r.positive("output height", max: OpLimits.resize)
             z.outW = try r.positive("output width", max: OpLimits.resize)
             op = .resize(z)
         case .pad:
             var p = Pad()
-            p.mode = try r.nonNegative("mode", max: 2)
+            p.mode = try r.choice("pad mode")
             p.value = try r.float()
             let n = try r.nonNegative("rank", max: maxRank)
             for _ in 0..<n { p.begins.append(try r.nonNegative("padding", max: OpLimits.pad)) }
@@ -394,7 +415,7 @@ public enum Op: Equatable, Sendable {
                     throw fail("padding \(p.begins[i]),\(p.ends[i]) of axis \(i) is outside 0...\(OpLimits.pad)")
                 }
                 out[i] = x[i] + p.begins[i] + p.ends[i]
-                if p.mode != 0 && (p.begins[i] >= max(x[i], 1) || p.ends[i] >= max(x[i], 1)) && (p.begins[i] > 0 || p.ends[i] > 0) {
+                if p.mode != .constant && (p.begins[i] >= max(x[i], 1) || p.ends[i] >= max(x[i], 1)) && (p.begins[i] > 0 || p.ends[i] > 0) {
                     throw fail("reflect/edge padding \(p.begins[i]),\(p.ends[i]) needs a larger input than \(x[i])")
                 }
             }
@@ -426,5 +447,25 @@ public enum Op: Equatable, Sendable {
             }
             return shape
         }
+    }
+}
+
+/// The window attributes conv and pooling both store, in their order: kernel height and width, then
+/// strides (conv has its dilations next), then padding top, left, bottom, right.
+extension AttrReader {
+    mutating func kernelAndStride() throws(SwiftletError) -> (Int, Int, Int, Int) {
+        let kh = try positive("kernel height", max: OpLimits.window)
+        let kw = try positive("kernel width", max: OpLimits.window)
+        let sh = try positive("stride", max: OpLimits.window)
+        let sw = try positive("stride", max: OpLimits.window)
+        return (kh, kw, sh, sw)
+    }
+
+    mutating func windowPadding() throws(SwiftletError) -> (Int, Int, Int, Int) {
+        let top = try nonNegative("padding", max: OpLimits.window)
+        let left = try nonNegative("padding", max: OpLimits.window)
+        let bottom = try nonNegative("padding", max: OpLimits.window)
+        let right = try nonNegative("padding", max: OpLimits.window)
+        return (top, left, bottom, right)
     }
 }

@@ -168,6 +168,13 @@ public struct AttrReader {
         return v
     }
 
+    /// A stored enum case; an unknown raw value fails naming `what` and the value.
+    mutating func choice<E: RawRepresentable>(_ what: String) throws(SwiftletError) -> E where E.RawValue == Int32 {
+        let v = try int()
+        guard let e = E(rawValue: Int32(v)) else { throw fail("unknown \(what) \(v)") }
+        return e
+    }
+
     mutating func float() throws(SwiftletError) -> Float {
         Float(bitPattern: UInt32(bitPattern: Int32(truncatingIfNeeded: try int())))
     }

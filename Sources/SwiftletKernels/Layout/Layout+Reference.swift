@@ -33,13 +33,13 @@ func sliceElements<T>(x: UnsafePointer<T>, start: Int, xs: Dims6, y: UnsafeMutab
 /// `value` (constant mode). `outputShape` guarantees reflect/edge dims are large enough.
 @inline(__always)
 func padElements<T>(
-    x: UnsafePointer<T>, dims: Dims6, y: UnsafeMutablePointer<T>, out: Dims6, begins: Dims6, mode: Int, value: T
+    x: UnsafePointer<T>, dims: Dims6, y: UnsafeMutablePointer<T>, out: Dims6, begins: Dims6, mode: Pad.Mode, value: T
 ) {
     let xs = dims.strides
     // Constant padding of the innermost dim only (a residual branch's channels, as BlazeFace pads
     // 24 → 28): the whole output filled with the value, then each row's values copied into place —
     // a fill and a short copy per pixel instead of a fill, a copy and a fill with their checks.
-    if mode == 0 && begins.d.0 == 0 && begins.d.1 == 0 && begins.d.2 == 0 && begins.d.3 == 0 && begins.d.4 == 0
+    if mode == .constant && begins.d.0 == 0 && begins.d.1 == 0 && begins.d.2 == 0 && begins.d.3 == 0 && begins.d.4 == 0
         && out.d.0 == dims.d.0 && out.d.1 == dims.d.1 && out.d.2 == dims.d.2 && out.d.3 == dims.d.3 && out.d.4 == dims.d.4
         && begins.d.5 >= 0 && begins.d.5 + dims.d.5 <= out.d.5 {
         let rows = dims.d.0 * dims.d.1 * dims.d.2 * dims.d.3 * dims.d.4
@@ -58,11 +58,11 @@ func padElements<T>(
         let n = dims[axis]
         if i >= 0 && i < n { return i }
         switch mode {
-        case 1:
+        case .reflect:
             while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
             return i
-        case 2: return i < 0 ? 0 : n - 1
-        default: return -1
+        case .edge: return i < 0 ? 0 : n - 1
+        case .constant: return -1
         }
     }
     var o = 0
@@ -76,7 +76,7 @@ func padElements<T>(
                     let id = source(d, 3)
                     for e in 0..<out.d.4 {
                         let ie = source(e, 4)
-                        if mode == 0 {
+                        if mode == .constant {
                             // Constant padding: the innermost dim is value, a contiguous run of x, value.
                             let n5 = out.d.5
                             if ia < 0 || ib < 0 || ic < 0 || id < 0 || ie < 0 {
@@ -117,19 +117,19 @@ public func resizeF32_reference(x: UnsafePointer<Float>, xShape: [Int], y: Unsaf
     func source(_ o: Int, _ inSize: Int, _ outSize: Int) -> Float {
         let scale = Float(outSize) / Float(inSize)
         switch r.coordinate {
-        case 1: return Float(o) / scale
-        case 2: return outSize == 1 ? 0 : Float(o) * Float(inSize - 1) / Float(outSize - 1)
-        case 3: return outSize == 1 ? 0 : (Float(o) + 0.5) / scale - 0.5
-        default: return (Float(o) + 0.5) / scale - 0.5
+        case .asymmetric: return Float(o) / scale
+        case .alignCorners: return outSize == 1 ? 0 : Float(o) * Float(inSize - 1) / Float(outSize - 1)
+        case .pytorchHalfPixel: return outSize == 1 ? 0 : (Float(o) + 0.5) / scale - 0.5
+        case .halfPixel: return (Float(o) + 0.5) / scale - 0.5
         }
     }
     func nearest(_ s: Float, _ size: Int) -> Int {
         var i: Int
         switch r.nearest {
-        case 1: i = Int((s + 0.5).rounded(.down))  // round_prefer_ceil
-        case 2: i = Int(s.rounded(.down))
-        case 3: i = Int(s.rounded(.up))
-        default: i = Int((s - 0.5).rounded(.up))  // round_prefer_floor
+        case .roundPreferCeil: i = Int((s + 0.5).rounded(.down))
+        case .floor: i = Int(s.rounded(.down))
+        case .ceil: i = Int(s.rounded(.up))
+        case .roundPreferFloor: i = Int((s - 0.5).rounded(.up))
         }
         return i < 0 ? 0 : (i >= size ? size - 1 : i)
     }
@@ -139,10 +139,11 @@ public func resizeF32_reference(x: UnsafePointer<Float>, xShape: [Int], y: Unsaf
             for ox in 0..<ow {
                 let sx = source(ox, w, ow)
                 let yp = y + ((b * oh + oy) * ow + ox) * c
-                if r.mode == 0 {
+                switch r.mode {
+                case .nearest:
                     let xp = x + ((b * h + nearest(sy, h)) * w + nearest(sx, w)) * c
                     for ch in 0..<c { yp[ch] = xp[ch] }
-                } else {
+                case .linear:
                     let fy = sy < 0 ? 0 : (sy > Float(h - 1) ? Float(h - 1) : sy)
                     let fx = sx < 0 ? 0 : (sx > Float(w - 1) ? Float(w - 1) : sx)
                     let y0 = Int(fy)
@@ -206,10 +207,10 @@ public func slice_reference(x: UnsafePointer<UInt32>, start: Int, xs: Dims6, y: 
 }
 
 /// Padding (constant, reflect or edge) of a rank-6 padded tensor (see `padElements`).
-public func pad_reference(x: UnsafePointer<UInt8>, dims: Dims6, y: UnsafeMutablePointer<UInt8>, out: Dims6, begins: Dims6, mode: Int, value: UInt8) {
+public func pad_reference(x: UnsafePointer<UInt8>, dims: Dims6, y: UnsafeMutablePointer<UInt8>, out: Dims6, begins: Dims6, mode: Pad.Mode, value: UInt8) {
     padElements(x: x, dims: dims, y: y, out: out, begins: begins, mode: mode, value: value)
 }
 
-public func pad_reference(x: UnsafePointer<UInt32>, dims: Dims6, y: UnsafeMutablePointer<UInt32>, out: Dims6, begins: Dims6, mode: Int, value: UInt32) {
+public func pad_reference(x: UnsafePointer<UInt32>, dims: Dims6, y: UnsafeMutablePointer<UInt32>, out: Dims6, begins: Dims6, mode: Pad.Mode, value: UInt32) {
     padElements(x: x, dims: dims, y: y, out: out, begins: begins, mode: mode, value: value)
 }
