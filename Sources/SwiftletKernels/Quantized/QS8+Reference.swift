@@ -192,11 +192,6 @@ public struct AddQS8Params: Sendable {
     }
 }
 
-/// int8 reference add of two same-shape tensors (`count` elements): `AddQS8Params.apply`.
-public func addQS8_reference(a: UnsafePointer<Int8>, b: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, count: Int, params p: AddQS8Params) {
-    for i in 0..<count { y[i] = p.apply(a[i], b[i]) }
-}
-
 /// int8 reference max / average pooling, NHWC; input and output share scale and zero point (as in
 /// TFLite). Average: the sum of the in-image window values divided by their count, rounded half away
 /// from zero; then the clamp. With `countIncludePad` the divisor is the window clipped to the padded
