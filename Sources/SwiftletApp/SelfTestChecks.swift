@@ -386,12 +386,13 @@ func checkFusedAdd(_ v: KernelVariant) -> [String] {
         b[i] = Int8(truncatingIfNeeded: i >> 8)
     }
     var want = [Int8](repeating: 0, count: 65536), got = want
+    let d = Dims6([65536])
     let pairs: [(Float, Float)] = [(1.1623427867889404, 1.030198574066162), (1.8914380073547363, 1.1411112546920776),
                                    (1.8686596155166626, 0.6184186339378357), (1.8551260232925415, 1.2496143579483032)]
     for (r1, r2) in pairs {
         let p = AddQS8Params(input1: QuantParams(scale: r1, zeroPoint: 0), input2: QuantParams(scale: r2, zeroPoint: 0),
                              output: QuantParams(scale: 1, zeroPoint: 0), mode: .float32)
-        addQS8_reference(a: a, b: b, y: &want, count: 65536, params: p)
+        addQS8_reference(a: a, sa: d.strides, b: b, sb: d.strides, y: &want, out: d, params: p)
         addQS8_fast(v, a: a, b: b, y: &got, count: 65536, params: p)
         if let f = firstByteMismatch(got, want, oc: 65536, what: "float32 scales \(r1), \(r2)") { return ["\(v.name) \(f)"] }
     }

@@ -65,6 +65,16 @@ public enum Shape {
         return s
     }
 
+    /// The products of the dims before and after `axis` (0 ≤ `axis` ≤ rank), viewing `dims` as
+    /// `[outer, dims[axis], inner]` (concat, softmax).
+    public static func outerInner(_ dims: [Int], axis: Int) -> (outer: Int, inner: Int) {
+        var outer = 1
+        for d in 0..<axis { outer *= dims[d] }
+        var inner = 1
+        for d in (axis + 1)..<max(axis + 1, dims.count) { inner *= dims[d] }
+        return (outer, inner)
+    }
+
     /// NumPy-style broadcast of two shapes, or nil if they do not broadcast.
     public static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
         let r = a.count > b.count ? a.count : b.count

@@ -653,10 +653,7 @@ public final class Interpreter {
             }
             return .meanQS8(MeanQS8Step(x: i8(0), plan: plan, y: y8, acc: acc, params: MeanQS8Params(input: xq, output: yq, count: plan.divisor)))
         case .concat(let axis):
-            var outer = 1
-            for d in 0..<axis { outer *= yShape[d] }
-            var inner = 1
-            for d in (axis + 1)..<max(axis + 1, yShape.count) { inner *= yShape[d] }
+            let (outer, inner) = Shape.outerInner(yShape, axis: axis)
             var in32: [UnsafePointer<UInt32>] = []
             var in8: [UnsafePointer<UInt8>] = []
             var chunks: [Int] = []
@@ -676,10 +673,7 @@ public final class Interpreter {
             return .concat(ConcatStep(wide: wide, inputs32: in32, inputs8: in8, chunks: chunks, offsets: offsets, rowLength: at,
                                       outer: outer, y: yRaw))
         case .softmax(let axis, let toEnd):
-            var outer = 1
-            for d in 0..<axis { outer *= xShape[d] }
-            var inner = 1
-            for d in (axis + 1)..<max(axis + 1, xShape.count) { inner *= xShape[d] }
+            let (outer, inner) = Shape.outerInner(xShape, axis: axis)
             let size = toEnd ? xShape[axis] * inner : xShape[axis]
             if quantized {
                 return .softmaxQS8(SoftmaxQS8Step(x: i8(0), y: y8, outer: outer, axis: size, inner: toEnd ? 1 : inner,

@@ -107,7 +107,8 @@ import Testing
             xb.append(Int8(truncatingIfNeeded: i &* 37))
         }
         var y = [Int8](repeating: 0, count: 256)
-        addQS8_reference(a: xa, b: xb, y: &y, count: 256, params: p)
+        let d = Dims6([256])
+        addQS8_reference(a: xa, sa: d.strides, b: xb, sb: d.strides, y: &y, out: d, params: p)
         for i in 0..<256 {
             let real = a.dequantize(xa[i]) + b.dequantize(xb[i])
             let want = out.quantize(real)

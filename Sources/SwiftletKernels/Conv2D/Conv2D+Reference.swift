@@ -17,11 +17,32 @@ public func conv2dF32_reference(
     y: UnsafeMutablePointer<Float>, yShape: [Int], yPixelStride: Int = 0, params p: Conv2D,
     rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0
 ) {
+    let act = p.activation
+    forEachConvTap(xShape: xShape, yShape: yShape, yPixelStride: yPixelStride, params: p, rows: rows, xRing: xRing, yRing: yRing,
+                   start: { o in b[o] },
+                   tap: { acc, xo, wo, cg in
+                       let xp = x + xo, wp = w + wo
+                       var a = acc
+                       for ci in 0..<cg { a += xp[ci] * wp[ci] }
+                       return a
+                   },
+                   store: { yi, o, acc in y[yi] = act.apply(acc) })
+}
+
+/// The reference convolutions' loop nest (float and int8 differ only in the arithmetic): for each
+/// output `y[yi]` of channel `o`, in order, `start(o)` gives the accumulator, `tap(acc, xOffset,
+/// wOffset, Cg)` returns it plus the `Cg` products of each in-image tap (input `x + xOffset`, weights
+/// `w + wOffset`), ky then kx, and `store(yi, o, acc)` writes it. Inlined with its closures, so each
+/// kernel compiles to its own plain loops.
+@inline(__always)
+func forEachConvTap<Acc>(
+    xShape: [Int], yShape: [Int], yPixelStride: Int, params p: Conv2D, rows: Range<Int>?, xRing: Int, yRing: Int,
+    start: (Int) -> Acc, tap: (Acc, Int, Int, Int) -> Acc, store: (Int, Int, Acc) -> Void
+) {
     let (n, h, wd, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
     let (oh, ow, oc) = (yShape[1], yShape[2], yShape[3])
     let cg = c / p.groups
     let ocg = oc / p.groups
-    let act = p.activation
     let ys = yPixelStride > 0 ? yPixelStride : oc
     for b0 in 0..<n {
         for oy in rows ?? 0..<oh {
@@ -30,7 +51,7 @@ public func conv2dF32_reference(
                 let yBase = (yRow * ow + ox) * ys
                 for o in 0..<oc {
                     let g = o / ocg
-                    var acc = b[o]
+                    var acc = start(o)
                     for ky in 0..<p.kernelH {
                         let iy = oy * p.strideH - p.padTop + ky * p.dilationH
                         if iy < 0 || iy >= h { continue }
@@ -38,12 +59,10 @@ public func conv2dF32_reference(
                             let ix = ox * p.strideW - p.padLeft + kx * p.dilationW
                             if ix < 0 || ix >= wd { continue }
                             let xRow = xRing > 0 ? iy % xRing : b0 * h + iy
-                            let xp = x + (xRow * wd + ix) * c + g * cg
-                            let wp = w + ((o * p.kernelH + ky) * p.kernelW + kx) * cg
-                            for ci in 0..<cg { acc += xp[ci] * wp[ci] }
+                            acc = tap(acc, (xRow * wd + ix) * c + g * cg, ((o * p.kernelH + ky) * p.kernelW + kx) * cg, cg)
                         }
                     }
-                    y[yBase + o] = act.apply(acc)
+                    store(yBase + o, o, acc)
                 }
             }
         }

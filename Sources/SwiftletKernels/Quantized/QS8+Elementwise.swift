@@ -37,7 +37,7 @@ public struct MulQS8Params: Sendable {
 }
 
 /// int8 add with NumPy broadcasting: `sa`, `sb` are the inputs' strides broadcast to the rank-6
-/// output dims `out` (0 along broadcast dims). Arithmetic as `addQS8_reference`.
+/// output dims `out` (0 along broadcast dims); each element `AddQS8Params.apply`.
 public func addQS8_reference(a: UnsafePointer<Int8>, sa: Dims6, b: UnsafePointer<Int8>, sb: Dims6, y: UnsafeMutablePointer<Int8>,
                              out: Dims6, params p: AddQS8Params) {
     forEach6(out, sa, sb) { o, i, j in y[o] = p.apply(a[i], b[j]) }

@@ -2,7 +2,7 @@ import CSwiftletKernels
 import SwiftletCore
 
 // SIMD variants of the int8 element-wise kernels and the float ↔ int8 conversions, bit for bit
-// their references (`addQS8_reference` without broadcasting, `quantizeQS8_reference`,
+// their references (`addQS8_reference` on same-shape inputs, `quantizeQS8_reference`,
 // `dequantizeQS8_reference`). Micro-kernels in CSwiftletKernels; 8 elements at a time, tails by mask.
 
 /// The C form of `AddQS8Params`.

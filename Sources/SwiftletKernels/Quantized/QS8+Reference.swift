@@ -104,36 +104,15 @@ public func conv2dQS8_reference(
     y: UnsafeMutablePointer<Int8>, yShape: [Int], yPixelStride: Int = 0, params p: Conv2D, requant: Requantization,
     rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0
 ) {
-    let (n, h, wd, c) = (xShape[0], xShape[1], xShape[2], xShape[3])
-    let (oh, ow, oc) = (yShape[1], yShape[2], yShape[3])
-    let cg = c / p.groups
-    let ocg = oc / p.groups
-    let ys = yPixelStride > 0 ? yPixelStride : oc
-    for b0 in 0..<n {
-        for oy in rows ?? 0..<oh {
-            let yRow = yRing > 0 ? oy % yRing : b0 * oh + oy
-            for ox in 0..<ow {
-                let yBase = (yRow * ow + ox) * ys
-                for o in 0..<oc {
-                    let g = o / ocg
-                    var acc = bias[o]
-                    for ky in 0..<p.kernelH {
-                        let iy = oy * p.strideH - p.padTop + ky * p.dilationH
-                        if iy < 0 || iy >= h { continue }
-                        for kx in 0..<p.kernelW {
-                            let ix = ox * p.strideW - p.padLeft + kx * p.dilationW
-                            if ix < 0 || ix >= wd { continue }
-                            let xRow = xRing > 0 ? iy % xRing : b0 * h + iy
-                            let xp = x + (xRow * wd + ix) * c + g * cg
-                            let wp = w + ((o * p.kernelH + ky) * p.kernelW + kx) * cg
-                            for ci in 0..<cg { acc &+= (Int32(xp[ci]) - inputZeroPoint) * Int32(wp[ci]) }
-                        }
-                    }
-                    y[yBase + o] = requant.apply(acc, channel: o)
-                }
-            }
-        }
-    }
+    forEachConvTap(xShape: xShape, yShape: yShape, yPixelStride: yPixelStride, params: p, rows: rows, xRing: xRing, yRing: yRing,
+                   start: { o in bias[o] },
+                   tap: { acc, xo, wo, cg in
+                       let xp = x + xo, wp = w + wo
+                       var a = acc
+                       for ci in 0..<cg { a &+= (Int32(xp[ci]) - inputZeroPoint) * Int32(wp[ci]) }
+                       return a
+                   },
+                   store: { yi, o, acc in y[yi] = requant.apply(acc, channel: o) })
 }
 
 /// int8 reference fully connected layer: `acc[m, o] = bias[o] + Σ_k (x[m, k] − zp) · w[o, k]`
@@ -211,11 +190,6 @@ public struct AddQS8Params: Sendable {
         if v > clampMax { v = clampMax }
         return Int8(truncatingIfNeeded: v)
     }
-}
-
-/// int8 reference add of two same-shape tensors (`count` elements): `AddQS8Params.apply`.
-public func addQS8_reference(a: UnsafePointer<Int8>, b: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, count: Int, params p: AddQS8Params) {
-    for i in 0..<count { y[i] = p.apply(a[i], b[i]) }
 }
 
 /// int8 reference max / average pooling, NHWC; input and output share scale and zero point (as in
