@@ -183,10 +183,7 @@ public struct Aliasing {
                     break
                 }
             case .concat(let axis):
-                var outer = 1
-                for d in 0..<axis { outer *= yt.shape[d] }
-                var inner = 1
-                for d in (axis + 1)..<max(axis + 1, yt.shape.count) { inner *= yt.shape[d] }
+                let (outer, inner) = Shape.outerInner(yt.shape, axis: axis)
                 let rowLength = yt.shape.last ?? 1
                 var at = 0   // elements into an output row
                 for x in node.inputs {
