@@ -78,21 +78,14 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")
-    var kernels: KernelsFlag = .auto
-
-    @Option(parsing: .unconditional, help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
-    var threads = 1
-
-    @Option(help: "Fail with the figures, before allocating, if the model's memory (arena, model file, kernel scratch, weights packed at load) would exceed this size: 512M, 2G, 1048576 (bytes).")
-    var memoryLimit: String?
+    @OptionGroup var execution: ExecutionFlags
 
     @Option(help: ArgumentHelp("Also write one self-contained HTML page: the figures, a latency histogram, latency over time, the per-layer bars (with --profile), the memory plan and the power over time.", valueName: "file.html"))
     var report: String?
 
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
-        if threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64, got \(threads)") }
+        if execution.threads < 1 || execution.threads > 64 { throw ValidationError("--threads must be between 1 and 64, got \(execution.threads)") }
         if warmup != "auto" {
             guard let n = Int(warmup) else { throw ValidationError("--warmup takes a count or auto, got '\(warmup)'") }
             if n < 0 { throw ValidationError("--warmup must be 0 or more, got \(n)") }
@@ -103,9 +96,9 @@ struct Bench: ParsableCommand {
     func run() throws {
         try reportingErrors { () throws(SwiftletError) in
             var o = BenchOptions(modelPath: model, runs: runs, warmup: Int(warmup), inputNPY: input, json: json)
-            o.kernels = kernels.choice
-            o.threads = threads
-            o.memoryLimit = memoryLimit
+            o.kernels = execution.kernels.choice
+            o.threads = execution.threads
+            o.memoryLimit = execution.memoryLimit
             o.seconds = seconds ?? sustained
             o.sustained = sustained != nil
             o.profile = profile

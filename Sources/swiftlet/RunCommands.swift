@@ -49,6 +49,18 @@ func validateThresholds(_ score: Float?, _ iou: Float?, _ maxDetections: Int?) t
     }
 }
 
+/// How `run` and `bench` execute a model: the kernels, the threads, the memory limit.
+struct ExecutionFlags: ParsableArguments {
+    @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")
+    var kernels: KernelsFlag = .auto
+
+    @Option(parsing: .unconditional, help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
+    var threads = 1
+
+    @Option(help: "Fail with the figures, before allocating, if the model's memory (arena, model file, kernel scratch, weights packed at load) would exceed this size: 512M, 2G, 1048576 (bytes).")
+    var memoryLimit: String?
+}
+
 /// `--kernels auto|reference`.
 enum KernelsFlag: String, ExpressibleByArgument, CaseIterable {
     case auto, reference
@@ -101,14 +113,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Also time each layer and list the slowest, with the kernel variant that ran (JSON: \"profile_ms\", one mean per layer, \"profile_min_ms\", each layer's fastest run, and \"kernels\").")
     var profile = false
 
-    @Option(help: "auto: the fastest kernel variant this CPU and each layer allow; reference: the scalar reference kernels everywhere.")
-    var kernels: KernelsFlag = .auto
-
-    @Option(parsing: .unconditional, help: "Threads per inference: convolutions and element-wise layers split their rows among them; results are bit-identical at every count.")
-    var threads = 1
-
-    @Option(help: "Fail with the figures, before allocating, if the model's memory (arena, model file, kernel scratch, weights packed at load) would exceed this size: 512M, 2G, 1048576 (bytes).")
-    var memoryLimit: String?
+    @OptionGroup var execution: ExecutionFlags
 
     @Option(help: "Detectors: hard (per class), hard-agnostic, weighted, or soft-NMS with linear or Gaussian decay (default: the model's).")
     var nms: NMSFlag?
@@ -154,9 +159,9 @@ struct Run: ParsableCommand {
     var options: RunOptions {
         var o = RunOptions(modelPath: model, imagePaths: images, inputNPY: input, outputNPY: output, json: json, topK: top,
                            runs: runs, profile: profile)
-        o.kernels = kernels.choice
-        o.threads = threads
-        o.memoryLimit = memoryLimit
+        o.kernels = execution.kernels.choice
+        o.threads = execution.threads
+        o.memoryLimit = execution.memoryLimit
         o.nmsKind = nms?.kind
         o.scoreThreshold = scoreThreshold
         o.iouThreshold = iouThreshold
