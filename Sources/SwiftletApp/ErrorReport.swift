@@ -12,26 +12,6 @@ import SwiftletCore
 // that is an input). The same failure gives the same code on the host and the board.
 
 extension SwiftletError {
-    /// The message split into what failed and what to do (the part after the first "; "), if any.
-    public var parts: (error: String, hint: String?) {
-        switch self {
-        case .malformedFile(let path, let detail, let hint) where !hint.isEmpty, .invalidInput(let path, let detail, let hint) where !hint.isEmpty:
-            return ("\(path): \(detail)", hint)
-        case .invalidModel(let detail, let hint) where !hint.isEmpty:
-            return (detail, hint)
-        default:
-            let m = Array(message.utf8)
-            var i = 0
-            while i + 1 < m.count {
-                if m[i] == UInt8(ascii: ";") && m[i + 1] == UInt8(ascii: " ") {
-                    return (String(decoding: m[0..<i], as: UTF8.self), String(decoding: m[(i + 2)...], as: UTF8.self))
-                }
-                i += 1
-            }
-            return (message, nil)
-        }
-    }
-
     /// The file the error is about, if any (for an output that is an input: the output).
     public var path: String? {
         switch self {

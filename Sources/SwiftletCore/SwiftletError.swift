@@ -28,6 +28,9 @@ public enum SwiftletError: Error, Equatable {
     case outputIsInput(flag: String, output: String, role: String, input: String)
     /// An input file is well formed but does not fit the model or the command (shape, dtype, layout).
     case invalidInput(path: String, detail: String, hint: String)
+    /// Memory the work needs cannot be had: `bytes` for `what`, refused for `reason` (the limit and
+    /// what holds it, or the allocator's errno).
+    case outOfMemory(what: String, bytes: Int, reason: String, hint: String)
 
     /// The process exit code for this error, the same on the host and the board (docs/cli.md): 64
     /// (EX_USAGE) when the command line itself is wrong, 1 for everything found while working.
@@ -38,51 +41,65 @@ public enum SwiftletError: Error, Equatable {
         }
     }
 
-    /// A one-line, human-readable description with what to do next.
+    /// A one-line, human-readable description with what to do next: `parts` joined by "; ".
     public var message: String {
+        let p = parts
+        return p.hint.map { "\(p.error); \($0)" } ?? p.error
+    }
+
+    /// What failed (with the values) and what to do about it, as the cases carry them. The free-form
+    /// details of `.usage`, `.unsupported`, `.partialFailure` and `.badImage` (and of the others when
+    /// their hint is empty) may end in their own "; what to do", which is split off there.
+    public var parts: (error: String, hint: String?) {
+        func nonEmpty(_ h: String) -> String? { h.isEmpty ? nil : h }
         switch self {
         case .system(let call, let path, let errno):
-            let name = Errno.name(errno)
-            return "\(path): \(call) failed: \(Errno.describe(errno)) (\(name))\(Errno.hint(errno))"
-        case .malformedFile(let path, let detail, let hint):
-            return hint.isEmpty ? "\(path): \(detail)" : "\(path): \(detail); \(hint)"
+            return ("\(path): \(call) failed: \(Errno.describe(errno)) (\(Errno.name(errno)))", Errno.hint(errno))
+        case .malformedFile(let path, let detail, let hint), .invalidInput(let path, let detail, let hint):
+            if hint.isEmpty {
+                let (d, h) = splitHint(detail)
+                return ("\(path): \(d)", h)
+            }
+            return ("\(path): \(detail)", hint)
         case .versionMismatch(let path, let found, let supported):
             if found > supported {
-                return "\(path): written by a newer Swiftlet (format version \(found), this build reads \(supported)); update swiftlet or re-run 'swiftlet import' with this version"
+                return ("\(path): written by a newer Swiftlet (format version \(found), this build reads \(supported))",
+                        "update swiftlet or re-run 'swiftlet import' with this version")
             }
-            return "\(path): format version \(found) is older than this build's \(supported); re-run 'swiftlet import' to rebuild it"
+            return ("\(path): format version \(found) is older than this build's \(supported)", "re-run 'swiftlet import' to rebuild it")
         case .unsupportedOp(let op, let node, let opset, let hint):
             let base = "unsupported ONNX op '\(op)' (node '\(node)', opset \(opset))"
-            return hint.isEmpty ? "\(base); see docs/ops.md for supported ops" : "\(base): \(hint); see docs/ops.md for supported ops"
+            return (hint.isEmpty ? base : "\(base): \(hint)", "see docs/ops.md for supported ops")
         case .invalidModel(let detail, let hint):
-            return hint.isEmpty ? detail : "\(detail); \(hint)"
+            return hint.isEmpty ? splitHint(detail) : (detail, hint)
+        case .outOfMemory(let what, let bytes, let reason, let hint):
+            return ("\(what): cannot allocate \(bytes) bytes: \(reason)", nonEmpty(hint))
         case .badImage(let path, let detail):
-            if hasHint(detail) { return "\(path): cannot decode image: \(detail)" }
-            return "\(path): cannot decode image: \(detail); check that the file is a complete JPEG image"
-        case .usage(let detail):
-            return detail
-        case .unsupported(let detail), .partialFailure(let detail):
-            return detail
+            let (d, h) = splitHint(detail)
+            return ("\(path): cannot decode image: \(d)", h ?? "check that the file is a complete JPEG image")
+        case .usage(let detail), .unsupported(let detail), .partialFailure(let detail):
+            return splitHint(detail)
         case .notRegularFile(let path, let kind, let what):
             let hint = kind.same("a directory") ? "pass the path of a file, not a directory" : "pass the path of a regular file (devices, FIFOs and sockets are not read or replaced)"
-            return "\(path) is \(kind), not \(what); \(hint)"
+            return ("\(path) is \(kind), not \(what)", hint)
         case .outputIsInput(let flag, let output, let role, let input):
             let how = output.same(input) ? "" : " (the same device and inode)"
-            return "\(flag) \(output) is the same file as \(role) \(input)\(how); writing it would replace that input, pass another path"
-        case .invalidInput(let path, let detail, let hint):
-            return hint.isEmpty ? "\(path): \(detail)" : "\(path): \(detail); \(hint)"
+            return ("\(flag) \(output) is the same file as \(role) \(input)\(how)", "writing it would replace that input, pass another path")
         }
     }
 }
 
-/// Whether a detail already carries its own "; what to do" part.
-func hasHint(_ detail: String) -> Bool {
-    var previous: UInt8 = 0
-    for b in detail.utf8 {
-        if previous == UInt8(ascii: ";") && b == UInt8(ascii: " ") { return true }
-        previous = b
+/// A free-form detail split at its first "; " into what failed and what to do, if it has one.
+func splitHint(_ detail: String) -> (error: String, hint: String?) {
+    let m = Array(detail.utf8)
+    var i = 0
+    while i + 1 < m.count {
+        if m[i] == UInt8(ascii: ";") && m[i + 1] == UInt8(ascii: " ") {
+            return (String(decoding: m[0..<i], as: UTF8.self), String(decoding: m[(i + 2)...], as: UTF8.self))
+        }
+        i += 1
     }
-    return false
+    return (detail, nil)
 }
 
 /// Names and descriptions of the errno values Swiftlet reports.
@@ -143,15 +160,15 @@ public enum Errno {
         }
     }
 
-    /// What to do about an errno value, starting with "; ", or empty.
-    public static func hint(_ e: Int32) -> String {
+    /// What to do about an errno value, if there is a general answer.
+    public static func hint(_ e: Int32) -> String? {
         switch e {
-        case 2: return "; check the path"
-        case 13: return "; check the file's permissions"
-        case 21: return "; pass a file, not a directory"
-        case 12: return "; free memory or raise the limit (ulimit -v)"
-        case 28: return "; free disk space"
-        default: return ""
+        case 2: return "check the path"
+        case 13: return "check the file's permissions"
+        case 21: return "pass a file, not a directory"
+        case 12: return "free memory or raise the limit (ulimit -v)"
+        case 28: return "free disk space"
+        default: return nil
         }
     }
 }

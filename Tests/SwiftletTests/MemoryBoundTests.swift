@@ -243,3 +243,32 @@ struct MemoryBoundTests {
         }
     }
 }
+
+/// An allocation that cannot be had is reported as what it is (`outOfMemory`), with what failed and
+/// what to do as separate fields, not as a malformed model.
+@Suite("out of memory is its own error") struct OutOfMemoryErrorTests {
+    @Test func allocationFailureIsOutOfMemory() {
+        // More than any machine has: refused against the memory limit before anything is allocated.
+        var caught: SwiftletError?
+        do {
+            let p = try sys_alignedAllocate(bytes: 1 << 62, alignment: 64, what: "the arena")
+            sys_free(p)
+        } catch { caught = error }
+        guard case .outOfMemory(let what, let bytes, _, let hint)? = caught else {
+            Issue.record("expected outOfMemory, got \(String(describing: caught))")
+            return
+        }
+        #expect(what == "the arena" && bytes == 1 << 62 && !hint.isEmpty)
+        let parts = caught!.parts
+        #expect(parts.error.hasPrefix("the arena: cannot allocate 4611686018427387904 bytes: ") && parts.hint == hint, "\(parts)")
+        #expect(caught!.message == parts.error + "; " + hint && caught!.exitCode == 1)
+    }
+
+    /// Hints are fields: an errno with a general answer gives it as the hint, one without gives none.
+    @Test func systemErrorHintsAreFields() {
+        let missing = SwiftletError.system(call: "open", path: "m.swl", errno: 2).parts
+        #expect(missing.error == "m.swl: open failed: no such file or directory (ENOENT)" && missing.hint == "check the path")
+        let other = SwiftletError.system(call: "ioctl", path: "/dev/video0", errno: 25).parts
+        #expect(other.hint == nil && other.error == "/dev/video0: ioctl failed: inappropriate ioctl for device (ENOTTY)")
+    }
+}

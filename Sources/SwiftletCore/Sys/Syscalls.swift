@@ -154,16 +154,16 @@ public func sys_monotonicNanoseconds() -> UInt64 { swl_monotonic_ns() }
 public func sys_alignedAllocate(bytes: Int, alignment: Int, what: String) throws(SwiftletError) -> UnsafeMutableRawPointer {
     let budget = sys_memoryBudget() != nil
     if bytes >= 64 << 20 || budget, let limit = sys_memoryLimit(), bytes > limit.bytes {
-        throw .invalidModel(detail: "\(what): cannot allocate \(bytes) bytes: \(limit.why)",
-                            hint: budget ? "raise --memory-limit, or use a smaller model or input"
+        throw .outOfMemory(what: what, bytes: bytes, reason: limit.why,
+                           hint: budget ? "raise --memory-limit, or use a smaller model or input"
                                 : "free memory or raise the limit (ulimit -v); if the model should not need this much, its file may be damaged, re-run 'swiftlet import'")
     }
     var raw: UnsafeMutableRawPointer? = nil
     let size = max(bytes, 1)
     let rc = posix_memalign(&raw, alignment, (size + alignment - 1) / alignment * alignment)
     guard rc == 0, let p = raw else {
-        throw .invalidModel(detail: "\(what): cannot allocate \(bytes) bytes: \(Errno.describe(rc)) (\(Errno.name(rc)))",
-                            hint: "free memory or raise the limit (ulimit -v)")
+        throw .outOfMemory(what: what, bytes: bytes, reason: "\(Errno.describe(rc)) (\(Errno.name(rc)))",
+                           hint: "free memory or raise the limit (ulimit -v)")
     }
     memset(p, 0, size)
     if budget { sys_countAllocation(Int(swl_usable_size(p))) }
