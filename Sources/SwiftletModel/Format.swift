@@ -86,29 +86,3 @@ public struct CRC32 {
     }
 }
 
-/// Little-endian byte appender used by the writer.
-struct ByteWriter {
-    var bytes: [UInt8] = []
-
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u16(_ v: UInt16) {
-        bytes.append(UInt8(v & 0xFF))
-        bytes.append(UInt8(v >> 8))
-    }
-    mutating func u32(_ v: UInt32) {
-        for i in 0..<4 { bytes.append(UInt8((v >> (8 * UInt32(i))) & 0xFF)) }
-    }
-    mutating func u64(_ v: UInt64) {
-        for i in 0..<8 { bytes.append(UInt8((v >> (8 * UInt64(i))) & 0xFF)) }
-    }
-    mutating func i32(_ v: Int32) { u32(UInt32(bitPattern: v)) }
-    mutating func f32(_ v: Float) { u32(v.bitPattern) }
-    mutating func zeros(_ n: Int) { for _ in 0..<n { bytes.append(0) } }
-    mutating func align(_ a: Int) { while bytes.count % a != 0 { bytes.append(0) } }
-    mutating func patch32(at: Int, _ v: UInt32) {
-        for i in 0..<4 { bytes[at + i] = UInt8((v >> (8 * UInt32(i))) & 0xFF) }
-    }
-    mutating func patch64(at: Int, _ v: UInt64) {
-        for i in 0..<8 { bytes[at + i] = UInt8((v >> (8 * UInt64(i))) & 0xFF) }
-    }
-}

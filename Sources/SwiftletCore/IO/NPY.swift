@@ -70,15 +70,10 @@ public struct NPYArray: Equatable {
         precondition(n == floats.count, "NPYArray(floats:shape:): floats.count must equal the product of shape")
         type = .float32
         self.shape = shape
-        var bytes = [UInt8](repeating: 0, count: floats.count * 4)
-        for (i, f) in floats.enumerated() {
-            let bits = f.bitPattern
-            bytes[i * 4] = UInt8(truncatingIfNeeded: bits)
-            bytes[i * 4 + 1] = UInt8(truncatingIfNeeded: bits >> 8)
-            bytes[i * 4 + 2] = UInt8(truncatingIfNeeded: bits >> 16)
-            bytes[i * 4 + 3] = UInt8(truncatingIfNeeded: bits >> 24)
-        }
-        data = bytes
+        var w = ByteWriter()
+        w.bytes.reserveCapacity(floats.count * 4)
+        for f in floats { w.f32(f) }
+        data = w.bytes
     }
 
     /// Reads and parses a `.npy` file.
@@ -213,18 +208,12 @@ public struct NPYArray: Equatable {
         }
         headerBytes.append(contentsOf: repeatElement(0x20, count: padding))
         headerBytes.append(0x0A)
-        var out: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, version, 0]
-        out.reserveCapacity(prefixLength + headerBytes.count + data.count)
-        let length = headerBytes.count
-        out.append(UInt8(truncatingIfNeeded: length))
-        out.append(UInt8(truncatingIfNeeded: length >> 8))
-        if version == 2 {
-            out.append(UInt8(truncatingIfNeeded: length >> 16))
-            out.append(UInt8(truncatingIfNeeded: length >> 24))
-        }
-        out.append(contentsOf: headerBytes)
-        out.append(contentsOf: data)
-        return out
+        var out = ByteWriter(bytes: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, version, 0])
+        out.bytes.reserveCapacity(prefixLength + headerBytes.count + data.count)
+        if version == 2 { out.u32(UInt32(headerBytes.count)) } else { out.u16(UInt16(headerBytes.count)) }
+        out.bytes.append(contentsOf: headerBytes)
+        out.bytes.append(contentsOf: data)
+        return out.bytes
     }
 
     /// The elements as Float: float32 as stored, other types converted (float64 rounded to nearest).
