@@ -76,7 +76,7 @@ let package = Package(
         ]),
         .executableTarget(name: "swiftlet-fuzz", dependencies: ["SwiftletCore", "SwiftletFuzz"]),
         .testTarget(name: "SwiftletTests", dependencies: [
-            "CSwiftletKernels", "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
+            "CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
             "SwiftletDetect", "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletFuzz", "SwiftletEstimate",
         ]),
     ]
