@@ -86,6 +86,6 @@ let package = Package(
 for name in coreSwiftTargets where !package.targets.contains(where: { $0.name == name }) {
     fatalError("coreSwiftTargets names '\(name)', which is no target of this package")
 }
-for target in package.targets where target.type == .regular {
-    target.swiftSettings = coreSwiftTargets.contains(target.name) ? core : nil
+for target in package.targets where coreSwiftTargets.contains(target.name) {
+    target.swiftSettings = core
 }

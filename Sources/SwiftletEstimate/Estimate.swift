@@ -184,10 +184,11 @@ public func estimateModel(_ model: PackedModel, target: EstimateTarget) throws(S
 /// Cycles of one layer on one thread, the loops counted, and the busiest thread's share.
 public func layerCycles(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool, outputElements: Int, loops t: [ArmLoopKind: ArmLoop],
                  target: EstimateTarget) -> (Double, String, Double) {
-    func cost(_ k: ArmLoopKind) -> ArmLoop { t[k]! }  // every kind is generated for every core that can run it
-    func term(_ k: ArmLoopKind, _ iterations: Double) -> (Double, String) {
-        let l = cost(k)
-        return (iterations * l.cyclesPerIteration / Double(l.workPerIteration) * Double(workUnit(k)), "\(k.rawValue) × \(formatCount(iterations))")
+    // `work` in the loop's own units (MACs, outputs requantized, elements, window taps × lanes); the
+    // label counts iterations of the body as compiled. Every kind is generated for every core that can run it.
+    func term(_ k: ArmLoopKind, _ work: Double) -> (Double, String) {
+        let l = t[k]!
+        return (work * l.cyclesPerWork, "\(k.rawValue) × \(formatCount(work / Double(l.workPerIteration)))")
     }
     let T = target.threads
     switch v.algorithm {
@@ -205,14 +206,14 @@ public func layerCycles(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool, outpu
             let kq = Double((k + 3) / 4), nb = Double((n + 7) / 8)
             let dot = v.isa == .neonDot
             let per4 = Double(calls * tiles4) * nb, per1 = Double(calls * tiles1) * nb
-            if per4 > 0 { parts.append(term(dot ? .qs8GemmDot4 : .qs8Gemm4, per4 * kq)) }
-            if per1 > 0 { parts.append(term(dot ? .qs8GemmDot1 : .qs8Gemm1, per1 * kq)) }
-            parts.append(term(.qs8GemmRequant8, Double(calls) * nb * Double(min(m, 4 * tiles4) + tiles1)))
+            if per4 > 0 { parts.append(term(dot ? .qs8GemmDot4 : .qs8Gemm4, per4 * kq * 128)) }  // 4 rows × 8 outputs × 4 deep
+            if per1 > 0 { parts.append(term(dot ? .qs8GemmDot1 : .qs8Gemm1, per1 * kq * 32)) }
+            parts.append(term(.qs8GemmRequant8, Double(calls) * nb * Double(min(m, 4 * tiles4) + tiles1) * 8))
         } else {
             let per4 = Double(calls * tiles4) * Double((n + 15) / 16) * Double(k)
             let per1 = Double(calls * tiles1) * Double((n + 31) / 32) * Double(k)
-            if per4 > 0 { parts.append(term(.f32Gemm4, per4)) }
-            if per1 > 0 { parts.append(term(.f32Gemm1, per1)) }
+            if per4 > 0 { parts.append(term(.f32Gemm4, per4 * 64)) }  // 4 rows × 16 outputs
+            if per1 > 0 { parts.append(term(.f32Gemm1, per1 * 32)) }  // 1 row × two blocks of 16
         }
         let extra = v.algorithm == .im2col ? " (+ the patch gather, not counted)" : ""
         return (parts.reduce(0) { $0 + $1.0 }, parts.map(\.1).joined(separator: " + ") + extra, busiestThreadShare(units: units, threads: T))
@@ -220,16 +221,16 @@ public func layerCycles(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool, outpu
         let pixels = Double(g.n * g.oh * g.ow), blocks = Double((g.c + 15) / 16), taps = g.params.kernelH * g.params.kernelW
         let share = busiestThreadShare(units: g.n * g.oh, threads: T)
         if int8 {
-            let a = term(.qs8Depthwise, pixels * blocks * Double((taps + 1) / 2)), b = term(.qs8DepthwiseRequant16, pixels * blocks)
+            let a = term(.qs8Depthwise, pixels * blocks * Double((taps + 1) / 2) * 32), b = term(.qs8DepthwiseRequant16, pixels * blocks * 16)
             return (a.0 + b.0, a.1 + " + " + b.1, share)
         }
-        let a = term(.f32Depthwise, pixels * blocks * Double(taps))
+        let a = term(.f32Depthwise, pixels * blocks * Double(taps) * 16)
         return (a.0, a.1 + " (border taps counted)", share)
     case .winograd:
         // Not a loop of its own here: its 16 GEMMs at the float GEMM's rate on 4/9 of the direct
         // MACs (F(2×2, 3×3)); the transforms are not counted.
         let macs = Double(g.n * g.oh * g.ow * g.oc * 9 * g.c) * 4 / 9
-        let a = term(.f32Gemm4, macs / 64)
+        let a = term(.f32Gemm4, macs)
         return (a.0, a.1 + " (Winograd: GEMMs only, approximate)", busiestThreadShare(units: (g.n * g.oh + 1) / 2, threads: T))
     case .elementwise:
         let kind: ArmLoopKind
@@ -241,32 +242,14 @@ public func layerCycles(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool, outpu
         case "lookupQS8": kind = .qs8Lookup
         default: kind = .f32Binary
         }
-        let l = cost(kind)
-        let a = term(kind, Double(outputElements) / Double(l.workPerIteration))
+        let a = term(kind, Double(outputElements))
         return (a.0, a.1, busiestThreadShare(units: (outputElements + 63) / 64, threads: T))
     case .pool:
         let kind: ArmLoopKind = int8 ? .qs8MaxPoolTap : .f32MaxPoolTap
-        let l = cost(kind)
-        let a = term(kind, Double(outputElements * g.params.kernelH * g.params.kernelW) / Double(l.workPerIteration))
+        let a = term(kind, Double(outputElements * g.params.kernelH * g.params.kernelW))
         return (a.0, a.1, busiestThreadShare(units: g.n * g.oh, threads: T))
     case .reference:
         return (0, "", 1)
-    }
-}
-
-/// The work one iteration count of `term` stands for: iterations are counted in the loop's own work
-/// units (MACs / 128 for a 4-row int8 step, …), so this is the work of one counted iteration.
-func workUnit(_ k: ArmLoopKind) -> Int {
-    switch k {
-    case .qs8GemmDot4, .qs8Gemm4: return 128  // 4 rows × 8 outputs × 4 deep
-    case .qs8GemmDot1, .qs8Gemm1: return 32  // 1 row × 8 × 4
-    case .qs8Depthwise: return 32  // 16 channels × 2 taps
-    case .f32Gemm4: return 64  // 4 rows × 16
-    case .f32Gemm1: return 32  // 1 row × 32 (two blocks of 16)
-    case .f32Depthwise: return 16
-    case .qs8GemmRequant8: return 8
-    case .qs8DepthwiseRequant16: return 16
-    default: return generatedArmLoops.first { $0.loop == k }?.workPerIteration ?? 1  // element-wise: counted in the loop's own iterations
     }
 }
 
