@@ -133,12 +133,12 @@ public func foldPads(_ g: IRGraph) {
     g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map { $0.element }
 }
 
-/// Folds `x · HardSigmoid(x)` (HardSigmoid with α = 1/6, β = 1/2, read by that Mul alone) into one
-/// `HardSwish(x)`, as PyTorch exports `nn.Hardswish` at opsets before 14 and as MobileNetV3's blocks
-/// are often written: one node and one tensor fewer, and in int8 one lookup table in place of a
-/// table and an int8 Mul (TFLite's converter folds the same pattern). Runs before `fuseActivations`,
-/// which can then fuse the HardSwish into the convolution that was read twice.
-public func foldHardSwish(_ g: IRGraph) {
+/// Folds `x · gate(x)` into the one activation it is (`Activation.gatedForms`, e.g. HardSigmoid(1/6,
+/// 1/2) gives HardSwish) when the gate is read by that Mul alone: one node and one
+/// tensor fewer, and in int8 one lookup table in place of a table and an int8 Mul (TFLite's converter
+/// folds the same patterns). Runs before `fuseActivations`, which can then fuse the result into the
+/// convolution that was read twice.
+public func foldGatedActivations(_ g: IRGraph) {
     let readers = g.readers()
     var producer = [Int](repeating: -1, count: g.values.count)
     for (i, n) in g.nodes.enumerated() { producer[n.output] = i }
@@ -149,11 +149,11 @@ public func foldHardSwish(_ g: IRGraph) {
             let h = mn.inputs[side], x = mn.inputs[1 - side]
             let hi = producer[h]
             guard hi >= 0, !removed.contains(hi), readers[h] == 1, !g.outputs.contains(h),
-                  case .activation(let a) = g.nodes[hi].op, a.kind == .hardSigmoid,
-                  abs(a.a - 1.0 / 6) < 1e-6, a.b == 0.5, g.nodes[hi].activation == .none,
+                  case .activation(let gate) = g.nodes[hi].op, g.nodes[hi].activation == .none,
+                  let form = Activation.gatedForms.first(where: { gate.matches($0.gate) }),
                   g.nodes[hi].inputs.first == x, g.values[h].shape == g.values[mn.output].shape
             else { continue }
-            g.nodes[mi].op = .activation(Activation(.hardSwish))
+            g.nodes[mi].op = .activation(form.product)
             g.nodes[mi].inputs = [x]
             removed.insert(hi)
             break

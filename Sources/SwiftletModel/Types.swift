@@ -38,7 +38,6 @@ public func typeProblem(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) 
     }
     if allFloat { return nil }
     let name = op.kind.name
-    func clampable(_ a: Activation) -> Bool { a.kind == .none || a.kind == .relu || a.kind == .clip }
     switch op {
     case .conv2d, .fullyConnected:
         let w = inputs[1], b = inputs[2]
@@ -48,14 +47,14 @@ public func typeProblem(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) 
             return "\(name) int8 needs symmetric int8 weights (per tensor or per output channel), '\(w.name)' is not"
         }
         guard b.dtype == .int32, b.quant == nil else { return "\(name) int8 needs an int32 bias, '\(b.name)' is \(b.dtype.name)" }
-        if let a = op.fusedActivation, !clampable(a) {
+        if let a = op.fusedActivation, !a.isClamp {
             return "\(name) int8 can fuse only relu or clip, not \(a.text); the activation must be a separate Lookup"
         }
         return nil
     case .binary(let kind, let a):
         guard kind == .add || kind == .mul else { break }
         guard inputs.allSatisfy(activationInt8), activationInt8(output) else { break }
-        return clampable(a) ? nil : "\(name) int8 can fuse only relu or clip, not \(a.text)"
+        return a.isClamp ? nil : "\(name) int8 can fuse only relu or clip, not \(a.text)"
     case .mean:
         if activationInt8(inputs[0]) && activationInt8(output) { return nil }
     case .prelu:

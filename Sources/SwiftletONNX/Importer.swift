@@ -64,7 +64,7 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
     var imp = ONNXImporter(path: path, opset: opset)
     let graph = try imp.build(model.graph, inputShape: options.inputShape)
     foldBatchNorm(graph)
-    foldHardSwish(graph)
+    foldGatedActivations(graph)
     fuseActivations(graph)
     foldPads(graph)
     removeDeadNodes(graph)

@@ -24,9 +24,6 @@ func weightFloats(_ spec: ModelSpec, _ t: Int) -> [Float] {
     return v
 }
 
-/// A fused activation the int8 conv/FC/add/mul can apply as a clamp.
-func clampable(_ a: Activation) -> Bool { a.kind == .none || a.kind == .relu || a.kind == .clip }
-
 /// The float spec with non-clampable fused activations split into their own Activation node, and the
 /// arena re-planned (the nodes reordered for memory unless `keepOrder`). `spec.weights` must hold the
 /// weights bytes.
@@ -36,7 +33,7 @@ func unfuseForInt8(_ spec: ModelSpec, keepOrder: Bool = false) -> ModelSpec {
     out.streamRows = false
     out.nodes = []
     for var node in spec.nodes {
-        guard let act = node.op.fusedActivation, !clampable(act) else {
+        guard let act = node.op.fusedActivation, !act.isClamp else {
             out.nodes.append(node)
             continue
         }
@@ -70,11 +67,11 @@ func int8Problem(_ node: NodeInfo, _ spec: ModelSpec) -> String? {
     switch node.op {
     case .conv2d, .fullyConnected:
         if !isConst(1) || !isConst(2) { return "its weights are computed at run time" }
-        if let a = node.op.fusedActivation, !clampable(a) { return "fused \(a.text)" }
+        if let a = node.op.fusedActivation, !a.isClamp { return "fused \(a.text)" }
         return nil
     case .binary(let k, let a):
         if k != .add && k != .mul { return "\(k.name) has no int8 kernel" }
-        if !clampable(a) { return "fused \(a.text)" }
+        if !a.isClamp { return "fused \(a.text)" }
         if isConst(0) && isConst(1) { return "both inputs are constants" }
         return nil
     case .activation, .maxPool, .avgPool, .mean, .concat, .reshape, .pad, .slice, .transpose, .softmax:
@@ -104,17 +101,6 @@ func activationParams(lo: Float, hi: Float) -> (QuantParams, degenerate: Bool) {
     if zp < -128 { zp = -128 }
     if zp > 127 { zp = 127 }
     return (QuantParams(scale: scale, zeroPoint: Int32(zp)), false)
-}
-
-/// A fixed output range for activations whose range is known: sigmoid-like [0, 1] gets TFLite's
-/// 1/256 with zero point −128, tanh 1/128 with 0. (A clip only bounds the range: it keeps the
-/// calibrated range inside its bounds, see `assignParams`.)
-func fixedParams(_ a: Activation) -> QuantParams? {
-    switch a.kind {
-    case .sigmoid, .hardSigmoid: return QuantParams(scale: 1.0 / 256, zeroPoint: -128)
-    case .tanh: return QuantParams(scale: 1.0 / 128, zeroPoint: 0)
-    default: return nil
-    }
 }
 
 /// Decides which nodes run int8: compute ops whenever they have an int8 form (and are not kept float),
@@ -160,14 +146,17 @@ func assignParams(_ spec: ModelSpec, int8Nodes: [Bool], ranges: [(Float, Float)?
             params[t] = calibrated(t)
         }
         let y = node.outputs[0]
-        if case .activation(let a) = node.op, let p = fixedParams(a) { params[y] = p }
-        if case .softmax = node.op { params[y] = QuantParams(scale: 1.0 / 256, zeroPoint: -128) }
-        if let a = node.op.fusedActivation, a.kind == .clip, let (lo, hi) = ranges[y] {
-            // A clamp bounds the range; within the bound, the calibrated range is finer (as TFLite).
-            params[y] = activationParams(lo: max(lo, a.a), hi: min(hi, a.b)).0
+        // The activation's own range rule (Activation.outputRange).
+        if case .activation(let a) = node.op {
+            switch a.outputRange {
+            case .fixed(let scale, let zeroPoint): params[y] = QuantParams(scale: scale, zeroPoint: zeroPoint)
+            case .atLeast(let lo): if let (_, hi) = ranges[y] { params[y] = activationParams(lo: lo, hi: hi).0 }
+            case .calibrated, .within: break
+            }
         }
-        if case .activation(let a) = node.op, a.kind == .hardSwish, let (_, hi) = ranges[y] {
-            params[y] = activationParams(lo: -0.375, hi: hi).0
+        if case .softmax = node.op { params[y] = QuantParams(scale: 1.0 / 256, zeroPoint: -128) }
+        if let a = node.op.fusedActivation, case .within(let lo0, let hi0) = a.outputRange, let (lo, hi) = ranges[y] {
+            params[y] = activationParams(lo: max(lo, lo0), hi: min(hi, hi0)).0
         }
     }
     // 2. Concat: one range for the output and every input whose producer is free to take it.

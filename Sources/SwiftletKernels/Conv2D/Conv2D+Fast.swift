@@ -16,12 +16,8 @@ public struct PackedConv {
 /// The float clamp a micro-kernel applies, and whether the activation needs a pass after it.
 @inline(__always)
 func floatClamp(_ act: Activation) -> (lo: Float, hi: Float, post: Bool) {
-    switch act.kind {
-    case .none: return (-.infinity, .infinity, false)
-    case .relu: return (0, .infinity, false)
-    case .clip: return (act.a, act.b, false)
-    default: return (-.infinity, .infinity, true)
-    }
+    guard let (lo, hi) = act.clampBounds else { return (-.infinity, .infinity, true) }
+    return (lo, hi, false)
 }
 
 /// A fused activation the kernels' clamp cannot apply (`floatClamp`'s `post`), in place on `pixels`

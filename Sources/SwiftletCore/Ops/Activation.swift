@@ -1,0 +1,137 @@
+import CSwiftletSys
+
+// The activations' home: every fact about a pointwise activation is here, and the passes, kernels and
+// the int8 conversion read it rather than listing kinds themselves. Adding one (docs/adding-an-op.md)
+// is a case, its `apply` and `text`, its int8 range, and, when exporters write it as `x · gate(x)`,
+// one entry in `gatedForms`.
+
+/// A pointwise activation, standalone or fused into its producer. Raw value stored in `.swl`: append only.
+public enum ActivationKind: Int32, Sendable {
+    case none = 0
+    case relu = 1
+    /// `min(max(x, a), b)`; ReLU6 is `clip(0, 6)`.
+    case clip = 2
+    /// `x < 0 ? a * x : x`.
+    case leakyRelu = 3
+    case sigmoid = 4
+    /// `clip(a * x + b, 0, 1)`.
+    case hardSigmoid = 5
+    /// `x * relu6(x + 3) / 6`.
+    case hardSwish = 6
+    case tanh = 7
+}
+
+/// An activation with its two parameters (meaning depends on the kind).
+public struct Activation: Equatable, Sendable {
+    public var kind: ActivationKind
+    public var a: Float
+    public var b: Float
+
+    public init(_ kind: ActivationKind, _ a: Float = 0, _ b: Float = 0) {
+        self.kind = kind
+        self.a = a
+        self.b = b
+    }
+
+    /// No activation.
+    public static let none = Activation(.none)
+
+    /// The activation applied to one value (the float reference definition; int8 tabulates it).
+    @inline(__always)
+    public func apply(_ x: Float) -> Float {
+        switch kind {
+        case .none: return x
+        case .relu: return x > 0 ? x : 0
+        case .clip: return x < a ? a : (x > b ? b : x)
+        case .leakyRelu: return x < 0 ? a * x : x
+        case .sigmoid: return 1 / (1 + expf(-x))
+        case .hardSigmoid:
+            let y = a * x + b
+            return y < 0 ? 0 : (y > 1 ? 1 : y)
+        case .hardSwish:
+            let r = x + 3
+            let c = r < 0 ? 0 : (r > 6 ? 6 : r)
+            return x * c / 6
+        case .tanh: return tanhf(x)
+        }
+    }
+
+    /// Short text for `inspect`: `relu`, `clip(0,6)`.
+    public var text: String {
+        switch kind {
+        case .none: return ""
+        case .relu: return "relu"
+        case .clip: return (a == 0 && b == 6) ? "relu6" : "clip(\(a),\(b))"
+        case .leakyRelu: return "leakyrelu(\(a))"
+        case .sigmoid: return "sigmoid"
+        case .hardSigmoid: return "hardsigmoid(\(a),\(b))"
+        case .hardSwish: return "hardswish"
+        case .tanh: return "tanh"
+        }
+    }
+
+    /// The bounds when the activation is a clamp (none, relu, clip), which every kernel applies while
+    /// storing: float micro-kernels and int8 kernels alike. Any other activation is a pass after a float
+    /// kernel, and in int8 a separate Lookup through a table of `apply`.
+    public var clampBounds: (lo: Float, hi: Float)? {
+        switch kind {
+        case .none: return (-.infinity, .infinity)
+        case .relu: return (0, .infinity)
+        case .clip: return (a, b)
+        case .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh: return nil
+        }
+    }
+
+    /// Whether the activation is a clamp (`clampBounds`): an int8 Conv, FullyConnected, Add or Mul can fuse it.
+    public var isClamp: Bool { clampBounds != nil }
+
+    /// What the int8 conversion knows of the output's range before calibration.
+    public enum OutputRange: Equatable, Sendable {
+        /// Nothing: the calibrated range.
+        case calibrated
+        /// A bounded function's fixed parameters (TFLite's: 1/256 and −128 for [0, 1], 1/128 and 0 for [−1, 1]).
+        case fixed(scale: Float, zeroPoint: Int32)
+        /// The calibrated maximum with the function's known minimum.
+        case atLeast(Float)
+        /// A clamp's bounds, within which the calibrated range is finer (as TFLite).
+        case within(Float, Float)
+    }
+
+    /// The int8 output range rule: `fixed` and `atLeast` apply to a standalone activation (a Lookup),
+    /// `within` to a clamp fused into its producer.
+    public var outputRange: OutputRange {
+        switch kind {
+        case .none, .relu, .leakyRelu: return .calibrated
+        case .clip: return .within(a, b)
+        case .sigmoid, .hardSigmoid: return .fixed(scale: 1.0 / 256, zeroPoint: -128)
+        case .tanh: return .fixed(scale: 1.0 / 128, zeroPoint: 0)
+        // x · relu6(x + 3) / 6 is least at x = −1.5.
+        case .hardSwish: return .atLeast(-0.375)
+        }
+    }
+
+    /// `x · gate(x)`, two nodes as exporters write some activations, and the one activation it is: the
+    /// importer folds the pair (`foldGatedActivations`), so a convolution can fuse it and int8 runs one
+    /// table instead of a table and a Mul. PyTorch exports `nn.Hardswish` this way before opset 14.
+    public static let gatedForms: [(gate: Activation, product: Activation)] = [
+        (Activation(.hardSigmoid, 1.0 / 6, 0.5), Activation(.hardSwish)),
+    ]
+
+    /// The same kind with parameters equal within 1e-6 (exporters round 1/6).
+    public func matches(_ other: Activation) -> Bool {
+        func near(_ x: Float, _ y: Float) -> Bool { (x - y).magnitude < 1e-6 }
+        return kind == other.kind && near(a, other.a) && near(b, other.b)
+    }
+
+    func encode(into a32: inout [Int32]) {
+        a32.append(kind.rawValue)
+        a32.append(Int32(bitPattern: a.bitPattern))
+        a32.append(Int32(bitPattern: b.bitPattern))
+    }
+
+    static func decode(_ r: inout AttrReader) throws(SwiftletError) -> Activation {
+        let k = try r.int()
+        guard let kind = ActivationKind(rawValue: Int32(k)) else { throw r.fail("unknown activation \(k)") }
+        return Activation(kind, try r.float(), try r.float())
+    }
+}
