@@ -203,6 +203,20 @@ def op_cases():
         helper.make_node("BatchNormalization", ["mm", "s2", "bb2", "m2", "v2"], ["y"]),
     ], [1, 2, 2, 3], [1, 4], [t("gw", w(5, 12)), t("gb", w(5)), t("s", pos(5)), t("bb", w(5)), t("m", w(5)), t("v", pos(5)),
                               t("mw", w(5, 4)), t("s2", pos(4)), t("bb2", w(4)), t("m2", w(4)), t("v2", pos(4))])
+    # SiLU as PyTorch exports nn.SiLU (Sigmoid then Mul): folded into one SiLU at import and fused into
+    # the conv; the second with Mul's operands the other way round and the conv also read by the Add,
+    # so the SiLU stays a standalone activation.
+    op_case("conv_silu", [
+        helper.make_node("Conv", ["x", "cw", "cb"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["c"], ["s"]),
+        helper.make_node("Mul", ["c", "s"], ["y"]),
+    ], [1, 3, 6, 7], [1, 5, 6, 7], [t("cw", w(5, 3, 3, 3)), t("cb", w(5))])
+    op_case("silu_standalone", [
+        helper.make_node("Conv", ["x", "cw", "cb"], ["c"]),
+        helper.make_node("Sigmoid", ["c"], ["s"]),
+        helper.make_node("Mul", ["s", "c"], ["m"]),
+        helper.make_node("Add", ["m", "c"], ["y"]),
+    ], [1, 3, 5, 5], [1, 6, 5, 5], [t("cw", w(6, 3, 1, 1) * 4), t("cb", w(6))])
     print("wrote", len([f for f in os.listdir(OPS) if f.endswith(".onnx")]), "op cases to", os.path.normpath(OPS))
 
 

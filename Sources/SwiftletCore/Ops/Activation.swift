@@ -19,6 +19,8 @@ public enum ActivationKind: Int32, Sendable {
     /// `x * relu6(x + 3) / 6`.
     case hardSwish = 6
     case tanh = 7
+    /// SiLU or Swish: `x * sigmoid(x)` (EfficientNet, YOLOv5, YOLOv8).
+    case silu = 8
 }
 
 /// An activation with its two parameters (meaning depends on the kind).
@@ -53,6 +55,8 @@ public struct Activation: Equatable, Sendable {
             let c = r < 0 ? 0 : (r > 6 ? 6 : r)
             return x * c / 6
         case .tanh: return tanhf(x)
+        // x / (1 + e^−x): one rounding fewer than x · σ(x), as ONNX Runtime's Sigmoid → Mul computes it.
+        case .silu: return x / (1 + expf(-x))
         }
     }
 
@@ -67,6 +71,7 @@ public struct Activation: Equatable, Sendable {
         case .hardSigmoid: return "hardsigmoid(\(a),\(b))"
         case .hardSwish: return "hardswish"
         case .tanh: return "tanh"
+        case .silu: return "silu"
         }
     }
 
@@ -78,7 +83,7 @@ public struct Activation: Equatable, Sendable {
         case .none: return (-.infinity, .infinity)
         case .relu: return (0, .infinity)
         case .clip: return (a, b)
-        case .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh: return nil
+        case .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .silu: return nil
         }
     }
 
@@ -107,14 +112,18 @@ public struct Activation: Equatable, Sendable {
         case .tanh: return .fixed(scale: 1.0 / 128, zeroPoint: 0)
         // x · relu6(x + 3) / 6 is least at x = −1.5.
         case .hardSwish: return .atLeast(-0.375)
+        // x · σ(x) is least at x ≈ −1.27846 (where 1 + x·(1 − σ(x)) = 0).
+        case .silu: return .atLeast(-0.27846455)
         }
     }
 
     /// `x · gate(x)`, two nodes as exporters write some activations, and the one activation it is: the
     /// importer folds the pair (`foldGatedActivations`), so a convolution can fuse it and int8 runs one
-    /// table instead of a table and a Mul. PyTorch exports `nn.Hardswish` this way before opset 14.
+    /// table instead of a table and a Mul. PyTorch exports `nn.Hardswish` before opset 14 and `nn.SiLU`
+    /// at every opset this way.
     public static let gatedForms: [(gate: Activation, product: Activation)] = [
         (Activation(.hardSigmoid, 1.0 / 6, 0.5), Activation(.hardSwish)),
+        (Activation(.sigmoid), Activation(.silu)),
     ]
 
     /// The same kind with parameters equal within 1e-6 (exporters round 1/6).
