@@ -59,7 +59,7 @@ public func typeProblem(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) 
         if activationInt8(inputs[0]) && activationInt8(output) { return nil }
     case .prelu:
         if inputs.allSatisfy(activationInt8) && activationInt8(output) { return nil }
-    case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose, .concat:
+    case _ where op.int8Form == .keepsInputParams || op.int8Form == .sharesParams:
         // Data movement (and pooling, as TFLite): the output keeps the input's scale and zero point.
         guard activationInt8(output), inputs.allSatisfy(activationInt8) else { break }
         for t in inputs where t.quant != output.quant {

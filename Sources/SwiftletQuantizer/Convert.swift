@@ -64,32 +64,27 @@ func unfuseForInt8(_ spec: ModelSpec, keepOrder: Bool = false) -> ModelSpec {
 /// Why `node` has no int8 form (nil: it has one). `weightsOnly` says whether an input is a constant.
 func int8Problem(_ node: NodeInfo, _ spec: ModelSpec) -> String? {
     let isConst = { (k: Int) in spec.tensors[node.inputs[k]].storage == .weights }
+    switch node.op.int8Form {
+    case .none, .conversion: return "\(node.op.kind.name) has no int8 kernel"
+    case .keepsInputParams, .sharesParams: return nil
+    case .compute: break
+    }
+    // What the int8 kernels need beyond the op itself: constant weights, a clamp as the fused activation.
+    let fused = node.op.fusedActivation.flatMap { $0.isClamp ? nil : "fused \($0.text)" }
     switch node.op {
     case .conv2d, .fullyConnected:
-        if !isConst(1) || !isConst(2) { return "its weights are computed at run time" }
-        if let a = node.op.fusedActivation, !a.isClamp { return "fused \(a.text)" }
-        return nil
-    case .binary(let k, let a):
-        if k != .add && k != .mul { return "\(k.name) has no int8 kernel" }
-        if !a.isClamp { return "fused \(a.text)" }
-        if isConst(0) && isConst(1) { return "both inputs are constants" }
-        return nil
-    case .activation, .maxPool, .avgPool, .mean, .concat, .reshape, .pad, .slice, .transpose, .softmax:
-        return nil
+        return !isConst(1) || !isConst(2) ? "its weights are computed at run time" : fused
+    case .binary:
+        return fused ?? (isConst(0) && isConst(1) ? "both inputs are constants" : nil)
     case .prelu:
         return isConst(1) ? nil : "its slope is computed at run time"
     default:
-        return "\(node.op.kind.name) has no int8 kernel"
+        return fused
     }
 }
 
 /// Ops whose int8 output keeps the input's scale and zero point: pure data movement, and pooling (as TFLite).
-func keepsInputParams(_ op: Op) -> Bool {
-    switch op {
-    case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose: return true
-    default: return false
-    }
-}
+func keepsInputParams(_ op: Op) -> Bool { op.int8Form == .keepsInputParams }
 
 /// Asymmetric int8 parameters for the real range `[lo, hi]` (which contains 0): 255 steps, the zero
 /// point an integer so that 0 is exact. A degenerate range gets scale 1/128 and `degenerate` set.
@@ -111,13 +106,10 @@ func chooseInt8Nodes(_ spec: ModelSpec, keepFloat: [Bool]) -> [Bool] {
     for (i, node) in spec.nodes.enumerated() {
         if keepFloat[i] || int8Problem(node, spec) != nil { continue }
         var ok = true
-        switch node.op {
-        case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose:
-            ok = int8Tensor[node.inputs[0]]
-        case .concat:
-            ok = node.inputs.allSatisfy { int8Tensor[$0] }
-        default:
-            break
+        switch node.op.int8Form {
+        case .keepsInputParams: ok = int8Tensor[node.inputs[0]]
+        case .sharesParams: ok = node.inputs.allSatisfy { int8Tensor[$0] }
+        case .compute, .none, .conversion: break
         }
         if ok {
             out[i] = true
@@ -393,10 +385,12 @@ struct Int8Builder {
                 ins = [x, addWeights(node.name + "/exp_table", .int32, [256], bytes)]
             case .concat:
                 for t in node.inputs { ins.append(int8Tensor(t, in: p)) }
-            case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose:
-                ins = [int8Tensor(node.inputs[0], in: p)]
             default:
-                for t in node.inputs { ins.append(int8Tensor(t)) }
+                if keepsInputParams(node.op) {
+                    ins = [int8Tensor(node.inputs[0], in: p)]
+                } else {
+                    for t in node.inputs { ins.append(int8Tensor(t)) }
+                }
             }
             emit(op, node.name, ins, yq, origin: i)
             int8Of[y] = yq

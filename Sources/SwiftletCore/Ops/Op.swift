@@ -95,6 +95,22 @@ public enum OpLimits {
     public static let dimension = 1 << 30
 }
 
+/// How an op runs in an int8 model (`Op.int8Form`).
+public enum Int8Form: Sendable {
+    /// No int8 kernel: the op stays float32 behind a Dequantize.
+    case none
+    /// Its own int8 kernel, with calibrated output parameters (or the activation's, `Activation.outputRange`);
+    /// an activation runs as a Lookup.
+    case compute
+    /// Data movement and pooling: int8 when its input is; the output keeps the input's scale and zero
+    /// point (as TFLite).
+    case keepsInputParams
+    /// Concat: int8 when every input is; its output and the inputs whose producers can take it share one range.
+    case sharesParams
+    /// Quantize, Dequantize and Lookup: written by the quantizer itself.
+    case conversion
+}
+
 /// One operator of a packed model, with its attributes.
 public enum Op: Equatable, Sendable {
     case conv2d(Conv2D)
@@ -146,6 +162,19 @@ public enum Op: Equatable, Sendable {
         case .quantize: return .quantize
         case .dequantize: return .dequantize
         case .lookup: return .lookup
+        }
+    }
+
+    /// How the op runs in an int8 model: the one answer the type check, the quantizer's choice of
+    /// int8 nodes, its parameters and its conversion all read (docs/quantization.md).
+    public var int8Form: Int8Form {
+        switch self {
+        case .conv2d, .fullyConnected, .activation, .prelu, .mean, .softmax: return .compute
+        case .binary(let k, _): return k == .add || k == .mul ? .compute : .none
+        case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose: return .keepsInputParams
+        case .concat: return .sharesParams
+        case .resize: return .none
+        case .quantize, .dequantize, .lookup: return .conversion
         }
     }
 
