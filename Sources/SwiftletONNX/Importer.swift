@@ -349,7 +349,7 @@ struct ONNXImporter {
 
     /// Folds a node whose inputs are all constant into constant values, within the graph's budget.
     mutating func fold(_ c: inout NodeContext) throws(SwiftletError) {
-        let folder = Folder(g: g, attrs: c.attrs, opset: opset, budget: foldBudget, used: folded, fail: c.fail)
+        let folder = Folder(g: g, attrs: c.attrs, opset: opset, budget: foldBudget, used: folded, fail: c.failure)
         let results = try folder.fold(c.op, c.ins)
         let outputs = c.node.output
         for (k, r) in results.enumerated() where k < outputs.count {

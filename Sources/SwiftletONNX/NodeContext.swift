@@ -25,8 +25,13 @@ struct NodeContext {
     var location: String { "\(path): node '\(name)'" }
 
     /// An invalid-model error naming the file, the node, its op and the opset.
-    func fail(_ detail: String, _ hint: String = "") -> SwiftletError {
-        .invalidModel(detail: "\(path): node '\(name)' (\(op), opset \(opset)): \(detail)", hint: hint)
+    func fail(_ detail: String, _ hint: String = "") -> SwiftletError { failure(detail, hint) }
+
+    /// `fail` as a function to keep (the constant folder does): it holds the node's names only, since
+    /// a kept copy of the context would make every later write to `ids` copy the whole table.
+    var failure: (String, String) -> SwiftletError {
+        let (path, name, op, opset) = (path, name, op, opset)
+        return { detail, hint in .invalidModel(detail: "\(path): node '\(name)' (\(op), opset \(opset)): \(detail)", hint: hint) }
     }
 
     /// An unsupported-op error for this node: the op is known, this form of it is not.
@@ -93,7 +98,6 @@ struct NodeContext {
         case "ConvTranspose": return "replace it with Resize + Conv"
         case "Gather", "Cast", "ConstantOfShape", "Range", "Expand", "Where", "Equal":
             return "it computes on run-time data; it is supported only when its inputs are constant (pass --input-shape to make shapes static)"
-        case "Upsample": return "export with opset >= 11 (it becomes Resize)"
         default: return ""
         }
     }
