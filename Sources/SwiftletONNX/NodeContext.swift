@@ -34,7 +34,7 @@ struct NodeContext {
         return { detail, hint in .invalidModel(detail: "\(path): node '\(name)' (\(op), opset \(opset)): \(detail)", hint: hint) }
     }
 
-    /// An unsupported-op error for this node: the op is known, this form of it is not.
+    /// The unsupported-op error for this node, with `hint` saying what is not supported or why.
     func unsupported(_ hint: String) -> SwiftletError {
         .unsupportedOp(op: op, node: name, opset: opset, hint: hint)
     }
