@@ -307,10 +307,10 @@ struct ONNXImporter {
 
     // MARK: node mapping
 
+    /// Maps one node: the preamble every op shares (domain, inputs, the inference no-ops, constant
+    /// folding, no run-time integers), then the op's rule from `NodeContext.rules`.
     mutating func importNode(_ node: Onnx_NodeProto, name: String) throws(SwiftletError) {
         let op = node.opType
-        let path = self.path
-        let opset = self.opset
         if !node.domain.isEmpty && node.domain != "ai.onnx" {
             throw .unsupportedOp(op: "\(node.domain).\(op)", node: name, opset: opset, hint: "custom-domain ops cannot be imported")
         }
@@ -323,445 +323,49 @@ struct ONNXImporter {
             ins.append(v)
         }
         let attrs = Attributes(node, where: "\(path): node '\(name)' (\(op))")
-        func fail(_ detail: String, _ hint: String = "") -> SwiftletError {
-            .invalidModel(detail: "\(path): node '\(name)' (\(op), opset \(opset)): \(detail)", hint: hint)
-        }
-        func input(_ k: Int) throws(SwiftletError) -> Int {
-            guard k < ins.count, ins[k] >= 0 else { throw fail("input \(k) is missing") }
-            return ins[k]
-        }
-        func shape(_ k: Int) throws(SwiftletError) -> [Int] { g.values[try input(k)].shape }
-        func constInts(_ k: Int) throws(SwiftletError) -> [Int]? {
-            guard k < ins.count, ins[k] >= 0, let c = g.values[ins[k]].constant else { return nil }
-            switch c.exactInts {
-            case .success(let v): return v.map { Int($0) }
-            case .failure(let e): throw fail("input \(k) ('\(g.values[ins[k]].name)') holds \(e.value), which is not an integer")
-            }
-        }
-        func produce(_ irop: IROp, _ outShape: [Int], inputs: [Int]) throws(SwiftletError) {
-            guard let outName = node.output.first, !outName.isEmpty else { throw fail("has no output") }
-            if let problem = shapeProblem(outShape) { throw fail("computed output shape \(Shape.text(outShape)) \(problem)") }
-            // An empty tensor computed at run time is never meant (and kernels divide by its sizes).
-            if outShape.contains(0) { throw fail("computed output shape \(Shape.text(outShape)) has no elements") }
-            let v = g.add(IRValue(name: outName, shape: outShape))
-            g.nodes.append(IRNode(name: name, op: irop, inputs: inputs, output: v))
-            ids[outName] = v
-        }
-        func alias(_ v: Int) {
-            if let o = node.output.first { ids[o] = v }
-        }
+        var c = NodeContext(node: node, name: name, op: op, path: path, opset: opset, ins: ins, attrs: attrs, g: g, ids: [:])
+        // The name table moves into the context for the node and back (no copy), even on a throw.
+        swap(&c.ids, &ids)
+        defer { swap(&c.ids, &ids) }
 
         // Inference-mode no-ops.
         if op == "Identity" || op == "Dropout" {
-            alias(try input(0))
+            c.alias(try c.input(0))
             // Dropout's optional mask output is never needed in inference.
             return
         }
         // Constant folding: every input constant (Shape is constant whenever the shape is static).
         let allConst = !ins.isEmpty && ins.allSatisfy { $0 < 0 || g.values[$0].constant != nil }
         if op == "Constant" || op == "Shape" || op == "Size" || (allConst && Folder.foldable.contains(op)) {
-            let folder = Folder(g: g, attrs: attrs, opset: opset, budget: foldBudget, used: folded, fail: fail)
-            let results = try folder.fold(op, ins)
-            for (k, r) in results.enumerated() where k < node.output.count {
-                if let problem = shapeProblem(r.shape) { throw fail("folded output shape \(Shape.text(r.shape)) \(problem)") }
-                guard Shape.count(r.shape) == r.data.count else {
-                    throw fail("folded output has \(r.data.count) values for shape \(Shape.text(r.shape))")
-                }
-                // A Constant node's values are the file's own, like an initializer's; every other fold
-                // counts against the budget (the ops that create elements checked it before allocating).
-                if op == "Constant" {
-                    foldBudget += Folder.constantAllowance * r.data.count
-                } else {
-                    if r.data.count > foldBudget - folded { throw folder.overBudget(r.data.count, r.shape) }
-                    folded += r.data.count
-                }
-                ids[node.output[k]] = g.add(IRValue(name: node.output[k], shape: r.shape, isInt: isIntData(r.data), constant: r.data))
-            }
+            try fold(&c)
             return
         }
         for i in ins where i >= 0 && g.values[i].isInt && g.values[i].constant == nil {
-            throw .unsupportedOp(op: op, node: name, opset: opset, hint: "integer tensors computed at run time are not supported")
+            throw c.unsupported("integer tensors computed at run time are not supported")
         }
+        guard let rule = NodeContext.rules[op] else { throw c.unsupported(NodeContext.unsupportedHint(op)) }
+        try rule(&c)
+    }
 
-        switch op {
-        case "Conv":
-            let x = try shape(0)
-            let w = try shape(1)
-            guard x.count == 4, w.count == 4 else {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "only 2-D convolution (4-D input) is supported, input is \(x)")
+    /// Folds a node whose inputs are all constant into constant values, within the graph's budget.
+    mutating func fold(_ c: inout NodeContext) throws(SwiftletError) {
+        let folder = Folder(g: g, attrs: c.attrs, opset: opset, budget: foldBudget, used: folded, fail: c.failure)
+        let results = try folder.fold(c.op, c.ins)
+        let outputs = c.node.output
+        for (k, r) in results.enumerated() where k < outputs.count {
+            if let problem = shapeProblem(r.shape) { throw c.fail("folded output shape \(Shape.text(r.shape)) \(problem)") }
+            guard Shape.count(r.shape) == r.data.count else {
+                throw c.fail("folded output has \(r.data.count) values for shape \(Shape.text(r.shape))")
             }
-            var c = Conv2D()
-            c.kernelH = w[2]
-            c.kernelW = w[3]
-            let ks = try attrs.ints("kernel_shape", [w[2], w[3]])
-            if ks != [w[2], w[3]] { throw fail("kernel_shape \(ks) disagrees with weights \(w)") }
-            let strides = try attrs.ints("strides", [1, 1], count: 2, in: 1...OpLimits.window)
-            let dil = try attrs.ints("dilations", [1, 1], count: 2, in: 1...OpLimits.window)
-            c.strideH = strides[0]; c.strideW = strides[1]
-            c.dilationH = dil[0]; c.dilationW = dil[1]
-            c.groups = try attrs.int("group", 1, in: 1...max(x[1], 1))
-            let pads = try spatialPads(attrs, inSize: [x[2], x[3]], kernel: [w[2], w[3]], strides: strides, dilations: dil, fail: fail)
-            (c.padTop, c.padLeft, c.padBottom, c.padRight) = (pads[0], pads[1], pads[2], pads[3])
-            guard x[1] % c.groups == 0, x[1] / c.groups == w[1], w[0] % c.groups == 0 else {
-                throw fail("weights \(w) do not fit input \(x) with group \(c.groups)")
-            }
-            let oh = try windowOutput(x[2], w[2], strides[0], dil[0], pads[0], pads[2], axis: "height", fail)
-            let ow = try windowOutput(x[3], w[3], strides[1], dil[1], pads[1], pads[3], axis: "width", fail)
-            var inputs = [try input(0), try input(1)]
-            if ins.count > 2 && ins[2] >= 0 {
-                let b = g.values[ins[2]]
-                let n = b.constant?.count ?? Shape.count(b.shape) ?? -1
-                guard b.shape.count == 1, n == w[0] else {
-                    throw fail("bias '\(b.name)' of shape \(Shape.text(b.shape)) has \(n) values for \(w[0]) output channels", "it must have one value per output channel")
-                }
-                inputs.append(ins[2])
-            }
-            try produce(.conv(c), [x[0], w[0], oh, ow], inputs: inputs)
-
-        case "BatchNormalization":
-            let x = try shape(0)
-            guard let s = g.values[try input(1)].constant?.asFloats, let b = g.values[try input(2)].constant?.asFloats,
-                  let m = g.values[try input(3)].constant?.asFloats, let v = g.values[try input(4)].constant?.asFloats,
-                  x.count >= 2, s.count == x[1], b.count == x[1], m.count == x[1], v.count == x[1]
-            else { throw fail("scale, bias, mean and variance must be constants of \(x.count > 1 ? x[1] : 0) values") }
-            if try attrs.int("training_mode", 0) != 0 {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "training_mode=1 is not supported; export the model in eval mode (model.eval())")
-            }
-            let eps = try attrs.float("epsilon", 1e-5)
-            var scale = [Float](repeating: 0, count: s.count)
-            var shift = scale
-            for i in 0..<s.count {
-                scale[i] = s[i] / (v[i] + eps).squareRoot()
-                shift[i] = b[i] - m[i] * scale[i]
-            }
-            try produce(.batchNorm(scale: scale, shift: shift), x, inputs: [try input(0)])
-
-        case "Relu": try produce(.activation(Activation(.relu)), try shape(0), inputs: [try input(0)])
-        case "Sigmoid": try produce(.activation(Activation(.sigmoid)), try shape(0), inputs: [try input(0)])
-        case "Tanh": try produce(.activation(Activation(.tanh)), try shape(0), inputs: [try input(0)])
-        case "HardSwish": try produce(.activation(Activation(.hardSwish)), try shape(0), inputs: [try input(0)])
-        case "LeakyRelu":
-            try produce(.activation(Activation(.leakyRelu, try attrs.float("alpha", 0.01))), try shape(0), inputs: [try input(0)])
-        case "HardSigmoid":
-            try produce(.activation(Activation(.hardSigmoid, try attrs.float("alpha", 0.2), try attrs.float("beta", 0.5))), try shape(0), inputs: [try input(0)])
-        case "Clip":
-            var lo = -Float.greatestFiniteMagnitude
-            var hi = Float.greatestFiniteMagnitude
-            if opset < 11 {
-                lo = try attrs.float("min", lo)
-                hi = try attrs.float("max", hi)
+            // A Constant node's values are the file's own, like an initializer's; every other fold
+            // counts against the budget (the ops that create elements checked it before allocating).
+            if c.op == "Constant" {
+                foldBudget += Folder.constantAllowance * r.data.count
             } else {
-                for (k, dst) in [(1, 0), (2, 1)] where k < ins.count && ins[k] >= 0 {
-                    guard let c = g.values[ins[k]].constant?.asFloats, c.count == 1 else {
-                        throw .unsupportedOp(op: op, node: name, opset: opset, hint: "Clip's min/max must be constant scalars")
-                    }
-                    if dst == 0 { lo = c[0] } else { hi = c[0] }
-                }
+                if r.data.count > foldBudget - folded { throw folder.overBudget(r.data.count, r.shape) }
+                folded += r.data.count
             }
-            if lo == 0 && hi == .greatestFiniteMagnitude {
-                try produce(.activation(Activation(.relu)), try shape(0), inputs: [try input(0)])
-            } else {
-                try produce(.activation(Activation(.clip, lo, hi)), try shape(0), inputs: [try input(0)])
-            }
-        case "PRelu":
-            let x = try shape(0)
-            let sl = try shape(1)
-            guard let out = Shape.broadcast(x, sl), out == x else { throw fail("slope \(sl) does not broadcast to \(x)") }
-            try produce(.prelu, x, inputs: [try input(0), try input(1)])
-
-        case "Add", "Sub", "Mul", "Div":
-            let kind: OpKind = ["Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div][op]!
-            let a = try shape(0)
-            let b = try shape(1)
-            guard let out = Shape.broadcast(a, b) else { throw fail("shapes \(a) and \(b) do not broadcast") }
-            guard out.count <= maxRank else { throw fail("rank \(out.count) exceeds \(maxRank)") }
-            try produce(.binary(kind), out, inputs: [try input(0), try input(1)])
-
-        case "MaxPool", "AveragePool":
-            let x = try shape(0)
-            guard x.count == 4 else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "only 2-D pooling is supported") }
-            if op == "MaxPool" && node.output.count > 1 && !node.output[1].isEmpty {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "the Indices output is not supported")
-            }
-            let k = try attrs.ints("kernel_shape", nil, count: 2, in: 1...OpLimits.window)
-            let strides = try attrs.ints("strides", [1, 1], count: 2, in: 1...OpLimits.window)
-            let dil = try attrs.ints("dilations", [1, 1])
-            if dil != [1, 1] { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "dilated pooling is not supported") }
-            var p = Pool2D()
-            (p.kernelH, p.kernelW, p.strideH, p.strideW) = (k[0], k[1], strides[0], strides[1])
-            let pads = try spatialPads(attrs, inSize: [x[2], x[3]], kernel: k, strides: strides, dilations: [1, 1], fail: fail)
-            (p.padTop, p.padLeft, p.padBottom, p.padRight) = (pads[0], pads[1], pads[2], pads[3])
-            p.ceilMode = try attrs.int("ceil_mode", 0) == 1
-            p.countIncludePad = try attrs.int("count_include_pad", 0) == 1
-            let physical = try Op.maxPool(p).outputShape([[x[0], x[2], x[3], x[1]]], where: "\(path): node '\(name)'")
-            try produce(.pool(isMax: op == "MaxPool", p), [x[0], x[1], physical[1], physical[2]], inputs: [try input(0)])
-
-        case "GlobalAveragePool":
-            let x = try shape(0)
-            guard x.count == 4 else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "only 4-D input is supported") }
-            try produce(.globalAveragePool, [x[0], x[1], 1, 1], inputs: [try input(0)])
-
-        case "ReduceMean":
-            let x = try shape(0)
-            var axes: [Int]
-            if opset >= 18, ins.count > 1, ins[1] >= 0 {
-                guard let a = try constInts(1) else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "axes must be constant") }
-                axes = a
-            } else {
-                axes = try attrs.ints("axes", Array(0..<x.count))
-            }
-            axes = try axes.map { a throws(SwiftletError) -> Int in try normAxis(a, x.count, fail) }
-            let keep = try attrs.int("keepdims", 1) == 1
-            var out: [Int] = []
-            for (i, d) in x.enumerated() {
-                if axes.contains(i) { if keep { out.append(1) } } else { out.append(d) }
-            }
-            try produce(.reduceMean(axes: axes, keepDims: keep), out, inputs: [try input(0)])
-
-        case "Gemm":
-            let a = try shape(0)
-            let b = try shape(1)
-            guard a.count == 2, b.count == 2 else { throw fail("Gemm inputs must be 2-D, got \(a) and \(b)") }
-            let transA = try attrs.int("transA", 0) == 1
-            let transB = try attrs.int("transB", 0) == 1
-            let m = transA ? a[1] : a[0]
-            let ka = transA ? a[0] : a[1]
-            let kb = transB ? b[1] : b[0]
-            let n = transB ? b[0] : b[1]
-            if ka != kb { throw fail("A \(a) and B \(b) do not multiply") }
-            var inputs = [try input(0), try input(1)]
-            if ins.count > 2 && ins[2] >= 0 { inputs.append(ins[2]) }
-            try produce(.gemm(transA: transA, transB: transB, alpha: try attrs.float("alpha", 1), beta: try attrs.float("beta", 1)), [m, n], inputs: inputs)
-
-        case "MatMul":
-            let a = try shape(0)
-            let b = try shape(1)
-            guard a.count >= 2, b.count == 2, a[a.count - 1] == b[0] else {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "only A[..., K] x B[K, N] with constant B is supported, got \(a) x \(b)")
-            }
-            var out = a
-            out[out.count - 1] = b[1]
-            try produce(.matmul, out, inputs: [try input(0), try input(1)])
-
-        case "Flatten":
-            let x = try shape(0)
-            let axis = try normAxis(try attrs.int("axis", 1), x.count + 1, fail)
-            try produce(.reshape, try flattenShape(x, axis, fail), inputs: [try input(0)])
-
-        case "Reshape":
-            let x = try shape(0)
-            guard let target = try constInts(1) else {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "the target shape must be constant (fix the input shape with --input-shape)")
-            }
-            try produce(.reshape, try reshapeTarget(x, target, allowZero: try attrs.int("allowzero", 0) == 1, fail), inputs: [try input(0)])
-
-        case "Squeeze", "Unsqueeze":
-            let x = try shape(0)
-            let axes: [Int]
-            if opset >= 13 { axes = try constInts(1) ?? [] } else { axes = try attrs.ints("axes", []) }
-            try produce(.reshape, try squeezeShape(op == "Squeeze", x, axes, fail), inputs: [try input(0)])
-
-        case "Transpose":
-            let x = try shape(0)
-            let perm = try attrs.ints("perm", Array((0..<x.count).reversed()))
-            guard perm.sorted() == Array(0..<x.count) else { throw fail("perm \(perm) is not a permutation of rank \(x.count)") }
-            try produce(.transpose(perm: perm), Shape.permute(x, perm), inputs: [try input(0)])
-
-        case "Concat":
-            if ins.isEmpty { throw fail("has no inputs", "Concat needs at least one input") }
-            var shapes: [[Int]] = []
-            for k in 0..<ins.count { shapes.append(try shape(k)) }
-            let axis = try normAxis(try attrs.int("axis", nil), shapes[0].count, fail)
-            var out = shapes[0]
-            for s in shapes.dropFirst() {
-                guard s.count == out.count else { throw fail("inputs have different ranks") }
-                for d in 0..<s.count where d != axis && s[d] != out[d] { throw fail("input \(s) does not match \(shapes[0]) off axis \(axis)") }
-                out[axis] = try checkedSum(out[axis], s[axis], "concatenated axis \(axis)", fail)
-            }
-            try produce(.concat(axis: axis), out, inputs: ins)
-
-        case "Softmax":
-            let x = try shape(0)
-            let axis = try normAxis(try attrs.int("axis", opset >= 13 ? -1 : 1), x.count, fail)
-            try produce(.softmax(axis: axis, toEnd: opset < 13 && axis != x.count - 1), x, inputs: [try input(0)])
-
-        case "Split":
-            let x = try shape(0)
-            if node.output.isEmpty { throw fail("has no outputs") }
-            let axis = try normAxis(try attrs.int("axis", 0), x.count, fail)
-            var sizes: [Int]
-            if opset >= 13, ins.count > 1, ins[1] >= 0 {
-                guard let s = try constInts(1) else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "split sizes must be constant") }
-                sizes = s
-            } else if let s = try? attrs.ints("split", nil) {
-                sizes = s
-            } else {
-                let n = node.output.count
-                let each = (x[axis] + n - 1) / n
-                sizes = (0..<n).map { min(each, x[axis] - $0 * each) }
-            }
-            // The count first: the sizes are printed in messages only once they are one per output.
-            guard sizes.count == node.output.count else {
-                throw fail("has \(sizes.count) split sizes for \(node.output.count) outputs; give one size per output")
-            }
-            var total = 0
-            for z in sizes {
-                if z < 0 { throw fail("split sizes \(sizes) include a negative size") }
-                total = try checkedSum(total, z, "split sizes \(sizes)", fail)
-            }
-            guard total == x[axis] else {
-                throw fail("split sizes \(sizes) do not add up to \(x[axis]) for \(node.output.count) outputs")
-            }
-            if sizes.contains(0) { throw fail("split sizes \(sizes) leave an output empty") }
-            var start = 0
-            for (k, o) in node.output.enumerated() {
-                var s = Slice()
-                s.starts = [Int](repeating: 0, count: x.count)
-                s.steps = [Int](repeating: 1, count: x.count)
-                s.sizes = x
-                s.starts[axis] = start
-                s.sizes[axis] = sizes[k]
-                start += sizes[k]
-                let v = g.add(IRValue(name: o, shape: s.sizes))
-                g.nodes.append(IRNode(name: "\(name):\(k)", op: .slice(s), inputs: [try input(0)], output: v))
-                ids[o] = v
-            }
-
-        case "Slice":
-            let x = try shape(0)
-            var starts: [Int], ends: [Int], axes: [Int], steps: [Int]
-            if opset >= 10 {
-                guard let s = try constInts(1), let e = try constInts(2) else {
-                    throw .unsupportedOp(op: op, node: name, opset: opset, hint: "starts and ends must be constant")
-                }
-                starts = s
-                ends = e
-                axes = try constInts(3) ?? Array(0..<s.count)
-                steps = try constInts(4) ?? [Int](repeating: 1, count: s.count)
-            } else {
-                starts = try attrs.ints("starts", nil)
-                ends = try attrs.ints("ends", nil)
-                axes = try attrs.ints("axes", Array(0..<starts.count))
-                steps = [Int](repeating: 1, count: starts.count)
-            }
-            let s = try sliceParams(x, starts, ends, axes, steps, fail)
-            try produce(.slice(s), s.sizes, inputs: [try input(0)])
-
-        case "Pad":
-            let x = try shape(0)
-            let mode = try attrs.string("mode", "constant")
-            var p = Pad()
-            guard let m = ["constant": Pad.Mode.constant, "reflect": .reflect, "edge": .edge][mode] else {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "pad mode '\(mode)' is not supported (constant, reflect, edge are)")
-            }
-            p.mode = m
-            var pads: [Int]
-            if opset >= 11 {
-                guard let pp = try constInts(1) else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "pads must be constant") }
-                pads = pp
-                if ins.count > 2, ins[2] >= 0 {
-                    guard let v = g.values[ins[2]].constant?.asFloats, v.count <= 1 else { throw fail("constant_value must be a constant scalar") }
-                    p.value = v.first ?? 0
-                }
-                if ins.count > 3, ins[3] >= 0 {
-                    guard let ax = try constInts(3) else { throw fail("axes must be constant") }
-                    guard pads.count == 2 * ax.count else { throw fail("pads has \(pads.count) values for \(ax.count) axes \(ax)") }
-                    var full = [Int](repeating: 0, count: 2 * x.count)
-                    for (i, a0) in ax.enumerated() {
-                        let a = try normAxis(a0, x.count, fail)
-                        full[a] = pads[i]
-                        full[a + x.count] = pads[i + ax.count]
-                    }
-                    pads = full
-                }
-            } else {
-                pads = try attrs.ints("pads", nil)
-                p.value = try attrs.float("value", 0)
-            }
-            guard pads.count == 2 * x.count else { throw fail("pads has \(pads.count) values for rank \(x.count)") }
-            if pads.contains(where: { $0 < 0 }) {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "negative pads (cropping) are not supported; use Slice")
-            }
-            for v in pads where v > OpLimits.pad { throw fail("pads \(Shape.text(pads)) include \(v), more than the \(OpLimits.pad) a .swl stores") }
-            p.begins = Array(pads[0..<x.count])
-            p.ends = Array(pads[x.count...])
-            var out = x
-            for i in 0..<x.count { out[i] += p.begins[i] + p.ends[i] }
-            try produce(.pad(p), out, inputs: [try input(0)])
-
-        case "Resize", "Upsample":
-            let x = try shape(0)
-            guard x.count == 4 else { throw .unsupportedOp(op: op, node: name, opset: opset, hint: "only 4-D NCHW resizing is supported") }
-            var r = Resize()
-            let mode = try attrs.string("mode", "nearest")
-            guard let m = ["nearest": Resize.Mode.nearest, "linear": .linear, "bilinear": .linear][mode] else {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "mode '\(mode)' is not supported (nearest, linear are)")
-            }
-            r.mode = m
-            let antialias = try attrs.int("antialias", 0)
-            let excludeOutside = try attrs.int("exclude_outside", 0)
-            let policy = try attrs.string("keep_aspect_ratio_policy", "stretch")
-            if antialias != 0 || excludeOutside != 0 || attrs.has("axes") || policy != "stretch" {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "antialias, exclude_outside, axes and keep_aspect_ratio_policy are not supported; export plain nearest or linear resizing with explicit sizes")
-            }
-            var outSize: [Int]? = nil
-            var scales: [Float]? = nil
-            if op == "Upsample" {
-                scales = g.values[try input(1)].constant?.asFloats
-            } else {
-                if ins.count > 3, ins[3] >= 0, let s = try constInts(3), !s.isEmpty { outSize = s }
-                if outSize == nil, ins.count > 2, ins[2] >= 0, let s = g.values[ins[2]].constant?.asFloats, !s.isEmpty { scales = s }
-                let ct = try attrs.string("coordinate_transformation_mode", "half_pixel")
-                let coordinates: [String: Resize.Coordinate] = ["half_pixel": .halfPixel, "asymmetric": .asymmetric,
-                                                               "align_corners": .alignCorners, "pytorch_half_pixel": .pytorchHalfPixel]
-                guard let c = coordinates[ct] else {
-                    throw .unsupportedOp(op: op, node: name, opset: opset, hint: "coordinate_transformation_mode '\(ct)' is not supported")
-                }
-                r.coordinate = c
-                let nm = try attrs.string("nearest_mode", "round_prefer_floor")
-                let roundings: [String: Resize.Rounding] = ["round_prefer_floor": .roundPreferFloor, "round_prefer_ceil": .roundPreferCeil,
-                                                            "floor": .floor, "ceil": .ceil]
-                guard let rounding = roundings[nm] else {
-                    throw .unsupportedOp(op: op, node: name, opset: opset, hint: "nearest_mode '\(nm)' is not supported (round_prefer_floor, round_prefer_ceil, floor, ceil are)")
-                }
-                r.nearest = rounding
-            }
-            if op == "Upsample" { (r.coordinate, r.nearest) = (.asymmetric, .floor) }
-            if let s = outSize, s.count == 4, s[0] == x[0], s[1] == x[1] {
-                guard (1...OpLimits.resize).contains(s[2]), (1...OpLimits.resize).contains(s[3]) else {
-                    throw fail("sizes \(Shape.text(s)) must give an output height and width in 1...\(OpLimits.resize)")
-                }
-                (r.outH, r.outW) = (s[2], s[3])
-            } else if let s = scales, s.count == 4, s[0] == 1, s[1] == 1 {
-                let h = Float(x[2]) * s[2]
-                let w = Float(x[3]) * s[3]
-                // The kernels take the scale as out/in; ONNX uses the given scale in the coordinate
-                // formula, which differs when in × scale is not whole.
-                guard h.isFinite, w.isFinite, h <= Float(OpLimits.resize), w <= Float(OpLimits.resize) else {
-                    throw fail("scales \(s) give an output of \(h) x \(w), outside 1...\(OpLimits.resize)")
-                }
-                guard h == h.rounded(.down), w == w.rounded(.down), h >= 1, w >= 1 else {
-                    throw .unsupportedOp(op: op, node: name, opset: opset, hint: "scales \(s[2]), \(s[3]) do not give whole output sizes for \(x[2])x\(x[3]); export with explicit sizes")
-                }
-                r.outH = Int(h)
-                r.outW = Int(w)
-            } else {
-                throw .unsupportedOp(op: op, node: name, opset: opset, hint: "scales or sizes must be constant and resize only H and W")
-            }
-            try produce(.resize(r), [x[0], x[1], r.outH, r.outW], inputs: [try input(0)])
-
-        default:
-            var hint = ""
-            switch op {
-            case "GridSample", "NonMaxSuppression", "TopK", "Loop", "If", "Scan":
-                hint = "dynamic or control-flow ops are not supported; move it out of the exported graph (do it in post-processing)"
-            case "ConvTranspose": hint = "replace it with Resize + Conv"
-            case "Gather", "Cast", "ConstantOfShape", "Range", "Expand", "Where", "Equal":
-                hint = "it computes on run-time data; it is supported only when its inputs are constant (pass --input-shape to make shapes static)"
-            case "Upsample": hint = "export with opset >= 11 (it becomes Resize)"
-            default: break
-            }
-            throw .unsupportedOp(op: op, node: name, opset: opset, hint: hint)
+            c.ids[outputs[k]] = g.add(IRValue(name: outputs[k], shape: r.shape, isInt: isIntData(r.data), constant: r.data))
         }
     }
 }
@@ -931,20 +535,4 @@ func flattenShape(_ x: [Int], _ axis: Int, _ fail: (String, String) -> SwiftletE
         throw fail("flattening \(Shape.text(x)) at axis \(axis) overflows", "")
     }
     return [outer, inner]
-}
-
-/// One spatial output size of a window op, ⌊(in + p0 + p1 − ((k − 1)·d + 1)) / s⌋ + 1, in checked
-/// arithmetic (the attributes are range-checked before; this is the second line).
-func windowOutput(_ size: Int, _ k: Int, _ s: Int, _ d: Int, _ p0: Int, _ p1: Int, axis: String,
-                  _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> Int {
-    guard s >= 1, d >= 1, k >= 1 else { throw fail("kernel \(k), stride \(s) and dilation \(d) must be at least 1 (\(axis))", "") }
-    let (k1, o1) = (k - 1).multipliedReportingOverflow(by: d)
-    let (a, o2) = size.addingReportingOverflow(p0)
-    let (padded, o3) = a.addingReportingOverflow(p1)
-    if o1 || o2 || o3 || k1 == Int.max {
-        throw fail("kernel \(k) with dilation \(d) and pads \(p0), \(p1) overflow the output \(axis)", "")
-    }
-    let span = padded - (k1 + 1)
-    if span < 0 { throw fail("kernel \(k) with dilation \(d) spans \(k1 + 1), more than the padded input \(axis) \(padded)", "") }
-    return span / s + 1
 }

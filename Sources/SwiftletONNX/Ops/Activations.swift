@@ -1,0 +1,62 @@
+import SwiftletCompiler
+import SwiftletCore
+
+/// Element-wise activations: Relu, Sigmoid, Tanh, HardSwish, LeakyRelu and HardSigmoid (with their
+/// `alpha`/`beta` attributes), Clip (bounds as attributes before opset 11, else constant scalar
+/// inputs; Clip(0, ∞) becomes Relu) and PRelu with a slope that broadcasts to the input.
+extension NodeContext {
+    static let activationRules: [String: ImportRule] = [
+        "Relu": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.relu))) },
+        "Sigmoid": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.sigmoid))) },
+        "Tanh": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.tanh))) },
+        "HardSwish": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.hardSwish))) },
+        "LeakyRelu": { c throws(SwiftletError) in
+            try c.produceSameShape(.activation(Activation(.leakyRelu, try c.attrs.float("alpha", 0.01))))
+        },
+        "HardSigmoid": { c throws(SwiftletError) in
+            try c.produceSameShape(.activation(Activation(.hardSigmoid, try c.attrs.float("alpha", 0.2), try c.attrs.float("beta", 0.5))))
+        },
+        "Clip": { c throws(SwiftletError) in try c.clip() },
+        "PRelu": { c throws(SwiftletError) in try c.prelu() },
+    ]
+
+    mutating func clip() throws(SwiftletError) {
+        var lo = -Float.greatestFiniteMagnitude
+        var hi = Float.greatestFiniteMagnitude
+        if opset < 11 {
+            lo = try attrs.float("min", lo)
+            hi = try attrs.float("max", hi)
+        } else {
+            for (k, dst) in [(1, 0), (2, 1)] where has(k) {
+                guard let c = constFloats(k), c.count == 1 else { throw unsupported("Clip's min/max must be constant scalars") }
+                if dst == 0 { lo = c[0] } else { hi = c[0] }
+            }
+        }
+        if lo == 0 && hi == .greatestFiniteMagnitude {
+            try produceSameShape(.activation(Activation(.relu)))
+        } else {
+            try produceSameShape(.activation(Activation(.clip, lo, hi)))
+        }
+    }
+
+    mutating func prelu() throws(SwiftletError) {
+        let x = try shape(0)
+        let sl = try shape(1)
+        guard let out = Shape.broadcast(x, sl), out == x else { throw fail("slope \(sl) does not broadcast to \(x)") }
+        try produce(.prelu, x, inputs: [try input(0), try input(1)])
+    }
+}
+
+/// Softmax over one axis: from opset 13 the axis alone (default -1); before, ONNX's flattened form
+/// over `axis` and every axis after it (default 1).
+extension NodeContext {
+    static let softmaxRules: [String: ImportRule] = [
+        "Softmax": { c throws(SwiftletError) in try c.softmax() },
+    ]
+
+    mutating func softmax() throws(SwiftletError) {
+        let x = try shape(0)
+        let axis = try normAxis(try attrs.int("axis", opset >= 13 ? -1 : 1), x.count, fail)
+        try produce(.softmax(axis: axis, toEnd: opset < 13 && axis != x.count - 1), x, inputs: [try input(0)])
+    }
+}
