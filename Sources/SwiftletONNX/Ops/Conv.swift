@@ -37,6 +37,10 @@ extension NodeContext {
         c.groups = try attrs.int("group", 1, in: 1...max(x[1], 1))
         let pads = try spatialPads(attrs, inSize: [x[2], x[3]], kernel: [w[2], w[3]], strides: strides, dilations: dil, fail: fail)
         (c.padTop, c.padLeft, c.padBottom, c.padRight) = (pads[0], pads[1], pads[2], pads[3])
+        // In ONNX's order before the core's NHWC rule, whose message would print the shapes permuted.
+        guard x[1] % c.groups == 0, x[1] / c.groups == w[1], w[0] % c.groups == 0 else {
+            throw fail("weights \(w) do not fit input \(x) with group \(c.groups)")
+        }
         // The bias is checked below with its own message; the core's rule wants one value per channel.
         let out = try windowOutputShape(.conv2d(c), [x, w, [w[0]]])
         var inputs = [try input(0), try input(1)]
