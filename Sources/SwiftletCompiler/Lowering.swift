@@ -163,190 +163,236 @@ public struct Lowering {
     // MARK: nodes
 
     mutating func lowerNode(_ n: IRNode) throws(SwiftletError) {
+        switch n.op {
+        case .conv(let c): try lowerConv(n, c)
+        case .gemm(let transA, let transB, let alpha, let beta): try lowerGemm(n, transA, transB, alpha, beta)
+        case .matmul: try lowerMatmul(n)
+        case .binary(let kind): try lowerBinary(.binary(kind, n.activation), n, n.inputs[0], n.inputs[1])
+        case .prelu: try lowerBinary(.prelu, n, n.inputs[0], n.inputs[1])
+        case .batchNorm(let scale, let shift): try lowerBatchNorm(n, scale, shift)
+        case .activation(let act): try lowerActivation(n, act)
+        case .pool(let isMax, let p): try lowerPool(n, isMax, p)
+        case .globalAveragePool: try lowerGlobalAveragePool(n)
+        case .reduceMean(let axes, let keep): try lowerReduceMean(n, axes, keep)
+        case .concat(let axis): try lowerConcat(n, axis)
+        case .softmax(let axis, let toEnd): try lowerSoftmax(n, axis, toEnd)
+        case .resize(let r): try lowerResize(n, r)
+        case .pad(let p): try lowerPad(n, p)
+        case .slice(let s): try lowerSlice(n, s)
+        case .transpose(let perm): try lowerTranspose(n, perm)
+        case .reshape: try lowerReshape(n)
+        }
+    }
+
+    /// Records the lowered tensor of the node's output in its layout.
+    mutating func setOut(_ n: IRNode, _ t: Int, _ layout: Layout) {
+        if layout == .nhwc { nhwcOf[n.output] = t } else { plainOf[n.output] = t }
+    }
+
+    mutating func lowerConv(_ n: IRNode, _ c: Conv2D) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        var c = c
+        let x = try asNHWC(n.inputs[0])
+        guard let w = constData(n.inputs[1]) else {
+            throw .unsupported(detail: "node '\(n.name)': Conv weights must be constant (initializers); re-export with weights as initializers")
+        }
+        let ws = g.values[n.inputs[1]].shape
+        let wt = weights(g.values[n.inputs[1]].name, Shape.permute(ws, Shape.nchwToNHWC), Lowering.permuteData(w, ws, Shape.nchwToNHWC))
+        var bias = [Float](repeating: 0, count: ws[0])
+        if n.inputs.count > 2, n.inputs[2] >= 0 {
+            guard let b = constData(n.inputs[2]) else {
+                throw .unsupported(detail: "node '\(n.name)': Conv bias must be constant")
+            }
+            bias = b
+        }
+        let bt = weights(n.inputs.count > 2 && n.inputs[2] >= 0 ? g.values[n.inputs[2]].name : n.name + ".bias", [ws[0]], bias)
+        c.activation = n.activation
+        setOut(n, try emit(.conv2d(c), n.name, [x, wt, bt], out: outName, .nhwc), .nhwc)
+    }
+
+    mutating func lowerGemm(_ n: IRNode, _ transA: Bool, _ transB: Bool, _ alpha: Float, _ beta: Float) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        if transA { throw .unsupported(detail: "node '\(n.name)': Gemm with transA=1 is not supported; transpose the input in the model") }
+        let a = try asPlain(n.inputs[0])
+        guard let b = constData(n.inputs[1]) else {
+            throw .unsupported(detail: "node '\(n.name)': Gemm needs a constant B (weights); a product of two activations is not supported")
+        }
+        let bs = g.values[n.inputs[1]].shape
+        let (k, units) = transB ? (bs[1], bs[0]) : (bs[0], bs[1])
+        var w = transB ? b : Lowering.permuteData(b, bs, [1, 0])
+        if alpha != 1 { for i in 0..<w.count { w[i] *= alpha } }
+        var bias = [Float](repeating: 0, count: units)
+        if n.inputs.count > 2, n.inputs[2] >= 0 {
+            guard let c = constData(n.inputs[2]), c.count == units || c.count == 1 else {
+                throw .unsupported(detail: "node '\(n.name)': Gemm C must be a constant of \(units) values (or one)")
+            }
+            for i in 0..<units { bias[i] = beta * (c.count == 1 ? c[0] : c[i]) }
+        }
+        let wt = weights(g.values[n.inputs[1]].name, [units, k], w)
+        let bt = weights(n.name + ".bias", [units], bias)
+        setOut(n, try emit(.fullyConnected(n.activation), n.name, [a, wt, bt], out: outName, .plain), .plain)
+    }
+
+    mutating func lowerMatmul(_ n: IRNode) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        let a = try asPlain(n.inputs[0])
+        guard let b = constData(n.inputs[1]), g.values[n.inputs[1]].shape.count == 2 else {
+            throw .unsupported(detail: "node '\(n.name)': MatMul needs a constant 2-D B (weights); a product of two activations is not supported")
+        }
+        let bs = g.values[n.inputs[1]].shape
+        let wt = weights(g.values[n.inputs[1]].name, [bs[1], bs[0]], Lowering.permuteData(b, bs, [1, 0]))
+        var bias = [Float](repeating: 0, count: bs[1])
+        if n.inputs.count > 2, n.inputs[2] >= 0, let c = constData(n.inputs[2]), c.count == bs[1] { bias = c }
+        let bt = weights(n.name + ".bias", [bs[1]], bias)
+        setOut(n, try emit(.fullyConnected(n.activation), n.name, [a, wt, bt], out: outName, .plain), .plain)
+    }
+
+    mutating func lowerBatchNorm(_ n: IRNode, _ scale: [Float], _ shift: [Float]) throws(SwiftletError) {
+        // y = x · scale + shift per channel (axis 1), as two broadcast ops.
+        let rank = g.values[n.inputs[0]].shape.count
+        var cshape = [scale.count]
+        for _ in 0..<max(0, rank - 2) { cshape.append(1) }
+        let s = g.constant(n.name + ".scale", cshape, scale)
+        let b = g.constant(n.name + ".shift", cshape, shift)
+        let mid = g.add(IRValue(name: n.name + ".scaled", shape: g.values[n.inputs[0]].shape))
+        var m = IRNode(name: n.name + ".mul", op: .binary(.mul), inputs: [n.inputs[0], s], output: mid)
+        try lowerBinary(.binary(.mul, .none), m, m.inputs[0], s)
+        m = IRNode(name: n.name, op: .binary(.add), inputs: [mid, b], output: n.output)
+        m.activation = n.activation
+        try lowerBinary(.binary(.add, n.activation), m, mid, b)
+    }
+
+    mutating func lowerActivation(_ n: IRNode, _ act: Activation) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        let x = n.inputs[0]
+        if let t = nhwcOf[x] {
+            setOut(n, try emit(.activation(act), n.name, [t], out: outName, .nhwc), .nhwc)
+        } else {
+            setOut(n, try emit(.activation(act), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+        }
+    }
+
+    mutating func lowerPool(_ n: IRNode, _ isMax: Bool, _ p: Pool2D) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        let x = try asNHWC(n.inputs[0])
+        setOut(n, try emit(isMax ? .maxPool(p) : .avgPool(p), n.name, [x], out: outName, .nhwc), .nhwc)
+    }
+
+    mutating func lowerGlobalAveragePool(_ n: IRNode) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        let x = try asNHWC(n.inputs[0])
+        setOut(n, try emit(.mean(axes: [1, 2], keepDims: true), n.name, [x], out: outName, .nhwc), .nhwc)
+    }
+
+    mutating func lowerReduceMean(_ n: IRNode, _ axes: [Int], _ keep: Bool) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        let x = n.inputs[0]
+        if g.values[x].shape.count == 4, let t = nhwcOf[x] {
+            let phys = axes.map { Lowering.l2p[$0] }.sorted()
+            if keep {
+                setOut(n, try emit(.mean(axes: phys, keepDims: true), n.name, [t], out: outName, .nhwc), .nhwc)
+                return
+            }
+            let remaining = (0..<4).filter { !phys.contains($0) }.map { Lowering.p2l[$0] }
+            if remaining == remaining.sorted() {
+                setOut(n, try emit(.mean(axes: phys, keepDims: false), n.name, [t], out: outName, .plain), .plain)
+                return
+            }
+        }
+        setOut(n, try emit(.mean(axes: axes.sorted(), keepDims: keep), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+    }
+
+    mutating func lowerConcat(_ n: IRNode, _ axis: Int) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        let rank = g.values[n.inputs[0]].shape.count
+        if rank == 4 && n.inputs.contains(where: { nhwcOf[$0] != nil && g.values[$0].constant == nil }) {
+            var ins: [Int] = []
+            for i in n.inputs { ins.append(try asNHWC(i)) }
+            setOut(n, try emit(.concat(axis: Lowering.l2p[axis]), n.name, ins, out: outName, .nhwc), .nhwc)
+        } else {
+            var ins: [Int] = []
+            for i in n.inputs { ins.append(try asPlain(i)) }
+            setOut(n, try emit(.concat(axis: axis), n.name, ins, out: outName, .plain), .plain)
+        }
+    }
+
+    mutating func lowerSoftmax(_ n: IRNode, _ axis: Int, _ toEnd: Bool) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        let x = n.inputs[0]
+        if g.values[x].shape.count == 4, !toEnd, let t = nhwcOf[x] {
+            setOut(n, try emit(.softmax(axis: Lowering.l2p[axis], toEnd: false), n.name, [t], out: outName, .nhwc), .nhwc)
+        } else {
+            setOut(n, try emit(.softmax(axis: axis, toEnd: toEnd), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+        }
+    }
+
+    mutating func lowerResize(_ n: IRNode, _ r: Resize) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        let x = try asNHWC(n.inputs[0])
+        setOut(n, try emit(.resize(r), n.name, [x], out: outName, .nhwc), .nhwc)
+    }
+
+    mutating func lowerPad(_ n: IRNode, _ p: Pad) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        var p = p
+        let x = n.inputs[0]
+        if g.values[x].shape.count == 4, let t = nhwcOf[x] {
+            p.begins = Shape.permute(p.begins, Shape.nchwToNHWC)
+            p.ends = Shape.permute(p.ends, Shape.nchwToNHWC)
+            setOut(n, try emit(.pad(p), n.name, [t], out: outName, .nhwc), .nhwc)
+        } else {
+            setOut(n, try emit(.pad(p), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+        }
+    }
+
+    mutating func lowerSlice(_ n: IRNode, _ s: Slice) throws(SwiftletError) {
+        let outName = g.values[n.output].name
+        var s = s
+        let x = n.inputs[0]
+        if g.values[x].shape.count == 4, let t = nhwcOf[x] {
+            s.starts = Shape.permute(s.starts, Shape.nchwToNHWC)
+            s.steps = Shape.permute(s.steps, Shape.nchwToNHWC)
+            s.sizes = Shape.permute(s.sizes, Shape.nchwToNHWC)
+            setOut(n, try emit(.slice(s), n.name, [t], out: outName, .nhwc), .nhwc)
+        } else {
+            setOut(n, try emit(.slice(s), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+        }
+    }
+
+    mutating func lowerTranspose(_ n: IRNode, _ perm: [Int]) throws(SwiftletError) {
         let outVal = g.values[n.output]
         let outName = outVal.name
-        func setOut(_ t: Int, _ layout: Layout) {
-            if layout == .nhwc { nhwcOf[n.output] = t } else { plainOf[n.output] = t }
+        let x = n.inputs[0]
+        var input: Int
+        var phys: [Int]
+        if let p = plainOf[x] {
+            input = p
+            phys = perm
+        } else {
+            input = try asNHWC(x)
+            phys = perm.map { Lowering.l2p[$0] }
         }
-        switch n.op {
-        case .conv(var c):
-            let x = try asNHWC(n.inputs[0])
-            guard let w = constData(n.inputs[1]) else {
-                throw .unsupported(detail: "node '\(n.name)': Conv weights must be constant (initializers); re-export with weights as initializers")
-            }
-            let ws = g.values[n.inputs[1]].shape
-            let wt = weights(g.values[n.inputs[1]].name, Shape.permute(ws, Shape.nchwToNHWC), Lowering.permuteData(w, ws, Shape.nchwToNHWC))
-            var bias = [Float](repeating: 0, count: ws[0])
-            if n.inputs.count > 2, n.inputs[2] >= 0 {
-                guard let b = constData(n.inputs[2]) else {
-                    throw .unsupported(detail: "node '\(n.name)': Conv bias must be constant")
-                }
-                bias = b
-            }
-            let bt = weights(n.inputs.count > 2 && n.inputs[2] >= 0 ? g.values[n.inputs[2]].name : n.name + ".bias", [ws[0]], bias)
-            c.activation = n.activation
-            setOut(try emit(.conv2d(c), n.name, [x, wt, bt], out: outName, .nhwc), .nhwc)
-
-        case .gemm(let transA, let transB, let alpha, let beta):
-            if transA { throw .unsupported(detail: "node '\(n.name)': Gemm with transA=1 is not supported; transpose the input in the model") }
-            let a = try asPlain(n.inputs[0])
-            guard let b = constData(n.inputs[1]) else {
-                throw .unsupported(detail: "node '\(n.name)': Gemm needs a constant B (weights); a product of two activations is not supported")
-            }
-            let bs = g.values[n.inputs[1]].shape
-            let (k, units) = transB ? (bs[1], bs[0]) : (bs[0], bs[1])
-            var w = transB ? b : Lowering.permuteData(b, bs, [1, 0])
-            if alpha != 1 { for i in 0..<w.count { w[i] *= alpha } }
-            var bias = [Float](repeating: 0, count: units)
-            if n.inputs.count > 2, n.inputs[2] >= 0 {
-                guard let c = constData(n.inputs[2]), c.count == units || c.count == 1 else {
-                    throw .unsupported(detail: "node '\(n.name)': Gemm C must be a constant of \(units) values (or one)")
-                }
-                for i in 0..<units { bias[i] = beta * (c.count == 1 ? c[0] : c[i]) }
-            }
-            let wt = weights(g.values[n.inputs[1]].name, [units, k], w)
-            let bt = weights(n.name + ".bias", [units], bias)
-            setOut(try emit(.fullyConnected(n.activation), n.name, [a, wt, bt], out: outName, .plain), .plain)
-
-        case .matmul:
-            let a = try asPlain(n.inputs[0])
-            guard let b = constData(n.inputs[1]), g.values[n.inputs[1]].shape.count == 2 else {
-                throw .unsupported(detail: "node '\(n.name)': MatMul needs a constant 2-D B (weights); a product of two activations is not supported")
-            }
-            let bs = g.values[n.inputs[1]].shape
-            let wt = weights(g.values[n.inputs[1]].name, [bs[1], bs[0]], Lowering.permuteData(b, bs, [1, 0]))
-            var bias = [Float](repeating: 0, count: bs[1])
-            if n.inputs.count > 2, n.inputs[2] >= 0, let c = constData(n.inputs[2]), c.count == bs[1] { bias = c }
-            let bt = weights(n.name + ".bias", [bs[1]], bias)
-            setOut(try emit(.fullyConnected(n.activation), n.name, [a, wt, bt], out: outName, .plain), .plain)
-
-        case .binary(let kind):
-            try lowerBinary(.binary(kind, n.activation), n, n.inputs[0], n.inputs[1])
-
-        case .prelu:
-            try lowerBinary(.prelu, n, n.inputs[0], n.inputs[1])
-
-        case .batchNorm(let scale, let shift):
-            // y = x · scale + shift per channel (axis 1), as two broadcast ops.
-            let rank = g.values[n.inputs[0]].shape.count
-            var cshape = [scale.count]
-            for _ in 0..<max(0, rank - 2) { cshape.append(1) }
-            let s = g.constant(n.name + ".scale", cshape, scale)
-            let b = g.constant(n.name + ".shift", cshape, shift)
-            let mid = g.add(IRValue(name: n.name + ".scaled", shape: g.values[n.inputs[0]].shape))
-            var m = IRNode(name: n.name + ".mul", op: .binary(.mul), inputs: [n.inputs[0], s], output: mid)
-            try lowerBinary(.binary(.mul, .none), m, m.inputs[0], s)
-            m = IRNode(name: n.name, op: .binary(.add), inputs: [mid, b], output: n.output)
-            m.activation = n.activation
-            try lowerBinary(.binary(.add, n.activation), m, mid, b)
-
-        case .activation(let act):
-            let x = n.inputs[0]
-            if let t = nhwcOf[x] {
-                setOut(try emit(.activation(act), n.name, [t], out: outName, .nhwc), .nhwc)
-            } else {
-                setOut(try emit(.activation(act), n.name, [try asPlain(x)], out: outName, .plain), .plain)
-            }
-
-        case .pool(let isMax, let p):
-            let x = try asNHWC(n.inputs[0])
-            setOut(try emit(isMax ? .maxPool(p) : .avgPool(p), n.name, [x], out: outName, .nhwc), .nhwc)
-
-        case .globalAveragePool:
-            let x = try asNHWC(n.inputs[0])
-            setOut(try emit(.mean(axes: [1, 2], keepDims: true), n.name, [x], out: outName, .nhwc), .nhwc)
-
-        case .reduceMean(let axes, let keep):
-            let x = n.inputs[0]
-            if g.values[x].shape.count == 4, let t = nhwcOf[x] {
-                let phys = axes.map { Lowering.l2p[$0] }.sorted()
-                if keep {
-                    setOut(try emit(.mean(axes: phys, keepDims: true), n.name, [t], out: outName, .nhwc), .nhwc)
-                    return
-                }
-                let remaining = (0..<4).filter { !phys.contains($0) }.map { Lowering.p2l[$0] }
-                if remaining == remaining.sorted() {
-                    setOut(try emit(.mean(axes: phys, keepDims: false), n.name, [t], out: outName, .plain), .plain)
-                    return
-                }
-            }
-            setOut(try emit(.mean(axes: axes.sorted(), keepDims: keep), n.name, [try asPlain(x)], out: outName, .plain), .plain)
-
-        case .concat(let axis):
-            let rank = g.values[n.inputs[0]].shape.count
-            if rank == 4 && n.inputs.contains(where: { nhwcOf[$0] != nil && g.values[$0].constant == nil }) {
-                var ins: [Int] = []
-                for i in n.inputs { ins.append(try asNHWC(i)) }
-                setOut(try emit(.concat(axis: Lowering.l2p[axis]), n.name, ins, out: outName, .nhwc), .nhwc)
-            } else {
-                var ins: [Int] = []
-                for i in n.inputs { ins.append(try asPlain(i)) }
-                setOut(try emit(.concat(axis: axis), n.name, ins, out: outName, .plain), .plain)
-            }
-
-        case .softmax(let axis, let toEnd):
-            let x = n.inputs[0]
-            if g.values[x].shape.count == 4, !toEnd, let t = nhwcOf[x] {
-                setOut(try emit(.softmax(axis: Lowering.l2p[axis], toEnd: false), n.name, [t], out: outName, .nhwc), .nhwc)
-            } else {
-                setOut(try emit(.softmax(axis: axis, toEnd: toEnd), n.name, [try asPlain(x)], out: outName, .plain), .plain)
-            }
-
-        case .resize(let r):
-            let x = try asNHWC(n.inputs[0])
-            setOut(try emit(.resize(r), n.name, [x], out: outName, .nhwc), .nhwc)
-
-        case .pad(var p):
-            let x = n.inputs[0]
-            if g.values[x].shape.count == 4, let t = nhwcOf[x] {
-                p.begins = Shape.permute(p.begins, Shape.nchwToNHWC)
-                p.ends = Shape.permute(p.ends, Shape.nchwToNHWC)
-                setOut(try emit(.pad(p), n.name, [t], out: outName, .nhwc), .nhwc)
-            } else {
-                setOut(try emit(.pad(p), n.name, [try asPlain(x)], out: outName, .plain), .plain)
-            }
-
-        case .slice(var s):
-            let x = n.inputs[0]
-            if g.values[x].shape.count == 4, let t = nhwcOf[x] {
-                s.starts = Shape.permute(s.starts, Shape.nchwToNHWC)
-                s.steps = Shape.permute(s.steps, Shape.nchwToNHWC)
-                s.sizes = Shape.permute(s.sizes, Shape.nchwToNHWC)
-                setOut(try emit(.slice(s), n.name, [t], out: outName, .nhwc), .nhwc)
-            } else {
-                setOut(try emit(.slice(s), n.name, [try asPlain(x)], out: outName, .plain), .plain)
-            }
-
-        case .transpose(let perm):
-            let x = n.inputs[0]
-            var input: Int
-            var phys: [Int]
-            if let p = plainOf[x] {
-                input = p
-                phys = perm
-            } else {
-                input = try asNHWC(x)
-                phys = perm.map { Lowering.l2p[$0] }
-            }
-            if phys == Array(0..<phys.count) {
-                setOut(try emit(.reshape(shape: outVal.shape), n.name, [input], out: outName, .plain), .plain)
-            } else {
-                setOut(try emit(.transpose(perm: phys), n.name, [input], out: outName, .plain), .plain)
-            }
-
-        case .reshape:
-            let x = n.inputs[0]
-            let xs = g.values[x].shape
-            var input: Int
-            if let p = plainOf[x] {
-                input = p
-            } else if let t = nhwcOf[x], xs.count == 4, xs[1] == 1 || xs[2] * xs[3] == 1 {
-                input = t  // NHWC and NCHW bytes agree when C == 1 or H·W == 1
-            } else {
-                input = try asPlain(x)
-            }
-            setOut(try emit(.reshape(shape: outVal.shape), n.name, [input], out: outName, .plain), .plain)
+        if phys == Array(0..<phys.count) {
+            setOut(n, try emit(.reshape(shape: outVal.shape), n.name, [input], out: outName, .plain), .plain)
+        } else {
+            setOut(n, try emit(.transpose(perm: phys), n.name, [input], out: outName, .plain), .plain)
         }
+    }
+
+    mutating func lowerReshape(_ n: IRNode) throws(SwiftletError) {
+        let outVal = g.values[n.output]
+        let outName = outVal.name
+        let x = n.inputs[0]
+        let xs = g.values[x].shape
+        var input: Int
+        if let p = plainOf[x] {
+            input = p
+        } else if let t = nhwcOf[x], xs.count == 4, xs[1] == 1 || xs[2] * xs[3] == 1 {
+            input = t  // NHWC and NCHW bytes agree when C == 1 or H·W == 1
+        } else {
+            input = try asPlain(x)
+        }
+        setOut(n, try emit(.reshape(shape: outVal.shape), n.name, [input], out: outName, .plain), .plain)
     }
 
     /// Element-wise ops with broadcasting: NHWC when a rank-4 activation input is NHWC, else plain.
