@@ -4,6 +4,7 @@ import SwiftletApp
 import SwiftletCore
 import SwiftletDetect
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 
 // Benchmark tooling only (tools/bench/nms drives it): times `Detector.decode` and `suppress` per
