@@ -4,9 +4,9 @@ import SwiftletModel
 import SwiftletRuntime
 import SwiftletVision
 
-// Detection in `run`: the detector is made once per model (its buffers sized there), each image's
-// mapping back to source pixels comes from the pre-processing actually applied, and the CLI only
-// formats what `Detector.detect` returns.
+// Detection in `run`: the detector is made once per model (`makeDetector`, SwiftletPipeline: its
+// buffers sized there), each image's mapping back to source pixels comes from the pre-processing
+// actually applied (`inputMapping`), and the CLI only formats what `Detector.detect` returns.
 
 /// The model's NMS defaults with `run`'s flags applied.
 func nmsOptions(_ detector: Detector, _ o: RunOptions) -> NMSOptions {
