@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(name: "swiftlet-peak", dependencies: ["CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletKernels"]),
         // Benchmark tooling only: decode + NMS per frame beside OpenCV's NMSBoxes (tools/bench/nms).
         .executableTarget(name: "swiftlet-nms-bench", dependencies: [
-            "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletPipeline", "SwiftletApp",
+            "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletPipeline",
         ]),
         // Benchmark tooling only: the camera path's pre-processing beside OpenCV's (tools/bench/preprocess).
         .executableTarget(name: "swiftlet-preprocess-bench", dependencies: [

@@ -1,6 +1,5 @@
 import CSwiftletSys
 import Foundation
-import SwiftletApp
 import SwiftletCore
 import SwiftletDetect
 import SwiftletModel
