@@ -3,11 +3,12 @@ import PackageDescription
 
 // Core targets (CSwiftletSys … SwiftletApp, SwiftletDetect) are embedded-clean: no Foundation, typed throws,
 // no existentials. `tools/embedded-check` compiles them with `-enable-experimental-feature Embedded`.
-// Host-only targets (SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletEstimate, SwiftletFuzz, swiftlet, swiftlet-fuzz) may use Foundation and packages.
+// Host-only targets (SwiftletPlanner, SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletEstimate, SwiftletFuzz, swiftlet,
+// swiftlet-fuzz) may use Foundation and packages. `tools/check-deps` checks that every target lists the package modules it imports.
 let core: [SwiftSetting] = [.treatWarning("EmbeddedRestrictions", as: .error)]
 /// The core Swift targets, in build order: the one list. Each gets `core` below (and no other target
 /// does); tools/embedded-check and tools/build-board read this line, so keep it on one line.
-let coreSwiftTargets = ["SwiftletCore", "SwiftletDetect", "SwiftletKernels", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletApp"]
+let coreSwiftTargets = ["SwiftletCore", "SwiftletDetect", "SwiftletKernels", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletPipeline", "SwiftletApp"]
 
 let package = Package(
     name: "Swiftlet",
@@ -36,22 +37,30 @@ let package = Package(
         .target(name: "SwiftletModel", dependencies: ["SwiftletCore", "SwiftletKernels", "SwiftletDetect", "CSwiftletSys"]),
         .target(name: "SwiftletRuntime", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "CSwiftletKernels"]),
         .target(name: "SwiftletVision", dependencies: ["SwiftletCore", "CSwiftletSys", "CSwiftletKernels"]),
+        // Pre- and post-processing from a model's metadata, shared by the CLI (SwiftletApp) and the host
+        // tools: a photo into the input, the model's detector, MTCNN bundles, top-k, model statistics.
+        .target(name: "SwiftletPipeline", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
+                                                      "SwiftletDetect"]),
         .target(name: "SwiftletApp", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
-                                                 "SwiftletDetect", "CSwiftletKernels", "CSwiftletSys"]),
-        .target(name: "SwiftletCompiler", dependencies: ["SwiftletCore", "SwiftletModel"]),
+                                                 "SwiftletDetect", "SwiftletPipeline", "CSwiftletKernels", "CSwiftletSys"]),
+        // Pack-time memory planning (host only): arena placement and the execution-order search. What
+        // the reader and the interpreter need of the plan (lifetimes, aliasing, scratch) is in SwiftletModel.
+        .target(name: "SwiftletPlanner", dependencies: ["SwiftletCore", "SwiftletModel"]),
+        .target(name: "SwiftletCompiler", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletPlanner"]),
         .target(name: "SwiftletONNX", dependencies: [
-            "SwiftletCore", "SwiftletCompiler", "SwiftletModel", "SwiftletDetect",
+            "SwiftletCore", "SwiftletCompiler", "SwiftletModel", "SwiftletPlanner", "SwiftletDetect",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .target(name: "SwiftletQuantizer", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletApp", "SwiftletDetect", "SwiftletVision",
+            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletPipeline", "SwiftletPlanner", "SwiftletDetect",
+            "SwiftletVision",
         ]),
         // `swiftlet estimate`: ARM latency from llvm-mca's cycles for the board build's loops (host only).
         .target(name: "SwiftletEstimate", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletApp", "CSwiftletKernels",
+            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletPipeline", "CSwiftletKernels",
         ]),
         .executableTarget(name: "swiftlet", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision", "SwiftletApp",
+            "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision", "SwiftletPipeline", "SwiftletApp",
             "SwiftletDetect", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletEstimate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -59,25 +68,26 @@ let package = Package(
         .executableTarget(name: "swiftlet-peak", dependencies: ["CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletKernels"]),
         // Benchmark tooling only: decode + NMS per frame beside OpenCV's NMSBoxes (tools/bench/nms).
         .executableTarget(name: "swiftlet-nms-bench", dependencies: [
-            "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletApp",
+            "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletPipeline",
         ]),
         // Benchmark tooling only: the camera path's pre-processing beside OpenCV's (tools/bench/preprocess).
         .executableTarget(name: "swiftlet-preprocess-bench", dependencies: [
             "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletVision", "SwiftletApp",
         ]),
         .executableTarget(name: "swiftlet-alloc-check", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletApp", "SwiftletVision",
+            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletDetect", "SwiftletPipeline", "SwiftletApp", "SwiftletVision",
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ]),
         // Fuzzing (host only): the fuzz targets as plain functions, replayed by FuzzCorpusTests, and
         // their driver, which tools/fuzz builds with -sanitize=fuzzer,address (libFuzzer).
         .target(name: "SwiftletFuzz", dependencies: [
-            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletApp", "SwiftletONNX",
+            "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletPipeline", "SwiftletApp", "SwiftletONNX",
         ]),
         .executableTarget(name: "swiftlet-fuzz", dependencies: ["SwiftletCore", "SwiftletFuzz"]),
         .testTarget(name: "SwiftletTests", dependencies: [
             "CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
-            "SwiftletDetect", "SwiftletApp", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletFuzz", "SwiftletEstimate",
+            "SwiftletDetect", "SwiftletPipeline", "SwiftletApp", "SwiftletPlanner", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
+            "SwiftletFuzz", "SwiftletEstimate",
         ]),
     ]
 )

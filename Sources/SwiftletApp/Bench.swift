@@ -1,6 +1,7 @@
 import SwiftletCore
 import SwiftletKernels
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 
 /// What `swiftlet bench` does: time repeated inferences of one model.
@@ -353,23 +354,6 @@ struct LayerProfile {
         } else {
             sys_print("peak          unknown: no clock rate (no cpufreq, no 'cpu MHz' in /proc/cpuinfo)")
         }
-    }
-}
-
-/// Prints `rows` (the first is the header) in columns two spaces apart, cells cut to `maxWidth`.
-public func printColumns(_ rows: [[String]], rightAligned: [Bool], maxWidth: Int) {
-    guard let columns = rows.first?.count else { return }
-    var widths = [Int](repeating: 0, count: columns)
-    for r in rows { for c in 0..<columns { widths[c] = max(widths[c], min(r[c].scalarCount, maxWidth)) } }
-    for r in rows {
-        var line = ""
-        for c in 0..<columns {
-            if c > 0 { line += "  " }
-            line += rightAligned[c] ? padLeft(r[c], widths[c]) : padRight(r[c], widths[c])
-        }
-        var bytes = Array(line.utf8)
-        while bytes.last == UInt8(ascii: " ") { bytes.removeLast() }
-        sys_print(String(decoding: bytes, as: UTF8.self))
     }
 }
 

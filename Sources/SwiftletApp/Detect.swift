@@ -4,45 +4,9 @@ import SwiftletModel
 import SwiftletRuntime
 import SwiftletVision
 
-// Detection in `run`: the detector is made once per model (its buffers sized there), each image's
-// mapping back to source pixels comes from the pre-processing actually applied, and the CLI only
-// formats what `Detector.detect` returns.
-
-/// The model's detector, or nil when it has no decoder Swiftlet runs (raw outputs are printed then).
-public func makeDetector(_ spec: ModelSpec) throws(SwiftletError) -> Detector? {
-    guard spec.postprocess.kind == .detection else { return nil }
-    switch spec.postprocess.decoder {
-    case .ssd, .retinaFace, .yolo: break
-    case .none, .mtcnnStage: return nil
-    }
-    var outs: [(name: String, shape: [Int])] = []
-    for o in spec.outputs { outs.append((spec.tensors[o].name, spec.tensors[o].logicalShape)) }
-    return try Detector(decoder: spec.postprocess.decoder, defaults: spec.postprocess.nms, outputs: outs)
-}
-
-/// How input pixels map back to the source image's pixels under `pre` (stretch, shorter side and
-/// centre crop, or letterbox), for an image decoded at `decoded` size whose file is `source` size (they
-/// differ when a large JPEG is decoded at a reduced DCT scale).
-public func inputMapping(_ pre: Preprocess, decoded: (width: Int, height: Int), source: (width: Int, height: Int),
-                         input: (width: Int, height: Int)) -> ImageMapping {
-    var m: ImageMapping
-    if pre.resizeMode == 2 {
-        // The placement the resize used (rounded sizes, whole-pixel offsets): a crop whose offsets are
-        // the negative padding.
-        let (size, left, top) = letterboxPlacement(imageWidth: decoded.width, imageHeight: decoded.height, width: input.width, height: input.height)
-        m = .crop(sourceWidth: decoded.width, sourceHeight: decoded.height, resizedWidth: size.width, resizedHeight: size.height,
-                  cropLeft: -left, cropTop: -top, inputWidth: input.width, inputHeight: input.height)
-    } else if pre.resizeMode == 1 {
-        let shorter = pre.resizeShorter > 0 ? pre.resizeShorter : max(input.width, input.height)
-        let size = shorterSideSize(width: decoded.width, height: decoded.height, shorter: shorter)
-        m = .crop(sourceWidth: decoded.width, sourceHeight: decoded.height, resizedWidth: size.width, resizedHeight: size.height,
-                  cropLeft: centerCropOffset(size: size.width, crop: input.width), cropTop: centerCropOffset(size: size.height, crop: input.height),
-                  inputWidth: input.width, inputHeight: input.height)
-    } else {
-        m = .stretch(sourceWidth: decoded.width, sourceHeight: decoded.height, inputWidth: input.width, inputHeight: input.height)
-    }
-    return m.scaled(fromWidth: decoded.width, fromHeight: decoded.height, toWidth: source.width, toHeight: source.height)
-}
+// Detection in `run`: the detector is made once per model (`makeDetector`, SwiftletPipeline: its
+// buffers sized there), each image's mapping back to source pixels comes from the pre-processing
+// actually applied (`inputMapping`), and the CLI only formats what `Detector.detect` returns.
 
 /// The model's NMS defaults with `run`'s flags applied.
 func nmsOptions(_ detector: Detector, _ o: RunOptions) -> NMSOptions {
@@ -201,31 +165,3 @@ func appendDetectorStats(_ stats: DetectionStats, into t: inout TextBuffer, json
     }
 }
 
-/// A plain decimal number (`0.5`, `.25`, `1`, `3e-2` not accepted), for the board's hand-parsed flags.
-public func parseDecimal(_ text: String) -> Float? {
-    var value = 0.0
-    var scale = 1.0
-    var seenDot = false
-    var digits = 0
-    var negative = false
-    for (i, b) in text.utf8.enumerated() {
-        if i == 0 && b == UInt8(ascii: "-") {
-            negative = true
-        } else if b == UInt8(ascii: ".") && !seenDot {
-            seenDot = true
-        } else if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
-            digits += 1
-            if digits > 18 { return nil }
-            if seenDot {
-                scale /= 10
-                value += Double(b - UInt8(ascii: "0")) * scale
-            } else {
-                value = value * 10 + Double(b - UInt8(ascii: "0"))
-            }
-        } else {
-            return nil
-        }
-    }
-    if digits == 0 { return nil }
-    return Float(negative ? -value : value)
-}

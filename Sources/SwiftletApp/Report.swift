@@ -1,5 +1,6 @@
 import SwiftletCore
 import SwiftletModel
+import SwiftletPipeline
 
 // `swiftlet bench --report report.html`: one self-contained page (inline SVG and an inline style; no
 // script, no network, no external CSS or fonts), written atomically. It holds bench's text lines and

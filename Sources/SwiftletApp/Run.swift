@@ -2,6 +2,7 @@ import SwiftletCore
 import SwiftletDetect
 import SwiftletKernels
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 import SwiftletVision
 
@@ -379,87 +380,6 @@ func forEachImage(_ o: RunOptions, _ body: (Int, String) throws(SwiftletError) -
     }
     if failures > 0 {
         throw .partialFailure(detail: "\(failures) of \(o.imagePaths.count) images failed (reported above); the others ran")
-    }
-}
-
-/// Decodes the JPEG at `path` and stores it as graph input 0, pre-processed as the model says (resize,
-/// colour order, luma for a one-channel input, `(pixel − mean) / std`). The caller has checked that the
-/// model has pre-processing metadata. Returns how input pixels map back to the file's pixels.
-@discardableResult
-public func loadImageInput(_ interpreter: Interpreter, path: String) throws(SwiftletError) -> ImageMapping {
-    var image = RGBImage(width: 0, height: 0)
-    return try loadImageInput(interpreter, path: path, keeping: &image)
-}
-
-/// `loadImageInput`, decoding into `image` (its storage reused when the size allows) and leaving the
-/// decoded photo there: at the file's size, or at the reduced DCT scale a large JPEG was decoded at.
-@discardableResult
-public func loadImageInput(_ interpreter: Interpreter, path: String, keeping image: inout RGBImage) throws(SwiftletError) -> ImageMapping {
-    let spec = interpreter.spec
-    guard let pre = spec.preprocess else {
-        throw .invalidModel(detail: "the model has no pre-processing metadata (mean, std, resize), so it cannot take an image",
-                            hint: "re-import it with --mean R,G,B --std R,G,B")
-    }
-    let shape = spec.tensors[spec.inputs[0]].shape
-    // A large photo may be decoded at a reduced DCT scale, never below what the resize needs.
-    let need = pre.resizeMode == 1 ? max(pre.resizeShorter, shape[1], shape[2]) : 0
-    let bytes = try sys_readFile(path, what: "a JPEG image")
-    try decodeJPEG(bytes, path: path, atLeast: pre.resizeMode == 1 ? (need, need) : (shape[2], shape[1]), into: &image)
-    // The file's own size (a large JPEG is decoded at a reduced scale): detections are reported in it.
-    let header = try readJPEGHeader(bytes, path: path)
-    let fitted = fitImage(image, pre, width: shape[2], height: shape[1])
-    if shape[3] == 1 {
-        normalizeLuma(fitted, mean: pre.mean[0], std: pre.std[0], into: interpreter.inputPointer(0))
-    } else {
-        normalize(fitted, mean: pre.mean, std: pre.std, bgr: pre.bgr, into: interpreter.inputPointer(0))
-    }
-    return inputMapping(pre, decoded: (image.width, image.height), source: (header.width, header.height), input: (shape[2], shape[1]))
-}
-
-/// The image resized as the model's pre-processing says: stretched to `width`×`height`, its shorter
-/// side resized to `resizeShorter` (the larger input side when 0) and the centre cropped, or letterboxed.
-func fitImage(_ image: RGBImage, _ pre: Preprocess, width: Int, height: Int) -> RGBImage {
-    if pre.resizeMode == 2 { return letterbox(image, width: width, height: height) }
-    if pre.resizeMode == 1 {
-        let shorter = pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)
-        return resizeShorterSideAndCenterCrop(image, shorter: shorter, width: width, height: height)
-    }
-    if image.width == width && image.height == height { return image }
-    return resize(image, width: width, height: height)
-}
-
-/// The `k` highest scores' indices, highest first (ties: lower index first; NaN last).
-public func topIndices(_ scores: [Float], _ k: Int) -> [Int] {
-    var top: [Int] = []
-    scores.withUnsafeBufferPointer { topIndices($0, k, into: &top) }
-    return top
-}
-
-/// `topIndices` into `top` (emptied first; allocates nothing once it holds `k`), by insertion into
-/// the best `k` so far.
-public func topIndices(_ scores: UnsafeBufferPointer<Float>, _ k: Int, into top: inout [Int]) {
-    top.removeAll(keepingCapacity: true)
-    let k = min(max(0, k), scores.count)
-    if k == 0 { return }
-    // a before b: higher score first, NaN after every number, then the lower index.
-    func before(_ a: Int, _ b: Int) -> Bool {
-        let sa = scores[a], sb = scores[b]
-        if sa.isNaN != sb.isNaN { return sb.isNaN }
-        if sa != sb && !sa.isNaN { return sa > sb }
-        return a < b
-    }
-    for i in 0..<scores.count {
-        if top.count == k {
-            if !before(i, top[k - 1]) { continue }
-            top.removeLast()
-        }
-        var j = top.count
-        top.append(i)
-        while j > 0 && before(i, top[j - 1]) {
-            top[j] = top[j - 1]
-            j -= 1
-        }
-        top[j] = i
     }
 }
 

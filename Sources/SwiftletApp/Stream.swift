@@ -2,6 +2,7 @@ import CSwiftletSys
 import SwiftletCore
 import SwiftletDetect
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 import SwiftletVision
 

@@ -1,5 +1,6 @@
 import SwiftletCore
 import SwiftletModel
+import SwiftletPlanner
 
 /// Lowers an import graph (logical NCHW, ONNX semantics) to a packed model's physical graph.
 ///

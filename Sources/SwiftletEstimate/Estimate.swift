@@ -1,8 +1,8 @@
 import CSwiftletKernels
-import SwiftletApp
 import SwiftletCore
 import SwiftletKernels
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 
 // `swiftlet estimate`: a model's latency on an ARM core predicted on the workstation, without a

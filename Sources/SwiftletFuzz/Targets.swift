@@ -2,6 +2,7 @@ import SwiftletApp
 import SwiftletCore
 import SwiftletModel
 import SwiftletONNX
+import SwiftletPipeline
 import SwiftletRuntime
 import SwiftletVision
 

@@ -4,6 +4,7 @@ import SwiftletCompiler
 import SwiftletCore
 import SwiftletDetect
 import SwiftletModel
+import SwiftletPlanner
 
 /// What `swiftlet import` is told beside the ONNX file.
 public struct ImportOptions {

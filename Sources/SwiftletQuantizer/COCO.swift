@@ -1,8 +1,8 @@
-import SwiftletApp
 import SwiftletCore
 import SwiftletDetect
 import SwiftletKernels
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 import SwiftletVision
 

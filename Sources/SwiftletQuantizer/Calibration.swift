@@ -1,7 +1,7 @@
 import Foundation
-import SwiftletApp
 import SwiftletCore
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 
 // Calibration: run the float model over real images and record every float tensor's range.

@@ -1,6 +1,7 @@
 import Foundation
 import SwiftletCore
 import SwiftletModel
+import SwiftletPlanner
 
 // The float → int8 rewrite of a packed model (TensorFlow Lite's scheme, docs/quantization.md).
 //

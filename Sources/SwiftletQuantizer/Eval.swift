@@ -1,7 +1,7 @@
 import Foundation
-import SwiftletApp
 import SwiftletCore
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 
 // `swiftlet eval`: a classifier's top-1 / top-5 accuracy on a labelled folder (ImageFolder layout:

@@ -1,8 +1,9 @@
 import Foundation
-import SwiftletApp
 import SwiftletCore
 import SwiftletDetect
 import SwiftletModel
+import SwiftletPipeline
+import SwiftletPlanner
 import SwiftletRuntime
 
 /// Which layers may stay float32.

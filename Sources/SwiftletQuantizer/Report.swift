@@ -1,5 +1,4 @@
 import Foundation
-import SwiftletApp
 import SwiftletCore
 import SwiftletModel
 

@@ -4,6 +4,7 @@ import SwiftletApp
 import SwiftletCore
 import SwiftletDetect
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 import SwiftletVision
 

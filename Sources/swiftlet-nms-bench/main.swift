@@ -1,9 +1,9 @@
 import CSwiftletSys
 import Foundation
-import SwiftletApp
 import SwiftletCore
 import SwiftletDetect
 import SwiftletModel
+import SwiftletPipeline
 import SwiftletRuntime
 
 // Benchmark tooling only (tools/bench/nms drives it): times `Detector.decode` and `suppress` per

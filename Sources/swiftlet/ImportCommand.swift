@@ -7,6 +7,7 @@ import SwiftletEstimate
 import SwiftletKernels
 import SwiftletModel
 import SwiftletONNX
+import SwiftletPipeline
 import SwiftletQuantizer
 
 // MARK: - import

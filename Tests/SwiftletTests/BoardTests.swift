@@ -2,6 +2,7 @@ import Foundation
 import SwiftletApp
 import SwiftletCore
 import SwiftletModel
+import SwiftletPlanner
 import SwiftletRuntime
 import Testing
 

@@ -4,6 +4,7 @@ import SwiftletCore
 import SwiftletDetect
 import SwiftletModel
 import SwiftletONNX
+import SwiftletPipeline
 import SwiftletRuntime
 import Testing
 

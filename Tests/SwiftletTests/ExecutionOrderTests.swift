@@ -2,6 +2,7 @@ import Foundation
 import SwiftletCore
 import SwiftletModel
 import SwiftletONNX
+import SwiftletPlanner
 import SwiftletQuantizer
 import SwiftletRuntime
 import Testing

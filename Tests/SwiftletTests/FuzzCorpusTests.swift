@@ -5,6 +5,7 @@ import SwiftletFuzz
 import SwiftletModel
 import SwiftletONNX
 import Testing
+import SwiftletPipeline
 
 /// The fuzz corpora replayed on the normal build (issue #12 item 6): every committed seed and every
 /// input that ever crashed a fuzz target (`Tests/Fuzz/TARGET/seeds`, `.../regressions`) goes

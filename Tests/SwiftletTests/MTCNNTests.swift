@@ -2,6 +2,7 @@ import Foundation
 import SwiftletApp
 import SwiftletCore
 import SwiftletDetect
+import SwiftletPipeline
 import SwiftletVision
 import Testing
 

@@ -2,6 +2,8 @@ import CSwiftletSys
 import Foundation
 import SwiftletCore
 import SwiftletModel
+import SwiftletPipeline
+import SwiftletPlanner
 import SwiftletVision
 import Testing
 

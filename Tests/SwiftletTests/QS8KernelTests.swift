@@ -2,6 +2,7 @@ import Foundation
 import SwiftletCore
 import SwiftletKernels
 import SwiftletModel
+import SwiftletPlanner
 import SwiftletRuntime
 import Testing
 

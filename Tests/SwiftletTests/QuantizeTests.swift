@@ -3,6 +3,7 @@ import SwiftletApp
 import SwiftletCore
 import SwiftletModel
 import SwiftletONNX
+import SwiftletPipeline
 import SwiftletQuantizer
 import SwiftletRuntime
 import Testing

@@ -5,6 +5,7 @@ import SwiftletDetect
 import SwiftletModel
 import SwiftletONNX
 import Testing
+import SwiftletPipeline
 
 // RetinaFace-style priors and decoding against the numpy reference
 // (tools/detect/retinaface_reference.py) on synthetic raw outputs with the real layout (no RetinaFace

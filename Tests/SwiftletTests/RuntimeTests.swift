@@ -1,6 +1,8 @@
 import Foundation
 import SwiftletCore
 import SwiftletModel
+import SwiftletPipeline
+import SwiftletPlanner
 import SwiftletRuntime
 import SwiftletApp
 import Testing

@@ -5,6 +5,7 @@ import SwiftletDetect
 import SwiftletModel
 import SwiftletONNX
 import Testing
+import SwiftletPipeline
 
 // YOLOv5 and YOLOv8 outputs (boxes decoded in the graph, as ultralytics exports them) against the
 // numpy reference (tools/detect/yolo_reference.py: torchvision's NMS definition, per class) on

@@ -1,7 +1,6 @@
 // Number and JSON text without Foundation (Embedded Swift has no String(format:)).
 
 import CSwiftletSys
-import SwiftletCore
 
 /// Text built in a byte buffer that is reused: the number and JSON formatting below, appended
 /// without making a String, so the frame loop formats each frame's line without allocating once the
@@ -280,7 +279,7 @@ public func jsonString(_ s: String) -> String {
 }
 
 /// Integers as a JSON array: `[1, 3, 224, 224]`.
-func jsonInts(_ v: [Int]) -> String {
+public func jsonInts(_ v: [Int]) -> String {
     var s = "["
     for (i, x) in v.enumerated() { s += i == 0 ? "\(x)" : ", \(x)" }
     return s + "]"
@@ -322,4 +321,50 @@ public func padLeft(_ s: String, _ width: Int) -> String {
 public func padRight(_ s: String, _ width: Int) -> String {
     let n = s.scalarCount
     return n >= width ? s : s + String(repeating: " ", count: width - n)
+}
+
+/// Prints `rows` (the first is the header) in columns two spaces apart, cells cut to `maxWidth`.
+public func printColumns(_ rows: [[String]], rightAligned: [Bool], maxWidth: Int) {
+    guard let columns = rows.first?.count else { return }
+    var widths = [Int](repeating: 0, count: columns)
+    for r in rows { for c in 0..<columns { widths[c] = max(widths[c], min(r[c].scalarCount, maxWidth)) } }
+    for r in rows {
+        var line = ""
+        for c in 0..<columns {
+            if c > 0 { line += "  " }
+            line += rightAligned[c] ? padLeft(r[c], widths[c]) : padRight(r[c], widths[c])
+        }
+        var bytes = Array(line.utf8)
+        while bytes.last == UInt8(ascii: " ") { bytes.removeLast() }
+        sys_print(String(decoding: bytes, as: UTF8.self))
+    }
+}
+
+/// A plain decimal number (`0.5`, `.25`, `1`, `3e-2` not accepted), for the board's hand-parsed flags.
+public func parseDecimal(_ text: String) -> Float? {
+    var value = 0.0
+    var scale = 1.0
+    var seenDot = false
+    var digits = 0
+    var negative = false
+    for (i, b) in text.utf8.enumerated() {
+        if i == 0 && b == UInt8(ascii: "-") {
+            negative = true
+        } else if b == UInt8(ascii: ".") && !seenDot {
+            seenDot = true
+        } else if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
+            digits += 1
+            if digits > 18 { return nil }
+            if seenDot {
+                scale /= 10
+                value += Double(b - UInt8(ascii: "0")) * scale
+            } else {
+                value = value * 10 + Double(b - UInt8(ascii: "0"))
+            }
+        } else {
+            return nil
+        }
+    }
+    if digits == 0 { return nil }
+    return Float(negative ? -value : value)
 }

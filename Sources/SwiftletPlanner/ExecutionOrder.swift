@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletModel
 
 // Execution order search (docs/memory.md, "Execution order").
 //
