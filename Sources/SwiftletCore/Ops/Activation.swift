@@ -55,7 +55,7 @@ public struct Activation: Equatable, Sendable {
             let c = r < 0 ? 0 : (r > 6 ? 6 : r)
             return x * c / 6
         case .tanh: return tanhf(x)
-        // x / (1 + e^−x): one rounding fewer than x · σ(x), as ONNX Runtime's Sigmoid → Mul computes it.
+        // x / (1 + e^−x): one rounding fewer than x · σ(x), ONNX Runtime's Sigmoid → Mul; they differ by rounding only.
         case .silu: return x / (1 + expf(-x))
         }
     }
