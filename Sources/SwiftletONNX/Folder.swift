@@ -53,8 +53,19 @@ struct Folder {
     var ins: [Int] = []
 
     /// Every op type the folder folds, by family (the files under Fold/).
-    static let rules: [String: FoldRule] = [constantRules, movementRules, arithmeticRules]
-        .reduce(into: [:]) { all, family in all.merge(family) { _, _ in preconditionFailure("an ONNX op has two fold rules") } }
+    static let rules = merged([constantRules, movementRules, arithmeticRules])
+
+    /// The rules of `families` in one table (an op type in two is a programming error).
+    static func merged(_ families: [[String: FoldRule]]) -> [String: FoldRule] {
+        families.reduce(into: [:]) { all, family in all.merge(family) { _, _ in preconditionFailure("an ONNX op has two fold rules") } }
+    }
+
+    /// `rule` for each op type of `ops`: a family whose ops share one fold.
+    static func rule(_ rule: @escaping FoldRule, for ops: [String]) -> [String: FoldRule] {
+        var out: [String: FoldRule] = [:]
+        for op in ops { out[op] = rule }
+        return out
+    }
 
     /// The op types folded when all their inputs are constant: those with a rule (Constant, Shape and
     /// Size are folded whatever their inputs).

@@ -6,24 +6,11 @@ import SwiftletCore
 /// binary ones (Add, Sub, Mul, Div, Equal, Min, Max, Pow), Where and ReduceProd. Integers stay
 /// integers, and integer arithmetic that overflows Int64 is refused.
 extension Folder {
-    static let arithmeticRules: [String: FoldRule] = [
-        "Floor": { f throws(SwiftletError) in try f.unary() },
-        "Ceil": { f throws(SwiftletError) in try f.unary() },
-        "Sqrt": { f throws(SwiftletError) in try f.unary() },
-        "Neg": { f throws(SwiftletError) in try f.unary() },
-        "Abs": { f throws(SwiftletError) in try f.unary() },
-        "Relu": { f throws(SwiftletError) in try f.unary() },
-        "Add": { f throws(SwiftletError) in try f.binary() },
-        "Sub": { f throws(SwiftletError) in try f.binary() },
-        "Mul": { f throws(SwiftletError) in try f.binary() },
-        "Div": { f throws(SwiftletError) in try f.binary() },
-        "Equal": { f throws(SwiftletError) in try f.binary() },
-        "Min": { f throws(SwiftletError) in try f.binary() },
-        "Max": { f throws(SwiftletError) in try f.binary() },
-        "Pow": { f throws(SwiftletError) in try f.binary() },
-        "Where": { f throws(SwiftletError) in try f.select() },
-        "ReduceProd": { f throws(SwiftletError) in try f.reduceProd() },
-    ]
+    static let arithmeticRules = merged([
+        rule({ f throws(SwiftletError) in try f.unary() }, for: ["Floor", "Ceil", "Sqrt", "Neg", "Abs", "Relu"]),
+        rule({ f throws(SwiftletError) in try f.binary() }, for: ["Add", "Sub", "Mul", "Div", "Equal", "Min", "Max", "Pow"]),
+        ["Where": { f throws(SwiftletError) in try f.select() }, "ReduceProd": { f throws(SwiftletError) in try f.reduceProd() }],
+    ])
 
     /// `op` applied to each element: on integers (Neg and Abs of Int64.min refused), or on floats.
     func unary() throws(SwiftletError) -> [Result] {
