@@ -126,6 +126,11 @@ struct SWLReader {
     var major = 0
     /// Per tensor: its packed layout (format 2), once read.
     var packed: [PackedShape?] = []
+    /// The place of each known section (by kind), once the section table is read.
+    var sections: [SectionRef] = []
+    /// The STRINGS and INTS sections, once read.
+    var stringsS = SectionRef()
+    var intsS = SectionRef()
 
     func fail(_ detail: String, _ hint: String = "the file is damaged; re-run 'swiftlet import'") -> SwiftletError {
         .malformedFile(path: path, detail: detail, hint: hint)
@@ -150,8 +155,38 @@ struct SWLReader {
         var present = false
     }
 
+    /// The sections a model needs (and DETECTOR, FLOATS when present), their record counts checked.
+    struct Sections {
+        var tensors = SectionRef()
+        var nodes = SectionRef()
+        var graph = SectionRef()
+        var pre = SectionRef()
+        var post = SectionRef()
+        var labels = SectionRef()
+        var weights = SectionRef()
+        var floats = SectionRef()
+        var detector = SectionRef()
+    }
+
     /// Decodes and validates; returns the spec and the weights section's place.
     mutating func read(checkCRC: Bool) throws(SwiftletError) -> (ModelSpec, Int, Int) {
+        try readHeader(checkCRC: checkCRC)
+        try readSectionTable()
+        let s = try requiredSections()
+        var spec = try readGraph(s.graph)
+        let storedPacked = try readTensors(&spec, s)
+        try readGraphIO(&spec, s.graph)
+        try readNodes(&spec, s.nodes)
+        try checkPlan(spec)
+        try checkPacked(spec, storedPacked, s.weights)
+        try readPreprocess(&spec, s.pre)
+        try readPostprocess(&spec, s)
+        try readLabels(&spec, s.labels)
+        return (spec, s.weights.offset, s.weights.length)
+    }
+
+    /// Magic, version, header size, file size and (with `checkCRC`) the checksum; sets `major`.
+    mutating func readHeader(checkCRC: Bool) throws(SwiftletError) {
         let size = bytes.count
         let notSWL = "it is not a Swiftlet model (.swl); create one with 'swiftlet import model.onnx -o model.swl'"
         for i in 0..<min(4, size) where bytes[i] != SWLFormat.magic[i] { throw fail("bad magic bytes", notSWL) }
@@ -174,6 +209,12 @@ struct SWLReader {
                 throw fail("CRC mismatch (stored \(hex(UInt32(u32(24)))), computed \(hex(crc)))", "the file is corrupt; copy it again or re-run 'swiftlet import'")
             }
         }
+    }
+
+    /// The section table: each known section's place (`sections`), within the file and aligned, once.
+    /// Unknown kinds are skipped (minor versions).
+    mutating func readSectionTable() throws(SwiftletError) {
+        let size = bytes.count
         let count = u32(12)
         let tableOff = u64(32)
         if count > 64 || tableOff != UInt64(SWLFormat.headerSize) {
@@ -181,7 +222,7 @@ struct SWLReader {
         }
         let tableEnd = SWLFormat.headerSize + count * SWLFormat.sectionEntrySize
         if tableEnd > size { throw fail("section table ends at byte \(tableEnd), the file has \(size)") }
-        var sections: [SectionRef] = []
+        sections = []
         for _ in 0...SWLFormat.Section.allCases.count { sections.append(SectionRef()) }
         for i in 0..<count {
             let e = SWLFormat.headerSize + i * SWLFormat.sectionEntrySize
@@ -196,48 +237,74 @@ struct SWLReader {
             if off % UInt64(SWLFormat.alignment) != 0 { throw fail("section \(k.name) at \(off) is not 64-byte aligned") }
             sections[Int(k.rawValue) - 1] = SectionRef(offset: Int(off), length: Int(len), count: u32(e + 4), present: true)
         }
-        func section(_ k: SWLFormat.Section, recordSize: Int) throws(SwiftletError) -> SectionRef {
-            let s = sections[Int(k.rawValue) - 1]
-            if !s.present { throw fail("section \(k.name) is missing") }
-            if recordSize > 0 && s.length != s.count * recordSize {
-                throw fail("section \(k.name) has \(s.length) bytes for \(s.count) records of \(recordSize)")
-            }
-            return s
-        }
-        let strings = try section(.strings, recordSize: 1)
-        let tensorsS = try section(.tensors, recordSize: SWLFormat.tensorRecordSize)
-        let nodesS = try section(.nodes, recordSize: SWLFormat.nodeRecordSize)
-        let intsS = try section(.ints, recordSize: 4)
-        let graphS = try section(.graph, recordSize: SWLFormat.graphRecordSize)
-        let preS = try section(.preprocess, recordSize: SWLFormat.preprocessRecordSize)
-        let postS = try section(.postprocess, recordSize: SWLFormat.postprocessRecordSize)
-        let labelsS = try section(.labels, recordSize: SWLFormat.labelRecordSize)
-        let weightsS = try section(.weights, recordSize: 1)
-        let floatsS = sections[Int(SWLFormat.Section.floats.rawValue) - 1]
-        if floatsS.present && floatsS.length != floatsS.count * 4 {
-            throw fail("section FLOATS has \(floatsS.length) bytes for \(floatsS.count) values")
-        }
-        if graphS.count != 1 || preS.count != 1 || postS.count != 1 { throw fail("GRAPH, PREPROCESS and POSTPROCESS must hold one record each") }
+    }
 
-        func string(_ at: Int, _ what: String) throws(SwiftletError) -> String {
-            let o = u32(at)
-            let n = u32(at + 4)
-            if o > strings.length || n > strings.length - o || n > 4096 {
-                throw fail("\(what): name at \(o)+\(n) is outside the strings section (\(strings.length) bytes)")
-            }
-            let start = strings.offset + o
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + n)]), as: UTF8.self)
+    /// Section `k`, refused when missing or when its length is not `count` records of `recordSize`
+    /// (0: any length).
+    func section(_ k: SWLFormat.Section, recordSize: Int) throws(SwiftletError) -> SectionRef {
+        let s = sections[Int(k.rawValue) - 1]
+        if !s.present { throw fail("section \(k.name) is missing") }
+        if recordSize > 0 && s.length != s.count * recordSize {
+            throw fail("section \(k.name) has \(s.length) bytes for \(s.count) records of \(recordSize)")
         }
-        func intsAt(_ start: Int, _ n: Int, _ what: String) throws(SwiftletError) -> [Int32] {
-            if start > intsS.count || n > intsS.count - start || n > 4096 {
-                throw fail("\(what): \(n) values at \(start) are outside the INTS section (\(intsS.count) values)")
-            }
-            var out: [Int32] = []
-            out.reserveCapacity(n)
-            for i in 0..<n { out.append(Int32(truncatingIfNeeded: u32(intsS.offset + 4 * (start + i)))) }
-            return out
-        }
+        return s
+    }
 
+    /// Every section a model needs, checked in file-format order; sets `stringsS` and `intsS`.
+    mutating func requiredSections() throws(SwiftletError) -> Sections {
+        var s = Sections()
+        stringsS = try section(.strings, recordSize: 1)
+        s.tensors = try section(.tensors, recordSize: SWLFormat.tensorRecordSize)
+        s.nodes = try section(.nodes, recordSize: SWLFormat.nodeRecordSize)
+        intsS = try section(.ints, recordSize: 4)
+        s.graph = try section(.graph, recordSize: SWLFormat.graphRecordSize)
+        s.pre = try section(.preprocess, recordSize: SWLFormat.preprocessRecordSize)
+        s.post = try section(.postprocess, recordSize: SWLFormat.postprocessRecordSize)
+        s.labels = try section(.labels, recordSize: SWLFormat.labelRecordSize)
+        s.weights = try section(.weights, recordSize: 1)
+        s.floats = sections[Int(SWLFormat.Section.floats.rawValue) - 1]
+        if s.floats.present && s.floats.length != s.floats.count * 4 {
+            throw fail("section FLOATS has \(s.floats.length) bytes for \(s.floats.count) values")
+        }
+        if s.graph.count != 1 || s.pre.count != 1 || s.post.count != 1 { throw fail("GRAPH, PREPROCESS and POSTPROCESS must hold one record each") }
+        s.detector = sections[Int(SWLFormat.Section.detector.rawValue) - 1]
+        return s
+    }
+
+    /// The string whose offset and length are at byte `at`, within the STRINGS section.
+    func string(_ at: Int, _ what: String) throws(SwiftletError) -> String {
+        let o = u32(at)
+        let n = u32(at + 4)
+        if o > stringsS.length || n > stringsS.length - o || n > 4096 {
+            throw fail("\(what): name at \(o)+\(n) is outside the strings section (\(stringsS.length) bytes)")
+        }
+        let start = stringsS.offset + o
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + n)]), as: UTF8.self)
+    }
+
+    /// `n` values of the INTS section from value `start`.
+    func intsAt(_ start: Int, _ n: Int, _ what: String) throws(SwiftletError) -> [Int32] {
+        if start > intsS.count || n > intsS.count - start || n > 4096 {
+            throw fail("\(what): \(n) values at \(start) are outside the INTS section (\(intsS.count) values)")
+        }
+        var out: [Int32] = []
+        out.reserveCapacity(n)
+        for i in 0..<n { out.append(Int32(truncatingIfNeeded: u32(intsS.offset + 4 * (start + i)))) }
+        return out
+    }
+
+    /// Tensor indices, each refused unless it names one of the model's `nt` tensors.
+    func tensorList(_ v: [Int32], _ what: String, _ nt: Int) throws(SwiftletError) -> [Int] {
+        var out: [Int] = []
+        for x in v {
+            if x < 0 || Int(x) >= nt { throw fail("\(what) refers to tensor \(x), the model has \(nt)") }
+            out.append(Int(x))
+        }
+        return out
+    }
+
+    /// The GRAPH record's name, arena size and flags.
+    func readGraph(_ graphS: SectionRef) throws(SwiftletError) -> ModelSpec {
         var spec = ModelSpec()
         let g = graphS.offset
         spec.name = try string(g, "model name")
@@ -251,10 +318,15 @@ struct SWLReader {
         spec.reuseInputs = graphFlags & 1 != 0
         spec.streamRows = graphFlags & 2 != 0
         spec.requantization = graphFlags & 4 != 0 ? .float32 : .fixedPoint
+        return spec
+    }
 
-        // Tensors.
+    /// The tensor records: name, dtype, rank, storage, layout, shape, bytes within the weights section
+    /// (or a plausible arena place), alignment and quantization. Returns the packed weights (format
+    /// 2), whose stored size `checkPacked` checks against their node's layout.
+    func readTensors(_ spec: inout ModelSpec, _ s: Sections) throws(SwiftletError) -> [(tensor: Int, bytes: UInt64)] {
+        let tensorsS = s.tensors, weightsS = s.weights
         if tensorsS.count > 1 << 20 { throw fail("\(tensorsS.count) tensors is implausible") }
-        // Packed weights (format 2): their stored size is checked against their node's layout below.
         var storedPacked: [(tensor: Int, bytes: UInt64)] = []
         for i in 0..<tensorsS.count {
             let t = tensorsS.offset + i * SWLFormat.tensorRecordSize
@@ -291,27 +363,29 @@ struct SWLReader {
             var info = TensorInfo(name: name, dtype: dtype, shape: dims, layout: layout, storage: storage, offset: Int(off))
             if !isPacked { info.byteCount = Int(len) }
             if isPacked { storedPacked.append((i, len)) }
-            info.quant = try quantization(t, dtype: dtype, dims: dims, floats: floatsS, what: "\(what) '\(name)'")
+            info.quant = try quantization(t, dtype: dtype, dims: dims, floats: s.floats, what: "\(what) '\(name)'")
             spec.tensors.append(info)
         }
+        return storedPacked
+    }
+
+    /// The graph's inputs and outputs: at least one of each, float32 tensors in the arena.
+    func readGraphIO(_ spec: inout ModelSpec, _ graphS: SectionRef) throws(SwiftletError) {
+        let g = graphS.offset
         let nt = spec.tensors.count
-        func tensorList(_ v: [Int32], _ what: String) throws(SwiftletError) -> [Int] {
-            var out: [Int] = []
-            for x in v {
-                if x < 0 || Int(x) >= nt { throw fail("\(what) refers to tensor \(x), the model has \(nt)") }
-                out.append(Int(x))
-            }
-            return out
-        }
-        spec.inputs = try tensorList(try intsAt(u32(g + 20), u32(g + 16), "graph inputs"), "graph input")
-        spec.outputs = try tensorList(try intsAt(u32(g + 28), u32(g + 24), "graph outputs"), "graph output")
+        spec.inputs = try tensorList(try intsAt(u32(g + 20), u32(g + 16), "graph inputs"), "graph input", nt)
+        spec.outputs = try tensorList(try intsAt(u32(g + 28), u32(g + 24), "graph outputs"), "graph output", nt)
         if spec.inputs.isEmpty || spec.outputs.isEmpty { throw fail("the graph has no inputs or no outputs") }
         for i in spec.inputs + spec.outputs where spec.tensors[i].storage != .arena || spec.tensors[i].dtype != .float32 {
             throw fail("graph input/output '\(spec.tensors[i].name)' must be a float32 tensor in the arena")
         }
+    }
 
-        // Nodes: tensors exist, attributes decode, stored output shapes equal the computed ones.
+    /// Nodes: tensors exist, attributes decode, stored output shapes equal the computed ones, each
+    /// tensor is computed once and before it is read, and every graph output is computed.
+    func readNodes(_ spec: inout ModelSpec, _ nodesS: SectionRef) throws(SwiftletError) {
         if nodesS.count > 1 << 20 { throw fail("\(nodesS.count) nodes is implausible") }
+        let nt = spec.tensors.count
         var defined = [Bool](repeating: false, count: nt)
         for t in 0..<nt where spec.tensors[t].storage == .weights { defined[t] = true }
         for t in spec.inputs { defined[t] = true }
@@ -322,8 +396,8 @@ struct SWLReader {
             guard let kind = OpKind(rawValue: UInt16(u16(nd))) else {
                 throw fail("\(what): unknown op kind \(u16(nd))", "it was written by a newer swiftlet; update swiftlet")
             }
-            let ins = try tensorList(try intsAt(u32(nd + 12), u32(nd + 16), what), what)
-            let outs = try tensorList(try intsAt(u32(nd + 20), u32(nd + 24), what), what)
+            let ins = try tensorList(try intsAt(u32(nd + 12), u32(nd + 16), what), what, nt)
+            let outs = try tensorList(try intsAt(u32(nd + 20), u32(nd + 24), what), what, nt)
             let attrs = try intsAt(u32(nd + 28), u32(nd + 32), what)
             let op = try Op.decode(kind: kind, attrs: attrs, where: "\(path): \(what)")
             if outs.count != 1 { throw fail("\(what): has \(outs.count) outputs, \(kind.name) has 1") }
@@ -350,119 +424,6 @@ struct SWLReader {
             spec.nodes.append(NodeInfo(op: op, name: name, inputs: ins, outputs: outs))
         }
         for o in spec.outputs where !defined[o] { throw fail("graph output '\(spec.tensors[o].name)' is never computed") }
-        try checkPlan(spec)
-        try checkPacked(spec, storedPacked, weightsS)
-
-        // Pre- and post-processing.
-        let p = preS.offset
-        if u32(p) == 1 {
-            var pre = Preprocess()
-            pre.resizeMode = u8(p + 4)
-            pre.bgr = u8(p + 5) == 1
-            pre.resizeShorter = u32(p + 8)
-            if pre.resizeMode > 2 || pre.resizeShorter > 1 << 15 { throw fail("pre-processing record is invalid") }
-            pre.mean = [f32(p + 16), f32(p + 20), f32(p + 24)]
-            pre.std = [f32(p + 28), f32(p + 32), f32(p + 36)]
-            for s in pre.std where !(s > 0 && s < 1e30) { throw fail("pre-processing std \(s) must be positive") }
-            for m in pre.mean where !(m > -1e30 && m < 1e30) { throw fail("pre-processing mean is not finite") }
-            // One image input, as the importer requires: an image fills only the first input.
-            if spec.inputs.count != 1 { throw fail("pre-processing is set but the model has \(spec.inputs.count) inputs; an image feeds one") }
-            let inShape = spec.tensors[spec.inputs[0]].shape
-            if inShape.count != 4 || (inShape[3] != 3 && inShape[3] != 1) {
-                throw fail("pre-processing is set but the input is not an RGB or greyscale image tensor")
-            }
-            spec.preprocess = pre
-        } else if u32(p) != 0 {
-            throw fail("pre-processing flag is \(u32(p))")
-        }
-        let q = postS.offset
-        guard let okind = OutputKind(rawValue: UInt32(u32(q))) else { throw fail("unknown output kind \(u32(q))") }
-        spec.postprocess.kind = okind
-        spec.postprocess.outputsProbabilities = u32(q + 4) == 1
-        // Bytes 12–63 held up to 12 decoder parameters before 2.1; nothing used them, so they are
-        // ignored. Since 2.1 the DETECTOR section holds the decoder's parameters.
-        let detS = sections[Int(SWLFormat.Section.detector.rawValue) - 1]
-        guard let dkind = storedKind(u32(q + 8)) else {
-            throw fail("post-processing names decoder \(u32(q + 8)), this build knows 0 (none), 1 (SSD anchors), 2 (MTCNN stage), 3 (RetinaFace priors) and 4 (YOLO)",
-                       "it is corrupt or from a newer Swiftlet; update swiftlet or re-import the model")
-        }
-        switch dkind {
-        case .none:
-            break
-        case .ssd:
-            if okind != .detection { throw fail("post-processing names the SSD decoder (1) for a model whose output kind is not detection (\(u32(q)))") }
-            if !detS.present {
-                throw fail("post-processing names the SSD decoder (1) but the DETECTOR section is missing",
-                           "re-import the model with 'swiftlet import --decoder'")
-            }
-            if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
-                throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
-            }
-            let d = detS.offset
-            guard let (decoder, nms) = decodeDetectorRecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) }) else {
-                throw fail("the DETECTOR record is invalid (decoder kind \(u32(d)), \(u32(d + 104)) layers, \(u32(d + 172)) aspect ratios, flags \(u32(d + 16)), NMS kind \(u32(d + 60)))",
-                           "it is corrupt or from a newer Swiftlet; re-import the model")
-            }
-            spec.postprocess.decoder = .ssd(decoder)
-            spec.postprocess.nms = nms
-            if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
-        case .mtcnnStage:
-            spec.postprocess.decoder = .mtcnnStage
-        case .retinaFace:
-            if okind != .detection { throw fail("post-processing names the RetinaFace decoder (3) for a model whose output kind is not detection (\(u32(q)))") }
-            if !detS.present {
-                throw fail("post-processing names the RetinaFace decoder (3) but the DETECTOR section is missing",
-                           "re-import the model with 'swiftlet import --decoder retinaface'")
-            }
-            if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
-                throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
-            }
-            #if SWIFTLET_NO_RETINAFACE
-            throw fail("this board binary was built without the RetinaFace decoder (SWIFTLET_NO_RETINAFACE: it keeps the rpi4 binary under 1 MB)",
-                       "run the model with the rpi5 or qemu-arm64 build, or the host swiftlet")
-            #else
-            let d = detS.offset
-            guard let (decoder, nms) = decodeRetinaFaceRecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) },
-                                                              u8: { (at: Int) -> Int in Int(u8(d + at)) }) else {
-                throw fail("the RetinaFace DETECTOR record is invalid (decoder kind \(u32(d)), \(u32(d + 104)) levels, flags \(u32(d + 16)), NMS kind \(u32(d + 60)), or more min sizes than it holds)",
-                           "it is corrupt or from a newer Swiftlet; re-import the model")
-            }
-            spec.postprocess.decoder = .retinaFace(decoder)
-            spec.postprocess.nms = nms
-            if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
-            #endif
-        case .yolo:
-            if okind != .detection { throw fail("post-processing names the YOLO decoder (4) for a model whose output kind is not detection (\(u32(q)))") }
-            if !detS.present {
-                throw fail("post-processing names the YOLO decoder (4) but the DETECTOR section is missing",
-                           "re-import the model with 'swiftlet import --decoder yolov5' or 'yolov8'")
-            }
-            if detS.count != 1 || detS.length != SWLFormat.detectorRecordSize {
-                throw fail("section DETECTOR has \(detS.length) bytes for \(detS.count) records, expected one of \(SWLFormat.detectorRecordSize)")
-            }
-            #if SWIFTLET_NO_YOLO
-            throw fail("this board binary was built without the YOLO decoders (SWIFTLET_NO_YOLO: it keeps the rpi4 binary under 1 MB)",
-                       "run the model with the rpi5 or qemu-arm64 build, or the host swiftlet")
-            #else
-            let d = detS.offset
-            guard let (decoder, nms) = decodeYOLORecord(u32: { (at: Int) -> Int in u32(d + at) }, f32: { (at: Int) -> Float in f32(d + at) }) else {
-                throw fail("the YOLO DETECTOR record is invalid (decoder kind \(u32(d)), flags \(u32(d + 16)), NMS kind \(u32(d + 60)))",
-                           "it is corrupt or from a newer Swiftlet; re-import the model")
-            }
-            spec.postprocess.decoder = .yolo(decoder)
-            spec.postprocess.nms = nms
-            if let p = decoderProblem(spec) { throw fail("detection decoder: \(p)", "re-import the model with decoder options that match it") }
-            #endif
-        }
-        if labelsS.count > 1 << 16 { throw fail("\(labelsS.count) labels is implausible") }
-        for i in 0..<labelsS.count { spec.labels.append(try string(labelsS.offset + 8 * i, "label \(i)")) }
-        if okind == .classification && !spec.labels.isEmpty {
-            let outShape = spec.tensors[spec.outputs[0]].shape
-            if (outShape.last ?? 0) != spec.labels.count {
-                throw fail("\(spec.labels.count) labels for an output of \(Shape.text(outShape))")
-            }
-        }
-        return (spec, weightsS.offset, weightsS.length)
     }
 
     /// Packed weights (format 2) are what the writer makes: each is the weights of exactly one node,
