@@ -79,7 +79,21 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
         spec.streamRows = options.streamRows
         _ = planArena(&spec, reorder: !options.keepOrder)
     }
-    spec.preprocess = options.preprocess ?? meta.preprocess
+    var kind = options.outputKind
+    if kind == .raw, let k = meta.kind { kind = k }
+    try applyPreprocess(&spec, options, meta.preprocess, path: path)
+    spec.labels = options.labels.isEmpty ? metadataLabels(model) : options.labels
+    try applyDecoder(&spec, &kind, options, meta.decoder, path: path)
+    spec.postprocess.kind = kind
+    try checkLabels(spec, options, path: path)
+    // Refuse here, naming the tensor or node, what the writer cannot store or the reader would refuse.
+    try checkWritable(spec)
+    return spec
+}
+
+/// The pre-processing: the flags' (`--mean`, `--std`, `--resize`…) over the ONNX metadata's, checked.
+func applyPreprocess(_ spec: inout ModelSpec, _ options: ImportOptions, _ fromMetadata: Preprocess?, path: String) throws(SwiftletError) {
+    spec.preprocess = options.preprocess ?? fromMetadata
     if let r = options.resize {
         var p = spec.preprocess ?? Preprocess()
         p.resizeMode = r.mode
@@ -98,16 +112,19 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
             }
         }
     }
-    var kind = options.outputKind
-    if kind == .raw, let k = meta.kind { kind = k }
     if let p = spec.preprocess {
         let s = spec.tensors[spec.inputs[0]].shape
         guard spec.inputs.count == 1, s.count == 4, s[3] == 3 || s[3] == 1, p.mean.count == 3, p.std.count == 3 else {
             throw .invalidModel(detail: "--mean/--std describe an image input (RGB, or greyscale with the first value used), but the model's input is \(Shape.text(spec.tensors[spec.inputs[0]].logicalShape)); leave them out", hint: "")
         }
     }
-    spec.labels = options.labels.isEmpty ? metadataLabels(model) : options.labels
-    if let name = options.decoder ?? meta.decoder, name != "none" {
+}
+
+/// The detection decoder named by `--decoder` or the metadata, fitted to the model's inputs and outputs,
+/// with the NMS overrides; `kind` becomes detection.
+func applyDecoder(_ spec: inout ModelSpec, _ kind: inout OutputKind, _ options: ImportOptions, _ fromMetadata: String?,
+                  path: String) throws(SwiftletError) {
+    if let name = options.decoder ?? fromMetadata, name != "none" {
         guard let preset = DecoderPreset.named(name) else {
             let from = options.decoder != nil ? "--decoder \(name)" : "\(path): metadata 'swiftlet.decoder' is '\(name)'"
             throw .invalidModel(detail: "\(from): unknown decoder; known: \(DecoderPreset.names.joined(separator: ", ")), none", hint: "")
@@ -165,7 +182,10 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
     } else if options.nmsKind != nil || options.scoreThreshold != nil || options.iouThreshold != nil || options.maxDetections != nil {
         throw .usage(detail: "--nms, --score-threshold, --iou-threshold and --max-detections set a decoder's defaults; pass --decoder too")
     }
-    spec.postprocess.kind = kind
+}
+
+/// The labels, one per class of the first output or of the decoder.
+func checkLabels(_ spec: ModelSpec, _ options: ImportOptions, path: String) throws(SwiftletError) {
     if !spec.labels.isEmpty {
         let from = options.labels.isEmpty ? "\(path): metadata 'swiftlet.labels'" : "--labels"
         var classes = spec.tensors[spec.outputs[0]].shape.last ?? 0
@@ -187,9 +207,6 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
             throw .invalidModel(detail: "\(from) has \(spec.labels.count) names, \(what) \(classes) classes; pass the matching labels file", hint: "")
         }
     }
-    // Refuse here, naming the tensor or node, what the writer cannot store or the reader would refuse.
-    try checkWritable(spec)
-    return spec
 }
 
 /// Defaults an exporter can leave in the ONNX file's `metadata_props` (tools/models/export.py does):

@@ -246,11 +246,36 @@ struct OrderGraph {
         return best
     }
 
+    /// Appends to `out` the ready nodes after running `v`: the `old` ones but `v`, merged in order with
+    /// `v`'s readers whose inputs are all in `set` (`fresh` is scratch).
+    func appendReady(after v: Int, set: [UInt64], old: ArraySlice<Int32>, fresh: inout [Int32], to out: inout [Int32]) {
+        fresh.removeAll(keepingCapacity: true)
+        for c in succs[v] {
+            var ok = true
+            for q in preds[c] where !OrderGraph.has(set, q) {
+                ok = false
+                break
+            }
+            if ok { fresh.append(Int32(c)) }
+        }
+        fresh.sort()
+        var a = old.startIndex, b = 0
+        while a < old.endIndex || b < fresh.count {
+            if a < old.endIndex && (b == fresh.count || old[a] < fresh[b]) {
+                if old[a] != Int32(v) { out.append(old[a]) }
+                a += 1
+            } else {
+                out.append(fresh[b])
+                b += 1
+            }
+        }
+    }
+
     /// The layered dynamic program over sets of run nodes (see the file comment). Sets whose peak
     /// exceeds `bound` are dropped; nil when none is left (possible only after a beam cut).
     func search(beamWidth: Int, layerBudget: Int, bound: Int) -> (order: [Int], peak: Int, exact: Bool, states: Int)? {
         let w = (n + 63) / 64
-        // The current layer: per set, its words, best peak, bytes live after it, ready nodes (sorted).
+        // The current layer: per set, its words, best peak, bytes live after it, ready next.nodes (sorted).
         var curWords = [UInt64](repeating: 0, count: w)
         var curPeak = [base]
         var curLive = [0]
@@ -265,11 +290,7 @@ struct OrderGraph {
         var set = [UInt64](repeating: 0, count: w)
         var fresh: [Int32] = []
         for _ in 0..<n {
-            var nextWords: [UInt64] = []
-            var nextPeak: [Int] = [], nextLive: [Int] = []
-            var nextReady: [Int32] = []
-            var nextReadyStart = [0]
-            var parents: [Int32] = [], nodes: [Int32] = []
+            var next = OrderLayer()
             var table = [Int32](repeating: -1, count: 64)
             func hash(_ words: [UInt64], _ at: Int) -> Int {
                 var h: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -295,7 +316,7 @@ struct OrderGraph {
                     while table[slot] >= 0 {
                         let e = Int(table[slot])
                         var same = true
-                        for k in 0..<w where nextWords[e * w + k] != set[k] {
+                        for k in 0..<w where next.words[e * w + k] != set[k] {
                             same = false
                             break
                         }
@@ -306,108 +327,49 @@ struct OrderGraph {
                         slot = (slot + 1) & mask
                     }
                     if found >= 0 {
-                        if p < nextPeak[found] {
-                            nextPeak[found] = p
-                            parents[found] = Int32(s)
-                            nodes[found] = Int32(v)
+                        if p < next.peak[found] {
+                            next.peak[found] = p
+                            next.parents[found] = Int32(s)
+                            next.nodes[found] = Int32(v)
                         }
                         continue
                     }
-                    let e = nextPeak.count
-                    nextWords.append(contentsOf: set)
-                    nextPeak.append(p)
-                    nextLive.append(curLive[s] + delta)
-                    parents.append(Int32(s))
-                    nodes.append(Int32(v))
-                    // Ready after: the old ready nodes but v, and v's readers whose inputs are all done.
-                    fresh.removeAll(keepingCapacity: true)
-                    for c in succs[v] {
-                        var ok = true
-                        for q in preds[c] where !OrderGraph.has(set, q) {
-                            ok = false
-                            break
-                        }
-                        if ok { fresh.append(Int32(c)) }
-                    }
-                    fresh.sort()
-                    var a = curReadyStart[s], b = 0
-                    let aEnd = curReadyStart[s + 1]
-                    while a < aEnd || b < fresh.count {
-                        if a < aEnd && (b == fresh.count || curReady[a] < fresh[b]) {
-                            if curReady[a] != Int32(v) { nextReady.append(curReady[a]) }
-                            a += 1
-                        } else {
-                            nextReady.append(fresh[b])
-                            b += 1
-                        }
-                    }
-                    nextReadyStart.append(nextReady.count)
+                    let e = next.peak.count
+                    next.words.append(contentsOf: set)
+                    next.peak.append(p)
+                    next.live.append(curLive[s] + delta)
+                    next.parents.append(Int32(s))
+                    next.nodes.append(Int32(v))
+                    // Ready after: the old ready next.nodes but v, and v's readers whose inputs are all done.
+                    appendReady(after: v, set: set, old: curReady[curReadyStart[s]..<curReadyStart[s + 1]], fresh: &fresh, to: &next.ready)
+                    next.readyStart.append(next.ready.count)
                     table[slot] = Int32(e)
                     if 2 * (e + 1) > table.count {
                         table = [Int32](repeating: -1, count: 2 * table.count)
                         let m2 = table.count - 1
                         for x in 0...e {
-                            var sl = hash(nextWords, x * w) & m2
+                            var sl = hash(next.words, x * w) & m2
                             while table[sl] >= 0 { sl = (sl + 1) & m2 }
                             table[sl] = Int32(x)
                         }
                     }
                 }
             }
-            if nextPeak.isEmpty { return nil }
-            states += nextPeak.count
-            // Expanding a set costs about (ready nodes) × (ready nodes + words): its children, each
-            // hashed and given a ready list.
-            func cost(_ e: Int) -> Int {
-                let r = nextReadyStart[e + 1] - nextReadyStart[e]
-                return r * (r + w) + 1
-            }
+            if next.peak.isEmpty { return nil }
+            states += next.peak.count
             var work = 0
-            for e in 0..<nextPeak.count { work += cost(e) }
-            if nextPeak.count > beamWidth || work > layerBudget {
-                // The beam: the best sets by peak so far, then bytes live now, then creation order,
-                // as many as the width and the work budget allow (at least one).
+            for e in 0..<next.peak.count { work += next.cost(e, w) }
+            if next.peak.count > beamWidth || work > layerBudget {
                 exact = false
-                var idx = Array(0..<nextPeak.count)
-                idx.sort { a, b in
-                    if nextPeak[a] != nextPeak[b] { return nextPeak[a] < nextPeak[b] }
-                    if nextLive[a] != nextLive[b] { return nextLive[a] < nextLive[b] }
-                    return a < b
-                }
-                var keep = 0
-                work = 0
-                while keep < idx.count && keep < beamWidth && (keep == 0 || work + cost(idx[keep]) <= layerBudget) {
-                    work += cost(idx[keep])
-                    keep += 1
-                }
-                idx = Array(idx[0..<keep])
-                idx.sort()
-                var kw: [UInt64] = [], kp: [Int] = [], kl: [Int] = [], kr: [Int32] = [], ks = [0]
-                var kpar: [Int32] = [], knode: [Int32] = []
-                for e in idx {
-                    kw.append(contentsOf: nextWords[(e * w)..<(e * w + w)])
-                    kp.append(nextPeak[e])
-                    kl.append(nextLive[e])
-                    kr.append(contentsOf: nextReady[nextReadyStart[e]..<nextReadyStart[e + 1]])
-                    ks.append(kr.count)
-                    kpar.append(parents[e])
-                    knode.append(nodes[e])
-                }
-                nextWords = kw
-                nextPeak = kp
-                nextLive = kl
-                nextReady = kr
-                nextReadyStart = ks
-                parents = kpar
-                nodes = knode
+                next.cut(beamWidth: beamWidth, layerBudget: layerBudget, w: w)
             }
-            backParent.append(parents)
-            backNode.append(nodes)
-            curWords = nextWords
-            curPeak = nextPeak
-            curLive = nextLive
-            curReady = nextReady
-            curReadyStart = nextReadyStart
+            backParent.append(next.parents)
+            backNode.append(next.nodes)
+            curWords = next.words
+            curPeak = next.peak
+            curLive = next.live
+            curReady = next.ready
+            curReadyStart = next.readyStart
         }
         // Layer n holds one set: every node. Walk the back pointers.
         var order = [Int](repeating: 0, count: n)
@@ -417,5 +379,53 @@ struct OrderGraph {
             s = Int(backParent[k][s])
         }
         return (order, curPeak[0], exact, states)
+    }
+}
+
+/// One layer of the order search: per set of run nodes, its words, best peak, bytes live after it, its
+/// ready nodes (sorted, `ready[readyStart[e]..<readyStart[e + 1]]`), and its back pointer (the parent
+/// set and the node added).
+struct OrderLayer {
+    var words: [UInt64] = []
+    var peak: [Int] = [], live: [Int] = []
+    var ready: [Int32] = []
+    var readyStart = [0]
+    var parents: [Int32] = [], nodes: [Int32] = []
+
+    /// Expanding a set costs about (ready nodes) × (ready nodes + words): its children, each hashed and
+    /// given a ready list.
+    func cost(_ e: Int, _ w: Int) -> Int {
+        let r = readyStart[e + 1] - readyStart[e]
+        return r * (r + w) + 1
+    }
+
+    /// The beam: keeps the best sets by peak so far, then bytes live now, then creation order, as many
+    /// as the width and the work budget allow (at least one), in creation order.
+    mutating func cut(beamWidth: Int, layerBudget: Int, w: Int) {
+        var idx = Array(0..<peak.count)
+        idx.sort { a, b in
+            if peak[a] != peak[b] { return peak[a] < peak[b] }
+            if live[a] != live[b] { return live[a] < live[b] }
+            return a < b
+        }
+        var keep = 0
+        var work = 0
+        while keep < idx.count && keep < beamWidth && (keep == 0 || work + cost(idx[keep], w) <= layerBudget) {
+            work += cost(idx[keep], w)
+            keep += 1
+        }
+        idx = Array(idx[0..<keep])
+        idx.sort()
+        var kept = OrderLayer()
+        for e in idx {
+            kept.words.append(contentsOf: words[(e * w)..<(e * w + w)])
+            kept.peak.append(peak[e])
+            kept.live.append(live[e])
+            kept.ready.append(contentsOf: ready[readyStart[e]..<readyStart[e + 1]])
+            kept.readyStart.append(kept.ready.count)
+            kept.parents.append(parents[e])
+            kept.nodes.append(nodes[e])
+        }
+        self = kept
     }
 }

@@ -151,33 +151,9 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         }
     }
     let cal = try calibrate(calRun, images: images, method: o.method, progress: o.progress, channelMeansOf: wanted)
-    if equalization != nil {
-        var sums = ErrorSums()
-        let inCount = Shape.count(src.tensors[src.inputs[0]].shape) ?? 0
-        for image in cal.used {
-            try loadImageInput(floatRun, path: image)
-            calRun.inputPointer(0).update(from: floatRun.inputPointer(0), count: inCount)
-            floatRun.invoke()
-            calRun.invoke()
-            for k in 0..<src.outputs.count {
-                let n = Shape.count(src.tensors[src.outputs[k]].shape) ?? 0
-                let a = floatRun.outputPointer(k), b = calRun.outputPointer(k)
-                for e in 0..<n { sums.add(a[e], b[e]) }
-            }
-        }
-        equalization?.floatSQNR = sums.sqnr
-    }
-    var ranges: [(Float, Float)?] = []
-    for s in cal.stats { ranges.append(s.seen ? s.range(o.method) : nil) }
-    // The model's outputs (logits, box offsets) keep their whole range: clipping them changes the
-    // answer directly, and a few large logits are exactly what percentile and entropy would cut.
-    for t in src.outputs where cal.stats[t].seen { ranges[t] = cal.stats[t].range(.minMax) }
-    // A detector's sigmoid score logits matter only above the score floor: below it, the range is
-    // clamped (see `scoreFloors`), so the int8 steps are spent where decisions are made.
+    if equalization != nil { equalization?.floatSQNR = try outputSQNR(floatRun, calRun, images: cal.used, src) }
     let floors = scoreFloors(src)
-    for t in 0..<floors.count {
-        if let f = floors[t], let (lo, hi) = ranges[t] { ranges[t] = (max(lo, f), max(hi, f)) }
-    }
+    let ranges = calibratedRanges(cal, src, method: o.method, floors: floors)
 
     var keepFloat = [Bool](repeating: false, count: src.nodes.count)
     if o.fallback != .none {
@@ -223,6 +199,41 @@ public func quantizeModel(_ model: PackedModel, _ o: QuantizeOptions) throws(Swi
         spec: final, layers: attempt.layers, outputs: attempt.outputs, method: o.method, imagesUsed: cal.used,
         imagesFailed: cal.failed, imagesOutOfRange: cal.outOfRange, degenerate: attempt.degenerate, notes: attempt.notes, keptByThreshold: kept,
         fallbackExtraBytes: extraBytes, fallbackFloatMACs: floatMACs, equalization: equalization)
+}
+
+/// The SQNR of `other`'s outputs against `reference`'s over the images (`reference` loads each image;
+/// `other` gets the same input).
+func outputSQNR(_ reference: Interpreter, _ other: Interpreter, images: [String], _ src: ModelSpec) throws(SwiftletError) -> Double {
+    var sums = ErrorSums()
+    let inCount = Shape.count(src.tensors[src.inputs[0]].shape) ?? 0
+    for image in images {
+        try loadImageInput(reference, path: image)
+        other.inputPointer(0).update(from: reference.inputPointer(0), count: inCount)
+        reference.invoke()
+        other.invoke()
+        for k in 0..<src.outputs.count {
+            let n = Shape.count(src.tensors[src.outputs[k]].shape) ?? 0
+            let a = reference.outputPointer(k), b = other.outputPointer(k)
+            for e in 0..<n { sums.add(a[e], b[e]) }
+        }
+    }
+    return sums.sqnr
+}
+
+/// Per tensor, the range its int8 parameters cover: the calibration method's, but the whole range for
+/// the model's outputs and a detector's score logits floored (`scoreFloors`).
+func calibratedRanges(_ cal: Calibration, _ src: ModelSpec, method: CalibrationMethod, floors: [Float?]) -> [(Float, Float)?] {
+    var ranges: [(Float, Float)?] = []
+    for s in cal.stats { ranges.append(s.seen ? s.range(method) : nil) }
+    // The model's outputs (logits, box offsets) keep their whole range: clipping them changes the
+    // answer directly, and a few large logits are exactly what percentile and entropy would cut.
+    for t in src.outputs where cal.stats[t].seen { ranges[t] = cal.stats[t].range(.minMax) }
+    // A detector's sigmoid score logits matter only above the score floor: below it, the range is
+    // clamped (see `scoreFloors`), so the int8 steps are spent where decisions are made.
+    for t in 0..<floors.count {
+        if let f = floors[t], let (lo, hi) = ranges[t] { ranges[t] = (max(lo, f), max(hi, f)) }
+    }
+    return ranges
 }
 
 /// Refuses float weights that a node with an int8 form would quantize but int8 cannot hold: NaN, ±inf,
