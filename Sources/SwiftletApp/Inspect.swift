@@ -126,14 +126,7 @@ func postprocessText(_ spec: ModelSpec) -> String {
     }
     if spec.postprocess.kind == .detection {
         s += ", decoder \(spec.postprocess.decoder.name)"
-        var shape: (anchors: Int, classes: Int, keypoints: Int)? = nil
-        switch spec.postprocess.decoder {
-        case .ssd(let d): shape = (d.anchors.anchorCount, d.classCount, d.coding.keypointCount)
-        case .retinaFace(let d): shape = (d.priorCount, 1, d.landmarkCount)
-        case .yolo(let d): shape = (d.boxCount, d.classCount, 0)
-        case .none, .mtcnnStage: break
-        }
-        if let d = shape {
+        if let d = decoderShape(spec.postprocess.decoder) {
             let n = spec.postprocess.nms
             s += " (\(d.anchors) anchors, \(d.classes) class\(d.classes == 1 ? "" : "es"), \(d.keypoints) keypoints)"
             s += "; \(n.kind.name) NMS, score >= \(formatGeneral(n.scoreThreshold, 4)), IoU > \(formatGeneral(n.iouThreshold, 4)), at most \(n.maxDetections)"
@@ -173,14 +166,7 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     }
     s += ", \"postprocess\": {\"kind\": \"\(outputKindName(spec.postprocess.kind))\", \"outputs_probabilities\": \(spec.postprocess.outputsProbabilities ? "true" : "false"), \"labels\": \(spec.labels.count)"
     s += ", \"decoder\": \(jsonString(spec.postprocess.decoder.name))"
-    var shape: (anchors: Int, classes: Int, keypoints: Int)? = nil
-    switch spec.postprocess.decoder {
-    case .ssd(let d): shape = (d.anchors.anchorCount, d.classCount, d.coding.keypointCount)
-    case .retinaFace(let d): shape = (d.priorCount, 1, d.landmarkCount)
-    case .yolo(let d): shape = (d.boxCount, d.classCount, 0)
-    case .none, .mtcnnStage: break
-    }
-    if let d = shape {
+    if let d = decoderShape(spec.postprocess.decoder) {
         let n = spec.postprocess.nms
         s += ", \"anchors\": \(d.anchors), \"classes\": \(d.classes), \"keypoints\": \(d.keypoints), \"nms\": \(jsonString(n.kind.name))"
         s += ", \"score_threshold\": \(jsonNumber(Double(n.scoreThreshold))), \"iou_threshold\": \(jsonNumber(Double(n.iouThreshold))), \"max_detections\": \(n.maxDetections)"
@@ -197,4 +183,14 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
         s += ", \"live_bytes\": \(live[i]), \"kernel\": \(jsonString(kernels[i]))}"
     }
     return s + "]}"
+}
+
+/// The boxes a decoder decodes per image, its classes and keypoints per box (nil: no box decoder).
+private func decoderShape(_ decoder: Decoder) -> (anchors: Int, classes: Int, keypoints: Int)? {
+    switch decoder {
+    case .ssd(let d): return (d.anchors.anchorCount, d.classCount, d.coding.keypointCount)
+    case .retinaFace(let d): return (d.priorCount, 1, d.landmarkCount)
+    case .yolo(let d): return (d.boxCount, d.classCount, 0)
+    case .none, .mtcnnStage: return nil
+    }
 }

@@ -88,28 +88,6 @@ public enum IROp {
     case reshape
     /// Per-channel (axis 1) `x · scale + shift`, from BatchNormalization.
     case batchNorm(scale: [Float], shift: [Float])
-
-    public var label: String {
-        switch self {
-        case .conv: return "Conv"
-        case .gemm: return "Gemm"
-        case .matmul: return "MatMul"
-        case .binary(let k): return k.name
-        case .activation: return "Activation"
-        case .prelu: return "PRelu"
-        case .pool(let m, _): return m ? "MaxPool" : "AveragePool"
-        case .globalAveragePool: return "GlobalAveragePool"
-        case .reduceMean: return "ReduceMean"
-        case .concat: return "Concat"
-        case .softmax: return "Softmax"
-        case .resize: return "Resize"
-        case .pad: return "Pad"
-        case .slice: return "Slice"
-        case .transpose: return "Transpose"
-        case .reshape: return "Reshape"
-        case .batchNorm: return "BatchNormalization"
-        }
-    }
 }
 
 /// One node of the import graph.

@@ -86,16 +86,18 @@ public struct Lowering {
         return t
     }
 
-    /// Row-major permutation of constant data: `out` has dims `Shape.permute(dims, perm)`.
-    public static func permuteData(_ data: [Float], _ dims: [Int], _ perm: [Int]) -> [Float] {
+    /// Row-major permutation of constant data of any element type: `out` has dims
+    /// `Shape.permute(dims, perm)`; `perm` must be a permutation of `dims.count`.
+    public static func permuteData<T>(_ data: [T], _ dims: [Int], _ perm: [Int]) -> [T] {
         let outDims = Shape.permute(dims, perm)
         let inStrides = Shape.strides(dims)
-        var out = [Float](repeating: 0, count: data.count)
+        var out: [T] = []
+        out.reserveCapacity(data.count)
         var idx = [Int](repeating: 0, count: dims.count)
-        for o in 0..<data.count {
+        for _ in 0..<data.count {
             var src = 0
             for a in 0..<perm.count { src += idx[a] * inStrides[perm[a]] }
-            out[o] = data[src]
+            out.append(data[src])
             var a = perm.count - 1
             while a >= 0 {
                 idx[a] += 1

@@ -90,6 +90,18 @@ func encodeNMSExtras(_ nms: NMSOptions, into w: inout ByteWriter) {
     w.f32(nms.softScoreThreshold)  // 216
 }
 
+/// The NMS options a DETECTOR record stores at bytes 60..<76 (the kind already read from byte 60)
+/// and 208..<220.
+func decodeNMS(_ kind: NMSKind, u32: (Int) -> Int, f32: (Int) -> Float) -> NMSOptions {
+    var n = NMSOptions()
+    n.kind = kind
+    n.scoreThreshold = f32(64)
+    n.iouThreshold = f32(68)
+    n.maxDetections = u32(72)
+    decodeNMSExtras(&n, u32: u32, f32: f32)
+    return n
+}
+
 func decodeNMSExtras(_ n: inout NMSOptions, u32: (Int) -> Int, f32: (Int) -> Float) {
     n.topK = u32(208)
     let sigma = f32(212)
@@ -158,13 +170,7 @@ func decodeRetinaFaceRecord(u32: (Int) -> Int, f32: (Int) -> Float, u8: (Int) ->
     d.landmarkCount = u32(20)
     d.centerVariance = f32(24)
     d.sizeVariance = f32(28)
-    var n = NMSOptions()
-    n.kind = kind
-    n.scoreThreshold = f32(64)
-    n.iouThreshold = f32(68)
-    n.maxDetections = u32(72)
-    decodeNMSExtras(&n, u32: u32, f32: f32)
-    return (d, n)
+    return (d, decodeNMS(kind, u32: u32, f32: f32))
 }
 
 /// Flag bits of a YOLO DETECTOR record (bytes 16–19).
@@ -203,13 +209,7 @@ func decodeYOLORecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (YOLODecoder, N
     var d = YOLODecoder(inputWidth: u32(76), inputHeight: u32(80), boxCount: u32(20), classCount: u32(12),
                         objectness: flags & YOLOFlag.objectness != 0, channelMajor: flags & YOLOFlag.channelMajor != 0)
     d.output = u32(4)
-    var n = NMSOptions()
-    n.kind = kind
-    n.scoreThreshold = f32(64)
-    n.iouThreshold = f32(68)
-    n.maxDetections = u32(72)
-    decodeNMSExtras(&n, u32: u32, f32: f32)
-    return (d, n)
+    return (d, decodeNMS(kind, u32: u32, f32: f32))
 }
 
 /// Decodes a DETECTOR record; `u32` and `f32` read the file at a record-relative offset. Returns the
@@ -249,13 +249,7 @@ func decodeDetectorRecord(u32: (Int) -> Int, f32: (Int) -> Float) -> (SSDDecoder
     d.classCount = u32(12)
     d.sigmoidScores = flags & DetectorFlag.sigmoidScores != 0
     d.scoreClipping = f32(20)
-    var n = NMSOptions()
-    n.kind = kind
-    n.scoreThreshold = f32(64)
-    n.iouThreshold = f32(68)
-    n.maxDetections = u32(72)
-    decodeNMSExtras(&n, u32: u32, f32: f32)
-    return (d, n)
+    return (d, decodeNMS(kind, u32: u32, f32: f32))
 }
 
 /// What is wrong with `spec`'s decoder against its outputs, or nil (used by the writer's check and

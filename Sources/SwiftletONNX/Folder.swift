@@ -175,26 +175,3 @@ func broadcastIndices(_ s: [Int], _ out: [Int]) -> [Int] {
     }
     return res
 }
-
-/// Row-major permutation of constant data of any element type: the result has dims
-/// `Shape.permute(dims, perm)`; `perm` must be a permutation of `dims.count`.
-func permuted<T>(_ data: [T], _ dims: [Int], _ perm: [Int]) -> [T] {
-    let outDims = Shape.permute(dims, perm)
-    let inStrides = Shape.strides(dims)
-    var out: [T] = []
-    out.reserveCapacity(data.count)
-    var idx = [Int](repeating: 0, count: dims.count)
-    for _ in 0..<data.count {
-        var src = 0
-        for a in 0..<perm.count { src += idx[a] * inStrides[perm[a]] }
-        out.append(data[src])
-        var a = perm.count - 1
-        while a >= 0 {
-            idx[a] += 1
-            if idx[a] < outDims[a] { break }
-            idx[a] = 0
-            a -= 1
-        }
-    }
-    return out
-}

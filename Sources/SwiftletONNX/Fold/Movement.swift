@@ -147,8 +147,8 @@ extension Folder {
         let shape = Shape.permute(a.shape, perm)
         // Integers are permuted as integers: through Float they would lose digits above 2^24.
         switch a.data {
-        case .floats(let f): return [Result(shape: shape, data: .floats(permuted(f, a.shape, perm)))]
-        case .ints(let i): return [Result(shape: shape, data: .ints(permuted(i, a.shape, perm)))]
+        case .floats(let f): return [Result(shape: shape, data: .floats(Lowering.permuteData(f, a.shape, perm)))]
+        case .ints(let i): return [Result(shape: shape, data: .ints(Lowering.permuteData(i, a.shape, perm)))]
         }
     }
 
