@@ -320,13 +320,7 @@ public struct Lowering {
     }
 
     mutating func lowerSoftmax(_ n: IRNode, _ axis: Int, _ toEnd: Bool) throws(SwiftletError) {
-        let outName = g.values[n.output].name
-        let x = n.inputs[0]
-        if g.values[x].shape.count == 4, !toEnd, let t = nhwcOf[x] {
-            setOut(n, try emit(.softmax(axis: Lowering.l2p[axis], toEnd: false), n.name, [t], out: outName, .nhwc), .nhwc)
-        } else {
-            setOut(n, try emit(.softmax(axis: axis, toEnd: toEnd), n.name, [try asPlain(x)], out: outName, .plain), .plain)
-        }
+        try emitWhereInputIs(n, nhwc: toEnd ? nil : .softmax(axis: Lowering.l2p[axis], toEnd: false), plain: .softmax(axis: axis, toEnd: toEnd))
     }
 
     mutating func lowerResize(_ n: IRNode, _ r: Resize) throws(SwiftletError) {
@@ -336,29 +330,33 @@ public struct Lowering {
     }
 
     mutating func lowerPad(_ n: IRNode, _ p: Pad) throws(SwiftletError) {
-        let outName = g.values[n.output].name
-        var p = p
-        let x = n.inputs[0]
-        if g.values[x].shape.count == 4, let t = nhwcOf[x] {
-            p.begins = Shape.permute(p.begins, Shape.nchwToNHWC)
-            p.ends = Shape.permute(p.ends, Shape.nchwToNHWC)
-            setOut(n, try emit(.pad(p), n.name, [t], out: outName, .nhwc), .nhwc)
-        } else {
-            setOut(n, try emit(.pad(p), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+        var q = p
+        if p.begins.count == 4 {  // only a rank-4 input can be NHWC
+            q.begins = Shape.permute(p.begins, Shape.nchwToNHWC)
+            q.ends = Shape.permute(p.ends, Shape.nchwToNHWC)
         }
+        try emitWhereInputIs(n, nhwc: .pad(q), plain: .pad(p))
     }
 
     mutating func lowerSlice(_ n: IRNode, _ s: Slice) throws(SwiftletError) {
+        var q = s
+        if s.starts.count == 4 {  // only a rank-4 input can be NHWC
+            q.starts = Shape.permute(s.starts, Shape.nchwToNHWC)
+            q.steps = Shape.permute(s.steps, Shape.nchwToNHWC)
+            q.sizes = Shape.permute(s.sizes, Shape.nchwToNHWC)
+        }
+        try emitWhereInputIs(n, nhwc: .slice(q), plain: .slice(s))
+    }
+
+    /// Emits the node where its input is: in NHWC when the input is a rank-4 tensor held in NHWC and
+    /// the op has an NHWC form (`nhwc`, its attributes in NHWC order), else on the plain tensor.
+    mutating func emitWhereInputIs(_ n: IRNode, nhwc: Op?, plain: Op) throws(SwiftletError) {
         let outName = g.values[n.output].name
-        var s = s
         let x = n.inputs[0]
-        if g.values[x].shape.count == 4, let t = nhwcOf[x] {
-            s.starts = Shape.permute(s.starts, Shape.nchwToNHWC)
-            s.steps = Shape.permute(s.steps, Shape.nchwToNHWC)
-            s.sizes = Shape.permute(s.sizes, Shape.nchwToNHWC)
-            setOut(n, try emit(.slice(s), n.name, [t], out: outName, .nhwc), .nhwc)
+        if let op = nhwc, g.values[x].shape.count == 4, let t = nhwcOf[x] {
+            setOut(n, try emit(op, n.name, [t], out: outName, .nhwc), .nhwc)
         } else {
-            setOut(n, try emit(.slice(s), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+            setOut(n, try emit(plain, n.name, [try asPlain(x)], out: outName, .plain), .plain)
         }
     }
 
