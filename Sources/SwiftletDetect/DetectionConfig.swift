@@ -117,6 +117,14 @@ public struct NMSOptions: Equatable, Sendable {
 
     public init() {}
 
+    /// The kind and the three thresholds a decoder preset sets (the soft-NMS settings at their defaults).
+    public init(_ kind: NMSKind, score: Float, iou: Float, max: Int) {
+        self.kind = kind
+        scoreThreshold = score
+        iouThreshold = iou
+        maxDetections = max
+    }
+
     /// What is wrong with these values, or nil.
     public func problem() -> String? {
         if !(scoreThreshold >= 0 && scoreThreshold <= 1) { return "score threshold \(scoreThreshold) is outside 0...1" }
@@ -642,12 +650,7 @@ public enum DecoderPreset {
         d.classCount = 1
         d.sigmoidScores = true
         d.scoreClipping = 100
-        var n = NMSOptions()
-        n.kind = .weighted
-        n.scoreThreshold = 0.5
-        n.iouThreshold = 0.3
-        n.maxDetections = 100
-        return (d, n)
+        return (d, NMSOptions(.weighted, score: 0.5, iou: 0.3, max: 100))
     }
 
     /// The project's handwritten-digits detector (`tools/models/digits_det.py`): 672 anchors from
@@ -671,12 +674,7 @@ public enum DecoderPreset {
         d.scoresOutput = 1
         d.classCount = 10
         d.sigmoidScores = true
-        var n = NMSOptions()
-        n.kind = .hardPerClass
-        n.scoreThreshold = 0.3
-        n.iouThreshold = 0.45
-        n.maxDetections = 100
-        return (d, n)
+        return (d, NMSOptions(.hardPerClass, score: 0.3, iou: 0.45, max: 100))
     }
 
     /// Pytorch_Retinaface's `cfg_mnet` (the mobilenet0.25 RetinaFace): steps 8, 16, 32, min sizes
@@ -686,12 +684,7 @@ public enum DecoderPreset {
     /// most 750 detections (its `keep_top_k`).
     public static var retinaFace: (decoder: RetinaFaceDecoder, nms: NMSOptions) {
         let d = RetinaFaceDecoder(inputWidth: 640, inputHeight: 640, steps: [8, 16, 32], minSizes: [[16, 32], [64, 128], [256, 512]])
-        var n = NMSOptions()
-        n.kind = .hardPerClass
-        n.scoreThreshold = 0.5
-        n.iouThreshold = 0.4
-        n.maxDetections = 750
-        return (d, n)
+        return (d, NMSOptions(.hardPerClass, score: 0.5, iou: 0.4, max: 750))
     }
 
     /// The standard ultralytics YOLOv5 ONNX export at 640×640 (`[1, 25200, 85]`: 80 COCO classes); the
@@ -699,12 +692,7 @@ public enum DecoderPreset {
     /// `non_max_suppression`: hard per class, score 0.25, IoU 0.45, at most 300 detections.
     public static var yolov5: (decoder: YOLODecoder, nms: NMSOptions) {
         let d = YOLODecoder(inputWidth: 640, inputHeight: 640, boxCount: 25200, classCount: 80, objectness: true, channelMajor: false)
-        var n = NMSOptions()
-        n.kind = .hardPerClass
-        n.scoreThreshold = 0.25
-        n.iouThreshold = 0.45
-        n.maxDetections = 300
-        return (d, n)
+        return (d, NMSOptions(.hardPerClass, score: 0.25, iou: 0.45, max: 300))
     }
 
     /// The standard ultralytics YOLOv8 ONNX export at 640×640 (`[1, 84, 8400]`, channel-major); the
@@ -712,12 +700,7 @@ public enum DecoderPreset {
     /// predictor: hard per class, score 0.25, IoU 0.7, at most 300 detections.
     public static var yolov8: (decoder: YOLODecoder, nms: NMSOptions) {
         let d = YOLODecoder(inputWidth: 640, inputHeight: 640, boxCount: 8400, classCount: 80, objectness: false, channelMajor: true)
-        var n = NMSOptions()
-        n.kind = .hardPerClass
-        n.scoreThreshold = 0.25
-        n.iouThreshold = 0.7
-        n.maxDetections = 300
-        return (d, n)
+        return (d, NMSOptions(.hardPerClass, score: 0.25, iou: 0.7, max: 300))
     }
 
     /// The preset's names for `swiftlet import --decoder`.
