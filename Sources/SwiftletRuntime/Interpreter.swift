@@ -81,182 +81,48 @@ public final class Interpreter {
         self.threads = threads
         pool = threads > 1 ? try ThreadPool(threads: threads, affinity: affinity) : nil
         let spec = model.spec
-        // Under --memory-limit, what the model needs is compared with it before anything is allocated.
-        if let (limit, used) = sys_memoryBudget() {
-            if spec.arenaBytes + model.file.count > limit - used {
-                throw .invalidModel(detail: "\(model.path): needs \(spec.arenaBytes + model.file.count) bytes to run (arena \(spec.arenaBytes), model file \(model.file.count), mapped), --memory-limit \(limit) leaves \(max(0, limit - used))",
-                                    hint: "raise --memory-limit, or use a smaller model or input")
-            }
-            sys_countAllocation(model.file.count)  // the mapped file's pages count while the model runs
-            countedFile = model.file.count
-        } else {
-            countedFile = 0
-        }
+        countedFile = try Interpreter.countFile(model)
         // A load that fails after this point gives the file's count back (deinit does not run for an
         // object whose initializer threw before finishing).
         var loaded = false
         let counted = countedFile
         defer { if !loaded { sys_countAllocation(-counted) } }
-        let bytes = spec.arenaBytes > 0 ? spec.arenaBytes : 64
-        let base = try sys_alignedAllocate(bytes: bytes, alignment: 64, what: "\(model.path): the arena")
+        let base = try sys_alignedAllocate(bytes: spec.arenaBytes > 0 ? spec.arenaBytes : 64, alignment: 64, what: "\(model.path): the arena")
         arena = base
-        var ptrs: [UnsafeMutableRawPointer] = []
-        ptrs.reserveCapacity(spec.tensors.count)
-        for t in 0..<spec.tensors.count {
-            let info = spec.tensors[t]
-            ptrs.append(info.storage == .weights ? UnsafeMutableRawPointer(mutating: model.weights(t)) : base + info.offset)
-        }
         let life = Lifetimes(spec)
         let alias = Aliasing(spec, life: life)
-        // Streamed pairs whose tensor is small run whole, through one block allocated here
-        // (`wholePairs`): each such tensor's pointer is that block.
         let whole = Interpreter.wholePairs(spec, alias, rule)
-        var wholeBytes = 0
-        for e in spec.nodes.indices where whole[e] { wholeBytes = max(wholeBytes, spec.tensors[spec.nodes[e].outputs[0]].byteCount) }
-        var wholeBlock: UnsafeMutableRawPointer? = nil
-        if wholeBytes > 0 {
-            do {
-                let p = try sys_alignedAllocate(bytes: wholeBytes, alignment: 64, what: "\(model.path): the tensors of streamed pairs run whole")
-                wholeBlock = p
-                for e in spec.nodes.indices where whole[e] { ptrs[spec.nodes[e].outputs[0]] = p }
-            } catch {
-                sys_free(base)
-                throw error
-            }
-        }
-        pointers = ptrs
-        // Kernel scratch lives in the arena where the plan left room for it (`scratchOffset`). A plan
-        // made before scratch was planned gets one separate block, allocated here, at load.
-        var scratchOf = [UnsafeMutablePointer<Int32>?](repeating: nil, count: spec.nodes.count)
-        var unplanned = 0
-        for i in 0..<spec.nodes.count {
-            let bytes = scratchBytes(spec.nodes[i], spec.tensors)
-            if bytes == 0 { continue }
-            if let off = scratchOffset(spec, step: i, life: life, alias: alias) {
-                scratchOf[i] = (base + off).assumingMemoryBound(to: Int32.self)
-            } else {
-                unplanned = max(unplanned, bytes)
-            }
-        }
-        if unplanned > 0 {
-            do {
-                let extra = try sys_alignedAllocate(bytes: unplanned, alignment: 64, what: "\(model.path): kernel scratch")
-                    .assumingMemoryBound(to: Int32.self)
-                scratch = extra
-                for i in 0..<spec.nodes.count where scratchOf[i] == nil && scratchBytes(spec.nodes[i], spec.tensors) > 0 { scratchOf[i] = extra }
-            } catch {
-                if let w = wholeBlock { sys_free(w) }
-                sys_free(base)
-                throw error
-            }
-        } else {
-            scratch = nil
-        }
-        var prepared: [Step] = []
-        prepared.reserveCapacity(spec.nodes.count)
-        var strides = [Int](repeating: 0, count: spec.tensors.count)
-        for t in 0..<spec.tensors.count where alias.inSlice(t, spec.tensors) { strides[t] = alias.rowStride[t] }
-        rowStrides = strides
-        // Kernel variants, chosen once for this CPU; the SIMD ones get their weights packed here and
-        // share one scratch block (steps run one at a time).
-        let features = CPUFeatures.current()
-        var variants: [KernelVariant?] = []
-        var fastScratch = 0
-        let streamed = Interpreter.streamedNodes(spec, alias, whole: whole)
-        for (i, node) in spec.nodes.enumerated() {
-            let v = Interpreter.kernelVariant(node, spec.tensors, features: features, choice: kernels, streamed: streamed[i])
-            variants.append(v?.0)
-            if let (variant, g, int8) = v { fastScratch = max(fastScratch, convScratchBytes(variant, g, int8: int8)) }
-        }
-        // One scratch block per thread, 64-byte aligned.
-        let scratchStride = (fastScratch + 63) / 64 * 64
+        // Blocks allocated at load besides the arena (`owned`), and the kernel scratch of an old plan
+        // (`scratch`): a load that fails frees them all.
         var buffers: [UnsafeMutableRawPointer] = []
-        if let w = wholeBlock { buffers.append(w) }
-        var names: [String] = []
-        var isas: [KernelISA] = []
-        var packedAtLoad = 0, transformedAtLoad = 0
+        var extra: UnsafeMutablePointer<Int32>? = nil
         do {
-            let shared: UnsafeMutableRawPointer? = fastScratch > 0
-                ? try sys_alignedAllocate(bytes: scratchStride * threads, alignment: 64, what: "\(model.path): kernel scratch") : nil
-            if let p = shared { buffers.append(p) }
-            for (i, node) in spec.nodes.enumerated() {
-                var packedHere = false, transformedHere = false
-                prepared.append(try Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias, strides, variant: variants[i],
-                                                        fastScratch: shared, owned: &buffers, model: model, packedHere: &packedHere,
-                                                        transformedHere: &transformedHere))
-                if transformedHere { transformedAtLoad += 1 }
-                names.append(variants[i]?.name ?? "reference")
-                isas.append(variants[i]?.isa ?? .scalar)
-                // A layer whose weights were packed here (a format-1 file) never reads the mapped
-                // originals again: out of the resident set they go (they stay in the file and the page cache).
-                if packedHere {
-                    packedAtLoad += 1
-                    for t in node.inputs.dropFirst() where spec.tensors[t].storage == .weights && model.packedShapes[t] == nil {
-                        model.file.releasePages(model.weights(t), count: spec.tensors[t].byteCount)
-                    }
-                }
-                switch prepared[i] {
-                case .conv2d(var c):
-                    c.scratchStride = scratchStride
-                    prepared[i] = .conv2d(c)
-                case .conv2dQS8(var c):
-                    c.scratchStride = scratchStride
-                    prepared[i] = .conv2dQS8(c)
-                default: break
-                }
-            }
+            let ptrs = try Interpreter.tensorPointers(model, base: base, whole: whole, owned: &buffers)
+            pointers = ptrs
+            let scratchOf = try Interpreter.nodeScratch(model, base: base, life: life, alias: alias, extra: &extra)
+            scratch = extra
+            var strides = [Int](repeating: 0, count: spec.tensors.count)
+            for t in 0..<spec.tensors.count where alias.inSlice(t, spec.tensors) { strides[t] = alias.rowStride[t] }
+            rowStrides = strides
+            let variants = Interpreter.chooseVariants(spec, alias, whole: whole, kernels: kernels)
+            var prepared = try Interpreter.prepareSteps(model, ptrs, scratchOf, alias, strides, variants, threads: threads, owned: &buffers)
+            kernelNames = prepared.names
+            kernelISAs = prepared.isas
+            layersPackedAtLoad = prepared.packedAtLoad
+            layersTransformedAtLoad = prepared.transformedAtLoad
+            pairsRunWhole = whole.filter { $0 }.count
+            try Interpreter.streamPairs(&prepared.steps, model, alias, whole: whole, threads: threads, owned: &buffers)
+            let buffer = UnsafeMutableBufferPointer<Step>.allocate(capacity: prepared.steps.count)
+            _ = buffer.initialize(from: prepared.steps)
+            steps = buffer
+            divided = prepared.steps.map { $0.divides && $0.estimatedNanoseconds >= divideAbove }
         } catch {
             for p in buffers { sys_free(p) }
             sys_free(base)
-            if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
+            if let p = extra { sys_free(UnsafeMutableRawPointer(p)) }
             throw error
         }
-        kernelNames = names
-        kernelISAs = isas
-        layersPackedAtLoad = packedAtLoad
-        layersTransformedAtLoad = transformedAtLoad
-        pairsRunWhole = whole.filter { $0 }.count
-        // Streamed Conv → Conv pairs (`streamedRows`): the consumer's step runs both, row by row.
-        for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 && !whole[e] {
-            guard case .conv2d(let c) = spec.nodes[e + 1].op else { continue }
-            let ringTensor = spec.tensors[spec.nodes[e].outputs[0]]
-            var s = StreamConvStep(ring: alias.ringRows[spec.nodes[e].outputs[0]], sourceRows: spec.tensors[spec.nodes[e].outputs[0]].shape[1],
-                                   outRows: spec.tensors[spec.nodes[e + 1].outputs[0]].shape[1], strideH: c.strideH, padTop: c.padTop,
-                                   kernelH: c.kernelH, dilationH: c.dilationH)
-            switch prepared[e] {
-            case .conv2d(let p): s.producerF32 = p
-            case .conv2dQS8(let p): s.producerQS8 = p
-            default: continue
-            }
-            switch prepared[e + 1] {
-            case .conv2d(let p): s.consumerF32 = p
-            case .conv2dQS8(let p): s.consumerQS8 = p
-            default: continue
-            }
-            if threads > 1 {
-                // Each further thread streams its band of rows through a ring of its own.
-                let shape = ringTensor.shape
-                s.ringBytes = (s.ring * shape[2] * shape[3] * ringTensor.dtype.size + 63) / 64 * 64
-                do {
-                    let extra = try sys_alignedAllocate(bytes: s.ringBytes * (threads - 1), alignment: 64,
-                                                        what: "\(model.path): rows of node '\(spec.nodes[e].name)' for \(threads) threads")
-                    buffers.append(extra)
-                    s.extraRings = extra
-                } catch {
-                    for p in buffers { sys_free(p) }
-                    sys_free(base)
-                    if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
-                    throw error
-                }
-            }
-            prepared[e] = .skip
-            prepared[e + 1] = .streamConv(s)
-        }
         owned = buffers
-        let buffer = UnsafeMutableBufferPointer<Step>.allocate(capacity: prepared.count)
-        _ = buffer.initialize(from: prepared)
-        steps = buffer
-        divided = prepared.map { $0.divides && $0.estimatedNanoseconds >= divideAbove }
         loaded = true
     }
 
