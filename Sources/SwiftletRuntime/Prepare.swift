@@ -26,21 +26,24 @@ struct StepBuilder {
     let fastScratch: UnsafeMutableRawPointer?
     let model: PackedModel
     var path: String { model.path }
+    /// The output (output 0), its first byte and its elements as float32 (`y`) or int8 (`y8`).
     let out: TensorInfo
     let yRaw: UnsafeMutableRawPointer
-    let y: UnsafeMutablePointer<Float>
-    let y8: UnsafeMutablePointer<Int8>
-    let yShape: [Int]
+    var y: UnsafeMutablePointer<Float> { yRaw.assumingMemoryBound(to: Float.self) }
+    var y8: UnsafeMutablePointer<Int8> { yRaw.assumingMemoryBound(to: Int8.self) }
+    var yShape: [Int] { out.shape }
     /// A Conv whose output sits in its Concat slice writes its pixels a Concat row apart.
     let yPixelStride: Int
+    /// The first input (input 0) and its first byte.
     let xInfo: TensorInfo
-    let xRaw: UnsafeRawPointer
-    let xShape: [Int]
+    var xRaw: UnsafeRawPointer { UnsafeRawPointer(raw[node.inputs[0]]) }
+    var xShape: [Int] { xInfo.shape }
     /// Whether the elements are 4 bytes (float32) rather than 1 (int8): the layout ops copy either.
-    let wide: Bool
+    var wide: Bool { xInfo.dtype.size == 4 }
     /// The reader has checked the types (`typeProblem`): int8 here means the op's int8 form, with
     /// per-tensor quantization on every activation.
-    let quantized: Bool
+    var quantized: Bool { out.dtype == .int8 && xInfo.dtype == .int8 }
+    /// The quantization of input 0 and of the output (scale 1, zero point 0 for float32 tensors).
     let xq: QuantParams
     let yq: QuantParams
 
@@ -57,15 +60,8 @@ struct StepBuilder {
         self.model = model
         out = tensors[node.outputs[0]]
         yRaw = raw[node.outputs[0]]
-        y = yRaw.assumingMemoryBound(to: Float.self)
-        y8 = yRaw.assumingMemoryBound(to: Int8.self)
-        yShape = out.shape
         yPixelStride = rowStrides[node.outputs[0]]
         xInfo = tensors[node.inputs[0]]
-        xRaw = UnsafeRawPointer(raw[node.inputs[0]])
-        xShape = xInfo.shape
-        wide = xInfo.dtype.size == 4
-        quantized = out.dtype == .int8 && xInfo.dtype == .int8
         xq = xInfo.quant?.params ?? QuantParams(scale: 1, zeroPoint: 0)
         yq = out.quant?.params ?? QuantParams(scale: 1, zeroPoint: 0)
     }
