@@ -4,23 +4,16 @@ import SwiftletModel
 
 /// The steps of element-wise ops (binary, PReLU), pooling, Mean and Softmax, float32 and int8.
 extension StepBuilder {
-    /// The int8 broadcast of inputs 0 and 1 to the output (binary ops and PReLU).
-    private func broadcastQS8() -> BinaryQS8Step {
+    /// Inputs 0 and 1, as `T`, broadcast to the output (binary ops and PReLU).
+    private func broadcast<T>(_: T.Type) -> BinaryStep<T> {
         let o6 = Dims6(yShape)
-        return BinaryQS8Step(a: i8(0), sa: Dims6(xShape).broadcastStrides(to: o6), b: i8(1),
-                             sb: Dims6(shape(1)).broadcastStrides(to: o6), y: y8, out: o6)
-    }
-
-    /// The float32 broadcast of inputs 0 and 1 to the output (binary ops and PReLU).
-    private func broadcastF32(_ kind: OpKind, _ act: Activation) -> BinaryStep {
-        let o6 = Dims6(yShape)
-        return BinaryStep(kind: kind, a: f32(0), sa: Dims6(xShape).broadcastStrides(to: o6), b: f32(1),
-                          sb: Dims6(shape(1)).broadcastStrides(to: o6), y: y, out: o6, activation: act)
+        return BinaryStep(a: input(0, T.self), sa: Dims6(xShape).broadcastStrides(to: o6), b: input(1, T.self),
+                          sb: Dims6(shape(1)).broadcastStrides(to: o6), y: yRaw.assumingMemoryBound(to: T.self), out: o6)
     }
 
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     func binaryQS8(_ kind: OpKind, _ act: Activation) -> Step {
-        let step = broadcastQS8()
+        let step = broadcast(Int8.self)
         let bq = tensors[node.inputs[1]].quant?.params ?? xq
         let (lo, hi) = clamp(act)
         if kind == .mul {
@@ -50,7 +43,7 @@ extension StepBuilder {
 
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     func binaryF32(_ kind: OpKind, _ act: Activation) -> Step {
-        var step = broadcastF32(kind, act)
+        var step = broadcast(Float.self)
         if let v = variant, v.algorithm == .elementwise, floatBinaryTakes(kind, act) {
             if let (rows, cols, bStride) = mulLayout(xShape, shape(1), yShape) {
                 (step.simd, step.rows, step.cols, step.bStride) = (v, rows, cols, bStride)
@@ -60,24 +53,24 @@ extension StepBuilder {
                 (step.a, step.b) = (step.b, step.a)
             }
         }
-        return .binary(step)
+        return .binary(step, kind, act)
     }
 
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     func prelu() -> Step {
-        guard quantized else { return .binary(broadcastF32(.prelu, .none)) }
+        guard quantized else { return .binary(broadcast(Float.self), .prelu, .none) }
         let aq = tensors[node.inputs[1]].quant?.params ?? xq
-        return .preluQS8(broadcastQS8(), PReluQS8Params(input: xq, alpha: aq, output: yq))
+        return .preluQS8(broadcast(Int8.self), PReluQS8Params(input: xq, alpha: aq, output: yq))
     }
 
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
     func pool(_ p: Pool2D, isMax: Bool) -> Step {
         let simd = isMax && variant?.algorithm == .pool ? variant : nil
-        if quantized {
-            return .poolQS8(PoolQS8Step(isMax: isMax, x: i8(0), xShape: xShape, y: y8, yShape: yShape, params: p, zeroPoint: xq.zeroPoint,
-                                        simd: simd))
+        func step<T>(_: T.Type) -> PoolStep<T> {
+            PoolStep(isMax: isMax, x: input(0, T.self), xShape: xShape, y: yRaw.assumingMemoryBound(to: T.self), yShape: yShape, params: p,
+                     simd: simd)
         }
-        return .pool(PoolStep(isMax: isMax, x: f32(0), xShape: xShape, y: y, yShape: yShape, params: p, simd: simd))
+        return quantized ? .poolQS8(step(Int8.self), zeroPoint: xq.zeroPoint) : .pool(step(Float.self))
     }
 
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
@@ -96,7 +89,7 @@ extension StepBuilder {
             fx.owned.append(block)
             acc = block.assumingMemoryBound(to: Int32.self)
         }
-        return .meanQS8(MeanQS8Step(x: i8(0), plan: plan, y: y8, acc: acc, params: MeanQS8Params(input: xq, output: yq, count: plan.divisor)))
+        return .meanQS8(MeanStep(x: i8(0), plan: plan, y: y8), MeanQS8Params(input: xq, output: yq, count: plan.divisor), acc: acc)
     }
 
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
@@ -104,7 +97,7 @@ extension StepBuilder {
         let (outer, inner) = Shape.outerInner(xShape, axis: axis)
         let size = toEnd ? xShape[axis] * inner : xShape[axis]
         if quantized {
-            return .softmaxQS8(SoftmaxQS8Step(x: i8(0), y: y8, outer: outer, axis: size, inner: toEnd ? 1 : inner, table: i32(1)))
+            return .softmaxQS8(SoftmaxStep(x: i8(0), y: y8, outer: outer, axis: size, inner: toEnd ? 1 : inner), table: i32(1))
         }
         return .softmax(SoftmaxStep(x: f32(0), y: y, outer: outer, axis: size, inner: toEnd ? 1 : inner))
     }

@@ -66,9 +66,11 @@ struct StepBuilder {
         yq = out.quant?.params ?? QuantParams(scale: 1, zeroPoint: 0)
     }
 
-    func f32(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Float.self)) }
-    func i8(_ k: Int) -> UnsafePointer<Int8> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int8.self)) }
-    func i32(_ k: Int) -> UnsafePointer<Int32> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int32.self)) }
+    /// Input `k`'s elements, as `T`.
+    func input<T>(_ k: Int, _: T.Type) -> UnsafePointer<T> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: T.self)) }
+    func f32(_ k: Int) -> UnsafePointer<Float> { input(k, Float.self) }
+    func i8(_ k: Int) -> UnsafePointer<Int8> { input(k, Int8.self) }
+    func i32(_ k: Int) -> UnsafePointer<Int32> { input(k, Int32.self) }
     func shape(_ k: Int) -> [Int] { tensors[node.inputs[k]].shape }
 
     /// The node's variant when it is an element-wise SIMD kernel (nil: the reference).
