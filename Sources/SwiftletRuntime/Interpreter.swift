@@ -81,182 +81,48 @@ public final class Interpreter {
         self.threads = threads
         pool = threads > 1 ? try ThreadPool(threads: threads, affinity: affinity) : nil
         let spec = model.spec
-        // Under --memory-limit, what the model needs is compared with it before anything is allocated.
-        if let (limit, used) = sys_memoryBudget() {
-            if spec.arenaBytes + model.file.count > limit - used {
-                throw .invalidModel(detail: "\(model.path): needs \(spec.arenaBytes + model.file.count) bytes to run (arena \(spec.arenaBytes), model file \(model.file.count), mapped), --memory-limit \(limit) leaves \(max(0, limit - used))",
-                                    hint: "raise --memory-limit, or use a smaller model or input")
-            }
-            sys_countAllocation(model.file.count)  // the mapped file's pages count while the model runs
-            countedFile = model.file.count
-        } else {
-            countedFile = 0
-        }
+        countedFile = try Interpreter.countFile(model)
         // A load that fails after this point gives the file's count back (deinit does not run for an
         // object whose initializer threw before finishing).
         var loaded = false
         let counted = countedFile
         defer { if !loaded { sys_countAllocation(-counted) } }
-        let bytes = spec.arenaBytes > 0 ? spec.arenaBytes : 64
-        let base = try sys_alignedAllocate(bytes: bytes, alignment: 64, what: "\(model.path): the arena")
+        let base = try sys_alignedAllocate(bytes: spec.arenaBytes > 0 ? spec.arenaBytes : 64, alignment: 64, what: "\(model.path): the arena")
         arena = base
-        var ptrs: [UnsafeMutableRawPointer] = []
-        ptrs.reserveCapacity(spec.tensors.count)
-        for t in 0..<spec.tensors.count {
-            let info = spec.tensors[t]
-            ptrs.append(info.storage == .weights ? UnsafeMutableRawPointer(mutating: model.weights(t)) : base + info.offset)
-        }
         let life = Lifetimes(spec)
         let alias = Aliasing(spec, life: life)
-        // Streamed pairs whose tensor is small run whole, through one block allocated here
-        // (`wholePairs`): each such tensor's pointer is that block.
         let whole = Interpreter.wholePairs(spec, alias, rule)
-        var wholeBytes = 0
-        for e in spec.nodes.indices where whole[e] { wholeBytes = max(wholeBytes, spec.tensors[spec.nodes[e].outputs[0]].byteCount) }
-        var wholeBlock: UnsafeMutableRawPointer? = nil
-        if wholeBytes > 0 {
-            do {
-                let p = try sys_alignedAllocate(bytes: wholeBytes, alignment: 64, what: "\(model.path): the tensors of streamed pairs run whole")
-                wholeBlock = p
-                for e in spec.nodes.indices where whole[e] { ptrs[spec.nodes[e].outputs[0]] = p }
-            } catch {
-                sys_free(base)
-                throw error
-            }
-        }
-        pointers = ptrs
-        // Kernel scratch lives in the arena where the plan left room for it (`scratchOffset`). A plan
-        // made before scratch was planned gets one separate block, allocated here, at load.
-        var scratchOf = [UnsafeMutablePointer<Int32>?](repeating: nil, count: spec.nodes.count)
-        var unplanned = 0
-        for i in 0..<spec.nodes.count {
-            let bytes = scratchBytes(spec.nodes[i], spec.tensors)
-            if bytes == 0 { continue }
-            if let off = scratchOffset(spec, step: i, life: life, alias: alias) {
-                scratchOf[i] = (base + off).assumingMemoryBound(to: Int32.self)
-            } else {
-                unplanned = max(unplanned, bytes)
-            }
-        }
-        if unplanned > 0 {
-            do {
-                let extra = try sys_alignedAllocate(bytes: unplanned, alignment: 64, what: "\(model.path): kernel scratch")
-                    .assumingMemoryBound(to: Int32.self)
-                scratch = extra
-                for i in 0..<spec.nodes.count where scratchOf[i] == nil && scratchBytes(spec.nodes[i], spec.tensors) > 0 { scratchOf[i] = extra }
-            } catch {
-                if let w = wholeBlock { sys_free(w) }
-                sys_free(base)
-                throw error
-            }
-        } else {
-            scratch = nil
-        }
-        var prepared: [Step] = []
-        prepared.reserveCapacity(spec.nodes.count)
-        var strides = [Int](repeating: 0, count: spec.tensors.count)
-        for t in 0..<spec.tensors.count where alias.inSlice(t, spec.tensors) { strides[t] = alias.rowStride[t] }
-        rowStrides = strides
-        // Kernel variants, chosen once for this CPU; the SIMD ones get their weights packed here and
-        // share one scratch block (steps run one at a time).
-        let features = CPUFeatures.current()
-        var variants: [KernelVariant?] = []
-        var fastScratch = 0
-        let streamed = Interpreter.streamedNodes(spec, alias, whole: whole)
-        for (i, node) in spec.nodes.enumerated() {
-            let v = Interpreter.kernelVariant(node, spec.tensors, features: features, choice: kernels, streamed: streamed[i])
-            variants.append(v?.0)
-            if let (variant, g, int8) = v { fastScratch = max(fastScratch, convScratchBytes(variant, g, int8: int8)) }
-        }
-        // One scratch block per thread, 64-byte aligned.
-        let scratchStride = (fastScratch + 63) / 64 * 64
+        // Blocks allocated at load besides the arena (`owned`), and the kernel scratch of an old plan
+        // (`scratch`): a load that fails frees them all.
         var buffers: [UnsafeMutableRawPointer] = []
-        if let w = wholeBlock { buffers.append(w) }
-        var names: [String] = []
-        var isas: [KernelISA] = []
-        var packedAtLoad = 0, transformedAtLoad = 0
+        var extra: UnsafeMutablePointer<Int32>? = nil
         do {
-            let shared: UnsafeMutableRawPointer? = fastScratch > 0
-                ? try sys_alignedAllocate(bytes: scratchStride * threads, alignment: 64, what: "\(model.path): kernel scratch") : nil
-            if let p = shared { buffers.append(p) }
-            for (i, node) in spec.nodes.enumerated() {
-                var packedHere = false, transformedHere = false
-                prepared.append(try Interpreter.prepare(node, spec.tensors, ptrs, scratchOf[i], alias, strides, variant: variants[i],
-                                                        fastScratch: shared, owned: &buffers, model: model, packedHere: &packedHere,
-                                                        transformedHere: &transformedHere))
-                if transformedHere { transformedAtLoad += 1 }
-                names.append(variants[i]?.name ?? "reference")
-                isas.append(variants[i]?.isa ?? .scalar)
-                // A layer whose weights were packed here (a format-1 file) never reads the mapped
-                // originals again: out of the resident set they go (they stay in the file and the page cache).
-                if packedHere {
-                    packedAtLoad += 1
-                    for t in node.inputs.dropFirst() where spec.tensors[t].storage == .weights && model.packedShapes[t] == nil {
-                        model.file.releasePages(model.weights(t), count: spec.tensors[t].byteCount)
-                    }
-                }
-                switch prepared[i] {
-                case .conv2d(var c):
-                    c.scratchStride = scratchStride
-                    prepared[i] = .conv2d(c)
-                case .conv2dQS8(var c):
-                    c.scratchStride = scratchStride
-                    prepared[i] = .conv2dQS8(c)
-                default: break
-                }
-            }
+            let ptrs = try Interpreter.tensorPointers(model, base: base, whole: whole, owned: &buffers)
+            pointers = ptrs
+            let scratchOf = try Interpreter.nodeScratch(model, base: base, life: life, alias: alias, extra: &extra)
+            scratch = extra
+            var strides = [Int](repeating: 0, count: spec.tensors.count)
+            for t in 0..<spec.tensors.count where alias.inSlice(t, spec.tensors) { strides[t] = alias.rowStride[t] }
+            rowStrides = strides
+            let variants = Interpreter.chooseVariants(spec, alias, whole: whole, kernels: kernels)
+            var prepared = try Interpreter.prepareSteps(model, ptrs, scratchOf, alias, strides, variants, threads: threads, owned: &buffers)
+            kernelNames = prepared.names
+            kernelISAs = prepared.isas
+            layersPackedAtLoad = prepared.packedAtLoad
+            layersTransformedAtLoad = prepared.transformedAtLoad
+            pairsRunWhole = whole.filter { $0 }.count
+            try Interpreter.streamPairs(&prepared.steps, model, alias, whole: whole, threads: threads, owned: &buffers)
+            let buffer = UnsafeMutableBufferPointer<Step>.allocate(capacity: prepared.steps.count)
+            _ = buffer.initialize(from: prepared.steps)
+            steps = buffer
+            divided = prepared.steps.map { $0.divides && $0.estimatedNanoseconds >= divideAbove }
         } catch {
             for p in buffers { sys_free(p) }
             sys_free(base)
-            if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
+            if let p = extra { sys_free(UnsafeMutableRawPointer(p)) }
             throw error
         }
-        kernelNames = names
-        kernelISAs = isas
-        layersPackedAtLoad = packedAtLoad
-        layersTransformedAtLoad = transformedAtLoad
-        pairsRunWhole = whole.filter { $0 }.count
-        // Streamed Conv → Conv pairs (`streamedRows`): the consumer's step runs both, row by row.
-        for e in 0..<max(spec.nodes.count - 1, 0) where alias.ringRows[spec.nodes[e].outputs[0]] > 0 && !whole[e] {
-            guard case .conv2d(let c) = spec.nodes[e + 1].op else { continue }
-            let ringTensor = spec.tensors[spec.nodes[e].outputs[0]]
-            var s = StreamConvStep(ring: alias.ringRows[spec.nodes[e].outputs[0]], sourceRows: spec.tensors[spec.nodes[e].outputs[0]].shape[1],
-                                   outRows: spec.tensors[spec.nodes[e + 1].outputs[0]].shape[1], strideH: c.strideH, padTop: c.padTop,
-                                   kernelH: c.kernelH, dilationH: c.dilationH)
-            switch prepared[e] {
-            case .conv2d(let p): s.producerF32 = p
-            case .conv2dQS8(let p): s.producerQS8 = p
-            default: continue
-            }
-            switch prepared[e + 1] {
-            case .conv2d(let p): s.consumerF32 = p
-            case .conv2dQS8(let p): s.consumerQS8 = p
-            default: continue
-            }
-            if threads > 1 {
-                // Each further thread streams its band of rows through a ring of its own.
-                let shape = ringTensor.shape
-                s.ringBytes = (s.ring * shape[2] * shape[3] * ringTensor.dtype.size + 63) / 64 * 64
-                do {
-                    let extra = try sys_alignedAllocate(bytes: s.ringBytes * (threads - 1), alignment: 64,
-                                                        what: "\(model.path): rows of node '\(spec.nodes[e].name)' for \(threads) threads")
-                    buffers.append(extra)
-                    s.extraRings = extra
-                } catch {
-                    for p in buffers { sys_free(p) }
-                    sys_free(base)
-                    if let p = scratch { sys_free(UnsafeMutableRawPointer(p)) }
-                    throw error
-                }
-            }
-            prepared[e] = .skip
-            prepared[e + 1] = .streamConv(s)
-        }
         owned = buffers
-        let buffer = UnsafeMutableBufferPointer<Step>.allocate(capacity: prepared.count)
-        _ = buffer.initialize(from: prepared)
-        steps = buffer
-        divided = prepared.map { $0.divides && $0.estimatedNanoseconds >= divideAbove }
         loaded = true
     }
 
@@ -447,280 +313,6 @@ public final class Interpreter {
         default:
             return nil
         }
-    }
-
-    @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
-    private static func prepare(
-        _ node: NodeInfo, _ tensors: [TensorInfo], _ raw: [UnsafeMutableRawPointer], _ scratch: UnsafeMutablePointer<Int32>?,
-        _ alias: Aliasing, _ rowStrides: [Int], variant: KernelVariant?, fastScratch: UnsafeMutableRawPointer?,
-        owned: inout [UnsafeMutableRawPointer], model: PackedModel, packedHere: inout Bool, transformedHere: inout Bool
-    ) throws(SwiftletError) -> Step {
-        let path = model.path
-        /// The plain weights (input 1) the reference reads, and the packed ones variant `v` reads: in
-        /// place from the file when it stores them in `v`'s layout, else packed here, at load.
-        func weights(_ v: KernelVariant, int8: Bool,
-                     pack: (UnsafeRawPointer) throws(SwiftletError) -> UnsafeMutableRawPointer) throws(SwiftletError)
-            -> (plain: UnsafeRawPointer, packed: UnsafeRawPointer?)
-        {
-            let t = node.inputs[1]
-            let form = PackedForm.of(v.algorithm, int8: int8)
-            if let form, let inFile = model.packedWeights(t), inFile.shape.form == form { return (inFile.bytes, inFile.bytes) }
-            let plain = try model.plainWeights(t)
-            guard form != nil else { return (plain, nil) }
-            let p = try pack(plain)
-            owned.append(p)
-            packedHere = true
-            return (plain, UnsafeRawPointer(p))
-        }
-        /// The int8 GEMM's compensation for `v` (`qs8Compensation`), made here and owned by the interpreter.
-        func compensation(_ v: KernelVariant, n: Int, k: Int, packed: UnsafeRawPointer?) throws(SwiftletError) -> UnsafeRawPointer? {
-            #if arch(x86_64)
-            guard let packed, let c = try qs8Compensation(v, n: n, k: k, packed: packed,
-                                                          what: "\(path): compensation of node '\(node.name)'") else { return nil }
-            owned.append(c)
-            return UnsafeRawPointer(c)
-            #else
-            return nil  // only the x86 VNNI GEMM uses one
-            #endif
-        }
-        func f32(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Float.self)) }
-        func i8(_ k: Int) -> UnsafePointer<Int8> { UnsafePointer(raw[node.inputs[k]].assumingMemoryBound(to: Int8.self)) }
-        func shape(_ k: Int) -> [Int] { tensors[node.inputs[k]].shape }
-        let out = tensors[node.outputs[0]]
-        let yRaw = raw[node.outputs[0]]
-        let y = yRaw.assumingMemoryBound(to: Float.self)
-        let y8 = yRaw.assumingMemoryBound(to: Int8.self)
-        let yShape = out.shape
-        // A Conv whose output sits in its Concat slice writes its pixels a Concat row apart.
-        let yPixelStride = rowStrides[node.outputs[0]]
-        let xInfo = tensors[node.inputs[0]]
-        let xRaw = UnsafeRawPointer(raw[node.inputs[0]])
-        let xShape = xInfo.shape
-        let wide = xInfo.dtype.size == 4
-        // The reader has checked the types (`typeProblem`): int8 here means the op's int8 form, with
-        // per-tensor quantization on every activation.
-        let quantized = out.dtype == .int8 && xInfo.dtype == .int8
-        let xq = xInfo.quant?.params ?? QuantParams(scale: 1, zeroPoint: 0)
-        let yq = out.quant?.params ?? QuantParams(scale: 1, zeroPoint: 0)
-        func clamp(_ a: Activation) -> (Int32, Int32) {
-            switch a.kind {
-            case .relu: return yq.clampRange(lo: 0, hi: .infinity)
-            case .clip: return yq.clampRange(lo: a.a, hi: a.b)
-            default: return (-128, 127)
-            }
-        }
-        switch node.op {
-        case .conv2d(let c) where quantized:
-            let (lo, hi) = clamp(c.activation)
-            let requant = Requantization(inputScale: xq.scale, weightScales: tensors[node.inputs[1]].channelScales, outputScale: yq.scale,
-                                         outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi, mode: model.spec.requantization)
-            let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
-            let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
-            let v = variant ?? KernelTables.convQS8[0]
-            let (w, packed) = try weights(v, int8: true) { (plain) throws(SwiftletError) in
-                try packConvQS8(v, g, w: plain.assumingMemoryBound(to: Int8.self), bias: bias, inputZeroPoint: xq.zeroPoint, requant: requant,
-                                what: "\(path): packed weights of node '\(node.name)'").weights
-            }
-            let comps = try compensation(v, n: g.oc, k: g.depth, packed: packed)
-            return .conv2dQS8(ConvQS8Step(x: i8(0), xShape: xShape, inputZeroPoint: xq.zeroPoint, w: w.assumingMemoryBound(to: Int8.self), b: bias,
-                                          y: y8, yShape: yShape, yPixelStride: yPixelStride, params: c, requant: requant,
-                                          kernel: v, geometry: g, packed: packed, scratch: fastScratch, comps: comps,
-                                          bounded: qs8FloatBounded(v, requant, n: g.oc, k: g.depth, packed: packed)))
-        case .conv2d(let c):
-            let g = ConvGeometry(xShape: xShape, yShape: yShape, params: c)
-            let v = variant ?? KernelTables.convF32[0]
-            if v.algorithm == .winograd {
-                // Transformed weights, made here from the plain ones (files never store them); the
-                // file's bytes of the tensor are not read again, so out of the resident set they go.
-                let t = node.inputs[1]
-                let packed = try model.withPlainWeights(t) { (plain) throws(SwiftletError) in
-                    try packWinogradF32(g, w: plain.assumingMemoryBound(to: Float.self), b: f32(2),
-                                        what: "\(path): Winograd weights of node '\(node.name)'")
-                }
-                owned.append(packed)
-                model.releaseWeights(t)
-                transformedHere = true
-                // `w` is never read when `packed` is set (the file's bytes stand in, whatever their form).
-                return .conv2d(ConvStep(x: f32(0), xShape: xShape, w: f32(1), b: f32(2), y: y, yShape: yShape, yPixelStride: yPixelStride,
-                                        params: c, kernel: v, geometry: g, packed: UnsafeRawPointer(packed), scratch: fastScratch))
-            }
-            let (w, packed) = try weights(v, int8: false) { (plain) throws(SwiftletError) in
-                try packConvF32(v, g, w: plain.assumingMemoryBound(to: Float.self), b: f32(2), what: "\(path): packed weights of node '\(node.name)'").weights
-            }
-            return .conv2d(ConvStep(x: f32(0), xShape: xShape, w: w.assumingMemoryBound(to: Float.self), b: f32(2), y: y, yShape: yShape, yPixelStride: yPixelStride,
-                                    params: c, kernel: v, geometry: g, packed: packed, scratch: fastScratch))
-        case .fullyConnected(let act):
-            let depth = xShape.isEmpty ? 1 : xShape[xShape.count - 1]
-            let units = shape(1)[0]
-            let rows = depth == 0 ? 0 : elementCount(xShape) / depth
-            if quantized {
-                let (lo, hi) = clamp(act)
-                let requant = Requantization(inputScale: xq.scale, weightScales: tensors[node.inputs[1]].channelScales, outputScale: yq.scale,
-                                             outputZeroPoint: yq.zeroPoint, clampMin: lo, clampMax: hi, mode: model.spec.requantization)
-                let bias = UnsafePointer(raw[node.inputs[2]].assumingMemoryBound(to: Int32.self))
-                let v = variant ?? KernelTables.fullyConnectedQS8[0]
-                let (w, packed) = try weights(v, int8: true) { (plain) throws(SwiftletError) in
-                    try packGemmQS8(w: plain.assumingMemoryBound(to: Int8.self), bias: bias, n: units, k: depth, inputZeroPoint: xq.zeroPoint,
-                                    requant: requant, what: "\(path): packed weights of node '\(node.name)'")
-                }
-                let comps = try compensation(v, n: units, k: depth, packed: packed)
-                return .fullyConnectedQS8(FCQS8Step(x: i8(0), rows: rows, depth: depth, inputZeroPoint: xq.zeroPoint,
-                                                    w: w.assumingMemoryBound(to: Int8.self), b: bias,
-                                                    y: y8, units: units, requant: requant, kernel: v, packed: packed, scratch: fastScratch,
-                                                    comps: comps, bounded: qs8FloatBounded(v, requant, n: units, k: depth, packed: packed)))
-            }
-            let v = variant ?? KernelTables.fullyConnectedF32[0]
-            let (w, packed) = try weights(v, int8: false) { (plain) throws(SwiftletError) in
-                try packGemmF32(w: plain.assumingMemoryBound(to: Float.self), b: f32(2), n: units, k: depth,
-                                what: "\(path): packed weights of node '\(node.name)'")
-            }
-            return .fullyConnected(FCStep(x: f32(0), rows: rows, depth: depth, w: w.assumingMemoryBound(to: Float.self), b: f32(2), y: y, units: units, activation: act,
-                                          kernel: v, packed: packed))
-        case .binary(let kind, let act) where quantized:
-            let o6 = Dims6(yShape)
-            let step = BinaryQS8Step(a: i8(0), sa: Dims6(xShape).broadcastStrides(to: o6), b: i8(1),
-                                     sb: Dims6(shape(1)).broadcastStrides(to: o6), y: y8, out: o6)
-            let bq = tensors[node.inputs[1]].quant?.params ?? xq
-            let (lo, hi) = clamp(act)
-            if kind == .mul {
-                var mul = step
-                var params = MulQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi)
-                if let v = variant, v.algorithm == .elementwise {
-                    if let (rows, cols, bStride) = mulLayout(xShape, shape(1), yShape) {
-                        mul.simd = v
-                        (mul.rows, mul.cols, mul.bStride) = (rows, cols, bStride)
-                    } else if let (rows, cols, bStride) = mulLayout(shape(1), xShape, yShape) {
-                        // The factor first (`scale · x`): the same products with the operands swapped.
-                        mul.simd = v
-                        (mul.rows, mul.cols, mul.bStride) = (rows, cols, bStride)
-                        (mul.a, mul.b) = (mul.b, mul.a)
-                        params = MulQS8Params(input1: bq, input2: xq, output: yq, clampMin: lo, clampMax: hi)
-                    }
-                }
-                return .mulQS8(mul, params)
-            }
-            var add = step
-            if let v = variant, v.algorithm == .elementwise {
-                add.simd = v
-                add.count = elementCount(yShape)
-            }
-            return .addQS8(add, AddQS8Params(input1: xq, input2: bq, output: yq, clampMin: lo, clampMax: hi, mode: model.spec.requantization))
-        case .binary(let kind, let act):
-            var step = binaryStep(kind, act, f32(0), xShape, f32(1), shape(1), y, yShape)
-            if let v = variant, v.algorithm == .elementwise, floatBinaryTakes(kind, act) {
-                if let (rows, cols, bStride) = mulLayout(xShape, shape(1), yShape) {
-                    (step.simd, step.rows, step.cols, step.bStride) = (v, rows, cols, bStride)
-                } else if kind != .sub, let (rows, cols, bStride) = mulLayout(shape(1), xShape, yShape) {
-                    // The per-channel operand first: add and mul commute.
-                    (step.simd, step.rows, step.cols, step.bStride) = (v, rows, cols, bStride)
-                    (step.a, step.b) = (step.b, step.a)
-                }
-            }
-            return .binary(step)
-        case .prelu where quantized:
-            let o6 = Dims6(yShape)
-            let step = BinaryQS8Step(a: i8(0), sa: Dims6(xShape).broadcastStrides(to: o6), b: i8(1),
-                                     sb: Dims6(shape(1)).broadcastStrides(to: o6), y: y8, out: o6)
-            let aq = tensors[node.inputs[1]].quant?.params ?? xq
-            return .preluQS8(step, PReluQS8Params(input: xq, alpha: aq, output: yq))
-        case .prelu:
-            return .binary(binaryStep(.prelu, .none, f32(0), xShape, f32(1), shape(1), y, yShape))
-        case .activation(let act):
-            return .activation(ActivationStep(x: f32(0), y: y, count: elementCount(yShape), activation: act))
-        case .maxPool(let p), .avgPool(let p):
-            var isMax = false
-            if case .maxPool = node.op { isMax = true }
-            let simd = isMax && variant?.algorithm == .pool ? variant : nil
-            if quantized {
-                return .poolQS8(PoolQS8Step(isMax: isMax, x: i8(0), xShape: xShape, y: y8, yShape: yShape, params: p, zeroPoint: xq.zeroPoint,
-                                             simd: simd))
-            }
-            return .pool(PoolStep(isMax: isMax, x: f32(0), xShape: xShape, y: y, yShape: yShape, params: p, simd: simd))
-        case .mean(let axes, _):
-            var reduced = [Bool](repeating: false, count: 6)
-            for a in axes { reduced[6 - xShape.count + a] = true }
-            let plan = MeanPlan(dims: Dims6(xShape), reduced: reduced)
-            guard quantized else { return .mean(MeanStep(x: f32(0), plan: plan, y: y)) }
-            // int8 always gets the int8 kernel and its int32 sums: the planned scratch (`scratchBytes`),
-            // or, should a node have none, a block of its own (owned like the packed weights).
-            let acc: UnsafeMutablePointer<Int32>
-            if let scratch {
-                acc = scratch
-            } else {
-                let block = try sys_alignedAllocate(bytes: max(plan.outCount, 1) * 4, alignment: 64, what: "\(path): scratch of node '\(node.name)'")
-                owned.append(block)
-                acc = block.assumingMemoryBound(to: Int32.self)
-            }
-            return .meanQS8(MeanQS8Step(x: i8(0), plan: plan, y: y8, acc: acc, params: MeanQS8Params(input: xq, output: yq, count: plan.divisor)))
-        case .concat(let axis):
-            let (outer, inner) = Shape.outerInner(yShape, axis: axis)
-            var in32: [UnsafePointer<UInt32>] = []
-            var in8: [UnsafePointer<UInt8>] = []
-            var chunks: [Int] = []
-            var offsets: [Int] = []
-            var at = 0
-            for k in 0..<node.inputs.count {
-                let x = node.inputs[k]
-                let chunk = shape(k)[axis] * inner
-                defer { at += chunk }
-                // An input written in its slice already (a Concat slice the plan placed there).
-                if alias.sliceOf[x] == node.outputs[0] && alias.inSlice(x, tensors) { continue }
-                let p = UnsafeRawPointer(raw[x])
-                if wide { in32.append(p.assumingMemoryBound(to: UInt32.self)) } else { in8.append(p.assumingMemoryBound(to: UInt8.self)) }
-                chunks.append(chunk)
-                offsets.append(at)
-            }
-            return .concat(ConcatStep(wide: wide, inputs32: in32, inputs8: in8, chunks: chunks, offsets: offsets, rowLength: at,
-                                      outer: outer, y: yRaw))
-        case .softmax(let axis, let toEnd):
-            let (outer, inner) = Shape.outerInner(xShape, axis: axis)
-            let size = toEnd ? xShape[axis] * inner : xShape[axis]
-            if quantized {
-                return .softmaxQS8(SoftmaxQS8Step(x: i8(0), y: y8, outer: outer, axis: size, inner: toEnd ? 1 : inner,
-                                                  table: UnsafePointer(raw[node.inputs[1]].assumingMemoryBound(to: Int32.self))))
-            }
-            return .softmax(SoftmaxStep(x: f32(0), y: y, outer: outer, axis: size, inner: toEnd ? 1 : inner))
-        case .resize(let r):
-            return .resize(ResizeStep(x: f32(0), xShape: xShape, y: y, params: r))
-        case .pad(let p):
-            var begins = [Int](repeating: 0, count: 6)
-            for i in 0..<p.begins.count { begins[6 - p.begins.count + i] = p.begins[i] }
-            let value = wide ? p.value.bitPattern : UInt32(UInt8(bitPattern: xq.quantize(p.value)))
-            return .pad(PadStep(wide: wide, x: xRaw, dims: Dims6(xShape), y: yRaw, out: Dims6(yShape), begins: Dims6(begins),
-                                mode: p.mode, value: value))
-        case .slice(let s):
-            let strides = Shape.strides(xShape)
-            var start = 0
-            var xs: [Int] = []
-            for i in 0..<xShape.count {
-                start += s.starts[i] * strides[i]
-                xs.append(strides[i] * s.steps[i])
-            }
-            return .slice(SliceStep(wide: wide, x: xRaw, start: start, xs: Dims6(xs), y: yRaw, out: Dims6(yShape)))
-        case .transpose(let perm):
-            let strides = Shape.strides(xShape)
-            return .transpose(TransposeStep(wide: wide, x: xRaw, xs: Dims6(Shape.permute(strides, perm)), y: yRaw, out: Dims6(yShape)))
-        case .reshape:
-            return .copy(CopyStep(x: xRaw, y: yRaw, bytes: out.byteCount))
-        case .quantize:
-            let simd = variant?.algorithm == .elementwise ? variant : nil
-            return .quantize(QuantizeStep(x: f32(0), y: y8, count: elementCount(yShape), params: yq, simd: simd))
-        case .dequantize:
-            let simd = variant?.algorithm == .elementwise ? variant : nil
-            return .dequantize(DequantizeStep(x: i8(0), y: y, count: elementCount(yShape), params: xq, simd: simd))
-        case .lookup:
-            let simd = variant?.algorithm == .elementwise ? variant : nil
-            return .lookup(LookupStep(x: i8(0), table: i8(1), y: y8, count: elementCount(yShape), simd: simd))
-        }
-    }
-
-    private static func binaryStep(
-        _ kind: OpKind, _ act: Activation, _ a: UnsafePointer<Float>, _ aShape: [Int], _ b: UnsafePointer<Float>,
-        _ bShape: [Int], _ y: UnsafeMutablePointer<Float>, _ yShape: [Int]
-    ) -> BinaryStep {
-        let out = Dims6(yShape)
-        return BinaryStep(kind: kind, a: a, sa: Dims6(aShape).broadcastStrides(to: out), b: b,
-                          sb: Dims6(bShape).broadcastStrides(to: out), y: y, out: out, activation: act)
     }
 }
 

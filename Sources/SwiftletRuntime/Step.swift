@@ -9,13 +9,13 @@ import SwiftletKernels
 indirect enum Step {
     case conv2d(ConvStep)
     case fullyConnected(FCStep)
-    /// add, sub, mul, div and prelu (`kind == .prelu`).
-    case binary(BinaryStep)
+    /// add, sub, mul, div and prelu (kind `.prelu`), then the activation.
+    case binary(BinaryStep<Float>, OpKind, Activation)
     case activation(ActivationStep)
-    case pool(PoolStep)
-    case mean(MeanStep)
+    case pool(PoolStep<Float>)
+    case mean(MeanStep<Float>)
     case concat(ConcatStep)
-    case softmax(SoftmaxStep)
+    case softmax(SoftmaxStep<Float>)
     case resize(ResizeStep)
     case pad(PadStep)
     case slice(SliceStep)
@@ -27,12 +27,17 @@ indirect enum Step {
     case lookup(LookupStep)
     case conv2dQS8(ConvQS8Step)
     case fullyConnectedQS8(FCQS8Step)
-    case addQS8(BinaryQS8Step, AddQS8Params)
-    case mulQS8(BinaryQS8Step, MulQS8Params)
-    case poolQS8(PoolQS8Step)
-    case meanQS8(MeanQS8Step)
-    case preluQS8(BinaryQS8Step, PReluQS8Params)
-    case softmaxQS8(SoftmaxQS8Step)
+    case addQS8(BinaryStep<Int8>, AddQS8Params)
+    case mulQS8(BinaryStep<Int8>, MulQS8Params)
+    /// `zeroPoint`: the input's (and output's), the stored value of the real 0 that padding adds to an
+    /// average with `countIncludePad`.
+    case poolQS8(PoolStep<Int8>, zeroPoint: Int32)
+    /// `acc`: the interpreter's scratch, at least `plan.outCount` int32s (every int8 Mean is one of
+    /// these, never a float `mean`).
+    case meanQS8(MeanStep<Int8>, MeanQS8Params, acc: UnsafeMutablePointer<Int32>)
+    case preluQS8(BinaryStep<Int8>, PReluQS8Params)
+    /// `table`: the exponentials' table (the node's input 1).
+    case softmaxQS8(SoftmaxStep<Int8>, table: UnsafePointer<Int32>)
     /// The producer of a streamed pair: its rows run inside the consumer's step.
     case skip
     /// A Conv → Conv pair run row by row through a ring of rows (`streamedRows`).
@@ -46,11 +51,11 @@ indirect enum Step {
             s.run()
         case .fullyConnected(let s):
             s.run()
-        case .binary(let s):
+        case .binary(let s, let kind, let act):
             if let v = s.simd {
-                binaryF32_fast(v, kind: s.kind, a: s.a, b: s.b, bStride: s.bStride, y: s.y, rows: s.rows, cols: s.cols, activation: s.activation)
+                binaryF32_fast(v, kind: kind, a: s.a, b: s.b, bStride: s.bStride, y: s.y, rows: s.rows, cols: s.cols, activation: act)
             } else {
-                binaryF32_reference(kind: s.kind, a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, activation: s.activation)
+                binaryF32_reference(kind: kind, a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, activation: act)
             }
         case .activation(let s):
             activationF32_reference(x: s.x, y: s.y, count: s.count, activation: s.activation)
@@ -132,18 +137,18 @@ indirect enum Step {
             } else {
                 mulQS8_reference(a: s.a, sa: s.sa, b: s.b, sb: s.sb, y: s.y, out: s.out, params: p)
             }
-        case .poolQS8(let s):
+        case .poolQS8(let s, let zeroPoint):
             if let v = s.simd {
                 maxPoolQS8_fast(v, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, rows: 0..<s.yShape[1])
             } else {
-                poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, zeroPoint: s.zeroPoint)
+                poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, zeroPoint: zeroPoint)
             }
-        case .meanQS8(let s):
-            meanQS8_reference(x: s.x, plan: s.plan, y: s.y, acc: s.acc, params: s.params)
+        case .meanQS8(let s, let p, let acc):
+            meanQS8_reference(x: s.x, plan: s.plan, y: s.y, acc: acc, params: p)
         case .preluQS8(let s, let p):
             preluQS8_reference(x: s.a, sx: s.sa, alpha: s.b, sa: s.sb, y: s.y, out: s.out, params: p)
-        case .softmaxQS8(let s):
-            softmaxQS8_reference(x: s.x, y: s.y, outer: s.outer, axis: s.axis, inner: s.inner, table: s.table)
+        case .softmaxQS8(let s, let table):
+            softmaxQS8_reference(x: s.x, y: s.y, outer: s.outer, axis: s.axis, inner: s.inner, table: table)
         case .skip:
             break
         case .streamConv(let s):
@@ -161,8 +166,8 @@ extension Step {
         case .conv2d, .conv2dQS8, .streamConv, .quantize, .dequantize, .lookup: true
         case .addQS8(let s, _), .mulQS8(let s, _): s.simd != nil
         case .pool(let s): s.simd != nil
-        case .binary(let s): s.simd != nil
-        case .poolQS8(let s): s.simd != nil
+        case .binary(let s, _, _): s.simd != nil
+        case .poolQS8(let s, _): s.simd != nil
         default: false
         }
     }
@@ -190,9 +195,9 @@ extension Step {
         case .dequantize(let s): return s.count / 5
         case .lookup(let s): return s.count / 5
         case .addQS8(let s, _), .mulQS8(let s, _): return max(s.count, s.rows * s.cols) / 5
-        case .binary(let s): return s.rows * s.cols / 5
+        case .binary(let s, _, _): return s.rows * s.cols / 5
         case .pool(let s): return s.yShape.reduce(1, *) * s.params.kernelH * s.params.kernelW / 8
-        case .poolQS8(let s): return s.yShape.reduce(1, *) * s.params.kernelH * s.params.kernelW / 16
+        case .poolQS8(let s, _): return s.yShape.reduce(1, *) * s.params.kernelH * s.params.kernelW / 16
         default: return 0
         }
     }
@@ -267,22 +272,22 @@ extension Step {
             guard let v = s.simd else { return }
             let rows = band(s.yShape[1], part: part, of: parts)
             if !rows.isEmpty { maxPoolF32_fast(v, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, rows: rows) }
-        case .poolQS8(let s):
+        case .poolQS8(let s, _):
             guard let v = s.simd else { return }
             let rows = band(s.yShape[1], part: part, of: parts)
             if !rows.isEmpty { maxPoolQS8_fast(v, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, rows: rows) }
-        case .binary(let s):
+        case .binary(let s, let kind, let act):
             guard let v = s.simd else { return }
             if s.rows == 1 {
                 let r = elements(s.cols, part: part, of: parts)
                 if r.isEmpty { return }
-                binaryF32_fast(v, kind: s.kind, a: s.a + r.lowerBound, b: s.b + r.lowerBound, bStride: r.count, y: s.y + r.lowerBound,
-                               rows: 1, cols: r.count, activation: s.activation)
+                binaryF32_fast(v, kind: kind, a: s.a + r.lowerBound, b: s.b + r.lowerBound, bStride: r.count, y: s.y + r.lowerBound,
+                               rows: 1, cols: r.count, activation: act)
             } else {
                 let r = band(s.rows, part: part, of: parts)
                 if r.isEmpty { return }
-                binaryF32_fast(v, kind: s.kind, a: s.a + r.lowerBound * s.cols, b: s.b, bStride: 0, y: s.y + r.lowerBound * s.cols,
-                               rows: r.count, cols: s.cols, activation: s.activation)
+                binaryF32_fast(v, kind: kind, a: s.a + r.lowerBound * s.cols, b: s.b, bStride: 0, y: s.y + r.lowerBound * s.cols,
+                               rows: r.count, cols: s.cols, activation: act)
             }
         case .mulQS8(let s, let p):
             guard let v = s.simd else { return }
@@ -376,16 +381,16 @@ struct FCStep {
     }
 }
 
-/// Inputs' strides broadcast to the rank-6 padded output dims.
-/// `simd`: the SIMD variant for add, sub and mul of same-shape inputs or a per-channel `b`
-/// (`rows`, `cols`, `bStride` as in `BinaryQS8Step`).
-struct BinaryStep {
-    var kind: OpKind
-    var a: UnsafePointer<Float>, sa: Dims6
-    var b: UnsafePointer<Float>, sb: Dims6
-    var y: UnsafeMutablePointer<Float>, out: Dims6
-    var activation: Activation
-    var simd: KernelVariant? = nil, rows = 0, cols = 0, bStride = 0
+/// A binary op's inputs (float32 or int8) with their strides broadcast to the rank-6 padded output dims.
+/// `simd`: a SIMD variant, chosen at load when neither input broadcasts (int8 Add: `count` contiguous
+/// elements), or for float32 add, sub and mul and int8 Mul also when `b` is one row of `cols` for
+/// each of the `rows` rows (`bStride` 0; same shape: one row of every element, `bStride` = `cols`).
+struct BinaryStep<Element> {
+    var a: UnsafePointer<Element>, sa: Dims6
+    var b: UnsafePointer<Element>, sb: Dims6
+    var y: UnsafeMutablePointer<Element>, out: Dims6
+    var simd: KernelVariant? = nil, count = 0
+    var rows = 0, cols = 0, bStride = 0
 }
 
 struct ActivationStep {
@@ -393,19 +398,19 @@ struct ActivationStep {
     var activation: Activation
 }
 
-/// `simd`: the SIMD max-pooling variant chosen at load (nil: the reference).
-struct PoolStep {
+/// Max or average pooling, float32 or int8. `simd`: the SIMD max-pooling variant chosen at load (nil: the reference).
+struct PoolStep<Element> {
     var isMax: Bool
-    var x: UnsafePointer<Float>, xShape: [Int]
-    var y: UnsafeMutablePointer<Float>, yShape: [Int]
+    var x: UnsafePointer<Element>, xShape: [Int]
+    var y: UnsafeMutablePointer<Element>, yShape: [Int]
     var params: Pool2D
     var simd: KernelVariant? = nil
 }
 
-/// The reduction plan is computed at prepare time.
-struct MeanStep {
-    var x: UnsafePointer<Float>, plan: MeanPlan
-    var y: UnsafeMutablePointer<Float>
+/// Mean, float32 or int8; the reduction plan is computed at prepare time.
+struct MeanStep<Element> {
+    var x: UnsafePointer<Element>, plan: MeanPlan
+    var y: UnsafeMutablePointer<Element>
 }
 
 /// The inputs to copy (those not written in their slice already): `chunks[i]` = input i's axis size ×
@@ -419,9 +424,10 @@ struct ConcatStep {
     var y: UnsafeMutableRawPointer
 }
 
-/// `[outer, axis, inner]` view of the physical shape (`inner` = 1 and `axis` = all dims from it on, for `toEnd`).
-struct SoftmaxStep {
-    var x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+/// Softmax, float32 or int8, over an `[outer, axis, inner]` view of the physical shape (`inner` = 1
+/// and `axis` = all dims from it on, for `toEnd`).
+struct SoftmaxStep<Element> {
+    var x: UnsafePointer<Element>, y: UnsafeMutablePointer<Element>
     var outer: Int, axis: Int, inner: Int
 }
 
@@ -531,107 +537,6 @@ struct FCQS8Step {
         } else {
             fullyConnectedQS8_reference(x: x, rows: rows, depth: depth, inputZeroPoint: inputZeroPoint, w: w, bias: b, y: y,
                                         units: units, requant: requant)
-        }
-    }
-}
-
-/// `simd`: a SIMD variant, chosen at load when neither input broadcasts (Add: `count` contiguous
-/// elements), or for Mul also when `b` is one row of `cols` for each of the `rows` rows (`bStride` 0;
-/// same shape: one row of `count`, `bStride` = `cols`).
-struct BinaryQS8Step {
-    var a: UnsafePointer<Int8>, sa: Dims6
-    var b: UnsafePointer<Int8>, sb: Dims6
-    var y: UnsafeMutablePointer<Int8>, out: Dims6
-    var simd: KernelVariant? = nil, count = 0
-    var rows = 0, cols = 0, bStride = 0
-}
-
-/// `zeroPoint`: the input's (and output's), the stored value of the real 0 that padding adds to an
-/// average with `countIncludePad`.
-struct PoolQS8Step {
-    var isMax: Bool
-    var x: UnsafePointer<Int8>, xShape: [Int]
-    var y: UnsafeMutablePointer<Int8>, yShape: [Int]
-    var params: Pool2D
-    var zeroPoint: Int32
-    var simd: KernelVariant? = nil
-}
-
-/// `acc`: the interpreter's scratch, at least `plan.outCount` int32s (`Interpreter.prepare` makes every
-/// int8 Mean one of these, never a float `MeanStep`).
-struct MeanQS8Step {
-    var x: UnsafePointer<Int8>, plan: MeanPlan
-    var y: UnsafeMutablePointer<Int8>, acc: UnsafeMutablePointer<Int32>
-    var params: MeanQS8Params
-}
-
-struct SoftmaxQS8Step {
-    var x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>
-    var outer: Int, axis: Int, inner: Int
-    var table: UnsafePointer<Int32>
-}
-
-/// A streamed Conv → Conv pair: the producer's output rows go round-robin into a ring of `ring` rows
-/// (the producer's output tensor, planned at that size), each computed when the consumer first needs
-/// it; the consumer reads its input rows from the ring. Each pair is float32 or int8 throughout
-/// (one of the two optionals is set per side).
-struct StreamConvStep {
-    var producerF32: ConvStep?, producerQS8: ConvQS8Step?
-    var consumerF32: ConvStep?, consumerQS8: ConvQS8Step?
-    var ring: Int
-    /// The producer's output rows; the consumer's output rows, stride, top padding, kernel and dilation.
-    var sourceRows: Int, outRows: Int, strideH: Int, padTop: Int, kernelH: Int, dilationH: Int
-    /// With threads: a private ring of `ringBytes` for each thread after the first (thread 0 uses the
-    /// planned one), so each thread streams its own band of output rows; the few producer rows two
-    /// bands share are computed by both, with the same code, so results do not depend on the count.
-    var extraRings: UnsafeMutableRawPointer? = nil, ringBytes = 0
-
-    func run() { run(rows: 0..<outRows) }
-
-    /// Output rows `band(part, of: parts)`, streamed through thread `thread`'s ring.
-    func run(part: Int, of parts: Int, thread: Int) {
-        let rows = band(outRows, part: part, of: parts)
-        if rows.isEmpty { return }
-        if thread == 0 { return run(rows: rows) }
-        guard let extra = extraRings else { preconditionFailure("StreamConvStep: no ring for thread \(thread)") }
-        var s = self
-        let r = extra + (thread - 1) * ringBytes
-        if var p = s.producerF32 { p.y = r.assumingMemoryBound(to: Float.self); s.producerF32 = p }
-        if var p = s.producerQS8 { p.y = r.assumingMemoryBound(to: Int8.self); s.producerQS8 = p }
-        if var c = s.consumerF32 { c.x = UnsafePointer(r.assumingMemoryBound(to: Float.self)); s.consumerF32 = c }
-        if var c = s.consumerQS8 { c.x = UnsafePointer(r.assumingMemoryBound(to: Int8.self)); s.consumerQS8 = c }
-        s.run(rows: rows, part: thread)
-    }
-
-    private func run(rows: Range<Int>, part: Int = 0) {
-        var next = 0
-        for oy in rows {
-            let lo = oy * strideH - padTop
-            let hi = min(sourceRows - 1, lo + (kernelH - 1) * dilationH)
-            next = max(next, lo)   // rows below lo are never read again (a stride above the kernel)
-            while next <= hi {
-                producerRow(next, part: part)
-                next += 1
-            }
-            consumerRow(oy, part: part)
-        }
-    }
-
-    @inline(__always)
-    private func producerRow(_ r: Int, part: Int) {
-        if let p = producerF32 {
-            p.run(rows: r..<(r + 1), yRing: ring, part: part)
-        } else if let p = producerQS8 {
-            p.run(rows: r..<(r + 1), yRing: ring, part: part)
-        }
-    }
-
-    @inline(__always)
-    private func consumerRow(_ oy: Int, part: Int) {
-        if let c = consumerF32 {
-            c.run(rows: oy..<(oy + 1), xRing: ring, part: part)
-        } else if let c = consumerQS8 {
-            c.run(rows: oy..<(oy + 1), xRing: ring, part: part)
         }
     }
 }
