@@ -357,13 +357,8 @@ struct LayerProfile {
     }
 }
 
-// MARK: - The command
-
-/// `swiftlet bench`: a warm-up until the latency settles (or a fixed count), then timed runs (a count,
-/// or for a time), on a monotonic clock; prints min, p50, p90, p99, max, mean and standard deviation,
-/// the peak resident set and its parts; with `--profile` each layer's time, MACs and bytes moved;
-/// with `--sustained` the latency over time.
-public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
+/// `bench`'s options checked before anything runs, and the report's path against the inputs.
+func checkBenchOptions(_ o: BenchOptions) throws(SwiftletError) {
     if o.runs < 1 { throw .usage(detail: "--runs must be at least 1, got \(o.runs)") }
     if let w = o.warmup, w < 0 { throw .usage(detail: "--warmup must be 0 or more, got \(w)") }
     if o.threads < 1 || o.threads > 64 { throw .usage(detail: "--threads must be between 1 and 64, got \(o.threads)") }
@@ -381,16 +376,10 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         try checkOutputPath(r, flag: "--report", inputs: inputs)
         #endif
     }
-    sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
-    // The machine before anything runs (governor, clocks, temperatures, load), and the idle power
-    // baseline, taken before the model is loaded.
-    var around = try BenchSurroundings(o)
-    // Peak-memory growth from here on: the model's mapped weights that are touched, the arena, the
-    // prepared steps (as the peer benchmark measures ONNX Runtime and LiteRT).
-    let memoryReset = sys_resetPeakMemory()
-    let before = sys_residentMemory()
-    let model = try PackedModel(path: o.modelPath)
-    let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
+}
+
+/// The model's input: the `--input` array, or a fixed pattern.
+func setBenchInput(_ interpreter: Interpreter, _ o: BenchOptions) throws(SwiftletError) {
     let spec = interpreter.spec
     if let path = o.inputNPY {
         let info = spec.tensors[spec.inputs[0]]
@@ -408,6 +397,80 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
             for k in 0..<n { p[k] = Float(k % 251) / 125.5 - 1 }
         }
     }
+}
+
+/// `bench`'s timed runs: each run's latency and start, each layer's summed time with --profile, and
+/// the window they ran in (the energy window begun and ended around it).
+struct TimedRuns {
+    let samples: [UInt64]
+    let starts: [UInt64]
+    let nodeSums: [UInt64]
+    let begin: UInt64
+    let timedNs: UInt64
+
+    init(_ interpreter: Interpreter, _ o: BenchOptions, input: InputSnapshot, warm: WarmUp, around: inout BenchSurroundings) throws(SwiftletError) {
+        let spec = interpreter.spec
+        // Timed runs: a count, or until `seconds` have passed. With --profile each layer is timed too
+        // (two clock reads a layer; the layers' sum is checked against the whole).
+        let limit = o.seconds.map { UInt64($0 * 1e9) }
+        var capacity = o.runs
+        if let limit { capacity = Int(min(limit / max(warm.runs > 0 ? warm.ns / UInt64(warm.runs) : 1_000_000, 1), 10_000_000)) + 16 }
+        var samples: [UInt64] = []
+        var starts: [UInt64] = []
+        samples.reserveCapacity(capacity)
+        starts.reserveCapacity(capacity)
+        var nodeTimes: [UInt64] = []
+        var nodeSums = [UInt64](repeating: 0, count: o.profile ? spec.nodes.count : 0)
+        try around.begin()
+        let begin = sys_monotonicNanoseconds()
+        while true {
+            let t0 = sys_monotonicNanoseconds()
+            if let limit {
+                if t0 &- begin >= limit && !samples.isEmpty { break }
+            } else if samples.count >= o.runs {
+                break
+            }
+            if o.profile {
+                interpreter.invoke(profile: &nodeTimes)
+            } else {
+                interpreter.invoke()
+            }
+            let dt = sys_monotonicNanoseconds() &- t0
+            input.restore()
+            samples.append(dt)
+            starts.append(t0)
+            for i in 0..<nodeSums.count { nodeSums[i] &+= nodeTimes[i] }
+        }
+        let timedNs = sys_monotonicNanoseconds() &- begin
+        try around.end(frames: samples.count, threads: o.threads)
+        self.samples = samples
+        self.starts = starts
+        self.nodeSums = nodeSums
+        self.begin = begin
+        self.timedNs = timedNs
+    }
+}
+
+// MARK: - The command
+
+/// `swiftlet bench`: a warm-up until the latency settles (or a fixed count), then timed runs (a count,
+/// or for a time), on a monotonic clock; prints min, p50, p90, p99, max, mean and standard deviation,
+/// the peak resident set and its parts; with `--profile` each layer's time, MACs and bytes moved;
+/// with `--sustained` the latency over time.
+public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
+    try checkBenchOptions(o)
+    sys_setMemoryLimit(try o.memoryLimit.map { (s) throws(SwiftletError) in try parseByteSize(s, flag: "--memory-limit") })
+    // The machine before anything runs (governor, clocks, temperatures, load), and the idle power
+    // baseline, taken before the model is loaded.
+    var around = try BenchSurroundings(o)
+    // Peak-memory growth from here on: the model's mapped weights that are touched, the arena, the
+    // prepared steps (as the peer benchmark measures ONNX Runtime and LiteRT).
+    let memoryReset = sys_resetPeakMemory()
+    let before = sys_residentMemory()
+    let model = try PackedModel(path: o.modelPath)
+    let interpreter = try Interpreter(model: model, kernels: o.kernels, threads: o.threads, affinity: o.affinity)
+    let spec = interpreter.spec
+    try setBenchInput(interpreter, o)
     // A model packed with --reuse-input gets its input written back before each run, untimed.
     let input = InputSnapshot(interpreter)
     let warm = WarmUp({
@@ -417,40 +480,8 @@ public func benchCommand(_ o: BenchOptions) throws(SwiftletError) {
         input.restore()
         return dt
     }, fixed: o.warmup)
-
-    // Timed runs: a count, or until `seconds` have passed. With --profile each layer is timed too
-    // (two clock reads a layer; the layers' sum is checked against the whole).
-    let limit = o.seconds.map { UInt64($0 * 1e9) }
-    var capacity = o.runs
-    if let limit { capacity = Int(min(limit / max(warm.runs > 0 ? warm.ns / UInt64(warm.runs) : 1_000_000, 1), 10_000_000)) + 16 }
-    var samples: [UInt64] = []
-    var starts: [UInt64] = []
-    samples.reserveCapacity(capacity)
-    starts.reserveCapacity(capacity)
-    var nodeTimes: [UInt64] = []
-    var nodeSums = [UInt64](repeating: 0, count: o.profile ? spec.nodes.count : 0)
-    try around.begin()
-    let begin = sys_monotonicNanoseconds()
-    while true {
-        let t0 = sys_monotonicNanoseconds()
-        if let limit {
-            if t0 &- begin >= limit && !samples.isEmpty { break }
-        } else if samples.count >= o.runs {
-            break
-        }
-        if o.profile {
-            interpreter.invoke(profile: &nodeTimes)
-        } else {
-            interpreter.invoke()
-        }
-        let dt = sys_monotonicNanoseconds() &- t0
-        input.restore()
-        samples.append(dt)
-        starts.append(t0)
-        for i in 0..<nodeSums.count { nodeSums[i] &+= nodeTimes[i] }
-    }
-    let timedNs = sys_monotonicNanoseconds() &- begin
-    try around.end(frames: samples.count, threads: o.threads)
+    let timed = try TimedRuns(interpreter, o, input: input, warm: warm, around: &around)
+    let samples = timed.samples, starts = timed.starts, nodeSums = timed.nodeSums, begin = timed.begin, timedNs = timed.timedNs
     let runs = samples.count
     var total: UInt64 = 0
     for s in samples { total &+= s }

@@ -84,89 +84,10 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         var p = FlagParser(rest, command: sub)
         switch sub {
         case "run":
-            var o = RunOptions(modelPath: try p.positional("<model.swl>"))
-            o.threads = build.defaultThreads
-            o.affinity = build.affinity
-            while let flag = try p.nextFlag() {
-                switch flag {
-                case "--image":
-                    o.imagePaths += try p.values(flag)
-                case "--images": o.imageFolder = try p.value(flag)
-                case "--overlay": o.overlayFolder = try p.value(flag)
-                case "--input": o.inputNPY = try p.value(flag)
-                case "--output": o.outputNPY = try p.value(flag)
-                case "--json": o.json = true
-                case "--profile": o.profile = true
-                case "--top": o.topK = try p.int(flag)
-                case "--runs": o.runs = try p.int(flag)
-                case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
-                case "--threads": o.threads = try p.int(flag)
-                case "--memory-limit": o.memoryLimit = try p.value(flag)
-                case "--nms":
-                    let v = try p.value(flag)
-                    guard let k = NMSKind(name: v) else {
-                        throw .usage(detail: "run: --nms takes hard, hard-agnostic, weighted, soft-linear or soft-gaussian, got '\(v)'")
-                    }
-                    o.nmsKind = k
-                case "--score-threshold": o.scoreThreshold = try p.decimal(flag)
-                case "--iou-threshold": o.iouThreshold = try p.decimal(flag)
-                case "--max-detections": o.maxDetections = try p.int(flag)
-                case "--top-k": o.nmsTopK = try p.int(flag)
-                case "--soft-sigma": o.softSigma = try p.decimal(flag)
-                case "--soft-threshold": o.softScoreThreshold = try p.decimal(flag)
-                #if SWIFTLET_NO_CAMERA
-                case "--camera", "--video", "--format", "--size", "--fps", "--frames", "--duration", "--queue", "--reconnect", "--no-pipeline": throw noCameraBuild
-                #else
-                case "--camera": o.stream.camera = try p.value(flag)
-                case "--video": o.stream.video = try p.value(flag)
-                case "--format": o.stream.format = try StreamOptions.parseFormat(try p.value(flag))
-                case "--size": (o.stream.width, o.stream.height) = try StreamOptions.parseSize(try p.value(flag))
-                case "--fps": o.stream.fps = try p.int(flag)
-                case "--frames": o.stream.frames = try p.int(flag)
-                case "--duration": o.stream.duration = Double(try p.decimal(flag))
-                case "--queue": o.stream.queue = true
-                case "--reconnect": o.stream.reconnect = true
-                case "--no-pipeline": o.stream.pipeline = false
-                #endif
-                case "--help", "-h":
-                    sys_print(usage)
-                    return 0
-                default: throw p.unknown(flag)
-                }
-            }
+            guard let o = try parseBoardRun(&p, build: build, usage: usage) else { return 0 }
             try runCommand(o)
         case "bench":
-            var o = BenchOptions(modelPath: try p.positional("<model.swl>"))
-            o.threads = build.defaultThreads
-            o.affinity = build.affinity
-            o.cpu = build.cpu
-            o.board = build.power
-            while let flag = try p.nextFlag() {
-                switch flag {
-                case "--runs": o.runs = try p.int(flag)
-                case "--seconds": o.seconds = Double(try p.decimal(flag))
-                case "--sustained":
-                    o.seconds = Double(try p.decimal(flag))
-                    o.sustained = true
-                case "--warmup":
-                    o.warmup = p.peekAuto() ? nil : try p.int(flag)
-                case "--profile": o.profile = true
-                case "--input": o.inputNPY = try p.value(flag)
-                case "--json": o.json = true
-                case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
-                case "--threads": o.threads = try p.int(flag)
-                case "--affinity": o.affinity = try parseCPUList(try p.value(flag), flag: flag)
-                case "--energy": o.energy.source = try p.value(flag)
-                case "--idle-seconds": o.energy.idleSeconds = Double(try p.decimal(flag))
-                case "--idle-watts": o.energy.idleWatts = Double(try p.decimal(flag))
-                case "--meter-offset": o.energy.meterOffsetSeconds = Double(try p.decimal(flag))
-                case "--energy-rate": o.energy.rateHz = Double(try p.decimal(flag))
-                case "--memory-limit": o.memoryLimit = try p.value(flag)
-                case "--report": o.report = try p.value(flag)
-                default: throw p.unknown(flag)
-                }
-            }
-            try benchCommand(o)
+            try benchCommand(try parseBoardBench(&p, build: build))
         case "cameras":
             #if SWIFTLET_NO_CAMERA
             throw noCameraBuild
@@ -184,22 +105,7 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
             #if SWIFTLET_NO_CAMERA
             throw noCameraBuild
             #else
-            var s = StreamOptions()
-            var out: String? = nil, json = false
-            while let flag = try p.nextFlag() {
-                switch flag {
-                case "--camera": s.camera = try p.value(flag)
-                case "-o", "--output": out = try p.value(flag)
-                case "--frames": s.frames = try p.int(flag)
-                case "--format": s.format = try StreamOptions.parseFormat(try p.value(flag))
-                case "--size": (s.width, s.height) = try StreamOptions.parseSize(try p.value(flag))
-                case "--fps": s.fps = try p.int(flag)
-                case "--queue": s.queue = true
-                case "--json": json = true
-                default: throw p.unknown(flag)
-                }
-            }
-            guard let camera = s.camera, let out else { throw .usage(detail: "record: --camera /dev/videoN and -o DIR are required") }
+            let (camera, s, out, json) = try parseBoardRecord(&p)
             try recordCommand(camera: camera, s, output: out, json: json)
             #endif
         case "inspect":
@@ -240,6 +146,120 @@ public func boardMain(_ args: [String], build: BuildInfo) -> Int32 {
         return error.exitCode
     }
 }
+
+/// `run`'s flags, with the board profile's threads and affinity as defaults; nil after `--help`
+/// (printed here).
+func parseBoardRun(_ p: inout FlagParser, build: BuildInfo, usage: String) throws(SwiftletError) -> RunOptions? {
+    var o = RunOptions(modelPath: try p.positional("<model.swl>"))
+    o.threads = build.defaultThreads
+    o.affinity = build.affinity
+    while let flag = try p.nextFlag() {
+        switch flag {
+        case "--image":
+            o.imagePaths += try p.values(flag)
+        case "--images": o.imageFolder = try p.value(flag)
+        case "--overlay": o.overlayFolder = try p.value(flag)
+        case "--input": o.inputNPY = try p.value(flag)
+        case "--output": o.outputNPY = try p.value(flag)
+        case "--json": o.json = true
+        case "--profile": o.profile = true
+        case "--top": o.topK = try p.int(flag)
+        case "--runs": o.runs = try p.int(flag)
+        case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
+        case "--threads": o.threads = try p.int(flag)
+        case "--memory-limit": o.memoryLimit = try p.value(flag)
+        case "--nms":
+            let v = try p.value(flag)
+            guard let k = NMSKind(name: v) else {
+                throw .usage(detail: "run: --nms takes hard, hard-agnostic, weighted, soft-linear or soft-gaussian, got '\(v)'")
+            }
+            o.nmsKind = k
+        case "--score-threshold": o.scoreThreshold = try p.decimal(flag)
+        case "--iou-threshold": o.iouThreshold = try p.decimal(flag)
+        case "--max-detections": o.maxDetections = try p.int(flag)
+        case "--top-k": o.nmsTopK = try p.int(flag)
+        case "--soft-sigma": o.softSigma = try p.decimal(flag)
+        case "--soft-threshold": o.softScoreThreshold = try p.decimal(flag)
+        #if SWIFTLET_NO_CAMERA
+        case "--camera", "--video", "--format", "--size", "--fps", "--frames", "--duration", "--queue", "--reconnect", "--no-pipeline": throw noCameraBuild
+        #else
+        case "--camera": o.stream.camera = try p.value(flag)
+        case "--video": o.stream.video = try p.value(flag)
+        case "--format": o.stream.format = try StreamOptions.parseFormat(try p.value(flag))
+        case "--size": (o.stream.width, o.stream.height) = try StreamOptions.parseSize(try p.value(flag))
+        case "--fps": o.stream.fps = try p.int(flag)
+        case "--frames": o.stream.frames = try p.int(flag)
+        case "--duration": o.stream.duration = Double(try p.decimal(flag))
+        case "--queue": o.stream.queue = true
+        case "--reconnect": o.stream.reconnect = true
+        case "--no-pipeline": o.stream.pipeline = false
+        #endif
+        case "--help", "-h":
+            sys_print(usage)
+            return nil
+        default: throw p.unknown(flag)
+        }
+    }
+    return o
+}
+
+/// `bench`'s flags, with the board profile's threads, affinity, CPU and power model as defaults.
+func parseBoardBench(_ p: inout FlagParser, build: BuildInfo) throws(SwiftletError) -> BenchOptions {
+    var o = BenchOptions(modelPath: try p.positional("<model.swl>"))
+    o.threads = build.defaultThreads
+    o.affinity = build.affinity
+    o.cpu = build.cpu
+    o.board = build.power
+    while let flag = try p.nextFlag() {
+        switch flag {
+        case "--runs": o.runs = try p.int(flag)
+        case "--seconds": o.seconds = Double(try p.decimal(flag))
+        case "--sustained":
+            o.seconds = Double(try p.decimal(flag))
+            o.sustained = true
+        case "--warmup":
+            o.warmup = p.peekAuto() ? nil : try p.int(flag)
+        case "--profile": o.profile = true
+        case "--input": o.inputNPY = try p.value(flag)
+        case "--json": o.json = true
+        case "--kernels": o.kernels = try KernelChoice(parsing: try p.value(flag))
+        case "--threads": o.threads = try p.int(flag)
+        case "--affinity": o.affinity = try parseCPUList(try p.value(flag), flag: flag)
+        case "--energy": o.energy.source = try p.value(flag)
+        case "--idle-seconds": o.energy.idleSeconds = Double(try p.decimal(flag))
+        case "--idle-watts": o.energy.idleWatts = Double(try p.decimal(flag))
+        case "--meter-offset": o.energy.meterOffsetSeconds = Double(try p.decimal(flag))
+        case "--energy-rate": o.energy.rateHz = Double(try p.decimal(flag))
+        case "--memory-limit": o.memoryLimit = try p.value(flag)
+        case "--report": o.report = try p.value(flag)
+        default: throw p.unknown(flag)
+        }
+    }
+    return o
+}
+
+#if !SWIFTLET_NO_CAMERA
+/// `record`'s flags: the camera, the folder, the stream options and --json.
+func parseBoardRecord(_ p: inout FlagParser) throws(SwiftletError) -> (camera: String, StreamOptions, output: String, json: Bool) {
+    var s = StreamOptions()
+    var out: String? = nil, json = false
+    while let flag = try p.nextFlag() {
+        switch flag {
+        case "--camera": s.camera = try p.value(flag)
+        case "-o", "--output": out = try p.value(flag)
+        case "--frames": s.frames = try p.int(flag)
+        case "--format": s.format = try StreamOptions.parseFormat(try p.value(flag))
+        case "--size": (s.width, s.height) = try StreamOptions.parseSize(try p.value(flag))
+        case "--fps": s.fps = try p.int(flag)
+        case "--queue": s.queue = true
+        case "--json": json = true
+        default: throw p.unknown(flag)
+        }
+    }
+    guard let camera = s.camera, let out else { throw .usage(detail: "record: --camera /dev/videoN and -o DIR are required") }
+    return (camera, s, out, json)
+}
+#endif
 
 /// `swiftlet selftest`: every SIMD kernel variant this CPU runs against the scalar reference
 /// (`kernelSelfTest`); prints the variants, the case count and each failure; exit 1 on a failure.

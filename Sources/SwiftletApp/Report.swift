@@ -34,6 +34,29 @@ private let red: StaticString = "#d03a2a", purple: StaticString = "#7d4ab5", ban
 /// Writes the page for `r` and `spec` to `path` (atomically, `sys_writeFile`).
 func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(SwiftletError) {
     var h = TextBuffer(capacity: 1 << 16)
+    appendReportHead(&h, r, spec: spec)
+    let s = r.stats
+    let ms = r.samples.map { Double($0) / 1e6 }
+    let lo = Double(s.min) / 1e6, hi = Double(s.max) / 1e6
+    appendHistogram(&h, r, ms: ms, lo: lo, hi: hi)
+    appendLatencyOverTime(&h, r, ms: ms, lo: lo, hi: hi)
+    appendProfile(&h, r, spec: spec)
+
+    // The memory plan.
+    h.append("<h2>Memory plan</h2>\n")
+    #if hasFeature(Embedded)
+    h.append("<p>the board binary leaves the plan drawing out (size); draw it with 'swiftlet inspect --plan-svg' on the host</p>\n")
+    #else
+    h.append(planSVG(spec))
+    #endif
+
+    appendPower(&h, r)
+    h.append("</body></html>\n")
+    try sys_writeFile(path, h.bytes)
+}
+
+/// The page's head and style, bench's text lines and the latency table.
+private func appendReportHead(_ h: inout TextBuffer, _ r: BenchReport, spec: ModelSpec) {
     h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>swiftlet bench ")
     h.append(escaped: spec.name)
     h.append("</title>\n<style>body{font:14px sans-serif;margin:1em 2em;max-width:960px}pre{font-size:12px;white-space:pre-wrap}")
@@ -51,9 +74,11 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
         h.append("</td>")
     }
     h.append("</tr></table>\n")
-    let ms = r.samples.map { Double($0) / 1e6 }
-    let lo = Double(s.min) / 1e6, hi = Double(s.max) / 1e6
+}
 
+/// The latency histogram: 30 bins between min and max, p50 and p99 marked.
+private func appendHistogram(_ h: inout TextBuffer, _ r: BenchReport, ms: [Double], lo: Double, hi: Double) {
+    let s = r.stats
     // The histogram: 30 bins between min and max.
     let bins = 30
     let width = hi > lo ? (hi - lo) / Double(bins) : 1e-3
@@ -73,7 +98,10 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
     h.marker(hp, Double(s.p50) / 1e6, "p50 ", green, above: 18)
     h.marker(hp, Double(s.p99) / 1e6, "p99 ", red, above: 5)
     h.append("</svg>\n")
+}
 
+/// Every timed run's latency against its start.
+private func appendLatencyOverTime(_ h: inout TextBuffer, _ r: BenchReport, ms: [Double], lo: Double, hi: Double) {
     // Latency over time: every run at its start, s after the first; beyond 3000 runs, each pixel
     // column's fastest and slowest run as one vertical stroke.
     let t0 = r.starts.first ?? 0
@@ -112,7 +140,10 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
         h.append("\"/>")
     }
     h.append("</svg>\n")
+}
 
+/// The per-layer time and bytes moved (with --profile).
+private func appendProfile(_ h: inout TextBuffer, _ r: BenchReport, spec: ModelSpec) {
     // The per-layer profile: mean time per run, and bytes moved (weights, activations read, written).
     if let p = r.profile {
         var maxMs = 1e-6, maxBytes = 1.0
@@ -163,15 +194,10 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
     } else {
         h.append("<h2>Per layer</h2><p>run with --profile for the per-layer bars</p>\n")
     }
+}
 
-    // The memory plan.
-    h.append("<h2>Memory plan</h2>\n")
-    #if hasFeature(Embedded)
-    h.append("<p>the board binary leaves the plan drawing out (size); draw it with 'swiftlet inspect --plan-svg' on the host</p>\n")
-    #else
-    h.append(planSVG(spec))
-    #endif
-
+/// The power over time with the timed window shaded, or why there is none.
+private func appendPower(_ h: inout TextBuffer, _ r: BenchReport) {
     // Power over time, the timed window shaded.
     let w = r.power
     if w.available && !w.power.isEmpty {
@@ -209,8 +235,6 @@ func writeBenchReport(_ path: String, _ r: BenchReport, spec: ModelSpec) throws(
         }
         h.append("</p>\n")
     }
-    h.append("</body></html>\n")
-    try sys_writeFile(path, h.bytes)
 }
 
 /// `s` cut to at most `limit` bytes on a UTF-8 boundary, with `…` when cut.

@@ -136,6 +136,119 @@ public func cocoIoU(_ d: (x: Double, y: Double, w: Double, h: Double), _ g: (x: 
     return i / u
 }
 
+/// One category's detections over the images, matched at each IoU threshold as pycocotools'
+/// evaluateImg does, in the order they came (image, then score); `accumulate` merges them.
+struct COCOCategoryMatches {
+    var scores: [Double] = []
+    var matched: [[Bool]] = []  // [t][j]
+    var ignored: [[Bool]] = []
+    var positives = 0
+    var anyImage = false
+
+    init(thresholds T: Int) {
+        for _ in 0..<T {
+            matched.append([])
+            ignored.append([])
+        }
+    }
+
+    /// Matches one image's detections (`dtList`, file order) to its ground truth (`gtList`).
+    mutating func add(_ gtList: [Int], _ dtList: [Int], groundTruth: [COCOBox], detections: [COCODetection], thresholds: [Double],
+                      maxDets: Int, area: (Double, Double)) {
+        let T = thresholds.count
+        let (areaLo, areaHi) = area
+        var dtList = dtList
+        anyImage = true
+        // Ground truth, non-ignored first (stable).
+        var gIgnore: [Bool] = []
+        for n in gtList {
+            let g = groundTruth[n]
+            gIgnore.append(g.isCrowd || g.area < areaLo || g.area > areaHi)
+        }
+        var gOrder: [Int] = []
+        for (j, ig) in gIgnore.enumerated() where !ig { gOrder.append(j) }
+        for (j, ig) in gIgnore.enumerated() where ig { gOrder.append(j) }
+        for j in gOrder where !gIgnore[j] { positives += 1 }
+        // Detections by score, stable, at most maxDets.
+        stableSortByScoreDescending(&dtList, detections)
+        if dtList.count > maxDets { dtList.removeLast(dtList.count - maxDets) }
+        let G = gOrder.count, D = dtList.count
+        var ious = [Double](repeating: 0, count: D * G)
+        for (a, dn) in dtList.enumerated() {
+            let d = detections[dn]
+            for (b, j) in gOrder.enumerated() {
+                let g = groundTruth[gtList[j]]
+                ious[a * G + b] = cocoIoU((d.x, d.y, d.width, d.height), (g.x, g.y, g.width, g.height), crowd: g.isCrowd)
+            }
+        }
+        for t in 0..<T {
+            var gtTaken = [Bool](repeating: false, count: G)
+            for (a, dn) in dtList.enumerated() {
+                var best = min(thresholds[t], 1 - 1e-10)
+                var m = -1
+                for b in 0..<G {
+                    let g = groundTruth[gtList[gOrder[b]]]
+                    if gtTaken[b] && !g.isCrowd { continue }
+                    if m > -1 && !gIgnore[gOrder[m]] && gIgnore[gOrder[b]] { break }
+                    if ious[a * G + b] < best { continue }
+                    best = ious[a * G + b]
+                    m = b
+                }
+                let d = detections[dn]
+                let outside = d.width * d.height < areaLo || d.width * d.height > areaHi
+                if m == -1 {
+                    matched[t].append(false)
+                    ignored[t].append(outside)
+                    continue
+                }
+                let gt = groundTruth[gtList[gOrder[m]]]
+                gtTaken[m] = true
+                // pycocotools records the match as the box's id; an id of 0 reads as no match.
+                let isMatch = gt.id != 0
+                matched[t].append(isMatch)
+                ignored[t].append(gIgnore[gOrder[m]] || (!isMatch && outside))
+            }
+        }
+        for dn in dtList { scores.append(detections[dn].score) }
+    }
+
+    /// Category `k`'s precision at the recall points and final recall at each threshold, into
+    /// `precision[t][k][r]` and `recall[t][k]` (`categories` wide), as pycocotools' accumulate does.
+    func accumulate(_ k: Int, categories: Int, recallPoints: [Double], precision: inout [Double], recall: inout [Double]) {
+        let T = matched.count
+        let R = recallPoints.count
+        // Merge: a stable sort of the concatenation by score, descending.
+        var order: [Int] = []
+        for j in 0..<scores.count { order.append(j) }
+        sortIndices(&order) { scores[$0] > scores[$1] }
+        for t in 0..<T {
+            var tp = 0.0, fp = 0.0
+            var rc: [Double] = []
+            var pr: [Double] = []
+            for j in order {
+                if ignored[t][j] {
+                    // Neither a true nor a false positive: the curve gets a point with the same sums.
+                } else if matched[t][j] {
+                    tp += 1
+                } else {
+                    fp += 1
+                }
+                rc.append(tp / Double(positives))
+                pr.append(tp / (fp + tp + 2.220446049250313e-16))  // np.spacing(1)
+            }
+            recall[t * categories + k] = rc.last ?? 0
+            if pr.count > 1 {
+                for j in stride(from: pr.count - 1, to: 0, by: -1) where pr[j] > pr[j - 1] { pr[j - 1] = pr[j] }
+            }
+            var j = 0
+            for r in 0..<R {
+                while j < rc.count && rc[j] < recallPoints[r] { j += 1 }  // searchsorted, side 'left'
+                precision[(t * categories + k) * R + r] = j < rc.count ? pr[j] : 0
+            }
+        }
+    }
+}
+
 /// Evaluates `detections` against `groundTruth` over `imageIds` and `categoryIds` (both as the
 /// annotations file lists them; order does not matter) as pycocotools' COCOeval does (see the top of
 /// this file). Boxes and detections of other images or categories are left out, as pycocotools does.
@@ -169,104 +282,17 @@ public func cocoEvaluate(imageIds: [Int], categoryIds: [Int], groundTruth: [COCO
 
     for k in 0..<cats.count {
         // The merged detections of this category: score, then ties in image order and rank.
-        var scores: [Double] = []
-        var matched: [[Bool]] = []  // [t][j]
-        var ignored: [[Bool]] = []
-        for _ in 0..<T {
-            matched.append([])
-            ignored.append([])
-        }
-        var positives = 0
-        var anyImage = false
+        var c = COCOCategoryMatches(thresholds: T)
         for i in 0..<images.count {
             let gtList = gts[cell(k, i)]
-            var dtList = dts[cell(k, i)]
+            let dtList = dts[cell(k, i)]
             if gtList.isEmpty && dtList.isEmpty { continue }
-            anyImage = true
-            // Ground truth, non-ignored first (stable).
-            var gIgnore: [Bool] = []
-            for n in gtList {
-                let g = groundTruth[n]
-                gIgnore.append(g.isCrowd || g.area < areaLo || g.area > areaHi)
-            }
-            var gOrder: [Int] = []
-            for (j, ig) in gIgnore.enumerated() where !ig { gOrder.append(j) }
-            for (j, ig) in gIgnore.enumerated() where ig { gOrder.append(j) }
-            for j in gOrder where !gIgnore[j] { positives += 1 }
-            // Detections by score, stable, at most maxDets.
-            stableSortByScoreDescending(&dtList, detections)
-            if dtList.count > maxDets { dtList.removeLast(dtList.count - maxDets) }
-            let G = gOrder.count, D = dtList.count
-            var ious = [Double](repeating: 0, count: D * G)
-            for (a, dn) in dtList.enumerated() {
-                let d = detections[dn]
-                for (b, j) in gOrder.enumerated() {
-                    let g = groundTruth[gtList[j]]
-                    ious[a * G + b] = cocoIoU((d.x, d.y, d.width, d.height), (g.x, g.y, g.width, g.height), crowd: g.isCrowd)
-                }
-            }
-            for t in 0..<T {
-                var gtTaken = [Bool](repeating: false, count: G)
-                for (a, dn) in dtList.enumerated() {
-                    var best = min(thresholds[t], 1 - 1e-10)
-                    var m = -1
-                    for b in 0..<G {
-                        let g = groundTruth[gtList[gOrder[b]]]
-                        if gtTaken[b] && !g.isCrowd { continue }
-                        if m > -1 && !gIgnore[gOrder[m]] && gIgnore[gOrder[b]] { break }
-                        if ious[a * G + b] < best { continue }
-                        best = ious[a * G + b]
-                        m = b
-                    }
-                    let d = detections[dn]
-                    let outside = d.width * d.height < areaLo || d.width * d.height > areaHi
-                    if m == -1 {
-                        matched[t].append(false)
-                        ignored[t].append(outside)
-                        continue
-                    }
-                    let gt = groundTruth[gtList[gOrder[m]]]
-                    gtTaken[m] = true
-                    // pycocotools records the match as the box's id; an id of 0 reads as no match.
-                    let isMatch = gt.id != 0
-                    matched[t].append(isMatch)
-                    ignored[t].append(gIgnore[gOrder[m]] || (!isMatch && outside))
-                }
-            }
-            for dn in dtList { scores.append(detections[dn].score) }
+            c.add(gtList, dtList, groundTruth: groundTruth, detections: detections, thresholds: thresholds, maxDets: maxDets, area: (areaLo, areaHi))
         }
-        if !anyImage { continue }
-        counted += positives
-        if positives == 0 { continue }
-        // Merge: a stable sort of the concatenation by score, descending.
-        var order: [Int] = []
-        for j in 0..<scores.count { order.append(j) }
-        sortIndices(&order) { scores[$0] > scores[$1] }
-        for t in 0..<T {
-            var tp = 0.0, fp = 0.0
-            var rc: [Double] = []
-            var pr: [Double] = []
-            for j in order {
-                if ignored[t][j] {
-                    // Neither a true nor a false positive: the curve gets a point with the same sums.
-                } else if matched[t][j] {
-                    tp += 1
-                } else {
-                    fp += 1
-                }
-                rc.append(tp / Double(positives))
-                pr.append(tp / (fp + tp + 2.220446049250313e-16))  // np.spacing(1)
-            }
-            recall[t * cats.count + k] = rc.last ?? 0
-            if pr.count > 1 {
-                for j in stride(from: pr.count - 1, to: 0, by: -1) where pr[j] > pr[j - 1] { pr[j - 1] = pr[j] }
-            }
-            var j = 0
-            for r in 0..<R {
-                while j < rc.count && rc[j] < recallPoints[r] { j += 1 }  // searchsorted, side 'left'
-                precision[(t * cats.count + k) * R + r] = j < rc.count ? pr[j] : 0
-            }
-        }
+        if !c.anyImage { continue }
+        counted += c.positives
+        if c.positives == 0 { continue }
+        c.accumulate(k, categories: cats.count, recallPoints: recallPoints, precision: &precision, recall: &recall)
     }
 
     func mean(thresholds: Range<Int>, categories: Range<Int>) -> Double {
