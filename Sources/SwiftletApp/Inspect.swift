@@ -105,8 +105,8 @@ func floatsText(_ v: [Float]) -> String {
 
 func preprocessText(_ p: Preprocess?) -> String {
     guard let p else { return "none (images need 'swiftlet import --mean … --std …'; --input x.npy works)" }
-    let resize = p.resizeMode == 2 ? "letterbox (fit inside, centred, black padding)"
-        : p.resizeMode == 1 ? "shorter side to \(p.resizeShorter == 0 ? "the input size" : "\(p.resizeShorter)"), centre crop"
+    let resize = p.resizeMode == .letterbox ? "letterbox (fit inside, centred, black padding)"
+        : p.resizeMode == .shorterCrop ? "shorter side to \(p.resizeShorter == 0 ? "the input size" : "\(p.resizeShorter)"), centre crop"
         : "stretch to the input size"
     return "\(resize); \(p.bgr ? "BGR" : "RGB"); mean \(floatsText(p.mean)); std \(floatsText(p.std))"
 }
@@ -160,7 +160,7 @@ func inspectJSON(_ model: PackedModel, _ stats: (params: Int, macs: Int, perNode
     s += ", \"concat_inputs_in_place\": \(shared.concatInputsInPlace), \"concat_bytes_copied\": \(shared.concatBytesCopied)"
     s += ", \"file_bytes\": \(model.file.count), \"format_major\": \(model.formatMajor), \"packed_weight_tensors\": \(model.packedTensorCount), \"inputs\": \(tensors(spec.inputs)), \"outputs\": \(tensors(spec.outputs))"
     if let p = spec.preprocess {
-        s += ", \"preprocess\": {\"resize\": \"\(p.resizeMode == 2 ? "letterbox" : p.resizeMode == 1 ? "crop" : "stretch")\", \"resize_shorter\": \(p.resizeShorter), \"bgr\": \(p.bgr ? "true" : "false"), \"mean\": \(floats(p.mean)), \"std\": \(floats(p.std))}"
+        s += ", \"preprocess\": {\"resize\": \"\(p.resizeMode == .letterbox ? "letterbox" : p.resizeMode == .shorterCrop ? "crop" : "stretch")\", \"resize_shorter\": \(p.resizeShorter), \"bgr\": \(p.bgr ? "true" : "false"), \"mean\": \(floats(p.mean)), \"std\": \(floats(p.std))}"
     } else {
         s += ", \"preprocess\": null"
     }

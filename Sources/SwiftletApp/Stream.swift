@@ -143,7 +143,7 @@ public struct FrameInput {
         var full = (frame.width, frame.height)
         var size = full
         if frame.format == .mjpeg {
-            let side = pre.resizeMode == 1 ? (pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)) : 0
+            let side = pre.resizeMode == .shorterCrop ? (pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)) : 0
             let own = try decodeJPEGFrame(frame.bytes, path: source, atLeast: side > 0 ? (side, side) : (width, height), into: &decoded)
             full = (own.width, own.height)
             size = (decoded.width, decoded.height)
@@ -153,8 +153,8 @@ public struct FrameInput {
         }
         if fitter == nil || fitter!.inWidth != size.0 || fitter!.inHeight != size.1 {
             fitter = FrameFitter(inWidth: size.0, inHeight: size.1, width: width, height: height,
-                                 shorter: pre.resizeMode == 1 ? (pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)) : 0,
-                                 letterbox: pre.resizeMode == 2)
+                                 shorter: pre.resizeMode == .shorterCrop ? (pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)) : 0,
+                                 letterbox: pre.resizeMode == .letterbox)
         }
         if frame.format == .mjpeg { fitter!.fit(decoded, into: &fitted) } else { fitter!.fit(frame, into: &fitted) }
         if channels == 1 {

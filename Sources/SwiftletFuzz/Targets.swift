@@ -102,7 +102,7 @@ public func fuzzJPEG(_ bytes: [UInt8]) throws(SwiftletError) {
     let crop = (h >> 12) & 1 == 1
     let shorter = crop ? Int((h >> 13) % 64) : 0
     var pre = Preprocess()
-    pre.resizeMode = crop ? 1 : 0
+    pre.resizeMode = crop ? .shorterCrop : .stretch
     pre.resizeShorter = shorter
     pre.bgr = (h >> 20) & 1 == 1
     pre.mean = [127.5, 116, 103]

@@ -89,12 +89,20 @@ public struct NodeInfo: Equatable, Sendable {
     }
 }
 
+/// How an image is brought to the model's input size; the raw values are stored in `.swl`.
+public enum ResizeMode: UInt8, Sendable {
+    /// Stretched to the input size.
+    case stretch = 0
+    /// The shorter side resized to `resizeShorter` (0: the input's size), then a centre crop.
+    case shorterCrop = 1
+    /// (Format 2.3) letterbox: the whole image scaled by one factor to fit, centred, the rest black
+    /// (MediaPipe's `keep_aspect_ratio`; `letterboxPlacement`).
+    case letterbox = 2
+}
+
 /// How an image becomes the model's input: resize, colour order, `(pixel − mean) / std`.
 public struct Preprocess: Equatable, Sendable {
-    /// 0: stretch to the input size; 1: resize the shorter side to `resizeShorter`, then centre-crop;
-    /// 2 (format 2.3): letterbox, the whole image scaled by one factor to fit, centred, the rest black
-    /// (MediaPipe's `keep_aspect_ratio`; `letterboxPlacement`).
-    public var resizeMode: UInt8 = 0
+    public var resizeMode = ResizeMode.stretch
     public var resizeShorter = 0
     /// Channel order the model expects.
     public var bgr = false

@@ -10,10 +10,11 @@ extension SWLReader {
         let p = preS.offset
         if u32(p) == 1 {
             var pre = Preprocess()
-            pre.resizeMode = u8(p + 4)
+            guard let mode = ResizeMode(rawValue: u8(p + 4)) else { throw fail("pre-processing record is invalid") }
+            pre.resizeMode = mode
             pre.bgr = u8(p + 5) == 1
             pre.resizeShorter = u32(p + 8)
-            if pre.resizeMode > 2 || pre.resizeShorter > 1 << 15 { throw fail("pre-processing record is invalid") }
+            if pre.resizeShorter > 1 << 15 { throw fail("pre-processing record is invalid") }
             pre.mean = [f32(p + 16), f32(p + 20), f32(p + 24)]
             pre.std = [f32(p + 28), f32(p + 32), f32(p + 36)]
             for s in pre.std where !(s > 0 && s < 1e30) { throw fail("pre-processing std \(s) must be positive") }

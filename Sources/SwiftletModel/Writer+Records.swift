@@ -127,7 +127,7 @@ func preprocessRecord(_ spec: ModelSpec) -> [UInt8] {
     var pre = ByteWriter()
     if let p = spec.preprocess {
         pre.u32(1)
-        pre.u8(p.resizeMode)
+        pre.u8(p.resizeMode.rawValue)
         pre.u8(p.bgr ? 1 : 0)
         pre.u16(0)
         pre.u32(UInt32(clamping: p.resizeShorter))

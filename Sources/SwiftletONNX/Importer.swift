@@ -13,7 +13,7 @@ public struct ImportOptions {
     public var preprocess: Preprocess?
     /// Only the resize given (`--resize` / `--resize-shorter` without `--mean`, `--std` or `--bgr`): it
     /// replaces the resize of the ONNX metadata's pre-processing and keeps its mean, std and order.
-    public var resize: (mode: UInt8, shorter: Int)?
+    public var resize: (mode: ResizeMode, shorter: Int)?
     public var labels: [String] = []
     public var outputKind: OutputKind = .raw
     public var name: String?

@@ -27,9 +27,9 @@ public func loadImageInput(_ interpreter: Interpreter, path: String, keeping ima
     }
     let shape = spec.tensors[spec.inputs[0]].shape
     // A large photo may be decoded at a reduced DCT scale, never below what the resize needs.
-    let need = pre.resizeMode == 1 ? max(pre.resizeShorter, shape[1], shape[2]) : 0
+    let need = pre.resizeMode == .shorterCrop ? max(pre.resizeShorter, shape[1], shape[2]) : 0
     let bytes = try sys_readFile(path, what: "a JPEG image")
-    try decodeJPEG(bytes, path: path, atLeast: pre.resizeMode == 1 ? (need, need) : (shape[2], shape[1]), into: &image)
+    try decodeJPEG(bytes, path: path, atLeast: pre.resizeMode == .shorterCrop ? (need, need) : (shape[2], shape[1]), into: &image)
     // The file's own size (a large JPEG is decoded at a reduced scale): detections are reported in it.
     let header = try readJPEGHeader(bytes, path: path)
     let fitted = fitImage(image, pre, width: shape[2], height: shape[1])
@@ -44,8 +44,8 @@ public func loadImageInput(_ interpreter: Interpreter, path: String, keeping ima
 /// The image resized as the model's pre-processing says: stretched to `width`×`height`, its shorter
 /// side resized to `resizeShorter` (the larger input side when 0) and the centre cropped, or letterboxed.
 func fitImage(_ image: RGBImage, _ pre: Preprocess, width: Int, height: Int) -> RGBImage {
-    if pre.resizeMode == 2 { return letterbox(image, width: width, height: height) }
-    if pre.resizeMode == 1 {
+    if pre.resizeMode == .letterbox { return letterbox(image, width: width, height: height) }
+    if pre.resizeMode == .shorterCrop {
         let shorter = pre.resizeShorter > 0 ? pre.resizeShorter : max(width, height)
         return resizeShorterSideAndCenterCrop(image, shorter: shorter, width: width, height: height)
     }
@@ -59,13 +59,13 @@ func fitImage(_ image: RGBImage, _ pre: Preprocess, width: Int, height: Int) -> 
 public func inputMapping(_ pre: Preprocess, decoded: (width: Int, height: Int), source: (width: Int, height: Int),
                          input: (width: Int, height: Int)) -> ImageMapping {
     var m: ImageMapping
-    if pre.resizeMode == 2 {
+    if pre.resizeMode == .letterbox {
         // The placement the resize used (rounded sizes, whole-pixel offsets): a crop whose offsets are
         // the negative padding.
         let (size, left, top) = letterboxPlacement(imageWidth: decoded.width, imageHeight: decoded.height, width: input.width, height: input.height)
         m = .crop(sourceWidth: decoded.width, sourceHeight: decoded.height, resizedWidth: size.width, resizedHeight: size.height,
                   cropLeft: -left, cropTop: -top, inputWidth: input.width, inputHeight: input.height)
-    } else if pre.resizeMode == 1 {
+    } else if pre.resizeMode == .shorterCrop {
         let shorter = pre.resizeShorter > 0 ? pre.resizeShorter : max(input.width, input.height)
         let size = shorterSideSize(width: decoded.width, height: decoded.height, shorter: shorter)
         m = .crop(sourceWidth: decoded.width, sourceHeight: decoded.height, resizedWidth: size.width, resizedHeight: size.height,

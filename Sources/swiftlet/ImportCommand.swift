@@ -127,7 +127,7 @@ struct Import: ParsableCommand {
         }
         var options = ImportOptions()
         if let inputShape { options.inputShape = try parseList(inputShape, flag: "--input-shape") }
-        let resizeMode: UInt8 = resize == .letterbox ? 2 : (resize == .crop || resizeShorter != nil ? 1 : 0)
+        let resizeMode: SwiftletModel.ResizeMode = resize == .letterbox ? .letterbox : (resize == .crop || resizeShorter != nil ? .shorterCrop : .stretch)
         if mean != nil || std != nil || bgr {
             var p = Preprocess()
             if let mean { p.mean = try parseList(mean, flag: "--mean", count: 3) }
@@ -179,7 +179,7 @@ struct Import: ParsableCommand {
         options.streamRows = !noRowStreaming
         try reportingErrors { () throws(SwiftletError) in
             var spec = try importONNX(path: model, options: options)
-            if var p = spec.preprocess, p.resizeMode == 1, p.resizeShorter == 0 {
+            if var p = spec.preprocess, p.resizeMode == .shorterCrop, p.resizeShorter == 0 {
                 let s = spec.tensors[spec.inputs[0]].shape  // NHWC: the importer checked it is an image input
                 p.resizeShorter = (max(s[1], s[2]) * 8 + 3) / 7
                 spec.preprocess = p

@@ -437,9 +437,9 @@ func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b)
         #expect(images.count == 39)
         var options = ImportOptions()
         options.decoder = "blazeface"
-        options.resize = (2, 0)
+        options.resize = (.letterbox, 0)
         let (spec, interpreter) = try importAndLoad(repoFile("models/onnx/blazeface.onnx"), options: options)
-        #expect(spec.preprocess?.resizeMode == 2 && spec.preprocess?.mean == [127.5, 127.5, 127.5], "the metadata's mean and std are kept")
+        #expect(spec.preprocess?.resizeMode == .letterbox && spec.preprocess?.mean == [127.5, 127.5, 127.5], "the metadata's mean and std are kept")
         let detector = try #require(try makeDetector(interpreter.spec))
         var tight = 0
         for key in images.keys.sorted() {
