@@ -10,7 +10,7 @@ import SwiftletCore
 func readSensorText(_ path: String, _ what: String) throws(SwiftletError) -> String {
     var e: Int32 = 0
     guard let text = readSysText(path, error: &e) else {
-        throw .invalidInput(path: path, detail: "\(what) could not be read during the measurement: \(Errno.describe(e)) (\(Errno.name(e)))",
+        throw .invalidInput(path: path, detail: "\(what) could not be read during the measurement: \(Errno(e).text)",
                             hint: "the sensor or its driver went away; the energy figure is void, run again")
     }
     return text
@@ -119,9 +119,9 @@ func raplSetup(path: String?, root: String) -> EnergySetup {
         guard let text = readSysText(file, error: &e) else {
             let shown = file.droppingFirstBytes(root.utf8.count)
             if e == EACCES || e == EPERM {
-                return .failed("RAPL: \(shown) is readable by root only (Linux 5.10 and later): \(Errno.describe(e)) (\(Errno.name(e))); run with sudo, or allow reading it: 'sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj' (until reboot) or a udev rule that does the same")
+                return .failed("RAPL: \(shown) is readable by root only (Linux 5.10 and later): \(Errno(e).text); run with sudo, or allow reading it: 'sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj' (until reboot) or a udev rule that does the same")
             }
-            return .failed("RAPL: cannot read \(shown): \(Errno.describe(e)) (\(Errno.name(e)))")
+            return .failed("RAPL: cannot read \(shown): \(Errno(e).text)")
         }
         if sysUInt(text) == nil { return .failed("RAPL: \(file.droppingFirstBytes(root.utf8.count)) reads '\(sysTrim(text))', not a number of µJ") }
         let range = readSysText(z.dir + "/max_energy_range_uj").flatMap(sysUInt)

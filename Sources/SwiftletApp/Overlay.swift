@@ -86,7 +86,7 @@ public func prepareOverlayFolder(_ dir: String) throws(SwiftletError) {
     }
     if e == 0 && access(dir, W_OK | X_OK) != 0 { e = swl_errno() }
     if e != 0 {
-        throw .invalidInput(path: dir, detail: "cannot make or write the --overlay folder: \(Errno.describe(e)) (\(Errno.name(e)))",
+        throw .invalidInput(path: dir, detail: "cannot make or write the --overlay folder: \(Errno(e).text)",
                             hint: "pass a folder that exists or can be created, and that you can write to")
     }
 }

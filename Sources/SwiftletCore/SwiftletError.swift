@@ -54,7 +54,7 @@ public enum SwiftletError: Error, Equatable {
         func nonEmpty(_ h: String) -> String? { h.isEmpty ? nil : h }
         switch self {
         case .system(let call, let path, let errno):
-            return ("\(path): \(call) failed: \(Errno.describe(errno)) (\(Errno.name(errno)))", Errno.hint(errno))
+            return ("\(path): \(call) failed: \(Errno(errno).text)", Errno(errno).hint)
         case .malformedFile(let path, let detail, let hint), .invalidInput(let path, let detail, let hint):
             if hint.isEmpty {
                 let (d, h) = splitHint(detail)
@@ -102,11 +102,18 @@ func splitHint(_ detail: String) -> (error: String, hint: String?) {
     return (detail, nil)
 }
 
-/// Names and descriptions of the errno values Swiftlet reports.
-public enum Errno {
-    /// The C name of an errno value, e.g. `ENOENT`.
-    public static func name(_ e: Int32) -> String {
-        switch e {
+/// An errno value, with its C name, its meaning and what to do about it.
+public struct Errno: Equatable, Sendable {
+    public let code: Int32
+
+    public init(_ code: Int32) { self.code = code }
+
+    /// "no such file or directory (ENOENT)", as messages print it.
+    public var text: String { "\(meaning) (\(name))" }
+
+    /// The C name, e.g. `ENOENT`.
+    public var name: String {
+        switch code {
         case 1: return "EPERM"
         case 2: return "ENOENT"
         case 4: return "EINTR"
@@ -128,13 +135,13 @@ public enum Errno {
         case 27: return "EFBIG"
         case 28: return "ENOSPC"
         case 30: return "EROFS"
-        default: return "errno \(e)"
+        default: return "errno \(code)"
         }
     }
 
-    /// A short description of an errno value.
-    public static func describe(_ e: Int32) -> String {
-        switch e {
+    /// A short description.
+    public var meaning: String {
+        switch code {
         case 1: return "operation not permitted"
         case 2: return "no such file or directory"
         case 4: return "interrupted"
@@ -160,9 +167,9 @@ public enum Errno {
         }
     }
 
-    /// What to do about an errno value, if there is a general answer.
-    public static func hint(_ e: Int32) -> String? {
-        switch e {
+    /// What to do about it, if there is a general answer.
+    public var hint: String? {
+        switch code {
         case 2: return "check the path"
         case 13: return "check the file's permissions"
         case 21: return "pass a file, not a directory"

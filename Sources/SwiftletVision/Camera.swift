@@ -504,7 +504,7 @@ public final class Camera {
     }
 
     private func streamError(_ call: String, _ e: Int32) -> SwiftletError {
-        if e == ENODEV || e == ENXIO || (e == EIO && counters.captured > 0) { return gone("\(call): \(Errno.name(e))") }
+        if e == ENODEV || e == ENXIO || (e == EIO && counters.captured > 0) { return gone("\(call): \(Errno(e).name)") }
         return ioctlError(call, e)
     }
 

@@ -162,7 +162,7 @@ public func sys_alignedAllocate(bytes: Int, alignment: Int, what: String) throws
     let size = max(bytes, 1)
     let rc = posix_memalign(&raw, alignment, (size + alignment - 1) / alignment * alignment)
     guard rc == 0, let p = raw else {
-        throw .outOfMemory(what: what, bytes: bytes, reason: "\(Errno.describe(rc)) (\(Errno.name(rc)))",
+        throw .outOfMemory(what: what, bytes: bytes, reason: Errno(rc).text,
                            hint: "free memory or raise the limit (ulimit -v)")
     }
     memset(p, 0, size)
