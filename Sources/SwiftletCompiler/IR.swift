@@ -65,28 +65,20 @@ public struct IRValue {
     }
 }
 
-/// Operators of the import graph, with logical (ONNX, NCHW) attributes.
+/// Operators of the import graph. Most are the packed model's own ops (`Op`, each with its one home
+/// under `SwiftletCore/Ops/`), their attributes in ONNX's logical layout: NCHW axes, Conv2D weights
+/// `[O, C/g, KH, KW]`, Reshape's logical shape. Lowering maps them to NHWC. The other cases are ONNX
+/// forms that lowering rewrites into model ops; the fused activation of any node is `IRNode.activation`.
 public enum IROp {
-    /// Inputs: x `[N,C,H,W]`, w `[O,C/g,KH,KW]`, optional b `[O]`.
-    case conv(Conv2D)
-    /// `alpha · A' · B' + beta · C` with B constant.
+    /// A model op in the logical layout. Quantize, Dequantize and Lookup are the quantizer's, never an import's.
+    case op(Op)
+    /// `alpha · A' · B' + beta · C` with B constant: a FullyConnected.
     case gemm(transA: Bool, transB: Bool, alpha: Float, beta: Float)
-    /// A · B with B constant `[K, N]`.
+    /// A · B with B constant `[K, N]`: a FullyConnected.
     case matmul
-    case binary(OpKind)
-    case activation(Activation)
-    case prelu
-    case pool(isMax: Bool, Pool2D)
+    /// Mean over H and W of an NCHW tensor, always run in NHWC.
     case globalAveragePool
-    case reduceMean(axes: [Int], keepDims: Bool)
-    case concat(axis: Int)
-    case softmax(axis: Int, toEnd: Bool)
-    case resize(Resize)
-    case pad(Pad)
-    case slice(Slice)
-    case transpose(perm: [Int])
-    case reshape
-    /// Per-channel (axis 1) `x · scale + shift`, from BatchNormalization.
+    /// Per-channel (axis 1) `x · scale + shift`, from BatchNormalization: a Mul and an Add.
     case batchNorm(scale: [Float], shift: [Float])
 }
 
@@ -126,6 +118,18 @@ public final class IRGraph {
     /// Adds a float constant.
     public func constant(_ name: String, _ shape: [Int], _ data: [Float]) -> Int {
         add(IRValue(name: name, shape: shape, constant: .floats(data)))
+    }
+
+    /// The index of the node that writes each value; −1 for graph inputs and constants.
+    public func producers() -> [Int] {
+        var p = [Int](repeating: -1, count: values.count)
+        for (i, n) in nodes.enumerated() { p[n.output] = i }
+        return p
+    }
+
+    /// Drops the nodes at the indices `removed`, the others keeping their order.
+    public func removeNodes(_ removed: Set<Int>) {
+        nodes = nodes.enumerated().filter { !removed.contains($0.offset) }.map { $0.element }
     }
 
     /// How many nodes read each value (graph outputs count as a reader).

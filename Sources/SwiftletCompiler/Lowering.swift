@@ -167,23 +167,31 @@ public struct Lowering {
 
     mutating func lowerNode(_ n: IRNode) throws(SwiftletError) {
         switch n.op {
-        case .conv(let c): try lowerConv(n, c)
+        case .op(let op): try lowerOp(n, op)
         case .gemm(let transA, let transB, let alpha, let beta): try lowerGemm(n, transA, transB, alpha, beta)
         case .matmul: try lowerMatmul(n)
-        case .binary(let kind): try lowerBinary(.binary(kind, n.activation), n, n.inputs[0], n.inputs[1])
-        case .prelu: try lowerBinary(.prelu, n, n.inputs[0], n.inputs[1])
         case .batchNorm(let scale, let shift): try lowerBatchNorm(n, scale, shift)
+        case .globalAveragePool: try lowerInNHWC(n, .mean(axes: [1, 2], keepDims: true))
+        }
+    }
+
+    /// A model op in the logical layout, emitted in the layout its input is in or NHWC.
+    mutating func lowerOp(_ n: IRNode, _ op: Op) throws(SwiftletError) {
+        switch op {
+        case .conv2d(let c): try lowerConv(n, c)
+        case .binary(let kind, _): try lowerBinary(.binary(kind, n.activation), n, n.inputs[0], n.inputs[1])
+        case .prelu: try lowerBinary(.prelu, n, n.inputs[0], n.inputs[1])
         case .activation(let act): try lowerActivation(n, act)
-        case .pool(let isMax, let p): try lowerPool(n, isMax, p)
-        case .globalAveragePool: try lowerGlobalAveragePool(n)
-        case .reduceMean(let axes, let keep): try lowerReduceMean(n, axes, keep)
+        case .maxPool, .avgPool, .resize: try lowerInNHWC(n, op)
+        case .mean(let axes, let keep): try lowerReduceMean(n, axes, keep)
         case .concat(let axis): try lowerConcat(n, axis)
         case .softmax(let axis, let toEnd): try lowerSoftmax(n, axis, toEnd)
-        case .resize(let r): try lowerResize(n, r)
         case .pad(let p): try lowerPad(n, p)
-        case .slice(let s): try lowerSlice(n, s)
+        case .slice(let sl): try lowerSlice(n, sl)
         case .transpose(let perm): try lowerTranspose(n, perm)
         case .reshape: try lowerReshape(n)
+        case .fullyConnected, .quantize, .dequantize, .lookup:
+            throw .unsupported(detail: "node '\(n.name)': \(op.kind.name) is an op of a packed model that no importer writes into the import graph")
         }
     }
 
@@ -258,9 +266,9 @@ public struct Lowering {
         let s = g.constant(n.name + ".scale", cshape, scale)
         let b = g.constant(n.name + ".shift", cshape, shift)
         let mid = g.add(IRValue(name: n.name + ".scaled", shape: g.values[n.inputs[0]].shape))
-        var m = IRNode(name: n.name + ".mul", op: .binary(.mul), inputs: [n.inputs[0], s], output: mid)
+        var m = IRNode(name: n.name + ".mul", op: .op(.binary(.mul, .none)), inputs: [n.inputs[0], s], output: mid)
         try lowerBinary(.binary(.mul, .none), m, m.inputs[0], s)
-        m = IRNode(name: n.name, op: .binary(.add), inputs: [mid, b], output: n.output)
+        m = IRNode(name: n.name, op: .op(.binary(.add, .none)), inputs: [mid, b], output: n.output)
         m.activation = n.activation
         try lowerBinary(.binary(.add, n.activation), m, mid, b)
     }
@@ -275,16 +283,12 @@ public struct Lowering {
         }
     }
 
-    mutating func lowerPool(_ n: IRNode, _ isMax: Bool, _ p: Pool2D) throws(SwiftletError) {
+    /// Pooling, Resize and GlobalAveragePool's mean over H and W: always NHWC (their attributes are
+    /// the same in either layout).
+    mutating func lowerInNHWC(_ n: IRNode, _ op: Op) throws(SwiftletError) {
         let outName = g.values[n.output].name
         let x = try asNHWC(n.inputs[0])
-        setOut(n, try emit(isMax ? .maxPool(p) : .avgPool(p), n.name, [x], out: outName, .nhwc), .nhwc)
-    }
-
-    mutating func lowerGlobalAveragePool(_ n: IRNode) throws(SwiftletError) {
-        let outName = g.values[n.output].name
-        let x = try asNHWC(n.inputs[0])
-        setOut(n, try emit(.mean(axes: [1, 2], keepDims: true), n.name, [x], out: outName, .nhwc), .nhwc)
+        setOut(n, try emit(op, n.name, [x], out: outName, .nhwc), .nhwc)
     }
 
     mutating func lowerReduceMean(_ n: IRNode, _ axes: [Int], _ keep: Bool) throws(SwiftletError) {
@@ -321,12 +325,6 @@ public struct Lowering {
 
     mutating func lowerSoftmax(_ n: IRNode, _ axis: Int, _ toEnd: Bool) throws(SwiftletError) {
         try emitWhereInputIs(n, nhwc: toEnd ? nil : .softmax(axis: Lowering.l2p[axis], toEnd: false), plain: .softmax(axis: axis, toEnd: toEnd))
-    }
-
-    mutating func lowerResize(_ n: IRNode, _ r: Resize) throws(SwiftletError) {
-        let outName = g.values[n.output].name
-        let x = try asNHWC(n.inputs[0])
-        setOut(n, try emit(.resize(r), n.name, [x], out: outName, .nhwc), .nhwc)
     }
 
     mutating func lowerPad(_ n: IRNode, _ p: Pad) throws(SwiftletError) {

@@ -5,8 +5,7 @@ import SwiftletCore
 /// `w'[o, …] = w[o, …] · scale[o]`, `b'[o] = b[o] · scale[o] + shift[o]`.
 public func foldBatchNorm(_ g: IRGraph) {
     let readers = g.readers()
-    var producer = [Int](repeating: -1, count: g.values.count)
-    for (i, n) in g.nodes.enumerated() { producer[n.output] = i }
+    var producer = g.producers()
     var removed = Set<Int>()
     for (bi, bn) in g.nodes.enumerated() {
         guard case .batchNorm(let scale, let shift) = bn.op else { continue }
@@ -24,7 +23,7 @@ public func foldBatchNorm(_ g: IRGraph) {
         var outerAxisIsOutput = true
         var beta: Float = 1
         switch node.op {
-        case .conv:
+        case .op(.conv2d):
             guard ws[0] == oc else { continue }
         case .gemm(let transA, let transB, _, let b):
             guard !transA, ws.count == 2 else { continue }
@@ -63,25 +62,24 @@ public func foldBatchNorm(_ g: IRGraph) {
         producer[bn.output] = pi
         removed.insert(bi)
     }
-    g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map { $0.element }
+    g.removeNodes(removed)
 }
 
 /// Fuses each activation into its producer (Conv, Gemm/MatMul, Add/Sub/Mul/Div) when the producer's
 /// output is read by the activation alone, as TFLite's converter does.
 public func fuseActivations(_ g: IRGraph) {
     let readers = g.readers()
-    var producer = [Int](repeating: -1, count: g.values.count)
-    for (i, n) in g.nodes.enumerated() { producer[n.output] = i }
+    var producer = g.producers()
     var removed = Set<Int>()
     for (ai, an) in g.nodes.enumerated() {
-        guard case .activation(let act) = an.op else { continue }
+        guard case .op(.activation(let act)) = an.op else { continue }
         let x = an.inputs[0]
         let pi = producer[x]
         guard pi >= 0, !removed.contains(pi), readers[x] == 1, !g.outputs.contains(x),
               g.nodes[pi].activation == .none
         else { continue }
         switch g.nodes[pi].op {
-        case .conv, .gemm, .matmul, .binary: break
+        case .op(.conv2d), .gemm, .matmul, .op(.binary): break
         default: continue
         }
         g.nodes[pi].activation = act
@@ -89,7 +87,7 @@ public func fuseActivations(_ g: IRGraph) {
         producer[an.output] = pi
         removed.insert(ai)
     }
-    g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map { $0.element }
+    g.removeNodes(removed)
 }
 
 /// Drops nodes whose outputs nothing reads (after folding), back to front.
@@ -109,14 +107,13 @@ public func removeDeadNodes(_ g: IRGraph) {
 /// taps give the same sums; in int8 the Pad's value is the zero point, which the Conv's taps skip too.
 public func foldPads(_ g: IRGraph) {
     let readers = g.readers()
-    var producer = [Int](repeating: -1, count: g.values.count)
-    for (i, n) in g.nodes.enumerated() { producer[n.output] = i }
+    let producer = g.producers()
     var removed = Set<Int>()
     for (ci, cn) in g.nodes.enumerated() {
-        guard case .conv(var c) = cn.op else { continue }
+        guard case .op(.conv2d(var c)) = cn.op else { continue }
         let x = cn.inputs[0]
         let pi = producer[x]
-        guard pi >= 0, readers[x] == 1, !g.outputs.contains(x), case .pad(let p) = g.nodes[pi].op,
+        guard pi >= 0, readers[x] == 1, !g.outputs.contains(x), case .op(.pad(let p)) = g.nodes[pi].op,
               p.mode == .constant, p.value == 0, p.begins.count == 4, p.ends.count == 4,
               p.begins[0] == 0, p.begins[1] == 0, p.ends[0] == 0, p.ends[1] == 0,
               !p.begins.contains(where: { $0 < 0 }), !p.ends.contains(where: { $0 < 0 }),
@@ -126,11 +123,11 @@ public func foldPads(_ g: IRGraph) {
         c.padLeft += p.begins[3]
         c.padBottom += p.ends[2]
         c.padRight += p.ends[3]
-        g.nodes[ci].op = .conv(c)
+        g.nodes[ci].op = .op(.conv2d(c))
         g.nodes[ci].inputs[0] = g.nodes[pi].inputs[0]
         removed.insert(pi)
     }
-    g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map { $0.element }
+    g.removeNodes(removed)
 }
 
 /// Folds `x · gate(x)` into the one activation it is (`Activation.gatedForms`, e.g. HardSigmoid(1/6,
@@ -140,24 +137,23 @@ public func foldPads(_ g: IRGraph) {
 /// convolution that was read twice.
 public func foldGatedActivations(_ g: IRGraph) {
     let readers = g.readers()
-    var producer = [Int](repeating: -1, count: g.values.count)
-    for (i, n) in g.nodes.enumerated() { producer[n.output] = i }
+    let producer = g.producers()
     var removed = Set<Int>()
     for (mi, mn) in g.nodes.enumerated() {
-        guard case .binary(.mul) = mn.op, mn.activation == .none, mn.inputs.count == 2 else { continue }
+        guard case .op(.binary(.mul, _)) = mn.op, mn.activation == .none, mn.inputs.count == 2 else { continue }
         for side in 0..<2 {
             let h = mn.inputs[side], x = mn.inputs[1 - side]
             let hi = producer[h]
             guard hi >= 0, !removed.contains(hi), readers[h] == 1, !g.outputs.contains(h),
-                  case .activation(let gate) = g.nodes[hi].op, g.nodes[hi].activation == .none,
+                  case .op(.activation(let gate)) = g.nodes[hi].op, g.nodes[hi].activation == .none,
                   let form = Activation.gatedForms.first(where: { gate.matches($0.gate) }),
                   g.nodes[hi].inputs.first == x, g.values[h].shape == g.values[mn.output].shape
             else { continue }
-            g.nodes[mi].op = .activation(form.product)
+            g.nodes[mi].op = .op(.activation(form.product))
             g.nodes[mi].inputs = [x]
             removed.insert(hi)
             break
         }
     }
-    g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map { $0.element }
+    g.removeNodes(removed)
 }

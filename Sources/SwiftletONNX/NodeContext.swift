@@ -75,9 +75,14 @@ struct NodeContext {
         ids[outName] = v
     }
 
-    /// `produce` for an op of one input whose output has the input's shape.
-    mutating func produceSameShape(_ irop: IROp) throws(SwiftletError) {
-        try produce(irop, try shape(0), inputs: [try input(0)])
+    /// `produce` for a model op (attributes in the logical layout).
+    mutating func produce(_ op: Op, _ outShape: [Int], inputs: [Int]) throws(SwiftletError) {
+        try produce(.op(op), outShape, inputs: inputs)
+    }
+
+    /// `produce` for a model op of one input whose output has the input's shape.
+    mutating func produceSameShape(_ op: Op) throws(SwiftletError) {
+        try produce(.op(op), try shape(0), inputs: [try input(0)])
     }
 
     /// Makes the node's first output another name for value `v`.

@@ -52,7 +52,7 @@ extension NodeContext {
             }
             inputs.append(ins[2])
         }
-        try produce(.conv(c), out, inputs: inputs)
+        try produce(.conv2d(c), out, inputs: inputs)
     }
 
     mutating func batchNorm() throws(SwiftletError) {

@@ -15,6 +15,6 @@ extension NodeContext {
         let b = try shape(1)
         guard let out = Shape.broadcast(a, b) else { throw fail("shapes \(a) and \(b) do not broadcast") }
         guard out.count <= maxRank else { throw fail("rank \(out.count) exceeds \(maxRank)") }
-        try produce(.binary(kind), out, inputs: [try input(0), try input(1)])
+        try produce(.binary(kind, .none), out, inputs: [try input(0), try input(1)])
     }
 }

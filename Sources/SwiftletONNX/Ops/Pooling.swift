@@ -28,7 +28,8 @@ extension NodeContext {
         (p.padTop, p.padLeft, p.padBottom, p.padRight) = (pads[0], pads[1], pads[2], pads[3])
         p.ceilMode = try attrs.int("ceil_mode", 0) == 1
         p.countIncludePad = try attrs.int("count_include_pad", 0) == 1
-        try produce(.pool(isMax: isMax, p), try windowOutputShape(.maxPool(p), [x]), inputs: [try input(0)])
+        let op: Op = isMax ? .maxPool(p) : .avgPool(p)
+        try produce(op, try windowOutputShape(op, [x]), inputs: [try input(0)])
     }
 
     mutating func globalAveragePool() throws(SwiftletError) {
@@ -50,6 +51,6 @@ extension NodeContext {
         let keep = try attrs.int("keepdims", 1) == 1
         // Op.mean's rule is layout-free: it applies to the NCHW shape as it is.
         let out = try Op.mean(axes: axes, keepDims: keep).outputShape([x], where: location)
-        try produce(.reduceMean(axes: axes, keepDims: keep), out, inputs: [try input(0)])
+        try produce(.mean(axes: axes, keepDims: keep), out, inputs: [try input(0)])
     }
 }

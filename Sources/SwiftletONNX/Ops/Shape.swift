@@ -17,10 +17,15 @@ extension NodeContext {
         "Slice": { c throws(SwiftletError) in try c.slice() },
     ]
 
+    /// A Reshape of input 0 to `out` (the logical shape).
+    mutating func produceReshape(_ out: [Int]) throws(SwiftletError) {
+        try produce(.reshape(shape: out), out, inputs: [try input(0)])
+    }
+
     mutating func flatten() throws(SwiftletError) {
         let x = try shape(0)
         let axis = try normAxis(try attrs.int("axis", 1), x.count + 1, fail)
-        try produce(.reshape, try flattenShape(x, axis, fail), inputs: [try input(0)])
+        try produceReshape(try flattenShape(x, axis, fail))
     }
 
     mutating func reshape() throws(SwiftletError) {
@@ -28,14 +33,14 @@ extension NodeContext {
         guard let target = try constInts(1) else {
             throw unsupported("the target shape must be constant (fix the input shape with --input-shape)")
         }
-        try produce(.reshape, try reshapeTarget(x, target, allowZero: try attrs.int("allowzero", 0) == 1, fail), inputs: [try input(0)])
+        try produceReshape(try reshapeTarget(x, target, allowZero: try attrs.int("allowzero", 0) == 1, fail))
     }
 
     mutating func squeeze(_ isSqueeze: Bool) throws(SwiftletError) {
         let x = try shape(0)
         let axes: [Int]
         if opset >= 13 { axes = try constInts(1) ?? [] } else { axes = try attrs.ints("axes", []) }
-        try produce(.reshape, try squeezeShape(isSqueeze, x, axes, fail), inputs: [try input(0)])
+        try produceReshape(try squeezeShape(isSqueeze, x, axes, fail))
     }
 
     mutating func transpose() throws(SwiftletError) {
@@ -92,7 +97,7 @@ extension NodeContext {
             s.sizes[axis] = sizes[k]
             start += sizes[k]
             let v = g.add(IRValue(name: o, shape: s.sizes))
-            g.nodes.append(IRNode(name: "\(name):\(k)", op: .slice(s), inputs: [try input(0)], output: v))
+            g.nodes.append(IRNode(name: "\(name):\(k)", op: .op(.slice(s)), inputs: [try input(0)], output: v))
             ids[o] = v
         }
     }
