@@ -98,13 +98,7 @@ public struct Lowering {
             var src = 0
             for a in 0..<perm.count { src += idx[a] * inStrides[perm[a]] }
             out.append(data[src])
-            var a = perm.count - 1
-            while a >= 0 {
-                idx[a] += 1
-                if idx[a] < outDims[a] { break }
-                idx[a] = 0
-                a -= 1
-            }
+            Shape.advance(&idx, within: outDims)
         }
         return out
     }

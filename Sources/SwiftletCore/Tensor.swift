@@ -52,6 +52,18 @@ public enum Shape {
         return n
     }
 
+    /// Steps a row-major index within `dims` to the next element (the last axis fastest); past the
+    /// last element it wraps to all zeros.
+    public static func advance(_ idx: inout [Int], within dims: [Int]) {
+        var a = dims.count - 1
+        while a >= 0 {
+            idx[a] += 1
+            if idx[a] < dims[a] { return }
+            idx[a] = 0
+            a -= 1
+        }
+    }
+
     /// Row-major strides in elements.
     public static func strides(_ dims: [Int]) -> [Int] {
         var s = [Int](repeating: 1, count: dims.count)

@@ -164,12 +164,12 @@ public struct Aliasing {
             let y = node.outputs[0]
             let yt = spec.tensors[y]
             guard yt.storage == .arena, life.first[y] <= life.last[y] else { continue }
-            switch node.op {
-            case .reshape:
+            switch node.op.outputSharing {
+            case .view:
                 let x = node.inputs[0]
                 if spec.tensors[x].storage == .arena && spec.tensors[x].byteCount == yt.byteCount { join(y, at: 0, from: x) }
-            case .activation, .binary, .prelu, .lookup:
-                let candidates = node.op.kind == .lookup || node.op.kind == .prelu ? [node.inputs[0]] : node.inputs
+            case .overInput(let firstInputOnly):
+                let candidates = firstInputOnly ? [node.inputs[0]] : node.inputs
                 for x in candidates {
                     let xt = spec.tensors[x]
                     guard xt.storage == .arena, xt.shape == yt.shape, xt.dtype == yt.dtype else { continue }
@@ -182,7 +182,7 @@ public struct Aliasing {
                     join(y, at: 0, from: x)
                     break
                 }
-            case .concat(let axis):
+            case .slices(let axis):
                 let (outer, inner) = Shape.outerInner(yt.shape, axis: axis)
                 let rowLength = yt.shape.last ?? 1
                 var at = 0   // elements into an output row
@@ -209,7 +209,7 @@ public struct Aliasing {
                     sliceOf[x] = y
                     sliced[find(y).0] = true
                 }
-            default:
+            case .none:
                 break
             }
         }
@@ -315,8 +315,8 @@ public struct SharingSummary: Equatable, Sendable {
         }
         for node in spec.nodes {
             let y = node.outputs[0]
-            switch node.op {
-            case .concat:
+            switch node.op.outputSharing {
+            case .slices:
                 for x in node.inputs {
                     concatInputs += 1
                     if alias.sliceOf[x] == y && alias.inSlice(x, spec.tensors) {
@@ -325,31 +325,26 @@ public struct SharingSummary: Equatable, Sendable {
                         concatBytesCopied += spec.tensors[x].byteCount
                     }
                 }
-            case .reshape:
+            case .view:
                 if alias.placedTogether(node.inputs[0], y, spec.tensors) && spec.tensors[y].storage == .arena { views += 1 }
-            case .activation, .binary, .prelu, .lookup:
+            case .overInput:
                 for x in node.inputs where spec.tensors[x].storage == .arena && alias.placedTogether(x, y, spec.tensors) {
                     inPlace += 1
                     break
                 }
-            default:
+            case .none:
                 break
             }
         }
     }
 }
 
-/// Bytes of kernel scratch node `node` needs while it runs (0: none): the int8 Mean's int32 sums
-/// (one per output element). Scratch is planned in the arena like a tensor that lives for its node's
-/// step only; `scratchOffset` finds it again at load.
+/// Bytes of kernel scratch node `node` needs in the arena while it runs (`Op.arenaScratchBytes`). Scratch
+/// is planned in the arena like a tensor that lives for its node's step only; `scratchOffset` finds it
+/// again at load.
 public func scratchBytes(_ node: NodeInfo, _ tensors: [TensorInfo]) -> Int {
-    switch node.op {
-    case .mean:
-        let y = tensors[node.outputs[0]]
-        return y.dtype == .int8 ? (Shape.count(y.shape) ?? 0) * 4 : 0
-    default:
-        return 0
-    }
+    let y = tensors[node.outputs[0]]
+    return node.op.arenaScratchBytes(outputCount: Shape.count(y.shape) ?? 0, int8: y.dtype == .int8)
 }
 
 /// Where node `step`'s scratch (`scratchBytes`) sits: the lowest 64-byte aligned offset at which that

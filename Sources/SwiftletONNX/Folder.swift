@@ -165,13 +165,7 @@ func broadcastIndices(_ s: [Int], _ out: [Int]) -> [Int] {
         var k = 0
         for d in 0..<r where padded[d] != 0 { k += idx[d] * strides[d] }
         res.append(k)
-        var d = r - 1
-        while d >= 0 {
-            idx[d] += 1
-            if idx[d] < out[d] { break }
-            idx[d] = 0
-            d -= 1
-        }
+        Shape.advance(&idx, within: out)
     }
     return res
 }

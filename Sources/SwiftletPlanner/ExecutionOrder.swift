@@ -133,7 +133,7 @@ struct OrderGraph {
         }
         isView = [Bool](repeating: false, count: n)
         for (i, node) in spec.nodes.enumerated() {
-            guard case .reshape = node.op, let x = node.inputs.first else { continue }
+            guard case .view = node.op.outputSharing, let x = node.inputs.first else { continue }
             let y = node.outputs[0]
             guard arena(x), arena(y), spec.tensors[x].byteCount == spec.tensors[y].byteCount else { continue }
             isView[i] = true
@@ -175,22 +175,15 @@ struct OrderGraph {
                 }
             }
             if group[y] >= 0 && !pinned[group[y]] && !touched[i].contains(group[y]) { touched[i].append(group[y]) }
-            // In place (mirrors `aliasGroups`): element-wise ops over an input of the output's shape and
-            // dtype, read once by this node.
-            guard group[y] >= 0 else { continue }
-            switch node.op {
-            case .activation, .binary, .prelu, .lookup:
-                let kind = node.op.kind
-                let candidates = kind == .lookup || kind == .prelu ? [node.inputs[0]] : node.inputs
-                for x in candidates where arena(x) {
-                    let xt = spec.tensors[x], yt = spec.tensors[y]
-                    guard xt.shape == yt.shape, xt.dtype == yt.dtype else { continue }
-                    var uses = 0
-                    for t in node.inputs where t == x { uses += 1 }
-                    if uses == 1 { inPlace[i].append(x) }
-                }
-            default:
-                break
+            // In place (as `Aliasing`, from `Op.outputSharing`): element-wise ops over an input of the
+            // output's shape and dtype, read once by this node.
+            guard group[y] >= 0, case .overInput(let firstInputOnly) = node.op.outputSharing else { continue }
+            for x in firstInputOnly ? [node.inputs[0]] : node.inputs where arena(x) {
+                let xt = spec.tensors[x], yt = spec.tensors[y]
+                guard xt.shape == yt.shape, xt.dtype == yt.dtype else { continue }
+                var uses = 0
+                for t in node.inputs where t == x { uses += 1 }
+                if uses == 1 { inPlace[i].append(x) }
             }
         }
     }

@@ -29,6 +29,20 @@ public enum Int8Form: Sendable {
     case conversion
 }
 
+/// How an op's output may share arena bytes with its inputs (`Op.outputSharing`; the planner's
+/// aliasing reads it).
+public enum OutputSharing: Sendable {
+    /// Its own bytes.
+    case none
+    /// The same bytes as input 0 (a Reshape is a view).
+    case view
+    /// Element-wise: it may write over an input of its shape and type that dies at it; with
+    /// `firstInputOnly`, only over input 0 (PReLU's slope and Lookup's table are not overwritable).
+    case overInput(firstInputOnly: Bool)
+    /// Concat along `axis`: each input may be written by its producer straight into its slice.
+    case slices(axis: Int)
+}
+
 /// One operator of a packed model, with its attributes.
 public enum Op: Equatable, Sendable {
     case conv2d(Conv2D)
@@ -93,6 +107,31 @@ public enum Op: Equatable, Sendable {
         case .concat: return .sharesParams
         case .resize: return .none
         case .quantize, .dequantize, .lookup: return .conversion
+        }
+    }
+
+    /// How its output may share the arena with its inputs.
+    public var outputSharing: OutputSharing {
+        switch self {
+        case .reshape: return .view
+        case .activation, .binary: return .overInput(firstInputOnly: false)
+        case .prelu, .lookup: return .overInput(firstInputOnly: true)
+        case .concat(let axis): return .slices(axis: axis)
+        case .conv2d, .fullyConnected, .maxPool, .avgPool, .mean, .softmax, .resize, .pad, .slice, .transpose, .quantize,
+             .dequantize:
+            return .none
+        }
+    }
+
+    /// Bytes of kernel scratch the op needs in the arena while it runs, for an output of `outputCount`
+    /// elements (0: none). Only the int8 Mean has any: its int32 sums, one per output element. The SIMD
+    /// variants' own scratch is per thread, outside the arena (`KernelVariant`).
+    public func arenaScratchBytes(outputCount: Int, int8: Bool) -> Int {
+        switch self {
+        case .mean: return int8 ? outputCount * 4 : 0
+        case .conv2d, .fullyConnected, .binary, .activation, .prelu, .maxPool, .avgPool, .concat, .softmax, .resize, .pad,
+             .slice, .transpose, .reshape, .quantize, .dequantize, .lookup:
+            return 0
         }
     }
 

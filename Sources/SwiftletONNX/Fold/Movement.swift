@@ -123,13 +123,7 @@ extension Folder {
             var src = 0
             for d in 0..<idx.count { src += (s.starts[d] + idx[d] * s.steps[d]) * strides[d] }
             picks.append(src)
-            var d = idx.count - 1
-            while d >= 0 {
-                idx[d] += 1
-                if idx[d] < s.sizes[d] { break }
-                idx[d] = 0
-                d -= 1
-            }
+            Shape.advance(&idx, within: s.sizes)
         }
         switch a.data {
         case .floats(let f): return [Result(shape: s.sizes, data: .floats(picks.map { f[$0] }))]
