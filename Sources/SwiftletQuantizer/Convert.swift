@@ -43,17 +43,7 @@ func unfuseForInt8(_ spec: ModelSpec, keepOrder: Bool = false) -> ModelSpec {
         pre.name += "/preact"
         out.tensors.append(pre)
         let t = out.tensors.count - 1
-        switch node.op {
-        case .conv2d(var c):
-            c.activation = .none
-            node.op = .conv2d(c)
-        case .fullyConnected:
-            node.op = .fullyConnected(.none)
-        case .binary(let k, _):
-            node.op = .binary(k, .none)
-        default:
-            break
-        }
+        node.op = node.op.fusing(.none)
         node.outputs = [t]
         out.nodes.append(node)
         out.nodes.append(NodeInfo(op: .activation(act), name: node.name + "/act", inputs: [t], outputs: [y]))

@@ -110,6 +110,20 @@ public enum Op: Equatable, Sendable {
         }
     }
 
+    /// The op with its fused activation (if it has one) replaced by `a`.
+    public func fusing(_ a: Activation) -> Op {
+        switch self {
+        case .conv2d(var c):
+            c.activation = a
+            return .conv2d(c)
+        case .fullyConnected: return .fullyConnected(a)
+        case .binary(let k, _): return .binary(k, a)
+        case .activation, .prelu, .maxPool, .avgPool, .mean, .concat, .softmax, .resize, .pad, .slice, .transpose,
+             .reshape, .quantize, .dequantize, .lookup:
+            return self
+        }
+    }
+
     /// How its output may share the arena with its inputs.
     public var outputSharing: OutputSharing {
         switch self {
