@@ -3,7 +3,7 @@ import PackageDescription
 
 // Core targets (CSwiftletSys … SwiftletApp, SwiftletDetect) are embedded-clean: no Foundation, typed throws,
 // no existentials. `tools/embedded-check` compiles them with `-enable-experimental-feature Embedded`.
-// Host-only targets (SwiftletPlanner, SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletEstimate, SwiftletFuzz, swiftlet,
+// Host-only targets (SwiftletPlanner, SwiftletPruner, SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletEstimate, SwiftletFuzz, swiftlet,
 // swiftlet-fuzz) may use Foundation and packages. `tools/check-deps` checks that every target lists the package modules it imports.
 let core: [SwiftSetting] = [.treatWarning("EmbeddedRestrictions", as: .error)]
 /// The core Swift targets, in build order: the one list. Each gets `core` below (and no other target
@@ -55,6 +55,8 @@ let package = Package(
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletPipeline", "SwiftletPlanner", "SwiftletDetect",
             "SwiftletVision",
         ]),
+        // Structured channel pruning (host only): the channel groups of a float model (issue #17).
+        .target(name: "SwiftletPruner", dependencies: ["SwiftletCore", "SwiftletModel"]),
         // `swiftlet estimate`: ARM latency from llvm-mca's cycles for the board build's loops (host only).
         .target(name: "SwiftletEstimate", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletPipeline", "CSwiftletKernels",
@@ -87,7 +89,7 @@ let package = Package(
         .testTarget(name: "SwiftletTests", dependencies: [
             "CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
             "SwiftletDetect", "SwiftletPipeline", "SwiftletApp", "SwiftletPlanner", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
-            "SwiftletFuzz", "SwiftletEstimate",
+            "SwiftletFuzz", "SwiftletEstimate", "SwiftletPruner",
         ]),
     ]
 )

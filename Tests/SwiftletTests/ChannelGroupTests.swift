@@ -1,0 +1,107 @@
+import SwiftletCore
+import SwiftletModel
+import SwiftletONNX
+import SwiftletPruner
+import Testing
+
+// The channel groups structured pruning works on (issue #17): found from each op's channel rule on the
+// real MobileNetV2 (residual Adds, depthwise convolutions) and SqueezeNet 1.1 (Concat), as imported.
+
+/// One line per group, for failure messages.
+func describe(_ groups: [ChannelGroup], _ spec: ModelSpec) -> String {
+    groups.map { g in
+        let names = g.sources.map { spec.nodes[$0].name }.joined(separator: ",")
+        return "\(g.channels)ch sources[\(names)] consumers \(g.consumers.count) weights \(g.weights.count) "
+            + "members \(g.members.count) \(g.blocked ?? "prunable")"
+    }.joined(separator: "\n")
+}
+
+@Suite("channel groups")
+struct ChannelGroupTests {
+    @Test func mobileNetV2ResidualAndDepthwiseGroups() throws {
+        let path = repoFile("models/onnx/mobilenet_v2.onnx")
+        let spec = try importONNX(path: path, options: ImportOptions())
+        let groups = channelGroups(spec)
+        let text = describe(groups, spec)
+        let free = groups.filter { $0.blocked == nil }
+        // torchvision's MobileNetV2: stages of 1, 2, 3, 4, 3, 3, 1 blocks; a stage's blocks after the
+        // first add to its first one's output, so their projections compute one group.
+        let residual = free.filter { $0.sources.count > 1 }.map { [$0.channels, $0.sources.count] }
+        #expect(residual == [[24, 2], [32, 3], [64, 4], [96, 3], [160, 3]], "\(text)")
+        // Every other free group is computed by one layer: conv0, the 16 expansions, the stage
+        // ends without a residual (16, 320) and the last 1×1 layer (1280).
+        #expect(free.count == 5 + 1 + 16 + 2 + 1, "\(text)")
+        // An expansion's group runs through its depthwise convolution: the expansion's weight rows and
+        // bias, the depthwise weights and bias (axis 0), and the projection's weight columns.
+        let expansions = free.filter { g in g.sources.count == 1 && [96, 144, 192, 384, 576, 960].contains(g.channels) }
+        #expect(expansions.count == 16, "\(text)")
+        for g in expansions {
+            #expect(g.weights.filter { $0.axis == 0 }.count == 4, "\(text)")
+            #expect(g.weights.filter { $0.axis == 3 }.count == 1, "\(text)")
+            #expect(g.members.count >= 2)
+        }
+        // The classifier's input (1280, through the mean and the flattening reshapes) is free and read
+        // by the fully connected layer; its output is the model's and is not.
+        let last = try #require(free.first { $0.channels == 1280 })
+        #expect(last.consumers.map { spec.nodes[$0].op.kind } == [.fullyConnected])
+        #expect(last.weights.contains { spec.tensors[$0.tensor].shape == [1000, 1280] && $0.axis == 1 })
+        let output = try #require(groups.first { g in g.members.contains { $0.tensor == spec.outputs[0] } })
+        #expect(output.blocked?.contains("model output") == true)
+        let input = try #require(groups.first { g in g.members.contains { $0.tensor == spec.inputs[0] } })
+        #expect(input.blocked?.contains("model input") == true)
+    }
+
+    @Test func squeezeNetConcatOffsets() throws {
+        let path = repoFile("models/onnx/squeezenet1_1.onnx")
+        let spec = try importONNX(path: path, options: ImportOptions())
+        let groups = channelGroups(spec)
+        let text = describe(groups, spec)
+        // Each fire module's two expansions are groups of their own; the next squeeze (or conv10) reads
+        // the Concat of both, so its weight columns are sliced at 0 for the 1×1 expansion and at its
+        // channel count for the 3×3 one.
+        let expands = groups.filter { g in g.sources.count == 1 && spec.nodes[g.sources[0]].name.contains("expand") }
+        #expect(expands.count == 16, "\(text)")
+        for g in expands {
+            #expect(g.blocked == nil, "\(text)")
+            let name = spec.nodes[g.sources[0]].name
+            let reads = g.weights.filter { $0.axis == 3 }
+            #expect(reads.count == 1, "\(name)\n\(text)")
+            let expected = name.contains("expand3x3") ? g.channels : 0
+            #expect(reads.first?.offset == expected, "\(name)\n\(text)")
+            // The Concat's output holds the group at the same offset.
+            #expect(g.members.contains { $0.offset == expected && spec.tensors[$0.tensor].shape.last == 2 * g.channels }, "\(name)")
+        }
+        // conv10's output reaches the model's output through the mean: blocked.
+        let conv10 = try #require(groups.first { g in g.sources.count == 1 && g.channels == 1000 })
+        #expect(conv10.blocked != nil)
+    }
+
+    @Test func channelRules() {
+        let nhwc = [1, 8, 8, 16]
+        #expect(Op.softmax(axis: 3, toEnd: false).channelRule(inputs: [nhwc], output: nhwc) == .opaque)
+        #expect(Op.softmax(axis: 1, toEnd: false).channelRule(inputs: [nhwc], output: nhwc) == .perChannel)
+        #expect(Op.mean(axes: [1, 2], keepDims: false).channelRule(inputs: [nhwc], output: [1, 16]) == .perChannel)
+        #expect(Op.mean(axes: [3], keepDims: true).channelRule(inputs: [nhwc], output: [1, 8, 8, 1]) == .opaque)
+        #expect(Op.reshape(shape: [1, 16, 1, 1]).channelRule(inputs: [[1, 1, 1, 16]], output: [1, 16, 1, 1]) == .view)
+        #expect(Op.reshape(shape: [1, 1024]).channelRule(inputs: [nhwc], output: [1, 1024]) == .opaque)
+        #expect(Op.transpose(perm: [0, 3, 1, 2]).channelRule(inputs: [nhwc], output: [1, 16, 8, 8]) == .opaque)
+        #expect(Op.concat(axis: 3).channelRule(inputs: [nhwc, nhwc], output: [1, 8, 8, 32]) == .concatenates)
+        var dw = Conv2D()
+        dw.groups = 16
+        #expect(Op.conv2d(dw).channelRule(inputs: [nhwc, [16, 1, 1, 1], [16]], output: nhwc) == .perChannel)
+        dw.groups = 4
+        #expect(Op.conv2d(dw).channelRule(inputs: [nhwc, [16, 1, 1, 4], [16]], output: nhwc) == .opaque)
+        #expect(Op.conv2d(Conv2D()).channelRule(inputs: [nhwc, [8, 1, 1, 16], [8]], output: [1, 8, 8, 8]) == .mixes)
+    }
+
+    @Test func digitsGroupsAreDeterministic() throws {
+        // digits_lenet ends in a fully connected layer whose output is the model's: blocked; its hidden
+        // layers are free. The same model gives the same groups every time.
+        let path = repoFile("models/onnx/digits_lenet.onnx")
+        let spec = try importONNX(path: path, options: ImportOptions())
+        let a = channelGroups(spec), b = channelGroups(spec)
+        #expect(a == b)
+        #expect(a.contains { $0.blocked == nil })
+        #expect(a.contains { $0.blocked?.contains("model output") == true })
+    }
+}
