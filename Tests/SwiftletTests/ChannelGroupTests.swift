@@ -1,7 +1,9 @@
 import SwiftletCore
 import SwiftletModel
 import SwiftletONNX
+import SwiftletPlanner
 import SwiftletPruner
+import SwiftletRuntime
 import Testing
 
 // The channel groups structured pruning works on (issue #17): found from each op's channel rule on the
@@ -103,5 +105,75 @@ struct ChannelGroupTests {
         #expect(a == b)
         #expect(a.contains { $0.blocked == nil })
         #expect(a.contains { $0.blocked?.contains("model output") == true })
+    }
+
+    /// Runs `spec` on the shipped photo's pixels (any fixed input: the comparison is what matters).
+    func outputs(_ spec: ModelSpec) throws -> [Float] {
+        let model = try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: "pruned.swl")
+        let interp = try Interpreter(model: model)
+        let x = spec.tensors[spec.inputs[0]]
+        let n = Shape.count(x.shape) ?? 0
+        var input = [Float](repeating: 0, count: n)
+        for i in 0..<n { input[i] = Float((i * 7919) % 255) / 64 - 2 }
+        interp.setInput(0, logical: input)
+        interp.invoke()
+        return interp.output(0)
+    }
+
+    /// Zeroes, in `spec`'s float weights, the columns of the layers reading group `g` for the channels
+    /// not in `kept`: what removing those channels must compute.
+    func zeroingReaders(_ spec: ModelSpec, _ g: ChannelGroup, kept: [Int]) -> ModelSpec {
+        var out = spec
+        let readerWeights = Set(g.consumers.map { spec.nodes[$0].inputs[1] })
+        for s in g.weights where readerWeights.contains(s.tensor) && s.axis == spec.tensors[s.tensor].shape.count - 1 {
+            let info = spec.tensors[s.tensor]
+            let depth = info.shape.last!
+            for row in 0..<((Shape.count(info.shape) ?? 0) / depth) {
+                for c in 0..<g.channels where !kept.contains(c) {
+                    let at = info.offset + 4 * (row * depth + s.offset + c)
+                    for b in 0..<4 { out.weights[at + b] = 0 }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: ["mobilenet_v2", "squeezenet1_1"])
+    func pruningEqualsZeroingTheReaders(_ name: String) throws {
+        // Removing channels computes what the original computes with the readers' columns for those
+        // channels zeroed; the pruned model is smaller for real (shapes and weights).
+        let spec = try importONNX(path: repoFile("models/onnx/\(name).onnx"), options: ImportOptions())
+        let groups = channelGroups(spec)
+        var keep: [Int: [Int]] = [:]
+        var zeroed = spec
+        for (i, g) in groups.enumerated() where g.blocked == nil && g.channels >= 4 {
+            let kept = (0..<g.channels).filter { $0 % 4 != 1 }  // three in four
+            keep[i] = kept
+            zeroed = zeroingReaders(zeroed, g, kept: kept)
+        }
+        let pruned = try pruneChannels(spec, groups, keep: keep)
+        #expect(pruned.parameterCount < spec.parameterCount * 7 / 10, "\(pruned.parameterCount) of \(spec.parameterCount)")
+        #expect(pruned.weights.count < spec.weights.count)
+        let a = try outputs(pruned), b = try outputs(zeroed)
+        #expect(a.count == b.count)
+        #expect(relativeError(a, b) < 1e-4, "\(relativeError(a, b))")
+        // The removed channels mattered: the unpruned model computes something else.
+        let c = try outputs(spec)
+        #expect(relativeError(a, c) > 1e-3, "\(relativeError(a, c))")
+        // Pruning nothing changes nothing.
+        let same = try pruneChannels(spec, groups, keep: [:])
+        #expect(encodeSWL(same) == encodeSWL({ var s = spec; _ = planArena(&s, reorder: false); return s }()))
+    }
+
+    @Test func pruningRefusesBlockedGroupsAndBadKeeps() throws {
+        let spec = try importONNX(path: repoFile("models/onnx/digits_lenet.onnx"), options: ImportOptions())
+        let groups = channelGroups(spec)
+        let blocked = try #require(groups.firstIndex { $0.blocked != nil })
+        let free = try #require(groups.firstIndex { $0.blocked == nil })
+        #expect(throws: SwiftletError.self) { try pruneChannels(spec, groups, keep: [blocked: [0]]) }
+        #expect(throws: SwiftletError.self) { try pruneChannels(spec, groups, keep: [free: []]) }
+        #expect(throws: SwiftletError.self) { try pruneChannels(spec, groups, keep: [free: [1, 0]]) }
+        #expect(throws: SwiftletError.self) { try pruneChannels(spec, groups, keep: [free: [groups[free].channels]]) }
+        #expect(throws: SwiftletError.self) { try pruneChannels(spec, groups, keep: [groups.count: [0]]) }
     }
 }
