@@ -102,6 +102,16 @@ struct JSONParser {
         throw fail("unexpected \(describeHere()), expected a JSON value (object, array, string, number, true, false or null)")
     }
 
+    /// Past an opening brace or bracket: whether `close` follows it at once (an empty object or
+    /// array), then past that too.
+    mutating func opensEmpty(closedBy close: UInt8) -> Bool {
+        at += 1
+        skipSpace()
+        guard at < bytes.count && bytes[at] == close else { return false }
+        at += 1
+        return true
+    }
+
     /// After an object's member `key` (or an array's element: nil), which starts on line `start`:
     /// true at the closing brace (or bracket), false at a comma, either consumed; else the error.
     mutating func closes(start: Int, after key: String?) throws(SwiftletError) -> Bool {
@@ -124,13 +134,8 @@ struct JSONParser {
         let start = line
         switch bytes[at] {
         case UInt8(ascii: "{"):
-            at += 1
             var members: [(key: String, value: JSONNode)] = []
-            skipSpace()
-            if at < bytes.count && bytes[at] == UInt8(ascii: "}") {
-                at += 1
-                return JSONNode(value: .object(members), line: start)
-            }
+            if opensEmpty(closedBy: UInt8(ascii: "}")) { return JSONNode(value: .object(members), line: start) }
             while true {
                 skipSpace()
                 guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else {
@@ -151,13 +156,8 @@ struct JSONParser {
                 if try closes(start: start, after: key) { return JSONNode(value: .object(members), line: start) }
             }
         case UInt8(ascii: "["):
-            at += 1
             var items: [JSONNode] = []
-            skipSpace()
-            if at < bytes.count && bytes[at] == UInt8(ascii: "]") {
-                at += 1
-                return JSONNode(value: .array(items), line: start)
-            }
+            if opensEmpty(closedBy: UInt8(ascii: "]")) { return JSONNode(value: .array(items), line: start) }
             while true {
                 skipSpace()
                 items.append(try value(depth: depth + 1))
