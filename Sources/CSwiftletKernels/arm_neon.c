@@ -349,23 +349,30 @@ static inline __attribute__((always_inline)) void swk_qs8_tile_neon(size_t R, co
     }
 }
 
-void swk_gemm_qs8_neon(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
-                       int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
-    (void)scratch;
-    const size_t kq = (k + 3) / 4;
-    const size_t block = 96 + 32 * kq;
-    const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
-    for (size_t m0 = 0; m0 < m; m0 += NEON_QS8_MR) {
-        const size_t mr = m - m0 < NEON_QS8_MR ? m - m0 : NEON_QS8_MR;
-        const int8_t *ap[NEON_QS8_MR];
-        SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
-        if (mr == 1) {
-            swk_qs8_tile_neon(1, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);
-        } else {
-            swk_qs8_tile_neon(NEON_QS8_MR, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);
-        }
+/* The int8 GEMM driver, one for each tile: rows in tiles of NEON_QS8_MR (a partial tile's missing
+   rows repeat its last row), a single row by the one-row form of the tile. ATTR is the driver's
+   target attribute, which must be its tile's: an always_inline function with a target attribute
+   is not inlined into a function without it. */
+#define SWK_GEMM_QS8_DRIVER(ATTR, NAME, TILE)                                                                    \
+    ATTR void NAME(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w, int8_t *c,     \
+                   size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {                               \
+        (void)scratch;                                                                                          \
+        const size_t kq = (k + 3) / 4;                                                                          \
+        const size_t block = 96 + 32 * kq;                                                                      \
+        const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi); \
+        for (size_t m0 = 0; m0 < m; m0 += NEON_QS8_MR) {                                                        \
+            const size_t mr = m - m0 < NEON_QS8_MR ? m - m0 : NEON_QS8_MR;                                      \
+            const int8_t *ap[NEON_QS8_MR];                                                                      \
+            SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride; \
+            if (mr == 1) {                                                                                      \
+                TILE(1, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);                 \
+            } else {                                                                                            \
+                TILE(NEON_QS8_MR, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);       \
+            }                                                                                                   \
+        }                                                                                                       \
     }
-}
+
+SWK_GEMM_QS8_DRIVER(, swk_gemm_qs8_neon, swk_qs8_tile_neon)
 
 /// `swk_gemm_qs8_neondot` for one tile of R rows of A (R a constant where inlined: {1, 4}; one row, a fully
 /// connected layer at batch 1, would otherwise be computed four times).
@@ -392,23 +399,7 @@ SWK_DOTPROD static inline __attribute__((always_inline)) void swk_qs8_tile_neond
     }
 }
 
-SWK_DOTPROD void swk_gemm_qs8_neondot(size_t m, size_t n, size_t k, const int8_t *a, size_t a_stride, const void *w,
-                                      int8_t *c, size_t c_stride, const swk_qs8_output *out, int16_t *scratch) {
-    (void)scratch;
-    const size_t kq = (k + 3) / 4;
-    const size_t block = 96 + 32 * kq;
-    const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);
-    for (size_t m0 = 0; m0 < m; m0 += NEON_QS8_MR) {
-        const size_t mr = m - m0 < NEON_QS8_MR ? m - m0 : NEON_QS8_MR;
-        const int8_t *ap[NEON_QS8_MR];
-        SWK_UNROLL for (size_t r = 0; r < NEON_QS8_MR; r++) ap[r] = a + (m0 + (r < mr ? r : mr - 1)) * a_stride;
-        if (mr == 1) {
-            swk_qs8_tile_neondot(1, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);
-        } else {
-            swk_qs8_tile_neondot(NEON_QS8_MR, ap, mr, m0, n, k, kq, block, w, c, c_stride, zp, lo, hi, out->float32);
-        }
-    }
-}
+SWK_GEMM_QS8_DRIVER(SWK_DOTPROD, swk_gemm_qs8_neondot, swk_qs8_tile_neondot)
 
 void swk_dwconv_qs8_neon(const swk_dw_geometry *g, const int8_t *x, const void *w, int8_t *y, const swk_qs8_output *out) {
     const int32x4_t zp = vdupq_n_s32(out->zero_point), lo = vdupq_n_s32(out->lo), hi = vdupq_n_s32(out->hi);

@@ -294,11 +294,7 @@ public final class EnergyMonitor {
 
     private func stopSampler() {
         guard running else { return }
-        swl_monitor_lock(lock)
-        stopping = true
-        swl_monitor_broadcast(lock)
-        swl_monitor_unlock(lock)
-        _ = swl_thread_join(thread)
+        stopThread(thread, monitor: lock) { stopping = true }
         running = false
     }
 

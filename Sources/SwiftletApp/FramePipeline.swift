@@ -491,11 +491,7 @@ final class FramePipeline {
     /// the camera's frame period, or its timeout when the camera stalls).
     func stop() {
         guard started else { return }
-        swl_monitor_lock(monitor)
-        stopRequested = true
-        swl_monitor_broadcast(monitor)
-        swl_monitor_unlock(monitor)
-        _ = swl_thread_join(thread)
+        stopThread(thread, monitor: monitor) { stopRequested = true }
         started = false
     }
 }

@@ -185,6 +185,28 @@ func selfTestCases(seed: UInt64, random: Int) -> [SelfTestCase] {
     return out
 }
 
+extension SelfTestReport {
+    /// Each of `table`'s SIMD variants that `features` runs, checked on each of `cases` it takes:
+    /// `check` names the first difference, counted as a failure of the variant and the case (`text`).
+    mutating func check<Case>(
+        _ table: [KernelVariant], on features: CPUFeatures, _ cases: [Case], takes: (KernelVariant, Case) -> Bool = { _, _ in true },
+        text: (Case) -> String, _ check: (KernelVariant, Case) -> String?
+    ) {
+        for v in table where v.algorithm != .reference && v.runs(on: features) {
+            variants.append(v.name)
+            for c in cases where takes(v, c) {
+                self.cases += 1
+                if let f = check(v, c) { failures.append("\(v.name) \(text(c)): \(f)") }
+            }
+        }
+    }
+}
+
+/// A fully connected case: `rows` inputs of `depth` values, `units` outputs each.
+typealias FCShape = (rows: Int, depth: Int, units: Int)
+
+func fcShapeText(_ s: FCShape) -> String { "rows \(s.rows) depth \(s.depth) units \(s.units)" }
+
 /// Runs the kernel self-test over every variant this CPU (`features`) runs.
 public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1, randomCases: Int = 40) -> SelfTestReport {
     var report = SelfTestReport()
@@ -199,38 +221,18 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
         report.failures += f.failures.map { "\(name) \($0)" }
     }
     #endif
-    for v in KernelTables.convF32 where v.algorithm != .reference && v.runs(on: features) {
-        report.variants.append(v.name)
-        for t in cases where v.accepts(t.g) {
-            report.cases += 1
-            if let f = checkConvF32(v, t, &rng) { report.failures.append("\(v.name) \(t.text): \(f)") }
-        }
+    report.check(KernelTables.convF32, on: features, cases, takes: { v, t in v.accepts(t.g) }, text: { $0.text }) { v, t in
+        checkConvF32(v, t, &rng)
     }
-    for v in KernelTables.convQS8 where v.algorithm != .reference && v.runs(on: features) {
-        report.variants.append(v.name)
-        for t in cases where v.accepts(t.g) {
-            report.cases += 1
-            if let f = checkConvQS8(v, t, &rng) { report.failures.append("\(v.name) \(t.text): \(f)") }
-        }
+    report.check(KernelTables.convQS8, on: features, cases, takes: { v, t in v.accepts(t.g) }, text: { $0.text }) { v, t in
+        checkConvQS8(v, t, &rng)
     }
-    let fcShapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1280, 1000), (3, 17, 9), (5, 64, 16), (2, 3, 33), (7, 100, 10), (1, 37, 77), (13, 5, 70)]
-    for v in KernelTables.fullyConnectedF32 where v.algorithm != .reference && v.runs(on: features) {
-        report.variants.append(v.name)
-        for (rows, depth, units) in fcShapes {
-            report.cases += 1
-            if let f = checkFCF32(v, rows: rows, depth: depth, units: units, &rng) {
-                report.failures.append("\(v.name) rows \(rows) depth \(depth) units \(units): \(f)")
-            }
-        }
+    let fcShapes: [FCShape] = [(1, 1, 1), (1, 1280, 1000), (3, 17, 9), (5, 64, 16), (2, 3, 33), (7, 100, 10), (1, 37, 77), (13, 5, 70)]
+    report.check(KernelTables.fullyConnectedF32, on: features, fcShapes, text: fcShapeText) { v, s in
+        checkFCF32(v, rows: s.rows, depth: s.depth, units: s.units, &rng)
     }
-    for v in KernelTables.fullyConnectedQS8 where v.algorithm != .reference && v.runs(on: features) {
-        report.variants.append(v.name)
-        for (rows, depth, units) in fcShapes {
-            report.cases += 1
-            if let f = checkFCQS8(v, rows: rows, depth: depth, units: units, &rng) {
-                report.failures.append("\(v.name) rows \(rows) depth \(depth) units \(units): \(f)")
-            }
-        }
+    report.check(KernelTables.fullyConnectedQS8, on: features, fcShapes, text: fcShapeText) { v, s in
+        checkFCQS8(v, rows: s.rows, depth: s.depth, units: s.units, &rng)
     }
     for table in [KernelTables.maxPoolF32, KernelTables.maxPoolQS8] {
         for v in table where v.algorithm != .reference && v.runs(on: features) {

@@ -8,13 +8,28 @@ import SwiftletVision
 
 // MARK: - Float
 
+/// "what: element i (pixel p, channel c): got g, want w", element `i` of `oc` channels a pixel.
+func mismatch(_ what: String, _ i: Int, oc: Int, got: String, want: String) -> String {
+    "\(what): element \(i) (pixel \(i / max(oc, 1)), channel \(i % max(oc, 1))): got \(got), want \(want)"
+}
+
+/// Copies into the input ring `xr` (`xRing` rows) the rows of `x` that output row `oy` reads.
+func fillInputRing<T>(_ xr: inout [T], from x: [T], _ g: ConvGeometry, oy: Int, xRing: Int) {
+    let p = g.params
+    for ky in 0..<p.kernelH {
+        let iy = oy * p.strideH - p.padTop + ky * p.dilationH
+        if iy < 0 || iy >= g.h { continue }
+        for i in 0..<(g.w * g.c) { xr[(iy % xRing) * g.w * g.c + i] = x[iy * g.w * g.c + i] }
+    }
+}
+
 /// The first float mismatch beyond `1e-5 · magnitude` (nil: none), with its coordinates.
 func firstFloatMismatch(_ got: [Float], _ want: [Float], _ mag: [Float], oc: Int, what: String) -> String? {
     for i in 0..<want.count {
         let tol = 1e-5 * mag[i] + 1e-6
         let d = got[i] - want[i]
         if !(d.magnitude <= tol) {
-            return "\(what): element \(i) (pixel \(i / max(oc, 1)), channel \(i % max(oc, 1))): got \(got[i]), want \(want[i]) (tolerance \(tol))"
+            return mismatch(what, i, oc: oc, got: "\(got[i])", want: "\(want[i])") + " (tolerance \(tol))"
         }
     }
     return nil
@@ -116,11 +131,7 @@ func checkConvF32(_ v: KernelVariant, _ t: SelfTestCase, _ rng: inout SelfTestRa
         let wantRow = Array(want[oy * rowLen..<(oy + 1) * rowLen])
         let magRow = Array(mag[oy * rowLen..<(oy + 1) * rowLen])
         if let f = firstFloatMismatch(ringRow, wantRow, magRow, oc: g.oc, what: "output row \(oy) into a ring of 2") { return f }
-        for ky in 0..<p.kernelH {
-            let iy = oy * p.strideH - p.padTop + ky * p.dilationH
-            if iy < 0 || iy >= g.h { continue }
-            for i in 0..<(g.w * g.c) { xr[(iy % xRing) * g.w * g.c + i] = x[iy * g.w * g.c + i] }
-        }
+        fillInputRing(&xr, from: x, g, oy: oy, xRing: xRing)
         xr.withUnsafeBufferPointer { xp in
             row.withUnsafeMutableBufferPointer { yp in
                 // Output row oy written at row 0 of `row` (a ring of one row).
@@ -182,7 +193,7 @@ func randomRequant(_ rng: inout SelfTestRandom, channels: Int) -> (Int32, Requan
 /// The first byte that differs (nil: none), with its coordinates.
 func firstByteMismatch(_ got: [Int8], _ want: [Int8], oc: Int, what: String) -> String? {
     for i in 0..<want.count where got[i] != want[i] {
-        return "\(what): element \(i) (pixel \(i / max(oc, 1)), channel \(i % max(oc, 1))): got \(got[i]), want \(want[i])"
+        return mismatch(what, i, oc: oc, got: "\(got[i])", want: "\(want[i])")
     }
     return nil
 }
@@ -245,11 +256,7 @@ func checkConvQS8(_ v: KernelVariant, _ t: SelfTestCase, _ rng: inout SelfTestRa
         let wantRow = Array(want[oy * rowLen..<(oy + 1) * rowLen])
         let ringRow = Array(ring[(oy % 2) * rowLen..<((oy % 2) + 1) * rowLen])
         if let f = firstByteMismatch(ringRow, wantRow, oc: g.oc, what: "output row \(oy) into a ring of 2") { return f }
-        for ky in 0..<p.kernelH {
-            let iy = oy * p.strideH - p.padTop + ky * p.dilationH
-            if iy < 0 || iy >= g.h { continue }
-            for i in 0..<(g.w * g.c) { xr[(iy % xRing) * g.w * g.c + i] = x[iy * g.w * g.c + i] }
-        }
+        fillInputRing(&xr, from: x, g, oy: oy, xRing: xRing)
         xr.withUnsafeBufferPointer { xp in
             row.withUnsafeMutableBufferPointer { yp in
                 conv2dQS8_fast(v, g, x: xp.baseAddress!, packed: packed.weights, scratch: scratch, y: yp.baseAddress!, out: out,

@@ -327,22 +327,17 @@ public enum Decoder: Equatable, Sendable {
     }
 
     /// The graph outputs a decoder reads: boxes, scores and landmarks (-1: none).
-    public var boxesOutput: Int {
-        switch self {
-        case .ssd(let d): return d.boxesOutput
-        case .retinaFace(let d): return d.boxesOutput
-        case .yolo(let d): return d.output
-        case .none, .mtcnnStage: return -1
-        }
-    }
+    public var boxesOutput: Int { boxesAndScoresOutputs.boxes }
 
     /// (YOLO: the one output that holds boxes and scores.)
-    public var scoresOutput: Int {
+    public var scoresOutput: Int { boxesAndScoresOutputs.scores }
+
+    private var boxesAndScoresOutputs: (boxes: Int, scores: Int) {
         switch self {
-        case .ssd(let d): return d.scoresOutput
-        case .retinaFace(let d): return d.scoresOutput
-        case .yolo(let d): return d.output
-        case .none, .mtcnnStage: return -1
+        case .ssd(let d): return (d.boxesOutput, d.scoresOutput)
+        case .retinaFace(let d): return (d.boxesOutput, d.scoresOutput)
+        case .yolo(let d): return (d.output, d.output)
+        case .none, .mtcnnStage: return (-1, -1)
         }
     }
 

@@ -101,8 +101,7 @@ extension Detector {
             if suppressed { continue }
             kept[keptCount] = Int32(i)
             keptCount += 1
-            for t in 0..<4 { merged[t] = box[4 * i + t] }
-            for t in 0..<(2 * k) { merged[4 + t] = point[2 * k * i + t] }
+            takeCandidate(i)
             emit(i, mapping)
         }
     }
@@ -136,8 +135,7 @@ extension Detector {
             } else {
                 // Scores of 0 (a threshold of 0 admits them) weigh nothing: the best box stands alone
                 // rather than becoming 0 / 0.
-                for t in 0..<4 { merged[t] = box[4 * top + t] }
-                for t in 0..<(2 * k) { merged[4 + t] = point[2 * k * top + t] }
+                takeCandidate(top)
             }
             emit(top, mapping)
         }
@@ -167,8 +165,7 @@ extension Detector {
             alive[b] = false
             left -= 1
             let i = Int(ranked[b])
-            for t in 0..<4 { merged[t] = box[4 * i + t] }
-            for t in 0..<(2 * k) { merged[4 + t] = point[2 * k * i + t] }
+            takeCandidate(i)
             emit(i, mapping, score: decayed[b])
             for r in 0..<m where alive[r] {
                 let j = Int(ranked[r])
@@ -186,6 +183,12 @@ extension Detector {
                 }
             }
         }
+    }
+
+    /// Puts candidate `i`'s box and keypoints in `merged`.
+    func takeCandidate(_ i: Int) {
+        for t in 0..<4 { merged[t] = box[4 * i + t] }
+        for t in 0..<(2 * k) { merged[4 + t] = point[2 * k * i + t] }
     }
 
     /// Appends anchor `i`'s label and score with the box and keypoints in `merged`, mapped to source

@@ -187,7 +187,7 @@ public final class Detector: DetectionResults {
         case .retinaFace(let d):
             #if SWIFTLET_NO_RETINAFACE
             _ = d
-            throw .invalidModel(detail: retinaFaceLeftOut, hint: "use a build with it (rpi5, qemu-arm64, the host swiftlet)")
+            throw leftOutDecoder(retinaFaceLeftOut)
             #else
             retina = d
             anchors = try d.generatePriors()
@@ -196,7 +196,7 @@ public final class Detector: DetectionResults {
         case .yolo(let d):
             #if SWIFTLET_NO_YOLO
             _ = d
-            throw .invalidModel(detail: yoloLeftOut, hint: "use a build with it (rpi5, qemu-arm64, the host swiftlet)")
+            throw leftOutDecoder(yoloLeftOut)
             #else
             yolo = d
             n = d.boxCount
@@ -551,4 +551,9 @@ public final class Detector: DetectionResults {
         return m
     }
     #endif
+}
+
+/// The error for a decoder this build was made without (`detail`: which, and the flag that left it out).
+func leftOutDecoder(_ detail: String) -> SwiftletError {
+    .invalidModel(detail: detail, hint: "use a build with it (rpi5, qemu-arm64, the host swiftlet)")
 }

@@ -100,20 +100,23 @@ public struct ONNXModelBuilder {
     }
 
     static func tensor(_ name: String, dims: [Int64], floats: [Float]) -> Onnx_TensorProto {
-        var t = Onnx_TensorProto()
-        t.name = name
-        t.dims = dims
-        t.dataType = 1
+        var t = tensor(name, dims: dims, dataType: 1)
         t.floatData = floats
         return t
     }
 
     static func tensor(_ name: String, dims: [Int64], ints: [Int64]) -> Onnx_TensorProto {
+        var t = tensor(name, dims: dims, dataType: 7)
+        t.int64Data = ints
+        return t
+    }
+
+    /// A tensor's name, shape and ONNX data type (1 float, 7 int64), without its data.
+    private static func tensor(_ name: String, dims: [Int64], dataType: Int32) -> Onnx_TensorProto {
         var t = Onnx_TensorProto()
         t.name = name
         t.dims = dims
-        t.dataType = 7
-        t.int64Data = ints
+        t.dataType = dataType
         return t
     }
 }

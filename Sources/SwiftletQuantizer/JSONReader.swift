@@ -102,19 +102,40 @@ struct JSONParser {
         throw fail("unexpected \(describeHere()), expected a JSON value (object, array, string, number, true, false or null)")
     }
 
+    /// Past an opening brace or bracket: whether `close` follows it at once (an empty object or
+    /// array), then past that too.
+    mutating func opensEmpty(closedBy close: UInt8) -> Bool {
+        at += 1
+        skipSpace()
+        guard at < bytes.count && bytes[at] == close else { return false }
+        at += 1
+        return true
+    }
+
+    /// After an object's member `key` (or an array's element: nil), which starts on line `start`:
+    /// true at the closing brace (or bracket), false at a comma, either consumed; else the error.
+    mutating func closes(start: Int, after key: String?) throws(SwiftletError) -> Bool {
+        let (kind, close) = key == nil ? ("array", UInt8(ascii: "]")) : ("object", UInt8(ascii: "}"))
+        let expected = key == nil ? "expected ',' or ']'" : "expected ',' or '}'"
+        skipSpace()
+        guard at < bytes.count else { throw fail("unexpected end of file in the \(kind) that starts on line \(start), \(expected)") }
+        let closing = bytes[at] == close
+        if closing || bytes[at] == UInt8(ascii: ",") {
+            at += 1
+            return closing
+        }
+        if let key { throw fail("unexpected \(describeHere()) after the member \"\(key)\", \(expected)") }
+        throw fail("unexpected \(describeHere()) after an array element, \(expected)")
+    }
+
     mutating func value(depth: Int) throws(SwiftletError) -> JSONNode {
         if depth > 512 { throw fail("values nested deeper than 512 levels") }
         guard at < bytes.count else { throw fail("unexpected end of file, expected a value") }
         let start = line
         switch bytes[at] {
         case UInt8(ascii: "{"):
-            at += 1
             var members: [(key: String, value: JSONNode)] = []
-            skipSpace()
-            if at < bytes.count && bytes[at] == UInt8(ascii: "}") {
-                at += 1
-                return JSONNode(value: .object(members), line: start)
-            }
+            if opensEmpty(closedBy: UInt8(ascii: "}")) { return JSONNode(value: .object(members), line: start) }
             while true {
                 skipSpace()
                 guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else {
@@ -132,40 +153,15 @@ struct JSONParser {
                 at += 1
                 skipSpace()
                 members.append((key, try value(depth: depth + 1)))
-                skipSpace()
-                guard at < bytes.count else { throw fail("unexpected end of file in the object that starts on line \(start), expected ',' or '}'") }
-                if bytes[at] == UInt8(ascii: ",") {
-                    at += 1
-                    continue
-                }
-                if bytes[at] == UInt8(ascii: "}") {
-                    at += 1
-                    return JSONNode(value: .object(members), line: start)
-                }
-                throw fail("unexpected \(describeHere()) after the member \"\(key)\", expected ',' or '}'")
+                if try closes(start: start, after: key) { return JSONNode(value: .object(members), line: start) }
             }
         case UInt8(ascii: "["):
-            at += 1
             var items: [JSONNode] = []
-            skipSpace()
-            if at < bytes.count && bytes[at] == UInt8(ascii: "]") {
-                at += 1
-                return JSONNode(value: .array(items), line: start)
-            }
+            if opensEmpty(closedBy: UInt8(ascii: "]")) { return JSONNode(value: .array(items), line: start) }
             while true {
                 skipSpace()
                 items.append(try value(depth: depth + 1))
-                skipSpace()
-                guard at < bytes.count else { throw fail("unexpected end of file in the array that starts on line \(start), expected ',' or ']'") }
-                if bytes[at] == UInt8(ascii: ",") {
-                    at += 1
-                    continue
-                }
-                if bytes[at] == UInt8(ascii: "]") {
-                    at += 1
-                    return JSONNode(value: .array(items), line: start)
-                }
-                throw fail("unexpected \(describeHere()) after an array element, expected ',' or ']'")
+                if try closes(start: start, after: nil) { return JSONNode(value: .array(items), line: start) }
             }
         case UInt8(ascii: "\""):
             return JSONNode(value: .string(try string()), line: start)

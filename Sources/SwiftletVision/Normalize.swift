@@ -83,15 +83,7 @@ public func normalize(_ image: RGBImage, mean: [Float], std: [Float], bgr: Bool,
 /// Writes `image` as NHWC float32 `(pixel - mean[c]) / std[c]` into `out`, resizing it only if its count differs.
 public func normalize(_ image: RGBImage, mean: [Float], std: [Float], bgr: Bool, intoArray out: inout [Float]) {
     let count = image.width * image.height * 3
-    if out.count > count {
-        out.removeLast(out.count - count)
-    } else if out.count < count {
-        if out.capacity >= count {
-            out.append(contentsOf: repeatElement(0, count: count - out.count))
-        } else {
-            out = [Float](repeating: 0, count: count)  // a new buffer either way
-        }
-    }
+    resizeKeepingStorage(&out, count: count)
     out.withUnsafeMutableBufferPointer { buf in
         normalize(image, mean: mean, std: std, bgr: bgr, into: buf)
     }

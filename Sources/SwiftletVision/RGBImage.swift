@@ -30,16 +30,22 @@ public struct RGBImage: Equatable {
     public mutating func reshape(width: Int, height: Int) {
         precondition(width >= 0 && height >= 0, "RGBImage.reshape(width:height:): sizes must be non-negative")
         let count = width * height * 3
-        if pixels.count > count {
-            pixels.removeLast(pixels.count - count)
-        } else if pixels.count < count {
-            if pixels.capacity >= count {
-                pixels.append(contentsOf: repeatElement(0, count: count - pixels.count))
-            } else {
-                pixels = [UInt8](repeating: 0, count: count)  // a new buffer either way
-            }
-        }
+        resizeKeepingStorage(&pixels, count: count)
         self.width = width
         self.height = height
+    }
+}
+
+/// Makes `array` `count` elements long, keeping its storage where it can: it shrinks in place and
+/// grows in place within its capacity (new elements 0), else it is a new buffer of zeros.
+func resizeKeepingStorage<T: ExpressibleByIntegerLiteral>(_ array: inout [T], count: Int) {
+    if array.count > count {
+        array.removeLast(array.count - count)
+    } else if array.count < count {
+        if array.capacity >= count {
+            array.append(contentsOf: repeatElement(0, count: count - array.count))
+        } else {
+            array = [T](repeating: 0, count: count)  // a new buffer either way
+        }
     }
 }

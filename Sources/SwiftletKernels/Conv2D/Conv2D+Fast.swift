@@ -206,6 +206,44 @@ func dwGeometry(_ g: ConvGeometry, oy: Int, xRing: Int, ys: Int) -> swk_dw_geome
                            y_stride: ys)
 }
 
+/// The GEMM calls of a 1 × 1 convolution's output rows `rows` of batch item `b0`, float or int8:
+/// one over all the rows' pixels where input pixel m is output pixel m (stride 1, no ring), else
+/// one a row. `gemm(m, a, aStride, c)` runs the GEMM of `m` pixels from `a` into `c`.
+@inline(__always)
+func pointwiseGEMMs<T>(
+    _ g: ConvGeometry, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, ys: Int, b0: Int, rows range: Range<Int>, xRing: Int,
+    yRing: Int, _ gemm: (_ m: Int, _ a: UnsafePointer<T>, _ aStride: Int, _ c: UnsafeMutablePointer<T>) -> Void
+) {
+    let p = g.params
+    if p.strideH == 1 && p.strideW == 1 && xRing == 0 && yRing == 0 {
+        // Input pixel m is output pixel m: one GEMM over the rows' pixels.
+        gemm(range.count * g.ow, x + ((b0 * g.h + range.lowerBound) * g.w) * g.c, g.c, y + ((b0 * g.oh + range.lowerBound) * g.ow) * ys)
+    } else {
+        for oy in range {
+            let iy = oy * p.strideH
+            let xRow = xRing > 0 ? iy % xRing : b0 * g.h + iy
+            let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+            gemm(g.ow, x + xRow * g.w * g.c, p.strideW * g.c, y + yRow * g.ow * ys)
+        }
+    }
+}
+
+/// The depthwise micro-kernel's calls for output rows `rows` of batch item `b0`, float or int8:
+/// `row(geometry, x, y)` with the row's geometry, the item's input (the ring when streamed) and
+/// the output row.
+@inline(__always)
+func depthwiseRows<T>(
+    _ g: ConvGeometry, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, ys: Int, b0: Int, rows range: Range<Int>, xRing: Int,
+    yRing: Int, _ row: (_ geo: inout swk_dw_geometry, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>) -> Void
+) {
+    let xb = xRing > 0 ? x : x + b0 * g.h * g.w * g.c
+    for oy in range {
+        let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
+        var geo = dwGeometry(g, oy: oy, xRing: xRing, ys: ys)
+        row(&geo, xb, y + yRow * g.ow * ys)
+    }
+}
+
 /// Copies `count` elements; spans up to 512 bytes (a first layer's 3 × 3 channels: 9 bytes; 5 × 3
 /// floats: 60; a pixel's channels: 96–352) as 8- or 16-byte moves, the last one overlapping, rather
 /// than a memcpy call or a loop. Source and destination must not overlap.
@@ -325,30 +363,17 @@ public func conv2dF32_fast(
     for b0 in 0..<g.n {
         switch v.algorithm {
         case .pointwise, .gemm:
-            if p.strideH == 1 && p.strideW == 1 && xRing == 0 && yRing == 0 {
-                // Input pixel m is output pixel m: one GEMM over the rows' pixels.
-                let m = range.count * g.ow
-                gemmF32(v.isa, m: m, n: g.oc, k: g.c, a: x + ((b0 * g.h + range.lowerBound) * g.w) * g.c, aStride: g.c, w: packed,
-                        c: y + ((b0 * g.oh + range.lowerBound) * g.ow) * ys, cStride: ys, lo: lo, hi: hi, epilogue: epilogue)
-            } else {
-                for oy in range {
-                    let iy = oy * p.strideH
-                    let xRow = xRing > 0 ? iy % xRing : b0 * g.h + iy
-                    let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
-                    gemmF32(v.isa, m: g.ow, n: g.oc, k: g.c, a: x + xRow * g.w * g.c, aStride: p.strideW * g.c, w: packed,
-                            c: y + yRow * g.ow * ys, cStride: ys, lo: lo, hi: hi, epilogue: epilogue)
-                }
+            pointwiseGEMMs(g, x: x, y: y, ys: ys, b0: b0, rows: range, xRing: xRing, yRing: yRing) { m, a, aStride, c in
+                gemmF32(v.isa, m: m, n: g.oc, k: g.c, a: a, aStride: aStride, w: packed, c: c, cStride: ys, lo: lo, hi: hi,
+                        epilogue: epilogue)
             }
         case .depthwise:
-            let xb = xRing > 0 ? x : x + b0 * g.h * g.w * g.c
-            for oy in range {
-                let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
-                var geo = dwGeometry(g, oy: oy, xRing: xRing, ys: ys)
-                let wp = packed.assumingMemoryBound(to: Float.self)
+            let wp = packed.assumingMemoryBound(to: Float.self)
+            depthwiseRows(g, x: x, y: y, ys: ys, b0: b0, rows: range, xRing: xRing, yRing: yRing) { geo, xb, yr in
                 #if arch(x86_64)
-                swk_dwconv_f32_avx2fma(&geo, xb, wp, y + yRow * g.ow * ys, lo, hi)
+                swk_dwconv_f32_avx2fma(&geo, xb, wp, yr, lo, hi)
                 #elseif arch(arm64)
-                swk_dwconv_f32_neon(&geo, xb, wp, y + yRow * g.ow * ys, lo, hi)
+                swk_dwconv_f32_neon(&geo, xb, wp, yr, lo, hi)
                 #endif
             }
         case .im2col:
@@ -455,7 +480,6 @@ public func conv2dQS8_fast(
     rows: Range<Int>? = nil, xRing: Int = 0, yRing: Int = 0, comps: UnsafeRawPointer? = nil
 ) {
     let comps = comps?.assumingMemoryBound(to: Int32.self)
-    let p = g.params
     let ys = yPixelStride > 0 ? yPixelStride : g.oc
     let range = rows ?? 0..<g.oh
     var o = out
@@ -466,32 +490,20 @@ public func conv2dQS8_fast(
         for b0 in 0..<g.n {
             switch v.algorithm {
             case .pointwise, .gemm:
-                if p.strideH == 1 && p.strideW == 1 && xRing == 0 && yRing == 0 {
-                    let m = range.count * g.ow
-                    gemmQS8(v.isa, m: m, n: g.oc, k: g.c, a: x + ((b0 * g.h + range.lowerBound) * g.w) * g.c, aStride: g.c, w: packed,
-                            c: y + ((b0 * g.oh + range.lowerBound) * g.ow) * ys, cStride: ys, out: op, scratch: tile, comps: comps)
-                } else {
-                    for oy in range {
-                        let iy = oy * p.strideH
-                        let xRow = xRing > 0 ? iy % xRing : b0 * g.h + iy
-                        let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
-                        gemmQS8(v.isa, m: g.ow, n: g.oc, k: g.c, a: x + xRow * g.w * g.c, aStride: p.strideW * g.c, w: packed,
-                                c: y + yRow * g.ow * ys, cStride: ys, out: op, scratch: tile, comps: comps)
-                    }
+                pointwiseGEMMs(g, x: x, y: y, ys: ys, b0: b0, rows: range, xRing: xRing, yRing: yRing) { m, a, aStride, c in
+                    gemmQS8(v.isa, m: m, n: g.oc, k: g.c, a: a, aStride: aStride, w: packed, c: c, cStride: ys, out: op, scratch: tile,
+                            comps: comps)
                 }
             case .depthwise:
-                let xb = xRing > 0 ? x : x + b0 * g.h * g.w * g.c
-                for oy in range {
-                    let yRow = yRing > 0 ? oy % yRing : b0 * g.oh + oy
-                    var geo = dwGeometry(g, oy: oy, xRing: xRing, ys: ys)
+                depthwiseRows(g, x: x, y: y, ys: ys, b0: b0, rows: range, xRing: xRing, yRing: yRing) { geo, xb, yr in
                     #if arch(x86_64)
                     if v.isa == .avx512vnni {
-                        swk_dwconv_qs8_avx512vnni(&geo, xb, packed, y + yRow * g.ow * ys, op)
+                        swk_dwconv_qs8_avx512vnni(&geo, xb, packed, yr, op)
                     } else {
-                        swk_dwconv_qs8_avx2(&geo, xb, packed, y + yRow * g.ow * ys, op)
+                        swk_dwconv_qs8_avx2(&geo, xb, packed, yr, op)
                     }
                     #elseif arch(arm64)
-                    swk_dwconv_qs8_neon(&geo, xb, packed, y + yRow * g.ow * ys, op)
+                    swk_dwconv_qs8_neon(&geo, xb, packed, yr, op)
                     #endif
                 }
             case .im2col:
