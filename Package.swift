@@ -56,7 +56,7 @@ let package = Package(
             "SwiftletVision",
         ]),
         // Structured channel pruning (host only): the channel groups of a float model (issue #17).
-        .target(name: "SwiftletPruner", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletPlanner"]),
+        .target(name: "SwiftletPruner", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletPlanner", "SwiftletRuntime", "SwiftletPipeline"]),
         // `swiftlet estimate`: ARM latency from llvm-mca's cycles for the board build's loops (host only).
         .target(name: "SwiftletEstimate", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletPipeline", "CSwiftletKernels",

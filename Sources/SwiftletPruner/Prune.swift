@@ -47,7 +47,7 @@ public func pruneChannels(_ spec: ModelSpec, _ groups: [ChannelGroup], keep: [In
         out.tensors[t].byteCount = bytes.count
         out.weights.append(contentsOf: bytes)
     }
-    for i in 0..<out.nodes.count { try refit(&out, i) }
+    for i in 0..<out.nodes.count { try refitAttributes(&out, i) }
     _ = planArena(&out, reorder: false)
     return out
 }
@@ -74,7 +74,7 @@ func sliceFloats(_ bytes: [UInt8], _ shape: [Int], _ cuts: [Int: Set<Int>]) -> [
 
 /// Node `i`'s attributes for its pruned shapes (a depthwise convolution's groups, a Reshape's or a
 /// Slice's sizes), checked against its shape rule.
-func refit(_ spec: inout ModelSpec, _ i: Int) throws(SwiftletError) {
+func refitAttributes(_ spec: inout ModelSpec, _ i: Int) throws(SwiftletError) {
     let node = spec.nodes[i]
     let ins = node.inputs.map { spec.tensors[$0].shape }
     let y = spec.tensors[node.outputs[0]].shape

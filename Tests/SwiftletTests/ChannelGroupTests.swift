@@ -1,6 +1,8 @@
+import Foundation
 import SwiftletCore
 import SwiftletModel
 import SwiftletONNX
+import SwiftletPipeline
 import SwiftletPlanner
 import SwiftletPruner
 import SwiftletRuntime
@@ -175,5 +177,47 @@ struct ChannelGroupTests {
         #expect(throws: SwiftletError.self) { try pruneChannels(spec, groups, keep: [free: [1, 0]]) }
         #expect(throws: SwiftletError.self) { try pruneChannels(spec, groups, keep: [free: [groups[free].channels]]) }
         #expect(throws: SwiftletError.self) { try pruneChannels(spec, groups, keep: [groups.count: [0]]) }
+    }
+
+    /// Outputs of `spec` on each photo, pre-processed as its metadata says.
+    func photoOutputs(_ spec: ModelSpec, _ photos: [String]) throws -> [[Float]] {
+        let interp = try Interpreter(model: PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: "pruned.swl"))
+        var out: [[Float]] = []
+        for p in photos {
+            try loadImageInput(interp, path: p)
+            interp.invoke()
+            out.append(interp.output(0))
+        }
+        return out
+    }
+
+    @Test func reconstructionReducesTheErrorOfPruning() throws {
+        // MobileNetV2 without one channel in four of every free group, with and without refitting the
+        // pointwise readers on the calibration photos' moments: against the unpruned model's logits on
+        // the shipped photos (another set), refitting leaves less error.
+        var spec = try importONNX(path: repoFile("models/onnx/mobilenet_v2.onnx"), options: ImportOptions())
+        var pre = Preprocess()
+        (pre.resizeMode, pre.resizeShorter) = (.shorterCrop, 256)
+        (pre.mean, pre.std) = ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
+        spec.preprocess = pre
+        let jpegs = { (dir: String) in
+            try FileManager.default.contentsOfDirectory(atPath: repoFile(dir)).filter { $0.hasSuffix(".jpg") }.sorted()
+                .map { repoFile(dir + "/" + $0) }
+        }
+        let calibration = try jpegs("models/calibration/imagenet"), photos = try jpegs("models/photos")
+        let groups = channelGroups(spec)
+        var keep: [Int: [Int]] = [:]
+        for (i, g) in groups.enumerated() where g.blocked == nil && g.channels >= 4 {
+            keep[i] = (0..<g.channels).filter { $0 % 4 != 1 }
+        }
+        let plain = try pruneChannels(spec, groups, keep: keep)
+        let refit = try pruneChannels(reconstructReaders(spec, groups, keep: keep, images: calibration), groups, keep: keep)
+        #expect(plain.parameterCount == refit.parameterCount)
+        let want = try photoOutputs(spec, photos), a = try photoOutputs(plain, photos), b = try photoOutputs(refit, photos)
+        let errPlain = zip(want, a).map { relativeError($1, $0) }.reduce(0, +)
+        let errRefit = zip(want, b).map { relativeError($1, $0) }.reduce(0, +)
+        print("MobileNetV2, one channel in four of every free group removed: mean relative error of the logits over \(photos.count) photos, "
+              + "pruned \(errPlain / Float(photos.count)), pruned and refit \(errRefit / Float(photos.count))")
+        #expect(errRefit < errPlain * 0.8, "summed relative error: refit \(errRefit), plain \(errPlain)")
     }
 }
