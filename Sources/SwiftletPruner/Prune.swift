@@ -87,8 +87,9 @@ func refitAttributes(_ spec: inout ModelSpec, _ i: Int) throws(SwiftletError) {
     case .slice(var s):
         s.sizes = y
         spec.nodes[i].op = .slice(s)
-    default:
-        break
+    case .conv2d, .fullyConnected, .binary, .activation, .prelu, .maxPool, .avgPool, .mean, .concat, .softmax, .resize, .pad,
+         .transpose, .quantize, .dequantize, .lookup:
+        break  // no attribute counts channels
     }
     let shape = try spec.nodes[i].op.outputShape(ins, where: "node '\(node.name)' after pruning")
     guard shape == y else {

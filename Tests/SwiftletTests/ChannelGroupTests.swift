@@ -220,4 +220,43 @@ struct ChannelGroupTests {
               + "pruned \(errPlain / Float(photos.count)), pruned and refit \(errRefit / Float(photos.count))")
         #expect(errRefit < errPlain * 0.8, "summed relative error: refit \(errRefit), plain \(errPlain)")
     }
+
+    @Test func importanceChoosesChannelsThatMatterAtTheMACTarget() throws {
+        // MobileNetV2 at 0.75 of its MACs: one ratio for every group, counts in multiples of 8, the
+        // channels kept by importance, the readers refit. Keeping the most important channels leaves
+        // less error than keeping the least important ones in the same numbers.
+        var spec = try importONNX(path: repoFile("models/onnx/mobilenet_v2.onnx"), options: ImportOptions())
+        var pre = Preprocess()
+        (pre.resizeMode, pre.resizeShorter) = (.shorterCrop, 256)
+        (pre.mean, pre.std) = ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
+        spec.preprocess = pre
+        let jpegs = { (dir: String) in
+            try FileManager.default.contentsOfDirectory(atPath: repoFile(dir)).filter { $0.hasSuffix(".jpg") }.sorted()
+                .map { repoFile(dir + "/" + $0) }
+        }
+        let calibration = try jpegs("models/calibration/imagenet"), photos = try jpegs("models/photos")
+        let groups = channelGroups(spec)
+        let importance = try channelImportance(spec, groups, images: calibration)
+        let keep = chooseUniform(spec, groups, importance: importance, macs: 0.75)
+        let before = Double(modelStats(spec).macs)
+        let after = Double(modelStats(prunedShapes(spec, groups, keep: keep)).macs)
+        #expect(after / before <= 0.75 && after / before > 0.65, "\(after / before)")
+        #expect(keep.values.allSatisfy { $0.count % 8 == 0 })
+        // The least important channels, as many.
+        var worst: [Int: [Int]] = [:]
+        for (i, kept) in keep {
+            let order = (0..<groups[i].channels).sorted { importance[i][$0] < importance[i][$1] }
+            worst[i] = order.prefix(kept.count).sorted()
+        }
+        let best = try pruneChannels(reconstructReaders(spec, groups, keep: keep, images: calibration), groups, keep: keep)
+        let bad = try pruneChannels(reconstructReaders(spec, groups, keep: worst, images: calibration), groups, keep: worst)
+        #expect(modelStats(best).macs == modelStats(bad).macs)
+        let want = try photoOutputs(spec, photos), a = try photoOutputs(best, photos), b = try photoOutputs(bad, photos)
+        let errBest = zip(want, a).map { relativeError($1, $0) }.reduce(0, +) / Float(photos.count)
+        let errWorst = zip(want, b).map { relativeError($1, $0) }.reduce(0, +) / Float(photos.count)
+        let top1 = zip(want, a).filter { argmax($0) == argmax($1) }.count
+        print("MobileNetV2 at \(after / before) of its MACs, refit: mean relative error of the logits \(errBest) keeping the most "
+              + "important channels, \(errWorst) keeping the least; top-1 as the unpruned model on \(top1) of \(photos.count) photos")
+        #expect(errBest < errWorst * 0.9, "best \(errBest), worst \(errWorst)")
+    }
 }

@@ -1,0 +1,100 @@
+import SwiftletCore
+import SwiftletModel
+import SwiftletPipeline
+
+/// Each free group's channel importance from the calibration images: for channel j, the energy its
+/// readers take from it, `Σ_readers E[x_j²] · ‖W[:, j]‖²` (the reader's input channel j's mean square
+/// times its weight column's squared norm); higher is more important. A group no layer reads (its
+/// channels only reach others through element-wise ops) scores by its own mean squares. Blocked groups
+/// get no scores.
+public func channelImportance(_ spec: ModelSpec, _ groups: [ChannelGroup], images: [String]) throws(SwiftletError) -> [[Double]] {
+    let runner = try CalibrationRunner(spec)
+    var readerInputs = Set<Int>()
+    for g in groups where g.blocked == nil { for n in g.consumers { readerInputs.insert(spec.nodes[n].inputs[0]) } }
+    var energy = [Int: [Double]]()
+    for t in readerInputs.sorted() {
+        let c = spec.tensors[t].shape.last ?? 1
+        var e = [Double](repeating: 0, count: c)
+        var positions = 0
+        for path in images {
+            let v = try runner.values(of: t, image: path)
+            let p = v.count / max(c, 1)
+            positions += p
+            for i in 0..<p { for k in 0..<c { e[k] += Double(v[i * c + k]) * Double(v[i * c + k]) } }
+        }
+        energy[t] = e.map { $0 / Double(max(positions, 1)) }
+    }
+    var scores: [[Double]] = []
+    for g in groups {
+        guard g.blocked == nil else {
+            scores.append([])
+            continue
+        }
+        var s = [Double](repeating: 0, count: g.channels)
+        for n in g.consumers {
+            let x = spec.nodes[n].inputs[0], w = spec.nodes[n].inputs[1]
+            let depth = spec.tensors[w].shape.last ?? 1
+            let values = floats(spec, w)
+            for slice in g.weights where slice.tensor == w && slice.axis == spec.tensors[w].shape.count - 1 {
+                for j in 0..<g.channels {
+                    let col = slice.offset + j
+                    var norm = 0.0
+                    for row in 0..<(values.count / max(depth, 1)) { norm += Double(values[row * depth + col]) * Double(values[row * depth + col]) }
+                    s[j] += (energy[x]?[col] ?? 0) * norm
+                }
+            }
+        }
+        scores.append(s)
+    }
+    return scores
+}
+
+/// The channels each free group keeps for the model to have about `macs` of its multiply-accumulates:
+/// one ratio for every group (found by bisection on the MACs the pruned shapes give), the kept counts
+/// rounded up to a multiple of `multiple` (the kernels' SIMD width, so removed MACs become time),
+/// the most important channels kept, in ascending order. Groups of fewer than 2 · `multiple` channels
+/// are left whole.
+public func chooseUniform(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]], macs target: Double,
+                          multiple: Int = 8) -> [Int: [Int]] {
+    let total = Double(modelStats(spec).macs)
+    func plan(_ r: Double) -> [Int: [Int]] {
+        var keep: [Int: [Int]] = [:]
+        for (i, g) in groups.enumerated() where g.blocked == nil && g.channels >= 2 * multiple && importance[i].count == g.channels {
+            let want = Int((r * Double(g.channels)).rounded(.up))
+            let count = min(g.channels, max(multiple, (want + multiple - 1) / multiple * multiple))
+            if count == g.channels { continue }
+            let order = (0..<g.channels).sorted { importance[i][$0] != importance[i][$1] ? importance[i][$0] > importance[i][$1] : $0 < $1 }
+            keep[i] = order.prefix(count).sorted()
+        }
+        return keep
+    }
+    func fraction(_ keep: [Int: [Int]]) -> Double {
+        Double(modelStats(prunedShapes(spec, groups, keep: keep)).macs) / max(total, 1)
+    }
+    var lo = 0.0, hi = 1.0
+    for _ in 0..<30 {
+        let mid = (lo + hi) / 2
+        if fraction(plan(mid)) > target { hi = mid } else { lo = mid }
+    }
+    return plan(lo)
+}
+
+/// `spec`'s shapes (and the attributes that follow them) after `keep`, without its weights' values:
+/// what MACs and parameters the pruned model will have.
+public func prunedShapes(_ spec: ModelSpec, _ groups: [ChannelGroup], keep: [Int: [Int]]) -> ModelSpec {
+    var removed = [Int: [Int: Set<Int>]]()
+    for (gi, kept) in keep where gi >= 0 && gi < groups.count {
+        let keptSet = Set(kept)
+        let drop = (0..<groups[gi].channels).filter { !keptSet.contains($0) }
+        for s in groups[gi].weights + groups[gi].members {
+            removed[s.tensor, default: [:]][s.axis, default: []].formUnion(drop.map { $0 + s.offset })
+        }
+    }
+    var out = spec
+    out.weights = []
+    for (t, cuts) in removed {
+        for (axis, gone) in cuts { out.tensors[t].shape[axis] -= gone.count }
+    }
+    for i in 0..<out.nodes.count { try? refitAttributes(&out, i) }
+    return out
+}
