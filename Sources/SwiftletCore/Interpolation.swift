@@ -1,4 +1,4 @@
-// String interpolation of Int and String values, out of line.
+// String interpolation out of line: the literal text, Int and String values.
 //
 // The standard library's generic `appendInterpolation` is inlined at every `\(value)`: the number's
 // digits, a small-string append with its large-string fallback, and the releases, about 300 bytes of
@@ -18,5 +18,14 @@ extension DefaultStringInterpolation {
     @inline(never)
     public mutating func appendInterpolation(_ value: String) {
         appendLiteral(value)
+    }
+}
+
+extension DefaultStringInterpolation {
+    /// The literal text between the values, out of line likewise (it shadows the standard library's
+    /// inlinable `appendLiteral` in modules that import SwiftletCore; `write` is what that one calls).
+    @inline(never)
+    public mutating func appendLiteral(_ literal: String) {
+        write(literal)
     }
 }
