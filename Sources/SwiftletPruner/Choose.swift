@@ -1,6 +1,7 @@
 import SwiftletCore
 import SwiftletModel
 import SwiftletPipeline
+import SwiftletPlanner
 
 /// Each free group's channel importance from the calibration images: for channel j, the energy its
 /// readers take from it, `Σ_readers E[x_j²] · ‖W[:, j]‖²` (the reader's input channel j's mean square
@@ -34,7 +35,7 @@ public func channelImportance(_ spec: ModelSpec, _ groups: [ChannelGroup], image
         for n in g.consumers {
             let x = spec.nodes[n].inputs[0], w = spec.nodes[n].inputs[1]
             let depth = spec.tensors[w].shape.last ?? 1
-            let values = floats(spec, w)
+            let values = spec.weightFloats(w)
             for slice in g.weights where slice.tensor == w && slice.axis == spec.tensors[w].shape.count - 1 {
                 for j in 0..<g.channels {
                     let col = slice.offset + j
@@ -57,14 +58,17 @@ public func channelImportance(_ spec: ModelSpec, _ groups: [ChannelGroup], image
 public func chooseUniform(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]], macs target: Double,
                           multiple: Int = 8) -> [Int: [Int]] {
     let total = Double(modelStats(spec).macs)
+    // Each group's channels, most important first (ties by index).
+    let order = groups.indices.map { i in
+        importance[i].indices.sorted { importance[i][$0] != importance[i][$1] ? importance[i][$0] > importance[i][$1] : $0 < $1 }
+    }
     func plan(_ r: Double) -> [Int: [Int]] {
         var keep: [Int: [Int]] = [:]
         for (i, g) in groups.enumerated() where g.blocked == nil && g.channels >= 2 * multiple && importance[i].count == g.channels {
             let want = Int((r * Double(g.channels)).rounded(.up))
             let count = min(g.channels, max(multiple, (want + multiple - 1) / multiple * multiple))
             if count == g.channels { continue }
-            let order = (0..<g.channels).sorted { importance[i][$0] != importance[i][$1] ? importance[i][$0] > importance[i][$1] : $0 < $1 }
-            keep[i] = order.prefix(count).sorted()
+            keep[i] = order[i].prefix(count).sorted()
         }
         return keep
     }
@@ -82,17 +86,9 @@ public func chooseUniform(_ spec: ModelSpec, _ groups: [ChannelGroup], importanc
 /// `spec`'s shapes (and the attributes that follow them) after `keep`, without its weights' values:
 /// what MACs and parameters the pruned model will have.
 public func prunedShapes(_ spec: ModelSpec, _ groups: [ChannelGroup], keep: [Int: [Int]]) -> ModelSpec {
-    var removed = [Int: [Int: Set<Int>]]()
-    for (gi, kept) in keep where gi >= 0 && gi < groups.count {
-        let keptSet = Set(kept)
-        let drop = (0..<groups[gi].channels).filter { !keptSet.contains($0) }
-        for s in groups[gi].weights + groups[gi].members {
-            removed[s.tensor, default: [:]][s.axis, default: []].formUnion(drop.map { $0 + s.offset })
-        }
-    }
     var out = spec
     out.weights = []
-    for (t, cuts) in removed {
+    for (t, cuts) in channelCuts(groups, keep: keep) {
         for (axis, gone) in cuts { out.tensors[t].shape[axis] -= gone.count }
     }
     for i in 0..<out.nodes.count { try? refitAttributes(&out, i) }

@@ -8,8 +8,6 @@ import SwiftletPlanner
 /// of the layers reading them. The result is a smaller model, not masked weights, with its arena
 /// re-planned (in the same node order). Only float32 models: prune, then quantize.
 public func pruneChannels(_ spec: ModelSpec, _ groups: [ChannelGroup], keep: [Int: [Int]]) throws(SwiftletError) -> ModelSpec {
-    // Indices to remove per tensor and axis.
-    var removed = [Int: [Int: Set<Int>]]()
     for (gi, kept) in keep.sorted(by: { $0.key < $1.key }) {
         guard gi >= 0 && gi < groups.count else { throw .usage(detail: "channel group \(gi) does not exist (\(groups.count) groups)") }
         let g = groups[gi]
@@ -17,12 +15,8 @@ public func pruneChannels(_ spec: ModelSpec, _ groups: [ChannelGroup], keep: [In
         guard !kept.isEmpty, kept == kept.sorted(), Set(kept).count == kept.count, kept.allSatisfy({ $0 >= 0 && $0 < g.channels }) else {
             throw .usage(detail: "channel group \(gi): the channels kept must be ascending, distinct, within 0..<\(g.channels) and at least one")
         }
-        let keptSet = Set(kept)
-        let drop = (0..<g.channels).filter { !keptSet.contains($0) }
-        for s in g.weights + g.members {
-            removed[s.tensor, default: [:]][s.axis, default: []].formUnion(drop.map { $0 + s.offset })
-        }
     }
+    let removed = channelCuts(groups, keep: keep)
     var out = spec
     out.weights = []
     for t in 0..<spec.tensors.count {
@@ -50,6 +44,20 @@ public func pruneChannels(_ spec: ModelSpec, _ groups: [ChannelGroup], keep: [In
     for i in 0..<out.nodes.count { try refitAttributes(&out, i) }
     _ = planArena(&out, reorder: false)
     return out
+}
+
+/// The indices `keep` removes, per tensor and axis: every weight and member slice of each group
+/// without the channels it keeps, at the slice's offset.
+func channelCuts(_ groups: [ChannelGroup], keep: [Int: [Int]]) -> [Int: [Int: Set<Int>]] {
+    var removed = [Int: [Int: Set<Int>]]()
+    for (gi, kept) in keep where gi >= 0 && gi < groups.count {
+        let keptSet = Set(kept)
+        let drop = (0..<groups[gi].channels).filter { !keptSet.contains($0) }
+        for s in groups[gi].weights + groups[gi].members {
+            removed[s.tensor, default: [:]][s.axis, default: []].formUnion(drop.map { $0 + s.offset })
+        }
+    }
+    return removed
 }
 
 /// Row-major float32 `bytes` of `shape` without the indices `cuts` gives per axis.

@@ -40,19 +40,13 @@ struct CalibrationRunner {
     }
 }
 
-/// Per reader node, the input channels `keep` removes from it.
+/// Per pointwise node, the input channels `keep` removes from it (its weights' cut last axis).
 func droppedInputs(_ spec: ModelSpec, _ groups: [ChannelGroup], _ keep: [Int: [Int]]) -> [Int: Set<Int>] {
+    let cuts = channelCuts(groups, keep: keep)
     var dropped = [Int: Set<Int>]()
-    for (gi, kept) in keep where gi >= 0 && gi < groups.count {
-        let g = groups[gi]
-        let keptSet = Set(kept)
-        let drop = (0..<g.channels).filter { !keptSet.contains($0) }
-        for n in g.consumers {
-            let w = spec.nodes[n].inputs[1]
-            for s in g.weights where s.tensor == w && s.axis == spec.tensors[w].shape.count - 1 {
-                dropped[n, default: []].formUnion(drop.map { $0 + s.offset })
-            }
-        }
+    for (n, node) in spec.nodes.enumerated() where isPointwise(node.op) && node.inputs.count > 1 {
+        let w = node.inputs[1]
+        if let gone = cuts[w]?[spec.tensors[w].shape.count - 1], !gone.isEmpty { dropped[n] = gone }
     }
     return dropped
 }
@@ -67,8 +61,7 @@ public func reconstructReaders(_ spec: ModelSpec, _ groups: [ChannelGroup], keep
                                images: [String]) throws(SwiftletError) -> ModelSpec {
     let original = try CalibrationRunner(spec)
     var current = spec
-    for (n, gone) in droppedInputs(spec, groups, keep).sorted(by: { $0.key < $1.key })
-    where isPointwise(spec.nodes[n].op) && spec.nodes[n].inputs.count > 2 {
+    for (n, gone) in droppedInputs(spec, groups, keep).sorted(by: { $0.key < $1.key }) where spec.nodes[n].inputs.count > 2 {
         let x = spec.nodes[n].inputs[0]
         let c = spec.tensors[x].shape.last ?? 1
         let d = c + 1
@@ -122,7 +115,7 @@ func refit(_ spec: inout ModelSpec, node n: Int, dropping gone: Set<Int>, own: [
     let d = c + 1
     let kept = (0..<c).filter { !gone.contains($0) } + [c]  // c: the constant 1, i.e. the bias
     let k = kept.count
-    var w = floats(spec, wt), b = floats(spec, bt)
+    var w = spec.weightFloats(wt), b = spec.weightFloats(bt)
     // A = own[K′, K′] + λI (ridge, for channels that are nearly constant or duplicated).
     var a = [Double](repeating: 0, count: k * k)
     var trace = 0.0
@@ -147,11 +140,6 @@ func refit(_ spec: inout ModelSpec, node n: Int, dropping gone: Set<Int>, own: [
     }
     store(&spec, wt, w)
     store(&spec, bt, b)
-}
-
-func floats(_ spec: ModelSpec, _ t: Int) -> [Float] {
-    let info = spec.tensors[t]
-    return spec.weights[info.offset..<(info.offset + info.byteCount)].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
 }
 
 func store(_ spec: inout ModelSpec, _ t: Int, _ v: [Float]) {

@@ -14,17 +14,6 @@ import SwiftletPlanner
 //    activations as 256-entry tables), the others stay float, with Quantize / Dequantize nodes where
 //    the two meet. Graph inputs and outputs stay float32, so callers feed and read floats as before.
 
-/// The values of float32 weights tensor `t` (from `spec.weights`).
-func weightFloats(_ spec: ModelSpec, _ t: Int) -> [Float] {
-    let info = spec.tensors[t]
-    let n = Shape.count(info.shape) ?? 0
-    var v = [Float](repeating: 0, count: n)
-    spec.weights.withUnsafeBytes { b in
-        for i in 0..<n { v[i] = b.loadUnaligned(fromByteOffset: info.offset + 4 * i, as: Float.self) }
-    }
-    return v
-}
-
 /// The float spec with non-clampable fused activations split into their own Activation node, and the
 /// arena re-planned (the nodes reordered for memory unless `keepOrder`). `spec.weights` must hold the
 /// weights bytes.
@@ -227,7 +216,7 @@ struct Int8Builder {
         out.requantization = src.requantization
     }
 
-    func floats(_ t: Int) -> [Float] { weightFloats(src, t) }
+    func floats(_ t: Int) -> [Float] { src.weightFloats(t) }
 
     mutating func addWeights(_ name: String, _ dtype: DType, _ shape: [Int], _ bytes: [UInt8], layout: Layout = .plain,
                              quant: TensorQuant? = nil) -> Int {

@@ -1,5 +1,6 @@
 import SwiftletCore
 import SwiftletModel
+import SwiftletPlanner
 
 // Cross-layer equalization (Nagel et al. 2019, "Data-Free Quantization Through Weight Equalization and
 // Bias Correction"). In a convolution A feeding a convolution B, output channel i of A can be divided
@@ -55,7 +56,7 @@ public func equalize(_ spec: ModelSpec, rounds: Int = 4) -> (ModelSpec, Equaliza
     var summary = EqualizationSummary()
     let pairs = equalizablePairs(spec)
     summary.pairs = pairs.count
-    func read(_ t: Int) -> [Float] { weightFloats(out, t) }
+    func read(_ t: Int) -> [Float] { out.weightFloats(t) }
     func write(_ t: Int, _ v: [Float]) {
         let off = out.tensors[t].offset
         for (i, x) in v.enumerated() {

@@ -243,7 +243,7 @@ func calibratedRanges(_ cal: Calibration, _ src: ModelSpec, method: CalibrationM
 func checkInt8Weights(_ spec: ModelSpec, path: String) throws(SwiftletError) {
     for node in spec.nodes where int8Problem(node, spec) == nil {
         for t in node.inputs where spec.tensors[t].storage == .weights && spec.tensors[t].dtype == .float32 {
-            let v = weightFloats(spec, t)
+            let v = spec.weightFloats(t)
             guard let i = v.firstIndex(where: { !(abs($0) <= RangeStats.limit) }) else { continue }
             throw .invalidModel(detail: "\(path): weights tensor '\(spec.tensors[t].name)' of node '\(node.name)' (\(node.op.kind.name)) holds \(v[i]) at index \(i); int8 has no value for NaN or ±inf and no scale beyond ±1.27e32",
                                 hint: "fix the float model's weights (the exporter or the training run) before quantizing")
