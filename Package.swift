@@ -56,14 +56,16 @@ let package = Package(
             "SwiftletVision",
         ]),
         // Structured channel pruning (host only): the channel groups of a float model (issue #17).
-        .target(name: "SwiftletPruner", dependencies: ["SwiftletCore", "SwiftletModel", "SwiftletPlanner", "SwiftletRuntime", "SwiftletPipeline"]),
+        .target(name: "SwiftletPruner", dependencies: [
+            "SwiftletCore", "SwiftletModel", "SwiftletPlanner", "SwiftletRuntime", "SwiftletPipeline", "SwiftletQuantizer", "SwiftletEstimate",
+        ]),
         // `swiftlet estimate`: ARM latency from llvm-mca's cycles for the board build's loops (host only).
         .target(name: "SwiftletEstimate", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletPipeline", "CSwiftletKernels",
         ]),
         .executableTarget(name: "swiftlet", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision", "SwiftletPipeline", "SwiftletApp",
-            "SwiftletDetect", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletEstimate",
+            "SwiftletDetect", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletEstimate", "SwiftletPruner",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmark tooling only: the int8 multiply-add peak of this core (tools/bench/pointwise).

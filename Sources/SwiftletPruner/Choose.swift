@@ -13,18 +13,20 @@ public func channelImportance(_ spec: ModelSpec, _ groups: [ChannelGroup], image
     var readerInputs = Set<Int>()
     for g in groups where g.blocked == nil { for n in g.consumers { readerInputs.insert(spec.nodes[n].inputs[0]) } }
     var energy = [Int: [Double]]()
-    for t in readerInputs.sorted() {
-        let c = spec.tensors[t].shape.last ?? 1
-        var e = [Double](repeating: 0, count: c)
-        var positions = 0
-        for path in images {
-            let v = try runner.values(of: t, image: path)
+    var positions = [Int: Int]()
+    for path in images {
+        let captured = try runner.values(of: readerInputs, image: path)
+        for t in readerInputs.sorted() {
+            let c = spec.tensors[t].shape.last ?? 1
+            let v = captured[t] ?? []
             let p = v.count / max(c, 1)
-            positions += p
+            positions[t, default: 0] += p
+            var e = energy[t] ?? [Double](repeating: 0, count: c)
             for i in 0..<p { for k in 0..<c { e[k] += Double(v[i * c + k]) * Double(v[i * c + k]) } }
+            energy[t] = e
         }
-        energy[t] = e.map { $0 / Double(max(positions, 1)) }
     }
+    for (t, e) in energy { energy[t] = e.map { $0 / Double(max(positions[t] ?? 0, 1)) } }
     var scores: [[Double]] = []
     for g in groups {
         guard g.blocked == nil else {

@@ -31,11 +31,18 @@ struct CalibrationRunner {
 
     /// Tensor `t`'s values when the model runs on the image at `path` (pre-processed as its metadata says).
     func values(of t: Int, image path: String) throws(SwiftletError) -> [Float] {
+        try values(of: [t], image: path)[t] ?? []
+    }
+
+    /// The values of each tensor of `tensors` when the model runs once on the image at `path`.
+    func values(of tensors: Set<Int>, image path: String) throws(SwiftletError) -> [Int: [Float]] {
         try loadImageInput(interp, path: path)
-        var out: [Float] = []
-        let read = { () -> [Float] in self.interp.tensorBytes(t).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
-        if spec.inputs.contains(t) { return read() }
-        interp.invoke { i in if self.spec.nodes[i].outputs[0] == t { out = read() } }
+        var out: [Int: [Float]] = [:]
+        let read = { (t: Int) -> [Float] in self.interp.tensorBytes(t).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
+        for t in spec.inputs where tensors.contains(t) { out[t] = read(t) }
+        interp.invoke { i in
+            for t in self.spec.nodes[i].outputs where tensors.contains(t) { out[t] = read(t) }
+        }
         return out
     }
 }
@@ -116,13 +123,20 @@ func refit(_ spec: inout ModelSpec, node n: Int, dropping gone: Set<Int>, own: [
     let kept = (0..<c).filter { !gone.contains($0) } + [c]  // c: the constant 1, i.e. the bias
     let k = kept.count
     var w = spec.weightFloats(wt), b = spec.weightFloats(bt)
-    // A = own[K′, K′] + λI (ridge, for channels that are nearly constant or duplicated).
+    // A = own[K′, K′] + λ on the weights' diagonal: a ridge that pulls the weights towards their
+    // unpruned values, worth k positions of data (λ = k · the mean of a kept channel's E[x²]). With many
+    // positions per unknown (convolutions over an image) it hardly matters; where a layer sees few
+    // (a classifier on one vector per image) it keeps the fit from matching the calibration images only.
+    // The bias is not pulled: it absorbs the removed channels' mean.
     var a = [Double](repeating: 0, count: k * k)
-    var trace = 0.0
-    for i in 0..<k { trace += moment(own, d, kept[i], kept[i]) }
-    let lambda = 1e-5 * trace / Double(k) + 1e-12
+    let samples = max(moment(own, d, c, c), 1)
+    var diagonal = 0.0
+    for i in 0..<(k - 1) { diagonal += moment(own, d, kept[i], kept[i]) }
+    let meanSquare = diagonal / Double(max(k - 1, 1)) / samples
+    let lambda = Double(k) * meanSquare + 1e-5 * diagonal / Double(max(k - 1, 1)) + 1e-12
     for i in 0..<k { for j in 0..<k { a[i * k + j] = moment(own, d, kept[i], kept[j]) } }
-    for i in 0..<k { a[i * k + i] += lambda }
+    for i in 0..<(k - 1) { a[i * k + i] += lambda }
+    a[(k - 1) * k + (k - 1)] += 1e-12 * samples
     guard cholesky(&a, k) else { return }
     var rhs = [Double](repeating: 0, count: k)
     for row in 0..<o {
@@ -131,7 +145,7 @@ func refit(_ spec: inout ModelSpec, node n: Int, dropping gone: Set<Int>, own: [
             let col = kept[i]
             var s = cross[c * d + col] * Double(b[row])
             for j in 0..<c { s += cross[j * d + col] * Double(w[row * c + j]) }
-            rhs[i] = s
+            rhs[i] = s + (i < k - 1 ? lambda * Double(w[row * c + col]) : 0)
         }
         choleskySolve(a, k, &rhs)
         for j in 0..<c { w[row * c + j] = 0 }

@@ -259,4 +259,38 @@ struct ChannelGroupTests {
               + "important channels, \(errWorst) keeping the least; top-1 as the unpruned model on \(top1) of \(photos.count) photos")
         #expect(errBest < errWorst * 0.9, "best \(errBest), worst \(errWorst)")
     }
+
+    @Test func sensitivityBeatsOneRatioAtTheSameMACs() throws {
+        // MobileNetV2 at 0.75 of its MACs, the readers refit either way: per-group counts chosen by
+        // each group's measured output noise (on the calibration photos) against its removed MACs leave
+        // less error on the shipped photos (another set) than one ratio for every group.
+        let (spec, calibration, photos) = try mobileNetV2WithPhotos()
+        let groups = channelGroups(spec)
+        let importance = try channelImportance(spec, groups, images: calibration)
+        let levels = try groupSensitivity(spec, groups, importance: importance, images: calibration)
+        for (i, g) in groups.enumerated() {
+            #expect(levels[i].map(\.kept) == (g.blocked == nil ? levelCounts(g.channels, multiple: 8) : []))
+            // Fewer channels, fewer MACs.
+            #expect(zip(levels[i], levels[i].dropFirst()).allSatisfy { $0.macs > $1.macs })
+        }
+        let chosen = try #require(chooseBySensitivity(spec, groups, importance: importance, levels: levels, macs: 0.75))
+        #expect(chosen.macs <= 0.75 && chosen.macs > 0.65, "\(chosen.macs)")
+        #expect(chosen.keep.values.allSatisfy { $0.count % 8 == 0 })
+        let uniform = chooseUniform(spec, groups, importance: importance, macs: chosen.macs)
+        let bySensitivity = try pruneChannels(reconstructReaders(spec, groups, keep: chosen.keep, images: calibration), groups, keep: chosen.keep)
+        let byRatio = try pruneChannels(reconstructReaders(spec, groups, keep: uniform, images: calibration), groups, keep: uniform)
+        let total = Double(modelStats(spec).macs)
+        let macsRatio = Double(modelStats(byRatio).macs) / total
+        #expect(macsRatio <= chosen.macs + 1e-9)
+        let want = try photoOutputs(spec, photos), a = try photoOutputs(bySensitivity, photos), b = try photoOutputs(byRatio, photos)
+        let errSens = meanError(want, a), errRatio = meanError(want, b)
+        let top1 = zip(want, a).filter { argmax($0) == argmax($1) }.count
+        print("MobileNetV2, refit: by sensitivity at \(chosen.macs) of its MACs, mean relative error of the logits \(errSens), top-1 as "
+              + "unpruned on \(top1) of \(photos.count) photos; one ratio at \(macsRatio): \(errRatio)")
+        #expect(errSens < errRatio * 0.8, "sensitivity \(errSens), one ratio \(errRatio)")
+        // Unreachable targets are nil, and say how far the counts go.
+        let floor = reachableMacs(spec, groups, levels: levels)
+        #expect(floor > 0.05 && floor < 0.75)
+        #expect(chooseBySensitivity(spec, groups, importance: importance, levels: levels, macs: floor * 0.9) == nil)
+    }
 }

@@ -158,7 +158,7 @@ func expectMatches(_ detector: Detector, _ want: [GoldenDetection], _ what: Stri
         #expect(noDecoder.status == 64 && noDecoder.stderr.contains("has no detection decoder"), "\(noDecoder.stderr)")
         // --labels with --decoder: the decoder sets the task (detection), the labels name its classes.
         let labels = dir + "/labels.txt"
-        FileManager.default.createFile(atPath: labels, contents: Data("person face\n".utf8))
+        _ = FileManager.default.createFile(atPath: labels, contents: Data("person face\n".utf8))
         let named = dir + "/named.swl"
         let l = try swiftlet(["import", repoFile("models/onnx/blazeface.onnx"), "-o", named, "--decoder", "blazeface", "--labels", labels])
         #expect(l.status == 0, "\(l.stderr)")

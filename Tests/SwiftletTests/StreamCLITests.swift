@@ -27,7 +27,7 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         var files: [String] = []
         for r in jpegFrameRanges(stream) {
             let path = dir + "/frame\(files.count).jpg"
-            FileManager.default.createFile(atPath: path, contents: Data(stream[r]))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(stream[r]))
             files.append(path)
         }
         #expect(files.count == 3)
@@ -98,7 +98,7 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         var long = Data()
         for _ in 0..<10 { long.append(one) }
         let path = dir + "/r.mjpeg"
-        FileManager.default.createFile(atPath: path, contents: long)
+        _ = FileManager.default.createFile(atPath: path, contents: long)
         for model in [dir + "/b.swl", try Self.model.get()] {
             var results: [[String]] = []
             for flags in [[String](), ["--no-pipeline"]] {
@@ -140,7 +140,7 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: video)))
         var range = 0..<0
         for _ in 0..<3 { range = bytes.withUnsafeBytes { nextJPEGFrame($0, from: range.upperBound)! } }
-        FileManager.default.createFile(atPath: dir + "/frame2.jpg", contents: Data(bytes[range]))
+        _ = FileManager.default.createFile(atPath: dir + "/frame2.jpg", contents: Data(bytes[range]))
         let i = try swiftlet(["run", dir + "/b.swl", "--image", dir + "/frame2.jpg", "--overlay", dir + "/img"])
         #expect(i.status == 0, "\(i.stderr)")
         let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/ov/frame_000002.jpg"))
@@ -154,7 +154,7 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         #expect(c.status == 64 && c.stderr.contains("--overlay draws detections"), "\(c.stderr)")
         // A recording in the overlay folder under a frame file's name is refused, not written over.
         try FileManager.default.createDirectory(atPath: dir + "/same", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir + "/same/frame_000001.jpg", contents: Data(bytes))  // three frames
+        _ = FileManager.default.createFile(atPath: dir + "/same/frame_000001.jpg", contents: Data(bytes))  // three frames
         let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/same/frame_000001.jpg"))
         let o = try swiftlet(["run", dir + "/b.swl", "--video", dir + "/same/frame_000001.jpg", "--overlay", dir + "/same"])
         #expect(o.status == 64 && o.stderr.contains("the recording"), "\(o.stderr)")
@@ -171,7 +171,7 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         var long = Data()
         for _ in 0..<1000 { long.append(one) }
         let path = dir + "/long.mjpeg"
-        FileManager.default.createFile(atPath: path, contents: long)
+        _ = FileManager.default.createFile(atPath: path, contents: long)
         let r = try swiftlet(["run", model, "--video", path, "--json", "--duration", "0.3"])
         #expect(r.status == 0, "\(r.stderr)")
         let summary = try jsonLines(r.stdout).last ?? [:]
@@ -189,7 +189,7 @@ private func topLabels(_ o: [String: Any]) -> [String] {
         let first = stream.withUnsafeBytes { nextJPEGFrame($0, from: 0)! }
         stream.removeSubrange((first.upperBound / 2)..<first.upperBound)
         let path = dir + "/bad.mjpeg"
-        FileManager.default.createFile(atPath: path, contents: Data(stream))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(stream))
         let r = try swiftlet(["run", model, "--video", path, "--json"])
         let lines = try jsonLines(r.stdout)
         #expect(lines.last?["corrupt"] as? Int == 1, "\(r.stdout)\n\(r.stderr)")

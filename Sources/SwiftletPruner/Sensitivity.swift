@@ -1,0 +1,197 @@
+import Foundation
+import SwiftletCore
+import SwiftletModel
+import SwiftletPipeline
+import SwiftletPlanner
+
+/// One way of pruning one channel group on its own, measured.
+public struct PruneLevel: Equatable, Sendable {
+    /// Channels the group keeps.
+    public var kept: Int
+    /// The whole model's MACs with only this group pruned to `kept`.
+    public var macs: Int
+    /// The model's output noise with only this group pruned (its readers refit): the output's squared
+    /// error against the unpruned model over its energy, summed over the calibration images. SQNR in dB is
+    /// `-10 log10(noise)`.
+    public var noise: Double
+
+    public init(kept: Int, macs: Int, noise: Double) {
+        self.kept = kept
+        self.macs = macs
+        self.noise = noise
+    }
+}
+
+/// `-10 log10(noise)`, the SQNR in dB of an output with that relative noise energy (∞ for none).
+public func sqnrDB(_ noise: Double) -> Double { noise > 0 ? -10 * log10(noise) : .infinity }
+
+/// The channel counts `chooseBySensitivity` tries for a group of `channels`: 7/8, 3/4, … 1/4 of them,
+/// rounded up to a multiple of `multiple` (at least `multiple`), without the whole group and without
+/// repeats, largest first. Groups under 2 · `multiple` channels get none.
+public func levelCounts(_ channels: Int, multiple: Int) -> [Int] {
+    guard channels >= 2 * multiple else { return [] }
+    var counts: [Int] = []
+    for eighths in stride(from: 7, through: 2, by: -1) {
+        let want = (channels * eighths + 7) / 8
+        let c = max(multiple, (want + multiple - 1) / multiple * multiple)
+        if c < channels && !counts.contains(c) { counts.append(c) }
+    }
+    return counts
+}
+
+/// The output of every output tensor of the model `runner` holds, on each image, concatenated.
+func outputs(_ runner: CalibrationRunner, images: [String]) throws(SwiftletError) -> [[Float]] {
+    var all: [[Float]] = []
+    for path in images {
+        let captured = try runner.values(of: Set(runner.spec.outputs), image: path)
+        all.append(runner.spec.outputs.flatMap { captured[$0] ?? [] })
+    }
+    return all
+}
+
+/// `Σ‖ref − out‖² / Σ‖ref‖²` over the images.
+func relativeNoise(_ ref: [[Float]], _ out: [[Float]]) -> Double {
+    var e = 0.0, s = 0.0
+    for (r, o) in zip(ref, out) {
+        for i in 0..<min(r.count, o.count) {
+            let d = Double(r[i]) - Double(o[i])
+            e += d * d
+            s += Double(r[i]) * Double(r[i])
+        }
+    }
+    return s > 0 ? e / s : (e > 0 ? .infinity : 0)
+}
+
+/// Each free group's sensitivity: for every count of `levelCounts`, the group alone pruned to its most
+/// important channels (by `importance`) with its pointwise readers refit by least squares, and the
+/// model's MACs and output noise: the refit from the even-numbered calibration images, the noise
+/// measured on the odd-numbered ones. The refit needs only the unpruned model's
+/// input moments of each reader, `E[[x; 1] [x; 1]ᵀ]`, gathered in one pass: with one group pruned,
+/// what a reader still gets is exactly the unpruned input's kept channels. Blocked groups and groups
+/// without levels get an empty list.
+public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]], images: [String],
+                             multiple: Int = 8, progress: ((Int, Int) -> Void)? = nil) throws(SwiftletError) -> [[PruneLevel]] {
+    // Fit on half the images and measure on the other half, so that a refit which only matches the
+    // images it saw (a classifier reads one vector per image) does not look harmless.
+    let fit = images.count > 1 ? images.enumerated().filter { $0.offset % 2 == 0 }.map(\.element) : images
+    let held = images.count > 1 ? images.enumerated().filter { $0.offset % 2 == 1 }.map(\.element) : images
+    let runner = try CalibrationRunner(spec)
+    let reference = try outputs(runner, images: held)
+    // The readers' inputs' second moments (full symmetric matrices with the constant last).
+    var readerInputs = Set<Int>()
+    for g in groups where g.blocked == nil {
+        for n in g.consumers where isPointwise(spec.nodes[n].op) { readerInputs.insert(spec.nodes[n].inputs[0]) }
+    }
+    var gram = [Int: [Double]]()
+    for t in readerInputs {
+        let d = (spec.tensors[t].shape.last ?? 1) + 1
+        gram[t] = [Double](repeating: 0, count: d * d)
+    }
+    for path in fit {
+        let captured = try runner.values(of: readerInputs, image: path)
+        for t in readerInputs.sorted() { accumulateGram(&gram[t, default: []], captured[t] ?? [], channels: d(spec, t) - 1) }
+    }
+    for t in readerInputs.sorted() { mirrorUpper(&gram[t, default: []], d(spec, t)) }
+
+    var result: [[PruneLevel]] = []
+    let work = groups.indices.reduce(0) { $0 + (groups[$1].blocked == nil ? levelCounts(groups[$1].channels, multiple: multiple).count : 0) }
+    var done = 0
+    for (gi, g) in groups.enumerated() {
+        guard g.blocked == nil, importance[gi].count == g.channels else {
+            result.append([])
+            continue
+        }
+        let order = g.channels > 0 ? importance[gi].indices.sorted {
+            importance[gi][$0] != importance[gi][$1] ? importance[gi][$0] > importance[gi][$1] : $0 < $1
+        } : []
+        var levels: [PruneLevel] = []
+        for count in levelCounts(g.channels, multiple: multiple) {
+            let keep = [gi: Array(order.prefix(count)).sorted()]
+            var fitted = spec
+            for (n, gone) in droppedInputs(spec, groups, keep) where spec.nodes[n].inputs.count > 2 {
+                guard let m = gram[spec.nodes[n].inputs[0]] else { continue }
+                refit(&fitted, node: n, dropping: gone, own: m, cross: m)
+            }
+            let pruned = try pruneChannels(fitted, groups, keep: keep)
+            let out = try outputs(CalibrationRunner(pruned), images: held)
+            levels.append(PruneLevel(kept: count, macs: modelStats(pruned).macs, noise: relativeNoise(reference, out)))
+            done += 1
+            progress?(done, work)
+        }
+        result.append(levels)
+    }
+    return result
+}
+
+@inline(__always) private func d(_ spec: ModelSpec, _ t: Int) -> Int { (spec.tensors[t].shape.last ?? 1) + 1 }
+
+/// Adds the upper triangle of `Σ [a; 1] [a; 1]ᵀ` over `a`'s positions to the `(c+1) × (c+1)` matrix `m`.
+func accumulateGram(_ m: inout [Double], _ a: [Float], channels c: Int) {
+    let d = c + 1
+    let positions = a.count / max(c, 1)
+    var r = [Double](repeating: 1, count: d)
+    m.withUnsafeMutableBufferPointer { mp in
+        for p in 0..<positions {
+            for k in 0..<c { r[k] = Double(a[p * c + k]) }
+            for i in 0..<d {
+                let ri = r[i]
+                if ri == 0 { continue }
+                let base = i * d
+                for j in i..<d { mp[base + j] += ri * r[j] }
+            }
+        }
+    }
+}
+
+/// Copies the upper triangle of the `d × d` matrix `m` into its lower one.
+func mirrorUpper(_ m: inout [Double], _ d: Int) {
+    for i in 0..<d { for j in 0..<i { m[i * d + j] = m[j * d + i] } }
+}
+
+/// The channels each free group keeps for the model to have at most `macs` of its multiply-accumulates,
+/// chosen greedily by sensitivity: starting from the unpruned model, each step takes, over every group,
+/// the move to one of its smaller measured counts that adds the least output noise per removed MAC
+/// (the groups' noises taken as adding up), until the target is met. The most important channels are
+/// kept. Returns the keep lists and the MAC fraction they give; nil when even every group at its
+/// smallest count stays above the target (`reachableMacs` says how far it goes).
+public func chooseBySensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]],
+                                levels: [[PruneLevel]], macs target: Double) -> (keep: [Int: [Int]], macs: Double)? {
+    let total = Double(modelStats(spec).macs)
+    var level = [Int](repeating: -1, count: groups.count)  // -1: whole
+    func keepNow() -> [Int: [Int]] {
+        var keep: [Int: [Int]] = [:]
+        for gi in groups.indices where level[gi] >= 0 {
+            let count = levels[gi][level[gi]].kept
+            let order = importance[gi].indices.sorted {
+                importance[gi][$0] != importance[gi][$1] ? importance[gi][$0] > importance[gi][$1] : $0 < $1
+            }
+            keep[gi] = Array(order.prefix(count)).sorted()
+        }
+        return keep
+    }
+    func fraction() -> Double { Double(modelStats(prunedShapes(spec, groups, keep: keepNow())).macs) / max(total, 1) }
+    let full = Int(total)
+    while fraction() > target {
+        var best: (gi: Int, l: Int, cost: Double)?
+        for gi in groups.indices where !levels[gi].isEmpty {
+            let curMacs = level[gi] < 0 ? full : levels[gi][level[gi]].macs
+            let curNoise = level[gi] < 0 ? 0 : levels[gi][level[gi]].noise
+            for l in (level[gi] + 1)..<levels[gi].count {
+                let saved = Double(curMacs - levels[gi][l].macs)
+                guard saved > 0 else { continue }
+                let cost = (levels[gi][l].noise - curNoise) / saved
+                if cost < best?.cost ?? .infinity { best = (gi, l, cost) }
+            }
+        }
+        guard let b = best else { return nil }
+        level[b.gi] = b.l
+    }
+    return (keepNow(), fraction())
+}
+
+/// The smallest MAC fraction `levels` can reach: every group at its smallest count.
+public func reachableMacs(_ spec: ModelSpec, _ groups: [ChannelGroup], levels: [[PruneLevel]]) -> Double {
+    var keep: [Int: [Int]] = [:]
+    for gi in groups.indices { if let last = levels[gi].last { keep[gi] = Array(0..<last.kept) } }
+    return Double(modelStats(prunedShapes(spec, groups, keep: keep)).macs) / max(Double(modelStats(spec).macs), 1)
+}
