@@ -2,6 +2,7 @@ import Foundation
 import SwiftletCore
 import SwiftletModel
 import SwiftletONNX
+import SwiftletPruner
 import SwiftletRuntime
 import Testing
 
@@ -56,6 +57,26 @@ import Testing
         #expect(back.labels == spec.labels)
         #expect(back.postprocess.kind == spec.postprocess.kind)
         #expect(back.postprocess.decoder == spec.postprocess.decoder)
+    }
+
+    /// Three channels in four kept in every group that can lose channels (`pruneChannels`).
+    static func pruned(_ model: String) throws -> ModelSpec {
+        let spec = try importONNX(path: repoFile("models/onnx/\(model).onnx"), options: ImportOptions())
+        let groups = channelGroups(spec)
+        var keep: [Int: [Int]] = [:]
+        for (i, g) in groups.enumerated() where g.blocked == nil && g.channels >= 4 {
+            keep[i] = (0..<g.channels).filter { $0 % 4 != 1 }
+        }
+        return try pruneChannels(spec, groups, keep: keep)
+    }
+
+    @Test("pruned models survive export: the ONNX file has the pruned shapes", arguments: ["mobilenet_v2", "squeezenet1_1", "mobilenet_v3_small"])
+    func prunedModel(model: String) throws {
+        let spec = try Self.pruned(model)
+        let full = try importONNX(path: repoFile("models/onnx/\(model).onnx"), options: ImportOptions())
+        #expect(spec.parameterCount < full.parameterCount * 8 / 10)
+        let back = try roundTrip(spec, model + " pruned")
+        #expect(back.parameterCount < full.parameterCount * 8 / 10, "\(back.parameterCount) parameters, unpruned \(full.parameterCount)")
     }
 
     /// x [1, 3, 8, 8] through the ops the shipped models lack: PRelu, Pad, AveragePool counting the
