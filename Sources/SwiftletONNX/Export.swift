@@ -84,12 +84,12 @@ struct ONNXExporter {
         for n in spec.nodes {
             switch n.op {
             case .quantize, .dequantize, .lookup:
-                throw .unsupported(detail: "\(modelName) is quantized (node '\(n.name)' is \(n.op.kind.name)); ONNX export takes a float model: \(hint)")
+                throw .unsupported(detail: "\(modelName) is quantized (node '\(n.name)' is \(n.op.kind.name)) and ONNX export writes float models only; \(hint)")
             default: break
             }
         }
         for t in spec.tensors where t.dtype != .float32 {
-            throw .unsupported(detail: "\(modelName) is quantized (tensor '\(t.name)' is \(t.dtype)); ONNX export takes a float model: \(hint)")
+            throw .unsupported(detail: "\(modelName) is quantized (tensor '\(t.name)' is \(t.dtype)) and ONNX export writes float models only; \(hint)")
         }
         for (i, t) in spec.tensors.enumerated() where t.storage == .weights {
             if t.offset < 0 || t.offset + t.byteCount > spec.weights.count {

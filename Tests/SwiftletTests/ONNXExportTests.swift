@@ -165,4 +165,23 @@ import Testing
             #expect(error.message.contains("export the float model: prune or import, then export"), "\(error.message)")
         }
     }
+
+    @Test("swiftlet export: writes an ONNX file import takes back; refuses an int8 model and an output that is the input")
+    func cli() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let swl = dir + "/d.swl", onnx = dir + "/d.onnx", q = dir + "/q.swl"
+        #expect(try swiftlet(["import", repoFile("models/onnx/digits_lenet.onnx"), "-o", swl]).status == 0)
+        let r = try swiftlet(["export", swl, "-o", onnx])
+        #expect(r.status == 0 && r.stdout.hasPrefix("wrote \(onnx): "), "\(r.stdout)\(r.stderr)")
+        #expect(try swiftlet(["import", onnx, "-o", dir + "/back.swl"]).status == 0)
+        let same = try swiftlet(["export", swl, "-o", swl])
+        #expect(same.status == 64 && same.stderr.contains("is the same file as the model"), "\(same.stderr)")
+        let quantize = try swiftlet(["quantize", swl, "--calibration", repoFile("models/digits/calibration"), "-o", q, "--quiet"])
+        #expect(quantize.status == 0, "\(quantize.stderr)")
+        let int8 = try swiftlet(["export", q, "-o", dir + "/q.onnx"])
+        #expect(int8.status == 1, "\(int8.stderr)")
+        #expect(int8.stderr.contains("is quantized") && int8.stderr.contains("export the float model: prune or import, then export"), "\(int8.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/q.onnx"))
+    }
 }
