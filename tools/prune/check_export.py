@@ -56,7 +56,7 @@ def compare(model, x_path, out_path, label):
         parts.append(f"{o.name} {err:.2e}")
     ok = worst <= TOLERANCE
     print(f"{'ok  ' if ok else 'FAIL'} {label}: opset {m.opset_import[0].version}, {len(m.graph.node)} nodes, "
-          f"{params:,} parameters; max relative error vs ONNX Runtime {worst:.2e} ({', '.join(parts)})")
+          f"{params:,} initializer values; max relative error vs ONNX Runtime {worst:.2e} ({', '.join(parts)})")
     return 0 if ok else 1
 
 
