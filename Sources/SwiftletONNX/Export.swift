@@ -511,7 +511,8 @@ struct ONNXExporter {
         let x = n.inputs[0], t = n.outputs[0]
         if isNHWC(x) {
             let logicalAxes = axes.map { Shape.nhwcToNCHW.firstIndex(of: $0) ?? $0 }.sorted()
-            let remaining = (0..<4).filter { !axes.contains($0) }.map { Shape.nhwcToNCHW[$0] }
+            // The kept axes, in stored order, as logical axes: without keepdims the output is in that order.
+            let remaining = (0..<4).filter { !axes.contains($0) }.map { Shape.nchwToNHWC[$0] }
             let outFits = keep ? isNHWC(t) : (!isNHWC(t) && remaining == remaining.sorted())
             if outFits {
                 let v = try logical(x, for: n)

@@ -2,6 +2,7 @@ import Foundation
 import SwiftletCore
 import SwiftletModel
 import SwiftletONNX
+import SwiftletPlanner
 import SwiftletPruner
 import SwiftletRuntime
 import Testing
@@ -143,6 +144,33 @@ import Testing
         #expect(back.preprocess == spec.preprocess)
         #expect(back.preprocess?.bgr == true)
         #expect(back.labels == ["a", "b \"quoted\"", "c", "d", "e"])
+    }
+
+    /// x [1, 3, 8, 8] → Conv (4 channels) → ReduceMean over H and W without keepdims → y [1, 4].
+    func convMean() -> [UInt8] {
+        var b = ONNXModelBuilder(opset: 13)
+        b.input("x", [1, 3, 8, 8])
+        b.initializer("w", dims: [4, 3, 1, 1], floats: (0..<12).map { Float($0) / 10 - 0.5 })
+        b.node("Conv", ["x", "w"], ["c"], name: "conv", [.ints("kernel_shape", [1, 1])])
+        b.node("ReduceMean", ["c"], ["y"], name: "mean", [.ints("axes", [2, 3]), .int("keepdims", 0)])
+        b.output("y")
+        return b.serialized()
+    }
+
+    @Test("means of NHWC tensors without keepdims: over H and W, and over H alone (output [N, W, C])")
+    func meanWithoutKeepDims() throws {
+        var spec = try importONNX(bytes: convMean(), path: "mean.onnx", options: ImportOptions())
+        try roundTrip(spec, "mean over H, W")
+        // The mean over stored axis 1 (H) alone leaves [N, W, C], whose order is not NCHW's [N, C, W]:
+        // the export must run it on the stored order.
+        guard let m = spec.nodes.firstIndex(where: { $0.op.kind == .mean }) else { throw TestFailure("no mean node") }
+        spec.nodes[m].op = .mean(axes: [1], keepDims: false)
+        let out = spec.nodes[m].outputs[0]
+        spec.tensors[out].shape = [1, 8, 4]
+        spec.tensors[out].byteCount = 8 * 4 * 4
+        _ = planArena(&spec, reorder: false)  // the output grew: plan the arena again
+        let back = try roundTrip(spec, "mean over H")
+        #expect(back.tensors[back.outputs[0]].logicalShape == [1, 8, 4])
     }
 
     @Test("export is deterministic, and a re-import exports to a graph of the same nodes")
