@@ -23,7 +23,7 @@ struct Swiftlet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Import, inspect and run edge-inference models.",
-        subcommands: [Import.self, Quantize.self, Prune.self, Run.self, Eval.self, Bench.self, Estimate.self, Inspect.self, Cameras.self, Record.self, SelfTest.self])
+        subcommands: [Import.self, Export.self, Quantize.self, Prune.self, Run.self, Eval.self, Bench.self, Estimate.self, Inspect.self, Cameras.self, Record.self, SelfTest.self])
 
     /// argument-parser's `main`, except that with --json its usage errors are JSON objects too.
     static func main() {
