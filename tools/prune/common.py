@@ -219,6 +219,27 @@ def _build_torch_module_class():
     import torch.nn.functional as F
     from onnx import numpy_helper
 
+    class ConstantPad(torch.autograd.Function):
+        """Zero padding by fixed amounts (left, right, top, bottom) that exports as one ONNX Pad
+        with constant pads (F.pad would export a chain of shape operators)."""
+
+        @staticmethod
+        def forward(ctx, x, pads):
+            ctx.pads = pads
+            return F.pad(x, pads)
+
+        @staticmethod
+        def backward(ctx, grad):
+            left, right, top, bottom = ctx.pads
+            h, w = grad.shape[-2], grad.shape[-1]
+            return grad[..., top:h - bottom, left:w - right], None
+
+        @staticmethod
+        def symbolic(g, x, pads):
+            left, right, top, bottom = pads
+            onnx_pads = torch.tensor([0, 0, top, left, 0, 0, bottom, right], dtype=torch.int64)
+            return g.op("Pad", x, g.op("Constant", value_t=onnx_pads), mode_s="constant")
+
     class OnnxModule(nn.Module):
         """A plain-CNN ONNX graph as a PyTorch module. Convolutions and fully connected layers are
         nn.Conv2d / nn.Linear submodules (trainable, and visible to Torch-Pruning's dependency
@@ -363,7 +384,7 @@ def _build_torch_module_class():
                 if kind == "conv":
                     x = get(ins[0])
                     if extra is not None:
-                        x = F.pad(x, extra)
+                        x = ConstantPad.apply(x, extra)
                     y = self.layers[key](x)
                 elif kind in ("linear", "bn"):
                     y = self.layers[key](get(ins[0]))
@@ -380,13 +401,17 @@ def _build_torch_module_class():
                 elif kind == "averagepool":
                     y = F.avg_pool2d(get(ins[0]), **extra)
                 elif kind == "globalaveragepool":
-                    y = get(ins[0]).mean(dim=(2, 3), keepdim=True)
+                    y = F.adaptive_avg_pool2d(get(ins[0]), 1)  # exports as GlobalAveragePool
                 elif kind == "reshape":
                     x = get(ins[0])
                     shape = [int(x.shape[i]) if s == 0 else s for i, s in enumerate(extra)]
-                    if len(shape) == 2 and shape[0] == x.shape[0] and x.dim() > 2:
-                        y = torch.flatten(x, 1)  # a flatten: stays valid when channels are pruned
+                    if len(shape) == 2 and shape[0] in (1, x.shape[0]) and x.dim() > 2:
+                        # A flatten ([1, K] from a batch-1 export): stays valid for a training
+                        # batch and when Torch-Pruning removes channels.
+                        y = torch.flatten(x, 1)
                     else:
+                        if shape[0] == 1 and x.shape[0] != 1:
+                            shape[0] = int(x.shape[0])  # the batch-1 export's batch: the training batch
                         y = x.reshape(shape)
                 elif kind == "flatten":
                     x = get(ins[0])
