@@ -114,6 +114,43 @@ def onnx_macs(model, shape) -> int:
     return common.macs_onnx(common.to_onnx(model, shape))["total"]
 
 
+def masked_check(model, shape, head, ratio: float, norm: int) -> float:
+    """Structure check: prunes a copy group by group (Torch-Pruning's interactive mode) and zeroes
+    the same output channels (conv / linear rows and biases, BatchNorm scale and shift) in another
+    copy of the unpruned model; returns the largest |pruned - masked| output difference on a random
+    input relative to the largest |output|. Small means the pruned model is exactly the original
+    with those channels removed (Torch-Pruning's surgery is right, only the choice of channels and
+    the missing compensation cost accuracy)."""
+    import torch
+    import torch.nn as nn
+    import torch_pruning as tp
+
+    head_name = next(n for n, mod in model.named_modules() if mod is head)
+    pruned, masked = copy.deepcopy(model), copy.deepcopy(model)
+    name_of = {mod: n for n, mod in pruned.named_modules()}
+    masked_mods = dict(masked.named_modules())
+    pruner = tp.pruner.MagnitudePruner(
+        pruned, torch.zeros(*shape), importance=tp.importance.MagnitudeImportance(p=norm),
+        global_pruning=False, pruning_ratio=ratio, ignored_layers=[dict(pruned.named_modules())[head_name]])
+    for group in pruner.step(interactive=True):
+        for dep, idxs in group:
+            mod = dep.target.module
+            if "out_channels" not in getattr(dep.handler, "__name__", "") or mod not in name_of:
+                continue
+            t = masked_mods[name_of[mod]]
+            idx = torch.tensor(list(idxs), dtype=torch.long)
+            with torch.no_grad():
+                if isinstance(t, (nn.Conv2d, nn.Linear, nn.BatchNorm2d)):
+                    t.weight[idx] = 0
+                    if t.bias is not None:
+                        t.bias[idx] = 0
+        group.prune()
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=shape).astype(np.float32))
+    with torch.no_grad():
+        a, b = pruned.eval()(x).numpy(), masked.eval()(x).numpy()
+    return float(np.abs(a - b).max() / max(1e-30, np.abs(b).max()))
+
+
 def bisect_ratio(model, shape, head, target: float, norm: int, count: str, steps: int = 14):
     """The uniform ratio whose pruned MACs / original MACs is closest to `target` among the
     bisection's probes (ties: the smaller ratio), MACs counted by Torch-Pruning's
@@ -187,13 +224,17 @@ def main() -> int:
                                       input_name=orig.graph.input[0].name,
                                       output_names=[o.name for o in orig.graph.output], doc=what)["total"]
             params = sum(p.numel() for p in pm.parameters())
+            mask_err = masked_check(model, shape, head, ratio, args.norm)
+            if mask_err > 1e-4:
+                raise RuntimeError(f"{name}: pruned model differs from the masked original by {mask_err:.1e}")
             rows.append(dict(model=name, kind=f"tp-l{args.norm}" + ("" if args.count == "tp" else "-onnxmacs"),
                              target=target, ratio=round(ratio, 6),
                              macs_fraction_tp=round(tp_macs(pm, shape) / base_tp, 4), macs=macs,
                              macs_fraction_onnx=round(macs / base_onnx, 4), params=params,
-                             file=os.path.relpath(path, common.REPO) if path.startswith(common.REPO) else path))
+                             pruned_vs_masked_rel=mask_err, file=os.path.relpath(path, common.REPO) if path.startswith(common.REPO) else path))
             print(f"  target {target:g}: ratio {ratio:.4f} -> {rows[-1]['macs_fraction_tp']:.4f} of MACs (TP count), "
-                  f"{macs / base_onnx:.4f} (ONNX), {params:,d} params -> {path}", flush=True)
+                  f"{macs / base_onnx:.4f} (ONNX), {params:,d} params, pruned vs masked original "
+                  f"{mask_err:.1e} -> {path}", flush=True)
         if name == "mobilenet_v2":
             for side in args.resolutions:
                 shp = [1, shape[1], side, side]
