@@ -130,7 +130,16 @@ def main() -> int:
     if args.check_only:
         return 0
 
-    # 2. Fine-tune on the train split.
+    # 2. Fine-tune on the train split. A graph that ends in Softmax gives probabilities: the loss is
+    # then the negative log of the true class's probability (cross-entropy on the logits otherwise).
+    producer = {o: n.op_type for n in src.graph.node for o in n.output}
+    ends_in_softmax = producer.get(src.graph.output[0].name) == "Softmax"
+
+    def loss_fn(out, target):
+        if ends_in_softmax:
+            return F.nll_loss(torch.log(out.clamp_min(1e-12)), target)
+        return F.cross_entropy(out, target)
+
     x_u8, y = train_split()
     x = torch.from_numpy(x_u8.astype(np.float32) / np.float32(255))[:, None]
     t = torch.from_numpy(y.astype(np.int64))
@@ -145,7 +154,7 @@ def main() -> int:
         for b in range(0, len(t), args.batch):
             j = perm[b:b + args.batch]
             opt.zero_grad()
-            loss = F.cross_entropy(module(x[j]), t[j])
+            loss = loss_fn(module(x[j]), t[j])
             loss.backward()
             opt.step()
             sched.step()
