@@ -18,6 +18,7 @@ tools/check-deps
 tools/embedded-check --aarch64
 for board in rpi4 rpi5 x86-64; do tools/build-board "$board"; done
 swift build -c release --build-tests
+tools/prune/check-export
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

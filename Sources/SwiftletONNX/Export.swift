@@ -131,6 +131,13 @@ struct ONNXExporter {
             b.metadata("swiftlet.mean", list(p.mean))
             b.metadata("swiftlet.std", list(p.std))
             b.metadata("swiftlet.colour", p.bgr ? "bgr" : "rgb")
+            switch p.resizeMode {
+            case .stretch: break
+            case .shorterCrop:
+                b.metadata("swiftlet.resize", "crop")
+                if p.resizeShorter > 0 { b.metadata("swiftlet.resize_shorter", "\(p.resizeShorter)") }
+            case .letterbox: b.metadata("swiftlet.resize", "letterbox")
+            }
         }
         if let name = decoderPresetName(spec.postprocess.decoder) { b.metadata("swiftlet.decoder", name) }
         if !spec.labels.isEmpty, let data = try? JSONSerialization.data(withJSONObject: spec.labels),

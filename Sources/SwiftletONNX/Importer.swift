@@ -211,7 +211,8 @@ func checkLabels(_ spec: ModelSpec, _ options: ImportOptions, path: String) thro
 
 /// Defaults an exporter can leave in the ONNX file's `metadata_props` (tools/models/export.py does):
 /// `swiftlet.mean` and `swiftlet.std` (three numbers in 0–255 units, e.g. `[123.675, 116.28, 103.53]`),
-/// `swiftlet.colour` (`rgb` or `bgr`), `swiftlet.task` (`classification`, `detection`),
+/// `swiftlet.colour` (`rgb` or `bgr`), `swiftlet.resize` (`crop`, with `swiftlet.resize_shorter`;
+/// `letterbox`; `stretch`), `swiftlet.task` (`classification`, `detection`),
 /// `swiftlet.decoder` (a `DecoderPreset` name, e.g. `blazeface`) and `swiftlet.name`. Command-line
 /// flags override them.
 func modelMetadata(_ model: Onnx_ModelProto) -> (preprocess: Preprocess?, kind: OutputKind?, name: String?, decoder: String?) {
@@ -228,6 +229,15 @@ func modelMetadata(_ model: Onnx_ModelProto) -> (preprocess: Preprocess?, kind: 
         p.mean = m
         p.std = s
         p.bgr = props["swiftlet.colour"] == "bgr"
+        // `swiftlet.resize`: `crop` (the shorter side to `swiftlet.resize_shorter`, default the input's
+        // size, then a centre crop), `letterbox`, or `stretch` (also when absent).
+        switch props["swiftlet.resize"] {
+        case "crop":
+            p.resizeMode = .shorterCrop
+            p.resizeShorter = max(0, Int(props["swiftlet.resize_shorter"] ?? "") ?? 0)
+        case "letterbox": p.resizeMode = .letterbox
+        default: break
+        }
         pre = p
     }
     let kind: OutputKind? = ["classification": .classification, "detection": .detection][props["swiftlet.task"] ?? ""]

@@ -71,6 +71,9 @@ public struct PruneResult: Sendable {
     public var targetText = ""
     /// The estimated latency on the board before and after, for a board target.
     public var estimatedMs: (before: Double, after: Double)?
+    /// With labels (`swiftlet prune --labels DIR`): the folder, its image count, top-1 and top-5 in
+    /// percent before and after, and the share of images whose top-1 the pruned model keeps.
+    public var accuracy: (labels: String, images: Int, top1: (Double, Double), top5: (Double, Double), agreement: Double)?
 }
 
 /// Prunes the float model `spec` (read from `path`) to `o.target`: channel groups from the graph,
@@ -341,6 +344,9 @@ extension PruneResult {
         if let e = estimatedMs {
             lines.append("estimated on the board: \(formatFixed(e.before, 2)) → \(formatFixed(e.after, 2)) ms")
         }
+        if let a = accuracy {
+            lines.append("accuracy on \(a.labels) (\(a.images) images): top-1 \(formatFixed(a.top1.0, 2)) → \(formatFixed(a.top1.1, 2)) %, top-5 \(formatFixed(a.top5.0, 2)) → \(formatFixed(a.top5.1, 2)) %, top-1 as unpruned on \(formatFixed(a.agreement, 2)) %")
+        }
         lines.append("output on the \(images) calibration images against the unpruned model: SQNR \(outputSQNR.isFinite ? formatFixed(outputSQNR, 1) : "exact") dB, top-1 the same on \(formatFixed(top1Agreement * 100, 0)) %, top-5 overlap \(formatFixed(top5Agreement * 100, 0)) % (the images the refit saw; 'swiftlet eval' compares on labelled ones)")
         return lines
     }
@@ -359,10 +365,12 @@ extension PruneResult {
         s += "\"groups\":{\"free\":\(freeGroups),\"pruned\":\(prunedGroups),\"blocked\":\(blockedGroups)},\"images\":\(images),"
         s += "\"before\":\(totals(before)),\"after\":\(totals(after)),"
         if let e = estimatedMs { s += "\"estimated_ms\":[\(jsonNumber(e.before)),\(jsonNumber(e.after))]," }
+        if let a = accuracy {
+            s += "\"accuracy\":{\"labels\":\(jsonString(a.labels)),\"images\":\(a.images),\"top1\":[\(jsonNumber(a.top1.0)),\(jsonNumber(a.top1.1))],"
+                + "\"top5\":[\(jsonNumber(a.top5.0)),\(jsonNumber(a.top5.1))],\"agreement\":\(jsonNumber(a.agreement))},"
+        }
         s += "\"output_sqnr_db\":\(outputSQNR.isFinite ? jsonNumber(outputSQNR) : "null"),\"top1_agreement\":\(jsonNumber(top1Agreement)),\"top5_agreement\":\(jsonNumber(top5Agreement)),"
         s += "\"layers\":[\(rows.joined(separator: ","))]}"
         return s
     }
 }
-
-func padRight(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }

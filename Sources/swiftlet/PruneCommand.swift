@@ -56,6 +56,9 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("export-onnx"), help: "Also write the pruned float model as ONNX (for fine-tuning in PyTorch: tools/prune/finetune_digits.py).")
     var exportONNX: String?
 
+    @Option(help: "A labelled folder (one sub-folder per class, as for 'swiftlet eval'): the report adds top-1 and top-5 before and after.")
+    var labels: String?
+
     @Option(help: "Also write the report as JSON to this file.")
     var report: String?
 
@@ -87,6 +90,7 @@ struct Prune: ParsableCommand {
                 try checkOutputPath(report, flag: "--report", inputs: inputs)
                 outputs.append(("--report", report))
             }
+            if let labels { for image in try listImages(labels, flag: "--labels") { inputs.append(("the labelled image", image)) } }
             if let exportONNX {
                 try checkOutputPath(exportONNX, flag: "--export-onnx", inputs: inputs)
                 outputs.append(("--export-onnx", exportONNX))
@@ -113,10 +117,24 @@ struct Prune: ParsableCommand {
             o.uniform = uniform
             o.progress = !quiet
             o.timingRuns = runs
-            let result = try pruneModel(spec, path: model, o)
+            var result = try pruneModel(spec, path: model, o)
             try checkWritable(result.spec)
             let bytes = encodeSWL(result.spec)
             _ = try PackedModel(file: MappedFile(bytes: bytes), path: output)
+            if let labels {
+                // Both models from files, as 'swiftlet eval' reads them; the output is written only after.
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-prune-\(getpid())").path
+                try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: dir) }
+                try sys_writeFile(dir + "/unpruned.swl", encodeSWL(spec))
+                try sys_writeFile(dir + "/pruned.swl", bytes)
+                let (scores, failed) = try evaluate(models: [dir + "/unpruned.swl", dir + "/pruned.swl"], labelsDir: labels)
+                if !failed.isEmpty { throw .invalidInput(path: failed[0].0, detail: failed[0].1, hint: "fix or remove the image in --labels") }
+                func pct(_ a: Int, _ n: Int) -> Double { n == 0 ? 0 : 100 * Double(a) / Double(n) }
+                let a = scores[0], b = scores[1]
+                result.accuracy = (labels, a.count, (pct(a.top1, a.count), pct(b.top1, b.count)), (pct(a.top5, a.count), pct(b.top5, b.count)),
+                                   pct(b.agree, b.count))
+            }
             try sys_writeFile(output, bytes)
             let name = spec.name.isEmpty ? model : spec.name
             var lines = result.text(modelName: name)
@@ -124,6 +142,10 @@ struct Prune: ParsableCommand {
             for l in lines { sys_print(l) }
             if let report { try sys_writeFile(report, Array(result.json(modelName: name, output: output).utf8)) }
             sys_print("wrote \(output): \(formatBytes(bytes.count)) (unpruned \(formatBytes(result.before.fileBytes))), arena \(formatBytes(result.spec.arenaBytes))")
+            if let exportONNX {
+                try sys_writeFile(exportONNX, try SwiftletONNX.exportONNX(result.spec))
+                sys_print("wrote \(exportONNX): the pruned float model as ONNX")
+            }
         }
     }
 }

@@ -45,6 +45,19 @@ import Testing
         return back
     }
 
+    @Test func resizeModeSurvivesExport() throws {
+        // `swiftlet.resize` / `swiftlet.resize_shorter`: a pruned MobileNetV2 exported for fine-tuning
+        // and imported again keeps its centre crop without `--resize` on the command line.
+        var spec = try importONNX(path: repoFile("models/onnx/digits_lenet.onnx"), options: ImportOptions())
+        for (mode, shorter) in [(ResizeMode.shorterCrop, 10), (.shorterCrop, 0), (.letterbox, 0), (.stretch, 0)] {
+            spec.preprocess?.resizeMode = mode
+            spec.preprocess?.resizeShorter = shorter
+            let back = try importONNX(bytes: exportONNX(spec), path: "resize.onnx", options: ImportOptions())
+            #expect(back.preprocess?.resizeMode == mode)
+            #expect(back.preprocess?.resizeShorter == shorter)
+        }
+    }
+
     @Test("shipped models survive import → export → import", arguments: models)
     func shippedModel(model: String) throws {
         let path = repoFile("models/onnx/\(model).onnx")

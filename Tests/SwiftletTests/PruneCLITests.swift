@@ -1,0 +1,99 @@
+import Foundation
+import SwiftletCore
+import SwiftletModel
+import SwiftletPipeline
+import Testing
+
+// `swiftlet prune` end to end on the real digits classifier and its shipped calibration images:
+// byte-identical files from the same inputs, a report that adds up, and the bad inputs the issue
+// names, each with its exit code and a message that says what to do.
+
+@Suite(.serialized) struct PruneCLITests {
+    let digits = repoFile("models/onnx/digits_lenet.onnx")
+    let calibration = repoFile("models/digits/calibration")
+
+    /// `swiftlet prune digits … args`, with few images and one timed run (the figures are not checked).
+    func prune(_ model: String, _ args: [String]) throws -> CLIResult {
+        try swiftlet(["prune", model, "--calibration", calibration, "--images", "40", "--runs", "1", "--quiet"] + args)
+    }
+
+    @Test func sameInputsGiveTheSameBytesAndTheReportAddsUp() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var files: [[Data]] = []
+        for run in ["a", "b"] {
+            let r = try prune(digits, ["--macs", "0.6", "--multiple", "4", "-o", "\(dir)/\(run).swl",
+                                       "--export-onnx", "\(dir)/\(run).onnx", "--report", "\(dir)/\(run).json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("pruned digits-lenet to"), "\(r.stdout)")
+            files.append(try ["swl", "onnx"].map { try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(run).\($0)")) })
+        }
+        // Two processes (each with its own hash seed): the same bytes.
+        #expect(files[0] == files[1])
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.json"))) as! [String: Any]
+        let before = report["before"] as! [String: Any], after = report["after"] as! [String: Any]
+        let ratio = Double(after["macs"] as! Int) / Double(before["macs"] as! Int)
+        #expect(ratio <= 0.6 && ratio > 0.3, "MAC ratio \(ratio)")
+        #expect((after["parameters"] as! Int) < (before["parameters"] as! Int))
+        // The file holds what the report says: fewer MACs, and it loads and runs.
+        let pruned = try PackedModel(path: "\(dir)/a.swl")
+        #expect(modelStats(pruned.spec).macs == after["macs"] as! Int)
+        let layers = report["layers"] as! [[String: Any]]
+        #expect(layers.contains { ($0["outputs"] as! [Int])[1] < ($0["outputs"] as! [Int])[0] })
+        let run = try swiftlet(["run", "\(dir)/a.swl", "--image", repoFile("models/digits/test/3/0045.jpg")])
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+
+    @Test func badTargetsAreUsageErrors() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/p.swl"
+        for (args, says) in [
+            (["--macs", "0"], "(0, 1]"),
+            (["--macs", "1.5"], "(0, 1]"),
+            (["--macs", "nan"], "(0, 1]"),
+            ([String](), "give a target"),
+            (["--macs", "0.5", "--latency-ms", "3"], "not both"),
+            (["--macs", "0.5", "--board", "rpi4"], "--board goes with --latency-ms"),
+            (["--latency-ms", "-1"], "above 0"),
+            // Unreachable: says how far it goes.
+            (["--macs", "0.05"], "cannot be reached"),
+            (["--latency-ms", "0.000001"], "cannot be reached"),
+        ] {
+            let r = try prune(digits, args + ["-o", out])
+            #expect(r.status == 64, "\(args): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains(says), "\(args): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out), "\(args) wrote a file")
+        }
+        let floor = try prune(digits, ["--macs", "0.05", "-o", out])
+        #expect(floor.stderr.contains("pass --macs 0."), "\(floor.stderr)")
+    }
+
+    @Test func modelsThatCannotBePrunedSayWhy() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Nothing prunable: the tiny classifier's only channels are its input's and its output's.
+        let tiny = try writeModel(tinyClassifier(), dir, "tiny.swl")
+        var r = try prune(tiny, ["--macs", "0.5", "-o", "\(dir)/p.swl"])
+        #expect(r.status == 1 && r.stderr.contains("nothing in") && r.stderr.contains("can be pruned"), "\(r.stderr)")
+        // No pre-processing: calibration cannot feed it images.
+        let bare = try writeModel(tinyClassifier(preprocess: false), dir, "bare.swl")
+        r = try prune(bare, ["--macs", "0.5", "-o", "\(dir)/p.swl"])
+        #expect(r.status == 1 && r.stderr.contains("no pre-processing metadata") && r.stderr.contains("--mean"), "\(r.stderr)")
+        // An int8 model: prune the float one, then quantize.
+        let q = try swiftlet(["quantize", digits, "--calibration", calibration, "--images", "20", "-o", "\(dir)/int8.swl", "--quiet"])
+        #expect(q.status == 0, "\(q.stderr)")
+        r = try prune("\(dir)/int8.swl", ["--macs", "0.5", "-o", "\(dir)/p.swl"])
+        #expect(r.status == 1 && r.stderr.contains("quantized") && r.stderr.contains("prune the float model"), "\(r.stderr)")
+        // A calibration image that is not a JPEG is named.
+        let bad = "\(dir)/cal"
+        try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
+        try Data("not a jpeg".utf8).write(to: URL(fileURLWithPath: "\(bad)/broken.jpg"))
+        r = try swiftlet(["prune", digits, "--calibration", bad, "--macs", "0.5", "-o", "\(dir)/p.swl", "--quiet"])
+        #expect(r.status == 1 && r.stderr.contains("broken.jpg"), "\(r.stderr)")
+        // The output may not replace the model.
+        r = try prune(tiny, ["--macs", "0.5", "-o", tiny])
+        #expect(r.status == 64, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/p.swl"))
+    }
+}
