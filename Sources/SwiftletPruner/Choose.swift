@@ -58,7 +58,7 @@ public func channelImportance(_ spec: ModelSpec, _ groups: [ChannelGroup], image
 /// the most important channels kept, in ascending order. Groups of fewer than 2 · `multiple` channels
 /// are left whole.
 public func chooseUniform(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]], macs target: Double,
-                          multiple: Int = 8) -> [Int: [Int]] {
+                          multiple: Int = 16) -> [Int: [Int]] {
     let total = Double(modelStats(spec).macs)
     // Each group's channels, most important first (ties by index).
     let order = groups.indices.map { i in

@@ -23,7 +23,7 @@ public struct PruneOptions: Sendable {
     /// Use at most this many calibration images (the first in path order).
     public var maxImages: Int?
     /// Kept channel counts are multiples of this (the kernels' SIMD width).
-    public var multiple = 8
+    public var multiple = 16
     /// One ratio for every group instead of counts chosen by sensitivity.
     public var uniform = false
     /// Progress on stderr.
@@ -326,7 +326,9 @@ extension PruneResult {
     /// The report: a summary line, the layer table, the totals and the output's agreement.
     public func text(modelName: String) -> [String] {
         let r = Double(after.macs) / Double(max(before.macs, 1))
-        var lines = ["pruned \(modelName) to \(formatFixed(r, 3)) of its MACs (target \(targetText)), \(method): \(prunedGroups) of \(freeGroups) free channel groups pruned (\(blockedGroups) blocked), readers refit on \(images) calibration images"]
+        var lines = [prunedGroups == 0
+            ? "\(modelName) already meets the target (\(targetText)): nothing pruned, the model is written as it was"
+            : "pruned \(modelName) to \(formatFixed(r, 3)) of its MACs (target \(targetText)), \(method): \(prunedGroups) of \(freeGroups) free channel groups pruned (\(blockedGroups) blocked), readers refit on \(images) calibration images"]
         lines.append("  " + padRight("layer", 34) + padRight("op", 16) + padLeft("outputs", 12) + padLeft("inputs", 12) + padLeft("MMACs", 16)
                      + padLeft("weights", 20) + padLeft("ms (1 thread)", 16) + padLeft("SQNR dB", 9))
         for l in layers {

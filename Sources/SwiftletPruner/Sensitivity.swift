@@ -70,7 +70,7 @@ func relativeNoise(_ ref: [[Float]], _ out: [[Float]]) -> Double {
 /// what a reader still gets is exactly the unpruned input's kept channels. Blocked groups and groups
 /// without levels get an empty list.
 public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]], images: [String],
-                             multiple: Int = 8, progress: ((Int, Int) -> Void)? = nil) throws(SwiftletError) -> [[PruneLevel]] {
+                             multiple: Int = 16, progress: ((Int, Int) -> Void)? = nil) throws(SwiftletError) -> [[PruneLevel]] {
     // Fit on half the images and measure on the other half, so that a refit which only matches the
     // images it saw (a classifier reads one vector per image) does not look harmless.
     let fit = images.count > 1 ? images.enumerated().filter { $0.offset % 2 == 0 }.map(\.element) : images

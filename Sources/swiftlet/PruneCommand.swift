@@ -47,8 +47,8 @@ struct Prune: ParsableCommand {
     @Option(parsing: .unconditional, help: "Use at most this many calibration images (the first in path order).")
     var images: Int?
 
-    @Option(parsing: .unconditional, help: "Kept channel counts are multiples of this (the kernels' SIMD width).")
-    var multiple: Int = 8
+    @Option(parsing: .unconditional, help: "Kept channel counts are multiples of this: 16, the channels the board kernels take at a time (depthwise convolutions on NEON and AVX2, the float GEMM's outputs), so removed MACs become time.")
+    var multiple: Int = 16
 
     @Flag(help: "One ratio for every channel group instead of counts chosen by each group's sensitivity.")
     var uniform = false

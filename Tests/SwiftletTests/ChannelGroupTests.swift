@@ -269,7 +269,7 @@ struct ChannelGroupTests {
         let importance = try channelImportance(spec, groups, images: calibration)
         let levels = try groupSensitivity(spec, groups, importance: importance, images: calibration)
         for (i, g) in groups.enumerated() {
-            #expect(levels[i].map(\.kept) == (g.blocked == nil ? levelCounts(g.channels, multiple: 8) : []))
+            #expect(levels[i].map(\.kept) == (g.blocked == nil ? levelCounts(g.channels, multiple: 16) : []))
             // Fewer channels, fewer MACs.
             #expect(zip(levels[i], levels[i].dropFirst()).allSatisfy { $0.macs > $1.macs })
         }

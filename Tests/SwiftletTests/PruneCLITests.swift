@@ -1,6 +1,7 @@
 import Foundation
 import SwiftletCore
 import SwiftletModel
+import SwiftletONNX
 import SwiftletPipeline
 import Testing
 
@@ -67,6 +68,20 @@ import Testing
         }
         let floor = try prune(digits, ["--macs", "0.05", "-o", out])
         #expect(floor.stderr.contains("pass --macs 0."), "\(floor.stderr)")
+    }
+
+    @Test func latencyTargets() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Already met here: the model is written whole, and says so.
+        var r = try prune(digits, ["--latency-ms", "1000", "-o", "\(dir)/a.swl", "--multiple", "4"])
+        #expect(r.status == 0 && r.stdout.contains("already meets the target"), "\(r.stdout) \(r.stderr)")
+        #expect(try PackedModel(path: "\(dir)/a.swl").spec.parameterCount == importONNX(path: digits, options: ImportOptions()).parameterCount)
+        // Estimated for a board: out of reach, with both latencies.
+        r = try prune(digits, ["--latency-ms", "0.000001", "--board", "rpi4", "-o", "\(dir)/b.swl", "--multiple", "4"])
+        #expect(r.status == 64 && r.stderr.contains("cannot be reached on rpi4 (estimated)") && r.stderr.contains("pass --latency-ms"), "\(r.stderr)")
+        r = try prune(digits, ["--latency-ms", "5", "--board", "pi9000", "-o", "\(dir)/b.swl"])
+        #expect(r.status == 64 && r.stderr.contains("--board 'pi9000'"), "\(r.stderr)")
     }
 
     @Test func modelsThatCannotBePrunedSayWhy() throws {
