@@ -40,17 +40,7 @@ public func exportONNX(_ spec: ModelSpec) throws(SwiftletError) -> [UInt8] {
 extension ONNXModelBuilder {
     /// A float32 graph output with its shape.
     mutating func output(_ name: String, _ dims: [Int64]) {
-        var vi = Onnx_ValueInfoProto()
-        vi.name = name
-        var tt = Onnx_TypeProto.Tensor()
-        tt.elemType = 1
-        for d in dims {
-            var dim = Onnx_TensorShapeProto.Dimension()
-            dim.dimValue = d
-            tt.shape.dim.append(dim)
-        }
-        vi.type.tensorType = tt
-        model.graph.output.append(vi)
+        model.graph.output.append(Self.valueInfo(name, dims))
     }
 }
 
@@ -457,12 +447,18 @@ struct ONNXExporter {
         .unsupported(detail: "\(modelName): node '\(n.name)' (\(n.op.kind.name)) cannot be exported to ONNX: \(why)")
     }
 
-    mutating func conv(_ n: NodeInfo, _ c: Conv2D) throws(SwiftletError) {
+    /// A layer's weights and bias inputs, which must be constants.
+    func constantWeights(_ n: NodeInfo) throws(SwiftletError) -> (Int, Int) {
         guard n.inputs.count == 3 else { throw unsupported(n, "it has \(n.inputs.count) inputs, not 3") }
         let (wt, bt) = (n.inputs[1], n.inputs[2])
         for t in [wt, bt] where spec.tensors[t].storage != .weights {
             throw unsupported(n, "its weights and bias must be constant")
         }
+        return (wt, bt)
+    }
+
+    mutating func conv(_ n: NodeInfo, _ c: Conv2D) throws(SwiftletError) {
+        let (wt, bt) = try constantWeights(n)
         let x = try nchwView(n.inputs[0], for: n)
         // [O, KH, KW, C/g] → ONNX OIHW.
         let ws = spec.tensors[wt].shape
@@ -480,11 +476,7 @@ struct ONNXExporter {
     }
 
     mutating func fullyConnected(_ n: NodeInfo, _ act: Activation) throws(SwiftletError) {
-        guard n.inputs.count == 3 else { throw unsupported(n, "it has \(n.inputs.count) inputs, not 3") }
-        let (wt, bt) = (n.inputs[1], n.inputs[2])
-        for t in [wt, bt] where spec.tensors[t].storage != .weights {
-            throw unsupported(n, "its weights and bias must be constant")
-        }
+        let (wt, bt) = try constantWeights(n)
         let x = try physical(n.inputs[0], for: n)
         let bias = try logical(bt, for: n)
         if spec.tensors[n.inputs[0]].shape.count == 2 {

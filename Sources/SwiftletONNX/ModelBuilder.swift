@@ -32,6 +32,11 @@ public struct ONNXModelBuilder {
 
     /// A float32 graph input; a dimension ≤ 0 is left symbolic (`N`).
     public mutating func input(_ name: String, _ dims: [Int64]) {
+        model.graph.input.append(Self.valueInfo(name, dims))
+    }
+
+    /// A float32 value's name and shape; a dimension ≤ 0 is left symbolic (`N`).
+    static func valueInfo(_ name: String, _ dims: [Int64]) -> Onnx_ValueInfoProto {
         var vi = Onnx_ValueInfoProto()
         vi.name = name
         var tt = Onnx_TypeProto.Tensor()
@@ -42,7 +47,7 @@ public struct ONNXModelBuilder {
             tt.shape.dim.append(dim)
         }
         vi.type.tensorType = tt
-        model.graph.input.append(vi)
+        return vi
     }
 
     /// A graph output, by the name of the value that becomes it.
