@@ -59,11 +59,7 @@ public func channelImportance(_ spec: ModelSpec, _ groups: [ChannelGroup], image
 /// are left whole.
 public func chooseUniform(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]], macs target: Double,
                           multiple: Int = 16) -> [Int: [Int]] {
-    let total = Double(modelStats(spec).macs)
-    // Each group's channels, most important first (ties by index).
-    let order = groups.indices.map { i in
-        importance[i].indices.sorted { importance[i][$0] != importance[i][$1] ? importance[i][$0] > importance[i][$1] : $0 < $1 }
-    }
+    let order = importanceOrder(importance)
     func plan(_ r: Double) -> [Int: [Int]] {
         var keep: [Int: [Int]] = [:]
         for (i, g) in groups.enumerated() where g.blocked == nil && g.channels >= 2 * multiple && importance[i].count == g.channels {
@@ -74,15 +70,22 @@ public func chooseUniform(_ spec: ModelSpec, _ groups: [ChannelGroup], importanc
         }
         return keep
     }
-    func fraction(_ keep: [Int: [Int]]) -> Double {
-        Double(modelStats(prunedShapes(spec, groups, keep: keep)).macs) / max(total, 1)
-    }
     var lo = 0.0, hi = 1.0
     for _ in 0..<30 {
         let mid = (lo + hi) / 2
-        if fraction(plan(mid)) > target { hi = mid } else { lo = mid }
+        if macFraction(spec, groups, keep: plan(mid)) > target { hi = mid } else { lo = mid }
     }
     return plan(lo)
+}
+
+/// Each group's channel indices, most important first (ties by index).
+func importanceOrder(_ importance: [[Double]]) -> [[Int]] {
+    importance.map { s in s.indices.sorted { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 } }
+}
+
+/// The fraction of `spec`'s MACs left after `keep` (from the pruned shapes alone).
+public func macFraction(_ spec: ModelSpec, _ groups: [ChannelGroup], keep: [Int: [Int]]) -> Double {
+    Double(modelStats(prunedShapes(spec, groups, keep: keep)).macs) / max(Double(modelStats(spec).macs), 1)
 }
 
 /// `spec`'s shapes (and the attributes that follow them) after `keep`, without its weights' values:

@@ -119,8 +119,7 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
     let choose = { (m: Double) -> [Int: [Int]]? in
         if o.uniform {
             let keep = chooseUniform(spec, groups, importance: importance, macs: m, multiple: o.multiple)
-            let f = Double(modelStats(prunedShapes(spec, groups, keep: keep)).macs) / Double(max(modelStats(spec).macs, 1))
-            return f <= m + 1e-12 ? keep : nil
+            return macFraction(spec, groups, keep: keep) <= m + 1e-12 ? keep : nil
         }
         return chooseBySensitivity(spec, groups, importance: importance, levels: levels, macs: m)?.keep
     }
@@ -151,7 +150,7 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
         result.estimatedMs = (try estimate(spec), try estimate(pruned))
     }
     note("prune: refitting \(droppedInputs(spec, groups, keep).count) layers")
-    var out = try pruneChannels(reconstructReaders(spec, groups, keep: keep, images: images), groups, keep: keep)
+    var out = try pruneAndRefit(spec, groups, keep: keep, images: images)
     out.name = spec.name
     result.spec = out
     result.freeGroups = prunable.count
@@ -168,7 +167,7 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
 func uniformFloor(_ spec: ModelSpec, _ groups: [ChannelGroup], multiple: Int) -> Double {
     var keep: [Int: [Int]] = [:]
     for (i, g) in groups.enumerated() where g.blocked == nil && g.channels >= 2 * multiple { keep[i] = Array(0..<multiple) }
-    return Double(modelStats(prunedShapes(spec, groups, keep: keep)).macs) / Double(max(modelStats(spec).macs, 1))
+    return macFraction(spec, groups, keep: keep)
 }
 
 /// The keep lists of the largest MAC fraction whose model runs within `ms` by `latency`, by bisection
@@ -201,10 +200,22 @@ func chooseForLatency(_ spec: ModelSpec, _ groups: [ChannelGroup], ms: Double, f
     return best
 }
 
-/// Median milliseconds of a whole run of `spec` on the image at `image`, over `runs` runs after one warm-up.
-func medianLatency(_ spec: ModelSpec, _ image: String, threads: Int, runs: Int) throws(SwiftletError) -> Double {
+/// `spec` loaded to run on `threads` threads, with the image at `image` as its input.
+func loadedWithImage(_ spec: ModelSpec, _ image: String, threads: Int = 1) throws(SwiftletError) -> Interpreter {
     let interp = try Interpreter(model: PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: spec.name), threads: threads)
     try loadImageInput(interp, path: image)
+    return interp
+}
+
+/// The median of nanosecond samples, in milliseconds (0 for none).
+func medianMs(_ ns: [UInt64]) -> Double {
+    let sorted = ns.sorted()
+    return sorted.isEmpty ? 0 : Double(sorted[sorted.count / 2]) / 1e6
+}
+
+/// Median milliseconds of a whole run of `spec` on the image at `image`, over `runs` runs after one warm-up.
+func medianLatency(_ spec: ModelSpec, _ image: String, threads: Int, runs: Int) throws(SwiftletError) -> Double {
+    let interp = try loadedWithImage(spec, image, threads: threads)
     interp.invoke()
     var times: [UInt64] = []
     for _ in 0..<max(runs, 1) {
@@ -212,14 +223,12 @@ func medianLatency(_ spec: ModelSpec, _ image: String, threads: Int, runs: Int) 
         interp.invoke()
         times.append(sys_monotonicNanoseconds() &- t0)
     }
-    times.sort()
-    return Double(times[times.count / 2]) / 1e6
+    return medianMs(times)
 }
 
 /// Per-node median milliseconds on one thread over `runs` runs after one warm-up.
 func layerTimes(_ spec: ModelSpec, _ image: String, runs: Int) throws(SwiftletError) -> [Double] {
-    let interp = try Interpreter(model: PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: spec.name))
-    try loadImageInput(interp, path: image)
+    let interp = try loadedWithImage(spec, image)
     var profile: [UInt64] = []
     interp.invoke(profile: &profile)
     var samples = [[UInt64]](repeating: [], count: profile.count)
@@ -227,10 +236,7 @@ func layerTimes(_ spec: ModelSpec, _ image: String, runs: Int) throws(SwiftletEr
         interp.invoke(profile: &profile)
         for i in 0..<profile.count { samples[i].append(profile[i]) }
     }
-    return samples.map { s in
-        let sorted = s.sorted()
-        return sorted.isEmpty ? 0 : Double(sorted[sorted.count / 2]) / 1e6
-    }
+    return samples.map(medianMs)
 }
 
 /// Fills `result`'s layer table, totals and output agreement from both models.

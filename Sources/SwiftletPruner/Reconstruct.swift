@@ -84,6 +84,12 @@ public func reconstructReaders(_ spec: ModelSpec, _ groups: [ChannelGroup], keep
     return current
 }
 
+/// `spec` with `keep`'s channels removed and the layers that read them refit on the images:
+/// `reconstructReaders`, then `pruneChannels`.
+public func pruneAndRefit(_ spec: ModelSpec, _ groups: [ChannelGroup], keep: [Int: [Int]], images: [String]) throws(SwiftletError) -> ModelSpec {
+    try pruneChannels(reconstructReaders(spec, groups, keep: keep, images: images), groups, keep: keep)
+}
+
 /// Adds, over the positions of `a` (the original input) and `b` (the pruned model's), the upper
 /// triangle of `Σ [b; 1] [b; 1]ᵀ` to `own` and `Σ [a; 1] [b; 1]ᵀ` to `cross`.
 func accumulateMoments(_ own: inout [Double], _ cross: inout [Double], _ a: [Float], _ b: [Float], channels c: Int) {

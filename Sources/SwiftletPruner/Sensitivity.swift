@@ -94,6 +94,7 @@ public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], import
     for t in readerInputs.sorted() { mirrorUpper(&gram[t, default: []], d(spec, t)) }
 
     var result: [[PruneLevel]] = []
+    let orders = importanceOrder(importance)
     let work = groups.indices.reduce(0) { $0 + (groups[$1].blocked == nil ? levelCounts(groups[$1].channels, multiple: multiple).count : 0) }
     var done = 0
     for (gi, g) in groups.enumerated() {
@@ -101,12 +102,9 @@ public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], import
             result.append([])
             continue
         }
-        let order = g.channels > 0 ? importance[gi].indices.sorted {
-            importance[gi][$0] != importance[gi][$1] ? importance[gi][$0] > importance[gi][$1] : $0 < $1
-        } : []
         var levels: [PruneLevel] = []
         for count in levelCounts(g.channels, multiple: multiple) {
-            let keep = [gi: Array(order.prefix(count)).sorted()]
+            let keep = [gi: Array(orders[gi].prefix(count)).sorted()]
             var fitted = spec
             for (n, gone) in droppedInputs(spec, groups, keep) where spec.nodes[n].inputs.count > 2 {
                 guard let m = gram[spec.nodes[n].inputs[0]] else { continue }
@@ -156,22 +154,15 @@ func mirrorUpper(_ m: inout [Double], _ d: Int) {
 /// smallest count stays above the target (`reachableMacs` says how far it goes).
 public func chooseBySensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]],
                                 levels: [[PruneLevel]], macs target: Double) -> (keep: [Int: [Int]], macs: Double)? {
-    let total = Double(modelStats(spec).macs)
+    let orders = importanceOrder(importance)
     var level = [Int](repeating: -1, count: groups.count)  // -1: whole
     func keepNow() -> [Int: [Int]] {
         var keep: [Int: [Int]] = [:]
-        for gi in groups.indices where level[gi] >= 0 {
-            let count = levels[gi][level[gi]].kept
-            let order = importance[gi].indices.sorted {
-                importance[gi][$0] != importance[gi][$1] ? importance[gi][$0] > importance[gi][$1] : $0 < $1
-            }
-            keep[gi] = Array(order.prefix(count)).sorted()
-        }
+        for gi in groups.indices where level[gi] >= 0 { keep[gi] = Array(orders[gi].prefix(levels[gi][level[gi]].kept)).sorted() }
         return keep
     }
-    func fraction() -> Double { Double(modelStats(prunedShapes(spec, groups, keep: keepNow())).macs) / max(total, 1) }
-    let full = Int(total)
-    while fraction() > target {
+    let full = modelStats(spec).macs
+    while macFraction(spec, groups, keep: keepNow()) > target {
         var best: (gi: Int, l: Int, cost: Double)?
         for gi in groups.indices where !levels[gi].isEmpty {
             let curMacs = level[gi] < 0 ? full : levels[gi][level[gi]].macs
@@ -186,12 +177,13 @@ public func chooseBySensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], imp
         guard let b = best else { return nil }
         level[b.gi] = b.l
     }
-    return (keepNow(), fraction())
+    let keep = keepNow()
+    return (keep, macFraction(spec, groups, keep: keep))
 }
 
 /// The smallest MAC fraction `levels` can reach: every group at its smallest count.
 public func reachableMacs(_ spec: ModelSpec, _ groups: [ChannelGroup], levels: [[PruneLevel]]) -> Double {
     var keep: [Int: [Int]] = [:]
     for gi in groups.indices { if let last = levels[gi].last { keep[gi] = Array(0..<last.kept) } }
-    return Double(modelStats(prunedShapes(spec, groups, keep: keep)).macs) / max(Double(modelStats(spec).macs), 1)
+    return macFraction(spec, groups, keep: keep)
 }
