@@ -30,11 +30,21 @@ public struct PruneOptions: Sendable {
     public var progress = false
     /// Timed runs per measurement (the median is kept).
     public var timingRuns = 15
+    /// The precision the pruned model will run in, when the choice should follow its measured time:
+    /// each group's levels are timed with its kernels (int8: each candidate quantized first), the counts
+    /// chosen by noise per removed millisecond, and a latency target measured or estimated in it. nil:
+    /// by noise per removed MAC, and latency targets on the float model.
+    public var precision: PrunePrecision?
 
     public init(calibrationDir: String, target: PruneTarget) {
         self.calibrationDir = calibrationDir
         self.target = target
     }
+}
+
+/// The kernels a pruning is timed with (`PruneOptions.precision`).
+public enum PrunePrecision: String, Sendable, CaseIterable {
+    case float32, int8
 }
 
 /// One layer with weights, before and after pruning.
@@ -69,6 +79,9 @@ public struct PruneResult: Sendable {
     public var images = 0
     public var method = ""
     public var targetText = ""
+    /// Each free group's measured levels (by sensitivity): the group named by the first layer that
+    /// computes it, its channels, and each count's MACs, noise and (timed) saved milliseconds.
+    public var sensitivity: [(group: String, channels: Int, levels: [PruneLevel])] = []
     /// The estimated latency on the board before and after, for a board target.
     public var estimatedMs: (before: Double, after: Double)?
     /// With labels (`swiftlet prune --labels DIR`): the folder, its image count, top-1 and top-5 in
@@ -108,10 +121,11 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
     }
     let note = { (s: String) in if o.progress { sys_printError(s + "\n") } }
     note("prune: \(images.count) calibration images, \(prunable.count) channel groups to weigh")
+    let timing = o.precision.map { LevelTiming(int8: $0 == .int8, calibrationDir: o.calibrationDir, image: images[0]) }
     let importance = try channelImportance(spec, groups, images: images)
     var levels: [[PruneLevel]] = []
     if !o.uniform {
-        levels = try groupSensitivity(spec, groups, importance: importance, images: images, multiple: o.multiple) { done, all in
+        levels = try groupSensitivity(spec, groups, importance: importance, images: images, multiple: o.multiple, timing: timing) { done, all in
             if o.progress && (done == all || done % 10 == 0) { sys_printError("prune: sensitivity \(done)/\(all)\n") }
         }
     }
@@ -126,6 +140,10 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
     let floor = o.uniform ? uniformFloor(spec, groups, multiple: o.multiple) : reachableMacs(spec, groups, levels: levels)
     let keep: [Int: [Int]]
     var result = PruneResult(spec: spec)
+    for (gi, g) in groups.enumerated() where gi < levels.count && !levels[gi].isEmpty {
+        result.sensitivity.append((g.sources.first.map { spec.nodes[$0].name } ?? "group \(gi)", g.channels, levels[gi]))
+    }
+    let precisionText = o.precision == .int8 ? "int8" : "float32"
     switch o.target {
     case .macs(let m):
         guard let k = choose(m) else {
@@ -135,17 +153,19 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
         result.targetText = "\(formatGeneral(m, 4)) of the MACs"
     case .latency(let ms, let threads):
         let measure = { (s: ModelSpec) throws(SwiftletError) -> Double in
-            try medianLatency(s, images[0], threads: threads, runs: o.timingRuns)
+            try medianLatency(timing.map { (t: LevelTiming) throws(SwiftletError) -> ModelSpec in try timedForm(s, t) } ?? s, images[0], threads: threads, runs: o.timingRuns)
         }
-        keep = try chooseForLatency(spec, groups, ms: ms, floor: floor, choose: choose, latency: measure, what: "here on \(threads) thread\(threads == 1 ? "" : "s")")
-        result.targetText = "\(formatGeneral(ms, 4)) ms here (\(threads) thread\(threads == 1 ? "" : "s"), measured)"
+        keep = try chooseForLatency(spec, groups, ms: ms, floor: floor, choose: choose, latency: measure,
+                                    what: "here on \(threads) thread\(threads == 1 ? "" : "s") (\(precisionText))", int8: o.precision == .int8)
+        result.targetText = "\(formatGeneral(ms, 4)) ms here (\(threads) thread\(threads == 1 ? "" : "s"), \(precisionText), measured)"
     case .estimated(let ms, let board):
         let estimate = { (s: ModelSpec) throws(SwiftletError) -> Double in
-            try estimateModel(PackedModel(file: MappedFile(bytes: encodeSWL(s)), path: path), target: board).totalMs
+            let timed = try timing.map { (t: LevelTiming) throws(SwiftletError) -> ModelSpec in try timedForm(s, t) } ?? s
+            return try estimateModel(PackedModel(file: MappedFile(bytes: encodeSWL(timed)), path: path), target: board).totalMs
         }
         keep = try chooseForLatency(spec, groups, ms: ms, floor: floor, choose: choose, latency: estimate,
-                                    what: "on \(board.board ?? board.cpu) (estimated)")
-        result.targetText = "\(formatGeneral(ms, 4)) ms on \(board.board ?? board.cpu) (estimated by swiftlet estimate, \(board.threads) thread\(board.threads == 1 ? "" : "s"))"
+                                    what: "on \(board.board ?? board.cpu) (estimated, \(precisionText))", int8: o.precision == .int8)
+        result.targetText = "\(formatGeneral(ms, 4)) ms on \(board.board ?? board.cpu) (estimated by swiftlet estimate, \(board.threads) thread\(board.threads == 1 ? "" : "s"), \(precisionText))"
         let pruned = try pruneChannels(spec, groups, keep: keep)
         result.estimatedMs = (try estimate(spec), try estimate(pruned))
     }
@@ -157,7 +177,7 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
     result.prunedGroups = keep.count
     result.blockedGroups = groups.filter { $0.blocked != nil }.count
     result.images = images.count
-    result.method = o.uniform ? "one ratio for every group" : "by sensitivity"
+    result.method = o.uniform ? "one ratio for every group" : o.precision.map { "by sensitivity per removed \($0.rawValue) millisecond" } ?? "by sensitivity per removed MAC"
     note("prune: measuring both models")
     try measure(&result, original: spec, groups: groups, keep: keep, images: images, runs: o.timingRuns)
     return result
@@ -174,13 +194,13 @@ func uniformFloor(_ spec: ModelSpec, _ groups: [ChannelGroup], multiple: Int) ->
 /// between `floor` and 1 (eight steps); errors when even the smallest model is slower.
 func chooseForLatency(_ spec: ModelSpec, _ groups: [ChannelGroup], ms: Double, floor: Double,
                       choose: (Double) -> [Int: [Int]]?, latency: (ModelSpec) throws(SwiftletError) -> Double,
-                      what: String) throws(SwiftletError) -> [Int: [Int]] {
+                      what: String, int8: Bool = false) throws(SwiftletError) -> [Int: [Int]] {
     let full = try latency(spec)
     if full <= ms { return [:] }
     let lowest = choose(floor + 1e-9) ?? [:]
     let fastest = try latency(pruneChannels(spec, groups, keep: lowest))
     guard fastest <= ms else {
-        throw .usage(detail: "--latency-ms \(formatGeneral(ms, 4)) cannot be reached \(what): the model takes \(formatFixed(full, 2)) ms, and pruned as far as it goes (\(formatFixed(floor, 3)) of its MACs) \(formatFixed(fastest, 2)) ms; pass --latency-ms \(formatFixed(fastest * 1.05, 2)) or more, or quantize the pruned model too")
+        throw .usage(detail: "--latency-ms \(formatGeneral(ms, 4)) cannot be reached \(what): the model takes \(formatGeneral(full, 3)) ms, and pruned as far as it goes (\(formatFixed(floor, 3)) of its MACs) \(formatGeneral(fastest, 3)) ms; pass --latency-ms \(formatGeneral(fastest * 1.05, 3)) or more\(int8 ? "" : ", or aim at the int8 model's latency with --precision int8")")
     }
     var lo = floor + 1e-9, hi = 1.0
     var best = lowest
@@ -378,7 +398,15 @@ extension PruneResult {
                 + "\"top5\":[\(jsonNumber(a.top5.0)),\(jsonNumber(a.top5.1))],\"agreement\":\(jsonNumber(a.agreement))},"
         }
         s += "\"output_sqnr_db\":\(outputSQNR.isFinite ? jsonNumber(outputSQNR) : "null"),\"top1_agreement\":\(jsonNumber(top1Agreement)),\"top5_agreement\":\(jsonNumber(top5Agreement)),"
-        s += "\"layers\":[\(rows.joined(separator: ","))]}"
-        return s
+        s += "\"layers\":[\(rows.joined(separator: ","))]"
+        if !sensitivity.isEmpty {
+            let groups = sensitivity.map { g in
+                "{\"group\":\(jsonString(g.group)),\"channels\":\(g.channels),\"levels\":[" + g.levels.map { l in
+                    "{\"kept\":\(l.kept),\"macs\":\(l.macs),\"noise\":\(jsonNumber(l.noise))" + (l.savedMs.map { ",\"saved_ms\":\(jsonNumber($0))" } ?? "") + "}"
+                }.joined(separator: ",") + "]}"
+            }
+            s += ",\"sensitivity\":[\(groups.joined(separator: ","))]"
+        }
+        return s + "}"
     }
 }

@@ -3,6 +3,7 @@ import SwiftletCore
 import SwiftletModel
 import SwiftletPipeline
 import SwiftletPlanner
+import SwiftletQuantizer
 
 /// One way of pruning one channel group on its own, measured.
 public struct PruneLevel: Equatable, Sendable {
@@ -14,11 +15,36 @@ public struct PruneLevel: Equatable, Sendable {
     /// error against the unpruned model over its energy, summed over the calibration images. SQNR in dB is
     /// `-10 log10(noise)`.
     public var noise: Double
+    /// With a timed sensitivity (`LevelTiming`): the milliseconds this pruning removes from the layers
+    /// it changes, on one thread in the timed precision; nil when not timed.
+    public var savedMs: Double?
 
-    public init(kept: Int, macs: Int, noise: Double) {
+    public init(kept: Int, macs: Int, noise: Double, savedMs: Double? = nil) {
         self.kept = kept
         self.macs = macs
         self.noise = noise
+        self.savedMs = savedMs
+    }
+}
+
+/// How `groupSensitivity` times each level, so that the choice weighs the time a pruning removes
+/// rather than its MACs: the kernels do not turn every removed MAC into time (blocks of channels,
+/// fixed per-layer costs), and less so in int8.
+public struct LevelTiming: Sendable {
+    /// Time the int8 form of each candidate (quantized on one calibration image: the ranges do not
+    /// change the time) instead of the float32 model.
+    public var int8: Bool
+    /// The calibration folder (the int8 form's one image) and the image fed to the timed runs.
+    public var calibrationDir: String
+    public var image: String
+    /// Timed runs per measurement; the per-layer medians are kept.
+    public var runs: Int
+
+    public init(int8: Bool, calibrationDir: String, image: String, runs: Int = 15) {
+        self.int8 = int8
+        self.calibrationDir = calibrationDir
+        self.image = image
+        self.runs = runs
     }
 }
 
@@ -70,7 +96,8 @@ func relativeNoise(_ ref: [[Float]], _ out: [[Float]]) -> Double {
 /// what a reader still gets is exactly the unpruned input's kept channels. Blocked groups and groups
 /// without levels get an empty list.
 public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]], images: [String],
-                             multiple: Int = 16, progress: ((Int, Int) -> Void)? = nil) throws(SwiftletError) -> [[PruneLevel]] {
+                             multiple: Int = 16, timing: LevelTiming? = nil,
+                             progress: ((Int, Int) -> Void)? = nil) throws(SwiftletError) -> [[PruneLevel]] {
     // Fit on half the images and measure on the other half, so that a refit which only matches the
     // images it saw (a classifier reads one vector per image) does not look harmless.
     let fit = images.count > 1 ? images.enumerated().filter { $0.offset % 2 == 0 }.map(\.element) : images
@@ -95,6 +122,7 @@ public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], import
 
     var result: [[PruneLevel]] = []
     let orders = importanceOrder(importance)
+    let timedOriginal = try timing.map { (t: LevelTiming) throws(SwiftletError) -> ModelSpec in try timedForm(spec, t) }
     let work = groups.indices.reduce(0) { $0 + (groups[$1].blocked == nil ? levelCounts(groups[$1].channels, multiple: multiple).count : 0) }
     var done = 0
     for (gi, g) in groups.enumerated() {
@@ -103,6 +131,10 @@ public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], import
             continue
         }
         var levels: [PruneLevel] = []
+        // The unpruned model timed again for each group, beside its levels, so slow drifts of a shared
+        // machine cancel.
+        var refTimes: [String: NodeTime]?
+        if let t = timing, let original = timedOriginal { refTimes = try nodeTimes(original, t) }
         for count in levelCounts(g.channels, multiple: multiple) {
             let keep = [gi: Array(orders[gi].prefix(count)).sorted()]
             var fitted = spec
@@ -112,7 +144,13 @@ public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], import
             }
             let pruned = try pruneChannels(fitted, groups, keep: keep)
             let out = try outputs(CalibrationRunner(pruned), images: held)
-            levels.append(PruneLevel(kept: count, macs: modelStats(pruned).macs, noise: relativeNoise(reference, out)))
+            var saved: Double?
+            if let t = timing, let ref = refTimes {
+                // A smaller count never costs more time than a larger one: the measurement's noise is
+                // not allowed to say so.
+                saved = max(savedMs(ref, try nodeTimes(timedForm(pruned, t), t)), levels.last?.savedMs ?? 0)
+            }
+            levels.append(PruneLevel(kept: count, macs: modelStats(pruned).macs, noise: relativeNoise(reference, out), savedMs: saved))
             done += 1
             progress?(done, work)
         }
@@ -146,10 +184,53 @@ func mirrorUpper(_ m: inout [Double], _ d: Int) {
     for i in 0..<d { for j in 0..<i { m[i * d + j] = m[j * d + i] } }
 }
 
+/// A node's measured time and what it computes on (its tensors' shapes).
+struct NodeTime {
+    var shapes: [[Int]]
+    var ms: Double
+}
+
+/// `spec` as `timing` times it: the float model, or its int8 form quantized on the first calibration
+/// image (min-max, no bias correction: only the shapes and kernels matter to the time).
+func timedForm(_ spec: ModelSpec, _ timing: LevelTiming) throws(SwiftletError) -> ModelSpec {
+    guard timing.int8 else { return spec }
+    var o = QuantizeOptions(calibrationDir: timing.calibrationDir)
+    o.maxImages = 1
+    o.method = .minMax
+    o.progress = false
+    o.biasCorrection = false
+    return try quantizeModel(PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: spec.name), o).spec
+}
+
+/// Each node's median milliseconds on one thread by name (nodes of one name summed), with its shapes.
+func nodeTimes(_ spec: ModelSpec, _ timing: LevelTiming) throws(SwiftletError) -> [String: NodeTime] {
+    let ms = try layerTimes(spec, timing.image, runs: timing.runs)
+    var byName: [String: NodeTime] = [:]
+    for (i, node) in spec.nodes.enumerated() where i < ms.count {
+        let shapes = (node.inputs + node.outputs).map { spec.tensors[$0].shape }
+        byName[node.name, default: NodeTime(shapes: [], ms: 0)].shapes += shapes
+        byName[node.name, default: NodeTime(shapes: [], ms: 0)].ms += ms[i]
+    }
+    return byName
+}
+
+/// The milliseconds `candidate` saves against `reference` on the nodes whose shapes it changed; the
+/// others are the same work, and their differences only noise.
+func savedMs(_ reference: [String: NodeTime], _ candidate: [String: NodeTime]) -> Double {
+    var saved = 0.0
+    for (name, c) in candidate {
+        guard let r = reference[name], r.shapes != c.shapes else { continue }
+        saved += r.ms - c.ms
+    }
+    return saved
+}
+
 /// The channels each free group keeps for the model to have at most `macs` of its multiply-accumulates,
 /// chosen greedily by sensitivity: starting from the unpruned model, each step takes, over every group,
 /// the move to one of its smaller measured counts that adds the least output noise per removed MAC
-/// (the groups' noises taken as adding up), until the target is met. The most important channels are
+/// (the groups' noises taken as adding up), until the target is met. When the levels were timed
+/// (`LevelTiming`), per removed millisecond instead: the MACs a kernel does not turn into time are not
+/// worth their noise. The most important channels are
 /// kept. Returns the keep lists and the MAC fraction they give; nil when even every group at its
 /// smallest count stays above the target (`reachableMacs` says how far it goes).
 public func chooseBySensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], importance: [[Double]],
@@ -162,16 +243,25 @@ public func chooseBySensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], imp
         return keep
     }
     let full = modelStats(spec).macs
+    // What a move saves: milliseconds when the levels were timed, else MACs.
+    func saved(_ gi: Int, _ l: Int, timed: Bool) -> Double {
+        let cur = level[gi] < 0 ? nil : levels[gi][level[gi]]
+        if timed { return (levels[gi][l].savedMs ?? 0) - (cur?.savedMs ?? 0) }
+        return Double((cur?.macs ?? full) - levels[gi][l].macs)
+    }
+    let timed = levels.contains { $0.contains { $0.savedMs != nil } }
     while macFraction(spec, groups, keep: keepNow()) > target {
         var best: (gi: Int, l: Int, cost: Double)?
-        for gi in groups.indices where !levels[gi].isEmpty {
-            let curMacs = level[gi] < 0 ? full : levels[gi][level[gi]].macs
-            let curNoise = level[gi] < 0 ? 0 : levels[gi][level[gi]].noise
-            for l in (level[gi] + 1)..<levels[gi].count {
-                let saved = Double(curMacs - levels[gi][l].macs)
-                guard saved > 0 else { continue }
-                let cost = (levels[gi][l].noise - curNoise) / saved
-                if cost < best?.cost ?? .infinity { best = (gi, l, cost) }
+        // By time first; when no move saves measurable time, by MACs, since the target is in MACs.
+        for byTime in timed ? [true, false] : [false] where best == nil {
+            for gi in groups.indices where !levels[gi].isEmpty {
+                let curNoise = level[gi] < 0 ? 0 : levels[gi][level[gi]].noise
+                for l in (level[gi] + 1)..<levels[gi].count {
+                    let s = saved(gi, l, timed: byTime)
+                    guard s > 0, levels[gi][l].macs < (level[gi] < 0 ? full : levels[gi][level[gi]].macs) else { continue }
+                    let cost = (levels[gi][l].noise - curNoise) / s
+                    if cost < best?.cost ?? .infinity { best = (gi, l, cost) }
+                }
             }
         }
         guard let b = best else { return nil }

@@ -50,6 +50,9 @@ struct Prune: ParsableCommand {
     @Option(parsing: .unconditional, help: "Kept channel counts are multiples of this: 16, the channels the board kernels take at a time (depthwise convolutions on NEON and AVX2, the float GEMM's outputs), so removed MACs become time.")
     var multiple: Int = 16
 
+    @Option(help: "The precision the pruned model will run in (float32, int8): each channel group's pruning is timed with those kernels (int8: quantized first), the counts are chosen by output noise per removed millisecond instead of per removed MAC, and --latency-ms is the latency in that precision (with --uniform only the latter). Without it: per removed MAC, and latency of the float model.")
+    var precision: String?
+
     @Flag(help: "One ratio for every channel group instead of counts chosen by each group's sensitivity.")
     var uniform = false
 
@@ -78,6 +81,9 @@ struct Prune: ParsableCommand {
         if multiple < 1 || multiple > 64 { throw ValidationError("--multiple must be between 1 and 64, got \(multiple)") }
         if threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64, got \(threads)") }
         if runs < 1 || runs > 10_000 { throw ValidationError("--runs must be between 1 and 10000, got \(runs)") }
+        if let p = precision, PrunePrecision(rawValue: p) == nil {
+            throw ValidationError("--precision takes \(PrunePrecision.allCases.map(\.rawValue).joined(separator: " or ")), got '\(p)'")
+        }
     }
 
     func run() throws {
@@ -117,6 +123,7 @@ struct Prune: ParsableCommand {
             o.uniform = uniform
             o.progress = !quiet
             o.timingRuns = runs
+            o.precision = precision.flatMap(PrunePrecision.init(rawValue:))
             var result = try pruneModel(spec, path: model, o)
             try checkWritable(result.spec)
             let bytes = encodeSWL(result.spec)

@@ -292,4 +292,35 @@ struct ChannelGroupTests {
         #expect(floor > 0.05 && floor < 0.75)
         #expect(chooseBySensitivity(spec, groups, importance: importance, levels: levels, macs: floor * 0.9) == nil)
     }
+
+    @Test func timedLevelsChooseByMillisecondsAndFallBackToMACs() throws {
+        // Two groups pruned alone for the same noise: one removes more MACs, the other more time. By MAC
+        // the first is taken, with timed levels the second; and when no move saves measurable time the
+        // choice still meets the MAC target, by MACs.
+        let (spec, _, _) = try mobileNetV2WithPhotos()
+        let groups = channelGroups(spec)
+        let importance = groups.map { g in (0..<g.channels).map { Double(g.channels - $0) } }
+        let free = groups.indices.filter { groups[$0].blocked == nil && !levelCounts(groups[$0].channels, multiple: 16).isEmpty }
+        func level(_ gi: Int, savedMs: Double?) throws -> PruneLevel {
+            let kept = levelCounts(groups[gi].channels, multiple: 16)[0]
+            let pruned = try pruneChannels(spec, groups, keep: [gi: Array(0..<kept)])
+            return PruneLevel(kept: kept, macs: modelStats(pruned).macs, noise: 0.01, savedMs: savedMs)
+        }
+        let byMacs = try free.map { try level($0, savedMs: nil) }
+        // The free groups whose one level removes the most and the fewest MACs.
+        let most = free[byMacs.indices.min { byMacs[$0].macs < byMacs[$1].macs }!]
+        let fewest = free[byMacs.indices.max { byMacs[$0].macs < byMacs[$1].macs }!]
+        #expect(most != fewest)
+        func levels(_ ms: [Int: Double]?) throws -> [[PruneLevel]] {
+            try groups.indices.map { gi in gi == most || gi == fewest ? [try level(gi, savedMs: ms.map { $0[gi] ?? 0 })] : [] }
+        }
+        // A target both single moves meet.
+        let target = macFraction(spec, groups, keep: [fewest: Array(0..<levelCounts(groups[fewest].channels, multiple: 16)[0])]) + 1e-9
+        let mac = try #require(chooseBySensitivity(spec, groups, importance: importance, levels: levels(nil), macs: target))
+        #expect(Array(mac.keep.keys) == [most])
+        let timed = try #require(chooseBySensitivity(spec, groups, importance: importance, levels: levels([most: 0.01, fewest: 0.2]), macs: target))
+        #expect(Array(timed.keep.keys) == [fewest])
+        let flat = try #require(chooseBySensitivity(spec, groups, importance: importance, levels: levels([most: 0, fewest: 0]), macs: target))
+        #expect(Array(flat.keep.keys) == [most])
+    }
 }

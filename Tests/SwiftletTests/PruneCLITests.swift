@@ -79,9 +79,45 @@ import Testing
         #expect(try PackedModel(path: "\(dir)/a.swl").spec.parameterCount == importONNX(path: digits, options: ImportOptions()).parameterCount)
         // Estimated for a board: out of reach, with both latencies.
         r = try prune(digits, ["--latency-ms", "0.000001", "--board", "rpi4", "-o", "\(dir)/b.swl", "--multiple", "4"])
-        #expect(r.status == 64 && r.stderr.contains("cannot be reached on rpi4 (estimated)") && r.stderr.contains("pass --latency-ms"), "\(r.stderr)")
+        #expect(r.status == 64 && r.stderr.contains("cannot be reached on rpi4 (estimated, float32)") && r.stderr.contains("pass --latency-ms 0.0")
+                && !r.stderr.contains("0.00 ms"), "\(r.stderr)")
         r = try prune(digits, ["--latency-ms", "5", "--board", "pi9000", "-o", "\(dir)/b.swl"])
         #expect(r.status == 64 && r.stderr.contains("--board 'pi9000'"), "\(r.stderr)")
+    }
+
+    @Test func precisionTimesTheChoiceAndTheLatencyTarget() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Counts by output noise per removed int8 millisecond: each candidate quantized and timed; the
+        // file is a float model like any other, and the report names the choice.
+        var r = try prune(digits, ["--macs", "0.6", "--multiple", "4", "--precision", "int8", "-o", "\(dir)/a.swl", "--report", "\(dir)/a.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("by sensitivity per removed int8 millisecond"), "\(r.stdout)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.json"))) as! [String: Any]
+        let ratio = Double((report["after"] as! [String: Any])["macs"] as! Int) / Double((report["before"] as! [String: Any])["macs"] as! Int)
+        #expect(ratio <= 0.6 && ratio > 0.3, "MAC ratio \(ratio)")
+        #expect(try PackedModel(path: "\(dir)/a.swl").spec.tensors.allSatisfy { $0.dtype == .float32 })
+        // The report lists every free group's levels with the time each removes; a smaller count is
+        // never credited with less (the figures themselves are wall time and not checked).
+        let groups = try #require(report["sensitivity"] as? [[String: Any]])
+        #expect(!groups.isEmpty)
+        for g in groups {
+            let levels = g["levels"] as! [[String: Any]]
+            let saved = levels.map { $0["saved_ms"] as! Double }
+            #expect(zip(saved, saved.dropFirst()).allSatisfy { $0 <= $1 }, "\(g)")
+            #expect(zip(levels, levels.dropFirst()).allSatisfy { ($0["kept"] as! Int) > ($1["kept"] as! Int) }, "\(g)")
+        }
+        // A latency target in int8: already met by the unpruned int8 model here, and an unreachable one
+        // on a board says it was estimated in int8.
+        r = try prune(digits, ["--latency-ms", "1000", "--precision", "int8", "-o", "\(dir)/b.swl", "--multiple", "4"])
+        #expect(r.status == 0 && r.stdout.contains("already meets the target") && r.stdout.contains("int8, measured"), "\(r.stdout) \(r.stderr)")
+        r = try prune(digits, ["--latency-ms", "0.000001", "--board", "rpi4", "--precision", "int8", "-o", "\(dir)/c.swl", "--multiple", "4"])
+        #expect(r.status == 64 && r.stderr.contains("cannot be reached on rpi4 (estimated, int8)"), "\(r.stderr)")
+        #expect(!r.stderr.contains("--precision int8"), "\(r.stderr)")
+        // An unknown precision is a usage error naming the choices.
+        r = try prune(digits, ["--macs", "0.6", "--precision", "fp16", "-o", "\(dir)/d.swl"])
+        #expect(r.status == 64 && r.stderr.contains("--precision takes float32 or int8, got 'fp16'"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/d.swl"))
     }
 
     @Test func modelsThatCannotBePrunedSayWhy() throws {
