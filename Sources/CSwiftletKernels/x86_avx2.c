@@ -1554,8 +1554,8 @@ SWK_AVX2 static inline __attribute__((always_inline)) void swk_maxpool_s8_chunk(
     else _mm_storel_epi64((__m128i *)(yp + c), _mm256_castsi256_si128(a));
 }
 
-/// Channels in chunks of 32; a last partial chunk is the 32 (or, below 32 channels, two chunks of 16
-/// or 8) ending at the last channel, overlapping the one before: the maximum is the same wherever it
+/// Channels in chunks of 32; a last partial chunk is the 16 or 32 (or, below 32 channels, two chunks of
+/// 16 or 8) ending at the last channel, overlapping the one before: the maximum is the same wherever it
 /// is computed, so the overlapping bytes are written twice with the same value and no tail goes
 /// through a copy (the copies per pixel cost BlazeFace's three poolings, 28 to 88 channels, a third
 /// of their time).
@@ -1567,7 +1567,16 @@ SWK_AVX2 void swk_maxpool_s8_avx2(const swk_pool_geometry *g, const int8_t *x, i
         swk_pool_cols(g, ox, &x0, &x1);
         int8_t *yp = y + ox * C;
         if (C >= 32) {
-            for (size_t c = 0; c < C; c += 32) swk_maxpool_s8_chunk(32, g, x, yp, c + 32 <= C ? c : C - 32, y0, y1, x0, x1);
+            size_t c = 0;
+            for (; c + 32 <= C; c += 32) swk_maxpool_s8_chunk(32, g, x, yp, c, y0, y1, x0, x1);
+            // A tail of up to 16 in one chunk of 16 (48 channels: two chunks' work, not four).
+            if (c < C) {
+                if (C - c <= 16) {
+                    swk_maxpool_s8_chunk(16, g, x, yp, C - 16, y0, y1, x0, x1);
+                } else {
+                    swk_maxpool_s8_chunk(32, g, x, yp, C - 32, y0, y1, x0, x1);
+                }
+            }
         } else if (C >= 16) {
             swk_maxpool_s8_chunk(16, g, x, yp, 0, y0, y1, x0, x1);
             swk_maxpool_s8_chunk(16, g, x, yp, C - 16, y0, y1, x0, x1);
