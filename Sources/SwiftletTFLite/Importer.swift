@@ -215,8 +215,9 @@ struct TFLiteImporter {
     /// Adds `irop` on `inputs`, writing the operator's output; checks `shape` (logical) against the file's.
     mutating func produce(_ irop: IROp, _ shape: [Int], inputs: [Int], activation: Activation = .none) throws(SwiftletError) {
         let t = try output()
-        let declared = TFLiteImporter.logical(sub.tensors[t].shape)
-        guard declared == shape else {
+        // The file's shape, -1 where shape_signature says the dimension follows the input (--input-shape).
+        let declared = TFLiteImporter.logical(sub.tensors[t].shapeSignature ?? sub.tensors[t].shape)
+        guard declared.count == shape.count, zip(declared, shape).allSatisfy({ $0 == -1 || $0 == $1 }) else {
             throw fail("the output '\(sub.tensors[t].name)' is declared \(Shape.text(sub.tensors[t].shape)), the operator computes \(Shape.text(TFLiteImporter.nhwc(shape)))")
         }
         guard !shape.contains(0), Shape.count(shape) != nil else { throw fail("its output shape \(Shape.text(shape)) is empty or too large") }

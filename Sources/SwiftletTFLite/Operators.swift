@@ -81,7 +81,9 @@ extension TFLiteImporter {
         case 1: return Activation(.relu)
         case 2: return Activation(.clip, -1, 1)
         case 3: return Activation(.clip, 0, 6)
-        case 4: return Activation(.tanh)
+        // LiteRT's kernels (reference and XNNPACK) clamp for the ReLU family only and leave a fused
+        // TANH unapplied (tools/tflite/op_models.py's fused_tanh.tflite): refused, not guessed.
+        case 4: throw unsupported("fused activation TANH is not applied by LiteRT's own kernels, so its meaning is ambiguous; convert the model with a separate TANH op")
         default: throw unsupported("fused activation \(f) (SIGN_BIT or unknown) is not supported")
         }
     }

@@ -38,7 +38,7 @@ struct Import: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the packed model (.swl).")
     var output: String
 
-    @Option(name: .customLong("input-shape"), parsing: .unconditional, help: "The input's shape when the ONNX file leaves dimensions symbolic, e.g. 1,3,224,224 (ONNX layout).")
+    @Option(name: .customLong("input-shape"), parsing: .unconditional, help: "The input's shape when the model leaves dimensions symbolic, e.g. 1,3,224,224 (ONNX layout; NHWC, e.g. 1,224,224,3, for a .tflite).")
     var inputShape: String?
 
     @Option(parsing: .unconditional, help: "Per-channel mean subtracted from 0-255 pixels, in the model's channel order, e.g. 123.675,116.28,103.53.")

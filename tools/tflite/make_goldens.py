@@ -7,6 +7,10 @@ once with the default op resolver (XNNPACK) and once with the reference kernels
 (``OpResolverType.BUILTIN_REF``); the reference outputs are written as .npy and the two paths'
 difference recorded in meta.json.
 
+Single-op models (tools/tflite/op_models.py) go to Tests/Goldens/tflite/ops/NAME.tflite with a
+seeded input NAME.in.npy and LiteRT's output NAME.out.npy; the models the importer must refuse to
+Tests/Fixtures/tflite/.
+
 BlazeFace short range's input is the committed ``Tests/Goldens/blazeface/astronaut.u8.npy`` (the
 photo resized to 128x128, HWC uint8), normalised as its metadata says: (u8 - 127.5) / 127.5, NHWC.
 So no input is stored twice and the Swift test builds the same float input.
@@ -19,10 +23,14 @@ import hashlib
 import json
 import os
 import platform
+import sys
 from pathlib import Path
 
 import numpy as np
 from ai_edge_litert import interpreter as litert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from op_models import bad_models, op_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SWIFTLET_CACHE", Path.home() / ".cache" / "swiftlet"))
@@ -39,7 +47,11 @@ MODELS = {
 
 
 def run(path: Path, x: np.ndarray, resolver) -> list[np.ndarray]:
-    it = litert.Interpreter(model_path=str(path), experimental_op_resolver_type=resolver, num_threads=1)
+    return run_content(path.read_bytes(), x, resolver)
+
+
+def run_content(model: bytes, x: np.ndarray, resolver) -> list[np.ndarray]:
+    it = litert.Interpreter(model_content=model, experimental_op_resolver_type=resolver, num_threads=1)
     it.allocate_tensors()
     it.set_tensor(it.get_input_details()[0]["index"], x)
     it.invoke()
@@ -73,6 +85,24 @@ def main() -> None:
             "default_vs_ref_max_abs_diff": [float(np.max(np.abs(a - b))) for a, b in zip(default, ref)],
         }
         print(name, [y.shape for y in ref], meta["models"][name]["default_vs_ref_max_abs_diff"])
+    ops = OUT / "ops"
+    ops.mkdir(exist_ok=True)
+    rng = np.random.default_rng(18)
+    meta["ops"] = {}
+    for name, model, shape in op_models():
+        x = rng.standard_normal(shape).astype(np.float32) * 2
+        (ops / f"{name}.tflite").write_bytes(model)
+        np.save(ops / f"{name}.in.npy", x)
+        y = run_content(model, x, litert.OpResolverType.BUILTIN_REF)
+        assert len(y) == 1
+        np.save(ops / f"{name}.out.npy", y[0].astype(np.float32))
+        d = run_content(model, x, litert.OpResolverType.AUTO)[0]
+        meta["ops"][name] = {"input": list(shape), "output": list(y[0].shape),
+                             "default_vs_ref_max_abs_diff": float(np.max(np.abs(d - y[0])))}
+    bad = ROOT / "Tests" / "Fixtures" / "tflite"
+    bad.mkdir(parents=True, exist_ok=True)
+    for name, model in bad_models():
+        (bad / name).write_bytes(model)
     (OUT / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
