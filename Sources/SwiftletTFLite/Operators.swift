@@ -6,8 +6,8 @@ import SwiftletCore
 enum Builtin: Int, CaseIterable {
     case add = 0, averagePool2D = 1, concatenation = 2, conv2D = 3, depthwiseConv2D = 4, dequantize = 6
     case fullyConnected = 9, logistic = 14, maxPool2D = 17, mul = 18, relu = 19, reluN1To1 = 20, relu6 = 21
-    case reshape = 22, softmax = 25, tanh = 28, pad = 34, mean = 40, sub = 41, div = 42, padV2 = 60
-    case leakyRelu = 98, hardSwish = 117
+    case reshape = 22, resizeBilinear = 23, softmax = 25, tanh = 28, pad = 34, mean = 40, sub = 41, div = 42
+    case prelu = 54, padV2 = 60, resizeNearestNeighbor = 97, leakyRelu = 98, hardSwish = 117
 
     /// The `BuiltinOptions` union type of the options the mapping reads.
     var optionsType: UInt8 {
@@ -25,7 +25,9 @@ enum Builtin: Int, CaseIterable {
         case .sub: return 28
         case .div: return 29
         case .leakyRelu: return 75
-        case .dequantize, .logistic, .relu, .reluN1To1, .relu6, .tanh, .pad, .padV2, .hardSwish: return 0
+        case .resizeBilinear: return 15
+        case .resizeNearestNeighbor: return 74
+        case .dequantize, .logistic, .relu, .reluN1To1, .relu6, .tanh, .pad, .padV2, .hardSwish, .prelu: return 0
         }
     }
 }
@@ -70,6 +72,9 @@ extension TFLiteImporter {
         case .softmax: try softmax()
         case .fullyConnected: try fullyConnected()
         case .mean: try mean()
+        case .prelu: try prelu()
+        case .resizeBilinear: try resize(bilinear: true)
+        case .resizeNearestNeighbor: try resize(bilinear: false)
         }
     }
 
@@ -181,29 +186,60 @@ extension TFLiteImporter {
         try produce(.op(o), try windowShape(o, [x]), inputs: [try input(0)], activation: act)
     }
 
-    /// ADD, SUB, MUL, DIV with NumPy broadcasting in TFLite's order. A constant of lower rank beside a
-    /// rank-4 tensor is padded to rank 4 (leading ones) in NHWC before it is permuted.
+    /// ADD, SUB, MUL, DIV with NumPy broadcasting in TFLite's order.
     mutating func binary(_ kind: OpKind) throws(SwiftletError) {
         let act = try fusedActivation(0)
-        var a = try input(0), b = try input(1)
-        let ra = tflShape(0).count, rb = tflShape(1).count
-        if ra != rb && max(ra, rb) == 4 {
-            for k in 0..<2 {
-                let v = k == 0 ? a : b
-                let s = tflShape(k)
-                guard s.count != 4 else { continue }
-                guard let data = g.values[v].constant?.asFloats else {
-                    throw unsupported("broadcasting a run-time tensor of rank \(s.count) against a rank-4 tensor is not supported")
-                }
-                let padded = [Int](repeating: 1, count: 4 - s.count) + s
-                let c = g.constant(g.values[v].name + ".nchw", TFLiteImporter.logical(padded), Lowering.permuteData(data, padded, Shape.nhwcToNCHW))
-                if k == 0 { a = c } else { b = c }
-            }
-        }
+        let (a, b) = (try operand(0), try operand(1))
         guard let shape = Shape.broadcast(g.values[a].shape, g.values[b].shape) else {
             throw fail("inputs \(Shape.text(tflShape(0))) and \(Shape.text(tflShape(1))) do not broadcast")
         }
         try produce(.op(.binary(kind, .none)), shape, inputs: [a, b], activation: act)
+    }
+
+    /// Input `k` of a broadcasting op. A constant of lower rank beside a rank-4 input is padded to
+    /// rank 4 (leading ones) in NHWC, so that it aligns with NHWC's trailing axes, then permuted.
+    mutating func operand(_ k: Int) throws(SwiftletError) -> Int {
+        let v = try input(k)
+        let s = tflShape(k)
+        let other = op.inputs.indices.filter { $0 != k && $0 < 2 }.map { tflShape($0).count }.max() ?? 0
+        guard s.count < 4, other == 4 else { return v }
+        guard let data = g.values[v].constant?.asFloats else {
+            throw unsupported("broadcasting a run-time tensor of rank \(s.count) against a rank-4 tensor is not supported")
+        }
+        let padded = [Int](repeating: 1, count: 4 - s.count) + s
+        return g.constant(g.values[v].name + ".nchw", TFLiteImporter.logical(padded), Lowering.permuteData(data, padded, Shape.nhwcToNCHW))
+    }
+
+    /// PRELU: `x < 0 ? alpha · x : x`, alpha broadcast to x (per channel `[C]` or `[1, 1, C]` included).
+    mutating func prelu() throws(SwiftletError) {
+        let (x, alpha) = (try operand(0), try operand(1))
+        guard Shape.broadcast(g.values[x].shape, g.values[alpha].shape) == g.values[x].shape else {
+            throw fail("alpha \(Shape.text(tflShape(1))) does not broadcast to the input \(Shape.text(tflShape(0)))")
+        }
+        try produce(.op(.prelu), g.values[x].shape, inputs: [x, alpha])
+    }
+
+    /// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR of H and W to a constant size `[new_h, new_w]`.
+    /// TFLite's coordinates: `align_corners` (bilinear: the corners' centres meet; nearest: rounded);
+    /// `half_pixel_centers` (bilinear: ONNX's half_pixel; nearest: ⌊(o + ½)·in/out⌋, ONNX's half_pixel
+    /// with round_prefer_ceil); neither: asymmetric (nearest: floor).
+    mutating func resize(bilinear: Bool) throws(SwiftletError) {
+        let x = tflShape(0)
+        guard x.count == 4 else { throw fail("input \(Shape.text(x)) must be rank 4") }
+        let size = try ints(1, "size")
+        guard size.count == 2, size.allSatisfy({ $0 >= 1 && $0 <= Int(Int32.max) }) else { throw fail("size \(size) must be two positive numbers") }
+        let first = bilinear ? 2 : 0  // ResizeBilinearOptions keeps two deprecated fields first
+        let align = try op.options?.bool(first, "align_corners") ?? false
+        let half = try op.options?.bool(first + 1, "half_pixel_centers") ?? false
+        if align && half { throw unsupported("align_corners together with half_pixel_centers is not supported") }
+        var r = Resize()
+        r.mode = bilinear ? .linear : .nearest
+        r.outH = size[0]
+        r.outW = size[1]
+        r.coordinate = align ? .alignCorners : half ? .halfPixel : .asymmetric
+        r.nearest = align || half ? .roundPreferCeil : .floor
+        let xv = try input(0)
+        try produce(.op(.resize(r)), [x[0], x[3], size[0], size[1]], inputs: [xv])
     }
 
     mutating func activation(_ a: Activation) throws(SwiftletError) {

@@ -86,7 +86,9 @@ import Testing
         "avgpool_same_s2", "maxpool_valid_s2", "add_channel_relu", "sub_rank3", "mul_rank4", "div_channel", "relu", "relu6",
         "logistic", "tanh", "hard_swish", "leaky_relu", "softmax_2d", "softmax_4d", "fully_connected_flatten_nobias_relu",
         "fully_connected_bias", "mean_hw", "mean_hw_keep", "reshape_to_rank4", "reshape_to_rank3", "concat_channels",
-        "padv2_value", "dequantize_int8_per_channel_conv",
+        "padv2_value", "dequantize_int8_per_channel_conv", "prelu_channel",
+        "resize_bilinear_asymmetric", "resize_bilinear_align_corners", "resize_bilinear_half_pixel",
+        "resize_nearest_asymmetric", "resize_nearest_align_corners", "resize_nearest_half_pixel",
     ]
 
     /// NHWC data of a rank-4 shape in the logical (NCHW) order the interpreter takes, or as is.

@@ -169,6 +169,28 @@ def op_models():
         unary("softmax_2d", BO.SOFTMAX, [2, 5], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0)),
         unary("softmax_4d", BO.SOFTMAX, [1, 2, 2, 6], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0)),
     ]
+    # PRELU with a per-channel alpha [1, 1, C].
+    g = Graph(13)
+    x = g.tensor("x", [1, 3, 3, 4])
+    a = g.const("alpha", [1, 1, 4], 0.3)
+    y = g.tensor("y", [1, 3, 3, 4])
+    g.op(BO.PRELU, [x, a], [y])
+    out.append(("prelu_channel", g.model([x], [y]), [1, 3, 3, 4]))
+    # RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR in their three coordinate forms.
+    for bilinear in (True, False):
+        for align, half in ((False, False), (True, False), (False, True)):
+            g = Graph(14)
+            x = g.tensor("x", [1, 3, 4, 2])
+            size = g.tensor("size", [2], np.array([7, 5], np.int32), s.TensorType.INT32)
+            y = g.tensor("y", [1, 7, 5, 2])
+            if bilinear:
+                g.op(BO.RESIZE_BILINEAR, [x, size], [y], OPT.ResizeBilinearOptions,
+                     options(s.ResizeBilinearOptionsT, alignCorners=align, halfPixelCenters=half))
+            else:
+                g.op(BO.RESIZE_NEAREST_NEIGHBOR, [x, size], [y], OPT.ResizeNearestNeighborOptions,
+                     options(s.ResizeNearestNeighborOptionsT, alignCorners=align, halfPixelCenters=half))
+            form = "align_corners" if align else "half_pixel" if half else "asymmetric"
+            out.append((f"resize_{'bilinear' if bilinear else 'nearest'}_{form}", g.model([x], [y]), [1, 3, 4, 2]))
     # FULLY_CONNECTED of a rank-4 input, flattened in NHWC order, without its optional bias (-1);
     # and of a rank-2 input with a bias.
     g = Graph(4)
