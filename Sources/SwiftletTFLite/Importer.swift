@@ -145,14 +145,14 @@ struct TFLiteImporter {
     /// A constant tensor's values as floats, dequantized (real = scale · (q − zero point), per channel
     /// along the quantized dimension) when it has quantization parameters and an integer type.
     func constantValues(_ tensor: TFLiteTensor, _ t: Int) throws(SwiftletError) -> [Float] {
-        if tensor.sparsity != nil {
-            throw unsupported("tensor \(t) '\(tensor.name)' is stored sparse; densifying sparse constants is TODO(#18)")
-        }
         let bytes = model.data(tensor)
         guard let width = tensor.type.elementBytes else {
             throw unsupported("tensor \(t) '\(tensor.name)' has type \(tensor.type.name), which Swiftlet does not read")
         }
-        guard let count = Shape.count(tensor.shape), count * width == bytes.count else {
+        guard let dense = Shape.count(tensor.shape) else { throw fail("tensor \(t) '\(tensor.name)' has too many elements") }
+        // Dense: one value per element. Sparse: the stored values, densified below.
+        let count = tensor.sparsity == nil ? dense : bytes.count / width
+        guard count * width == bytes.count else {
             throw fail("tensor \(t) '\(tensor.name)' of shape \(Shape.text(tensor.shape)) and type \(tensor.type.name) has \(bytes.count) bytes of data")
         }
         let base = bytes.startIndex
@@ -169,10 +169,13 @@ struct TFLiteImporter {
         case .int8: for i in 0..<count { out[i] = Float(Int8(bitPattern: b[base + i])) }
         default: for i in 0..<count { out[i] = Float(b[base + i]) }
         }
+        if let sparsity = tensor.sparsity {
+            out = try sparsity.densify(out, shape: tensor.shape) { detail in fail("tensor \(t) '\(tensor.name)': \(detail)") }
+        }
         if let q = tensor.quantization, q.isQuantized, tensor.type != .float32, tensor.type != .float16 {
             let channels = q.scale.count
-            let inner = channels > 1 ? Shape.count(Array(tensor.shape[(q.quantizedDimension + 1)...])) ?? 1 : count
-            for i in 0..<count {
+            let inner = channels > 1 ? Shape.count(Array(tensor.shape[(q.quantizedDimension + 1)...])) ?? 1 : dense
+            for i in 0..<dense {
                 let c = channels > 1 ? (i / inner) % channels : 0
                 out[i] = q.scale[c] * (out[i] - Float(q.zeroPoint[c]))
             }

@@ -4,10 +4,10 @@ import SwiftletCore
 /// The builtins mapped so far, by code, with the `BuiltinOptions` union type each reads (0: none).
 /// docs/ops.md lists them; each has a test in TFLiteImportTests.
 enum Builtin: Int, CaseIterable {
-    case add = 0, averagePool2D = 1, concatenation = 2, conv2D = 3, depthwiseConv2D = 4, dequantize = 6
+    case add = 0, averagePool2D = 1, concatenation = 2, conv2D = 3, depthwiseConv2D = 4, depthToSpace = 5, dequantize = 6
     case fullyConnected = 9, logistic = 14, maxPool2D = 17, mul = 18, relu = 19, reluN1To1 = 20, relu6 = 21
     case reshape = 22, resizeBilinear = 23, softmax = 25, tanh = 28, pad = 34, mean = 40, sub = 41, div = 42
-    case prelu = 54, padV2 = 60, resizeNearestNeighbor = 97, leakyRelu = 98, hardSwish = 117
+    case prelu = 54, padV2 = 60, resizeNearestNeighbor = 97, leakyRelu = 98, hardSwish = 117, densify = 124
 
     /// The `BuiltinOptions` union type of the options the mapping reads.
     var optionsType: UInt8 {
@@ -27,7 +27,14 @@ enum Builtin: Int, CaseIterable {
         case .leakyRelu: return 75
         case .resizeBilinear: return 15
         case .resizeNearestNeighbor: return 74
-        case .dequantize, .logistic, .relu, .reluN1To1, .relu6, .tanh, .pad, .padV2, .hardSwish, .prelu: return 0
+        // Options tables without fields, which converters may or may not write.
+        case .pad: return 22
+        case .padV2: return 43
+        case .dequantize: return 38
+        case .hardSwish: return 91
+        case .densify: return 99
+        case .depthToSpace: return 94
+        case .logistic, .relu, .reluN1To1, .relu6, .tanh, .prelu: return 0
         }
     }
 }
@@ -65,7 +72,7 @@ extension TFLiteImporter {
         case .tanh: try activation(Activation(.tanh))
         case .hardSwish: try activation(Activation(.hardSwish))
         case .leakyRelu: try activation(Activation(.leakyRelu, try op.options?.f32(0, "alpha") ?? 0))
-        case .dequantize: try dequantize()
+        case .dequantize, .densify: try constantAtImport()
         case .reshape: try reshape()
         case .concatenation: try concatenation()
         case .pad, .padV2: try pad()
@@ -75,6 +82,7 @@ extension TFLiteImporter {
         case .prelu: try prelu()
         case .resizeBilinear: try resize(bilinear: true)
         case .resizeNearestNeighbor: try resize(bilinear: false)
+        case .depthToSpace: try depthToSpace()
         }
     }
 
@@ -247,11 +255,13 @@ extension TFLiteImporter {
         try produce(.op(.activation(a)), g.values[x].shape, inputs: [x])
     }
 
-    /// DEQUANTIZE of a constant (float16 or quantized integer weights): the float values, at import.
-    mutating func dequantize() throws(SwiftletError) {
+    /// DEQUANTIZE and DENSIFY of a constant (float16 or quantized integer weights, sparse weights):
+    /// the dense float values, at import (`constantValues`).
+    mutating func constantAtImport() throws(SwiftletError) {
         let t = op.inputs.first ?? -1
-        guard t >= 0, ids[t] == nil, !model.buffers[sub.tensors[t].buffer].isEmpty else {
-            throw unsupported("DEQUANTIZE of a tensor computed at run time (an int8 model) is TODO(#18); only constant weights are dequantized")
+        let constant = t >= 0 && (ids[t].map { g.values[$0].constant != nil } ?? !model.buffers[sub.tensors[t].buffer].isEmpty)
+        guard constant else {
+            throw unsupported("\(opName) of a tensor computed at run time (an int8 model) is TODO(#18); only constant weights are converted at import")
         }
         let out = try output()
         guard sub.tensors[out].shape == sub.tensors[t].shape else {
@@ -395,5 +405,23 @@ extension TFLiteImporter {
             guard kept == logicalKept else { throw unsupported("MEAN over TFLite axes \(axes) without keep_dims is not supported; keep_dims or a mean over H and W is") }
         }
         try produce(.op(.mean(axes: axes, keepDims: keep)), out, inputs: [xv])
+    }
+
+    /// DEPTH_TO_SPACE (TensorFlow's DCR order): `out[n, h·b + i, w·b + j, c] = in[n, h, w, (i·b + j)·C' + c]`,
+    /// as NHWC bytes reshaped to `[N, H, W, b, b, C']`, transposed to `[N, H, b, W, b, C']`, reshaped.
+    mutating func depthToSpace() throws(SwiftletError) {
+        let x = tflShape(0)
+        let b = Int(try op.options?.i32(0, "block_size") ?? 0)
+        guard x.count == 4, b >= 1, b <= OpLimits.window, x[3] % (b * b) == 0 else {
+            throw fail("block_size \(b) does not fit input \(Shape.text(x)) (rank 4, channels a multiple of block_size²)")
+        }
+        let c = x[3] / (b * b)
+        let split = [x[0], x[1], x[2], b, b, c]
+        let r = intermediate(.op(.reshape(shape: split)), split, inputs: [inTFLiteOrder(try input(0))], suffix: "split")
+        let perm = [0, 1, 3, 2, 4, 5]
+        let t = intermediate(.op(.transpose(perm: perm)), Shape.permute(split, perm), inputs: [r], suffix: "interleave")
+        let out = [x[0], x[1] * b, x[2] * b, c]
+        let m = intermediate(.op(.reshape(shape: out)), out, inputs: [t], suffix: "merge")
+        try produce(.op(.transpose(perm: Shape.nhwcToNCHW)), TFLiteImporter.logical(out), inputs: [m])
     }
 }

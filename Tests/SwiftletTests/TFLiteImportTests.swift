@@ -89,6 +89,7 @@ import Testing
         "padv2_value", "dequantize_int8_per_channel_conv", "prelu_channel",
         "resize_bilinear_asymmetric", "resize_bilinear_align_corners", "resize_bilinear_half_pixel",
         "resize_nearest_asymmetric", "resize_nearest_align_corners", "resize_nearest_half_pixel",
+        "densify_csr_conv", "densify_block_fully_connected", "depth_to_space_2",
     ]
 
     /// NHWC data of a rank-4 shape in the logical (NCHW) order the interpreter takes, or as is.

@@ -191,6 +191,35 @@ def op_models():
                      options(s.ResizeNearestNeighborOptionsT, alignCorners=align, halfPixelCenters=half))
             form = "align_corners" if align else "half_pixel" if half else "asymmetric"
             out.append((f"resize_{'bilinear' if bilinear else 'nearest'}_{form}", g.model([x], [y]), [1, 3, 4, 2]))
+    # DENSIFY of sparse weights (CSR on the input channels) into a CONV_2D, and of block-sparse
+    # (1x4 blocks) weights into a FULLY_CONNECTED.
+    g = Graph(15)
+    x = g.tensor("x", [1, 3, 3, 6])
+    wd = g.rng.standard_normal([4, 1, 1, 6]).astype(np.float32) * (g.rng.random([4, 1, 1, 6]) < 0.4)
+    ws = sparse_tensor(g, "w_sparse", wd)
+    w = g.tensor("w", [4, 1, 1, 6])
+    b = g.const("b", [4])
+    y = g.tensor("y", [1, 3, 3, 4])
+    g.op(BO.DENSIFY, [ws], [w])
+    g.op(BO.CONV_2D, [x, w, b], [y], OPT.Conv2DOptions, options(s.Conv2DOptionsT, padding=s.Padding.VALID, strideW=1, strideH=1))
+    out.append(("densify_csr_conv", g.model([x], [y]), [1, 3, 3, 6]))
+    g = Graph(16)
+    x = g.tensor("x", [2, 8])
+    wd = g.rng.standard_normal([3, 8]).astype(np.float32)
+    wd[0, 0:4] = 0
+    wd[2, 4:8] = 0
+    ws = sparse_tensor(g, "w_sparse", wd, block=4)
+    w = g.tensor("w", [3, 8])
+    y = g.tensor("y", [2, 3])
+    g.op(BO.DENSIFY, [ws], [w])
+    g.op(BO.FULLY_CONNECTED, [x, w, -1], [y], OPT.FullyConnectedOptions, options(s.FullyConnectedOptionsT))
+    out.append(("densify_block_fully_connected", g.model([x], [y]), [2, 8]))
+    # DEPTH_TO_SPACE with block 2.
+    g = Graph(17)
+    x = g.tensor("x", [1, 2, 3, 8])
+    y = g.tensor("y", [1, 4, 6, 2])
+    g.op(BO.DEPTH_TO_SPACE, [x], [y], OPT.DepthToSpaceOptions, options(s.DepthToSpaceOptionsT, blockSize=2))
+    out.append(("depth_to_space_2", g.model([x], [y]), [1, 2, 3, 8]))
     # FULLY_CONNECTED of a rank-4 input, flattened in NHWC order, without its optional bias (-1);
     # and of a rank-2 input with a bias.
     g = Graph(4)
@@ -255,6 +284,47 @@ def op_models():
     g.op(BO.CONV_2D, [x, w, b], [y], OPT.Conv2DOptions, options(s.Conv2DOptionsT, padding=s.Padding.VALID, strideW=1, strideH=1))
     out.append(("dequantize_int8_per_channel_conv", g.model([x], [y]), [1, 3, 3, 3]))
     return out
+
+
+def sparse_tensor(g: Graph, name, dense: np.ndarray, block: int | None = None) -> int:
+    """A float32 constant stored sparse: its last dimension compressed (CSR) over the others' rows,
+    or, with `block`, a 2-D matrix whose columns are split into blocks of `block`, the blocks CSR."""
+    rows = int(np.prod(dense.shape[:-1]))
+    cols = dense.shape[-1]
+    m = dense.reshape(rows, cols)
+    sp = s.SparsityParametersT()
+    dims = []
+    for d in dense.shape[:-1]:
+        dm = s.DimensionMetadataT()
+        dm.format, dm.denseSize = s.DimensionType.DENSE, d
+        dims.append(dm)
+    unit = block or 1
+    segs, idx, vals = [0], [], []
+    for r in range(rows):
+        for c in range(cols // unit):
+            part = m[r, c * unit:(c + 1) * unit]
+            if np.any(part != 0):
+                idx.append(c)
+                vals.extend(part.tolist())
+        segs.append(len(idx))
+    csr = s.DimensionMetadataT()
+    csr.format = s.DimensionType.SPARSE_CSR
+    csr.arraySegmentsType, csr.arrayIndicesType = s.SparseIndexVector.Int32Vector, s.SparseIndexVector.Uint8Vector
+    csr.arraySegments, csr.arrayIndices = s.Int32VectorT(), s.Uint8VectorT()
+    csr.arraySegments.values, csr.arrayIndices.values = segs, idx
+    dims.append(csr)
+    order = list(range(dense.ndim))
+    if block:
+        b = s.DimensionMetadataT()
+        b.format, b.denseSize = s.DimensionType.DENSE, block
+        dims.append(b)
+        order.append(dense.ndim)
+        sp.blockMap = [dense.ndim - 1]
+    sp.traversalOrder = order
+    sp.dimMetadata = dims
+    t = g.tensor(name, dense.shape, np.array(vals, np.float32))
+    g.tensors[t].sparsity = sp
+    return t
 
 
 def bad_models():
