@@ -206,8 +206,8 @@ struct TFLiteImporter {
     }
     mutating func input(_ k: Int) throws(SwiftletError) -> Int { try input(k, optional: false)! }
 
-    /// The TFLite (NHWC) shape of input `k`.
-    func tflShape(_ k: Int) -> [Int] { sub.tensors[op.inputs[k]].shape }
+    /// The TFLite (NHWC) shape of input `k`; empty when the input is missing (`input(k)` then says so).
+    func tflShape(_ k: Int) -> [Int] { k < op.inputs.count && op.inputs[k] >= 0 ? sub.tensors[op.inputs[k]].shape : [] }
 
     /// The operator's output tensor.
     func output() throws(SwiftletError) -> Int {
@@ -223,7 +223,10 @@ struct TFLiteImporter {
         guard declared.count == shape.count, zip(declared, shape).allSatisfy({ $0 == -1 || $0 == $1 }) else {
             throw fail("the output '\(sub.tensors[t].name)' is declared \(Shape.text(sub.tensors[t].shape)), the operator computes \(Shape.text(TFLiteImporter.nhwc(shape)))")
         }
-        guard !shape.contains(0), Shape.count(shape) != nil else { throw fail("its output shape \(Shape.text(shape)) is empty or too large") }
+        // As the ONNX importer's limit: every dimension fits the u32 a .swl stores, at most 2³⁵ − 16 elements.
+        guard !shape.contains(0), shape.allSatisfy({ $0 <= Int(UInt32.max) }), let elements = Shape.count(shape), elements <= Int(Int32.max) * 16 else {
+            throw fail("its output shape \(Shape.text(TFLiteImporter.nhwc(shape))) is empty or too large")
+        }
         let v = g.add(IRValue(name: sub.tensors[t].name, shape: shape))
         var n = IRNode(name: "\(opName.lowercased())_\(current)", op: irop, inputs: inputs, output: v)
         n.activation = activation

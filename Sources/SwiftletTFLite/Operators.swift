@@ -209,7 +209,7 @@ extension TFLiteImporter {
     mutating func operand(_ k: Int) throws(SwiftletError) -> Int {
         let v = try input(k)
         let s = tflShape(k)
-        let other = op.inputs.indices.filter { $0 != k && $0 < 2 }.map { tflShape($0).count }.max() ?? 0
+        let other = (0..<2).filter { $0 != k }.map { tflShape($0).count }.max() ?? 0
         guard s.count < 4, other == 4 else { return v }
         guard let data = g.values[v].constant?.asFloats else {
             throw unsupported("broadcasting a run-time tensor of rank \(s.count) against a rank-4 tensor is not supported")

@@ -195,4 +195,27 @@ import Testing
         options.inputShape = [3, 5]
         #expect(Self.refusal(bytes, options).contains("--input-shape [3, 5] disagrees with input 'x' [-1, 4] at axis 1"))
     }
+
+    @Test("swiftlet import .tflite --decoder blazeface, then run --image: the ONNX port's detections")
+    func blazeFaceCLI() throws {
+        let dir = try scratchDirectory()
+        var found: [[[String: Any]]] = []
+        for (model, out) in [(Self.blazeFacePath, "tfl.swl"), (repoFile("models/onnx/blazeface.onnx"), "onnx.swl")] {
+            let imported = try swiftlet(["import", model, "-o", dir + "/" + out, "--decoder", "blazeface",
+                                         "--mean", "127.5,127.5,127.5", "--std", "127.5,127.5,127.5", "--resize", "letterbox"])
+            #expect(imported.status == 0, "\(imported.stderr)")
+            let run = try swiftlet(["run", dir + "/" + out, "--image", repoFile("models/photos/astronaut.jpg"), "--json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            found.append(json?["detections"] as? [[String: Any]] ?? [])
+        }
+        #expect(found[0].count == 1 && found[1].count == 1, "\(found)")
+        for (a, b) in zip(found[0], found[1]) {
+            #expect(a["label"] as? String == "face" && b["label"] as? String == "face")
+            let (sa, sb) = (a["score"] as? Double ?? 0, b["score"] as? Double ?? 1)
+            #expect(abs(sa - sb) <= 1e-5, "scores \(sa) and \(sb)")
+            let (ba, bb) = (a["box"] as? [Double] ?? [], b["box"] as? [Double] ?? [])
+            #expect(ba.count == 4 && bb.count == 4 && zip(ba, bb).allSatisfy { abs($0 - $1) <= 0.02 }, "boxes \(ba) and \(bb)")
+        }
+    }
 }
