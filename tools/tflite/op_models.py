@@ -355,6 +355,12 @@ def bad_models():
     out.append(("two_subgraphs.tflite", g.model([x], [y], subgraphs=2)))
     out.append(("version4.tflite", g.model([x], [y], version=4)))
     out.append(("relu_valid.tflite", g.model([x], [y])))
+    # An ADD whose second input is omitted (-1), which ADD needs.
+    g2 = Graph(19)
+    x2 = g2.tensor("x", [1, 4])
+    y2 = g2.tensor("y", [1, 4])
+    g2.op(BO.ADD, [x2, -1], [y2], OPT.AddOptions, options(s.AddOptionsT))
+    out.append(("missing_input.tflite", g2.model([x2], [y2])))
     # A dynamic batch (shape_signature [-1, 4]): needs --input-shape.
     g.tensors[x].shapeSignature = [-1, 4]
     g.tensors[y].shapeSignature = [-1, 4]
