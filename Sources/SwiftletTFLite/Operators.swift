@@ -7,7 +7,7 @@ enum Builtin: Int, CaseIterable {
     case add = 0, averagePool2D = 1, concatenation = 2, conv2D = 3, depthwiseConv2D = 4, depthToSpace = 5, dequantize = 6
     case fullyConnected = 9, logistic = 14, maxPool2D = 17, mul = 18, relu = 19, reluN1To1 = 20, relu6 = 21
     case reshape = 22, resizeBilinear = 23, softmax = 25, tanh = 28, pad = 34, mean = 40, sub = 41, div = 42
-    case prelu = 54, padV2 = 60, resizeNearestNeighbor = 97, leakyRelu = 98, hardSwish = 117, densify = 124
+    case transpose = 39, squeeze = 43, prelu = 54, padV2 = 60, resizeNearestNeighbor = 97, leakyRelu = 98, hardSwish = 117, densify = 124
 
     /// The `BuiltinOptions` union type of the options the mapping reads.
     var optionsType: UInt8 {
@@ -34,6 +34,8 @@ enum Builtin: Int, CaseIterable {
         case .hardSwish: return 91
         case .densify: return 99
         case .depthToSpace: return 94
+        case .transpose: return 26
+        case .squeeze: return 30
         case .logistic, .relu, .reluN1To1, .relu6, .tanh, .prelu: return 0
         }
     }
@@ -83,6 +85,8 @@ extension TFLiteImporter {
         case .resizeBilinear: try resize(bilinear: true)
         case .resizeNearestNeighbor: try resize(bilinear: false)
         case .depthToSpace: try depthToSpace()
+        case .transpose: try transpose()
+        case .squeeze: try squeeze()
         }
     }
 
@@ -290,13 +294,39 @@ extension TFLiteImporter {
                 throw fail("the requested shape \(Shape.text(r)) disagrees with the output's \(Shape.text(target))")
             }
         }
+        try produceInTFLiteOrder(.op(.reshape(shape: target)), target, input: x)
+    }
+
+    /// `irop` applied to value `x` seen in TFLite's byte order, giving TFLite shape `shape`; a rank-4
+    /// result goes back to the logical order through a Transpose.
+    mutating func produceInTFLiteOrder(_ irop: IROp, _ shape: [Int], input x: Int) throws(SwiftletError) {
         let flat = inTFLiteOrder(x)
-        if target.count == 4 {
-            let r = intermediate(.op(.reshape(shape: target)), target, inputs: [flat], suffix: "reshape")
-            try produce(.op(.transpose(perm: Shape.nhwcToNCHW)), TFLiteImporter.logical(target), inputs: [r])
+        if shape.count == 4 {
+            let r = intermediate(irop, shape, inputs: [flat], suffix: "nhwc_result")
+            try produce(.op(.transpose(perm: Shape.nhwcToNCHW)), TFLiteImporter.logical(shape), inputs: [r])
         } else {
-            try produce(.op(.reshape(shape: target)), target, inputs: [flat])
+            try produce(irop, shape, inputs: [flat])
         }
+    }
+
+    /// SQUEEZE of `squeeze_dims` (all size-1 dimensions when empty): a Reshape in TFLite's order.
+    mutating func squeeze() throws(SwiftletError) {
+        let x = tflShape(0)
+        let dims = try (op.options?.i32s(0, "squeeze_dims") ?? []).map { d throws(SwiftletError) -> Int in
+            let r = Int(d) < 0 ? Int(d) + x.count : Int(d)
+            guard r >= 0, r < x.count, x[r] == 1 else { throw fail("squeeze_dims \(d) does not name a dimension of size 1 of \(Shape.text(x))") }
+            return r
+        }
+        let target = x.indices.filter { dims.isEmpty ? x[$0] != 1 : !dims.contains($0) }.map { x[$0] }
+        try produceInTFLiteOrder(.op(.reshape(shape: target)), target, input: try input(0))
+    }
+
+    /// TRANSPOSE by a constant permutation, in TFLite's order.
+    mutating func transpose() throws(SwiftletError) {
+        let x = tflShape(0)
+        let perm = try ints(1, "perm")
+        guard perm.count == x.count, Set(perm) == Set(0..<x.count) else { throw fail("perm \(perm) is not a permutation of \(x.count) axes") }
+        try produceInTFLiteOrder(.op(.transpose(perm: perm)), Shape.permute(x, perm), input: try input(0))
     }
 
     mutating func concatenation() throws(SwiftletError) {

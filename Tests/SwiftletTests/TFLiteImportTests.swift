@@ -90,7 +90,16 @@ import Testing
         "resize_bilinear_asymmetric", "resize_bilinear_align_corners", "resize_bilinear_half_pixel",
         "resize_nearest_asymmetric", "resize_nearest_align_corners", "resize_nearest_half_pixel",
         "densify_csr_conv", "densify_block_fully_connected", "depth_to_space_2",
+        "transpose_0312", "transpose_0213", "transpose_2031", "squeeze_hw", "squeeze_all",
     ]
+
+    @Test("every single-op golden of make_goldens.py is tested")
+    func everyOpGoldenIsListed() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Goldens/tflite/meta.json")))
+        let meta = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let recorded = Set((meta?["ops"] as? [String: Any] ?? [:]).keys)
+        #expect(recorded == Set(Self.ops))
+    }
 
     /// NHWC data of a rank-4 shape in the logical (NCHW) order the interpreter takes, or as is.
     static func logical(_ data: [Float], _ shape: [Int]) -> [Float] {

@@ -220,6 +220,26 @@ def op_models():
     y = g.tensor("y", [1, 4, 6, 2])
     g.op(BO.DEPTH_TO_SPACE, [x], [y], OPT.DepthToSpaceOptions, options(s.DepthToSpaceOptionsT, blockSize=2))
     out.append(("depth_to_space_2", g.model([x], [y]), [1, 2, 3, 8]))
+    # TRANSPOSE rank 4 to rank 4 and rank 3; SQUEEZE of named dimensions and of all size-1 ones.
+    for perm in ([0, 3, 1, 2], [0, 2, 1, 3]):
+        g = Graph(20)
+        x = g.tensor("x", [1, 2, 3, 4])
+        p = g.tensor("perm", [4], np.array(perm, np.int32), s.TensorType.INT32)
+        y = g.tensor("y", [[1, 2, 3, 4][k] for k in perm])
+        g.op(BO.TRANSPOSE, [x, p], [y], OPT.TransposeOptions, s.TransposeOptionsT())
+        out.append((f"transpose_{''.join(map(str, perm))}", g.model([x], [y]), [1, 2, 3, 4]))
+    g = Graph(21)
+    x = g.tensor("x", [2, 3, 1, 4])
+    p = g.tensor("perm", [4], np.array([2, 0, 3, 1], np.int32), s.TensorType.INT32)
+    y = g.tensor("y", [1, 2, 4, 3])
+    g.op(BO.TRANSPOSE, [x, p], [y], OPT.TransposeOptions, s.TransposeOptionsT())
+    out.append(("transpose_2031", g.model([x], [y]), [2, 3, 1, 4]))
+    for dims, shape in (([1, 2], [1, 4]), ([], [4])):
+        g = Graph(22)
+        x = g.tensor("x", [1, 1, 1, 4])
+        y = g.tensor("y", shape)
+        g.op(BO.SQUEEZE, [x], [y], OPT.SqueezeOptions, options(s.SqueezeOptionsT, squeezeDims=dims))
+        out.append((f"squeeze_{'hw' if dims else 'all'}", g.model([x], [y]), [1, 1, 1, 4]))
     # FULLY_CONNECTED of a rank-4 input, flattened in NHWC order, without its optional bias (-1);
     # and of a rank-2 input with a bias.
     g = Graph(4)
