@@ -110,8 +110,8 @@ public struct TFLiteOperatorCode: Equatable, Sendable {
     }
 }
 
-/// Where a buffer's bytes are: inside the flatbuffer (`data`), or after it (`offset`, `size`: files
-/// past 2 GB keep their weights outside the flatbuffer, addressed from the file's start).
+/// A named metadata entry (`Metadata`): `min_runtime_version`, `TFLITE_METADATA` (a flatbuffer of
+/// its own: normalisation, labels, not read yet, TODO(#18)), and what converters add.
 public struct TFLiteMetadata: Equatable, Sendable {
     public var name: String
     public var buffer: Int
@@ -124,7 +124,9 @@ public struct TFLiteModel {
     public var description: String
     public var operatorCodes: [TFLiteOperatorCode]
     public var subgraphs: [TFLiteSubGraph]
-    /// Each buffer's byte range in the file (empty for buffer 0 and for tensors computed at run time).
+    /// Each buffer's byte range in the file (empty for buffer 0 and for tensors computed at run time):
+    /// inside the flatbuffer (`data`), or after it (`offset` > 1, `size`: files past 2 GB keep their
+    /// weights outside the flatbuffer, addressed from the file's start).
     public var buffers: [Range<Int>]
     public var metadata: [TFLiteMetadata]
     public let file: FlatBuffer

@@ -90,7 +90,7 @@ import Testing
         "resize_bilinear_asymmetric", "resize_bilinear_align_corners", "resize_bilinear_half_pixel",
         "resize_nearest_asymmetric", "resize_nearest_align_corners", "resize_nearest_half_pixel",
         "densify_csr_conv", "densify_block_fully_connected", "depth_to_space_2",
-        "transpose_0312", "transpose_0213", "transpose_2031", "squeeze_hw", "squeeze_all",
+        "transpose_0312", "transpose_0213", "transpose_2031", "squeeze_hw", "squeeze_all", "conv_external_buffers",
     ]
 
     @Test("every single-op golden of make_goldens.py is tested")
@@ -160,6 +160,10 @@ import Testing
         for n in 8..<good.count { _ = Self.refusal(Array(good[0..<n])) }
         var far = good
         far.replaceSubrange(0..<4, with: [0x00, 0xFF, 0xFF, 0x7F])
+        // A buffer stored after the flatbuffer (offset, size) that the file no longer holds.
+        let external = try [UInt8](Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Goldens/tflite/ops/conv_external_buffers.tflite"))))
+        let cut = Self.refusal(Array(external.dropLast(16)))
+        #expect(cut.contains("bytes at file offset") && cut.contains("end past the end of the file"), "\(cut)")
         #expect(Self.refusal(far).contains("the model table at byte 2147483392 (4 bytes) ends past the end of the file (\(good.count) bytes)"))
         // Every byte flipped: refused with a message or imported, never a trap.
         for i in 0..<good.count {

@@ -63,6 +63,23 @@ class Graph:
         g.tensors, g.inputs, g.outputs, g.operators, g.name = self.tensors, list(inputs), list(outputs), self.ops, "main"
         return g
 
+    def model_with_external_buffers(self, inputs, outputs) -> bytes:
+        """The model with every non-empty buffer stored after the flatbuffer (`offset`, `size`), as
+        converters write files past 2 GB."""
+        datas = [bytes(b.data) if b.data is not None else b"" for b in self.buffers]
+        for b, d in zip(self.buffers, datas):
+            if d:
+                b.data, b.offset, b.size = None, 1 << 40, len(d)  # placeholders of the final width
+        head = self.model(inputs, outputs)
+        pos, tail = (len(head) + 15) // 16 * 16, b""
+        for b, d in zip(self.buffers, datas):
+            if d:
+                b.offset = pos + len(tail)
+                tail += d + bytes(-len(d) % 16)
+        model = self.model(inputs, outputs)
+        assert len(model) == len(head)
+        return model + bytes(pos - len(model)) + tail
+
     def model(self, inputs, outputs, version=3, subgraphs=1) -> bytes:
         m = s.ModelT()
         m.version = version
@@ -214,6 +231,14 @@ def op_models():
     g.op(BO.DENSIFY, [ws], [w])
     g.op(BO.FULLY_CONNECTED, [x, w, -1], [y], OPT.FullyConnectedOptions, options(s.FullyConnectedOptionsT))
     out.append(("densify_block_fully_connected", g.model([x], [y]), [2, 8]))
+    # A CONV_2D whose weights and bias are stored after the flatbuffer (Buffer.offset, size).
+    g = Graph(23)
+    x = g.tensor("x", [1, 4, 4, 3])
+    w = g.const("w", [2, 3, 3, 3])
+    b = g.const("b", [2])
+    y = g.tensor("y", [1, 4, 4, 2])
+    g.op(BO.CONV_2D, [x, w, b], [y], OPT.Conv2DOptions, options(s.Conv2DOptionsT, padding=s.Padding.SAME, strideW=1, strideH=1))
+    out.append(("conv_external_buffers", g.model_with_external_buffers([x], [y]), [1, 4, 4, 3]))
     # DEPTH_TO_SPACE with block 2.
     g = Graph(17)
     x = g.tensor("x", [1, 2, 3, 8])
