@@ -3,7 +3,7 @@ import PackageDescription
 
 // Core targets (CSwiftletSys … SwiftletApp, SwiftletDetect) are embedded-clean: no Foundation, typed throws,
 // no existentials. `tools/embedded-check` compiles them with `-enable-experimental-feature Embedded`.
-// Host-only targets (SwiftletPlanner, SwiftletPruner, SwiftletONNX, SwiftletCompiler, SwiftletQuantizer, SwiftletEstimate, SwiftletFuzz, swiftlet,
+// Host-only targets (SwiftletPlanner, SwiftletPruner, SwiftletONNX, SwiftletTFLite, SwiftletCompiler, SwiftletQuantizer, SwiftletEstimate, SwiftletFuzz, swiftlet,
 // swiftlet-fuzz) may use Foundation and packages. `tools/check-deps` checks that every target lists the package modules it imports.
 let core: [SwiftSetting] = [.treatWarning("EmbeddedRestrictions", as: .error)]
 /// The core Swift targets, in build order: the one list. Each gets `core` below (and no other target
@@ -51,6 +51,9 @@ let package = Package(
             "SwiftletCore", "SwiftletCompiler", "SwiftletModel", "SwiftletPlanner", "SwiftletDetect",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
+        // TensorFlow Lite import (host only): a validating flatbuffer reader and the builtins' mapping
+        // onto the import graph, through SwiftletONNX's shared pipeline (finishImport) (issue #18).
+        .target(name: "SwiftletTFLite", dependencies: ["SwiftletCore", "SwiftletCompiler", "SwiftletModel", "SwiftletONNX"]),
         .target(name: "SwiftletQuantizer", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletPipeline", "SwiftletPlanner", "SwiftletDetect",
             "SwiftletVision",
@@ -65,7 +68,7 @@ let package = Package(
         ]),
         .executableTarget(name: "swiftlet", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision", "SwiftletPipeline", "SwiftletApp",
-            "SwiftletDetect", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer", "SwiftletEstimate", "SwiftletPruner",
+            "SwiftletDetect", "SwiftletCompiler", "SwiftletONNX", "SwiftletTFLite", "SwiftletQuantizer", "SwiftletEstimate", "SwiftletPruner",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmark tooling only: the int8 multiply-add peak of this core (tools/bench/pointwise).
@@ -86,12 +89,13 @@ let package = Package(
         // their driver, which tools/fuzz builds with -sanitize=fuzzer,address (libFuzzer).
         .target(name: "SwiftletFuzz", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletRuntime", "SwiftletVision", "SwiftletPipeline", "SwiftletApp", "SwiftletONNX",
+            "SwiftletTFLite",
         ]),
         .executableTarget(name: "swiftlet-fuzz", dependencies: ["SwiftletCore", "SwiftletFuzz"]),
         .testTarget(name: "SwiftletTests", dependencies: [
             "CSwiftletKernels", "CSwiftletSys", "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletVision",
             "SwiftletDetect", "SwiftletPipeline", "SwiftletApp", "SwiftletPlanner", "SwiftletCompiler", "SwiftletONNX", "SwiftletQuantizer",
-            "SwiftletFuzz", "SwiftletEstimate", "SwiftletPruner",
+            "SwiftletFuzz", "SwiftletEstimate", "SwiftletPruner", "SwiftletTFLite",
         ]),
     ]
 )

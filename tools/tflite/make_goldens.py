@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""LiteRT goldens for the TensorFlow Lite importer (issue #18): Tests/Goldens/tflite/.
+
+For each model: the .tflite from the fixture cache (tools/models/fetch_weights.py puts it there),
+run by LiteRT (``ai_edge_litert``, in the venv of tools/models/setup_venv.sh) on a fixed input,
+once with the default op resolver (XNNPACK) and once with the reference kernels
+(``OpResolverType.BUILTIN_REF``); the reference outputs are written as .npy and the two paths'
+difference recorded in meta.json.
+
+Single-op models (tools/tflite/op_models.py) go to Tests/Goldens/tflite/ops/NAME.tflite with a
+seeded input NAME.in.npy and LiteRT's output NAME.out.npy; the models the importer must refuse to
+Tests/Fixtures/tflite/.
+
+BlazeFace short range's input is the committed ``Tests/Goldens/blazeface/astronaut.u8.npy`` (the
+photo resized to 128x128, HWC uint8), normalised as its metadata says: (u8 - 127.5) / 127.5, NHWC.
+So no input is stored twice and the Swift test builds the same float input.
+
+    ~/.cache/swiftlet/venv/bin/python tools/tflite/make_goldens.py
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert import interpreter as litert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from op_models import bad_models, op_models  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("SWIFTLET_CACHE", Path.home() / ".cache" / "swiftlet"))
+OUT = ROOT / "Tests" / "Goldens" / "tflite"
+
+MODELS = {
+    "blazeface_short": {
+        "tflite": "face_detection_short_range.tflite",
+        "input_u8": "Tests/Goldens/blazeface/astronaut.u8.npy",
+        "mean": 127.5,
+        "std": 127.5,
+    },
+}
+
+
+def run(path: Path, x: np.ndarray, resolver) -> list[np.ndarray]:
+    return run_content(path.read_bytes(), x, resolver)
+
+
+def run_content(model: bytes, x: np.ndarray, resolver) -> list[np.ndarray]:
+    it = litert.Interpreter(model_content=model, experimental_op_resolver_type=resolver, num_threads=1)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]).copy() for d in it.get_output_details()]
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    meta = {"command": "python tools/tflite/make_goldens.py",
+            "versions": {"ai_edge_litert": getattr(litert, "__version__", None) or _version("ai-edge-litert"),
+                         "numpy": np.__version__, "python": platform.python_version()},
+            "models": {}}
+    for name, m in MODELS.items():
+        path = CACHE / "weights" / m["tflite"]
+        u8 = np.load(ROOT / m["input_u8"])
+        x = ((u8.astype(np.float32) - np.float32(m["mean"])) / np.float32(m["std"]))[None]
+        ref = run(path, x, litert.OpResolverType.BUILTIN_REF)
+        default = run(path, x, litert.OpResolverType.AUTO)
+        files = []
+        for k, y in enumerate(ref):
+            f = f"{name}.out{k}.npy"
+            np.save(OUT / f, y.astype(np.float32))
+            files.append(f)
+        meta["models"][name] = {
+            "tflite": m["tflite"],
+            "tflite_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "input": f"{m['input_u8']} -> (float32(u8) - {m['mean']}) / {m['std']}, NHWC [1, 128, 128, 3]",
+            "resolver": "BUILTIN_REF (reference kernels, XNNPACK off), 1 thread",
+            "outputs": files,
+            "shapes": [list(y.shape) for y in ref],
+            "default_vs_ref_max_abs_diff": [float(np.max(np.abs(a - b))) for a, b in zip(default, ref)],
+        }
+        print(name, [y.shape for y in ref], meta["models"][name]["default_vs_ref_max_abs_diff"])
+    ops = OUT / "ops"
+    ops.mkdir(exist_ok=True)
+    meta["ops"] = {}
+    for name, model, shape in op_models():
+        # Seeded by the name: adding a model leaves the others' inputs as they were.
+        x = np.random.default_rng(zlib.crc32(name.encode())).standard_normal(shape).astype(np.float32) * 2
+        (ops / f"{name}.tflite").write_bytes(model)
+        np.save(ops / f"{name}.in.npy", x)
+        y = run_content(model, x, litert.OpResolverType.BUILTIN_REF)
+        assert len(y) == 1
+        np.save(ops / f"{name}.out.npy", y[0].astype(np.float32))
+        d = run_content(model, x, litert.OpResolverType.AUTO)[0]
+        meta["ops"][name] = {"input": list(shape), "output": list(y[0].shape),
+                             "default_vs_ref_max_abs_diff": float(np.max(np.abs(d - y[0])))}
+    bad = ROOT / "Tests" / "Fixtures" / "tflite"
+    bad.mkdir(parents=True, exist_ok=True)
+    for name, model in bad_models():
+        (bad / name).write_bytes(model)
+    (OUT / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import version
+    try:
+        return version(dist)
+    except Exception:
+        return None
+
+
+if __name__ == "__main__":
+    main()
