@@ -557,8 +557,11 @@ func checkedSum(_ a: Int, _ b: Int, _ what: @autoclosure () -> String, _ fail: (
     return s
 }
 
-/// Flatten's `[outer, inner]` with checked products.
-func flattenShape(_ x: [Int], _ axis: Int, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> [Int] {
+/// Flatten's `[outer, inner]` with checked products; `axis0` is ONNX's, in `-rank...rank` (a negative
+/// axis counts from the back: -1 on [2, 3, 4, 5] gives [24, 5]).
+func flattenShape(_ x: [Int], _ axis0: Int, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> [Int] {
+    let axis = axis0 < 0 ? axis0 + x.count : axis0
+    if axis < 0 || axis > x.count { throw fail("axis \(axis0) is out of range for rank \(x.count) (Flatten takes -\(x.count)...\(x.count))", "") }
     guard let outer = checkedProduct(x[..<axis]), let inner = checkedProduct(x[axis...]) else {
         throw fail("flattening \(Shape.text(x)) at axis \(axis) overflows", "")
     }
