@@ -26,6 +26,16 @@ import Testing
         return (spec.tensors[spec.outputs[0]].logicalShape, interp.output(0))
     }
 
+    /// The import's error message, or "accepted".
+    func refusal(_ b: ONNXModelBuilder) -> String {
+        do {
+            _ = try importONNX(bytes: b.serialized(), path: "conformance.onnx", options: ImportOptions())
+            return "accepted"
+        } catch {
+            return error.message
+        }
+    }
+
     /// Deterministic test values in [-3, 3).
     static func values(_ n: Int, seed: Int = 1) -> [Float] {
         (0..<n).map { Float(($0 * 37 + seed * 11) % 61) / 61 * 6 - 3 }
@@ -181,5 +191,101 @@ import Testing
         let (shape, y) = try run(b, x)
         #expect(shape == out)
         #expect(y == zip(x, Self.values(120, seed: 2)).map { $0 + $1 })
+    }
+
+    // MARK: Opsets by op version
+
+    /// x [1, 3, 8, 8] → Conv → Relu → GlobalAveragePool → Flatten → y, at `opset`.
+    func smallCNN(opset: Int) -> ONNXModelBuilder {
+        var b = ONNXModelBuilder(opset: opset)
+        b.input("x", [1, 3, 8, 8])
+        b.initializer("w", dims: [4, 3, 3, 3], floats: Self.values(108))
+        b.node("Conv", ["x", "w"], ["c"], name: "conv", [.ints("kernel_shape", [3, 3])])
+        b.node("Relu", ["c"], ["r"], name: "relu")
+        b.node("GlobalAveragePool", ["r"], ["p"], name: "gap")
+        b.node("Flatten", ["p"], ["y"], name: "flatten")
+        b.output("y")
+        return b
+    }
+
+    /// Opsets past 21, where these ops only gained element types, import and compute what opset 13 does.
+    @Test(arguments: [11, 21, 22, 23, 24, 25, 28])
+    func newerOpsetsImportWhenTheirOpsDidNotChange(opset: Int) throws {
+        let x = Self.values(192)
+        let want = try run(smallCNN(opset: 13), x)
+        let got = try run(smallCNN(opset: opset), x)
+        #expect(got.shape == want.shape && got.values == want.values, "opset \(opset)")
+    }
+
+    @Test func opsetNewerThanTheTableIsRefused() {
+        let newest = ONNXOpSupport.newestOpset
+        let m = refusal(smallCNN(opset: newest + 1))
+        #expect(m.contains("ONNX opset \(newest + 1) is newer than Swiftlet knows (up to \(newest)"), "\(m)")
+        #expect(m.contains("opset_version=\(newest)"), "\(m)")
+    }
+
+    /// An op version older than the form Swiftlet implements is refused by op, node, version and opset.
+    @Test func olderOpVersionIsRefusedByName() {
+        let m = refusal(smallCNN(opset: 10))
+        #expect(m.contains("unsupported ONNX op 'Conv' (node 'conv', opset 10)"), "\(m)")
+        #expect(m.contains("Conv version 1 (in force at opset 10)"), "\(m)")
+        #expect(m.contains("opset_version=11"), "\(m)")
+    }
+
+    /// An op Swiftlet does not map, at a new opset: named with its node and the opset.
+    @Test func unsupportedOpAtNewOpsetIsNamed() {
+        var b = ONNXModelBuilder(opset: 22)
+        b.input("x", [1, 4])
+        b.node("Erf", ["x"], ["y"], name: "erf1")
+        b.output("y")
+        let m = refusal(b)
+        #expect(m.contains("unsupported ONNX op 'Erf' (node 'erf1', opset 22)"), "\(m)")
+    }
+
+    /// A classical-ML model (only ai.onnx.ml imported) is told what is wrong, not "opset 1".
+    @Test func mlOnlyModelIsToldItsOpsAreNotSupported() {
+        var b = ONNXModelBuilder()
+        b.opsetImports([("ai.onnx.ml", 3)])
+        b.input("x", [1, 4])
+        b.node("Normalizer", ["x"], ["y"], name: "norm", domain: "ai.onnx.ml", [.string("norm", "L2")])
+        b.output("y")
+        let m = refusal(b)
+        #expect(!m.contains("opset 1 "), "\(m)")
+        #expect(m.contains("unsupported ONNX op 'ai.onnx.ml.Normalizer' (node 'norm', opset 3)"), "\(m)")
+        #expect(m.contains("imports no default-domain ONNX opset (it imports only ai.onnx.ml 3)"), "\(m)")
+    }
+
+    @Test func modelWithoutOpsetImportsIsInconsistent() {
+        var b = smallCNN(opset: 13)
+        b.opsetImports([])
+        let m = refusal(b)
+        #expect(m.contains("imports no default-domain ONNX opset (it imports no opset at all)"), "\(m)")
+        #expect(!m.contains("opset 1 "), "\(m)")
+    }
+
+    /// Cast-24 is imported because its one change (round_mode) concerns casts to float8e8m0, and the
+    /// folder refuses casts to float8 and the other types it cannot compute exactly.
+    @Test(arguments: [Int64(8), 14, 16, 17, 21, 23, 24])
+    func castToAnUnsupportedTypeIsRefused(to: Int64) {
+        var b = ONNXModelBuilder(opset: 24)
+        b.input("x", [1, 4])
+        b.initializer("c", dims: [4], floats: [1, 2, 3, 4])
+        b.node("Cast", ["c"], ["k"], name: "cast", [.int("to", to)])
+        b.node("Add", ["x", "k"], ["y"], name: "add")
+        b.output("y")
+        let m = refusal(b)
+        #expect(m.contains("node 'cast' (Cast, opset 24): Cast to ONNX element type \(to) is not supported"), "\(m)")
+    }
+
+    /// The version table (tools/onnx/op_versions.py) covers exactly the ops the importer maps, and
+    /// every op imports at least at the opsets the importer was written for (11-21).
+    @Test func everyMappedOpHasVersions() {
+        #expect(ONNXOpSupport.mappedOps == ONNXOpSupport.tabulatedOps,
+                "mapped, not in the table: \(ONNXOpSupport.mappedOps.subtracting(ONNXOpSupport.tabulatedOps).sorted()); in the table, not mapped: \(ONNXOpSupport.tabulatedOps.subtracting(ONNXOpSupport.mappedOps).sorted()); run tools/onnx/op_versions.py")
+        for op in ONNXOpSupport.mappedOps.sorted() {
+            let r = ONNXOpSupport.importedOpsets(op)
+            // HardSwish first appears at opset 14.
+            #expect(r.contains { $0.contains(21) && ($0.lowerBound <= 11 || op == "HardSwish") }, "\(op): imported at \(r)")
+        }
     }
 }
