@@ -17,6 +17,10 @@ public enum ONNXOpSupport {
     /// The newest default-domain opset the table knows (that of the pinned onnx package).
     public static var newestOpset: Int { onnxNewestOpset }
 
+    /// The onnx package the table comes from, e.g. "onnx 1.23.2" (tools/onnx/node_tests.py caches
+    /// that version's node tests).
+    public static var source: String { onnxOpVersionsSource }
+
     /// Every op type the importer maps: its rules, its constant folds and the ops it handles first
     /// (Identity, Dropout, Constant, Shape, Size).
     public static var mappedOps: Set<String> {
