@@ -14,7 +14,7 @@ import Testing
 /// data set, is tried again with its inputs after the first frozen into constants (`freezeONNXInputs`),
 /// as exported models hold axes, bounds and shapes. The tests expected to pass are listed in
 /// Tests/Conformance/onnx-node-tests.pass; a test that starts passing or failing changes the list
-/// in the same commit, so coverage moves only on purpose. Each run's outcomes are written beside
+/// in the same commit, so coverage moves only on purpose; docs/ops.md's per-op table must agree. Each run's outcomes are written beside
 /// the cache as results.tsv (name, then `pass` or the reason).
 @Suite struct ONNXNodeTests {
     static var cache: String {
@@ -145,6 +145,22 @@ import Testing
             let bare = name.hasSuffix(" frozen") ? String(name.dropLast(7)) : name
             let why = results.first { $0.0 == bare }?.1 ?? "not selected (its ops are no longer all mapped)"
             Issue.record("\(name) is listed as passing but \(why)")
+        }
+        // docs/ops.md's per-op table says the same: per op, the tests selected, passing, passing frozen.
+        var counts: [String: [Int]] = [:]
+        for (c, r) in zip(chosen, results.map(\.1)) {
+            let op = c.ops.count == 1 ? c.ops[0] : "several ops (expanded functions …)"
+            var n = counts[op] ?? [0, 0, 0]
+            n[0] += 1
+            if r.hasPrefix("pass") { n[1] += 1 }
+            if r == "pass frozen" { n[2] += 1 }
+            counts[op] = n
+        }
+        let docs = try String(contentsOfFile: repoFile("docs/ops.md"), encoding: .utf8)
+        for (op, n) in counts.sorted(by: { $0.key < $1.key }) {
+            let row = "| \(op) | \(n[0]) | \(n[1]) | \(n[2]) |"
+            let listed = docs.contains(row + "\n")
+            #expect(listed, "docs/ops.md's conformance table lacks the row '\(row)'")
         }
         print("ONNX node tests (\(ONNXOpSupport.source)): \(passing.count) of \(chosen.count) with only mapped ops pass (\(all.count) in all); outcomes in \(Self.cache)/results.tsv")
     }
