@@ -34,9 +34,6 @@ public struct ImportOptions {
     public init() {}
 }
 
-/// The ONNX opsets this importer understands (default domain).
-public let supportedOpsets = 11...21
-
 /// Reads an ONNX model, folds constants, maps every node, folds BatchNorm and activations, lowers to
 /// NHWC and plans memory. Errors name the file, the node and the op.
 public func importONNX(path: String, options: ImportOptions) throws(SwiftletError) -> ModelSpec {
@@ -56,12 +53,7 @@ public func importONNX(bytes: [UInt8], path: String, options: ImportOptions) thr
     if !model.hasGraph || model.graph.node.isEmpty {
         throw .malformedFile(path: path, detail: "the ONNX model has no graph nodes", hint: "is this an ONNX model? export it again")
     }
-    var opset = 0
-    for o in model.opsetImport where o.domain == "" || o.domain == "ai.onnx" { opset = Int(o.version) }
-    if opset == 0 { opset = 1 }
-    if !supportedOpsets.contains(opset) {
-        throw .unsupported(detail: "\(path): ONNX opset \(opset) is not supported (opsets \(supportedOpsets.lowerBound)-\(supportedOpsets.upperBound) are); export with opset_version=13")
-    }
+    let opset = try defaultOpset(model, path: path)
     var imp = ONNXImporter(path: path, opset: opset)
     let graph = try imp.build(model.graph, inputShape: options.inputShape)
     let meta = modelMetadata(model)
@@ -109,6 +101,35 @@ public func finishImport(_ graph: IRGraph, metadata meta: ImportMetadata, option
     // Refuse here, naming the tensor or node, what the writer cannot store or the reader would refuse.
     try checkWritable(spec)
     return spec
+}
+
+/// The model's default-domain (ai.onnx) opset. Each op's version at it is checked as the node is
+/// read (`ONNXOpSupport`); here only a model without one, or newer than the table knows, is refused.
+func defaultOpset(_ model: Onnx_ModelProto, path: String) throws(SwiftletError) -> Int {
+    var opset: Int? = nil
+    var others: [String] = []
+    for o in model.opsetImport {
+        if o.domain == "" || o.domain == "ai.onnx" { opset = Int(o.version) } else { others.append("\(o.domain) \(o.version)") }
+    }
+    guard let opset else {
+        let imports = others.isEmpty ? "no opset at all" : "only \(others.joined(separator: ", "))"
+        // Name the first node of another domain: that is what cannot be imported.
+        for (i, node) in model.graph.node.enumerated() where !node.domain.isEmpty && node.domain != "ai.onnx" {
+            let name = node.name.isEmpty ? "\(node.opType)_\(i)" : node.name
+            let version = model.opsetImport.first { $0.domain == node.domain }.map { Int($0.version) } ?? 0
+            throw .unsupportedOp(op: "\(node.domain).\(node.opType)", node: name, opset: version,
+                                 hint: "\(node.domain) ops are not supported, and the model imports no default-domain ONNX opset (it imports \(imports)); Swiftlet imports neural networks of the default ONNX domain (ai.onnx), e.g. from torch.onnx.export")
+        }
+        throw .invalidModel(detail: "\(path): the model imports no default-domain ONNX opset (it imports \(imports)), yet its nodes are default-domain ops",
+                            hint: "the file is inconsistent; export it again")
+    }
+    if opset < 1 {
+        throw .invalidModel(detail: "\(path): the model imports default-domain ONNX opset \(opset); opsets start at 1", hint: "the file is inconsistent; export it again")
+    }
+    if opset > onnxNewestOpset {
+        throw .unsupported(detail: "\(path): ONNX opset \(opset) is newer than Swiftlet knows (up to \(onnxNewestOpset), from \(onnxOpVersionsSource)); export with opset_version=\(onnxNewestOpset) or lower")
+    }
+    return opset
 }
 
 /// The pre-processing: the flags' (`--mean`, `--std`, `--resize`…) over the ONNX metadata's, checked.
@@ -360,7 +381,10 @@ struct ONNXImporter {
     mutating func importNode(_ node: Onnx_NodeProto, name: String) throws(SwiftletError) {
         let op = node.opType
         if !node.domain.isEmpty && node.domain != "ai.onnx" {
-            throw .unsupportedOp(op: "\(node.domain).\(op)", node: name, opset: opset, hint: "custom-domain ops cannot be imported")
+            throw .unsupportedOp(op: "\(node.domain).\(op)", node: name, opset: opset, hint: "ops outside the default ONNX domain (ai.onnx) cannot be imported")
+        }
+        if let why = ONNXOpSupport.problem(op, opset: opset) {
+            throw .unsupportedOp(op: op, node: name, opset: opset, hint: why)
         }
         var ins: [Int] = []
         for i in node.input {
@@ -577,8 +601,11 @@ func checkedSum(_ a: Int, _ b: Int, _ what: @autoclosure () -> String, _ fail: (
     return s
 }
 
-/// Flatten's `[outer, inner]` with checked products.
-func flattenShape(_ x: [Int], _ axis: Int, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> [Int] {
+/// Flatten's `[outer, inner]` with checked products; `axis0` is ONNX's, in `-rank...rank` (a negative
+/// axis counts from the back: -1 on [2, 3, 4, 5] gives [24, 5]).
+func flattenShape(_ x: [Int], _ axis0: Int, _ fail: (String, String) -> SwiftletError) throws(SwiftletError) -> [Int] {
+    let axis = axis0 < 0 ? axis0 + x.count : axis0
+    if axis < 0 || axis > x.count { throw fail("axis \(axis0) is out of range for rank \(x.count) (Flatten takes -\(x.count)...\(x.count))", "") }
     guard let outer = checkedProduct(x[..<axis]), let inner = checkedProduct(x[axis...]) else {
         throw fail("flattening \(Shape.text(x)) at axis \(axis) overflows", "")
     }

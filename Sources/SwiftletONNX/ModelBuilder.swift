@@ -30,6 +30,16 @@ public struct ONNXModelBuilder {
         model.graph.name = "hostile"
     }
 
+    /// Replaces the model's opset imports, e.g. `[("ai.onnx.ml", 3)]` for a classical-ML model.
+    public mutating func opsetImports(_ imports: [(domain: String, version: Int)]) {
+        model.opsetImport = imports.map { d, v in
+            var o = Onnx_OperatorSetIdProto()
+            o.domain = d
+            o.version = Int64(v)
+            return o
+        }
+    }
+
     /// A float32 graph input; a dimension ≤ 0 is left symbolic (`N`).
     public mutating func input(_ name: String, _ dims: [Int64]) {
         model.graph.input.append(Self.valueInfo(name, dims))
@@ -67,11 +77,12 @@ public struct ONNXModelBuilder {
         model.graph.initializer.append(Self.tensor(name, dims: dims, ints: ints))
     }
 
-    /// A node of the default domain; attributes in the order given.
+    /// A node (of the default domain unless `domain` is given); attributes in the order given.
     public mutating func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String = "",
-                              _ attributes: [ONNXAttribute] = []) {
+                              domain: String = "", _ attributes: [ONNXAttribute] = []) {
         var n = Onnx_NodeProto()
         n.opType = op
+        n.domain = domain
         n.name = name
         n.input = inputs
         n.output = outputs

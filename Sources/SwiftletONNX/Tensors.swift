@@ -74,3 +74,40 @@ func halfToFloat(_ h: UInt16) -> Float {
     if e == 31 { return Float(bitPattern: s | 0x7F80_0000 | (m << 13)) }
     return Float(bitPattern: s | UInt32(e - 15 + 127) << 23 | (m << 13))
 }
+
+/// A serialized ONNX TensorProto (an ONNX backend test's `input_0.pb`): its shape, its values as
+/// floats, and its ONNX data type. `path` names it in messages.
+public func decodeONNXTensor(bytes: [UInt8], path: String) throws(SwiftletError) -> (shape: [Int], values: [Float], dataType: Int) {
+    let t: Onnx_TensorProto
+    do {
+        t = try Onnx_TensorProto(serializedBytes: bytes)
+    } catch {
+        throw .malformedFile(path: path, detail: "not a valid ONNX tensor (protobuf decoding failed: \(error))", hint: "generate it again")
+    }
+    let (shape, data) = try decodeTensor(t, where: path)
+    return (shape, data.asFloats, Int(t.dataType))
+}
+
+/// The ONNX model `bytes` with its graph inputs after the first made initializers holding `tensors`
+/// (serialized TensorProtos, one per input in order, as an ONNX backend test's `input_1.pb` …): a
+/// test's extra inputs (axes, min/max, shapes) frozen into the constants an exported model has.
+public func freezeONNXInputs(_ bytes: [UInt8], _ tensors: [[UInt8]], path: String) throws(SwiftletError) -> [UInt8] {
+    do {
+        var model = try Onnx_ModelProto(serializedBytes: bytes)
+        let initialized = Set(model.graph.initializer.map(\.name))
+        let inputs = model.graph.input.filter { !initialized.contains($0.name) }
+        guard tensors.count == inputs.count - 1 else {
+            throw SwiftletError.invalidModel(detail: "\(path): \(tensors.count) tensors for \(inputs.count - 1) inputs after the first", hint: "")
+        }
+        for (k, b) in tensors.enumerated() {
+            var t = try Onnx_TensorProto(serializedBytes: b)
+            t.name = inputs[k + 1].name
+            model.graph.initializer.append(t)
+        }
+        return try model.serializedBytes()
+    } catch let e as SwiftletError {
+        throw e
+    } catch {
+        throw .malformedFile(path: path, detail: "not a valid ONNX model or tensor (protobuf: \(error))", hint: "generate it again")
+    }
+}

@@ -80,7 +80,9 @@ struct StepBuilder {
     func clamp(_ a: Activation) -> (Int32, Int32) {
         switch a.kind {
         case .relu: return yq.clampRange(lo: 0, hi: .infinity)
-        case .clip: return yq.clampRange(lo: a.a, hi: a.b)
+        case .clip:
+            let (lo, hi) = a.clampBounds ?? (a.a, a.b)
+            return yq.clampRange(lo: lo, hi: hi)
         default: return (-128, 127)
         }
     }

@@ -9,7 +9,7 @@ import CSwiftletSys
 public enum ActivationKind: Int32, Sendable {
     case none = 0
     case relu = 1
-    /// `min(max(x, a), b)`; ReLU6 is `clip(0, 6)`.
+    /// `min(max(x, a), b)`; ReLU6 is `clip(0, 6)`. With `a > b` every value is `b` (ONNX Clip).
     case clip = 2
     /// `x < 0 ? a * x : x`.
     case leakyRelu = 3
@@ -44,7 +44,9 @@ public struct Activation: Equatable, Sendable {
         switch kind {
         case .none: return x
         case .relu: return x > 0 ? x : 0
-        case .clip: return x < a ? a : (x > b ? b : x)
+        case .clip:
+            let y = x < a ? a : x
+            return y > b ? b : y
         case .leakyRelu: return x < 0 ? a * x : x
         case .sigmoid: return 1 / (1 + expf(-x))
         case .hardSigmoid:
@@ -82,7 +84,8 @@ public struct Activation: Equatable, Sendable {
         switch kind {
         case .none: return (-.infinity, .infinity)
         case .relu: return (0, .infinity)
-        case .clip: return (a, b)
+        // min(max(x, a), b) is b everywhere when a > b: the clamp [b, b].
+        case .clip: return (a > b ? b : a, b)
         case .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .silu: return nil
         }
     }
@@ -107,7 +110,7 @@ public struct Activation: Equatable, Sendable {
     public var outputRange: OutputRange {
         switch kind {
         case .none, .relu, .leakyRelu: return .calibrated
-        case .clip: return .within(a, b)
+        case .clip: return .within(a > b ? b : a, b)
         case .sigmoid, .hardSigmoid: return .fixed(scale: 1.0 / 256, zeroPoint: -128)
         case .tanh: return .fixed(scale: 1.0 / 128, zeroPoint: 0)
         // x · relu6(x + 3) / 6 is least at x = −1.5.

@@ -61,8 +61,7 @@ extension Folder {
     /// The input as a 2-D tensor split at `axis`.
     func flatten() throws(SwiftletError) -> [Result] {
         let a = try c(0)
-        let axis = try normAxis(try attrs.int("axis", 1), a.shape.count + 1, fail)
-        return [Result(shape: try flattenShape(a.shape, axis, fail), data: a.data)]
+        return [Result(shape: try flattenShape(a.shape, try attrs.int("axis", 1), fail), data: a.data)]
     }
 
     /// The inputs joined along `axis` (a scalar joins as one value).

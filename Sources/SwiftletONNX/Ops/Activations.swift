@@ -3,7 +3,7 @@ import SwiftletCore
 
 /// Element-wise activations: Relu, Sigmoid, Tanh, HardSwish, LeakyRelu and HardSigmoid (with their
 /// `alpha`/`beta` attributes), Clip (bounds as attributes before opset 11, else constant scalar
-/// inputs; Clip(0, ∞) becomes Relu) and PRelu with a slope that broadcasts to the input.
+/// inputs; Clip(0, ∞) becomes Relu; min > max gives max everywhere, as ONNX defines it) and PRelu with a slope that broadcasts to the input.
 extension NodeContext {
     static let activationRules: [String: ImportRule] = [
         "Relu": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.relu))) },
@@ -32,6 +32,8 @@ extension NodeContext {
                 if dst == 0 { lo = c[0] } else { hi = c[0] }
             }
         }
+        // ONNX Clip is min(max(x, min), max): max everywhere when min > max.
+        if lo > hi { lo = hi }
         if lo == 0 && hi == .greatestFiniteMagnitude {
             try produceSameShape(.activation(Activation(.relu)))
         } else {

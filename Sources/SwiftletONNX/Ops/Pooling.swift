@@ -3,7 +3,8 @@ import SwiftletCore
 
 /// Pooling and reductions: 2-D MaxPool and AveragePool (no dilation, no Indices output; `ceil_mode`,
 /// `count_include_pad`, explicit or `auto_pad` padding), GlobalAveragePool of a 4-D input, and
-/// ReduceMean over constant axes (attribute before opset 18, input from 18) with `keepdims`.
+/// ReduceMean over constant axes (attribute before opset 18, input from 18: absent or empty, every axis,
+/// or none with `noop_with_empty_axes`) with `keepdims`.
 extension NodeContext {
     static let poolingRules: [String: ImportRule] = [
         "MaxPool": { c throws(SwiftletError) in try c.pool(isMax: true) },
@@ -41,9 +42,22 @@ extension NodeContext {
     mutating func reduceMean() throws(SwiftletError) {
         let x = try shape(0)
         var axes: [Int]
-        if opset >= 18, has(1) {
-            guard let a = try constInts(1) else { throw unsupported("axes must be constant") }
-            axes = a
+        if opset >= 18 {
+            // From opset 18 the axes are input 1; absent or empty, every axis is reduced, unless
+            // noop_with_empty_axes = 1 makes the node the identity.
+            if has(1) {
+                guard let a = try constInts(1) else { throw unsupported("axes must be constant") }
+                axes = a
+            } else {
+                axes = []
+            }
+            if axes.isEmpty {
+                if try attrs.int("noop_with_empty_axes", 0) == 1 {
+                    alias(try input(0))
+                    return
+                }
+                axes = Array(0..<x.count)
+            }
         } else {
             axes = try attrs.ints("axes", Array(0..<x.count))
         }

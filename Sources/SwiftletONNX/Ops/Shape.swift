@@ -24,8 +24,7 @@ extension NodeContext {
 
     mutating func flatten() throws(SwiftletError) {
         let x = try shape(0)
-        let axis = try normAxis(try attrs.int("axis", 1), x.count + 1, fail)
-        try produceReshape(try flattenShape(x, axis, fail))
+        try produceReshape(try flattenShape(x, try attrs.int("axis", 1), fail))
     }
 
     mutating func reshape() throws(SwiftletError) {
