@@ -65,6 +65,9 @@ public struct PruneTotals: Sendable {
     public var macs = 0, parameters = 0, fileBytes = 0, arenaBytes = 0
     /// Median latency on 1 and 2 threads, milliseconds.
     public var ms1 = 0.0, ms2 = 0.0
+    /// With `--precision int8`: the same for the model quantized (on one calibration image; the
+    /// ranges do not change the time).
+    public var int8Ms: (one: Double, two: Double)?
 }
 
 public struct PruneResult: Sendable {
@@ -179,7 +182,8 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
     result.images = images.count
     result.method = o.uniform ? "one ratio for every group" : o.precision.map { "by sensitivity per removed \($0.rawValue) millisecond" } ?? "by sensitivity per removed MAC"
     note("prune: measuring both models")
-    try measure(&result, original: spec, groups: groups, keep: keep, images: images, runs: o.timingRuns)
+    try measure(&result, original: spec, groups: groups, keep: keep, images: images, runs: o.timingRuns,
+                int8: timing.flatMap { $0.int8 ? $0 : nil })
     return result
 }
 
@@ -261,7 +265,7 @@ func layerTimes(_ spec: ModelSpec, _ image: String, runs: Int) throws(SwiftletEr
 
 /// Fills `result`'s layer table, totals and output agreement from both models.
 func measure(_ result: inout PruneResult, original: ModelSpec, groups: [ChannelGroup], keep: [Int: [Int]], images: [String],
-             runs: Int) throws(SwiftletError) {
+             runs: Int, int8: LevelTiming? = nil) throws(SwiftletError) {
     let pruned = result.spec
     let cuts = channelCuts(groups, keep: keep)
     let a = modelStats(original), b = modelStats(pruned)
@@ -342,6 +346,10 @@ func measure(_ result: inout PruneResult, original: ModelSpec, groups: [ChannelG
         t.arenaBytes = s.arenaBytes
         t.ms1 = try medianLatency(s, images[0], threads: 1, runs: runs)
         t.ms2 = try medianLatency(s, images[0], threads: 2, runs: runs)
+        if let timing = int8 {
+            let q = try timedForm(s, timing)
+            t.int8Ms = (try medianLatency(q, images[0], threads: 1, runs: runs), try medianLatency(q, images[0], threads: 2, runs: runs))
+        }
         return t
     }
     result.before = try totals(original, a)
@@ -369,6 +377,9 @@ extension PruneResult {
         }
         lines.append("total: MACs \(formatCount(before.macs)) → \(formatCount(after.macs)) (\(formatFixed(r, 3))), parameters \(formatCount(before.parameters)) → \(formatCount(after.parameters)), file \(formatBytes(before.fileBytes)) → \(formatBytes(after.fileBytes)), arena \(formatBytes(before.arenaBytes)) → \(formatBytes(after.arenaBytes))")
         lines.append("latency here (median of the runs, float32): 1 thread \(formatFixed(before.ms1, 2)) → \(formatFixed(after.ms1, 2)) ms (\(formatFixed(before.ms1 / max(after.ms1, 1e-9), 2))× faster), 2 threads \(formatFixed(before.ms2, 2)) → \(formatFixed(after.ms2, 2)) ms (\(formatFixed(before.ms2 / max(after.ms2, 1e-9), 2))×)")
+        if let a = before.int8Ms, let b = after.int8Ms {
+            lines.append("latency here, int8 (quantized on one calibration image): 1 thread \(formatFixed(a.one, 2)) → \(formatFixed(b.one, 2)) ms (\(formatFixed(a.one / max(b.one, 1e-9), 2))× faster), 2 threads \(formatFixed(a.two, 2)) → \(formatFixed(b.two, 2)) ms (\(formatFixed(a.two / max(b.two, 1e-9), 2))×)")
+        }
         if let e = estimatedMs {
             lines.append("estimated on the board: \(formatFixed(e.before, 2)) → \(formatFixed(e.after, 2)) ms")
         }
@@ -382,7 +393,8 @@ extension PruneResult {
     /// The report as one JSON object.
     public func json(modelName: String, output: String) -> String {
         func totals(_ t: PruneTotals) -> String {
-            "{\"macs\":\(t.macs),\"parameters\":\(t.parameters),\"file_bytes\":\(t.fileBytes),\"arena_bytes\":\(t.arenaBytes),\"ms_1_thread\":\(jsonNumber(t.ms1)),\"ms_2_threads\":\(jsonNumber(t.ms2))}"
+            "{\"macs\":\(t.macs),\"parameters\":\(t.parameters),\"file_bytes\":\(t.fileBytes),\"arena_bytes\":\(t.arenaBytes),\"ms_1_thread\":\(jsonNumber(t.ms1)),\"ms_2_threads\":\(jsonNumber(t.ms2))"
+                + (t.int8Ms.map { ",\"int8_ms_1_thread\":\(jsonNumber($0.one)),\"int8_ms_2_threads\":\(jsonNumber($0.two))" } ?? "") + "}"
         }
         let rows = layers.map { l in
             "{\"name\":\(jsonString(l.name)),\"op\":\(jsonString(l.op)),\"outputs\":[\(l.outputsBefore),\(l.outputsAfter)],\"inputs\":[\(l.inputsBefore),\(l.inputsAfter)],"

@@ -97,6 +97,9 @@ import Testing
         let ratio = Double((report["after"] as! [String: Any])["macs"] as! Int) / Double((report["before"] as! [String: Any])["macs"] as! Int)
         #expect(ratio <= 0.6 && ratio > 0.3, "MAC ratio \(ratio)")
         #expect(try PackedModel(path: "\(dir)/a.swl").spec.tensors.allSatisfy { $0.dtype == .float32 })
+        // Both models' int8 latencies are reported beside the float ones.
+        #expect(r.stdout.contains("latency here, int8 (quantized on one calibration image): 1 thread"), "\(r.stdout)")
+        for side in ["before", "after"] { #expect((report[side] as! [String: Any])["int8_ms_1_thread"] is Double, "\(side)") }
         // The report lists every free group's levels with the time each removes; a smaller count is
         // never credited with less (the figures themselves are wall time and not checked).
         let groups = try #require(report["sensitivity"] as? [[String: Any]])
