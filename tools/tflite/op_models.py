@@ -455,6 +455,13 @@ def int8_models():
         g.op(BO.SOFTMAX, [xq], [yq], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
         return yq
     out.append(("int8_softmax", g.model_int8([2, 10], softmax), [2, 10]))
+    g = Int8Graph(26)
+
+    def softmax_wide(xq):
+        yq = g.act("yq", [16, 48], 1 / 256, -128)
+        g.op(BO.SOFTMAX, [xq], [yq], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
+        return yq
+    out.append(("int8_softmax_wide", g.model_int8([16, 48], softmax_wide, x_scale=0.03, x_zp=7), [16, 48]))
     return out
 
 
