@@ -105,7 +105,7 @@ struct TFLiteImporter {
     mutating func addInput(_ t: Int, _ given: [Int]?) throws(SwiftletError) {
         let tensor = sub.tensors[t]
         guard tensor.type == .float32 else {
-            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name); only FLOAT32 inputs are imported so far (int8 models: TODO(#18))")
+            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name); only FLOAT32 inputs are imported so far (int8 models with a float input and a QUANTIZE are; int8 inputs: TODO(#18))")
         }
         var shape = tensor.shape
         let dynamic = tensor.shapeSignature?.contains(-1) ?? false

@@ -544,4 +544,17 @@ def bad_models():
     g.tensors[x].shapeSignature = [-1, 4]
     g.tensors[y].shapeSignature = [-1, 4]
     out.append(("dynamic_batch.tflite", g.model([x], [y])))
+    # Full-integer models with what is not imported as int8 yet: an int8 LOGISTIC; an int8 input.
+    g = Int8Graph(27)
+
+    def logistic(xq):
+        yq = g.act("yq", [1, 8], 1 / 256, -128)
+        g.op(BO.LOGISTIC, [xq], [yq])
+        return yq
+    out.append(("int8_logistic.tflite", g.model_int8([1, 8], logistic)))
+    g = Int8Graph(28)
+    xq = g.act("xq", [1, 8], 0.1, 0)
+    yq = g.act("yq", [1, 8], 0.1, 0)
+    g.op(BO.RELU, [xq], [yq])
+    out.append(("int8_input.tflite", g.model([xq], [yq])))
     return out
