@@ -44,7 +44,8 @@ public struct FileQuantization: Sendable {
 /// reference kernels compute LiteRT's reference kernels' bits. The graph's float inputs and outputs
 /// are quantized and dequantized with the file's parameters, as its QUANTIZE and DEQUANTIZE.
 /// Tensors of data movement and pooling that the import added (views) keep their input's parameters.
-public func int8Spec(_ spec: ModelSpec, _ q: FileQuantization, path: String) throws(SwiftletError) -> ModelSpec {
+/// The nodes are reordered for memory unless `keepOrder` (as `swiftlet import --keep-order`).
+public func int8Spec(_ spec: ModelSpec, _ q: FileQuantization, path: String, keepOrder: Bool = false) throws(SwiftletError) -> ModelSpec {
     var src = spec
     src.requantization = .fixedPoint
     var params = [QuantParams?](repeating: nil, count: src.tensors.count)
@@ -62,7 +63,7 @@ public func int8Spec(_ spec: ModelSpec, _ q: FileQuantization, path: String) thr
     }
     var b = Int8Builder(src: src, params: params, int8Nodes: [Bool](repeating: true, count: src.nodes.count))
     b.given = q
-    b.keepOrder = true
+    b.keepOrder = keepOrder
     b.build()
     return b.out
 }

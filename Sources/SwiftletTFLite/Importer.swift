@@ -24,7 +24,7 @@ public func importTFLite(bytes: [UInt8], path: String, options: ImportOptions) t
     meta.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     let spec = try finishImport(graph, metadata: meta, options: options, path: path)
     // A full-integer model keeps its own quantization and runs on the int8 kernels.
-    return importer.quant.isEmpty ? spec : try int8Spec(spec, importer.quant, path: path)
+    return importer.quant.isEmpty ? spec : try int8Spec(spec, importer.quant, path: path, keepOrder: options.keepOrder)
 }
 
 /// Whether `bytes` look like a TensorFlow Lite flatbuffer (file identifier "TFL3" at bytes 4-7).
