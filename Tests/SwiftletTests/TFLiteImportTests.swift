@@ -124,7 +124,7 @@ import Testing
     /// Full-integer single-op models (op_models.int8_models), bit-exact with BUILTIN_REF.
     static let int8Ops = [
         "int8_conv_same_s2_relu6", "int8_conv_1x1_valid", "int8_dwconv_mult2_relu", "int8_dwconv_s2_same", "int8_fully_connected",
-        "int8_add_const_relu", "int8_avgpool_same_s2", "int8_maxpool_valid_s2", "int8_reshape", "int8_softmax", "int8_softmax_wide",
+        "int8_add_const_relu", "int8_avgpool_same_s2", "int8_maxpool_valid_s2", "int8_reshape", "int8_softmax", "int8_softmax_wide", "int8_chain_conv_dw_pool_fc_softmax",
     ]
 
     @Test("every full-integer golden of make_goldens.py is tested")

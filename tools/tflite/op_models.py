@@ -462,6 +462,33 @@ def int8_models():
         g.op(BO.SOFTMAX, [xq], [yq], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
         return yq
     out.append(("int8_softmax_wide", g.model_int8([16, 48], softmax_wide, x_scale=0.03, x_zp=7), [16, 48]))
+
+    # A chain: each op reads the previous one's scale and zero point (pooling and RESHAPE keep theirs).
+    g = Int8Graph(29)
+
+    def chain(xq):
+        w, ws = g.weights("conv_w", [8, 3, 3, 3], 0)
+        c = g.act("conv", [1, 8, 8, 8], 6 / 255, -128)
+        g.op(BO.CONV_2D, [xq, w, g.bias("conv_b", sx, ws)], [c], OPT.Conv2DOptions,
+             options(s.Conv2DOptionsT, padding=SAME, strideW=1, strideH=1, fusedActivationFunction=A.RELU6))
+        w, ws = g.weights("dw_w", [1, 3, 3, 8], 3, 0.02)
+        d = g.act("dw", [1, 4, 4, 8], 0.02, -128)
+        g.op(BO.DEPTHWISE_CONV_2D, [c, w, g.bias("dw_b", 6 / 255, ws)], [d], OPT.DepthwiseConv2DOptions,
+             options(s.DepthwiseConv2DOptionsT, padding=SAME, strideW=2, strideH=2, depthMultiplier=1, fusedActivationFunction=A.RELU))
+        p = g.act("pool", [1, 2, 2, 8], 0.02, -128)
+        g.op(BO.AVERAGE_POOL_2D, [d], [p], OPT.Pool2DOptions,
+             options(s.Pool2DOptionsT, padding=VALID, strideW=2, strideH=2, filterWidth=2, filterHeight=2))
+        r = g.act("flat", [1, 32], 0.02, -128)
+        g.op(BO.RESHAPE, [p], [r], OPT.ReshapeOptions, options(s.ReshapeOptionsT, newShape=[1, 32]))
+        w, ws = g.weights("fc_w", [10, 32], 0, 0.001)
+        g.tensors[w].quantization = qparams([0.001], [0])
+        f = g.act("fc", [1, 10], 0.05, 3)
+        g.op(BO.FULLY_CONNECTED, [r, w, g.bias("fc_b", 0.02, np.full(10, 0.001, np.float32))], [f], OPT.FullyConnectedOptions,
+             options(s.FullyConnectedOptionsT))
+        yq = g.act("yq", [1, 10], 1 / 256, -128)
+        g.op(BO.SOFTMAX, [f], [yq], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
+        return yq
+    out.append(("int8_chain_conv_dw_pool_fc_softmax", g.model_int8([1, 8, 8, 3], chain), [1, 8, 8, 3]))
     return out
 
 
