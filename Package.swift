@@ -53,7 +53,7 @@ let package = Package(
         ]),
         // TensorFlow Lite import (host only): a validating flatbuffer reader and the builtins' mapping
         // onto the import graph, through SwiftletONNX's shared pipeline (finishImport) (issue #18).
-        .target(name: "SwiftletTFLite", dependencies: ["SwiftletCore", "SwiftletCompiler", "SwiftletModel", "SwiftletONNX"]),
+        .target(name: "SwiftletTFLite", dependencies: ["SwiftletCore", "SwiftletCompiler", "SwiftletModel", "SwiftletONNX", "SwiftletQuantizer"]),
         .target(name: "SwiftletQuantizer", dependencies: [
             "SwiftletCore", "SwiftletModel", "SwiftletKernels", "SwiftletRuntime", "SwiftletPipeline", "SwiftletPlanner", "SwiftletDetect",
             "SwiftletVision",

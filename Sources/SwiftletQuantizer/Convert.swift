@@ -200,6 +200,8 @@ struct Int8Builder {
     var weightQuant: [Int: (q: [Int8], scales: [Float])] = [:]
     /// Per source tensor: its channel means on the calibration images (bias correction), or empty.
     let channelMeans: [[Double]]
+    /// An int8 file's own weights, biases and constants' parameters (`int8Spec`); empty when quantizing.
+    var given = FileQuantization()
 
     init(src: ModelSpec, params: [QuantParams?], int8Nodes: [Bool], channelMeans: [[Double]] = []) {
         self.src = src
@@ -271,7 +273,7 @@ struct Int8Builder {
                 lo = min(lo, x)
                 hi = max(hi, x)
             }
-            let cp = activationParams(lo: lo, hi: hi).0
+            let cp = given.constant(s.name)?.params ?? activationParams(lo: lo, hi: hi).0
             let bytes = v.map { UInt8(bitPattern: cp.quantize($0)) }
             int8Of[t] = addWeights(s.name, .int8, s.shape, bytes, layout: s.layout, quant: TensorQuant(scale: cp.scale, zeroPoint: cp.zeroPoint))
             return int8Of[t]
@@ -326,7 +328,12 @@ struct Int8Builder {
                 // The bias is stored as int32 in units of s_x · s_w[o]; keep it within ±2^30 (the
                 // accumulator's headroom) by raising s_w[o] where the weights are nearly all zero.
                 let minScales = bf.map { abs($0) / (xp.scale * Float(1 << 29)) }
-                let (wq, scales) = quantizeWeights(wf, channels: ws.shape[0], minScales: minScales)
+                var (wq, scales) = ([Int8](), [Float]())
+                if let s = given.channelScales(ws.name, channels: ws.shape[0]) {
+                    (wq, scales) = (requantizeWeights(wf, scales: s), s)
+                } else {
+                    (wq, scales) = quantizeWeights(wf, channels: ws.shape[0], minScales: minScales)
+                }
                 weightQuant[i] = (wq, scales)
                 if !means.isEmpty {
                     bf = correctedBias(bf, w: wf, wq: wq, scales: scales, shape: ws.shape, op: node.op, inputMeans: means)
@@ -335,14 +342,15 @@ struct Int8Builder {
                                    quant: TensorQuant(scales: scales, axis: 0))
                 var bytes: [UInt8] = []
                 var clamped = 0
+                let stored = given.int32s[src.tensors[node.inputs[2]].name].flatMap { $0.count == bf.count ? $0 : nil }
                 for (o, b) in bf.enumerated() {
                     var v = (Double(b) / (Double(xp.scale) * Double(scales[o]))).rounded(.toNearestOrAwayFromZero)
                     let limit = Double(1 << 30)
-                    if v > limit || v < -limit {
+                    if stored == nil && (v > limit || v < -limit) {
                         v = max(-limit, min(limit, v))
                         clamped += 1
                     }
-                    let iv = UInt32(bitPattern: Int32(v))
+                    let iv = UInt32(bitPattern: stored?[o] ?? Int32(v))
                     for k in 0..<4 { bytes.append(UInt8((iv >> (8 * UInt32(k))) & 0xFF)) }
                 }
                 if clamped > 0 { notes.append("\(node.name): \(clamped) bias values clamped to ±2^30") }

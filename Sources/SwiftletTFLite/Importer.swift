@@ -3,6 +3,7 @@ import SwiftletCompiler
 import SwiftletCore
 import SwiftletModel
 import SwiftletONNX
+import SwiftletQuantizer
 
 /// Reads a `.tflite` model, maps its one subgraph onto the import graph and hands it to the pipeline
 /// the ONNX importer uses (`finishImport`: fusions, lowering, memory plan, pre- and post-processing).
@@ -21,7 +22,9 @@ public func importTFLite(bytes: [UInt8], path: String, options: ImportOptions) t
     let graph = try importer.build(inputShape: options.inputShape)
     var meta = ImportMetadata()
     meta.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-    return try finishImport(graph, metadata: meta, options: options, path: path)
+    let spec = try finishImport(graph, metadata: meta, options: options, path: path)
+    // A full-integer model keeps its own quantization and runs on the int8 kernels.
+    return importer.quant.isEmpty ? spec : try int8Spec(spec, importer.quant, path: path, keepOrder: options.keepOrder)
 }
 
 /// Whether `bytes` look like a TensorFlow Lite flatbuffer (file identifier "TFL3" at bytes 4-7).
@@ -45,6 +48,8 @@ struct TFLiteImporter {
     var ids: [Int?]
     /// The operator being mapped, for messages.
     var current = 0
+    /// The int8 tensors' scales and zero points (and int32 biases), by import-graph value name.
+    var quant = FileQuantization()
 
     init(model: TFLiteModel, path: String) {
         self.model = model
@@ -87,6 +92,7 @@ struct TFLiteImporter {
             guard let v = ids[t] else {
                 throw .invalidModel(detail: "\(path): output tensor \(t) '\(sub.tensors[t].name)' is written by no operator", hint: "convert the model again")
             }
+            if let p = quant.activations[g.values[v].name] { quant.activations[sub.tensors[t].name] = p }
             g.values[v].name = sub.tensors[t].name
             g.outputs.append(v)
         }
@@ -99,7 +105,7 @@ struct TFLiteImporter {
     mutating func addInput(_ t: Int, _ given: [Int]?) throws(SwiftletError) {
         let tensor = sub.tensors[t]
         guard tensor.type == .float32 else {
-            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name); only FLOAT32 inputs are imported so far (int8 models: TODO(#18))")
+            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name); only FLOAT32 inputs are imported so far (int8 models with a float input and a QUANTIZE are; int8 inputs: TODO(#18))")
         }
         var shape = tensor.shape
         let dynamic = tensor.shapeSignature?.contains(-1) ?? false
@@ -139,7 +145,33 @@ struct TFLiteImporter {
         }
         let v = g.constant(tensor.name, shape, values)
         ids[t] = v
+        if let q = tensor.quantization, q.isQuantized {
+            if tensor.type == .int8 {
+                quant.constants[tensor.name] = q.scale.count == 1
+                    ? TensorQuant(scale: q.scale[0], zeroPoint: Int32(q.zeroPoint[0])) : TensorQuant(scales: q.scale, axis: q.quantizedDimension)
+            } else if tensor.type == .int32 && tensor.sparsity == nil {
+                let b = model.data(tensor)
+                quant.int32s[tensor.name] = stride(from: b.startIndex, to: b.endIndex - 3, by: 4).map { i in
+                    Int32(bitPattern: UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24)
+                }
+            }
+        }
         return v
+    }
+
+    /// Records int8 tensor `t`'s scale and zero point for the value named `name` (a full-integer
+    /// model's activation); one value quantized two ways is refused.
+    mutating func record(_ t: Int, as name: String) throws(SwiftletError) {
+        let tensor = sub.tensors[t]
+        guard tensor.type == .int8 else { return }
+        guard let q = tensor.quantization, q.isQuantized, q.scale.count == 1 else {
+            throw unsupported("its int8 output '\(tensor.name)' has no single scale and zero point")
+        }
+        let p = QuantParams(scale: q.scale[0], zeroPoint: Int32(q.zeroPoint[0]))
+        if let had = quant.activations[name], had != p {
+            throw unsupported("'\(name)' is quantized with two scales; requantizing a tensor is TODO(#18)")
+        }
+        quant.activations[name] = p
     }
 
     /// A constant tensor's values as floats, dequantized (real = scale · (q − zero point), per channel
@@ -227,6 +259,7 @@ struct TFLiteImporter {
         guard !shape.contains(0), shape.allSatisfy({ $0 <= Int(UInt32.max) }), let elements = Shape.count(shape), elements <= Int(Int32.max) * 16 else {
             throw fail("its output shape \(Shape.text(TFLiteImporter.nhwc(shape))) is empty or too large")
         }
+        try record(t, as: sub.tensors[t].name)
         let v = g.add(IRValue(name: sub.tensors[t].name, shape: shape))
         var n = IRNode(name: "\(opName.lowercased())_\(current)", op: irop, inputs: inputs, output: v)
         n.activation = activation

@@ -7,7 +7,7 @@ enum Builtin: Int, CaseIterable {
     case add = 0, averagePool2D = 1, concatenation = 2, conv2D = 3, depthwiseConv2D = 4, depthToSpace = 5, dequantize = 6
     case fullyConnected = 9, logistic = 14, maxPool2D = 17, mul = 18, relu = 19, reluN1To1 = 20, relu6 = 21
     case reshape = 22, resizeBilinear = 23, softmax = 25, tanh = 28, pad = 34, mean = 40, sub = 41, div = 42
-    case transpose = 39, squeeze = 43, prelu = 54, padV2 = 60, resizeNearestNeighbor = 97, leakyRelu = 98, hardSwish = 117, densify = 124
+    case transpose = 39, squeeze = 43, prelu = 54, padV2 = 60, resizeNearestNeighbor = 97, leakyRelu = 98, quantize = 114, hardSwish = 117, densify = 124
 
     /// The `BuiltinOptions` union type of the options the mapping reads.
     var optionsType: UInt8 {
@@ -31,6 +31,7 @@ enum Builtin: Int, CaseIterable {
         case .pad: return 22
         case .padV2: return 43
         case .dequantize: return 38
+        case .quantize: return 89
         case .hardSwish: return 91
         case .densify: return 99
         case .depthToSpace: return 94
@@ -50,6 +51,11 @@ extension TFLiteImporter {
         }
         guard let b = Builtin(rawValue: code.builtin) else {
             throw unsupported("TFLite builtin \(code.name) (code \(code.builtin)) is not supported")
+        }
+        // int8 operators whose integer algorithm is held to LiteRT's reference kernels (docs/ops.md).
+        if op.outputs.contains(where: { $0 >= 0 && sub.tensors[$0].type == .int8 }),
+           ![.conv2D, .depthwiseConv2D, .fullyConnected, .add, .averagePool2D, .maxPool2D, .reshape, .softmax, .quantize].contains(b) {
+            throw unsupported("int8 \(code.name) is not imported yet (not held bit for bit to LiteRT's reference kernels), TODO(#18)")
         }
         // A table of another type would be read with the wrong field ids: refuse it.
         if op.optionsType != 0 && op.optionsType != b.optionsType {
@@ -74,7 +80,9 @@ extension TFLiteImporter {
         case .tanh: try activation(Activation(.tanh))
         case .hardSwish: try activation(Activation(.hardSwish))
         case .leakyRelu: try activation(Activation(.leakyRelu, try op.options?.f32(0, "alpha") ?? 0))
-        case .dequantize, .densify: try constantAtImport()
+        case .densify: try constantAtImport()
+        case .dequantize: try dequantize()
+        case .quantize: try quantize()
         case .reshape: try reshape()
         case .concatenation: try concatenation()
         case .pad, .padV2: try pad()
@@ -161,7 +169,10 @@ extension TFLiteImporter {
             c.groups = x[3]
             outChannels = w[3]
             // The logical weights [1, C·M, KH, KW] hold the bytes of OIHW [C·M, 1, KH, KW].
-            wv = g.constant(g.values[wv].name + ".oihw", [w[3], 1, w[1], w[2]], g.values[wv].constant!.asFloats)
+            let name = g.values[wv].name
+            wv = g.constant(name + ".oihw", [w[3], 1, w[1], w[2]], g.values[wv].constant!.asFloats)
+            // A full-integer model's per-channel scales follow the weights (quantized dimension 3 is C·M).
+            quant.alias(name, as: name + ".oihw")
         } else {
             guard w[3] > 0, x[3] % w[3] == 0 else { throw fail("weights \(Shape.text(w)) do not fit input \(Shape.text(x))") }
             c.groups = x[3] / w[3]
@@ -219,7 +230,9 @@ extension TFLiteImporter {
             throw unsupported("broadcasting a run-time tensor of rank \(s.count) against a rank-4 tensor is not supported")
         }
         let padded = [Int](repeating: 1, count: 4 - s.count) + s
-        return g.constant(g.values[v].name + ".nchw", TFLiteImporter.logical(padded), Lowering.permuteData(data, padded, Shape.nhwcToNCHW))
+        let name = g.values[v].name
+        quant.alias(name, as: name + ".nchw")
+        return g.constant(name + ".nchw", TFLiteImporter.logical(padded), Lowering.permuteData(data, padded, Shape.nhwcToNCHW))
     }
 
     /// PRELU: `x < 0 ? alpha · x : x`, alpha broadcast to x (per channel `[C]` or `[1, 1, C]` included).
@@ -259,13 +272,38 @@ extension TFLiteImporter {
         try produce(.op(.activation(a)), g.values[x].shape, inputs: [x])
     }
 
-    /// DEQUANTIZE and DENSIFY of a constant (float16 or quantized integer weights, sparse weights):
+    /// DEQUANTIZE: of a constant, at import; of an int8 activation (a full-integer model's output), the
+    /// same value, which the int8 spec (`int8Spec`) dequantizes with its parameters as the model's output.
+    mutating func dequantize() throws(SwiftletError) {
+        let t = op.inputs.first ?? -1
+        guard t >= 0, let v = ids[t], g.values[v].constant == nil else { return try constantAtImport() }
+        let out = try output()
+        guard sub.outputs.contains(out), sub.tensors[t].type == .int8 else {
+            throw unsupported("DEQUANTIZE of an activation that is not the model's int8 output: models that mix float and int8 operators are TODO(#18)")
+        }
+        ids[out] = v
+    }
+
+    /// QUANTIZE of the model's float input to int8: the same value, which the int8 spec quantizes
+    /// with the output's scale and zero point (TFLite's rounding, half away from zero).
+    mutating func quantize() throws(SwiftletError) {
+        let t = op.inputs.first ?? -1
+        let out = try output()
+        guard t >= 0, sub.inputs.contains(t), sub.tensors[t].type == .float32, sub.tensors[out].type == .int8 else {
+            throw unsupported("QUANTIZE other than of a float model input to int8 (a requantization, or mixed float and int8 operators) is TODO(#18)")
+        }
+        let v = try input(0)
+        try record(out, as: g.values[v].name)
+        ids[out] = v
+    }
+
+    /// DENSIFY, and DEQUANTIZE of a constant (float16 or quantized integer weights, sparse weights):
     /// the dense float values, at import (`constantValues`).
     mutating func constantAtImport() throws(SwiftletError) {
         let t = op.inputs.first ?? -1
         let constant = t >= 0 && (ids[t].map { g.values[$0].constant != nil } ?? !model.buffers[sub.tensors[t].buffer].isEmpty)
         guard constant else {
-            throw unsupported("\(opName) of a tensor computed at run time (an int8 model) is TODO(#18); only constant weights are converted at import")
+            throw unsupported("\(opName) of a tensor computed at run time is TODO(#18); only constant weights are converted at import")
         }
         let out = try output()
         guard sub.tensors[out].shape == sub.tensors[t].shape else {
@@ -408,6 +446,8 @@ extension TFLiteImporter {
         if let b = try input(2, optional: true) {
             guard g.values[b].constant != nil, g.values[b].shape == [w[0]] else { throw fail("bias must be a constant of shape [\(w[0])]") }
             inputs.append(b)
+            // Lowering names a fully connected layer's bias after the node (`produce` names it so).
+            quant.alias(g.values[b].name, as: "\(opName.lowercased())_\(current).bias")
         }
         try produce(.gemm(transA: false, transB: true, alpha: 1, beta: 1), [n / w[1], w[0]], inputs: inputs, activation: act)
     }

@@ -8,7 +8,8 @@ once with the default op resolver (XNNPACK) and once with the reference kernels
 difference recorded in meta.json.
 
 Single-op models (tools/tflite/op_models.py) go to Tests/Goldens/tflite/ops/NAME.tflite with a
-seeded input NAME.in.npy and LiteRT's output NAME.out.npy; the models the importer must refuse to
+seeded input NAME.in.npy and LiteRT's output NAME.out.npy (full-integer models, op_models.int8_models, too:
+their float output is the dequantized int8 output, so the test compares it exactly); the models the importer must refuse to
 Tests/Fixtures/tflite/.
 
 BlazeFace short range's input is the committed ``Tests/Goldens/blazeface/astronaut.u8.npy`` (the
@@ -31,7 +32,7 @@ import numpy as np
 from ai_edge_litert import interpreter as litert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from op_models import bad_models, op_models  # noqa: E402
+from op_models import bad_models, int8_models, op_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SWIFTLET_CACHE", Path.home() / ".cache" / "swiftlet"))
@@ -100,6 +101,22 @@ def main() -> None:
         d = run_content(model, x, litert.OpResolverType.AUTO)[0]
         meta["ops"][name] = {"input": list(shape), "output": list(y[0].shape),
                              "default_vs_ref_max_abs_diff": float(np.max(np.abs(d - y[0])))}
+    # Full-integer models: float input, LiteRT's float output is the dequantized int8 output, so equal
+    # floats are equal int8s. The default path's difference is counted in int8 steps of the output.
+    meta["int8_ops"] = {}
+    for name, model, shape in int8_models():
+        x = np.random.default_rng(zlib.crc32(name.encode())).standard_normal(shape).astype(np.float32) * 2
+        (ops / f"{name}.tflite").write_bytes(model)
+        np.save(ops / f"{name}.in.npy", x)
+        y = run_content(model, x, litert.OpResolverType.BUILTIN_REF)[0]
+        np.save(ops / f"{name}.out.npy", y.astype(np.float32))
+        d = run_content(model, x, litert.OpResolverType.AUTO)[0]
+        it = litert.Interpreter(model_content=model)
+        q = next(t for t in it.get_tensor_details() if t["name"] == "yq")["quantization"]
+        steps = np.abs(np.round(d / q[0]) - np.round(y / q[0]))
+        meta["int8_ops"][name] = {"input": list(shape), "output": list(y.shape), "output_scale": q[0], "output_zero_point": q[1],
+                                  "default_vs_ref_max_steps": int(steps.max()), "default_vs_ref_differing": int((steps > 0).sum())}
+        print(name, y.shape, meta["int8_ops"][name])
     bad = ROOT / "Tests" / "Fixtures" / "tflite"
     bad.mkdir(parents=True, exist_ok=True)
     for name, model in bad_models():

@@ -331,6 +331,167 @@ def op_models():
     return out
 
 
+def qparams(scales, zero_points, dim=0):
+    q = s.QuantizationParametersT()
+    q.scale = [float(np.float32(v)) for v in scales]
+    q.zeroPoint = [int(v) for v in zero_points]
+    q.quantizedDimension = dim
+    return q
+
+
+class Int8Graph(Graph):
+    """A full-integer graph as the TFLite converter writes it with float I/O: float input → QUANTIZE →
+    int8 ops with their own scales and zero points → DEQUANTIZE → float output."""
+
+    def act(self, name, shape, scale, zp) -> int:
+        return self.tensor(name, shape, ttype=s.TensorType.INT8, quant=qparams([scale], [zp]))
+
+    def weights(self, name, shape, dim, scale=0.004) -> tuple[int, np.ndarray]:
+        """Symmetric per-channel int8 weights along `dim`, scales around `scale`."""
+        q = self.rng.integers(-127, 128, shape).astype(np.int8)
+        scales = (scale * (0.5 + self.rng.random(shape[dim]))).astype(np.float32)
+        return self.tensor(name, shape, q, s.TensorType.INT8, qparams(scales, [0] * shape[dim], dim)), scales
+
+    def bias(self, name, in_scale, w_scales) -> int:
+        scales = (np.float32(in_scale) * w_scales).astype(np.float32)
+        q = self.rng.integers(-3000, 3000, len(scales)).astype(np.int32)
+        return self.tensor(name, [len(scales)], q, s.TensorType.INT32, qparams(scales, [0] * len(scales)))
+
+    def model_int8(self, x_shape, body, x_scale=12 / 255, x_zp=-3):
+        """float x → QUANTIZE → body(xq) (returns the int8 output tensor) → DEQUANTIZE → float y."""
+        x = self.tensor("x", x_shape)
+        xq = self.act("xq", x_shape, x_scale, x_zp)
+        self.op(BO.QUANTIZE, [x], [xq], OPT.QuantizeOptions, s.QuantizeOptionsT())
+        yq = body(xq)
+        y = self.tensor("y", self.tensors[yq].shape)
+        self.op(BO.DEQUANTIZE, [yq], [y], OPT.DequantizeOptions, s.DequantizeOptionsT())
+        return self.model([x], [y])
+
+
+def int8_models():
+    """Full-integer single-op models (issue #18 point 2), for bit-exact goldens with BUILTIN_REF."""
+    SAME, VALID = s.Padding.SAME, s.Padding.VALID
+    A = s.ActivationFunctionType
+    sx = 12 / 255
+    out = []
+
+    def conv_int8(name, x_shape, w_shape, stride, padding, act, depthwise=False, mult=1, y_scale=0.03, y_zp=5):
+        g = Int8Graph(len(name))
+
+        def body(xq):
+            dim = 3 if depthwise else 0
+            w, ws = g.weights("w", w_shape, dim)
+            b = g.bias("b", sx, ws)
+            n, h, wd, _ = x_shape
+            oc = w_shape[3] if depthwise else w_shape[0]
+            oh = -(-h // stride) if padding == SAME else (h - w_shape[1]) // stride + 1
+            ow = -(-wd // stride) if padding == SAME else (wd - w_shape[2]) // stride + 1
+            yq = g.act("yq", [n, oh, ow, oc], y_scale, y_zp)
+            if depthwise:
+                opt = options(s.DepthwiseConv2DOptionsT, padding=padding, strideW=stride, strideH=stride, depthMultiplier=mult,
+                              fusedActivationFunction=act, dilationWFactor=1, dilationHFactor=1)
+                g.op(BO.DEPTHWISE_CONV_2D, [xq, w, b], [yq], OPT.DepthwiseConv2DOptions, opt)
+            else:
+                opt = options(s.Conv2DOptionsT, padding=padding, strideW=stride, strideH=stride, fusedActivationFunction=act,
+                              dilationWFactor=1, dilationHFactor=1)
+                g.op(BO.CONV_2D, [xq, w, b], [yq], OPT.Conv2DOptions, opt)
+            return yq
+        out.append((name, g.model_int8(x_shape, body), x_shape))
+
+    conv_int8("int8_conv_same_s2_relu6", [1, 7, 7, 3], [8, 3, 3, 3], 2, SAME, A.RELU6)
+    conv_int8("int8_conv_1x1_valid", [1, 4, 4, 16], [5, 1, 1, 16], 1, VALID, A.NONE, y_scale=0.05, y_zp=-7)
+    conv_int8("int8_dwconv_mult2_relu", [1, 6, 6, 3], [1, 3, 3, 6], 1, SAME, A.RELU, depthwise=True, mult=2, y_scale=0.01)
+    conv_int8("int8_dwconv_s2_same", [1, 9, 9, 4], [1, 3, 3, 4], 2, SAME, A.NONE, depthwise=True, y_scale=0.012, y_zp=0)
+
+    # FULLY_CONNECTED, per-tensor weights, with a rank-4 input flattened.
+    g = Int8Graph(21)
+
+    def fc(xq):
+        w, ws = g.weights("w", [7, 24], 0)
+        w_scale = np.float32(0.004)
+        g.tensors[w].quantization = qparams([w_scale], [0])
+        b = g.bias("b", sx, np.full(7, w_scale, np.float32))
+        yq = g.act("yq", [1, 7], 0.04, 2)
+        g.op(BO.FULLY_CONNECTED, [xq, w, b], [yq], OPT.FullyConnectedOptions, options(s.FullyConnectedOptionsT))
+        return yq
+    out.append(("int8_fully_connected", g.model_int8([1, 2, 3, 4], fc), [1, 2, 3, 4]))
+
+    # ADD of an int8 constant with its own scale and zero point, fused RELU.
+    g = Int8Graph(22)
+
+    def add(xq):
+        c = g.tensor("c", [3], g.rng.integers(-128, 128, 3).astype(np.int8), s.TensorType.INT8, qparams([0.02], [10]))
+        yq = g.act("yq", [1, 4, 4, 3], 0.05, -20)
+        g.op(BO.ADD, [xq, c], [yq], OPT.AddOptions, options(s.AddOptionsT, fusedActivationFunction=A.RELU))
+        return yq
+    out.append(("int8_add_const_relu", g.model_int8([1, 4, 4, 3], add), [1, 4, 4, 3]))
+
+    for name, code, k, stride, padding in (("int8_avgpool_same_s2", BO.AVERAGE_POOL_2D, 3, 2, SAME),
+                                           ("int8_maxpool_valid_s2", BO.MAX_POOL_2D, 2, 2, VALID)):
+        g = Int8Graph(23)
+
+        def pool(xq, code=code, k=k, stride=stride, padding=padding):
+            n, h, w, c = g.tensors[xq].shape
+            oh = -(-h // stride) if padding == SAME else (h - k) // stride + 1
+            ow = -(-w // stride) if padding == SAME else (w - k) // stride + 1
+            yq = g.act("yq", [n, oh, ow, c], sx, -3)
+            g.op(code, [xq], [yq], OPT.Pool2DOptions, options(s.Pool2DOptionsT, padding=padding, strideW=stride, strideH=stride,
+                                                              filterWidth=k, filterHeight=k))
+            return yq
+        out.append((name, g.model_int8([1, 7, 7, 3], pool), [1, 7, 7, 3]))
+
+    g = Int8Graph(24)
+
+    def reshape(xq):
+        yq = g.act("yq", [1, 12], sx, -3)
+        g.op(BO.RESHAPE, [xq], [yq], OPT.ReshapeOptions, options(s.ReshapeOptionsT, newShape=[1, 12]))
+        return yq
+    out.append(("int8_reshape", g.model_int8([1, 2, 2, 3], reshape), [1, 2, 2, 3]))
+
+    g = Int8Graph(25)
+
+    def softmax(xq):
+        yq = g.act("yq", [2, 10], 1 / 256, -128)
+        g.op(BO.SOFTMAX, [xq], [yq], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
+        return yq
+    out.append(("int8_softmax", g.model_int8([2, 10], softmax), [2, 10]))
+    g = Int8Graph(26)
+
+    def softmax_wide(xq):
+        yq = g.act("yq", [16, 48], 1 / 256, -128)
+        g.op(BO.SOFTMAX, [xq], [yq], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
+        return yq
+    out.append(("int8_softmax_wide", g.model_int8([16, 48], softmax_wide, x_scale=0.03, x_zp=7), [16, 48]))
+
+    # A chain: each op reads the previous one's scale and zero point (pooling and RESHAPE keep theirs).
+    g = Int8Graph(29)
+
+    def chain(xq):
+        w, ws = g.weights("conv_w", [8, 3, 3, 3], 0)
+        c = g.act("conv", [1, 8, 8, 8], 6 / 255, -128)
+        g.op(BO.CONV_2D, [xq, w, g.bias("conv_b", sx, ws)], [c], OPT.Conv2DOptions,
+             options(s.Conv2DOptionsT, padding=SAME, strideW=1, strideH=1, fusedActivationFunction=A.RELU6))
+        w, ws = g.weights("dw_w", [1, 3, 3, 8], 3, 0.02)
+        d = g.act("dw", [1, 4, 4, 8], 0.02, -128)
+        g.op(BO.DEPTHWISE_CONV_2D, [c, w, g.bias("dw_b", 6 / 255, ws)], [d], OPT.DepthwiseConv2DOptions,
+             options(s.DepthwiseConv2DOptionsT, padding=SAME, strideW=2, strideH=2, depthMultiplier=1, fusedActivationFunction=A.RELU))
+        p = g.act("pool", [1, 2, 2, 8], 0.02, -128)
+        g.op(BO.AVERAGE_POOL_2D, [d], [p], OPT.Pool2DOptions,
+             options(s.Pool2DOptionsT, padding=VALID, strideW=2, strideH=2, filterWidth=2, filterHeight=2))
+        r = g.act("flat", [1, 32], 0.02, -128)
+        g.op(BO.RESHAPE, [p], [r], OPT.ReshapeOptions, options(s.ReshapeOptionsT, newShape=[1, 32]))
+        w, ws = g.weights("fc_w", [10, 32], 0, 0.001)
+        g.tensors[w].quantization = qparams([0.001], [0])
+        f = g.act("fc", [1, 10], 0.05, 3)
+        g.op(BO.FULLY_CONNECTED, [r, w, g.bias("fc_b", 0.02, np.full(10, 0.001, np.float32))], [f], OPT.FullyConnectedOptions,
+             options(s.FullyConnectedOptionsT))
+        yq = g.act("yq", [1, 10], 1 / 256, -128)
+        g.op(BO.SOFTMAX, [f], [yq], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
+        return yq
+    out.append(("int8_chain_conv_dw_pool_fc_softmax", g.model_int8([1, 8, 8, 3], chain), [1, 8, 8, 3]))
+    return out
+
+
 def sparse_tensor(g: Graph, name, dense: np.ndarray, block: int | None = None) -> int:
     """A float32 constant stored sparse: its last dimension compressed (CSR) over the others' rows,
     or, with `block`, a 2-D matrix whose columns are split into blocks of `block`, the blocks CSR."""
@@ -410,4 +571,17 @@ def bad_models():
     g.tensors[x].shapeSignature = [-1, 4]
     g.tensors[y].shapeSignature = [-1, 4]
     out.append(("dynamic_batch.tflite", g.model([x], [y])))
+    # Full-integer models with what is not imported as int8 yet: an int8 LOGISTIC; an int8 input.
+    g = Int8Graph(27)
+
+    def logistic(xq):
+        yq = g.act("yq", [1, 8], 1 / 256, -128)
+        g.op(BO.LOGISTIC, [xq], [yq])
+        return yq
+    out.append(("int8_logistic.tflite", g.model_int8([1, 8], logistic)))
+    g = Int8Graph(28)
+    xq = g.act("xq", [1, 8], 0.1, 0)
+    yq = g.act("yq", [1, 8], 0.1, 0)
+    g.op(BO.RELU, [xq], [yq])
+    out.append(("int8_input.tflite", g.model([xq], [yq])))
     return out
