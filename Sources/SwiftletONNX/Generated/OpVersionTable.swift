@@ -109,12 +109,26 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 13, imported: true, change: ""),
         ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
+    "Elu": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
     "Equal": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 7, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
         ONNXOpVersion(since: 19, imported: true, change: ""),
+    ],
+    "Erf": [
+        ONNXOpVersion(since: 9, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Exp": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
     ],
     "Expand": [
         ONNXOpVersion(since: 8, imported: true, change: ""),
@@ -139,6 +153,9 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Gelu": [
+        ONNXOpVersion(since: 20, imported: true, change: ""),
     ],
     "Gemm": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
@@ -177,6 +194,11 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 6, imported: true, change: ""),
         ONNXOpVersion(since: 16, imported: true, change: ""),
     ],
+    "Log": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
     "MatMul": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 9, imported: true, change: ""),
@@ -203,6 +225,10 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 8, imported: true, change: ""),
         ONNXOpVersion(since: 12, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Mish": [
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
     "Mul": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
@@ -246,6 +272,11 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 27, imported: true, change: "stash_type applies only to float16 and bfloat16, which the folder computes in float32 anyway"),
     ],
+    "Reciprocal": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
     "ReduceMean": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
@@ -282,6 +313,11 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 18, imported: true, change: ""),
         ONNXOpVersion(since: 19, imported: true, change: ""),
     ],
+    "Selu": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
     "Shape": [
         ONNXOpVersion(since: 1, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
@@ -316,6 +352,10 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Softplus": [
+        ONNXOpVersion(since: 1, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
     "Split": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
