@@ -277,6 +277,18 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 6, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
     ],
+    "ReduceL1": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+    ],
+    "ReduceL2": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+    ],
     "ReduceMean": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
@@ -284,6 +296,17 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 18, imported: true, change: ""),
     ],
     "ReduceProd": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+    ],
+    "ReduceSum": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "ReduceSumSquare": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),

@@ -25,10 +25,7 @@ extension NodeContext {
             guard let out = Shape.broadcast(accShape, b) else { throw fail("shapes \(accShape) and \(b) do not broadcast") }
             guard out.count <= maxRank else { throw fail("rank \(out.count) exceeds \(maxRank)") }
             if k == ins.count - 1 { return try produce(.binary(kind, .none), out, inputs: [acc, try input(k)]) }
-            if let problem = shapeProblem(out) { throw fail("computed output shape \(Shape.text(out)) \(problem)") }
-            let v = g.add(IRValue(name: "\(name)/\(kind.name.lowercased())\(k)", shape: out))
-            g.nodes.append(IRNode(name: "\(name)/\(k)", op: .op(.binary(kind, .none)), inputs: [acc, try input(k)], output: v))
-            acc = v
+            acc = try intermediate(.binary(kind, .none), out, inputs: [acc, try input(k)], "\(kind.name.lowercased())\(k)")
             accShape = out
         }
     }
