@@ -93,6 +93,12 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
+    "DepthToSpace": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 28, imported: true, change: ""),
+    ],
     "Div": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 6, imported: false, change: "before opset 11"),
@@ -379,6 +385,11 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
     "Softplus": [
         ONNXOpVersion(since: 1, imported: true, change: ""),
         ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "SpaceToDepth": [
+        ONNXOpVersion(since: 1, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 28, imported: true, change: "the importer reads mode (DCR, as before, or CRD)"),
     ],
     "Split": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
