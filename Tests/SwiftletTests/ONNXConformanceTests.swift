@@ -284,8 +284,8 @@ import Testing
                 "mapped, not in the table: \(ONNXOpSupport.mappedOps.subtracting(ONNXOpSupport.tabulatedOps).sorted()); in the table, not mapped: \(ONNXOpSupport.tabulatedOps.subtracting(ONNXOpSupport.mappedOps).sorted()); run tools/onnx/op_versions.py")
         for op in ONNXOpSupport.mappedOps.sorted() {
             let r = ONNXOpSupport.importedOpsets(op)
-            // HardSwish first appears at opset 14, Mish at 18, Gelu at 20: from there.
-            let first = ["HardSwish": 14, "Mish": 18, "Gelu": 20][op] ?? 11
+            // HardSwish first appears at opset 14, LayerNormalization at 17, Mish at 18, Gelu at 20: from there.
+            let first = ["HardSwish": 14, "LayerNormalization": 17, "Mish": 18, "Gelu": 20][op] ?? 11
             #expect(r.contains { $0.contains(21) && $0.lowerBound <= first }, "\(op): imported at \(r)")
         }
     }

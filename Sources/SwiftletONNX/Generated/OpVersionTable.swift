@@ -195,6 +195,14 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 24, imported: true, change: ""),
         ONNXOpVersion(since: 25, imported: true, change: ""),
     ],
+    "InstanceNormalization": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "LayerNormalization": [
+        ONNXOpVersion(since: 17, imported: true, change: ""),
+    ],
     "LeakyRelu": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 6, imported: true, change: ""),

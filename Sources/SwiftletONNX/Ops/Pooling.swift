@@ -18,7 +18,57 @@ extension NodeContext {
         "ReduceSumSquare": { c throws(SwiftletError) in try c.reduce(.sumSquare) },
         "ReduceL1": { c throws(SwiftletError) in try c.reduce(.l1) },
         "ReduceL2": { c throws(SwiftletError) in try c.reduce(.l2) },
+        "LayerNormalization": { c throws(SwiftletError) in try c.normalization(instance: false) },
+        "InstanceNormalization": { c throws(SwiftletError) in try c.normalization(instance: true) },
     ]
+
+    /// LayerNormalization (axes `axis`… last, scale and optional bias broadcast to them; the Mean and
+    /// InvStdDev outputs too) and InstanceNormalization (axes 2… last, constant per-channel scale and bias),
+    /// composed as ONNX defines them: d = x − Mean(x), y = d / √(Mean(d·d) + ε) · scale + bias. No new
+    /// kernel; the square root stays float in int8.
+    mutating func normalization(instance: Bool) throws(SwiftletError) {
+        let x = try shape(0)
+        let eps = try attrs.float("epsilon", 1e-5)
+        var scale = try input(1)
+        var bias = has(2) ? try input(2) : -1
+        let first: Int
+        if instance {
+            guard x.count >= 3 else { throw unsupported("the input must have a channel and a spatial axis") }
+            first = 2
+            // Per channel: [C] as [C, 1, …, 1] to broadcast against [N, C, …].
+            let perChannel = [x[1]] + Array(repeating: 1, count: x.count - 2)
+            for (k, dst) in [(1, 0), (2, 1)] {
+                guard let v = constFloats(k), v.count == x[1] else { throw unsupported("scale and B must be constants of \(x[1]) values") }
+                let t = g.constant("\(name)/\(k == 1 ? "scale" : "bias")", perChannel, v)
+                if dst == 0 { scale = t } else { bias = t }
+            }
+        } else {
+            first = try normAxis(try attrs.int("axis", -1), x.count, fail)
+            let trailing = Array(x[first...])
+            for k in [1, 2] where has(k) {
+                let s = try shape(k)
+                guard let b = Shape.broadcast(trailing, s), b == trailing else { throw fail("input \(k) \(s) does not broadcast to \(trailing)") }
+            }
+        }
+        let mean = Op.mean(axes: Array(first..<x.count), keepDims: true)
+        let reduced = try mean.outputShape([x], where: location)
+        let m = try intermediate(mean, reduced, inputs: [try input(0)], "mean")
+        let d = try intermediate(.binary(.sub, .none), x, inputs: [try input(0), m], "centred")
+        let d2 = try intermediate(.binary(.mul, .none), x, inputs: [d, d], "squared")
+        let variance = try intermediate(mean, reduced, inputs: [d2], "variance")
+        let e = g.constant("\(name)/epsilon", [], [eps])
+        let ve = try intermediate(.binary(.add, .none), reduced, inputs: [variance, e], "variance+epsilon")
+        let sd = try intermediate(.activation(Activation(.sqrt)), reduced, inputs: [ve], "stddev")
+        // LayerNormalization's optional outputs: the mean and 1 / stddev, of the reduced shape.
+        if !instance && node.output.count > 1 && !node.output[1].isEmpty { ids[node.output[1]] = m }
+        if !instance && node.output.count > 2 && !node.output[2].isEmpty {
+            ids[node.output[2]] = try intermediate(.activation(Activation(.reciprocal)), reduced, inputs: [sd], "invstddev")
+        }
+        let n = try intermediate(.binary(.div, .none), x, inputs: [d, sd], "normalized")
+        if bias < 0 { return try produce(.binary(.mul, .none), x, inputs: [n, scale]) }
+        let scaled = try intermediate(.binary(.mul, .none), x, inputs: [n, scale], "scaled")
+        try produce(.binary(.add, .none), x, inputs: [scaled, bias])
+    }
 
     /// The reductions composed of Mean.
     enum Reduction { case mean, sum, sumSquare, l1, l2 }
