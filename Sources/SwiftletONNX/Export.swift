@@ -308,6 +308,11 @@ struct ONNXExporter {
             let s = fresh(out + ".sigmoid")
             node("Sigmoid", [x], [s], name: name + ".sigmoid")
             node("Mul", [x, s], [out], name: name)
+        case .abs, .neg, .sqrt, .exp, .log, .erf, .reciprocal, .floor, .ceil, .softplus, .mish:
+            node(a.onnxOpType, [x], [out], name: name)
+        case .gelu: node("Gelu", [x], [out], name: name, a.a == 1 ? [.string("approximate", "tanh")] : [])
+        case .elu: node("Elu", [x], [out], name: name, [.float("alpha", a.a)])
+        case .selu: node("Selu", [x], [out], name: name, [.float("alpha", a.a), .float("gamma", a.b)])
         }
     }
 
@@ -335,6 +340,7 @@ struct ONNXExporter {
             case .sub: op = "Sub"
             case .mul: op = "Mul"
             case .div: op = "Div"
+            case .max, .min, .pow: op = kind.name
             default: throw unsupported(n, "binary kind \(kind.name) has no ONNX form here")
             }
             try elementwise(n, op, act)
@@ -635,6 +641,28 @@ extension Activation {
         case .hardSwish: return "hard_swish"
         case .tanh: return "tanh"
         case .silu: return "silu"
+        default: return onnxOpType.lowercased()
+        }
+    }
+
+    /// The ONNX op type of the element-wise functions added for #19 (one node, no parameters).
+    var onnxOpType: String {
+        switch kind {
+        case .abs: return "Abs"
+        case .neg: return "Neg"
+        case .sqrt: return "Sqrt"
+        case .exp: return "Exp"
+        case .log: return "Log"
+        case .erf: return "Erf"
+        case .reciprocal: return "Reciprocal"
+        case .floor: return "Floor"
+        case .ceil: return "Ceil"
+        case .gelu: return "Gelu"
+        case .elu: return "Elu"
+        case .selu: return "Selu"
+        case .softplus: return "Softplus"
+        case .mish: return "Mish"
+        default: return text
         }
     }
 }

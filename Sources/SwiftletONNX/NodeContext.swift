@@ -75,7 +75,18 @@ struct NodeContext {
         ids[outName] = v
     }
 
-    /// `produce` for a model op (attributes in the logical layout).
+    /// Adds a node of a composed op before its last (`produce`): `op` on `inputs` into a new value of
+    /// shape `outShape`, named after the node and `suffix`; returns the value.
+    mutating func intermediate(_ op: Op, _ outShape: [Int], inputs: [Int], _ suffix: String) throws(SwiftletError) -> Int {
+        // The IR keeps a fused activation beside the op (`IRNode.activation`), not in it: one given here would be lost.
+        precondition(op.fusedActivation.map { $0.kind == ActivationKind.none } ?? true, "NodeContext.intermediate: give the activation its own node")
+        if let problem = shapeProblem(outShape) { throw fail("computed output shape \(Shape.text(outShape)) \(problem)") }
+        let v = g.add(IRValue(name: "\(name)/\(suffix)", shape: outShape))
+        g.nodes.append(IRNode(name: "\(name)/\(suffix)", op: .op(op), inputs: inputs, output: v))
+        return v
+    }
+
+        /// `produce` for a model op (attributes in the logical layout).
     mutating func produce(_ op: Op, _ outShape: [Int], inputs: [Int]) throws(SwiftletError) {
         try produce(.op(op), outShape, inputs: inputs)
     }

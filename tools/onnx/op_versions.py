@@ -44,6 +44,7 @@ INLINE = ["Identity", "Dropout", "Constant", "Shape", "Size"]
 HANDLED = {
     ("Cast", 24): "round_mode applies only to casts to float8e8m0, which the folder refuses",
     ("Range", 27): "stash_type applies only to float16 and bfloat16, which the folder computes in float32 anyway",
+    ("SpaceToDepth", 28): "the importer reads mode (DCR, as before, or CRD)",
 }
 
 

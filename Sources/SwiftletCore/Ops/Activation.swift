@@ -21,6 +21,27 @@ public enum ActivationKind: Int32, Sendable {
     case tanh = 7
     /// SiLU or Swish: `x * sigmoid(x)` (EfficientNet, YOLOv5, YOLOv8).
     case silu = 8
+    case abs = 9
+    case neg = 10
+    case sqrt = 11
+    case exp = 12
+    case log = 13
+    /// The error function.
+    case erf = 14
+    /// `1 / x`.
+    case reciprocal = 15
+    case floor = 16
+    case ceil = 17
+    /// `a == 0`: `x · Φ(x)` with erf; `a == 1`: the tanh approximation (ONNX `approximate="tanh"`).
+    case gelu = 18
+    /// `x < 0 ? a · (eˣ − 1) : x`.
+    case elu = 19
+    /// `b · (x ≤ 0 ? a · (eˣ − 1) : x)` (alpha `a`, gamma `b`).
+    case selu = 20
+    /// `log(1 + eˣ)`.
+    case softplus = 21
+    /// `x · tanh(softplus(x))`.
+    case mish = 22
 }
 
 /// An activation with its two parameters (meaning depends on the kind).
@@ -59,7 +80,29 @@ public struct Activation: Equatable, Sendable {
         case .tanh: return tanhf(x)
         // x / (1 + e^−x): one rounding fewer than x · σ(x), ONNX Runtime's Sigmoid → Mul; they differ by rounding only.
         case .silu: return x / (1 + expf(-x))
+        case .abs: return x.magnitude
+        case .neg: return -x
+        case .sqrt: return x.squareRoot()
+        case .exp: return expf(x)
+        case .log: return logf(x)
+        case .erf: return erff(x)
+        case .reciprocal: return 1 / x
+        case .floor: return x.rounded(.down)
+        case .ceil: return x.rounded(.up)
+        case .gelu:
+            if a == 1 { return 0.5 * x * (1 + tanhf(0.7978845608 * (x + 0.044715 * x * x * x))) }
+            return 0.5 * x * (1 + erff(x * 0.70710678118654752))
+        case .elu: return x < 0 ? a * (expf(x) - 1) : x
+        case .selu: return x <= 0 ? b * (a * expf(x) - a) : b * x
+        case .softplus: return Activation.softplus(x)
+        case .mish: return x * tanhf(Activation.softplus(x))
         }
+    }
+
+    /// `log(1 + eˣ)` without overflow for large `x`.
+    @inline(__always)
+    static func softplus(_ x: Float) -> Float {
+        x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x))
     }
 
     /// Short text for `inspect`: `relu`, `clip(0,6)`.
@@ -74,8 +117,27 @@ public struct Activation: Equatable, Sendable {
         case .hardSwish: return "hardswish"
         case .tanh: return "tanh"
         case .silu: return "silu"
+        case .abs: return "abs"
+        case .neg: return "neg"
+        case .sqrt: return "sqrt"
+        case .exp: return "exp"
+        case .log: return "log"
+        case .erf: return "erf"
+        case .reciprocal: return "reciprocal"
+        case .floor: return "floor"
+        case .ceil: return "ceil"
+        case .gelu: return a == 1 ? "gelu(tanh)" : "gelu"
+        case .elu: return "elu(\(a))"
+        case .selu: return "selu(\(a),\(b))"
+        case .softplus: return "softplus"
+        case .mish: return "mish"
         }
     }
+
+    /// Whether the int8 conversion tabulates the activation as a Lookup. The element-wise functions
+    /// added for ONNX conformance (#19) are not: they stay float32 behind a Dequantize (their int8
+    /// ranges, e.g. Log or Sqrt of values ≤ 0, are not worked out).
+    public var hasInt8Table: Bool { kind.rawValue <= ActivationKind.silu.rawValue }
 
     /// The bounds when the activation is a clamp (none, relu, clip), which every kernel applies while
     /// storing: float micro-kernels and int8 kernels alike. Any other activation is a pass after a float
@@ -86,7 +148,7 @@ public struct Activation: Equatable, Sendable {
         case .relu: return (0, .infinity)
         // min(max(x, a), b) is b everywhere when a > b: the clamp [b, b].
         case .clip: return (a > b ? b : a, b)
-        case .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .silu: return nil
+        default: return nil
         }
     }
 
@@ -110,6 +172,9 @@ public struct Activation: Equatable, Sendable {
     public var outputRange: OutputRange {
         switch kind {
         case .none, .relu, .leakyRelu: return .calibrated
+        // Float only (`hasInt8Table`).
+        case .abs, .neg, .sqrt, .exp, .log, .erf, .reciprocal, .floor, .ceil, .gelu, .elu, .selu, .softplus, .mish:
+            return .calibrated
         case .clip: return .within(a > b ? b : a, b)
         case .sigmoid, .hardSigmoid: return .fixed(scale: 1.0 / 256, zeroPoint: -128)
         case .tanh: return .fixed(scale: 1.0 / 128, zeroPoint: 0)

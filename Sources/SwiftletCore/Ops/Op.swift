@@ -48,7 +48,7 @@ public enum Op: Equatable, Sendable {
     case conv2d(Conv2D)
     /// `y = x · Wᵀ + b`, x `[M, K]` (leading dims flattened), W `[N, K]`, b `[N]`.
     case fullyConnected(Activation)
-    /// Element-wise with NumPy broadcasting; `kind` is add, sub, mul or div.
+    /// Element-wise with NumPy broadcasting; `kind` is add, sub, mul, div, max, min or pow.
     case binary(OpKind, Activation)
     case activation(Activation)
     /// `x < 0 ? slope · x : x`, slope broadcast to x.
@@ -101,7 +101,8 @@ public enum Op: Equatable, Sendable {
     /// int8 nodes, its parameters and its conversion all read (docs/quantization.md).
     public var int8Form: Int8Form {
         switch self {
-        case .conv2d, .fullyConnected, .activation, .prelu, .mean, .softmax: return .compute
+        case .conv2d, .fullyConnected, .prelu, .mean, .softmax: return .compute
+        case .activation(let a): return a.hasInt8Table ? .compute : .none
         case .binary(let k, _): return k == .add || k == .mul ? .compute : .none
         case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose: return .keepsInputParams
         case .concat: return .sharesParams
@@ -202,7 +203,7 @@ public enum Op: Equatable, Sendable {
         switch kind {
         case .conv2d: op = .conv2d(try Conv2D.decode(&r))
         case .fullyConnected: op = .fullyConnected(try Activation.decode(&r))
-        case .add, .sub, .mul, .div: op = .binary(kind, try Activation.decode(&r))
+        case .add, .sub, .mul, .div, .max, .min, .pow: op = .binary(kind, try Activation.decode(&r))
         case .activation: op = .activation(try Activation.decode(&r))
         case .prelu: op = .prelu
         case .quantize: op = .quantize

@@ -26,6 +26,10 @@ public enum OpKind: UInt16, Sendable {
     case dequantize = 20
     /// int8 → int8 through a 256-entry table (input 1): any pointwise function, tabulated at pack time.
     case lookup = 21
+    /// Element-wise maximum, minimum and power, float32 only (#19).
+    case max = 22
+    case min = 23
+    case pow = 24
 
     /// The name used in `inspect` and docs.
     public var name: String {
@@ -51,6 +55,9 @@ public enum OpKind: UInt16, Sendable {
         case .quantize: return "Quantize"
         case .dequantize: return "Dequantize"
         case .lookup: return "Lookup"
+        case .max: return "Max"
+        case .min: return "Min"
+        case .pow: return "Pow"
         }
     }
 }

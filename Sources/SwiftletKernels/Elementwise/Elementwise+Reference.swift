@@ -3,7 +3,7 @@ import SwiftletCore
 
 /// Float reference element-wise binary op with NumPy broadcasting, then a fused activation.
 /// `sa`, `sb` are the inputs' strides broadcast to `out` (0 along broadcast dims). `kind` is add, sub,
-/// mul, div, or prelu (`a < 0 ? b·a : a`).
+/// mul, div, max, min, pow, or prelu (`a < 0 ? b·a : a`).
 public func binaryF32_reference(
     kind: OpKind, a: UnsafePointer<Float>, sa: Dims6, b: UnsafePointer<Float>, sb: Dims6,
     y: UnsafeMutablePointer<Float>, out: Dims6, activation act: Activation
@@ -13,6 +13,10 @@ public func binaryF32_reference(
     case .sub: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i] - b[j]) }
     case .mul: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i] * b[j]) }
     case .div: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i] / b[j]) }
+    // NaN propagates, as in ONNX Runtime (Swift's max/min would drop it only on one side).
+    case .max: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i].isNaN || a[i] > b[j] ? a[i] : b[j]) }
+    case .min: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(a[i].isNaN || a[i] < b[j] ? a[i] : b[j]) }
+    case .pow: forEach6(out, sa, sb) { o, i, j in y[o] = act.apply(powf(a[i], b[j])) }
     case .prelu:
         // Row by row, the product always computed and then selected: a branch on the sign of the
         // data mispredicts about half the time (MTCNN's P-Net spent half its time here).

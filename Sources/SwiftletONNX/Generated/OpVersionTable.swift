@@ -93,6 +93,12 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
+    "DepthToSpace": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 28, imported: true, change: ""),
+    ],
     "Div": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 6, imported: false, change: "before opset 11"),
@@ -109,12 +115,26 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 13, imported: true, change: ""),
         ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
+    "Elu": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
     "Equal": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 7, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
         ONNXOpVersion(since: 19, imported: true, change: ""),
+    ],
+    "Erf": [
+        ONNXOpVersion(since: 9, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Exp": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
     ],
     "Expand": [
         ONNXOpVersion(since: 8, imported: true, change: ""),
@@ -139,6 +159,9 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Gelu": [
+        ONNXOpVersion(since: 20, imported: true, change: ""),
     ],
     "Gemm": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
@@ -172,10 +195,23 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 24, imported: true, change: ""),
         ONNXOpVersion(since: 25, imported: true, change: ""),
     ],
+    "InstanceNormalization": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "LayerNormalization": [
+        ONNXOpVersion(since: 17, imported: true, change: ""),
+    ],
     "LeakyRelu": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 6, imported: true, change: ""),
         ONNXOpVersion(since: 16, imported: true, change: ""),
+    ],
+    "Log": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
     ],
     "MatMul": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
@@ -203,6 +239,10 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 8, imported: true, change: ""),
         ONNXOpVersion(since: 12, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Mish": [
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
     "Mul": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
@@ -246,6 +286,23 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 27, imported: true, change: "stash_type applies only to float16 and bfloat16, which the folder computes in float32 anyway"),
     ],
+    "Reciprocal": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "ReduceL1": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+    ],
+    "ReduceL2": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+    ],
     "ReduceMean": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
@@ -253,6 +310,17 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 18, imported: true, change: ""),
     ],
     "ReduceProd": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+    ],
+    "ReduceSum": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "ReduceSumSquare": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
@@ -281,6 +349,11 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 13, imported: true, change: ""),
         ONNXOpVersion(since: 18, imported: true, change: ""),
         ONNXOpVersion(since: 19, imported: true, change: ""),
+    ],
+    "Selu": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 6, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
     "Shape": [
         ONNXOpVersion(since: 1, imported: true, change: ""),
@@ -316,6 +389,15 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Softplus": [
+        ONNXOpVersion(since: 1, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "SpaceToDepth": [
+        ONNXOpVersion(since: 1, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 28, imported: true, change: "the importer reads mode (DCR, as before, or CRD)"),
     ],
     "Split": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),

@@ -2,7 +2,8 @@ import SwiftletCompiler
 import SwiftletCore
 
 /// Element-wise activations: Relu, Sigmoid, Tanh, HardSwish, LeakyRelu and HardSigmoid (with their
-/// `alpha`/`beta` attributes), Clip (bounds as attributes before opset 11, else constant scalar
+/// `alpha`/`beta` attributes), the float-only functions Abs, Neg, Sqrt, Exp, Log, Erf, Reciprocal,
+/// Floor, Ceil, Softplus, Mish, Gelu (exact or tanh), Elu and Selu (#19), Clip (bounds as attributes before opset 11, else constant scalar
 /// inputs; Clip(0, ∞) becomes Relu; min > max gives max everywhere, as ONNX defines it) and PRelu with a slope that broadcasts to the input.
 extension NodeContext {
     static let activationRules: [String: ImportRule] = [
@@ -17,6 +18,27 @@ extension NodeContext {
             try c.produceSameShape(.activation(Activation(.hardSigmoid, try c.attrs.float("alpha", 0.2), try c.attrs.float("beta", 0.5))))
         },
         "Clip": { c throws(SwiftletError) in try c.clip() },
+        "Abs": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.abs))) },
+        "Neg": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.neg))) },
+        "Sqrt": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.sqrt))) },
+        "Exp": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.exp))) },
+        "Log": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.log))) },
+        "Erf": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.erf))) },
+        "Reciprocal": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.reciprocal))) },
+        "Floor": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.floor))) },
+        "Ceil": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.ceil))) },
+        "Softplus": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.softplus))) },
+        "Mish": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.mish))) },
+        "Gelu": { c throws(SwiftletError) in
+            let approximate = try c.attrs.string("approximate", "none")
+            guard approximate == "none" || approximate == "tanh" else { throw c.unsupported("Gelu's approximate must be 'none' or 'tanh', not '\(approximate)'") }
+            try c.produceSameShape(.activation(Activation(.gelu, approximate == "tanh" ? 1 : 0)))
+        },
+        "Elu": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.elu, try c.attrs.float("alpha", 1)))) },
+        "Selu": { c throws(SwiftletError) in
+            try c.produceSameShape(.activation(Activation(.selu, try c.attrs.float("alpha", 1.67326319217681884765625),
+                                                          try c.attrs.float("gamma", 1.05070102214813232421875))))
+        },
         "PRelu": { c throws(SwiftletError) in try c.prelu() },
     ]
 

@@ -1,14 +1,34 @@
 import SwiftletCompiler
 import SwiftletCore
 
-/// Add, Sub, Mul and Div with NumPy-style broadcasting, up to `maxRank` dimensions.
+/// Add, Sub, Mul, Div and Pow with NumPy-style broadcasting, up to `maxRank` dimensions; Max and Min
+/// of one or more inputs (a chain of two-input nodes, all broadcast together).
 extension NodeContext {
     static let elementwiseRules: [String: ImportRule] = [
         "Add": { c throws(SwiftletError) in try c.binary(.add) },
         "Sub": { c throws(SwiftletError) in try c.binary(.sub) },
         "Mul": { c throws(SwiftletError) in try c.binary(.mul) },
         "Div": { c throws(SwiftletError) in try c.binary(.div) },
+        "Pow": { c throws(SwiftletError) in try c.binary(.pow) },
+        "Max": { c throws(SwiftletError) in try c.variadic(.max) },
+        "Min": { c throws(SwiftletError) in try c.variadic(.min) },
     ]
+
+    /// Max or Min of every input: one input is the input itself, more a chain of two-input nodes.
+    mutating func variadic(_ kind: OpKind) throws(SwiftletError) {
+        guard !ins.isEmpty else { throw fail("has no inputs") }
+        var acc = try input(0)
+        var accShape = try shape(0)
+        if ins.count == 1 { return alias(acc) }
+        for k in 1..<ins.count {
+            let b = try shape(k)
+            guard let out = Shape.broadcast(accShape, b) else { throw fail("shapes \(accShape) and \(b) do not broadcast") }
+            guard out.count <= maxRank else { throw fail("rank \(out.count) exceeds \(maxRank)") }
+            if k == ins.count - 1 { return try produce(.binary(kind, .none), out, inputs: [acc, try input(k)]) }
+            acc = try intermediate(.binary(kind, .none), out, inputs: [acc, try input(k)], "\(kind.name.lowercased())\(k)")
+            accShape = out
+        }
+    }
 
     mutating func binary(_ kind: OpKind) throws(SwiftletError) {
         let a = try shape(0)

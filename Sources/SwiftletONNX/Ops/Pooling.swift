@@ -4,14 +4,74 @@ import SwiftletCore
 /// Pooling and reductions: 2-D MaxPool and AveragePool (no dilation, no Indices output; `ceil_mode`,
 /// `count_include_pad`, explicit or `auto_pad` padding), GlobalAveragePool of a 4-D input, and
 /// ReduceMean over constant axes (attribute before opset 18, input from 18: absent or empty, every axis,
-/// or none with `noop_with_empty_axes`) with `keepdims`.
+/// or none with `noop_with_empty_axes`) with `keepdims`; ReduceSum (axes input from opset 13),
+/// ReduceSumSquare, ReduceL1 and ReduceL2 the same way, composed of the Mean times the count reduced
+/// (`x·x` or `|x|` before it, the square root after): no new kernel, float32 and int8 as those ops
+/// (ReduceL2's square root stays float).
 extension NodeContext {
     static let poolingRules: [String: ImportRule] = [
         "MaxPool": { c throws(SwiftletError) in try c.pool(isMax: true) },
         "AveragePool": { c throws(SwiftletError) in try c.pool(isMax: false) },
         "GlobalAveragePool": { c throws(SwiftletError) in try c.globalAveragePool() },
-        "ReduceMean": { c throws(SwiftletError) in try c.reduceMean() },
+        "ReduceMean": { c throws(SwiftletError) in try c.reduce(.mean) },
+        "ReduceSum": { c throws(SwiftletError) in try c.reduce(.sum) },
+        "ReduceSumSquare": { c throws(SwiftletError) in try c.reduce(.sumSquare) },
+        "ReduceL1": { c throws(SwiftletError) in try c.reduce(.l1) },
+        "ReduceL2": { c throws(SwiftletError) in try c.reduce(.l2) },
+        "LayerNormalization": { c throws(SwiftletError) in try c.normalization(instance: false) },
+        "InstanceNormalization": { c throws(SwiftletError) in try c.normalization(instance: true) },
     ]
+
+    /// LayerNormalization (axes `axis`… last, scale and optional bias broadcast to them; the Mean and
+    /// InvStdDev outputs too) and InstanceNormalization (axes 2… last, constant per-channel scale and bias),
+    /// composed as ONNX defines them: d = x − Mean(x), y = d / √(Mean(d·d) + ε) · scale + bias. No new
+    /// kernel; the square root stays float in int8.
+    mutating func normalization(instance: Bool) throws(SwiftletError) {
+        let x = try shape(0)
+        let eps = try attrs.float("epsilon", 1e-5)
+        var scale = try input(1)
+        var bias = has(2) ? try input(2) : -1
+        let first: Int
+        if instance {
+            guard x.count >= 3 else { throw unsupported("the input must have a channel and a spatial axis") }
+            first = 2
+            // Per channel: [C] as [C, 1, …, 1] to broadcast against [N, C, …].
+            let perChannel = [x[1]] + Array(repeating: 1, count: x.count - 2)
+            for (k, dst) in [(1, 0), (2, 1)] {
+                guard let v = constFloats(k), v.count == x[1] else { throw unsupported("scale and B must be constants of \(x[1]) values") }
+                let t = g.constant("\(name)/\(k == 1 ? "scale" : "bias")", perChannel, v)
+                if dst == 0 { scale = t } else { bias = t }
+            }
+        } else {
+            first = try normAxis(try attrs.int("axis", -1), x.count, fail)
+            let trailing = Array(x[first...])
+            for k in [1, 2] where has(k) {
+                let s = try shape(k)
+                guard let b = Shape.broadcast(trailing, s), b == trailing else { throw fail("input \(k) \(s) does not broadcast to \(trailing)") }
+            }
+        }
+        let mean = Op.mean(axes: Array(first..<x.count), keepDims: true)
+        let reduced = try mean.outputShape([x], where: location)
+        let m = try intermediate(mean, reduced, inputs: [try input(0)], "mean")
+        let d = try intermediate(.binary(.sub, .none), x, inputs: [try input(0), m], "centred")
+        let d2 = try intermediate(.binary(.mul, .none), x, inputs: [d, d], "squared")
+        let variance = try intermediate(mean, reduced, inputs: [d2], "variance")
+        let e = g.constant("\(name)/epsilon", [], [eps])
+        let ve = try intermediate(.binary(.add, .none), reduced, inputs: [variance, e], "variance+epsilon")
+        let sd = try intermediate(.activation(Activation(.sqrt)), reduced, inputs: [ve], "stddev")
+        // LayerNormalization's optional outputs: the mean and 1 / stddev, of the reduced shape.
+        if !instance && node.output.count > 1 && !node.output[1].isEmpty { ids[node.output[1]] = m }
+        if !instance && node.output.count > 2 && !node.output[2].isEmpty {
+            ids[node.output[2]] = try intermediate(.activation(Activation(.reciprocal)), reduced, inputs: [sd], "invstddev")
+        }
+        let n = try intermediate(.binary(.div, .none), x, inputs: [d, sd], "normalized")
+        if bias < 0 { return try produce(.binary(.mul, .none), x, inputs: [n, scale]) }
+        let scaled = try intermediate(.binary(.mul, .none), x, inputs: [n, scale], "scaled")
+        try produce(.binary(.add, .none), x, inputs: [scaled, bias])
+    }
+
+    /// The reductions composed of Mean.
+    enum Reduction { case mean, sum, sumSquare, l1, l2 }
 
     mutating func pool(isMax: Bool) throws(SwiftletError) {
         let x = try shape(0)
@@ -39,10 +99,11 @@ extension NodeContext {
         try produce(.globalAveragePool, [x[0], x[1], 1, 1], inputs: [try input(0)])
     }
 
-    mutating func reduceMean() throws(SwiftletError) {
+    mutating func reduce(_ r: Reduction) throws(SwiftletError) {
         let x = try shape(0)
         var axes: [Int]
-        if opset >= 18 {
+        // ReduceSum took its axes as an input at opset 13, the others at 18.
+        if opset >= (r == .sum ? 13 : 18) {
             // From opset 18 the axes are input 1; absent or empty, every axis is reduced, unless
             // noop_with_empty_axes = 1 makes the node the identity.
             if has(1) {
@@ -64,7 +125,20 @@ extension NodeContext {
         axes = try axes.map { a throws(SwiftletError) -> Int in try normAxis(a, x.count, fail) }
         let keep = try attrs.int("keepdims", 1) == 1
         // Op.mean's rule is layout-free: it applies to the NCHW shape as it is.
-        let out = try Op.mean(axes: axes, keepDims: keep).outputShape([x], where: location)
-        try produce(.mean(axes: axes, keepDims: keep), out, inputs: [try input(0)])
+        let mean = Op.mean(axes: axes, keepDims: keep)
+        let out = try mean.outputShape([x], where: location)
+        if r == .mean { return try produce(mean, out, inputs: [try input(0)]) }
+        var v = try input(0)
+        switch r {
+        case .sumSquare, .l2: v = try intermediate(.binary(.mul, .none), x, inputs: [v, v], "square")
+        case .l1: v = try intermediate(.activation(Activation(.abs)), x, inputs: [v], "abs")
+        case .mean, .sum: break
+        }
+        let count = Set(axes).reduce(1) { $0 * x[$1] }
+        v = try intermediate(mean, out, inputs: [v], "mean")
+        let n = g.constant("\(name)/count", [], [Float(count)])
+        if r != .l2 { return try produce(.binary(.mul, .none), out, inputs: [v, n]) }
+        v = try intermediate(.binary(.mul, .none), out, inputs: [v, n], "sum")
+        try produce(.activation(Activation(.sqrt)), out, inputs: [v])
     }
 }

@@ -4,7 +4,8 @@ import SwiftletCore
 /// Ops that only move or regroup elements: Flatten, Reshape (constant target, `allowzero`),
 /// Squeeze and Unsqueeze (axes as attribute before opset 13, constant input from 13), Transpose,
 /// Concat, Split (sizes from the attribute, a constant input or an even split) and Slice (constant
-/// starts, ends, axes and steps; attributes before opset 10).
+/// starts, ends, axes and steps; attributes before opset 10), DepthToSpace (DCR and CRD) and
+/// SpaceToDepth as Reshape → Transpose (rank 6) → Reshape.
 extension NodeContext {
     static let shapeRules: [String: ImportRule] = [
         "Flatten": { c throws(SwiftletError) in try c.flatten() },
@@ -15,7 +16,39 @@ extension NodeContext {
         "Concat": { c throws(SwiftletError) in try c.concat() },
         "Split": { c throws(SwiftletError) in try c.split() },
         "Slice": { c throws(SwiftletError) in try c.slice() },
+        "DepthToSpace": { c throws(SwiftletError) in try c.depthSpace(toSpace: true) },
+        "SpaceToDepth": { c throws(SwiftletError) in try c.depthSpace(toSpace: false) },
     ]
+
+    /// DepthToSpace or SpaceToDepth of a 4-D NCHW input with `blocksize` b: the ONNX definitions'
+    /// own reshape to rank 6, transpose and reshape back.
+    mutating func depthSpace(toSpace: Bool) throws(SwiftletError) {
+        let x = try shape(0)
+        guard x.count == 4 else { throw unsupported("only 4-D input is supported") }
+        let b = try attrs.int("blocksize", nil)
+        let (n, c, h, w) = (x[0], x[1], x[2], x[3])
+        guard b >= 1, b <= OpLimits.window else { throw fail("blocksize \(b) is outside 1...\(OpLimits.window)") }
+        let six: [Int], perm: [Int], out: [Int]
+        // SpaceToDepth has its mode from version 28 (before, DCR); DepthToSpace from 11.
+        let mode = try attrs.string("mode", "DCR")
+        guard mode == "DCR" || mode == "CRD" else { throw unsupported("mode must be DCR or CRD, not '\(mode)'") }
+        if toSpace {
+            guard c % (b * b) == 0 else { throw fail("channels \(c) are not a multiple of blocksize² \(b * b)") }
+            if mode == "DCR" {
+                (six, perm) = ([n, b, b, c / (b * b), h, w], [0, 3, 4, 1, 5, 2])
+            } else {
+                (six, perm) = ([n, c / (b * b), b, b, h, w], [0, 1, 4, 2, 5, 3])
+            }
+            out = [n, c / (b * b), h * b, w * b]
+        } else {
+            guard h % b == 0, w % b == 0 else { throw fail("height \(h) and width \(w) are not multiples of blocksize \(b)") }
+            (six, perm) = ([n, c, h / b, b, w / b, b], mode == "DCR" ? [0, 3, 5, 1, 2, 4] : [0, 1, 3, 5, 2, 4])
+            out = [n, c * b * b, h / b, w / b]
+        }
+        var v = try intermediate(.reshape(shape: six), six, inputs: [try input(0)], "blocks")
+        v = try intermediate(.transpose(perm: perm), Shape.permute(six, perm), inputs: [v], "moved")
+        try produce(.reshape(shape: out), out, inputs: [v])
+    }
 
     /// A Reshape of input 0 to `out` (the logical shape).
     mutating func produceReshape(_ out: [Int]) throws(SwiftletError) {
