@@ -146,7 +146,8 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
     for (gi, g) in groups.enumerated() where gi < levels.count && !levels[gi].isEmpty {
         result.sensitivity.append((g.sources.first.map { spec.nodes[$0].name } ?? "group \(gi)", g.channels, levels[gi]))
     }
-    let precisionText = o.precision == .int8 ? "int8" : "float32"
+    let int8 = o.precision == .int8
+    let precisionText = int8 ? "int8" : "float32"
     switch o.target {
     case .macs(let m):
         guard let k = choose(m) else {
@@ -156,18 +157,17 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
         result.targetText = "\(formatGeneral(m, 4)) of the MACs"
     case .latency(let ms, let threads):
         let measure = { (s: ModelSpec) throws(SwiftletError) -> Double in
-            try medianLatency(timing.map { (t: LevelTiming) throws(SwiftletError) -> ModelSpec in try timedForm(s, t) } ?? s, images[0], threads: threads, runs: o.timingRuns)
+            try medianLatency(timedForm(s, timing), images[0], threads: threads, runs: o.timingRuns)
         }
         keep = try chooseForLatency(spec, groups, ms: ms, floor: floor, choose: choose, latency: measure,
-                                    what: "here on \(threads) thread\(threads == 1 ? "" : "s") (\(precisionText))", int8: o.precision == .int8)
+                                    what: "here on \(threads) thread\(threads == 1 ? "" : "s") (\(precisionText))", int8: int8)
         result.targetText = "\(formatGeneral(ms, 4)) ms here (\(threads) thread\(threads == 1 ? "" : "s"), \(precisionText), measured)"
     case .estimated(let ms, let board):
         let estimate = { (s: ModelSpec) throws(SwiftletError) -> Double in
-            let timed = try timing.map { (t: LevelTiming) throws(SwiftletError) -> ModelSpec in try timedForm(s, t) } ?? s
-            return try estimateModel(PackedModel(file: MappedFile(bytes: encodeSWL(timed)), path: path), target: board).totalMs
+            try estimateModel(PackedModel(file: MappedFile(bytes: encodeSWL(timedForm(s, timing))), path: path), target: board).totalMs
         }
         keep = try chooseForLatency(spec, groups, ms: ms, floor: floor, choose: choose, latency: estimate,
-                                    what: "on \(board.board ?? board.cpu) (estimated, \(precisionText))", int8: o.precision == .int8)
+                                    what: "on \(board.board ?? board.cpu) (estimated, \(precisionText))", int8: int8)
         result.targetText = "\(formatGeneral(ms, 4)) ms on \(board.board ?? board.cpu) (estimated by swiftlet estimate, \(board.threads) thread\(board.threads == 1 ? "" : "s"), \(precisionText))"
         let pruned = try pruneChannels(spec, groups, keep: keep)
         result.estimatedMs = (try estimate(spec), try estimate(pruned))
@@ -183,7 +183,7 @@ public func pruneModel(_ spec: ModelSpec, path: String, _ o: PruneOptions) throw
     result.method = o.uniform ? "one ratio for every group" : o.precision.map { "by sensitivity per removed \($0.rawValue) millisecond" } ?? "by sensitivity per removed MAC"
     note("prune: measuring both models")
     try measure(&result, original: spec, groups: groups, keep: keep, images: images, runs: o.timingRuns,
-                int8: timing.flatMap { $0.int8 ? $0 : nil })
+                int8: int8 ? timing : nil)
     return result
 }
 

@@ -122,7 +122,7 @@ public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], import
 
     var result: [[PruneLevel]] = []
     let orders = importanceOrder(importance)
-    let timedOriginal = try timing.map { (t: LevelTiming) throws(SwiftletError) -> ModelSpec in try timedForm(spec, t) }
+    let timedOriginal = try timedForm(spec, timing)
     let work = groups.indices.reduce(0) { $0 + (groups[$1].blocked == nil ? levelCounts(groups[$1].channels, multiple: multiple).count : 0) }
     var done = 0
     for (gi, g) in groups.enumerated() {
@@ -134,7 +134,7 @@ public func groupSensitivity(_ spec: ModelSpec, _ groups: [ChannelGroup], import
         // The unpruned model timed again for each group, beside its levels, so slow drifts of a shared
         // machine cancel.
         var refTimes: [String: NodeTime]?
-        if let t = timing, let original = timedOriginal { refTimes = try nodeTimes(original, t) }
+        if let t = timing { refTimes = try nodeTimes(timedOriginal, t) }
         for count in levelCounts(g.channels, multiple: multiple) {
             let keep = [gi: Array(orders[gi].prefix(count)).sorted()]
             var fitted = spec
@@ -192,8 +192,9 @@ struct NodeTime {
 
 /// `spec` as `timing` times it: the float model, or its int8 form quantized on the first calibration
 /// image (min-max, no bias correction: only the shapes and kernels matter to the time).
-func timedForm(_ spec: ModelSpec, _ timing: LevelTiming) throws(SwiftletError) -> ModelSpec {
-    guard timing.int8 else { return spec }
+/// No timing: the float model.
+func timedForm(_ spec: ModelSpec, _ timing: LevelTiming?) throws(SwiftletError) -> ModelSpec {
+    guard let timing, timing.int8 else { return spec }
     var o = QuantizeOptions(calibrationDir: timing.calibrationDir)
     o.maxImages = 1
     o.method = .minMax
