@@ -21,7 +21,7 @@ struct Import: ParsableCommand {
             'swiftlet run --image' can feed it photos. Without them, import uses the ONNX file's \
             swiftlet.mean/std/colour metadata if present; otherwise only 'run --input x.npy' works. \
             A TensorFlow Lite model (.tflite, flatbuffer identifier TFL3) is recognised by its content; \
-            its float builtins are imported (docs/ops.md lists them).
+            its float builtins, and those of full-integer int8 files with the file's own scales, are imported (docs/ops.md lists them).
             """)
 
     enum ResizeMode: String, ExpressibleByArgument, CaseIterable {
