@@ -550,11 +550,42 @@ void swk_maxpool_f32_neon(const swk_pool_geometry *g, const float *x, float *y) 
 
 /// As the x86 kernel: a last partial chunk of 16 (or, below 16 channels, two of 8) ends at the last
 /// channel and overlaps the one before, so no tail goes through a copy.
+/// Output pixels [a, b) of a row whose windows are whole `K` × `K` squares (K a constant where inlined:
+/// 2 or 3), C ≥ 16: the window's loads unrolled, 16 channels at a time, the last 16 ending at the last
+/// channel (as x86_avx2.c's swk_maxpool_s8_whole).
+static inline __attribute__((always_inline)) void swk_maxpool_s8_whole(size_t K, const swk_pool_geometry *g, const int8_t *x, int8_t *y,
+                                                                     ptrdiff_t y0, size_t a, size_t b) {
+    const size_t C = g->channels, rs = g->in_w * C;
+    const int8_t *row = x + (size_t)y0 * rs;
+    for (size_t ox = a; ox < b; ox++) {
+        const int8_t *p = row + (size_t)((ptrdiff_t)(ox * g->sw) - g->pad_left) * C;
+        for (size_t c0 = 0; c0 < C; c0 += 16) {
+            const size_t c = c0 + 16 <= C ? c0 : C - 16;
+            int8x16_t m = vdupq_n_s8(-128);
+            SWK_UNROLL for (size_t i = 0; i < K; i++) {
+                SWK_UNROLL for (size_t j = 0; j < K; j++) m = vmaxq_s8(vld1q_s8(p + i * rs + j * C + c), m);
+            }
+            vst1q_s8(y + ox * C + c, m);
+        }
+    }
+}
+
 void swk_maxpool_s8_neon(const swk_pool_geometry *g, const int8_t *x, int8_t *y) {
     const size_t C = g->channels;
     ptrdiff_t y0, y1, x0, x1;
     swk_pool_rows(g, &y0, &y1);
+    // Square 2 × 2 and 3 × 3 windows: the whole ones unrolled, the clipped ones at either end below.
+    size_t a = 0, b = 0;
+    if (C >= 16 && g->kh == g->kw && (g->kh == 2 || g->kh == 3) && y1 - y0 == (ptrdiff_t)g->kh) {
+        swk_pool_whole_cols(g, &a, &b);
+        if (g->kh == 2) swk_maxpool_s8_whole(2, g, x, y, y0, a, b);
+        else swk_maxpool_s8_whole(3, g, x, y, y0, a, b);
+    }
     for (size_t ox = 0; ox < g->out_w; ox++) {
+        if (ox == a && b > a) {
+            ox = b - 1;
+            continue;
+        }
         swk_pool_cols(g, ox, &x0, &x1);
         int8_t *yp = y + ox * C;
         if (C >= 16) {
@@ -711,11 +742,51 @@ void swk_lookup_s8_neon(size_t count, const int8_t *x, const int8_t *table, int8
     }
 }
 
+/// Four lanes by the reference's division: round half away from zero (truncate, then step away where
+/// |fraction| ≥ 0.5), + zero point, clamped; NaN gives the zero point.
+static inline int32x4_t swk_quantize4_divide(float32x4_t v, float32x4_t vs, float32x4_t zp) {
+    v = vdivq_f32(v, vs);
+    const float32x4_t t = vrndq_f32(v);
+    const uint32x4_t away = vcgeq_f32(vabsq_f32(vsubq_f32(v, t)), vdupq_n_f32(0.5f));
+    const float32x4_t step = vbslq_f32(vdupq_n_u32(0x80000000u), v, vdupq_n_f32(1.0f));  // ±1 with v's sign
+    float32x4_t q = vaddq_f32(vbslq_f32(away, vaddq_f32(t, step), t), zp);
+    const uint32x4_t ok = vceqq_f32(q, q);  // false for NaN
+    q = vminq_f32(vmaxq_f32(q, vdupq_n_f32(-128.0f)), vdupq_n_f32(127.0f));
+    return vcvtq_s32_f32(vbslq_f32(ok, q, zp));
+}
+
+/// Four lanes by multiplication (see x86_avx2.c's swk_quantize_f32_avx2 for why the result is the
+/// division's wherever `*unsure` is not set): m = x · RN(1 / scale), its nearest integer unless m is
+/// within 2^−10 of a half-integer, or NaN or infinite.
+static inline int32x4_t swk_quantize4_multiply(float32x4_t v, float32x4_t vinv, float32x4_t zp, uint32x4_t *unsure) {
+    const float32x4_t m = vmulq_f32(v, vinv);
+    const float32x4_t t = vrndnq_f32(m);
+    const uint32x4_t sure = vcltq_f32(vabsq_f32(vsubq_f32(m, t)), vdupq_n_f32(0.5f - 1.0f / 1024));  // false for NaN
+    *unsure = vorrq_u32(*unsure, vmvnq_u32(sure));
+    return vcvtq_s32_f32(vminq_f32(vmaxq_f32(vaddq_f32(t, zp), vdupq_n_f32(-128.0f)), vdupq_n_f32(127.0f)));
+}
+
+/// 16 lanes at a time by multiplication where that gives the division's result (as on x86), else,
+/// and for the tail, by division.
 void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point) {
     const float32x4_t vs = vdupq_n_f32(scale), zp = vdupq_n_f32((float)zero_point);
-    const float32x4_t half = vdupq_n_f32(0.5f), one = vdupq_n_f32(1.0f);
-    const float32x4_t qlo = vdupq_n_f32(-128.0f), qhi = vdupq_n_f32(127.0f);
-    for (size_t i = 0; i < count; i += 8) {
+    const float inv = 1.0f / scale;
+    const int by_multiply = isnormal(scale) && isnormal(inv) && zero_point >= -1024 && zero_point <= 1024;
+    const float32x4_t vinv = vdupq_n_f32(inv);
+    size_t i = 0;
+    if (by_multiply) {
+        for (; i + 16 <= count; i += 16) {
+            uint32x4_t unsure = vdupq_n_u32(0);
+            int32x4_t q[4];
+            for (int k = 0; k < 4; k++) q[k] = swk_quantize4_multiply(vld1q_f32(x + i + 4 * k), vinv, zp, &unsure);
+            if (vmaxvq_u32(unsure)) {
+                for (int k = 0; k < 4; k++) q[k] = swk_quantize4_divide(vld1q_f32(x + i + 4 * k), vs, zp);
+            }
+            const int16x8_t h0 = vcombine_s16(vqmovn_s32(q[0]), vqmovn_s32(q[1])), h1 = vcombine_s16(vqmovn_s32(q[2]), vqmovn_s32(q[3]));
+            vst1q_s8(y + i, vcombine_s8(vqmovn_s16(h0), vqmovn_s16(h1)));
+        }
+    }
+    for (; i < count; i += 8) {
         const size_t r = count - i < 8 ? count - i : 8;
         float xt[8] = {0};
         const float *src = x + i;
@@ -723,20 +794,54 @@ void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale,
             memcpy(xt, src, r * sizeof(float));
             src = xt;
         }
-        int16x4_t h[2];
-        for (int k = 0; k < 2; k++) {
-            float32x4_t v = vdivq_f32(vld1q_f32(src + 4 * k), vs);
-            // Round half away from zero: truncate, then step away where |fraction| ≥ 0.5.
-            const float32x4_t t = vrndq_f32(v);
-            const uint32x4_t away = vcgeq_f32(vabsq_f32(vsubq_f32(v, t)), half);
-            const float32x4_t step = vbslq_f32(vdupq_n_u32(0x80000000u), v, one);  // ±1 with v's sign
-            float32x4_t q = vaddq_f32(vbslq_f32(away, vaddq_f32(t, step), t), zp);
-            const uint32x4_t ok = vceqq_f32(q, q);  // false for NaN
-            q = vminq_f32(vmaxq_f32(q, qlo), qhi);
-            q = vbslq_f32(ok, q, zp);
-            h[k] = vqmovn_s32(vcvtq_s32_f32(q));
+        const int32x4_t q0 = swk_quantize4_divide(vld1q_f32(src), vs, zp), q1 = swk_quantize4_divide(vld1q_f32(src + 4), vs, zp);
+        swk_store_bytes8(y + i, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))), r);
+    }
+}
+
+/// int8 global average pooling (as x86_avx2.c's swk_mean_s8_avx2): 16 channels a step summed in
+/// int16 over batches of 256 pixels (exact), widened into int32, requantized by FixedPoint.multiply.
+void swk_mean_s8_neon(size_t pixels, size_t channels, const int8_t *x, int8_t *y, int32_t zero_sum, int32_t multiplier, int32_t shift,
+                      int32_t output_zero_point) {
+    const size_t C = channels;
+    const int32x4_t zs = vdupq_n_s32(zero_sum), zp = vdupq_n_s32(output_zero_point);
+    const int32x4_t mult = vdupq_n_s32(multiplier), sh = vdupq_n_s32(shift), lo = vdupq_n_s32(-128), hi = vdupq_n_s32(127);
+    int32_t tail[16] = {0};
+    for (size_t c0 = 0; c0 < C; c0 += 16) {
+        int32x4_t s[4];
+        if (C < 16) {
+            for (size_t p = 0; p < pixels; p++) {
+                for (size_t c = 0; c < C; c++) tail[c] = (int32_t)((uint32_t)tail[c] + (uint32_t)(int32_t)x[p * C + c]);  // wraps as &+=
+            }
+            for (int k = 0; k < 4; k++) s[k] = vld1q_s32(tail + 4 * k);
+        } else {
+            const size_t c = c0 + 16 <= C ? c0 : C - 16;  // the last chunk ends at the last channel
+            for (int k = 0; k < 4; k++) s[k] = vdupq_n_s32(0);
+            for (size_t p0 = 0; p0 < pixels; p0 += 256) {
+                const size_t pe = pixels - p0 < 256 ? pixels : p0 + 256;
+                int16x8_t a0 = vdupq_n_s16(0), a1 = a0;
+                for (size_t p = p0; p < pe; p++) {
+                    const int8x16_t v = vld1q_s8(x + p * C + c);
+                    a0 = vaddw_s8(a0, vget_low_s8(v));
+                    a1 = vaddw_high_s8(a1, v);
+                }
+                s[0] = vaddw_s16(s[0], vget_low_s16(a0));
+                s[1] = vaddw_high_s16(s[1], a0);
+                s[2] = vaddw_s16(s[2], vget_low_s16(a1));
+                s[3] = vaddw_high_s16(s[3], a1);
+            }
+            c0 = c;
         }
-        swk_store_bytes8(y + i, vqmovn_s16(vcombine_s16(h[0], h[1])), r);
+        int16x4_t h[4];
+        for (int k = 0; k < 4; k++) h[k] = vqmovn_s32(swk_requant4(vsubq_s32(s[k], zs), mult, sh, 0, zp, lo, hi));
+        const int8x16_t out = vcombine_s8(vqmovn_s16(vcombine_s16(h[0], h[1])), vqmovn_s16(vcombine_s16(h[2], h[3])));
+        if (C < 16) {
+            int8_t b[16];
+            vst1q_s8(b, out);
+            memcpy(y, b, C);
+            return;
+        }
+        vst1q_s8(y + c0, out);
     }
 }
 

@@ -242,6 +242,12 @@ public func kernelSelfTest(features: CPUFeatures = .current(), seed: UInt64 = 1,
             report.failures += f.failures
         }
     }
+    for v in KernelTables.meanQS8 where v.algorithm != .reference && v.runs(on: features) {
+        report.variants.append(v.name)
+        let f = checkMeanQS8(v, &rng)
+        report.cases += f.cases
+        report.failures += f.failures
+    }
     for v in KernelTables.binaryF32 where v.algorithm != .reference && v.runs(on: features) {
         report.variants.append(v.name)
         let f = checkBinaryF32(v, &rng)

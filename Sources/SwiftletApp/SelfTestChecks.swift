@@ -380,6 +380,43 @@ func checkElementwise(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> [Strin
         }
     }
     if v.name.utf8.starts(with: "addQS8".utf8) { failures += checkFusedAdd(v) }
+    if v.name.utf8.starts(with: "quantizeQS8".utf8) { failures += checkQuantizeNearHalves(v) }
+    return failures
+}
+
+/// The int8 quantization where dividing by the scale and multiplying by its reciprocal can round to
+/// different integers: 1 to 3 ulps either side of every half-integer multiple of the scale from −1,100.5
+/// to 1,100.5, and values just outside the kernels' 2^−10 band around them, for scales that are powers
+/// of two and not, each kind in blocks of its own so the kernels' multiply path (taken only by blocks
+/// with no lane near a half-integer) meets its hardest lanes, and in lanes mixed with ties.
+func checkQuantizeNearHalves(_ v: KernelVariant) -> [String] {
+    var failures: [String] = []
+    for scale: Float in [1, 0.25, 0.0173, 0.007_843_137, 0.031_372_55, 3.1, 1e-3] {
+        for zp: Int32 in [0, -128, 77] {
+            var x: [Float] = []
+            for ulps in 1...3 {
+                for up in [true, false] {
+                    for k in -1101...1100 {
+                        var h = (Float(k) + 0.5) * scale
+                        for _ in 0..<ulps { h = up ? h.nextUp : h.nextDown }
+                        x.append(h)
+                    }
+                }
+            }
+            for k in -1101...1100 {
+                let off: Float = 1.0001 / 1024
+                x.append((Float(k) + 0.5 + off) * scale)
+                x.append((Float(k) + 0.5 - off) * scale)
+            }
+            let q = QuantParams(scale: scale, zeroPoint: zp)
+            var want = [Int8](repeating: 0, count: x.count), got = [Int8](repeating: 99, count: x.count)
+            quantizeQS8_reference(x: x, y: &want, count: x.count, params: q)
+            quantizeQS8_fast(v, x: x, y: &got, count: x.count, params: q)
+            if let f = firstByteMismatch(got, want, oc: x.count, what: "near half-integers, scale \(scale), zero point \(zp)") {
+                failures.append("\(v.name) \(f)")
+            }
+        }
+    }
     return failures
 }
 
@@ -408,6 +445,32 @@ func checkFusedAdd(_ v: KernelVariant) -> [String] {
 
 // MARK: - Pooling
 
+/// int8 global average pooling against `meanQS8_reference` over [pixels, channels], bit for bit:
+/// SqueezeNet's 13×13×1000 and MobileNetV2's 7×7×1280, channel counts around 16 and below it, more
+/// than 256 pixels (several int16 batches), every value at one end (the sums' extremes), and scales
+/// whose multiplier shifts left as well as right.
+func checkMeanQS8(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> (cases: Int, failures: [String]) {
+    var shapes = [(169, 1000), (49, 1280), (1, 1), (3, 15), (7, 16), (5, 17), (300, 33), (513, 40), (2, 100)]
+    for _ in 0..<6 { shapes.append((rng.int(1...600), rng.int(1...70))) }
+    var failures: [String] = []
+    for (i, (pixels, channels)) in shapes.enumerated() {
+        let xq = QuantParams(scale: 0.001 + Float(rng.int(1...1000)) / 300, zeroPoint: Int32(rng.int(-128...127)))
+        // Every fourth case an output scale small enough that the multiplier exceeds 1 (a left shift).
+        let yScale = i % 4 == 3 ? xq.scale / Float(pixels) / 3 : 0.001 + Float(rng.int(1...1000)) / 300
+        let p = MeanQS8Params(input: xq, output: QuantParams(scale: yScale, zeroPoint: Int32(rng.int(-128...127))), count: pixels)
+        var x = [Int8](repeating: 0, count: pixels * channels)
+        let fill = i % 5  // 0: all −128, 1: all 127, else random
+        for j in 0..<x.count { x[j] = fill == 0 ? -128 : fill == 1 ? 127 : Int8(rng.int(-128...127)) }
+        let plan = MeanPlan(dims: Dims6([pixels, channels]), reduced: [false, false, false, false, true, false])
+        var want = [Int8](repeating: 0, count: channels), got = [Int8](repeating: 99, count: channels)
+        var acc = [Int32](repeating: 0, count: channels)
+        meanQS8_reference(x: x, plan: plan, y: &want, acc: &acc, params: p)
+        meanQS8_fast(v, x: x, pixels: pixels, channels: channels, y: &got, params: p)
+        if let f = firstByteMismatch(got, want, oc: channels, what: "\(v.name) \(pixels) pixels × \(channels) channels") { failures.append(f) }
+    }
+    return (shapes.count, failures)
+}
+
 /// Max pooling against the reference, bit for bit: SqueezeNet's 3×3 stride 2 in ceil mode, padding,
 /// windows larger than the input, channel tails around the vector widths, batch 2, and (float) NaN,
 /// ±0 and ±infinity among the values; then `random` random shapes.
@@ -418,6 +481,7 @@ func checkMaxPool(_ v: KernelVariant, random: Int, _ rng: inout SelfTestRandom) 
         (2, 7, 9, 33, 3, 3, 1, 1, 1, 1, 1, 1, false), (1, 5, 6, 17, 3, 2, 2, 1, 0, 1, 1, 0, true),
         (1, 3, 3, 40, 5, 5, 1, 1, 2, 2, 2, 2, false), (1, 1, 1, 7, 1, 1, 1, 1, 0, 0, 0, 0, false),
         (1, 6, 5, 8, 2, 3, 3, 2, 1, 0, 0, 2, true), (1, 9, 9, 48, 3, 3, 2, 2, 0, 0, 0, 0, true), (1, 4, 5, 80, 2, 2, 1, 1, 0, 0, 1, 1, false),
+        (1, 6, 8, 24, 2, 2, 2, 2, 0, 0, 0, 0, false), (1, 11, 10, 100, 3, 3, 2, 2, 1, 1, 1, 1, false),
     ]
     for _ in 0..<random {
         let kh = rng.int(1...4), kw = rng.int(1...4)

@@ -26,6 +26,8 @@ public enum ArmLoopKind: String, Sendable, CaseIterable {
     case qs8Add, qs8Mul, qs8Quantize, qs8Dequantize, qs8Lookup, f32Binary, f32Activation
     /// Max pooling: work = channels × window taps.
     case qs8MaxPoolTap, f32MaxPoolTap
+    /// int8 global average pooling: work = input elements (pixels × channels).
+    case qs8MeanPixel
     /// Requantizing a GEMM tile row (8 outputs) and a depthwise pixel (16 channels): straight-line blocks.
     case qs8GemmRequant8, qs8DepthwiseRequant16
 }
@@ -169,7 +171,8 @@ public func estimateModel(_ model: PackedModel, target: EstimateTarget) throws(S
         l.kernel = chosen?.0.name ?? "reference"
         let y = spec.tensors[node.outputs[0]]
         if let (v, g, int8) = chosen, v.algorithm != .reference {
-            (l.cycles, l.method, l.threadShare) = layerCycles(v, g, int8: int8, outputElements: Shape.count(y.shape) ?? 0, loops: table, target: target)
+            (l.cycles, l.method, l.threadShare) = layerCycles(v, g, int8: int8, outputElements: Shape.count(y.shape) ?? 0,
+                                                              inputElements: Shape.count(spec.tensors[node.inputs[0]].shape) ?? 0, loops: table, target: target)
         } else {
             l.modelled = false
             l.method = "not modelled (\(chosen == nil ? "no SIMD kernel for this op" : "scalar reference kernel")): bytes / bandwidth only"
@@ -182,8 +185,8 @@ public func estimateModel(_ model: PackedModel, target: EstimateTarget) throws(S
 }
 
 /// Cycles of one layer on one thread, the loops counted, and the busiest thread's share.
-public func layerCycles(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool, outputElements: Int, loops t: [ArmLoopKind: ArmLoop],
-                 target: EstimateTarget) -> (Double, String, Double) {
+public func layerCycles(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool, outputElements: Int, inputElements: Int = 0,
+                        loops t: [ArmLoopKind: ArmLoop], target: EstimateTarget) -> (Double, String, Double) {
     // `work` in the loop's own units (MACs, outputs requantized, elements, window taps × lanes); the
     // label counts iterations of the body as compiled. Every kind is generated for every core that can run it.
     func term(_ k: ArmLoopKind, _ work: Double) -> (Double, String) {
@@ -240,6 +243,10 @@ public func layerCycles(_ v: KernelVariant, _ g: ConvGeometry, int8: Bool, outpu
         case "quantizeQS8": kind = .qs8Quantize
         case "dequantizeQS8": kind = .qs8Dequantize
         case "lookupQS8": kind = .qs8Lookup
+        case "meanQS8":
+            // One thread; the sums read every input element once, the requantization is per channel.
+            let a = term(.qs8MeanPixel, Double(inputElements))
+            return (a.0, a.1, 1)
         default: kind = .f32Binary
         }
         let a = term(kind, Double(outputElements))

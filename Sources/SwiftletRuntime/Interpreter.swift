@@ -310,10 +310,22 @@ public final class Interpreter {
         case .lookup where int8:
             let g = ConvGeometry(rows: 1, depth: 1, units: 1)
             return (KernelTables.select(t.lookupQS8, g, features: features, choice: choice), g, true)
+        case .mean(let axes, _) where int8 && isGlobalMean(x.shape, axes):
+            let g = ConvGeometry(rows: 1, depth: 1, units: 1)
+            return (KernelTables.select(t.meanQS8, g, features: features, choice: choice), g, true)
         default:
             return nil
         }
     }
+}
+
+/// Whether a Mean over `axes` of `shape` keeps only the last dim (the channels, NHWC) and averages every
+/// other one (or leaves only dims of 1): a global average pooling, which the int8 SIMD kernel takes as
+/// rows of channels.
+func isGlobalMean(_ shape: [Int], _ axes: [Int]) -> Bool {
+    guard let c = shape.last, c > 0 else { return false }
+    for (i, d) in shape.enumerated() where i < shape.count - 1 && d != 1 && !axes.contains(i) { return false }
+    return !axes.contains(shape.count - 1)
 }
 
 /// The product of `dims` (the reader has checked it does not overflow).

@@ -89,7 +89,9 @@ extension StepBuilder {
             fx.owned.append(block)
             acc = block.assumingMemoryBound(to: Int32.self)
         }
-        return .meanQS8(MeanStep(x: i8(0), plan: plan, y: y8), MeanQS8Params(input: xq, output: yq, count: plan.divisor), acc: acc)
+        // The SIMD kernel where the node selected one (a global average pooling: Interpreter.kernelVariant).
+        let step = MeanStep(x: i8(0), plan: plan, y: y8, simd: variant?.algorithm == .elementwise ? variant : nil)
+        return .meanQS8(step, MeanQS8Params(input: xq, output: yq, count: plan.divisor), acc: acc)
     }
 
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")

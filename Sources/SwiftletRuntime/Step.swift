@@ -144,7 +144,11 @@ indirect enum Step {
                 poolQS8_reference(max: s.isMax, x: s.x, xShape: s.xShape, y: s.y, yShape: s.yShape, params: s.params, zeroPoint: zeroPoint)
             }
         case .meanQS8(let s, let p, let acc):
-            meanQS8_reference(x: s.x, plan: s.plan, y: s.y, acc: acc, params: p)
+            if let v = s.simd {
+                meanQS8_fast(v, x: s.x, pixels: s.plan.divisor, channels: s.plan.dims.d.5, y: s.y, params: p)
+            } else {
+                meanQS8_reference(x: s.x, plan: s.plan, y: s.y, acc: acc, params: p)
+            }
         case .preluQS8(let s, let p):
             preluQS8_reference(x: s.a, sx: s.sa, alpha: s.b, sa: s.sb, y: s.y, out: s.out, params: p)
         case .softmaxQS8(let s, let table):
@@ -411,6 +415,8 @@ struct PoolStep<Element> {
 struct MeanStep<Element> {
     var x: UnsafePointer<Element>, plan: MeanPlan
     var y: UnsafeMutablePointer<Element>
+    /// int8 only: the global average pooling kernel (`plan.divisor` rows of `plan.dims.d.5` channels).
+    var simd: KernelVariant? = nil
 }
 
 /// The inputs to copy (those not written in their slice already): `chunks[i]` = input i's axis size ×

@@ -152,6 +152,8 @@ LOOPS = [
     ("f32Activation", "swk_activation_f32_neon", ("stored", 4), "dense", None),
     ("qs8MaxPoolTap", "swk_maxpool_s8_neon", ("vector", "smax", 16), "dense", None),
     ("f32MaxPoolTap", "swk_maxpool_f32_neon", ("vector", "fcmgt", 4), "dense", None),
+    # The int8 global average pooling's sums: each pixel's 16 channels widened into two int16 sums.
+    ("qs8MeanPixel", "swk_mean_s8_neon", ("vector", ("saddw", "saddw2"), 8), "dense", None),
 ]
 # Requantization after a GEMM tile row (8 outputs: two sqrdmulh) and after a depthwise pixel's 16 channels (four).
 EPILOGUES = [
@@ -162,7 +164,8 @@ EPILOGUES = [
 def work_of(work, body):
     if work == "macs": return sum(macs(m, o) for _, m, o in body)
     if work[0] == "stored": return sum(stored_bytes(m, o) for _, m, o in body) // work[1]
-    return sum(work[2] for _, m, o in body if m == work[1] and "v" in o)
+    names = work[1] if isinstance(work[1], tuple) else (work[1],)
+    return sum(work[2] for _, m, o in body if m in names and "v" in o)
 
 def find_loop(funcs, fn, work, pick):
     bl, ed = blocks(funcs[fn])

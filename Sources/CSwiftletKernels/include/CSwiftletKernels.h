@@ -199,6 +199,18 @@ static inline void swk_pool_rows(const swk_pool_geometry *g, ptrdiff_t *y0, ptrd
     *y1 = top > h ? h : top;
 }
 
+/// The output pixels [*a, *b) whose windows lie wholly inside the row: ox · sw ≥ pad_left and
+/// ox · sw − pad_left + kw ≤ in_w (empty when there are none).
+static inline void swk_pool_whole_cols(const swk_pool_geometry *g, size_t *a, size_t *b) {
+    size_t lo = g->pad_left > 0 ? ((size_t)g->pad_left + g->sw - 1) / g->sw : 0;
+    const ptrdiff_t last = (ptrdiff_t)g->in_w - (ptrdiff_t)g->kw + g->pad_left;  // the largest whole ox · sw
+    size_t hi = last < 0 ? 0 : (size_t)last / g->sw + 1;
+    if (hi > g->out_w) hi = g->out_w;
+    if (lo > hi) lo = hi;
+    *a = lo;
+    *b = hi;
+}
+
 /// The input columns [*x0, *x1) of output pixel `ox`'s window, clipped to the input.
 static inline void swk_pool_cols(const swk_pool_geometry *g, size_t ox, ptrdiff_t *x0, ptrdiff_t *x1) {
     const ptrdiff_t w = (ptrdiff_t)g->in_w, xs = (ptrdiff_t)(ox * g->sw) - g->pad_left, end = xs + (ptrdiff_t)g->kw;
@@ -360,6 +372,11 @@ int32_t swk_peak_dpbusd_avx512vnni(size_t iterations);
 int32_t swk_peak_dpbusd512_avx512vnni(size_t iterations);
 /// y[i] = table[x[i] + 128] (an int8 activation's 256-entry table; y may alias x). AVX2.
 void swk_lookup_s8_avx2(size_t count, const int8_t *x, const int8_t *table, int8_t *y);
+/// int8 global average pooling of `pixels` rows of `channels` (NHWC): per channel, Σ x − `zero_sum`
+/// (int32, wrapping), FixedPoint.multiply by `multiplier` and `shift`, + `output_zero_point`, clamped to
+/// int8 (meanQS8_reference's arithmetic). AVX2.
+void swk_mean_s8_avx2(size_t pixels, size_t channels, const int8_t *x, int8_t *y, int32_t zero_sum, int32_t multiplier, int32_t shift,
+                      int32_t output_zero_point);
 /// float32 → int8: round(x / scale) half away from zero + zero point, clamped; NaN gives the zero point. AVX2.
 void swk_quantize_f32_avx2(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point);
 /// int8 → float32: scale · (x − zero point). AVX2.
@@ -396,6 +413,9 @@ void swk_lookup_s8_neon(size_t count, const int8_t *x, const int8_t *table, int8
 int32_t swk_peak_smull_neon(size_t iterations);
 int32_t swk_peak_sdot_neon(size_t iterations);
 void swk_quantize_f32_neon(size_t count, const float *x, int8_t *y, float scale, int32_t zero_point);
+/// swk_mean_s8_avx2 with NEON.
+void swk_mean_s8_neon(size_t pixels, size_t channels, const int8_t *x, int8_t *y, int32_t zero_sum, int32_t multiplier, int32_t shift,
+                      int32_t output_zero_point);
 void swk_dequantize_s8_neon(size_t count, const int8_t *x, float *y, float scale, int32_t zero_point);
 #endif
 

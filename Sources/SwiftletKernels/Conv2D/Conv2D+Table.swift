@@ -155,6 +155,8 @@ public enum KernelTables {
     /// Max pooling (NHWC, any window, stride and padding).
     public static let maxPoolF32 = pooling("maxPoolF32", .native)
     public static let maxPoolQS8 = pooling("maxPoolQS8", .native)
+    /// int8 global average pooling: Mean over every dim but the channels (NHWC), 16 channels a step.
+    public static let meanQS8 = globalMean("meanQS8", .native)
 
     public static func convF32(_ arch: KernelArch) -> [KernelVariant] {
         var t = [KernelVariant("conv2dF32_reference", .reference, .scalar, requires: [])]
@@ -224,6 +226,16 @@ public enum KernelTables {
         return t
     }
 
+    /// The int8 global average pooling table: the reference, then AVX2 or NEON.
+    static func globalMean(_ what: String, _ arch: KernelArch) -> [KernelVariant] {
+        var t = [KernelVariant("\(what)_reference", .reference, .scalar, requires: [])]
+        switch arch {
+        case .x86_64: t.append(KernelVariant("\(what)_16x_avx2", .elementwise, .avx2, requires: [.avx2]))
+        case .arm64: t.append(KernelVariant("\(what)_16x_neon", .elementwise, .neon, requires: [.neon]))
+        }
+        return t
+    }
+
     /// An element-wise table: the reference, then AVX2 or NEON, named by the elements a step takes.
     static func elementwise(_ what: String, _ arch: KernelArch, x86Lanes: Int = 8, armLanes: Int = 8) -> [KernelVariant] {
         var t = [KernelVariant("\(what)_reference", .reference, .scalar, requires: [])]
@@ -236,7 +248,8 @@ public enum KernelTables {
 
     /// Every table, for the tests and the self-test.
     public static var all: [[KernelVariant]] {
-        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, binaryF32, addQS8, mulQS8, quantizeQS8, dequantizeQS8, lookupQS8, maxPoolF32, maxPoolQS8]
+        [convF32, convQS8, fullyConnectedF32, fullyConnectedQS8, binaryF32, addQS8, mulQS8, quantizeQS8, dequantizeQS8, lookupQS8, maxPoolF32, maxPoolQS8,
+         meanQS8]
     }
 
     /// The preferred variant of `table` for `g`: the last row that runs on `features` and accepts
@@ -254,13 +267,14 @@ public enum KernelTables {
 /// the running CPU's (`native`, the tables above) or an estimate's target's.
 public struct KernelTableSet: Sendable {
     public let convF32, convQS8, fullyConnectedF32, fullyConnectedQS8: [KernelVariant]
-    public let addQS8, binaryF32, mulQS8, quantizeQS8, dequantizeQS8, lookupQS8, maxPoolF32, maxPoolQS8: [KernelVariant]
+    public let addQS8, binaryF32, mulQS8, quantizeQS8, dequantizeQS8, lookupQS8, maxPoolF32, maxPoolQS8, meanQS8: [KernelVariant]
 
     public static let native = KernelTableSet(
         convF32: KernelTables.convF32, convQS8: KernelTables.convQS8, fullyConnectedF32: KernelTables.fullyConnectedF32,
         fullyConnectedQS8: KernelTables.fullyConnectedQS8, addQS8: KernelTables.addQS8, binaryF32: KernelTables.binaryF32,
         mulQS8: KernelTables.mulQS8, quantizeQS8: KernelTables.quantizeQS8, dequantizeQS8: KernelTables.dequantizeQS8,
-        lookupQS8: KernelTables.lookupQS8, maxPoolF32: KernelTables.maxPoolF32, maxPoolQS8: KernelTables.maxPoolQS8)
+        lookupQS8: KernelTables.lookupQS8, maxPoolF32: KernelTables.maxPoolF32, maxPoolQS8: KernelTables.maxPoolQS8,
+        meanQS8: KernelTables.meanQS8)
 
     public init(_ arch: KernelArch) {
         self.init(convF32: KernelTables.convF32(arch), convQS8: KernelTables.convQS8(arch), fullyConnectedF32: KernelTables.fullyConnectedF32(arch),
@@ -268,14 +282,17 @@ public struct KernelTableSet: Sendable {
                   binaryF32: KernelTables.elementwise("binaryF32", arch), mulQS8: KernelTables.elementwise("mulQS8", arch),
                   quantizeQS8: KernelTables.elementwise("quantizeQS8", arch), dequantizeQS8: KernelTables.elementwise("dequantizeQS8", arch),
                   lookupQS8: KernelTables.elementwise("lookupQS8", arch, x86Lanes: 32, armLanes: 16),
-                  maxPoolF32: KernelTables.pooling("maxPoolF32", arch), maxPoolQS8: KernelTables.pooling("maxPoolQS8", arch))
+                  maxPoolF32: KernelTables.pooling("maxPoolF32", arch), maxPoolQS8: KernelTables.pooling("maxPoolQS8", arch),
+                  meanQS8: KernelTables.globalMean("meanQS8", arch))
     }
 
     init(convF32: [KernelVariant], convQS8: [KernelVariant], fullyConnectedF32: [KernelVariant], fullyConnectedQS8: [KernelVariant],
          addQS8: [KernelVariant], binaryF32: [KernelVariant], mulQS8: [KernelVariant], quantizeQS8: [KernelVariant],
-         dequantizeQS8: [KernelVariant], lookupQS8: [KernelVariant], maxPoolF32: [KernelVariant], maxPoolQS8: [KernelVariant]) {
+         dequantizeQS8: [KernelVariant], lookupQS8: [KernelVariant], maxPoolF32: [KernelVariant], maxPoolQS8: [KernelVariant],
+         meanQS8: [KernelVariant]) {
         (self.convF32, self.convQS8, self.fullyConnectedF32, self.fullyConnectedQS8) = (convF32, convQS8, fullyConnectedF32, fullyConnectedQS8)
         (self.addQS8, self.binaryF32, self.mulQS8, self.quantizeQS8) = (addQS8, binaryF32, mulQS8, quantizeQS8)
         (self.dequantizeQS8, self.lookupQS8, self.maxPoolF32, self.maxPoolQS8) = (dequantizeQS8, lookupQS8, maxPoolF32, maxPoolQS8)
+        self.meanQS8 = meanQS8
     }
 }

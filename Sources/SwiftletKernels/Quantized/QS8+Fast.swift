@@ -75,6 +75,20 @@ public func lookupQS8_fast(_ v: KernelVariant, x: UnsafePointer<Int8>, table: Un
     #endif
 }
 
+/// int8 global average pooling of `pixels` rows of `channels` (NHWC), as `meanQS8_reference` over every
+/// dim but the last.
+public func meanQS8_fast(_ v: KernelVariant, x: UnsafePointer<Int8>, pixels: Int, channels: Int, y: UnsafeMutablePointer<Int8>,
+                         params q: MeanQS8Params) {
+    let zeroSum = Int32(truncatingIfNeeded: pixels) &* q.inputZeroPoint
+    #if arch(x86_64)
+    swk_mean_s8_avx2(pixels, channels, x, y, zeroSum, q.multiplier, Int32(q.shift), q.outputZeroPoint)
+    #elseif arch(arm64)
+    swk_mean_s8_neon(pixels, channels, x, y, zeroSum, q.multiplier, Int32(q.shift), q.outputZeroPoint)
+    #else
+    preconditionFailure("meanQS8_fast: \(v.name) has no kernel on this architecture")
+    #endif
+}
+
 /// float32 → int8, `quantizeQS8_reference`'s rounding (half away from zero), clamp and NaN rule.
 public func quantizeQS8_fast(_ v: KernelVariant, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Int8>, count: Int, params q: QuantParams) {
     #if arch(x86_64)
