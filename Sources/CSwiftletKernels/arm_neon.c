@@ -819,12 +819,23 @@ void swk_mean_s8_neon(size_t pixels, size_t channels, const int8_t *x, int8_t *y
             for (int k = 0; k < 4; k++) s[k] = vdupq_n_s32(0);
             for (size_t p0 = 0; p0 < pixels; p0 += 256) {
                 const size_t pe = pixels - p0 < 256 ? pixels : p0 + 256;
-                int16x8_t a0 = vdupq_n_s16(0), a1 = a0;
-                for (size_t p = p0; p < pe; p++) {
+                // Two pixels at a time into two pairs of sums, so the adds do not wait on each other.
+                int16x8_t a0 = vdupq_n_s16(0), a1 = a0, b0 = a0, b1 = a0;
+                size_t p = p0;
+                for (; p + 2 <= pe; p += 2) {
+                    const int8x16_t v = vld1q_s8(x + p * C + c), w = vld1q_s8(x + (p + 1) * C + c);
+                    a0 = vaddw_s8(a0, vget_low_s8(v));
+                    a1 = vaddw_high_s8(a1, v);
+                    b0 = vaddw_s8(b0, vget_low_s8(w));
+                    b1 = vaddw_high_s8(b1, w);
+                }
+                if (p < pe) {
                     const int8x16_t v = vld1q_s8(x + p * C + c);
                     a0 = vaddw_s8(a0, vget_low_s8(v));
                     a1 = vaddw_high_s8(a1, v);
                 }
+                a0 = vaddq_s16(a0, b0);  // at most 256 pixels in all: exact
+                a1 = vaddq_s16(a1, b1);
                 s[0] = vaddw_s16(s[0], vget_low_s16(a0));
                 s[1] = vaddw_high_s16(s[1], a0);
                 s[2] = vaddw_s16(s[2], vget_low_s16(a1));
