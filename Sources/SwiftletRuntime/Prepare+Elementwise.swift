@@ -89,7 +89,7 @@ extension StepBuilder {
             fx.owned.append(block)
             acc = block.assumingMemoryBound(to: Int32.self)
         }
-        return .meanQS8(MeanStep(x: i8(0), plan: plan, y: y8), MeanQS8Params(input: xq, output: yq, count: plan.divisor), acc: acc)
+        return .meanQS8(MeanStep(x: i8(0), plan: plan, y: y8), MeanQS8Params(input: xq, output: yq, count: plan.divisor, mode: model.spec.requantization), acc: acc)
     }
 
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")

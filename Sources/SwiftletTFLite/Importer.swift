@@ -106,8 +106,15 @@ struct TFLiteImporter {
 
     mutating func addInput(_ t: Int, _ given: [Int]?) throws(SwiftletError) {
         let tensor = sub.tensors[t]
-        guard tensor.type == .float32 else {
-            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name); only FLOAT32 inputs are imported so far (int8 models with a float input and a QUANTIZE are; int8 inputs: TODO(#18))")
+        // An INT8 or UINT8 input (a full-integer model converted with an integer inference_input_type)
+        // becomes a float input that the int8 spec quantizes with the tensor's own scale and zero
+        // point: fed the real values `s · (q − z)`, the model computes on exactly the integers q.
+        let integer = tensor.type == .int8 || tensor.type == .uint8
+        guard tensor.type == .float32 || integer else {
+            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name); Swiftlet imports FLOAT32, INT8 and UINT8 inputs")
+        }
+        if integer && !(tensor.quantization.map { $0.isQuantized && $0.scale.count == 1 } ?? false) {
+            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name) without one scale and zero point; Swiftlet imports integer inputs of quantized models only")
         }
         var shape = tensor.shape
         let dynamic = tensor.shapeSignature?.contains(-1) ?? false
@@ -129,6 +136,7 @@ struct TFLiteImporter {
         let v = g.add(IRValue(name: tensor.name, shape: TFLiteImporter.logical(shape)))
         ids[t] = v
         g.inputs.append(v)
+        try record(t, as: tensor.name)
     }
 
     /// The value of tensor `t`: computed by an earlier operator, an input, or a constant read now.

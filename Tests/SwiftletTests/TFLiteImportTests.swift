@@ -163,6 +163,8 @@ import Testing
     static let int8Ops = [
         "int8_conv_same_s2_relu6", "int8_conv_1x1_valid", "int8_dwconv_mult2_relu", "int8_dwconv_s2_same", "int8_fully_connected",
         "int8_add_const_relu", "int8_avgpool_same_s2", "int8_maxpool_valid_s2", "int8_reshape", "int8_softmax", "int8_softmax_wide", "int8_chain_conv_dw_pool_fc_softmax",
+        "int8_pad", "int8_concat_channels", "int8_mul_const", "int8_mul_square_relu6", "int8_mean_hw", "int8_mean_hw_keep",
+        "int8_logistic", "int8_tanh", "int8_hard_swish", "int8_input_conv", "uint8_input_quantize_conv",
     ]
 
     @Test("every full-integer golden of make_goldens.py is tested")
@@ -257,10 +259,10 @@ import Testing
         #expect(Self.refusal(try Self.fixture("unsupported_builtin.tflite"))
                 == "m.tflite: operator 1 (FLOOR writing 'y'): TFLite builtin FLOOR (code 8) is not supported")
         #expect(Self.refusal(try Self.fixture("missing_input.tflite")) == "m.tflite: operator 0 (ADD writing 'y'): it has 2 inputs, input 1 is missing")
-        #expect(Self.refusal(try Self.fixture("int8_logistic.tflite"))
-                == "m.tflite: operator 1 (LOGISTIC writing 'yq'): int8 LOGISTIC is not imported yet (not held bit for bit to LiteRT's reference kernels), TODO(#18)")
         #expect(Self.refusal(try Self.fixture("int8_input.tflite"))
-                == "m.tflite: input 'xq' is INT8")
+                == "m.tflite: operator 0 (RELU writing 'yq'): int8 RELU is not imported yet (not held bit for bit to LiteRT's reference kernels), TODO(#18)")
+        #expect(Self.refusal(try Self.fixture("int8_unquantized_constant.tflite"))
+                == "m.tflite: node 'add_1' reads the constant 'c', which has no int8 scale and zero point in the file; Swiftlet keeps a full-integer model's own integers and does not quantize a constant from float")
         #expect(Self.refusal(try Self.fixture("fused_tanh.tflite"))
                 == "m.tflite: operator 0 (DEPTHWISE_CONV_2D writing 'y'): fused activation TANH is not applied by LiteRT's own kernels, so its meaning is ambiguous")
         for (name, hint) in [("version4.tflite", "convert the model again with a current TensorFlow Lite converter"),

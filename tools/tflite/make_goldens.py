@@ -37,7 +37,7 @@ import numpy as np
 from ai_edge_litert import interpreter as litert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from op_models import bad_models, int8_models, op_models  # noqa: E402
+from op_models import bad_models, int8_input_models, int8_models, op_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SWIFTLET_CACHE", Path.home() / ".cache" / "swiftlet"))
@@ -149,6 +149,32 @@ def main() -> None:
         q = next(t for t in it.get_tensor_details() if t["name"] == "yq")["quantization"]
         steps = np.abs(np.round(d / q[0]) - np.round(y / q[0]))
         meta["int8_ops"][name] = {"input": list(shape), "output": list(y.shape), "output_scale": q[0], "output_zero_point": q[1],
+                                  "default_vs_ref_max_steps": int(steps.max()), "default_vs_ref_differing": int((steps > 0).sum())}
+        print(name, y.shape, meta["int8_ops"][name])
+    # Full-integer models with an INT8 or UINT8 input and an int8 output: LiteRT is fed the integers,
+    # Swiftlet (whose import takes the real values and quantizes them with the input's own scale and
+    # zero point, which gives the same integers back) their dequantized floats; the int8 output is
+    # stored dequantized as LiteRT's DEQUANTIZE computes it, float32(scale) * float32(q - zero point).
+    for name, model, shape, dtype, scale, zp in int8_input_models():
+        info = np.iinfo(dtype)
+        q = np.random.default_rng(zlib.crc32(name.encode())).integers(info.min, info.max + 1, shape).astype(dtype)
+        x = np.float32(scale) * (q.astype(np.float32) - np.float32(zp))
+        (ops / f"{name}.tflite").write_bytes(model)
+        np.save(ops / f"{name}.in.npy", x)
+        outs = {}
+        for resolver in ("BUILTIN_REF", "AUTO"):
+            it = litert.Interpreter(model_content=model, experimental_op_resolver_type=getattr(litert.OpResolverType, resolver), num_threads=1)
+            it.allocate_tensors()
+            it.set_tensor(it.get_input_details()[0]["index"], q)
+            it.invoke()
+            d = it.get_output_details()[0]
+            outs[resolver] = it.get_tensor(d["index"]).copy()
+            ys, yz = d["quantization"]
+        y = np.float32(ys) * (outs["BUILTIN_REF"].astype(np.float32) - np.float32(yz))
+        np.save(ops / f"{name}.out.npy", y)
+        steps = np.abs(outs["AUTO"].astype(np.int32) - outs["BUILTIN_REF"].astype(np.int32))
+        meta["int8_ops"][name] = {"input": list(shape), "input_dtype": np.dtype(dtype).name, "input_scale": float(np.float32(scale)),
+                                  "input_zero_point": zp, "output": list(y.shape), "output_scale": ys, "output_zero_point": yz,
                                   "default_vs_ref_max_steps": int(steps.max()), "default_vs_ref_differing": int((steps > 0).sum())}
         print(name, y.shape, meta["int8_ops"][name])
     bad = ROOT / "Tests" / "Fixtures" / "tflite"

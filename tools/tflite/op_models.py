@@ -489,6 +489,95 @@ def int8_models():
         g.op(BO.SOFTMAX, [f], [yq], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
         return yq
     out.append(("int8_chain_conv_dw_pool_fc_softmax", g.model_int8([1, 8, 8, 3], chain), [1, 8, 8, 3]))
+
+    # PAD (the output keeps the input's scale and zero point, which pads), as the converter writes it.
+    g = Int8Graph(30)
+
+    def pad(xq):
+        p = g.tensor("paddings", [4, 2], np.array([[0, 0], [1, 2], [2, 1], [0, 0]], np.int32), s.TensorType.INT32)
+        yq = g.act("yq", [1, 8, 8, 3], sx, -3)
+        g.op(BO.PAD, [xq, p], [yq], OPT.PadOptions, s.PadOptionsT())
+        return yq
+    out.append(("int8_pad", g.model_int8([1, 5, 5, 3], pad), [1, 5, 5, 3]))
+
+    # CONCATENATION of the input and its 3x3 max pool (inputs and output share parameters, as the
+    # converter's quantization spec requires).
+    g = Int8Graph(31)
+
+    def concat(xq):
+        m = g.act("pool", [1, 4, 4, 3], sx, -3)
+        g.op(BO.MAX_POOL_2D, [xq], [m], OPT.Pool2DOptions, options(s.Pool2DOptionsT, padding=SAME, strideW=1, strideH=1,
+                                                                   filterWidth=3, filterHeight=3))
+        yq = g.act("yq", [1, 4, 4, 6], sx, -3)
+        g.op(BO.CONCATENATION, [xq, m], [yq], OPT.ConcatenationOptions, options(s.ConcatenationOptionsT, axis=3))
+        return yq
+    out.append(("int8_concat_channels", g.model_int8([1, 4, 4, 3], concat), [1, 4, 4, 3]))
+
+    # MUL by a per-channel int8 constant, and of the input by itself (two run-time operands).
+    g = Int8Graph(32)
+
+    def mul(xq):
+        c = g.tensor("c", [3], g.rng.integers(-128, 128, 3).astype(np.int8), s.TensorType.INT8, qparams([0.02], [10]))
+        yq = g.act("yq", [1, 4, 4, 3], 0.01, -20)
+        g.op(BO.MUL, [xq, c], [yq], OPT.MulOptions, options(s.MulOptionsT, fusedActivationFunction=A.NONE))
+        return yq
+    out.append(("int8_mul_const", g.model_int8([1, 4, 4, 3], mul), [1, 4, 4, 3]))
+    g = Int8Graph(33)
+
+    def square(xq):
+        yq = g.act("yq", [1, 4, 4, 3], 0.09, -100)
+        g.op(BO.MUL, [xq, xq], [yq], OPT.MulOptions, options(s.MulOptionsT, fusedActivationFunction=A.RELU6))
+        return yq
+    out.append(("int8_mul_square_relu6", g.model_int8([1, 4, 4, 3], square), [1, 4, 4, 3]))
+
+    # MEAN over H and W (global average pooling as converters write it), output in its own parameters.
+    for keep in (False, True):
+        g = Int8Graph(34)
+
+        def mean(xq, keep=keep):
+            axes = g.tensor("axes", [2], np.array([1, 2], np.int32), s.TensorType.INT32)
+            yq = g.act("yq", [1, 1, 1, 8] if keep else [1, 8], 0.01, 4)
+            g.op(BO.MEAN, [xq, axes], [yq], OPT.ReducerOptions, options(s.ReducerOptionsT, keepDims=keep))
+            return yq
+        out.append((f"int8_mean_hw{'_keep' if keep else ''}", g.model_int8([1, 5, 6, 8], mean), [1, 5, 6, 8]))
+
+    # LOGISTIC (output 1/256, -128 as LiteRT requires), TANH (1/128, 0) and HARD_SWISH on 1024 inputs
+    # that reach most of the 256 int8 values and both saturations.
+    for name, code, y_scale, y_zp in (("int8_logistic", BO.LOGISTIC, 1 / 256, -128), ("int8_tanh", BO.TANH, 1 / 128, 0),
+                                      ("int8_hard_swish", BO.HARD_SWISH, 0.025, -90)):
+        g = Int8Graph(37)
+
+        def act(xq, code=code, y_scale=y_scale, y_zp=y_zp):
+            yq = g.act("yq", [1, 16, 16, 4], y_scale, y_zp)
+            if code == BO.HARD_SWISH:
+                g.op(code, [xq], [yq], OPT.HardSwishOptions, s.HardSwishOptionsT())
+            else:
+                g.op(code, [xq], [yq])
+            return yq
+        out.append((name, g.model_int8([1, 16, 16, 4], act, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
+    return out
+
+
+def int8_input_models():
+    """Full-integer models whose input tensor is itself INT8, or UINT8 followed by the converter's
+    QUANTIZE to int8 (``inference_input_type``): (name, model bytes, input shape, input dtype, input
+    scale, input zero point). Their output is int8 too (no DEQUANTIZE)."""
+    sx = 12 / 255
+    out = []
+    for dtype, zp in ((s.TensorType.INT8, -3), (s.TensorType.UINT8, 125)):
+        g = Int8Graph(35)
+        shape = [1, 6, 6, 3]
+        x = g.tensor("x", shape, ttype=dtype, quant=qparams([sx], [zp]))
+        xq = x
+        if dtype == s.TensorType.UINT8:
+            xq = g.act("xq", shape, sx, zp - 128)
+            g.op(BO.QUANTIZE, [x], [xq], OPT.QuantizeOptions, s.QuantizeOptionsT())
+        w, ws = g.weights("w", [4, 3, 3, 3], 0)
+        yq = g.act("yq", [1, 3, 3, 4], 0.03, 5)
+        g.op(BO.CONV_2D, [xq, w, g.bias("b", sx, ws)], [yq], OPT.Conv2DOptions,
+             options(s.Conv2DOptionsT, padding=s.Padding.SAME, strideW=2, strideH=2, fusedActivationFunction=s.ActivationFunctionType.RELU))
+        name = "int8_input_conv" if dtype == s.TensorType.INT8 else "uint8_input_quantize_conv"
+        out.append((name, g.model([x], [yq]), shape, np.int8 if dtype == s.TensorType.INT8 else np.uint8, sx, zp))
     return out
 
 
@@ -571,17 +660,20 @@ def bad_models():
     g.tensors[x].shapeSignature = [-1, 4]
     g.tensors[y].shapeSignature = [-1, 4]
     out.append(("dynamic_batch.tflite", g.model([x], [y])))
-    # Full-integer models with what is not imported as int8 yet: an int8 LOGISTIC; an int8 input.
-    g = Int8Graph(27)
+    # Full-integer models with what is not imported as int8 yet: an int8 RELU on an int8 input; a
+    # constant without quantization parameters.
+    g = Int8Graph(36)
 
-    def logistic(xq):
-        yq = g.act("yq", [1, 8], 1 / 256, -128)
-        g.op(BO.LOGISTIC, [xq], [yq])
+    def add_unquantized(xq):
+        c = g.tensor("c", [8], g.rng.integers(-128, 128, 8).astype(np.int8), s.TensorType.INT8)
+        yq = g.act("yq", [1, 8], 0.05, -20)
+        g.op(BO.ADD, [xq, c], [yq], OPT.AddOptions, options(s.AddOptionsT))
         return yq
-    out.append(("int8_logistic.tflite", g.model_int8([1, 8], logistic)))
+    out.append(("int8_unquantized_constant.tflite", g.model_int8([1, 8], add_unquantized)))
     g = Int8Graph(28)
     xq = g.act("xq", [1, 8], 0.1, 0)
     yq = g.act("yq", [1, 8], 0.1, 0)
     g.op(BO.RELU, [xq], [yq])
     out.append(("int8_input.tflite", g.model([xq], [yq])))
     return out
+
