@@ -22,6 +22,13 @@ public func importTFLite(bytes: [UInt8], path: String, options: ImportOptions) t
     let graph = try importer.build(inputShape: options.inputShape)
     var meta = ImportMetadata()
     meta.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    // TFLite model metadata: normalization of an image input (NHWC, 1 or 3 channels) and the labels;
+    // --mean/--std and --labels override them, as the ONNX metadata's.
+    if let md = try TFLiteModelMetadata(model, path: path) {
+        let s = model.subgraphs[0].tensors[model.subgraphs[0].inputs[0]].shape
+        if s.count == 4 && (s[3] == 3 || s[3] == 1) { meta.preprocess = try md.preprocess(path: path) }
+        meta.labels = md.labels
+    }
     var spec = try finishImport(graph, metadata: meta, options: options, path: path)
     // The ONNX path names BlazeFace's one class; the full-range preset is MediaPipe's .tflite's too.
     if options.decoder == "blazeface-full" && spec.labels.isEmpty { spec.labels = ["face"] }

@@ -119,6 +119,42 @@ import Testing
         #expect(tfl.name == "face_detection_short_range")
     }
 
+    // MARK: metadata
+
+    @Test("TFLite metadata's normalization becomes the pre-processing (mediapipe's pose and sparse face detectors); flags override it")
+    func metadataNormalization() throws {
+        for file in ["pose_detection.tflite", "face_detection_full_range_sparse.tflite"] {
+            let spec = try importTFLite(path: Self.weights(file), options: ImportOptions())
+            #expect(spec.preprocess?.mean == [127.5, 127.5, 127.5] && spec.preprocess?.std == [127.5, 127.5, 127.5], "\(file)")
+        }
+        #expect(try importTFLite(path: Self.blazeFacePath, options: ImportOptions()).preprocess == nil, "no metadata, no pre-processing")
+        var options = ImportOptions()
+        var p = Preprocess()
+        p.mean = [0, 0, 0]
+        p.std = [255, 255, 255]
+        options.preprocess = p
+        #expect(try importTFLite(path: Self.weights("pose_detection.tflite"), options: options).preprocess?.std == [255, 255, 255])
+    }
+
+    @Test("TFLite metadata's per-channel normalization and label file (a stored zip entry) are read; a compressed one is refused")
+    func metadataLabels() throws {
+        let spec = try importTFLite(bytes: try Self.fixture("classifier_metadata.tflite"), path: "m.tflite", options: ImportOptions())
+        #expect(spec.labels == ["tabby cat", "golden retriever", "bald eagle"])
+        #expect(spec.preprocess?.mean == [123.675, 116.28, 103.53] && spec.preprocess?.std == [58.395, 57.12, 57.375])
+        var options = ImportOptions()
+        options.labels = ["a", "b", "c"]
+        #expect(try importTFLite(bytes: try Self.fixture("classifier_metadata.tflite"), path: "m.tflite", options: options).labels == ["a", "b", "c"])
+        #expect(Self.refusal(try Self.fixture("classifier_metadata_deflated.tflite"))
+                == "m.tflite: the metadata names the label file 'labels.txt', but the archive compresses it (method 8); only stored entries are read")
+        // Every byte of the metadata and the archive flipped: refused with a message or imported, never a trap.
+        let good = try Self.fixture("classifier_metadata.tflite")
+        for i in 0..<good.count {
+            var b = good
+            b[i] ^= 0xA5
+            do { _ = try importTFLite(bytes: b, path: "m.tflite", options: ImportOptions()) } catch { #expect(!error.message.isEmpty) }
+        }
+    }
+
     static let ops = [
         "conv_same_s2_relu6", "conv_valid_dilated", "conv_1x1_relu_n1_to_1", "dwconv_mult2_relu", "dwconv_s2_same",
         "avgpool_same_s2", "maxpool_valid_s2", "add_channel_relu", "sub_rank3", "mul_rank4", "div_channel", "relu", "relu6",

@@ -37,7 +37,7 @@ import numpy as np
 from ai_edge_litert import interpreter as litert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from op_models import bad_models, int8_input_models, int8_models, op_models  # noqa: E402
+from op_models import bad_models, int8_input_models, int8_models, metadata_models, op_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SWIFTLET_CACHE", Path.home() / ".cache" / "swiftlet"))
@@ -179,7 +179,7 @@ def main() -> None:
         print(name, y.shape, meta["int8_ops"][name])
     bad = ROOT / "Tests" / "Fixtures" / "tflite"
     bad.mkdir(parents=True, exist_ok=True)
-    for name, model in bad_models():
+    for name, model in bad_models() + metadata_models():
         (bad / name).write_bytes(model)
     (OUT / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 

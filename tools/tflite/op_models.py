@@ -416,15 +416,18 @@ def int8_models():
         return yq
     out.append(("int8_fully_connected", g.model_int8([1, 2, 3, 4], fc), [1, 2, 3, 4]))
 
-    # ADD of an int8 constant with its own scale and zero point, fused RELU.
-    g = Int8Graph(22)
+    def binary_const(name, seed, code, opt_type, opt_cls, y_scale, y_zp, act):
+        """ADD or MUL of the input and a per-channel int8 constant with its own scale and zero point."""
+        g = Int8Graph(seed)
 
-    def add(xq):
-        c = g.tensor("c", [3], g.rng.integers(-128, 128, 3).astype(np.int8), s.TensorType.INT8, qparams([0.02], [10]))
-        yq = g.act("yq", [1, 4, 4, 3], 0.05, -20)
-        g.op(BO.ADD, [xq, c], [yq], OPT.AddOptions, options(s.AddOptionsT, fusedActivationFunction=A.RELU))
-        return yq
-    out.append(("int8_add_const_relu", g.model_int8([1, 4, 4, 3], add), [1, 4, 4, 3]))
+        def body(xq):
+            c = g.tensor("c", [3], g.rng.integers(-128, 128, 3).astype(np.int8), s.TensorType.INT8, qparams([0.02], [10]))
+            yq = g.act("yq", [1, 4, 4, 3], y_scale, y_zp)
+            g.op(code, [xq, c], [yq], opt_type, options(opt_cls, fusedActivationFunction=act))
+            return yq
+        out.append((name, g.model_int8([1, 4, 4, 3], body), [1, 4, 4, 3]))
+
+    binary_const("int8_add_const_relu", 22, BO.ADD, OPT.AddOptions, s.AddOptionsT, 0.05, -20, A.RELU)
 
     for name, code, k, stride, padding in (("int8_avgpool_same_s2", BO.AVERAGE_POOL_2D, 3, 2, SAME),
                                            ("int8_maxpool_valid_s2", BO.MAX_POOL_2D, 2, 2, VALID)):
@@ -514,14 +517,7 @@ def int8_models():
     out.append(("int8_concat_channels", g.model_int8([1, 4, 4, 3], concat), [1, 4, 4, 3]))
 
     # MUL by a per-channel int8 constant, and of the input by itself (two run-time operands).
-    g = Int8Graph(32)
-
-    def mul(xq):
-        c = g.tensor("c", [3], g.rng.integers(-128, 128, 3).astype(np.int8), s.TensorType.INT8, qparams([0.02], [10]))
-        yq = g.act("yq", [1, 4, 4, 3], 0.01, -20)
-        g.op(BO.MUL, [xq, c], [yq], OPT.MulOptions, options(s.MulOptionsT, fusedActivationFunction=A.NONE))
-        return yq
-    out.append(("int8_mul_const", g.model_int8([1, 4, 4, 3], mul), [1, 4, 4, 3]))
+    binary_const("int8_mul_const", 32, BO.MUL, OPT.MulOptions, s.MulOptionsT, 0.01, -20, A.NONE)
     g = Int8Graph(33)
 
     def square(xq):
@@ -677,3 +673,79 @@ def bad_models():
     out.append(("int8_input.tflite", g.model([xq], [yq])))
     return out
 
+
+def _f32s(b, values):
+    b.StartVector(4, len(values), 4)
+    for v in reversed(values):
+        b.PrependFloat32(v)
+    return b.EndVector()
+
+
+def _offsets(b, offsets):
+    b.StartVector(4, len(offsets), 4)
+    for o in reversed(offsets):
+        b.PrependUOffsetTRelative(o)
+    return b.EndVector()
+
+
+def _table(b, fields, slots):
+    """A table of `fields` fields whose `slots` are (field id, offset of a string, vector or table)."""
+    b.StartObject(fields)
+    for field, offset in slots:
+        b.PrependUOffsetTRelativeSlot(field, offset, 0)
+    return b.EndObject()
+
+
+def model_metadata(mean, std, label_file):
+    """A TFLite model metadata flatbuffer (metadata_schema.fbs, identifier "M001", written field by
+    field): the input's NormalizationOptions and the output's TENSOR_AXIS_LABELS file."""
+    b = flatbuffers.Builder(256)
+    norm = _table(b, 2, [(0, _f32s(b, mean)), (1, _f32s(b, std))])  # NormalizationOptions {mean, std}
+    b.StartObject(2)  # ProcessUnit {options_type = NormalizationOptions, options}
+    b.PrependUint8Slot(0, 1, 0)
+    b.PrependUOffsetTRelativeSlot(1, norm, 0)
+    units = _offsets(b, [b.EndObject()])
+    t_in = _table(b, 7, [(0, b.CreateString("image")), (4, units)])  # TensorMetadata {name, process_units = 4}
+    fname = b.CreateString(label_file)
+    b.StartObject(5)  # AssociatedFile {name, description, type = TENSOR_AXIS_LABELS}
+    b.PrependUOffsetTRelativeSlot(0, fname, 0)
+    b.PrependInt8Slot(2, 2, 0)
+    files = _offsets(b, [b.EndObject()])
+    t_out = _table(b, 7, [(0, b.CreateString("probabilities")), (6, files)])  # {name, associated_files = 6}
+    # SubGraphMetadata {input_tensor_metadata = 2, output_tensor_metadata = 3}; ModelMetadata {name, subgraph_metadata = 3}
+    sub = _table(b, 10, [(2, _offsets(b, [t_in])), (3, _offsets(b, [t_out]))])
+    b.Finish(_table(b, 8, [(0, b.CreateString("swiftlet metadata test")), (3, _offsets(b, [sub]))]), file_identifier=b"M001")
+    return bytes(b.Output())
+
+
+def metadata_models():
+    """Classifiers with TFLite metadata (per-channel normalization, a label file in the zip archive
+    appended to the model, as the metadata writer does): (file name, bytes). The second stores the
+    label file compressed, which the importer refuses."""
+    import io
+    import zipfile
+    out = []
+    for name, method in (("classifier_metadata.tflite", zipfile.ZIP_STORED), ("classifier_metadata_deflated.tflite", zipfile.ZIP_DEFLATED)):
+        g = Graph(40)
+        x = g.tensor("image", [1, 4, 4, 3])
+        f = g.tensor("flat", [1, 48])
+        g.op(BO.RESHAPE, [x], [f], OPT.ReshapeOptions, options(s.ReshapeOptionsT, newShape=[1, 48]))
+        w = g.const("w", [3, 48], 0.1)
+        lg = g.tensor("logits", [1, 3])
+        g.op(BO.FULLY_CONNECTED, [f, w, -1], [lg], OPT.FullyConnectedOptions, options(s.FullyConnectedOptionsT))
+        y = g.tensor("probabilities", [1, 3])
+        g.op(BO.SOFTMAX, [lg], [y], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
+        meta = s.BufferT()
+        meta.data = list(model_metadata([123.675, 116.28, 103.53], [58.395, 57.12, 57.375], "labels.txt"))
+        g.buffers.append(meta)
+        m = s.ModelT.InitFromPackedBuf(g.model([x], [y]), 0)
+        entry = s.MetadataT()
+        entry.name, entry.buffer = "TFLITE_METADATA", len(m.buffers) - 1
+        m.metadata = [entry]
+        fb = flatbuffers.Builder(1024)
+        fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", method) as z:
+            z.writestr("labels.txt", "tabby cat\ngolden retriever\nbald eagle\n")
+        out.append((name, bytes(fb.Output()) + archive.getvalue()))
+    return out
