@@ -102,6 +102,7 @@ struct TFLiteImporter {
                 throw .invalidModel(detail: "\(path): output tensor \(t) '\(sub.tensors[t].name)' is written by no operator", hint: "convert the model again")
             }
             if let p = quant.activations[g.values[v].name] { quant.activations[sub.tensors[t].name] = p }
+            if let table = quant.tables[g.values[v].name] { quant.tables[sub.tensors[t].name] = table }
             g.values[v].name = sub.tensors[t].name
             g.outputs.append(v)
         }

@@ -15,6 +15,11 @@ import SwiftletCore
 ///   `relu6(x + 3) / 6` in Q15 through saturating shifts and rounding doubling high multiplies;
 ///   their product, a non-rounding doubling high multiply; the output exponent's rounding shift,
 ///   the zero point, the int8 clamp.
+/// - RELU, RELU6, RELU_N1_TO_1: `clamp(z_out + M · (q − z_in))` with `M = s_in / s_out` (a float32
+///   ratio) as a Q31 multiplier (`FixedPoint.multiply`), clamped to `z_out + roundf(lo / s_out)` …
+///   `z_out + roundf(hi / s_out)` within int8 (LiteRT's `QuantizedReluX`).
+/// - LEAKY_RELU: the same with `M = s_in / s_out` for `q ≥ z_in` and `M = s_in · alpha / s_out` below
+///   (both float32 products), clamped to int8 (`QuantizeLeakyRelu`).
 enum TFLiteInt8Table {
     static func logistic(input: QuantParams, output: QuantParams) -> [Int8] {
         table(input, output) { 1 / (1 + Foundation.exp(-$0)) }
@@ -31,6 +36,26 @@ enum TFLiteInt8Table {
             let x = input.scale * Float(Int32(q) - input.zeroPoint)
             let r = (f(x) * inverse).rounded(.toNearestOrAwayFromZero)
             let v = Int32(max(-1e6, min(1e6, r))) + output.zeroPoint
+            return Int8(max(-128, min(127, v)))
+        }
+    }
+
+    static func relu(input: QuantParams, output: QuantParams, min lo: Float, max hi: Float?) -> [Int8] {
+        let (m, e) = FixedPoint.quantizeMultiplier(Double(input.scale / output.scale))
+        let qmin = max(-128, output.zeroPoint + Int32((lo / output.scale).rounded(.toNearestOrAwayFromZero)))
+        let qmax = hi.map { min(127, output.zeroPoint + Int32(($0 / output.scale).rounded(.toNearestOrAwayFromZero))) } ?? 127
+        return (-128...127).map { q in
+            let v = output.zeroPoint + FixedPoint.multiply(Int32(q) - input.zeroPoint, by: m, shift: e)
+            return Int8(max(qmin, min(qmax, v)))
+        }
+    }
+
+    static func leakyRelu(input: QuantParams, output: QuantParams, alpha: Float) -> [Int8] {
+        let (mi, ei) = FixedPoint.quantizeMultiplier(Double(input.scale / output.scale))
+        let (ma, ea) = FixedPoint.quantizeMultiplier(Double(input.scale * alpha / output.scale))
+        return (-128...127).map { q in
+            let x = Int32(q) - input.zeroPoint
+            let v = output.zeroPoint + (x >= 0 ? FixedPoint.multiply(x, by: mi, shift: ei) : FixedPoint.multiply(x, by: ma, shift: ea))
             return Int8(max(-128, min(127, v)))
         }
     }

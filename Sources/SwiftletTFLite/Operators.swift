@@ -55,7 +55,7 @@ extension TFLiteImporter {
         // int8 operators whose integer algorithm is held to LiteRT's reference kernels (docs/ops.md).
         if op.outputs.contains(where: { $0 >= 0 && sub.tensors[$0].type == .int8 }),
            ![.conv2D, .depthwiseConv2D, .fullyConnected, .add, .mul, .averagePool2D, .maxPool2D, .reshape, .softmax, .quantize, .pad,
-             .concatenation, .mean, .logistic, .tanh, .hardSwish].contains(b) {
+             .concatenation, .mean, .logistic, .tanh, .hardSwish, .relu, .relu6, .reluN1To1, .leakyRelu].contains(b) {
             throw unsupported("int8 \(code.name) is not imported yet (not held bit for bit to LiteRT's reference kernels), TODO(#18)")
         }
         // A table of another type would be read with the wrong field ids: refuse it.
@@ -271,13 +271,22 @@ extension TFLiteImporter {
     mutating func activation(_ a: Activation) throws(SwiftletError) {
         let x = try input(0)
         try produce(.op(.activation(a)), g.values[x].shape, inputs: [x])
-        // int8 LOGISTIC, TANH, HARD_SWISH: the table LiteRT's reference kernels compute (TFLiteInt8Table).
+        // int8 LOGISTIC, TANH, HARD_SWISH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU: the table of what
+        // LiteRT's reference kernels compute (TFLiteInt8Table).
         let y = sub.tensors[op.outputs[0]]
         guard y.type == .int8, let pi = int8Params(op.inputs[0]), let po = int8Params(op.outputs[0]) else { return }
         switch a.kind {
         case .sigmoid: quant.tables[y.name] = TFLiteInt8Table.logistic(input: pi, output: po)
         case .tanh: quant.tables[y.name] = TFLiteInt8Table.tanh(input: pi, output: po)
         case .hardSwish: quant.tables[y.name] = TFLiteInt8Table.hardSwish(input: pi, output: po)
+        case .relu, .clip:
+            // The import fuses a clamp into the operator before it, which then requantizes straight to
+            // the clamp's output: LiteRT's bits only when the clamp keeps its input's parameters.
+            guard pi == po else {
+                throw unsupported("int8 \(opName) with other output parameters than its input's (requantizing after a clamp the import fuses) is TODO(#18)")
+            }
+            quant.tables[y.name] = TFLiteInt8Table.relu(input: pi, output: po, min: a.kind == .relu ? 0 : a.a, max: a.kind == .relu ? nil : a.b)
+        case .leakyRelu: quant.tables[y.name] = TFLiteInt8Table.leakyRelu(input: pi, output: po, alpha: a.a)
         default: throw unsupported("int8 \(opName) is not imported yet (not held bit for bit to LiteRT's reference kernels), TODO(#18)")
         }
     }

@@ -551,6 +551,21 @@ def int8_models():
                 g.op(code, [xq], [yq])
             return yq
         out.append((name, g.model_int8([1, 16, 16, 4], act, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
+
+    # RELU, RELU6, RELU_N1_TO_1 keeping the input's parameters (as the converter writes them; the
+    # import fuses clamps), LEAKY_RELU into parameters of its own.
+    for name, code, y_scale, y_zp in (("int8_relu", BO.RELU, 0.03, 9), ("int8_relu6", BO.RELU6, 0.03, 9),
+                                      ("int8_relu_n1_to_1", BO.RELU_N1_TO_1, 0.03, 9), ("int8_leaky_relu", BO.LEAKY_RELU, 0.025, -50)):
+        g = Int8Graph(38)
+
+        def clamp(xq, code=code, y_scale=y_scale, y_zp=y_zp):
+            yq = g.act("yq", [1, 16, 16, 4], y_scale, y_zp)
+            if code == BO.LEAKY_RELU:
+                g.op(code, [xq], [yq], OPT.LeakyReluOptions, options(s.LeakyReluOptionsT, alpha=0.2))
+            else:
+                g.op(code, [xq], [yq])
+            return yq
+        out.append((name, g.model_int8([1, 16, 16, 4], clamp, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
     return out
 
 
@@ -656,8 +671,8 @@ def bad_models():
     g.tensors[x].shapeSignature = [-1, 4]
     g.tensors[y].shapeSignature = [-1, 4]
     out.append(("dynamic_batch.tflite", g.model([x], [y])))
-    # Full-integer models with what is not imported as int8 yet: an int8 RELU on an int8 input; a
-    # constant without quantization parameters.
+    # Full-integer models with what is not imported as int8 yet: an int8 RELU (on an int8 input)
+    # into other parameters; a constant without quantization parameters.
     g = Int8Graph(36)
 
     def add_unquantized(xq):
@@ -668,9 +683,9 @@ def bad_models():
     out.append(("int8_unquantized_constant.tflite", g.model_int8([1, 8], add_unquantized)))
     g = Int8Graph(28)
     xq = g.act("xq", [1, 8], 0.1, 0)
-    yq = g.act("yq", [1, 8], 0.1, 0)
+    yq = g.act("yq", [1, 8], 0.2, 5)
     g.op(BO.RELU, [xq], [yq])
-    out.append(("int8_input.tflite", g.model([xq], [yq])))
+    out.append(("int8_relu_requantized.tflite", g.model([xq], [yq])))
     return out
 
 
@@ -746,6 +761,8 @@ def metadata_models():
         fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w", method) as z:
-            z.writestr("labels.txt", "tabby cat\ngolden retriever\nbald eagle\n")
+            # A fixed timestamp, so the fixture's bytes do not change from run to run.
+            z.writestr(zipfile.ZipInfo("labels.txt", date_time=(2024, 1, 1, 0, 0, 0)), "tabby cat\ngolden retriever\nbald eagle\n",
+                       compress_type=method)
         out.append((name, bytes(fb.Output()) + archive.getvalue()))
     return out
