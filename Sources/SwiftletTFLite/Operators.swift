@@ -54,7 +54,8 @@ extension TFLiteImporter {
         }
         // int8 operators whose integer algorithm is held to LiteRT's reference kernels (docs/ops.md).
         if op.outputs.contains(where: { $0 >= 0 && sub.tensors[$0].type == .int8 }),
-           ![.conv2D, .depthwiseConv2D, .fullyConnected, .add, .averagePool2D, .maxPool2D, .reshape, .softmax, .quantize].contains(b) {
+           ![.conv2D, .depthwiseConv2D, .fullyConnected, .add, .mul, .averagePool2D, .maxPool2D, .reshape, .softmax, .quantize, .pad,
+             .concatenation, .mean, .logistic, .tanh, .hardSwish, .relu, .relu6, .reluN1To1, .leakyRelu].contains(b) {
             throw unsupported("int8 \(code.name) is not imported yet (not held bit for bit to LiteRT's reference kernels), TODO(#18)")
         }
         // A table of another type would be read with the wrong field ids: refuse it.
@@ -270,6 +271,31 @@ extension TFLiteImporter {
     mutating func activation(_ a: Activation) throws(SwiftletError) {
         let x = try input(0)
         try produce(.op(.activation(a)), g.values[x].shape, inputs: [x])
+        // int8 LOGISTIC, TANH, HARD_SWISH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU: the table of what
+        // LiteRT's reference kernels compute (TFLiteInt8Table).
+        let y = sub.tensors[op.outputs[0]]
+        guard y.type == .int8, let pi = int8Params(op.inputs[0]), let po = int8Params(op.outputs[0]) else { return }
+        switch a.kind {
+        case .sigmoid: quant.tables[y.name] = TFLiteInt8Table.logistic(input: pi, output: po)
+        case .tanh: quant.tables[y.name] = TFLiteInt8Table.tanh(input: pi, output: po)
+        case .hardSwish: quant.tables[y.name] = TFLiteInt8Table.hardSwish(input: pi, output: po)
+        case .relu, .clip:
+            // The import fuses a clamp into the operator before it, which then requantizes straight to
+            // the clamp's output: LiteRT's bits only when the clamp keeps its input's parameters.
+            guard pi == po else {
+                throw unsupported("int8 \(opName) with other output parameters than its input's (requantizing after a clamp the import fuses) is TODO(#18)")
+            }
+            quant.tables[y.name] = TFLiteInt8Table.relu(input: pi, output: po, min: a.kind == .relu ? 0 : a.a, max: a.kind == .relu ? nil : a.b)
+        case .leakyRelu: quant.tables[y.name] = TFLiteInt8Table.leakyRelu(input: pi, output: po, alpha: a.a)
+        default: throw unsupported("int8 \(opName) is not imported yet (not held bit for bit to LiteRT's reference kernels), TODO(#18)")
+        }
+    }
+
+    /// Tensor `t`'s single int8 scale and zero point, if it is an int8 tensor that has them.
+    func int8Params(_ t: Int) -> QuantParams? {
+        let tensor = sub.tensors[t]
+        guard tensor.type == .int8, let q = tensor.quantization, q.scale.count == 1 else { return nil }
+        return QuantParams(scale: q.scale[0], zeroPoint: Int32(q.zeroPoint[0]))
     }
 
     /// DEQUANTIZE: of a constant, at import; of an int8 activation (a full-integer model's output), the
@@ -285,11 +311,17 @@ extension TFLiteImporter {
     }
 
     /// QUANTIZE of the model's float input to int8: the same value, which the int8 spec quantizes
-    /// with the output's scale and zero point (TFLite's rounding, half away from zero).
+    /// with the output's scale and zero point (TFLite's rounding, half away from zero). Of a UINT8
+    /// input (`inference_input_type` uint8) to int8 of the same scale and the zero point 128 lower:
+    /// LiteRT subtracts 128, and the float input quantized in the int8 parameters gives those bits.
     mutating func quantize() throws(SwiftletError) {
         let t = op.inputs.first ?? -1
         let out = try output()
-        guard t >= 0, sub.inputs.contains(t), sub.tensors[t].type == .float32, sub.tensors[out].type == .int8 else {
+        var fromUInt8 = false
+        if t >= 0, sub.tensors[t].type == .uint8, let qi = sub.tensors[t].quantization, let po = int8Params(out), qi.scale.count == 1 {
+            fromUInt8 = qi.scale[0] == po.scale && qi.zeroPoint[0] - 128 == Int64(po.zeroPoint)
+        }
+        guard t >= 0, sub.inputs.contains(t), sub.tensors[t].type == .float32 || fromUInt8, sub.tensors[out].type == .int8 else {
             throw unsupported("QUANTIZE other than of a float model input to int8 (a requantization, or mixed float and int8 operators) is TODO(#18)")
         }
         let v = try input(0)
@@ -375,7 +407,11 @@ extension TFLiteImporter {
         var ins: [Int] = []
         var shape = g.values[try input(0)].shape
         shape[axis] = 0
+        let out = try output()
         for k in 0..<op.inputs.count {
+            if let po = int8Params(out), op.inputs[k] >= 0, int8Params(op.inputs[k]) != po {
+                throw unsupported("int8 input \(k) '\(sub.tensors[op.inputs[k]].name)' has another scale or zero point than the output; requantizing concatenated inputs is TODO(#18) (the converter's full-integer output gives them the output's)")
+            }
             let v = try input(k)
             let s = g.values[v].shape
             guard s.count == rank, (0..<rank).allSatisfy({ $0 == axis || s[$0] == shape[$0] }) else {

@@ -111,7 +111,7 @@ public struct TFLiteOperatorCode: Equatable, Sendable {
 }
 
 /// A named metadata entry (`Metadata`): `min_runtime_version`, `TFLITE_METADATA` (a flatbuffer of
-/// its own: normalisation, labels, not read yet, TODO(#18)), and what converters add.
+/// its own: normalisation and labels are read, `TFLiteModelMetadata`), and what converters add.
 public struct TFLiteMetadata: Equatable, Sendable {
     public var name: String
     public var buffer: Int

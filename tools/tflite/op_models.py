@@ -416,15 +416,18 @@ def int8_models():
         return yq
     out.append(("int8_fully_connected", g.model_int8([1, 2, 3, 4], fc), [1, 2, 3, 4]))
 
-    # ADD of an int8 constant with its own scale and zero point, fused RELU.
-    g = Int8Graph(22)
+    def binary_const(name, seed, code, opt_type, opt_cls, y_scale, y_zp, act):
+        """ADD or MUL of the input and a per-channel int8 constant with its own scale and zero point."""
+        g = Int8Graph(seed)
 
-    def add(xq):
-        c = g.tensor("c", [3], g.rng.integers(-128, 128, 3).astype(np.int8), s.TensorType.INT8, qparams([0.02], [10]))
-        yq = g.act("yq", [1, 4, 4, 3], 0.05, -20)
-        g.op(BO.ADD, [xq, c], [yq], OPT.AddOptions, options(s.AddOptionsT, fusedActivationFunction=A.RELU))
-        return yq
-    out.append(("int8_add_const_relu", g.model_int8([1, 4, 4, 3], add), [1, 4, 4, 3]))
+        def body(xq):
+            c = g.tensor("c", [3], g.rng.integers(-128, 128, 3).astype(np.int8), s.TensorType.INT8, qparams([0.02], [10]))
+            yq = g.act("yq", [1, 4, 4, 3], y_scale, y_zp)
+            g.op(code, [xq, c], [yq], opt_type, options(opt_cls, fusedActivationFunction=act))
+            return yq
+        out.append((name, g.model_int8([1, 4, 4, 3], body), [1, 4, 4, 3]))
+
+    binary_const("int8_add_const_relu", 22, BO.ADD, OPT.AddOptions, s.AddOptionsT, 0.05, -20, A.RELU)
 
     for name, code, k, stride, padding in (("int8_avgpool_same_s2", BO.AVERAGE_POOL_2D, 3, 2, SAME),
                                            ("int8_maxpool_valid_s2", BO.MAX_POOL_2D, 2, 2, VALID)):
@@ -489,6 +492,103 @@ def int8_models():
         g.op(BO.SOFTMAX, [f], [yq], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
         return yq
     out.append(("int8_chain_conv_dw_pool_fc_softmax", g.model_int8([1, 8, 8, 3], chain), [1, 8, 8, 3]))
+
+    # PAD (the output keeps the input's scale and zero point, which pads), as the converter writes it.
+    g = Int8Graph(30)
+
+    def pad(xq):
+        p = g.tensor("paddings", [4, 2], np.array([[0, 0], [1, 2], [2, 1], [0, 0]], np.int32), s.TensorType.INT32)
+        yq = g.act("yq", [1, 8, 8, 3], sx, -3)
+        g.op(BO.PAD, [xq, p], [yq], OPT.PadOptions, s.PadOptionsT())
+        return yq
+    out.append(("int8_pad", g.model_int8([1, 5, 5, 3], pad), [1, 5, 5, 3]))
+
+    # CONCATENATION of the input and its 3x3 max pool (inputs and output share parameters, as the
+    # converter's quantization spec requires).
+    g = Int8Graph(31)
+
+    def concat(xq):
+        m = g.act("pool", [1, 4, 4, 3], sx, -3)
+        g.op(BO.MAX_POOL_2D, [xq], [m], OPT.Pool2DOptions, options(s.Pool2DOptionsT, padding=SAME, strideW=1, strideH=1,
+                                                                   filterWidth=3, filterHeight=3))
+        yq = g.act("yq", [1, 4, 4, 6], sx, -3)
+        g.op(BO.CONCATENATION, [xq, m], [yq], OPT.ConcatenationOptions, options(s.ConcatenationOptionsT, axis=3))
+        return yq
+    out.append(("int8_concat_channels", g.model_int8([1, 4, 4, 3], concat), [1, 4, 4, 3]))
+
+    # MUL by a per-channel int8 constant, and of the input by itself (two run-time operands).
+    binary_const("int8_mul_const", 32, BO.MUL, OPT.MulOptions, s.MulOptionsT, 0.01, -20, A.NONE)
+    g = Int8Graph(33)
+
+    def square(xq):
+        yq = g.act("yq", [1, 4, 4, 3], 0.09, -100)
+        g.op(BO.MUL, [xq, xq], [yq], OPT.MulOptions, options(s.MulOptionsT, fusedActivationFunction=A.RELU6))
+        return yq
+    out.append(("int8_mul_square_relu6", g.model_int8([1, 4, 4, 3], square), [1, 4, 4, 3]))
+
+    # MEAN over H and W (global average pooling as converters write it), output in its own parameters.
+    for keep in (False, True):
+        g = Int8Graph(34)
+
+        def mean(xq, keep=keep):
+            axes = g.tensor("axes", [2], np.array([1, 2], np.int32), s.TensorType.INT32)
+            yq = g.act("yq", [1, 1, 1, 8] if keep else [1, 8], 0.01, 4)
+            g.op(BO.MEAN, [xq, axes], [yq], OPT.ReducerOptions, options(s.ReducerOptionsT, keepDims=keep))
+            return yq
+        out.append((f"int8_mean_hw{'_keep' if keep else ''}", g.model_int8([1, 5, 6, 8], mean), [1, 5, 6, 8]))
+
+    # LOGISTIC (output 1/256, -128 as LiteRT requires), TANH (1/128, 0) and HARD_SWISH on 1024 inputs
+    # that reach most of the 256 int8 values and both saturations.
+    for name, code, y_scale, y_zp in (("int8_logistic", BO.LOGISTIC, 1 / 256, -128), ("int8_tanh", BO.TANH, 1 / 128, 0),
+                                      ("int8_hard_swish", BO.HARD_SWISH, 0.025, -90)):
+        g = Int8Graph(37)
+
+        def act(xq, code=code, y_scale=y_scale, y_zp=y_zp):
+            yq = g.act("yq", [1, 16, 16, 4], y_scale, y_zp)
+            if code == BO.HARD_SWISH:
+                g.op(code, [xq], [yq], OPT.HardSwishOptions, s.HardSwishOptionsT())
+            else:
+                g.op(code, [xq], [yq])
+            return yq
+        out.append((name, g.model_int8([1, 16, 16, 4], act, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
+
+    # RELU, RELU6, RELU_N1_TO_1 keeping the input's parameters (as the converter writes them; the
+    # import fuses clamps), LEAKY_RELU into parameters of its own.
+    for name, code, y_scale, y_zp in (("int8_relu", BO.RELU, 0.03, 9), ("int8_relu6", BO.RELU6, 0.03, 9),
+                                      ("int8_relu_n1_to_1", BO.RELU_N1_TO_1, 0.03, 9), ("int8_leaky_relu", BO.LEAKY_RELU, 0.025, -50)):
+        g = Int8Graph(38)
+
+        def clamp(xq, code=code, y_scale=y_scale, y_zp=y_zp):
+            yq = g.act("yq", [1, 16, 16, 4], y_scale, y_zp)
+            if code == BO.LEAKY_RELU:
+                g.op(code, [xq], [yq], OPT.LeakyReluOptions, options(s.LeakyReluOptionsT, alpha=0.2))
+            else:
+                g.op(code, [xq], [yq])
+            return yq
+        out.append((name, g.model_int8([1, 16, 16, 4], clamp, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
+    return out
+
+
+def int8_input_models():
+    """Full-integer models whose input tensor is itself INT8, or UINT8 followed by the converter's
+    QUANTIZE to int8 (``inference_input_type``): (name, model bytes, input shape, input dtype, input
+    scale, input zero point). Their output is int8 too (no DEQUANTIZE)."""
+    sx = 12 / 255
+    out = []
+    for dtype, zp in ((s.TensorType.INT8, -3), (s.TensorType.UINT8, 125)):
+        g = Int8Graph(35)
+        shape = [1, 6, 6, 3]
+        x = g.tensor("x", shape, ttype=dtype, quant=qparams([sx], [zp]))
+        xq = x
+        if dtype == s.TensorType.UINT8:
+            xq = g.act("xq", shape, sx, zp - 128)
+            g.op(BO.QUANTIZE, [x], [xq], OPT.QuantizeOptions, s.QuantizeOptionsT())
+        w, ws = g.weights("w", [4, 3, 3, 3], 0)
+        yq = g.act("yq", [1, 3, 3, 4], 0.03, 5)
+        g.op(BO.CONV_2D, [xq, w, g.bias("b", sx, ws)], [yq], OPT.Conv2DOptions,
+             options(s.Conv2DOptionsT, padding=s.Padding.SAME, strideW=2, strideH=2, fusedActivationFunction=s.ActivationFunctionType.RELU))
+        name = "int8_input_conv" if dtype == s.TensorType.INT8 else "uint8_input_quantize_conv"
+        out.append((name, g.model([x], [yq]), shape, np.int8 if dtype == s.TensorType.INT8 else np.uint8, sx, zp))
     return out
 
 
@@ -571,17 +671,98 @@ def bad_models():
     g.tensors[x].shapeSignature = [-1, 4]
     g.tensors[y].shapeSignature = [-1, 4]
     out.append(("dynamic_batch.tflite", g.model([x], [y])))
-    # Full-integer models with what is not imported as int8 yet: an int8 LOGISTIC; an int8 input.
-    g = Int8Graph(27)
+    # Full-integer models with what is not imported as int8 yet: an int8 RELU (on an int8 input)
+    # into other parameters; a constant without quantization parameters.
+    g = Int8Graph(36)
 
-    def logistic(xq):
-        yq = g.act("yq", [1, 8], 1 / 256, -128)
-        g.op(BO.LOGISTIC, [xq], [yq])
+    def add_unquantized(xq):
+        c = g.tensor("c", [8], g.rng.integers(-128, 128, 8).astype(np.int8), s.TensorType.INT8)
+        yq = g.act("yq", [1, 8], 0.05, -20)
+        g.op(BO.ADD, [xq, c], [yq], OPT.AddOptions, options(s.AddOptionsT))
         return yq
-    out.append(("int8_logistic.tflite", g.model_int8([1, 8], logistic)))
+    out.append(("int8_unquantized_constant.tflite", g.model_int8([1, 8], add_unquantized)))
     g = Int8Graph(28)
     xq = g.act("xq", [1, 8], 0.1, 0)
-    yq = g.act("yq", [1, 8], 0.1, 0)
+    yq = g.act("yq", [1, 8], 0.2, 5)
     g.op(BO.RELU, [xq], [yq])
-    out.append(("int8_input.tflite", g.model([xq], [yq])))
+    out.append(("int8_relu_requantized.tflite", g.model([xq], [yq])))
+    return out
+
+
+def _f32s(b, values):
+    b.StartVector(4, len(values), 4)
+    for v in reversed(values):
+        b.PrependFloat32(v)
+    return b.EndVector()
+
+
+def _offsets(b, offsets):
+    b.StartVector(4, len(offsets), 4)
+    for o in reversed(offsets):
+        b.PrependUOffsetTRelative(o)
+    return b.EndVector()
+
+
+def _table(b, fields, slots):
+    """A table of `fields` fields whose `slots` are (field id, offset of a string, vector or table)."""
+    b.StartObject(fields)
+    for field, offset in slots:
+        b.PrependUOffsetTRelativeSlot(field, offset, 0)
+    return b.EndObject()
+
+
+def model_metadata(mean, std, label_file):
+    """A TFLite model metadata flatbuffer (metadata_schema.fbs, identifier "M001", written field by
+    field): the input's NormalizationOptions and the output's TENSOR_AXIS_LABELS file."""
+    b = flatbuffers.Builder(256)
+    norm = _table(b, 2, [(0, _f32s(b, mean)), (1, _f32s(b, std))])  # NormalizationOptions {mean, std}
+    b.StartObject(2)  # ProcessUnit {options_type = NormalizationOptions, options}
+    b.PrependUint8Slot(0, 1, 0)
+    b.PrependUOffsetTRelativeSlot(1, norm, 0)
+    units = _offsets(b, [b.EndObject()])
+    t_in = _table(b, 7, [(0, b.CreateString("image")), (4, units)])  # TensorMetadata {name, process_units = 4}
+    fname = b.CreateString(label_file)
+    b.StartObject(5)  # AssociatedFile {name, description, type = TENSOR_AXIS_LABELS}
+    b.PrependUOffsetTRelativeSlot(0, fname, 0)
+    b.PrependInt8Slot(2, 2, 0)
+    files = _offsets(b, [b.EndObject()])
+    t_out = _table(b, 7, [(0, b.CreateString("probabilities")), (6, files)])  # {name, associated_files = 6}
+    # SubGraphMetadata {input_tensor_metadata = 2, output_tensor_metadata = 3}; ModelMetadata {name, subgraph_metadata = 3}
+    sub = _table(b, 10, [(2, _offsets(b, [t_in])), (3, _offsets(b, [t_out]))])
+    b.Finish(_table(b, 8, [(0, b.CreateString("swiftlet metadata test")), (3, _offsets(b, [sub]))]), file_identifier=b"M001")
+    return bytes(b.Output())
+
+
+def metadata_models():
+    """Classifiers with TFLite metadata (per-channel normalization, a label file in the zip archive
+    appended to the model, as the metadata writer does): (file name, bytes). The second stores the
+    label file compressed, which the importer refuses."""
+    import io
+    import zipfile
+    out = []
+    for name, method in (("classifier_metadata.tflite", zipfile.ZIP_STORED), ("classifier_metadata_deflated.tflite", zipfile.ZIP_DEFLATED)):
+        g = Graph(40)
+        x = g.tensor("image", [1, 4, 4, 3])
+        f = g.tensor("flat", [1, 48])
+        g.op(BO.RESHAPE, [x], [f], OPT.ReshapeOptions, options(s.ReshapeOptionsT, newShape=[1, 48]))
+        w = g.const("w", [3, 48], 0.1)
+        lg = g.tensor("logits", [1, 3])
+        g.op(BO.FULLY_CONNECTED, [f, w, -1], [lg], OPT.FullyConnectedOptions, options(s.FullyConnectedOptionsT))
+        y = g.tensor("probabilities", [1, 3])
+        g.op(BO.SOFTMAX, [lg], [y], OPT.SoftmaxOptions, options(s.SoftmaxOptionsT, beta=1.0))
+        meta = s.BufferT()
+        meta.data = list(model_metadata([123.675, 116.28, 103.53], [58.395, 57.12, 57.375], "labels.txt"))
+        g.buffers.append(meta)
+        m = s.ModelT.InitFromPackedBuf(g.model([x], [y]), 0)
+        entry = s.MetadataT()
+        entry.name, entry.buffer = "TFLITE_METADATA", len(m.buffers) - 1
+        m.metadata = [entry]
+        fb = flatbuffers.Builder(1024)
+        fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", method) as z:
+            # A fixed timestamp, so the fixture's bytes do not change from run to run.
+            z.writestr(zipfile.ZipInfo("labels.txt", date_time=(2024, 1, 1, 0, 0, 0)), "tabby cat\ngolden retriever\nbald eagle\n",
+                       compress_type=method)
+        out.append((name, bytes(fb.Output()) + archive.getvalue()))
     return out

@@ -57,14 +57,29 @@ public func mulQS8_reference(a: UnsafePointer<Int8>, sa: Dims6, b: UnsafePointer
 
 /// Parameters of an int8 mean: `y = clamp(z_y + M · Σ (x − z_x))` with `M = s_x / (s_y · n)` over the
 /// `n` averaged elements. The sum is exact in int32 for `n` < 2^23.
+///
+/// `M`'s Q31 form: by default `quantizeMultiplier(s_x / (s_y · n))`. In `.fixedPoint` mode (TFLite's
+/// reference kernels' arithmetic, the mode of imported full-integer `.tflite` models), TFLite's
+/// reference `QuantizedMeanOrSum`: the multiplier and shift of `s_x / s_y`, then `1 / n` folded in by
+/// shifting the multiplier left by k = ⌊log2 n⌋ (at most 32 and 31 + shift) in 64 bits, dividing it by
+/// n (truncating) and lowering the shift by k; the two differ by one output step now and then.
 public struct MeanQS8Params: Sendable {
     public var inputZeroPoint: Int32, outputZeroPoint: Int32
     public var multiplier: Int32, shift: Int
 
-    public init(input: QuantParams, output: QuantParams, count: Int) {
-        (multiplier, shift) = FixedPoint.quantizeMultiplier(Double(input.scale) / (Double(output.scale) * Double(max(count, 1))))
+    public init(input: QuantParams, output: QuantParams, count: Int, mode: RequantizationMode = .float32) {
+        let n = max(count, 1)
         inputZeroPoint = input.zeroPoint
         outputZeroPoint = output.zeroPoint
+        guard mode == .fixedPoint else {
+            (multiplier, shift) = FixedPoint.quantizeMultiplier(Double(input.scale) / (Double(output.scale) * Double(n)))
+            return
+        }
+        let (m, s) = FixedPoint.quantizeMultiplier(Double(input.scale) / Double(output.scale))
+        let k = max(0, min(Int.bitWidth - 1 - n.leadingZeroBitCount, 32, 31 + s))
+        // m < 2^31 and 2^k ≤ n, so the quotient is below 2^31.
+        multiplier = Int32(truncatingIfNeeded: (Int64(m) << Int64(k)) / Int64(n))
+        shift = s - k
     }
 }
 
