@@ -447,8 +447,8 @@ func checkFusedAdd(_ v: KernelVariant) -> [String] {
 
 /// int8 global average pooling against `meanQS8_reference` over [pixels, channels], bit for bit:
 /// SqueezeNet's 13×13×1000 and MobileNetV2's 7×7×1280, channel counts around 16 and below it, more
-/// than 256 pixels (several int16 batches), every value at one end (the sums' extremes), and scales
-/// whose multiplier shifts left as well as right.
+/// than 256 pixels (several int16 batches), every value at one end (the sums' extremes), scales
+/// whose multiplier shifts left as well as right, and both ways of folding in 1/n.
 func checkMeanQS8(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> (cases: Int, failures: [String]) {
     var shapes = [(169, 1000), (49, 1280), (1, 1), (3, 15), (7, 16), (5, 17), (300, 33), (513, 40), (2, 100)]
     for _ in 0..<6 { shapes.append((rng.int(1...600), rng.int(1...70))) }
@@ -457,7 +457,10 @@ func checkMeanQS8(_ v: KernelVariant, _ rng: inout SelfTestRandom) -> (cases: In
         let xq = QuantParams(scale: 0.001 + Float(rng.int(1...1000)) / 300, zeroPoint: Int32(rng.int(-128...127)))
         // Every fourth case an output scale small enough that the multiplier exceeds 1 (a left shift).
         let yScale = i % 4 == 3 ? xq.scale / Float(pixels) / 3 : 0.001 + Float(rng.int(1...1000)) / 300
-        let p = MeanQS8Params(input: xq, output: QuantParams(scale: yScale, zeroPoint: Int32(rng.int(-128...127))), count: pixels)
+        // Odd cases fold 1/n into the multiplier as TFLite's reference does (`.fixedPoint`: multipliers
+        // below 2^30 too), even ones as Swiftlet's own models.
+        let p = MeanQS8Params(input: xq, output: QuantParams(scale: yScale, zeroPoint: Int32(rng.int(-128...127))), count: pixels,
+                              mode: i % 2 == 1 ? .fixedPoint : .float32)
         var x = [Int8](repeating: 0, count: pixels * channels)
         let fill = i % 5  // 0: all −128, 1: all 127, else random
         for j in 0..<x.count { x[j] = fill == 0 ? -128 : fill == 1 ? 127 : Int8(rng.int(-128...127)) }
