@@ -66,13 +66,15 @@ public func foldBatchNorm(_ g: IRGraph) {
 }
 
 /// Fuses each activation into its producer (Conv, Gemm/MatMul, Add/Sub/Mul/Div) when the producer's
-/// output is read by the activation alone, as TFLite's converter does.
-public func fuseActivations(_ g: IRGraph) {
+/// output is read by the activation alone, as TFLite's converter does. Activations whose output value
+/// is named in `keep` stay separate (a full-integer TFLite file's activations that requantize from
+/// their input's own scale: fused, that scale would be lost).
+public func fuseActivations(_ g: IRGraph, keep: Set<String> = []) {
     let readers = g.readers()
     var producer = g.producers()
     var removed = Set<Int>()
     for (ai, an) in g.nodes.enumerated() {
-        guard case .op(.activation(let act)) = an.op else { continue }
+        guard case .op(.activation(let act)) = an.op, !keep.contains(g.values[an.output].name) else { continue }
         let x = an.inputs[0]
         let pi = producer[x]
         guard pi >= 0, !removed.contains(pi), readers[x] == 1, !g.outputs.contains(x),
@@ -134,8 +136,8 @@ public func foldPads(_ g: IRGraph) {
 /// 1/2) gives HardSwish) when the gate is read by that Mul alone: one node and one
 /// tensor fewer, and in int8 one lookup table in place of a table and an int8 Mul (TFLite's converter
 /// folds the same patterns). Runs before `fuseActivations`, which can then fuse the result into the
-/// convolution that was read twice.
-public func foldGatedActivations(_ g: IRGraph) {
+/// convolution that was read twice. A gate whose output value is named in `keep` is not folded.
+public func foldGatedActivations(_ g: IRGraph, keep: Set<String> = []) {
     let readers = g.readers()
     let producer = g.producers()
     var removed = Set<Int>()
@@ -145,7 +147,7 @@ public func foldGatedActivations(_ g: IRGraph) {
             let h = mn.inputs[side], x = mn.inputs[1 - side]
             let hi = producer[h]
             guard hi >= 0, !removed.contains(hi), readers[h] == 1, !g.outputs.contains(h),
-                  case .op(.activation(let gate)) = g.nodes[hi].op, g.nodes[hi].activation == .none,
+                  case .op(.activation(let gate)) = g.nodes[hi].op, g.nodes[hi].activation == .none, !keep.contains(g.values[h].name),
                   let form = Activation.gatedForms.first(where: { gate.matches($0.gate) }),
                   g.nodes[hi].inputs.first == x, g.values[h].shape == g.values[mn.output].shape
             else { continue }

@@ -78,10 +78,12 @@ public struct ImportMetadata {
 /// The steps every importer shares once its graph is built (ONNX, TFLite): fold BatchNorm and gated
 /// activations, fuse activations and pads, drop dead nodes, lower to NHWC, plan memory, then the
 /// pre-processing, labels and decoder from the flags over `metadata`, and the writer's checks.
-public func finishImport(_ graph: IRGraph, metadata meta: ImportMetadata, options: ImportOptions, path: String) throws(SwiftletError) -> ModelSpec {
+/// `keepActivations`: activation outputs (value names) neither folded nor fused.
+public func finishImport(_ graph: IRGraph, metadata meta: ImportMetadata, options: ImportOptions, path: String,
+                         keepActivations: Set<String> = []) throws(SwiftletError) -> ModelSpec {
     foldBatchNorm(graph)
-    foldGatedActivations(graph)
-    fuseActivations(graph)
+    foldGatedActivations(graph, keep: keepActivations)
+    fuseActivations(graph, keep: keepActivations)
     foldPads(graph)
     removeDeadNodes(graph)
     let name = options.name.map { $0.isEmpty ? meta.name : $0 } ?? meta.name

@@ -29,7 +29,7 @@ public func importTFLite(bytes: [UInt8], path: String, options: ImportOptions) t
         if s.count == 4 && (s[3] == 3 || s[3] == 1) { meta.preprocess = try md.preprocess(path: path) }
         meta.labels = md.labels
     }
-    var spec = try finishImport(graph, metadata: meta, options: options, path: path)
+    var spec = try finishImport(graph, metadata: meta, options: options, path: path, keepActivations: importer.separateActivations)
     // The ONNX path names BlazeFace's one class; the full-range preset is MediaPipe's .tflite's too.
     if options.decoder == "blazeface-full" && spec.labels.isEmpty { spec.labels = ["face"] }
     // A full-integer model keeps its own quantization and runs on the int8 kernels.
@@ -59,6 +59,9 @@ struct TFLiteImporter {
     var current = 0
     /// The int8 tensors' scales and zero points (and int32 biases), by import-graph value name.
     var quant = FileQuantization()
+    /// int8 activation ops' outputs (value names) that must stay ops of their own: fused into the
+    /// operator before them, its output's own scale and zero point would be lost.
+    var separateActivations: Set<String> = []
 
     init(model: TFLiteModel, path: String) {
         self.model = model
@@ -103,6 +106,7 @@ struct TFLiteImporter {
             }
             if let p = quant.activations[g.values[v].name] { quant.activations[sub.tensors[t].name] = p }
             if let table = quant.tables[g.values[v].name] { quant.tables[sub.tensors[t].name] = table }
+            if separateActivations.contains(g.values[v].name) { separateActivations.insert(sub.tensors[t].name) }
             g.values[v].name = sub.tensors[t].name
             g.outputs.append(v)
         }

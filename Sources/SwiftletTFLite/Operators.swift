@@ -275,16 +275,16 @@ extension TFLiteImporter {
         // LiteRT's reference kernels compute (TFLiteInt8Table).
         let y = sub.tensors[op.outputs[0]]
         guard y.type == .int8, let pi = int8Params(op.inputs[0]), let po = int8Params(op.outputs[0]) else { return }
+        // Only a clamp that keeps its input's parameters can be fused (the operator before it then
+        // requantizes straight to them and clamps, LiteRT's bits); every other int8 activation runs as
+        // its own table lookup after the operator has requantized to its own output's parameters.
+        let clamp = a.kind == .relu || a.kind == .clip
+        if !(clamp && pi == po) { separateActivations.insert(g.values[ids[op.outputs[0]] ?? -1].name) }
         switch a.kind {
         case .sigmoid: quant.tables[y.name] = TFLiteInt8Table.logistic(input: pi, output: po)
         case .tanh: quant.tables[y.name] = TFLiteInt8Table.tanh(input: pi, output: po)
         case .hardSwish: quant.tables[y.name] = TFLiteInt8Table.hardSwish(input: pi, output: po)
         case .relu, .clip:
-            // The import fuses a clamp into the operator before it, which then requantizes straight to
-            // the clamp's output: LiteRT's bits only when the clamp keeps its input's parameters.
-            guard pi == po else {
-                throw unsupported("int8 \(opName) with other output parameters than its input's (requantizing after a clamp the import fuses) is TODO(#18)")
-            }
             quant.tables[y.name] = TFLiteInt8Table.relu(input: pi, output: po, min: a.kind == .relu ? 0 : a.a, max: a.kind == .relu ? nil : a.b)
         case .leakyRelu: quant.tables[y.name] = TFLiteInt8Table.leakyRelu(input: pi, output: po, alpha: a.a)
         default: throw unsupported("int8 \(opName) is not imported yet (not held bit for bit to LiteRT's reference kernels), TODO(#18)")

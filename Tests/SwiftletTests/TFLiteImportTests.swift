@@ -202,6 +202,7 @@ import Testing
         "int8_pad", "int8_concat_channels", "int8_mul_const", "int8_mul_square_relu6", "int8_mean_hw", "int8_mean_hw_keep",
         "int8_logistic", "int8_tanh", "int8_hard_swish", "int8_input_conv", "uint8_input_quantize_conv",
         "int8_relu", "int8_relu6", "int8_relu_n1_to_1", "int8_leaky_relu",
+        "int8_conv_hard_swish", "int8_dwconv_logistic", "int8_conv_relu_rescaled",
     ]
 
     @Test("every full-integer golden of make_goldens.py is tested")
@@ -296,8 +297,6 @@ import Testing
         #expect(Self.refusal(try Self.fixture("unsupported_builtin.tflite"))
                 == "m.tflite: operator 1 (FLOOR writing 'y'): TFLite builtin FLOOR (code 8) is not supported")
         #expect(Self.refusal(try Self.fixture("missing_input.tflite")) == "m.tflite: operator 0 (ADD writing 'y'): it has 2 inputs, input 1 is missing")
-        #expect(Self.refusal(try Self.fixture("int8_relu_requantized.tflite"))
-                == "m.tflite: operator 0 (RELU writing 'yq'): int8 RELU with other output parameters than its input's (requantizing after a clamp the import fuses) is TODO(#18)")
         #expect(Self.refusal(try Self.fixture("int8_unquantized_constant.tflite"))
                 == "m.tflite: node 'add_1' reads the constant 'c', which has no int8 scale and zero point in the file; Swiftlet keeps a full-integer model's own integers and does not quantize a constant from float")
         #expect(Self.refusal(try Self.fixture("fused_tanh.tflite"))

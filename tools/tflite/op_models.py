@@ -566,6 +566,35 @@ def int8_models():
                 g.op(code, [xq], [yq])
             return yq
         out.append((name, g.model_int8([1, 16, 16, 4], clamp, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
+
+    # An activation op right after a convolution, as the converter writes the activations it cannot
+    # fuse (MobileNetV3's HARD_SWISH, a LOGISTIC gate) and a RELU into parameters of its own: the
+    # convolution's output keeps its own scale and zero point, so the import must not fuse them.
+    for name, code, depthwise, y_scale, y_zp in (("int8_conv_hard_swish", BO.HARD_SWISH, False, 0.025, -90),
+                                                 ("int8_dwconv_logistic", BO.LOGISTIC, True, 1 / 256, -128),
+                                                 ("int8_conv_relu_rescaled", BO.RELU, False, 0.02, -128)):
+        g = Int8Graph(39)
+
+        def conv_act(xq, code=code, depthwise=depthwise, y_scale=y_scale, y_zp=y_zp):
+            w_shape = [1, 3, 3, 8] if depthwise else [8, 3, 3, 8]
+            w, ws = g.weights("w", w_shape, 3 if depthwise else 0)
+            b = g.bias("b", 0.03, ws)
+            cq = g.act("cq", [1, 8, 8, 8], 0.06, 11)
+            if depthwise:
+                opt = options(s.DepthwiseConv2DOptionsT, padding=SAME, strideW=1, strideH=1, depthMultiplier=1,
+                              fusedActivationFunction=A.NONE, dilationWFactor=1, dilationHFactor=1)
+                g.op(BO.DEPTHWISE_CONV_2D, [xq, w, b], [cq], OPT.DepthwiseConv2DOptions, opt)
+            else:
+                opt = options(s.Conv2DOptionsT, padding=SAME, strideW=1, strideH=1, fusedActivationFunction=A.NONE,
+                              dilationWFactor=1, dilationHFactor=1)
+                g.op(BO.CONV_2D, [xq, w, b], [cq], OPT.Conv2DOptions, opt)
+            yq = g.act("yq", [1, 8, 8, 8], y_scale, y_zp)
+            if code == BO.HARD_SWISH:
+                g.op(code, [cq], [yq], OPT.HardSwishOptions, s.HardSwishOptionsT())
+            else:
+                g.op(code, [cq], [yq])
+            return yq
+        out.append((name, g.model_int8([1, 8, 8, 8], conv_act, x_scale=0.03, x_zp=9), [1, 8, 8, 8]))
     return out
 
 
@@ -671,8 +700,7 @@ def bad_models():
     g.tensors[x].shapeSignature = [-1, 4]
     g.tensors[y].shapeSignature = [-1, 4]
     out.append(("dynamic_batch.tflite", g.model([x], [y])))
-    # Full-integer models with what is not imported as int8 yet: an int8 RELU (on an int8 input)
-    # into other parameters; a constant without quantization parameters.
+    # A full-integer model with what is not imported as int8: a constant without quantization parameters.
     g = Int8Graph(36)
 
     def add_unquantized(xq):
@@ -681,11 +709,6 @@ def bad_models():
         g.op(BO.ADD, [xq, c], [yq], OPT.AddOptions, options(s.AddOptionsT))
         return yq
     out.append(("int8_unquantized_constant.tflite", g.model_int8([1, 8], add_unquantized)))
-    g = Int8Graph(28)
-    xq = g.act("xq", [1, 8], 0.1, 0)
-    yq = g.act("yq", [1, 8], 0.2, 5)
-    g.op(BO.RELU, [xq], [yq])
-    out.append(("int8_relu_requantized.tflite", g.model([xq], [yq])))
     return out
 
 
