@@ -40,14 +40,26 @@ public struct Lowering {
             }
         }
         for n in g.nodes { try l.lowerNode(n) }
-        for o in g.outputs {
-            guard g.values[o].constant == nil, let t = l.plainOf[o] ?? l.nhwcOf[o] else {
-                throw .invalidModel(detail: "graph output '\(g.values[o].name)' is a constant or an input", hint: "remove it from the model's outputs")
+        for (k, o) in g.outputs.enumerated() {
+            let val = g.values[o]
+            if val.isInt {
+                throw .invalidModel(detail: "graph output '\(val.name)' is an integer tensor (computed at import, e.g. by Shape or Size); Swiftlet's outputs are float32",
+                                    hint: "remove it from the model's outputs, or Cast it to float in the model")
             }
-            if l.spec.inputs.contains(t) {
-                throw .invalidModel(detail: "graph output '\(g.values[o].name)' is the graph input itself", hint: "remove it from the model's outputs")
+            // A graph output that is a constant, a graph input or already another output gets its own
+            // copy (an identity Transpose, which never shares bytes): an output never aliases an input
+            // in the arena, so reading it never sees an input the caller overwrote, and vice versa.
+            let copy = val.constant != nil || (l.plainOf[o] ?? l.nhwcOf[o]).map { l.spec.inputs.contains($0) || l.spec.outputs.contains($0) } ?? true
+            var t: Int
+            if copy {
+                let source = l.nhwcOf[o] != nil ? l.nhwcOf[o]! : try l.asPlain(o)
+                let layout = l.spec.tensors[source].layout
+                let name = k < g.outputNames.count ? g.outputNames[k] : val.name
+                t = try l.emit(.transpose(perm: Array(0..<l.spec.tensors[source].shape.count)), name + ".copy", [source], out: name, layout)
+            } else {
+                t = l.plainOf[o] ?? l.nhwcOf[o]!
+                l.spec.tensors[t].name = val.name
             }
-            l.spec.tensors[t].name = g.values[o].name
             l.spec.outputs.append(t)
         }
         _ = planArena(&l.spec, reorder: !keepOrder)

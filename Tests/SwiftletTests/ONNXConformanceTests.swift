@@ -289,4 +289,68 @@ import Testing
             #expect(r.contains { $0.contains(21) && $0.lowerBound <= first }, "\(op): imported at \(r)")
         }
     }
+
+    // MARK: graph outputs that are not computed (test_identity, test_dropout_*, test_max_one_input)
+
+    /// A graph output that is the graph input (an Identity) or a constant gets its own arena bytes, a
+    /// copy, under the graph's own output name: writing the input never changes an output already read.
+    @Test func outputThatIsAnInputOrConstantIsACopy() throws {
+        var b = ONNXModelBuilder(opset: 13)
+        b.input("x", [1, 3, 2, 2])
+        b.node("Identity", ["x"], ["y"], name: "id")
+        b.node("Constant", [], ["k"], name: "k", [.floatTensor("value", dims: [2], values: [1.5, -2])])
+        b.output("y")
+        b.output("k")
+        let spec = try importONNX(bytes: b.serialized(), path: "identity.onnx", options: ImportOptions())
+        let (x, y, k) = (spec.tensors[spec.inputs[0]], spec.tensors[spec.outputs[0]], spec.tensors[spec.outputs[1]])
+        #expect(spec.outputs[0] != spec.inputs[0])
+        #expect((y.name, k.name) == ("y", "k"))
+        #expect(x.offset + x.byteCount <= y.offset || y.offset + y.byteCount <= x.offset, "input \(x.offset)+\(x.byteCount), output \(y.offset)+\(y.byteCount)")
+        let model = try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: "identity.swl")
+        let interp = try Interpreter(model: model)
+        let v = Self.values(12)
+        interp.setInput(0, logical: v)
+        interp.invoke()
+        #expect(interp.output(0) == v)
+        #expect(interp.output(1) == [1.5, -2])
+    }
+
+    /// An integer graph output (Shape's, folded at import) is refused by name: outputs are float32.
+    @Test func integerOutputIsRefused() {
+        var b = ONNXModelBuilder(opset: 13)
+        b.input("x", [1, 3])
+        b.node("Shape", ["x"], ["s"], name: "shape")
+        b.output("s")
+        let m = refusal(b)
+        #expect(m.contains("graph output 's' is an integer tensor"), "\(m)")
+    }
+
+    /// Cast of a run-time tensor: to float a no-op, to any other type refused naming the type.
+    @Test(arguments: [1, 10, 7])
+    func castOfRunTimeTensor(to: Int64) throws {
+        var b = ONNXModelBuilder(opset: 19)
+        b.input("x", [1, 4])
+        b.node("Cast", ["x"], ["c"], name: "cast", [.int("to", to)])
+        b.node("Relu", ["c"], ["y"], name: "relu")
+        b.output("y")
+        if to == 1 {
+            let (_, y) = try run(b, [-1, 2, -3, 4])
+            #expect(y == [0, 2, 0, 4])
+        } else {
+            let m = refusal(b)
+            #expect(m.contains("unsupported ONNX op 'Cast' (node 'cast', opset 19)") && m.contains("not to element type \(to)"), "\(m)")
+        }
+    }
+
+    /// Dropout in training mode with a non-zero ratio is random: refused, not run as the identity.
+    @Test func dropoutInTrainingModeIsRefused() {
+        var b = ONNXModelBuilder(opset: 13)
+        b.input("x", [1, 4])
+        b.initializer("r", dims: [], floats: [0.5])
+        b.node("Constant", [], ["t"], name: "t", [.intTensor("value", dims: [], values: [1])])
+        b.node("Dropout", ["x", "r", "t"], ["y"], name: "drop")
+        b.output("y")
+        let m = refusal(b)
+        #expect(m.contains("unsupported ONNX op 'Dropout' (node 'drop', opset 13): training_mode = true"), "\(m)")
+    }
 }

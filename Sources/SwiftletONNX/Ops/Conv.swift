@@ -85,9 +85,11 @@ extension NodeContext {
         let kb = transB ? b[1] : b[0]
         let n = transB ? b[0] : b[1]
         if ka != kb { throw fail("A \(a) and B \(b) do not multiply") }
-        var inputs = [try input(0), try input(1)]
+        // transA: A' is a Transpose of its own (FullyConnected reads rows of A).
+        let a0 = transA ? try intermediate(.transpose(perm: [1, 0]), [m, ka], inputs: [try input(0)], "transA") : try input(0)
+        var inputs = [a0, try input(1)]
         if has(2) { inputs.append(ins[2]) }
-        try produce(.gemm(transA: transA, transB: transB, alpha: try attrs.float("alpha", 1), beta: try attrs.float("beta", 1)), [m, n], inputs: inputs)
+        try produce(.gemm(transA: false, transB: transB, alpha: try attrs.float("alpha", 1), beta: try attrs.float("beta", 1)), [m, n], inputs: inputs)
     }
 
     mutating func matMul() throws(SwiftletError) {
