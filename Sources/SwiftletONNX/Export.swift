@@ -308,8 +308,12 @@ struct ONNXExporter {
             let s = fresh(out + ".sigmoid")
             node("Sigmoid", [x], [s], name: name + ".sigmoid")
             node("Mul", [x, s], [out], name: name)
-        case .abs, .neg, .sqrt, .exp, .log, .erf, .reciprocal, .floor, .ceil, .softplus, .mish:
+        case .abs, .neg, .sqrt, .exp, .log, .erf, .reciprocal, .floor, .ceil, .softplus, .mish, .sin, .cos, .tan, .asin,
+             .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh, .sign, .round, .softsign:
             node(a.onnxOpType, [x], [out], name: name)
+        case .thresholdedRelu: node("ThresholdedRelu", [x], [out], name: name, [.float("alpha", a.a)])
+        case .celu: node("Celu", [x], [out], name: name, [.float("alpha", a.a)])
+        case .shrink: node("Shrink", [x], [out], name: name, [.float("lambd", a.a), .float("bias", a.b)])
         case .gelu: node("Gelu", [x], [out], name: name, a.a == 1 ? [.string("approximate", "tanh")] : [])
         case .elu: node("Elu", [x], [out], name: name, [.float("alpha", a.a)])
         case .selu: node("Selu", [x], [out], name: name, [.float("alpha", a.a), .float("gamma", a.b)])
@@ -662,6 +666,23 @@ extension Activation {
         case .selu: return "Selu"
         case .softplus: return "Softplus"
         case .mish: return "Mish"
+        case .sin: return "Sin"
+        case .cos: return "Cos"
+        case .tan: return "Tan"
+        case .asin: return "Asin"
+        case .acos: return "Acos"
+        case .atan: return "Atan"
+        case .sinh: return "Sinh"
+        case .cosh: return "Cosh"
+        case .asinh: return "Asinh"
+        case .acosh: return "Acosh"
+        case .atanh: return "Atanh"
+        case .sign: return "Sign"
+        case .round: return "Round"
+        case .softsign: return "Softsign"
+        case .thresholdedRelu: return "ThresholdedRelu"
+        case .celu: return "Celu"
+        case .shrink: return "Shrink"
         default: return text
         }
     }

@@ -3,7 +3,8 @@ import SwiftletCore
 
 /// Element-wise activations: Relu, Sigmoid, Tanh, HardSwish, LeakyRelu and HardSigmoid (with their
 /// `alpha`/`beta` attributes), the float-only functions Abs, Neg, Sqrt, Exp, Log, Erf, Reciprocal,
-/// Floor, Ceil, Softplus, Mish, Gelu (exact or tanh), Elu and Selu (#19), Clip (bounds as attributes before opset 11, else constant scalar
+/// Floor, Ceil, Softplus, Mish, Gelu (exact or tanh), Elu and Selu, Sin, Cos, Tan, Asin, Acos, Atan,
+/// Sinh, Cosh, Asinh, Acosh, Atanh, Sign, Round, Softsign, ThresholdedRelu, Celu and Shrink (#19), Clip (bounds as attributes before opset 11, else constant scalar
 /// inputs; Clip(0, ∞) becomes Relu; min > max gives max everywhere, as ONNX defines it) and PRelu with a slope that broadcasts to the input.
 extension NodeContext {
     static let activationRules: [String: ImportRule] = [
@@ -38,6 +39,31 @@ extension NodeContext {
         "Selu": { c throws(SwiftletError) in
             try c.produceSameShape(.activation(Activation(.selu, try c.attrs.float("alpha", 1.67326319217681884765625),
                                                           try c.attrs.float("gamma", 1.05070102214813232421875))))
+        },
+        "Sin": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.sin))) },
+        "Cos": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.cos))) },
+        "Tan": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.tan))) },
+        "Asin": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.asin))) },
+        "Acos": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.acos))) },
+        "Atan": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.atan))) },
+        "Sinh": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.sinh))) },
+        "Cosh": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.cosh))) },
+        "Asinh": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.asinh))) },
+        "Acosh": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.acosh))) },
+        "Atanh": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.atanh))) },
+        "Sign": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.sign))) },
+        "Round": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.round))) },
+        "Softsign": { c throws(SwiftletError) in try c.produceSameShape(.activation(Activation(.softsign))) },
+        "ThresholdedRelu": { c throws(SwiftletError) in
+            try c.produceSameShape(.activation(Activation(.thresholdedRelu, try c.attrs.float("alpha", 1))))
+        },
+        "Celu": { c throws(SwiftletError) in
+            let alpha = try c.attrs.float("alpha", 1)
+            guard alpha != 0 else { throw c.fail("alpha is 0; Celu divides by it") }
+            try c.produceSameShape(.activation(Activation(.celu, alpha)))
+        },
+        "Shrink": { c throws(SwiftletError) in
+            try c.produceSameShape(.activation(Activation(.shrink, try c.attrs.float("lambd", 0.5), try c.attrs.float("bias", 0))))
         },
         "PRelu": { c throws(SwiftletError) in try c.prelu() },
     ]
