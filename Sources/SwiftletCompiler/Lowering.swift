@@ -189,7 +189,8 @@ public struct Lowering {
         case .prelu: try lowerBinary(.prelu, n, n.inputs[0], n.inputs[1])
         case .activation(let act): try lowerActivation(n, act)
         case .maxPool, .avgPool, .resize: try lowerInNHWC(n, op)
-        case .mean(let axes, let keep): try lowerReduceMean(n, axes, keep)
+        case .mean(let axes, let keep): try lowerReduce(n, axes, keep) { .mean(axes: $0, keepDims: $1) }
+        case .reduce(let kind, let axes, let keep): try lowerReduce(n, axes, keep) { .reduce(kind, axes: $0, keepDims: $1) }
         case .concat(let axis): try lowerConcat(n, axis)
         case .softmax(let axis, let toEnd): try lowerSoftmax(n, axis, toEnd)
         case .pad(let p): try lowerPad(n, p)
@@ -297,22 +298,23 @@ public struct Lowering {
         setOut(n, try emit(op, n.name, [x], out: outName, .nhwc), .nhwc)
     }
 
-    mutating func lowerReduceMean(_ n: IRNode, _ axes: [Int], _ keep: Bool) throws(SwiftletError) {
+    /// Mean, or ReduceMax / ReduceMin / ReduceProd (`op` makes the op for physical axes and keepdims).
+    mutating func lowerReduce(_ n: IRNode, _ axes: [Int], _ keep: Bool, _ op: (_ axes: [Int], _ keepDims: Bool) -> Op) throws(SwiftletError) {
         let outName = g.values[n.output].name
         let x = n.inputs[0]
         if g.values[x].shape.count == 4, let t = nhwcOf[x] {
             let phys = axes.map { Lowering.l2p[$0] }.sorted()
             if keep {
-                setOut(n, try emit(.mean(axes: phys, keepDims: true), n.name, [t], out: outName, .nhwc), .nhwc)
+                setOut(n, try emit(op(phys, true), n.name, [t], out: outName, .nhwc), .nhwc)
                 return
             }
             let remaining = (0..<4).filter { !phys.contains($0) }.map { Lowering.p2l[$0] }
             if remaining == remaining.sorted() {
-                setOut(n, try emit(.mean(axes: phys, keepDims: false), n.name, [t], out: outName, .plain), .plain)
+                setOut(n, try emit(op(phys, false), n.name, [t], out: outName, .plain), .plain)
                 return
             }
         }
-        setOut(n, try emit(.mean(axes: axes.sorted(), keepDims: keep), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+        setOut(n, try emit(op(axes.sorted(), keep), n.name, [try asPlain(x)], out: outName, .plain), .plain)
     }
 
     mutating func lowerConcat(_ n: IRNode, _ axis: Int) throws(SwiftletError) {

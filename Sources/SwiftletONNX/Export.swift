@@ -374,7 +374,8 @@ struct ONNXExporter {
             try emitNCHWView(n, .none) { e, out throws(SwiftletError) in
                 e.node(isMax ? "MaxPool" : "AveragePool", [v], [out], name: n.name, attrs)
             }
-        case .mean(let axes, let keep): try mean(n, axes, keep)
+        case .mean(let axes, let keep): try reduce(n, "ReduceMean", axes, keep)
+        case .reduce(let kind, let axes, let keep): try reduce(n, kind.name, axes, keep)
         case .concat(let axis):
             let l = layoutCase(all)
             if l.allNHWC {
@@ -516,7 +517,8 @@ struct ONNXExporter {
         }
     }
 
-    mutating func mean(_ n: NodeInfo, _ axes: [Int], _ keep: Bool) throws(SwiftletError) {
+    /// ReduceMean (a GlobalAveragePool over H and W), ReduceMax, ReduceMin or ReduceProd (`type`).
+    mutating func reduce(_ n: NodeInfo, _ type: String, _ axes: [Int], _ keep: Bool) throws(SwiftletError) {
         let x = n.inputs[0], t = n.outputs[0]
         if isNHWC(x) {
             let logicalAxes = axes.map { Shape.nhwcToNCHW.firstIndex(of: $0) ?? $0 }.sorted()
@@ -525,11 +527,11 @@ struct ONNXExporter {
             let outFits = keep ? isNHWC(t) : (!isNHWC(t) && remaining == remaining.sorted())
             if outFits {
                 let v = try logical(x, for: n)
-                if keep && logicalAxes == [2, 3] {
+                if keep && logicalAxes == [2, 3] && type == "ReduceMean" {
                     try emitLogical(n, .none) { e, out throws(SwiftletError) in e.node("GlobalAveragePool", [v], [out], name: n.name) }
                 } else {
                     try emitLogical(n, .none) { e, out throws(SwiftletError) in
-                        e.node("ReduceMean", [v], [out], name: n.name,
+                        e.node(type, [v], [out], name: n.name,
                                [.ints("axes", logicalAxes.map { Int64($0) }), .int("keepdims", keep ? 1 : 0)])
                     }
                 }
@@ -538,7 +540,7 @@ struct ONNXExporter {
         }
         let v = try physical(x, for: n)
         try emitPhysical(n, .none) { e, out throws(SwiftletError) in
-            e.node("ReduceMean", [v], [out], name: n.name, [.ints("axes", axes.map { Int64($0) }), .int("keepdims", keep ? 1 : 0)])
+            e.node(type, [v], [out], name: n.name, [.ints("axes", axes.map { Int64($0) }), .int("keepdims", keep ? 1 : 0)])
         }
     }
 

@@ -7,7 +7,8 @@ import SwiftletCore
 /// or none with `noop_with_empty_axes`) with `keepdims`; ReduceSum (axes input from opset 13),
 /// ReduceSumSquare, ReduceL1 and ReduceL2 the same way, composed of the Mean times the count reduced
 /// (`x·x` or `|x|` before it, the square root after): no new kernel, float32 and int8 as those ops
-/// (ReduceL2's square root stays float).
+/// (ReduceL2's square root stays float); ReduceLogSum as ReduceSum then Log; ReduceMax, ReduceMin and
+/// ReduceProd (axes as ReduceMean's) as ops of their own, float32 only.
 extension NodeContext {
     static let poolingRules: [String: ImportRule] = [
         "MaxPool": { c throws(SwiftletError) in try c.pool(isMax: true) },
@@ -18,6 +19,10 @@ extension NodeContext {
         "ReduceSumSquare": { c throws(SwiftletError) in try c.reduce(.sumSquare) },
         "ReduceL1": { c throws(SwiftletError) in try c.reduce(.l1) },
         "ReduceL2": { c throws(SwiftletError) in try c.reduce(.l2) },
+        "ReduceLogSum": { c throws(SwiftletError) in try c.reduce(.logSum) },
+        "ReduceMax": { c throws(SwiftletError) in try c.reduce(.max) },
+        "ReduceMin": { c throws(SwiftletError) in try c.reduce(.min) },
+        "ReduceProd": { c throws(SwiftletError) in try c.reduce(.prod) },
         "LayerNormalization": { c throws(SwiftletError) in try c.normalization(instance: false) },
         "InstanceNormalization": { c throws(SwiftletError) in try c.normalization(instance: true) },
     ]
@@ -70,8 +75,9 @@ extension NodeContext {
         try produce(.binary(.add, .none), x, inputs: [scaled, bias])
     }
 
-    /// The reductions composed of Mean.
-    enum Reduction { case mean, sum, sumSquare, l1, l2 }
+    /// The reductions: composed of Mean (ReduceLogSum: the sum's Log), or ReduceMax, ReduceMin and
+    /// ReduceProd, ops of their own (float32 only).
+    enum Reduction { case mean, sum, sumSquare, l1, l2, logSum, max, min, prod }
 
     /// 2-D pooling of an NCHW input; 1-D pooling of an NCL input as 2-D with H = 1 (a Reshape to
     /// [N, C, 1, L] before and back after, both byte copies).
@@ -140,18 +146,24 @@ extension NodeContext {
         // Op.mean's rule is layout-free: it applies to the NCHW shape as it is.
         let mean = Op.mean(axes: axes, keepDims: keep)
         let out = try mean.outputShape([x], where: location)
-        if r == .mean { return try produce(mean, out, inputs: [try input(0)]) }
+        switch r {
+        case .mean: return try produce(mean, out, inputs: [try input(0)])
+        case .max: return try produce(.reduce(.reduceMax, axes: axes, keepDims: keep), out, inputs: [try input(0)])
+        case .min: return try produce(.reduce(.reduceMin, axes: axes, keepDims: keep), out, inputs: [try input(0)])
+        case .prod: return try produce(.reduce(.reduceProd, axes: axes, keepDims: keep), out, inputs: [try input(0)])
+        default: break
+        }
         var v = try input(0)
         switch r {
         case .sumSquare, .l2: v = try intermediate(.binary(.mul, .none), x, inputs: [v, v], "square")
         case .l1: v = try intermediate(.activation(Activation(.abs)), x, inputs: [v], "abs")
-        case .mean, .sum: break
+        default: break
         }
         let count = Set(axes).reduce(1) { $0 * x[$1] }
         v = try intermediate(mean, out, inputs: [v], "mean")
         let n = g.constant("\(name)/count", [], [Float(count)])
-        if r != .l2 { return try produce(.binary(.mul, .none), out, inputs: [v, n]) }
+        if r != .l2 && r != .logSum { return try produce(.binary(.mul, .none), out, inputs: [v, n]) }
         v = try intermediate(.binary(.mul, .none), out, inputs: [v, n], "sum")
-        try produce(.activation(Activation(.sqrt)), out, inputs: [v])
+        try produce(.activation(Activation(r == .l2 ? .sqrt : .log)), out, inputs: [v])
     }
 }
