@@ -325,7 +325,9 @@ struct ONNXImporter {
             }
             var shape: [Int] = []
             var dynamic = false
+            var empty = false
             for d in tt.shape.dim {
+                if case .dimValue(let dv)? = d.value, dv == 0 { empty = true }
                 if case .dimValue(let dv)? = d.value, dv > 0 { shape.append(Int(d.dimValue)) } else {
                     shape.append(-1)
                     dynamic = true
@@ -339,6 +341,8 @@ struct ONNXImporter {
                     throw .invalidModel(detail: "--input-shape \(Shape.text(s)) disagrees with input '\(vi.name)' \(dimsText(tt)) at axis \(i)", hint: "")
                 }
                 shape = s
+            } else if empty {
+                throw .invalidModel(detail: "\(path): input '\(vi.name)' has shape \(dimsText(tt)): a dimension of 0 is an empty tensor (or an exporter's unknown size), and Swiftlet's tensors are never empty; pass --input-shape with every dimension, e.g. --input-shape 1,3,224,224", hint: "")
             } else if dynamic {
                 throw .invalidModel(detail: "\(path): input '\(vi.name)' has a dynamic shape \(dimsText(tt)); pass --input-shape with every dimension, e.g. --input-shape 1,3,224,224", hint: "")
             }

@@ -353,4 +353,14 @@ import Testing
         let m = refusal(b)
         #expect(m.contains("unsupported ONNX op 'Dropout' (node 'drop', opset 13): training_mode = true"), "\(m)")
     }
+
+    /// An input with a dimension of 0 (the node tests' `_empty_set`, a real ONNX file from the node-test
+    /// cache) is told so, not called dynamic.
+    @Test func emptyInputIsNamed() throws {
+        let path = ONNXNodeTests.cache + "/test_reduce_max_empty_set/model.onnx"
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var m = "accepted"
+        do { _ = try importONNX(bytes: bytes, path: "empty.onnx", options: ImportOptions()) } catch { m = error.message }
+        #expect(m.contains("input 'data' has shape [2, 0, 4]: a dimension of 0 is an empty tensor"), "\(m)")
+    }
 }
