@@ -112,7 +112,7 @@ struct NodeContext {
         case "GridSample", "NonMaxSuppression", "TopK", "Loop", "If", "Scan":
             return "dynamic or control-flow ops are not supported; move it out of the exported graph (do it in post-processing)"
         case "ConvTranspose": return "replace it with Resize + Conv"
-        case "Gather", "Cast", "ConstantOfShape", "Range", "Expand", "Where", "Equal":
+        case "Gather", "ConstantOfShape", "Range", "Where", "Equal":
             return "it computes on run-time data; it is supported only when its inputs are constant (pass --input-shape to make shapes static)"
         default: return ""
         }
