@@ -48,6 +48,17 @@ import Testing
         ("Shrink", [.float("lambd", 0.5), .float("bias", 0.25)], { $0 < -0.5 ? $0 + 0.25 : ($0 > 0.5 ? $0 - 0.25 : 0) }),
     ]
 
+    /// `b` imported, then quantized to int8 calibrated on 8 of models/digits/calibration: the float spec and the result.
+    static func importAndQuantize(_ b: ONNXModelBuilder, name: String) throws -> (ModelSpec, QuantizeResult) {
+        let swl = try scratchDirectory() + "/\(name).swl"
+        let spec = try importONNX(bytes: b.serialized(), path: "\(name).onnx", options: ImportOptions())
+        try Data(encodeSWL(spec)).write(to: URL(fileURLWithPath: swl))
+        var o = QuantizeOptions(calibrationDir: repoFile("models/digits/calibration"))
+        o.maxImages = 8
+        o.progress = false
+        return (spec, try quantizeModel(try PackedModel(path: swl), o))
+    }
+
     /// x [1, 1, size, size] → Conv 'conv' (`filters` 3×3, pads 1) → `then` 'f' (if any) → y, with the
     /// digits model's pre-processing metadata so that it can be calibrated on models/digits/calibration.
     static func conv(size: Int64, filters: Int64, then: (op: String, attrs: [ONNXAttribute])?) -> ONNXModelBuilder {
@@ -110,15 +121,7 @@ import Testing
         for k in [OpKind.max, .min, .pow] { #expect(Op.binary(k, .none).int8Form == .none) }
         // The digits images' range after the model's pre-processing (0...1), as calibrated.
         let x = ONNXConformanceTests.convClip(lo: 0, hi: 6).1.map { $0 / 255 }
-        let b = Self.conv(size: 8, filters: 4, then: ("Gelu", []))
-        let dir = try scratchDirectory()
-        let swl = dir + "/convgelu.swl"
-        let spec = try importONNX(bytes: b.serialized(), path: "convgelu.onnx", options: ImportOptions())
-        try Data(encodeSWL(spec)).write(to: URL(fileURLWithPath: swl))
-        var o = QuantizeOptions(calibrationDir: repoFile("models/digits/calibration"))
-        o.maxImages = 8
-        o.progress = false
-        let result = try quantizeModel(try PackedModel(path: swl), o)
+        let (spec, result) = try Self.importAndQuantize(Self.conv(size: 8, filters: 4, then: ("Gelu", [])), name: "convgelu")
         let kinds = result.spec.nodes.map { $0.op.kind }
         #expect(kinds == [.quantize, .conv2d, .dequantize, .activation], "\(kinds.map(\.name))")
         let t = ONNXConformanceTests()

@@ -80,22 +80,9 @@ import Testing
         for k in [OpKind.reduceMax, .reduceMin, .reduceProd] {
             #expect(Op.reduce(k, axes: [1], keepDims: true).int8Form == .none)
         }
-        var b = ONNXModelBuilder(opset: 13)
-        b.input("x", [1, 1, 8, 8])
-        b.initializer("w", dims: [4, 1, 3, 3], floats: ONNXConformanceTests.values(36, seed: 5).map { $0 / 4 })
-        b.node("Conv", ["x", "w"], ["c"], name: "conv", [.ints("kernel_shape", [3, 3]), .ints("pads", [1, 1, 1, 1])])
-        b.node("ReduceMax", ["c"], ["y"], name: "rmax", [.ints("axes", [1]), .int("keepdims", 1)])
-        b.output("y")
-        b.metadata("swiftlet.mean", "[0, 0, 0]")
-        b.metadata("swiftlet.std", "[255, 255, 255]")
-        let dir = try scratchDirectory()
-        let swl = dir + "/convmax.swl"
-        let spec = try importONNX(bytes: b.serialized(), path: "convmax.onnx", options: ImportOptions())
-        try Data(encodeSWL(spec)).write(to: URL(fileURLWithPath: swl))
-        var o = QuantizeOptions(calibrationDir: repoFile("models/digits/calibration"))
-        o.maxImages = 8
-        o.progress = false
-        let result = try quantizeModel(try PackedModel(path: swl), o)
+        // At opset 20 (ElementwiseOpsTests.conv) without an axes input: the maximum over every axis.
+        let b = ElementwiseOpsTests.conv(size: 8, filters: 4, then: ("ReduceMax", [.int("keepdims", 1)]))
+        let (_, result) = try ElementwiseOpsTests.importAndQuantize(b, name: "convmax")
         let kinds = result.spec.nodes.map { $0.op.kind }
         #expect(kinds == [.quantize, .conv2d, .dequantize, .reduceMax], "\(kinds.map(\.name))")
     }
