@@ -277,6 +277,20 @@ import Testing
         #expect(m.contains("node 'cast' (Cast, opset 24): Cast to ONNX element type \(to) is not supported"), "\(m)")
     }
 
+    /// A constant Cast to float16 rounds to float16's precision (and back to float, exactly): 1 + 2^-12
+    /// is 1 in float16, 1 + 2^-10 is kept, 70000 overflows to infinity.
+    @Test func foldedCastToFloat16Rounds() throws {
+        var b = ONNXModelBuilder(opset: 13)
+        b.input("x", [1, 3])
+        b.initializer("c", dims: [3], floats: [1 + 1.0 / 4096, 1 + 1.0 / 1024, 70000])
+        b.node("Cast", ["c"], ["h"], name: "to16", [.int("to", 10)])
+        b.node("Cast", ["h"], ["k"], name: "to32", [.int("to", 1)])
+        b.node("Add", ["x", "k"], ["y"], name: "add")
+        b.output("y")
+        let (_, y) = try run(b, [0, 0, 0])
+        #expect(y == [1, 1 + 1.0 / 1024, .infinity], "\(y)")
+    }
+
     /// The version table (tools/onnx/op_versions.py) covers exactly the ops the importer maps, and
     /// every op imports at least at the opsets the importer was written for (11-21).
     @Test func everyMappedOpHasVersions() {
