@@ -291,6 +291,26 @@ import Testing
         #expect(y == [1, 1 + 1.0 / 1024, .infinity], "\(y)")
     }
 
+    /// LogSoftmax before opset 13 is over `axis` and every axis after it (the node tests are all opset 13):
+    /// axis 0 of [2, 3] is over all six values; from 13, axis 0 alone.
+    @Test(arguments: [11, 13])
+    func logSoftmaxAxesByOpset(opset: Int) throws {
+        var b = ONNXModelBuilder(opset: opset)
+        b.input("x", [2, 3])
+        b.node("LogSoftmax", ["x"], ["y"], name: "lsm", [.int("axis", 0)])
+        b.output("y")
+        let x: [Float] = [1, -2, 3, 0.5, 100, -4]
+        let (_, y) = try run(b, x)
+        var want = [Float](repeating: 0, count: 6)
+        for i in 0..<6 {
+            let group = opset < 13 ? Array(0..<6) : [i % 3, i % 3 + 3]
+            let m = group.map { Double(x[$0]) }.max()!
+            let lse = m + Foundation.log(group.map { Foundation.exp(Double(x[$0]) - m) }.reduce(0, +))
+            want[i] = Float(Double(x[i]) - lse)
+        }
+        expectClose(y, want, "LogSoftmax axis 0 at opset \(opset)")
+    }
+
     /// The version table (tools/onnx/op_versions.py) covers exactly the ops the importer maps, and
     /// every op imports at least at the opsets the importer was written for (11-21).
     @Test func everyMappedOpHasVersions() {

@@ -249,6 +249,11 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 6, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
     ],
+    "LogSoftmax": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
     "MatMul": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 9, imported: true, change: ""),

@@ -98,11 +98,28 @@ extension NodeContext {
 }
 
 /// Softmax over one axis: from opset 13 the axis alone (default -1); before, ONNX's flattened form
-/// over `axis` and every axis after it (default 1).
+/// over `axis` and every axis after it (default 1). LogSoftmax over the same axes, composed without
+/// overflow: d = x − ReduceMax(x), y = d − Log(ReduceSum(Exp(d))) (float32; no new kernel).
 extension NodeContext {
     static let softmaxRules: [String: ImportRule] = [
         "Softmax": { c throws(SwiftletError) in try c.softmax() },
+        "LogSoftmax": { c throws(SwiftletError) in try c.logSoftmax() },
     ]
+
+    mutating func logSoftmax() throws(SwiftletError) {
+        let x = try shape(0)
+        let axis = try normAxis(try attrs.int("axis", opset >= 13 ? -1 : 1), x.count, fail)
+        let axes = opset >= 13 ? [axis] : Array(axis..<x.count)
+        let reduced = try Op.mean(axes: axes, keepDims: true).outputShape([x], where: location)
+        let m = try intermediate(.reduce(.reduceMax, axes: axes, keepDims: true), reduced, inputs: [try input(0)], "max")
+        let d = try intermediate(.binary(.sub, .none), x, inputs: [try input(0), m], "shifted")
+        let e = try intermediate(.activation(Activation(.exp)), x, inputs: [d], "exp")
+        let mean = try intermediate(.mean(axes: axes, keepDims: true), reduced, inputs: [e], "mean")
+        let count = g.constant("\(name)/count", [], [Float(axes.reduce(1) { $0 * x[$1] })])
+        let sum = try intermediate(.binary(.mul, .none), reduced, inputs: [mean, count], "sum")
+        let lse = try intermediate(.activation(Activation(.log)), reduced, inputs: [sum], "log")
+        try produce(.binary(.sub, .none), x, inputs: [d, lse])
+    }
 
     mutating func softmax() throws(SwiftletError) {
         let x = try shape(0)
