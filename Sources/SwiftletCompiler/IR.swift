@@ -105,6 +105,9 @@ public final class IRGraph {
     public var nodes: [IRNode] = []
     public var inputs: [Int] = []
     public var outputs: [Int] = []
+    /// The graph's own name for each output, where it has one apart from its value's (an ONNX output
+    /// written by an Identity or Dropout is its input's value); lowering names an output's copy by it.
+    public var outputNames: [String] = []
 
     public init() {}
 

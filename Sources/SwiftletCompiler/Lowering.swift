@@ -40,14 +40,26 @@ public struct Lowering {
             }
         }
         for n in g.nodes { try l.lowerNode(n) }
-        for o in g.outputs {
-            guard g.values[o].constant == nil, let t = l.plainOf[o] ?? l.nhwcOf[o] else {
-                throw .invalidModel(detail: "graph output '\(g.values[o].name)' is a constant or an input", hint: "remove it from the model's outputs")
+        for (k, o) in g.outputs.enumerated() {
+            let val = g.values[o]
+            if val.isInt {
+                throw .invalidModel(detail: "graph output '\(val.name)' is an integer tensor (computed at import, e.g. by Shape or Size); Swiftlet's outputs are float32",
+                                    hint: "remove it from the model's outputs, or Cast it to float in the model")
             }
-            if l.spec.inputs.contains(t) {
-                throw .invalidModel(detail: "graph output '\(g.values[o].name)' is the graph input itself", hint: "remove it from the model's outputs")
+            // A graph output that is a constant, a graph input or already another output gets its own
+            // copy (an identity Transpose, which never shares bytes): an output never aliases an input
+            // in the arena, so reading it never sees an input the caller overwrote, and vice versa.
+            let copy = val.constant != nil || (l.plainOf[o] ?? l.nhwcOf[o]).map { l.spec.inputs.contains($0) || l.spec.outputs.contains($0) } ?? true
+            var t: Int
+            if copy {
+                let source = l.nhwcOf[o] != nil ? l.nhwcOf[o]! : try l.asPlain(o)
+                let layout = l.spec.tensors[source].layout
+                let name = k < g.outputNames.count ? g.outputNames[k] : val.name
+                t = try l.emit(.transpose(perm: Array(0..<l.spec.tensors[source].shape.count)), name + ".copy", [source], out: name, layout)
+            } else {
+                t = l.plainOf[o] ?? l.nhwcOf[o]!
+                l.spec.tensors[t].name = val.name
             }
-            l.spec.tensors[t].name = g.values[o].name
             l.spec.outputs.append(t)
         }
         _ = planArena(&l.spec, reorder: !keepOrder)
@@ -177,7 +189,8 @@ public struct Lowering {
         case .prelu: try lowerBinary(.prelu, n, n.inputs[0], n.inputs[1])
         case .activation(let act): try lowerActivation(n, act)
         case .maxPool, .avgPool, .resize: try lowerInNHWC(n, op)
-        case .mean(let axes, let keep): try lowerReduceMean(n, axes, keep)
+        case .mean(let axes, let keep): try lowerReduce(n, axes, keep) { .mean(axes: $0, keepDims: $1) }
+        case .reduce(let kind, let axes, let keep): try lowerReduce(n, axes, keep) { .reduce(kind, axes: $0, keepDims: $1) }
         case .concat(let axis): try lowerConcat(n, axis)
         case .softmax(let axis, let toEnd): try lowerSoftmax(n, axis, toEnd)
         case .pad(let p): try lowerPad(n, p)
@@ -285,22 +298,23 @@ public struct Lowering {
         setOut(n, try emit(op, n.name, [x], out: outName, .nhwc), .nhwc)
     }
 
-    mutating func lowerReduceMean(_ n: IRNode, _ axes: [Int], _ keep: Bool) throws(SwiftletError) {
+    /// Mean, or ReduceMax / ReduceMin / ReduceProd (`op` makes the op for physical axes and keepdims).
+    mutating func lowerReduce(_ n: IRNode, _ axes: [Int], _ keep: Bool, _ op: (_ axes: [Int], _ keepDims: Bool) -> Op) throws(SwiftletError) {
         let outName = g.values[n.output].name
         let x = n.inputs[0]
         if g.values[x].shape.count == 4, let t = nhwcOf[x] {
             let phys = axes.map { Lowering.l2p[$0] }.sorted()
             if keep {
-                setOut(n, try emit(.mean(axes: phys, keepDims: true), n.name, [t], out: outName, .nhwc), .nhwc)
+                setOut(n, try emit(op(phys, true), n.name, [t], out: outName, .nhwc), .nhwc)
                 return
             }
             let remaining = (0..<4).filter { !phys.contains($0) }.map { Lowering.p2l[$0] }
             if remaining == remaining.sorted() {
-                setOut(n, try emit(.mean(axes: phys, keepDims: false), n.name, [t], out: outName, .plain), .plain)
+                setOut(n, try emit(op(phys, false), n.name, [t], out: outName, .plain), .plain)
                 return
             }
         }
-        setOut(n, try emit(.mean(axes: axes.sorted(), keepDims: keep), n.name, [try asPlain(x)], out: outName, .plain), .plain)
+        setOut(n, try emit(op(axes.sorted(), keep), n.name, [try asPlain(x)], out: outName, .plain), .plain)
     }
 
     mutating func lowerConcat(_ n: IRNode, _ axis: Int) throws(SwiftletError) {

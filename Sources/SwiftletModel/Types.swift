@@ -29,8 +29,8 @@ public func typeProblem(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) 
         let table = inputs[1]
         return activationInt8(inputs[0]) && activationInt8(output) && table.dtype == .int8 && table.storage == .weights
             ? nil : "Lookup takes quantized int8 and an int8 weights table to quantized int8, not \(describe())"
-    case .conv2d, .fullyConnected, .binary, .activation, .prelu, .maxPool, .avgPool, .mean, .concat, .resize, .pad,
-         .slice, .transpose, .reshape:
+    case .conv2d, .fullyConnected, .binary, .activation, .prelu, .maxPool, .avgPool, .mean, .reduce, .concat, .resize,
+         .pad, .slice, .transpose, .reshape:
         break
     }
     if allFloat { return nil }
@@ -86,8 +86,8 @@ private func int8Check(_ op: Op, _ inputs: [TensorInfo], _ output: TensorInfo) -
         return a.isClamp ? .runs : .problem("\(name) int8 can fuse only relu or clip, not \(a.text)")
     case .mean, .prelu:
         return inputs.allSatisfy(activationInt8) && activationInt8(output) ? .runs : .notThisForm
-    case .activation, .softmax, .maxPool, .avgPool, .concat, .resize, .pad, .slice, .transpose, .reshape, .quantize,
-         .dequantize, .lookup:
+    case .activation, .softmax, .maxPool, .avgPool, .reduce, .concat, .resize, .pad, .slice, .transpose, .reshape,
+         .quantize, .dequantize, .lookup:
         // An activation's int8 form is a Lookup; the others are checked above.
         return .notThisForm
     }

@@ -308,8 +308,12 @@ struct ONNXExporter {
             let s = fresh(out + ".sigmoid")
             node("Sigmoid", [x], [s], name: name + ".sigmoid")
             node("Mul", [x, s], [out], name: name)
-        case .abs, .neg, .sqrt, .exp, .log, .erf, .reciprocal, .floor, .ceil, .softplus, .mish:
+        case .abs, .neg, .sqrt, .exp, .log, .erf, .reciprocal, .floor, .ceil, .softplus, .mish, .sin, .cos, .tan, .asin,
+             .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh, .sign, .round, .softsign:
             node(a.onnxOpType, [x], [out], name: name)
+        case .thresholdedRelu: node("ThresholdedRelu", [x], [out], name: name, [.float("alpha", a.a)])
+        case .celu: node("Celu", [x], [out], name: name, [.float("alpha", a.a)])
+        case .shrink: node("Shrink", [x], [out], name: name, [.float("lambd", a.a), .float("bias", a.b)])
         case .gelu: node("Gelu", [x], [out], name: name, a.a == 1 ? [.string("approximate", "tanh")] : [])
         case .elu: node("Elu", [x], [out], name: name, [.float("alpha", a.a)])
         case .selu: node("Selu", [x], [out], name: name, [.float("alpha", a.a), .float("gamma", a.b)])
@@ -370,7 +374,8 @@ struct ONNXExporter {
             try emitNCHWView(n, .none) { e, out throws(SwiftletError) in
                 e.node(isMax ? "MaxPool" : "AveragePool", [v], [out], name: n.name, attrs)
             }
-        case .mean(let axes, let keep): try mean(n, axes, keep)
+        case .mean(let axes, let keep): try reduce(n, "ReduceMean", axes, keep)
+        case .reduce(let kind, let axes, let keep): try reduce(n, kind.name, axes, keep)
         case .concat(let axis):
             let l = layoutCase(all)
             if l.allNHWC {
@@ -512,7 +517,8 @@ struct ONNXExporter {
         }
     }
 
-    mutating func mean(_ n: NodeInfo, _ axes: [Int], _ keep: Bool) throws(SwiftletError) {
+    /// ReduceMean (a GlobalAveragePool over H and W), ReduceMax, ReduceMin or ReduceProd (`type`).
+    mutating func reduce(_ n: NodeInfo, _ type: String, _ axes: [Int], _ keep: Bool) throws(SwiftletError) {
         let x = n.inputs[0], t = n.outputs[0]
         if isNHWC(x) {
             let logicalAxes = axes.map { Shape.nhwcToNCHW.firstIndex(of: $0) ?? $0 }.sorted()
@@ -521,11 +527,11 @@ struct ONNXExporter {
             let outFits = keep ? isNHWC(t) : (!isNHWC(t) && remaining == remaining.sorted())
             if outFits {
                 let v = try logical(x, for: n)
-                if keep && logicalAxes == [2, 3] {
+                if keep && logicalAxes == [2, 3] && type == "ReduceMean" {
                     try emitLogical(n, .none) { e, out throws(SwiftletError) in e.node("GlobalAveragePool", [v], [out], name: n.name) }
                 } else {
                     try emitLogical(n, .none) { e, out throws(SwiftletError) in
-                        e.node("ReduceMean", [v], [out], name: n.name,
+                        e.node(type, [v], [out], name: n.name,
                                [.ints("axes", logicalAxes.map { Int64($0) }), .int("keepdims", keep ? 1 : 0)])
                     }
                 }
@@ -534,7 +540,7 @@ struct ONNXExporter {
         }
         let v = try physical(x, for: n)
         try emitPhysical(n, .none) { e, out throws(SwiftletError) in
-            e.node("ReduceMean", [v], [out], name: n.name, [.ints("axes", axes.map { Int64($0) }), .int("keepdims", keep ? 1 : 0)])
+            e.node(type, [v], [out], name: n.name, [.ints("axes", axes.map { Int64($0) }), .int("keepdims", keep ? 1 : 0)])
         }
     }
 
@@ -662,6 +668,23 @@ extension Activation {
         case .selu: return "Selu"
         case .softplus: return "Softplus"
         case .mish: return "Mish"
+        case .sin: return "Sin"
+        case .cos: return "Cos"
+        case .tan: return "Tan"
+        case .asin: return "Asin"
+        case .acos: return "Acos"
+        case .atan: return "Atan"
+        case .sinh: return "Sinh"
+        case .cosh: return "Cosh"
+        case .asinh: return "Asinh"
+        case .acosh: return "Acosh"
+        case .atanh: return "Atanh"
+        case .sign: return "Sign"
+        case .round: return "Round"
+        case .softsign: return "Softsign"
+        case .thresholdedRelu: return "ThresholdedRelu"
+        case .celu: return "Celu"
+        case .shrink: return "Shrink"
         default: return text
         }
     }

@@ -327,7 +327,9 @@ struct ONNXImporter {
             }
             var shape: [Int] = []
             var dynamic = false
+            var empty = false
             for d in tt.shape.dim {
+                if case .dimValue(let dv)? = d.value, dv == 0 { empty = true }
                 if case .dimValue(let dv)? = d.value, dv > 0 { shape.append(Int(d.dimValue)) } else {
                     shape.append(-1)
                     dynamic = true
@@ -341,6 +343,8 @@ struct ONNXImporter {
                     throw .invalidModel(detail: "--input-shape \(Shape.text(s)) disagrees with input '\(vi.name)' \(dimsText(tt)) at axis \(i)", hint: "")
                 }
                 shape = s
+            } else if empty {
+                throw .invalidModel(detail: "\(path): input '\(vi.name)' has shape \(dimsText(tt)): a dimension of 0 is an empty tensor (or an exporter's unknown size), and Swiftlet's tensors are never empty; pass --input-shape with every dimension, e.g. --input-shape 1,3,224,224", hint: "")
             } else if dynamic {
                 throw .invalidModel(detail: "\(path): input '\(vi.name)' has a dynamic shape \(dimsText(tt)); pass --input-shape with every dimension, e.g. --input-shape 1,3,224,224", hint: "")
             }
@@ -368,6 +372,7 @@ struct ONNXImporter {
                 throw .invalidModel(detail: "\(path): graph output '\(o.name)' is not produced by any node", hint: "the ONNX file is inconsistent; export it again")
             }
             g.outputs.append(v)
+            g.outputNames.append(o.name)
         }
         return g
     }
@@ -404,8 +409,22 @@ struct ONNXImporter {
 
         // Inference-mode no-ops.
         if op == "Identity" || op == "Dropout" {
+            if op == "Dropout" {
+                // Training mode (input 2 from opset 12) with a non-zero ratio drops values at random.
+                let ratio = c.constFloats(1)?.first ?? 0.5
+                if c.has(2) {
+                    guard let t = c.constFloats(2), t.count == 1 else { throw c.unsupported("training_mode must be a constant") }
+                    if t[0] != 0 && ratio != 0 {
+                        throw c.unsupported("training_mode = true with ratio \(ratio) drops values at random; export the model in eval mode (model.eval())")
+                    }
+                }
+                // The mask (bool) is all true in inference: a constant, which folds where it is read.
+                if node.output.count > 1 && !node.output[1].isEmpty {
+                    let x = try c.shape(0)
+                    c.ids[node.output[1]] = g.add(IRValue(name: node.output[1], shape: x, isInt: true, constant: .ints([Int64](repeating: 1, count: Shape.count(x) ?? 0))))
+                }
+            }
             c.alias(try c.input(0))
-            // Dropout's optional mask output is never needed in inference.
             return
         }
         // Constant folding: every input constant (Shape is constant whenever the shape is static).
@@ -416,6 +435,16 @@ struct ONNXImporter {
         }
         for i in ins where i >= 0 && g.values[i].isInt && g.values[i].constant == nil {
             throw c.unsupported("integer tensors computed at run time are not supported")
+        }
+        // A run-time tensor is float32 here, so a Cast of one to float is a no-op (function bodies
+        // such as CastLike's write them); to any other type it would change what the graph holds.
+        if op == "Cast" {
+            let to = try attrs.int("to", nil)
+            guard to == 1 else {
+                throw c.unsupported("a Cast of a run-time float32 tensor is supported only to float (ONNX element type 1, a no-op), not to element type \(to); run-time tensors are float32")
+            }
+            c.alias(try c.input(0))
+            return
         }
         guard let rule = NodeContext.rules[op] else { throw c.unsupported(NodeContext.unsupportedHint(op)) }
         try rule(&c)
@@ -455,25 +484,27 @@ func normAxis(_ a: Int, _ rank: Int, _ fail: (String, String) -> SwiftletError) 
     return r
 }
 
-/// Explicit pads `[top, left, bottom, right]` from `pads` or `auto_pad`.
+/// Explicit pads `[begin…, end…]` (`[top, left, bottom, right]` in 2-D, `[begin, end]` in 1-D) from
+/// `pads` or `auto_pad`, for as many spatial axes as `inSize` has.
 func spatialPads(_ attrs: Attributes, inSize: [Int], kernel: [Int], strides: [Int], dilations: [Int],
                  fail: (String, String) -> SwiftletError) throws(SwiftletError) -> [Int] {
+    let d = inSize.count
+    let zeros = [Int](repeating: 0, count: 2 * d)
     let auto = try attrs.string("auto_pad", "NOTSET")
     switch auto {
     case "NOTSET":
-        let p = try attrs.ints("pads", [0, 0, 0, 0], count: 4, in: 0...OpLimits.window)
-        return [p[0], p[1], p[2], p[3]]
+        return try attrs.ints("pads", zeros, count: 2 * d, in: 0...OpLimits.window)
     case "VALID":
-        return [0, 0, 0, 0]
+        return zeros
     case "SAME_UPPER", "SAME_LOWER":
-        var begin = [0, 0], end = [0, 0]
-        for i in 0..<2 {
+        var begin = [Int](repeating: 0, count: d), end = begin
+        for i in 0..<d {
             let out = (inSize[i] + strides[i] - 1) / strides[i]
             let total = max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - inSize[i])
             let small = total / 2
             if auto == "SAME_UPPER" { begin[i] = small; end[i] = total - small } else { begin[i] = total - small; end[i] = small }
         }
-        return [begin[0], begin[1], end[0], end[1]]
+        return begin + end
     default:
         throw fail("auto_pad '\(auto)' is not valid", "")
     }

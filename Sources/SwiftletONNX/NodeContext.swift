@@ -80,9 +80,14 @@ struct NodeContext {
     mutating func intermediate(_ op: Op, _ outShape: [Int], inputs: [Int], _ suffix: String) throws(SwiftletError) -> Int {
         // The IR keeps a fused activation beside the op (`IRNode.activation`), not in it: one given here would be lost.
         precondition(op.fusedActivation.map { $0.kind == ActivationKind.none } ?? true, "NodeContext.intermediate: give the activation its own node")
+        return try intermediateIR(.op(op), outShape, inputs: inputs, suffix)
+    }
+
+    /// `intermediate` for any import-graph op (a Gemm or MatMul, which lowering rewrites).
+    mutating func intermediateIR(_ irop: IROp, _ outShape: [Int], inputs: [Int], _ suffix: String) throws(SwiftletError) -> Int {
         if let problem = shapeProblem(outShape) { throw fail("computed output shape \(Shape.text(outShape)) \(problem)") }
         let v = g.add(IRValue(name: "\(name)/\(suffix)", shape: outShape))
-        g.nodes.append(IRNode(name: "\(name)/\(suffix)", op: .op(op), inputs: inputs, output: v))
+        g.nodes.append(IRNode(name: "\(name)/\(suffix)", op: irop, inputs: inputs, output: v))
         return v
     }
 
@@ -112,7 +117,7 @@ struct NodeContext {
         case "GridSample", "NonMaxSuppression", "TopK", "Loop", "If", "Scan":
             return "dynamic or control-flow ops are not supported; move it out of the exported graph (do it in post-processing)"
         case "ConvTranspose": return "replace it with Resize + Conv"
-        case "Gather", "Cast", "ConstantOfShape", "Range", "Expand", "Where", "Equal":
+        case "Gather", "ConstantOfShape", "Range", "Where", "Equal":
             return "it computes on run-time data; it is supported only when its inputs are constant (pass --input-shape to make shapes static)"
         default: return ""
         }

@@ -95,8 +95,8 @@ func refitAttributes(_ spec: inout ModelSpec, _ i: Int) throws(SwiftletError) {
     case .slice(var s):
         s.sizes = y
         spec.nodes[i].op = .slice(s)
-    case .conv2d, .fullyConnected, .binary, .activation, .prelu, .maxPool, .avgPool, .mean, .concat, .softmax, .resize, .pad,
-         .transpose, .quantize, .dequantize, .lookup:
+    case .conv2d, .fullyConnected, .binary, .activation, .prelu, .maxPool, .avgPool, .mean, .reduce, .concat, .softmax,
+         .resize, .pad, .transpose, .quantize, .dequantize, .lookup:
         break  // no attribute counts channels
     }
     let shape = try spec.nodes[i].op.outputShape(ins, where: "node '\(node.name)' after pruning")

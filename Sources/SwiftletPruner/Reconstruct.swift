@@ -10,8 +10,8 @@ func isPointwise(_ op: Op) -> Bool {
     case .conv2d(let c): return c.groups == 1 && c.kernelH == 1 && c.kernelW == 1 && c.padTop == 0 && c.padLeft == 0
         && c.padBottom == 0 && c.padRight == 0
     case .fullyConnected: return true
-    case .binary, .activation, .prelu, .maxPool, .avgPool, .mean, .concat, .softmax, .resize, .pad, .slice, .transpose,
-         .reshape, .quantize, .dequantize, .lookup:
+    case .binary, .activation, .prelu, .maxPool, .avgPool, .mean, .reduce, .concat, .softmax, .resize, .pad, .slice,
+         .transpose, .reshape, .quantize, .dequantize, .lookup:
         return false
     }
 }

@@ -73,11 +73,17 @@ extension StepBuilder {
         return quantized ? .poolQS8(step(Int8.self), zeroPoint: xq.zeroPoint) : .pool(step(Float.self))
     }
 
+    /// The reduction plan over `axes` of the input (Mean's, and ReduceMax, ReduceMin and ReduceProd's).
     @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
-    func mean(_ axes: [Int], _ fx: inout PrepareEffects) throws(SwiftletError) -> Step {
+    func meanPlan(_ axes: [Int]) -> MeanPlan {
         var reduced = [Bool](repeating: false, count: 6)
         for a in axes { reduced[6 - xShape.count + a] = true }
-        let plan = MeanPlan(dims: Dims6(xShape), reduced: reduced)
+        return MeanPlan(dims: Dims6(xShape), reduced: reduced)
+    }
+
+    @_optimize(size)  // runs at load: size before speed (docs/benchmarks.md, "Board binary size")
+    func mean(_ axes: [Int], _ fx: inout PrepareEffects) throws(SwiftletError) -> Step {
+        let plan = meanPlan(axes)
         guard quantized else { return .mean(MeanStep(x: f32(0), plan: plan, y: y)) }
         // int8 always gets the int8 kernel and its int32 sums: the planned scratch (`scratchBytes`),
         // or, should a node have none, a block of its own (owned like the packed weights).

@@ -140,6 +140,7 @@ struct StepBuilder {
         case .maxPool(let p): return pool(p, isMax: true)
         case .avgPool(let p): return pool(p, isMax: false)
         case .mean(let axes, _): return try mean(axes, &fx)
+        case .reduce(let kind, let axes, _): return .reduce(MeanStep(x: f32(0), plan: meanPlan(axes), y: y), kind)
         case .concat(let axis): return concat(axis)
         case .softmax(let axis, let toEnd): return softmax(axis, toEnd: toEnd)
         case .resize(let r): return .resize(ResizeStep(x: f32(0), xShape: xShape, y: y, params: r))

@@ -14,6 +14,8 @@ indirect enum Step {
     case activation(ActivationStep)
     case pool(PoolStep<Float>)
     case mean(MeanStep<Float>)
+    /// ReduceMax, ReduceMin or ReduceProd (the kind).
+    case reduce(MeanStep<Float>, OpKind)
     case concat(ConcatStep)
     case softmax(SoftmaxStep<Float>)
     case resize(ResizeStep)
@@ -67,6 +69,8 @@ indirect enum Step {
             }
         case .mean(let s):
             meanF32_reference(x: s.x, plan: s.plan, y: s.y)
+        case .reduce(let s, let kind):
+            reduceF32_reference(kind: kind, x: s.x, plan: s.plan, y: s.y)
         case .concat(let s):
             if s.wide {
                 concat_reference(inputs: s.inputs32, chunks: s.chunks, offsets: s.offsets, rowLength: s.rowLength, outer: s.outer,

@@ -7,7 +7,7 @@ import SwiftletQuantizer
 import SwiftletRuntime
 import Testing
 
-// The float-only element-wise ops of #19 (Abs … Selu as activations, Max, Min, Pow as binary ops). The
+// The float-only element-wise ops of #19 (Abs … Selu, Sin … Shrink as activations, Max, Min, Pow as binary ops). The
 // ONNX node tests hold each standalone op to the ONNX reference; these cover what they do not: the
 // activation fused into a Conv (both kernel paths), the int8 conversion keeping them float, Max of
 // three broadcast inputs with NaN, values at the edges of Softplus and Mish, and the .swl round trip.
@@ -29,7 +29,35 @@ import Testing
         ("Gelu", [.string("approximate", "tanh")], { x in 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x))) }),
         ("Elu", [.float("alpha", 0.5)], { $0 < 0 ? 0.5 * (Foundation.exp($0) - 1) : $0 }),
         ("Selu", [.float("alpha", 2), .float("gamma", 3)], { $0 <= 0 ? 3 * (2 * Foundation.exp($0) - 2) : 3 * $0 }),
+        ("Sin", [], { Foundation.sin($0) }),
+        ("Cos", [], { Foundation.cos($0) }),
+        ("Tan", [], { Foundation.tan($0) }),
+        ("Asin", [], { Foundation.asin($0) }),
+        ("Acos", [], { Foundation.acos($0) }),
+        ("Atan", [], { Foundation.atan($0) }),
+        ("Sinh", [], { Foundation.sinh($0) }),
+        ("Cosh", [], { Foundation.cosh($0) }),
+        ("Asinh", [], { Foundation.asinh($0) }),
+        ("Acosh", [], { Foundation.acosh($0) }),
+        ("Atanh", [], { Foundation.atanh($0) }),
+        ("Sign", [], { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }),
+        ("Round", [], { $0.rounded(.toNearestOrEven) }),
+        ("Softsign", [], { $0 / (1 + abs($0)) }),
+        ("ThresholdedRelu", [.float("alpha", 0.25)], { $0 > 0.25 ? $0 : 0 }),
+        ("Celu", [.float("alpha", 2)], { max(0, $0) + min(0, 2 * (Foundation.exp($0 / 2) - 1)) }),
+        ("Shrink", [.float("lambd", 0.5), .float("bias", 0.25)], { $0 < -0.5 ? $0 + 0.25 : ($0 > 0.5 ? $0 - 0.25 : 0) }),
     ]
+
+    /// `b` imported, then quantized to int8 calibrated on 8 of models/digits/calibration: the float spec and the result.
+    static func importAndQuantize(_ b: ONNXModelBuilder, name: String) throws -> (ModelSpec, QuantizeResult) {
+        let swl = try scratchDirectory() + "/\(name).swl"
+        let spec = try importONNX(bytes: b.serialized(), path: "\(name).onnx", options: ImportOptions())
+        try Data(encodeSWL(spec)).write(to: URL(fileURLWithPath: swl))
+        var o = QuantizeOptions(calibrationDir: repoFile("models/digits/calibration"))
+        o.maxImages = 8
+        o.progress = false
+        return (spec, try quantizeModel(try PackedModel(path: swl), o))
+    }
 
     /// x [1, 1, size, size] → Conv 'conv' (`filters` 3×3, pads 1) → `then` 'f' (if any) → y, with the
     /// digits model's pre-processing metadata so that it can be calibrated on models/digits/calibration.
@@ -84,7 +112,7 @@ import Testing
     /// The new activations have no int8 table: a Conv → Gelu stays an int8 Conv and a float Gelu
     /// behind a Dequantize, and every older activation keeps its int8 form.
     @Test func int8KeepsThemFloat() throws {
-        for k in 0...ActivationKind.mish.rawValue {
+        for k in 0...ActivationKind.shrink.rawValue {
             let a = Activation(ActivationKind(rawValue: k)!)
             let float = k > ActivationKind.silu.rawValue
             #expect(a.hasInt8Table == !float, "\(a.text)")
@@ -93,15 +121,7 @@ import Testing
         for k in [OpKind.max, .min, .pow] { #expect(Op.binary(k, .none).int8Form == .none) }
         // The digits images' range after the model's pre-processing (0...1), as calibrated.
         let x = ONNXConformanceTests.convClip(lo: 0, hi: 6).1.map { $0 / 255 }
-        let b = Self.conv(size: 8, filters: 4, then: ("Gelu", []))
-        let dir = try scratchDirectory()
-        let swl = dir + "/convgelu.swl"
-        let spec = try importONNX(bytes: b.serialized(), path: "convgelu.onnx", options: ImportOptions())
-        try Data(encodeSWL(spec)).write(to: URL(fileURLWithPath: swl))
-        var o = QuantizeOptions(calibrationDir: repoFile("models/digits/calibration"))
-        o.maxImages = 8
-        o.progress = false
-        let result = try quantizeModel(try PackedModel(path: swl), o)
+        let (spec, result) = try Self.importAndQuantize(Self.conv(size: 8, filters: 4, then: ("Gelu", [])), name: "convgelu")
         let kinds = result.spec.nodes.map { $0.op.kind }
         #expect(kinds == [.quantize, .conv2d, .dequantize, .activation], "\(kinds.map(\.name))")
         let t = ONNXConformanceTests()
@@ -142,11 +162,11 @@ import Testing
             let op = Op.binary(k, Activation(.gelu, 1))
             #expect(try Op.decode(kind: k, attrs: op.encode(), where: "n") == op)
         }
-        for k in ActivationKind.abs.rawValue...ActivationKind.mish.rawValue {
+        for k in ActivationKind.abs.rawValue...ActivationKind.shrink.rawValue {
             let op = Op.activation(Activation(ActivationKind(rawValue: k)!, 0.5, 2))
             #expect(try Op.decode(kind: .activation, attrs: op.encode(), where: "n") == op)
         }
-        let past = ActivationKind.mish.rawValue + 1
+        let past = ActivationKind.shrink.rawValue + 1
         #expect(throws: SwiftletError.self) { try Op.decode(kind: .activation, attrs: [past, 0, 0], where: "n") }
     }
 }

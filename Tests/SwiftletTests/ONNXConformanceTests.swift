@@ -236,10 +236,10 @@ import Testing
     @Test func unsupportedOpAtNewOpsetIsNamed() {
         var b = ONNXModelBuilder(opset: 22)
         b.input("x", [1, 4])
-        b.node("Sin", ["x"], ["y"], name: "sin1")
+        b.node("Hardmax", ["x"], ["y"], name: "hardmax1")
         b.output("y")
         let m = refusal(b)
-        #expect(m.contains("unsupported ONNX op 'Sin' (node 'sin1', opset 22)"), "\(m)")
+        #expect(m.contains("unsupported ONNX op 'Hardmax' (node 'hardmax1', opset 22)"), "\(m)")
     }
 
     /// A classical-ML model (only ai.onnx.ml imported) is told what is wrong, not "opset 1".
@@ -277,6 +277,40 @@ import Testing
         #expect(m.contains("node 'cast' (Cast, opset 24): Cast to ONNX element type \(to) is not supported"), "\(m)")
     }
 
+    /// A constant Cast to float16 rounds to float16's precision (and back to float, exactly): 1 + 2^-12
+    /// is 1 in float16, 1 + 2^-10 is kept, 70000 overflows to infinity.
+    @Test func foldedCastToFloat16Rounds() throws {
+        var b = ONNXModelBuilder(opset: 13)
+        b.input("x", [1, 3])
+        b.initializer("c", dims: [3], floats: [1 + 1.0 / 4096, 1 + 1.0 / 1024, 70000])
+        b.node("Cast", ["c"], ["h"], name: "to16", [.int("to", 10)])
+        b.node("Cast", ["h"], ["k"], name: "to32", [.int("to", 1)])
+        b.node("Add", ["x", "k"], ["y"], name: "add")
+        b.output("y")
+        let (_, y) = try run(b, [0, 0, 0])
+        #expect(y == [1, 1 + 1.0 / 1024, .infinity], "\(y)")
+    }
+
+    /// LogSoftmax before opset 13 is over `axis` and every axis after it (the node tests are all opset 13):
+    /// axis 0 of [2, 3] is over all six values; from 13, axis 0 alone.
+    @Test(arguments: [11, 13])
+    func logSoftmaxAxesByOpset(opset: Int) throws {
+        var b = ONNXModelBuilder(opset: opset)
+        b.input("x", [2, 3])
+        b.node("LogSoftmax", ["x"], ["y"], name: "lsm", [.int("axis", 0)])
+        b.output("y")
+        let x: [Float] = [1, -2, 3, 0.5, 100, -4]
+        let (_, y) = try run(b, x)
+        var want = [Float](repeating: 0, count: 6)
+        for i in 0..<6 {
+            let group = opset < 13 ? Array(0..<6) : [i % 3, i % 3 + 3]
+            let m = group.map { Double(x[$0]) }.max()!
+            let lse = m + Foundation.log(group.map { Foundation.exp(Double(x[$0]) - m) }.reduce(0, +))
+            want[i] = Float(Double(x[i]) - lse)
+        }
+        expectClose(y, want, "LogSoftmax axis 0 at opset \(opset)")
+    }
+
     /// The version table (tools/onnx/op_versions.py) covers exactly the ops the importer maps, and
     /// every op imports at least at the opsets the importer was written for (11-21).
     @Test func everyMappedOpHasVersions() {
@@ -284,9 +318,83 @@ import Testing
                 "mapped, not in the table: \(ONNXOpSupport.mappedOps.subtracting(ONNXOpSupport.tabulatedOps).sorted()); in the table, not mapped: \(ONNXOpSupport.tabulatedOps.subtracting(ONNXOpSupport.mappedOps).sorted()); run tools/onnx/op_versions.py")
         for op in ONNXOpSupport.mappedOps.sorted() {
             let r = ONNXOpSupport.importedOpsets(op)
-            // HardSwish first appears at opset 14, LayerNormalization at 17, Mish at 18, Gelu at 20: from there.
-            let first = ["HardSwish": 14, "LayerNormalization": 17, "Mish": 18, "Gelu": 20][op] ?? 11
+            // Celu first appears at opset 12, HardSwish at 14, LayerNormalization at 17, Mish at 18, Gelu at 20: from there.
+            let first = ["Celu": 12, "HardSwish": 14, "LayerNormalization": 17, "Mish": 18, "Gelu": 20][op] ?? 11
             #expect(r.contains { $0.contains(21) && $0.lowerBound <= first }, "\(op): imported at \(r)")
         }
+    }
+
+    // MARK: graph outputs that are not computed (test_identity, test_dropout_*, test_max_one_input)
+
+    /// A graph output that is the graph input (an Identity) or a constant gets its own arena bytes, a
+    /// copy, under the graph's own output name: writing the input never changes an output already read.
+    @Test func outputThatIsAnInputOrConstantIsACopy() throws {
+        var b = ONNXModelBuilder(opset: 13)
+        b.input("x", [1, 3, 2, 2])
+        b.node("Identity", ["x"], ["y"], name: "id")
+        b.node("Constant", [], ["k"], name: "k", [.floatTensor("value", dims: [2], values: [1.5, -2])])
+        b.output("y")
+        b.output("k")
+        let spec = try importONNX(bytes: b.serialized(), path: "identity.onnx", options: ImportOptions())
+        let (x, y, k) = (spec.tensors[spec.inputs[0]], spec.tensors[spec.outputs[0]], spec.tensors[spec.outputs[1]])
+        #expect(spec.outputs[0] != spec.inputs[0])
+        #expect((y.name, k.name) == ("y", "k"))
+        #expect(x.offset + x.byteCount <= y.offset || y.offset + y.byteCount <= x.offset, "input \(x.offset)+\(x.byteCount), output \(y.offset)+\(y.byteCount)")
+        let model = try PackedModel(file: MappedFile(bytes: encodeSWL(spec)), path: "identity.swl")
+        let interp = try Interpreter(model: model)
+        let v = Self.values(12)
+        interp.setInput(0, logical: v)
+        interp.invoke()
+        #expect(interp.output(0) == v)
+        #expect(interp.output(1) == [1.5, -2])
+    }
+
+    /// An integer graph output (Shape's, folded at import) is refused by name: outputs are float32.
+    @Test func integerOutputIsRefused() {
+        var b = ONNXModelBuilder(opset: 13)
+        b.input("x", [1, 3])
+        b.node("Shape", ["x"], ["s"], name: "shape")
+        b.output("s")
+        let m = refusal(b)
+        #expect(m.contains("graph output 's' is an integer tensor"), "\(m)")
+    }
+
+    /// Cast of a run-time tensor: to float a no-op, to any other type refused naming the type.
+    @Test(arguments: [1, 10, 7])
+    func castOfRunTimeTensor(to: Int64) throws {
+        var b = ONNXModelBuilder(opset: 19)
+        b.input("x", [1, 4])
+        b.node("Cast", ["x"], ["c"], name: "cast", [.int("to", to)])
+        b.node("Relu", ["c"], ["y"], name: "relu")
+        b.output("y")
+        if to == 1 {
+            let (_, y) = try run(b, [-1, 2, -3, 4])
+            #expect(y == [0, 2, 0, 4])
+        } else {
+            let m = refusal(b)
+            #expect(m.contains("unsupported ONNX op 'Cast' (node 'cast', opset 19)") && m.contains("not to element type \(to)"), "\(m)")
+        }
+    }
+
+    /// Dropout in training mode with a non-zero ratio is random: refused, not run as the identity.
+    @Test func dropoutInTrainingModeIsRefused() {
+        var b = ONNXModelBuilder(opset: 13)
+        b.input("x", [1, 4])
+        b.initializer("r", dims: [], floats: [0.5])
+        b.node("Constant", [], ["t"], name: "t", [.intTensor("value", dims: [], values: [1])])
+        b.node("Dropout", ["x", "r", "t"], ["y"], name: "drop")
+        b.output("y")
+        let m = refusal(b)
+        #expect(m.contains("unsupported ONNX op 'Dropout' (node 'drop', opset 13): training_mode = true"), "\(m)")
+    }
+
+    /// An input with a dimension of 0 (the node tests' `_empty_set`, a real ONNX file from the node-test
+    /// cache) is told so, not called dynamic.
+    @Test func emptyInputIsNamed() throws {
+        let path = ONNXNodeTests.cache + "/test_reduce_max_empty_set/model.onnx"
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var m = "accepted"
+        do { _ = try importONNX(bytes: bytes, path: "empty.onnx", options: ImportOptions()) } catch { m = error.message }
+        #expect(m.contains("input 'data' has shape [2, 0, 4]: a dimension of 0 is an empty tensor"), "\(m)")
     }
 }

@@ -42,6 +42,30 @@ public enum ActivationKind: Int32, Sendable {
     case softplus = 21
     /// `x · tanh(softplus(x))`.
     case mish = 22
+    // The trigonometric and hyperbolic functions and their inverses (ONNX's, float32 only, #19).
+    case sin = 23
+    case cos = 24
+    case tan = 25
+    case asin = 26
+    case acos = 27
+    case atan = 28
+    case sinh = 29
+    case cosh = 30
+    case asinh = 31
+    case acosh = 32
+    case atanh = 33
+    /// −1, 0 or 1 (NaN stays NaN).
+    case sign = 34
+    /// To the nearest whole number, halves to even.
+    case round = 35
+    /// `x / (1 + |x|)`.
+    case softsign = 36
+    /// `x > a ? x : 0`.
+    case thresholdedRelu = 37
+    /// `max(0, x) + min(0, a · (e^(x/a) − 1))`.
+    case celu = 38
+    /// `x < −a ? x + b : (x > a ? x − b : 0)` (lambd `a`, bias `b`).
+    case shrink = 39
 }
 
 /// An activation with its two parameters (meaning depends on the kind).
@@ -96,6 +120,23 @@ public struct Activation: Equatable, Sendable {
         case .selu: return x <= 0 ? b * (a * expf(x) - a) : b * x
         case .softplus: return Activation.softplus(x)
         case .mish: return x * tanhf(Activation.softplus(x))
+        case .sin: return sinf(x)
+        case .cos: return cosf(x)
+        case .tan: return tanf(x)
+        case .asin: return asinf(x)
+        case .acos: return acosf(x)
+        case .atan: return atanf(x)
+        case .sinh: return sinhf(x)
+        case .cosh: return coshf(x)
+        case .asinh: return asinhf(x)
+        case .acosh: return acoshf(x)
+        case .atanh: return atanhf(x)
+        case .sign: return x > 0 ? 1 : (x < 0 ? -1 : x)
+        case .round: return x.rounded(.toNearestOrEven)
+        case .softsign: return x / (1 + x.magnitude)
+        case .thresholdedRelu: return x > a ? x : 0
+        case .celu: return (x > 0 ? x : 0) + min(0, a * (expf(x / a) - 1))
+        case .shrink: return x < -a ? x + b : (x > a ? x - b : 0)
         }
     }
 
@@ -131,6 +172,23 @@ public struct Activation: Equatable, Sendable {
         case .selu: return "selu(\(a),\(b))"
         case .softplus: return "softplus"
         case .mish: return "mish"
+        case .sin: return "sin"
+        case .cos: return "cos"
+        case .tan: return "tan"
+        case .asin: return "asin"
+        case .acos: return "acos"
+        case .atan: return "atan"
+        case .sinh: return "sinh"
+        case .cosh: return "cosh"
+        case .asinh: return "asinh"
+        case .acosh: return "acosh"
+        case .atanh: return "atanh"
+        case .sign: return "sign"
+        case .round: return "round"
+        case .softsign: return "softsign"
+        case .thresholdedRelu: return "thresholdedrelu(\(a))"
+        case .celu: return "celu(\(a))"
+        case .shrink: return "shrink(\(a),\(b))"
         }
     }
 
@@ -173,7 +231,9 @@ public struct Activation: Equatable, Sendable {
         switch kind {
         case .none, .relu, .leakyRelu: return .calibrated
         // Float only (`hasInt8Table`).
-        case .abs, .neg, .sqrt, .exp, .log, .erf, .reciprocal, .floor, .ceil, .gelu, .elu, .selu, .softplus, .mish:
+        case .abs, .neg, .sqrt, .exp, .log, .erf, .reciprocal, .floor, .ceil, .gelu, .elu, .selu, .softplus, .mish,
+             .sin, .cos, .tan, .asin, .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh, .sign, .round, .softsign,
+             .thresholdedRelu, .celu, .shrink:
             return .calibrated
         case .clip: return .within(a > b ? b : a, b)
         case .sigmoid, .hardSigmoid: return .fixed(scale: 1.0 / 256, zeroPoint: -128)

@@ -40,7 +40,7 @@ extension Op {
             return .mixes
         case .binary, .activation, .prelu, .maxPool, .avgPool, .resize, .quantize, .dequantize, .lookup:
             return .perChannel
-        case .mean(let axes, _):
+        case .mean(let axes, _), .reduce(_, let axes, _):
             return axes.contains(x.count - 1) ? .opaque : .perChannel
         case .softmax(let axis, let toEnd):
             return axis == last || toEnd ? .opaque : .perChannel

@@ -57,6 +57,8 @@ public enum Op: Equatable, Sendable {
     case avgPool(Pool2D)
     /// Mean over `axes`, keeping them as size 1 when `keepDims`.
     case mean(axes: [Int], keepDims: Bool)
+    /// Maximum, minimum or product (`kind` reduceMax, reduceMin or reduceProd) over `axes`, as `mean`.
+    case reduce(OpKind, axes: [Int], keepDims: Bool)
     case concat(axis: Int)
     /// Softmax along `axis`; with `toEnd`, over all dims from `axis` on (ONNX opset < 13).
     case softmax(axis: Int, toEnd: Bool)
@@ -84,6 +86,7 @@ public enum Op: Equatable, Sendable {
         case .maxPool: return .maxPool
         case .avgPool: return .avgPool
         case .mean: return .mean
+        case .reduce(let k, _, _): return k
         case .concat: return .concat
         case .softmax: return .softmax
         case .resize: return .resize
@@ -106,7 +109,7 @@ public enum Op: Equatable, Sendable {
         case .binary(let k, _): return k == .add || k == .mul ? .compute : .none
         case .maxPool, .avgPool, .reshape, .pad, .slice, .transpose: return .keepsInputParams
         case .concat: return .sharesParams
-        case .resize: return .none
+        case .resize, .reduce: return .none
         case .quantize, .dequantize, .lookup: return .conversion
         }
     }
@@ -119,7 +122,7 @@ public enum Op: Equatable, Sendable {
             return .conv2d(c)
         case .fullyConnected: return .fullyConnected(a)
         case .binary(let k, _): return .binary(k, a)
-        case .activation, .prelu, .maxPool, .avgPool, .mean, .concat, .softmax, .resize, .pad, .slice, .transpose,
+        case .activation, .prelu, .maxPool, .avgPool, .mean, .reduce, .concat, .softmax, .resize, .pad, .slice, .transpose,
              .reshape, .quantize, .dequantize, .lookup:
             return self
         }
@@ -132,8 +135,8 @@ public enum Op: Equatable, Sendable {
         case .activation, .binary: return .overInput(firstInputOnly: false)
         case .prelu, .lookup: return .overInput(firstInputOnly: true)
         case .concat(let axis): return .slices(axis: axis)
-        case .conv2d, .fullyConnected, .maxPool, .avgPool, .mean, .softmax, .resize, .pad, .slice, .transpose, .quantize,
-             .dequantize:
+        case .conv2d, .fullyConnected, .maxPool, .avgPool, .mean, .reduce, .softmax, .resize, .pad, .slice, .transpose,
+             .quantize, .dequantize:
             return .none
         }
     }
@@ -144,8 +147,8 @@ public enum Op: Equatable, Sendable {
     public func arenaScratchBytes(outputCount: Int, int8: Bool) -> Int {
         switch self {
         case .mean: return int8 ? outputCount * 4 : 0
-        case .conv2d, .fullyConnected, .binary, .activation, .prelu, .maxPool, .avgPool, .concat, .softmax, .resize, .pad,
-             .slice, .transpose, .reshape, .quantize, .dequantize, .lookup:
+        case .conv2d, .fullyConnected, .binary, .activation, .prelu, .maxPool, .avgPool, .reduce, .concat, .softmax, .resize,
+             .pad, .slice, .transpose, .reshape, .quantize, .dequantize, .lookup:
             return 0
         }
     }
@@ -155,7 +158,7 @@ public enum Op: Equatable, Sendable {
         switch self {
         case .conv2d(let c): return c.activation
         case .fullyConnected(let a), .binary(_, let a): return a
-        case .activation, .prelu, .maxPool, .avgPool, .mean, .concat, .softmax, .resize, .pad, .slice, .transpose,
+        case .activation, .prelu, .maxPool, .avgPool, .mean, .reduce, .concat, .softmax, .resize, .pad, .slice, .transpose,
              .reshape, .quantize, .dequantize, .lookup:
             return nil
         }
@@ -176,7 +179,7 @@ public enum Op: Equatable, Sendable {
         case .prelu, .quantize, .dequantize, .lookup:
             break
         case .maxPool(let p), .avgPool(let p): p.encode(into: &a)
-        case .mean(let axes, let keep):
+        case .mean(let axes, let keep), .reduce(_, let axes, let keep):
             put(keep ? 1 : 0)
             putList(axes)
         case .concat(let axis):
@@ -211,12 +214,12 @@ public enum Op: Equatable, Sendable {
         case .lookup: op = .lookup
         case .maxPool: op = .maxPool(try Pool2D.decode(&r))
         case .avgPool: op = .avgPool(try Pool2D.decode(&r))
-        case .mean:
+        case .mean, .reduceMax, .reduceMin, .reduceProd:
             let keep = try r.nonNegative("keepdims", max: 1) == 1
             let n = try r.nonNegative("axis count", max: maxRank)
             var axes: [Int] = []
             for _ in 0..<n { axes.append(try r.nonNegative("axis", max: maxRank - 1)) }
-            op = .mean(axes: axes, keepDims: keep)
+            op = kind == .mean ? .mean(axes: axes, keepDims: keep) : .reduce(kind, axes: axes, keepDims: keep)
         case .concat: op = .concat(axis: try r.nonNegative("axis", max: maxRank - 1))
         case .softmax:
             let axis = try r.nonNegative("axis", max: maxRank - 1)
@@ -247,7 +250,8 @@ public enum Op: Equatable, Sendable {
         case .concat: return 1...64
         // int8 softmax takes its exponential table as a second input.
         case .softmax: return 1...2
-        case .activation, .maxPool, .avgPool, .mean, .resize, .pad, .slice, .transpose, .reshape, .quantize, .dequantize:
+        case .activation, .maxPool, .avgPool, .mean, .reduce, .resize, .pad, .slice, .transpose, .reshape, .quantize,
+             .dequantize:
             return 1...1
         }
     }
@@ -285,7 +289,7 @@ public enum Op: Equatable, Sendable {
             guard inputs[1] == [256] else { throw fail("table \(Shape.text(inputs[1])) must be [256]") }
             return x
         case .maxPool(let p), .avgPool(let p): return try p.outputShape(x, fail)
-        case .mean(let axes, let keep):
+        case .mean(let axes, let keep), .reduce(_, let axes, let keep):
             var out: [Int] = []
             for i in 0..<x.count {
                 if axes.contains(i) {

@@ -30,6 +30,10 @@ public enum OpKind: UInt16, Sendable {
     case max = 22
     case min = 23
     case pow = 24
+    /// Maximum, minimum and product over axes, float32 only (#19).
+    case reduceMax = 25
+    case reduceMin = 26
+    case reduceProd = 27
 
     /// The name used in `inspect` and docs.
     public var name: String {
@@ -58,6 +62,9 @@ public enum OpKind: UInt16, Sendable {
         case .max: return "Max"
         case .min: return "Min"
         case .pow: return "Pow"
+        case .reduceMax: return "ReduceMax"
+        case .reduceMin: return "ReduceMin"
+        case .reduceProd: return "ReduceProd"
         }
     }
 }

@@ -53,7 +53,8 @@ extension Folder {
         return [Result(shape: a.shape, data: a.data)]
     }
 
-    /// The input as floats (to float, float16, double), 0/1 (to bool) or exact integers (any other type).
+    /// The input as floats (to float, double; to float16 rounded to its precision), 0/1 (to bool) or
+    /// exact integers (any other type).
     func cast() throws(SwiftletError) -> [Result] {
         let a = try c(0)
         let to = try attrs.int("to", nil)
@@ -63,7 +64,9 @@ extension Folder {
         guard (1...13).contains(to) && to != 8 else {
             throw fail("Cast to ONNX element type \(to) is not supported (only float, double, float16, bool and the 8- to 64-bit integers)", "")
         }
-        if [1, 10, 11].contains(to) { return [Result(shape: a.shape, data: .floats(a.data.asFloats))] }
+        // To float16 the values round to float16's precision (nearest, ties to even), as ONNX Runtime's Cast does.
+        if to == 10 { return [Result(shape: a.shape, data: .floats(a.data.asFloats.map { Float(Float16($0)) }))] }
+        if to == 1 || to == 11 { return [Result(shape: a.shape, data: .floats(a.data.asFloats))] }
         if to == 9 { return [Result(shape: a.shape, data: .ints(a.data.asFloats.map { $0 != 0 ? 1 : 0 }))] }
         return [Result(shape: a.shape, data: .ints(try exactInts(a.data, "Cast's input (to type \(to))")))]
     }

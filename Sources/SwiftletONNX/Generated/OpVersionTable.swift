@@ -15,12 +15,36 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 6, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
     ],
+    "Acos": [
+        ONNXOpVersion(since: 7, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "Acosh": [
+        ONNXOpVersion(since: 9, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
     "Add": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 6, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 7, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
         ONNXOpVersion(since: 14, imported: true, change: ""),
+    ],
+    "Asin": [
+        ONNXOpVersion(since: 7, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "Asinh": [
+        ONNXOpVersion(since: 9, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "Atan": [
+        ONNXOpVersion(since: 7, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "Atanh": [
+        ONNXOpVersion(since: 9, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
     "AveragePool": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
@@ -54,6 +78,10 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 6, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Celu": [
+        ONNXOpVersion(since: 12, imported: true, change: ""),
+        ONNXOpVersion(since: 28, imported: true, change: ""),
     ],
     "Clip": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
@@ -91,6 +119,14 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
     "Conv": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "Cos": [
+        ONNXOpVersion(since: 7, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "Cosh": [
+        ONNXOpVersion(since: 9, imported: true, change: ""),
         ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
     "DepthToSpace": [
@@ -213,6 +249,11 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 6, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
     ],
+    "LogSoftmax": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
     "MatMul": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 9, imported: true, change: ""),
@@ -303,11 +344,34 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 13, imported: true, change: ""),
         ONNXOpVersion(since: 18, imported: true, change: ""),
     ],
+    "ReduceLogSum": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+        ONNXOpVersion(since: 28, imported: true, change: ""),
+    ],
+    "ReduceMax": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 12, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+        ONNXOpVersion(since: 20, imported: true, change: ""),
+    ],
     "ReduceMean": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 11, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
         ONNXOpVersion(since: 18, imported: true, change: ""),
+    ],
+    "ReduceMin": [
+        ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 12, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+        ONNXOpVersion(since: 18, imported: true, change: ""),
+        ONNXOpVersion(since: 20, imported: true, change: ""),
     ],
     "ReduceProd": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
@@ -350,6 +414,10 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 18, imported: true, change: ""),
         ONNXOpVersion(since: 19, imported: true, change: ""),
     ],
+    "Round": [
+        ONNXOpVersion(since: 11, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
     "Selu": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 6, imported: true, change: ""),
@@ -365,10 +433,25 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 24, imported: true, change: ""),
         ONNXOpVersion(since: 25, imported: true, change: ""),
     ],
+    "Shrink": [
+        ONNXOpVersion(since: 9, imported: true, change: ""),
+    ],
     "Sigmoid": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 6, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Sign": [
+        ONNXOpVersion(since: 9, imported: true, change: ""),
+        ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "Sin": [
+        ONNXOpVersion(since: 7, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "Sinh": [
+        ONNXOpVersion(since: 9, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
     "Size": [
         ONNXOpVersion(since: 1, imported: true, change: ""),
@@ -391,6 +474,10 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 13, imported: true, change: ""),
     ],
     "Softplus": [
+        ONNXOpVersion(since: 1, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
+    "Softsign": [
         ONNXOpVersion(since: 1, imported: true, change: ""),
         ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
@@ -427,10 +514,18 @@ let onnxOpVersions: [String: [ONNXOpVersion]] = [
         ONNXOpVersion(since: 13, imported: true, change: ""),
         ONNXOpVersion(since: 14, imported: true, change: ""),
     ],
+    "Tan": [
+        ONNXOpVersion(since: 7, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
+    ],
     "Tanh": [
         ONNXOpVersion(since: 1, imported: false, change: "before opset 11"),
         ONNXOpVersion(since: 6, imported: true, change: ""),
         ONNXOpVersion(since: 13, imported: true, change: ""),
+    ],
+    "ThresholdedRelu": [
+        ONNXOpVersion(since: 10, imported: true, change: ""),
+        ONNXOpVersion(since: 22, imported: true, change: ""),
     ],
     "Transpose": [
         ONNXOpVersion(since: 1, imported: true, change: ""),

@@ -85,14 +85,33 @@ extension NodeContext {
         let kb = transB ? b[1] : b[0]
         let n = transB ? b[0] : b[1]
         if ka != kb { throw fail("A \(a) and B \(b) do not multiply") }
-        var inputs = [try input(0), try input(1)]
+        // transA: A' is a Transpose of its own (FullyConnected reads rows of A).
+        let a0 = transA ? try intermediate(.transpose(perm: [1, 0]), [m, ka], inputs: [try input(0)], "transA") : try input(0)
+        var inputs = [a0, try input(1)]
+        let (alpha, beta) = (try attrs.float("alpha", 1), try attrs.float("beta", 1))
+        let gemm = IROp.gemm(transA: false, transB: transB, alpha: alpha, beta: beta)
+        // A C of one value or one per column is the FullyConnected's bias; any other that broadcasts
+        // to [M, N] (a matrix, a column) is an Add of β·C after it.
+        if has(2), let c = constFloats(2), c.count != 1, c.count != n {
+            let cs = try shape(2)
+            guard Shape.broadcast([m, n], cs) == [m, n] else { throw fail("C \(Shape.text(cs)) does not broadcast to [\(m), \(n)]") }
+            let product = try intermediateIR(gemm, [m, n], inputs: inputs, "product")
+            let scaled = g.constant("\(name)/betaC", cs, c.map { beta * $0 })
+            return try produce(.binary(.add, .none), [m, n], inputs: [product, scaled])
+        }
         if has(2) { inputs.append(ins[2]) }
-        try produce(.gemm(transA: transA, transB: transB, alpha: try attrs.float("alpha", 1), beta: try attrs.float("beta", 1)), [m, n], inputs: inputs)
+        try produce(gemm, [m, n], inputs: inputs)
     }
 
     mutating func matMul() throws(SwiftletError) {
         let a = try shape(0)
         let b = try shape(1)
+        // A constant 1-D B [K] is [K, 1], its unit dimension removed from the product (ONNX's rule).
+        if a.count >= 2, b.count == 1, a[a.count - 1] == b[0], let w = constFloats(1) {
+            let column = g.constant("\(name)/column", [b[0], 1], w)
+            let product = try intermediateIR(.matmul, Array(a.dropLast()) + [1], inputs: [try input(0), column], "column")
+            return try produce(.reshape(shape: Array(a.dropLast())), Array(a.dropLast()), inputs: [product])
+        }
         guard a.count >= 2, b.count == 2, a[a.count - 1] == b[0] else {
             throw unsupported("only A[..., K] x B[K, N] with constant B is supported, got \(a) x \(b)")
         }

@@ -1,13 +1,14 @@
 import SwiftletCompiler
 import SwiftletCore
 
-/// Pooling and reductions: 2-D MaxPool and AveragePool (no dilation, no Indices output; `ceil_mode`,
+/// Pooling and reductions: 2-D and 1-D (as 2-D with H = 1) MaxPool and AveragePool (no dilation, no Indices output; `ceil_mode`,
 /// `count_include_pad`, explicit or `auto_pad` padding), GlobalAveragePool of a 4-D input, and
 /// ReduceMean over constant axes (attribute before opset 18, input from 18: absent or empty, every axis,
 /// or none with `noop_with_empty_axes`) with `keepdims`; ReduceSum (axes input from opset 13),
 /// ReduceSumSquare, ReduceL1 and ReduceL2 the same way, composed of the Mean times the count reduced
 /// (`x·x` or `|x|` before it, the square root after): no new kernel, float32 and int8 as those ops
-/// (ReduceL2's square root stays float).
+/// (ReduceL2's square root stays float); ReduceLogSum as ReduceSum then Log; ReduceMax, ReduceMin and
+/// ReduceProd (axes as ReduceMean's) as ops of their own, float32 only.
 extension NodeContext {
     static let poolingRules: [String: ImportRule] = [
         "MaxPool": { c throws(SwiftletError) in try c.pool(isMax: true) },
@@ -18,6 +19,10 @@ extension NodeContext {
         "ReduceSumSquare": { c throws(SwiftletError) in try c.reduce(.sumSquare) },
         "ReduceL1": { c throws(SwiftletError) in try c.reduce(.l1) },
         "ReduceL2": { c throws(SwiftletError) in try c.reduce(.l2) },
+        "ReduceLogSum": { c throws(SwiftletError) in try c.reduce(.logSum) },
+        "ReduceMax": { c throws(SwiftletError) in try c.reduce(.max) },
+        "ReduceMin": { c throws(SwiftletError) in try c.reduce(.min) },
+        "ReduceProd": { c throws(SwiftletError) in try c.reduce(.prod) },
         "LayerNormalization": { c throws(SwiftletError) in try c.normalization(instance: false) },
         "InstanceNormalization": { c throws(SwiftletError) in try c.normalization(instance: true) },
     ]
@@ -70,27 +75,41 @@ extension NodeContext {
         try produce(.binary(.add, .none), x, inputs: [scaled, bias])
     }
 
-    /// The reductions composed of Mean.
-    enum Reduction { case mean, sum, sumSquare, l1, l2 }
+    /// The reductions: composed of Mean (ReduceLogSum: the sum's Log), or ReduceMax, ReduceMin and
+    /// ReduceProd, ops of their own (float32 only).
+    enum Reduction { case mean, sum, sumSquare, l1, l2, logSum, max, min, prod }
 
+    /// 2-D pooling of an NCHW input; 1-D pooling of an NCL input as 2-D with H = 1 (a Reshape to
+    /// [N, C, 1, L] before and back after, both byte copies).
     mutating func pool(isMax: Bool) throws(SwiftletError) {
         let x = try shape(0)
-        guard x.count == 4 else { throw unsupported("only 2-D pooling is supported") }
+        guard x.count == 4 || x.count == 3 else { throw unsupported("only 1-D and 2-D pooling are supported, input is \(x)") }
         if isMax && node.output.count > 1 && !node.output[1].isEmpty {
             throw unsupported("the Indices output is not supported")
         }
-        let k = try attrs.ints("kernel_shape", nil, count: 2, in: 1...OpLimits.window)
-        let strides = try attrs.ints("strides", [1, 1], count: 2, in: 1...OpLimits.window)
-        let dil = try attrs.ints("dilations", [1, 1])
-        if dil != [1, 1] { throw unsupported("dilated pooling is not supported") }
+        let d = x.count - 2
+        let ones = [Int](repeating: 1, count: d)
+        let k = try attrs.ints("kernel_shape", nil, count: d, in: 1...OpLimits.window)
+        let strides = try attrs.ints("strides", ones, count: d, in: 1...OpLimits.window)
+        if try attrs.ints("dilations", ones) != ones { throw unsupported("dilated pooling is not supported") }
+        let pads = try spatialPads(attrs, inSize: Array(x[2...]), kernel: k, strides: strides, dilations: ones, fail: fail)
         var p = Pool2D()
-        (p.kernelH, p.kernelW, p.strideH, p.strideW) = (k[0], k[1], strides[0], strides[1])
-        let pads = try spatialPads(attrs, inSize: [x[2], x[3]], kernel: k, strides: strides, dilations: [1, 1], fail: fail)
-        (p.padTop, p.padLeft, p.padBottom, p.padRight) = (pads[0], pads[1], pads[2], pads[3])
+        if d == 1 {
+            (p.kernelH, p.kernelW, p.strideH, p.strideW) = (1, k[0], 1, strides[0])
+            (p.padTop, p.padLeft, p.padBottom, p.padRight) = (0, pads[0], 0, pads[1])
+        } else {
+            (p.kernelH, p.kernelW, p.strideH, p.strideW) = (k[0], k[1], strides[0], strides[1])
+            (p.padTop, p.padLeft, p.padBottom, p.padRight) = (pads[0], pads[1], pads[2], pads[3])
+        }
         p.ceilMode = try attrs.int("ceil_mode", 0) == 1
         p.countIncludePad = try attrs.int("count_include_pad", 0) == 1
         let op: Op = isMax ? .maxPool(p) : .avgPool(p)
-        try produce(op, try windowOutputShape(op, [x]), inputs: [try input(0)])
+        if d == 2 { return try produce(op, try windowOutputShape(op, [x]), inputs: [try input(0)]) }
+        let x2 = [x[0], x[1], 1, x[2]]
+        let out = try windowOutputShape(op, [x2])
+        let v = try intermediate(.reshape(shape: x2), x2, inputs: [try input(0)], "as2d")
+        let y = try intermediate(op, out, inputs: [v], "pool2d")
+        try produce(.reshape(shape: [out[0], out[1], out[3]]), [out[0], out[1], out[3]], inputs: [y])
     }
 
     mutating func globalAveragePool() throws(SwiftletError) {
@@ -127,18 +146,24 @@ extension NodeContext {
         // Op.mean's rule is layout-free: it applies to the NCHW shape as it is.
         let mean = Op.mean(axes: axes, keepDims: keep)
         let out = try mean.outputShape([x], where: location)
-        if r == .mean { return try produce(mean, out, inputs: [try input(0)]) }
+        switch r {
+        case .mean: return try produce(mean, out, inputs: [try input(0)])
+        case .max: return try produce(.reduce(.reduceMax, axes: axes, keepDims: keep), out, inputs: [try input(0)])
+        case .min: return try produce(.reduce(.reduceMin, axes: axes, keepDims: keep), out, inputs: [try input(0)])
+        case .prod: return try produce(.reduce(.reduceProd, axes: axes, keepDims: keep), out, inputs: [try input(0)])
+        default: break
+        }
         var v = try input(0)
         switch r {
         case .sumSquare, .l2: v = try intermediate(.binary(.mul, .none), x, inputs: [v, v], "square")
         case .l1: v = try intermediate(.activation(Activation(.abs)), x, inputs: [v], "abs")
-        case .mean, .sum: break
+        default: break
         }
         let count = Set(axes).reduce(1) { $0 * x[$1] }
         v = try intermediate(mean, out, inputs: [v], "mean")
         let n = g.constant("\(name)/count", [], [Float(count)])
-        if r != .l2 { return try produce(.binary(.mul, .none), out, inputs: [v, n]) }
+        if r != .l2 && r != .logSum { return try produce(.binary(.mul, .none), out, inputs: [v, n]) }
         v = try intermediate(.binary(.mul, .none), out, inputs: [v, n], "sum")
-        try produce(.activation(Activation(.sqrt)), out, inputs: [v])
+        try produce(.activation(Activation(r == .l2 ? .sqrt : .log)), out, inputs: [v])
     }
 }

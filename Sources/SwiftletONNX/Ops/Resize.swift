@@ -4,7 +4,8 @@ import SwiftletCore
 /// Resize (and the older Upsample) of the height and width of a 4-D NCHW input, nearest or linear,
 /// to constant sizes or to constant scales that give whole sizes; Resize's coordinate transformation
 /// modes half_pixel, asymmetric, align_corners and pytorch_half_pixel and its four nearest modes.
-/// Antialiasing, exclude_outside, axes and keep_aspect_ratio_policy are not supported.
+/// `axes` (the sizes or scales of some axes) too. Antialiasing, exclude_outside and
+/// keep_aspect_ratio_policy are not supported.
 extension NodeContext {
     static let resizeRules: [String: ImportRule] = [
         "Resize": { c throws(SwiftletError) in try c.resize() },
@@ -23,17 +24,20 @@ extension NodeContext {
         let antialias = try attrs.int("antialias", 0)
         let excludeOutside = try attrs.int("exclude_outside", 0)
         let policy = try attrs.string("keep_aspect_ratio_policy", "stretch")
-        if antialias != 0 || excludeOutside != 0 || attrs.has("axes") || policy != "stretch" {
-            throw unsupported("antialias, exclude_outside, axes and keep_aspect_ratio_policy are not supported; export plain nearest or linear resizing with explicit sizes")
+        if antialias != 0 || excludeOutside != 0 || policy != "stretch" {
+            throw unsupported("antialias, exclude_outside and keep_aspect_ratio_policy are not supported; export plain nearest or linear resizing with explicit sizes")
         }
+        // `axes` (opset 18): the sizes or scales given are those of these axes, the others unchanged.
+        let axes = try attrs.ints("axes", [0, 1, 2, 3]).map { a throws(SwiftletError) -> Int in try normAxis(a, 4, fail) }
+        if Set(axes).count != axes.count { throw fail("axes \(Shape.text(axes)) repeat an axis") }
         var outSize: [Int]? = nil
         var scales: [Float]? = nil
         if op == "Upsample" {
             scales = g.values[try input(1)].constant?.asFloats
             (r.coordinate, r.nearest) = (.asymmetric, .floor)
         } else {
-            if has(3), let s = try constInts(3), !s.isEmpty { outSize = s }
-            if outSize == nil, let s = constFloats(2), !s.isEmpty { scales = s }
+            if has(3), let s = try constInts(3), !s.isEmpty { outSize = try onAxes(s, axes, x) }
+            if outSize == nil, let s = constFloats(2), !s.isEmpty { scales = try onAxes(s, axes, [1, 1, 1, 1]) }
             try resizeCoordinates(&r)
         }
         if let s = outSize, s.count == 4, s[0] == x[0], s[1] == x[1] {
@@ -58,6 +62,14 @@ extension NodeContext {
             throw unsupported("scales or sizes must be constant and resize only H and W")
         }
         try produce(.resize(r), [x[0], x[1], r.outH, r.outW], inputs: [try input(0)])
+    }
+
+    /// `values` given for `axes`, placed into a copy of `all` (every axis's value).
+    func onAxes<T>(_ values: [T], _ axes: [Int], _ all: [T]) throws(SwiftletError) -> [T] {
+        guard values.count == axes.count else { throw fail("has \(values.count) sizes or scales for \(axes.count) axes") }
+        var out = all
+        for (k, a) in axes.enumerated() { out[a] = values[k] }
+        return out
     }
 
     /// Resize's `coordinate_transformation_mode` and `nearest_mode` into `r`.
