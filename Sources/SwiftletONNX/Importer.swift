@@ -421,7 +421,11 @@ struct ONNXImporter {
                 // The mask (bool) is all true in inference: a constant, which folds where it is read.
                 if node.output.count > 1 && !node.output[1].isEmpty {
                     let x = try c.shape(0)
-                    c.ids[node.output[1]] = g.add(IRValue(name: node.output[1], shape: x, isInt: true, constant: .ints([Int64](repeating: 1, count: Shape.count(x) ?? 0))))
+                    // Bounded as a folded result is, so a huge input cannot make import spend its memory.
+                    guard let n = Shape.count(x), n <= Folder.foldElementCap else {
+                        throw c.unsupported("its mask output would be a constant of \(Shape.text(x)) elements, more than \(Folder.foldElementCap); remove the mask output (export in eval mode)")
+                    }
+                    c.ids[node.output[1]] = g.add(IRValue(name: node.output[1], shape: x, isInt: true, constant: .ints([Int64](repeating: 1, count: n))))
                 }
             }
             c.alias(try c.input(0))

@@ -388,6 +388,23 @@ import Testing
         #expect(m.contains("unsupported ONNX op 'Dropout' (node 'drop', opset 13): training_mode = true"), "\(m)")
     }
 
+    /// Dropout's mask output becomes an all-true constant at import: bounded like a folded result, so a
+    /// huge input is refused by name instead of spending the importer's memory; a small one imports.
+    @Test func dropoutMaskIsBounded() throws {
+        for (shape, ok) in [([1, 8] as [Int64], true), ([1, 8, 1024, 1024], false)] {
+            var b = ONNXModelBuilder(opset: 13)
+            b.input("x", shape)
+            b.node("Dropout", ["x"], ["y", "mask"], name: "drop")
+            b.output("y")
+            if ok {
+                _ = try importONNX(bytes: b.serialized(), path: "conformance.onnx", options: ImportOptions())
+            } else {
+                let m = refusal(b)
+                #expect(m.contains("unsupported ONNX op 'Dropout' (node 'drop', opset 13): its mask output would be a constant of"), "\(m)")
+            }
+        }
+    }
+
     /// An input with a dimension of 0 (the node tests' `_empty_set`, a real ONNX file from the node-test
     /// cache) is told so, not called dynamic.
     @Test func emptyInputIsNamed() throws {
