@@ -357,6 +357,15 @@ class Int8Graph(Graph):
         q = self.rng.integers(-3000, 3000, len(scales)).astype(np.int32)
         return self.tensor(name, [len(scales)], q, s.TensorType.INT32, qparams(scales, [0] * len(scales)))
 
+    def activation(self, code, x, y):
+        """An activation operator of x into y, with the options its builtin takes (LEAKY_RELU's alpha 0.2)."""
+        if code == BO.HARD_SWISH:
+            self.op(code, [x], [y], OPT.HardSwishOptions, s.HardSwishOptionsT())
+        elif code == BO.LEAKY_RELU:
+            self.op(code, [x], [y], OPT.LeakyReluOptions, options(s.LeakyReluOptionsT, alpha=0.2))
+        else:
+            self.op(code, [x], [y])
+
     def model_int8(self, x_shape, body, x_scale=12 / 255, x_zp=-3):
         """float x → QUANTIZE → body(xq) (returns the int8 output tensor) → DEQUANTIZE → float y."""
         x = self.tensor("x", x_shape)
@@ -545,10 +554,7 @@ def int8_models():
 
         def act(xq, code=code, y_scale=y_scale, y_zp=y_zp):
             yq = g.act("yq", [1, 16, 16, 4], y_scale, y_zp)
-            if code == BO.HARD_SWISH:
-                g.op(code, [xq], [yq], OPT.HardSwishOptions, s.HardSwishOptionsT())
-            else:
-                g.op(code, [xq], [yq])
+            g.activation(code, xq, yq)
             return yq
         out.append((name, g.model_int8([1, 16, 16, 4], act, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
 
@@ -560,10 +566,7 @@ def int8_models():
 
         def clamp(xq, code=code, y_scale=y_scale, y_zp=y_zp):
             yq = g.act("yq", [1, 16, 16, 4], y_scale, y_zp)
-            if code == BO.LEAKY_RELU:
-                g.op(code, [xq], [yq], OPT.LeakyReluOptions, options(s.LeakyReluOptionsT, alpha=0.2))
-            else:
-                g.op(code, [xq], [yq])
+            g.activation(code, xq, yq)
             return yq
         out.append((name, g.model_int8([1, 16, 16, 4], clamp, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
 
@@ -589,10 +592,7 @@ def int8_models():
                               dilationWFactor=1, dilationHFactor=1)
                 g.op(BO.CONV_2D, [xq, w, b], [cq], OPT.Conv2DOptions, opt)
             yq = g.act("yq", [1, 8, 8, 8], y_scale, y_zp)
-            if code == BO.HARD_SWISH:
-                g.op(code, [cq], [yq], OPT.HardSwishOptions, s.HardSwishOptionsT())
-            else:
-                g.op(code, [cq], [yq])
+            g.activation(code, cq, yq)
             return yq
         out.append((name, g.model_int8([1, 8, 8, 8], conv_act, x_scale=0.03, x_zp=9), [1, 8, 8, 8]))
     return out
