@@ -547,28 +547,21 @@ def int8_models():
         out.append((f"int8_mean_hw{'_keep' if keep else ''}", g.model_int8([1, 5, 6, 8], mean), [1, 5, 6, 8]))
 
     # LOGISTIC (output 1/256, -128 as LiteRT requires), TANH (1/128, 0) and HARD_SWISH on 1024 inputs
-    # that reach most of the 256 int8 values and both saturations.
-    for name, code, y_scale, y_zp in (("int8_logistic", BO.LOGISTIC, 1 / 256, -128), ("int8_tanh", BO.TANH, 1 / 128, 0),
-                                      ("int8_hard_swish", BO.HARD_SWISH, 0.025, -90)):
-        g = Int8Graph(37)
+    # that reach most of the 256 int8 values and both saturations (seed 37); RELU, RELU6, RELU_N1_TO_1
+    # keeping the input's parameters (as the converter writes them; the import fuses clamps),
+    # LEAKY_RELU into parameters of its own (seed 38).
+    for name, code, seed, y_scale, y_zp in (("int8_logistic", BO.LOGISTIC, 37, 1 / 256, -128), ("int8_tanh", BO.TANH, 37, 1 / 128, 0),
+                                            ("int8_hard_swish", BO.HARD_SWISH, 37, 0.025, -90),
+                                            ("int8_relu", BO.RELU, 38, 0.03, 9), ("int8_relu6", BO.RELU6, 38, 0.03, 9),
+                                            ("int8_relu_n1_to_1", BO.RELU_N1_TO_1, 38, 0.03, 9),
+                                            ("int8_leaky_relu", BO.LEAKY_RELU, 38, 0.025, -50)):
+        g = Int8Graph(seed)
 
-        def act(xq, code=code, y_scale=y_scale, y_zp=y_zp):
+        def act(xq, g=g, code=code, y_scale=y_scale, y_zp=y_zp):
             yq = g.act("yq", [1, 16, 16, 4], y_scale, y_zp)
             g.activation(code, xq, yq)
             return yq
         out.append((name, g.model_int8([1, 16, 16, 4], act, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
-
-    # RELU, RELU6, RELU_N1_TO_1 keeping the input's parameters (as the converter writes them; the
-    # import fuses clamps), LEAKY_RELU into parameters of its own.
-    for name, code, y_scale, y_zp in (("int8_relu", BO.RELU, 0.03, 9), ("int8_relu6", BO.RELU6, 0.03, 9),
-                                      ("int8_relu_n1_to_1", BO.RELU_N1_TO_1, 0.03, 9), ("int8_leaky_relu", BO.LEAKY_RELU, 0.025, -50)):
-        g = Int8Graph(38)
-
-        def clamp(xq, code=code, y_scale=y_scale, y_zp=y_zp):
-            yq = g.act("yq", [1, 16, 16, 4], y_scale, y_zp)
-            g.activation(code, xq, yq)
-            return yq
-        out.append((name, g.model_int8([1, 16, 16, 4], clamp, x_scale=0.03, x_zp=9), [1, 16, 16, 4]))
 
     # An activation op right after a convolution, as the converter writes the activations it cannot
     # fuse (MobileNetV3's HARD_SWISH, a LOGISTIC gate) and a RELU into parameters of its own: the
